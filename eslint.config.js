@@ -1,0 +1,84 @@
+// Lint rules, including the layering of DESIGN.md §6:
+//  - src/core imports nothing outside src/core, no node: modules, and uses no
+//    clock, timer, randomness or process;
+//  - src/ (below the composition roots) never imports site-agent/ or arbitrator/;
+//  - no floating promises, no empty catch, anywhere.
+import tseslint from 'typescript-eslint';
+
+const coreBannedGlobals = [
+  { name: 'Date', message: 'src/core is clock-free: time comes in as `now` (DESIGN.md §6).' },
+  { name: 'performance', message: 'src/core is clock-free: time comes in as `now`.' },
+  { name: 'setTimeout', message: 'src/core has no timers: expose nextDeadline() instead.' },
+  { name: 'setInterval', message: 'src/core has no timers: expose nextDeadline() instead.' },
+  { name: 'setImmediate', message: 'src/core has no timers.' },
+  { name: 'queueMicrotask', message: 'src/core is synchronous.' },
+  { name: 'process', message: 'src/core does no I/O and reads no environment.' },
+  { name: 'require', message: 'src/core imports nothing outside itself.' },
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'eslint.config.js'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      'no-empty': ['error', { allowEmptyCatch: false }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', ...coreBannedGlobals],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'src/core takes an injected seeded random source.' },
+        { object: 'Date', property: 'now', message: 'src/core is clock-free.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'AwaitExpression', message: 'src/core is synchronous (no await).' },
+        { selector: 'FunctionDeclaration[async=true]', message: 'src/core is synchronous.' },
+        { selector: 'ArrowFunctionExpression[async=true]', message: 'src/core is synchronous.' },
+        { selector: 'NewExpression[callee.name="Date"]', message: 'src/core is clock-free.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'src/core uses no node: modules (DESIGN.md §6).' },
+            { regex: '^\\.\\./\\.\\.', message: 'src/core imports nothing outside src/core.' },
+            { regex: '^\\.\\./(?!core/)[^.]', message: 'src/core imports nothing outside src/core.' },
+            { regex: '^[^.]', message: 'src/core imports no packages (only its own files).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/core/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/site-agent/**', '**/arbitrator/**'], message: 'Only composition roots import concrete wiring.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+);

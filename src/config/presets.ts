@@ -1,0 +1,299 @@
+// Timing presets, chosen with `tollbooth-preset = lan | wan | loopback`.
+//
+// As memberlist's DefaultLANConfig / DefaultWANConfig / DefaultLocalConfig,
+// the LAN preset is the base and the other two are derived from it by
+// changing only what differs, so a field added to the base reaches every
+// preset. A preset tunes the machinery *around* tickets — the registry's Raft
+// timers (DESIGN.md §2), SWIM/Lifeguard gossip (§3), dialling — and gives
+// defaults for tickets added at run time.
+//
+// Tickets written in the config file do NOT take their lease timing from the
+// preset: an absent `expire`, `timeout`, `retries`, `renewal-freq` means
+// booth's default (600 s, 5 s, 10, expire/2), so an existing booth.conf keeps
+// its meaning whatever the preset. The one exception is `revokeLeadMs`, which
+// booth does not have (see tollbooth-keys.ts).
+//
+// Every relation the protocol relies on is checked by timingPresetProblems(),
+// and a test asserts that all three presets pass it.
+
+/** Preset names in the order the docs list them. */
+export const timingPresetNames = ['lan', 'wan', 'loopback'] as const;
+export type TimingPresetName = (typeof timingPresetNames)[number];
+
+/**
+ * The preset used when the config has no `tollbooth-preset` line. Formations
+ * span sites, usually over a WAN; slower timers there cost some failover
+ * speed but avoid false failovers (liveness property L2 in DESIGN.md §1).
+ */
+export const timingPresetDefault: TimingPresetName = 'wan';
+
+export interface TimingPreset {
+  /** Which preset this is; part of the config fingerprint like every field. */
+  readonly name: TimingPresetName;
+
+  /**
+   * Registry (Raft) heartbeat: how often the leader sends AppendEntries when
+   * it has nothing else to send. Unit ms. Default 100 (lan), 300 (wan), 50
+   * (loopback). Shorter detects a dead leader sooner and keeps the leader
+   * lease fresh, at the price of more packets; it must stay well below
+   * electionTimeoutMs (Raft §5.6: broadcastTime ≪ electionTimeout).
+   */
+  readonly heartbeatIntervalMs: number;
+
+  /**
+   * Registry (Raft) election timeout: a follower that heard no leader for a
+   * random time in [electionTimeoutMs, 2 × electionTimeoutMs) starts a
+   * PreVote; voters that acknowledged a leader refuse other candidates for
+   * electionTimeoutMs, which backs the leader lease (DESIGN.md §2). Unit ms.
+   * Default 1000 (lan), 3000 (wan), 500 (loopback). Shorter heals a lost
+   * leader faster but risks needless elections when round trips vary; a
+   * leader change can take up to 2 × electionTimeoutMs, and every ticket's
+   * lease must outlast that.
+   */
+  readonly electionTimeoutMs: number;
+
+  /**
+   * How often every site sends its one batched renewal (and health report)
+   * for all the tickets it holds to the registry leader (DESIGN.md §2). Unit
+   * ms. Default 1000 (lan), 2000 (wan), 200 (loopback). Shorter keeps more
+   * of each lease in reserve (a holder needs two attempts per lease) at the
+   * cost of one message per site per interval. booth's per-ticket
+   * `renewal-freq` is read and checked for booth parity but this interval is
+   * what tollbooth's sites use.
+   */
+  readonly renewIntervalMs: number;
+
+  /**
+   * A renewal that got no answer is resent after this long, possibly to a
+   * new leader or through a relay. Unit ms. Default 500 (lan), 1000 (wan),
+   * 100 (loopback). Must exceed a normal round trip (else duplicates) and
+   * not exceed renewIntervalMs; a lost message costs at most this much lease.
+   */
+  readonly renewRetryMs: number;
+
+  /**
+   * Retry delay for a failed CIB write (`crm_ticket`) of a ticket effect.
+   * Unit ms. Default 1000 (lan, wan), 200 (loopback). Shorter reacts faster
+   * to a briefly busy CIB; longer spares a struggling cluster.
+   */
+  readonly effectRetryMs: number;
+
+  /**
+   * The registry leader treats a site as alive (eligible for an automatic
+   * grant) if it heard from it within this window. Unit ms. Default 3000
+   * (lan), 6000 (wan), 1000 (loopback); at least 2 × renewIntervalMs so one
+   * lost renewal does not make a site look dead. Longer avoids granting to a
+   * site that only blinked; shorter stops choosing a dead site sooner.
+   */
+  readonly siteAliveWindowMs: number;
+
+  /**
+   * SWIM probe period: each member pings one other member per period.
+   * Unit ms. Default 1000 (lan), 5000 (wan), 500 (loopback). Shorter finds
+   * failures sooner (detection takes a few periods) at the cost of constant
+   * background traffic.
+   */
+  readonly probeIntervalMs: number;
+
+  /**
+   * SWIM direct probe timeout: how long to wait for the ack of a direct ping
+   * before asking others to probe indirectly. Unit ms. Default 500 (lan),
+   * 3000 (wan), 200 (loopback). Must exceed the worst normal round trip
+   * (else healthy members are suspected) and stay below probeIntervalMs.
+   */
+  readonly probeTimeoutMs: number;
+
+  /**
+   * SWIM indirect probes: how many other members are asked to ping a member
+   * that missed a direct probe, so that one broken link is not taken for a
+   * dead member (DESIGN.md §3). Unit: members. Default 3 (lan, wan), 1
+   * (loopback). More helpers tolerate more broken links but add traffic.
+   */
+  readonly indirectProbeCount: number;
+
+  /**
+   * Suspicion timeout multiplier (SWIM with Lifeguard): a suspected member
+   * is declared dead after suspicionMultiplier × log10(max(1, members)) ×
+   * probeIntervalMs, shortened as independent confirmations arrive. Unit:
+   * probe periods. Default 4 (lan), 6 (wan), 3 (loopback). Higher gives a
+   * slow or briefly cut-off member more time to refute, at the cost of
+   * slower detection of real failures.
+   */
+  readonly suspicionMultiplier: number;
+
+  /**
+   * Gossip period: how often a member pushes queued broadcasts (ticket
+   * state, health, suspicions) to gossipFanout random members. Unit ms.
+   * Default 200 (lan), 500 (wan), 100 (loopback). Shorter spreads news
+   * faster (the CLI on other members is fresher) at the cost of packets.
+   */
+  readonly gossipIntervalMs: number;
+
+  /**
+   * Gossip fan-out: members contacted per gossip period. Unit: members.
+   * Default 3 (lan, loopback), 4 (wan). Higher converges in fewer rounds and
+   * tolerates loss better; each extra member costs a message per period.
+   */
+  readonly gossipFanout: number;
+
+  /**
+   * Connection set-up budget: how long dialling a member (TCP + Noise
+   * handshake) may take before the attempt is abandoned and retried. Unit
+   * ms. Default 5000 (lan), 10000 (wan), 1000 (loopback). Too short fails on
+   * slow links; too long delays falling back to a relay.
+   */
+  readonly dialTimeoutMs: number;
+
+  /**
+   * Lease duration of a ticket added at run time (`ticket add`) without one.
+   * Unit ms. Default 60000 (lan), 600000 (wan: booth's `expire` default),
+   * 10000 (loopback). Longer rides out longer outages without a failover;
+   * shorter fails over sooner when a site is really lost. Tickets in the
+   * config file default to booth's 600 s instead (see the top of this file).
+   */
+  readonly leaseDurationMs: number;
+
+  /**
+   * Revoke lead: a holder that could not renew revokes the ticket in its CIB
+   * this long before its lease ends, so that Pacemaker has time to act
+   * before another site may acquire it (DESIGN.md §2). Default of
+   * `tollbooth-revoke-lead` for every ticket that does not set it, capped at
+   * (expire − renewal-freq) / 2 so that it fits short leases. Unit ms.
+   * Default 5000 (lan), 10000 (wan), 1000 (loopback). Longer widens the gap
+   * between the old holder letting go and the new one taking over; it also
+   * makes the holder give up sooner during a long outage.
+   */
+  readonly revokeLeadMs: number;
+}
+
+/** The base, tuned for members that share a LAN or a metro network (RTT well under 10 ms). */
+const lanPreset: TimingPreset = {
+  name: 'lan',
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1_000,
+  renewIntervalMs: 1_000,
+  renewRetryMs: 500,
+  effectRetryMs: 1_000,
+  siteAliveWindowMs: 3_000,
+  probeIntervalMs: 1_000,
+  probeTimeoutMs: 500,
+  indirectProbeCount: 3,
+  suspicionMultiplier: 4,
+  gossipIntervalMs: 200,
+  gossipFanout: 3,
+  dialTimeoutMs: 5_000,
+  leaseDurationMs: 60_000,
+  revokeLeadMs: 5_000,
+};
+
+/** Sites in different regions: round trips up to a few hundred ms, occasional loss. */
+const wanPreset: TimingPreset = {
+  ...lanPreset,
+  name: 'wan',
+  heartbeatIntervalMs: 300,
+  electionTimeoutMs: 3_000,
+  renewIntervalMs: 2_000,
+  renewRetryMs: 1_000,
+  siteAliveWindowMs: 6_000,
+  probeIntervalMs: 5_000,
+  probeTimeoutMs: 3_000,
+  suspicionMultiplier: 6,
+  gossipIntervalMs: 500,
+  gossipFanout: 4,
+  dialTimeoutMs: 10_000,
+  leaseDurationMs: 600_000,
+  revokeLeadMs: 10_000,
+};
+
+/** Every member on one host (tests, demos): fast timers, one indirect helper. */
+const loopbackPreset: TimingPreset = {
+  ...lanPreset,
+  name: 'loopback',
+  heartbeatIntervalMs: 50,
+  electionTimeoutMs: 500,
+  renewIntervalMs: 200,
+  renewRetryMs: 100,
+  effectRetryMs: 200,
+  siteAliveWindowMs: 1_000,
+  probeIntervalMs: 500,
+  probeTimeoutMs: 200,
+  indirectProbeCount: 1,
+  suspicionMultiplier: 3,
+  gossipIntervalMs: 100,
+  dialTimeoutMs: 1_000,
+  leaseDurationMs: 10_000,
+  revokeLeadMs: 1_000,
+};
+
+export const timingPresets: Readonly<Record<TimingPresetName, TimingPreset>> = {
+  lan: lanPreset,
+  wan: wanPreset,
+  loopback: loopbackPreset,
+};
+
+export function isTimingPresetName(text: string): text is TimingPresetName {
+  return (timingPresetNames as readonly string[]).includes(text);
+}
+
+/**
+ * Raft §5.6 asks for broadcastTime ≪ electionTimeout; etcd uses a factor of
+ * 10. Below 5 a couple of delayed heartbeats already trigger an election.
+ */
+export const electionToHeartbeatRatioMin = 5;
+
+/**
+ * Why a ticket lease does not fit the preset's timers; empty when it does.
+ * The same relations the core asserts on every ticket (src/core/config.ts),
+ * checked here first so that the operator sees them with a file and line:
+ *   - lease − revoke lead ≥ 2 × renewIntervalMs: a holder gets at least two
+ *     renewal attempts before it must let go;
+ *   - lease − revoke lead > 2 × electionTimeoutMs + renewIntervalMs: a
+ *     registry leader change (up to two election timeouts) plus one renewal
+ *     fits, so a leader change alone never costs a ticket (L2).
+ */
+export function leaseTimingProblems(leaseDurationMs: number, revokeLeadMs: number, preset: TimingPreset): string[] {
+  const problems: string[] = [];
+  const usableMs = leaseDurationMs - revokeLeadMs;
+  const twoAttemptsMs = 2 * preset.renewIntervalMs;
+  if (usableMs < twoAttemptsMs) {
+    problems.push(
+      `lease − revoke lead (${usableMs} ms) must be at least 2 × renewIntervalMs of the ${preset.name} preset (${twoAttemptsMs} ms), so that a holder gets two renewal attempts`,
+    );
+  }
+  const leaderChangeMs = 2 * preset.electionTimeoutMs + preset.renewIntervalMs;
+  if (usableMs <= leaderChangeMs) {
+    problems.push(
+      `lease − revoke lead (${usableMs} ms) must exceed 2 × electionTimeoutMs + renewIntervalMs of the ${preset.name} preset (${leaderChangeMs} ms), so that a registry leader change does not cost the ticket`,
+    );
+  }
+  return problems;
+}
+
+/** Relations between the fields of a preset; empty when the preset is consistent. */
+export function timingPresetProblems(preset: TimingPreset): string[] {
+  const problems: string[] = [];
+  for (const [field, value] of Object.entries(preset)) {
+    if (typeof value === 'number' && (!Number.isSafeInteger(value) || value <= 0)) {
+      problems.push(`${field} must be a positive integer, not ${value}`);
+    }
+  }
+  if (preset.heartbeatIntervalMs * electionToHeartbeatRatioMin > preset.electionTimeoutMs) {
+    problems.push(
+      `electionTimeoutMs (${preset.electionTimeoutMs}) must be at least ${electionToHeartbeatRatioMin} × heartbeatIntervalMs (${preset.heartbeatIntervalMs})`,
+    );
+  }
+  if (preset.renewRetryMs > preset.renewIntervalMs) {
+    problems.push(`renewRetryMs (${preset.renewRetryMs}) must not exceed renewIntervalMs (${preset.renewIntervalMs})`);
+  }
+  if (preset.siteAliveWindowMs < 2 * preset.renewIntervalMs) {
+    problems.push(`siteAliveWindowMs (${preset.siteAliveWindowMs}) must be at least 2 × renewIntervalMs (${2 * preset.renewIntervalMs})`);
+  }
+  if (preset.probeTimeoutMs >= preset.probeIntervalMs) {
+    problems.push(`probeTimeoutMs (${preset.probeTimeoutMs}) must be less than probeIntervalMs (${preset.probeIntervalMs})`);
+  }
+  if (preset.revokeLeadMs >= preset.leaseDurationMs) {
+    problems.push(`revokeLeadMs (${preset.revokeLeadMs}) must be less than leaseDurationMs (${preset.leaseDurationMs})`);
+  }
+  problems.push(...leaseTimingProblems(preset.leaseDurationMs, preset.revokeLeadMs, preset).map((p) => `default ticket: ${p}`));
+  return problems;
+}

@@ -1,0 +1,108 @@
+// Every message the core exchanges, and the log entries it replicates. One
+// readable discriminated union per concern, each with a `type` the dispatch
+// switches on (STYLE.md: one readable dispatch per message type).
+
+import type { Generation, Index, Member, MemberId, Ms, Term, TicketDef } from './types.js';
+import type { TableSnapshot } from './ticket-table.js';
+
+/** Why a log entry was written: an admin command (with its id) or the registry itself. */
+export type Cause =
+  | { readonly by: 'admin'; readonly commandId: string; readonly force: boolean }
+  | { readonly by: 'auto'; readonly reason: 'initial' | 'failover' };
+
+/** Commands replicated through the registry log (the ticket table's inputs). */
+export type EntryData =
+  | { readonly type: 'noop' }
+  | { readonly type: 'config'; readonly members: readonly Member[] }
+  | {
+      readonly type: 'grant';
+      readonly ticket: string;
+      readonly site: MemberId;
+      /** The grant applies only if the ticket is still at this generation (compare-and-set). */
+      readonly expectedGeneration: Generation;
+      readonly cause: Cause;
+    }
+  | { readonly type: 'revoke'; readonly ticket: string; readonly expectedGeneration: Generation; readonly cause: Cause }
+  | { readonly type: 'standby'; readonly ticket: string; readonly standby: boolean; readonly cause: Cause }
+  | { readonly type: 'attr-set'; readonly ticket: string; readonly key: string; readonly value: string; readonly cause: Cause }
+  | { readonly type: 'attr-delete'; readonly ticket: string; readonly key: string; readonly cause: Cause }
+  | { readonly type: 'ticket-add'; readonly def: TicketDef; readonly cause: Cause }
+  | { readonly type: 'ticket-remove'; readonly ticket: string; readonly cause: Cause };
+
+export interface Entry {
+  readonly index: Index;
+  readonly term: Term;
+  readonly data: EntryData;
+}
+
+export interface Snapshot {
+  readonly index: Index;
+  readonly term: Term;
+  readonly members: readonly Member[];
+  readonly table: TableSnapshot;
+}
+
+/** What a site tells the leader about itself with every renewal. */
+export interface SiteHealth {
+  /** The site's own cluster has quorum. */
+  readonly quorate: boolean;
+  /** before-acquire handlers pass (when configured). */
+  readonly handlersOk: boolean;
+  /** Tickets whose resources could not run here (runnability check). */
+  readonly unrunnable: readonly string[];
+}
+
+export interface RenewItem {
+  readonly name: string;
+  readonly generation: Generation;
+}
+
+export type RenewRefusal = 'not-holder' | 'stale-generation' | 'change-pending' | 'no-such-ticket';
+
+export type Message =
+  | { readonly type: 'pre-vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term }
+  | { readonly type: 'pre-vote-resp'; readonly term: Term; readonly granted: boolean }
+  | { readonly type: 'vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term }
+  | { readonly type: 'vote-resp'; readonly term: Term; readonly granted: boolean }
+  | {
+      readonly type: 'append';
+      readonly term: Term;
+      readonly prevIndex: Index;
+      readonly prevTerm: Term;
+      readonly entries: readonly Entry[];
+      readonly commit: Index;
+      /** The leader's clock at sending; echoed back so the leader can date its lease. */
+      readonly sentAt: Ms;
+    }
+  | {
+      readonly type: 'append-resp';
+      readonly term: Term;
+      readonly success: boolean;
+      /** On success: the last index known to match. On failure: a hint where to retry from. */
+      readonly index: Index;
+      readonly sentAt: Ms;
+    }
+  | { readonly type: 'snapshot'; readonly term: Term; readonly snapshot: Snapshot; readonly sentAt: Ms }
+  | {
+      readonly type: 'renew';
+      readonly term: Term;
+      readonly seq: number;
+      readonly tickets: readonly RenewItem[];
+      readonly health: SiteHealth;
+    }
+  | {
+      readonly type: 'renew-resp';
+      readonly term: Term;
+      readonly seq: number;
+      readonly granted: readonly RenewItem[];
+      readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: RenewRefusal }>;
+    }
+  | { readonly type: 'released'; readonly term: Term; readonly name: string; readonly generation: Generation };
+
+export type MessageType = Message['type'];
+
+export interface Envelope {
+  readonly from: MemberId;
+  readonly to: MemberId;
+  readonly msg: Message;
+}

@@ -1,0 +1,96 @@
+// The core's output batch and its inputs from the host (DESIGN.md §6).
+//
+// How the host handles a Ready, in this order, before feeding the next input:
+//   1. persist: write `persist` durably (synced) — hard state, snapshot, then
+//      entries (dropping every stored entry at or after `truncateFrom` first);
+//   2. send: hand every message in `messages` to the transport;
+//   3. effects: carry out `effects` in order per ticket (CIB writes) and report
+//      each outcome with an `effect-result` report;
+//   4. advance: call `advance(ready)`.
+// Messages may depend on the persisted state (a vote, an acknowledged entry);
+// effects may depend on a persisted commit. Reordering these steps breaks the
+// protocol's safety argument.
+
+import type { Entry, Envelope, Snapshot, SiteHealth, EntryData } from './messages.js';
+import type { TicketEffect } from './site-holder.js';
+import type { Index, MemberId, Ms, Term, TicketDef, Member } from './types.js';
+
+export interface HardState {
+  readonly term: Term;
+  readonly votedFor: MemberId | null;
+  readonly commit: Index;
+}
+
+export interface PersistBatch {
+  readonly hardState: HardState | null;
+  readonly snapshot: Snapshot | null;
+  /** Drop stored entries with index ≥ this before writing `entries`. */
+  readonly truncateFrom: Index | null;
+  readonly entries: readonly Entry[];
+}
+
+/** What a member finds in its store when it starts. */
+export interface PersistedState {
+  readonly hardState: HardState;
+  readonly snapshot: Snapshot | null;
+  readonly entries: readonly Entry[];
+}
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+export type CommandErrorCode =
+  | 'not-leader'
+  | 'no-such-ticket'
+  | 'not-a-site'
+  | 'no-such-member'
+  | 'already-granted'
+  | 'not-granted'
+  | 'ticket-held'
+  | 'ticket-exists'
+  | 'invalid'
+  | 'busy'
+  | 'change-in-progress'
+  | 'superseded'
+  | 'unknown-outcome'
+  | 'rejected';
+
+export type CoreEvent =
+  | { readonly type: 'role'; readonly role: Role; readonly term: Term; readonly leader: MemberId | null }
+  | { readonly type: 'applied'; readonly index: Index; readonly data: EntryData; readonly ok: boolean; readonly reason?: string }
+  | {
+      readonly type: 'command-result';
+      readonly id: string;
+      readonly ok: boolean;
+      readonly code?: CommandErrorCode;
+      readonly message: string;
+      readonly leader?: MemberId | null;
+      readonly index?: Index;
+    }
+  | { readonly type: 'lease-lost'; readonly ticket: string; readonly reason: string }
+  | { readonly type: 'released'; readonly ticket: string; readonly site: MemberId }
+  | { readonly type: 'message-ignored'; readonly from: MemberId; readonly msgType: string; readonly reason: string };
+
+export interface Ready {
+  readonly persist: PersistBatch | null;
+  readonly messages: readonly Envelope[];
+  readonly effects: readonly TicketEffect[];
+  readonly events: readonly CoreEvent[];
+}
+
+export type AdminCommand =
+  | { readonly id: string; readonly type: 'grant'; readonly ticket: string; readonly site: MemberId; readonly force: boolean }
+  | { readonly id: string; readonly type: 'revoke'; readonly ticket: string }
+  | { readonly id: string; readonly type: 'standby'; readonly ticket: string }
+  | { readonly id: string; readonly type: 'activate'; readonly ticket: string }
+  | { readonly id: string; readonly type: 'attr-set'; readonly ticket: string; readonly key: string; readonly value: string }
+  | { readonly id: string; readonly type: 'attr-delete'; readonly ticket: string; readonly key: string }
+  | { readonly id: string; readonly type: 'ticket-add'; readonly def: TicketDef }
+  | { readonly id: string; readonly type: 'ticket-remove'; readonly ticket: string }
+  | { readonly id: string; readonly type: 'member-add'; readonly member: Member }
+  | { readonly id: string; readonly type: 'member-remove'; readonly member: MemberId };
+
+export type Report =
+  | { readonly type: 'effect-result'; readonly id: number; readonly ok: boolean; readonly error?: string }
+  | { readonly type: 'health'; readonly health: SiteHealth };
+
+export type { Ms };

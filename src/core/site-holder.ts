@@ -1,0 +1,332 @@
+// The site's side of ticket leases (DESIGN.md §2, §4): batched renewals
+// measured from the send time, the revoke deadline s + D − revokeLead, the
+// acquire-after wait, and the desired CIB state handed to the Pacemaker feed
+// as ticket effects. Pure and synchronous; the Member owns one per site.
+
+import type { RenewItem, SiteHealth } from './messages.js';
+import type { TicketState } from './ticket-table.js';
+import { holderRevokeAt } from './lease.js';
+import type { Generation, MemberId, Ms } from './types.js';
+import { ms } from './types.js';
+
+/**
+ * The desired state of one ticket in this site's CIB. The host makes the CIB
+ * match it (crm_ticket grant/revoke/standby and booth's attributes) and reports
+ * the outcome with an `effect-result` report carrying the same `id`.
+ */
+export interface TicketEffect {
+  readonly id: number;
+  readonly ticket: string;
+  readonly granted: boolean;
+  readonly standby: boolean;
+  /** The ticket's generation, written as booth's `term` attribute (S2). */
+  readonly generation: Generation;
+  /** The registry's holder, written as booth's `owner` attribute. */
+  readonly owner: MemberId | null;
+  /**
+   * While granted: the local monotonic time at which the grant must be gone
+   * from the CIB. A lease guard that outlives the agent enforces it (issue 4).
+   */
+  readonly revokeBy: Ms | null;
+  readonly attrs: Readonly<Record<string, string>>;
+}
+
+/** What the CIB held when the agent started (read by the host before the core is built). */
+export interface CibTicketState {
+  readonly name: string;
+  readonly granted: boolean;
+  readonly generation: Generation;
+  /** The lease guard's deadline for this grant, if one is armed. */
+  readonly revokeBy: Ms | null;
+}
+
+interface Issued {
+  readonly id: number;
+  readonly granted: boolean;
+  readonly standby: boolean;
+  readonly generation: Generation;
+  readonly owner: MemberId | null;
+  readonly revokeBy: number | null;
+  readonly attrs: Readonly<Record<string, string>>;
+  confirmed: boolean;
+}
+
+interface HeldTicket {
+  /** The generation this site holds according to the committed table; null when not the holder. */
+  gen: Generation | null;
+  /** The CIB grant may not be written before this (acquire-after, DESIGN.md §2). */
+  acquireReadyAt: number;
+  /** Lease end on the local clock, from the send time of the newest answered renewal. */
+  leaseEnd: number | null;
+  /** The last effect handed out (null: unknown CIB state, issue one). */
+  issued: Issued | null;
+  retryAt: number;
+  /** A generation given up that the leader should hear about once the CIB revoke is confirmed. */
+  releaseGen: Generation | null;
+  /** Released voluntarily (handlers failing, no local quorum): do not renew this generation. */
+  releasedGen: Generation | null;
+}
+
+interface PendingRenewal {
+  readonly sentAt: number;
+  readonly items: readonly RenewItem[];
+}
+
+export interface HolderHooks {
+  /** Lease end computed from a renewal's send and receive times (overridden only by test mutants). */
+  leaseEnd(sentAt: number, receivedAt: number, leaseDurationMs: number): number;
+}
+
+export class SiteHolder {
+  private readonly held = new Map<string, HeldTicket>();
+  private readonly pending = new Map<number, PendingRenewal>();
+  private nextSeq = 1;
+  private nextEffectId = 1;
+  lastRenewSentAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly self: MemberId,
+    private readonly renewalsInFlightMax: number,
+    private readonly effectRetryMs: number,
+    private readonly hooks: HolderHooks,
+    cib: readonly CibTicketState[],
+    now: number,
+  ) {
+    for (const c of cib) {
+      const h = this.ticket(c.name);
+      if (c.granted) {
+        // A grant found in the CIB at start-up came from a real renewal before
+        // a restart; its guard deadline is the only safe memory of that lease.
+        h.issued = {
+          id: 0,
+          granted: true,
+          standby: false,
+          generation: c.generation,
+          owner: this.self,
+          revokeBy: c.revokeBy,
+          attrs: {},
+          confirmed: true,
+        };
+        h.gen = null;
+        h.acquireReadyAt = now;
+        h.leaseEnd = null;
+        this.cibLease.set(c.name, { gen: c.generation, revokeBy: c.revokeBy });
+      }
+    }
+  }
+
+  /** Leases recovered from the CIB at start-up, adopted once the table confirms the generation. */
+  private readonly cibLease = new Map<string, { gen: Generation; revokeBy: Ms | null }>();
+
+  private ticket(name: string): HeldTicket {
+    let h = this.held.get(name);
+    if (h === undefined) {
+      h = { gen: null, acquireReadyAt: 0, leaseEnd: null, issued: null, retryAt: 0, releaseGen: null, releasedGen: null };
+      this.held.set(name, h);
+    }
+    return h;
+  }
+
+  /** Follows the committed table: new grants start the acquire-after wait, lost ones a release. */
+  syncWithTable(tickets: Iterable<TicketState>, now: number): boolean {
+    let gained = false;
+    const seen = new Set<string>();
+    for (const t of tickets) {
+      seen.add(t.def.name);
+      const h = this.ticket(t.def.name);
+      const mine = t.holder === this.self ? t.generation : null;
+      if (mine === h.gen) continue;
+      if (h.gen !== null) h.releaseGen = h.gen;
+      h.gen = mine;
+      h.leaseEnd = null;
+      h.releasedGen = null;
+      if (mine !== null) {
+        gained = true;
+        const recovered = this.cibLease.get(t.def.name);
+        if (recovered !== undefined && recovered.gen === mine && recovered.revokeBy !== null) {
+          // Restarted while holding: keep the lease the guard still protects; no new acquire-after.
+          h.leaseEnd = recovered.revokeBy + t.def.revokeLeadMs;
+          h.acquireReadyAt = now;
+        } else {
+          h.acquireReadyAt = now + t.def.acquireAfterMs;
+        }
+      }
+      this.cibLease.delete(t.def.name);
+    }
+    for (const [name, h] of this.held) {
+      if (seen.has(name)) continue;
+      // Ticket removed from the table: make sure it is revoked, then forget it.
+      if (h.gen !== null) h.releaseGen = h.gen;
+      h.gen = null;
+      h.leaseEnd = null;
+    }
+    return gained;
+  }
+
+  /** Tickets to renew now: those this site holds and has not given up. */
+  renewItems(): RenewItem[] {
+    const items: RenewItem[] = [];
+    for (const [name, h] of this.held) {
+      if (h.gen !== null && h.releasedGen !== h.gen) items.push({ name, generation: h.gen });
+    }
+    return items;
+  }
+
+  hasUnanswered(): boolean {
+    return this.pending.size > 0;
+  }
+
+  recordRenewal(items: readonly RenewItem[], now: number): number {
+    const seq = this.nextSeq++;
+    this.pending.set(seq, { sentAt: now, items });
+    // Bounded: forget the oldest unanswered renewal (its answer no longer matters much).
+    while (this.pending.size > this.renewalsInFlightMax) {
+      const oldest = this.pending.keys().next().value;
+      if (oldest === undefined) break;
+      this.pending.delete(oldest);
+    }
+    this.lastRenewSentAt = now;
+    return seq;
+  }
+
+  /** An answer from a leader that held its leader lease when it replied. */
+  onRenewed(seq: number, granted: readonly RenewItem[], tickets: (name: string) => TicketState | undefined, now: number): void {
+    const p = this.pending.get(seq);
+    if (p === undefined) return;
+    // Older renewals are superseded by this answer (it was sent later than them only if seq is larger,
+    // and their answers would give an earlier lease end anyway).
+    for (const k of [...this.pending.keys()]) if (k <= seq) this.pending.delete(k);
+    for (const g of granted) {
+      const h = this.held.get(g.name);
+      const t = tickets(g.name);
+      if (h === undefined || t === undefined || h.gen !== g.generation || h.releasedGen === g.generation) continue;
+      const end = this.hooks.leaseEnd(p.sentAt, now, t.def.leaseDurationMs);
+      if (h.leaseEnd === null || end > h.leaseEnd) h.leaseEnd = end;
+    }
+  }
+
+  /** Gives up every held ticket voluntarily (local quorum lost or handlers failing). */
+  releaseAll(): void {
+    for (const h of this.held.values()) {
+      if (h.gen !== null && h.releasedGen !== h.gen) {
+        h.releasedGen = h.gen;
+        h.releaseGen = h.gen;
+        h.leaseEnd = null;
+      }
+    }
+  }
+
+  /** Health is back: renew given-up generations again (the registry may still list us). */
+  resumeAll(): void {
+    for (const h of this.held.values()) h.releasedGen = null;
+  }
+
+  /** Whether this site may write the grant into its CIB now. */
+  private grantable(h: HeldTicket, t: TicketState, now: number): boolean {
+    if (h.gen === null || h.gen !== t.generation || h.releasedGen === h.gen) return false;
+    if (h.leaseEnd === null || now < h.acquireReadyAt) return false;
+    return now < holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+  }
+
+  /** Computes the effects needed to bring the CIB to the desired state. */
+  reconcile(tickets: Iterable<TicketState>, now: number, out: TicketEffect[]): void {
+    const seen = new Set<string>();
+    for (const t of tickets) {
+      seen.add(t.def.name);
+      const h = this.ticket(t.def.name);
+      const granted = this.grantable(h, t, now);
+      const revokeBy = granted && h.leaseEnd !== null ? holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs) : null;
+      this.issue(h, t.def.name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
+    }
+    for (const [name, h] of this.held) {
+      if (seen.has(name)) continue;
+      const gen = h.issued?.generation ?? (0 as Generation);
+      this.issue(h, name, { granted: false, standby: false, generation: gen, owner: null, revokeBy: null, attrs: {} }, now, out);
+      if (h.issued?.confirmed === true && !h.issued.granted) this.held.delete(name);
+    }
+  }
+
+  private issue(h: HeldTicket, name: string, want: Omit<Issued, 'id' | 'confirmed'>, now: number, out: TicketEffect[]): void {
+    const cur = h.issued;
+    if (cur === null && now < h.retryAt) return;
+    const same =
+      cur !== null &&
+      cur.granted === want.granted &&
+      cur.standby === want.standby &&
+      cur.generation === want.generation &&
+      cur.owner === want.owner &&
+      sameAttrs(cur.attrs, want.attrs) &&
+      // A renewal moves the guard deadline forward; a later deadline needs a new effect.
+      (!want.granted || (cur.revokeBy !== null && want.revokeBy !== null && want.revokeBy <= cur.revokeBy));
+    if (same) return;
+    const id = this.nextEffectId++;
+    h.issued = { ...want, id, confirmed: false };
+    out.push({
+      id,
+      ticket: name,
+      granted: want.granted,
+      standby: want.standby,
+      generation: want.generation,
+      owner: want.owner,
+      revokeBy: want.revokeBy === null ? null : ms(want.revokeBy),
+      attrs: want.attrs,
+    });
+  }
+
+  /** The host's report on an effect. A failure makes the state unknown: re-issue after a delay. */
+  onEffectResult(id: number, ok: boolean, now: number): void {
+    for (const h of this.held.values()) {
+      if (h.issued?.id !== id) continue;
+      if (ok) h.issued.confirmed = true;
+      else {
+        h.issued = null;
+        h.retryAt = now + this.effectRetryMs;
+      }
+    }
+  }
+
+  /** Generations given up whose CIB revoke is confirmed: tell the leader so it can move them at once. */
+  takeReleases(): Array<{ name: string; generation: Generation }> {
+    const out: Array<{ name: string; generation: Generation }> = [];
+    for (const [name, h] of this.held) {
+      if (h.releaseGen === null) continue;
+      if (h.issued === null || !h.issued.confirmed || h.issued.granted) continue;
+      out.push({ name, generation: h.releaseGen });
+      h.releaseGen = null;
+    }
+    return out;
+  }
+
+  /** The earliest local time at which this side needs to act again. */
+  nextDeadline(tickets: (name: string) => TicketState | undefined, now: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    const consider = (t: number): void => {
+      // Only future instants: whatever is due now was handled by the input that just ran.
+      if (t > now && t < next) next = t;
+    };
+    for (const [name, h] of this.held) {
+      if (h.issued === null) consider(h.retryAt);
+      const t = tickets(name);
+      if (t === undefined || h.gen === null || h.leaseEnd === null) continue;
+      const revokeAt = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+      if (h.issued?.granted === true) consider(revokeAt);
+      else if (h.acquireReadyAt < revokeAt) consider(h.acquireReadyAt);
+    }
+    return next;
+  }
+
+  /** The CIB state this side believes in (for status output and the simulator's checks). */
+  view(name: string): { granted: boolean; confirmed: boolean; leaseEnd: number | null; gen: Generation | null } | undefined {
+    const h = this.held.get(name);
+    if (h === undefined) return undefined;
+    return { granted: h.issued?.granted ?? false, confirmed: h.issued?.confirmed ?? false, leaseEnd: h.leaseEnd, gen: h.gen };
+  }
+}
+
+function sameAttrs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}
+
+export type { SiteHealth };

@@ -1,0 +1,138 @@
+// The simulator's checker: after every event it holds the real core's outputs
+// against the safety invariants of DESIGN.md §1, measured on the simulator's
+// true time (no member's clock):
+//   S1 one holder      — at no instant do two sites' CIBs hold a ticket granted;
+//   S2 fencing token   — a grant written to a CIB never carries a generation
+//                        below an earlier one, nor an equal one at another site;
+//                        a member's committed generation never decreases;
+//   S3 arbitrators     — never holders in any committed table, never in a CIB;
+//   S4 manual tickets  — change holder only through an admin command;
+// and the Raft properties the registry rests on:
+//   election safety    — at most one leader per term;
+//   state machine      — every member commits the same entry at each index.
+
+import type { CoreEvent } from '../../src/core/ready.js';
+import type { EntryData } from '../../src/core/messages.js';
+import type { MemberId } from '../../src/core/types.js';
+
+export type Invariant = 'S1' | 'S2' | 'S3' | 'S4' | 'electionSafety' | 'stateMachineSafety';
+
+export interface Violation {
+  readonly invariant: Invariant;
+  readonly atMs: number;
+  readonly detail: string;
+}
+
+interface CibGrant {
+  site: MemberId;
+  since: number;
+  generation: number;
+}
+
+export class Checker {
+  readonly violations: Violation[] = [];
+  private readonly leaders = new Map<number, MemberId>();
+  private readonly committed = new Map<number, string>();
+  private readonly committedGen = new Map<string, { gen: number; index: number }>(); // member|ticket → last applied change
+  private readonly granted = new Map<string, CibGrant[]>(); // ticket → sites granted now
+  private readonly maxGen = new Map<string, { gen: number; site: MemberId }>();
+  private readonly lastRevokeAt = new Map<string, { site: MemberId; at: number }>();
+  minGuardGapMs = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly arbitrators: ReadonlySet<MemberId>,
+    private readonly manualTickets: ReadonlySet<string>,
+    private readonly adminCommands: ReadonlySet<string>,
+  ) {}
+
+  private fail(invariant: Invariant, atMs: number, detail: string): void {
+    // Keep the first few: one violation is enough to fail a seed, and memory stays bounded.
+    if (this.violations.length < 20) this.violations.push({ invariant, atMs, detail });
+  }
+
+  onEvents(member: MemberId, events: readonly CoreEvent[], atMs: number): void {
+    for (const e of events) {
+      if (e.type === 'role' && e.role === 'leader') {
+        const prev = this.leaders.get(e.term);
+        if (prev !== undefined && prev !== member) {
+          this.fail('electionSafety', atMs, `two leaders in term ${e.term}: ${prev} and ${member}`);
+        }
+        this.leaders.set(e.term, member);
+      }
+      if (e.type === 'applied') this.onApplied(member, e.index, e.data, e.ok, atMs);
+    }
+  }
+
+  /** Every applied entry is also the committed entry at its index. */
+  onCommittedEntry(member: MemberId, index: number, term: number, data: EntryData, atMs: number): void {
+    const key = `${term}:${JSON.stringify(data)}`;
+    const prev = this.committed.get(index);
+    if (prev === undefined) this.committed.set(index, key);
+    else if (prev !== key) this.fail('stateMachineSafety', atMs, `index ${index}: ${member} committed ${key}, another member ${prev}`);
+  }
+
+  private onApplied(member: MemberId, index: number, data: EntryData, ok: boolean, atMs: number): void {
+    if (!ok) return;
+    if (data.type === 'grant') {
+      if (this.arbitrators.has(data.site)) this.fail('S3', atMs, `arbitrator ${data.site} granted ${data.ticket}`);
+      if (this.manualTickets.has(data.ticket) && !(data.cause.by === 'admin' && this.adminCommands.has(data.cause.commandId))) {
+        this.fail('S4', atMs, `manual ticket ${data.ticket} granted to ${data.site} without an admin command (${JSON.stringify(data.cause)})`);
+      }
+    }
+    if (data.type === 'revoke' && this.manualTickets.has(data.ticket)) {
+      if (!(data.cause.by === 'admin' && this.adminCommands.has(data.cause.commandId))) {
+        this.fail('S4', atMs, `manual ticket ${data.ticket} revoked without an admin command`);
+      }
+    }
+    if (data.type === 'grant' || data.type === 'revoke') {
+      const key = `${member}|${data.ticket}`;
+      const prev = this.committedGen.get(key);
+      const next = data.expectedGeneration + 1;
+      // A restarted member re-applies its log from its snapshot: the same index again is a replay.
+      const replay = prev !== undefined && index <= prev.index;
+      if (prev !== undefined && !replay && next <= prev.gen) {
+        this.fail('S2', atMs, `${member}: ${data.ticket} generation went from ${prev.gen} to ${next}`);
+      }
+      if (!replay) this.committedGen.set(key, { gen: next, index });
+    }
+  }
+
+  /** A site's CIB changed (a write completed) at true time `atMs`. */
+  onCib(site: MemberId, ticket: string, granted: boolean, generation: number, atMs: number): void {
+    if (this.arbitrators.has(site)) this.fail('S3', atMs, `arbitrator ${site} wrote a CIB`);
+    const list = this.granted.get(ticket) ?? [];
+    const mine = list.find((g) => g.site === site);
+    if (granted) {
+      if (mine !== undefined) {
+        mine.generation = generation;
+      } else {
+        const others = list.filter((g) => g.site !== site);
+        if (others.length > 0) {
+          this.fail('S1', atMs, `${ticket} granted at ${site} (gen ${generation}) while granted at ${others.map((o) => `${o.site} (gen ${o.generation})`).join(', ')}`);
+        }
+        const last = this.lastRevokeAt.get(ticket);
+        if (last !== undefined && last.site !== site) this.minGuardGapMs = Math.min(this.minGuardGapMs, atMs - last.at);
+        list.push({ site, since: atMs, generation });
+      }
+      const max = this.maxGen.get(ticket);
+      if (max !== undefined && (generation < max.gen || (generation === max.gen && max.site !== site))) {
+        this.fail('S2', atMs, `${ticket} granted at ${site} with generation ${generation} after ${max.site} held ${max.gen}`);
+      }
+      if (max === undefined || generation > max.gen) this.maxGen.set(ticket, { gen: generation, site });
+    } else if (mine !== undefined) {
+      list.splice(list.indexOf(mine), 1);
+      this.lastRevokeAt.set(ticket, { site, at: atMs });
+    }
+    this.granted.set(ticket, list);
+  }
+
+  holdersOf(ticket: string): MemberId[] {
+    return (this.granted.get(ticket) ?? []).map((g) => g.site);
+  }
+
+  counts(): Record<Invariant, number> {
+    const out: Record<Invariant, number> = { S1: 0, S2: 0, S3: 0, S4: 0, electionSafety: 0, stateMachineSafety: 0 };
+    for (const v of this.violations) out[v.invariant] += 1;
+    return out;
+  }
+}

@@ -1,0 +1,629 @@
+// The deterministic simulator: real src/core Members on virtual time, with a
+// network, per-member drifting clocks, stores that lose unsynced writes on a
+// crash, CIBs with slow and failing writes, and a lease guard that outlives
+// its agent. Faults are data drawn from the seed; the checker runs after
+// every event on the simulator's true time.
+
+import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
+import { driftStretch } from '../../src/core/lease.js';
+import { Member } from '../../src/core/member.js';
+import type { Entry, Envelope, Snapshot } from '../../src/core/messages.js';
+import { SeededRandom } from '../../src/core/random.js';
+import type { AdminCommand, HardState, PersistBatch, Ready } from '../../src/core/ready.js';
+import type { CibTicketState, TicketEffect } from '../../src/core/site-holder.js';
+import { generation, memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
+import { Checker } from './checker.js';
+import { EventHeap } from './heap.js';
+import type { FaultKind, SimParams } from './params.js';
+
+export type MemberFactory = (config: CoreConfig, init: ConstructorParameters<typeof Member>[1]) => Member;
+
+interface Store {
+  hardState: HardState | null;
+  snapshot: Snapshot | null;
+  entries: Map<number, Entry>;
+}
+
+interface CibTicket {
+  granted: boolean;
+  generation: number;
+  /** The guard's deadline (local clock) for the current grant. */
+  guardAt: number | null;
+}
+
+interface Node {
+  readonly idx: number;
+  readonly info: MemberInfo;
+  readonly rate: number;
+  readonly offset: number;
+  core: Member | null;
+  /** Bumped on every restart: results of an old incarnation's effects are not reported to the new one. */
+  incarnation: number;
+  paused: boolean;
+  inbox: Envelope[];
+  timerToken: number;
+  store: Store;
+  cib: Map<string, CibTicket>;
+  cibQueue: Array<{ effect: TicketEffect; incarnation: number }>;
+  cibBusy: boolean;
+  crashInNextReady: boolean;
+  restarts: number;
+}
+
+type SimEvent =
+  | { at: number; seq: number; kind: 'deliver'; env: Envelope; to: number }
+  | { at: number; seq: number; kind: 'timer'; node: number; token: number }
+  | { at: number; seq: number; kind: 'cib-done'; node: number; effect: TicketEffect; ok: boolean; incarnation: number }
+  | { at: number; seq: number; kind: 'guard'; node: number; ticket: string; guardAt: number }
+  | { at: number; seq: number; kind: 'action'; run: () => void };
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface FailoverSample {
+  readonly ms: number;
+  readonly boundMs: number;
+}
+
+export interface RunResult {
+  readonly seed: number;
+  readonly violations: Checker['violations'];
+  readonly counts: ReturnType<Checker['counts']>;
+  readonly livenessFailures: string[];
+  readonly failovers: FailoverSample[];
+  readonly falseFailovers: number;
+  readonly minGuardGapMs: number;
+  readonly simulatedMs: number;
+  readonly events: number;
+}
+
+export class World {
+  readonly rng: SeededRandom;
+  readonly nodes: Node[];
+  readonly checker: Checker;
+  private readonly heap = new EventHeap<SimEvent>();
+  private seq = 0;
+  now = 0;
+  private eventCount = 0;
+  private sameTimeEvents = 0;
+  private readonly blocked = new Set<string>(); // "a>b" directed links cut
+  private readonly adminIds = new Set<string>();
+  private adminSeq = 0;
+  private readonly autoFailoverIndexes = new Set<number>();
+  private net: SimParams['net'];
+  private cibFailRate: number;
+  private countFalseFailovers = true;
+  readonly liveness: string[] = [];
+  readonly failovers: FailoverSample[] = [];
+  private readonly configs: CoreConfig[];
+  private readonly rho: number;
+
+  constructor(
+    readonly params: SimParams,
+    private readonly factory: MemberFactory = (c, i) => new Member(c, i),
+  ) {
+    this.rng = new SeededRandom(params.seed ^ 0x5eed);
+    this.net = params.net;
+    this.cibFailRate = params.cib.failRate;
+    this.rho = params.timing.clockDriftPpmMax / 1e6;
+    const infos: MemberInfo[] = [];
+    for (let i = 0; i < params.sites; i++) infos.push({ id: memberId(`site${i + 1}`), kind: 'site' });
+    for (let i = 0; i < params.arbitrators; i++) infos.push({ id: memberId(`arb${i + 1}`), kind: 'arbitrator' });
+    this.configs = infos.map((m) => ({ self: m.id, members: infos, tickets: params.tickets, timing: params.timing, limits: defaultLimits }));
+    this.checker = new Checker(
+      new Set(infos.filter((m) => m.kind === 'arbitrator').map((m) => m.id)),
+      new Set(params.tickets.filter((t) => t.mode === 'manual').map((t) => t.name)),
+      this.adminIds,
+    );
+    this.nodes = infos.map((info, idx) => ({
+      idx,
+      info,
+      rate: params.clockRates[idx]!,
+      offset: params.clockOffsets[idx]!,
+      core: null,
+      incarnation: 0,
+      paused: false,
+      inbox: [],
+      timerToken: 0,
+      store: { hardState: null, snapshot: null, entries: new Map() },
+      cib: new Map(),
+      cibQueue: [],
+      cibBusy: false,
+      crashInNextReady: false,
+      restarts: 0,
+    }));
+    for (const n of this.nodes) this.start(n);
+  }
+
+  // ───────────── clocks and scheduling ─────────────
+
+  local(n: Node, at = this.now): number {
+    return Math.floor(n.offset + n.rate * at);
+  }
+
+  /** The earliest true time at which node n's clock reads `localMs`. */
+  private trueAt(n: Node, localMs: number): number {
+    return Math.max(this.now, (localMs - n.offset) / n.rate + 1e-6);
+  }
+
+  private push(e: DistributiveOmit<SimEvent, 'seq'>): void {
+    this.heap.push({ ...e, seq: this.seq++ });
+  }
+
+  at(t: number, run: () => void): void {
+    this.push({ at: t, kind: 'action', run });
+  }
+
+  // ───────────── member lifecycle ─────────────
+
+  private start(n: Node): void {
+    const persisted =
+      n.store.hardState === null
+        ? undefined
+        : { hardState: n.store.hardState, snapshot: n.store.snapshot, entries: [...n.store.entries.values()].sort((a, b) => a.index - b.index) };
+    const cib: CibTicketState[] = [];
+    for (const [name, c] of n.cib) cib.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: c.guardAt === null ? null : ms(c.guardAt) });
+    n.incarnation += 1;
+    n.core = this.factory(this.configs[n.idx]!, {
+      now: ms(this.local(n)),
+      random: new SeededRandom(this.params.seed * 31 + n.idx * 1009 + n.restarts * 7919),
+      ...(persisted === undefined ? {} : { persisted }),
+      cib,
+    });
+    this.drain(n);
+  }
+
+  crash(n: Node): void {
+    if (n.core === null) return;
+    n.core = null;
+    n.paused = false;
+    n.inbox = [];
+    n.timerToken += 1;
+    // CIB writes not yet started die with the agent; the one in progress completes.
+    n.cibQueue = [];
+  }
+
+  restart(n: Node): void {
+    if (n.core !== null) return;
+    n.restarts += 1;
+    this.start(n);
+  }
+
+  pause(n: Node, durationMs: number): void {
+    if (n.core === null || n.paused) return;
+    n.paused = true;
+    this.at(this.now + durationMs, () => this.resume(n));
+  }
+
+  resume(n: Node): void {
+    if (!n.paused) return;
+    n.paused = false;
+    const inbox = n.inbox;
+    n.inbox = [];
+    for (const env of inbox) this.feed(n, (c, now) => c.step(env, now));
+    this.feed(n, (c, now) => c.tick(now));
+  }
+
+  private feed(n: Node, input: (core: Member, now: ReturnType<typeof ms>) => void): void {
+    if (n.core === null || n.paused) return;
+    input(n.core, ms(this.local(n)));
+    this.drain(n);
+  }
+
+  /** Carries out Ready batches in the documented order: persist → send → effects → advance. */
+  private drain(n: Node): void {
+    const core = n.core;
+    if (core === null) return;
+    while (core.hasReady()) {
+      const r = core.ready();
+      if (n.crashInNextReady) {
+        n.crashInNextReady = false;
+        this.crashMidReady(n, r);
+        return;
+      }
+      this.persist(n, r.persist);
+      for (const env of r.messages) this.send(env);
+      this.onEvents(n, r);
+      for (const effect of r.effects) this.enqueueEffect(n, effect);
+      core.advance(r);
+    }
+    this.scheduleTimer(n);
+  }
+
+  private crashMidReady(n: Node, r: Ready): void {
+    // Crash somewhere inside the batch: before the sync (nothing survives), or
+    // after it with only some messages out. Never after a send without the sync.
+    const cut = this.rng.int(0, r.messages.length + 1);
+    if (cut > 0) {
+      this.persist(n, r.persist);
+      for (const env of r.messages.slice(0, cut - 1)) this.send(env);
+    }
+    this.crash(n);
+  }
+
+  private persist(n: Node, p: PersistBatch | null): void {
+    if (p === null) return;
+    const s = n.store;
+    if (p.hardState !== null) s.hardState = p.hardState;
+    if (p.snapshot !== null) {
+      s.snapshot = p.snapshot;
+      for (const k of [...s.entries.keys()]) if (k <= p.snapshot.index) s.entries.delete(k);
+    }
+    if (p.truncateFrom !== null) for (const k of [...s.entries.keys()]) if (k >= p.truncateFrom) s.entries.delete(k);
+    for (const e of p.entries) s.entries.set(e.index, e);
+    if (s.hardState === null) s.hardState = { term: 0 as HardState['term'], votedFor: null, commit: 0 as HardState['commit'] };
+  }
+
+  private onEvents(n: Node, r: Ready): void {
+    this.checker.onEvents(n.info.id, r.events, this.now);
+    for (const e of r.events) {
+      if (e.type !== 'applied') continue;
+      const term = n.store.entries.get(e.index)?.term ?? n.store.snapshot?.term ?? -1;
+      if (n.store.entries.has(e.index)) this.checker.onCommittedEntry(n.info.id, e.index, term, e.data, this.now);
+      if (e.ok && e.data.type === 'grant' && e.data.cause.by === 'auto' && e.data.cause.reason === 'failover' && this.countFalseFailovers) {
+        this.autoFailoverIndexes.add(e.index);
+      }
+    }
+  }
+
+  private scheduleTimer(n: Node): void {
+    const core = n.core;
+    if (core === null) return;
+    const d = core.nextDeadline();
+    n.timerToken += 1;
+    this.push({ at: this.trueAt(n, d), kind: 'timer', node: n.idx, token: n.timerToken });
+  }
+
+  // ───────────── network ─────────────
+
+  cut(a: number, b: number): void {
+    this.blocked.add(`${a}>${b}`);
+  }
+
+  heal(): void {
+    this.blocked.clear();
+  }
+
+  private idxOf(id: MemberId): number {
+    return this.nodes.findIndex((n) => n.info.id === id);
+  }
+
+  private send(env: Envelope): void {
+    const from = this.idxOf(env.from);
+    const to = this.idxOf(env.to);
+    if (to < 0 || this.blocked.has(`${from}>${to}`)) return;
+    if (this.rng.chance(this.net.lossRate)) return;
+    const copies = this.rng.chance(this.net.duplicateRate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      let delay = this.net.delayBaseMs + this.rng.next() * this.net.delayJitterMs;
+      if (this.rng.chance(this.net.tailRate)) delay += -Math.log(1 - this.rng.next()) * this.net.tailMeanMs;
+      this.push({ at: this.now + delay, kind: 'deliver', env, to });
+    }
+  }
+
+  // ───────────── CIB and lease guard ─────────────
+
+  private enqueueEffect(n: Node, effect: TicketEffect): void {
+    n.cibQueue.push({ effect, incarnation: n.incarnation });
+    this.pumpCib(n);
+  }
+
+  private pumpCib(n: Node): void {
+    if (n.cibBusy) return;
+    const next = n.cibQueue.shift();
+    if (next === undefined) return;
+    n.cibBusy = true;
+    const c = this.params.cib;
+    const latency = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
+    const ok = !this.rng.chance(this.cibFailRate);
+    this.push({ at: this.now + latency, kind: 'cib-done', node: n.idx, effect: next.effect, ok, incarnation: next.incarnation });
+  }
+
+  private cibDone(n: Node, effect: TicketEffect, ok: boolean, incarnation: number): void {
+    n.cibBusy = false;
+    if (ok) this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
+    if (n.incarnation === incarnation) {
+      this.feed(n, (core, now) => core.report({ type: 'effect-result', id: effect.id, ok }, now));
+    }
+    this.pumpCib(n);
+  }
+
+  private writeCib(n: Node, ticket: string, granted: boolean, gen: number, guardAt: number | null): void {
+    const prev = n.cib.get(ticket);
+    n.cib.set(ticket, { granted, generation: gen, guardAt: granted ? guardAt : null });
+    if (prev?.granted !== granted || (granted && prev.generation !== gen)) {
+      this.checker.onCib(n.info.id, ticket, granted, gen, this.now);
+    }
+    if (granted && guardAt !== null) {
+      this.push({ at: this.trueAt(n, guardAt), kind: 'guard', node: n.idx, ticket, guardAt });
+    }
+  }
+
+  private guardFires(n: Node, ticket: string, guardAt: number): void {
+    const c = n.cib.get(ticket);
+    if (c === undefined || !c.granted || c.guardAt !== guardAt) return; // extended or revoked since
+    // The guard is a separate process: it revokes on its own (its write takes CIB time too).
+    const latency = this.params.cib.latencyMinMs + this.rng.next() * (this.params.cib.latencyMaxMs - this.params.cib.latencyMinMs);
+    this.at(this.now + latency, () => {
+      const now = n.cib.get(ticket);
+      if (now !== undefined && now.granted && now.guardAt === guardAt) this.writeCib(n, ticket, false, now.generation, null);
+    });
+  }
+
+  // ───────────── admin ─────────────
+
+  leader(): Node | undefined {
+    let best: Node | undefined;
+    for (const n of this.nodes) {
+      const s = n.core?.status();
+      if (s === undefined || s.role !== 'leader' || n.paused) continue;
+      if (best === undefined || s.term > best.core!.status().term) best = n;
+    }
+    return best;
+  }
+
+  admin(build: (id: string) => AdminCommand): void {
+    const l = this.leader();
+    if (l === undefined) return;
+    const id = `cmd-${this.adminSeq++}`;
+    this.adminIds.add(id);
+    this.feed(l, (c, now) => c.command(build(id), now));
+  }
+
+  randomAdmin(): void {
+    const l = this.leader()?.core;
+    if (l === undefined || l === null) return;
+    const tickets = l.tickets();
+    const t = this.rng.pick(tickets);
+    const sites = this.nodes.filter((n) => n.info.kind === 'site').map((n) => n.info.id);
+    const x = this.rng.next();
+    if (x < 0.45) this.admin((id) => ({ id, type: 'grant', ticket: t.def.name, site: this.rng.pick(sites), force: false }));
+    else if (x < 0.7) this.admin((id) => ({ id, type: 'revoke', ticket: t.def.name }));
+    else if (x < 0.8) this.admin((id) => ({ id, type: 'standby', ticket: t.def.name }));
+    else if (x < 0.9) this.admin((id) => ({ id, type: 'activate', ticket: t.def.name }));
+    else this.admin((id) => ({ id, type: 'attr-set', ticket: t.def.name, key: 'k', value: String(this.rng.int(0, 9)) }));
+  }
+
+  // ───────────── main loop ─────────────
+
+  runUntil(t: number): void {
+    for (;;) {
+      const e = this.heap.peek();
+      if (e === undefined || e.at > t) break;
+      this.heap.pop();
+      if (e.at === this.now) {
+        this.sameTimeEvents += 1;
+        if (this.sameTimeEvents > 100_000) throw new Error(`event storm at ${this.now} ms (seed ${this.params.seed}): a deadline that never moves on`);
+      } else this.sameTimeEvents = 0;
+      this.now = e.at;
+      this.eventCount += 1;
+      this.handle(e);
+    }
+    this.now = Math.max(this.now, t);
+  }
+
+  private handle(e: SimEvent): void {
+    switch (e.kind) {
+      case 'deliver': {
+        const n = this.nodes[e.to]!;
+        if (n.core === null) return;
+        if (n.paused) {
+          n.inbox.push(e.env);
+          return;
+        }
+        this.feed(n, (c, now) => c.step(e.env, now));
+        return;
+      }
+      case 'timer': {
+        const n = this.nodes[e.node]!;
+        if (e.token !== n.timerToken || n.paused) return;
+        this.feed(n, (c, now) => c.tick(now));
+        return;
+      }
+      case 'cib-done':
+        return this.cibDone(this.nodes[e.node]!, e.effect, e.ok, e.incarnation);
+      case 'guard':
+        return this.guardFires(this.nodes[e.node]!, e.ticket, e.guardAt);
+      case 'action':
+        return e.run();
+    }
+  }
+
+  // ───────────── phases ─────────────
+
+  private sites(): Node[] {
+    return this.nodes.filter((n) => n.info.kind === 'site');
+  }
+
+  holderOf(ticket: string): Node | undefined {
+    const id = this.leader()?.core?.ticket(ticket)?.holder;
+    return id === undefined || id === null ? undefined : this.nodes[this.idxOf(id)];
+  }
+
+  private isolate(n: Node): void {
+    for (const m of this.nodes) {
+      if (m === n) continue;
+      this.cut(n.idx, m.idx);
+      this.cut(m.idx, n.idx);
+    }
+  }
+
+  /** One fault event of a kind this seed allows. */
+  private injectFault(kind: FaultKind): void {
+    const r = this.rng;
+    const n = this.nodes.length;
+    const maxLease = Math.max(...this.params.tickets.map((t) => t.leaseDurationMs));
+    const healAfter = r.int(500, Math.floor(maxLease * 2));
+    switch (kind) {
+      case 'partition': {
+        const side = new Set(this.nodes.filter(() => r.chance(0.5)).map((x) => x.idx));
+        for (const a of this.nodes) for (const b of this.nodes) if (side.has(a.idx) !== side.has(b.idx)) this.cut(a.idx, b.idx);
+        break;
+      }
+      case 'one-way': {
+        const a = r.int(0, n - 1);
+        const b = (a + r.int(1, n - 1)) % n;
+        this.cut(a, b);
+        break;
+      }
+      case 'bridge': {
+        const a = r.int(0, n - 1);
+        const b = (a + r.int(1, n - 1)) % n;
+        this.cut(a, b);
+        this.cut(b, a);
+        break;
+      }
+      case 'isolate-holder': {
+        const t = r.pick(this.params.tickets);
+        const h = this.holderOf(t.name);
+        if (h !== undefined) this.isolate(h);
+        break;
+      }
+      case 'isolate-leader': {
+        const l = this.leader();
+        if (l !== undefined) this.isolate(l);
+        break;
+      }
+      case 'isolate-arbitrator': {
+        const arbs = this.nodes.filter((x) => x.info.kind === 'arbitrator');
+        this.isolate(r.pick(arbs));
+        break;
+      }
+      case 'crash': {
+        const victim = r.chance(0.5) ? (this.holderOf(r.pick(this.params.tickets).name) ?? r.pick(this.nodes)) : r.pick(this.nodes);
+        if (r.chance(0.5)) victim.crashInNextReady = true;
+        else this.crash(victim);
+        this.at(this.now + r.int(100, Math.floor(maxLease * 1.5)), () => this.restart(victim));
+        return;
+      }
+      case 'pause': {
+        const victim = r.chance(0.5) ? (this.leader() ?? r.pick(this.nodes)) : (this.holderOf(r.pick(this.params.tickets).name) ?? r.pick(this.nodes));
+        // Sometimes longer than a lease: the process must not act on stale state when it wakes.
+        this.pause(victim, r.chance(0.5) ? r.int(50, 2000) : r.int(maxLease, Math.floor(maxLease * 1.6)));
+        return;
+      }
+      default:
+        // Network and CIB quality faults are set for the whole safety phase (params).
+        return;
+    }
+    this.at(this.now + healAfter, () => this.heal());
+  }
+
+  /** Runs the safety phase, the liveness phase and a failover probe; returns the outcome. */
+  run(): RunResult {
+    const p = this.params;
+    const structural = p.faults.filter((f) => !['loss', 'duplication', 'reorder', 'wan-tail', 'cib-slow', 'cib-fail'].includes(f));
+    this.countFalseFailovers = p.faultClass !== 'mixed';
+    // Safety phase: faults and admin commands at random times.
+    for (let t = this.rng.int(2000, 6000); t < p.safetyPhaseMs; t += this.rng.int(Math.floor(p.faultEveryMs / 2), p.faultEveryMs * 2)) {
+      if (structural.length > 0) this.at(t, () => this.injectFault(this.rng.pick(structural)));
+    }
+    for (let t = this.rng.int(5000, 20000); t < p.safetyPhaseMs; t += this.rng.int(Math.floor(p.adminEveryMs / 2), p.adminEveryMs * 2)) {
+      this.at(t, () => this.randomAdmin());
+    }
+    this.runUntil(p.safetyPhaseMs);
+
+    // Liveness phase: heal everything and require convergence within a stated bound.
+    this.heal();
+    this.net = { ...p.net, lossRate: 0, duplicateRate: 0, tailRate: 0, delayJitterMs: Math.min(p.net.delayJitterMs, 3) };
+    this.cibFailRate = 0;
+    for (const n of this.nodes) {
+      if (n.core === null) this.restart(n);
+      n.crashInNextReady = false;
+      if (n.paused) this.resume(n);
+    }
+    // Tickets left unmanaged by an admin revoke are granted again, as an operator would.
+    const healedAt = this.now;
+    const bound = this.convergenceBoundMs();
+    this.runUntil(healedAt + bound / 2);
+    const l = this.leader()?.core;
+    if (l !== undefined && l !== null) {
+      for (const t of l.tickets()) {
+        if (t.def.mode === 'automatic' && !t.managed) {
+          const site = this.sites()[0]!.info.id;
+          this.admin((id) => ({ id, type: 'grant', ticket: t.def.name, site, force: false }));
+        }
+      }
+    }
+    this.runUntil(healedAt + bound * 1.5);
+    this.checkConverged('after healing');
+
+    // Failover probe: kill or isolate the holder of an automatic ticket and time the move.
+    this.countFalseFailovers = false;
+    const auto = p.tickets.filter((t) => t.mode === 'automatic');
+    const ticket = this.rng.pick(auto);
+    const holder = this.holderOf(ticket.name);
+    if (holder !== undefined && this.checker.holdersOf(ticket.name).length === 1) this.probeFailover(ticket.name, holder);
+    return this.result();
+  }
+
+  /** Time for a healed formation to converge: elections, lease views from office, acquire-after, CIB writes. */
+  private convergenceBoundMs(): number {
+    const t = this.params.timing;
+    const maxLease = Math.max(...this.params.tickets.map((x) => x.leaseDurationMs));
+    const maxAcquire = Math.max(...this.params.tickets.map((x) => x.acquireAfterMs));
+    const stretch = driftStretch(t.clockDriftPpmMax);
+    const local = maxLease * stretch + 6 * t.electionTimeoutMs + maxAcquire + 3 * t.renewIntervalMs + t.siteAliveWindowMs;
+    return local / (1 - this.rho) + 10 * (this.params.net.delayBaseMs + 3) + 4 * this.params.cib.latencyMaxMs + 1000;
+  }
+
+  private checkConverged(when: string): void {
+    const l = this.leader()?.core;
+    if (l === undefined || l === null) {
+      this.liveness.push(`${when}: no leader`);
+      return;
+    }
+    for (const t of l.tickets()) {
+      const holders = this.checker.holdersOf(t.def.name);
+      if (t.holder === null) {
+        if (t.def.mode === 'automatic' && t.managed) this.liveness.push(`${when}: automatic ticket ${t.def.name} has no holder`);
+        continue;
+      }
+      if (holders.length !== 1 || holders[0] !== t.holder) {
+        this.liveness.push(`${when}: ${t.def.name} registry holder ${t.holder}, CIB grants at [${holders.join(', ')}]`);
+      }
+    }
+  }
+
+  private probeFailover(ticket: string, holder: Node): void {
+    const p = this.params;
+    const t = p.timing;
+    const def = p.tickets.find((x) => x.name === ticket)!;
+    const wasLeader = this.leader() === holder;
+    const start = this.now;
+    if (this.rng.chance(0.5)) this.crash(holder);
+    else this.isolate(holder);
+    const election = wasLeader ? 4 * t.electionTimeoutMs : 0;
+    const local = def.leaseDurationMs * driftStretch(t.clockDriftPpmMax) + election + def.acquireAfterMs + t.renewIntervalMs + 2 * t.heartbeatIntervalMs;
+    const boundMs = local / (1 - this.rho) + 8 * (p.net.delayBaseMs + 3) + 3 * p.cib.latencyMaxMs;
+    const deadline = start + boundMs * 2;
+    let doneAt: number | null = null;
+    while (this.now < deadline) {
+      this.runUntil(Math.min(deadline, this.now + 50));
+      const holders = this.checker.holdersOf(ticket);
+      if (holders.length === 1 && holders[0] !== holder.info.id) {
+        doneAt = this.now;
+        break;
+      }
+    }
+    if (doneAt === null) {
+      this.liveness.push(`failover of ${ticket} from ${holder.info.id} did not happen within ${Math.round(boundMs * 2)} ms`);
+      return;
+    }
+    this.failovers.push({ ms: doneAt - start, boundMs });
+    if (doneAt - start > boundMs) this.liveness.push(`failover of ${ticket} took ${Math.round(doneAt - start)} ms, bound ${Math.round(boundMs)} ms`);
+  }
+
+  result(): RunResult {
+    return {
+      seed: this.params.seed,
+      violations: this.checker.violations,
+      counts: this.checker.counts(),
+      livenessFailures: this.liveness,
+      failovers: this.failovers,
+      falseFailovers: this.autoFailoverIndexes.size,
+      minGuardGapMs: this.checker.minGuardGapMs,
+      simulatedMs: this.now,
+      events: this.eventCount,
+    };
+  }
+}
