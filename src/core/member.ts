@@ -277,6 +277,18 @@ export class Member {
     return [...this.table.all()];
   }
 
+  /**
+   * A linearizable read of the ticket table: answered by a leader that has
+   * committed an entry of its term and still holds its leader lease at `now`
+   * (Raft §6.4, lease-based reads; safe under the drift bound). Null when this
+   * member cannot vouch for the table; the caller asks the leader instead.
+   */
+  readLinearizable(now: Ms): TicketState[] | null {
+    if (now < this.now) return null;
+    if (this.role !== 'leader' || this.commit < this.leaderReadyIndex || !this.hasLeaderLease(now)) return null;
+    return [...this.table.all()];
+  }
+
   ticket(name: string): TicketState | undefined {
     return this.table.get(name);
   }

@@ -5,7 +5,11 @@
 //      entries (dropping every stored entry at or after `truncateFrom` first);
 //   2. send: hand every message in `messages` to the transport;
 //   3. effects: carry out `effects` in order per ticket (CIB writes) and report
-//      each outcome with an `effect-result` report;
+//      each outcome with an `effect-result` report. An effect is the desired
+//      state of one ticket, so a later effect for the same ticket supersedes an
+//      earlier one that has not started: the host drops the earlier one (and
+//      need not report it). A grant whose `revokeBy` has passed when its write
+//      would start is not written; report it as failed;
 //   4. advance: call `advance(ready)`.
 // Messages may depend on the persisted state (a vote, an acknowledged entry);
 // effects may depend on a persisted commit. Reordering these steps breaks the

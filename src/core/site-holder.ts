@@ -256,8 +256,7 @@ export class SiteHolder {
       cur.generation === want.generation &&
       cur.owner === want.owner &&
       sameAttrs(cur.attrs, want.attrs) &&
-      // A renewal moves the guard deadline forward; a later deadline needs a new effect.
-      (!want.granted || (cur.revokeBy !== null && want.revokeBy !== null && want.revokeBy <= cur.revokeBy));
+      (!want.granted || !this.guardNeedsExtending(cur.revokeBy, want.revokeBy, now));
     if (same) return;
     const id = this.nextEffectId++;
     h.issued = { ...want, id, confirmed: false };
@@ -271,6 +270,18 @@ export class SiteHolder {
       revokeBy: want.revokeBy === null ? null : ms(want.revokeBy),
       attrs: want.attrs,
     });
+  }
+
+  /**
+   * Each renewal moves the guard deadline forward, but writing the CIB on every
+   * renewal would make Pacemaker's CIB churn: extend once half of the time the
+   * guard had left when last written has passed.
+   */
+  private guardNeedsExtending(cur: number | null, want: number | null, now: number): boolean {
+    if (want === null) return false;
+    if (cur === null) return true;
+    if (want <= cur) return false;
+    return cur - now < (want - now) / 2;
   }
 
   /** The host's report on an effect. A failure makes the state unknown: re-issue after a delay. */

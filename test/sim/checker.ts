@@ -9,13 +9,14 @@
 //   S4 manual tickets  — change holder only through an admin command;
 // and the Raft properties the registry rests on:
 //   election safety    — at most one leader per term;
-//   state machine      — every member commits the same entry at each index.
+//   state machine      — every member commits the same entry at each index;
+//   assertion          — a core's own assertions never fire.
 
 import type { CoreEvent } from '../../src/core/ready.js';
 import type { EntryData } from '../../src/core/messages.js';
 import type { MemberId } from '../../src/core/types.js';
 
-export type Invariant = 'S1' | 'S2' | 'S3' | 'S4' | 'electionSafety' | 'stateMachineSafety';
+export type Invariant = 'S1' | 'S2' | 'S3' | 'S4' | 'electionSafety' | 'stateMachineSafety' | 'assertion';
 
 export interface Violation {
   readonly invariant: Invariant;
@@ -44,6 +45,11 @@ export class Checker {
     private readonly manualTickets: ReadonlySet<string>,
     private readonly adminCommands: ReadonlySet<string>,
   ) {}
+
+  /** A core threw: its own assertions caught a broken invariant (the process would die). */
+  onAssertion(member: MemberId, atMs: number, err: Error): void {
+    this.fail('assertion', atMs, `${member}: ${err.message}`);
+  }
 
   private fail(invariant: Invariant, atMs: number, detail: string): void {
     // Keep the first few: one violation is enough to fail a seed, and memory stays bounded.
@@ -131,7 +137,7 @@ export class Checker {
   }
 
   counts(): Record<Invariant, number> {
-    const out: Record<Invariant, number> = { S1: 0, S2: 0, S3: 0, S4: 0, electionSafety: 0, stateMachineSafety: 0 };
+    const out: Record<Invariant, number> = { S1: 0, S2: 0, S3: 0, S4: 0, electionSafety: 0, stateMachineSafety: 0, assertion: 0 };
     for (const v of this.violations) out[v.invariant] += 1;
     return out;
   }

@@ -31,7 +31,7 @@ export function failed(r: RunResult): boolean {
 }
 
 export function summarize(results: readonly RunResult[], mutant: string | null): Summary {
-  const violations: Record<Invariant, number> = { S1: 0, S2: 0, S3: 0, S4: 0, electionSafety: 0, stateMachineSafety: 0 };
+  const violations: Record<Invariant, number> = { S1: 0, S2: 0, S3: 0, S4: 0, electionSafety: 0, stateMachineSafety: 0, assertion: 0 };
   let simulatedMs = 0;
   let events = 0;
   let liveness = 0;

@@ -11,7 +11,7 @@ import type { Entry, Envelope, Snapshot } from '../../src/core/messages.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { AdminCommand, HardState, PersistBatch, Ready } from '../../src/core/ready.js';
 import type { CibTicketState, TicketEffect } from '../../src/core/site-holder.js';
-import { generation, memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
+import { AssertionError, generation, memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
 import { Checker } from './checker.js';
 import { EventHeap } from './heap.js';
 import type { FaultKind, SimParams } from './params.js';
@@ -163,13 +163,19 @@ export class World {
     const cib: CibTicketState[] = [];
     for (const [name, c] of n.cib) cib.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: c.guardAt === null ? null : ms(c.guardAt) });
     n.incarnation += 1;
-    n.core = this.factory(this.configs[n.idx]!, {
-      now: ms(this.local(n)),
-      random: new SeededRandom(this.params.seed * 31 + n.idx * 1009 + n.restarts * 7919),
-      ...(persisted === undefined ? {} : { persisted }),
-      cib,
-    });
-    this.drain(n);
+    try {
+      n.core = this.factory(this.configs[n.idx]!, {
+        now: ms(this.local(n)),
+        random: new SeededRandom(this.params.seed * 31 + n.idx * 1009 + n.restarts * 7919),
+        ...(persisted === undefined ? {} : { persisted }),
+        cib,
+      });
+      this.drain(n);
+    } catch (err) {
+      if (!(err instanceof AssertionError)) throw err;
+      this.checker.onAssertion(n.info.id, this.now, err);
+      this.crash(n);
+    }
   }
 
   crash(n: Node): void {
@@ -205,8 +211,15 @@ export class World {
 
   private feed(n: Node, input: (core: Member, now: ReturnType<typeof ms>) => void): void {
     if (n.core === null || n.paused) return;
-    input(n.core, ms(this.local(n)));
-    this.drain(n);
+    try {
+      input(n.core, ms(this.local(n)));
+      this.drain(n);
+    } catch (err) {
+      if (!(err instanceof AssertionError)) throw err;
+      // The core caught a broken invariant and would abort the process: record it, crash the member.
+      this.checker.onAssertion(n.info.id, this.now, err);
+      this.crash(n);
+    }
   }
 
   /** Carries out Ready batches in the documented order: persist → send → effects → advance. */
@@ -303,6 +316,8 @@ export class World {
   // ───────────── CIB and lease guard ─────────────
 
   private enqueueEffect(n: Node, effect: TicketEffect): void {
+    // A newer desired state for the same ticket supersedes one not yet started (ready.ts contract).
+    n.cibQueue = n.cibQueue.filter((q) => q.effect.ticket !== effect.ticket);
     n.cibQueue.push({ effect, incarnation: n.incarnation });
     this.pumpCib(n);
   }
@@ -311,6 +326,13 @@ export class World {
     if (n.cibBusy) return;
     const next = n.cibQueue.shift();
     if (next === undefined) return;
+    const e = next.effect;
+    if (e.granted && e.revokeBy !== null && this.local(n) >= e.revokeBy) {
+      // Too late to grant: the write would outlive the lease. Report it as failed.
+      if (n.incarnation === next.incarnation) this.feed(n, (core, now) => core.report({ type: 'effect-result', id: e.id, ok: false, error: 'expired' }, now));
+      this.pumpCib(n);
+      return;
+    }
     n.cibBusy = true;
     const c = this.params.cib;
     const latency = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);

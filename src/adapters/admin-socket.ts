@@ -1,0 +1,110 @@
+// The local admin socket: a UNIX socket that only root (mode 0600) or root
+// and a configured group (mode 0660) can open (DESIGN.md §7). Protocol: the
+// client writes one JSON request line, the server answers with one JSON line
+// and closes. Requests are bounded in size and time; a bad request gets a
+// clear error and changes nothing.
+
+import { chmod, chown, readFile, unlink } from 'node:fs/promises';
+import { createConnection, createServer, type Server } from 'node:net';
+
+export const adminRequestBytesMax = 64 * 1024;
+export const adminResponseBytesMax = 16 * 1024 * 1024;
+
+export interface AdminSocketHandler {
+  (body: unknown): Promise<unknown>;
+}
+
+export class AdminSocketError extends Error {
+  constructor(
+    readonly code: 'ADMIN_SOCKET_UNREACHABLE' | 'ADMIN_SOCKET_TIMEOUT' | 'ADMIN_SOCKET_PROTOCOL' | 'ADMIN_SOCKET_GROUP',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdminSocketError';
+  }
+}
+
+/** Looks a group name up in /etc/group (Node has no getgrnam). */
+export async function groupId(name: string): Promise<number> {
+  const text = await readFile('/etc/group', 'utf8');
+  for (const line of text.split('\n')) {
+    const [gname, , gid] = line.split(':');
+    if (gname === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+  }
+  throw new AdminSocketError('ADMIN_SOCKET_GROUP', `admin group "${name}" is not in /etc/group`);
+}
+
+export async function listenAdminSocket(path: string, group: string | null, handler: AdminSocketHandler): Promise<Server> {
+  // A socket file left by a killed agent would make listen() fail; nothing else may sit at that path.
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  const server = createServer((sock) => {
+    let buf = '';
+    let done = false;
+    sock.setEncoding('utf8');
+    sock.setTimeout(30_000, () => sock.destroy());
+    const answer = (obj: unknown): void => {
+      done = true;
+      sock.end(`${JSON.stringify(obj)}\n`);
+    };
+    sock.on('data', (chunk: string) => {
+      if (done) return;
+      buf += chunk;
+      if (buf.length > adminRequestBytesMax) {
+        answer({ ok: false, code: 'invalid', message: `request larger than ${adminRequestBytesMax} bytes`, answeredBy: '' });
+        return;
+      }
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(buf.slice(0, nl));
+      } catch (err) {
+        answer({ ok: false, code: 'invalid', message: `request is not JSON: ${(err as Error).message}`, answeredBy: '' });
+        return;
+      }
+      handler(body).then(answer, (err: unknown) => answer({ ok: false, code: 'internal', message: String(err), answeredBy: '' }));
+    });
+    sock.on('error', () => sock.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  if (group === null) await chmod(path, 0o600);
+  else {
+    await chown(path, 0, await groupId(group));
+    await chmod(path, 0o660);
+  }
+  return server;
+}
+
+export function adminRequest(path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(path);
+    let buf = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new AdminSocketError('ADMIN_SOCKET_TIMEOUT', `no answer from ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('connect', () => sock.write(`${JSON.stringify(body)}\n`));
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      if (buf.length > adminResponseBytesMax) sock.destroy(new Error('response too large'));
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new AdminSocketError('ADMIN_SOCKET_UNREACHABLE', `cannot reach the agent at ${path}: ${err.code ?? err.message} (is it running? are you root or in the admin group?)`));
+    });
+    sock.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(buf.trim()) as unknown);
+      } catch {
+        reject(new AdminSocketError('ADMIN_SOCKET_PROTOCOL', `malformed answer from ${path}`));
+      }
+    });
+  });
+}

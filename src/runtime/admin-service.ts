@@ -1,0 +1,215 @@
+// Answers admin requests (from the local UNIX socket or forwarded by another
+// member) against the running core: reads are linearizable by default (the
+// leader answers while it holds its leader lease), `local` reads answer from
+// this member's committed state; commands go to the leader, forwarded over the
+// transport when this member does not lead.
+
+import { randomUUID } from 'node:crypto';
+import type { TicketState } from '../core/ticket-table.js';
+import type { AdminCommand } from '../core/ready.js';
+import type { MemberId, TicketDef } from '../core/types.js';
+import type { AdminFrame, MonotonicClock, Transport } from './ports.js';
+import type { Pump } from './pump.js';
+
+export const adminOps = ['list', 'status', 'peers', 'history', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
+export type AdminOp = (typeof adminOps)[number];
+
+export interface AdminRequest {
+  readonly op: AdminOp;
+  readonly ticket?: string;
+  readonly site?: string;
+  readonly force?: boolean;
+  readonly key?: string;
+  readonly value?: string;
+  /** Answer from this member's own committed state instead of asking the leader. */
+  readonly local?: boolean;
+}
+
+export interface AdminResponse {
+  readonly ok: boolean;
+  /** Stable machine-readable code on failure (e.g. not-leader, no-such-ticket, no-leader, timeout). */
+  readonly code?: string;
+  readonly message: string;
+  readonly answeredBy: string;
+  readonly data?: unknown;
+}
+
+export interface TicketView {
+  readonly name: string;
+  readonly mode: TicketDef['mode'];
+  readonly holder: string | null;
+  readonly generation: number;
+  readonly standby: boolean;
+  readonly managed: boolean;
+  readonly attrs: Readonly<Record<string, string>>;
+  readonly leaseDurationMs: number;
+  /** Lease left as this member sees it (the leader's view, or the holder's own); null when unknown. */
+  readonly leaseLeftMs: number | null;
+}
+
+/** Bound on how long a forwarded request waits for the leader's answer. */
+export const forwardTimeoutMs = 5_000;
+const admitChars = 256;
+
+export interface AdminServiceComponents {
+  readonly self: MemberId;
+  readonly pump: Pump;
+  readonly transport: Transport;
+  readonly clock: MonotonicClock;
+  /** Formation facts for status output. */
+  readonly describe: () => Record<string, unknown>;
+}
+
+export class AdminService {
+  private readonly pending = new Map<string, (r: AdminResponse) => void>();
+
+  constructor(private readonly c: AdminServiceComponents) {
+    c.transport.onAdmin((f) => this.onFrame(f));
+  }
+
+  /** Validates an untrusted request body; returns a problem or null. */
+  static check(body: unknown): AdminRequest | string {
+    if (typeof body !== 'object' || body === null) return 'request must be a JSON object';
+    const r = body as Record<string, unknown>;
+    if (typeof r.op !== 'string' || !(adminOps as readonly string[]).includes(r.op)) return `unknown op ${JSON.stringify(r.op)}`;
+    for (const k of ['ticket', 'site', 'key', 'value'] as const) {
+      const v = r[k];
+      if (v !== undefined && (typeof v !== 'string' || v.length > admitChars)) return `${k} must be a string of at most ${admitChars} characters`;
+    }
+    for (const k of ['force', 'local'] as const) if (r[k] !== undefined && typeof r[k] !== 'boolean') return `${k} must be true or false`;
+    return r as unknown as AdminRequest;
+  }
+
+  async handle(req: AdminRequest, forwarded = false): Promise<AdminResponse> {
+    const core = this.c.pump.core;
+    const me = this.c.self;
+    switch (req.op) {
+      case 'status':
+        return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), ...this.c.describe(), tickets: this.views(core.tickets(), true) } };
+      case 'peers':
+        return { ok: true, message: 'peers', answeredBy: me, data: { self: me, status: core.status(), peers: this.c.transport.peers() } };
+      case 'list':
+      case 'history':
+      case 'attr-get': {
+        const tickets = req.local === true ? core.tickets() : core.readLinearizable(this.c.clock.now());
+        if (tickets === null) {
+          if (forwarded) return this.notLeader();
+          return this.forward(req);
+        }
+        if (req.op === 'list') return { ok: true, message: 'list', answeredBy: me, data: this.views(tickets, req.local === true) };
+        if (req.op === 'history') return { ok: true, message: 'history', answeredBy: me, data: core.history(req.ticket) };
+        const t = tickets.find((x) => x.def.name === req.ticket);
+        if (t === undefined) return { ok: false, code: 'no-such-ticket', message: `no ticket ${req.ticket ?? ''}`, answeredBy: me };
+        const key = req.key ?? '';
+        if (!(key in t.attrs)) return { ok: false, code: 'no-such-attribute', message: `ticket ${t.def.name} has no attribute ${key}`, answeredBy: me };
+        return { ok: true, message: 'attr', answeredBy: me, data: t.attrs[key] };
+      }
+      default: {
+        const cmd = this.toCommand(req);
+        if (typeof cmd === 'string') return { ok: false, code: 'invalid', message: cmd, answeredBy: me };
+        if (core.status().role !== 'leader') return forwarded ? this.notLeader() : this.forward(req);
+        const r = await this.c.pump.command(cmd, forwardTimeoutMs);
+        if (!r.ok && r.code === 'not-leader' && !forwarded) return this.forward(req);
+        return { ok: r.ok, ...(r.code === undefined ? {} : { code: r.code }), message: r.message, answeredBy: me, data: { index: r.index ?? null } };
+      }
+    }
+  }
+
+  private notLeader(): AdminResponse {
+    const leader = this.c.pump.core.status().leader;
+    return { ok: false, code: 'not-leader', message: leader === null ? 'no leader known' : `the leader is ${leader}`, answeredBy: this.c.self };
+  }
+
+  private toCommand(req: AdminRequest): AdminCommand | string {
+    const id = randomUUID();
+    const ticket = req.ticket;
+    if (ticket === undefined || ticket === '') return `${req.op} needs a ticket`;
+    switch (req.op) {
+      case 'grant': {
+        const site = req.site ?? this.c.self;
+        return { id, type: 'grant', ticket, site: site as MemberId, force: req.force === true };
+      }
+      case 'revoke':
+        return { id, type: 'revoke', ticket };
+      case 'standby':
+        return { id, type: 'standby', ticket };
+      case 'activate':
+        return { id, type: 'activate', ticket };
+      case 'attr-set':
+        if (req.key === undefined || req.value === undefined) return 'attr set needs a name and a value';
+        return { id, type: 'attr-set', ticket, key: req.key, value: req.value };
+      case 'attr-delete':
+        if (req.key === undefined) return 'attr delete needs a name';
+        return { id, type: 'attr-delete', ticket, key: req.key };
+      default:
+        return `${req.op} is not a command`;
+    }
+  }
+
+  views(tickets: readonly TicketState[], local: boolean): TicketView[] {
+    const core = this.c.pump.core;
+    const now = this.c.clock.now();
+    return tickets.map((t) => {
+      let left: number | null = null;
+      const lease = core.leaseView(t.def.name);
+      if (lease !== undefined && lease.holder === t.holder) left = Math.max(0, lease.until - now);
+      const own = core.holderView(t.def.name);
+      if (local && own?.leaseEnd !== null && own?.leaseEnd !== undefined && t.holder === this.c.self) left = Math.max(0, own.leaseEnd - now);
+      return {
+        name: t.def.name,
+        mode: t.def.mode,
+        holder: t.holder,
+        generation: t.generation,
+        standby: t.standby,
+        managed: t.managed,
+        attrs: t.attrs,
+        leaseDurationMs: t.def.leaseDurationMs,
+        leaseLeftMs: left,
+      };
+    });
+  }
+
+  /** Sends the request to the leader and waits for its answer. */
+  private async forward(req: AdminRequest): Promise<AdminResponse> {
+    const leader = this.c.pump.core.status().leader;
+    if (leader === null) return { ok: false, code: 'no-leader', message: 'no leader known: is a majority of the formation reachable?', answeredBy: this.c.self };
+    return this.ask(leader, req);
+  }
+
+  /** Asks a given member (forwarded request). */
+  ask(to: MemberId, req: AdminRequest): Promise<AdminResponse> {
+    const rid = randomUUID();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(rid);
+        resolve({ ok: false, code: 'timeout', message: `${to} did not answer within ${forwardTimeoutMs} ms`, answeredBy: this.c.self });
+      }, forwardTimeoutMs);
+      this.pending.set(rid, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      this.c.transport.sendAdmin({ from: this.c.self, to, kind: 'admin', body: { rid, req } });
+    });
+  }
+
+  private onFrame(f: AdminFrame): void {
+    const body = f.body as { rid?: unknown; req?: unknown; res?: unknown };
+    if (typeof body !== 'object' || body === null || typeof body.rid !== 'string') return;
+    const rid = body.rid;
+    if (f.kind === 'admin-reply') {
+      const w = this.pending.get(rid);
+      if (w === undefined) return;
+      this.pending.delete(rid);
+      const res = body.res as AdminResponse | undefined;
+      w(res !== undefined && typeof res === 'object' && typeof res.ok === 'boolean' ? res : { ok: false, code: 'invalid', message: 'malformed reply', answeredBy: f.from });
+      return;
+    }
+    const req = AdminService.check(body.req);
+    const reply = (res: AdminResponse): void => this.c.transport.sendAdmin({ from: this.c.self, to: f.from, kind: 'admin-reply', body: { rid, res } });
+    if (typeof req === 'string') {
+      reply({ ok: false, code: 'invalid', message: req, answeredBy: this.c.self });
+      return;
+    }
+    void this.handle(req, true).then(reply);
+  }
+}

@@ -1,0 +1,75 @@
+// The ports between the runtime pump and the adapters (DESIGN.md §6). Each
+// port has a real adapter in src/adapters and an in-memory twin for tests;
+// one compliance suite per port runs against both, so the twin cannot drift
+// from the real thing (STYLE.md, from js-libp2p).
+
+import type { Envelope } from '../core/messages.js';
+import type { PersistBatch, PersistedState } from '../core/ready.js';
+import type { CibTicketState, TicketEffect } from '../core/site-holder.js';
+import type { MemberId, Ms } from '../core/types.js';
+
+export interface AbortOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Durable store of the registry: hard state, snapshot and log. */
+export interface Storage {
+  /** What a previous run persisted; null on a member's first start. */
+  load(options?: AbortOptions): Promise<PersistedState | null>;
+  /**
+   * Applies one batch durably (fsync'd) and atomically: after a crash at any
+   * point, either all of it or none of it is there. Resolves only once synced.
+   */
+  persist(batch: PersistBatch, options?: AbortOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type PeerState = 'connected' | 'connecting' | 'disconnected';
+
+export interface PeerStatus {
+  readonly id: MemberId;
+  readonly state: PeerState;
+  /** Round-trip time of the last transport-level ping, when known. */
+  readonly rttMs: number | null;
+  /** Monotonic time (local clock) of the last frame received from this peer. */
+  readonly lastRecvAt: number | null;
+  readonly sent: number;
+  readonly received: number;
+  /** Frames from this peer that were rejected, by reason. */
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+/** Frames the transport carries besides core messages: admin requests forwarded between members. */
+export interface AdminFrame {
+  readonly from: MemberId;
+  readonly to: MemberId;
+  readonly kind: 'admin' | 'admin-reply';
+  /** JSON-serialisable body; the admin service validates it. */
+  readonly body: unknown;
+}
+
+/** Carries core messages between members. Best effort: the protocol tolerates loss. */
+export interface Transport {
+  start(options?: AbortOptions): Promise<void>;
+  stop(): Promise<void>;
+  /** Queues one message; never throws for a peer that is down (the message is dropped and counted). */
+  send(env: Envelope): void;
+  sendAdmin(frame: AdminFrame): void;
+  /** Every inbound core message that passed decoding, signature, replay and schema checks. */
+  onMessage(handler: (env: Envelope) => void): void;
+  onAdmin(handler: (frame: AdminFrame) => void): void;
+  peers(): PeerStatus[];
+}
+
+/** Where the site's ticket state lands: the CIB through crm_ticket (issue 4), or the file stand-in. */
+export interface TicketSink {
+  /** The ticket state found at start-up (granted tickets with their guard deadlines). */
+  readAll(options?: AbortOptions): Promise<CibTicketState[]>;
+  /** Makes one ticket match the effect's desired state. Resolves with the outcome; does not throw for CIB errors. */
+  apply(effect: TicketEffect, options?: AbortOptions): Promise<{ ok: boolean; error?: string }>;
+}
+
+/** The process's monotonic clock, in integer milliseconds. */
+export interface MonotonicClock {
+  now(): Ms;
+}
