@@ -99,6 +99,9 @@ export function validateCoreConfig(config: CoreConfig): ConfigViolation[] {
   if (t.siteAliveWindowMs < 2 * t.renewIntervalMs) {
     bad('timing.siteAliveWindowMs', `must be at least 2 × renewIntervalMs so one lost renewal does not make a site look dead`);
   }
+  for (const [name, v] of Object.entries(config.limits)) {
+    if (!Number.isSafeInteger(v) || v <= 0) bad(`limits.${name}`, `must be a positive integer (got ${v})`);
+  }
   const ids = new Set<string>();
   let sites = 0;
   for (const m of config.members) {

@@ -45,13 +45,3 @@ export function leaderViewEnd(receivedAtMs: number, leaseDurationMs: number, clo
 export function leaderLeaseDurationMs(electionTimeoutMs: number, clockDriftPpmMax: number): number {
   return Math.floor(electionTimeoutMs / driftStretch(clockDriftPpmMax));
 }
-
-/**
- * The longest real time from a holder's last successful renewal receipt to
- * the moment the registry may commit a grant elsewhere, seen from real time:
- * the leader's view stretched back to real time by its fastest allowed clock.
- */
-export function realTimeUntilRegrantMaxMs(leaseDurationMs: number, clockDriftPpmMax: number): number {
-  const rho = driftFraction(clockDriftPpmMax);
-  return (leaseDurationMs * driftStretch(clockDriftPpmMax)) / (1 - rho);
-}

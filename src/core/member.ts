@@ -39,6 +39,14 @@ export interface MemberInit {
   readonly persisted?: PersistedState;
   /** The CIB's ticket state at start-up (sites only). */
   readonly cib?: readonly CibTicketState[];
+  /**
+   * First renewal sequence number of this incarnation: must exceed every seq an
+   * earlier incarnation of this member used, so a delayed answer to an old
+   * renewal never matches a new one. Default: now·2¹⁶ (the monotonic clock
+   * keeps growing across restarts within a boot); the site agent passes its
+   * persisted epoch·2³², which also holds across reboots.
+   */
+  readonly renewSeqStart?: number;
 }
 
 interface Progress {
@@ -53,6 +61,15 @@ interface LeaseView {
   readonly holder: MemberId;
   readonly generation: Generation;
   until: number;
+  /**
+   * Where the view comes from: 'office' (assumed when this leader took office:
+   * renewals answered by an earlier leader are unknown), 'commit' (the grant
+   * committed under this leader, no renewal answered yet) or the seq of the
+   * newest renewal this leader answered for it.
+   */
+  basis: 'office' | 'commit' | number;
+  /** For a view assumed on taking office: its end, which bounds every earlier leader's answers. */
+  readonly officeUntil: number | null;
 }
 
 interface PendingGrant {
@@ -107,6 +124,7 @@ export class Member {
   private readonly sites = new Map<MemberId, SiteView>();
   private readonly proposals = new Map<number, string>();
   private readonly pendingGrants = new Map<string, PendingGrant>();
+  private placeUnheldFrom = 0;
 
   // Site state.
   private readonly holder: SiteHolder | null;
@@ -152,7 +170,7 @@ export class Member {
       selfInfo?.kind === 'site'
         ? new SiteHolder(config.self, limits.renewalsInFlightMax, config.timing.effectRetryMs, {
             leaseEnd: (s, r, d) => this.holderLeaseEndFor(s, r, d),
-          }, init.cib ?? [], this.now)
+          }, init.cib ?? [], this.now, init.renewSeqStart ?? this.now * 2 ** 16 + 1)
         : null;
     this.applyCommitted();
     this.holder?.syncWithTable(this.table.all(), this.now);
@@ -190,12 +208,13 @@ export class Member {
         this.holder?.onEffectResult(r.id, r.ok, this.now);
         break;
       case 'health': {
-        const wasOk = this.health.quorate && this.health.handlersOk;
         const isOk = r.health.quorate && r.health.handlersOk;
+        const wasOk = this.health.quorate && this.health.handlersOk;
         this.health = r.health;
-        // A site without local quorum, or whose handlers fail, gives its tickets up (DESIGN.md §4).
-        if (wasOk && !isOk) this.holder?.releaseAll();
-        if (!wasOk && isOk) this.holder?.resumeAll();
+        // A site without local quorum, or whose handlers fail, gives its tickets up (DESIGN.md §4),
+        // and tells the leader at once (the renewal carries its health) so it is not chosen again.
+        this.holder?.setHealthy(isOk);
+        if (wasOk !== isOk && this.holder !== null) this.sendRenewal();
         break;
       }
     }
@@ -565,13 +584,15 @@ export class Member {
     this.checkQuorumAt = this.now + this.config.timing.electionTimeoutMs;
     this.leases.clear();
     this.sites.clear();
+    // Sites renew as soon as they hear of a new leader; give them a renewal round to report
+    // before placing unheld tickets, so placement sees every site (weights, health).
+    this.placeUnheldFrom = this.now + this.config.timing.renewIntervalMs;
     // DESIGN.md §2: we do not know when held tickets were last renewed; treat them as renewed now.
     for (const t of this.table.all()) {
       if (t.holder !== null) {
-        this.leases.set(t.def.name, { holder: t.holder, generation: t.generation, until: this.viewOnTakingOffice(this.now, t.def.leaseDurationMs) });
+        this.leases.set(t.def.name, { holder: t.holder, generation: t.generation, until: this.viewOnTakingOffice(this.now, t.def.leaseDurationMs), basis: 'office', officeUntil: null });
       }
     }
-    // Sites get the benefit of the doubt for one alive window: they are not dead just because we are new.
     this.emitRole();
     // Renewals are answered only after an entry of our term committed: then our table is complete.
     this.leaderReadyIndex = index(this.log.lastIndex() + 1);
@@ -784,7 +805,7 @@ export class Member {
     if (d.type === 'grant') {
       const t = this.table.get(d.ticket);
       // Counted as renewed at commit, so that the new holder is not failed over before it could renew.
-      if (t !== undefined) this.leases.set(d.ticket, { holder: d.site, generation: t.generation, until: this.leaderViewFor(this.now, t.def.leaseDurationMs) });
+      if (t !== undefined) this.leases.set(d.ticket, { holder: d.site, generation: t.generation, until: this.leaderViewFor(this.now, t.def.leaseDurationMs), basis: 'commit', officeUntil: null });
     }
     if (d.type === 'config' && !this.isVoter(this.id)) this.becomeFollower(this.currentTerm, null);
   }
@@ -880,8 +901,16 @@ export class Member {
       const until = this.leaderViewFor(this.now, t.def.leaseDurationMs);
       const v = this.leases.get(item.name);
       if (v === undefined || v.holder !== from || v.generation !== t.generation) {
-        this.leases.set(item.name, { holder: from, generation: t.generation, until });
-      } else if (until > v.until) v.until = until;
+        this.leases.set(item.name, { holder: from, generation: t.generation, until, basis: msg.seq, officeUntil: null });
+      } else {
+        if (v.basis === 'office') {
+          // From now on this leader knows the newest answer; what earlier leaders answered ends by officeUntil.
+          this.leases.set(item.name, { ...v, until: Math.max(until, v.until), basis: msg.seq, officeUntil: v.until });
+        } else {
+          if (until > v.until) v.until = until;
+          if (v.basis === 'commit' || msg.seq > v.basis) v.basis = msg.seq;
+        }
+      }
       granted.push(item);
     }
     this.send(from, { type: 'renew-resp', term: this.currentTerm, seq: msg.seq, granted, refused });
@@ -899,11 +928,20 @@ export class Member {
 
   private onReleased(from: MemberId, msg: Extract<Message, { type: 'released' }>): void {
     if (this.role !== 'leader') return;
+    // The release says why: a site that gave a ticket up for its health is not eligible now.
+    if (this.members.find((m) => m.id === from)?.kind === 'site') this.sites.set(from, { lastHeardAt: this.now, health: msg.health });
     const v = this.leases.get(msg.name);
     const t = this.table.get(msg.name);
     if (v === undefined || v.holder !== from || v.generation !== msg.generation) return;
-    // Only a generation that the table has already moved past, or one the holder gave up, can end early.
-    if (t !== undefined && t.holder === from && t.generation === msg.generation) {
+    // A release ends the lease early only if no renewal answered later than the
+    // release was sent can be outstanding: renewals sent after it carry a seq ≥
+    // seqFloor. A view assumed on taking office may cover answers from an earlier
+    // leader that we cannot see: it runs its course.
+    if (v.basis === 'office' || (typeof v.basis === 'number' && v.basis >= msg.seqFloor)) return;
+    const floor = v.officeUntil ?? this.now;
+    if (floor > this.now) {
+      v.until = floor;
+    } else if (t !== undefined && t.holder === from && t.generation === msg.generation) {
       // Voluntary release by a holder that is still the registered one: it stops renewing.
       v.until = this.now;
     } else {
@@ -936,9 +974,12 @@ export class Member {
         continue;
       }
       if (t.def.mode !== 'automatic' || !t.managed || pending.has(name) || live) continue;
+      if (t.holder === null && this.now < this.placeUnheldFrom) continue;
       const eligible = (s: MemberId): boolean => isEligible(s, name, this.sites.get(s), this.now, timing.siteAliveWindowMs);
       if (t.holder !== null && v !== undefined && v.holder === t.holder && v.until > this.now) continue;
-      const site = chooseSite(t.def, this.members, eligible, t.holder);
+      // The holder's lease has run out (or it released): any eligible site may take it, the old
+      // holder too if it is back and healthy — always as a new generation.
+      const site = chooseSite(t.def, this.members, eligible, null);
       if (site === null) continue;
       const cause: Cause = { by: 'auto', reason: t.holder === null ? 'initial' : 'failover' };
       this.propose({ type: 'grant', ticket: name, site, expectedGeneration: t.generation, cause }, null);
@@ -1010,11 +1051,26 @@ export class Member {
         this.placeTickets();
         return;
       }
-      case 'revoke':
-        if (t.holder === null && !t.managed) return this.result(cmd.id, false, 'not-granted', `${cmd.ticket} is not granted`);
-        this.pendingGrants.delete(cmd.ticket);
+      case 'revoke': {
+        const waiting = this.pendingGrants.get(cmd.ticket);
+        if (waiting !== undefined) {
+          this.pendingGrants.delete(cmd.ticket);
+          this.result(waiting.commandId, false, 'superseded', `revoked by command ${cmd.id} before the grant could complete`);
+        }
+        if (this.hasUncommittedChange(cmd.ticket)) {
+          if (waiting !== undefined && t.holder !== null) {
+            // The guarded grant's own revoke is on its way: that is this revoke.
+            return this.result(cmd.id, true, undefined, 'revoke already in progress; the pending grant was cancelled');
+          }
+          return this.result(cmd.id, false, 'change-in-progress', `a change of ${cmd.ticket} is in progress`);
+        }
+        if (t.holder === null && !t.managed) {
+          if (waiting !== undefined) return this.result(cmd.id, true, undefined, 'already revoked; the pending grant was cancelled');
+          return this.result(cmd.id, false, 'not-granted', `${cmd.ticket} is not granted`);
+        }
         this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: t.generation, cause: admin() }, cmd.id);
         return;
+      }
       case 'standby':
       case 'activate':
         this.propose({ type: 'standby', ticket: cmd.ticket, standby: cmd.type === 'standby', cause: admin() }, cmd.id);
@@ -1089,7 +1145,9 @@ export class Member {
     h.reconcile(this.table.all(), this.now, this.outEffects);
     const releases = h.takeReleases();
     if (releases.length > 0 && this.leader !== null) {
-      for (const r of releases) this.send(this.leader, { type: 'released', term: this.currentTerm, name: r.name, generation: r.generation });
+      for (const r of releases) {
+        this.send(this.leader, { type: 'released', term: this.currentTerm, name: r.name, generation: r.generation, health: this.health, seqFloor: h.nextRenewalSeq() });
+      }
       this.drainSelfQueue();
     }
   }

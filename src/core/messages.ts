@@ -97,7 +97,15 @@ export type Message =
       readonly granted: readonly RenewItem[];
       readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: RenewRefusal }>;
     }
-  | { readonly type: 'released'; readonly term: Term; readonly name: string; readonly generation: Generation };
+  | {
+      readonly type: 'released';
+      readonly term: Term;
+      readonly name: string;
+      readonly generation: Generation;
+      readonly health: SiteHealth;
+      /** Every renewal this site sends after this release has a seq at or above this. */
+      readonly seqFloor: number;
+    };
 
 export type MessageType = Message['type'];
 

@@ -80,7 +80,15 @@ export interface HolderHooks {
 export class SiteHolder {
   private readonly held = new Map<string, HeldTicket>();
   private readonly pending = new Map<number, PendingRenewal>();
-  private nextSeq = 1;
+  /**
+   * Renewal sequence numbers of each incarnation start above every earlier
+   * incarnation's (MemberInit.renewSeqStart): an answer addressed to an earlier
+   * incarnation (delayed across a restart) must never match a renewal sent
+   * later, whose send time would give a later lease end than the leader granted.
+   */
+  private nextSeq: number;
+  /** Local quorum and handlers are fine; while not, the site neither renews nor grants. */
+  private healthy = true;
   private nextEffectId = 1;
   lastRenewSentAt = Number.NEGATIVE_INFINITY;
 
@@ -91,7 +99,9 @@ export class SiteHolder {
     private readonly hooks: HolderHooks,
     cib: readonly CibTicketState[],
     now: number,
+    seqStart: number,
   ) {
+    this.nextSeq = seqStart;
     for (const c of cib) {
       const h = this.ticket(c.name);
       if (c.granted) {
@@ -140,7 +150,11 @@ export class SiteHolder {
       h.gen = mine;
       h.leaseEnd = null;
       h.releasedGen = null;
-      if (mine !== null) {
+      if (mine !== null && !this.healthy) {
+        // Granted to us while we cannot run it: give it straight back.
+        h.releasedGen = mine;
+        h.releaseGen = mine;
+      } else if (mine !== null) {
         gained = true;
         const recovered = this.cibLease.get(t.def.name);
         if (recovered !== undefined && recovered.gen === mine && recovered.revokeBy !== null) {
@@ -163,9 +177,18 @@ export class SiteHolder {
     return gained;
   }
 
+  /** Health changed: losing it gives every held ticket up; regaining it takes back what was not yet released. */
+  setHealthy(ok: boolean): void {
+    if (ok === this.healthy) return;
+    this.healthy = ok;
+    if (ok) this.resumeAll();
+    else this.releaseAll();
+  }
+
   /** Tickets to renew now: those this site holds and has not given up. */
   renewItems(): RenewItem[] {
     const items: RenewItem[] = [];
+    if (!this.healthy) return items;
     for (const [name, h] of this.held) {
       if (h.gen !== null && h.releasedGen !== h.gen) items.push({ name, generation: h.gen });
     }
@@ -206,7 +229,7 @@ export class SiteHolder {
   }
 
   /** Gives up every held ticket voluntarily (local quorum lost or handlers failing). */
-  releaseAll(): void {
+  private releaseAll(): void {
     for (const h of this.held.values()) {
       if (h.gen !== null && h.releasedGen !== h.gen) {
         h.releasedGen = h.gen;
@@ -216,16 +239,32 @@ export class SiteHolder {
     }
   }
 
-  /** Health is back: renew given-up generations again (the registry may still list us). */
-  resumeAll(): void {
-    for (const h of this.held.values()) h.releasedGen = null;
+  /**
+   * Health is back: renew given-up generations again (the registry may still
+   * list us). A release still owed is cancelled; one already sent carries a
+   * seq floor, so a leader that answered a later renewal ignores it.
+   */
+  private resumeAll(): void {
+    for (const h of this.held.values()) {
+      if (h.releasedGen !== null && h.releaseGen === h.releasedGen) h.releaseGen = null;
+      h.releasedGen = null;
+    }
+  }
+
+  /** The seq the next renewal will carry. */
+  nextRenewalSeq(): number {
+    return this.nextSeq;
   }
 
   /** Whether this site may write the grant into its CIB now. */
   private grantable(h: HeldTicket, t: TicketState, now: number): boolean {
-    if (h.gen === null || h.gen !== t.generation || h.releasedGen === h.gen) return false;
+    if (!this.healthy || h.gen === null || h.gen !== t.generation || h.releasedGen === h.gen) return false;
     if (h.leaseEnd === null || now < h.acquireReadyAt) return false;
-    return now < holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+    const revokeAt = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+    // A fresh grant must land before revokeAt: CIB writes are assumed to take at
+    // most revokeLead/2, so the guard's revoke at revokeAt still ends it in time.
+    const fresh = h.issued?.granted !== true;
+    return fresh ? now + t.def.revokeLeadMs / 2 < revokeAt : now < revokeAt;
   }
 
   /** Computes the effects needed to bring the CIB to the desired state. */

@@ -150,7 +150,9 @@ export class TicketTable {
       case 'ticket-add': {
         if (this.tickets.has(data.def.name)) return { ok: false, reason: 'ticket-exists' };
         if (this.tickets.size >= this.limits.ticketCountMax) return { ok: false, reason: 'too-many-tickets' };
-        const t: TicketState = { def: data.def, holder: null, generation: generation(0), standby: false, managed: true, attrs: {} };
+        // Start above any generation this name had before a removal: every earlier
+        // grant or revoke was its own, earlier log entry, so it cannot exceed this index (S2).
+        const t: TicketState = { def: data.def, holder: null, generation: generation(at), standby: false, managed: true, attrs: {} };
         this.set(t, at, 'add', data.cause);
         return { ok: true };
       }

@@ -20,7 +20,8 @@ export type FaultKind =
   | 'crash'
   | 'pause'
   | 'cib-slow'
-  | 'cib-fail';
+  | 'cib-fail'
+  | 'health-flap';
 
 /** Fault classes: fault-free and loss-only runs are where L2 (no false failovers) is checked. */
 export type FaultClass = 'fault-free' | 'loss-only' | 'mixed';
@@ -72,6 +73,7 @@ const allFaults: readonly FaultKind[] = [
   'pause',
   'cib-slow',
   'cib-fail',
+  'health-flap',
 ];
 
 export function drawParams(seed: number): SimParams {
@@ -102,8 +104,8 @@ export function drawParams(seed: number): SimParams {
   const siteIds = Array.from({ length: sites }, (_, i) => `site${i + 1}`);
   for (let i = 0; i < ticketCount; i++) {
     const mode: TicketMode = i > 0 && r.chance(0.3) ? 'manual' : 'automatic';
-    // revokeLead must cover a CIB write (the guard's revoke) with some slack.
-    const revokeLeadMs = cibLatencyMaxMs + r.int(10, 400);
+    // revokeLead must cover two CIB writes (a late grant, then the guard's revoke): writes take ≤ revokeLead/2.
+    const revokeLeadMs = 2 * cibLatencyMaxMs + r.int(10, 400);
     const minLease = 2 * electionTimeoutMs + renewIntervalMs + revokeLeadMs + 1;
     const leaseDurationMs = Math.max(minLease + r.int(0, 2000), 2 * renewIntervalMs + revokeLeadMs) + r.int(0, 8000);
     const weights: Record<string, number> = {};

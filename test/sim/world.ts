@@ -523,11 +523,24 @@ export class World {
         this.pause(victim, r.chance(0.5) ? r.int(50, 2000) : r.int(maxLease, Math.floor(maxLease * 1.6)));
         return;
       }
+      case 'health-flap': {
+        // A site loses local quorum or its handlers fail, then recovers (sometimes within a renewal round).
+        const sites = this.sites();
+        const victim = r.chance(0.6) ? (this.holderOf(r.pick(this.params.tickets).name) ?? r.pick(sites)) : r.pick(sites);
+        const bad = r.chance(0.5) ? { quorate: false, handlersOk: true, unrunnable: [] } : { quorate: true, handlersOk: false, unrunnable: [] };
+        this.feed(victim, (c, now) => c.report({ type: 'health', health: bad }, now));
+        this.at(this.now + (r.chance(0.5) ? r.int(1, 300) : r.int(300, maxLease)), () => this.setHealthy(victim));
+        return;
+      }
       default:
         // Network and CIB quality faults are set for the whole safety phase (params).
         return;
     }
     this.at(this.now + healAfter, () => this.heal());
+  }
+
+  private setHealthy(n: Node): void {
+    this.feed(n, (c, now) => c.report({ type: 'health', health: { quorate: true, handlersOk: true, unrunnable: [] } }, now));
   }
 
   /** Runs the safety phase, the liveness phase and a failover probe; returns the outcome. */
@@ -552,6 +565,7 @@ export class World {
       if (n.core === null) this.restart(n);
       n.crashInNextReady = false;
       if (n.paused) this.resume(n);
+      if (n.info.kind === 'site') this.setHealthy(n);
     }
     // Tickets left unmanaged by an admin revoke are granted again, as an operator would.
     const healedAt = this.now;
