@@ -644,6 +644,7 @@ export class Member {
   }
 
   private sendAppend(to: MemberId, p: Progress): void {
+    assert(Number.isFinite(this.lastBroadcastAt), 'appends are sent only after the first broadcast of a term');
     if (p.next <= this.log.snapshot.index) {
       this.send(to, { type: 'snapshot', term: this.currentTerm, snapshot: this.log.snapshot, sentAt: ms(this.lastBroadcastAt) });
       p.next = this.log.snapshot.index + 1;
@@ -1146,7 +1147,7 @@ export class Member {
     const releases = h.takeReleases();
     if (releases.length > 0 && this.leader !== null) {
       for (const r of releases) {
-        this.send(this.leader, { type: 'released', term: this.currentTerm, name: r.name, generation: r.generation, health: this.health, seqFloor: h.nextRenewalSeq() });
+        this.send(this.leader, { type: 'released', term: this.currentTerm, name: r.name, generation: r.generation, health: this.health, seqFloor: r.seqFloor });
       }
       this.drainSelfQueue();
     }

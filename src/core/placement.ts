@@ -32,7 +32,8 @@ export function chooseSite(
   let best: { id: MemberId; weight: number; order: number } | null = null;
   members.forEach((m, order) => {
     if (m.kind !== 'site' || m.id === exclude || !eligible(m.id)) return;
-    const weight = def.weights[m.id] ?? 0;
+    // Own keys only: a site named like an Object.prototype member must not inherit a weight.
+    const weight = Object.hasOwn(def.weights, m.id) ? (def.weights[m.id] ?? 0) : 0;
     if (best === null || weight > best.weight) best = { id: m.id, weight, order };
   });
   return best === null ? null : (best as { id: MemberId }).id;

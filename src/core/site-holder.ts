@@ -65,6 +65,11 @@ interface HeldTicket {
   releaseGen: Generation | null;
   /** Released voluntarily (handlers failing, no local quorum): do not renew this generation. */
   releasedGen: Generation | null;
+  /**
+   * Answers to renewals with a seq below this no longer extend the lease: they
+   * were sent before a release, which the leader may honour (its seqFloor rule).
+   */
+  answerSeqFloor: number;
 }
 
 interface PendingRenewal {
@@ -131,7 +136,7 @@ export class SiteHolder {
   private ticket(name: string): HeldTicket {
     let h = this.held.get(name);
     if (h === undefined) {
-      h = { gen: null, acquireReadyAt: 0, leaseEnd: null, issued: null, retryAt: 0, releaseGen: null, releasedGen: null };
+      h = { gen: null, acquireReadyAt: 0, leaseEnd: null, issued: null, retryAt: 0, releaseGen: null, releasedGen: null, answerSeqFloor: 0 };
       this.held.set(name, h);
     }
     return h;
@@ -146,14 +151,14 @@ export class SiteHolder {
       const h = this.ticket(t.def.name);
       const mine = t.holder === this.self ? t.generation : null;
       if (mine === h.gen) continue;
-      if (h.gen !== null) h.releaseGen = h.gen;
+      if (h.gen !== null) this.owe(h, h.gen);
       h.gen = mine;
       h.leaseEnd = null;
       h.releasedGen = null;
       if (mine !== null && !this.healthy) {
         // Granted to us while we cannot run it: give it straight back.
         h.releasedGen = mine;
-        h.releaseGen = mine;
+        this.owe(h, mine);
       } else if (mine !== null) {
         gained = true;
         const recovered = this.cibLease.get(t.def.name);
@@ -170,11 +175,21 @@ export class SiteHolder {
     for (const [name, h] of this.held) {
       if (seen.has(name)) continue;
       // Ticket removed from the table: make sure it is revoked, then forget it.
-      if (h.gen !== null) h.releaseGen = h.gen;
+      if (h.gen !== null) this.owe(h, h.gen);
       h.gen = null;
       h.leaseEnd = null;
     }
     return gained;
+  }
+
+  /**
+   * Owes the leader a `released` for `gen`, with the current seq as its floor:
+   * from now on answers to earlier renewals do not extend this ticket's lease,
+   * and the leader honours the release only if it answered no later renewal.
+   */
+  private owe(h: HeldTicket, gen: Generation): void {
+    h.releaseGen = gen;
+    h.answerSeqFloor = this.nextSeq;
   }
 
   /** Health changed: losing it gives every held ticket up; regaining it takes back what was not yet released. */
@@ -223,6 +238,7 @@ export class SiteHolder {
       const h = this.held.get(g.name);
       const t = tickets(g.name);
       if (h === undefined || t === undefined || h.gen !== g.generation || h.releasedGen === g.generation) continue;
+      if (seq < h.answerSeqFloor) continue; // sent before a release the leader may already have honoured
       const end = this.hooks.leaseEnd(p.sentAt, now, t.def.leaseDurationMs);
       if (h.leaseEnd === null || end > h.leaseEnd) h.leaseEnd = end;
     }
@@ -233,7 +249,7 @@ export class SiteHolder {
     for (const h of this.held.values()) {
       if (h.gen !== null && h.releasedGen !== h.gen) {
         h.releasedGen = h.gen;
-        h.releaseGen = h.gen;
+        this.owe(h, h.gen);
         h.leaseEnd = null;
       }
     }
@@ -249,11 +265,6 @@ export class SiteHolder {
       if (h.releasedGen !== null && h.releaseGen === h.releasedGen) h.releaseGen = null;
       h.releasedGen = null;
     }
-  }
-
-  /** The seq the next renewal will carry. */
-  nextRenewalSeq(): number {
-    return this.nextSeq;
   }
 
   /** Whether this site may write the grant into its CIB now. */
@@ -336,12 +347,12 @@ export class SiteHolder {
   }
 
   /** Generations given up whose CIB revoke is confirmed: tell the leader so it can move them at once. */
-  takeReleases(): Array<{ name: string; generation: Generation }> {
-    const out: Array<{ name: string; generation: Generation }> = [];
+  takeReleases(): Array<{ name: string; generation: Generation; seqFloor: number }> {
+    const out: Array<{ name: string; generation: Generation; seqFloor: number }> = [];
     for (const [name, h] of this.held) {
       if (h.releaseGen === null) continue;
       if (h.issued === null || !h.issued.confirmed || h.issued.granted) continue;
-      out.push({ name, generation: h.releaseGen });
+      out.push({ name, generation: h.releaseGen, seqFloor: h.answerSeqFloor });
       h.releaseGen = null;
     }
     return out;

@@ -132,7 +132,7 @@ export class TicketTable {
       case 'attr-set': {
         const t = this.tickets.get(data.ticket);
         if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
-        if (!(data.key in t.attrs) && Object.keys(t.attrs).length >= this.limits.attrsPerTicketMax) {
+        if (!Object.hasOwn(t.attrs, data.key) && Object.keys(t.attrs).length >= this.limits.attrsPerTicketMax) {
           return { ok: false, reason: 'too-many-attributes' };
         }
         this.set({ ...t, attrs: { ...t.attrs, [data.key]: data.value } }, at, `attr-set ${data.key}`, data.cause);
@@ -141,7 +141,7 @@ export class TicketTable {
       case 'attr-delete': {
         const t = this.tickets.get(data.ticket);
         if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
-        if (!(data.key in t.attrs)) return { ok: false, reason: 'no-such-attribute' };
+        if (!Object.hasOwn(t.attrs, data.key)) return { ok: false, reason: 'no-such-attribute' };
         const attrs = { ...t.attrs };
         delete attrs[data.key];
         this.set({ ...t, attrs }, at, `attr-delete ${data.key}`, data.cause);

@@ -45,6 +45,8 @@ export interface TicketView {
   readonly leaseDurationMs: number;
   /** Lease left as this member sees it (the leader's view, or the holder's own); null when unknown. */
   readonly leaseLeftMs: number | null;
+  /** At a site, in a local view: whether this site's ticket sink has the ticket granted (confirmed write). */
+  readonly grantedHere: boolean | null;
 }
 
 /** Bound on how long a forwarded request waits for the leader's answer. */
@@ -85,6 +87,7 @@ export class AdminService {
     const me = this.c.self;
     switch (req.op) {
       case 'status':
+        if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'status' });
         return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), ...this.c.describe(), tickets: this.views(core.tickets(), true) } };
       case 'peers':
         return { ok: true, message: 'peers', answeredBy: me, data: { self: me, status: core.status(), peers: this.c.transport.peers() } };
@@ -101,7 +104,7 @@ export class AdminService {
         const t = tickets.find((x) => x.def.name === req.ticket);
         if (t === undefined) return { ok: false, code: 'no-such-ticket', message: `no ticket ${req.ticket ?? ''}`, answeredBy: me };
         const key = req.key ?? '';
-        if (!(key in t.attrs)) return { ok: false, code: 'no-such-attribute', message: `ticket ${t.def.name} has no attribute ${key}`, answeredBy: me };
+        if (!Object.hasOwn(t.attrs, key)) return { ok: false, code: 'no-such-attribute', message: `ticket ${t.def.name} has no attribute ${key}`, answeredBy: me };
         return { ok: true, message: 'attr', answeredBy: me, data: t.attrs[key] };
       }
       default: {
@@ -165,6 +168,7 @@ export class AdminService {
         attrs: t.attrs,
         leaseDurationMs: t.def.leaseDurationMs,
         leaseLeftMs: left,
+        grantedHere: local && own !== undefined ? own.granted && own.confirmed : null,
       };
     });
   }

@@ -70,6 +70,7 @@ export {
   rejectLogIntervalMsDefault,
   rejectPeersMaxDefault,
   rejectReasons,
+  transportRejectReasons,
 } from './reject-counter.js';
 export type {
   RejectCountEntry,
@@ -77,4 +78,8 @@ export type {
   RejectCounterOptions,
   RejectLogDecision,
   RejectReason,
+  TransportRejectReason,
 } from './reject-counter.js';
+
+export { messageSchemaLimitsDefault, parseMessage } from './message-schema.js';
+export type { MessageSchemaLimits, ParseResult } from './message-schema.js';

@@ -15,13 +15,22 @@
 import { envelopeRejectReasons, type EnvelopeRejectReason } from './envelope.js';
 import { replayRejectReasons, type ReplayRejectReason } from './replay-window.js';
 
+/** Reasons only a transport can see, because they concern the connection a frame came over. */
+export const transportRejectReasons = [
+  /** The envelope verifies, but its sender is not the authenticated peer that delivered it (and relaying is not in use). */
+  'sender-mismatch',
+  /** A connection from a key that is not in the formation config, refused by the connection gater. */
+  'unknown-peer',
+] as const;
+export type TransportRejectReason = (typeof transportRejectReasons)[number];
+
 /**
  * Every reason a frame can be dropped for: the envelope's, the replay
- * window's, and 'invalid-message' for a payload that the caller's protocol
- * validation refused after decoding.
+ * window's, 'invalid-message' for a payload that the caller's protocol
+ * validation refused after decoding, and the transport's own.
  */
-export const rejectReasons = [...envelopeRejectReasons, ...replayRejectReasons, 'invalid-message'] as const;
-export type RejectReason = EnvelopeRejectReason | ReplayRejectReason | 'invalid-message';
+export const rejectReasons = [...envelopeRejectReasons, ...replayRejectReasons, 'invalid-message', ...transportRejectReasons] as const;
+export type RejectReason = EnvelopeRejectReason | ReplayRejectReason | 'invalid-message' | TransportRejectReason;
 
 export const rejectPeersMaxDefault = 64;
 export const rejectLogIntervalMsDefault = 10_000;

@@ -13,6 +13,7 @@ import {
   RejectCounterError,
   rejectReasons,
   replayRejectReasons,
+  transportRejectReasons,
 } from '../../src/wire/index.js';
 import { randomInt, seededRandom } from './helpers.js';
 
@@ -72,8 +73,10 @@ describe('counting', () => {
     expect(counter.countOf(long, 'oversize')).toBe(1);
   });
 
-  it('its reasons are those of the envelope and the replay window, plus invalid-message', () => {
-    expect(new Set(rejectReasons)).toEqual(new Set([...envelopeRejectReasons, ...replayRejectReasons, 'invalid-message']));
+  it('its reasons are those of the envelope, the replay window and the transport, plus invalid-message', () => {
+    expect(new Set(rejectReasons)).toEqual(
+      new Set([...envelopeRejectReasons, ...replayRejectReasons, 'invalid-message', ...transportRejectReasons]),
+    );
   });
 
   it('refuses bad options and a non-finite clock with a coded error', () => {

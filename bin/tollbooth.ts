@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+// The `tollbooth` command: daemons (site-agent, arbitrator), key and config
+// tools, the admin commands, and the loopback demo. A composition root: it is
+// the only place that ties the CLI to the process roots.
+import '../src/polyfills.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { basename } from 'node:path';
+import { loadConfigFile } from '../src/config/index.js';
+import { configFingerprint } from '../src/config/fingerprint.js';
+import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
+import { AdminSocketError } from '../src/adapters/admin-socket.js';
+import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
+import { call, exitCodeOf, exitNoLeader, exitNotRunning, exitOk, exitRefused, exitUsage, formatHistory, formatList, formatPeers, type ClientOptions } from '../src/cli/admin-client.js';
+import { writeSeedFile } from '../src/cli/keys.js';
+import { runMember, type MemberOptions } from '../site-agent/main.js';
+import { runArbitrator } from '../arbitrator/main.js';
+import { runDemo } from './demo.js';
+
+const program = new Command();
+program
+  .name('tollbooth')
+  .description('Multi-site ticket arbitrator for Pacemaker clusters (booth-compatible).')
+  .showHelpAfterError()
+  .exitOverride();
+
+const setExit = (code: number): void => {
+  process.exitCode = code;
+};
+
+function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
+  program
+    .command(name)
+    .description(what)
+    .requiredOption('-c, --config <file>', 'formation config (booth.conf with tollbooth keys)')
+    .option('-k, --key <file>', 'member key file (default /etc/tollbooth/<name>.key)')
+    .option('-s, --self <address>', 'this member\'s address in the config (default: the one configured on a local interface)')
+    .option('--state-dir <dir>', 'registry store and ticket state (default /var/lib/tollbooth/<name>)')
+    .option('--socket <path>', 'admin socket (default /run/tollbooth/<name>.sock)')
+    .option('--log <file>', 'log file (default: standard error)')
+    .option('--log-level <level>', 'pino level', 'info')
+    .action(async (o: { config: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string }) => {
+      const opts: MemberOptions = {
+        config: o.config,
+        logLevel: o.logLevel,
+        ...(o.key === undefined ? {} : { key: o.key }),
+        ...(o.self === undefined ? {} : { self: o.self }),
+        ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),
+        ...(o.socket === undefined ? {} : { socket: o.socket }),
+        ...(o.log === undefined ? {} : { log: o.log }),
+      };
+      setExit(name === 'site-agent' ? await runMember('site', opts) : await runArbitrator(opts));
+    });
+}
+memberCommand('site-agent', 'run the site agent of this site');
+memberCommand('arbitrator', 'run an arbitrator');
+
+program
+  .command('keygen')
+  .description('write a new member key (mode 0600) and print the config line for it')
+  .argument('<file>', 'key file to write')
+  .requiredOption('-a, --address <address>', 'the member address the key is for (as in the config)')
+  .option('-f, --force', 'replace an existing key file')
+  .action(async (file: string, o: { address: string; force?: boolean }) => {
+    const { publicKey } = await writeSeedFile(file, o.force === true);
+    process.stdout.write(`tollbooth-member-key = ${o.address} ${publicKey.toString('base64')}\n`);
+  });
+
+const config = program.command('config').description('configuration tools');
+config
+  .command('check')
+  .description('report every problem of a config file, with file, line and reason')
+  .argument('<file>')
+  .action((file: string) => {
+    const r = loadConfigFile(file);
+    for (const p of r.problems) process.stdout.write(`${formatConfigProblem(p)}\n`);
+    if (hasConfigErrors(r.problems)) {
+      setExit(exitRefused);
+      return;
+    }
+    process.stdout.write(`${file}: ok (${r.config.members.length} members, ${r.config.tickets.length} tickets, fingerprint ${configFingerprint(r.config).slice(0, 16)})\n`);
+  });
+
+// ───────────── admin commands ─────────────
+
+interface GlobalAdminOptions {
+  config?: string;
+  socket?: string;
+  json?: boolean;
+  local?: boolean;
+  timeout: string;
+}
+
+function clientOptions(o: GlobalAdminOptions): ClientOptions {
+  let socket = o.socket ?? process.env.TOLLBOOTH_SOCKET;
+  if (socket === undefined) {
+    const name = o.config === undefined ? 'booth' : basename(o.config).replace(/\.conf$/, '');
+    socket = `/run/tollbooth/${name}.sock`;
+  }
+  return { socket, json: o.json === true, timeoutMs: Number(o.timeout) };
+}
+
+const positiveInt = (v: string): string => {
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('expected a positive whole number of milliseconds');
+  return v;
+};
+
+function adminCommand(name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .option('-c, --config <file>', 'formation config; names the default socket')
+    .option('--socket <path>', 'admin socket of the local agent (default /run/tollbooth/<name>.sock, or $TOLLBOOTH_SOCKET)')
+    .option('--json', 'print the answer as JSON')
+    .option('--timeout <ms>', 'how long to wait for an answer', positiveInt, '10000');
+}
+
+async function run(o: GlobalAdminOptions, req: AdminRequest, human: (res: AdminResponse) => string): Promise<AdminResponse | null> {
+  const opts = clientOptions(o);
+  let res: AdminResponse;
+  try {
+    res = await call(opts, req);
+  } catch (err) {
+    process.stderr.write(`tollbooth: ${(err as Error).message}\n`);
+    setExit(err instanceof AdminSocketError ? exitNotRunning : exitRefused);
+    return null;
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`);
+  else if (res.ok) process.stdout.write(`${human(res)}\n`);
+  else process.stderr.write(`tollbooth: ${res.message}${res.code === undefined ? '' : ` (${res.code})`}\n`);
+  setExit(exitCodeOf(res));
+  return res;
+}
+
+adminCommand('list', 'show every ticket: holder, generation, lease left, mode')
+  .option('--local', "answer from this member's own committed state instead of the leader")
+  .action(async (o: GlobalAdminOptions) => {
+    await run(o, { op: 'list', ...(o.local === true ? { local: true } : {}) }, (r) => formatList(r.data as TicketView[]));
+  });
+
+async function waitForHolder(o: GlobalAdminOptions, ticket: string, site: string | null, deadlineMs: number): Promise<boolean> {
+  const opts = clientOptions(o);
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    const list = await call(opts, { op: 'list' }).catch(() => null);
+    const t = (list?.data as TicketView[] | undefined)?.find((v) => v.name === ticket);
+    if (t !== undefined && t.holder === site) {
+      if (site === null) return true;
+      const st = await call(opts, { op: 'status', site }).catch(() => null);
+      const here = (st?.data as { tickets?: TicketView[] } | undefined)?.tickets?.find((v) => v.name === ticket);
+      if (here?.grantedHere === true) return true;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+adminCommand('grant', 'grant a ticket to a site (default: this site); guarded by the old holder\'s lease')
+  .argument('<ticket>')
+  .option('-s, --site <address>', 'the site to grant to')
+  .option('-F, --force', 'grant even while another site may hold a live lease (logged; can break S1)')
+  .option('-w, --wait', 'wait until the site has the ticket granted locally')
+  .action(async (ticket: string, o: GlobalAdminOptions & { site?: string; force?: boolean; wait?: boolean }) => {
+    const res = await run(o, { op: 'grant', ticket, ...(o.site === undefined ? {} : { site: o.site }), force: o.force === true }, () => `grant of ${ticket} committed`);
+    if (res?.ok === true && o.wait === true) {
+      const site = o.site ?? res.answeredBy;
+      const ok = await waitForHolder(o, ticket, site, 120_000);
+      process.stdout.write(ok ? `${ticket} is granted at ${site}\n` : `gave up waiting for ${ticket} at ${site}; see tollbooth list\n`);
+      setExit(ok ? exitOk : exitNoLeader);
+    }
+  });
+
+adminCommand('revoke', 'revoke a ticket (it stays unmanaged until granted again)')
+  .argument('<ticket>')
+  .option('-w, --wait', 'wait until the revoke is committed and no site holds it')
+  .action(async (ticket: string, o: GlobalAdminOptions & { wait?: boolean }) => {
+    const res = await run(o, { op: 'revoke', ticket }, () => `revoke of ${ticket} committed`);
+    if (res?.ok === true && o.wait === true) setExit((await waitForHolder(o, ticket, null, 60_000)) ? exitOk : exitNoLeader);
+  });
+
+adminCommand('standby', 'set the ticket to standby (resources stop, ticket stays granted)')
+  .argument('<ticket>')
+  .action(async (ticket: string, o: GlobalAdminOptions) => {
+    await run(o, { op: 'standby', ticket }, () => `${ticket} set to standby`);
+  });
+
+adminCommand('activate', 'clear standby')
+  .argument('<ticket>')
+  .action(async (ticket: string, o: GlobalAdminOptions) => {
+    await run(o, { op: 'activate', ticket }, () => `${ticket} activated`);
+  });
+
+adminCommand('peers', 'show the formation members as this member sees them')
+  .action(async (o: GlobalAdminOptions) => {
+    await run(o, { op: 'peers' }, (r) => formatPeers(r.data as Parameters<typeof formatPeers>[0]));
+  });
+
+adminCommand('status', 'this member\'s state; exit 0 when it follows a leader, 3 when there is none, 7 when not running')
+  .action(async (o: GlobalAdminOptions) => {
+    const res = await run(o, { op: 'status' }, (r) => {
+      const d = r.data as { id: string; role: string; term: number; leader: string | null; commit: number; formation: string; kind: string };
+      return `${d.kind} ${d.id} in formation ${d.formation}: ${d.role}, term ${d.term}, leader ${d.leader ?? 'none'}, commit ${d.commit}`;
+    });
+    if (res?.ok === true && (res.data as { leader: string | null }).leader === null) setExit(exitNoLeader);
+  });
+
+adminCommand('history', 'the ordered history of ticket changes (who, what, why)')
+  .argument('[ticket]')
+  .action(async (ticket: string | undefined, o: GlobalAdminOptions) => {
+    await run(o, { op: 'history', ...(ticket === undefined ? {} : { ticket }) }, (r) => formatHistory(r.data as Parameters<typeof formatHistory>[0]));
+  });
+
+const attr = program.command('attr').description('ticket attributes (replicated through the registry)');
+function attrCommand(name: 'set' | 'get' | 'delete', args: string[], description: string): Command {
+  const c = attr
+    .command(name)
+    .description(description)
+    .option('-c, --config <file>', 'formation config; names the default socket')
+    .option('--socket <path>', 'admin socket of the local agent')
+    .option('--json', 'print the answer as JSON')
+    .option('--timeout <ms>', 'how long to wait for an answer', positiveInt, '10000');
+  for (const a of args) c.argument(a);
+  return c;
+}
+attrCommand('set', ['<ticket>', '<name>', '<value>'], 'set an attribute').action(async (ticket: string, key: string, value: string, o: GlobalAdminOptions) => {
+  await run(o, { op: 'attr-set', ticket, key, value }, () => `${ticket}: ${key} set`);
+});
+attrCommand('get', ['<ticket>', '<name>'], 'print an attribute').action(async (ticket: string, key: string, o: GlobalAdminOptions) => {
+  await run(o, { op: 'attr-get', ticket, key }, (r) => String(r.data));
+});
+attrCommand('delete', ['<ticket>', '<name>'], 'delete an attribute').action(async (ticket: string, key: string, o: GlobalAdminOptions) => {
+  await run(o, { op: 'attr-delete', ticket, key }, () => `${ticket}: ${key} deleted`);
+});
+
+program
+  .command('demo')
+  .description('start 2 sites and 1 arbitrator on loopback, grant a ticket, kill the holder, show the failover')
+  .addOption(new Option('--keep', 'keep the temporary directory (configs, keys, logs)'))
+  .action(async (o: { keep?: boolean }) => {
+    setExit(await runDemo({ keep: o.keep === true }));
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : exitUsage;
+  } else {
+    process.stderr.write(`tollbooth: ${(err as Error).message}\n`);
+    process.exitCode = exitRefused;
+  }
+}

@@ -1,0 +1,242 @@
+// Composition root of a formation member (site agent or arbitrator): reads the
+// config and key, opens the store, the transport, the ticket sink (sites) and
+// the admin socket, wires them to the core through the pump, and owns the
+// lifecycle: SIGTERM/SIGINT stop cleanly (exit 0); a config or key problem
+// exits 78 (EX_CONFIG, which systemd's RestartPreventExitStatus can name);
+// any other start-up or fatal runtime failure exits 1.
+
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { Member } from '../src/core/member.js';
+import { SeededRandom } from '../src/core/random.js';
+import type { MemberId } from '../src/core/types.js';
+import { configFingerprint } from '../src/config/fingerprint.js';
+import { loadConfigFile } from '../src/config/index.js';
+import type { FormationConfig, FormationMember, MemberKind } from '../src/config/formation-config.js';
+import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
+import { memberIdOf, toCoreConfig } from '../src/config/to-core.js';
+import { listenAdminSocket } from '../src/adapters/admin-socket.js';
+import { FileTicketSink } from '../src/adapters/file-ticket-sink.js';
+import { LevelStorage } from '../src/adapters/level-storage.js';
+import { Libp2pTransport } from '../src/adapters/libp2p-transport.js';
+import { SystemClock, bootId } from '../src/adapters/system-clock.js';
+import { AdminService } from '../src/runtime/admin-service.js';
+import { Pump } from '../src/runtime/pump.js';
+import { publicKeyOfSeed, readSeedFile } from '../src/cli/keys.js';
+
+export const exitConfig = 78;
+
+export interface MemberOptions {
+  readonly config: string;
+  readonly key?: string;
+  readonly self?: string;
+  readonly stateDir?: string;
+  readonly socket?: string;
+  readonly log?: string;
+  readonly logLevel?: string;
+}
+
+export class StartupError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** Which member this process is: `--self`, else the member whose address is configured on a local interface. */
+export function findSelf(config: FormationConfig, kind: MemberKind, self: string | undefined): FormationMember {
+  const members = config.members.filter((m) => m.kind === kind);
+  if (self !== undefined) {
+    const m = config.members.find((x) => x.address === self);
+    if (m === undefined) throw new StartupError(exitConfig, `--self ${self}: no member with that address in the config`);
+    if (m.kind !== kind) throw new StartupError(exitConfig, `--self ${self} is configured as ${m.kind === 'site' ? 'a site' : 'an arbitrator'}, not as ${kind === 'site' ? 'a site' : 'an arbitrator'}`);
+    return m;
+  }
+  const local = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) local.add(a.address);
+  const mine = members.filter((m) => local.has(m.address));
+  if (mine.length === 1) return mine[0]!;
+  if (mine.length === 0) throw new StartupError(exitConfig, `no ${kind} address of the config is configured on this host; pass --self ADDRESS`);
+  throw new StartupError(exitConfig, `several ${kind} addresses are local (${mine.map((m) => m.address).join(', ')}); pass --self ADDRESS`);
+}
+
+async function nextEpoch(stateDir: string): Promise<number> {
+  // The transport's sequence epoch: persisted (synced) before the first send so
+  // sequence numbers after a restart are above every earlier one (src/wire).
+  const path = join(stateDir, 'epoch');
+  let epoch = 0;
+  try {
+    epoch = Number((await readFile(path, 'utf8')).trim()) || 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  epoch += 1;
+  const fh = await open(path, 'w', 0o600);
+  try {
+    await fh.writeFile(`${epoch}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return epoch;
+}
+
+export interface RunningMember {
+  readonly id: MemberId;
+  readonly log: Logger;
+  stop(): Promise<void>;
+  readonly done: Promise<number>;
+}
+
+export async function startMember(kind: MemberKind, opts: MemberOptions): Promise<RunningMember> {
+  const started = process.hrtime.bigint();
+  const loaded = loadConfigFile(opts.config);
+  if (hasConfigErrors(loaded.problems)) {
+    throw new StartupError(exitConfig, `${opts.config} has errors:\n${loaded.problems.map(formatConfigProblem).join('\n')}`);
+  }
+  const config = loaded.config;
+  const me = findSelf(config, kind, opts.self);
+  const id = memberIdOf(me);
+  const stateDir = opts.stateDir ?? `/var/lib/tollbooth/${config.name}`;
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const log = pino(
+    { base: { member: id, kind, formation: config.name }, level: opts.logLevel ?? 'info' },
+    pino.destination({ dest: opts.log ?? 2, sync: true, mkdir: true }),
+  );
+  const keyPath = opts.key ?? `/etc/tollbooth/${config.name}.key`;
+  let seed: Buffer;
+  try {
+    seed = await readSeedFile(keyPath);
+  } catch (err) {
+    throw new StartupError(exitConfig, (err as Error).message);
+  }
+  const configured = me.publicKey;
+  if (configured === null || !publicKeyOfSeed(seed).equals(Buffer.from(configured))) {
+    throw new StartupError(exitConfig, `${keyPath} is not the key configured for ${me.address} (tollbooth-member-key)`);
+  }
+  const clock = new SystemClock();
+  const fingerprint = configFingerprint(config);
+  const storage = await LevelStorage.open(join(stateDir, 'registry'));
+  const persisted = await storage.load();
+  const sink = kind === 'site' ? new FileTicketSink(join(stateDir, 'tickets'), bootId()) : null;
+  const cib = sink === null ? [] : await sink.readAll();
+  const coreConfig = toCoreConfig(config, id);
+  // One persisted epoch per start orders this incarnation's transport sequence
+  // numbers and renewal numbers above every earlier one, across reboots too.
+  const epoch = await nextEpoch(stateDir);
+  const core = new Member(coreConfig, {
+    now: clock.now(),
+    random: new SeededRandom(Number(process.hrtime.bigint() % 4294967296n)),
+    ...(persisted === null ? {} : { persisted }),
+    cib,
+    renewSeqStart: epoch * 2 ** 32,
+  });
+  const transport = new Libp2pTransport({
+    formation: config.name,
+    self: id,
+    seed,
+    epoch,
+    listenHost: me.address,
+    listenPort: me.port,
+    peers: config.members
+      .filter((m) => m.address !== me.address)
+      .map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey ?? new Uint8Array(32) })),
+    logger: log.child({ module: 'transport' }),
+  });
+  const pump = new Pump({ core, storage, transport, sink, clock, log: log.child({ module: 'pump' }) });
+  const admin = new AdminService({
+    self: id,
+    pump,
+    transport,
+    clock,
+    describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid }),
+  });
+  const socketPath = opts.socket ?? `/run/tollbooth/${config.name}.sock`;
+  await mkdir(join(socketPath, '..'), { recursive: true, mode: 0o755 });
+  const server = await listenAdminSocket(socketPath, config.adminGroup, async (body) => {
+    const req = AdminService.check(body);
+    if (typeof req === 'string') return { ok: false, code: 'invalid', message: req, answeredBy: id };
+    return admin.handle(req);
+  });
+  pump.on('event', (e) => {
+    if (e.type === 'role') log.info({ role: e.role, term: e.term, leader: e.leader }, 'role changed');
+    else if (e.type === 'applied' && e.data.type !== 'noop') log.info({ index: e.index, entry: e.data, ok: e.ok }, 'registry entry applied');
+    else if (e.type === 'lease-lost') log.warn({ ticket: e.ticket, reason: e.reason }, 'renewal refused');
+  });
+  pump.on('effect', (e, outcome) => {
+    log.info({ ticket: e.ticket, granted: e.granted, generation: e.generation, revokeBy: e.revokeBy, ok: outcome.ok }, e.granted ? 'ticket granted locally' : 'ticket revoked locally');
+  });
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let stopping = false;
+  const stop = async (code = 0): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({}, 'stopping');
+    server.close();
+    await pump.stop();
+    await transport.stop();
+    await storage.close();
+    log.info({}, 'stopped');
+    resolveDone(code);
+  };
+  pump.on('fatal', (err) => {
+    log.fatal({ err }, 'fatal error in the protocol pump');
+    void stop(1);
+  });
+  await transport.start();
+  pump.start();
+  checkPeersConfig(admin, config, id, fingerprint, log, () => void stop(exitConfig));
+  const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
+  log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint }, 'member ready');
+  return { id, log, stop: () => stop(0), done };
+}
+
+/**
+ * Refuses to run with a config whose fingerprint differs from a peer's: asks
+ * every peer once it is reachable, and stops naming the peer that differs.
+ */
+function checkPeersConfig(admin: AdminService, config: FormationConfig, self: MemberId, fingerprint: string, log: Logger, refuse: () => void): void {
+  for (const m of config.members) {
+    const peer = memberIdOf(m);
+    if (peer === self) continue;
+    void (async () => {
+      for (let attempt = 0; attempt < 30; attempt++) {
+        const r = await admin.ask(peer, { op: 'status', local: true });
+        if (r.ok) {
+          const theirs = (r.data as { fingerprint?: unknown } | undefined)?.fingerprint;
+          if (typeof theirs === 'string' && theirs !== fingerprint) {
+            log.fatal({ peer, ours: fingerprint, theirs }, `config differs from peer ${peer}: refusing to run`);
+            process.stderr.write(`tollbooth: the config differs from peer ${peer}'s (fingerprint ${fingerprint.slice(0, 12)} here, ${theirs.slice(0, 12)} there); refusing to run\n`);
+            refuse();
+          }
+          return;
+        }
+      }
+    })();
+  }
+}
+
+/** Runs a member until SIGTERM/SIGINT; returns the process exit code. */
+export async function runMember(kind: MemberKind, opts: MemberOptions): Promise<number> {
+  let m: RunningMember;
+  try {
+    m = await startMember(kind, opts);
+  } catch (err) {
+    const code = err instanceof StartupError ? err.exitCode : 1;
+    process.stderr.write(`tollbooth ${kind === 'site' ? 'site-agent' : 'arbitrator'}: ${(err as Error).message}\n`);
+    return code;
+  }
+  const onSignal = (sig: string): void => {
+    m.log.info({ signal: sig }, 'signal received');
+    void m.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  return m.done;
+}

@@ -1,0 +1,54 @@
+// Member key files: one line, the base64 of the 32-byte Ed25519 seed, mode 0600.
+// `tollbooth keygen` writes one and prints the config line with its public key.
+
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+
+export class KeyFileError extends Error {
+  constructor(
+    readonly code: 'KEY_FILE_UNREADABLE' | 'KEY_FILE_INVALID' | 'KEY_FILE_PERMISSIONS' | 'KEY_FILE_EXISTS',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KeyFileError';
+  }
+}
+
+const pkcs8Ed25519Prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** The raw 32-byte public key of a seed. */
+export function publicKeyOfSeed(seed: Uint8Array): Buffer {
+  const priv = createPrivateKey({ key: Buffer.concat([pkcs8Ed25519Prefix, seed]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
+  return spki.subarray(spki.length - 32);
+}
+
+export async function readSeedFile(path: string): Promise<Buffer> {
+  let text: string;
+  try {
+    const st = await stat(path);
+    if ((st.mode & 0o077) !== 0) throw new KeyFileError('KEY_FILE_PERMISSIONS', `${path}: key file must not be readable by group or others (chmod 600 ${path})`);
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (err instanceof KeyFileError) throw err;
+    throw new KeyFileError('KEY_FILE_UNREADABLE', `${path}: cannot read the member key: ${(err as Error).message}`);
+  }
+  const trimmed = text.trim();
+  const seed = Buffer.from(trimmed, 'base64');
+  if (seed.length !== 32 || seed.toString('base64') !== trimmed) {
+    throw new KeyFileError('KEY_FILE_INVALID', `${path}: expected one line with the base64 of a 32-byte Ed25519 seed`);
+  }
+  return seed;
+}
+
+export async function writeSeedFile(path: string, overwrite: boolean): Promise<{ seed: Buffer; publicKey: Buffer }> {
+  const seed = randomBytes(32);
+  try {
+    await writeFile(path, `${seed.toString('base64')}\n`, { mode: 0o600, flag: overwrite ? 'w' : 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new KeyFileError('KEY_FILE_EXISTS', `${path} exists; use --force to replace it`);
+    throw err;
+  }
+  await chmod(path, 0o600);
+  return { seed, publicKey: publicKeyOfSeed(seed) };
+}

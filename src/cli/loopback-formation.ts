@@ -1,0 +1,213 @@
+// A formation of real member processes on loopback addresses (127.0.0.1,
+// 127.0.0.2, …), each in its own directory under one temporary root: keys,
+// config, state, admin socket and log file. Used by `tollbooth demo`, the
+// end-to-end tests and the benchmarks. Processes are real `tollbooth
+// site-agent` / `tollbooth arbitrator` runs; nothing is simulated.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AdminRequest, AdminResponse, TicketView } from '../runtime/admin-service.js';
+import { call } from './admin-client.js';
+import { writeSeedFile } from './keys.js';
+
+export interface LoopbackMember {
+  readonly address: string;
+  readonly kind: 'site' | 'arbitrator';
+  readonly dir: string;
+  readonly socket: string;
+  readonly key: string;
+  readonly log: string;
+  proc: ChildProcess | null;
+}
+
+export interface LoopbackTicket {
+  readonly name: string;
+  readonly expireS: number;
+  readonly acquireAfterS?: number;
+  readonly mode?: 'automatic' | 'manual';
+  readonly extra?: readonly string[];
+}
+
+export interface LoopbackOptions {
+  readonly sites: number;
+  readonly arbitrators: number;
+  readonly tickets: readonly LoopbackTicket[];
+  readonly preset?: 'loopback' | 'lan' | 'wan';
+  /** How to run the CLI: argv before the subcommand (default: this very process's node, flags and script). */
+  readonly command?: readonly string[];
+  /** Extra global config lines. */
+  readonly extraConfig?: readonly string[];
+}
+
+/** A TCP port free on every given address. */
+export async function freePort(addresses: readonly string[]): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    let ok = true;
+    for (const host of addresses) {
+      ok = await new Promise<boolean>((resolve) => {
+        const s = createServer();
+        s.once('error', () => resolve(false));
+        s.listen(port, host, () => s.close(() => resolve(true)));
+      });
+      if (!ok) break;
+    }
+    if (ok) return port;
+  }
+  throw new Error(`no free port found on ${addresses.join(', ')}`);
+}
+
+/** Thrown by a probe to stop waiting at once (the awaited thing can no longer happen). */
+export class WaitAborted extends Error {
+  override readonly name = 'WaitAborted';
+}
+
+/** Polls `probe` until it returns non-null or the deadline passes; errors count as "not yet", except WaitAborted. */
+export async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T | null>, everyMs = 100): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await probe().catch((err: unknown) => {
+      if (err instanceof WaitAborted) throw err;
+      return null;
+    });
+    if (v !== null) return v;
+    if (Date.now() >= end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export class LoopbackFormation {
+  private constructor(
+    readonly root: string,
+    readonly configPath: string,
+    readonly port: number,
+    readonly members: LoopbackMember[],
+    private readonly command: readonly string[],
+  ) {}
+
+  static async create(o: LoopbackOptions): Promise<LoopbackFormation> {
+    const root = await mkdtemp(join(tmpdir(), 'tollbooth-'));
+    const members: LoopbackMember[] = [];
+    const kinds: Array<'site' | 'arbitrator'> = [...Array<'site'>(o.sites).fill('site'), ...Array<'arbitrator'>(o.arbitrators).fill('arbitrator')];
+    kinds.forEach((kind, i) => {
+      const name = `member${i + 1}`;
+      members.push({
+        address: `127.0.0.${i + 1}`,
+        kind,
+        dir: join(root, name),
+        socket: join(root, `${name}.sock`),
+        key: join(root, `${name}.key`),
+        log: join(root, `${name}.log`),
+        proc: null,
+      });
+    });
+    const port = await freePort(members.map((m) => m.address));
+    const keyLines: string[] = [];
+    for (const m of members) {
+      const { publicKey } = await writeSeedFile(m.key, false);
+      keyLines.push(`tollbooth-member-key = ${m.address} ${publicKey.toString('base64')}`);
+    }
+    const configPath = join(root, 'formation.conf');
+    const lines = [
+      '# written by tollbooth (loopback formation): booth.conf syntax plus tollbooth-* keys',
+      `port = ${port}`,
+      `tollbooth-preset = ${o.preset ?? 'loopback'}`,
+      ...(o.extraConfig ?? []),
+      ...members.map((m) => `${m.kind} = ${m.address}`),
+      ...keyLines,
+    ];
+    for (const t of o.tickets) {
+      // booth's rule timeout × (retries + 1) < renewal-freq (= expire/2 by default) holds for short leases too.
+      lines.push(`ticket = "${t.name}"`, `    expire = ${t.expireS}`, `    timeout = ${Math.max(100, Math.floor((t.expireS * 1000) / 10))}ms`, '    retries = 3');
+      if (t.acquireAfterS !== undefined) lines.push(`    acquire-after = ${t.acquireAfterS}`);
+      if (t.mode === 'manual') lines.push('    mode = manual');
+      for (const x of t.extra ?? []) lines.push(`    ${x}`);
+    }
+    await writeFile(configPath, `${lines.join('\n')}\n`);
+    const command = o.command ?? [process.execPath, ...process.execArgv, process.argv[1]!];
+    return new LoopbackFormation(root, configPath, port, members, command);
+  }
+
+  member(address: string): LoopbackMember {
+    const m = this.members.find((x) => x.address === address);
+    if (m === undefined) throw new Error(`no member ${address}`);
+    return m;
+  }
+
+  get sites(): LoopbackMember[] {
+    return this.members.filter((m) => m.kind === 'site');
+  }
+
+  start(m: LoopbackMember, extraArgs: readonly string[] = []): ChildProcess {
+    const sub = m.kind === 'site' ? 'site-agent' : 'arbitrator';
+    const [exe, ...pre] = this.command;
+    const args = [...pre, sub, '-c', this.configPath, '--self', m.address, '-k', m.key, '--state-dir', m.dir, '--socket', m.socket, '--log', m.log, ...extraArgs];
+    const proc = spawn(exe!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', (d: string) => {
+      if (stderr.length < 10_000) stderr += d;
+    });
+    (proc as ChildProcess & { stderrText: () => string }).stderrText = () => stderr;
+    m.proc = proc;
+    return proc;
+  }
+
+  async startAll(): Promise<void> {
+    for (const m of this.members) this.start(m);
+    await Promise.all(this.members.map((m) => this.waitReady(m)));
+  }
+
+  /** Waits until the member answers on its admin socket. */
+  async waitReady(m: LoopbackMember, deadlineMs = 30_000): Promise<void> {
+    await until(`${m.address} to answer on its admin socket`, deadlineMs, async () => {
+      if (m.proc !== null && m.proc.exitCode !== null) {
+        throw new WaitAborted(`${m.address} exited with ${m.proc.exitCode}: ${(m.proc as ChildProcess & { stderrText?: () => string }).stderrText?.() ?? ''}`);
+      }
+      return (await this.call(m, { op: 'status' })).ok ? true : null;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; see ${m.log}`);
+    });
+  }
+
+  call(m: LoopbackMember, req: AdminRequest, timeoutMs = 5000): Promise<AdminResponse> {
+    return call({ socket: m.socket, json: true, timeoutMs }, req);
+  }
+
+  /** Sends a signal and waits for the process to exit; returns its exit code (or signal). */
+  async kill(m: LoopbackMember, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | string | null> {
+    const p = m.proc;
+    if (p === null) return null;
+    m.proc = null;
+    if (p.exitCode !== null || p.signalCode !== null) return p.exitCode ?? p.signalCode;
+    const exited = new Promise<number | string | null>((resolve) => p.once('exit', (code, sig) => resolve(code ?? sig)));
+    p.kill(signal);
+    return exited;
+  }
+
+  /** The ticket as the site's own status shows it (grantedHere tells whether its sink holds the grant). */
+  async localTicket(m: LoopbackMember, ticket: string): Promise<TicketView | null> {
+    const st = await this.call(m, { op: 'status' });
+    if (!st.ok) return null;
+    return (st.data as { tickets: TicketView[] }).tickets.find((v) => v.name === ticket) ?? null;
+  }
+
+  /** The live site(s) whose sink has the ticket granted now. */
+  async grantedAt(ticket: string): Promise<LoopbackMember[]> {
+    const out: LoopbackMember[] = [];
+    for (const m of this.sites) {
+      if (m.proc === null) continue;
+      const t = await this.localTicket(m, ticket).catch(() => null);
+      if (t?.grantedHere === true) out.push(m);
+    }
+    return out;
+  }
+
+  async stop(keep = false): Promise<void> {
+    await Promise.all(this.members.map((m) => this.kill(m, 'SIGTERM')));
+    if (!keep) await rm(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,501 @@
+// Runtime validation of the core's protocol messages (DESIGN.md §7: bad input
+// of any kind is dropped and counted, never reaches the core).
+//
+// decodeEnvelope() proves who sent a payload, not what it is: a signed frame
+// from a member running a buggy or newer build can still carry a payload of
+// the wrong shape. parseMessage() is the gate between that JSON and the core's
+// `Message` type: it checks every field of every message type (and the nested
+// Entry, EntryData, Snapshot, TicketDef, SiteHealth…) for its JSON type, its
+// enum values, and its bounds, and returns a reason instead of throwing.
+//
+// Three choices, and why:
+//  - The result is a fresh object built from the checked fields only. Extra
+//    keys are tolerated (a newer sender may add optional fields) but never
+//    passed on, so nothing unchecked reaches the core, and maps fed by remote
+//    input (ticket weights, attributes) are built with a null prototype, so a
+//    key such as "__proto__" or "toString" is plain data.
+//  - The bounds are at least as wide as anything a correct member can send
+//    (the config and the core enforce tighter ones: ticket names of 63 bytes,
+//    64 entries per append, 256-character attributes). A bound tighter than
+//    what the leader may legitimately replicate would make followers refuse
+//    one log entry forever and wedge replication, which is worse than the
+//    bound's protection. The frame size (messageBytesMax) caps the total.
+//  - Only values a JSON parser can produce pass: safe integers for terms,
+//    indexes, generations and times; well-formed Unicode without NUL (names
+//    end up in crm_ticket argv, where NUL cannot be passed); no functions,
+//    no undefined, no inherited properties.
+import type {
+  Cause,
+  Entry,
+  EntryData,
+  Message,
+  RenewItem,
+  RenewRefusal,
+  SiteHealth,
+  Snapshot,
+} from '../core/messages.js';
+import { historyRecordsMax, type HistoryRecord, type TableSnapshot, type TicketState } from '../core/ticket-table.js';
+import {
+  generation,
+  index,
+  memberId,
+  ms,
+  term,
+  type Generation,
+  type Index,
+  type Member,
+  type MemberId,
+  type MemberKind,
+  type Ms,
+  type Term,
+  type TicketDef,
+  type TicketMode,
+} from '../core/types.js';
+import { memberIdBytesMax } from './envelope.js';
+
+export interface MessageSchemaLimits {
+  /** Members in a config entry or snapshot (and weights per ticket). */
+  readonly membersMax: number;
+  /** Tickets in a snapshot, renewal, renewal reply or unrunnable list. */
+  readonly ticketsMax: number;
+  /** Entries in one append (the core sends entriesPerAppendMax, default 64). */
+  readonly entriesMax: number;
+  /** History records in a snapshot (the table keeps historyRecordsMax). */
+  readonly historyRecordsMax: number;
+  /** Attributes per ticket (core default attrsPerTicketMax 64). */
+  readonly attrsPerTicketMax: number;
+  /** UTF-16 code units in an attribute name or value, as the core counts them (default attrCharsMax 256). */
+  readonly attrCharsMax: number;
+  /** UTF-8 bytes in a ticket name (booth and validateTicketDef allow 63). */
+  readonly ticketNameBytesMax: number;
+  /** UTF-16 code units in an admin command id. */
+  readonly commandIdCharsMax: number;
+}
+
+export const messageSchemaLimitsDefault: MessageSchemaLimits = {
+  membersMax: 256,
+  ticketsMax: 20_000,
+  entriesMax: 4096,
+  historyRecordsMax,
+  attrsPerTicketMax: 1024,
+  attrCharsMax: 4096,
+  ticketNameBytesMax: 128,
+  commandIdCharsMax: 256,
+};
+
+/** Lengths of a history record's `change` text ("attr-set <name>"): the name plus a short verb. */
+const changeVerbCharsMax = 32;
+
+export type ParseResult<T> = { readonly ok: true; readonly msg: T } | { readonly ok: false; readonly reason: string };
+
+/** Thrown inside the parser only; parseMessage turns it into a result. */
+class Invalid extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${path}: ${problem}`);
+  }
+}
+
+type Json = Readonly<Record<string, unknown>>;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `array(${value.length})`;
+  if (typeof value === 'string') return `string(${value.length})`;
+  if (typeof value === 'number') return Number.isFinite(value) ? `number ${value}` : String(value);
+  return typeof value;
+}
+
+function object(value: unknown, path: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Invalid(path, `expected an object, got ${describe(value)}`);
+  }
+  return value as Json;
+}
+
+/** Own properties only: an inherited `toString` is not a field. */
+function field(obj: Json, key: string, path: string): unknown {
+  if (!Object.hasOwn(obj, key)) throw new Invalid(`${path}.${key}`, 'missing');
+  return obj[key];
+}
+
+/**
+ * Parses each item of a bounded array. Indexes are read one by one, never
+ * with map/forEach, which skip the holes of a sparse array: a hole must be
+ * refused like any other missing value, not passed on as a hole.
+ */
+function list<T>(value: unknown, path: string, lengthMax: number, item: (v: unknown, at: string) => T): T[] {
+  if (!Array.isArray(value)) throw new Invalid(path, `expected an array, got ${describe(value)}`);
+  const items = value as readonly unknown[];
+  if (items.length > lengthMax) throw new Invalid(path, `${items.length} items, limit ${lengthMax}`);
+  const out: T[] = [];
+  for (let i = 0; i < items.length; i += 1) out.push(item(items[i], `${path}[${i}]`));
+  return out;
+}
+
+function boolean(value: unknown, path: string): boolean {
+  if (typeof value !== 'boolean') throw new Invalid(path, `expected a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** A non-negative safe integer: exact in a JS number and in every member's arithmetic. */
+function uint(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new Invalid(path, `expected an integer in [0, 2^53 − 1], got ${describe(value)}`);
+  }
+  return value;
+}
+
+function finite(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Invalid(path, `expected a finite number, got ${describe(value)}`);
+  return value;
+}
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const controlChar = /[\u0000-\u001f\u007f]/;
+const textEncoder = new TextEncoder();
+
+/** Well-formed Unicode (so UTF-8 round-trips), no NUL, within `charsMax` UTF-16 code units. */
+function text(value: unknown, path: string, charsMax: number, allowEmpty = true): string {
+  if (typeof value !== 'string') throw new Invalid(path, `expected a string, got ${describe(value)}`);
+  if (value.length > charsMax) throw new Invalid(path, `${value.length} characters, limit ${charsMax}`);
+  if (!allowEmpty && value.length === 0) throw new Invalid(path, 'must not be empty');
+  if (value.includes('\0')) throw new Invalid(path, 'contains NUL');
+  if (loneSurrogate.test(value)) throw new Invalid(path, 'not well-formed Unicode (lone surrogate)');
+  return value;
+}
+
+/** A name: non-empty, no control characters, at most `bytesMax` bytes of UTF-8. */
+function name(value: unknown, path: string, bytesMax: number): string {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes, and at least one: check the cheap bound first.
+  const s = text(value, path, bytesMax, false);
+  if (controlChar.test(s)) throw new Invalid(path, 'contains a control character');
+  const bytes = textEncoder.encode(s).byteLength;
+  if (bytes > bytesMax) throw new Invalid(path, `${bytes} bytes of UTF-8, limit ${bytesMax}`);
+  return s;
+}
+
+function oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new Invalid(path, `expected one of ${allowed.join('|')}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+class Parser {
+  constructor(private readonly limits: MessageSchemaLimits) {}
+
+  memberId(value: unknown, path: string): MemberId {
+    return memberId(name(value, path, memberIdBytesMax));
+  }
+
+  ticketName(value: unknown, path: string): string {
+    return name(value, path, this.limits.ticketNameBytesMax);
+  }
+
+  term(value: unknown, path: string): Term {
+    return term(uint(value, path));
+  }
+
+  index(value: unknown, path: string): Index {
+    return index(uint(value, path));
+  }
+
+  generation(value: unknown, path: string): Generation {
+    return generation(uint(value, path));
+  }
+
+  ms(value: unknown, path: string): Ms {
+    return ms(uint(value, path));
+  }
+
+  member(value: unknown, path: string): Member {
+    const o = object(value, path);
+    const kinds: readonly MemberKind[] = ['site', 'arbitrator'];
+    return { id: this.memberId(field(o, 'id', path), `${path}.id`), kind: oneOf(field(o, 'kind', path), `${path}.kind`, kinds) };
+  }
+
+  members(value: unknown, path: string): Member[] {
+    return list(value, path, this.limits.membersMax, (m, at) => this.member(m, at));
+  }
+
+  cause(value: unknown, path: string): Cause {
+    const o = object(value, path);
+    const by = oneOf(field(o, 'by', path), `${path}.by`, ['admin', 'auto'] as const);
+    if (by === 'admin') {
+      return {
+        by,
+        commandId: text(field(o, 'commandId', path), `${path}.commandId`, this.limits.commandIdCharsMax),
+        force: boolean(field(o, 'force', path), `${path}.force`),
+      };
+    }
+    return { by, reason: oneOf(field(o, 'reason', path), `${path}.reason`, ['initial', 'failover'] as const) };
+  }
+
+  ticketDef(value: unknown, path: string): TicketDef {
+    const o = object(value, path);
+    const modes: readonly TicketMode[] = ['automatic', 'manual'];
+    const rawWeights = object(field(o, 'weights', path), `${path}.weights`);
+    const weightKeys = Object.keys(rawWeights);
+    if (weightKeys.length > this.limits.membersMax) {
+      throw new Invalid(`${path}.weights`, `${weightKeys.length} entries, limit ${this.limits.membersMax}`);
+    }
+    const weights = Object.create(null) as Record<string, number>;
+    for (const key of weightKeys) {
+      const at = `${path}.weights[${JSON.stringify(key.slice(0, 80))}]`;
+      this.memberId(key, at);
+      weights[key] = finite(rawWeights[key], at);
+    }
+    return {
+      name: this.ticketName(field(o, 'name', path), `${path}.name`),
+      mode: oneOf(field(o, 'mode', path), `${path}.mode`, modes),
+      leaseDurationMs: uint(field(o, 'leaseDurationMs', path), `${path}.leaseDurationMs`),
+      acquireAfterMs: uint(field(o, 'acquireAfterMs', path), `${path}.acquireAfterMs`),
+      revokeLeadMs: uint(field(o, 'revokeLeadMs', path), `${path}.revokeLeadMs`),
+      weights,
+    };
+  }
+
+  attrKey(value: unknown, path: string): string {
+    return text(value, path, this.limits.attrCharsMax, false);
+  }
+
+  attrValue(value: unknown, path: string): string {
+    return text(value, path, this.limits.attrCharsMax);
+  }
+
+  entryData(value: unknown, path: string): EntryData {
+    const o = object(value, path);
+    const types = ['noop', 'config', 'grant', 'revoke', 'standby', 'attr-set', 'attr-delete', 'ticket-add', 'ticket-remove'] as const;
+    const type = oneOf(field(o, 'type', path), `${path}.type`, types);
+    const get = (key: string): unknown => field(o, key, path);
+    const at = (key: string): string => `${path}.${key}`;
+    switch (type) {
+      case 'noop':
+        return { type };
+      case 'config':
+        return { type, members: this.members(get('members'), at('members')) };
+      case 'grant':
+        return {
+          type,
+          ticket: this.ticketName(get('ticket'), at('ticket')),
+          site: this.memberId(get('site'), at('site')),
+          expectedGeneration: this.generation(get('expectedGeneration'), at('expectedGeneration')),
+          cause: this.cause(get('cause'), at('cause')),
+        };
+      case 'revoke':
+        return {
+          type,
+          ticket: this.ticketName(get('ticket'), at('ticket')),
+          expectedGeneration: this.generation(get('expectedGeneration'), at('expectedGeneration')),
+          cause: this.cause(get('cause'), at('cause')),
+        };
+      case 'standby':
+        return {
+          type,
+          ticket: this.ticketName(get('ticket'), at('ticket')),
+          standby: boolean(get('standby'), at('standby')),
+          cause: this.cause(get('cause'), at('cause')),
+        };
+      case 'attr-set':
+        return {
+          type,
+          ticket: this.ticketName(get('ticket'), at('ticket')),
+          key: this.attrKey(get('key'), at('key')),
+          value: this.attrValue(get('value'), at('value')),
+          cause: this.cause(get('cause'), at('cause')),
+        };
+      case 'attr-delete':
+        return {
+          type,
+          ticket: this.ticketName(get('ticket'), at('ticket')),
+          key: this.attrKey(get('key'), at('key')),
+          cause: this.cause(get('cause'), at('cause')),
+        };
+      case 'ticket-add':
+        return { type, def: this.ticketDef(get('def'), at('def')), cause: this.cause(get('cause'), at('cause')) };
+      case 'ticket-remove':
+        return { type, ticket: this.ticketName(get('ticket'), at('ticket')), cause: this.cause(get('cause'), at('cause')) };
+    }
+  }
+
+  entry(value: unknown, path: string): Entry {
+    const o = object(value, path);
+    return {
+      index: this.index(field(o, 'index', path), `${path}.index`),
+      term: this.term(field(o, 'term', path), `${path}.term`),
+      data: this.entryData(field(o, 'data', path), `${path}.data`),
+    };
+  }
+
+  ticketState(value: unknown, path: string): TicketState {
+    const o = object(value, path);
+    const holder = field(o, 'holder', path);
+    const rawAttrs = object(field(o, 'attrs', path), `${path}.attrs`);
+    const attrKeys = Object.keys(rawAttrs);
+    if (attrKeys.length > this.limits.attrsPerTicketMax) {
+      throw new Invalid(`${path}.attrs`, `${attrKeys.length} entries, limit ${this.limits.attrsPerTicketMax}`);
+    }
+    const attrs = Object.create(null) as Record<string, string>;
+    for (const key of attrKeys) {
+      const at = `${path}.attrs[${JSON.stringify(key.slice(0, 80))}]`;
+      this.attrKey(key, at);
+      attrs[key] = this.attrValue(rawAttrs[key], at);
+    }
+    return {
+      def: this.ticketDef(field(o, 'def', path), `${path}.def`),
+      holder: holder === null ? null : this.memberId(holder, `${path}.holder`),
+      generation: this.generation(field(o, 'generation', path), `${path}.generation`),
+      standby: boolean(field(o, 'standby', path), `${path}.standby`),
+      managed: boolean(field(o, 'managed', path), `${path}.managed`),
+      attrs,
+    };
+  }
+
+  historyRecord(value: unknown, path: string): HistoryRecord {
+    const o = object(value, path);
+    const holder = field(o, 'holder', path);
+    return {
+      index: this.index(field(o, 'index', path), `${path}.index`),
+      ticket: this.ticketName(field(o, 'ticket', path), `${path}.ticket`),
+      change: text(field(o, 'change', path), `${path}.change`, this.limits.attrCharsMax + changeVerbCharsMax),
+      holder: holder === null ? null : this.memberId(holder, `${path}.holder`),
+      generation: this.generation(field(o, 'generation', path), `${path}.generation`),
+      cause: this.cause(field(o, 'cause', path), `${path}.cause`),
+    };
+  }
+
+  table(value: unknown, path: string): TableSnapshot {
+    const o = object(value, path);
+    return {
+      tickets: list(field(o, 'tickets', path), `${path}.tickets`, this.limits.ticketsMax, (t, at) => this.ticketState(t, at)),
+      history: list(field(o, 'history', path), `${path}.history`, this.limits.historyRecordsMax, (h, at) => this.historyRecord(h, at)),
+    };
+  }
+
+  snapshot(value: unknown, path: string): Snapshot {
+    const o = object(value, path);
+    return {
+      index: this.index(field(o, 'index', path), `${path}.index`),
+      term: this.term(field(o, 'term', path), `${path}.term`),
+      members: this.members(field(o, 'members', path), `${path}.members`),
+      table: this.table(field(o, 'table', path), `${path}.table`),
+    };
+  }
+
+  health(value: unknown, path: string): SiteHealth {
+    const o = object(value, path);
+    return {
+      quorate: boolean(field(o, 'quorate', path), `${path}.quorate`),
+      handlersOk: boolean(field(o, 'handlersOk', path), `${path}.handlersOk`),
+      unrunnable: list(field(o, 'unrunnable', path), `${path}.unrunnable`, this.limits.ticketsMax, (n, at) => this.ticketName(n, at)),
+    };
+  }
+
+  renewItems(value: unknown, path: string): RenewItem[] {
+    return list(value, path, this.limits.ticketsMax, (item, at) => {
+      const o = object(item, at);
+      return { name: this.ticketName(field(o, 'name', at), `${at}.name`), generation: this.generation(field(o, 'generation', at), `${at}.generation`) };
+    });
+  }
+
+  refusals(value: unknown, path: string): Array<{ name: string; reason: RenewRefusal }> {
+    const reasons: readonly RenewRefusal[] = ['not-holder', 'stale-generation', 'change-pending', 'no-such-ticket'];
+    return list(value, path, this.limits.ticketsMax, (item, at) => {
+      const o = object(item, at);
+      return { name: this.ticketName(field(o, 'name', at), `${at}.name`), reason: oneOf(field(o, 'reason', at), `${at}.reason`, reasons) };
+    });
+  }
+
+  message(value: unknown): Message {
+    const path = 'msg';
+    const o = object(value, path);
+    const types = ['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot', 'renew', 'renew-resp', 'released'] as const;
+    const type = oneOf(field(o, 'type', path), `${path}.type`, types);
+    const get = (key: string): unknown => field(o, key, path);
+    const at = (key: string): string => `${path}.${key}`;
+    const msgTerm = this.term(get('term'), at('term'));
+    switch (type) {
+      case 'pre-vote':
+      case 'vote':
+        return {
+          type,
+          term: msgTerm,
+          lastIndex: this.index(get('lastIndex'), at('lastIndex')),
+          lastTerm: this.term(get('lastTerm'), at('lastTerm')),
+        };
+      case 'pre-vote-resp':
+      case 'vote-resp':
+        return { type, term: msgTerm, granted: boolean(get('granted'), at('granted')) };
+      case 'append':
+        return {
+          type,
+          term: msgTerm,
+          prevIndex: this.index(get('prevIndex'), at('prevIndex')),
+          prevTerm: this.term(get('prevTerm'), at('prevTerm')),
+          entries: list(get('entries'), at('entries'), this.limits.entriesMax, (e, where) => this.entry(e, where)),
+          commit: this.index(get('commit'), at('commit')),
+          sentAt: this.ms(get('sentAt'), at('sentAt')),
+        };
+      case 'append-resp':
+        return {
+          type,
+          term: msgTerm,
+          success: boolean(get('success'), at('success')),
+          index: this.index(get('index'), at('index')),
+          sentAt: this.ms(get('sentAt'), at('sentAt')),
+        };
+      case 'snapshot':
+        return { type, term: msgTerm, snapshot: this.snapshot(get('snapshot'), at('snapshot')), sentAt: this.ms(get('sentAt'), at('sentAt')) };
+      case 'renew':
+        return {
+          type,
+          term: msgTerm,
+          seq: uint(get('seq'), at('seq')),
+          tickets: this.renewItems(get('tickets'), at('tickets')),
+          health: this.health(get('health'), at('health')),
+        };
+      case 'renew-resp':
+        return {
+          type,
+          term: msgTerm,
+          seq: uint(get('seq'), at('seq')),
+          granted: this.renewItems(get('granted'), at('granted')),
+          refused: this.refusals(get('refused'), at('refused')),
+        };
+      case 'released':
+        return {
+          type,
+          term: msgTerm,
+          name: this.ticketName(get('name'), at('name')),
+          generation: this.generation(get('generation'), at('generation')),
+          health: this.health(get('health'), at('health')),
+          seqFloor: uint(get('seqFloor'), at('seqFloor')),
+        };
+    }
+  }
+}
+
+const defaultParser = new Parser(messageSchemaLimitsDefault);
+
+/** Longest reason returned; the path to a deep field plus a short problem fits well within it. */
+const reasonCharsMax = 200;
+
+/**
+ * Checks a decoded JSON payload against the Message union. Never throws: a
+ * bad payload yields `{ ok: false, reason }` with the path of the first bad
+ * field (e.g. `msg.entries[3].data.cause.by: expected one of admin|auto`).
+ */
+export function parseMessage(json: unknown, limits?: MessageSchemaLimits): ParseResult<Message> {
+  const parser = limits === undefined ? defaultParser : new Parser(limits);
+  try {
+    return { ok: true, msg: parser.message(json) };
+  } catch (error) {
+    if (error instanceof Invalid) return { ok: false, reason: error.message.slice(0, reasonCharsMax) };
+    // Only a hostile non-JSON value (a Proxy, a throwing getter) can get here:
+    // parseMessage is for JSON.parse output, but it must not throw on anything.
+    return { ok: false, reason: `not plain JSON data (${error instanceof Error ? error.name : typeof error} thrown)` };
+  }
+}

@@ -1,0 +1,39 @@
+// Shared by the seed test files: runs a block of seeds and returns what failed,
+// with the command that replays each failure.
+import { failed, runSeed, summarize, type Summary } from './run.js';
+
+export function runBlock(first: number, last: number): { bad: unknown[]; summary: Summary } {
+  const results = [];
+  for (let s = first; s <= last; s++) results.push(runSeed(s));
+  const bad = results.filter(failed).map((r) => ({
+    seed: r.seed,
+    replay: `npm run sim -- --seed ${r.seed}`,
+    violations: r.violations.slice(0, 3),
+    liveness: r.livenessFailures.slice(0, 3),
+    falseFailovers: r.falseFailovers,
+  }));
+  return { bad, summary: summarize(results, null) };
+}
+
+/** Seeds run in CI: SIM_SEEDS (default 1000), split in two halves so both cores work. */
+export const seedsTotal = Number(process.env.SIM_SEEDS ?? 1000);
+
+/** Declares the seed tests of one half (each half is its own file, so vitest runs them on both cores). */
+export function defineSeedTests(half: 1 | 2, describe: (name: string, fn: () => void) => void, it: (name: string, fn: () => void) => void, expect: (v: unknown) => { toEqual(x: unknown): void; toBe(x: unknown): void; toBeGreaterThan(x: number): void }): void {
+  const mid = Math.ceil(seedsTotal / 2);
+  const lo = half === 1 ? 1 : mid + 1;
+  const hi = half === 1 ? mid : seedsTotal;
+  const blocks = 4;
+  describe(`simulator: the real core under faults (seeds ${lo}–${hi})`, () => {
+    for (let b = 0; b < blocks; b++) {
+      const first = lo + Math.floor((b * (hi - lo + 1)) / blocks);
+      const last = lo - 1 + Math.floor(((b + 1) * (hi - lo + 1)) / blocks);
+      it(`seeds ${first}–${last} keep every invariant and converge`, () => {
+        const { bad, summary } = runBlock(first, last);
+        expect(bad).toEqual([]);
+        expect(summary.minGuardGapMs === null || summary.minGuardGapMs > 0).toBe(true);
+        expect(summary.failoverMs.count).toBeGreaterThan(0);
+      });
+    }
+  });
+}

@@ -1,0 +1,380 @@
+// Checks src/wire/message-schema.ts, the gate between a decoded payload and
+// the core. One valid sample of every Message type (covering every EntryData
+// type, both Cause kinds, a Snapshot with tickets, attributes, weights and
+// history, SiteHealth, every RenewRefusal) must survive a JSON round trip
+// unchanged. Then, mechanically, every field of every sample is broken: its
+// value swapped for one of another JSON type, and (outside the free-form
+// weight and attribute maps) its key deleted; each such payload must be
+// refused with a reason naming the field's path. Bounds are probed one by
+// one (lengths, counts, safe integers, Unicode, control characters). Finally
+// random inputs — fast-check's arbitrary values with a fixed seed, and
+// mutations of the samples drawn from the seeded PRNG in ./helpers.ts —
+// must never make parseMessage throw, and whatever it accepts must be a
+// fixed point of parse ∘ JSON round trip.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Message } from '../../src/core/messages.js';
+import { messageSchemaLimitsDefault, parseMessage } from '../../src/wire/index.js';
+import { randomInt, seededRandom } from './helpers.js';
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+const adminCause = { by: 'admin', commandId: 'cmd-1', force: false };
+const autoCause = { by: 'auto', reason: 'failover' };
+const def = {
+  name: 'ticketA',
+  mode: 'automatic',
+  leaseDurationMs: 10_000,
+  acquireAfterMs: 0,
+  revokeLeadMs: 2000,
+  weights: { siteA: 10, siteB: -2.5 },
+};
+
+const entryDatas: JsonValue[] = [
+  { type: 'noop' },
+  { type: 'config', members: [{ id: 'siteA', kind: 'site' }, { id: 'arb', kind: 'arbitrator' }] },
+  { type: 'grant', ticket: 'ticketA', site: 'siteA', expectedGeneration: 4, cause: adminCause },
+  { type: 'revoke', ticket: 'ticketA', expectedGeneration: 5, cause: autoCause },
+  { type: 'standby', ticket: 'ticketA', standby: true, cause: { by: 'admin', commandId: 'c2', force: true } },
+  { type: 'attr-set', ticket: 'ticketA', key: 'owner-note', value: '', cause: adminCause },
+  { type: 'attr-delete', ticket: 'ticketA', key: 'owner-note', cause: adminCause },
+  { type: 'ticket-add', def, cause: { by: 'auto', reason: 'initial' } },
+  { type: 'ticket-remove', ticket: 'ticketB', cause: adminCause },
+];
+
+const samples: Record<Message['type'], JsonValue> = {
+  'pre-vote': { type: 'pre-vote', term: 5, lastIndex: 10, lastTerm: 4 },
+  'pre-vote-resp': { type: 'pre-vote-resp', term: 5, granted: false },
+  vote: { type: 'vote', term: 6, lastIndex: 0, lastTerm: 0 },
+  'vote-resp': { type: 'vote-resp', term: 6, granted: true },
+  append: {
+    type: 'append',
+    term: 7,
+    prevIndex: 11,
+    prevTerm: 7,
+    entries: entryDatas.map((data, i) => ({ index: 12 + i, term: 7, data })),
+    commit: 11,
+    sentAt: 123_456,
+  },
+  'append-resp': { type: 'append-resp', term: 7, success: true, index: 20, sentAt: 123_456 },
+  snapshot: {
+    type: 'snapshot',
+    term: 8,
+    sentAt: 99,
+    snapshot: {
+      index: 40,
+      term: 8,
+      members: [{ id: 'siteA', kind: 'site' }, { id: 'siteB', kind: 'site' }, { id: 'arb', kind: 'arbitrator' }],
+      table: {
+        tickets: [
+          { def, holder: 'siteA', generation: 3, standby: false, managed: true, attrs: { a: '1', 'b c': 'ünï' } },
+          { def: { ...def, name: 'ticketB', mode: 'manual', weights: {} }, holder: null, generation: 0, standby: true, managed: false, attrs: {} },
+        ],
+        history: [
+          { index: 30, ticket: 'ticketA', change: 'grant', holder: 'siteA', generation: 3, cause: adminCause },
+          { index: 31, ticket: 'ticketB', change: 'attr-set b c', holder: null, generation: 0, cause: autoCause },
+        ],
+      },
+    },
+  },
+  renew: {
+    type: 'renew',
+    term: 9,
+    seq: 77,
+    tickets: [{ name: 'ticketA', generation: 3 }],
+    health: { quorate: true, handlersOk: false, unrunnable: ['ticketB'] },
+  },
+  'renew-resp': {
+    type: 'renew-resp',
+    term: 9,
+    seq: 77,
+    granted: [{ name: 'ticketA', generation: 3 }],
+    refused: [
+      { name: 'ticketB', reason: 'not-holder' },
+      { name: 'ticketC', reason: 'stale-generation' },
+      { name: 'ticketD', reason: 'change-pending' },
+      { name: 'ticketE', reason: 'no-such-ticket' },
+    ],
+  },
+  released: {
+    type: 'released',
+    term: 9,
+    name: 'ticketA',
+    generation: 3,
+    health: { quorate: false, handlersOk: true, unrunnable: [] },
+    seqFloor: 78,
+  },
+};
+
+const clone = (value: JsonValue): JsonValue => JSON.parse(JSON.stringify(value)) as JsonValue;
+
+type Path = ReadonlyArray<string | number>;
+
+interface Leaf {
+  readonly path: Path;
+  readonly value: JsonValue;
+  /** Inside a weights or attrs map, whose keys are data rather than fields. */
+  readonly inMap: boolean;
+}
+
+/** Every value in the tree (objects and arrays too), with its path. */
+function walk(value: JsonValue, path: Path = [], inMap = false): Leaf[] {
+  const out: Leaf[] = path.length === 0 ? [] : [{ path, value, inMap }];
+  if (Array.isArray(value)) value.forEach((v, i) => out.push(...walk(v, [...path, i], false)));
+  else if (value !== null && typeof value === 'object') {
+    const isMap = path[path.length - 1] === 'weights' || path[path.length - 1] === 'attrs';
+    for (const [k, v] of Object.entries(value)) out.push(...walk(v, [...path, k], isMap));
+  }
+  return out;
+}
+
+function setAt(root: JsonValue, path: Path, value: JsonValue | undefined): JsonValue {
+  const copy = clone(root);
+  let node = copy as Record<string | number, JsonValue>;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, JsonValue>;
+  const last = path[path.length - 1]!;
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+  return copy;
+}
+
+/** A value of another JSON type than `value`: never acceptable where `value` was. */
+function otherType(value: JsonValue): JsonValue {
+  if (value === null) return 7;
+  if (Array.isArray(value)) return {};
+  switch (typeof value) {
+    case 'number':
+      return String(value);
+    case 'string':
+      return 7;
+    case 'boolean':
+      return value ? 1 : 0;
+    default:
+      return [];
+  }
+}
+
+function reasonOf(json: unknown): string {
+  const result = parseMessage(json);
+  return result.ok ? 'accepted' : result.reason;
+}
+
+describe('valid messages', () => {
+  for (const [type, sample] of Object.entries(samples)) {
+    it(`${type} survives a JSON round trip unchanged`, () => {
+      const result = parseMessage(clone(sample));
+      expect(result).toEqual({ ok: true, msg: sample });
+    });
+  }
+
+  it('the samples cover every entry type and every message type', () => {
+    expect(entryDatas.map((d) => (d as { type: string }).type).sort()).toEqual(
+      ['attr-delete', 'attr-set', 'config', 'grant', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove'].sort(),
+    );
+    expect(Object.keys(samples)).toHaveLength(10);
+  });
+
+  it('tolerates extra keys but does not pass them on', () => {
+    const withExtra = { ...(samples.renew as object), future: 1, health: { quorate: true, handlersOk: true, unrunnable: [], zone: 'x' } };
+    const result = parseMessage(withExtra);
+    expect(result.ok).toBe(true);
+    expect(result.ok && Object.keys(result.msg)).not.toContain('future');
+    expect(result.ok && result.msg.type === 'renew' && Object.keys(result.msg.health)).toEqual(['quorate', 'handlersOk', 'unrunnable']);
+  });
+
+  it('takes the widest legal values: 2^53 − 1, 64-byte member ids, empty lists', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    expect(reasonOf({ type: 'pre-vote', term: max, lastIndex: max, lastTerm: max })).toBe('accepted');
+    const id = 'é'.repeat(32); // 64 bytes of UTF-8
+    expect(reasonOf({ ...(samples.append as object), entries: [{ index: 1, term: 1, data: { type: 'config', members: [{ id, kind: 'site' }] } }] })).toBe('accepted');
+    expect(reasonOf({ ...(samples.append as object), entries: [] })).toBe('accepted');
+  });
+});
+
+describe('every field wrong is rejected', () => {
+  for (const [type, sample] of Object.entries(samples)) {
+    const leaves = walk(sample);
+
+    it(`${type}: each of its ${leaves.length} values swapped for another JSON type`, () => {
+      for (const leaf of leaves) {
+        const reason = reasonOf(setAt(sample, leaf.path, otherType(leaf.value)));
+        expect(reason, `path ${leaf.path.join('.')}`).not.toBe('accepted');
+      }
+    });
+
+    it(`${type}: each field deleted`, () => {
+      for (const leaf of leaves) {
+        if (leaf.inMap || typeof leaf.path[leaf.path.length - 1] === 'number') continue;
+        const reason = reasonOf(setAt(sample, leaf.path, undefined));
+        expect(reason, `path ${leaf.path.join('.')}`).toMatch(/missing/);
+      }
+    });
+  }
+
+  it('names the path of the bad field', () => {
+    const bad = setAt(samples.append, ['entries', 2, 'data', 'cause', 'by'], 'robot');
+    expect(reasonOf(bad)).toMatch(/^msg\.entries\[2\]\.data\.cause\.by: expected one of admin\|auto/);
+    expect(reasonOf(setAt(samples.snapshot, ['snapshot', 'table', 'tickets', 0, 'def', 'weights', 'siteA'], 'x'))).toMatch(
+      /msg\.snapshot\.table\.tickets\[0\]\.def\.weights\["siteA"\]: expected a finite number/,
+    );
+  });
+
+  it('refuses non-objects and unknown types', () => {
+    for (const value of [null, undefined, 7, 'pre-vote', [], [samples.vote], true]) expect(reasonOf(value)).toMatch(/^msg: expected an object/);
+    expect(reasonOf({ type: 'hello', term: 1 })).toMatch(/^msg\.type: expected one of/);
+    expect(reasonOf({ term: 1 })).toBe('msg.type: missing');
+  });
+
+  it('refuses fields that are only inherited, not own', () => {
+    const inherited = Object.create({ type: 'vote-resp', term: 1, granted: true }) as object;
+    expect(reasonOf(inherited)).toBe('msg.type: missing');
+  });
+});
+
+describe('bounds', () => {
+  const vote = (term: unknown): unknown => ({ type: 'vote-resp', term, granted: true });
+
+  it('numbers must be non-negative safe integers', () => {
+    for (const term of [-1, 1.5, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, -0.5, '3', 1e300]) {
+      expect(reasonOf(vote(term)), String(term)).toMatch(/msg\.term: expected an integer/);
+    }
+    expect(reasonOf(vote(0))).toBe('accepted');
+    expect(reasonOf({ ...(samples['append-resp'] as object), sentAt: -5 })).toMatch(/sentAt/);
+  });
+
+  it('weights must be finite numbers keyed by member ids', () => {
+    const withWeights = (weights: unknown): unknown => setAt(samples.append, ['entries', 7, 'data', 'def', 'weights'], weights as JsonValue);
+    expect(reasonOf(withWeights({ a: 1e308 }))).toBe('accepted');
+    expect(reasonOf(withWeights({ a: '1' }))).toMatch(/finite number/);
+    expect(reasonOf(withWeights({ ['x'.repeat(65)]: 1 }))).toMatch(/bytes|characters/);
+    expect(reasonOf(withWeights({ '': 1 }))).toMatch(/empty/);
+    const many = Object.fromEntries(Array.from({ length: messageSchemaLimitsDefault.membersMax + 1 }, (_, i) => [`m${i}`, i]));
+    expect(reasonOf(withWeights(many))).toMatch(/entries, limit/);
+  });
+
+  it('member ids and ticket names: non-empty, bounded in UTF-8 bytes, no control characters', () => {
+    const grant = (site: unknown, ticket: unknown = 'ticketA'): unknown =>
+      setAt(setAt(samples.append, ['entries', 2, 'data', 'site'], site as JsonValue), ['entries', 2, 'data', 'ticket'], ticket as JsonValue);
+    expect(reasonOf(grant('x'.repeat(64)))).toBe('accepted');
+    expect(reasonOf(grant('x'.repeat(65)))).toMatch(/limit 64/);
+    expect(reasonOf(grant('é'.repeat(33)))).toMatch(/66 bytes of UTF-8, limit 64/);
+    expect(reasonOf(grant(''))).toMatch(/must not be empty/);
+    expect(reasonOf(grant('site\nA'))).toMatch(/control character/);
+    expect(reasonOf(grant('siteA', 't'.repeat(messageSchemaLimitsDefault.ticketNameBytesMax + 1)))).toMatch(/limit/);
+  });
+
+  it('strings: no NUL, no lone surrogates, bounded', () => {
+    const attr = (value: unknown): unknown => setAt(samples.append, ['entries', 5, 'data', 'value'], value as JsonValue);
+    expect(reasonOf(attr('a\u0000b'))).toMatch(/NUL/);
+    expect(reasonOf(attr('\ud800'))).toMatch(/lone surrogate/);
+    expect(reasonOf(attr('x\udc00'))).toMatch(/lone surrogate/);
+    expect(reasonOf(attr('😀 fine'))).toBe('accepted');
+    expect(reasonOf(attr('v'.repeat(messageSchemaLimitsDefault.attrCharsMax)))).toBe('accepted');
+    expect(reasonOf(attr('v'.repeat(messageSchemaLimitsDefault.attrCharsMax + 1)))).toMatch(/limit/);
+    expect(reasonOf(setAt(samples.append, ['entries', 5, 'data', 'key'], '')))
+      .toMatch(/must not be empty/);
+  });
+
+  it('arrays are bounded: entries, members, tickets, refusals, history', () => {
+    const limits = messageSchemaLimitsDefault;
+    const entry = { index: 1, term: 1, data: { type: 'noop' } };
+    expect(reasonOf({ ...(samples.append as object), entries: Array(limits.entriesMax + 1).fill(entry) })).toMatch(/items, limit/);
+    const member = { id: 'm', kind: 'site' };
+    expect(reasonOf(setAt(samples.append, ['entries', 1, 'data', 'members'], Array(limits.membersMax + 1).fill(member)))).toMatch(/items, limit/);
+    const item = { name: 't', generation: 1 };
+    expect(reasonOf({ ...(samples.renew as object), tickets: Array(limits.ticketsMax + 1).fill(item) })).toMatch(/items, limit/);
+    expect(reasonOf({ ...(samples['renew-resp'] as object), refused: Array(limits.ticketsMax + 1).fill({ name: 't', reason: 'not-holder' }) })).toMatch(
+      /items, limit/,
+    );
+    const record = { index: 1, ticket: 't', change: 'grant', holder: null, generation: 1, cause: autoCause };
+    expect(reasonOf(setAt(samples.snapshot, ['snapshot', 'table', 'history'], Array(limits.historyRecordsMax + 1).fill(record)))).toMatch(/items, limit/);
+    const attrs = Object.fromEntries(Array.from({ length: limits.attrsPerTicketMax + 1 }, (_, i) => [`k${i}`, 'v']));
+    expect(reasonOf(setAt(samples.snapshot, ['snapshot', 'table', 'tickets', 0, 'attrs'], attrs))).toMatch(/entries, limit/);
+  });
+
+  it('a hole in a sparse array is refused, not passed on', () => {
+    const entries: unknown[] = [];
+    entries[1] = { index: 1, term: 1, data: { type: 'noop' } };
+    expect(reasonOf({ ...(samples.append as object), entries })).toBe('msg.entries[0]: expected an object, got undefined');
+  });
+
+  it('tighter limits can be passed in', () => {
+    const limits = { ...messageSchemaLimitsDefault, entriesMax: 2 };
+    expect(parseMessage(samples.append, limits)).toMatchObject({ ok: false, reason: 'msg.entries: 9 items, limit 2' });
+  });
+
+  it('map keys such as __proto__ and toString stay plain data', () => {
+    const json = JSON.parse(
+      JSON.stringify(samples.snapshot).replace('"attrs":{"a":"1","b c":"ünï"}', '"attrs":{"__proto__":"x","toString":"y"}'),
+    ) as unknown;
+    const result = parseMessage(json);
+    expect(result.ok).toBe(true);
+    if (!result.ok || result.msg.type !== 'snapshot') return;
+    const attrs = result.msg.snapshot.table.tickets[0]!.attrs;
+    expect(Object.getPrototypeOf(attrs)).toBeNull();
+    expect(Object.keys(attrs)).toEqual(['__proto__', 'toString']);
+    expect(attrs['toString']).toBe('y');
+    // An absent key is absent, not inherited from Object.prototype.
+    expect('constructor' in attrs).toBe(false);
+    expect('hasOwnProperty' in result.msg.snapshot.table.tickets[1]!.def.weights).toBe(false);
+  });
+});
+
+describe('fuzz: never throws', () => {
+  const check = (input: unknown): void => {
+    const result = parseMessage(input);
+    expect(typeof result.ok).toBe('boolean');
+    if (result.ok) {
+      // Whatever passes is plain JSON data that passes again, unchanged.
+      const again = parseMessage(JSON.parse(JSON.stringify(result.msg)));
+      expect(again).toEqual(result);
+    } else {
+      expect(result.reason.length).toBeGreaterThan(0);
+      expect(result.reason.length).toBeLessThanOrEqual(200);
+    }
+  };
+
+  it('arbitrary values (fast-check, seed 4242)', () => {
+    fc.assert(
+      fc.property(fc.anything({ maxDepth: 4, withNullPrototype: true, withBigInt: true, withSet: true, withMap: true }), (value) => {
+        check(value);
+      }),
+      { seed: 4242, numRuns: 3000 },
+    );
+  });
+
+  it('arbitrary JSON shaped like messages (fast-check, seed 77)', () => {
+    const types = Object.keys(samples);
+    const shaped = fc.record({ type: fc.constantFrom(...types), term: fc.oneof(fc.nat(), fc.jsonValue()) }).chain((head) =>
+      fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 })).map((rest) => ({ ...rest, ...head })),
+    );
+    fc.assert(fc.property(shaped, (value) => check(value)), { seed: 77, numRuns: 3000 });
+  });
+
+  for (const seed of [1, 2, 3]) {
+    it(`mutations of the valid samples (PRNG seed ${seed})`, () => {
+      const random = seededRandom(seed);
+      const all = Object.values(samples);
+      const weird: JsonValue[] = [null, -1, 0, 1.5, 2 ** 60, '', '\u0000', '\ud800', 'x'.repeat(300), [], {}, true, [1, 2], { type: 'noop' }];
+      let accepted = 0;
+      for (let i = 0; i < 2000; i += 1) {
+        let value: JsonValue = all[randomInt(random, all.length)]!;
+        const mutations = 1 + randomInt(random, 3);
+        for (let m = 0; m < mutations; m += 1) {
+          const leaves = walk(value);
+          const leaf = leaves[randomInt(random, leaves.length)];
+          if (leaf === undefined) break;
+          const choice = randomInt(random, 3);
+          if (choice === 0) value = setAt(value, leaf.path, undefined);
+          else if (choice === 1) value = setAt(value, leaf.path, weird[randomInt(random, weird.length)] ?? null);
+          else value = setAt(value, leaf.path, otherType(leaf.value));
+        }
+        const result = parseMessage(value);
+        if (result.ok) accepted += 1;
+        check(value);
+      }
+      // Some mutations are harmless (e.g. an attribute value set to ''); most are not.
+      expect(accepted).toBeLessThan(2000);
+    });
+  }
+});
