@@ -59,8 +59,8 @@ export const ticketNameBytesMax = 63;
 /** booth keeps the config name in a 64-byte buffer with the terminating NUL. */
 export const formationNameBytesMax = 63;
 
-/** booth has no limit; ours keeps the registry's ticket table small (DESIGN.md §2). */
-export const ticketCountMax = 1024;
+/** booth has no limit; ours is the core's table limit (src/core/config.ts defaultLimits.ticketCountMax). */
+export const ticketCountMax = 20_000;
 
 /** booth has no limit; each prerequisite is checked on every election. */
 export const attrPrereqCountMax = 64;

@@ -901,6 +901,12 @@ export class Member {
       }
       const until = this.leaderViewFor(this.now, t.def.leaseDurationMs);
       const v = this.leases.get(item.name);
+      if (v !== undefined && v.holder === from && v.generation === t.generation && typeof v.basis === 'number' && msg.seq < v.basis) {
+        // Overtaken by a newer renewal we already answered: its answer could only give an earlier
+        // lease end, and extending our view from it would delay a failover for nothing.
+        refused.push({ name: item.name, reason: 'superseded' });
+        continue;
+      }
       if (v === undefined || v.holder !== from || v.generation !== t.generation) {
         this.leases.set(item.name, { holder: from, generation: t.generation, until, basis: msg.seq, officeUntil: null });
       } else {
@@ -978,9 +984,10 @@ export class Member {
       if (t.holder === null && this.now < this.placeUnheldFrom) continue;
       const eligible = (s: MemberId): boolean => isEligible(s, name, this.sites.get(s), this.now, timing.siteAliveWindowMs);
       if (t.holder !== null && v !== undefined && v.holder === t.holder && v.until > this.now) continue;
-      // The holder's lease has run out (or it released): any eligible site may take it, the old
-      // holder too if it is back and healthy — always as a new generation.
-      const site = chooseSite(t.def, this.members, eligible, null);
+      // The holder's lease has run out (or it released): another eligible site takes it. Not the
+      // holder itself: a healthy, connected holder renews instead (and a renewal of its generation
+      // is accepted again as long as nothing else was committed).
+      const site = chooseSite(t.def, this.members, eligible, t.holder);
       if (site === null) continue;
       const cause: Cause = { by: 'auto', reason: t.holder === null ? 'initial' : 'failover' };
       this.propose({ type: 'grant', ticket: name, site, expectedGeneration: t.generation, cause }, null);
@@ -1136,7 +1143,7 @@ export class Member {
     if (from !== this.lastRenewTo && from !== this.leader) return;
     this.holder.onRenewed(msg.seq, msg.granted, (n) => this.table.get(n), this.now);
     for (const r of msg.refused) {
-      if (r.reason !== 'change-pending') this.outEvents.push({ type: 'lease-lost', ticket: r.name, reason: r.reason });
+      if (r.reason !== 'change-pending' && r.reason !== 'superseded') this.outEvents.push({ type: 'lease-lost', ticket: r.name, reason: r.reason });
     }
   }
 

@@ -57,7 +57,7 @@ export interface RenewItem {
   readonly generation: Generation;
 }
 
-export type RenewRefusal = 'not-holder' | 'stale-generation' | 'change-pending' | 'no-such-ticket';
+export type RenewRefusal = 'not-holder' | 'stale-generation' | 'change-pending' | 'no-such-ticket' | 'superseded';
 
 export type Message =
   | { readonly type: 'pre-vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term }

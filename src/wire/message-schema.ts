@@ -402,7 +402,7 @@ class Parser {
   }
 
   refusals(value: unknown, path: string): Array<{ name: string; reason: RenewRefusal }> {
-    const reasons: readonly RenewRefusal[] = ['not-holder', 'stale-generation', 'change-pending', 'no-such-ticket'];
+    const reasons: readonly RenewRefusal[] = ['not-holder', 'stale-generation', 'change-pending', 'no-such-ticket', 'superseded'];
     return list(value, path, this.limits.ticketsMax, (item, at) => {
       const o = object(item, at);
       return { name: this.ticketName(field(o, 'name', at), `${at}.name`), reason: oneOf(field(o, 'reason', at), `${at}.reason`, reasons) };

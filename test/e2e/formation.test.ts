@@ -7,6 +7,7 @@
 // member, and that a foreign key and garbage frames change nothing while the
 // formation keeps serving. Every wait is an event with a deadline; nothing
 // sleeps for a fixed time.
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
@@ -77,6 +78,27 @@ describe('a formation of real processes on loopback', () => {
     const h = await f.call(a!, { op: 'history', ticket: 'man' });
     const changes = (h.data as Array<{ change: string; cause: { by: string } }>).map((x) => `${x.change}/${x.cause.by}`);
     expect(changes).toEqual(['grant/admin', 'revoke/admin']);
+  });
+
+  it('the tollbooth CLI shows the ticket table and exits with codes a monitor can use', async () => {
+    const holder = await holderNow();
+    const cli = (args: string[]): Promise<{ code: number; out: string; err: string }> =>
+      new Promise((resolve) => {
+        execFile(tsxCommand[0]!, [...tsxCommand.slice(1), ...args], { timeout: 30_000 }, (error, out, err) => {
+          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out, err });
+        });
+      });
+    const list = await cli(['list', '--socket', f.members[2]!.socket]);
+    expect(list.code).toBe(0);
+    expect(list.out).toMatch(/^TICKET\s+MODE\s+HOLDER\s+GEN\s+LEASE LEFT\s+STATE$/m);
+    expect(list.out).toMatch(new RegExp(`^auto\\s+automatic\\s+${holder.address.replace(/\./g, '\\.')}\\s+\\d+\\s+[\\d.]+s\\s+granted$`, 'm'));
+    const json = await cli(['list', '--json', '--socket', holder.socket]);
+    expect(JSON.parse(json.out)).toMatchObject({ ok: true });
+    expect((await cli(['status', '--socket', holder.socket])).code).toBe(0);
+    expect((await cli(['status', '--socket', `${f.root}/no-such.sock`])).code).toBe(7);
+    const refused = await cli(['grant', 'no-such-ticket', '--socket', holder.socket]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('no ticket no-such-ticket');
   });
 
   it('rejects unknown keys and garbage frames while service continues', async () => {

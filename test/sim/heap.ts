@@ -45,6 +45,13 @@ export class EventHeap<T extends Timed> {
     return top;
   }
 
+  /** Keeps only the items for which `keep` holds (rebuilds the heap; order stays deterministic). */
+  filter(keep: (item: T) => boolean): void {
+    const kept = this.items.filter(keep);
+    this.items.length = 0;
+    for (const item of kept) this.push(item);
+  }
+
   peek(): T | undefined {
     return this.items[0];
   }

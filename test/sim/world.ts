@@ -5,11 +5,12 @@
 // every event on the simulator's true time.
 
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
+import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
 import { driftStretch } from '../../src/core/lease.js';
 import { Member } from '../../src/core/member.js';
-import type { Entry, Envelope, Snapshot } from '../../src/core/messages.js';
+import type { Envelope } from '../../src/core/messages.js';
 import { SeededRandom } from '../../src/core/random.js';
-import type { AdminCommand, HardState, PersistBatch, Ready } from '../../src/core/ready.js';
+import type { AdminCommand, PersistBatch, Ready } from '../../src/core/ready.js';
 import type { CibTicketState, TicketEffect } from '../../src/core/site-holder.js';
 import { AssertionError, generation, memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
 import { Checker } from './checker.js';
@@ -17,12 +18,6 @@ import { EventHeap } from './heap.js';
 import type { FaultKind, SimParams } from './params.js';
 
 export type MemberFactory = (config: CoreConfig, init: ConstructorParameters<typeof Member>[1]) => Member;
-
-interface Store {
-  hardState: HardState | null;
-  snapshot: Snapshot | null;
-  entries: Map<number, Entry>;
-}
 
 interface CibTicket {
   granted: boolean;
@@ -42,7 +37,7 @@ interface Node {
   paused: boolean;
   inbox: Envelope[];
   timerToken: number;
-  store: Store;
+  store: RaftStore;
   cib: Map<string, CibTicket>;
   cibQueue: Array<{ effect: TicketEffect; incarnation: number }>;
   cibBusy: boolean;
@@ -124,7 +119,7 @@ export class World {
       paused: false,
       inbox: [],
       timerToken: 0,
-      store: { hardState: null, snapshot: null, entries: new Map() },
+      store: emptyRaftStore(),
       cib: new Map(),
       cibQueue: [],
       cibBusy: false,
@@ -156,10 +151,7 @@ export class World {
   // ───────────── member lifecycle ─────────────
 
   private start(n: Node): void {
-    const persisted =
-      n.store.hardState === null
-        ? undefined
-        : { hardState: n.store.hardState, snapshot: n.store.snapshot, entries: [...n.store.entries.values()].sort((a, b) => a.index - b.index) };
+    const persisted = loadFrom(n.store);
     const cib: CibTicketState[] = [];
     for (const [name, c] of n.cib) cib.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: c.guardAt === null ? null : ms(c.guardAt) });
     n.incarnation += 1;
@@ -254,17 +246,9 @@ export class World {
   }
 
   private persist(n: Node, p: PersistBatch | null): void {
-    if (p === null) return;
-    const s = n.store;
-    if (p.hardState !== null) s.hardState = p.hardState;
-    if (p.snapshot !== null) {
-      s.snapshot = p.snapshot;
-      for (const k of [...s.entries.keys()]) if (k <= p.snapshot.index) s.entries.delete(k);
-    }
-    if (p.truncateFrom !== null) for (const k of [...s.entries.keys()]) if (k >= p.truncateFrom) s.entries.delete(k);
-    for (const e of p.entries) s.entries.set(e.index, e);
-    if (s.hardState === null) s.hardState = { term: 0 as HardState['term'], votedFor: null, commit: 0 as HardState['commit'] };
+    persistInto(n.store, p);
   }
+
 
   private onEvents(n: Node, r: Ready): void {
     this.checker.onEvents(n.info.id, r.events, this.now);
@@ -539,6 +523,11 @@ export class World {
     this.at(this.now + healAfter, () => this.heal());
   }
 
+  private dropTailDelayed(): void {
+    const limit = this.now + this.params.net.delayBaseMs + this.params.net.delayJitterMs;
+    this.heap.filter((e) => e.kind !== 'deliver' || e.at <= limit);
+  }
+
   private setHealthy(n: Node): void {
     this.feed(n, (c, now) => c.report({ type: 'health', health: { quorate: true, handlersOk: true, unrunnable: [] } }, now));
   }
@@ -558,7 +547,10 @@ export class World {
     this.runUntil(p.safetyPhaseMs);
 
     // Liveness phase: heal everything and require convergence within a stated bound.
+    // Messages still held in a WAN tail are lost at the heal: the bound below
+    // assumes the healed network's delays, not those of the faulty phase.
     this.heal();
+    this.dropTailDelayed();
     this.net = { ...p.net, lossRate: 0, duplicateRate: 0, tailRate: 0, delayJitterMs: Math.min(p.net.delayJitterMs, 3) };
     this.cibFailRate = 0;
     for (const n of this.nodes) {

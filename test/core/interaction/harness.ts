@@ -66,10 +66,11 @@
 // runner accepts a FAIL only in a file that declares a `# known-bug:`.
 
 import { defaultLimits, type CoreConfig, type CoreTiming } from '../../../src/core/config.js';
+import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../../support/raft-store.js';
 import { Member } from '../../../src/core/member.js';
-import type { Cause, Entry, EntryData, Envelope, Message, Snapshot } from '../../../src/core/messages.js';
+import type { Cause, EntryData, Envelope, Message } from '../../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../../src/core/random.js';
-import type { AdminCommand, CoreEvent, HardState, PersistBatch, Report, Role } from '../../../src/core/ready.js';
+import type { AdminCommand, CoreEvent, PersistBatch, Report, Role } from '../../../src/core/ready.js';
 import type { CibTicketState, TicketEffect } from '../../../src/core/site-holder.js';
 import { EventHeap } from '../../sim/heap.js';
 import {
@@ -93,12 +94,6 @@ interface Clock {
   anchorTrue: number;
   anchorLocal: number;
   rate: number;
-}
-
-interface Store {
-  hardState: HardState | null;
-  snapshot: Snapshot | null;
-  entries: Map<number, Entry>;
 }
 
 interface CibTicket {
@@ -128,7 +123,7 @@ interface Node {
   /** Bumped on every start: effect results of an old incarnation are not reported to the new one. */
   incarnation: number;
   restarts: number;
-  store: Store;
+  store: RaftStore;
   cib: Map<string, CibTicket>;
   cibQueue: Array<{ effect: TicketEffect; incarnation: number }>;
   cibBusy: boolean;
@@ -456,7 +451,7 @@ export class Interaction {
       timerToken: 0,
       incarnation: 0,
       restarts: 0,
-      store: { hardState: null, snapshot: null, entries: new Map() },
+      store: emptyRaftStore(),
       cib: new Map(),
       cibQueue: [],
       cibBusy: false,
@@ -699,10 +694,7 @@ export class Interaction {
   // ───────────── member lifecycle and the host loop ─────────────
 
   private startNode(n: Node): void {
-    const persisted =
-      n.store.hardState === null
-        ? undefined
-        : { hardState: n.store.hardState, snapshot: n.store.snapshot, entries: [...n.store.entries.values()].sort((x, y) => x.index - y.index) };
+    const persisted = loadFrom(n.store);
     const cib: CibTicketState[] = [];
     for (const [name, c] of n.cib) {
       cib.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: c.revokeBy === null ? null : ms(c.revokeBy) });
@@ -737,17 +729,9 @@ export class Interaction {
   }
 
   private persist(n: Node, p: PersistBatch | null): void {
-    if (p === null) return;
-    const s = n.store;
-    if (p.hardState !== null) s.hardState = p.hardState;
-    if (p.snapshot !== null) {
-      s.snapshot = p.snapshot;
-      for (const k of [...s.entries.keys()]) if (k <= p.snapshot.index) s.entries.delete(k);
-    }
-    if (p.truncateFrom !== null) for (const k of [...s.entries.keys()]) if (k >= p.truncateFrom) s.entries.delete(k);
-    for (const e of p.entries) s.entries.set(e.index, e);
-    if (s.hardState === null) s.hardState = { term: 0 as HardState['term'], votedFor: null, commit: 0 as HardState['commit'] };
+    persistInto(n.store, p);
   }
+
 
   private onEvents(n: Node, events: readonly CoreEvent[]): void {
     const id = n.info.id;
