@@ -199,24 +199,35 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
 
 /**
  * Refuses to run with a config whose fingerprint differs from a peer's: asks
- * every peer once it is reachable, and stops naming the peer that differs.
+ * every peer once it is reachable. A member that has not yet found a peer
+ * with the same config is the newcomer: it stops, naming the peer that
+ * differs. One that already agrees with a peer keeps running and logs an
+ * error naming the peer that differs (that peer refuses on its side).
  */
 function checkPeersConfig(admin: AdminService, config: FormationConfig, self: MemberId, fingerprint: string, log: Logger, refuse: () => void): void {
+  let agreed = false;
+  let refused = false;
   for (const m of config.members) {
     const peer = memberIdOf(m);
     if (peer === self) continue;
     void (async () => {
-      for (let attempt = 0; attempt < 30; attempt++) {
+      for (let attempt = 0; attempt < 60 && !refused; attempt++) {
         const r = await admin.ask(peer, { op: 'status', local: true });
-        if (r.ok) {
-          const theirs = (r.data as { fingerprint?: unknown } | undefined)?.fingerprint;
-          if (typeof theirs === 'string' && theirs !== fingerprint) {
-            log.fatal({ peer, ours: fingerprint, theirs }, `config differs from peer ${peer}: refusing to run`);
-            process.stderr.write(`tollbooth: the config differs from peer ${peer}'s (fingerprint ${fingerprint.slice(0, 12)} here, ${theirs.slice(0, 12)} there); refusing to run\n`);
-            refuse();
-          }
+        if (!r.ok) continue;
+        const theirs = (r.data as { fingerprint?: unknown } | undefined)?.fingerprint;
+        if (typeof theirs !== 'string' || theirs === fingerprint) {
+          agreed = true;
           return;
         }
+        if (agreed) {
+          log.error({ peer, ours: fingerprint, theirs }, `peer ${peer} runs a different config`);
+          return;
+        }
+        refused = true;
+        log.fatal({ peer, ours: fingerprint, theirs }, `config differs from peer ${peer}: refusing to run`);
+        process.stderr.write(`tollbooth: the config differs from peer ${peer}'s (fingerprint ${fingerprint.slice(0, 12)} here, ${theirs.slice(0, 12)} there); refusing to run\n`);
+        refuse();
+        return;
       }
     })();
   }

@@ -1,0 +1,94 @@
+// Integration: three complete members (config reader, core, pump, LevelDB
+// store, libp2p transport, file ticket sink, admin service and socket) in ONE
+// process, talking real libp2p over 127.0.0.1–127.0.0.3. Checks that the
+// formation elects a leader and grants the automatic ticket, that stopping the
+// holder moves it, that a member whose config differs from its peers' refuses
+// to run and names the peer, and that a key that is not the configured one is
+// refused at start-up. Waits are events with deadlines.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import type { TicketView } from '../../src/runtime/admin-service.js';
+import { startMember, StartupError, type RunningMember } from '../../site-agent/main.js';
+import { call } from '../../src/cli/admin-client.js';
+
+describe('three members in one process over real libp2p', () => {
+  let f: LoopbackFormation;
+  const running = new Map<string, RunningMember>();
+
+  const start = async (m: LoopbackMember, config = f.configPath): Promise<RunningMember> => {
+    const r = await startMember(m.kind, { config, self: m.address, key: m.key, stateDir: m.dir, socket: m.socket, log: m.log, logLevel: 'warn' });
+    running.set(m.address, r);
+    return r;
+  };
+  const ask = (m: LoopbackMember, op: 'list' | 'status') => call({ socket: m.socket, json: true, timeoutMs: 3000 }, { op });
+  /** Running sites (in this process) whose sink has db granted. */
+  const grantedAt = async (): Promise<LoopbackMember[]> => {
+    const out: LoopbackMember[] = [];
+    for (const m of f.sites) if (running.has(m.address) && (await f.localTicket(m, 'db').catch(() => null))?.grantedHere === true) out.push(m);
+    return out;
+  };
+
+  beforeAll(async () => {
+    f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, tickets: [{ name: 'db', expireS: 3, acquireAfterS: 0 }] });
+    for (const m of f.members) await start(m);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const r of running.values()) await r.stop();
+    await f.stop();
+  });
+
+  it('elects one leader that every member follows, and grants the ticket at one site', async () => {
+    const leader = await until('a leader all members agree on', 20_000, async () => {
+      const leaders = new Set<string | null>();
+      for (const m of f.members) leaders.add(((await ask(m, 'status')).data as { leader: string | null }).leader);
+      return leaders.size === 1 && !leaders.has(null) ? [...leaders][0]! : null;
+    });
+    expect(f.members.map((m) => m.address)).toContain(leader);
+    const holder = await until('db granted at a site', 20_000, async () => (await grantedAt())[0] ?? null);
+    const views = (await ask(f.members[2]!, 'list')).data as TicketView[];
+    expect(views.find((v) => v.name === 'db')?.holder).toBe(holder.address);
+  });
+
+  it('moves the ticket when the holder stops', async () => {
+    const holder = (await grantedAt())[0]!;
+    const other = f.sites.find((m) => m !== holder)!;
+    await running.get(holder.address)!.stop();
+    running.delete(holder.address);
+    await until('db granted at the other site', 30_000, async () => ((await f.localTicket(other, 'db'))?.grantedHere === true ? true : null));
+    const file = JSON.parse(await readFile(join(other.dir, 'tickets', 'db.json'), 'utf8')) as { granted: boolean; owner: string };
+    expect(file).toMatchObject({ granted: true, owner: other.address });
+    await start(holder);
+  });
+
+  it('refuses to run with a config that differs from a peer, naming the peer', async () => {
+    // Same file name: the formation name (from the file name) labels every frame.
+    await mkdir(join(f.root, 'changed'), { recursive: true });
+    const changed = join(f.root, 'changed', 'formation.conf');
+    const text = await readFile(f.configPath, 'utf8');
+    await writeFile(changed, text.replace('expire = 3', 'expire = 4'));
+    const arb = f.members[2]!;
+    await running.get(arb.address)!.stop();
+    running.delete(arb.address);
+    const r = await start(arb, changed);
+    const code = await Promise.race([r.done, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 30 s'), 30_000))]);
+    if (code !== 78) process.stderr.write(await readFile(arb.log, 'utf8'));
+    expect(code).toBe(78);
+    running.delete(arb.address);
+    const log = await readFile(arb.log, 'utf8');
+    expect(log).toMatch(/config differs from peer 127\.0\.0\.[12]/);
+    await start(arb);
+  });
+
+  it('refuses a key that is not the one configured for the member', async () => {
+    const arb = f.members[2]!;
+    const wrongDir = join(f.root, 'wrong');
+    await mkdir(wrongDir, { recursive: true });
+    const err = await startMember('arbitrator', { config: f.configPath, self: arb.address, key: f.members[0]!.key, stateDir: wrongDir, socket: join(wrongDir, 's.sock'), log: join(wrongDir, 'log'), logLevel: 'warn' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StartupError);
+    expect((err as StartupError).exitCode).toBe(78);
+    expect((err as Error).message).toContain(`is not the key configured for ${arb.address}`);
+  });
+});
