@@ -146,6 +146,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     peers: config.members
       .filter((m) => m.address !== me.address)
       .map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey ?? new Uint8Array(32) })),
+    adminKeys: config.adminKeys,
     logger: log.child({ module: 'transport' }),
   });
   const pump = new Pump({ core, storage, transport, sink, clock, log: log.child({ module: 'pump' }) });
@@ -191,7 +192,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   });
   await transport.start();
   pump.start();
-  checkPeersConfig(admin, config, id, fingerprint, log, () => void stop(exitConfig));
+  checkPeersConfig(admin, config, id, fingerprint, log, () => stopping, () => void stop(exitConfig));
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
   log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint }, 'member ready');
   return { id, log, stop: () => stop(0), done };
@@ -204,15 +205,16 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
  * differs. One that already agrees with a peer keeps running and logs an
  * error naming the peer that differs (that peer refuses on its side).
  */
-function checkPeersConfig(admin: AdminService, config: FormationConfig, self: MemberId, fingerprint: string, log: Logger, refuse: () => void): void {
+function checkPeersConfig(admin: AdminService, config: FormationConfig, self: MemberId, fingerprint: string, log: Logger, stopped: () => boolean, refuse: () => void): void {
   let agreed = false;
   let refused = false;
   for (const m of config.members) {
     const peer = memberIdOf(m);
     if (peer === self) continue;
     void (async () => {
-      for (let attempt = 0; attempt < 60 && !refused; attempt++) {
+      for (let attempt = 0; attempt < 60 && !refused && !stopped(); attempt++) {
         const r = await admin.ask(peer, { op: 'status', local: true });
+        if (stopped()) return;
         if (!r.ok) continue;
         const theirs = (r.data as { fingerprint?: unknown } | undefined)?.fingerprint;
         if (typeof theirs !== 'string' || theirs === fingerprint) {

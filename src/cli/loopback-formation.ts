@@ -185,7 +185,11 @@ export class LoopbackFormation {
     if (p.exitCode !== null || p.signalCode !== null) return p.exitCode ?? p.signalCode;
     const exited = new Promise<number | string | null>((resolve) => p.once('exit', (code, sig) => resolve(code ?? sig)));
     p.kill(signal);
-    return exited;
+    // A member that does not stop on SIGTERM within 15 s is killed: callers must not hang on it.
+    const timer = signal === 'SIGKILL' ? null : setTimeout(() => p.kill('SIGKILL'), 15_000);
+    const code = await exited;
+    if (timer !== null) clearTimeout(timer);
+    return code;
   }
 
   /** The ticket as the site's own status shows it (grantedHere tells whether its sink holds the grant). */
