@@ -1,0 +1,159 @@
+// Membership changes through the registry log (DESIGN.md §2; Raft
+// dissertation §4.1, single-server changes): an arbitrator is added with a
+// `member-add` command, catches up and starts voting; a second change is
+// refused while the first is uncommitted; a member is removed with
+// `member-remove` and the formation goes on without it (and commits with the
+// new majority); a site that holds a ticket cannot be removed. Real Members
+// on virtual time with a tiny in-memory network that delivers every message
+// after 1 ms; nothing sleeps.
+import { describe, expect, it } from 'vitest';
+import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
+import { Member } from '../../src/core/member.js';
+import type { Envelope } from '../../src/core/messages.js';
+import { SeededRandom } from '../../src/core/random.js';
+import type { AdminCommand, CoreEvent } from '../../src/core/ready.js';
+import { memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
+import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
+
+const s1 = memberId('site1');
+const s2 = memberId('site2');
+const a1 = memberId('arb1');
+const a2 = memberId('arb2');
+const initial: MemberInfo[] = [
+  { id: s1, kind: 'site' },
+  { id: s2, kind: 'site' },
+  { id: a1, kind: 'arbitrator' },
+];
+
+function config(self: MemberId, members: MemberInfo[]): CoreConfig {
+  return {
+    self,
+    members,
+    tickets: [{ name: 't1', mode: 'manual', leaseDurationMs: 10_000, acquireAfterMs: 0, revokeLeadMs: 500, weights: {} }],
+    timing: { heartbeatIntervalMs: 100, electionTimeoutMs: 1000, renewIntervalMs: 500, renewRetryMs: 200, clockDriftPpmMax: 500, effectRetryMs: 200, siteAliveWindowMs: 1500 },
+    limits: defaultLimits,
+  };
+}
+
+class Net {
+  now = 0;
+  readonly nodes = new Map<MemberId, { member: Member; store: RaftStore; down: boolean }>();
+  readonly events: Array<{ at: MemberId; e: CoreEvent }> = [];
+  private queue: Array<{ at: number; env: Envelope }> = [];
+
+  add(id: MemberId, members: MemberInfo[], seed: number): void {
+    const store = emptyRaftStore();
+    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed) });
+    this.nodes.set(id, { member, store, down: false });
+    this.drain(id);
+  }
+
+  private drain(id: MemberId): void {
+    const n = this.nodes.get(id)!;
+    while (n.member.hasReady()) {
+      const r = n.member.ready();
+      persistInto(n.store, r.persist);
+      for (const env of r.messages) this.queue.push({ at: this.now + 1, env });
+      for (const e of r.events) this.events.push({ at: id, e });
+      // Effects are confirmed at once: this test is about membership, not the CIB.
+      for (const eff of r.effects) n.member.report({ type: 'effect-result', id: eff.id, ok: true }, ms(this.now));
+      n.member.advance(r);
+    }
+  }
+
+  command(id: MemberId, cmd: AdminCommand): void {
+    this.nodes.get(id)!.member.command(cmd, ms(this.now));
+    this.drain(id);
+  }
+
+  result(id: string): Extract<CoreEvent, { type: 'command-result' }> | undefined {
+    return this.events.map((x) => x.e).find((e): e is Extract<CoreEvent, { type: 'command-result' }> => e.type === 'command-result' && e.id === id);
+  }
+
+  run(untilMs: number): void {
+    for (; this.now < untilMs; this.now += 1) {
+      const due = this.queue.filter((q) => q.at <= this.now);
+      this.queue = this.queue.filter((q) => q.at > this.now);
+      for (const { env } of due) {
+        const n = this.nodes.get(env.to);
+        if (n === undefined || n.down) continue;
+        n.member.step(env, ms(this.now));
+        this.drain(env.to);
+      }
+      for (const [id, n] of this.nodes) {
+        if (n.down || n.member.nextDeadline() > this.now) continue;
+        n.member.tick(ms(this.now));
+        this.drain(id);
+      }
+    }
+  }
+
+  leader(): MemberId {
+    const leaders = [...this.nodes].filter(([, n]) => !n.down && n.member.status().role === 'leader');
+    expect(leaders).toHaveLength(1);
+    return leaders[0]![0];
+  }
+
+  restartFromStore(id: MemberId, members: MemberInfo[], seed: number): void {
+    const old = this.nodes.get(id)!;
+    const persisted = loadFrom(old.store);
+    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed), ...(persisted === undefined ? {} : { persisted }) });
+    this.nodes.set(id, { member, store: old.store, down: false });
+    this.drain(id);
+  }
+}
+
+function formation(): Net {
+  const net = new Net();
+  initial.forEach((m, i) => net.add(m.id, initial, i + 1));
+  net.run(5000);
+  return net;
+}
+
+describe('membership changes through the log', () => {
+  it('adds an arbitrator that catches up and votes, one change at a time', () => {
+    const net = formation();
+    const leader = net.leader();
+    // The new member starts knowing the target configuration (it is deployed with it).
+    const target: MemberInfo[] = [...initial, { id: a2, kind: 'arbitrator' }];
+    net.add(a2, target, 9);
+    net.command(leader, { id: 'add', type: 'member-add', member: { id: a2, kind: 'arbitrator' } });
+    net.command(leader, { id: 'add-again', type: 'member-add', member: { id: memberId('arb3'), kind: 'arbitrator' } });
+    expect(net.result('add-again')).toMatchObject({ ok: false, code: 'change-in-progress' });
+    net.run(net.now + 3000);
+    expect(net.result('add')).toMatchObject({ ok: true });
+    for (const [, n] of net.nodes) expect(n.member.status().members.map((m) => m.id)).toEqual([s1, s2, a1, a2]);
+    const lead = net.nodes.get(leader)!.member.status();
+    expect(net.nodes.get(a2)!.member.status().commit).toBe(lead.commit);
+    // With four voters a majority is three: with one old member down, commits still need the new one.
+    net.nodes.get(a1 === leader ? s2 : a1)!.down = true;
+    net.command(leader, { id: 'g', type: 'grant', ticket: 't1', site: s1, force: false });
+    net.run(net.now + 2000);
+    expect(net.result('g')).toMatchObject({ ok: true });
+  });
+
+  it('removes a member; the rest go on with the smaller majority, and a holder cannot be removed', () => {
+    const net = formation();
+    const leader = net.leader();
+    net.command(leader, { id: 'g', type: 'grant', ticket: 't1', site: s1, force: false });
+    net.run(net.now + 2000);
+    expect(net.result('g')).toMatchObject({ ok: true });
+    net.command(leader, { id: 'rm-holder', type: 'member-remove', member: s1 });
+    expect(net.result('rm-holder')).toMatchObject({ ok: false, code: 'ticket-held' });
+    const victim = leader === a1 ? s2 : a1;
+    net.command(leader, { id: 'rm', type: 'member-remove', member: victim });
+    net.run(net.now + 2000);
+    expect(net.result('rm')).toMatchObject({ ok: true });
+    net.nodes.get(victim)!.down = true;
+    const remaining = net.nodes.get(leader)!.member.status().members.map((m) => m.id);
+    expect(remaining).not.toContain(victim);
+    // Two voters left: both are needed, and both suffice.
+    net.command(leader, { id: 'attr', type: 'attr-set', ticket: 't1', key: 'k', value: 'v' });
+    net.run(net.now + 2000);
+    expect(net.result('attr')).toMatchObject({ ok: true });
+    // A restarted member recovers the configuration from its log, not from its start-up config.
+    const other = remaining.find((id) => id !== leader)!;
+    net.restartFromStore(other, initial, 77);
+    expect(net.nodes.get(other)!.member.status().members.map((m) => m.id)).toEqual(remaining);
+  });
+});
