@@ -146,7 +146,6 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     peers: config.members
       .filter((m) => m.address !== me.address)
       .map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey ?? new Uint8Array(32) })),
-    adminKeys: config.adminKeys,
     logger: log.child({ module: 'transport' }),
   });
   const pump = new Pump({ core, storage, transport, sink, clock, log: log.child({ module: 'pump' }) });
