@@ -47,14 +47,15 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
       const t = await f.localTicket(other, 'db');
       if (t?.grantedHere === true) return true;
       const view = ((await f.call(f.members[2]!, { op: 'list' }).catch(() => null))?.data as TicketView[] | undefined)?.[0];
-      const left = view?.leaseLeftMs === null || view?.leaseLeftMs === undefined ? '' : `${Math.ceil(view.leaseLeftMs / 1000)}`;
+      const left = view?.holder !== holder.address || view.leaseLeftMs === null ? '' : `${Math.ceil(view.leaseLeftMs / 1000)}`;
       if (left !== '' && left !== lastLeft) {
         lastLeft = left;
-        process.stdout.write(`\r        waiting for ${holder.address}'s lease to run out in the registry's view: ${left.padStart(3)} s left `);
+        const line = `        waiting for ${holder.address}'s lease to run out in the registry's view: ${left.padStart(3)} s left`;
+        process.stdout.write(process.stdout.isTTY ? `\r${line} ` : `${line}\n`);
       }
       return null;
     }, 200);
-    process.stdout.write('\n');
+    if (process.stdout.isTTY) process.stdout.write('\n');
     const failoverS = (Date.now() - killedAt) / 1000;
     say(`ticket db granted at ${other.address}, ${failoverS.toFixed(1)} s after the kill`);
     show(`asked at ${other.address}`, (await f.call(other, { op: 'list' })).data as TicketView[]);

@@ -11,7 +11,8 @@ import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js'
 import { AdminSocketError } from '../src/adapters/admin-socket.js';
 import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
 import { call, exitCodeOf, exitNoLeader, exitNotRunning, exitOk, exitRefused, exitUsage, formatHistory, formatList, formatPeers, type ClientOptions } from '../src/cli/admin-client.js';
-import { writeSeedFile } from '../src/cli/keys.js';
+import { readSeedFile, writeSeedFile } from '../src/cli/keys.js';
+import { checkAdminKey, RemoteAdminError, remoteAdminRequest, remoteMember } from '../src/cli/remote-admin.js';
 import { runMember, type MemberOptions } from '../site-agent/main.js';
 import { runArbitrator } from '../arbitrator/main.js';
 import { runDemo } from './demo.js';
@@ -59,13 +60,20 @@ memberCommand('arbitrator', 'run an arbitrator');
 
 program
   .command('keygen')
-  .description('write a new member key (mode 0600) and print the config line for it')
+  .description('write a new member or admin key (mode 0600) and print the config line for it')
   .argument('<file>', 'key file to write')
-  .requiredOption('-a, --address <address>', 'the member address the key is for (as in the config)')
+  .option('-a, --address <address>', 'the member address the key is for (as in the config)')
+  .option('--admin', 'an admin key, for admin commands with --remote (prints a tollbooth-admin-key line)')
   .option('-f, --force', 'replace an existing key file')
-  .action(async (file: string, o: { address: string; force?: boolean }) => {
+  .action(async (file: string, o: { address?: string; admin?: boolean; force?: boolean }) => {
+    if ((o.address === undefined) === (o.admin !== true)) {
+      process.stderr.write('tollbooth keygen: give either -a ADDRESS (a member key) or --admin (an admin key)\n');
+      setExit(exitUsage);
+      return;
+    }
     const { publicKey } = await writeSeedFile(file, o.force === true);
-    process.stdout.write(`tollbooth-member-key = ${o.address} ${publicKey.toString('base64')}\n`);
+    const b64 = publicKey.toString('base64');
+    process.stdout.write(o.admin === true ? `tollbooth-admin-key = ${b64}\n` : `tollbooth-member-key = ${o.address ?? ''} ${b64}\n`);
   });
 
 const config = program.command('config').description('configuration tools');
@@ -88,6 +96,8 @@ config
 interface GlobalAdminOptions {
   config?: string;
   socket?: string;
+  remote?: string;
+  adminKey?: string;
   json?: boolean;
   local?: boolean;
   timeout: string;
@@ -113,18 +123,51 @@ function adminCommand(name: string, description: string): Command {
     .description(description)
     .option('-c, --config <file>', 'formation config; names the default socket')
     .option('--socket <path>', 'admin socket of the local agent (default /run/tollbooth/<name>.sock, or $TOLLBOOTH_SOCKET)')
+    .option('--remote <address>', 'ask this member over the network instead of the local socket (needs -c and --admin-key)')
+    .option('--admin-key <file>', 'admin key file for --remote (one of the config\'s tollbooth-admin-key lines)')
     .option('--json', 'print the answer as JSON')
     .option('--timeout <ms>', 'how long to wait for an answer', positiveInt, '10000');
+}
+
+type Caller = (req: AdminRequest) => Promise<AdminResponse>;
+
+class UsageError extends Error {}
+
+/**
+ * How to reach the formation: the local agent's socket, or with --remote a
+ * member over the network, signed with the --admin-key (DESIGN.md §7). The
+ * config (-c) names the member's port and key and must list the admin key.
+ */
+async function callerOf(o: GlobalAdminOptions): Promise<Caller> {
+  const opts = clientOptions(o);
+  if (o.remote === undefined && o.adminKey === undefined) return (req) => call(opts, req);
+  if (o.remote === undefined || o.adminKey === undefined) throw new UsageError('--remote and --admin-key go together');
+  if (o.config === undefined) throw new UsageError('--remote needs -c CONFIG (for the member\'s port and key, and the formation name)');
+  const loaded = loadConfigFile(o.config);
+  if (hasConfigErrors(loaded.problems)) throw new UsageError(`${o.config} has errors:\n${loaded.problems.map(formatConfigProblem).join('\n')}`);
+  const config = loaded.config;
+  const member = remoteMember(config, o.remote);
+  const seed = await readSeedFile(o.adminKey);
+  checkAdminKey(config, seed, o.adminKey);
+  return (req) => remoteAdminRequest({ formation: config.name, member, seed, timeoutMs: opts.timeoutMs }, req);
+}
+
+function exitOfError(err: unknown): number {
+  if (err instanceof UsageError) return exitUsage;
+  if (err instanceof AdminSocketError) return exitNotRunning;
+  // Unreachable like a stopped agent; a refused key (locally or by the member) or an unreadable key file is a refusal.
+  if (err instanceof RemoteAdminError) return err.code === 'REMOTE_ADMIN_TIMEOUT' ? exitNotRunning : exitRefused;
+  return exitRefused;
 }
 
 async function run(o: GlobalAdminOptions, req: AdminRequest, human: (res: AdminResponse) => string): Promise<AdminResponse | null> {
   const opts = clientOptions(o);
   let res: AdminResponse;
   try {
-    res = await call(opts, req);
+    res = await (await callerOf(o))(req);
   } catch (err) {
     process.stderr.write(`tollbooth: ${(err as Error).message}\n`);
-    setExit(err instanceof AdminSocketError ? exitNotRunning : exitRefused);
+    setExit(exitOfError(err));
     return null;
   }
   if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`);
@@ -141,14 +184,14 @@ adminCommand('list', 'show every ticket: holder, generation, lease left, mode')
   });
 
 async function waitForHolder(o: GlobalAdminOptions, ticket: string, site: string | null, deadlineMs: number): Promise<boolean> {
-  const opts = clientOptions(o);
+  const ask = await callerOf(o);
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
-    const list = await call(opts, { op: 'list' }).catch(() => null);
+    const list = await ask({ op: 'list' }).catch(() => null);
     const t = (list?.data as TicketView[] | undefined)?.find((v) => v.name === ticket);
     if (t !== undefined && t.holder === site) {
       if (site === null) return true;
-      const st = await call(opts, { op: 'status', site }).catch(() => null);
+      const st = await ask({ op: 'status', site }).catch(() => null);
       const here = (st?.data as { tickets?: TicketView[] } | undefined)?.tickets?.find((v) => v.name === ticket);
       if (here?.grantedHere === true) return true;
     }
@@ -219,6 +262,8 @@ function attrCommand(name: 'set' | 'get' | 'delete', args: string[], description
     .description(description)
     .option('-c, --config <file>', 'formation config; names the default socket')
     .option('--socket <path>', 'admin socket of the local agent')
+    .option('--remote <address>', 'ask this member over the network instead of the local socket (needs -c and --admin-key)')
+    .option('--admin-key <file>', 'admin key file for --remote')
     .option('--json', 'print the answer as JSON')
     .option('--timeout <ms>', 'how long to wait for an answer', positiveInt, '10000');
   for (const a of args) c.argument(a);

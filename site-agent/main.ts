@@ -146,6 +146,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     peers: config.members
       .filter((m) => m.address !== me.address)
       .map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey ?? new Uint8Array(32) })),
+    adminKeys: config.adminKeys,
     logger: log.child({ module: 'transport' }),
   });
   const pump = new Pump({ core, storage, transport, sink, clock, log: log.child({ module: 'pump' }) });
@@ -198,36 +199,40 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
 }
 
 /**
- * Refuses to run with a config whose fingerprint differs from a peer's: asks
- * every peer once it is reachable. A member that has not yet found a peer
- * with the same config is the newcomer: it stops, naming the peer that
- * differs. One that already agrees with a peer keeps running and logs an
- * error naming the peer that differs (that peer refuses on its side).
+ * Refuses to run with a config whose fingerprint differs from its peers':
+ * asks every peer once it is reachable and counts. Agreement of a majority of
+ * the formation (this member included) settles it: the member runs and logs
+ * an error naming any peer that differs (that peer is in the minority and
+ * refuses on its side). Disagreement of a majority makes this member the odd
+ * one: it stops, naming the peers that differ. Until either, it runs.
  */
 function checkPeersConfig(admin: AdminService, config: FormationConfig, self: MemberId, fingerprint: string, log: Logger, stopped: () => boolean, refuse: () => void): void {
-  let agreed = false;
-  let refused = false;
+  const majority = Math.floor(config.members.length / 2) + 1;
+  let agree = 1;
+  const differ: string[] = [];
+  let settled = false;
   for (const m of config.members) {
     const peer = memberIdOf(m);
     if (peer === self) continue;
     void (async () => {
-      for (let attempt = 0; attempt < 60 && !refused && !stopped(); attempt++) {
+      for (let attempt = 0; attempt < 60 && !stopped(); attempt++) {
         const r = await admin.ask(peer, { op: 'status', local: true });
         if (stopped()) return;
         if (!r.ok) continue;
         const theirs = (r.data as { fingerprint?: unknown } | undefined)?.fingerprint;
         if (typeof theirs !== 'string' || theirs === fingerprint) {
-          agreed = true;
+          agree += 1;
+          if (agree >= majority) settled = true;
           return;
         }
-        if (agreed) {
-          log.error({ peer, ours: fingerprint, theirs }, `peer ${peer} runs a different config`);
-          return;
+        differ.push(peer);
+        log.error({ peer, ours: fingerprint, theirs }, `peer ${peer} runs a different config`);
+        if (!settled && differ.length >= majority) {
+          settled = true;
+          log.fatal({ peers: differ, ours: fingerprint }, `config differs from peer ${differ.join(', ')}: refusing to run`);
+          process.stderr.write(`tollbooth: the config differs from ${differ.length === 1 ? 'peer' : 'peers'} ${differ.join(', ')} (a majority of the formation; fingerprint ${fingerprint.slice(0, 12)} here, ${theirs.slice(0, 12)} there); refusing to run\n`);
+          refuse();
         }
-        refused = true;
-        log.fatal({ peer, ours: fingerprint, theirs }, `config differs from peer ${peer}: refusing to run`);
-        process.stderr.write(`tollbooth: the config differs from peer ${peer}'s (fingerprint ${fingerprint.slice(0, 12)} here, ${theirs.slice(0, 12)} there); refusing to run\n`);
-        refuse();
         return;
       }
     })();

@@ -57,6 +57,25 @@
 // answers pings) resets that stream, so one stuck peer never holds frames
 // for long.
 //
+// Admin clients (DESIGN.md §7: admin commands arriving over the network are
+// signed with an admin key). Each configured `adminKeys` entry gets a peer id
+// the gater admits, inbound only: the member never dials one. Over such a
+// connection only 'admin' envelopes are accepted ('admin-kind-only' for any
+// other kind, after the signature verified), signed by that key under the
+// fixed sender id adminSenderId(key), and subject to the same size limit and
+// replay window as members' frames. Admin requests reach onAdmin with
+// origin 'admin-key' and `via` naming their connection; sendAdmin answers
+// with 'admin-reply' on a fresh stream over that same connection (several
+// clients may hold one key at once, so the peer id alone is not an address),
+// outside the per-peer queue: a reply is one frame, bounded by
+// writeTimeoutMs, and dropped and counted if the client has gone. Admin
+// peers never receive core messages and are not members: peers() does not
+// list them. A key that is also a member's key stays a member key (the
+// config warns about it), so it cannot act as an admin.
+// The other side, the admin client, is this same class with `clientOnly`: it
+// listens on nothing, its `self` is its adminSenderId, and its one peer is
+// the member it asks (src/cli/remote-admin.ts).
+//
 // Test faults. Only with `testFaults: true` is `faults` non-null (see
 // transport-faults.ts); otherwise the send path skips the fault checks.
 import '../polyfills.js';
@@ -86,7 +105,7 @@ import {
 } from '../wire/envelope.js';
 import { parseMessage } from '../wire/message-schema.js';
 import { RejectCounter, type RejectCountEntry, type RejectReason } from '../wire/reject-counter.js';
-import { ReplayWindow, SequenceSource } from '../wire/replay-window.js';
+import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../wire/replay-window.js';
 import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../wire/signer.js';
 import { FaultState, type TransportFaults } from './transport-faults.js';
 import { DropCounter, FrameQueue, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
@@ -102,6 +121,14 @@ export const writeTimeoutMsDefault = 5000;
 const writeBatchFramesMax = 64;
 /** Streams of our protocol a peer may have open on one connection; one is normal, a few cover a reconnect overlap. */
 const inboundStreamsPerConnectionMax = 4;
+
+/** Prefix of the sender id of an admin client; no member address can start with it. */
+export const adminSenderPrefix = 'admin:';
+
+/** The fixed envelope sender id of an admin key: `admin:` and the first 16 characters of its base64. */
+export function adminSenderId(publicKey: Uint8Array): MemberId {
+  return `${adminSenderPrefix}${Buffer.from(publicKey).toString('base64').slice(0, 16)}` as MemberId;
+}
 
 export interface TransportPeer {
   readonly id: MemberId;
@@ -155,6 +182,15 @@ export interface Libp2pTransportOptions {
   readonly testFaults?: boolean;
   /** Seed of the fault hook's drop decisions. Default 1. */
   readonly faultSeed?: number;
+  /**
+   * Raw 32-byte Ed25519 public keys of admin clients (tollbooth-admin-key),
+   * admitted inbound and confined to 'admin' frames (see the file comment). Default none.
+   */
+  readonly adminKeys?: readonly Uint8Array[];
+  /** Listen on no address (listenHost and listenPort are ignored): the remote admin client. Default false. */
+  readonly clientOnly?: boolean;
+  /** First counter value within `epoch`, for a sender with no store (the admin client). Default 0. */
+  readonly sequenceCounterStart?: number;
 }
 
 export class TransportConfigError extends Error {
@@ -174,9 +210,11 @@ interface OutboundStream {
 }
 
 interface Slot {
+  /** A formation member, or an admin client (never dialled: no address). */
+  readonly role: 'member' | 'admin';
   readonly peer: TransportPeer;
   readonly peerId: PeerId;
-  readonly address: Multiaddr;
+  readonly address: Multiaddr | null;
   readonly queue: FrameQueue<Uint8Array>;
   out: OutboundStream | null;
   writing: boolean;
@@ -222,6 +260,8 @@ export class Libp2pTransport implements Transport {
   readonly faults: TransportFaults | null;
   readonly #options: Libp2pTransportOptions;
   readonly #slots = new Map<MemberId, Slot>();
+  /** Admin clients by their adminSenderId; also in #slotsByPeerId. */
+  readonly #adminSlots = new Map<MemberId, Slot>();
   readonly #slotsByPeerId = new Map<string, Slot>();
   readonly #signer: Ed25519Signer;
   readonly #sequence: SequenceSource;
@@ -238,6 +278,7 @@ export class Libp2pTransport implements Transport {
   readonly #writeTimeoutMs: number;
   readonly #messageHandlers: Array<(env: Envelope) => void> = [];
   readonly #adminHandlers: Array<(frame: AdminFrame) => void> = [];
+  readonly #connectionHandlers: Array<(peer: MemberId, connected: boolean) => void> = [];
   readonly #delayTimers = new Set<NodeJS.Timeout>();
   #node: Libp2p<Services> | null = null;
   #redialTimer: NodeJS.Timeout | null = null;
@@ -264,7 +305,7 @@ export class Libp2pTransport implements Transport {
     this.#signer = new Ed25519Signer(privateKey);
     const selfRaw = publicKeyToRaw(createPublicKey(privateKey));
     // Throws ReplayWindowError for an epoch out of range: a config error, raised before anything starts.
-    this.#sequence = new SequenceSource(options.epoch);
+    this.#sequence = new SequenceSource(options.epoch, options.sequenceCounterStart ?? 0);
 
     const keys = new Map<string, KeyObject>();
     const seenKeys = new Set<string>();
@@ -290,6 +331,7 @@ export class Libp2pTransport implements Transport {
       checkPort(peer.port, `peers.${peer.id}.port`, false);
       const peerId = peerIdFromPublicKey(libp2pPublicKeyFromRaw(peer.publicKey));
       const slot: Slot = {
+        role: 'member',
         peer,
         peerId,
         address: tcpMultiaddr(peer.host, peer.port).encapsulate(`/p2p/${peerId.toString()}`),
@@ -307,18 +349,60 @@ export class Libp2pTransport implements Transport {
       keys.set(peer.id, publicKeyFromRaw(peer.publicKey));
     }
 
-    this.#replay = new ReplayWindow(options.replayWindowSize === undefined ? {} : { windowSize: options.replayWindowSize });
+    const adminKeys = new Map<string, KeyObject>();
+    for (const publicKey of options.adminKeys ?? []) {
+      if (publicKey.byteLength !== ed25519PublicKeyBytes) {
+        throw new TransportConfigError(`admin key must be ${ed25519PublicKeyBytes} bytes`, 'adminKeys');
+      }
+      const keyHex = Buffer.from(publicKey).toString('hex');
+      if (seenKeys.has(keyHex) || keyHex === Buffer.from(selfRaw).toString('hex')) {
+        // One peer id cannot be both; the member role wins, so this key cannot act as an admin.
+        this.#logger.warn({ adminKey: Buffer.from(publicKey).toString('base64') }, 'admin key is also a member key; it is not admitted as an admin');
+        continue;
+      }
+      const id = adminSenderId(publicKey);
+      const existing = this.#adminSlots.get(id);
+      if (existing !== undefined) {
+        if (Buffer.compare(Buffer.from(existing.peer.publicKey), Buffer.from(publicKey)) === 0) continue; // listed twice: the config warns
+        throw new TransportConfigError(`two admin keys share the sender id ${id}`, 'adminKeys');
+      }
+      const peerId = peerIdFromPublicKey(libp2pPublicKeyFromRaw(publicKey));
+      const slot: Slot = {
+        role: 'admin',
+        peer: { id, host: '', port: 0, publicKey },
+        peerId,
+        address: null,
+        queue: new FrameQueue(framesMax),
+        out: null,
+        writing: false,
+        dialing: false,
+        dialFailures: 0,
+        sent: 0,
+        received: 0,
+        lastRecvAt: null,
+      };
+      this.#adminSlots.set(id, slot);
+      this.#slotsByPeerId.set(peerId.toString(), slot);
+      adminKeys.set(id, publicKeyFromRaw(publicKey));
+    }
+
+    this.#replay = new ReplayWindow({
+      sendersMax: replaySendersMaxDefault + this.#adminSlots.size,
+      ...(options.replayWindowSize === undefined ? {} : { windowSize: options.replayWindowSize }),
+    });
     this.#rejects = new RejectCounter({
-      pinnedPeers: this.#slots.keys(),
-      rejectPeersMax: this.#slots.size + 64,
+      pinnedPeers: [...this.#slots.keys(), ...this.#adminSlots.keys()],
+      rejectPeersMax: this.#slots.size + this.#adminSlots.size + 64,
       ...(options.rejectLogIntervalMs === undefined ? {} : { logIntervalMs: options.rejectLogIntervalMs }),
     });
-    this.#drops = new DropCounter(this.#slots.keys());
+    this.#drops = new DropCounter([...this.#slots.keys(), ...this.#adminSlots.keys()]);
     this.#decodeContext = {
       formation: options.formation,
       localMemberId: options.self,
       // Members may send raft and admin traffic; gossip has no handler yet, so its frames are refused here.
-      publicKeyOf: (sender: string, kind: EnvelopeKind) => (kind === 'gossip' ? undefined : keys.get(sender)),
+      // An admin key verifies every kind, so that a wrong kind from an admin is counted as what it is
+      // ('admin-kind-only', checked in #receive) once its signature is known good.
+      publicKeyOf: (sender: string, kind: EnvelopeKind) => adminKeys.get(sender) ?? (kind === 'gossip' ? undefined : keys.get(sender)),
       messageBytesMax: this.#messageBytesMax,
     };
     this.#faultState =
@@ -362,7 +446,7 @@ export class Libp2pTransport implements Transport {
     const node = await createLibp2p({
       privateKey,
       start: false,
-      addresses: { listen: [tcpMultiaddr(o.listenHost, o.listenPort).toString()] },
+      addresses: { listen: o.clientOnly === true ? [] : [tcpMultiaddr(o.listenHost, o.listenPort).toString()] },
       transports: [tcp({ maxConnections: connectionsMax })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
@@ -403,7 +487,7 @@ export class Libp2pTransport implements Transport {
     this.#redialTimer = null;
     for (const timer of this.#delayTimers) clearTimeout(timer);
     this.#delayTimers.clear();
-    for (const slot of this.#slots.values()) this.#drops.record(slot.peer.id, 'stopped', slot.queue.clear());
+    for (const slot of [...this.#slots.values(), ...this.#adminSlots.values()]) this.#drops.record(slot.peer.id, 'stopped', slot.queue.clear());
     const node = this.#node;
     this.#node = null;
     if (node !== null) await node.stop();
@@ -416,6 +500,8 @@ export class Libp2pTransport implements Transport {
 
   sendAdmin(frame: AdminFrame): void {
     if (frame.from !== this.self) return this.#drop(frame.to, 'encode-failed', `from ${frame.from} is not this member`);
+    const admin = this.#adminSlots.get(frame.to);
+    if (admin !== undefined) return this.#replyToAdmin(admin, frame);
     this.#send(frame.to, frame.kind, 0, frame.body);
   }
 
@@ -425,6 +511,11 @@ export class Libp2pTransport implements Transport {
 
   onAdmin(handler: (frame: AdminFrame) => void): void {
     this.#adminHandlers.push(handler);
+  }
+
+  /** Called when a configured peer (or an admin client) connects or disconnects. */
+  onConnection(handler: (peer: MemberId, connected: boolean) => void): void {
+    this.#connectionHandlers.push(handler);
   }
 
   peers(): PeerStatus[] {
@@ -477,16 +568,8 @@ export class Libp2pTransport implements Transport {
       delayMs = verdict.delayMs;
     }
     if (this.#sequence.remaining === 0) return this.#drop(to, 'sequence-exhausted', `epoch ${this.#sequence.epoch} used up`);
-    let frame: Uint8Array;
-    try {
-      frame = encodeEnvelope(
-        { kind, formation: this.#options.formation, sender: this.self, recipient: to, seq: this.#sequence.next(), term: msgTerm, payload },
-        this.#signer,
-        { messageBytesMax: this.#messageBytesMax },
-      );
-    } catch (error) {
-      return this.#drop(to, 'encode-failed', errorText(error));
-    }
+    const frame = this.#encode(to, kind, msgTerm, payload);
+    if (frame === null) return;
     if (delayMs > 0) {
       const timer = setTimeout(() => {
         this.#delayTimers.delete(timer);
@@ -496,6 +579,43 @@ export class Libp2pTransport implements Transport {
       return;
     }
     this.#push(slot, frame);
+  }
+
+  #encode(to: MemberId, kind: EnvelopeKind, msgTerm: number, payload: unknown): Uint8Array | null {
+    try {
+      return encodeEnvelope(
+        { kind, formation: this.#options.formation, sender: this.self, recipient: to, seq: this.#sequence.next(), term: msgTerm, payload },
+        this.#signer,
+        { messageBytesMax: this.#messageBytesMax },
+      );
+    } catch (error) {
+      this.#drop(to, 'encode-failed', errorText(error));
+      return null;
+    }
+  }
+
+  /** An answer to an admin client, on a new stream over the connection its request came by (see the file comment). */
+  #replyToAdmin(slot: Slot, frame: AdminFrame): void {
+    const to = slot.peer.id;
+    // Admin clients only ever get answers.
+    if (frame.kind !== 'admin-reply') return this.#drop(to, 'unknown-peer', 'only admin-reply frames go to an admin client');
+    if (this.#state !== 'started') return this.#drop(to, 'stopped');
+    const connection = this.#openConnections(slot).find((c) => c.id === frame.via);
+    if (connection === undefined) return this.#drop(to, 'not-connected');
+    if (this.#sequence.remaining === 0) return this.#drop(to, 'sequence-exhausted', `epoch ${this.#sequence.epoch} used up`);
+    const bytes = this.#encode(to, 'admin-reply', 0, frame.body);
+    if (bytes === null) return;
+    void (async () => {
+      try {
+        const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
+        await lpStream(stream, { maxDataLength: this.#messageBytesMax }).write(bytes, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        slot.sent += 1;
+        await stream.close({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+      } catch (error) {
+        this.#drops.record(to, 'write-failed');
+        this.#logger.debug?.({ peer: to, err: errorText(error) }, 'admin reply failed');
+      }
+    })();
   }
 
   #push(slot: Slot, frame: Uint8Array): void {
@@ -573,6 +693,8 @@ export class Libp2pTransport implements Transport {
       this.#reject(peerId.toString(), 'unknown-peer', `${direction} connection from a key not in the formation config`);
       return true;
     }
+    // An admin client connects to us; we never connect to it.
+    if (slot.role === 'admin') return direction !== 'inbound';
     return this.#faultState?.isCut(slot.peer.id) ?? false;
   }
 
@@ -586,7 +708,7 @@ export class Libp2pTransport implements Transport {
 
   async #dial(slot: Slot): Promise<void> {
     const node = this.#node;
-    if (node === null) return;
+    if (node === null || slot.address === null) return;
     slot.dialing = true;
     try {
       // Only a timeout, not AbortSignal.any() with a long-lived stop signal:
@@ -607,8 +729,10 @@ export class Libp2pTransport implements Transport {
   #onPeerConnect(peerId: PeerId): void {
     const slot = this.#slotsByPeerId.get(peerId.toString());
     if (slot === undefined) return;
-    this.#logger.info?.({ peer: slot.peer.id, failedDials: slot.dialFailures }, 'peer connected');
+    if (slot.role === 'admin') this.#logger.info?.({ peer: slot.peer.id }, 'admin client connected');
+    else this.#logger.info?.({ peer: slot.peer.id, failedDials: slot.dialFailures }, 'peer connected');
     slot.dialFailures = 0;
+    for (const handler of this.#connectionHandlers) this.#call(() => handler(slot.peer.id, true));
   }
 
   #onPeerDisconnect(peerId: PeerId): void {
@@ -616,7 +740,8 @@ export class Libp2pTransport implements Transport {
     if (slot === undefined) return;
     slot.out = null;
     this.#drops.record(slot.peer.id, 'not-connected', slot.queue.clear());
-    if (this.#state === 'started') this.#logger.info?.({ peer: slot.peer.id }, 'peer disconnected');
+    if (this.#state === 'started') this.#logger.info?.({ peer: slot.peer.id }, slot.role === 'admin' ? 'admin client disconnected' : 'peer disconnected');
+    for (const handler of this.#connectionHandlers) this.#call(() => handler(slot.peer.id, false));
   }
 
   #onCut(peer: MemberId): void {
@@ -642,15 +767,15 @@ export class Libp2pTransport implements Transport {
       stream.abort(new Error('link cut by test fault'));
       return;
     }
-    void this.#readLoop(slot, stream);
+    void this.#readLoop(slot, stream, connection.id);
   }
 
-  async #readLoop(slot: Slot, stream: Stream): Promise<void> {
+  async #readLoop(slot: Slot, stream: Stream, connectionId: string): Promise<void> {
     const lp = lpStream(stream, { maxDataLength: this.#messageBytesMax });
     try {
       for (;;) {
         const data = await lp.read();
-        this.#receive(slot, data.subarray());
+        this.#receive(slot, data.subarray(), connectionId);
       }
     } catch (error) {
       const name = error instanceof Error ? error.name : '';
@@ -664,13 +789,14 @@ export class Libp2pTransport implements Transport {
     }
   }
 
-  #receive(slot: Slot, frame: Uint8Array): void {
+  #receive(slot: Slot, frame: Uint8Array, connectionId: string): void {
     const peer = slot.peer.id;
     const decoded = decodeEnvelope(frame, this.#decodeContext);
     if (!decoded.ok) return this.#reject(peer, decoded.reason, decoded.detail);
     const e = decoded.envelope;
     // Checked before the replay window, so a frame that is not this peer's own cannot move its sender's window.
     if (e.sender !== peer) return this.#reject(peer, 'sender-mismatch', `signed by ${e.sender}, delivered by ${peer}`);
+    if (slot.role === 'admin' && e.kind !== 'admin') return this.#reject(peer, 'admin-kind-only', `a ${e.kind} frame from an admin key`);
     const replay = this.#replay.accept(e.sender, e.seq);
     if (!replay.ok) return this.#reject(peer, replay.reason, replay.detail);
     if (e.kind === 'raft') {
@@ -684,7 +810,10 @@ export class Libp2pTransport implements Transport {
     }
     if (e.kind === 'admin' || e.kind === 'admin-reply') {
       this.#accepted(slot);
-      const admin: AdminFrame = { from: peer, to: this.self, kind: e.kind, body: e.payload };
+      const admin: AdminFrame =
+        slot.role === 'admin'
+          ? { from: peer, to: this.self, kind: e.kind, body: e.payload, origin: 'admin-key', via: connectionId }
+          : { from: peer, to: this.self, kind: e.kind, body: e.payload };
       for (const handler of this.#adminHandlers) this.#call(() => handler(admin));
     }
   }

@@ -1,8 +1,11 @@
-// Answers admin requests (from the local UNIX socket or forwarded by another
+// Answers admin requests (from the local UNIX socket, from a remote admin
+// client that signed with a configured admin key, or forwarded by another
 // member) against the running core: reads are linearizable by default (the
 // leader answers while it holds its leader lease), `local` reads answer from
 // this member's committed state; commands go to the leader, forwarded over the
-// transport when this member does not lead.
+// transport when this member does not lead. A remote admin client's request
+// is handled like a local one (forwarded when needed); a member's forwarded
+// request is answered here or refused, never forwarded again.
 
 import { randomUUID } from 'node:crypto';
 import type { TicketState } from '../core/ticket-table.js';
@@ -209,11 +212,14 @@ export class AdminService {
       return;
     }
     const req = AdminService.check(body.req);
-    const reply = (res: AdminResponse): void => this.c.transport.sendAdmin({ from: this.c.self, to: f.from, kind: 'admin-reply', body: { rid, res } });
+    const reply = (res: AdminResponse): void =>
+      this.c.transport.sendAdmin({ from: this.c.self, to: f.from, kind: 'admin-reply', body: { rid, res }, ...(f.via === undefined ? {} : { via: f.via }) });
     if (typeof req === 'string') {
       reply({ ok: false, code: 'invalid', message: req, answeredBy: this.c.self });
       return;
     }
-    void this.handle(req, true).then(reply);
+    // A request from an admin key is this member's to serve, as one from the local socket is.
+    const forwarded = f.origin !== 'admin-key';
+    this.handle(req, forwarded).then(reply, (err: unknown) => reply({ ok: false, code: 'internal', message: String(err), answeredBy: this.c.self }));
   }
 }

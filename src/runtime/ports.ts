@@ -39,13 +39,29 @@ export interface PeerStatus {
   readonly rejected: Readonly<Record<string, number>>;
 }
 
-/** Frames the transport carries besides core messages: admin requests forwarded between members. */
+/**
+ * Frames the transport carries besides core messages: admin requests
+ * forwarded between members, and requests from remote admin clients that
+ * authenticate with a configured admin key (DESIGN.md §7).
+ */
 export interface AdminFrame {
+  /** A member id, or for an admin client the transport's id for its key (`admin:…`), to which replies go. */
   readonly from: MemberId;
   readonly to: MemberId;
   readonly kind: 'admin' | 'admin-reply';
   /** JSON-serialisable body; the admin service validates it. */
   readonly body: unknown;
+  /**
+   * Who sent it: a formation member (the default), or an admin client
+   * authenticated by an admin key. Set by the receiving transport only.
+   */
+  readonly origin?: 'member' | 'admin-key';
+  /**
+   * Opaque to everyone but the transport: on a request from an admin key, the
+   * connection it came over. A reply passes it back so that it reaches that
+   * very client, since several may hold the same key at once.
+   */
+  readonly via?: string;
 }
 
 /** Carries core messages between members. Best effort: the protocol tolerates loss. */

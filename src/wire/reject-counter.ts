@@ -21,6 +21,8 @@ export const transportRejectReasons = [
   'sender-mismatch',
   /** A connection from a key that is not in the formation config, refused by the connection gater. */
   'unknown-peer',
+  /** A frame of another kind than 'admin' from a peer authenticated with an admin key (DESIGN.md §7). */
+  'admin-kind-only',
 ] as const;
 export type TransportRejectReason = (typeof transportRejectReasons)[number];
 

@@ -102,10 +102,16 @@ export class SequenceSource {
   readonly epoch: number;
   #counter = 0;
 
-  constructor(epoch: number) {
-    // Validates the epoch once, so next() can only fail on the counter.
-    sequenceNumber(epoch, 0);
+  /**
+   * `counterStart` lets a sender with no store begin mid-epoch: the remote
+   * admin client (src/cli/remote-admin.ts) starts at its wall-clock time in
+   * microseconds, split into epoch and counter.
+   */
+  constructor(epoch: number, counterStart = 0) {
+    // Validates the epoch and start once, so next() can only fail on the counter.
+    sequenceNumber(epoch, counterStart);
     this.epoch = epoch;
+    this.#counter = counterStart;
   }
 
   next(): number {

@@ -9,7 +9,11 @@
 // oversize and replayed frames written with lpStream by a configured peer
 // are each rejected and counted under their own reason while the stream (or,
 // after an oversize prefix, the next stream) keeps serving; a frame signed by
-// member A but sent over C's connection is rejected as sender-mismatch. Also:
+// member A but sent over C's connection is rejected as sender-mismatch; a
+// peer holding a configured admin key is admitted but confined to 'admin'
+// frames under its fixed sender id (a 'raft' frame is rejected and counted
+// as admin-kind-only), is not listed among the peers, and is answered by the
+// remote admin client's round trip (src/cli/remote-admin.ts). Also:
 // the survivor's own redial loop reconnects a restarted peer that cannot dial
 // out, the connection monitor's ping yields an RTT, IPv6 and host-name
 // addresses work, and bad options fail at construction. Seeds are fixed
@@ -27,6 +31,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  adminSenderId,
   Libp2pTransport,
   tcpMultiaddr,
   TransportConfigError,
@@ -42,6 +47,8 @@ import {
   sequenceNumber,
   type EnvelopeFields,
 } from '../../src/wire/index.js';
+import type { AdminFrame } from '../../src/runtime/ports.js';
+import { remoteAdminRequest } from '../../src/cli/remote-admin.js';
 import { describeTransportCompliance, Inbox, vote, waitFor, type ComplianceCluster, type ComplianceOptions } from './transport-compliance.js';
 
 const formation = 'tb-test';
@@ -295,6 +302,52 @@ describe('Libp2pTransport only', () => {
     // The forged path did not move a's replay window: a's real frames (epoch 1) still pass.
     a.send({ from: memberId('a'), to: memberId('b'), msg: vote(5) });
     await waitFor(() => inboxB.from(memberId('a')).length === 1, deadlineMs, 'a’s own frame');
+  });
+
+  it('an admin key is admitted inbound, confined to admin frames, kept out of peers(), and answered', async () => {
+    const all = await members(['a', 'b']);
+    const adminSeed = seedOf('admin');
+    const adminKey = publicKeyOf(adminSeed);
+    const adminId = adminSenderId(adminKey);
+    const logs: LogLine[] = [];
+    const b = transportFor(all[1]!, peerList(all), 1, logs, { adminKeys: [adminKey] });
+    cleanup.push(() => b.stop());
+    await b.start();
+    const frames: AdminFrame[] = [];
+    b.onAdmin((f) => {
+      frames.push(f);
+      const body = f.body as { rid: string };
+      if (f.kind === 'admin' && f.origin === 'admin-key') {
+        b.sendAdmin({ from: b.self, to: f.from, kind: 'admin-reply', body: { rid: body.rid, res: { ok: true, message: 'pong', answeredBy: b.self } }, ...(f.via === undefined ? {} : { via: f.via }) });
+      }
+    });
+    const raw = await RawPeer.start(adminSeed, b);
+    cleanup.push(() => raw.stop());
+    const { lp } = await raw.open();
+    let seq = sequenceNumber(5, 0);
+    const next = (): number => (seq += 1);
+    await lp.write(frame({ kind: 'raft', sender: adminId, seq: next() }, adminSeed)); // admin-kind-only
+    await lp.write(frame({ kind: 'admin-reply', sender: adminId, seq: next(), payload: { rid: 'x' } }, adminSeed)); // admin-kind-only
+    await lp.write(frame({ kind: 'admin', sender: 'a', seq: next(), payload: { rid: 'x' } }, all[0]!.seed)); // sender-mismatch
+    await lp.write(frame({ kind: 'admin', sender: adminId, seq: next(), payload: { rid: 'ok', req: { op: 'list' } } }, adminSeed));
+    await waitFor(() => frames.length === 1, deadlineMs, 'the admin frame');
+    expect(frames[0]).toMatchObject({ from: adminId, to: b.self, kind: 'admin', body: { rid: 'ok', req: { op: 'list' } }, origin: 'admin-key' });
+    expect(typeof frames[0]!.via).toBe('string');
+    expect(b.rejectedFrames(adminId, 'admin-kind-only')).toBe(2);
+    expect(b.rejectedFrames(adminId, 'sender-mismatch')).toBe(1);
+    expect(logs.some((l) => l.msg === 'frame rejected' && l.obj['reason'] === 'admin-kind-only' && l.obj['peer'] === adminId)).toBe(true);
+    expect(b.peers().map((p) => p.id)).toEqual(['a']);
+    // Core messages never go to an admin peer.
+    b.send({ from: b.self, to: adminId, msg: vote(1) });
+    expect(b.droppedFrames(adminId, 'unknown-peer')).toBe(1);
+
+    // The remote admin client's full round trip: dial, signed request, reply on the same connection,
+    // while the raw peer holding the same key stays connected (its reply failed: it serves no streams).
+    const res = await remoteAdminRequest(
+      { formation, member: { id: b.self, host: '127.0.0.1', port: all[1]!.port, publicKey: publicKeyOf(all[1]!.seed) }, seed: adminSeed, timeoutMs: deadlineMs },
+      { op: 'list' },
+    );
+    expect(res).toEqual({ ok: true, message: 'pong', answeredBy: 'b' });
   });
 
   it('a replayed frame is rejected as a duplicate, an old one as too old', async () => {
