@@ -5,6 +5,7 @@
 // every event on the simulator's true time.
 
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
+import { CibWriteQueue } from '../support/cib-write-queue.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
 import { driftStretch } from '../../src/core/lease.js';
 import { Member } from '../../src/core/member.js';
@@ -39,8 +40,7 @@ interface Node {
   timerToken: number;
   store: RaftStore;
   cib: Map<string, CibTicket>;
-  cibQueue: Array<{ effect: TicketEffect; incarnation: number }>;
-  cibBusy: boolean;
+  cibQueue: CibWriteQueue;
   crashInNextReady: boolean;
   restarts: number;
 }
@@ -121,8 +121,7 @@ export class World {
       timerToken: 0,
       store: emptyRaftStore(),
       cib: new Map(),
-      cibQueue: [],
-      cibBusy: false,
+      cibQueue: new CibWriteQueue(),
       crashInNextReady: false,
       restarts: 0,
     }));
@@ -177,7 +176,7 @@ export class World {
     n.inbox = [];
     n.timerToken += 1;
     // CIB writes not yet started die with the agent; the one in progress completes.
-    n.cibQueue = [];
+    n.cibQueue.dropWaiting();
   }
 
   restart(n: Node): void {
@@ -300,24 +299,18 @@ export class World {
   // ───────────── CIB and lease guard ─────────────
 
   private enqueueEffect(n: Node, effect: TicketEffect): void {
-    // A newer desired state for the same ticket supersedes one not yet started (ready.ts contract).
-    n.cibQueue = n.cibQueue.filter((q) => q.effect.ticket !== effect.ticket);
-    n.cibQueue.push({ effect, incarnation: n.incarnation });
+    n.cibQueue.enqueue(effect, n.incarnation);
     this.pumpCib(n);
   }
 
   private pumpCib(n: Node): void {
-    if (n.cibBusy) return;
-    const next = n.cibQueue.shift();
-    if (next === undefined) return;
-    const e = next.effect;
-    if (e.granted && e.revokeBy !== null && this.local(n) >= e.revokeBy) {
+    const next = n.cibQueue.take(this.local(n), (late) => {
       // Too late to grant: the write would outlive the lease. Report it as failed.
-      if (n.incarnation === next.incarnation) this.feed(n, (core, now) => core.report({ type: 'effect-result', id: e.id, ok: false, error: 'expired' }, now));
-      this.pumpCib(n);
-      return;
-    }
-    n.cibBusy = true;
+      if (n.incarnation === late.incarnation) {
+        this.feed(n, (core, now) => core.report({ type: 'effect-result', id: late.effect.id, ok: false, error: 'expired' }, now));
+      }
+    });
+    if (next === undefined) return;
     const c = this.params.cib;
     const latency = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
     const ok = !this.rng.chance(this.cibFailRate);
@@ -325,7 +318,7 @@ export class World {
   }
 
   private cibDone(n: Node, effect: TicketEffect, ok: boolean, incarnation: number): void {
-    n.cibBusy = false;
+    n.cibQueue.done();
     if (ok) this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
     if (n.incarnation === incarnation) {
       this.feed(n, (core, now) => core.report({ type: 'effect-result', id: effect.id, ok }, now));

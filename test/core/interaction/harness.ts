@@ -66,6 +66,7 @@
 // runner accepts a FAIL only in a file that declares a `# known-bug:`.
 
 import { defaultLimits, type CoreConfig, type CoreTiming } from '../../../src/core/config.js';
+import { CibWriteQueue } from '../../support/cib-write-queue.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../../support/raft-store.js';
 import { Member } from '../../../src/core/member.js';
 import type { Cause, EntryData, Envelope, Message } from '../../../src/core/messages.js';
@@ -125,8 +126,7 @@ interface Node {
   restarts: number;
   store: RaftStore;
   cib: Map<string, CibTicket>;
-  cibQueue: Array<{ effect: TicketEffect; incarnation: number }>;
-  cibBusy: boolean;
+  cibQueue: CibWriteQueue;
   role: Role;
 }
 
@@ -453,8 +453,7 @@ export class Interaction {
       restarts: 0,
       store: emptyRaftStore(),
       cib: new Map(),
-      cibQueue: [],
-      cibBusy: false,
+      cibQueue: new CibWriteQueue(),
       role: 'follower',
     }));
   }
@@ -781,7 +780,7 @@ export class Interaction {
     n.inbox = [];
     n.timerToken += 1;
     // CIB writes not yet started die with the agent; the one in progress completes.
-    n.cibQueue = [];
+    n.cibQueue.dropWaiting();
     this.stamp(`${n.info.id} crashed`);
   }
 
@@ -884,30 +883,21 @@ export class Interaction {
   // ───────────── CIB and lease guard ─────────────
 
   private enqueueEffect(n: Node, effect: TicketEffect): void {
-    // ready.ts: a newer desired state for a ticket supersedes one whose write has not started.
-    n.cibQueue = n.cibQueue.filter((q) => q.effect.ticket !== effect.ticket);
-    n.cibQueue.push({ effect, incarnation: n.incarnation });
+    n.cibQueue.enqueue(effect, n.incarnation);
     this.pumpCib(n);
   }
 
   private pumpCib(n: Node): void {
-    if (n.cibBusy) return;
-    const next = n.cibQueue.shift();
+    const next = n.cibQueue.take(this.local(n), (late) => {
+      this.stamp(`${n.info.id} cib ${late.effect.ticket}: grant not written, revokeBy=${late.effect.revokeBy} has passed`);
+      this.report(n, late.incarnation, { type: 'effect-result', id: late.effect.id, ok: false, error: 'expired' });
+    });
     if (next === undefined) return;
-    const e = next.effect;
-    if (e.granted && e.revokeBy !== null && this.local(n) >= e.revokeBy) {
-      // ready.ts: a grant whose revokeBy has passed is not written; it is reported as failed.
-      this.stamp(`${n.info.id} cib ${e.ticket}: grant not written, revokeBy=${e.revokeBy} has passed`);
-      this.report(n, next.incarnation, { type: 'effect-result', id: e.id, ok: false, error: 'expired' });
-      this.pumpCib(n);
-      return;
-    }
-    n.cibBusy = true;
     this.push({ at: this.now + n.cibLatencyMs, kind: 'cib-done', node: n.idx, effect: next.effect, incarnation: next.incarnation });
   }
 
   private cibDone(n: Node, effect: TicketEffect, incarnation: number): void {
-    n.cibBusy = false;
+    n.cibQueue.done();
     this.writeCib(n, effect.ticket, {
       granted: effect.granted,
       standby: effect.standby,
