@@ -106,7 +106,15 @@ interface GlobalAdminOptions {
 function clientOptions(o: GlobalAdminOptions): ClientOptions {
   let socket = o.socket ?? process.env.TOLLBOOTH_SOCKET;
   if (socket === undefined) {
-    const name = o.config === undefined ? 'booth' : basename(o.config).replace(/\.conf$/, '');
+    // The agent names its socket after the formation name (the config's `name`, else its file name).
+    let name = 'booth';
+    if (o.config !== undefined) {
+      try {
+        name = loadConfigFile(o.config).config.name;
+      } catch {
+        name = basename(o.config).replace(/\.conf$/, '');
+      }
+    }
     socket = `/run/tollbooth/${name}.sock`;
   }
   return { socket, json: o.json === true, timeoutMs: Number(o.timeout) };

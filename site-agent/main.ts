@@ -156,6 +156,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     transport,
     clock,
     describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid }),
+    isSite: kind === 'site',
   });
   const socketPath = opts.socket ?? `/run/tollbooth/${config.name}.sock`;
   await mkdir(join(socketPath, '..'), { recursive: true, mode: 0o755 });

@@ -729,6 +729,12 @@ export class Libp2pTransport implements Transport {
   #onPeerConnect(peerId: PeerId): void {
     const slot = this.#slotsByPeerId.get(peerId.toString());
     if (slot === undefined) return;
+    // A new authenticated connection starts a new replay window for its sender. Frames
+    // from a sender arrive only over a Noise session with that sender's own key, and
+    // Noise already rejects replays inside a session; keeping the window across
+    // sessions would shut out a member restarted with a fresh state directory (its
+    // epoch starts over) until every peer restarted too.
+    this.#replay.forget(slot.peer.id);
     if (slot.role === 'admin') this.#logger.info?.({ peer: slot.peer.id }, 'admin client connected');
     else this.#logger.info?.({ peer: slot.peer.id, failedDials: slot.dialFailures }, 'peer connected');
     slot.dialFailures = 0;

@@ -42,7 +42,7 @@ export function formatList(views: readonly TicketView[]): string {
   const rows = [['TICKET', 'MODE', 'HOLDER', 'GEN', 'LEASE LEFT', 'STATE']];
   for (const v of views) {
     const state = v.holder === null ? (v.managed ? 'free' : 'revoked') : v.standby ? 'standby' : 'granted';
-    rows.push([v.name, v.mode, v.holder ?? 'none', String(v.generation), v.mode === 'manual' && v.holder !== null ? 'INF' : seconds(v.leaseLeftMs), state]);
+    rows.push([v.name, v.mode, v.holder ?? 'none', String(v.generation), seconds(v.leaseLeftMs), state]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');

@@ -63,6 +63,8 @@ export interface AdminServiceComponents {
   readonly clock: MonotonicClock;
   /** Formation facts for status output. */
   readonly describe: () => Record<string, unknown>;
+  /** Whether this member is a site (a grant without a site means "here"). */
+  readonly isSite: boolean;
 }
 
 export class AdminService {
@@ -111,6 +113,11 @@ export class AdminService {
         return { ok: true, message: 'attr', answeredBy: me, data: t.attrs[key] };
       }
       default: {
+        if (req.op === 'grant' && req.site === undefined && !forwarded) {
+          // "Grant it here": here is where the command was run, not the leader it is forwarded to.
+          if (!this.c.isSite) return { ok: false, code: 'invalid', message: 'this member is an arbitrator: name the site with --site', answeredBy: me };
+          req = { ...req, site: me };
+        }
         const cmd = this.toCommand(req);
         if (typeof cmd === 'string') return { ok: false, code: 'invalid', message: cmd, answeredBy: me };
         if (core.status().role !== 'leader') return forwarded ? this.notLeader() : this.forward(req);

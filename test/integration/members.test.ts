@@ -82,6 +82,21 @@ describe('three members in one process over real libp2p', () => {
     await start(arb);
   });
 
+  it('a grant without --site means the site where the command was run', async () => {
+    const text = await readFile(f.configPath, 'utf8');
+    expect(text).toContain('ticket = "db"');
+    const holder = (await grantedAt())[0]!;
+    const other = f.sites.find((m) => m !== holder)!;
+    const revoke = await call({ socket: other.socket, json: true, timeoutMs: 5000 }, { op: 'revoke', ticket: 'db' });
+    expect(revoke.ok, JSON.stringify(revoke)).toBe(true);
+    const grant = await call({ socket: other.socket, json: true, timeoutMs: 15_000 }, { op: 'grant', ticket: 'db' });
+    expect(grant.ok, JSON.stringify(grant)).toBe(true);
+    await until('db granted where the command ran', 30_000, async () => ((await f.localTicket(other, 'db'))?.grantedHere === true ? true : null));
+    const arb = f.members[2]!;
+    const refused = await call({ socket: arb.socket, json: true, timeoutMs: 5000 }, { op: 'grant', ticket: 'db' });
+    expect(refused).toMatchObject({ ok: false, code: 'invalid' });
+  });
+
   it('refuses a key that is not the one configured for the member', async () => {
     const arb = f.members[2]!;
     const wrongDir = join(f.root, 'wrong');
