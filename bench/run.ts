@@ -1,0 +1,232 @@
+// `npm run bench [-- --json] [-- --quick]`: measures a real formation of the
+// compiled CLI (2 site agents + 1 arbitrator on 127.0.0.1–3, loopback
+// preset): start-up time, admin grant latency, failover after kill -9,
+// idle footprint, and steady-state traffic and CPU with 1 to 10 000 tickets.
+// Prints what it measures as it goes; with --json the last line of standard
+// output is one JSON object with every figure. docs/benchmarks.md explains
+// the method and the figures.
+//
+// Options:
+//   --json              end with the JSON line
+//   --out FILE          also write the JSON object to FILE
+//   --quick             fewer samples and shorter windows (smoke run, figures not for the docs)
+//   --only LIST         comma-separated subset of startup,grant,failover,tickets
+//   --tickets LIST      ticket counts for the steady-state runs (default 1,100,1000,10000)
+//   --keep              keep the formations' directories (configs, logs, state)
+
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { cpus, release } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { timingPresets } from '../src/config/presets.js';
+import { nowMs } from './clock.js';
+import { measureFailover, type FailoverResult } from './failover.js';
+import { measureGrants, type GrantResult } from './grant.js';
+import { Bench, BenchAborted, distProblem, repoRoot } from './harness.js';
+import { loadAverage1m } from './proc-stats.js';
+import { round } from './stats.js';
+import { measureStartup, type StartupResult } from './startup.js';
+import { measureSteady, type SteadyResult } from './steady.js';
+
+const execFileP = promisify(execFile);
+
+const sections = ['startup', 'grant', 'failover', 'tickets'] as const;
+type Section = (typeof sections)[number];
+
+interface Options {
+  json: boolean;
+  out: string | null;
+  quick: boolean;
+  only: Set<Section>;
+  tickets: number[];
+  keep: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { json: false, out: null, quick: false, only: new Set(sections), tickets: [1, 100, 1000, 10_000], keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--json') o.json = true;
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--out') o.out = value();
+    else if (a === '--only') {
+      const list = value().split(',');
+      for (const s of list) if (!(sections as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${s} (${sections.join(', ')})`);
+      o.only = new Set(list as Section[]);
+    } else if (a === '--tickets') {
+      o.tickets = value().split(',').map(Number);
+      if (o.tickets.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 20_000)) throw new Error('--tickets: counts must be integers in 1..20000');
+    } else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+/** One line of an error for the report (config errors can list thousands of lines). */
+function brief(err: unknown, max = 600): string {
+  const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
+async function git(args: string[]): Promise<string> {
+  try {
+    return (await execFileP('git', args, { cwd: repoRoot, timeout: 10_000 })).stdout.trim();
+  } catch (err) {
+    return `unknown (${brief(err, 100)})`;
+  }
+}
+
+async function ensureBuilt(b: Bench): Promise<void> {
+  const problem = distProblem();
+  if (problem === null) return;
+  b.say(`${problem}: building (tsc -p tsconfig.build.json)`);
+  await execFileP(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot, timeout: 300_000 });
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  const b = new Bench(false, o.keep);
+  const started = nowMs();
+  // Whole-run budget (~10 minutes): the 10 000-ticket placement gets what is left of it.
+  const budgetMs = o.quick ? 240_000 : 570_000;
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    b.say(`${sig}: stopping every member and removing the temporary directories`);
+    b.controller.abort(new BenchAborted(sig));
+    // Stopping the members makes every pending wait fail at once; main() then unwinds and returns 130.
+    // Should it hang anyway, exit regardless (the exit handler kills what is left).
+    void b.releaseAll();
+    setTimeout(() => process.exit(130), 20_000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const result: Record<string, unknown> = {};
+  const errors: Record<string, string> = {};
+  try {
+    await ensureBuilt(b);
+    const preset = timingPresets.loopback;
+    const load0 = await loadAverage1m();
+    result.date = new Date().toISOString();
+    result.machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, kernel: release(), loadAverage1mAtStart: load0 };
+    result.git = { commit: await git(['rev-parse', 'HEAD']), dirtyFiles: (await git(['status', '--porcelain'])).split('\n').filter((l) => l !== '').length };
+    result.preset = { name: preset.name, heartbeatIntervalMs: preset.heartbeatIntervalMs, electionTimeoutMs: preset.electionTimeoutMs, renewIntervalMs: preset.renewIntervalMs };
+    result.quick = o.quick;
+    b.say(`tollbooth bench: ${cpus().length} cores, Node ${process.version}, load average ${load0}; loopback preset, 2 sites + 1 arbitrator${o.quick ? ' (QUICK run: figures are a smoke test only)' : ''}`);
+
+    const run = async <T>(section: Section, fn: () => Promise<T>): Promise<T | null> => {
+      if (!o.only.has(section)) return null;
+      b.checkAborted();
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof BenchAborted || b.signal.aborted) throw err;
+        errors[section] = brief(err);
+        b.say(`${section} FAILED: ${errors[section]}`);
+        return null;
+      }
+    };
+
+    const startup = await run<StartupResult>('startup', () => measureStartup(b, o.quick ? 2 : 3));
+    if (startup !== null) {
+      result.startupMs = startup.startupMs;
+      result.startupInProcessMs = startup.startupInProcessMs;
+      result.startup = startup;
+      b.say(`startup: median ${startup.startupMs} ms spawn → admin socket answering; ${startup.startupInProcessMs} ms in-process ('member ready' startupMs)`);
+    }
+
+    const grants = await run<GrantResult>('grant', () => measureGrants(b, o.quick ? 6 : 30));
+    if (grants !== null) {
+      result.grantLatencyMs = grants.grantLatencyMs;
+      result.grant = grants;
+      b.say(`grant latency (admin grant → sink write): p50 ${grants.grantLatencyMs.p50} ms, p99 ${grants.grantLatencyMs.p99} ms over ${grants.grantLatencyMs.n} grants`);
+    }
+
+    const failover = await run<FailoverResult>('failover', () => measureFailover(b, o.quick ? 2 : 6, 4, 0));
+    if (failover !== null) {
+      result.failoverMs = failover.failoverMs;
+      result.failoverBoundMs = failover.failoverBoundMs;
+      result.failover = failover;
+      b.say(
+        `failover (kill -9 → other site's sink write, lease 4 s): p50 ${failover.failoverMs.p50} ms, p99 ${failover.failoverMs.p99} ms; ` +
+          `bound ${failover.failoverBoundMs} ms (${failover.failoverBoundLeaderMs} ms when the holder led): ${failover.withinBound}/${failover.samples.length} within; ` +
+          `with two election timeouts for the leader case (${failover.failoverBoundLeaderTwoTimeoutsMs} ms): ${failover.withinBoundTwoTimeouts}/${failover.samples.length} within`,
+      );
+    }
+
+    if (o.only.has('tickets')) {
+      const tickets: Record<string, SteadyResult | { error: string }> = {};
+      result.tickets = tickets;
+      const windowMs = o.quick ? 3000 : 10_000;
+      for (const n of [...o.tickets].sort((x, y) => x - y)) {
+        b.checkAborted();
+        const left = budgetMs - (nowMs() - started);
+        // Small tables place in seconds; a large one gets what is left of the budget, at most 3 minutes.
+        const placementDeadlineMs = Math.max(60_000, Math.min(180_000, left - windowMs - 45_000));
+        b.say(`steady state with ${n} automatic ticket${n === 1 ? '' : 's'} (placement deadline ${(placementDeadlineMs / 1000).toFixed(0)} s)`);
+        try {
+          tickets[String(n)] = await measureSteady(b, n, windowMs, placementDeadlineMs);
+        } catch (err) {
+          if (err instanceof BenchAborted || b.signal.aborted) throw err;
+          tickets[String(n)] = { error: brief(err) };
+          errors[`tickets.${n}`] = brief(err);
+          b.say(`  ${n} tickets FAILED: ${brief(err)}`);
+        }
+      }
+      const one = tickets['1'];
+      if (one !== undefined && !('error' in one)) {
+        // The idle footprint: a site agent that does not lead (the leader does the heartbeating), at the end of a
+        // window of ≥ 10 s in which nothing but the protocol's own timers ran.
+        const sites = one.members.filter((m) => m.kind === 'site');
+        const idle = sites.find((m) => m.role !== 'leader' && m.ticketsHeld > 0) ?? sites.find((m) => m.role !== 'leader') ?? sites[0]!;
+        result.rssMiB = idle.rssMiB;
+        result.cpuPctIdle = idle.cpuPct;
+        result.idle = { member: idle.address, role: idle.role, ticketsHeld: idle.ticketsHeld, windowS: one.windowS, members: one.members };
+        b.say(`idle site agent ${idle.address} (${idle.role}, holds ${idle.ticketsHeld} ticket): RSS ${idle.rssMiB} MiB, CPU ${idle.cpuPct} % of one core`);
+      }
+      // Renewal traffic against the table size: 1 ticket against the largest count that was measured.
+      const measured = Object.entries(tickets)
+        .filter((e): e is [string, SteadyResult] => !('error' in e[1]))
+        .sort((x, y) => Number(x[0]) - Number(y[0]));
+      const small = measured[0];
+      const large = measured[measured.length - 1];
+      if (small !== undefined && large !== undefined && small !== large) {
+        const [sn, s] = small;
+        const [ln, l] = large;
+        result.renewalScaling = {
+          compared: [sn, ln],
+          messagesPerSec: { [sn]: s.messagesPerSec, [ln]: l.messagesPerSec, ratio: round(l.messagesPerSec / s.messagesPerSec, 2) },
+          bytesPerSec: { [sn]: s.bytesPerSec, [ln]: l.bytesPerSec, ratio: s.bytesPerSec !== null && l.bytesPerSec !== null ? round(l.bytesPerSec / s.bytesPerSec, 1) : null },
+          note: tickets['10000'] !== undefined && 'error' in tickets['10000'] ? '10000 tickets could not be measured (see tickets["10000"].error); the largest measured count is compared instead' : undefined,
+        };
+        b.say(`renewal traffic: ${s.messagesPerSec} frames/s with ${sn} ticket(s), ${l.messagesPerSec} frames/s with ${ln}; bytes ×${(result.renewalScaling as { bytesPerSec: { ratio: number | null } }).bytesPerSec.ratio ?? '?'}`);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof BenchAborted) && !b.signal.aborted) errors.bench = brief(err);
+    b.say(`bench stopped: ${brief(err)}`);
+  } finally {
+    await b.releaseAll();
+  }
+  if (b.signal.aborted) result.interrupted = true;
+  result.sigkills = b.sigkills;
+  result.loadAverage1mAtEnd = await loadAverage1m();
+  result.durationS = round((nowMs() - started) / 1000, 0);
+  if (Object.keys(errors).length > 0) result.errors = errors;
+  b.say(`done in ${result.durationS as number} s${Object.keys(errors).length > 0 ? ` with errors in ${Object.keys(errors).join(', ')}` : ''}`);
+  const line = JSON.stringify(result);
+  if (o.out !== null) await writeFile(o.out, `${JSON.stringify(result, null, 2)}\n`);
+  if (o.json) process.stdout.write(`${line}\n`);
+  if (b.signal.aborted) return 130;
+  return Object.keys(errors).length > 0 ? 1 : 0;
+}
+
+process.exit(await main());

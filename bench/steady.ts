@@ -1,0 +1,233 @@
+// Steady state with N automatic tickets, all held: after every ticket is
+// granted at a site (placed automatically) and the registry log is
+// replicated everywhere, one measurement window of the formation at rest:
+//   - messagesPerSec: transport frames sent per second, summed over all
+//     members (the `peers` op's per-peer `sent` counters, delta over the
+//     window) — Raft heartbeats and their answers, batched renewals and their
+//     answers, and nothing else when nothing changes;
+//   - bytesPerSec: TCP payload bytes sent between the members (tcp-bytes.ts);
+//   - cpuPct: CPU of the registry leader over the window, % of one core (and
+//     every member's, in `members`);
+//   - rssMiB of every member at the end of the window.
+// The window is only valid if nothing moved in it: same leader and term
+// before and after, every ticket still granted with the same generations.
+
+import type { LoopbackFormation, LoopbackMember } from '../src/cli/loopback-formation.js';
+import { timingPresets } from '../src/config/presets.js';
+import { nowMs, windowElapsed } from './clock.js';
+import { agreedLeader, peersOf, pidOf, statusOf, type Bench, type MemberStatusData } from './harness.js';
+import { cpuSeconds, rssMiB } from './proc-stats.js';
+import { LogFollower, totalTrouble, type LogTrouble } from './log-follower.js';
+import { round } from './stats.js';
+import { bytesBetween, sampleTcp, type TcpSample } from './tcp-bytes.js';
+
+export interface SteadyMember {
+  readonly address: string;
+  readonly kind: 'site' | 'arbitrator';
+  readonly role: string;
+  readonly ticketsHeld: number;
+  readonly cpuPct: number;
+  readonly rssMiB: number;
+  readonly framesSentPerSec: number;
+}
+
+export interface SteadyResult {
+  readonly tickets: number;
+  readonly messagesPerSec: number;
+  readonly bytesPerSec: number | null;
+  readonly cpuPct: number;
+  /** CPU of the site holding the most tickets (it renews them all and writes their sink state). */
+  readonly holderSiteCpuPct: number;
+  /**
+   * What the protocol should send with this leader, whatever the ticket count: an AppendEntries and its
+   * answer per follower per heartbeat, and a renewal and its answer per site that does not lead (the
+   * leader's own site renews locally) per renewal interval.
+   */
+  readonly expectedMessagesPerSec: number;
+  /**
+   * Ticket sink writes per second at the sites in the window: with nothing changing, the holder still
+   * rewrites each ticket's guard deadline (revokeBy) once half of its remaining time has passed
+   * (src/core/site-holder.ts guardNeedsExtending), so this grows with the number of tickets held.
+   */
+  readonly sinkWritesPerSec: number;
+  readonly leader: string;
+  readonly windowS: number;
+  /** All members ready → every ticket granted at a site (sink written and confirmed). */
+  readonly placementMs: number;
+  /** Every ticket granted → the log replicated on every member. */
+  readonly settleMs: number;
+  readonly stable: boolean;
+  /** From the members' logs, start to the end of placement. */
+  readonly placementTrouble: LogTrouble;
+  readonly members: SteadyMember[];
+  readonly notes: string[];
+}
+
+interface Snapshot {
+  readonly at: number;
+  readonly sent: Map<string, number>;
+  readonly cpu: Map<string, number>;
+  readonly tcp: TcpSample | null;
+}
+
+async function snapshot(f: LoopbackFormation): Promise<Snapshot> {
+  const at = nowMs();
+  const sent = new Map<string, number>();
+  const cpu = new Map<string, number>();
+  const [tcp] = await Promise.all([
+    sampleTcp(f.port).catch(() => null),
+    ...f.members.map(async (m) => {
+      const [peers, c] = await Promise.all([peersOf(f, m), cpuSeconds(pidOf(m))]);
+      sent.set(m.address, peers.peers.reduce((a, p) => a + p.sent, 0));
+      cpu.set(m.address, c);
+    }),
+  ]);
+  return { at, sent, cpu, tcp };
+}
+
+/** Per site, how many tickets its sink has granted and confirmed; with the generations, to see that nothing moved. */
+async function grantedPicture(f: LoopbackFormation, n: number): Promise<{ granted: number; bySite: Map<string, number>; generations: number; statuses: Map<string, MemberStatusData> }> {
+  const bySite = new Map<string, number>();
+  const statuses = new Map<string, MemberStatusData>();
+  let granted = 0;
+  let generations = 0;
+  for (const m of f.sites) {
+    const st = await statusOf(f, m, 30_000);
+    statuses.set(m.address, st);
+    let here = 0;
+    for (const t of st.tickets) {
+      if (t.grantedHere === true && t.holder === m.address) {
+        here += 1;
+        generations += t.generation;
+      }
+    }
+    bySite.set(m.address, here);
+    granted += here;
+  }
+  if (granted > n) throw new Error(`${granted} grants for ${n} tickets: a ticket is granted at two sites`);
+  return { granted, bySite, generations, statuses };
+}
+
+function assertRunning(f: LoopbackFormation): void {
+  for (const m of f.members) {
+    const p = m.proc;
+    if (p !== null && (p.exitCode !== null || p.signalCode !== null)) throw new Error(`${m.address} exited (${p.exitCode ?? p.signalCode}); see ${m.log}`);
+  }
+}
+
+/** What the members' logs say about a placement that did not finish. */
+function diagnose(n: number, granted: number, elapsedMs: number, t: LogTrouble): string {
+  const parts = [`${granted} of ${n} tickets granted after ${(elapsedMs / 1000).toFixed(0)} s`, `${t.roleChanges} role changes`, `${t.peerDisconnects} peer disconnects`];
+  if (t.oversizeDrops > 0) {
+    parts.push(`${t.oversizeDrops} frames dropped because they exceed the transport's messageBytesMax (largest ${t.oversizeLargestBytes} bytes, limit ${t.oversizeLimitBytes})`);
+  }
+  if (t.otherDrops > 0) parts.push(`${t.otherDrops} other frames dropped`);
+  if (t.fatal !== null) parts.push(`fatal: ${t.fatal}`);
+  return parts.join('; ');
+}
+
+export async function measureSteady(b: Bench, n: number, windowMs: number, placementDeadlineMs: number): Promise<SteadyResult> {
+  const names = Array.from({ length: n }, (_, i) => `t${String(i + 1).padStart(5, '0')}`);
+  const f = await b.formation({ sites: 2, arbitrators: 1, tickets: names.map((name) => ({ name, expireS: 10, acquireAfterS: 0 })) });
+  const notes: string[] = [];
+  try {
+    await f.startAll();
+    const readyAt = nowMs();
+    // Progress comes from the sites' logs (one line per sink write), not from status calls: a status of
+    // 10 000 tickets is megabytes of JSON, and asking for it every second would load the very processes
+    // being measured. The status is asked once the logs say every ticket is granted.
+    const logs = f.members.map((m) => new LogFollower(m.log));
+    const siteLogs = logs.filter((_, i) => f.members[i]!.kind === 'site');
+    let lastSay = nowMs();
+    // The logs say when every ticket should be granted; the status (the sites' own view) confirms it, asked
+    // at most this often so that a slow confirmation does not turn into a stream of multi-megabyte answers.
+    const confirmEveryMs = n >= 1000 ? 5000 : 500;
+    let lastConfirm = Number.NEGATIVE_INFINITY;
+    try {
+      await b.waitFor(`all ${n} tickets granted`, placementDeadlineMs, async () => {
+        assertRunning(f);
+        await Promise.all(logs.map((l) => l.poll()));
+        const granted = siteLogs.reduce((s, l) => s + l.grantedCount, 0);
+        if (nowMs() - lastSay > 10_000) {
+          lastSay = nowMs();
+          const t = totalTrouble(logs);
+          b.say(`  ${n} tickets: ${granted} granted after ${((nowMs() - readyAt) / 1000).toFixed(0)} s (${t.roleChanges} role changes, ${t.oversizeDrops} oversize frames dropped, ${t.peerDisconnects} disconnects so far)`);
+        }
+        if (granted < n || nowMs() - lastConfirm < confirmEveryMs) return null;
+        lastConfirm = nowMs();
+        return (await grantedPicture(f, n)).granted === n ? true : null;
+      }, Math.max(50, Math.min(500, n / 10)));
+    } catch (err) {
+      await Promise.all(logs.map((l) => l.poll().catch(() => undefined)));
+      throw new Error(`${(err as Error).message}: ${diagnose(n, siteLogs.reduce((s, l) => s + l.grantedCount, 0), nowMs() - readyAt, totalTrouble(logs))}`);
+    }
+    const grantedAt = nowMs();
+    const placementTrouble = totalTrouble(logs);
+    const placementMs = grantedAt - readyAt;
+    // Replication done: every member has the leader's last index committed, twice in a row.
+    let previous = -1;
+    const leader = await b.waitFor('the registry log to be replicated and committed everywhere', 60_000, async () => {
+      const l = await agreedLeader(f);
+      if (l === null) return null;
+      const sts = await Promise.all(f.members.map((m) => statusOf(f, m, 30_000)));
+      const last = sts.find((s) => s.role === 'leader')?.lastIndex ?? -1;
+      const settled = last >= 0 && sts.every((s) => s.commit === last && s.lastIndex === last);
+      const same = settled && last === previous;
+      previous = settled ? last : -1;
+      return same ? l : null;
+    }, 200);
+    const settleMs = nowMs() - grantedAt;
+    const before = await grantedPicture(f, n);
+    const leaderStatus = await statusOf(f, leader);
+    b.say(`  ${n} tickets placed in ${(placementMs / 1000).toFixed(1)} s (${[...before.bySite].map(([s, k]) => `${s}: ${k}`).join(', ')}); log settled after ${(settleMs / 1000).toFixed(1)} s; leader ${leader.address}; measuring ${windowMs / 1000} s`);
+    await Promise.all(siteLogs.map((l) => l.poll()));
+    const writesBefore = siteLogs.reduce((s, l) => s + l.sinkWrites, 0);
+    const a = await snapshot(f);
+    await windowElapsed(windowMs, b.signal);
+    const z = await snapshot(f);
+    await Promise.all(siteLogs.map((l) => l.poll()));
+    const writesInWindow = siteLogs.reduce((s, l) => s + l.sinkWrites, 0) - writesBefore;
+    const rss = new Map<string, number>();
+    for (const m of f.members) rss.set(m.address, await rssMiB(pidOf(m)));
+    const after = await grantedPicture(f, n);
+    const leaderAfter = await statusOf(f, leader);
+    const stable = after.granted === n && after.generations === before.generations && leaderAfter.role === 'leader' && leaderAfter.term === leaderStatus.term;
+    if (!stable) notes.push(`not stable: granted ${before.granted}→${after.granted}, generation sum ${before.generations}→${after.generations}, leader term ${leaderStatus.term}→${leaderAfter.term} (${leaderAfter.role})`);
+    const windowS = (z.at - a.at) / 1000;
+    let bytesPerSec: number | null = null;
+    if (a.tcp !== null && z.tcp !== null) {
+      const d = bytesBetween(a.tcp, z.tcp);
+      bytesPerSec = round(d.bytes / windowS, 0);
+      if (d.changed) notes.push(`TCP connections changed during the window (${d.connections} kept): bytesPerSec counts only those`);
+      if (d.connections === 0) bytesPerSec = null;
+    } else {
+      notes.push('ss not available: no bytesPerSec');
+    }
+    const members: SteadyMember[] = f.members.map((m: LoopbackMember) => {
+      return {
+        address: m.address,
+        kind: m.kind,
+        role: m === leader ? 'leader' : 'follower',
+        ticketsHeld: m.kind === 'site' ? (after.bySite.get(m.address) ?? 0) : 0,
+        cpuPct: round((100 * (z.cpu.get(m.address)! - a.cpu.get(m.address)!)) / windowS, 2),
+        rssMiB: round(rss.get(m.address)!, 1),
+        framesSentPerSec: round((z.sent.get(m.address)! - a.sent.get(m.address)!) / windowS, 1),
+      };
+    });
+    const messagesPerSec = round(members.reduce((s, m) => s + m.framesSentPerSec, 0), 1);
+    const cpuPct = members.find((m) => m.address === leader.address)!.cpuPct;
+    const holderSite = members.filter((m) => m.kind === 'site').sort((x, y) => y.ticketsHeld - x.ticketsHeld)[0]!;
+    const preset = timingPresets.loopback;
+    const followers = f.members.length - 1;
+    const remoteSites = f.sites.filter((m) => m !== leader).length;
+    const expectedMessagesPerSec = round((2 * followers * 1000) / preset.heartbeatIntervalMs + (2 * remoteSites * 1000) / preset.renewIntervalMs, 1);
+    b.say(
+      `  ${n} tickets: ${messagesPerSec} frames/s (expected ${expectedMessagesPerSec}), ${bytesPerSec === null ? '?' : (bytesPerSec / 1024).toFixed(1)} KiB/s on the wire, ${(writesInWindow / windowS).toFixed(1)} sink writes/s, leader CPU ${cpuPct} %; ` +
+        members.map((m) => `${m.address} ${m.role} cpu ${m.cpuPct} % rss ${m.rssMiB} MiB ${m.framesSentPerSec} frames/s`).join('; ') +
+        (stable ? '' : ' — NOT STABLE'),
+    );
+    return { tickets: n, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, sinkWritesPerSec: round(writesInWindow / windowS, 1), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, notes };
+  } finally {
+    await b.release(f);
+  }
+}
