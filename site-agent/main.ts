@@ -28,6 +28,9 @@ import { publicKeyOfSeed, readSeedFile } from '../src/cli/keys.js';
 
 export const exitConfig = 78;
 
+/** Largest frame a member sends or accepts (src/wire allows up to 16 MiB). */
+export const frameBytesMax = 8 * 1024 * 1024;
+
 export interface MemberOptions {
   readonly config: string;
   readonly key?: string;
@@ -148,6 +151,9 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
       .map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey ?? new Uint8Array(32) })),
     adminKeys: config.adminKeys,
     logger: log.child({ module: 'transport' }),
+    // A snapshot of the whole table is one frame: about 210 bytes a ticket, so
+    // 8 MiB carries the core's ticketCountMax (20 000) with room to spare.
+    messageBytesMax: frameBytesMax,
   });
   const pump = new Pump({ core, storage, transport, sink, clock, log: log.child({ module: 'pump' }) });
   const admin = new AdminService({
@@ -217,7 +223,7 @@ function checkPeersConfig(admin: AdminService, config: FormationConfig, self: Me
     if (peer === self) continue;
     void (async () => {
       for (let attempt = 0; attempt < 60 && !stopped(); attempt++) {
-        const r = await admin.ask(peer, { op: 'status', local: true });
+        const r = await admin.ask(peer, { op: 'fingerprint' });
         if (stopped()) return;
         if (!r.ok) continue;
         const theirs = (r.data as { fingerprint?: unknown } | undefined)?.fingerprint;

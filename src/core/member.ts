@@ -136,6 +136,7 @@ export class Member {
   private outEffects: TicketEffect[] = [];
   private outEvents: CoreEvent[] = [];
   private readonly selfQueue: Message[] = [];
+  private settlePending = true;
 
   constructor(config: CoreConfig, init: MemberInit) {
     const problems = validateCoreConfig(config);
@@ -175,7 +176,7 @@ export class Member {
     this.applyCommitted();
     this.holder?.syncWithTable(this.table.all(), this.now);
     this.resetElectionTimer();
-    this.reconcile();
+    this.settle();
   }
 
   // ───────────────────────────── inputs ─────────────────────────────
@@ -222,6 +223,7 @@ export class Member {
   }
 
   hasReady(): boolean {
+    this.settle();
     return (
       this.outMessages.length > 0 ||
       this.outEffects.length > 0 ||
@@ -232,6 +234,7 @@ export class Member {
   }
 
   ready(): Ready {
+    this.settle();
     let persist: Ready['persist'] = null;
     if (this.hardStateDirty || this.log.hasUnstable()) {
       const u = this.log.takeUnstable();
@@ -259,6 +262,7 @@ export class Member {
 
   /** The earliest monotonic time at which tick() has work to do. */
   nextDeadline(): Ms {
+    this.settle();
     const t = this.config.timing;
     let next = Number.POSITIVE_INFINITY;
     if (this.isVoter(this.id)) {
@@ -318,6 +322,7 @@ export class Member {
 
   /** The holder side's view of a ticket (sites only). */
   holderView(name: string): ReturnType<SiteHolder['view']> {
+    this.settle();
     return this.holder?.view(name);
   }
 
@@ -387,7 +392,6 @@ export class Member {
     }
     if (this.role === 'leader') {
       if (this.now >= this.nextHeartbeatAt) this.broadcastAppend();
-      this.placeTickets();
     } else if (this.isVoter(this.id) && this.now >= this.electionDeadline) {
       this.startPreVote();
     }
@@ -399,6 +403,16 @@ export class Member {
 
   private finishInput(): void {
     this.drainSelfQueue();
+    // Placement and the CIB reconcile look at every ticket: they run once per Ready
+    // (settle, from hasReady/ready/nextDeadline), not once per input, so a host that
+    // feeds several inputs before taking a Ready pays for them once.
+    this.settlePending = true;
+  }
+
+  /** Runs the whole-table work deferred by finishInput. Idempotent until the next input. */
+  private settle(): void {
+    if (!this.settlePending) return;
+    this.settlePending = false;
     if (this.role === 'leader') {
       this.placeTickets();
       this.drainSelfQueue();

@@ -14,7 +14,7 @@ import type { MemberId, TicketDef } from '../core/types.js';
 import type { AdminFrame, MonotonicClock, Transport } from './ports.js';
 import type { Pump } from './pump.js';
 
-export const adminOps = ['list', 'status', 'peers', 'history', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
+export const adminOps = ['list', 'status', 'fingerprint', 'peers', 'history', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
 export type AdminOp = (typeof adminOps)[number];
 
 export interface AdminRequest {
@@ -94,6 +94,9 @@ export class AdminService {
       case 'status':
         if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'status' });
         return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), ...this.c.describe(), tickets: this.views(core.tickets(), true) } };
+      case 'fingerprint':
+        // Small on purpose: members compare configs with it at start-up, whatever the table's size.
+        return { ok: true, message: 'fingerprint', answeredBy: me, data: { fingerprint: this.c.describe().fingerprint } };
       case 'peers':
         return { ok: true, message: 'peers', answeredBy: me, data: { self: me, status: core.status(), peers: this.c.transport.peers() } };
       case 'list':

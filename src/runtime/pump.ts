@@ -31,6 +31,12 @@ export interface PumpComponents {
 /** Bound on inputs waiting for the pump; beyond it the oldest network message is dropped (counted). */
 export const inboxInputsMax = 10_000;
 
+/**
+ * Inputs fed to the core before its Ready is carried out. Bounded so that a
+ * deadline that came due during a batch (a revoke) waits at most one batch.
+ */
+export const inputsPerReadyMax = 256;
+
 type Input = (core: Member, now: Ms) => void;
 
 export type CommandResult = Extract<CoreEvent, { type: 'command-result' }>;
@@ -100,8 +106,12 @@ export class Pump extends EventEmitter<{ event: [CoreEvent]; fatal: [Error]; eff
     this.running = true;
     try {
       while (this.inbox.length > 0 && !this.stopped) {
-        const input = this.inbox.shift()!;
-        input(this.c.core, this.c.clock.now());
+        // Feed what has queued up (bounded) before taking one Ready: whole-table work
+        // in the core runs once per Ready, and one sync covers the whole batch.
+        for (let n = 0; n < inputsPerReadyMax && this.inbox.length > 0; n++) {
+          const input = this.inbox.shift()!;
+          input(this.c.core, this.c.clock.now());
+        }
         while (this.c.core.hasReady()) await this.handle(this.c.core.ready());
       }
       if (!this.stopped) this.arm();
