@@ -278,7 +278,7 @@ export class Member {
     }
     if (this.holder !== null) {
       next = Math.min(next, this.holder.lastRenewSentAt + (this.holder.hasUnanswered() ? t.renewRetryMs : t.renewIntervalMs));
-      next = Math.min(next, this.holder.nextDeadline((n) => this.table.get(n), this.now));
+      next = Math.min(next, this.holder.nextDeadline(this.now));
     }
     return ms(Math.max(next, this.now));
   }
@@ -1164,7 +1164,7 @@ export class Member {
   private reconcile(): void {
     const h = this.holder;
     if (h === null) return;
-    h.reconcile(this.table.all(), this.now, this.outEffects);
+    h.reconcile((n) => this.table.get(n), () => this.table.all(), this.now, this.outEffects);
     const releases = h.takeReleases();
     if (releases.length > 0 && this.leader !== null) {
       for (const r of releases) {

@@ -6,6 +6,7 @@
 import type { RenewItem, SiteHealth } from './messages.js';
 import type { TicketState } from './ticket-table.js';
 import { holderRevokeAt } from './lease.js';
+import { MinHeap } from './min-heap.js';
 import type { Generation, MemberId, Ms } from './types.js';
 import { ms } from './types.js';
 
@@ -52,6 +53,7 @@ interface Issued {
 }
 
 interface HeldTicket {
+  readonly name: string;
   /** The generation this site holds according to the committed table; null when not the holder. */
   gen: Generation | null;
   /** The CIB grant may not be written before this (acquire-after, DESIGN.md §2). */
@@ -94,6 +96,15 @@ export class SiteHolder {
   private nextSeq: number;
   /** Local quorum and handlers are fine; while not, the site neither renews nor grants. */
   private healthy = true;
+  // Incremental reconcile: a ticket is looked at when something about it changed
+  // (dirty) or a deadline of its own came up (wakeups), not on every input, so
+  // the cost of a Ready does not grow with the number of tickets.
+  private readonly dirty = new Set<string>();
+  private allDirty = true;
+  private readonly wakeups = new MinHeap();
+  private readonly lastSeen = new Map<string, TicketState>();
+  private readonly issuedBy = new Map<number, string>();
+  private readonly owed = new Set<string>();
   private nextEffectId = 1;
   lastRenewSentAt = Number.NEGATIVE_INFINITY;
 
@@ -136,7 +147,7 @@ export class SiteHolder {
   private ticket(name: string): HeldTicket {
     let h = this.held.get(name);
     if (h === undefined) {
-      h = { gen: null, acquireReadyAt: 0, leaseEnd: null, issued: null, retryAt: 0, releaseGen: null, releasedGen: null, answerSeqFloor: 0 };
+      h = { name, gen: null, acquireReadyAt: 0, leaseEnd: null, issued: null, retryAt: 0, releaseGen: null, releasedGen: null, answerSeqFloor: 0 };
       this.held.set(name, h);
     }
     return h;
@@ -148,6 +159,10 @@ export class SiteHolder {
     const seen = new Set<string>();
     for (const t of tickets) {
       seen.add(t.def.name);
+      if (this.lastSeen.get(t.def.name) !== t) {
+        this.lastSeen.set(t.def.name, t);
+        this.dirty.add(t.def.name);
+      }
       const h = this.ticket(t.def.name);
       const mine = t.holder === this.self ? t.generation : null;
       if (mine === h.gen) continue;
@@ -175,6 +190,8 @@ export class SiteHolder {
     for (const [name, h] of this.held) {
       if (seen.has(name)) continue;
       // Ticket removed from the table: make sure it is revoked, then forget it.
+      this.lastSeen.delete(name);
+      this.dirty.add(name);
       if (h.gen !== null) this.owe(h, h.gen);
       h.gen = null;
       h.leaseEnd = null;
@@ -190,12 +207,15 @@ export class SiteHolder {
   private owe(h: HeldTicket, gen: Generation): void {
     h.releaseGen = gen;
     h.answerSeqFloor = this.nextSeq;
+    this.owed.add(h.name);
+    this.dirty.add(h.name);
   }
 
   /** Health changed: losing it gives every held ticket up; regaining it takes back what was not yet released. */
   setHealthy(ok: boolean): void {
     if (ok === this.healthy) return;
     this.healthy = ok;
+    this.allDirty = true;
     if (ok) this.resumeAll();
     else this.releaseAll();
   }
@@ -240,7 +260,10 @@ export class SiteHolder {
       if (h === undefined || t === undefined || h.gen !== g.generation || h.releasedGen === g.generation) continue;
       if (seq < h.answerSeqFloor) continue; // sent before a release the leader may already have honoured
       const end = this.hooks.leaseEnd(p.sentAt, now, t.def.leaseDurationMs);
-      if (h.leaseEnd === null || end > h.leaseEnd) h.leaseEnd = end;
+      if (h.leaseEnd === null || end > h.leaseEnd) {
+        h.leaseEnd = end;
+        this.dirty.add(g.name);
+      }
     }
   }
 
@@ -279,21 +302,49 @@ export class SiteHolder {
   }
 
   /** Computes the effects needed to bring the CIB to the desired state. */
-  reconcile(tickets: Iterable<TicketState>, now: number, out: TicketEffect[]): void {
-    const seen = new Set<string>();
-    for (const t of tickets) {
-      seen.add(t.def.name);
-      const h = this.ticket(t.def.name);
+  reconcile(lookup: (name: string) => TicketState | undefined, all: () => Iterable<TicketState>, now: number, out: TicketEffect[]): void {
+    let names: Iterable<string>;
+    if (this.allDirty) {
+      const every = new Set<string>(this.held.keys());
+      for (const t of all()) every.add(t.def.name);
+      names = every;
+    } else {
+      while ((this.wakeups.peekTime() ?? Number.POSITIVE_INFINITY) <= now) this.dirty.add(this.wakeups.pop()!);
+      names = this.dirty;
+    }
+    for (const name of [...names]) {
+      const t = lookup(name);
+      const h = this.ticket(name);
+      if (t === undefined) {
+        const gen = h.issued?.generation ?? (0 as Generation);
+        this.issue(h, name, { granted: false, standby: false, generation: gen, owner: null, revokeBy: null, attrs: {} }, now, out);
+        if (h.issued?.confirmed === true && !h.issued.granted && !this.owed.has(name)) this.held.delete(name);
+        else this.scheduleWake(h, null, now);
+        continue;
+      }
       const granted = this.grantable(h, t, now);
       const revokeBy = granted && h.leaseEnd !== null ? holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs) : null;
-      this.issue(h, t.def.name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
+      this.issue(h, name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
+      this.scheduleWake(h, t, now);
     }
-    for (const [name, h] of this.held) {
-      if (seen.has(name)) continue;
-      const gen = h.issued?.generation ?? (0 as Generation);
-      this.issue(h, name, { granted: false, standby: false, generation: gen, owner: null, revokeBy: null, attrs: {} }, now, out);
-      if (h.issued?.confirmed === true && !h.issued.granted) this.held.delete(name);
+    this.dirty.clear();
+    this.allDirty = false;
+  }
+
+  /** The next instant this ticket's desired CIB state can change without any input. */
+  private scheduleWake(h: HeldTicket, t: TicketState | null, now: number): void {
+    let at = Number.POSITIVE_INFINITY;
+    if (h.issued === null && h.retryAt > now) at = h.retryAt;
+    if (t !== null && h.gen !== null && h.leaseEnd !== null) {
+      const revokeAt = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+      if (h.issued?.granted === true && revokeAt > now) {
+        at = Math.min(at, revokeAt);
+        // The guard's deadline is extended once half its remaining time has passed (guardNeedsExtending).
+        const cur = h.issued.revokeBy;
+        if (cur !== null && cur < revokeAt) at = Math.min(at, Math.max(now + 1, 2 * cur - revokeAt + 1));
+      } else if (h.acquireReadyAt > now && h.acquireReadyAt < revokeAt) at = Math.min(at, h.acquireReadyAt);
     }
+    if (Number.isFinite(at)) this.wakeups.push(at, h.name);
   }
 
   private issue(h: HeldTicket, name: string, want: Omit<Issued, 'id' | 'confirmed'>, now: number, out: TicketEffect[]): void {
@@ -309,6 +360,8 @@ export class SiteHolder {
       (!want.granted || !this.guardNeedsExtending(cur.revokeBy, want.revokeBy, now));
     if (same) return;
     const id = this.nextEffectId++;
+    if (cur !== null) this.issuedBy.delete(cur.id);
+    this.issuedBy.set(id, name);
     h.issued = { ...want, id, confirmed: false };
     out.push({
       id,
@@ -336,44 +389,41 @@ export class SiteHolder {
 
   /** The host's report on an effect. A failure makes the state unknown: re-issue after a delay. */
   onEffectResult(id: number, ok: boolean, now: number): void {
-    for (const h of this.held.values()) {
-      if (h.issued?.id !== id) continue;
-      if (ok) h.issued.confirmed = true;
-      else {
-        h.issued = null;
-        h.retryAt = now + this.effectRetryMs;
-      }
+    const name = this.issuedBy.get(id);
+    if (name === undefined) return; // superseded by a later effect
+    const h = this.held.get(name);
+    if (h?.issued?.id !== id) return;
+    this.issuedBy.delete(id);
+    this.dirty.add(name);
+    if (ok) h.issued.confirmed = true;
+    else {
+      h.issued = null;
+      h.retryAt = now + this.effectRetryMs;
     }
   }
 
   /** Generations given up whose CIB revoke is confirmed: tell the leader so it can move them at once. */
   takeReleases(): Array<{ name: string; generation: Generation; seqFloor: number }> {
     const out: Array<{ name: string; generation: Generation; seqFloor: number }> = [];
-    for (const [name, h] of this.held) {
-      if (h.releaseGen === null) continue;
+    for (const name of [...this.owed]) {
+      const h = this.held.get(name);
+      if (h === undefined || h.releaseGen === null) {
+        this.owed.delete(name);
+        continue;
+      }
       if (h.issued === null || !h.issued.confirmed || h.issued.granted) continue;
       out.push({ name, generation: h.releaseGen, seqFloor: h.answerSeqFloor });
       h.releaseGen = null;
+      this.owed.delete(name);
     }
     return out;
   }
 
   /** The earliest local time at which this side needs to act again. */
-  nextDeadline(tickets: (name: string) => TicketState | undefined, now: number): number {
-    let next = Number.POSITIVE_INFINITY;
-    const consider = (t: number): void => {
-      // Only future instants: whatever is due now was handled by the input that just ran.
-      if (t > now && t < next) next = t;
-    };
-    for (const [name, h] of this.held) {
-      if (h.issued === null) consider(h.retryAt);
-      const t = tickets(name);
-      if (t === undefined || h.gen === null || h.leaseEnd === null) continue;
-      const revokeAt = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
-      if (h.issued?.granted === true) consider(revokeAt);
-      else if (h.acquireReadyAt < revokeAt) consider(h.acquireReadyAt);
-    }
-    return next;
+  nextDeadline(now: number): number {
+    // Entries at or before now were taken by the reconcile that ran before this call.
+    const t = this.wakeups.peekTime();
+    return t !== undefined && t > now ? t : t === undefined ? Number.POSITIVE_INFINITY : now + 1;
   }
 
   /** The CIB state this side believes in (for status output and the simulator's checks). */
