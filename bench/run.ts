@@ -12,6 +12,7 @@
 //   --quick             fewer samples and shorter windows (smoke run, figures not for the docs)
 //   --only LIST         comma-separated subset of startup,grant,failover,tickets
 //   --tickets LIST      ticket counts for the steady-state runs (default 1,100,1000,10000)
+//   --steady-preset P   timing preset of the steady-state formations: loopback (default), lan, wan
 //   --keep              keep the formations' directories (configs, logs, state)
 
 import { execFile } from 'node:child_process';
@@ -40,11 +41,13 @@ interface Options {
   quick: boolean;
   only: Set<Section>;
   tickets: number[];
+  /** Timing preset for the steady-state formations (the other sections use loopback). */
+  steadyPreset: 'loopback' | 'lan' | 'wan';
   keep: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { json: false, out: null, quick: false, only: new Set(sections), tickets: [1, 100, 1000, 10_000], keep: false };
+  const o: Options = { json: false, out: null, quick: false, only: new Set(sections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'loopback' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -60,6 +63,10 @@ function parseArgs(argv: readonly string[]): Options {
       const list = value().split(',');
       for (const s of list) if (!(sections as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${s} (${sections.join(', ')})`);
       o.only = new Set(list as Section[]);
+    } else if (a === '--steady-preset') {
+      const v = value();
+      if (v !== 'loopback' && v !== 'lan' && v !== 'wan') throw new Error('--steady-preset: loopback, lan or wan');
+      o.steadyPreset = v;
     } else if (a === '--tickets') {
       o.tickets = value().split(',').map(Number);
       if (o.tickets.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 20_000)) throw new Error('--tickets: counts must be integers in 1..20000');
@@ -173,7 +180,7 @@ async function main(): Promise<number> {
         const placementDeadlineMs = Math.max(60_000, Math.min(180_000, left - windowMs - 45_000));
         b.say(`steady state with ${n} automatic ticket${n === 1 ? '' : 's'} (placement deadline ${(placementDeadlineMs / 1000).toFixed(0)} s)`);
         try {
-          tickets[String(n)] = await measureSteady(b, n, windowMs, placementDeadlineMs);
+          tickets[String(n)] = await measureSteady(b, n, windowMs, placementDeadlineMs, o.steadyPreset);
         } catch (err) {
           if (err instanceof BenchAborted || b.signal.aborted) throw err;
           tickets[String(n)] = { error: brief(err) };

@@ -126,9 +126,11 @@ function diagnose(n: number, granted: number, elapsedMs: number, t: LogTrouble):
   return parts.join('; ');
 }
 
-export async function measureSteady(b: Bench, n: number, windowMs: number, placementDeadlineMs: number): Promise<SteadyResult> {
+export async function measureSteady(b: Bench, n: number, windowMs: number, placementDeadlineMs: number, presetName: 'loopback' | 'lan' | 'wan' = 'loopback'): Promise<SteadyResult> {
   const names = Array.from({ length: n }, (_, i) => `t${String(i + 1).padStart(5, '0')}`);
-  const f = await b.formation({ sites: 2, arbitrators: 1, tickets: names.map((name) => ({ name, expireS: 10, acquireAfterS: 0 })) });
+  // The lan and wan presets need leases longer than twice their election timeout plus a renewal.
+  const expireS = presetName === 'loopback' ? 10 : presetName === 'lan' ? 30 : 120;
+  const f = await b.formation({ sites: 2, arbitrators: 1, preset: presetName, tickets: names.map((name) => ({ name, expireS, acquireAfterS: 0 })) });
   const notes: string[] = [];
   try {
     await f.startAll();
@@ -217,7 +219,7 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
     const messagesPerSec = round(members.reduce((s, m) => s + m.framesSentPerSec, 0), 1);
     const cpuPct = members.find((m) => m.address === leader.address)!.cpuPct;
     const holderSite = members.filter((m) => m.kind === 'site').sort((x, y) => y.ticketsHeld - x.ticketsHeld)[0]!;
-    const preset = timingPresets.loopback;
+    const preset = timingPresets[presetName];
     const followers = f.members.length - 1;
     const remoteSites = f.sites.filter((m) => m !== leader).length;
     const expectedMessagesPerSec = round((2 * followers * 1000) / preset.heartbeatIntervalMs + (2 * remoteSites * 1000) / preset.renewIntervalMs, 1);
