@@ -226,6 +226,11 @@ interface Slot {
   lastRecvAt: number | null;
 }
 
+/** A fresh slot: nothing sent, received, queued or dialled yet. */
+function newSlot(role: Slot['role'], peer: TransportPeer, peerId: PeerId, address: Multiaddr | null, framesMax: number): Slot {
+  return { role, peer, peerId, address, queue: new FrameQueue(framesMax), out: null, writing: false, dialing: false, dialFailures: 0, sent: 0, received: 0, lastRecvAt: null };
+}
+
 type Services = { ping: Ping };
 
 /** The multiaddr for a host and TCP port: /ip4, /ip6 or /dns. */
@@ -330,20 +335,7 @@ export class Libp2pTransport implements Transport {
       seenKeys.add(keyHex);
       checkPort(peer.port, `peers.${peer.id}.port`, false);
       const peerId = peerIdFromPublicKey(libp2pPublicKeyFromRaw(peer.publicKey));
-      const slot: Slot = {
-        role: 'member',
-        peer,
-        peerId,
-        address: tcpMultiaddr(peer.host, peer.port).encapsulate(`/p2p/${peerId.toString()}`),
-        queue: new FrameQueue(framesMax),
-        out: null,
-        writing: false,
-        dialing: false,
-        dialFailures: 0,
-        sent: 0,
-        received: 0,
-        lastRecvAt: null,
-      };
+      const slot = newSlot('member', peer, peerId, tcpMultiaddr(peer.host, peer.port).encapsulate(`/p2p/${peerId.toString()}`), framesMax);
       this.#slots.set(peer.id, slot);
       this.#slotsByPeerId.set(peerId.toString(), slot);
       keys.set(peer.id, publicKeyFromRaw(peer.publicKey));
@@ -367,20 +359,7 @@ export class Libp2pTransport implements Transport {
         throw new TransportConfigError(`two admin keys share the sender id ${id}`, 'adminKeys');
       }
       const peerId = peerIdFromPublicKey(libp2pPublicKeyFromRaw(publicKey));
-      const slot: Slot = {
-        role: 'admin',
-        peer: { id, host: '', port: 0, publicKey },
-        peerId,
-        address: null,
-        queue: new FrameQueue(framesMax),
-        out: null,
-        writing: false,
-        dialing: false,
-        dialFailures: 0,
-        sent: 0,
-        received: 0,
-        lastRecvAt: null,
-      };
+      const slot = newSlot('admin', { id, host: '', port: 0, publicKey }, peerId, null, framesMax);
       this.#adminSlots.set(id, slot);
       this.#slotsByPeerId.set(peerId.toString(), slot);
       adminKeys.set(id, publicKeyFromRaw(publicKey));
