@@ -17,8 +17,7 @@
 // before the new holder's write was seen.
 
 import { join } from 'node:path';
-import { readTicketFile } from '../src/adapters/file-ticket-sink.js';
-import { FileTicketSink } from '../src/adapters/file-ticket-sink.js';
+import { readTicketState } from '../src/adapters/file-ticket-sink.js';
 import { timingPresets } from '../src/config/presets.js';
 import { clockDriftPpmMaxDefault } from '../src/config/tollbooth-keys.js';
 import type { LoopbackFormation, LoopbackMember } from '../src/cli/loopback-formation.js';
@@ -144,7 +143,7 @@ export async function measureFailover(b: Bench, reps: number, leaseS: number, ac
       await f.kill(holder, 'SIGKILL');
       const hit = await watch.done(`${ticket} to be written at ${other.address}`, 120_000, b.signal);
       const failoverMs = hit.at - t0;
-      const old = await readTicketFile(join(holder.dir, 'tickets', FileTicketSink.fileName(ticket)));
+      const old = await readTicketState(join(holder.dir, 'tickets'), ticket);
       const s1MarginMs = old !== null && old.granted && old.revokeBy !== null ? round(hit.at - old.revokeBy, 1) : null;
       const boundMs = wasLeader ? boundLeader : boundBase;
       const s: FailoverSample = {

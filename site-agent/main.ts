@@ -126,7 +126,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   const fingerprint = configFingerprint(config);
   const storage = await LevelStorage.open(join(stateDir, 'registry'));
   const persisted = await storage.load();
-  const sink = kind === 'site' ? new FileTicketSink(join(stateDir, 'tickets'), bootId()) : null;
+  const sink = kind === 'site' ? new FileTicketSink(join(stateDir, 'tickets'), bootId(), clock) : null;
   const cib = sink === null ? [] : await sink.readAll();
   const coreConfig = toCoreConfig(config, id);
   // One persisted epoch per start orders this incarnation's transport sequence

@@ -20,9 +20,10 @@
 
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CibTicketState, TicketEffect } from '../core/site-holder.js';
-import { assert, generation, type MemberId } from '../core/types.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../core/site-holder.js';
+import { assert, generation, ms, type MemberId } from '../core/types.js';
 import type { AbortOptions, MonotonicClock, TicketSink } from '../runtime/ports.js';
+import type { LeaseGuardFile } from './lease-guard-file.js';
 
 /** Booth's `owner` when the ticket was lost (no leader known). */
 export const boothOwnerLost = 0;
@@ -80,6 +81,8 @@ export type CrmTicketErrorCode =
   | 'FOREIGN_TICKET'
   /** The effect cannot be written safely (bad name, reserved attribute, grant without or past its deadline). */
   | 'INVALID_EFFECT'
+  /** The lease guard's record could not be written (before a grant, or after a revoke). */
+  | 'GUARD_FAILED'
   /** Any other non-zero exit. */
   | 'FAILED';
 
@@ -139,6 +142,12 @@ export interface CrmTicketSinkOptions {
   readonly outputBytesMax?: number;
   /** The monotonic clock effect.revokeBy is on. */
   readonly clock: MonotonicClock;
+  /**
+   * The lease guard's record: each grant's deadline is armed in it before the
+   * grant is written and dropped after the revoke is, and guard updates move
+   * it; the lease guard process revokes from it when the agent cannot.
+   */
+  readonly guard: LeaseGuardFile;
   /** Wall clock in Unix ms, for booth's `expires`. Default Date.now. */
   readonly wallClockMs?: () => number;
   /** Called after every attempt. */
@@ -191,15 +200,15 @@ export class CrmTicketSink implements TicketSink {
       if (termText === undefined && granted) {
         throw new CrmTicketError('BAD_OUTPUT', `ticket ${s.id} is granted but has no term attribute`);
       }
+      const gen = generation(termText === undefined ? 0 : parseTerm(s.id, termText));
+      const rec = this.options.guard.get(s.id);
       out.push({
         name: s.id,
         granted,
-        generation: generation(termText === undefined ? 0 : parseTerm(s.id, termText)),
-        // TODO(issue 4): the CIB stores only the wall-clock `expires`; the lease
-        // guard that issue 4 adds carries the monotonic deadline of a grant and
-        // is where revokeBy must come from. Until then a granted ticket found at
-        // start-up has no known deadline (null), which the core treats as such.
-        revokeBy: null,
+        generation: gen,
+        // The CIB stores only the wall-clock `expires`; the monotonic deadline
+        // of a grant lives in the lease guard's record (same generation only).
+        revokeBy: granted && rec !== undefined && rec.generation === gen ? ms(rec.revokeBy) : null,
       });
     }
     return out;
@@ -221,9 +230,21 @@ export class CrmTicketSink implements TicketSink {
     return s ?? null;
   }
 
+  async extendGuard(update: GuardUpdate, _options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
+    try {
+      const skipped = await this.options.guard.extend(update.extend, this.options.clock.now());
+      return { ok: true, skipped };
+    } catch (err) {
+      return { ok: false, error: `lease guard record ${this.options.guard.path}: ${(err as Error).message}` };
+    }
+  }
+
   async apply(effect: TicketEffect, options?: AbortOptions): Promise<CrmTicketApplyResult> {
     try {
+      // The guard learns of a grant before it is written, and forgets it only once the revoke is.
+      if (effect.granted && effect.revokeBy !== null) await this.armGuard(effect.ticket, effect.generation, effect.revokeBy);
       await this.applyOrThrow(effect, options);
+      if (!effect.granted) await this.disarmGuard(effect.ticket);
       return { ok: true };
     } catch (err) {
       if (err instanceof CrmTicketError) return { ok: false, code: err.code, error: err.message };
@@ -283,6 +304,22 @@ export class CrmTicketSink implements TicketSink {
     await this.call(args, options, false);
 
     if (!e.standby && standbyNow) await this.call(['-t', e.ticket, '--activate'], options, false);
+  }
+
+  private async armGuard(ticket: string, gen: number, revokeBy: number): Promise<void> {
+    try {
+      await this.options.guard.arm(ticket, gen, revokeBy);
+    } catch (err) {
+      throw new CrmTicketError('GUARD_FAILED', `cannot arm the lease guard for ${ticket} (${this.options.guard.path}): ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async disarmGuard(ticket: string): Promise<void> {
+    try {
+      await this.options.guard.disarm(ticket);
+    } catch (err) {
+      throw new CrmTicketError('GUARD_FAILED', `revoked ${ticket}, but cannot update the lease guard record (${this.options.guard.path}): ${(err as Error).message}`, { cause: err });
+    }
   }
 
   private ownerFor(e: TicketEffect): number {

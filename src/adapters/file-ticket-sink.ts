@@ -4,12 +4,20 @@
 // fsync of the directory). A grant is only valid until `revokeBy` on the
 // CLOCK_MONOTONIC of the boot named in `bootId`: readers (tests, the CLI)
 // must treat a grant past its deadline, or from another boot, as revoked.
+// Deadlines move later without rewriting ticket files: the lease guard record
+// (<dir>/lease-guard, src/adapters/lease-guard-file.ts) holds each grant's
+// current deadline, armed before the grant is written and extended in one
+// write per guard update; readTicketState combines the two.
 
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CibTicketState, TicketEffect } from '../core/site-holder.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../core/site-holder.js';
 import { generation, ms } from '../core/types.js';
-import type { AbortOptions, TicketSink } from '../runtime/ports.js';
+import type { AbortOptions, MonotonicClock, TicketSink } from '../runtime/ports.js';
+import { LeaseGuardFile, readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
+
+/** The lease guard record's file name inside the ticket directory. */
+export const guardFileName = 'lease-guard';
 
 export interface FileTicketState {
   readonly ticket: string;
@@ -26,22 +34,32 @@ export interface FileTicketState {
 }
 
 export class FileTicketSink implements TicketSink {
+  private guardFile: Promise<LeaseGuardFile> | null = null;
+
   constructor(
     private readonly dir: string,
     private readonly boot: string,
+    private readonly clock: MonotonicClock,
   ) {}
 
   static fileName(ticket: string): string {
     return `${encodeURIComponent(ticket)}.json`;
   }
 
+  private guard(): Promise<LeaseGuardFile> {
+    this.guardFile ??= LeaseGuardFile.open(join(this.dir, guardFileName), this.boot);
+    return this.guardFile;
+  }
+
   async readAll(_options?: AbortOptions): Promise<CibTicketState[]> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const guard = await this.guard();
     const out: CibTicketState[] = [];
     for (const f of await readdir(this.dir)) {
-      if (!f.endsWith('.json')) continue;
-      const s = await readTicketFile(join(this.dir, f));
-      if (s === null) continue;
+      if (!f.endsWith('.json') || f.startsWith('.')) continue;
+      const file = await readTicketFile(join(this.dir, f));
+      if (file === null) continue;
+      const s = withGuard(file, guard.get(file.ticket));
       const sameBoot = s.bootId === this.boot;
       out.push({
         name: s.ticket,
@@ -51,6 +69,15 @@ export class FileTicketSink implements TicketSink {
       });
     }
     return out;
+  }
+
+  async extendGuard(update: GuardUpdate, _options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
+    try {
+      const skipped = await (await this.guard()).extend(update.extend, this.clock.now());
+      return { ok: true, skipped };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
   }
 
   async apply(e: TicketEffect, _options?: AbortOptions): Promise<{ ok: boolean; error?: string }> {
@@ -66,7 +93,11 @@ export class FileTicketSink implements TicketSink {
       writtenAt: new Date().toISOString(),
     };
     try {
-      await writeAtomic(this.dir, FileTicketSink.fileName(e.ticket), `${JSON.stringify(state)}\n`);
+      const guard = await this.guard();
+      // The guard learns of a grant before it is written, and forgets it only once the revoke is.
+      if (e.granted && e.revokeBy !== null) await guard.arm(e.ticket, e.generation, e.revokeBy);
+      await writeFileAtomic(join(this.dir, FileTicketSink.fileName(e.ticket)), `${JSON.stringify(state)}\n`);
+      if (!e.granted) await guard.disarm(e.ticket);
       return { ok: true };
     } catch (err) {
       return { ok: false, error: (err as Error).message };
@@ -96,21 +127,22 @@ export function grantedNow(s: FileTicketState | null, nowMonotonicMs: number, bo
   return s !== null && s.granted && s.bootId === boot && s.revokeBy !== null && nowMonotonicMs < s.revokeBy;
 }
 
-async function writeAtomic(dir: string, name: string, text: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
-  const fh = await open(tmp, 'w', 0o600);
+/** A ticket file with its deadline as the guard record has moved it (same generation only). */
+function withGuard(s: FileTicketState, rec: GuardRecord | undefined): FileTicketState {
+  if (!s.granted || rec === undefined || rec.generation !== s.generation) return s;
+  if (s.revokeBy !== null && s.revokeBy >= rec.revokeBy) return s;
+  return { ...s, revokeBy: rec.revokeBy };
+}
+
+/** One ticket's state as a reader should judge it: its file, with the deadline from the guard record. */
+export async function readTicketState(dir: string, ticket: string): Promise<FileTicketState | null> {
+  const s = await readTicketFile(join(dir, FileTicketSink.fileName(ticket)));
+  if (s === null) return null;
+  let rec: GuardRecord | undefined;
   try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    rec = (await readGuardFile(join(dir, guardFileName), s.bootId)).get(ticket);
+  } catch {
+    rec = undefined; // unreadable guard record: the file's own deadline, which is never later
   }
-  await rename(tmp, join(dir, name));
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  return withGuard(s, rec);
 }

@@ -15,7 +15,7 @@ import { majority, quorumValue } from './quorum.js';
 import { RaftLog } from './raft-log.js';
 import type { RandomSource } from './random.js';
 import type { AdminCommand, CommandErrorCode, CoreEvent, HardState, PersistedState, Ready, Report, Role } from './ready.js';
-import { SiteHolder, type CibTicketState, type TicketEffect } from './site-holder.js';
+import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from './site-holder.js';
 import { TicketTable, type TicketState } from './ticket-table.js';
 import {
   AssertionError,
@@ -134,6 +134,7 @@ export class Member {
   // Output being collected for the next Ready.
   private outMessages: Envelope[] = [];
   private outEffects: TicketEffect[] = [];
+  private outGuard: GuardUpdate[] = [];
   private outEvents: CoreEvent[] = [];
   private readonly selfQueue: Message[] = [];
   private settlePending = true;
@@ -206,7 +207,7 @@ export class Member {
     this.advanceTime(now);
     switch (r.type) {
       case 'effect-result':
-        this.holder?.onEffectResult(r.id, r.ok, this.now);
+        this.holder?.onEffectResult(r.id, r.ok, this.now, r.skipped ?? []);
         break;
       case 'health': {
         const isOk = r.health.quorate && r.health.handlersOk;
@@ -227,6 +228,7 @@ export class Member {
     return (
       this.outMessages.length > 0 ||
       this.outEffects.length > 0 ||
+      this.outGuard.length > 0 ||
       this.outEvents.length > 0 ||
       this.hardStateDirty ||
       this.log.hasUnstable()
@@ -246,9 +248,10 @@ export class Member {
       };
       this.hardStateDirty = false;
     }
-    const r: Ready = { persist, messages: this.outMessages, effects: this.outEffects, events: this.outEvents };
+    const r: Ready = { persist, messages: this.outMessages, effects: this.outEffects, guard: this.outGuard, events: this.outEvents };
     this.outMessages = [];
     this.outEffects = [];
+    this.outGuard = [];
     this.outEvents = [];
     return r;
   }
@@ -1164,7 +1167,7 @@ export class Member {
   private reconcile(): void {
     const h = this.holder;
     if (h === null) return;
-    h.reconcile((n) => this.table.get(n), () => this.table.all(), this.now, this.outEffects);
+    h.reconcile((n) => this.table.get(n), () => this.table.all(), this.now, this.outEffects, this.outGuard);
     const releases = h.takeReleases();
     if (releases.length > 0 && this.leader !== null) {
       for (const r of releases) {

@@ -9,14 +9,19 @@
 //      state of one ticket, so a later effect for the same ticket supersedes an
 //      earlier one that has not started: the host drops the earlier one (and
 //      need not report it). A grant whose `revokeBy` has passed when its write
-//      would start is not written; report it as failed;
+//      would start is not written; report it as failed. `guard` updates move
+//      the lease guard's deadlines of grants already written; apply them in
+//      order, each entry only where the guard holds a grant of that generation
+//      and only to a later deadline (an entry whose current deadline has passed
+//      is skipped: the guard may have revoked), and report each with an
+//      `effect-result` naming the skipped tickets;
 //   4. advance: call `advance(ready)`.
 // Messages may depend on the persisted state (a vote, an acknowledged entry);
 // effects may depend on a persisted commit. Reordering these steps breaks the
 // protocol's safety argument.
 
 import type { Entry, Envelope, Snapshot, SiteHealth, EntryData } from './messages.js';
-import type { TicketEffect } from './site-holder.js';
+import type { GuardUpdate, TicketEffect } from './site-holder.js';
 import type { Index, MemberId, Ms, Term, TicketDef, Member } from './types.js';
 
 export interface HardState {
@@ -78,6 +83,7 @@ export interface Ready {
   readonly persist: PersistBatch | null;
   readonly messages: readonly Envelope[];
   readonly effects: readonly TicketEffect[];
+  readonly guard: readonly GuardUpdate[];
   readonly events: readonly CoreEvent[];
 }
 
@@ -94,7 +100,14 @@ export type AdminCommand =
   | { readonly id: string; readonly type: 'member-remove'; readonly member: MemberId };
 
 export type Report =
-  | { readonly type: 'effect-result'; readonly id: number; readonly ok: boolean; readonly error?: string }
+  | {
+      readonly type: 'effect-result';
+      readonly id: number;
+      readonly ok: boolean;
+      readonly error?: string;
+      /** For a guard update: tickets it could not extend (no grant of that generation, or its deadline had passed). */
+      readonly skipped?: readonly string[];
+    }
   | { readonly type: 'health'; readonly health: SiteHealth };
 
 export type { Ms };

@@ -32,6 +32,26 @@ export interface TicketEffect {
   readonly attrs: Readonly<Record<string, string>>;
 }
 
+/**
+ * Moves the lease guard's deadlines later for tickets whose grant is already in
+ * the CIB, all in one write (DESIGN.md §4). Renewals cover every held ticket
+ * at once, so one update per guard period replaces a CIB write per ticket.
+ * The host applies an entry only where the guard holds a grant of that
+ * generation and only if it moves the deadline later, and reports the outcome
+ * with an `effect-result` report carrying the update's `id`.
+ */
+export interface GuardUpdate {
+  readonly id: number;
+  readonly extend: readonly GuardExtension[];
+}
+
+export interface GuardExtension {
+  readonly ticket: string;
+  readonly generation: Generation;
+  /** The new deadline on the local monotonic clock; never earlier than the one it replaces. */
+  readonly revokeBy: Ms;
+}
+
 /** What the CIB held when the agent started (read by the host before the core is built). */
 export interface CibTicketState {
   readonly name: string;
@@ -105,6 +125,8 @@ export class SiteHolder {
   private readonly lastSeen = new Map<string, TicketState>();
   private readonly issuedBy = new Map<number, string>();
   private readonly owed = new Set<string>();
+  /** Guard updates in flight: per update, each ticket's deadline as it was sent. */
+  private readonly guardBatches = new Map<number, ReadonlyArray<{ readonly name: string; readonly revokeBy: number }>>();
   private nextEffectId = 1;
   lastRenewSentAt = Number.NEGATIVE_INFINITY;
 
@@ -302,7 +324,14 @@ export class SiteHolder {
   }
 
   /** Computes the effects needed to bring the CIB to the desired state. */
-  reconcile(lookup: (name: string) => TicketState | undefined, all: () => Iterable<TicketState>, now: number, out: TicketEffect[]): void {
+  reconcile(
+    lookup: (name: string) => TicketState | undefined,
+    all: () => Iterable<TicketState>,
+    now: number,
+    out: TicketEffect[],
+    guardOut: GuardUpdate[],
+  ): void {
+    let extendDue = false;
     let names: Iterable<string>;
     if (this.allDirty) {
       const every = new Set<string>(this.held.keys());
@@ -325,10 +354,37 @@ export class SiteHolder {
       const granted = this.grantable(h, t, now);
       const revokeBy = granted && h.leaseEnd !== null ? holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs) : null;
       this.issue(h, name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
+      if (!extendDue && h.issued?.granted === true && h.issued.confirmed && this.guardNeedsExtending(h.issued.revokeBy, revokeBy, now)) extendDue = true;
       this.scheduleWake(h, t, now);
     }
     this.dirty.clear();
     this.allDirty = false;
+    if (extendDue) this.extendGuard(lookup, now, guardOut);
+  }
+
+  /**
+   * One guard update for every confirmed grant whose deadline can move later,
+   * not only the one that came due: renewals answer all tickets together, so
+   * their deadlines stay aligned and the next update again covers them all.
+   */
+  private extendGuard(lookup: (name: string) => TicketState | undefined, now: number, guardOut: GuardUpdate[]): void {
+    const extend: GuardExtension[] = [];
+    const sent: Array<{ name: string; revokeBy: number }> = [];
+    for (const h of this.held.values()) {
+      const cur = h.issued;
+      if (cur === null || !cur.granted || !cur.confirmed || h.leaseEnd === null || cur.revokeBy === null) continue;
+      const t = lookup(h.name);
+      if (t === undefined || !this.grantable(h, t, now)) continue;
+      const want = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+      if (want <= cur.revokeBy) continue;
+      h.issued = { ...cur, revokeBy: want };
+      extend.push({ ticket: h.name, generation: cur.generation, revokeBy: ms(want) });
+      sent.push({ name: h.name, revokeBy: want });
+    }
+    if (extend.length === 0) return;
+    const id = this.nextEffectId++;
+    this.guardBatches.set(id, sent);
+    guardOut.push({ id, extend });
   }
 
   /** The next instant this ticket's desired CIB state can change without any input. */
@@ -357,7 +413,9 @@ export class SiteHolder {
       cur.generation === want.generation &&
       cur.owner === want.owner &&
       sameAttrs(cur.attrs, want.attrs) &&
-      (!want.granted || !this.guardNeedsExtending(cur.revokeBy, want.revokeBy, now));
+      (!want.granted || cur.revokeBy !== null);
+    // A granted ticket whose deadline moves later needs no CIB write: the guard update covers it
+    // (a grant found without a known guard deadline is written again, which arms the guard).
     if (same) return;
     const id = this.nextEffectId++;
     if (cur !== null) this.issuedBy.delete(cur.id);
@@ -387,8 +445,25 @@ export class SiteHolder {
     return cur - now < (want - now) / 2;
   }
 
-  /** The host's report on an effect. A failure makes the state unknown: re-issue after a delay. */
-  onEffectResult(id: number, ok: boolean, now: number): void {
+  /** The host's report on an effect or a guard update. A failure makes the state unknown: re-issue after a delay. */
+  onEffectResult(id: number, ok: boolean, now: number, skipped: readonly string[] = []): void {
+    const batch = this.guardBatches.get(id);
+    if (batch !== undefined) {
+      this.guardBatches.delete(id);
+      // A skipped ticket's guard may have revoked it already: write the grant again (a full write re-arms the guard).
+      const lost = ok ? new Set(skipped) : null;
+      for (const { name, revokeBy } of batch) {
+        if (lost !== null && !lost.has(name)) continue;
+        const h = this.held.get(name);
+        // Only where nothing newer was issued since: the guard's deadline for this grant is unknown now.
+        if (h?.issued?.granted !== true || h.issued.revokeBy !== revokeBy) continue;
+        this.issuedBy.delete(h.issued.id);
+        h.issued = null;
+        h.retryAt = lost !== null ? now : now + this.effectRetryMs;
+        this.dirty.add(name);
+      }
+      return;
+    }
     const name = this.issuedBy.get(id);
     if (name === undefined) return; // superseded by a later effect
     const h = this.held.get(name);

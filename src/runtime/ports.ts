@@ -5,7 +5,7 @@
 
 import type { Envelope } from '../core/messages.js';
 import type { PersistBatch, PersistedState } from '../core/ready.js';
-import type { CibTicketState, TicketEffect } from '../core/site-holder.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../core/site-holder.js';
 import type { MemberId, Ms } from '../core/types.js';
 
 export interface AbortOptions {
@@ -83,6 +83,14 @@ export interface TicketSink {
   readAll(options?: AbortOptions): Promise<CibTicketState[]>;
   /** Makes one ticket match the effect's desired state. Resolves with the outcome; does not throw for CIB errors. */
   apply(effect: TicketEffect, options?: AbortOptions): Promise<{ ok: boolean; error?: string }>;
+  /**
+   * Moves the lease guard's deadlines later for grants already written (one
+   * durable write for the whole update). An entry whose deadline is not later
+   * is ignored; one whose ticket has no grant of that generation, or whose
+   * current deadline has passed (the guard may have revoked it), is skipped and
+   * named in `skipped`, so that the core writes that grant again.
+   */
+  extendGuard(update: GuardUpdate, options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: readonly string[] }>;
 }
 
 /** The process's monotonic clock, in integer milliseconds. */

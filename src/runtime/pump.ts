@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Member } from '../core/member.js';
 import type { Envelope } from '../core/messages.js';
 import type { AdminCommand, CoreEvent, Ready } from '../core/ready.js';
-import type { TicketEffect } from '../core/site-holder.js';
+import type { GuardUpdate, TicketEffect } from '../core/site-holder.js';
 import type { Ms } from '../core/types.js';
 import type { MonotonicClock, Storage, TicketSink, Transport } from './ports.js';
 
@@ -49,6 +49,9 @@ export class Pump extends EventEmitter<{ event: [CoreEvent]; fatal: [Error]; eff
   private readonly waiters = new Map<string, (r: CommandResult) => void>();
   /** Per ticket: the effect being written and the newest one waiting (older waiting ones are superseded). */
   private readonly effects = new Map<string, { busy: boolean; next: TicketEffect | null }>();
+  /** Guard updates waiting for the one being written; written together as one (group commit). */
+  private guardWaiting: GuardUpdate[] = [];
+  private guardBusy = false;
   droppedInputs = 0;
   readonly abort = new AbortController();
 
@@ -128,6 +131,7 @@ export class Pump extends EventEmitter<{ event: [CoreEvent]; fatal: [Error]; eff
     if (r.persist !== null) await this.c.storage.persist(r.persist, { signal: this.abort.signal });
     for (const env of r.messages) this.c.transport.send(env);
     for (const e of r.effects) this.startEffect(e);
+    if (r.guard.length > 0) this.startGuard(r.guard);
     for (const e of r.events) {
       if (e.type === 'command-result') {
         const w = this.waiters.get(e.id);
@@ -149,6 +153,49 @@ export class Pump extends EventEmitter<{ event: [CoreEvent]; fatal: [Error]; eff
       this.timer = null;
       this.enqueue((core, now) => core.tick(now));
     }, Math.min(delay, 2 ** 31 - 1));
+  }
+
+  private startGuard(updates: readonly GuardUpdate[]): void {
+    const sink = this.c.sink;
+    if (sink === null) return;
+    this.guardWaiting.push(...updates);
+    if (!this.guardBusy) void this.runGuard(sink);
+  }
+
+  private async runGuard(sink: TicketSink): Promise<void> {
+    this.guardBusy = true;
+    try {
+      while (this.guardWaiting.length > 0 && !this.stopped) {
+        const batch = this.guardWaiting;
+        this.guardWaiting = [];
+        // Later entries for a ticket win; the sink only ever moves a deadline later anyway.
+        const merged = new Map<string, GuardUpdate['extend'][number]>();
+        for (const u of batch) for (const x of u.extend) merged.set(x.ticket, x);
+        let outcome: { ok: boolean; error?: string; skipped?: readonly string[] };
+        try {
+          outcome = await sink.extendGuard({ id: batch[0]!.id, extend: [...merged.values()] }, { signal: this.abort.signal });
+        } catch (err) {
+          outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
+        }
+        if (!outcome.ok) this.c.log.warn({ tickets: merged.size, error: outcome.error }, 'lease guard update failed');
+        for (const u of batch) {
+          this.enqueue((core, now) =>
+            core.report(
+              {
+                type: 'effect-result',
+                id: u.id,
+                ok: outcome.ok,
+                ...(outcome.error === undefined ? {} : { error: outcome.error }),
+                ...(outcome.skipped === undefined ? {} : { skipped: outcome.skipped }),
+              },
+              now,
+            ),
+          );
+        }
+      }
+    } finally {
+      this.guardBusy = false;
+    }
   }
 
   private startEffect(e: TicketEffect): void {

@@ -13,6 +13,7 @@
 // heals, malformed output). Time is a fixed offset between a monotonic and a
 // wall clock so that `expires` is exact. If crm_ticket is not installed the
 // suite FAILS (it never skips): install pacemaker-cli-utils (see .ci/run).
+import { LeaseGuardFile } from '../../src/adapters/lease-guard-file.js';
 import { execFile, execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,6 +71,7 @@ interface Lab {
   clock: StepClock;
   calls: CrmTicketCall[];
   sink: CrmTicketSink;
+  guard: LeaseGuardFile;
 }
 
 async function lab(fixture = 'cib-tickets.xml', extra: Partial<CrmTicketSinkOptions> = {}): Promise<Lab> {
@@ -79,7 +81,9 @@ async function lab(fixture = 'cib-tickets.xml', extra: Partial<CrmTicketSinkOpti
   await copyFile(join(fixtures, fixture), cib);
   const clock = new StepClock();
   const calls: CrmTicketCall[] = [];
+  const guard = await LeaseGuardFile.open(join(dir, 'lease-guard'), 'test-boot');
   const sink = new CrmTicketSink({
+    guard,
     siteId,
     boothCfgName: 'booth',
     siteIdOf: (m) => (m === 'site-b' ? 1234567 : null),
@@ -89,7 +93,7 @@ async function lab(fixture = 'cib-tickets.xml', extra: Partial<CrmTicketSinkOpti
     onCall: (c) => calls.push(c),
     ...extra,
   });
-  return { cib, clock, calls, sink };
+  return { cib, clock, calls, sink, guard };
 }
 
 function effect(over: Partial<TicketEffect> = {}): TicketEffect {
@@ -152,7 +156,33 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     expect(t?.standby).toBeUndefined();
     const line = (await listDetails(cib)).split('\n').find((l) => l.startsWith('ticketA\tgranted '));
     for (const kv of ['term=7', 'booth-cfg-name=booth', `owner=${siteId}`]) expect(line).toMatch(new RegExp(`[(, ]${kv}[,)]`));
-    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: null }]);
+    // The deadline comes from the lease guard's record, armed before the grant.
+    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: mono0 + 30_000 }]);
+  });
+
+  it('arms the lease guard before a grant, moves it only later for the same generation, drops it after a revoke', async () => {
+    const { cib, sink, guard } = await lab();
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 30_000 });
+    const ext = (ticket: string, gen: number, at: number) => ({ ticket, generation: generation(gen), revokeBy: ms(at) });
+    expect(await sink.extendGuard({ id: 2, extend: [ext('ticketA', 7, mono0 + 40_000), ext('ticketB', 7, mono0 + 40_000)] })).toEqual({ ok: true, skipped: ['ticketB'] });
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 });
+    expect(guard.get('ticketB')).toBeUndefined(); // not granted here: nothing to extend
+    await sink.extendGuard({ id: 3, extend: [ext('ticketA', 7, mono0 + 35_000), ext('ticketA', 6, mono0 + 90_000)] });
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 }); // earlier, or another generation
+    // The record survives a reopen (it is what the lease guard process reads).
+    expect((await LeaseGuardFile.open(guard.path, 'test-boot')).get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 });
+    expect((await LeaseGuardFile.open(guard.path, 'another-boot')).get('ticketA')).toBeUndefined();
+    expect(await sink.apply(effect({ granted: false, owner: null, revokeBy: null, generation: generation(8) }))).toEqual({ ok: true });
+    expect((await cibTickets(cib)).ticketA?.granted).toBe('false');
+    expect(guard.get('ticketA')).toBeUndefined();
+  });
+
+  it('reads a grant without a guard record (another boot) as having no known deadline', async () => {
+    const { cib, clock, sink, guard } = await lab();
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    const rebooted = new CrmTicketSink({ siteId, boothCfgName: 'booth', env: { CIB_file: cib }, clock, guard: await LeaseGuardFile.open(guard.path, 'another-boot') });
+    expect(await rebooted.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: null }]);
   });
 
   it('floors expires to the second and measures it from the monotonic deadline', async () => {

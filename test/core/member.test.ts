@@ -396,6 +396,30 @@ describe('the automatic ticket', () => {
     expect(net.node(arb).member.leaseView(ticketName)!.until).toBeGreaterThan(net.now);
     expect(net.events().filter((e) => e.type === 'lease-lost')).toEqual([]);
   });
+
+  it('moves the guard deadline with guard updates, not CIB writes, and never past the lease', () => {
+    const net = settled({ seed: 5, first: arb });
+    const holder = net.node(arb).member.ticket(ticketName)!.holder!;
+    const from = net.log.length;
+    net.runUntil(120_000);
+    const mine = net.log.slice(from).filter((r) => r.member === holder);
+    // The grant is already in the CIB: two minutes of renewals need no CIB write at all.
+    expect(mine.flatMap((r) => r.ready.effects)).toEqual([]);
+    const updates = mine.flatMap((r) => r.ready.guard.map((u) => ({ at: r.at, u })));
+    // Extended once half the guard's time is used: about every (D − revokeLead) / 2.
+    const period = (ticketDef.leaseDurationMs - ticketDef.revokeLeadMs) / 2;
+    expect(updates.length).toBeGreaterThanOrEqual(Math.floor(110_000 / (period + ticketDef.leaseDurationMs / 10)));
+    let last = 0;
+    for (const { at, u } of updates) {
+      expect(u.extend).toEqual([{ ticket: ticketName, generation: 1, revokeBy: expect.any(Number) as number }]);
+      const d = u.extend[0]!.revokeBy;
+      expect(d).toBeGreaterThan(last);
+      expect(d).toBeGreaterThan(at);
+      expect(d).toBeLessThanOrEqual(at + ticketDef.leaseDurationMs - ticketDef.revokeLeadMs);
+      last = d;
+    }
+    expect(net.node(holder).cib.get(ticketName)).toEqual({ granted: true, generation: 1 });
+  });
 });
 
 describe('admin commands', () => {

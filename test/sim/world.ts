@@ -12,7 +12,7 @@ import { Member } from '../../src/core/member.js';
 import type { Envelope } from '../../src/core/messages.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { AdminCommand, PersistBatch, Ready } from '../../src/core/ready.js';
-import type { CibTicketState, TicketEffect } from '../../src/core/site-holder.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../../src/core/site-holder.js';
 import { AssertionError, generation, memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
 import { Checker } from './checker.js';
 import { EventHeap } from './heap.js';
@@ -50,6 +50,7 @@ type SimEvent =
   | { at: number; seq: number; kind: 'timer'; node: number; token: number }
   | { at: number; seq: number; kind: 'cib-done'; node: number; effect: TicketEffect; ok: boolean; incarnation: number }
   | { at: number; seq: number; kind: 'guard'; node: number; ticket: string; guardAt: number }
+  | { at: number; seq: number; kind: 'guard-done'; node: number; update: GuardUpdate; ok: boolean; incarnation: number }
   | { at: number; seq: number; kind: 'action'; run: () => void };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -228,6 +229,7 @@ export class World {
       for (const env of r.messages) this.send(env);
       this.onEvents(n, r);
       for (const effect of r.effects) this.enqueueEffect(n, effect);
+      for (const update of r.guard) this.startGuardUpdate(n, update);
       core.advance(r);
     }
     this.scheduleTimer(n);
@@ -337,6 +339,38 @@ export class World {
     }
   }
 
+  /**
+   * The guard record is a local file beside the CIB: its writes take CIB-like
+   * time, fail as often, and land in any order (each entry only moves a
+   * deadline later, so order does not matter). A write in progress completes
+   * even if the agent crashes.
+   */
+  private startGuardUpdate(n: Node, update: GuardUpdate): void {
+    const c = this.params.cib;
+    const latency = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
+    const ok = !this.rng.chance(this.cibFailRate);
+    this.push({ at: this.now + latency, kind: 'guard-done', node: n.idx, update, ok, incarnation: n.incarnation });
+  }
+
+  private guardDone(n: Node, update: GuardUpdate, ok: boolean, incarnation: number): void {
+    const skipped: string[] = [];
+    if (ok) {
+      for (const x of update.extend) {
+        const c = n.cib.get(x.ticket);
+        if (c === undefined || !c.granted || c.generation !== x.generation || c.guardAt === null || c.guardAt <= this.local(n)) {
+          skipped.push(x.ticket);
+          continue;
+        }
+        if (x.revokeBy <= c.guardAt) continue;
+        c.guardAt = x.revokeBy;
+        this.push({ at: this.trueAt(n, x.revokeBy), kind: 'guard', node: n.idx, ticket: x.ticket, guardAt: x.revokeBy });
+      }
+    }
+    if (n.incarnation === incarnation) {
+      this.feed(n, (core, now) => core.report({ type: 'effect-result', id: update.id, ok, skipped }, now));
+    }
+  }
+
   private guardFires(n: Node, ticket: string, guardAt: number): void {
     const c = n.cib.get(ticket);
     if (c === undefined || !c.granted || c.guardAt !== guardAt) return; // extended or revoked since
@@ -422,6 +456,8 @@ export class World {
         return this.cibDone(this.nodes[e.node]!, e.effect, e.ok, e.incarnation);
       case 'guard':
         return this.guardFires(this.nodes[e.node]!, e.ticket, e.guardAt);
+      case 'guard-done':
+        return this.guardDone(this.nodes[e.node]!, e.update, e.ok, e.incarnation);
       case 'action':
         return e.run();
     }

@@ -72,7 +72,7 @@ import { Member } from '../../../src/core/member.js';
 import type { Cause, EntryData, Envelope, Message } from '../../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../../src/core/random.js';
 import type { AdminCommand, CoreEvent, PersistBatch, Report, Role } from '../../../src/core/ready.js';
-import type { CibTicketState, TicketEffect } from '../../../src/core/site-holder.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../../../src/core/site-holder.js';
 import { EventHeap } from '../../sim/heap.js';
 import {
   generation,
@@ -134,7 +134,8 @@ type Ev =
   | { readonly at: number; readonly seq: number; readonly kind: 'deliver'; readonly env: Envelope; readonly to: number; readonly late: boolean }
   | { readonly at: number; readonly seq: number; readonly kind: 'timer'; readonly node: number; readonly token: number }
   | { readonly at: number; readonly seq: number; readonly kind: 'cib-done'; readonly node: number; readonly effect: TicketEffect; readonly incarnation: number }
-  | { readonly at: number; readonly seq: number; readonly kind: 'guard'; readonly node: number; readonly ticket: string; readonly revokeBy: number };
+  | { readonly at: number; readonly seq: number; readonly kind: 'guard'; readonly node: number; readonly ticket: string; readonly revokeBy: number }
+  | { readonly at: number; readonly seq: number; readonly kind: 'guard-done'; readonly node: number; readonly update: GuardUpdate; readonly incarnation: number };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -687,6 +688,8 @@ export class Interaction {
         return this.cibDone(this.nodes[e.node]!, e.effect, e.incarnation);
       case 'guard':
         return this.guardFires(this.nodes[e.node]!, e.ticket, e.revokeBy);
+      case 'guard-done':
+        return this.guardDone(this.nodes[e.node]!, e.update, e.incarnation);
     }
   }
 
@@ -722,6 +725,8 @@ export class Interaction {
       for (const env of r.messages) this.send(env);
       this.onEvents(n, r.events);
       for (const effect of r.effects) this.enqueueEffect(n, effect);
+      // The guard record is a local file, written beside the CIB queue (as fast as a CIB write here).
+      for (const update of r.guard) this.push({ at: this.now + n.cibLatencyMs, kind: 'guard-done', node: n.idx, update, incarnation: n.incarnation });
       core.advance(r);
     }
     this.scheduleTimer(n);
@@ -907,6 +912,22 @@ export class Interaction {
     }, 'agent');
     this.report(n, incarnation, { type: 'effect-result', id: effect.id, ok: true });
     this.pumpCib(n);
+  }
+
+  /** A guard update lands: each deadline moves later where the CIB holds a grant of that generation. */
+  private guardDone(n: Node, update: GuardUpdate, incarnation: number): void {
+    const skipped: string[] = [];
+    for (const x of update.extend) {
+      const c = n.cib.get(x.ticket);
+      if (c === undefined || !c.granted || c.generation !== x.generation || c.revokeBy === null || c.revokeBy <= this.local(n)) {
+        this.stamp(`${n.info.id} guard ${x.ticket}: not extended (no live grant of gen ${x.generation})`);
+        skipped.push(x.ticket);
+        continue;
+      }
+      if (x.revokeBy <= c.revokeBy) continue;
+      this.writeCib(n, x.ticket, { ...c, revokeBy: x.revokeBy }, 'guard update');
+    }
+    this.report(n, incarnation, { type: 'effect-result', id: update.id, ok: true, skipped });
   }
 
   /** An effect's outcome goes to the agent incarnation that asked for it, if it still runs. */

@@ -1,0 +1,191 @@
+// The lease guard's record of this site's grants (DESIGN.md §4): for each
+// ticket granted in the CIB, the generation and the deadline on this boot's
+// CLOCK_MONOTONIC by which the grant must be gone. One JSON file, written
+// atomically (temp file, fsync, rename, fsync of the directory), so a reader
+// sees the whole old or the whole new record. The site agent writes it; the
+// lease guard process (src/adapters/lease-guard.ts) reads it and revokes on
+// time even when the agent is dead.
+//
+// Writes are group-committed: changes asked for while a write is in progress
+// go into the next write together, so 10 000 tickets granted at once cost a
+// handful of writes, and one renewal's extension of every ticket costs one.
+
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface GuardRecord {
+  readonly generation: number;
+  /** CLOCK_MONOTONIC ms of the file's boot by which the grant must be revoked. */
+  readonly revokeBy: number;
+}
+
+interface GuardFileContent {
+  readonly format: 'tollbooth-lease-guard';
+  readonly version: 1;
+  readonly bootId: string;
+  /** Wall-clock time of the write, for people only. */
+  readonly writtenAt: string;
+  readonly tickets: Readonly<Record<string, GuardRecord>>;
+}
+
+export class GuardFileError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'GuardFileError';
+  }
+}
+
+type Change =
+  | { readonly kind: 'arm'; readonly ticket: string; readonly rec: GuardRecord }
+  | { readonly kind: 'disarm'; readonly ticket: string }
+  | { readonly kind: 'extend'; readonly ticket: string; readonly rec: GuardRecord; readonly now: number; readonly skipped: string[] };
+
+export class LeaseGuardFile {
+  private records = new Map<string, GuardRecord>();
+  private waiting: Array<{ change: Change; done: (err: Error | null) => void }> = [];
+  private writing = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly boot: string,
+  ) {}
+
+  /** Opens the record; entries from another boot (deadlines on a clock that restarted) are dropped. */
+  static async open(path: string, boot: string): Promise<LeaseGuardFile> {
+    const g = new LeaseGuardFile(path, boot);
+    g.records = await readGuardFile(path, boot);
+    return g;
+  }
+
+  get(ticket: string): GuardRecord | undefined {
+    return this.records.get(ticket);
+  }
+
+  all(): ReadonlyMap<string, GuardRecord> {
+    return this.records;
+  }
+
+  /** Records a grant's deadline; resolves once durable. Call before writing the grant. */
+  arm(ticket: string, generation: number, revokeBy: number): Promise<void> {
+    return this.change({ kind: 'arm', ticket, rec: { generation, revokeBy } });
+  }
+
+  /** Forgets a grant; resolves once durable. Call after the revoke is written. */
+  disarm(ticket: string): Promise<void> {
+    if (!this.records.has(ticket) && !this.waiting.some((w) => w.change.ticket === ticket)) return Promise.resolve();
+    return this.change({ kind: 'disarm', ticket });
+  }
+
+  /**
+   * Moves deadlines later where a grant of that generation is recorded and its
+   * deadline has not passed at `now`; resolves with the tickets skipped (no
+   * such grant, or a deadline already passed: the guard may have revoked it).
+   */
+  async extend(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number }>, now: number): Promise<string[]> {
+    const skipped: string[] = [];
+    await Promise.all(entries.map((e) => this.change({ kind: 'extend', ticket: e.ticket, rec: { generation: e.generation, revokeBy: e.revokeBy }, now, skipped })));
+    return skipped;
+  }
+
+  private change(change: Change): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ change, done: (err) => (err === null ? resolve() : reject(err)) });
+      if (!this.writing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting;
+        this.waiting = [];
+        const next = new Map(this.records);
+        for (const { change: c } of batch) {
+          if (c.kind === 'arm') next.set(c.ticket, c.rec);
+          else if (c.kind === 'disarm') next.delete(c.ticket);
+          else {
+            const cur = next.get(c.ticket);
+            if (cur === undefined || cur.generation !== c.rec.generation || cur.revokeBy <= c.now) c.skipped.push(c.ticket);
+            else if (c.rec.revokeBy > cur.revokeBy) next.set(c.ticket, c.rec);
+          }
+        }
+        let err: Error | null = null;
+        try {
+          await writeGuardFile(this.path, this.boot, next);
+          this.records = next;
+        } catch (e) {
+          err = e instanceof Error ? e : new Error(String(e));
+        }
+        for (const w of batch) w.done(err);
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+}
+
+/** Reads a guard file; a missing file is an empty record, entries of another boot are dropped. Throws GuardFileError when it is not a guard file. */
+export async function readGuardFile(path: string, boot: string): Promise<Map<string, GuardRecord>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw err;
+  }
+  let c: unknown;
+  try {
+    c = JSON.parse(text);
+  } catch (err) {
+    throw new GuardFileError(path, `not JSON (${(err as Error).message})`);
+  }
+  const out = new Map<string, GuardRecord>();
+  if (typeof c !== 'object' || c === null) throw new GuardFileError(path, 'not a lease guard record');
+  const o = c as Partial<GuardFileContent>;
+  if (o.format !== 'tollbooth-lease-guard' || o.version !== 1) throw new GuardFileError(path, 'not a version 1 lease guard record');
+  if (typeof o.bootId !== 'string' || typeof o.tickets !== 'object' || o.tickets === null) throw new GuardFileError(path, 'bootId or tickets missing');
+  if (o.bootId !== boot) return out;
+  for (const [name, r] of Object.entries(o.tickets)) {
+    if (!Number.isSafeInteger(r.generation) || r.generation < 0 || !Number.isFinite(r.revokeBy)) {
+      throw new GuardFileError(path, `ticket ${JSON.stringify(name)} has an invalid generation or revokeBy`);
+    }
+    out.set(name, { generation: r.generation, revokeBy: r.revokeBy });
+  }
+  return out;
+}
+
+async function writeGuardFile(path: string, boot: string, records: ReadonlyMap<string, GuardRecord>): Promise<void> {
+  const content: GuardFileContent = {
+    format: 'tollbooth-lease-guard',
+    version: 1,
+    bootId: boot,
+    writtenAt: new Date().toISOString(),
+    tickets: Object.fromEntries(records),
+  };
+  await writeFileAtomic(path, `${JSON.stringify(content)}\n`);
+}
+
+/** Temp file, fsync, rename, fsync of the directory: after a crash the old or the new file, whole. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
