@@ -15,6 +15,8 @@ import { readSeedFile, writeSeedFile } from '../src/cli/keys.js';
 import { checkAdminKey, RemoteAdminError, remoteAdminRequest, remoteMember } from '../src/cli/remote-admin.js';
 import { runMember, type MemberOptions } from '../site-agent/main.js';
 import { runArbitrator } from '../arbitrator/main.js';
+import { cibRevokeAll, runLeaseGuard } from '../site-agent/lease-guard-main.js';
+import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink.js';
 import { runDemo } from './demo.js';
 
 const program = new Command();
@@ -29,8 +31,15 @@ const setExit = (code: number): void => {
 };
 
 function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
-  program
-    .command(name)
+  const cmd = program.command(name);
+  if (name === 'site-agent') {
+    cmd.addOption(
+      new Option('--ticket-sink <kind>', 'where ticket state goes: the CIB through crm_ticket, or files under <state-dir>/tickets (demo and tests)')
+        .choices([...ticketSinkKinds])
+        .default('crm_ticket'),
+    );
+  }
+  cmd
     .description(what)
     .requiredOption('-c, --config <file>', 'formation config (booth.conf with tollbooth keys)')
     .option('-k, --key <file>', 'member key file (default /etc/tollbooth/<name>.key)')
@@ -39,10 +48,11 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
     .option('--socket <path>', 'admin socket (default /run/tollbooth/<name>.sock)')
     .option('--log <file>', 'log file (default: standard error)')
     .option('--log-level <level>', 'pino level', 'info')
-    .action(async (o: { config: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string }) => {
+    .action(async (o: { config: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind }) => {
       const opts: MemberOptions = {
         config: o.config,
         logLevel: o.logLevel,
+        ...(o.ticketSink === undefined ? {} : { ticketSink: o.ticketSink }),
         ...(o.key === undefined ? {} : { key: o.key }),
         ...(o.self === undefined ? {} : { self: o.self }),
         ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),
@@ -57,6 +67,35 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
 }
 memberCommand('site-agent', 'run the site agent of this site');
 memberCommand('arbitrator', 'run an arbitrator');
+
+program
+  .command('lease-guard')
+  .description('revoke this site\'s grants in the CIB when their lease deadlines pass (started by the site agent; outlives it)')
+  .requiredOption('-c, --config <file>', 'formation config')
+  .option('-s, --self <address>', 'this site\'s address in the config')
+  .option('--state-dir <dir>', 'the site agent\'s state directory (default /var/lib/tollbooth/<name>)')
+  .option('--agent-pid <pid>', 'stop once this process is gone and every deadline is enforced', (v: string): number => {
+    if (!/^[1-9]\d{0,9}$/.test(v)) throw new InvalidArgumentError('expected a process id');
+    return Number(v);
+  })
+  .action(async (o: { config: string; self?: string; stateDir?: string; agentPid?: number }) => {
+    const code = await runLeaseGuard({
+      config: o.config,
+      ...(o.self === undefined ? {} : { self: o.self }),
+      ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),
+      ...(o.agentPid === undefined ? {} : { agentPid: o.agentPid }),
+    });
+    process.exit(code);
+  });
+
+program
+  .command('cib-revoke-all')
+  .description('revoke every ticket of this formation granted in the local CIB (the OCF agent\'s stop, after the site agent is stopped)')
+  .requiredOption('-c, --config <file>', 'formation config')
+  .option('-s, --self <address>', 'this site\'s address in the config')
+  .action(async (o: { config: string; self?: string }) => {
+    setExit(await cibRevokeAll({ config: o.config, ...(o.self === undefined ? {} : { self: o.self }) }, (l) => process.stdout.write(`${l}\n`)));
+  });
 
 program
   .command('keygen')

@@ -5,7 +5,9 @@
 // exits 78 (EX_CONFIG, which systemd's RestartPreventExitStatus can name);
 // any other start-up or fatal runtime failure exits 1.
 
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -18,13 +20,14 @@ import type { FormationConfig, FormationMember, MemberKind } from '../src/config
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
 import { memberIdOf, toCoreConfig } from '../src/config/to-core.js';
 import { listenAdminSocket } from '../src/adapters/admin-socket.js';
-import { FileTicketSink } from '../src/adapters/file-ticket-sink.js';
+import { ensureLeaseGuard } from '../src/adapters/lease-guard.js';
 import { LevelStorage } from '../src/adapters/level-storage.js';
 import { Libp2pTransport } from '../src/adapters/libp2p-transport.js';
 import { SystemClock, bootId } from '../src/adapters/system-clock.js';
 import { AdminService } from '../src/runtime/admin-service.js';
 import { Pump } from '../src/runtime/pump.js';
 import { publicKeyOfSeed, readSeedFile } from '../src/cli/keys.js';
+import { ticketSinkFor, type TicketSinkKind } from './ticket-sink.js';
 
 export const exitConfig = 78;
 
@@ -39,6 +42,15 @@ export interface MemberOptions {
   readonly socket?: string;
   readonly log?: string;
   readonly logLevel?: string;
+  /** Where a site writes ticket state: the CIB through crm_ticket (default), or the file stand-in. */
+  readonly ticketSink?: TicketSinkKind;
+}
+
+/** argv that runs this `tollbooth` (the built script, or the source under the same loader). */
+function tollboothArgv(): string[] {
+  const js = fileURLToPath(new URL('../bin/tollbooth.js', import.meta.url));
+  const script = existsSync(js) ? js : fileURLToPath(new URL('../bin/tollbooth.ts', import.meta.url));
+  return [process.execPath, ...process.execArgv, script];
 }
 
 export class StartupError extends Error {
@@ -126,8 +138,34 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   const fingerprint = configFingerprint(config);
   const storage = await LevelStorage.open(join(stateDir, 'registry'));
   const persisted = await storage.load();
-  const sink = kind === 'site' ? new FileTicketSink(join(stateDir, 'tickets'), bootId(), clock) : null;
-  const cib = sink === null ? [] : await sink.readAll();
+  const sinkKind = opts.ticketSink ?? 'crm_ticket';
+  const sink = kind === 'site' ? await ticketSinkFor(sinkKind, config, me, stateDir, bootId(), clock) : null;
+  let guardWatch: NodeJS.Timeout | null = null;
+  if (sink !== null && sinkKind === 'crm_ticket') {
+    // The lease guard outlives this process and revokes our grants on time if we die (DESIGN.md §4).
+    // It must run before the first grant can be written; it is checked on and restarted if it dies.
+    const guardOpts = {
+      stateDir,
+      tollbooth: tollboothArgv(),
+      args: ['-c', opts.config, ...(opts.self === undefined ? [] : ['--self', opts.self])],
+      logPath: join(stateDir, 'lease-guard.log'),
+    };
+    const g = await ensureLeaseGuard(guardOpts);
+    log.info({ pid: g.pid, started: g.started }, 'lease guard running');
+    guardWatch = setInterval(() => {
+      void ensureLeaseGuard(guardOpts).then(
+        (r) => r.started && log.warn({ pid: r.pid }, 'lease guard was gone: restarted'),
+        (err: unknown) => log.error({ err }, 'cannot start the lease guard'),
+      );
+    }, 2_000);
+    guardWatch.unref();
+  }
+  let cib;
+  try {
+    cib = sink === null ? [] : await sink.readAll();
+  } catch (err) {
+    throw new StartupError(1, `cannot read the ticket state at start-up: ${(err as Error).message}`);
+  }
   const coreConfig = toCoreConfig(config, id);
   // One persisted epoch per start orders this incarnation's transport sequence
   // numbers and renewal numbers above every earlier one, across reboots too.
@@ -186,6 +224,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     if (stopping) return;
     stopping = true;
     log.info({}, 'stopping');
+    if (guardWatch !== null) clearInterval(guardWatch);
     server.close();
     await pump.stop();
     await transport.stop();

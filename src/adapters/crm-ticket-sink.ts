@@ -306,6 +306,40 @@ export class CrmTicketSink implements TicketSink {
     if (!e.standby && standbyNow) await this.call(['-t', e.ticket, '--activate'], options, false);
   }
 
+  /**
+   * Revokes a grant of ours without the agent (the lease guard, the OCF
+   * agent's stop): owner 0 ("lost", as booth writes when a lease ran out),
+   * `expires` now, the term left as it is, standby untouched, and the guard
+   * record not touched (only the agent writes it). A ticket that is not
+   * granted, or has no ticket_state, is left alone. Never throws for CIB errors.
+   */
+  async revokeLost(ticket: string, options?: AbortOptions): Promise<CrmTicketApplyResult & { changed?: boolean }> {
+    try {
+      checkName('ticket', ticket);
+      const current = await this.queryOne(ticket, options);
+      if (current === null || !parseBool(current, 'granted', false)) return { ok: true, changed: false };
+      const cfg = current.attrs.get('booth-cfg-name');
+      if (cfg !== undefined && cfg !== this.options.boothCfgName) {
+        throw new CrmTicketError('FOREIGN_TICKET', `ticket ${ticket} belongs to booth configuration ${JSON.stringify(cfg)}, not ${JSON.stringify(this.options.boothCfgName)}`);
+      }
+      const expiresSec = Math.floor(this.wallClockMs() / 1000);
+      await this.call(['-t', ticket, '-r', '--force', ...setAttr('owner', String(boothOwnerLost)), ...setAttr('expires', String(expiresSec))], options, false);
+      return { ok: true, changed: true };
+    } catch (err) {
+      if (err instanceof CrmTicketError) return { ok: false, code: err.code, error: err.message };
+      throw err;
+    }
+  }
+
+  /** Our tickets that the CIB shows granted now. */
+  async grantedHere(options?: AbortOptions): Promise<string[]> {
+    const out: string[] = [];
+    for (const s of await this.queryAll(options)) {
+      if (s.attrs.get('booth-cfg-name') === this.options.boothCfgName && parseBool(s, 'granted', false)) out.push(s.id);
+    }
+    return out;
+  }
+
   private async armGuard(ticket: string, gen: number, revokeBy: number): Promise<void> {
     try {
       await this.options.guard.arm(ticket, gen, revokeBy);

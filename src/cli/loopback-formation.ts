@@ -4,6 +4,7 @@
 // end-to-end tests and the benchmarks. Processes are real `tollbooth
 // site-agent` / `tollbooth arbitrator` runs; nothing is simulated.
 
+import { runningLeaseGuard } from '../adapters/lease-guard.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -36,6 +37,10 @@ export interface LoopbackOptions {
   readonly arbitrators: number;
   readonly tickets: readonly LoopbackTicket[];
   readonly preset?: 'loopback' | 'lan' | 'wan';
+  /** Where sites write ticket state (default: the file stand-in; crm_ticket needs a CIB, e.g. CIB_file from siteEnv). */
+  readonly ticketSink?: 'file' | 'crm_ticket';
+  /** Extra environment of a site's process (and of the lease guard it starts). */
+  readonly siteEnv?: (m: LoopbackMember) => Readonly<Record<string, string>>;
   /** How to run the CLI: argv before the subcommand (default: this very process's node, flags and script). */
   readonly command?: readonly string[];
   /** Extra global config lines. */
@@ -86,6 +91,7 @@ export class LoopbackFormation {
     readonly port: number,
     readonly members: LoopbackMember[],
     private readonly command: readonly string[],
+    private readonly options: LoopbackOptions,
   ) {}
 
   static async create(o: LoopbackOptions): Promise<LoopbackFormation> {
@@ -128,7 +134,7 @@ export class LoopbackFormation {
     }
     await writeFile(configPath, `${lines.join('\n')}\n`);
     const command = o.command ?? [process.execPath, ...process.execArgv, process.argv[1]!];
-    return new LoopbackFormation(root, configPath, port, members, command);
+    return new LoopbackFormation(root, configPath, port, members, command, o);
   }
 
   member(address: string): LoopbackMember {
@@ -144,8 +150,11 @@ export class LoopbackFormation {
   start(m: LoopbackMember, extraArgs: readonly string[] = []): ChildProcess {
     const sub = m.kind === 'site' ? 'site-agent' : 'arbitrator';
     const [exe, ...pre] = this.command;
-    const args = [...pre, sub, '-c', this.configPath, '--self', m.address, '-k', m.key, '--state-dir', m.dir, '--socket', m.socket, '--log', m.log, ...extraArgs];
-    const proc = spawn(exe!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Sites write the file stand-in: a loopback formation has no Pacemaker cluster behind it.
+    const sink = m.kind === 'site' ? ['--ticket-sink', this.options.ticketSink ?? 'file'] : [];
+    const args = [...pre, sub, '-c', this.configPath, '--self', m.address, '-k', m.key, '--state-dir', m.dir, '--socket', m.socket, '--log', m.log, ...sink, ...extraArgs];
+    const env = m.kind === 'site' && this.options.siteEnv !== undefined ? { ...process.env, ...this.options.siteEnv(m) } : process.env;
+    const proc = spawn(exe!, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (d: string) => {
@@ -212,6 +221,11 @@ export class LoopbackFormation {
 
   async stop(keep = false): Promise<void> {
     await Promise.all(this.members.map((m) => this.kill(m, 'SIGTERM')));
+    // Lease guards outlive their agents by design; a test formation takes them down with it.
+    for (const m of this.sites) {
+      const pid = await runningLeaseGuard(m.dir);
+      if (pid !== null) process.kill(pid, 'SIGTERM');
+    }
     if (!keep) await rm(this.root, { recursive: true, force: true });
   }
 }

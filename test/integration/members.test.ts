@@ -18,7 +18,7 @@ describe('three members in one process over real libp2p', () => {
   const running = new Map<string, RunningMember>();
 
   const start = async (m: LoopbackMember, config = f.configPath): Promise<RunningMember> => {
-    const r = await startMember(m.kind, { config, self: m.address, key: m.key, stateDir: m.dir, socket: m.socket, log: m.log, logLevel: 'warn' });
+    const r = await startMember(m.kind, { config, self: m.address, key: m.key, stateDir: m.dir, socket: m.socket, log: m.log, logLevel: 'warn', ticketSink: 'file' });
     running.set(m.address, r);
     return r;
   };

@@ -62,7 +62,7 @@ describe('remote admin commands signed with an admin key', () => {
     const loaded = loadConfigFile(f.configPath);
     config = loaded.config;
     for (const m of f.members) {
-      running.set(m.address, await startMember(m.kind, { config: f.configPath, self: m.address, key: m.key, stateDir: m.dir, socket: m.socket, log: m.log, logLevel: 'warn' }));
+      running.set(m.address, await startMember(m.kind, { config: f.configPath, self: m.address, key: m.key, stateDir: m.dir, socket: m.socket, log: m.log, logLevel: 'warn', ticketSink: 'file' }));
     }
     await until('a leader every member follows', 20_000, async () => {
       const leaders = new Set<string | null>();

@@ -1,0 +1,104 @@
+// Composition roots of `tollbooth lease-guard` (the process the site agent
+// starts beside itself, src/adapters/lease-guard.ts) and `tollbooth
+// cib-revoke-all` (the OCF agent's stop path): both revoke this site's grants
+// through the same crm_ticket sink the agent writes with.
+
+import { pino } from 'pino';
+import { LeaseGuard } from '../src/adapters/lease-guard.js';
+import { writeLeaseGuardPid, runningLeaseGuard } from '../src/adapters/lease-guard.js';
+import { SystemClock, bootId } from '../src/adapters/system-clock.js';
+import { loadConfigFile } from '../src/config/index.js';
+import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
+import { exitConfig, findSelf, StartupError } from './main.js';
+import { crmSinkFor } from './ticket-sink.js';
+
+export interface GuardCommandOptions {
+  readonly config: string;
+  readonly self?: string;
+  readonly stateDir?: string;
+}
+
+async function sinkOf(o: GuardCommandOptions): Promise<{ stateDir: string; parts: Awaited<ReturnType<typeof crmSinkFor>> }> {
+  const loaded = loadConfigFile(o.config);
+  if (hasConfigErrors(loaded.problems)) {
+    throw new StartupError(exitConfig, `${o.config} has errors:\n${loaded.problems.map(formatConfigProblem).join('\n')}`);
+  }
+  const config = loaded.config;
+  const me = findSelf(config, 'site', o.self);
+  const stateDir = o.stateDir ?? `/var/lib/tollbooth/${config.name}`;
+  return { stateDir, parts: await crmSinkFor(config, me, stateDir, bootId(), new SystemClock()) };
+}
+
+/** Runs the lease guard until SIGTERM, or until the agent is gone and every deadline is enforced. */
+export async function runLeaseGuard(o: GuardCommandOptions & { agentPid?: number }): Promise<number> {
+  let parts;
+  let stateDir: string;
+  try {
+    ({ stateDir, parts } = await sinkOf(o));
+  } catch (err) {
+    process.stderr.write(`tollbooth lease-guard: ${(err as Error).message}\n`);
+    return err instanceof StartupError ? err.exitCode : 1;
+  }
+  const other = await runningLeaseGuard(stateDir);
+  if (other !== null && other !== process.pid) {
+    process.stderr.write(`tollbooth lease-guard: already running for ${stateDir} (pid ${other})\n`);
+    return 0;
+  }
+  await writeLeaseGuardPid(stateDir);
+  // Synchronous: the line saying a ticket was revoked must survive a crash right after.
+  const log = pino({ base: { component: 'lease-guard', stateDir } }, pino.destination({ dest: 1, sync: true }));
+  const agentPid = o.agentPid;
+  const guard = new LeaseGuard({
+    guardPath: parts.guard.path,
+    boot: bootId(),
+    clock: new SystemClock(),
+    revoke: (ticket) => parts.sink.revokeLost(ticket),
+    log,
+    ...(agentPid === undefined ? {} : { agentAlive: () => processAlive(agentPid) }),
+  });
+  process.once('SIGTERM', () => guard.stop());
+  process.once('SIGINT', () => guard.stop());
+  log.info({ agentPid }, 'lease guard started');
+  await guard.start();
+  await guard.stoppedPromise;
+  log.info({ revoked: guard.revoked }, 'lease guard stopped');
+  return 0;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Revokes every ticket this site has granted in the CIB (after the agent stopped). Exit 0 when none is left granted. */
+export async function cibRevokeAll(o: GuardCommandOptions, out: (line: string) => void): Promise<number> {
+  let parts;
+  try {
+    ({ parts } = await sinkOf(o));
+  } catch (err) {
+    out(`tollbooth cib-revoke-all: ${(err as Error).message}`);
+    return err instanceof StartupError ? err.exitCode : 1;
+  }
+  let granted: string[];
+  try {
+    granted = await parts.sink.grantedHere();
+  } catch (err) {
+    out(`tollbooth cib-revoke-all: cannot read the CIB: ${(err as Error).message}`);
+    return 1;
+  }
+  let failed = 0;
+  for (const t of granted) {
+    const r = await parts.sink.revokeLost(t);
+    if (r.ok) out(`revoked ${t}`);
+    else {
+      failed += 1;
+      out(`could not revoke ${t}: ${r.error}`);
+    }
+  }
+  if (granted.length === 0) out('no ticket of this formation is granted here');
+  return failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,87 @@
+// End-to-end: real site agents and an arbitrator on loopback, each site
+// writing a real CIB (a CIB file through the real crm_ticket, CIB_file in its
+// environment) with the crm_ticket sink and its lease guard. The automatic
+// ticket is granted in exactly one CIB with booth's attributes; then the
+// holder's agent is killed with `kill -9`: its lease guard (a separate
+// process) revokes the grant in the dead agent's CIB, and that happens before
+// the other site's CIB shows the ticket granted — both CIBs polled on one
+// clock. (The same with live clusters in namespaces is `npm run test:live`.)
+import { execFile } from 'node:child_process';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runningLeaseGuard } from '../../src/adapters/lease-guard.js';
+import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import { boothSiteId } from '../../src/config/site-id.js';
+
+const run = promisify(execFile);
+const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
+const fixture = join(import.meta.dirname, '..', 'adapters', 'fixtures', 'cib-tickets.xml');
+const ticket = 'ticketA';
+
+const cibOf = (m: LoopbackMember): string => join(m.dir, '..', `${m.address}.cib.xml`);
+
+async function state(m: LoopbackMember): Promise<Record<string, string>> {
+  const { stdout } = await run('crm_ticket', ['-t', ticket, '-q'], { env: { ...process.env, CIB_file: cibOf(m) } }).catch(() => ({ stdout: '' }));
+  const out: Record<string, string> = {};
+  for (const a of stdout.matchAll(/([\w-]+)="([^"]*)"/g)) out[a[1]!] = a[2]!;
+  return out;
+}
+
+describe('the Pacemaker feed: crm_ticket sink and lease guard with real processes', () => {
+  let f: LoopbackFormation;
+
+  beforeAll(async () => {
+    f = await LoopbackFormation.create({
+      sites: 2,
+      arbitrators: 1,
+      command: tsxCommand,
+      ticketSink: 'crm_ticket',
+      siteEnv: (m) => ({ CIB_file: cibOf(m) }),
+      tickets: [{ name: ticket, expireS: 4, acquireAfterS: 0 }],
+    });
+    for (const s of f.sites) await copyFile(fixture, cibOf(s));
+    await f.startAll();
+  }, 60_000);
+
+  afterAll(async () => {
+    await f.stop();
+  });
+
+  it('grants in exactly one CIB with booth attributes; kill -9 of that agent: its guard revokes before the other CIB grants', async () => {
+    const holder = await until('the ticket granted in exactly one CIB', 30_000, async () => {
+      const granted: LoopbackMember[] = [];
+      for (const s of f.sites) if ((await state(s)).granted === 'true') granted.push(s);
+      return granted.length === 1 ? granted[0]! : null;
+    });
+    const other = f.sites.find((s) => s !== holder)!;
+    const st = await state(holder);
+    expect(st).toMatchObject({ owner: String(boothSiteId(holder.address)), 'booth-cfg-name': 'formation' });
+    const term = Number(st.term);
+    expect(term).toBeGreaterThan(0);
+    const guardPid = await runningLeaseGuard(holder.dir);
+    expect(guardPid).not.toBeNull();
+
+    await f.kill(holder, 'SIGKILL');
+    const t0 = performance.now();
+    let revokedAt: number | null = null;
+    let grantedAt: number | null = null;
+    await until('the other site to hold the ticket in its CIB', 60_000, async () => {
+      const [h, o] = await Promise.all([state(holder), state(other)]);
+      const now = performance.now() - t0;
+      if (revokedAt === null && h.granted !== 'true') revokedAt = now;
+      if (grantedAt === null && o.granted === 'true') grantedAt = now;
+      return grantedAt !== null ? true : null;
+    }, 20);
+    expect(revokedAt, 'the dead agent\'s CIB still shows the grant').not.toBeNull();
+    expect(revokedAt!).toBeLessThan(grantedAt!);
+    // The dead agent's CIB says "lost" (owner 0), the new one names the new holder with a higher term.
+    expect(await state(holder)).toMatchObject({ granted: 'false', owner: '0' });
+    const now = await state(other);
+    expect(now).toMatchObject({ granted: 'true', owner: String(boothSiteId(other.address)) });
+    expect(Number(now.term)).toBeGreaterThan(term);
+    // Having enforced the only deadline with its agent gone, the guard stops by itself.
+    await until('the dead agent\'s lease guard to stop', 10_000, async () => ((await runningLeaseGuard(holder.dir)) === null ? true : null));
+  }, 120_000);
+});
