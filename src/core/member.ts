@@ -212,11 +212,14 @@ export class Member {
       case 'health': {
         const isOk = r.health.quorate && r.health.handlersOk;
         const wasOk = this.health.quorate && this.health.handlersOk;
+        const wasUnrunnable = this.health.unrunnable;
         this.health = r.health;
-        // A site without local quorum, or whose handlers fail, gives its tickets up (DESIGN.md §4),
-        // and tells the leader at once (the renewal carries its health) so it is not chosen again.
+        // A site without local quorum, or whose handlers fail, gives its tickets up (DESIGN.md §4);
+        // a ticket it cannot run (its handler failed, or not runnable here) is given up alone. The
+        // leader hears at once (the renewal carries the health) so the site is not chosen again.
         this.holder?.setHealthy(isOk);
-        if (wasOk !== isOk && this.holder !== null) this.sendRenewal();
+        this.holder?.setBlocked(new Set(r.health.unrunnable));
+        if ((wasOk !== isOk || !sameNames(wasUnrunnable, r.health.unrunnable)) && this.holder !== null) this.sendRenewal();
         break;
       }
     }
@@ -1184,3 +1187,9 @@ export class Member {
 }
 
 export { generation };
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((x) => set.has(x));
+}

@@ -116,6 +116,8 @@ export class SiteHolder {
   private nextSeq: number;
   /** Local quorum and handlers are fine; while not, the site neither renews nor grants. */
   private healthy = true;
+  /** Tickets this site cannot run now (a before-acquire handler failed, or not runnable here): given up one by one. */
+  private blocked: ReadonlySet<string> = new Set();
   // Incremental reconcile: a ticket is looked at when something about it changed
   // (dirty) or a deadline of its own came up (wakeups), not on every input, so
   // the cost of a Ready does not grow with the number of tickets.
@@ -192,7 +194,7 @@ export class SiteHolder {
       h.gen = mine;
       h.leaseEnd = null;
       h.releasedGen = null;
-      if (mine !== null && !this.healthy) {
+      if (mine !== null && (!this.healthy || this.blocked.has(t.def.name))) {
         // Granted to us while we cannot run it: give it straight back.
         h.releasedGen = mine;
         this.owe(h, mine);
@@ -240,6 +242,32 @@ export class SiteHolder {
     this.allDirty = true;
     if (ok) this.resumeAll();
     else this.releaseAll();
+  }
+
+  /**
+   * The tickets this site cannot run changed: a newly blocked ticket held here
+   * is given up (revoked in the CIB, then released to the leader); an
+   * unblocked one is renewed again if the registry still lists us.
+   */
+  setBlocked(names: ReadonlySet<string>): void {
+    const before = this.blocked;
+    this.blocked = names;
+    for (const name of new Set([...before, ...names])) {
+      const now = names.has(name);
+      if (now === before.has(name)) continue;
+      const h = this.held.get(name);
+      if (h === undefined) continue;
+      this.dirty.add(name);
+      if (now) {
+        if (h.gen !== null && h.releasedGen !== h.gen) {
+          h.releasedGen = h.gen;
+          this.owe(h, h.gen);
+          h.leaseEnd = null;
+        }
+      } else if (this.healthy) {
+        this.resume(h);
+      }
+    }
   }
 
   /** Tickets to renew now: those this site holds and has not given up. */
@@ -306,10 +334,12 @@ export class SiteHolder {
    * seq floor, so a leader that answered a later renewal ignores it.
    */
   private resumeAll(): void {
-    for (const h of this.held.values()) {
-      if (h.releasedGen !== null && h.releaseGen === h.releasedGen) h.releaseGen = null;
-      h.releasedGen = null;
-    }
+    for (const h of this.held.values()) if (!this.blocked.has(h.name)) this.resume(h);
+  }
+
+  private resume(h: HeldTicket): void {
+    if (h.releasedGen !== null && h.releaseGen === h.releasedGen) h.releaseGen = null;
+    h.releasedGen = null;
   }
 
   /** Whether this site may write the grant into its CIB now. */

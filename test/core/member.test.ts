@@ -554,6 +554,40 @@ describe('a health flap during a slow CIB revoke', () => {
   });
 });
 
+describe('a ticket the holder cannot run (handler failed, not runnable)', () => {
+  it('is revoked in the holder CIB, released, and moved to the other site', () => {
+    const net = settled({ seed: 11, first: arb });
+    const holder = net.node(arb).member.ticket(ticketName)!.holder!;
+    const other = holder === siteA ? siteB : siteA;
+    net.report(holder, { type: 'health', health: { quorate: true, handlersOk: true, unrunnable: [ticketName] } });
+    net.deliverAll();
+    expect(net.node(holder).cib.get(ticketName)?.granted).toBe(false);
+    net.runUntil(net.now + ticketDef.leaseDurationMs);
+    // The release lets the leader move it at once, to the only site that can run it.
+    expect(net.node(arb).member.ticket(ticketName)).toMatchObject({ holder: other, generation: 2 });
+    net.runUntil(net.now + 2 * ticketDef.leaseDurationMs);
+    expect(net.node(other).cib.get(ticketName)).toEqual({ granted: true, generation: 2 });
+    expect(net.node(holder).cib.get(ticketName)?.granted).toBe(false);
+    // Runnable again: the ticket stays where it is (no flapping back).
+    net.report(holder, { type: 'health', health: { quorate: true, handlersOk: true, unrunnable: [] } });
+    net.runUntil(net.now + 3 * ticketDef.leaseDurationMs);
+    expect(net.node(arb).member.ticket(ticketName)).toMatchObject({ holder: other, generation: 2 });
+    expect(net.s1Violations).toEqual([]);
+  });
+
+  it('is not taken by a site that reports it unrunnable when the holder dies', () => {
+    const net = settled({ seed: 12, first: arb });
+    const holder = net.node(arb).member.ticket(ticketName)!.holder!;
+    const other = holder === siteA ? siteB : siteA;
+    net.report(other, { type: 'health', health: { quorate: true, handlersOk: true, unrunnable: [ticketName] } });
+    net.runUntil(net.now + ticketDef.leaseDurationMs);
+    net.drop = (env) => env.from === holder || env.to === holder;
+    net.runUntil(net.now + 4 * ticketDef.leaseDurationMs);
+    expect(net.node(arb).member.ticket(ticketName)?.holder).not.toBe(other);
+    expect(net.node(other).cib.get(ticketName)?.granted ?? false).toBe(false);
+  });
+});
+
 describe('an admin revoke while a guarded grant waits', () => {
   // Regression, found by these tests and fixed (src/core/member.ts handleCommand 'revoke'): a guarded grant waits in
   // pendingGrants until the old holder's lease has run out. A revoke of the

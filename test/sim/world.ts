@@ -537,10 +537,19 @@ export class World {
         return;
       }
       case 'health-flap': {
-        // A site loses local quorum or its handlers fail, then recovers (sometimes within a renewal round).
+        // A site loses local quorum, its handlers fail, or one ticket cannot run there (its
+        // before-acquire handler failed, or the scheduler would not start it); then it recovers
+        // (sometimes within a renewal round).
         const sites = this.sites();
-        const victim = r.chance(0.6) ? (this.holderOf(r.pick(this.params.tickets).name) ?? r.pick(sites)) : r.pick(sites);
-        const bad = r.chance(0.5) ? { quorate: false, handlersOk: true, unrunnable: [] } : { quorate: true, handlersOk: false, unrunnable: [] };
+        const ticket = r.pick(this.params.tickets).name;
+        const victim = r.chance(0.6) ? (this.holderOf(ticket) ?? r.pick(sites)) : r.pick(sites);
+        const kind = r.int(0, 2);
+        const bad =
+          kind === 0
+            ? { quorate: false, handlersOk: true, unrunnable: [] }
+            : kind === 1
+              ? { quorate: true, handlersOk: false, unrunnable: [] }
+              : { quorate: true, handlersOk: true, unrunnable: [ticket] };
         this.feed(victim, (c, now) => c.report({ type: 'health', health: bad }, now));
         this.at(this.now + (r.chance(0.5) ? r.int(1, 300) : r.int(300, maxLease)), () => this.setHealthy(victim));
         return;
