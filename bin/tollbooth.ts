@@ -38,6 +38,8 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
         .choices([...ticketSinkKinds])
         .default('crm_ticket'),
     );
+    cmd.option('--no-runnability-check', 'do not ask crm_simulate whether each ticket\'s resources would run here (crm_ticket sink)');
+    cmd.option('--no-quorum-check', 'do not give tickets up when crm_mon reports no quorum (crm_ticket sink; for a CIB file without a cluster)');
   }
   cmd
     .description(what)
@@ -48,11 +50,13 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
     .option('--socket <path>', 'admin socket (default /run/tollbooth/<name>.sock)')
     .option('--log <file>', 'log file (default: standard error)')
     .option('--log-level <level>', 'pino level', 'info')
-    .action(async (o: { config: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind }) => {
+    .action(async (o: { config: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean }) => {
       const opts: MemberOptions = {
         config: o.config,
         logLevel: o.logLevel,
         ...(o.ticketSink === undefined ? {} : { ticketSink: o.ticketSink }),
+        ...(o.runnabilityCheck === false ? { runnabilityCheck: false } : {}),
+        ...(o.quorumCheck === false ? { quorumCheck: false } : {}),
         ...(o.key === undefined ? {} : { key: o.key }),
         ...(o.self === undefined ? {} : { self: o.self }),
         ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),
@@ -93,8 +97,14 @@ program
   .description('revoke every ticket of this formation granted in the local CIB (the OCF agent\'s stop, after the site agent is stopped)')
   .requiredOption('-c, --config <file>', 'formation config')
   .option('-s, --self <address>', 'this site\'s address in the config')
-  .action(async (o: { config: string; self?: string }) => {
-    setExit(await cibRevokeAll({ config: o.config, ...(o.self === undefined ? {} : { self: o.self }) }, (l) => process.stdout.write(`${l}\n`)));
+  .option('--state-dir <dir>', 'the site agent\'s state directory (default /var/lib/tollbooth/<name>): its lease guard is stopped')
+  .action(async (o: { config: string; self?: string; stateDir?: string }) => {
+    setExit(
+      await cibRevokeAll(
+        { config: o.config, ...(o.self === undefined ? {} : { self: o.self }), ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }) },
+        (l) => process.stdout.write(`${l}\n`),
+      ),
+    );
   });
 
 program

@@ -52,7 +52,7 @@ export async function runLeaseGuard(o: GuardCommandOptions & { agentPid?: number
     guardPath: parts.guard.path,
     boot: bootId(),
     clock: new SystemClock(),
-    revoke: (ticket) => parts.sink.revokeLost(ticket),
+    revoke: (ticket, generation) => parts.sink.revokeLost(ticket, generation),
     log,
     ...(agentPid === undefined ? {} : { agentAlive: () => processAlive(agentPid) }),
   });
@@ -77,8 +77,9 @@ function processAlive(pid: number): boolean {
 /** Revokes every ticket this site has granted in the CIB (after the agent stopped). Exit 0 when none is left granted. */
 export async function cibRevokeAll(o: GuardCommandOptions, out: (line: string) => void): Promise<number> {
   let parts;
+  let stateDir: string;
   try {
-    ({ parts } = await sinkOf(o));
+    ({ parts, stateDir } = await sinkOf(o));
   } catch (err) {
     out(`tollbooth cib-revoke-all: ${(err as Error).message}`);
     return err instanceof StartupError ? err.exitCode : 1;
@@ -100,5 +101,12 @@ export async function cibRevokeAll(o: GuardCommandOptions, out: (line: string) =
     }
   }
   if (granted.length === 0) out('no ticket of this formation is granted here');
+  // Nothing is left for this node's lease guard to protect; a guard left behind after the agent moved
+  // to another node could otherwise end that node's grant at an old deadline.
+  const guard = await runningLeaseGuard(stateDir);
+  if (failed === 0 && guard !== null) {
+    process.kill(guard, 'SIGTERM');
+    out(`stopped the lease guard (pid ${guard})`);
+  }
   return failed === 0 ? 0 : 1;
 }

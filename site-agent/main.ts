@@ -21,6 +21,10 @@ import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js'
 import { memberIdOf, toCoreConfig } from '../src/config/to-core.js';
 import { listenAdminSocket } from '../src/adapters/admin-socket.js';
 import { ensureLeaseGuard } from '../src/adapters/lease-guard.js';
+import { readClusterState } from '../src/adapters/cluster-state.js';
+import { HandlerRunner } from '../src/adapters/handlers.js';
+import { RunnabilityChecker } from '../src/adapters/runnability.js';
+import { SiteHealthMonitor, type HealthProbes } from '../src/runtime/site-health.js';
 import { LevelStorage } from '../src/adapters/level-storage.js';
 import { Libp2pTransport } from '../src/adapters/libp2p-transport.js';
 import { SystemClock, bootId } from '../src/adapters/system-clock.js';
@@ -44,6 +48,10 @@ export interface MemberOptions {
   readonly logLevel?: string;
   /** Where a site writes ticket state: the CIB through crm_ticket (default), or the file stand-in. */
   readonly ticketSink?: TicketSinkKind;
+  /** Ask crm_simulate whether each ticket's resources would run here (crm_ticket sink only). Default true. */
+  readonly runnabilityCheck?: boolean;
+  /** Give tickets up when crm_mon reports no quorum (crm_ticket sink only). Default true. */
+  readonly quorumCheck?: boolean;
 }
 
 /** argv that runs this `tollbooth` (the built script, or the source under the same loader). */
@@ -217,6 +225,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   pump.on('effect', (e, outcome) => {
     log.info({ ticket: e.ticket, granted: e.granted, generation: e.generation, revokeBy: e.revokeBy, ok: outcome.ok }, e.granted ? 'ticket granted locally' : 'ticket revoked locally');
   });
+  let stopHealth = (): void => undefined;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
   let stopping = false;
@@ -225,6 +234,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     stopping = true;
     log.info({}, 'stopping');
     if (guardWatch !== null) clearInterval(guardWatch);
+    stopHealth();
     server.close();
     await pump.stop();
     await transport.stop();
@@ -238,10 +248,73 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   });
   await transport.start();
   pump.start();
+  if (kind === 'site') {
+    const monitor = siteHealthMonitor(config, me, id, opts, sinkKind, coreConfig.timing.renewIntervalMs, pump, clock, log.child({ module: 'health' }));
+    if (monitor !== null) {
+      pump.on('event', (e) => {
+        if (e.type === 'applied' && e.ok && e.data.type === 'grant' && e.data.site === id) monitor.checkNow(e.data.ticket);
+      });
+      stopHealth = () => monitor.stop();
+      await monitor.start();
+    }
+  }
   checkPeersConfig(admin, config, id, fingerprint, log, () => stopping, () => void stop(exitConfig));
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
   log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint }, 'member ready');
   return { id, log, stop: () => stop(0), done };
+}
+
+/**
+ * The site's health probes (src/runtime/site-health.ts): booth's
+ * before-acquire handlers where tickets have one, and with the crm_ticket sink
+ * the cluster's quorum (crm_mon) and the runnability check (crm_simulate).
+ * Null when there is nothing to probe (the file stand-in without handlers).
+ */
+function siteHealthMonitor(
+  config: FormationConfig,
+  me: FormationMember,
+  id: MemberId,
+  opts: MemberOptions,
+  sinkKind: TicketSinkKind,
+  intervalMs: number,
+  pump: Pump,
+  clock: SystemClock,
+  log: Logger,
+): SiteHealthMonitor | null {
+  const handlers = new Map(config.tickets.filter((t) => t.beforeAcquireHandler !== null).map((t) => [t.name, t.beforeAcquireHandler!]));
+  const probes: { -readonly [K in keyof HealthProbes]: HealthProbes[K] } = {};
+  if (handlers.size > 0) {
+    const runner = new HandlerRunner({ site: { site: id, local: me.address, confPath: opts.config, confName: config.name } });
+    probes.handler = async (ticket, phase, expiresUnixSec) => {
+      const command = handlers.get(ticket)!;
+      const r = await runner.run({ ticket, phase, expiresUnixSec, command: { program: command.program, args: command.args } });
+      return r.ok ? { ok: true } : { ok: false, message: r.message };
+    };
+  }
+  if (sinkKind === 'crm_ticket') {
+    if (opts.quorumCheck !== false) probes.quorate = async () => (await readClusterState()).quorate;
+    if (opts.runnabilityCheck !== false) {
+      const checker = new RunnabilityChecker({});
+      probes.runnable = async (ticket) => {
+        const v = await checker.check({ ticket });
+        return v.runnable ? { runnable: true } : { runnable: false, reason: v.reason };
+      };
+    }
+  }
+  if (Object.keys(probes).length === 0) return null;
+  return new SiteHealthMonitor({
+    tickets: config.tickets.map((t) => ({ name: t.name, hasHandler: handlers.has(t.name) })),
+    probes,
+    intervalMs,
+    held: (ticket) => {
+      const v = pump.core.holderView(ticket);
+      const held = v?.gen !== null && v?.gen !== undefined;
+      const left = v?.leaseEnd === null || v?.leaseEnd === undefined ? null : v.leaseEnd - clock.now();
+      return { held, expiresUnixSec: left === null || left <= 0 ? 0 : Math.floor((Date.now() + left) / 1000) };
+    },
+    report: (health) => pump.report((core, now) => core.report({ type: 'health', health }, now)),
+    log,
+  });
 }
 
 /**

@@ -313,11 +313,14 @@ export class CrmTicketSink implements TicketSink {
    * record not touched (only the agent writes it). A ticket that is not
    * granted, or has no ticket_state, is left alone. Never throws for CIB errors.
    */
-  async revokeLost(ticket: string, options?: AbortOptions): Promise<CrmTicketApplyResult & { changed?: boolean }> {
+  async revokeLost(ticket: string, upToGeneration: number | null = null, options?: AbortOptions): Promise<CrmTicketApplyResult & { changed?: boolean }> {
     try {
       checkName('ticket', ticket);
       const current = await this.queryOne(ticket, options);
       if (current === null || !parseBool(current, 'granted', false)) return { ok: true, changed: false };
+      // A grant with a higher term was written after the one this deadline protects (a newer agent): not ours to end.
+      const term = current.attrs.get('term');
+      if (upToGeneration !== null && term !== undefined && parseTerm(ticket, term) > upToGeneration) return { ok: true, changed: false };
       const cfg = current.attrs.get('booth-cfg-name');
       if (cfg !== undefined && cfg !== this.options.boothCfgName) {
         throw new CrmTicketError('FOREIGN_TICKET', `ticket ${ticket} belongs to booth configuration ${JSON.stringify(cfg)}, not ${JSON.stringify(this.options.boothCfgName)}`);

@@ -34,7 +34,7 @@ export interface LeaseGuardOptions {
   readonly boot: string;
   readonly clock: MonotonicClock;
   /** Revokes one ticket in the CIB; resolves with ok false (and why) when it could not. */
-  readonly revoke: (ticket: string) => Promise<{ ok: boolean; error?: string; changed?: boolean }>;
+  readonly revoke: (ticket: string, generation: number) => Promise<{ ok: boolean; error?: string; changed?: boolean }>;
   readonly log: GuardLogger;
   /** Longest time between two reads of the record, in ms. Default 500. */
   readonly pollMs?: number;
@@ -130,7 +130,7 @@ export class LeaseGuard {
     for (const [ticket, rec] of this.records) {
       const key = `${ticket}@${rec.generation}@${rec.revokeBy}`;
       if (rec.revokeBy > now || this.done.has(key)) continue;
-      const r = await this.o.revoke(ticket);
+      const r = await this.o.revoke(ticket, rec.generation);
       if (r.ok) {
         this.done.add(key);
         if (r.changed !== false) {

@@ -39,6 +39,8 @@ export interface LoopbackOptions {
   readonly preset?: 'loopback' | 'lan' | 'wan';
   /** Where sites write ticket state (default: the file stand-in; crm_ticket needs a CIB, e.g. CIB_file from siteEnv). */
   readonly ticketSink?: 'file' | 'crm_ticket';
+  /** Extra arguments of every site agent. */
+  readonly siteArgs?: readonly string[];
   /** Extra environment of a site's process (and of the lease guard it starts). */
   readonly siteEnv?: (m: LoopbackMember) => Readonly<Record<string, string>>;
   /** How to run the CLI: argv before the subcommand (default: this very process's node, flags and script). */
@@ -151,7 +153,7 @@ export class LoopbackFormation {
     const sub = m.kind === 'site' ? 'site-agent' : 'arbitrator';
     const [exe, ...pre] = this.command;
     // Sites write the file stand-in: a loopback formation has no Pacemaker cluster behind it.
-    const sink = m.kind === 'site' ? ['--ticket-sink', this.options.ticketSink ?? 'file'] : [];
+    const sink = m.kind === 'site' ? ['--ticket-sink', this.options.ticketSink ?? 'file', ...(this.options.siteArgs ?? [])] : [];
     const args = [...pre, sub, '-c', this.configPath, '--self', m.address, '-k', m.key, '--state-dir', m.dir, '--socket', m.socket, '--log', m.log, ...sink, ...extraArgs];
     const env = m.kind === 'site' && this.options.siteEnv !== undefined ? { ...process.env, ...this.options.siteEnv(m) } : process.env;
     const proc = spawn(exe!, args, { stdio: ['ignore', 'ignore', 'pipe'], env });

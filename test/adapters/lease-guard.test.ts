@@ -82,17 +82,27 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
 
   it('keeps a grant whose deadline the agent moves later, and revokes at the moved deadline', async () => {
     const { cib, sink, guardFile } = await setup();
-    const first = clock.now() + 500;
+    // Generous: the extension must land before the first deadline even on a loaded machine.
+    const first = clock.now() + 3_000;
     await sink.apply(grant('ticketA', first));
     const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock, revoke: (t) => sink.revokeLost(t), log: quiet, pollMs: 100 });
     guards.push(g);
     await g.start();
-    const moved = first + 700;
+    const moved = first + 1_000;
     expect(await sink.extendGuard({ id: 2, extend: [{ ticket: 'ticketA', generation: generation(3), revokeBy: ms(moved) }] })).toEqual({ ok: true, skipped: [] });
     const at = await revokedAt(cib, 'ticketA', 5_000);
     expect(at).toBeGreaterThanOrEqual(moved);
     // Once passed, the deadline cannot be moved: the agent is told to write the grant again.
     expect(await sink.extendGuard({ id: 3, extend: [{ ticket: 'ticketA', generation: generation(3), revokeBy: ms(clock.now() + 5_000) }] })).toEqual({ ok: true, skipped: ['ticketA'] });
+  });
+
+  it('leaves a newer grant (higher term) alone: that deadline protected an older one', async () => {
+    const { cib, sink } = await setup();
+    await sink.apply(grant('ticketA', clock.now() + 60_000, 5));
+    expect(await sink.revokeLost('ticketA', 4)).toEqual({ ok: true, changed: false });
+    expect(await grantedIn(cib, 'ticketA')).toBe(true);
+    expect(await sink.revokeLost('ticketA', 5)).toEqual({ ok: true, changed: true });
+    expect(await grantedIn(cib, 'ticketA')).toBe(false);
   });
 
   it('leaves tickets of another booth configuration alone', async () => {

@@ -1,0 +1,113 @@
+// The site health monitor with the real handler runner (programs in a temp
+// dir) and injected runnability and quorum answers: it reports the health
+// the core needs, only when it changes; a failing handler makes its ticket
+// unrunnable here and a passing one clears it; the handler sees `renew` for a
+// held ticket and `acquire` otherwise; a probe that cannot answer keeps the
+// last answer; checkNow looks at one ticket at once.
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HandlerRunner } from '../../src/adapters/handlers.js';
+import type { SiteHealth } from '../../src/core/messages.js';
+import { SiteHealthMonitor, type HealthProbes } from '../../src/runtime/site-health.js';
+
+let dir = '';
+const monitors: SiteHealthMonitor[] = [];
+afterEach(async () => {
+  for (const m of monitors.splice(0)) m.stop();
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+  dir = '';
+});
+
+const quiet = { info: () => undefined, warn: () => undefined };
+
+async function handlerDir(): Promise<{ script: string; control: string; seen: string }> {
+  dir = await mkdtemp(join(tmpdir(), 'site-health-'));
+  await chmod(dir, 0o755);
+  const control = join(dir, 'fail-tickets');
+  const seen = join(dir, 'seen');
+  const script = join(dir, 'handler.sh');
+  // Fails for tickets listed in the control file; records what it was called with.
+  await writeFile(script, `#!/bin/sh\necho "$BOOTH_TICKET $TOLLBOOTH_PHASE $BOOTH_LOCAL" >> ${seen}\ngrep -qx "$BOOTH_TICKET" ${control} 2>/dev/null && exit 1\nexit 0\n`);
+  await chmod(script, 0o755);
+  await writeFile(control, '');
+  return { script, control, seen };
+}
+
+function monitor(probes: HealthProbes, held: Set<string>, reports: SiteHealth[], tickets = ['a', 'b']): SiteHealthMonitor {
+  const m = new SiteHealthMonitor({
+    tickets: tickets.map((name) => ({ name, hasHandler: true })),
+    probes,
+    intervalMs: 60_000,
+    held: (t) => ({ held: held.has(t), expiresUnixSec: held.has(t) ? 2_000_000_000 : 0 }),
+    report: (h) => reports.push(h),
+    log: quiet,
+  });
+  monitors.push(m);
+  return m;
+}
+
+async function until(what: string, probe: () => boolean, deadlineMs = 10_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('the site health monitor', () => {
+  it('reports a failing handler as its ticket unrunnable here, and clears it when the handler passes', async () => {
+    const { script, control, seen } = await handlerDir();
+    const runner = new HandlerRunner({ site: { site: '192.0.2.1', local: '192.0.2.1', confPath: '/etc/booth/booth.conf', confName: 'booth' } });
+    const probes: HealthProbes = {
+      handler: async (ticket, phase, expiresUnixSec) => {
+        const r = await runner.run({ ticket, phase, expiresUnixSec, command: { program: script, args: [] } });
+        return r.ok ? { ok: true } : { ok: false, message: r.message };
+      },
+    };
+    const reports: SiteHealth[] = [];
+    await writeFile(control, 'b\n');
+    const m = monitor(probes, new Set(['a']), reports);
+    await m.start();
+    expect(reports).toEqual([{ quorate: true, handlersOk: true, unrunnable: ['b'] }]);
+    const { readFile } = await import('node:fs/promises');
+    expect((await readFile(seen, 'utf8')).trim().split('\n').sort()).toEqual(['a renew 192.0.2.1', 'b acquire 192.0.2.1']);
+    await writeFile(control, '');
+    m.checkNow('b');
+    await until('b to be runnable again', () => reports.length === 2);
+    expect(reports[1]).toEqual({ quorate: true, handlersOk: true, unrunnable: [] });
+    // Nothing changed: nothing reported.
+    m.checkNow('a');
+    await until('a to be checked', () => !runner.isRunning('a'));
+    await new Promise((r) => setImmediate(r));
+    expect(reports).toHaveLength(2);
+    await runner.close();
+  });
+
+  it('reports lost quorum, keeps the last answer of a probe that cannot answer, and joins both reasons', async () => {
+    let quorate: boolean | Error = true;
+    let runnable: boolean | Error = true;
+    const probes: HealthProbes = {
+      quorate: () => (quorate instanceof Error ? Promise.reject(quorate) : Promise.resolve(quorate)),
+      runnable: () => (runnable instanceof Error ? Promise.reject(runnable) : Promise.resolve(runnable ? { runnable: true } : { runnable: false, reason: 'banned' })),
+    };
+    const reports: SiteHealth[] = [];
+    const m = new SiteHealthMonitor({ tickets: [{ name: 'a', hasHandler: false }], probes, intervalMs: 20, held: () => ({ held: false, expiresUnixSec: 0 }), report: (h) => reports.push(h), log: quiet });
+    monitors.push(m);
+    await m.start();
+    expect(reports).toEqual([{ quorate: true, handlersOk: true, unrunnable: [] }]);
+    quorate = false;
+    await until('lost quorum', () => reports.length === 2);
+    expect(reports[1]).toEqual({ quorate: false, handlersOk: true, unrunnable: [] });
+    quorate = new Error('crm_mon timed out');
+    runnable = false;
+    await until('unrunnable', () => reports.length === 3);
+    // The failing quorum probe kept "no quorum"; runnability answered.
+    expect(reports[2]).toEqual({ quorate: false, handlersOk: true, unrunnable: ['a'] });
+    runnable = new Error('crm_simulate failed');
+    quorate = true;
+    await until('quorum back', () => reports.length === 4);
+    expect(reports[3]).toEqual({ quorate: true, handlersOk: true, unrunnable: ['a'] });
+  });
+});
