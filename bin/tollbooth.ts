@@ -18,6 +18,7 @@ import { runArbitrator } from '../arbitrator/main.js';
 import { cibRevokeAll, runLeaseGuard } from '../site-agent/lease-guard-main.js';
 import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink.js';
 import { runDemo } from './demo.js';
+import { moveTicket } from '../src/cli/move.js';
 
 const program = new Command();
 program
@@ -290,6 +291,43 @@ adminCommand('activate', 'clear standby')
   .argument('<ticket>')
   .action(async (ticket: string, o: GlobalAdminOptions) => {
     await run(o, { op: 'activate', ticket }, () => `${ticket} activated`);
+  });
+
+adminCommand('move', 'move a ticket gracefully: standby at the holder, wait for its resources to stop, hand over, activate')
+  .argument('<ticket>')
+  .requiredOption('-t, --to <address>', 'the site to move the ticket to')
+  .option('--stop-timeout <ms>', 'how long to wait for the resources to stop at the holder', positiveInt, '120000')
+  .option('--start-timeout <ms>', 'how long to wait for the new holder to grant (and start the resources)', positiveInt, '120000')
+  .action(async (ticket: string, o: GlobalAdminOptions & { to: string; stopTimeout: string; startTimeout: string }) => {
+    let ask: Caller;
+    try {
+      ask = await callerOf(o);
+    } catch (err) {
+      process.stderr.write(`tollbooth: ${(err as Error).message}\n`);
+      setExit(exitOfError(err));
+      return;
+    }
+    const json = o.json === true;
+    const r = await moveTicket({
+      ticket,
+      to: o.to,
+      stopTimeoutMs: Number(o.stopTimeout),
+      startTimeoutMs: Number(o.startTimeout),
+      ask: async (req) => {
+        try {
+          return await ask(req);
+        } catch (err) {
+          return { ok: false, code: 'unreachable', message: (err as Error).message, answeredBy: '' };
+        }
+      },
+      say: (line) => {
+        if (!json) process.stdout.write(`${line}\n`);
+      },
+    });
+    if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else if (r.ok) process.stdout.write(`moved ${ticket}${r.from === null ? '' : ` from ${r.from}`} to ${r.to} in ${(r.ms / 1000).toFixed(1)} s\n`);
+    else process.stderr.write(`tollbooth move: ${r.message} (${r.code})\n`);
+    setExit(r.ok ? exitOk : r.code === 'no-such-ticket' ? exitRefused : exitNoLeader);
   });
 
 adminCommand('peers', 'show the formation members as this member sees them')

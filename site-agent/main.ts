@@ -21,7 +21,7 @@ import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js'
 import { memberIdOf, toCoreConfig } from '../src/config/to-core.js';
 import { listenAdminSocket } from '../src/adapters/admin-socket.js';
 import { ensureLeaseGuard } from '../src/adapters/lease-guard.js';
-import { readClusterState } from '../src/adapters/cluster-state.js';
+import { readClusterState, ticketResources } from '../src/adapters/cluster-state.js';
 import { HandlerRunner } from '../src/adapters/handlers.js';
 import { RunnabilityChecker } from '../src/adapters/runnability.js';
 import { SiteHealthMonitor, type HealthProbes } from '../src/runtime/site-health.js';
@@ -209,6 +209,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     clock,
     describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid }),
     isSite: kind === 'site',
+    ...(kind === 'site' && sinkKind === 'crm_ticket' ? { resources: (ticket: string) => ticketResources(ticket) } : {}),
   });
   const socketPath = opts.socket ?? `/run/tollbooth/${config.name}.sock`;
   await mkdir(join(socketPath, '..'), { recursive: true, mode: 0o755 });

@@ -5,6 +5,7 @@
 // `tollbooth move`, which waits for a ticket's resources to stop).
 
 import { execFile } from 'node:child_process';
+import { readCibModel } from './runnability.js';
 import { childElements, descendants, firstChild, parseXmlDocument, type XmlElement } from './xml-cursor.js';
 
 export class ClusterStateError extends Error {
@@ -85,4 +86,35 @@ export function parseClusterState(xml: string): ClusterState {
   };
   if (resources !== null) walk(resources, []);
   return { quorate, dc: present ? (dcEl.attrs.get('name') ?? null) : null, active };
+}
+
+/**
+ * A ticket's resources (from the rsc_ticket constraints in the live CIB, read
+ * with `cibadmin -Q`) and which of them are active in this cluster now.
+ */
+export async function ticketResources(
+  ticket: string,
+  o: ClusterStateOptions & { readonly cibadmin?: string } = {},
+): Promise<{ resources: string[]; active: ClusterState['active'] }> {
+  const binary = o.cibadmin ?? 'cibadmin';
+  const xml = await new Promise<string>((resolve, reject) => {
+    execFile(binary, ['-Q'], { env: { ...process.env, ...o.env }, timeout: o.timeoutMs ?? 10_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, out, stderr) => {
+      if (err === null) return resolve(out);
+      const e = err as Error & { code?: unknown; killed?: boolean };
+      if (e.code === 'ENOENT') return reject(new ClusterStateError('BINARY_MISSING', `${binary} not found (is pacemaker-cli-utils installed?)`));
+      if (e.killed === true) return reject(new ClusterStateError('TIMEOUT', `cibadmin -Q did not answer within ${o.timeoutMs ?? 10_000} ms`));
+      reject(new ClusterStateError('FAILED', `cibadmin -Q exited ${String(e.code)}: ${stderr.trim().slice(0, 500)}`));
+    });
+  });
+  let cib: XmlElement;
+  try {
+    cib = parseXmlDocument(xml);
+  } catch (err) {
+    throw new ClusterStateError('BAD_OUTPUT', `cibadmin -Q output is not XML: ${(err as Error).message}`);
+  }
+  const resources = [...new Set(readCibModel(cib, ticket).requirements.map((r) => r.resource))].sort();
+  const wanted = new Set(resources);
+  const state = await readClusterState(o);
+  const active = state.active.filter((a) => wanted.has(a.id) || a.parents.some((p) => wanted.has(p)));
+  return { resources, active };
 }

@@ -14,7 +14,7 @@ import type { MemberId, TicketDef } from '../core/types.js';
 import type { AdminFrame, MonotonicClock, Transport } from './ports.js';
 import type { Pump } from './pump.js';
 
-export const adminOps = ['list', 'status', 'fingerprint', 'peers', 'history', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
+export const adminOps = ['list', 'status', 'fingerprint', 'peers', 'history', 'resources', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
 export type AdminOp = (typeof adminOps)[number];
 
 export interface AdminRequest {
@@ -65,6 +65,16 @@ export interface AdminServiceComponents {
   readonly describe: () => Record<string, unknown>;
   /** Whether this member is a site (a grant without a site means "here"). */
   readonly isSite: boolean;
+  /** At a site with the Pacemaker feed: the ticket's rsc_ticket resources and which are active here. */
+  readonly resources?: (ticket: string) => Promise<TicketResources>;
+}
+
+/** What a site's cluster runs of a ticket's resources (for `tollbooth move`). */
+export interface TicketResources {
+  /** The resources rsc_ticket constraints tie to the ticket. */
+  readonly resources: readonly string[];
+  /** Instances of them that are active at this site, with their parents (group, clone), role and node(s). */
+  readonly active: ReadonlyArray<{ readonly id: string; readonly parents: readonly string[]; readonly role: string; readonly nodes: readonly string[] }>;
 }
 
 export class AdminService {
@@ -94,6 +104,18 @@ export class AdminService {
       case 'status':
         if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'status' });
         return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), ...this.c.describe(), tickets: this.views(core.tickets(), true) } };
+      case 'resources': {
+        if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'resources', ...(req.ticket === undefined ? {} : { ticket: req.ticket }) });
+        if (req.ticket === undefined) return { ok: false, code: 'invalid', message: 'resources needs a ticket', answeredBy: me };
+        if (this.c.resources === undefined) {
+          return { ok: false, code: 'unsupported', message: `${me} has no Pacemaker feed to ask (${this.c.isSite ? 'file ticket sink' : 'an arbitrator'})`, answeredBy: me };
+        }
+        try {
+          return { ok: true, message: 'resources', answeredBy: me, data: await this.c.resources(req.ticket) };
+        } catch (err) {
+          return { ok: false, code: 'cluster-error', message: `cannot read the cluster state: ${(err as Error).message}`, answeredBy: me };
+        }
+      }
       case 'fingerprint':
         // Small on purpose: members compare configs with it at start-up, whatever the table's size.
         return { ok: true, message: 'fingerprint', answeredBy: me, data: { fingerprint: this.c.describe().fingerprint } };

@@ -75,3 +75,31 @@ describe('the site cluster state from crm_mon', () => {
     await expect(readClusterState({ binary: '/nonexistent/crm_mon' })).rejects.toThrow(/BINARY_MISSING/);
   });
 });
+
+describe('a ticket\'s resources and where they are active', () => {
+  it('names the rsc_ticket resources and reports the active ones (real cibadmin, crm_ticket, crm_simulate, crm_mon)', async () => {
+    const { mkdtemp, copyFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { ticketResources } = await import('../../src/adapters/cluster-state.js');
+    const d = await mkdtemp(join(tmpdir(), 'ticket-resources-'));
+    try {
+      const before = join(d, 'before.xml');
+      const after = join(d, 'after.xml');
+      await copyFile(fixture, before);
+      // Nodes offline, nothing granted: the resources are known, none is active.
+      expect(await ticketResources('ticketA', { env: { CIB_file: before } })).toEqual({ resources: ['db-clone', 'svcA'], active: [] });
+      // Grant ticketA, bring the nodes up and let the scheduler run: svcA starts, db is promoted somewhere.
+      await run('crm_ticket', ['-t', 'ticketA', '-g', '--force'], { env: { ...process.env, CIB_file: before } });
+      await run('crm_simulate', ['-x', before, '-u', 'node1', '-u', 'node2', '-u', 'node3', '-S', '-O', after]);
+      const r = await ticketResources('ticketA', { env: { CIB_file: after } });
+      expect(r.resources).toEqual(['db-clone', 'svcA']);
+      expect(r.active.map((a) => a.id)).toContain('svcA');
+      expect(r.active.find((a) => a.id === 'svcA')).toMatchObject({ role: 'Started', parents: [], nodes: [expect.stringMatching(/^node[123]$/) as string] });
+      expect(r.active.filter((a) => a.parents.includes('db-clone')).length).toBeGreaterThan(0);
+      // ticketB's resource is not ticketA's.
+      expect(r.active.map((a) => a.id)).not.toContain('svcB');
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+});

@@ -101,6 +101,35 @@ describe('a formation of real processes on loopback', () => {
     expect(refused.err).toContain('no ticket no-such-ticket');
   });
 
+  it('tollbooth move hands a ticket over gracefully: standby, revoke there, grant here, activate', async () => {
+    const [a, b] = f.sites;
+    const g = await f.call(a!, { op: 'grant', ticket: 'man', site: a!.address });
+    expect(g.ok, JSON.stringify(g)).toBe(true);
+    await until('man granted at the first site', 20_000, async () => ((await f.localTicket(a!, 'man'))?.grantedHere === true ? true : null));
+    const out = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
+      execFile(tsxCommand[0]!, [...tsxCommand.slice(1), 'move', 'man', '--to', b!.address, '--socket', f.members[2]!.socket, '--stop-timeout', '20000', '--start-timeout', '30000'], { timeout: 60_000 }, (error, o, e) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out: o, err: e });
+      });
+    });
+    expect(out.code, out.err + out.out).toBe(0);
+    // The file sink has no cluster to ask about resources: the move says so and waits for the standby write.
+    expect(out.out).toMatch(/^\[1\/4\] man in standby at 127\.0\.0\.1/m);
+    expect(out.out).toMatch(/^\[2\/4\] cannot see 127\.0\.0\.1's resources/m);
+    expect(out.out).toMatch(/^\[3\/4\] man granted at 127\.0\.0\.2 \(revoked at 127\.0\.0\.1 first\)/m);
+    expect(out.out).toMatch(/^\[4\/4\] man active at 127\.0\.0\.2/m);
+    expect(out.out).toMatch(/^moved man from 127\.0\.0\.1 to 127\.0\.0\.2 in [\d.]+ s$/m);
+    const man = ((await f.call(b!, { op: 'list' })).data as TicketView[]).find((v) => v.name === 'man');
+    expect(man).toMatchObject({ holder: b!.address, standby: false });
+    expect((await f.localTicket(b!, 'man'))?.grantedHere).toBe(true);
+    expect((await f.localTicket(a!, 'man'))?.grantedHere).toBe(false);
+    const h = await f.call(a!, { op: 'history', ticket: 'man' });
+    const changes = (h.data as Array<{ change: string; cause: { by: string } }>).map((x) => `${x.change}/${x.cause.by}`);
+    expect(changes.slice(-4)).toEqual(['standby/admin', 'revoke/admin', 'grant/admin', 'activate/admin']);
+    // Moving it where it is changes nothing.
+    const same = await f.call(b!, { op: 'revoke', ticket: 'man' });
+    expect(same.ok).toBe(true);
+  });
+
   it('rejects unknown keys and garbage frames while service continues', async () => {
     // Raw bytes at the libp2p port of a member: not a Noise handshake from a configured key.
     for (const m of f.members) {
