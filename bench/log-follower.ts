@@ -28,6 +28,8 @@ export class LogFollower {
   grantedCount = 0;
   /** Sink writes this member logged (grant or revoke, successful), in all. */
   sinkWrites = 0;
+  /** Lease guard updates ('lease guard deadlines moved'), each one write covering many tickets. */
+  guardWrites = 0;
   readonly trouble: LogTrouble = {
     roleChanges: 0,
     peerDisconnects: 0,
@@ -81,6 +83,9 @@ export class LogFollower {
         this.grantedCount += (now ? 1 : 0) - (was ? 1 : 0);
         return;
       }
+      case 'lease guard deadlines moved':
+        this.guardWrites += 1;
+        return;
       case 'role changed':
         this.trouble.roleChanges += 1;
         return;

@@ -45,11 +45,15 @@ export interface SteadyResult {
    */
   readonly expectedMessagesPerSec: number;
   /**
-   * Ticket sink writes per second at the sites in the window: with nothing changing, the holder still
-   * rewrites each ticket's guard deadline (revokeBy) once half of its remaining time has passed
-   * (src/core/site-holder.ts guardNeedsExtending), so this grows with the number of tickets held.
+   * Ticket sink writes (CIB writes) per second at the sites in the window: 0 when nothing changes, at
+   * any ticket count — lease deadlines move through the guard record instead.
    */
   readonly sinkWritesPerSec: number;
+  /**
+   * Lease guard record writes per second at the sites: one write moves every held ticket's deadline
+   * (src/core/site-holder.ts extendGuard), about once per (lease − revokeLead)/2 whatever the count.
+   */
+  readonly guardWritesPerSec: number;
   readonly leader: string;
   readonly windowS: number;
   /** All members ready → every ticket granted at a site (sink written and confirmed). */
@@ -184,11 +188,13 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
     b.say(`  ${n} tickets placed in ${(placementMs / 1000).toFixed(1)} s (${[...before.bySite].map(([s, k]) => `${s}: ${k}`).join(', ')}); log settled after ${(settleMs / 1000).toFixed(1)} s; leader ${leader.address}; measuring ${windowMs / 1000} s`);
     await Promise.all(siteLogs.map((l) => l.poll()));
     const writesBefore = siteLogs.reduce((s, l) => s + l.sinkWrites, 0);
+    const guardBefore = siteLogs.reduce((s, l) => s + l.guardWrites, 0);
     const a = await snapshot(f);
     await windowElapsed(windowMs, b.signal);
     const z = await snapshot(f);
     await Promise.all(siteLogs.map((l) => l.poll()));
     const writesInWindow = siteLogs.reduce((s, l) => s + l.sinkWrites, 0) - writesBefore;
+    const guardInWindow = siteLogs.reduce((s, l) => s + l.guardWrites, 0) - guardBefore;
     const rss = new Map<string, number>();
     for (const m of f.members) rss.set(m.address, await rssMiB(pidOf(m)));
     const after = await grantedPicture(f, n);
@@ -224,11 +230,11 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
     const remoteSites = f.sites.filter((m) => m !== leader).length;
     const expectedMessagesPerSec = round((2 * followers * 1000) / preset.heartbeatIntervalMs + (2 * remoteSites * 1000) / preset.renewIntervalMs, 1);
     b.say(
-      `  ${n} tickets: ${messagesPerSec} frames/s (expected ${expectedMessagesPerSec}), ${bytesPerSec === null ? '?' : (bytesPerSec / 1024).toFixed(1)} KiB/s on the wire, ${(writesInWindow / windowS).toFixed(1)} sink writes/s, leader CPU ${cpuPct} %; ` +
+      `  ${n} tickets: ${messagesPerSec} frames/s (expected ${expectedMessagesPerSec}), ${bytesPerSec === null ? '?' : (bytesPerSec / 1024).toFixed(1)} KiB/s on the wire, ${(writesInWindow / windowS).toFixed(1)} sink writes/s, ${(guardInWindow / windowS).toFixed(2)} guard writes/s, leader CPU ${cpuPct} %; ` +
         members.map((m) => `${m.address} ${m.role} cpu ${m.cpuPct} % rss ${m.rssMiB} MiB ${m.framesSentPerSec} frames/s`).join('; ') +
         (stable ? '' : ' — NOT STABLE'),
     );
-    return { tickets: n, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, sinkWritesPerSec: round(writesInWindow / windowS, 1), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, notes };
+    return { tickets: n, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, sinkWritesPerSec: round(writesInWindow / windowS, 1), guardWritesPerSec: round(guardInWindow / windowS, 2), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, notes };
   } finally {
     await b.release(f);
   }

@@ -223,6 +223,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     else if (e.type === 'applied' && e.data.type !== 'noop') log.info({ index: e.index, entry: e.data, ok: e.ok }, 'registry entry applied');
     else if (e.type === 'lease-lost') log.warn({ ticket: e.ticket, reason: e.reason }, 'renewal refused');
   });
+  pump.on('guard', (g) => log.info(g, 'lease guard deadlines moved'));
   pump.on('effect', (e, outcome) => {
     log.info({ ticket: e.ticket, granted: e.granted, generation: e.generation, revokeBy: e.revokeBy, ok: outcome.ok }, e.granted ? 'ticket granted locally' : 'ticket revoked locally');
   });

@@ -362,7 +362,9 @@ export class CrmTicketSink implements TicketSink {
   private ownerFor(e: TicketEffect): number {
     if (e.granted) return this.options.siteId;
     if (e.owner === null) return boothOwnerNone;
-    return this.options.siteIdOf?.(e.owner) ?? boothOwnerLost;
+    const id = this.options.siteIdOf?.(e.owner) ?? boothOwnerLost;
+    // Revoked while the registry still names this site: the lease ran out (lost), as booth writes it.
+    return id === this.options.siteId ? boothOwnerLost : id;
   }
 
   /**

@@ -41,7 +41,12 @@ type Input = (core: Member, now: Ms) => void;
 
 export type CommandResult = Extract<CoreEvent, { type: 'command-result' }>;
 
-export class Pump extends EventEmitter<{ event: [CoreEvent]; fatal: [Error]; effect: [TicketEffect, { ok: boolean; error?: string }] }> {
+export class Pump extends EventEmitter<{
+  event: [CoreEvent];
+  fatal: [Error];
+  effect: [TicketEffect, { ok: boolean; error?: string }];
+  guard: [{ tickets: number; skipped: number; ok: boolean; ms: number }];
+}> {
   private readonly inbox: Input[] = [];
   private running = false;
   private stopped = false;
@@ -172,12 +177,14 @@ export class Pump extends EventEmitter<{ event: [CoreEvent]; fatal: [Error]; eff
         const merged = new Map<string, GuardUpdate['extend'][number]>();
         for (const u of batch) for (const x of u.extend) merged.set(x.ticket, x);
         let outcome: { ok: boolean; error?: string; skipped?: readonly string[] };
+        const started = this.c.clock.now();
         try {
           outcome = await sink.extendGuard({ id: batch[0]!.id, extend: [...merged.values()] }, { signal: this.abort.signal });
         } catch (err) {
           outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
         }
         if (!outcome.ok) this.c.log.warn({ tickets: merged.size, error: outcome.error }, 'lease guard update failed');
+        this.emit('guard', { tickets: merged.size, skipped: outcome.skipped?.length ?? 0, ok: outcome.ok, ms: this.c.clock.now() - started });
         for (const u of batch) {
           this.enqueue((core, now) =>
             core.report(

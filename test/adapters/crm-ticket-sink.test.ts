@@ -212,6 +212,13 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: false, generation: 7, revokeBy: null }]);
   });
 
+  it('revokes with owner 0 ("lost") when the registry still names this very site (its lease ran out)', async () => {
+    const { cib, sink } = await lab('cib-tickets.xml', { siteIdOf: (m) => (m === 'site-a' ? siteId : null) });
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    expect(await sink.apply(effect({ granted: false, owner: memberId('site-a'), revokeBy: null }))).toEqual({ ok: true });
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'false', owner: '0' });
+  });
+
   it('sets standby before a grant and activates after it, only when the CIB differs', async () => {
     const { cib, calls, sink } = await lab();
     expect(await sink.apply(effect({ standby: true }))).toEqual({ ok: true });
