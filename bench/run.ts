@@ -12,7 +12,9 @@
 //   --quick             fewer samples and shorter windows (smoke run, figures not for the docs)
 //   --only LIST         comma-separated subset of startup,grant,failover,tickets
 //   --tickets LIST      ticket counts for the steady-state runs (default 1,100,1000,10000)
-//   --steady-preset P   timing preset of the steady-state formations: loopback (default), lan, wan
+//   --steady-preset P   timing preset of the steady-state formations: auto (default: loopback below
+//                       5 000 tickets, lan from 5 000 on — loopback renews every 200 ms, which is
+//                       meant for small demos, not thousands of tickets), loopback, lan, wan
 //   --keep              keep the formations' directories (configs, logs, state)
 
 import { execFile } from 'node:child_process';
@@ -42,12 +44,12 @@ interface Options {
   only: Set<Section>;
   tickets: number[];
   /** Timing preset for the steady-state formations (the other sections use loopback). */
-  steadyPreset: 'loopback' | 'lan' | 'wan';
+  steadyPreset: 'auto' | 'loopback' | 'lan' | 'wan';
   keep: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { json: false, out: null, quick: false, only: new Set(sections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'loopback' };
+  const o: Options = { json: false, out: null, quick: false, only: new Set(sections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -65,7 +67,7 @@ function parseArgs(argv: readonly string[]): Options {
       o.only = new Set(list as Section[]);
     } else if (a === '--steady-preset') {
       const v = value();
-      if (v !== 'loopback' && v !== 'lan' && v !== 'wan') throw new Error('--steady-preset: loopback, lan or wan');
+      if (v !== 'auto' && v !== 'loopback' && v !== 'lan' && v !== 'wan') throw new Error('--steady-preset: auto, loopback, lan or wan');
       o.steadyPreset = v;
     } else if (a === '--tickets') {
       o.tickets = value().split(',').map(Number);
@@ -178,9 +180,10 @@ async function main(): Promise<number> {
         const left = budgetMs - (nowMs() - started);
         // Small tables place in seconds; a large one gets what is left of the budget, at most 3 minutes.
         const placementDeadlineMs = Math.max(60_000, Math.min(180_000, left - windowMs - 45_000));
-        b.say(`steady state with ${n} automatic ticket${n === 1 ? '' : 's'} (placement deadline ${(placementDeadlineMs / 1000).toFixed(0)} s)`);
+        const preset = o.steadyPreset === 'auto' ? (n >= 5_000 ? 'lan' : 'loopback') : o.steadyPreset;
+        b.say(`steady state with ${n} automatic ticket${n === 1 ? '' : 's'}, ${preset} preset (placement deadline ${(placementDeadlineMs / 1000).toFixed(0)} s)`);
         try {
-          tickets[String(n)] = await measureSteady(b, n, windowMs, placementDeadlineMs, o.steadyPreset);
+          tickets[String(n)] = await measureSteady(b, n, windowMs, placementDeadlineMs, preset);
         } catch (err) {
           if (err instanceof BenchAborted || b.signal.aborted) throw err;
           tickets[String(n)] = { error: brief(err) };

@@ -33,6 +33,8 @@ export interface SteadyMember {
 
 export interface SteadyResult {
   readonly tickets: number;
+  /** The formation's timing preset. */
+  readonly preset: 'loopback' | 'lan' | 'wan';
   readonly messagesPerSec: number;
   readonly bytesPerSec: number | null;
   readonly cpuPct: number;
@@ -234,7 +236,7 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
         members.map((m) => `${m.address} ${m.role} cpu ${m.cpuPct} % rss ${m.rssMiB} MiB ${m.framesSentPerSec} frames/s`).join('; ') +
         (stable ? '' : ' — NOT STABLE'),
     );
-    return { tickets: n, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, sinkWritesPerSec: round(writesInWindow / windowS, 1), guardWritesPerSec: round(guardInWindow / windowS, 2), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, notes };
+    return { tickets: n, preset: presetName, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, sinkWritesPerSec: round(writesInWindow / windowS, 1), guardWritesPerSec: round(guardInWindow / windowS, 2), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, notes };
   } finally {
     await b.release(f);
   }
