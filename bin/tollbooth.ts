@@ -19,6 +19,7 @@ import { cibRevokeAll, runLeaseGuard } from '../site-agent/lease-guard-main.js';
 import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink.js';
 import { runDemo } from './demo.js';
 import { moveTicket } from '../src/cli/move.js';
+import { registerQuorumCommands } from '../src/cli/quorum.js';
 
 const program = new Command();
 program
@@ -381,6 +382,8 @@ program
   .action(async (o: { keep?: boolean }) => {
     setExit(await runDemo({ keep: o.keep === true }));
   });
+
+registerQuorumCommands(program);
 
 try {
   await program.parseAsync(process.argv);
