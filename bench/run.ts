@@ -202,12 +202,13 @@ async function main(): Promise<number> {
         result.idle = { member: idle.address, role: idle.role, ticketsHeld: idle.ticketsHeld, windowS: one.windowS, members: one.members };
         b.say(`idle site agent ${idle.address} (${idle.role}, holds ${idle.ticketsHeld} ticket): RSS ${idle.rssMiB} MiB, CPU ${idle.cpuPct} % of one core`);
       }
-      // Renewal traffic against the table size: 1 ticket against the largest count that was measured.
+      // Renewal traffic against the table size: the smallest count against the largest measured with the
+      // same preset (message counts depend on the preset's timers, not on the tickets).
       const measured = Object.entries(tickets)
         .filter((e): e is [string, SteadyResult] => !('error' in e[1]))
         .sort((x, y) => Number(x[0]) - Number(y[0]));
       const small = measured[0];
-      const large = measured[measured.length - 1];
+      const large = measured.filter((e) => e[1].preset === small?.[1].preset).pop();
       if (small !== undefined && large !== undefined && small !== large) {
         const [sn, s] = small;
         const [ln, l] = large;
@@ -217,7 +218,7 @@ async function main(): Promise<number> {
           bytesPerSec: { [sn]: s.bytesPerSec, [ln]: l.bytesPerSec, ratio: s.bytesPerSec !== null && l.bytesPerSec !== null ? round(l.bytesPerSec / s.bytesPerSec, 1) : null },
           note: tickets['10000'] !== undefined && 'error' in tickets['10000'] ? '10000 tickets could not be measured (see tickets["10000"].error); the largest measured count is compared instead' : undefined,
         };
-        b.say(`renewal traffic: ${s.messagesPerSec} frames/s with ${sn} ticket(s), ${l.messagesPerSec} frames/s with ${ln}; bytes ×${(result.renewalScaling as { bytesPerSec: { ratio: number | null } }).bytesPerSec.ratio ?? '?'}`);
+        b.say(`renewal traffic (${s.preset} preset): ${s.messagesPerSec} frames/s with ${sn} ticket(s), ${l.messagesPerSec} frames/s with ${ln}; bytes ×${(result.renewalScaling as { bytesPerSec: { ratio: number | null } }).bytesPerSec.ratio ?? '?'}`);
       }
     }
   } catch (err) {
