@@ -568,6 +568,9 @@ class BoothConfParser {
       const detail = name.includes('_') ? ' ("_" is not allowed)' : '';
       return `ticket: the name "${name}" may contain only letters, digits, "-" and "/"${detail}`;
     }
+    if (!/^[A-Za-z]/.test(name) || name.includes('/')) {
+      return `ticket: the name "${name}" is not usable in the CIB: ticket ids there are XML IDs (start with a letter; no "/")`;
+    }
     const earlier = this.document.tickets.find((ticket) => ticket.name === name);
     if (earlier !== undefined) return `ticket: "${name}" is already defined on line ${earlier.line}`;
     return null;

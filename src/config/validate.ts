@@ -31,6 +31,13 @@ import { clockDriftPpmMaxLimit, tollboothKeys } from './tollbooth-keys.js';
 export const retriesMin = 3;
 export const retriesMax = 100;
 
+/**
+ * Names that reach the CIB (ticket ids, the formation's booth-cfg-name):
+ * ticket_state ids are XML IDs, so no "/" and no leading digit or "-".
+ */
+export const cibNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+export const cibNameCharsMax = 128;
+
 /** Highest TCP/UDP port number. */
 const portMax = 65_535;
 
@@ -44,6 +51,11 @@ export function validateFormation(document: ConfigDocument, config: FormationCon
     problems.push(configProblem(document.fileName, line, severity, message, key));
   };
   checkGlobals(document, config, report);
+  // The formation name is written into the CIB as booth's `booth-cfg-name` attribute.
+  if (!cibNamePattern.test(config.name) || config.name.length > cibNameCharsMax) {
+    const where = document.name === null ? `the file name gives the formation name "${config.name}"` : `name: "${config.name}"`;
+    report(0, 'error', `${where}: it is written to the CIB as booth-cfg-name and must match ${cibNamePattern.source} (at most ${cibNameCharsMax} characters); set "name = …"`, 'name');
+  }
   checkMembers(document, config, report);
   checkMemberKeys(document, report);
   checkAdminKeys(document, report);

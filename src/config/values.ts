@@ -151,10 +151,10 @@ export function parseHandler(text: string): ValueResult<TicketHandler> {
   if (args.length > handlerArgCountMax) {
     return fail(`${args.length} arguments; booth passes at most ${handlerArgCountMax} to a handler`);
   }
-  const note = program.startsWith('/')
-    ? undefined
-    : `"${program}" is not an absolute path: booth execs it without searching PATH, relative to its working directory`;
-  return ok({ program, args }, note);
+  // booth execs a relative path from its working directory; tollbooth runs handlers from / and never
+  // searches PATH, so a relative one would fail at every site: refuse it here.
+  if (!program.startsWith('/')) return fail(`"${program}" is not an absolute path (give the full path of the program or directory)`);
+  return ok({ program, args });
 }
 
 /** booth's `attr-prereq = auto|manual <name> eq|ne <value>`. */

@@ -1108,6 +1108,14 @@ export class Member {
         if (cmd.key.length === 0 || cmd.key.length > max || cmd.value.length > max) {
           return this.result(cmd.id, false, 'invalid', `attribute name and value must be 1–${max} characters`);
         }
+        // Attributes become CIB ticket attributes: a name the CIB cannot hold, or one that Pacemaker or
+        // booth own, would make every CIB write of the ticket fail at every site.
+        if (!attrNamePattern.test(cmd.key) || reservedAttrNames.has(cmd.key)) {
+          return this.result(cmd.id, false, 'invalid', `"${cmd.key}" cannot be a ticket attribute: names match ${attrNamePattern.source} and are not one of ${[...reservedAttrNames].join(', ')}`);
+        }
+        if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(cmd.value)) {
+          return this.result(cmd.id, false, 'invalid', 'attribute values cannot hold control characters');
+        }
         this.propose({ type: 'attr-set', ticket: cmd.ticket, key: cmd.key, value: cmd.value, cause: admin() }, cmd.id);
         return;
       }
@@ -1193,3 +1201,8 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   const set = new Set(a);
   return b.every((x) => set.has(x));
 }
+
+/** Ticket attribute names: what a CIB ticket_state attribute can be called. */
+const attrNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** Attributes that Pacemaker or booth own in the CIB: never geo attributes. */
+const reservedAttrNames: ReadonlySet<string> = new Set(['id', 'granted', 'standby', 'last-granted', 'owner', 'expires', 'term', 'booth-cfg-name']);

@@ -151,6 +151,11 @@ describe('membership changes through the log', () => {
     net.command(leader, { id: 'attr', type: 'attr-set', ticket: 't1', key: 'k', value: 'v' });
     net.run(net.now + 2000);
     expect(net.result('attr')).toMatchObject({ ok: true });
+    // Names the CIB cannot hold, or that Pacemaker and booth own, are refused before anything is proposed.
+    for (const [id, key, value] of [['a1', 'owner', 'x'], ['a2', 'expires', '1'], ['a3', 'bad name', 'x'], ['a4', '9k', 'x'], ['a5', 'ok', 'bell\u0007']] as const) {
+      net.command(leader, { id, type: 'attr-set', ticket: 't1', key, value });
+      expect(net.result(id)).toMatchObject({ ok: false, code: 'invalid' });
+    }
     // A restarted member recovers the configuration from its log, not from its start-up config.
     const other = remaining.find((id) => id !== leader)!;
     net.restartFromStore(other, initial, 77);
