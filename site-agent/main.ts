@@ -257,6 +257,8 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
         if (e.type === 'applied' && e.ok && e.data.type === 'grant' && e.data.site === id) monitor.checkNow(e.data.ticket);
       });
       stopHealth = () => monitor.stop();
+      // A grant the CIB will not take, again and again, gives the ticket up here (site-health.ts).
+      pump.on('effect', (e, outcome) => monitor.cibWriteResult(e.ticket, e.granted, outcome.ok));
       await monitor.start();
     }
   }

@@ -33,12 +33,22 @@ export interface SiteHealthMonitorOptions {
   /** Hands a changed health to the core. */
   readonly report: (health: SiteHealth) => void;
   readonly log: HealthLogger;
+  /** Consecutive failed grant writes after which a ticket is given up here. Default 3. */
+  readonly writeFailuresMax?: number;
+  /** How long a ticket given up for failed writes stays unrunnable here before the site tries again. Default 60 s. */
+  readonly writeFailureHoldMs?: number;
+  /** Monotonic ms. Default performance.now. */
+  readonly now?: () => number;
 }
 
 export class SiteHealthMonitor {
   private quorate = true;
   private readonly handlerFailed = new Set<string>();
   private readonly notRunnable = new Set<string>();
+  /** Consecutive failed grant writes per ticket. */
+  private readonly writeFailures = new Map<string, number>();
+  /** Tickets given up because their grant could not be written, with when that was decided. */
+  private readonly writeFailed = new Map<string, number>();
   private last: SiteHealth | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -58,10 +68,40 @@ export class SiteHealthMonitor {
     if (this.timer !== null) clearTimeout(this.timer);
   }
 
-  /** Checks one ticket now (the registry just gave it to this site). */
-  checkNow(ticket: string): void {
+  /** Checks one ticket now (the registry just gave it to this site); resolves once it has been checked. */
+  checkNow(ticket: string): Promise<void> {
     this.urgent.add(ticket);
+    const done = new Promise<void>((resolve) => this.urgentWaiters.push(resolve));
     if (this.running === null) void this.runUrgent();
+    return done;
+  }
+
+  private readonly urgentWaiters: Array<() => void> = [];
+
+  /**
+   * The outcome of a CIB write. A grant that cannot be written (CIB
+   * unreachable, invalid, crm_ticket failing) writeFailuresMax times in a row
+   * makes the ticket unrunnable here, so the site gives it up and the
+   * registry moves it to a site whose CIB works, rather than keep renewing a
+   * ticket it cannot run. It becomes eligible again after writeFailureHoldMs.
+   */
+  cibWriteResult(ticket: string, grant: boolean, ok: boolean): void {
+    if (!grant) return;
+    if (ok) {
+      this.writeFailures.delete(ticket);
+      return;
+    }
+    const n = (this.writeFailures.get(ticket) ?? 0) + 1;
+    this.writeFailures.set(ticket, n);
+    if (n >= (this.o.writeFailuresMax ?? 3) && !this.writeFailed.has(ticket)) {
+      this.writeFailed.set(ticket, this.now());
+      this.o.log.warn({ ticket, failures: n }, 'the grant could not be written to the CIB: giving the ticket up here');
+      this.publish();
+    }
+  }
+
+  private now(): number {
+    return this.o.now?.() ?? performance.now();
   }
 
   current(): SiteHealth | null {
@@ -72,9 +112,11 @@ export class SiteHealthMonitor {
     while (this.urgent.size > 0 && !this.stopped) {
       const names = new Set(this.urgent);
       this.urgent.clear();
+      const waiters = this.urgentWaiters.splice(0);
       this.running = this.round(names);
       await this.running;
       this.running = null;
+      for (const w of waiters) w();
     }
   }
 
@@ -104,6 +146,13 @@ export class SiteHealthMonitor {
       } catch (err) {
         this.o.log.warn({ err: (err as Error).message }, 'cannot read the site cluster quorum; keeping the last answer');
       }
+    }
+    const hold = this.o.writeFailureHoldMs ?? 60_000;
+    for (const [ticket, since] of this.writeFailed) {
+      if (this.now() - since < hold) continue;
+      this.writeFailed.delete(ticket);
+      this.writeFailures.delete(ticket);
+      this.o.log.info({ ticket }, 'trying the CIB again for this ticket: eligible here again');
     }
     for (const t of this.o.tickets) {
       if (this.stopped) return;
@@ -137,7 +186,7 @@ export class SiteHealthMonitor {
   }
 
   private publish(): void {
-    const unrunnable = [...new Set([...this.handlerFailed, ...this.notRunnable])].sort();
+    const unrunnable = [...new Set([...this.handlerFailed, ...this.notRunnable, ...this.writeFailed.keys()])].sort();
     const next: SiteHealth = { quorate: this.quorate, handlersOk: true, unrunnable };
     const l = this.last;
     if (l !== null && l.quorate === next.quorate && l.handlersOk === next.handlersOk && l.unrunnable.join('\n') === unrunnable.join('\n')) return;
