@@ -254,11 +254,13 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     const monitor = siteHealthMonitor(config, me, id, opts, sinkKind, coreConfig.timing.renewIntervalMs, pump, clock, log.child({ module: 'health' }));
     if (monitor !== null) {
       pump.on('event', (e) => {
-        if (e.type === 'applied' && e.ok && e.data.type === 'grant' && e.data.site === id) monitor.checkNow(e.data.ticket);
+        if (e.type === 'applied' && e.ok && e.data.type === 'grant' && e.data.site === id) void monitor.checkNow(e.data.ticket);
       });
       stopHealth = () => monitor.stop();
       // A grant the CIB will not take, again and again, gives the ticket up here (site-health.ts).
-      pump.on('effect', (e, outcome) => monitor.cibWriteResult(e.ticket, e.granted, outcome.ok));
+      pump.on('effect', (e, outcome) => {
+        monitor.cibWriteResult(e.ticket, e.granted, outcome.ok);
+      });
       await monitor.start();
     }
   }
