@@ -15,7 +15,7 @@ import { readSeedFile, writeSeedFile } from '../src/cli/keys.js';
 import { checkAdminKey, RemoteAdminError, remoteAdminRequest, remoteMember } from '../src/cli/remote-admin.js';
 import { runMember, type MemberOptions } from '../site-agent/main.js';
 import { runArbitrator } from '../arbitrator/main.js';
-import { cibRevokeAll, runLeaseGuard } from '../site-agent/lease-guard-main.js';
+import { cibRevokeAll, runCibGuard, runLeaseGuard } from '../site-agent/lease-guard-main.js';
 import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink.js';
 import { runDemo } from './demo.js';
 import { moveTicket } from '../src/cli/move.js';
@@ -84,7 +84,13 @@ program
     if (!/^[1-9]\d{0,9}$/.test(v)) throw new InvalidArgumentError('expected a process id');
     return Number(v);
   })
-  .action(async (o: { config: string; self?: string; stateDir?: string; agentPid?: number }) => {
+  .option('--cib', 'the cluster-wide guard, for every node of the site: revoke grants whose CIB expires has passed (covers a crash of the agent\'s whole node)')
+  .option('--margin <ms>', 'with --cib: slack for wall clocks that differ between the nodes', (v: string): string => {
+    if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('expected a whole number of milliseconds');
+    return v;
+  }, '2000')
+  .action(async (o: { config: string; self?: string; stateDir?: string; agentPid?: number; cib?: boolean; margin: string }) => {
+    if (o.cib === true) process.exit(await runCibGuard({ config: o.config, marginMs: Number(o.margin) }));
     const code = await runLeaseGuard({
       config: o.config,
       ...(o.self === undefined ? {} : { self: o.self }),

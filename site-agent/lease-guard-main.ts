@@ -4,7 +4,9 @@
 // through the same crm_ticket sink the agent writes with.
 
 import { pino } from 'pino';
-import { LeaseGuard } from '../src/adapters/lease-guard.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CibExpiryGuard, LeaseGuard } from '../src/adapters/lease-guard.js';
 import { writeLeaseGuardPid, runningLeaseGuard } from '../src/adapters/lease-guard.js';
 import { SystemClock, bootId } from '../src/adapters/system-clock.js';
 import { loadConfigFile } from '../src/config/index.js';
@@ -72,6 +74,45 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Runs the cluster-wide lease guard (`tollbooth lease-guard --cib`) until
+ * SIGTERM: on every node of the site, it revokes the formation's grants whose
+ * `expires` in the CIB has passed (src/adapters/lease-guard.ts CibExpiryGuard).
+ * It needs only the config (the formation name is the booth-cfg-name); it
+ * keeps no state and never writes the agent's guard record.
+ */
+export async function runCibGuard(o: { config: string; marginMs?: number; intervalMs?: number }): Promise<number> {
+  const loaded = loadConfigFile(o.config);
+  if (hasConfigErrors(loaded.problems)) {
+    process.stderr.write(`tollbooth lease-guard: ${o.config} has errors:\n${loaded.problems.map(formatConfigProblem).join('\n')}\n`);
+    return exitConfig;
+  }
+  const config = loaded.config;
+  const site = config.members.find((m) => m.kind === 'site');
+  if (site === undefined) {
+    process.stderr.write(`tollbooth lease-guard: ${o.config} has no site\n`);
+    return exitConfig;
+  }
+  // Only reads the CIB and revokes: the sink's guard record is opened on a path that is never written.
+  const { sink } = await crmSinkFor(config, site, join(tmpdir(), `tollbooth-cib-guard-${process.pid}`), bootId(), new SystemClock());
+  const log = pino({ base: { component: 'cib-lease-guard', formation: config.name } }, pino.destination({ dest: 1, sync: true }));
+  const guard = new CibExpiryGuard({
+    read: () => sink.ticketStates(),
+    revoke: (ticket, term) => sink.revokeLost(ticket, term),
+    wallMs: Date.now,
+    ...(o.marginMs === undefined ? {} : { marginMs: o.marginMs }),
+    ...(o.intervalMs === undefined ? {} : { intervalMs: o.intervalMs }),
+    log,
+  });
+  process.once('SIGTERM', () => guard.stop());
+  process.once('SIGINT', () => guard.stop());
+  log.info({ marginMs: o.marginMs ?? 2000, intervalMs: o.intervalMs ?? 1000 }, 'cluster lease guard started');
+  guard.start();
+  await guard.stoppedPromise;
+  log.info({ revoked: guard.revoked }, 'cluster lease guard stopped');
+  return 0;
 }
 
 /** Revokes every ticket this site has granted in the CIB (after the agent stopped). Exit 0 when none is left granted. */

@@ -130,6 +130,8 @@ export interface CrmTicketSinkOptions {
   readonly siteIdOf?: (member: MemberId) => number | null;
   /** The crm_ticket binary. Default `crm_ticket` (looked up on PATH). */
   readonly binary?: string;
+  /** The cibadmin binary (refreshes `expires` of many tickets in one CIB update). Default `cibadmin`. */
+  readonly cibadmin?: string;
   /** Variables added to the process environment for every call (tests: `CIB_file`). */
   readonly env?: Readonly<Record<string, string>>;
   /** Per-call deadline in ms; the call is killed past it. Default 10 000 (a call takes ~25 ms). */
@@ -230,13 +232,39 @@ export class CrmTicketSink implements TicketSink {
     return s ?? null;
   }
 
-  async extendGuard(update: GuardUpdate, _options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
+  /**
+   * Moves the guard record's deadlines, then refreshes booth's `expires` of
+   * the same tickets in the CIB in one `cibadmin --modify` (one CIB update
+   * however many tickets): readers of `expires` (crm_ticket -L, booth's
+   * tools, and the cluster-wide guard, `tollbooth lease-guard --cib`) see the
+   * current deadline, never a later one (floored to the second).
+   */
+  async extendGuard(update: GuardUpdate, options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
+    let skipped: string[];
     try {
-      const skipped = await this.options.guard.extend(update.extend, this.options.clock.now());
-      return { ok: true, skipped };
+      skipped = await this.options.guard.extend(update.extend, this.options.clock.now());
     } catch (err) {
       return { ok: false, error: `lease guard record ${this.options.guard.path}: ${(err as Error).message}` };
     }
+    const moved = update.extend.filter((e) => !skipped.includes(e.ticket) && namePattern.test(e.ticket) && e.ticket.length <= nameBytesMax);
+    if (moved.length === 0) return { ok: true, skipped };
+    const wallNow = this.wallClockMs();
+    const monoNow = this.options.clock.now();
+    const states = moved.map((e) => `<ticket_state id="${e.ticket}" expires="${Math.floor((wallNow + (e.revokeBy - monoNow)) / 1000)}"/>`).join('');
+    const args = ['--modify', '--scope', 'status', '--xml-text', `<status><tickets>${states}</tickets></status>`];
+    const binary = this.options.cibadmin ?? 'cibadmin';
+    const error = await new Promise<string | null>((resolve) => {
+      execFile(
+        binary,
+        args,
+        { env: this.env, timeout: this.callTimeoutMs, killSignal: 'SIGKILL', maxBuffer: this.outputBytesMax, encoding: 'utf8', ...(options?.signal === undefined ? {} : { signal: options.signal }) },
+        (err, _stdout, stderr) => resolve(err === null ? null : `cibadmin --modify (expires of ${moved.length} tickets) failed: ${err.message.split('\n')[0] ?? ''} ${stderr.trim().slice(0, 500)}`),
+      );
+    });
+    // The guard record moved, but the CIB's `expires` did not: report a failure, so the core writes
+    // these grants again in full (which rewrites `expires` with crm_ticket).
+    if (error !== null) return { ok: false, error, skipped };
+    return { ok: true, skipped };
   }
 
   async apply(effect: TicketEffect, options?: AbortOptions): Promise<CrmTicketApplyResult> {
@@ -332,6 +360,20 @@ export class CrmTicketSink implements TicketSink {
       if (err instanceof CrmTicketError) return { ok: false, code: err.code, error: err.message };
       throw err;
     }
+  }
+
+  /** Our tickets with their state as the CIB holds it: granted, `expires` (Unix s) and `term` (null when absent or not a number). */
+  async ticketStates(options?: AbortOptions): Promise<Array<{ ticket: string; granted: boolean; expiresSec: number | null; term: number | null }>> {
+    const out: Array<{ ticket: string; granted: boolean; expiresSec: number | null; term: number | null }> = [];
+    for (const s of await this.queryAll(options)) {
+      if (s.attrs.get('booth-cfg-name') !== this.options.boothCfgName) continue;
+      const num = (k: string): number | null => {
+        const v = s.attrs.get(k);
+        return v !== undefined && /^-?\d{1,16}$/.test(v) ? Number(v) : null;
+      };
+      out.push({ ticket: s.id, granted: parseBool(s, 'granted', false), expiresSec: num('expires'), term: num('term') });
+    }
+    return out;
   }
 
   /** Our tickets that the CIB shows granted now. */

@@ -231,3 +231,82 @@ export async function ensureLeaseGuard(o: EnsureLeaseGuardOptions): Promise<{ pi
     await out.close();
   }
 }
+
+export interface CibExpiryGuardOptions {
+  /** Our tickets in the CIB: id, granted, `expires` (Unix s) and `term`. */
+  readonly read: () => Promise<ReadonlyArray<{ readonly ticket: string; readonly granted: boolean; readonly expiresSec: number | null; readonly term: number | null }>>;
+  readonly revoke: (ticket: string, term: number | null) => Promise<{ ok: boolean; error?: string; changed?: boolean }>;
+  /** Wall clock, Unix ms. */
+  readonly wallMs: () => number;
+  /** Slack for wall clocks that differ between the cluster's nodes, in ms. Default 2000. */
+  readonly marginMs?: number;
+  /** How often the CIB is read, in ms. Default 1000. */
+  readonly intervalMs?: number;
+  readonly log: GuardLogger;
+}
+
+/**
+ * The cluster-wide lease guard (`tollbooth lease-guard --cib`), run on every
+ * node of a site: it revokes each of the formation's grants whose booth
+ * `expires` (kept current by the agent with every guard update) lies more
+ * than marginMs in the past. It covers what the node-local guard cannot: the
+ * crash of the whole node the agent ran on, while the site's other nodes keep
+ * the CIB and its grant. It reads wall clocks, which the protocol itself never
+ * trusts: it only ever revokes, so a clock that runs fast ends a grant early
+ * (safe) and one that runs slow ends it late (no worse than without it).
+ */
+export class CibExpiryGuard {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly finished: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  revoked = 0;
+
+  constructor(private readonly o: CibExpiryGuardOptions) {}
+
+  get stoppedPromise(): Promise<void> {
+    return this.finished.promise;
+  }
+
+  start(): void {
+    void this.loop();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.finished.resolve();
+  }
+
+  /** One pass: revokes every overdue grant; resolves with the tickets it revoked. */
+  async checkOnce(): Promise<string[]> {
+    const out: string[] = [];
+    let states;
+    try {
+      states = await this.o.read();
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message }, 'cannot read the CIB tickets; trying again');
+      return out;
+    }
+    const limitSec = (this.o.wallMs() - (this.o.marginMs ?? 2_000)) / 1000;
+    for (const s of states) {
+      if (!s.granted || s.expiresSec === null || s.expiresSec >= limitSec) continue;
+      const r = await this.o.revoke(s.ticket, s.term);
+      if (r.ok && r.changed !== false) {
+        this.revoked += 1;
+        out.push(s.ticket);
+        this.o.log.warn({ ticket: s.ticket, expires: s.expiresSec, term: s.term }, 'CIB expires passed: ticket revoked by the cluster lease guard');
+      } else if (!r.ok) {
+        this.o.log.error({ ticket: s.ticket, error: r.error }, 'CIB expires passed but the revoke failed; retrying');
+      }
+    }
+    return out;
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped) return;
+    await this.checkOnce();
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.loop(), this.o.intervalMs ?? 1_000);
+  }
+}

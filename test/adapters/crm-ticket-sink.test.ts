@@ -168,6 +168,9 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     expect(await sink.extendGuard({ id: 2, extend: [ext('ticketA', 7, mono0 + 40_000), ext('ticketB', 7, mono0 + 40_000)] })).toEqual({ ok: true, skipped: ['ticketB'] });
     expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 });
     expect(guard.get('ticketB')).toBeUndefined(); // not granted here: nothing to extend
+    // booth's `expires` follows in the CIB (one cibadmin --modify), still granted, nothing else touched.
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'true', expires: '1800000040', term: '7', owner: String(siteId) });
+    expect((await cibTickets(cib)).ticketB).toBeUndefined();
     await sink.extendGuard({ id: 3, extend: [ext('ticketA', 7, mono0 + 35_000), ext('ticketA', 6, mono0 + 90_000)] });
     expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 }); // earlier, or another generation
     // The record survives a reopen (it is what the lease guard process reads).

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CrmTicketSink } from '../../src/adapters/crm-ticket-sink.js';
-import { LeaseGuard } from '../../src/adapters/lease-guard.js';
+import { CibExpiryGuard, LeaseGuard } from '../../src/adapters/lease-guard.js';
 import { LeaseGuardFile } from '../../src/adapters/lease-guard-file.js';
 import { SystemClock } from '../../src/adapters/system-clock.js';
 import type { TicketEffect } from '../../src/core/site-holder.js';
@@ -55,7 +55,9 @@ async function grantedIn(cib: string, ticket: string): Promise<boolean> {
 async function revokedAt(cib: string, ticket: string, deadlineMs: number): Promise<number> {
   const until = clock.now() + deadlineMs;
   while (clock.now() < until) {
-    if (!(await grantedIn(cib, ticket))) return clock.now();
+    // crm_ticket rewrites a CIB file in place: a read that overlaps the guard's write can fail; read again.
+    const granted = await grantedIn(cib, ticket).catch(() => null);
+    if (granted === false) return clock.now();
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`${ticket} still granted after ${deadlineMs} ms`);
@@ -155,5 +157,56 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
     expect(at, out).toBeGreaterThanOrEqual(deadline);
     expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]), out).toBe(0);
     expect(out).toContain('ticket revoked by the lease guard');
+  });
+});
+
+describe('the cluster lease guard (CIB expires; real crm_ticket, CIB file)', () => {
+  it('revokes our grants whose expires has passed by more than the margin, and nothing else', async () => {
+    const { cib, sink } = await setup();
+    const env = { ...process.env, CIB_file: cib };
+    const nowSec = Math.floor(Date.now() / 1000);
+    const set = (t: string, attrs: string[]) => run('crm_ticket', ['-t', t, '-g', '--force', ...attrs.flatMap((a) => ['-S', a.split('=')[0]!, `--attr-value=${a.split('=')[1]!}`])], { env });
+    await set('ticketA', [`expires=${nowSec - 10}`, 'term=4', 'booth-cfg-name=booth']); // overdue
+    await set('ticketB', [`expires=${nowSec + 60}`, 'term=2', 'booth-cfg-name=booth']); // current
+    await set('ticketC', [`expires=${nowSec - 1}`, 'term=2', 'booth-cfg-name=booth']); // within the margin
+    await set('ticketD', [`expires=${nowSec - 10}`, 'term=2', 'booth-cfg-name=other']); // another configuration's
+    const logs: string[] = [];
+    const g = new CibExpiryGuard({
+      read: () => sink.ticketStates(),
+      revoke: (t, term) => sink.revokeLost(t, term),
+      wallMs: () => nowSec * 1000,
+      marginMs: 2_000,
+      log: { info: () => undefined, warn: (_o, m) => logs.push(m), error: (_o, m) => logs.push(m) },
+    });
+    expect(await g.checkOnce()).toEqual(['ticketA']);
+    expect(await grantedIn(cib, 'ticketA')).toBe(false);
+    for (const t of ['ticketB', 'ticketC', 'ticketD']) expect(await grantedIn(cib, t)).toBe(true);
+    expect(logs).toEqual(['CIB expires passed: ticket revoked by the cluster lease guard']);
+    // Nothing overdue is left: a second pass changes nothing.
+    expect(await g.checkOnce()).toEqual([]);
+  });
+
+  it('as a process on a node without the agent (tollbooth lease-guard --cib): revokes the overdue grant', async () => {
+    const { cib } = await setup('formation');
+    const conf = join(dir, 'formation.conf');
+    const { writeFile } = await import('node:fs/promises');
+    const key = 'tollbooth-member-key';
+    await writeFile(conf, ['site = 192.0.2.1', 'site = 192.0.2.2', 'arbitrator = 192.0.2.3', `${key} = 192.0.2.1 ${Buffer.alloc(32, 1).toString('base64')}`, `${key} = 192.0.2.2 ${Buffer.alloc(32, 2).toString('base64')}`, `${key} = 192.0.2.3 ${Buffer.alloc(32, 3).toString('base64')}`, 'ticket = "ticketA"', ''].join('\n'));
+    const env = { ...process.env, CIB_file: cib };
+    // Granted by "the agent" with an expires 3 s from now; then the agent's node is gone: nobody extends it.
+    await run('crm_ticket', ['-t', 'ticketA', '-g', '--force', '-S', 'expires', `--attr-value=${Math.floor(Date.now() / 1000) + 3}`, '-S', 'term', '--attr-value=5', '-S', 'booth-cfg-name', '--attr-value=formation'], { env });
+    const expiresAt = (Math.floor(Date.now() / 1000) + 3) * 1000;
+    const p = spawn(process.execPath, [join(repo, 'dist', 'bin', 'tollbooth.js'), 'lease-guard', '--cib', '-c', conf, '--margin', '500'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const at = await revokedAt(cib, 'ticketA', 15_000);
+      expect(Date.now() - (clock.now() - at), out).toBeGreaterThanOrEqual(expiresAt - 1000);
+      expect(out).toContain('ticket revoked by the cluster lease guard');
+    } finally {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
   });
 });

@@ -22,11 +22,21 @@ const ticket = 'ticketA';
 
 const cibOf = (m: LoopbackMember): string => join(m.dir, '..', `${m.address}.cib.xml`);
 
-async function state(m: LoopbackMember): Promise<Record<string, string>> {
-  const { stdout } = await run('crm_ticket', ['-t', ticket, '-q'], { env: { ...process.env, CIB_file: cibOf(m) } }).catch(() => ({ stdout: '' }));
+/** The ticket's attributes in a site's CIB file; null when the read failed (it overlapped a write: read again). */
+async function read(m: LoopbackMember): Promise<Record<string, string> | null> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run('crm_ticket', ['-t', ticket, '-q'], { env: { ...process.env, CIB_file: cibOf(m) } }));
+  } catch {
+    return null;
+  }
   const out: Record<string, string> = {};
   for (const a of stdout.matchAll(/([\w-]+)="([^"]*)"/g)) out[a[1]!] = a[2]!;
   return out;
+}
+
+async function state(m: LoopbackMember): Promise<Record<string, string>> {
+  return (await until(`a readable CIB file at ${m.address}`, 5_000, () => read(m), 10));
 }
 
 describe('the Pacemaker feed: crm_ticket sink and lease guard with real processes', () => {
@@ -71,8 +81,9 @@ describe('the Pacemaker feed: crm_ticket sink and lease guard with real processe
     let revokedAt: number | null = null;
     let grantedAt: number | null = null;
     await until('the other site to hold the ticket in its CIB', 60_000, async () => {
-      const [h, o] = await Promise.all([state(holder), state(other)]);
+      const [h, o] = await Promise.all([read(holder), read(other)]);
       const now = performance.now() - t0;
+      if (h === null || o === null) return null;
       if (revokedAt === null && h.granted !== 'true') revokedAt = now;
       if (grantedAt === null && o.granted === 'true') grantedAt = now;
       return grantedAt !== null ? true : null;
