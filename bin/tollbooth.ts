@@ -42,6 +42,7 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
     );
     cmd.option('--no-runnability-check', 'do not ask crm_simulate whether each ticket\'s resources would run here (crm_ticket sink)');
     cmd.option('--no-quorum-check', 'do not give tickets up when crm_mon reports no quorum (crm_ticket sink; for a CIB file without a cluster)');
+    cmd.option('--quorum-guardian <file>', 'run the quorum guardian with these site-local settings (promotes pacemaker_remote nodes; see docs/configuration.md)');
   }
   cmd
     .description(what)
@@ -52,13 +53,14 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
     .option('--socket <path>', 'admin socket (default /run/tollbooth/<name>.sock)')
     .option('--log <file>', 'log file (default: standard error)')
     .option('--log-level <level>', 'pino level', 'info')
-    .action(async (o: { config: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean }) => {
+    .action(async (o: { config: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean; quorumGuardian?: string }) => {
       const opts: MemberOptions = {
         config: o.config,
         logLevel: o.logLevel,
         ...(o.ticketSink === undefined ? {} : { ticketSink: o.ticketSink }),
         ...(o.runnabilityCheck === false ? { runnabilityCheck: false } : {}),
         ...(o.quorumCheck === false ? { quorumCheck: false } : {}),
+        ...(o.quorumGuardian === undefined ? {} : { quorumGuardian: o.quorumGuardian }),
         ...(o.key === undefined ? {} : { key: o.key }),
         ...(o.self === undefined ? {} : { self: o.self }),
         ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),

@@ -32,6 +32,8 @@ import { AdminService } from '../src/runtime/admin-service.js';
 import { Pump } from '../src/runtime/pump.js';
 import { publicKeyOfSeed, readSeedFile } from '../src/cli/keys.js';
 import { ticketSinkFor, type TicketSinkKind } from './ticket-sink.js';
+import { quorumGuardianLoop, readGuardianSettings } from './quorum-guardian.js';
+import type { QuorumGuardianLoop } from '../src/runtime/quorum-guardian-loop.js';
 
 export const exitConfig = 78;
 
@@ -52,6 +54,8 @@ export interface MemberOptions {
   readonly runnabilityCheck?: boolean;
   /** Give tickets up when crm_mon reports no quorum (crm_ticket sink only). Default true. */
   readonly quorumCheck?: boolean;
+  /** The quorum guardian's site-local settings file (sites only); without it no guardian runs. */
+  readonly quorumGuardian?: string;
 }
 
 /** argv that runs this `tollbooth` (the built script, or the source under the same loader). */
@@ -125,6 +129,9 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   const config = loaded.config;
   const me = findSelf(config, kind, opts.self);
   const id = memberIdOf(me);
+  const guardianSettings = opts.quorumGuardian === undefined ? null : readGuardianSettings(opts.quorumGuardian);
+  if (guardianSettings !== null && 'errors' in guardianSettings) throw new StartupError(exitConfig, guardianSettings.errors);
+  if (guardianSettings !== null && kind !== 'site') throw new StartupError(exitConfig, '--quorum-guardian is for site agents');
   const stateDir = opts.stateDir ?? `/var/lib/tollbooth/${config.name}`;
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const log = pino(
@@ -210,6 +217,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid }),
     isSite: kind === 'site',
     ...(kind === 'site' && sinkKind === 'crm_ticket' ? { resources: (ticket: string) => ticketResources(ticket) } : {}),
+    ...(guardianSettings === null ? {} : { quorum: () => guardian?.status() ?? null }),
   });
   const socketPath = opts.socket ?? `/run/tollbooth/${config.name}.sock`;
   await mkdir(join(socketPath, '..'), { recursive: true, mode: 0o755 });
@@ -228,6 +236,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     log.info({ ticket: e.ticket, granted: e.granted, generation: e.generation, revokeBy: e.revokeBy, ok: outcome.ok }, e.granted ? 'ticket granted locally' : 'ticket revoked locally');
   });
   let stopHealth = (): void => undefined;
+  let guardian: QuorumGuardianLoop | null = null;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
   let stopping = false;
@@ -237,6 +246,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     log.info({}, 'stopping');
     if (guardWatch !== null) clearInterval(guardWatch);
     stopHealth();
+    await guardian?.stop();
     server.close();
     await pump.stop();
     await transport.stop();
@@ -263,6 +273,12 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
       });
       await monitor.start();
     }
+  }
+  if (guardianSettings !== null) {
+    const glog = log.child({ module: 'quorum-guardian' });
+    for (const w of guardianSettings.warnings) glog.warn({}, w);
+    guardian = quorumGuardianLoop(guardianSettings.settings, seed, me.address, glog);
+    guardian.start();
   }
   checkPeersConfig(admin, config, id, fingerprint, log, () => stopping, () => void stop(exitConfig));
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;

@@ -9,23 +9,31 @@
 //                             without doing anything
 //   tollbooth quorum helper   run the node helper (src/adapters/node-helper.ts)
 //
-// Both reports run on a core member (remote nodes have no corosync). They
-// are one-shot: nothing here knows since when a voter has been lost (the
-// running site agent tracks that), so a lost voter counts as lost "now"
-// unless --lost-for says otherwise, and the grace period shows as not over.
-// Until the config keys are wired (tollbooth-quorum-*), the guardian's
-// settings come from options. Exit codes as the admin commands
-// (src/cli/admin-client.ts): 0 done, 1 refused/failed, 2 usage, 7 cluster
-// not running here.
+// The guardian's settings come from the same site-local file the site agent
+// reads (`-c/--guardian FILE`, src/config/quorum-guardian-conf.ts); options
+// given on the command line override single settings (or stand in for the
+// file). `status` first asks the running site agent over its admin socket
+// (op `quorum`): its answer has the real loss times, the guardian's last
+// decision and the last promotion's outcome. When no agent answers (or it
+// runs no guardian), and always for `plan`, the report is a one-shot
+// observation on this node, which must be a core member (remote nodes have
+// no corosync): it cannot know since when a voter has been lost, so a lost
+// voter counts as lost "now" unless --lost-for says otherwise. Exit codes as
+// the admin commands (src/cli/admin-client.ts): 0 done, 1 refused/failed,
+// 2 usage, 7 cluster not running here.
 
 import { Command, InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { AdminSocketError } from '../adapters/admin-socket.js';
 import { CorosyncConfError, promotionNodelist, type PromotionNodelist } from '../adapters/corosync-conf.js';
 import { CorosyncObserveError, execFileRunner, MembershipTracker, observeCluster, type CommandRunner, type GuardianInput } from '../adapters/corosync-observe.js';
 import { defaultStartCommands, NodeHelperServer, type StackCommand } from '../adapters/node-helper.js';
 import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/quorum-guardian.js';
 import { publicKeyFromBase64, publicKeyToRaw } from '../wire/signer.js';
-import { exitNotRunning, exitOk, exitRefused, exitUsage } from './admin-client.js';
+import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
+import { formatConfigProblem, hasConfigErrors } from '../config/problems.js';
+import type { GuardianStatus, PromotionRecord } from '../runtime/quorum-guardian-loop.js';
+import { call, exitNotRunning, exitOk, exitRefused, exitUsage } from './admin-client.js';
 
 export interface QuorumReportOptions {
   readonly targetVoters?: number;
@@ -41,6 +49,8 @@ export interface QuorumReportOptions {
   readonly remoteAddrs: ReadonlyMap<string, ReadonlyMap<number, string>>;
   readonly corosyncConfPath: string;
   readonly commandTimeoutMs: number;
+  /** Whether the guardian acts on a plan (shown only). */
+  readonly auto?: boolean;
 }
 
 export interface QuorumReport {
@@ -49,6 +59,8 @@ export interface QuorumReport {
   readonly decision: GuardianDecision;
   /** For `plan` with a plan: the steps and the nodelist change, or why it cannot be shown. */
   readonly promotion: PromotionPreview | null;
+  /** Whether the guardian acts on a plan (from the settings file); null when not known. */
+  readonly auto: boolean | null;
 }
 
 export interface PromotionPreview {
@@ -114,7 +126,7 @@ export async function quorumReport(o: QuorumReportOptions, deps: QuorumReportDep
       ],
     };
   }
-  return { input, config, decision, promotion };
+  return { input, config, decision, promotion, auto: o.auto ?? null };
 }
 
 function table(rows: string[][]): string {
@@ -179,7 +191,7 @@ export function formatQuorumReport(r: QuorumReport, now: number): string {
   if (input.changeSignals.length > 0) lines.push('', `change in progress: ${input.changeSignals.join('; ')}`);
   if (input.stalePeers.length > 0) lines.push('', `pacemaker still lists nodes outside the nodelist: ${input.stalePeers.join(', ')} (crm_node --force --remove)`);
   if (r.config.requireFencing && !mon.stonithEnabled) lines.push('', 'note: fencing is required but stonith-enabled=false: no lost voter will ever count as fenced');
-  lines.push('', `guardian (target ${r.config.targetVoters} voters, grace ${r.config.graceMs} ms): ${decision.kind}${decision.kind === 'plan' ? '' : ` (${decision.reason})`}: ${decision.message}`);
+  lines.push('', `guardian (target ${r.config.targetVoters} voters, grace ${r.config.graceMs} ms${r.auto === null ? '' : r.auto ? ', auto = yes' : ', auto = no: reports only'}): ${decision.kind}${decision.kind === 'plan' ? '' : ` (${decision.reason})`}: ${decision.message}`);
   if (r.promotion !== null) {
     lines.push('', `would run (nothing was done), driven from ${r.promotion.driver}:`);
     r.promotion.steps.forEach((s, i) => lines.push(`  ${i + 1}. ${s.step.padEnd(22)} on ${s.node}: ${s.what}`));
@@ -205,6 +217,7 @@ export function quorumReportJson(r: QuorumReport): unknown {
     changeSignals: r.input.changeSignals,
     stalePeers: r.input.stalePeers,
     config: r.config,
+    auto: r.auto,
     decision: r.decision,
     ...(r.promotion === null
       ? {}
@@ -233,6 +246,9 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 interface ReportCliOptions {
   json?: boolean;
+  guardian?: string;
+  socket?: string;
+  agent: boolean;
   targetVoters?: number;
   grace: number;
   promotable: string[];
@@ -257,12 +273,30 @@ function pairsOf(values: readonly string[], what: string): Map<string, string> {
   return out;
 }
 
-function reportOptions(o: ReportCliOptions): QuorumReportOptions {
+/** Reads the guardian file for the CLI; throws UsageError naming every error (file:line: reason). */
+export function cliGuardianSettings(path: string): QuorumGuardianSettings {
+  let loaded;
+  try {
+    loaded = loadQuorumGuardianFile(path);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (hasConfigErrors(loaded.problems)) throw new UsageError(`${path} has errors:\n${loaded.problems.filter((p) => p.severity === 'error').map(formatConfigProblem).join('\n')}`);
+  return loaded.settings;
+}
+
+/**
+ * The report's options: the guardian file's settings (when -c/--guardian is
+ * given), each overridden by an option given on the command line; without a
+ * file, the options and their defaults. `given(name)` says whether an option
+ * came from the command line.
+ */
+export function reportOptions(o: ReportCliOptions, given: (option: string) => boolean, settings: QuorumGuardianSettings | null): QuorumReportOptions {
   const remoteAddrs = new Map<string, Map<number, string>>();
   for (const [name, list] of pairsOf(o.remoteAddr, '--remote-addr')) {
     remoteAddrs.set(name, new Map(list.split(',').map((a, i): [number, string] => [i, a])));
   }
-  return {
+  const cli: QuorumReportOptions = {
     ...(o.targetVoters === undefined ? {} : { targetVoters: o.targetVoters }),
     graceMs: o.grace,
     promotable: o.promotable.flatMap((p) => p.split(',')).filter((p) => p !== ''),
@@ -274,33 +308,137 @@ function reportOptions(o: ReportCliOptions): QuorumReportOptions {
     corosyncConfPath: o.corosyncConf,
     commandTimeoutMs: o.timeout,
   };
+  if (settings === null) return cli;
+  // The promotable list (names, zones, addresses) is replaced as a whole by any of its options.
+  const promotableGiven = given('promotable') || given('zone') || given('remoteAddr');
+  const targetVoters = given('targetVoters') ? o.targetVoters : (settings.targetVoters ?? undefined);
+  return {
+    ...(targetVoters === undefined ? {} : { targetVoters }),
+    graceMs: given('grace') ? o.grace : settings.graceMs,
+    promotable: promotableGiven ? cli.promotable : settings.promotable.map((p) => p.name),
+    zones: promotableGiven ? cli.zones : new Map(settings.promotable.map((p) => [p.name, p.zone])),
+    preferZones: given('preferZone') ? o.preferZone : settings.preferZones,
+    requireFencing: given('requireFencing') ? o.requireFencing : settings.requireFencing,
+    lostForMs: o.lostFor,
+    remoteAddrs: promotableGiven ? remoteAddrs : new Map(settings.promotable.map((p) => [p.name, p.addrs])),
+    corosyncConfPath: given('corosyncConf') ? o.corosyncConf : settings.corosyncConf,
+    commandTimeoutMs: o.timeout,
+    auto: settings.auto,
+  };
+}
+
+const ago = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
+
+function formatPromotion(p: PromotionRecord, now: number): string[] {
+  const lines: string[] = [];
+  const head = p.ok
+    ? `${p.with} replaced ${p.replace} in ${ago(p.totalMs)}`
+    : `${p.with} for ${p.replace} FAILED at ${p.failedStep ?? '?'} (${p.code ?? '?'}) after ${ago(p.totalMs)}: ${p.reason ?? ''}`;
+  lines.push(`${head}; finished ${ago(Math.max(0, now - p.finishedAtUnixMs))} ago${p.driver === null ? '' : `, driven from ${p.driver}`}`);
+  for (const st of p.steps) lines.push(`    ${st.ok ? 'ok  ' : 'FAIL'} ${st.step.padEnd(22)} ${st.node.padEnd(10)} ${String(Math.round(st.durationMs)).padStart(6)} ms  ${st.detail}`);
+  if (p.final !== null) lines.push(`    corosync then: ${p.final.quorate ? 'quorate' : 'NOT quorate'}, expected votes ${p.final.expectedVotes}, total votes ${p.final.totalVotes}, members ${p.final.members.join(' ')}`);
+  for (const w of p.warnings) lines.push(`    warning: ${w}`);
+  return lines;
+}
+
+/** The running agent's guardian status, for people. */
+export function formatGuardianStatus(st: GuardianStatus, answeredBy: string): string {
+  const now = st.nowUnixMs;
+  const lines: string[] = [];
+  lines.push(`site agent ${answeredBy}: quorum guardian, auto = ${st.auto ? 'yes' : 'no (reports only)'}; settings ${st.settings.file}`);
+  if (st.observeError !== null) lines.push(`cannot observe the cluster (${ago(now - st.observeError.atUnixMs)} ago): ${st.observeError.message}`);
+  const o = st.observation;
+  if (o === null) lines.push('no observation yet');
+  else {
+    lines.push(`observed ${st.observedAtUnixMs === null ? '?' : ago(Math.max(0, now - st.observedAtUnixMs))} ago (round ${st.rounds})`);
+    lines.push(`corosync: ${o.quorate ? 'quorate' : 'NOT quorate'}; expected votes ${o.expectedVotes}, total votes ${o.totalVotes}, quorum ${o.votesNeeded}; flags ${o.flags.join(' ') || '-'}`);
+    lines.push(`pacemaker: DC ${o.dc ?? 'none'}${o.dc === null ? '' : o.dcWithQuorum ? ', with quorum' : ', WITHOUT quorum'}; stonith-enabled ${o.stonithEnabled}`);
+    lines.push('', 'voters (running corosync nodelist):');
+    const rows = [['NAME', 'NODEID', 'STATE', 'LOST FOR', 'FENCED', 'ADDRESSES']];
+    for (const v of o.voters) rows.push([v.name, String(v.nodeid), v.state, v.lostForMs === null ? '-' : ago(v.lostForMs), v.state === 'up' ? '-' : v.fenced ? 'yes' : 'no', v.addrs.join(' ')]);
+    lines.push(table(rows));
+    lines.push('', 'remote nodes:');
+    if (o.remotes.length === 0) lines.push('  (none)');
+    else {
+      const r = [['NAME', 'ONLINE', 'HEALTHY', 'ZONE', 'PROMOTABLE', 'NOTE']];
+      for (const x of o.remotes) r.push([x.name, x.online ? 'yes' : 'no', x.healthy ? 'yes' : 'no', x.zone || '-', x.promotable ? 'yes' : 'no', x.unhealthyBecause.join(', ')]);
+      lines.push(table(r));
+    }
+    if (o.changeSignals.length > 0) lines.push('', `change in progress: ${o.changeSignals.join('; ')}`);
+    if (o.stalePeers.length > 0) lines.push('', `pacemaker still lists nodes outside the nodelist: ${o.stalePeers.join(', ')}`);
+    for (const p of o.settingsProblems) lines.push('', `settings: ${p}`);
+  }
+  const d = st.decision;
+  const target = st.settings.targetVoters === null ? 'the nodelist size' : String(st.settings.targetVoters);
+  if (d !== null) {
+    lines.push('', `guardian (target ${target} voters, grace ${st.settings.graceMs} ms): ${d.kind}${d.reason === null ? '' : ` (${d.reason})`}: ${d.message}; for ${ago(Math.max(0, now - d.sinceUnixMs))}`);
+    if (d.held !== null) lines.push(`  not carried out: ${d.held}`);
+  }
+  if (st.promotion !== null) lines.push('', `promotion running: replace ${st.promotion.replace} with ${st.promotion.with}, driven from ${st.promotion.driver}, for ${ago(Math.max(0, now - st.promotion.startedAtUnixMs))}`);
+  if (st.retryAfterUnixMs !== null) lines.push('', `no new promotion before ${ago(st.retryAfterUnixMs - now)} from now (retry-after, the last one failed)`);
+  if (st.lastPromotion !== null) lines.push('', `last promotion: ${formatPromotion(st.lastPromotion, now).join('\n')}`);
+  if (st.promotions.length > 1) lines.push(`(${st.promotions.length} promotions remembered; --json shows them all)`);
+  return lines.join('\n');
+}
+
+/** The running agent's guardian status, or null when no agent answers or it runs no guardian (then why). */
+export async function askAgentGuardian(socket: string, timeoutMs: number): Promise<{ status: GuardianStatus; answeredBy: string } | { why: string }> {
+  try {
+    const res = await call({ socket, json: true, timeoutMs }, { op: 'quorum' });
+    if (!res.ok || res.data === null || typeof res.data !== 'object') return { why: `the site agent at ${socket} answered: ${res.message}` };
+    return { status: res.data as GuardianStatus, answeredBy: res.answeredBy };
+  } catch (err) {
+    if (err instanceof AdminSocketError) return { why: `no site agent answered at ${socket}: ${err.message}` };
+    throw err;
+  }
 }
 
 function reportCommand(parent: Command, name: 'status' | 'plan', description: string): void {
-  parent
+  const cmd = parent
     .command(name)
     .description(description)
     .option('--json', 'print the report as JSON')
-    .option('--target-voters <n>', 'voters the site wants (tollbooth-quorum-target-voters; default: the nodelist size)', positiveInt)
-    .option('--grace <ms>', 'how long a voter must be lost before it is replaced (tollbooth-quorum-grace)', wholeMs, 60_000)
-    .option('--promotable <names>', 'remote nodes that may be promoted, comma-separated (tollbooth-quorum-promotable)', collect, [])
+    .option('-c, --guardian <file>', 'the quorum guardian settings the site agent reads (--quorum-guardian); options below override single settings');
+  if (name === 'status') {
+    cmd
+      .option('--socket <path>', "the site agent's admin socket (default $TOLLBOOTH_SOCKET or /run/tollbooth/booth.sock)")
+      .option('--no-agent', 'do not ask the running site agent: observe once from here');
+  }
+  cmd
+    .option('--target-voters <n>', 'voters the site wants (target-voters; default: the nodelist size)', positiveInt)
+    .option('--grace <ms>', 'how long a voter must be lost before it is replaced (grace)', wholeMs, 60_000)
+    .option('--promotable <names>', 'remote nodes that may be promoted, comma-separated (promotable)', collect, [])
     .option('--zone <name=zone>', 'zone of a remote node (repeatable)', collect, [])
-    .option('--prefer-zone <zone>', 'preferred zone, most preferred first (repeatable)', collect, [])
-    .option('--no-require-fencing', 'replace lost voters that are not confirmed fenced (tollbooth-quorum-require-fencing=no)')
-    .option('--lost-for <ms>', 'treat each lost voter as lost at least this long (a one-shot run cannot know)', wholeMs, 0)
+    .option('--prefer-zone <zone>', 'preferred zone, most preferred first (repeatable; prefer-zones)', collect, [])
+    .option('--no-require-fencing', 'replace lost voters that are not confirmed fenced (require-fencing = no)')
+    .option('--lost-for <ms>', 'one-shot: treat each lost voter as lost at least this long (only the running agent knows)', wholeMs, 0)
     .option('--remote-addr <name=addr[,addr1...]>', 'corosync link addresses of a remote node (repeatable; plan)', collect, [])
-    .option('--corosync-conf <path>', 'corosync.conf to derive the new nodelist from (plan)', '/etc/corosync/corosync.conf')
+    .option('--corosync-conf <path>', 'corosync.conf to derive the new nodelist from (plan; corosync-conf)', '/etc/corosync/corosync.conf')
     .option('--timeout <ms>', 'deadline of each cluster command', wholeMs, 10_000)
-    .action(async (o: ReportCliOptions) => {
+    .action(async (o: ReportCliOptions, self: Command) => {
       let report: QuorumReport;
+      let note: string | null = null;
       try {
-        report = await quorumReport(reportOptions(o), { runner: execFileRunner(), nowMs: () => performance.now(), readText: (p) => readFile(p, 'utf8') }, name === 'plan');
+        const settings = o.guardian === undefined ? null : cliGuardianSettings(o.guardian);
+        if (name === 'status' && o.agent !== false) {
+          const socket = o.socket ?? process.env.TOLLBOOTH_SOCKET ?? '/run/tollbooth/booth.sock';
+          const agent = await askAgentGuardian(socket, Math.min(o.timeout, 5_000));
+          if ('status' in agent) {
+            process.stdout.write(o.json === true ? `${JSON.stringify({ source: 'agent', answeredBy: agent.answeredBy, guardian: agent.status })}\n` : `${formatGuardianStatus(agent.status, agent.answeredBy)}\n`);
+            process.exitCode = exitOk;
+            return;
+          }
+          note = `${agent.why}; one-shot observation from this node (loss times unknown: --lost-for ${o.lostFor} ms)`;
+        }
+        const given = (option: string): boolean => self.getOptionValueSource(option) === 'cli';
+        report = await quorumReport(reportOptions(o, given, settings), { runner: execFileRunner(), nowMs: () => performance.now(), readText: (p) => readFile(p, 'utf8') }, name === 'plan');
       } catch (err) {
         process.stderr.write(`tollbooth quorum ${name}: ${(err as Error).message}\n`);
         process.exitCode = err instanceof UsageError ? exitUsage : err instanceof CorosyncObserveError && (err.code === 'NOT_RUNNING' || err.code === 'BINARY_MISSING') ? exitNotRunning : exitRefused;
         return;
       }
-      process.stdout.write(o.json === true ? `${JSON.stringify(quorumReportJson(report))}\n` : `${formatQuorumReport(report, performance.now())}\n`);
+      if (o.json === true) process.stdout.write(`${JSON.stringify({ source: 'one-shot', ...(note === null ? {} : { note }), ...(quorumReportJson(report) as object) })}\n`);
+      else process.stdout.write(`${note === null ? '' : `(${note})\n\n`}${formatQuorumReport(report, performance.now())}\n`);
       process.exitCode = exitOk;
     });
 }

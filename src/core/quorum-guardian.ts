@@ -173,6 +173,6 @@ export function decideQuorumGuardian(obs: GuardianObservation, config: GuardianC
     replace: victim.name,
     with: remote.name,
     votersAfter,
-    message: `replace lost voter ${victim.name} with remote node ${remote.name} (zone ${remote.zone}); ${live + 1} live of ${votersAfter} voters after`,
+    message: `replace lost voter ${victim.name} with remote node ${remote.name}${remote.zone === '' ? '' : ` (zone ${remote.zone})`}; ${live + 1} live of ${votersAfter} voters after`,
   };
 }

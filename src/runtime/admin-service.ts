@@ -14,7 +14,7 @@ import type { MemberId, TicketDef } from '../core/types.js';
 import type { AdminFrame, MonotonicClock, Transport } from './ports.js';
 import type { Pump } from './pump.js';
 
-export const adminOps = ['list', 'status', 'fingerprint', 'peers', 'history', 'resources', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
+export const adminOps = ['list', 'status', 'fingerprint', 'peers', 'history', 'resources', 'quorum', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
 export type AdminOp = (typeof adminOps)[number];
 
 export interface AdminRequest {
@@ -67,6 +67,8 @@ export interface AdminServiceComponents {
   readonly isSite: boolean;
   /** At a site with the Pacemaker feed: the ticket's rsc_ticket resources and which are active here. */
   readonly resources?: (ticket: string) => Promise<TicketResources>;
+  /** At a site running the quorum guardian: its status (src/runtime/quorum-guardian-loop.ts). */
+  readonly quorum?: () => unknown;
 }
 
 /** What a site's cluster runs of a ticket's resources (for `tollbooth move`). */
@@ -116,6 +118,12 @@ export class AdminService {
           return { ok: false, code: 'cluster-error', message: `cannot read the cluster state: ${(err as Error).message}`, answeredBy: me };
         }
       }
+      case 'quorum':
+        // This member's own guardian, never forwarded: it is about this site's cluster.
+        if (this.c.quorum === undefined) {
+          return { ok: false, code: 'unsupported', message: `${me} runs no quorum guardian (site-agent --quorum-guardian FILE)`, answeredBy: me };
+        }
+        return { ok: true, message: 'quorum', answeredBy: me, data: this.c.quorum() };
       case 'fingerprint':
         // Small on purpose: members compare configs with it at start-up, whatever the table's size.
         return { ok: true, message: 'fingerprint', answeredBy: me, data: { fingerprint: this.c.describe().fingerprint } };

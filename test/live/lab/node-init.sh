@@ -14,7 +14,11 @@
 # so crm_ticket run in this node talks to this node's CIB manager only.
 #
 # Signals: SIGTERM/SIGINT = ordered stop (pacemakerd, then corosync; or
-# pacemaker-remoted) and exit. When this process exits the kernel kills
+# pacemaker-remoted) and exit. SIGUSR1 on a remote node = become a core node:
+# stop pacemaker-remoted, start corosync (its corosync.conf must already be
+# in place) and pacemakerd — the lab's stand-in for `systemctl stop
+# pacemaker_remote; systemctl start corosync pacemaker`, used as the node
+# helper's start-cluster-stack command (`--start-command "kill -USR1 1"`). When this process exits the kernel kills
 # everything left in its PID namespace, which is also how lab.ts crashes a
 # node (SIGKILL of this process from the host).
 #
@@ -104,6 +108,19 @@ start_remote() {
   rm_pid=$!
   say "pacemaker-remoted pid $rm_pid"
 }
+
+promote() {
+  if [[ $role != remote ]]; then
+    say "promote ignored (role=$role)"
+    return 0
+  fi
+  say "promote requested"
+  stop_pid "$rm_pid" pacemaker-remoted 100
+  rm_pid=''
+  role=core
+  start_core || say "promote: corosync or pacemakerd did not start"
+}
+trap promote USR1
 
 case $role in
   core) start_core || exit 1 ;;
