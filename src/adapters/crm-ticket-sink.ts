@@ -24,6 +24,7 @@ import type { CibTicketState, GuardUpdate, TicketEffect } from '../core/site-hol
 import { assert, generation, ms, type MemberId } from '../core/types.js';
 import type { AbortOptions, MonotonicClock, TicketSink } from '../runtime/ports.js';
 import type { LeaseGuardFile } from './lease-guard-file.js';
+import { parseXmlDocument, XmlSyntaxError, type XmlElement } from './xml-cursor.js';
 
 /** Booth's `owner` when the ticket was lost (no leader known). */
 export const boothOwnerLost = 0;
@@ -564,139 +565,52 @@ function parseTerm(ticket: string, text: string): number {
 
 /**
  * Parses `crm_ticket -q` (all tickets, `ticket` null) or `crm_ticket -t T -q`:
- * the line `State XML:`, an empty line, then `<tickets>` holding self-closing
- * `<ticket_state …/>` elements, or one `<ticket_state …/>`. Anything else
- * throws BAD_OUTPUT naming what was wrong.
+ * the line `State XML:`, an empty line, then `<tickets>` holding
+ * `<ticket_state …/>` elements, or one `<ticket_state …/>`, read with the
+ * strict XML reader (xml-cursor.ts). Anything else throws BAD_OUTPUT naming
+ * what was wrong.
  */
 export function parseQueryOutput(stdout: string, ticket: string | null): RawTicketState[] {
   const header = 'State XML:\n\n';
   if (!stdout.startsWith(header)) {
     throw new CrmTicketError('BAD_OUTPUT', `crm_ticket -q output does not start with "State XML:" and an empty line: ${JSON.stringify(stdout.slice(0, 80))}`);
   }
-  const p = new XmlCursor(stdout.slice(header.length));
+  const bad = (what: string): never => {
+    throw new CrmTicketError('BAD_OUTPUT', `crm_ticket -q output: ${what}`);
+  };
+  let root: XmlElement;
+  try {
+    root = parseXmlDocument(stdout.slice(header.length), { depthMax: 3, elementCountMax: ticketsPerCibMax + 2 });
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) bad(err.message);
+    throw err;
+  }
   const out: RawTicketState[] = [];
-  p.skipSpace();
-  const root = p.openTag();
+  const ticketState = (el: XmlElement): RawTicketState => {
+    if (el.children.length > 0 || el.text.trim() !== '') bad(`<ticket_state> at offset ${el.offset} has content`);
+    const id = el.attrs.get('id');
+    if (id === undefined || id === '') bad(`<ticket_state> at offset ${el.offset} without an id`);
+    return { id: id!, attrs: el.attrs };
+  };
   if (root.name === 'ticket_state') {
-    if (!root.selfClosing) p.fail('<ticket_state> must be self-closing');
-    out.push(ticketState(p, root.attrs));
+    out.push(ticketState(root));
   } else if (root.name === 'tickets') {
-    if (root.attrs.size !== 0) p.fail('<tickets> has attributes');
-    if (!root.selfClosing) {
-      for (;;) {
-        p.skipSpace();
-        if (p.tryCloseTag('tickets')) break;
-        const t = p.openTag();
-        if (t.name !== 'ticket_state') p.fail(`unexpected <${t.name}> inside <tickets>`);
-        if (!t.selfClosing) p.fail('<ticket_state> must be self-closing');
-        out.push(ticketState(p, t.attrs));
-        if (out.length > ticketsPerCibMax) p.fail(`more than ${ticketsPerCibMax} tickets`);
-      }
+    if (root.attrs.size !== 0) bad('<tickets> has attributes');
+    if (root.text.trim() !== '') bad('text inside <tickets>');
+    for (const c of root.children) {
+      if (c.name !== 'ticket_state') bad(`unexpected <${c.name}> inside <tickets>`);
+      out.push(ticketState(c));
     }
   } else {
-    p.fail(`unexpected root element <${root.name}>`);
+    bad(`unexpected root element <${root.name}>`);
   }
-  p.skipSpace();
-  p.expectEnd();
   const ids = new Set<string>();
-  for (const s of out) {
-    if (ids.has(s.id)) throw new CrmTicketError('BAD_OUTPUT', `ticket ${s.id} appears twice in crm_ticket -q output`);
-    ids.add(s.id);
+  for (const st of out) {
+    if (ids.has(st.id)) throw new CrmTicketError('BAD_OUTPUT', `ticket ${st.id} appears twice in crm_ticket -q output`);
+    ids.add(st.id);
   }
   if (ticket !== null && (out.length !== 1 || out[0]?.id !== ticket)) {
-    throw new CrmTicketError('BAD_OUTPUT', `crm_ticket -t ${ticket} -q returned ${out.map((s) => s.id).join(', ') || 'no ticket'}`);
+    throw new CrmTicketError('BAD_OUTPUT', `crm_ticket -t ${ticket} -q returned ${out.map((st) => st.id).join(', ') || 'no ticket'}`);
   }
   return out;
-}
-
-function ticketState(p: XmlCursor, attrs: Map<string, string>): RawTicketState {
-  const id = attrs.get('id');
-  if (id === undefined || id === '') p.fail('<ticket_state> without an id');
-  return { id, attrs };
-}
-
-/** A strict reader for the small XML subset crm_ticket prints: elements with attributes, no text. */
-class XmlCursor {
-  private pos = 0;
-  constructor(private readonly text: string) {}
-
-  fail(what: string): never {
-    throw new CrmTicketError('BAD_OUTPUT', `crm_ticket -q output: ${what} at offset ${this.pos} (near ${JSON.stringify(this.text.slice(this.pos, this.pos + 40))})`);
-  }
-
-  skipSpace(): void {
-    while (this.pos < this.text.length && ' \t\r\n'.includes(this.text.charAt(this.pos))) this.pos++;
-  }
-
-  expectEnd(): void {
-    if (this.pos !== this.text.length) this.fail('trailing content');
-  }
-
-  private name(): string {
-    const m = /^[A-Za-z_][A-Za-z0-9_.:-]*/.exec(this.text.slice(this.pos, this.pos + 256));
-    if (m === null) this.fail('expected a name');
-    this.pos += m[0].length;
-    return m[0];
-  }
-
-  openTag(): { name: string; attrs: Map<string, string>; selfClosing: boolean } {
-    if (this.text.charAt(this.pos) !== '<') this.fail('expected "<"');
-    this.pos++;
-    const name = this.name();
-    const attrs = new Map<string, string>();
-    for (;;) {
-      const before = this.pos;
-      this.skipSpace();
-      if (this.text.startsWith('/>', this.pos)) {
-        this.pos += 2;
-        return { name, attrs, selfClosing: true };
-      }
-      if (this.text.charAt(this.pos) === '>') {
-        this.pos++;
-        return { name, attrs, selfClosing: false };
-      }
-      if (this.pos === before) this.fail('expected white space before an attribute');
-      const key = this.name();
-      if (this.text.charAt(this.pos) !== '=') this.fail(`expected "=" after attribute ${key}`);
-      this.pos++;
-      const quote = this.text.charAt(this.pos);
-      if (quote !== '"' && quote !== "'") this.fail(`expected a quoted value for attribute ${key}`);
-      const end = this.text.indexOf(quote, this.pos + 1);
-      if (end < 0) this.fail(`unterminated value of attribute ${key}`);
-      const raw = this.text.slice(this.pos + 1, end);
-      if (raw.includes('<')) this.fail(`"<" in the value of attribute ${key}`);
-      if (attrs.has(key)) this.fail(`attribute ${key} appears twice`);
-      attrs.set(key, this.decode(raw, key));
-      this.pos = end + 1;
-    }
-  }
-
-  tryCloseTag(name: string): boolean {
-    const tag = `</${name}>`;
-    if (!this.text.startsWith(tag, this.pos)) return false;
-    this.pos += tag.length;
-    return true;
-  }
-
-  private decode(raw: string, key: string): string {
-    return raw.replace(/&([^;]{0,10});?/g, (whole, ent: string) => {
-      if (!whole.endsWith(';')) this.fail(`bare "&" in the value of attribute ${key}`);
-      switch (ent) {
-        case 'quot':
-          return '"';
-        case 'amp':
-          return '&';
-        case 'lt':
-          return '<';
-        case 'gt':
-          return '>';
-        case 'apos':
-          return "'";
-      }
-      const m = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(ent);
-      const cp = m === null ? NaN : m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]);
-      if (!Number.isInteger(cp) || cp > 0x10ffff) this.fail(`unknown entity &${ent}; in attribute ${key}`);
-      return String.fromCodePoint(cp);
-    });
-  }
 }

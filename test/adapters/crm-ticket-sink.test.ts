@@ -420,14 +420,16 @@ describe('CrmTicketSink error paths', () => {
     const bad: [string, RegExp][] = [
       ['<tickets/>\n', /does not start with "State XML:"/],
       ['State XML:\n\n<ticket_stat id="a"/>\n', /unexpected root element <ticket_stat>/],
-      ['State XML:\n\n<tickets>\n  <ticket_state id="a" granted="true"/>\n', /expected "<"|expected a name/],
+      ['State XML:\n\n<tickets>\n  <ticket_state id="a" granted="true"/>\n', /<tickets> \(opened at offset 0\) is never closed/],
       ['State XML:\n\n<tickets><ticket_state granted="true"/></tickets>', /without an id/],
       ['State XML:\n\n<tickets><ticket_state id="a" id="b"/></tickets>', /attribute id appears twice/],
       ['State XML:\n\n<tickets><ticket_state id="a" x="&bogus;"/></tickets>', /unknown entity &bogus;/],
-      ['State XML:\n\n<tickets><ticket_state id="a" x="a & b"/></tickets>', /bare "&"/],
+      ['State XML:\n\n<tickets><ticket_state id="a" x="a & b"/></tickets>', /bare "&" in attribute x/],
       ['State XML:\n\n<tickets><ticket_state id="a"/><ticket_state id="a"/></tickets>', /appears twice/],
-      ['State XML:\n\n<tickets><ticket_state id="a"/></tickets>\ngarbage', /trailing content/],
-      ['State XML:\n\n<tickets><ticket_state id="a"></ticket_state></tickets>', /must be self-closing/],
+      ['State XML:\n\n<tickets><ticket_state id="a"/></tickets>\ngarbage', /content after the root element/],
+      ['State XML:\n\n<tickets><ticket_state id="a">x</ticket_state></tickets>', /<ticket_state> at offset 9 has content/],
+      ['State XML:\n\n<tickets><other/></tickets>', /unexpected <other> inside <tickets>/],
+      ['State XML:\n\n<!DOCTYPE x [<!ENTITY a "b">]><tickets/>', /DOCTYPE/],
     ];
     for (const [text, msg] of bad) {
       expect(() => parseQueryOutput(text, null), JSON.stringify(text)).toThrow(msg);
