@@ -369,9 +369,9 @@ export function formatGuardianStatus(st: GuardianStatus, answeredBy: string): st
     for (const p of o.settingsProblems) lines.push('', `settings: ${p}`);
   }
   const d = st.decision;
-  const target = st.settings.targetVoters === null ? 'the nodelist size' : String(st.settings.targetVoters);
+  const target = st.settings.targetVoters !== null ? `${st.settings.targetVoters} voters` : o === null ? 'the nodelist size' : `${o.voters.length} voters (the nodelist size)`;
   if (d !== null) {
-    lines.push('', `guardian (target ${target} voters, grace ${st.settings.graceMs} ms): ${d.kind}${d.reason === null ? '' : ` (${d.reason})`}: ${d.message}; for ${ago(Math.max(0, now - d.sinceUnixMs))}`);
+    lines.push('', `guardian (target ${target}, grace ${st.settings.graceMs} ms): ${d.kind}${d.reason === null ? '' : ` (${d.reason})`}: ${d.message}; for ${ago(Math.max(0, now - d.sinceUnixMs))}`);
     if (d.held !== null) lines.push(`  not carried out: ${d.held}`);
   }
   if (st.promotion !== null) lines.push('', `promotion running: replace ${st.promotion.replace} with ${st.promotion.with}, driven from ${st.promotion.driver}, for ${ago(Math.max(0, now - st.promotion.startedAtUnixMs))}`);
