@@ -92,7 +92,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
-import type { Envelope } from '../core/messages.js';
+import { isSwimMessage, type Envelope } from '../core/messages.js';
 import type { MemberId } from '../core/types.js';
 import type { AdminFrame, PeerState, PeerStatus, Transport } from '../runtime/ports.js';
 import {
@@ -474,7 +474,9 @@ export class Libp2pTransport implements Transport {
 
   send(env: Envelope): void {
     if (env.from !== this.self) return this.#drop(env.to, 'encode-failed', `from ${env.from} is not this member`);
-    this.#send(env.to, 'raft', env.msg.term, env.msg);
+    const msg = env.msg;
+    if (isSwimMessage(msg)) this.#send(env.to, 'gossip', 0, msg);
+    else this.#send(env.to, 'raft', msg.term, msg);
   }
 
   sendAdmin(frame: AdminFrame): void {

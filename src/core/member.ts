@@ -4,12 +4,19 @@
 // (SiteHolder). Pure and synchronous: inputs carry the monotonic `now`, the
 // output is one Ready at a time (see ready.ts for how the host handles it).
 //
+// Gossip (DESIGN.md §3) rides along when the host passes `gossip` in
+// MemberInit: a SwimNode (swim.ts) probes the other members, disseminates
+// committed ticket state and site health, and tells the registry how to reach
+// each member — directly, or through a member that reaches it (relay). The
+// registry decides ownership alone; gossip only changes which paths its
+// messages take and what the `peers` and `list --local` views show.
+//
 // Test-only variants (the simulator's mutants) subclass Member and override
 // the protected decision methods below; the shipped core has no switch.
 
 import { validateCoreConfig, type CoreConfig } from './config.js';
 import { driftStretch, holderLeaseEnd, leaderLeaseDurationMs, leaderViewEnd } from './lease.js';
-import type { Cause, Entry, EntryData, Envelope, Message, RenewItem, RenewRefusal, SiteHealth, Snapshot } from './messages.js';
+import { isSwimMessage, siteHealthRumorKind, ticketRumorKind, type Cause, type TicketRumor, type Entry, type EntryData, type Envelope, type RaftMessage, type RenewItem, type RenewRefusal, type SiteHealth, type Snapshot } from './messages.js';
 import { chooseSite, isEligible, type SiteView } from './placement.js';
 import { majority, quorumValue } from './quorum.js';
 import { RaftLog } from './raft-log.js';
@@ -17,6 +24,7 @@ import type { RandomSource } from './random.js';
 import type { AdminCommand, CommandErrorCode, CoreEvent, HardState, PersistedState, Ready, Report, Role } from './ready.js';
 import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from './site-holder.js';
 import { TicketTable, type TicketState } from './ticket-table.js';
+import { SwimNode, type ClaimAuthenticator, type Route, type Rumor, type SwimEvent, type SwimLimits, type SwimTiming, type SwimView } from './swim.js';
 import {
   AssertionError,
   assert,
@@ -47,7 +55,62 @@ export interface MemberInit {
    * persisted epoch·2³², which also holds across reboots.
    */
   readonly renewSeqStart?: number;
+  /**
+   * Gossip (DESIGN.md §3). Every real member passes it (the site agent with
+   * Ed25519 claims, the simulator with a deterministic stand-in); without it
+   * the member runs the registry alone, which the registry's own unit tests
+   * and the interaction scripts that predate gossip do.
+   */
+  readonly gossip?: GossipInit;
 }
+
+export interface GossipInit {
+  /** SWIM/Lifeguard timing: swimPresets[preset] (src/config maps the formation's preset). */
+  readonly timing: SwimTiming;
+  readonly limits?: SwimLimits;
+  /**
+   * Gossip's own random stream, separate from the registry's: the registry's
+   * draws (election timeouts) stay what they were without gossip, so a seed
+   * replays the same elections.
+   */
+  readonly random: RandomSource;
+  /** Signs the membership claims and rumors this member originates and checks others' (Ed25519 in the runtime). */
+  readonly auth: ClaimAuthenticator;
+  /**
+   * Must exceed every value an earlier run of this member used (the site
+   * agent passes its persisted start epoch): it is the first SWIM
+   * incarnation, and it numbers this member's site-health rumors
+   * (incarnation·2²⁰ + a counter), which must outrank an earlier run's.
+   */
+  readonly incarnation: number;
+}
+
+/** What this member learned through gossip about a ticket: the newest rumor, and when it arrived here. */
+export interface TicketSeen extends TicketRumor {
+  readonly index: Index;
+  readonly origin: MemberId;
+  readonly receivedAt: Ms;
+}
+
+export interface SiteHealthSeen {
+  readonly site: MemberId;
+  readonly health: SiteHealth;
+  readonly version: number;
+  /** When this member learned it (its own clock); its own health: when it was reported. */
+  readonly receivedAt: Ms;
+}
+
+/** A ticket as `list --local` shows it: the committed table, or newer committed state learned by gossip. */
+export interface LocalTicketView {
+  readonly state: TicketState;
+  /** 'table': this member's applied log; 'gossip': a newer commit the leader published, not yet applied here. */
+  readonly source: 'table' | 'gossip';
+  /** Index of the newest commit reflected. */
+  readonly index: Index;
+}
+
+/** Bound on the rumor counter of one incarnation (site-health versions are incarnation·2²⁰ + counter). */
+const healthRumorsPerIncarnationMax = 2 ** 20 - 1;
 
 interface Progress {
   match: number;
@@ -90,6 +153,11 @@ export interface MemberStatus {
 
 const noHealth: SiteHealth = { quorate: true, handlersOk: true, unrunnable: [] };
 
+const rumorKinds = {
+  [ticketRumorKind]: { priority: 50 },
+  [siteHealthRumorKind]: { priority: 60 },
+};
+
 export class Member {
   readonly id: MemberId;
   protected readonly config: CoreConfig;
@@ -119,12 +187,16 @@ export class Member {
   private lastBroadcastAt = Number.NEGATIVE_INFINITY;
   private nextHeartbeatAt = 0;
   private checkQuorumAt = 0;
+  private leaderSince = 0;
   private leaderReadyIndex: Index = index(0);
   private readonly leases = new Map<string, LeaseView>();
   private readonly sites = new Map<MemberId, SiteView>();
   private readonly proposals = new Map<number, string>();
   private readonly pendingGrants = new Map<string, PendingGrant>();
   private placeUnheldFrom = 0;
+
+  /** The latest leader this member acknowledged: whom to look for a way to when it falls silent. */
+  private lastLeaderSeen: MemberId | null = null;
 
   // Site state.
   private readonly holder: SiteHolder | null;
@@ -136,8 +208,15 @@ export class Member {
   private outEffects: TicketEffect[] = [];
   private outGuard: GuardUpdate[] = [];
   private outEvents: CoreEvent[] = [];
-  private readonly selfQueue: Message[] = [];
+  private readonly selfQueue: RaftMessage[] = [];
   private settlePending = true;
+
+  // Gossip (null when the host runs the registry alone).
+  private swim: SwimNode | null = null;
+  private healthIncarnation = 0;
+  private healthRumors = 0;
+  private readonly ticketsSeen = new Map<string, TicketSeen>();
+  private readonly healthSeen = new Map<MemberId, SiteHealthSeen>();
 
   constructor(config: CoreConfig, init: MemberInit) {
     const problems = validateCoreConfig(config);
@@ -164,6 +243,27 @@ export class Member {
     this.table = TicketTable.fromSnapshot(snapshot.table, limits);
     this.members = snapshot.members;
     this.refreshMembers();
+    const g = init.gossip;
+    if (g !== undefined) {
+      assert(Number.isSafeInteger(g.incarnation) && g.incarnation >= 0 && g.incarnation < 2 ** 32, 'gossip incarnation must be an integer in [0, 2^32)');
+      const ids = this.members.map((m) => m.id);
+      // A member removed from the formation still knows itself (SwimNode requires it).
+      if (!ids.includes(this.id)) ids.push(this.id);
+      this.swim = new SwimNode(
+        {
+          self: this.id,
+          members: ids,
+          timing: g.timing,
+          ...(g.limits === undefined ? {} : { limits: g.limits }),
+          now: init.now,
+          incarnation: g.incarnation,
+          indirectProbes: this.useIndirectProbes(),
+          rumorKinds,
+        },
+        { random: g.random, auth: g.auth },
+      );
+      this.healthIncarnation = g.incarnation;
+    }
     // A restarted member may have acknowledged a leader just before it died;
     // it must not vote until that acknowledgement has run out (leader lease).
     this.voteBlockedUntil = this.now + config.timing.electionTimeoutMs;
@@ -186,9 +286,18 @@ export class Member {
     this.advanceTime(now);
     if (env.to !== this.id) {
       this.ignored(env.from, env.msg.type, 'addressed to another member');
+      this.finishInput();
       return;
     }
-    this.dispatch(env.from, env.msg);
+    const msg = env.msg;
+    // It came through a relay: the sender's direct path to us is broken, maybe ours to it too.
+    if (env.via !== undefined) this.probeRoute(env.from);
+    if (isSwimMessage(msg)) {
+      if (this.swim === null) this.ignored(env.from, msg.type, 'gossip is off here');
+      else this.swim.onMessage(env.from, msg, now);
+    } else {
+      this.dispatch(env.from, msg);
+    }
     this.finishInput();
   }
 
@@ -211,15 +320,18 @@ export class Member {
         break;
       case 'health': {
         const isOk = r.health.quorate && r.health.handlersOk;
-        const wasOk = this.health.quorate && this.health.handlersOk;
-        const wasUnrunnable = this.health.unrunnable;
+        const previous = this.health;
+        const wasOk = previous.quorate && previous.handlersOk;
+        const wasUnrunnable = previous.unrunnable;
         this.health = r.health;
         // A site without local quorum, or whose handlers fail, gives its tickets up (DESIGN.md §4);
         // a ticket it cannot run (its handler failed, or not runnable here) is given up alone. The
         // leader hears at once (the renewal carries the health) so the site is not chosen again.
         this.holder?.setHealthy(isOk);
         this.holder?.setBlocked(new Set(r.health.unrunnable));
+        const changed = previous.quorate !== r.health.quorate || previous.handlersOk !== r.health.handlersOk || !sameNames(wasUnrunnable, r.health.unrunnable);
         if ((wasOk !== isOk || !sameNames(wasUnrunnable, r.health.unrunnable)) && this.holder !== null) this.sendRenewal();
+        if (changed || !this.healthSeen.has(this.id)) this.publishHealth();
         break;
       }
     }
@@ -230,6 +342,7 @@ export class Member {
     this.settle();
     return (
       this.outMessages.length > 0 ||
+      (this.swim?.hasReady() ?? false) ||
       this.outEffects.length > 0 ||
       this.outGuard.length > 0 ||
       this.outEvents.length > 0 ||
@@ -240,6 +353,7 @@ export class Member {
 
   ready(): Ready {
     this.settle();
+    this.collectGossip();
     let persist: Ready['persist'] = null;
     if (this.hardStateDirty || this.log.hasUnstable()) {
       const u = this.log.takeUnstable();
@@ -286,6 +400,7 @@ export class Member {
       next = Math.min(next, this.holder.lastRenewSentAt + (this.holder.hasUnanswered() ? t.renewRetryMs : t.renewIntervalMs));
       next = Math.min(next, this.holder.nextDeadline(this.now));
     }
+    if (this.swim !== null) next = Math.min(next, this.swim.nextDeadline());
     return ms(Math.max(next, this.now));
   }
 
@@ -347,6 +462,55 @@ export class Member {
     return this.log.snapshot.index;
   }
 
+  // ─────────────────────────── gossip views ───────────────────────────
+
+  /** The gossip layer's view (who is alive, suspect or dead, round trips, routes); null when gossip is off. */
+  peers(): SwimView | null {
+    return this.swim?.view() ?? null;
+  }
+
+  /**
+   * How this member reaches `member` now (DESIGN.md §3.2). The runtime asks
+   * it before relaying someone else's frame: a relay forwards only along a
+   * direct route, so a message never takes more than one extra hop.
+   * Without gossip every route is direct.
+   */
+  routeTo(member: MemberId): Route | null {
+    return this.swim === null ? { direct: true } : this.swim.routeTo(member);
+  }
+
+  /** Site health as gossip spread it (this site's own included): the picture every member shows. */
+  siteHealth(): SiteHealthSeen[] {
+    return [...this.healthSeen.values()].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
+  }
+
+  /** The newest committed state of a ticket learned through gossip (the leader's publication), if any. */
+  ticketSeen(name: string): TicketSeen | undefined {
+    return this.ticketsSeen.get(name);
+  }
+
+  /**
+   * The ticket table as `list --local` shows it: this member's applied state,
+   * except where gossip brought a commit newer than everything applied here
+   * (the leader published it; replication has not caught up, e.g. behind a
+   * lossy link). Both are committed state; neither decides anything here.
+   */
+  localTickets(): LocalTicketView[] {
+    const out: LocalTicketView[] = [];
+    const names = new Set<string>();
+    for (const t of this.table.all()) {
+      names.add(t.def.name);
+      const seen = this.ticketsSeen.get(t.def.name);
+      if (seen !== undefined && seen.index > this.applied) {
+        if (seen.removed) continue;
+        out.push({ state: { ...t, holder: seen.holder, generation: seen.generation, standby: seen.standby, managed: seen.managed }, source: 'gossip', index: seen.index });
+      } else {
+        out.push({ state: t, source: 'table', index: this.applied });
+      }
+    }
+    return out;
+  }
+
   // ─────────────────── decisions that test mutants override ───────────────────
 
   /** DESIGN.md §2: the holder's lease runs from its send time. */
@@ -379,6 +543,20 @@ export class Member {
     return this.log.isUpToDate(lastIndex, lastTerm);
   }
 
+  /**
+   * DESIGN.md §3.2: how a registry message to `to` travels. The gossip
+   * layer's answer: direct while our latest direct probe of `to` succeeded,
+   * else through a member that recently reached it for us.
+   */
+  protected routeFor(to: MemberId): Route | null {
+    return this.swim === null ? { direct: true } : this.swim.routeTo(to);
+  }
+
+  /** SWIM §3.1: a missed direct probe is retried through k other members before anyone is suspected. */
+  protected useIndirectProbes(): boolean {
+    return true;
+  }
+
   /** Raft §5.2/§5.4: one vote per term, only for a log at least as up to date. */
   protected shouldGrantVote(from: MemberId, reqTerm: Term, lastIndex: Index, lastTerm: Term): boolean {
     if (reqTerm !== this.currentTerm) return false;
@@ -392,6 +570,8 @@ export class Member {
     assert(Number.isFinite(now), 'now must be finite');
     assert(now >= this.now, `monotonic time went backwards: ${now} < ${this.now}`);
     this.now = now;
+    // Gossip runs on the same inputs: its timers fire, and routes are judged at the current time.
+    this.swim?.tick(now);
     const t = this.config.timing;
     if (this.role === 'leader') {
       if (this.now >= this.checkQuorumAt) this.checkQuorum();
@@ -409,6 +589,7 @@ export class Member {
 
   private finishInput(): void {
     this.drainSelfQueue();
+    this.collectGossip();
     // Placement and the CIB reconcile look at every ticket: they run once per Ready
     // (settle, from hasReady/ready/nextDeadline), not once per input, so a host that
     // feeds several inputs before taking a Ready pays for them once.
@@ -428,7 +609,7 @@ export class Member {
 
   // ─────────────────────────── dispatch ───────────────────────────
 
-  private dispatch(from: MemberId, msg: Message): void {
+  private dispatch(from: MemberId, msg: RaftMessage): void {
     if (!this.members.some((m) => m.id === from) && msg.type !== 'append' && msg.type !== 'snapshot') {
       // Unknown senders are refused by the transport; the core checks too (a removed member).
       this.ignored(from, msg.type, 'not a member');
@@ -468,9 +649,100 @@ export class Member {
     }
   }
 
-  private send(to: MemberId, msg: Message): void {
-    if (to === this.id) this.selfQueue.push(msg);
-    else this.outMessages.push({ from: this.id, to, msg });
+  private send(to: MemberId, msg: RaftMessage): void {
+    if (to === this.id) {
+      this.selfQueue.push(msg);
+      return;
+    }
+    this.outMessages.push({ from: this.id, to, msg });
+    // DESIGN.md §3.2 relay: our latest direct probe of `to` failed but another
+    // member reached it for us. The message also goes through that member. The
+    // direct copy still goes out: one lost probe marks a working link as
+    // failed until the next probe of it, and on a lossy link two independent
+    // paths beat one path of two lossy hops. Duplicates are harmless (Raft
+    // and renewals are idempotent; the wire numbers each copy).
+    const route = this.routeFor(to);
+    if (route !== null && 'via' in route && route.via !== to && route.via !== this.id) this.outMessages.push({ from: this.id, to, msg, via: route.via });
+  }
+
+  /** Asks gossip to find out at once how `member` can be reached (swim.ts, route probes); rate-limited there. */
+  private probeRoute(member: MemberId): void {
+    if (member !== this.id) this.swim?.probeRoute(member, ms(this.now));
+  }
+
+  /** Moves the gossip layer's output into this member's Ready and applies the rumors it accepted. */
+  private collectGossip(): void {
+    const swim = this.swim;
+    if (swim === null || !swim.hasReady()) return;
+    const r = swim.ready();
+    for (const m of r.messages) this.outMessages.push({ from: m.from, to: m.to, msg: m.msg });
+    for (const e of r.events) this.onGossipEvent(e);
+  }
+
+  private onGossipEvent(e: SwimEvent): void {
+    switch (e.type) {
+      case 'member-state':
+        this.outEvents.push({ type: 'member-state', member: e.member, previous: e.previous, state: e.state, incarnation: e.incarnation, origin: e.origin });
+        return;
+      case 'refuted':
+        this.outEvents.push({ type: 'refuted', incarnation: e.incarnation, accusedIncarnation: e.accusedIncarnation, origin: e.origin });
+        return;
+      case 'stalled':
+        this.outEvents.push({ type: 'stalled', gapMs: e.gapMs });
+        return;
+      case 'rejected':
+        this.outEvents.push({ type: 'gossip-rejected', from: e.from, item: e.item, reason: e.reason });
+        return;
+      case 'rumor':
+        this.onRumor(e.rumor, e.from);
+        return;
+    }
+  }
+
+  /** A rumor newer than any this member had. The wire schema checked its payload's shape for its kind. */
+  private onRumor(r: Rumor, from: MemberId): void {
+    if (r.kind === ticketRumorKind) {
+      const p = r.payload as TicketRumor;
+      this.ticketsSeen.set(r.key, { ...p, index: index(r.version), origin: r.origin, receivedAt: ms(this.now) });
+    } else if (r.kind === siteHealthRumorKind) {
+      // Only a site speaks for its own health.
+      if (r.origin !== r.key || this.members.find((m) => m.id === r.origin)?.kind !== 'site') {
+        this.outEvents.push({ type: 'gossip-rejected', from, item: 'rumor', reason: 'wrong-origin' });
+        return;
+      }
+      this.healthSeen.set(r.origin, { site: r.origin, health: r.payload as SiteHealth, version: r.version, receivedAt: ms(this.now) });
+    }
+  }
+
+  /** The leader publishes a committed change of a ticket (DESIGN.md §3.3). */
+  private publishTicket(name: string, at: Index): void {
+    if (this.swim === null) return;
+    const t = this.table.get(name);
+    const lease = this.leases.get(name);
+    const payload: TicketRumor =
+      t === undefined
+        ? { holder: null, generation: generation(0), standby: false, managed: false, removed: true, leaseLeftMs: null }
+        : {
+            holder: t.holder,
+            generation: t.generation,
+            standby: t.standby,
+            managed: t.managed,
+            removed: false,
+            leaseLeftMs: t.holder !== null && lease !== undefined && lease.holder === t.holder ? Math.max(0, Math.floor(lease.until - this.now)) : null,
+          };
+    this.swim.piggyback(ticketRumorKind, name, at, payload);
+    this.ticketsSeen.set(name, { ...payload, index: at, origin: this.id, receivedAt: ms(this.now) });
+  }
+
+  /** A site publishes its health (local quorum, handlers, runnability) whenever it changes. */
+  private publishHealth(): void {
+    const selfInfo = this.members.find((m) => m.id === this.id);
+    this.healthSeen.set(this.id, { site: this.id, health: this.health, version: 0, receivedAt: ms(this.now) });
+    if (this.swim === null || selfInfo?.kind !== 'site' || this.healthRumors >= healthRumorsPerIncarnationMax) return;
+    this.healthRumors += 1;
+    const version = this.healthIncarnation * 2 ** 20 + this.healthRumors;
+    this.swim.piggyback(siteHealthRumorKind, this.id, version, this.health);
+    this.healthSeen.set(this.id, { site: this.id, health: this.health, version, receivedAt: ms(this.now) });
   }
 
   private drainSelfQueue(): void {
@@ -502,6 +774,8 @@ export class Member {
   }
 
   private startPreVote(): void {
+    // The leader fell silent: if only our link to it broke, gossip finds a relay (DESIGN.md §3.2).
+    if (this.lastLeaderSeen !== null) this.probeRoute(this.lastLeaderSeen);
     // Raft §9.6 PreVote: ask first, without raising our term, whether we could win.
     this.role = 'pre-candidate';
     this.leader = null;
@@ -541,12 +815,12 @@ export class Member {
     return 'pending';
   }
 
-  private onPreVote(from: MemberId, msg: Extract<Message, { type: 'pre-vote' }>): void {
+  private onPreVote(from: MemberId, msg: Extract<RaftMessage, { type: 'pre-vote' }>): void {
     const granted = msg.term > this.currentTerm && this.now >= this.voteBlockedUntil && this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
     this.send(from, { type: 'pre-vote-resp', term: granted ? msg.term : this.currentTerm, granted });
   }
 
-  private onPreVoteResp(from: MemberId, msg: Extract<Message, { type: 'pre-vote-resp' }>): void {
+  private onPreVoteResp(from: MemberId, msg: Extract<RaftMessage, { type: 'pre-vote-resp' }>): void {
     if (this.role !== 'pre-candidate') return;
     if (!msg.granted && msg.term > this.currentTerm) return; // handled by the term check above
     if (msg.granted && msg.term !== this.currentTerm + 1) return;
@@ -556,7 +830,7 @@ export class Member {
     else if (r === 'lost') this.becomeFollower(this.currentTerm, null);
   }
 
-  private onVote(from: MemberId, msg: Extract<Message, { type: 'vote' }>): void {
+  private onVote(from: MemberId, msg: Extract<RaftMessage, { type: 'vote' }>): void {
     const granted = this.now >= this.voteBlockedUntil && this.shouldGrantVote(from, msg.term, msg.lastIndex, msg.lastTerm);
     if (granted) {
       this.votedFor = from;
@@ -566,7 +840,7 @@ export class Member {
     this.send(from, { type: 'vote-resp', term: this.currentTerm, granted });
   }
 
-  private onVoteResp(from: MemberId, msg: Extract<Message, { type: 'vote-resp' }>): void {
+  private onVoteResp(from: MemberId, msg: Extract<RaftMessage, { type: 'vote-resp' }>): void {
     if (this.role !== 'candidate' || msg.term !== this.currentTerm) return;
     this.votes.set(from, msg.granted);
     const r = this.countVotes();
@@ -596,6 +870,7 @@ export class Member {
   private becomeLeader(): void {
     this.role = 'leader';
     this.leader = this.id;
+    this.leaderSince = this.now;
     this.progress = new Map();
     for (const v of this.voters()) {
       if (v === this.id) continue;
@@ -657,6 +932,8 @@ export class Member {
     this.nextHeartbeatAt = this.now + t.heartbeatIntervalMs;
     this.voteBlockedUntil = Math.max(this.voteBlockedUntil, this.now + t.electionTimeoutMs);
     for (const [id, p] of this.progress) {
+      // Two heartbeats unanswered: look for another way to this voter before CheckQuorum counts it out.
+      if (this.lastBroadcastAt - Math.max(p.ackedSentAt, this.leaderSince) > 2 * t.heartbeatIntervalMs) this.probeRoute(id);
       // Resend from the last confirmed match: lost appends are repaired on the next heartbeat.
       p.next = p.match + 1;
       this.sendAppend(id, p);
@@ -686,7 +963,7 @@ export class Member {
     if (entries.length > 0) p.next = entries[entries.length - 1]!.index + 1;
   }
 
-  private onAppend(from: MemberId, msg: Extract<Message, { type: 'append' }>): void {
+  private onAppend(from: MemberId, msg: Extract<RaftMessage, { type: 'append' }>): void {
     if (msg.term < this.currentTerm) {
       this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
       return;
@@ -707,7 +984,7 @@ export class Member {
     this.acceptEntries(from, msg.prevIndex, msg.entries, msg);
   }
 
-  private acceptEntries(from: MemberId, prevIndex: number, entries: readonly Entry[], msg: Extract<Message, { type: 'append' }>): void {
+  private acceptEntries(from: MemberId, prevIndex: number, entries: readonly Entry[], msg: Extract<RaftMessage, { type: 'append' }>): void {
     const hadConfig = entries.some((e) => e.data.type === 'config');
     const last = this.log.appendFromLeader(prevIndex, entries, this.commit);
     if (hadConfig) this.refreshMembers();
@@ -717,6 +994,7 @@ export class Member {
   }
 
   private acknowledgeLeader(from: MemberId): void {
+    this.lastLeaderSeen = from;
     if (this.role !== 'follower' || this.leader !== from) {
       this.role = 'follower';
       this.leader = from;
@@ -727,7 +1005,7 @@ export class Member {
     this.resetElectionTimer();
   }
 
-  private onAppendResp(from: MemberId, msg: Extract<Message, { type: 'append-resp' }>): void {
+  private onAppendResp(from: MemberId, msg: Extract<RaftMessage, { type: 'append-resp' }>): void {
     if (this.role !== 'leader' || msg.term !== this.currentTerm) return;
     const p = this.progress.get(from);
     if (p === undefined) return;
@@ -746,7 +1024,7 @@ export class Member {
     }
   }
 
-  private onSnapshot(from: MemberId, msg: Extract<Message, { type: 'snapshot' }>): void {
+  private onSnapshot(from: MemberId, msg: Extract<RaftMessage, { type: 'snapshot' }>): void {
     if (msg.term < this.currentTerm) {
       this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
       return;
@@ -759,7 +1037,6 @@ export class Member {
     }
     this.log.install(s);
     this.table = TicketTable.fromSnapshot(s.table, this.config.limits);
-    this.members = s.members;
     this.refreshMembers();
     this.commit = s.index;
     this.applied = s.index;
@@ -828,6 +1105,8 @@ export class Member {
       // Counted as renewed at commit, so that the new holder is not failed over before it could renew.
       if (t !== undefined) this.leases.set(d.ticket, { holder: d.site, generation: t.generation, until: this.leaderViewFor(this.now, t.def.leaseDurationMs), basis: 'commit', officeUntil: null });
     }
+    const changed = d.type === 'grant' || d.type === 'revoke' || d.type === 'standby' || d.type === 'ticket-remove' ? d.ticket : d.type === 'ticket-add' ? d.def.name : null;
+    if (changed !== null) this.publishTicket(changed, e.index);
     if (d.type === 'config' && !this.isVoter(this.id)) this.becomeFollower(this.currentTerm, null);
   }
 
@@ -852,7 +1131,11 @@ export class Member {
     // Raft dissertation §4.1: a server uses the latest configuration in its log, committed or not.
     let members = this.log.snapshot.members;
     for (const e of this.log.entriesAfter(this.log.snapshot.index)) if (e.data.type === 'config') members = e.data.members;
+    const before = this.members;
     this.members = members;
+    // Gossip follows the same configuration as the registry, so that every
+    // member the registry talks to is probed and has a route.
+    if (this.swim !== null && !sameMemberIds(before, members)) this.swim.setMembers(members.map((m) => m.id), ms(this.now));
     if (this.role === 'leader') {
       for (const m of members) {
         if (m.id !== this.id && !this.progress.has(m.id)) {
@@ -896,7 +1179,7 @@ export class Member {
 
   // ─────────────────────────── ticket leases (leader) ───────────────────────────
 
-  private onRenew(from: MemberId, msg: Extract<Message, { type: 'renew' }>): void {
+  private onRenew(from: MemberId, msg: Extract<RaftMessage, { type: 'renew' }>): void {
     const kind = this.members.find((m) => m.id === from)?.kind;
     if (kind !== 'site') {
       this.ignored(from, 'renew', 'renewal from a non-site');
@@ -953,7 +1236,7 @@ export class Member {
     return out;
   }
 
-  private onReleased(from: MemberId, msg: Extract<Message, { type: 'released' }>): void {
+  private onReleased(from: MemberId, msg: Extract<RaftMessage, { type: 'released' }>): void {
     if (this.role !== 'leader') return;
     // The release says why: a site that gave a ticket up for its health is not eligible now.
     if (this.members.find((m) => m.id === from)?.kind === 'site') this.sites.set(from, { lastHeardAt: this.now, health: msg.health });
@@ -1160,13 +1443,15 @@ export class Member {
       h.lastRenewSentAt = this.now;
       return;
     }
+    // A retry: the last renewal got no answer; look for another way to the leader.
+    if (h.hasUnanswered()) this.probeRoute(to);
     const items = h.renewItems();
     const seq = h.recordRenewal(items, this.now);
     this.lastRenewTo = to;
     this.send(to, { type: 'renew', term: this.currentTerm, seq, tickets: items, health: this.health });
   }
 
-  private onRenewResp(from: MemberId, msg: Extract<Message, { type: 'renew-resp' }>): void {
+  private onRenewResp(from: MemberId, msg: Extract<RaftMessage, { type: 'renew-resp' }>): void {
     if (this.holder === null) return;
     if (from !== this.lastRenewTo && from !== this.leader) return;
     this.holder.onRenewed(msg.seq, msg.granted, (n) => this.table.get(n), this.now);
@@ -1195,6 +1480,10 @@ export class Member {
 }
 
 export { generation };
+
+function sameMemberIds(a: readonly MemberInfo[], b: readonly MemberInfo[]): boolean {
+  return sameNames(a.map((m) => m.id), b.map((m) => m.id));
+}
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;

@@ -2,6 +2,7 @@
 // readable discriminated union per concern, each with a `type` the dispatch
 // switches on (STYLE.md: one readable dispatch per message type).
 
+import { swimMessageTypes, type SwimMessage } from './swim.js';
 import type { Generation, Index, Member, MemberId, Ms, Term, TicketDef } from './types.js';
 import type { TableSnapshot } from './ticket-table.js';
 
@@ -59,7 +60,8 @@ export interface RenewItem {
 
 export type RenewRefusal = 'not-holder' | 'stale-generation' | 'change-pending' | 'no-such-ticket' | 'superseded';
 
-export type Message =
+/** The registry's messages (Raft and leases): every one carries the sender's term. */
+export type RaftMessage =
   | { readonly type: 'pre-vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term }
   | { readonly type: 'pre-vote-resp'; readonly term: Term; readonly granted: boolean }
   | { readonly type: 'vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term }
@@ -107,10 +109,49 @@ export type Message =
       readonly seqFloor: number;
     };
 
+/**
+ * Everything members exchange: the registry's messages and the gossip layer's
+ * (SWIM, swim.ts; DESIGN.md §3). Gossip messages carry no term.
+ */
+export type Message = RaftMessage | SwimMessage;
+
+export type RaftMessageType = RaftMessage['type'];
 export type MessageType = Message['type'];
 
 export interface Envelope {
   readonly from: MemberId;
   readonly to: MemberId;
   readonly msg: Message;
+  /**
+   * Relay (DESIGN.md §3.2): the sender cannot reach `to` directly and hands
+   * the message to `via`, which reaches it, for one more hop. The message is
+   * still `from`'s, signed end to end on the wire; `via` only carries it.
+   * Absent: sent directly.
+   */
+  readonly via?: MemberId;
+}
+
+/** Whether a message belongs to the gossip layer (SWIM) rather than the registry. */
+export function isSwimMessage(msg: Message): msg is SwimMessage {
+  return (swimMessageTypes as readonly string[]).includes(msg.type);
+}
+
+/** Rumor kinds the registry disseminates through gossip (swim.ts piggyback; member.ts publishes them). */
+export const ticketRumorKind = 'ticket';
+export const siteHealthRumorKind = 'site-health';
+
+/**
+ * Committed state of one ticket, published by the leader when it applies an
+ * entry that changes the ticket; version = that entry's index, so a newer
+ * commit always outranks an older one, whoever led.
+ */
+export interface TicketRumor {
+  readonly holder: MemberId | null;
+  readonly generation: Generation;
+  readonly standby: boolean;
+  readonly managed: boolean;
+  /** True when the entry removed the ticket. */
+  readonly removed: boolean;
+  /** The leader's view of the holder's lease when it published (ms left on its clock); null without a holder. */
+  readonly leaseLeftMs: number | null;
 }

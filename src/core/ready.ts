@@ -22,6 +22,7 @@
 
 import type { Entry, Envelope, Snapshot, SiteHealth, EntryData } from './messages.js';
 import type { GuardUpdate, TicketEffect } from './site-holder.js';
+import type { SwimRejectReason, SwimState } from './swim.js';
 import type { Index, MemberId, Ms, Term, TicketDef, Member } from './types.js';
 
 export interface HardState {
@@ -77,7 +78,22 @@ export type CoreEvent =
     }
   | { readonly type: 'lease-lost'; readonly ticket: string; readonly reason: string }
   | { readonly type: 'released'; readonly ticket: string; readonly site: MemberId }
-  | { readonly type: 'message-ignored'; readonly from: MemberId; readonly msgType: string; readonly reason: string };
+  | { readonly type: 'message-ignored'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
+  /** Gossip (DESIGN.md §3): this member's view of another changed (alive, suspect, dead), by `origin`'s claim. */
+  | {
+      readonly type: 'member-state';
+      readonly member: MemberId;
+      readonly previous: SwimState;
+      readonly state: SwimState;
+      readonly incarnation: number;
+      readonly origin: MemberId;
+    }
+  /** Gossip: this member was suspected (or declared dead) by `origin` and refuted with a higher incarnation. */
+  | { readonly type: 'refuted'; readonly incarnation: number; readonly accusedIncarnation: number; readonly origin: MemberId }
+  /** Gossip: a gap between inputs long enough to mean this process was stopped (SIGSTOP, swap). */
+  | { readonly type: 'stalled'; readonly gapMs: number }
+  /** Gossip: an incoming message, membership update or rumor was refused (forged, unknown, malformed). */
+  | { readonly type: 'gossip-rejected'; readonly from: MemberId; readonly item: 'message' | 'update' | 'rumor'; readonly reason: SwimRejectReason };
 
 export interface Ready {
   readonly persist: PersistBatch | null;

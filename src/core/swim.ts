@@ -49,7 +49,22 @@
 //  - pauses: a gap between inputs of more than two periods means this
 //    process did not run (SIGSTOP, swap, GC): the probe in flight is dropped
 //    unjudged and time spent stopped does not count against suspicions, so
-//    refutations that queued up meanwhile are read before any timer fires.
+//    refutations that queued up meanwhile are read before any timer fires;
+//  - route probes (probeRoute): the host (the registry) asks for one when
+//    its own messages to a member go unanswered. It pings the member at once,
+//    outside the rotation, and after the probe timeout asks every other
+//    member to try (ping-req). It only learns routes — the direct link's
+//    state and which helpers reach the member — and never suspects anyone or
+//    moves the health score, so failure detection stays SWIM's and
+//    Lifeguard's. Without it a broken link is found only when the rotation
+//    comes round to it: up to 2(n − 1) periods, stretched by the health
+//    multiplier of a member whose links are broken, which is exactly the
+//    member that needs a relay (seen in the simulator's five-member-ring
+//    scenario: a holder cut from three of four members took 4 s to find its
+//    relay, longer than a short lease). Rate: one per member per period.
+//  - helpers count as reached: a helper that answers a ping-req (forwarded
+//    ack or nack) got our request and its answer got back, so our direct
+//    link to it works both ways.
 //
 // Authenticity (DESIGN.md §7, issue 5): every membership claim names its
 // originator and carries a signature slot. An `alive` claim must originate
@@ -443,7 +458,11 @@ export interface PeerView {
   readonly rttMs: number | null;
   /** routeTo(id). */
   readonly route: Route | null;
-  /** Outcome of the latest direct probe: 'untested' before the first. */
+  /**
+   * The direct link as last seen: 'failed' when our latest direct ping got no
+   * ack in time, 'ok' after an ack (or an answer to our ping-req, which
+   * needs both directions), 'untested' before either.
+   */
   readonly directProbe: 'untested' | 'ok' | 'failed';
   /** Members whose suspicion of this one we have seen (suspect only). */
   readonly suspectedBy: readonly MemberId[];
@@ -612,6 +631,17 @@ interface Probe {
   indirectStarted: boolean;
 }
 
+/** A route probe (probeRoute): a direct ping, then ping-reqs through every other member; learns routes only. */
+interface RouteProbe {
+  readonly seq: number;
+  readonly target: MemberId;
+  readonly timeoutAt: number;
+  readonly endAt: number;
+  helpers: MemberId[];
+  directAcked: boolean;
+  indirectStarted: boolean;
+}
+
 interface Relay {
   readonly requester: MemberId;
   readonly requesterSeq: number;
@@ -641,6 +671,9 @@ export class SwimNode {
   private probe: Probe | null = null;
   private nextProbeAt: number;
   private readonly relays = new Map<number, Relay>();
+  /** Route probes in flight, by seq (at most one per peer), and when each peer's last one started. */
+  private readonly routeProbes = new Map<number, RouteProbe>();
+  private readonly routeProbeAt = new Map<MemberId, number>();
   private readonly queue: BroadcastQueue;
   private readonly rumors = new Map<string, Rumor>();
   private nextGossipAt: number;
@@ -710,9 +743,15 @@ export class SwimNode {
       case 'ping-req':
         this.onPingReq(from, msg);
         break;
-      case 'nack':
-        if (this.probe !== null && this.probe.seq === msg.seq && this.probe.helpers.includes(from)) this.probe.nacks.add(from);
+      case 'nack': {
+        if (this.probe !== null && this.probe.seq === msg.seq && this.probe.helpers.includes(from)) {
+          this.probe.nacks.add(from);
+          this.helperAnswered(from);
+        }
+        const rp = this.routeProbes.get(msg.seq);
+        if (rp !== undefined && rp.helpers.includes(from)) this.helperAnswered(from);
         break;
+      }
       case 'gossip':
         break;
     }
@@ -760,9 +799,23 @@ export class SwimNode {
       }
     }
     for (const id of next) if (id !== this.self && !this.peers.has(id)) this.peers.set(id, newPeer(id));
+    for (const id of [...this.routeProbeAt.keys()]) if (!next.has(id)) this.routeProbeAt.delete(id);
     this.rotation = [];
     this.rotationPos = 0;
     this.finishInput();
+  }
+
+  /**
+   * The host's messages to `member` go unanswered: find out now whether the
+   * direct link works and who reaches the member (see "route probes" at the
+   * top). At most one per member per probe interval; a member already being
+   * probed is left to that probe. Returns whether a probe started.
+   */
+  probeRoute(member: MemberId, now: Ms): boolean {
+    this.advanceTime(now);
+    const started = this.startRouteProbe(member);
+    this.finishInput();
+    return started;
   }
 
   // ───────────────────────────── outputs ─────────────────────────────
@@ -784,6 +837,7 @@ export class SwimNode {
     const p = this.probe;
     if (p !== null && !p.indirectStarted && !p.directAcked && !p.indirectAcked) next = Math.min(next, p.timeoutAt);
     for (const r of this.relays.values()) next = Math.min(next, r.nackAt);
+    for (const rp of this.routeProbes.values()) next = Math.min(next, rp.indirectStarted ? rp.endAt : rp.timeoutAt);
     for (const peer of this.peers.values()) if (peer.suspicion !== null) next = Math.min(next, peer.suspicion.deadlineAt);
     if (this.gossipEnabled() && this.queue.size > 0) next = Math.min(next, this.nextGossipAt);
     for (const peer of this.peers.values()) if (peer.suspicion !== null) next = Math.min(next, this.nextSuspicionRefreshAt);
@@ -871,6 +925,10 @@ export class SwimNode {
       if (this.now < r.nackAt) continue;
       this.relays.delete(seq);
       this.send(r.requester, { type: 'nack', seq: r.requesterSeq, ...this.piggybackFor(r.requester) });
+    }
+    for (const [seq, rp] of this.routeProbes) {
+      if (!rp.indirectStarted && this.now >= rp.timeoutAt) this.startRouteIndirect(rp);
+      if (this.now >= rp.endAt) this.routeProbes.delete(seq);
     }
     this.expireSuspicions();
     if (this.now >= this.nextSuspicionRefreshAt) this.refreshSuspicions();
@@ -1021,6 +1079,48 @@ export class SwimNode {
     }
   }
 
+  private startRouteProbe(member: MemberId): boolean {
+    const peer = this.peers.get(member);
+    if (peer === undefined) return false;
+    if (this.probe !== null && this.probe.target === member && !this.probe.indirectStarted) return false;
+    const last = this.routeProbeAt.get(member);
+    if (last !== undefined && this.now - last < this.timing.probeIntervalMs) return false;
+    for (const rp of this.routeProbes.values()) if (rp.target === member) return false;
+    this.routeProbeAt.set(member, this.now);
+    const seq = ++this.seq;
+    // Not stretched by the health multiplier: the question is about one link, now.
+    this.routeProbes.set(seq, {
+      seq,
+      target: member,
+      timeoutAt: this.now + this.timing.probeTimeoutMs,
+      endAt: this.now + this.timing.probeIntervalMs,
+      helpers: [],
+      directAcked: false,
+      indirectStarted: false,
+    });
+    this.send(member, { type: 'ping', seq, ...this.piggybackFor(member) });
+    return true;
+  }
+
+  private startRouteIndirect(rp: RouteProbe): void {
+    rp.indirectStarted = true;
+    const target = this.peers.get(rp.target);
+    if (rp.directAcked || target === undefined) return;
+    target.direct = 'failed';
+    if (!this.indirectProbes) return;
+    // Every other member that is not known dead, whatever our last probe of it
+    // said: a wrong 'failed' must not hide the one member that still reaches it.
+    rp.helpers = [...this.peers.values()].filter((x) => x.id !== rp.target && x.state !== 'dead').map((x) => x.id);
+    const timeoutMs = nackTimeoutMs(rp.endAt - this.now, this.timing.nackTimeoutPercent);
+    for (const h of rp.helpers) this.send(h, { type: 'ping-req', seq: rp.seq, target: rp.target, timeoutMs, ...this.piggybackFor(h, rp.target) });
+  }
+
+  /** A helper answered one of our ping-reqs: the link to it works both ways. */
+  private helperAnswered(helper: MemberId): void {
+    const h = this.peers.get(helper);
+    if (h !== undefined) h.direct = 'ok';
+  }
+
   private judge(p: Probe): void {
     this.probe = null;
     const peer = this.peers.get(p.target);
@@ -1048,6 +1148,21 @@ export class SwimNode {
       } else if (p.helpers.includes(from)) {
         p.indirectAcked = true;
         peer.via.set(from, this.now);
+        this.helperAnswered(from);
+      }
+      return;
+    }
+    const rp = this.routeProbes.get(seq);
+    if (rp !== undefined) {
+      const peer = this.peers.get(rp.target);
+      if (peer === undefined) return;
+      if (from === rp.target) {
+        rp.directAcked = true;
+        peer.direct = 'ok';
+        peer.rttMs = smoothedRttMs(peer.rttMs, this.now - (rp.timeoutAt - this.timing.probeTimeoutMs));
+      } else if (rp.helpers.includes(from)) {
+        peer.via.set(from, this.now);
+        this.helperAnswered(from);
       }
       return;
     }

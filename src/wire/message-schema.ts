@@ -24,17 +24,22 @@
 //    indexes, generations and times; well-formed Unicode without NUL (names
 //    end up in crm_ticket argv, where NUL cannot be passed); no functions,
 //    no undefined, no inherited properties.
-import type {
-  Cause,
-  Entry,
-  EntryData,
-  Message,
-  RenewItem,
-  RenewRefusal,
-  SiteHealth,
-  Snapshot,
+import {
+  siteHealthRumorKind,
+  ticketRumorKind,
+  type Cause,
+  type Entry,
+  type EntryData,
+  type RaftMessage,
+  type RenewItem,
+  type RenewRefusal,
+  type SiteHealth,
+  type Snapshot,
+  type TicketRumor,
 } from '../core/messages.js';
 import { historyRecordsMax, type HistoryRecord, type TableSnapshot, type TicketState } from '../core/ticket-table.js';
+import { swimMessageTypes, type MemberUpdate, type Rumor, type SwimMessage, type SwimState } from '../core/swim.js';
+import { claimSignatureChars } from './claim-signer.js';
 import {
   generation,
   index,
@@ -70,6 +75,8 @@ export interface MessageSchemaLimits {
   readonly ticketNameBytesMax: number;
   /** UTF-16 code units in an admin command id. */
   readonly commandIdCharsMax: number;
+  /** Membership updates plus rumors in one gossip message (the core reads at most itemsPerMessageMax, 64). */
+  readonly gossipItemsMax: number;
 }
 
 export const messageSchemaLimitsDefault: MessageSchemaLimits = {
@@ -81,6 +88,7 @@ export const messageSchemaLimitsDefault: MessageSchemaLimits = {
   attrCharsMax: 4096,
   ticketNameBytesMax: 128,
   commandIdCharsMax: 256,
+  gossipItemsMax: 64,
 };
 
 /** Lengths of a history record's `change` text ("attr-set <name>"): the name plus a short verb. */
@@ -409,7 +417,85 @@ class Parser {
     });
   }
 
-  message(value: unknown): Message {
+  update(value: unknown, path: string): MemberUpdate {
+    const o = object(value, path);
+    const states: readonly SwimState[] = ['alive', 'suspect', 'dead'];
+    return {
+      member: this.memberId(field(o, 'member', path), `${path}.member`),
+      incarnation: uint(field(o, 'incarnation', path), `${path}.incarnation`),
+      state: oneOf(field(o, 'state', path), `${path}.state`, states),
+      origin: this.memberId(field(o, 'origin', path), `${path}.origin`),
+      sig: text(field(o, 'sig', path), `${path}.sig`, claimSignatureChars),
+    };
+  }
+
+  /** A rumor: the payload is checked per kind, so the core gets exactly the shape it publishes. */
+  rumor(value: unknown, path: string): Rumor {
+    const o = object(value, path);
+    const kind = oneOf(field(o, 'kind', path), `${path}.kind`, [ticketRumorKind, siteHealthRumorKind] as const);
+    const at = `${path}.payload`;
+    const raw = field(o, 'payload', path);
+    let key: string;
+    let payload: unknown;
+    if (kind === ticketRumorKind) {
+      key = this.ticketName(field(o, 'key', path), `${path}.key`);
+      const p = object(raw, at);
+      const holder = field(p, 'holder', at);
+      const leaseLeftMs = field(p, 'leaseLeftMs', at);
+      const ticket: TicketRumor = {
+        holder: holder === null ? null : this.memberId(holder, `${at}.holder`),
+        generation: this.generation(field(p, 'generation', at), `${at}.generation`),
+        standby: boolean(field(p, 'standby', at), `${at}.standby`),
+        managed: boolean(field(p, 'managed', at), `${at}.managed`),
+        removed: boolean(field(p, 'removed', at), `${at}.removed`),
+        leaseLeftMs: leaseLeftMs === null ? null : uint(leaseLeftMs, `${at}.leaseLeftMs`),
+      };
+      payload = ticket;
+    } else {
+      key = this.memberId(field(o, 'key', path), `${path}.key`);
+      payload = this.health(raw, at);
+    }
+    return {
+      kind,
+      key,
+      version: uint(field(o, 'version', path), `${path}.version`),
+      origin: this.memberId(field(o, 'origin', path), `${path}.origin`),
+      payload,
+      sig: text(field(o, 'sig', path), `${path}.sig`, claimSignatureChars),
+    };
+  }
+
+  swimMessage(value: unknown): SwimMessage {
+    const path = 'msg';
+    const o = object(value, path);
+    const type = oneOf(field(o, 'type', path), `${path}.type`, swimMessageTypes);
+    const get = (key: string): unknown => field(o, key, path);
+    const at = (key: string): string => `${path}.${key}`;
+    const updates = list(get('updates'), at('updates'), this.limits.gossipItemsMax, (u, where) => this.update(u, where));
+    const rumors = list(get('rumors'), at('rumors'), this.limits.gossipItemsMax, (r, where) => this.rumor(r, where));
+    if (updates.length + rumors.length > this.limits.gossipItemsMax) {
+      throw new Invalid(path, `${updates.length + rumors.length} updates and rumors, limit ${this.limits.gossipItemsMax}`);
+    }
+    switch (type) {
+      case 'ping':
+      case 'ack':
+      case 'nack':
+        return { type, seq: uint(get('seq'), at('seq')), updates, rumors };
+      case 'ping-req':
+        return {
+          type,
+          seq: uint(get('seq'), at('seq')),
+          target: this.memberId(get('target'), at('target')),
+          timeoutMs: uint(get('timeoutMs'), at('timeoutMs')),
+          updates,
+          rumors,
+        };
+      case 'gossip':
+        return { type, updates, rumors };
+    }
+  }
+
+  message(value: unknown): RaftMessage {
     const path = 'msg';
     const o = object(value, path);
     const types = ['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot', 'renew', 'renew-resp', 'released'] as const;
@@ -480,15 +566,29 @@ class Parser {
 
 const defaultParser = new Parser(messageSchemaLimitsDefault);
 
+/**
+ * Checks a decoded JSON payload of a 'gossip' frame against the SwimMessage
+ * union, rumor payloads per kind included. Never throws, like parseMessage.
+ */
+export function parseSwimMessage(json: unknown, limits?: MessageSchemaLimits): ParseResult<SwimMessage> {
+  const parser = limits === undefined ? defaultParser : new Parser(limits);
+  try {
+    return { ok: true, msg: parser.swimMessage(json) };
+  } catch (error) {
+    if (error instanceof Invalid) return { ok: false, reason: error.message.slice(0, reasonCharsMax) };
+    return { ok: false, reason: `not plain JSON data (${error instanceof Error ? error.name : typeof error} thrown)` };
+  }
+}
+
 /** Longest reason returned; the path to a deep field plus a short problem fits well within it. */
 const reasonCharsMax = 200;
 
 /**
- * Checks a decoded JSON payload against the Message union. Never throws: a
+ * Checks a decoded JSON payload against the RaftMessage union. Never throws: a
  * bad payload yields `{ ok: false, reason }` with the path of the first bad
  * field (e.g. `msg.entries[3].data.cause.by: expected one of admin|auto`).
  */
-export function parseMessage(json: unknown, limits?: MessageSchemaLimits): ParseResult<Message> {
+export function parseMessage(json: unknown, limits?: MessageSchemaLimits): ParseResult<RaftMessage> {
   const parser = limits === undefined ? defaultParser : new Parser(limits);
   try {
     return { ok: true, msg: parser.message(json) };

@@ -24,7 +24,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type CoreConfig, type CoreTiming } from '../../src/core/config.js';
 import { Member } from '../../src/core/member.js';
-import type { Entry, Envelope, Snapshot } from '../../src/core/messages.js';
+import { isSwimMessage, type Entry, type Envelope, type Snapshot } from '../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { AdminCommand, CoreEvent, HardState, Ready, Report } from '../../src/core/ready.js';
 import type { TicketEffect } from '../../src/core/site-holder.js';
@@ -250,6 +250,7 @@ class Net {
 
   private checkDurable(node: Node, env: Envelope, ready: Ready): void {
     const msg = env.msg;
+    if (isSwimMessage(msg)) return;
     const durableTerm = node.store.hardState?.term ?? 0;
     if (msg.type !== 'pre-vote' && msg.type !== 'pre-vote-resp') {
       // PreVote asks about term+1 without adopting it (Raft §9.6); every other term sent must be durable.

@@ -1,14 +1,18 @@
-// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--json] [--first F]
-// Runs the deterministic simulator over seeds F..F+N-1 (or one seed S). Exits
-// non-zero when any seed violates an invariant or misses a liveness bound, and
+// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--json] [--first F]
+// Runs the deterministic simulator over seeds F..F+N-1 (or one seed S): the
+// random fault mix, or one gossip scenario family (params.ts) with --scenario;
+// --loss forces every link's loss rate (a fraction, e.g. 0.3). Exits non-zero
+// when any seed violates an invariant, misses a liveness bound or (in
+// fault-free, loss-only and scenario runs) fails a ticket over falsely, and
 // prints the exact command that replays each failing seed.
 import '../../src/polyfills.js';
-import { mutantNames } from './mutants.js';
+import { gossipMutantNames, mutantNames } from './mutants.js';
+import { scenarioNames, type ScenarioName } from './params.js';
 import { failed, runSeed, summarize } from './run.js';
 import type { RunResult } from './world.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
   process.exit(2);
 }
 
@@ -19,6 +23,8 @@ let only: number | null = null;
 let mutant: string | undefined;
 let json = false;
 let keepGoing = false;
+let scenario: ScenarioName | undefined;
+let lossRate: number | undefined;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const val = (): string => {
@@ -36,6 +42,14 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--mutant') {
     mutant = val();
     if (!mutantNames.includes(mutant)) usage(`unknown mutant "${mutant}"`);
+  } else if (a === '--scenario') {
+    const v = val();
+    if (!(scenarioNames as readonly string[]).includes(v)) usage(`unknown scenario "${v}"`);
+    scenario = v as ScenarioName;
+  } else if (a === '--loss') {
+    const v = val();
+    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(v)) usage(`--loss takes a fraction in [0, 1], not "${v}"`);
+    lossRate = Number(v);
   } else if (a === '--json') json = true;
   else if (a === '--keep-going') keepGoing = true;
   else usage(`unknown argument "${a}"`);
@@ -44,27 +58,33 @@ for (let i = 0; i < args.length; i++) {
 const list = only !== null ? [only] : Array.from({ length: seeds }, (_, i) => first + i);
 const results: RunResult[] = [];
 const started = Date.now();
+const options = { ...(scenario === undefined ? {} : { scenario }), ...(lossRate === undefined ? {} : { lossRate }) };
+const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}`;
+// A gossip mutant is a liveness control: it is expected to fail over falsely, so the run goes on.
+const stopAtFirst = mutant !== undefined && !gossipMutantNames.includes(mutant) && !keepGoing;
 for (const seed of list) {
-  const r = runSeed(seed, mutant);
+  const r = runSeed(seed, mutant, options);
   results.push(r);
   if (failed(r)) {
-    const replay = `npm run sim -- --seed ${seed}${mutant === undefined ? '' : ` --mutant ${mutant}`}`;
+    const replay = `npm run sim -- --seed ${seed}${extra}`;
     const what = [...r.violations.map((v) => `${v.invariant} at ${Math.round(v.atMs)} ms: ${v.detail}`), ...r.livenessFailures.map((l) => `liveness: ${l}`)];
-    if (r.falseFailovers > 0) what.push(`${r.falseFailovers} false failover(s) in a ${'fault-free or loss-only'} run`);
+    if (r.falseFailovers > 0) what.push(`${r.falseFailovers} false failover(s) in a ${r.scenario === null ? 'fault-free or loss-only' : `${r.scenario} scenario`} run`);
     process.stderr.write(`FAIL seed ${seed}${mutant === undefined ? '' : ` (mutant ${mutant})`}\n  ${what.slice(0, 5).join('\n  ')}\n  replay: ${replay}\n`);
-    // A mutant needs only one catch; stop there unless asked to go on.
-    if (mutant !== undefined && !keepGoing) break;
+    // A safety mutant needs only one catch; stop there unless asked to go on.
+    if (stopAtFirst) break;
   } else if (!json && list.length <= 20) {
     process.stdout.write(`ok seed ${seed}: ${Math.round(r.simulatedMs / 1000)} s simulated, ${r.events} events\n`);
   }
 }
-const summary = summarize(results, mutant ?? null);
+const summary = summarize(results, mutant ?? null, scenario ?? null, lossRate ?? null);
 const wallMs = Date.now() - started;
 if (json) process.stdout.write(`${JSON.stringify({ ...summary, wallMs })}\n`);
 else {
   process.stdout.write(
     `${summary.seeds} seeds, ${summary.simulatedHours} simulated hours in ${(wallMs / 1000).toFixed(1)} s; violations ${JSON.stringify(summary.violations)}; ` +
-      `liveness failures ${summary.livenessFailures}; false failovers ${summary.falseFailovers}; failover p50 ${summary.failoverMs.p50} ms, p99 ${summary.failoverMs.p99} ms, max ${summary.failoverMs.max} ms (bound ${summary.failoverBoundMs} ms); min guard gap ${summary.minGuardGapMs} ms\n`,
+      `liveness failures ${summary.livenessFailures}; false failovers ${summary.falseFailovers}; failover p50 ${summary.failoverMs.p50} ms, p99 ${summary.failoverMs.p99} ms, max ${summary.failoverMs.max} ms (bound ${summary.failoverBoundMs} ms); min guard gap ${summary.minGuardGapMs} ms; ` +
+      `false suspicions ${summary.falseSuspicions.count} (${summary.falseSuspicions.perMemberHour} per member-hour); ` +
+      `convergence p50 ${summary.convergenceMs.p50} ms, p99 ${summary.convergenceMs.p99} ms, max ${summary.convergenceMs.max} ms (${summary.convergenceMs.count} changes, ${summary.convergenceMs.unconverged} unconverged); relayed ${summary.relay.sent}\n`,
   );
 }
 process.exitCode = summary.failingSeeds.length > 0 ? 1 : 0;

@@ -8,6 +8,7 @@
 // Until the real processes land (issue 3: libp2p, LevelDB, `tollbooth demo`),
 // this is the project's main demonstration; it runs the same core code.
 import '../../src/polyfills.js';
+import { swimPresets } from '../../src/core/swim.js';
 import type { SimParams } from './params.js';
 import { World } from './world.js';
 
@@ -24,6 +25,8 @@ const params: SimParams = {
     effectRetryMs: 200,
     siteAliveWindowMs: 3000,
   },
+  swim: swimPresets.lan,
+  scenario: null,
   tickets: [{ name: 'db', mode: 'automatic', leaseDurationMs: 10_000, acquireAfterMs: 1000, revokeLeadMs: 1000, weights: { site1: 10 } }],
   clockRates: [1.0002, 0.9998, 1],
   clockOffsets: [1_000_000, 2_500_000, 700_000],

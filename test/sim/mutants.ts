@@ -4,6 +4,7 @@
 
 import { Member } from '../../src/core/member.js';
 import { majority } from '../../src/core/quorum.js';
+import type { Route } from '../../src/core/swim.js';
 import type { Index, MemberId, Term } from '../../src/core/types.js';
 import type { MemberFactory } from './world.js';
 
@@ -52,6 +53,20 @@ class StaleTermVote extends Member {
   }
 }
 
+/** Gossip finds relays, but the registry never uses them: every message goes direct (DESIGN.md §3.2 undone). */
+class NoRelay extends Member {
+  protected override routeFor(): Route {
+    return { direct: true };
+  }
+}
+
+/** SWIM without indirect probes: one missed direct probe makes a member suspect (SWIM §3.1 undone). */
+class NoIndirectProbe extends Member {
+  protected override useIndirectProbes(): boolean {
+    return false;
+  }
+}
+
 export const mutants: Record<string, MemberFactory> = {
   'no-drift-margin': (c, i) => new NoDriftMargin(c, i),
   'holder-lease-from-receipt': (c, i) => new HolderLeaseFromReceipt(c, i),
@@ -59,6 +74,17 @@ export const mutants: Record<string, MemberFactory> = {
   'no-leader-lease': (c, i) => new NoLeaderLease(c, i),
   'grant-without-quorum': (c, i) => new GrantWithoutQuorum(c, i),
   'stale-term-vote': (c, i) => new StaleTermVote(c, i),
+  'no-relay': (c, i) => new NoRelay(c, i),
+  'no-indirect-probe': (c, i) => new NoIndirectProbe(c, i),
 };
 
 export const mutantNames = Object.keys(mutants);
+
+/**
+ * Mutants that break safety: the checker must catch each as a violation.
+ * The gossip mutants break liveness only (false failovers, false
+ * suspicions), which the scenario figures must show instead; safety must
+ * still hold under them.
+ */
+export const gossipMutantNames = ['no-relay', 'no-indirect-probe'];
+export const safetyMutantNames = mutantNames.filter((m) => !gossipMutantNames.includes(m));

@@ -2,8 +2,10 @@
 // timing, tickets, clocks, the network and the fault mix. One seed (plus the
 // commit) replays one run exactly.
 
+import { timingPresets, type TimingPresetName } from '../../src/config/presets.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { CoreTiming } from '../../src/core/config.js';
+import { swimPresets, type SwimTiming } from '../../src/core/swim.js';
 import type { TicketDef, TicketMode } from '../../src/core/types.js';
 
 export type FaultKind =
@@ -21,16 +23,64 @@ export type FaultKind =
   | 'pause'
   | 'cib-slow'
   | 'cib-fail'
-  | 'health-flap';
+  | 'health-flap'
+  /**
+   * A member's inbound path gets slow (a congested host or NIC): every message
+   * to it, on every path, arrives late; later it may lose its links
+   * altogether. Relays cannot route around it, which is what makes a late
+   * renewal answer reach the holder (drawn apart from the others, see below).
+   */
+  | 'slow-inbound';
 
 /** Fault classes: fault-free and loss-only runs are where L2 (no false failovers) is checked. */
 export type FaultClass = 'fault-free' | 'loss-only' | 'mixed';
+
+/**
+ * Gossip scenario families (issue 5), selected with `--scenario NAME`. In
+ * each, every member keeps a path to a majority (directly or through one
+ * relay) for the whole scenario phase, so any automatic failover there is a
+ * false one (L2), and every suspicion of a member is false.
+ *  - bridge: one link A–B is cut both ways, both still reach the others;
+ *    each episode cuts a new pair, usually the leader and the holder;
+ *  - one-way: one link delivers in one direction only;
+ *  - five-member-ring: 5 members; 2, 3 and 4 lose their links to 5, which
+ *    stays connected to 1 (roles drawn per seed);
+ *  - lossy: random loss up to 30 % on every link, no partitions.
+ */
+export const scenarioNames = ['bridge', 'one-way', 'five-member-ring', 'lossy'] as const;
+export type ScenarioName = (typeof scenarioNames)[number];
+
+export interface ScenarioPlan {
+  readonly name: ScenarioName;
+  /** The formation settles before the scenario starts. */
+  readonly warmupMs: number;
+  /** Cut episodes (bridge, one-way) or one long stretch (ring, lossy), each followed by a heal gap. */
+  readonly episodes: number;
+  readonly episodeMs: number;
+  readonly gapMs: number;
+  /** A guarded admin move of a ticket during each episode, for convergence figures. */
+  readonly adminMoves: boolean;
+  /** Bridge, one-way: probability that the cut separates the leader from the holder (else a random pair). */
+  readonly leaderHolderCut: number;
+  /** Five-member-ring: which member plays 1 … 5 (indexes into the formation). */
+  readonly ring: readonly number[];
+}
+
+export interface DrawOptions {
+  readonly scenario?: ScenarioName;
+  /** Overrides the drawn message loss rate (0 … 1), for the figures at fixed loss. */
+  readonly lossRate?: number;
+}
 
 export interface SimParams {
   readonly seed: number;
   readonly sites: number;
   readonly arbitrators: number;
   readonly timing: CoreTiming;
+  /** SWIM/Lifeguard timing of every member (DESIGN.md §3). */
+  readonly swim: SwimTiming;
+  /** The gossip scenario, or null for the random fault mix. */
+  readonly scenario: ScenarioPlan | null;
   readonly tickets: readonly TicketDef[];
   /** Each member's clock rate, within ±clockDriftPpmMax of real time. */
   readonly clockRates: readonly number[];
@@ -76,7 +126,14 @@ const allFaults: readonly FaultKind[] = [
   'health-flap',
 ];
 
-export function drawParams(seed: number): SimParams {
+export function drawParams(seed: number, options: DrawOptions = {}): SimParams {
+  if (options.scenario !== undefined) return drawScenarioParams(seed, options.scenario, options.lossRate);
+  const p = drawMixedParams(seed);
+  return options.lossRate === undefined ? p : { ...p, net: { ...p.net, lossRate: options.lossRate } };
+}
+
+/** The random fault mix (the default): formation, timing and faults drawn exactly as before gossip existed. */
+function drawMixedParams(seed: number): SimParams {
   const r = new SeededRandom(seed);
   // 2+1 up to 7 members; sites ≥ 2, arbitrators ≥ 1 (booth's usual shape), sometimes 2 arbitrators.
   const total = r.pick([3, 3, 3, 4, 5, 5, 6, 7]);
@@ -136,24 +193,32 @@ export function drawParams(seed: number): SimParams {
   if (faultClass === 'mixed') {
     faults = allFaults.filter(() => r.chance(0.45));
     if (faults.length === 0) faults = [r.pick(allFaults)];
+    // Added with gossip: drawn from its own stream so that the other faults of a seed stay as they were.
+    if (new SeededRandom(seed ^ 0x51043).chance(0.35)) faults.push('slow-inbound');
   }
   const wan = profile === 'wan';
+  const net = {
+    delayBaseMs: wan ? r.range(5, 60) : r.range(0.1, 3),
+    delayJitterMs: faults.includes('reorder') ? r.range(5, 200) : r.range(0, 3),
+    lossRate: faults.includes('loss') ? r.pick([0.01, 0.05, 0.1, 0.2]) : 0,
+    duplicateRate: faults.includes('duplication') ? r.range(0.01, 0.1) : 0,
+    tailRate: faults.includes('wan-tail') ? r.range(0.002, 0.03) : 0,
+    tailMeanMs: r.pick([500, 2000, 6000]),
+  };
+  // Gossip timing from its own stream, drawn after everything else, so that
+  // a seed's formation, timing and faults are what they were before gossip.
+  const swim = mixedSwimTiming(new SeededRandom(seed ^ 0x5a1d), timing, net.delayBaseMs + net.delayJitterMs);
   return {
     seed,
     sites,
     arbitrators,
     timing,
+    swim,
+    scenario: null,
     tickets,
     clockRates,
     clockOffsets,
-    net: {
-      delayBaseMs: wan ? r.range(5, 60) : r.range(0.1, 3),
-      delayJitterMs: faults.includes('reorder') ? r.range(5, 200) : r.range(0, 3),
-      lossRate: faults.includes('loss') ? r.pick([0.01, 0.05, 0.1, 0.2]) : 0,
-      duplicateRate: faults.includes('duplication') ? r.range(0.01, 0.1) : 0,
-      tailRate: faults.includes('wan-tail') ? r.range(0.002, 0.03) : 0,
-      tailMeanMs: r.pick([500, 2000, 6000]),
-    },
+    net,
     cib: {
       latencyMinMs: 1,
       latencyMaxMs: faults.includes('cib-slow') ? cibLatencyMaxMs : Math.min(cibLatencyMaxMs, 10),
@@ -165,4 +230,127 @@ export function drawParams(seed: number): SimParams {
     faultEveryMs: r.int(3_000, 15_000),
     adminEveryMs: r.int(10_000, 40_000),
   };
+}
+
+/**
+ * SWIM timing for the random fault mix: a preset's shape on the drawn
+ * registry timing's scale (a probe period of ½ to 2 election timeouts), with
+ * a probe timeout that covers a round trip of the drawn delays.
+ */
+function mixedSwimTiming(r: SeededRandom, t: CoreTiming, oneWayMaxMs: number): SwimTiming {
+  const base = swimPresets[r.pick(['lan', 'wan', 'loopback'] as const)];
+  const roundTripMs = Math.ceil(2 * oneWayMaxMs) + 10;
+  const probeIntervalMs = Math.max(Math.floor(t.electionTimeoutMs * r.pick([0.5, 1, 2])), 3 * roundTripMs, 100);
+  const probeTimeoutMs = Math.min(probeIntervalMs - 1, Math.max(roundTripMs, Math.floor(probeIntervalMs * r.pick([0.3, 0.5]))));
+  return {
+    ...base,
+    probeIntervalMs,
+    probeTimeoutMs,
+    indirectProbeCount: r.pick([1, 2, 3]),
+    gossipIntervalMs: Math.max(20, Math.floor(probeIntervalMs / 5)),
+  };
+}
+
+/**
+ * The longest a member takes to find a relay to a member whose direct link
+ * broke, on the gossip timing `s` in a formation of `members`: its next probe
+ * of that member can be up to two rounds of members − 1 periods away (SWIM
+ * §4.3, shuffled round-robin), and the route switches when that probe's
+ * period ends with an indirect ack. Registry messages before then take the
+ * dead direct path.
+ */
+export function relayFoundWithinMs(s: SwimTiming, members: number): number {
+  return (2 * (members - 1) + 1) * s.probeIntervalMs;
+}
+
+/**
+ * Parameters of one gossip scenario run: a timing preset (lan, wan,
+ * loopback) with its registry and SWIM values, small drift, delays of the
+ * preset's kind, and leases long enough to outlast finding a relay
+ * (relayFoundWithinMs) plus a leader change and a renewal — the condition
+ * under which the design promises no failover while a path exists.
+ */
+function drawScenarioParams(seed: number, name: ScenarioName, lossOverride: number | undefined): SimParams {
+  const r = new SeededRandom(seed ^ 0x5ce7a);
+  const total = name === 'five-member-ring' ? 5 : name === 'lossy' ? r.pick([3, 3, 4, 5, 5, 6, 7]) : r.pick([3, 3, 4, 5]);
+  const arbitrators = total >= 5 && r.chance(0.4) ? 2 : 1;
+  const sites = total - arbitrators;
+  const presetName: TimingPresetName = r.pick(['lan', 'lan', 'wan', 'loopback'] as const);
+  const preset = timingPresets[presetName];
+  const swim = swimPresets[presetName];
+  const clockDriftPpmMax = r.pick([0, 100, 500]);
+  const timing: CoreTiming = {
+    heartbeatIntervalMs: preset.heartbeatIntervalMs,
+    electionTimeoutMs: preset.electionTimeoutMs,
+    renewIntervalMs: preset.renewIntervalMs,
+    renewRetryMs: preset.renewRetryMs,
+    clockDriftPpmMax,
+    effectRetryMs: preset.effectRetryMs,
+    siteAliveWindowMs: preset.siteAliveWindowMs,
+  };
+  const cibLatencyMaxMs = r.pick([5, 20, 80]);
+  const relayMs = relayFoundWithinMs(swim, total);
+  const ticketCount = r.int(1, 2);
+  const siteIds = Array.from({ length: sites }, (_, i) => `site${i + 1}`);
+  const tickets: TicketDef[] = [];
+  for (let i = 0; i < ticketCount; i++) {
+    const revokeLeadMs = Math.min(preset.revokeLeadMs, 2 * cibLatencyMaxMs + r.int(200, 2000));
+    const floorMs = revokeLeadMs + 2 * timing.electionTimeoutMs + timing.renewIntervalMs + relayMs;
+    const leaseDurationMs = floorMs + r.int(0, floorMs);
+    const weights: Record<string, number> = {};
+    for (const s of siteIds) if (r.chance(0.5)) weights[s] = r.int(0, 10);
+    tickets.push({ name: `t${i + 1}`, mode: 'automatic', leaseDurationMs, acquireAfterMs: r.pick([0, 0, 100, 1000]), revokeLeadMs, weights });
+  }
+  const rho = clockDriftPpmMax / 1e6;
+  const clockRates = Array.from({ length: total }, () => 1 + r.range(-rho, rho));
+  const clockOffsets = Array.from({ length: total }, () => r.int(0, 10_000_000));
+  const wan = presetName === 'wan';
+  const lossRate = lossOverride ?? (name === 'lossy' ? r.pick([0.05, 0.1, 0.2, 0.3]) : r.pick([0, 0, 0.01, 0.05]));
+  const maxLease = Math.max(...tickets.map((t) => t.leaseDurationMs));
+  const episodic = name === 'bridge' || name === 'one-way';
+  const ring = name === 'five-member-ring' ? shuffleIndexes(r, total) : [];
+  return {
+    seed,
+    sites,
+    arbitrators,
+    timing,
+    swim,
+    scenario: {
+      name,
+      warmupMs: 4 * timing.electionTimeoutMs + 3 * timing.renewIntervalMs + relayMs + 2_000,
+      episodes: episodic ? r.int(2, 3) : 1,
+      // Long enough that a lease runs out several times over unless renewals find a way.
+      episodeMs: Math.floor(maxLease * (episodic ? r.range(2, 3) : r.range(3, 4))),
+      gapMs: relayMs + 2 * timing.electionTimeoutMs,
+      adminMoves: sites >= 2,
+      leaderHolderCut: 0.7,
+      ring,
+    },
+    tickets,
+    clockRates,
+    clockOffsets,
+    net: {
+      delayBaseMs: wan ? r.range(5, 60) : r.range(0.1, 3),
+      delayJitterMs: wan ? r.range(0, 20) : r.range(0, 3),
+      lossRate,
+      duplicateRate: 0,
+      tailRate: 0,
+      tailMeanMs: 500,
+    },
+    cib: { latencyMinMs: 1, latencyMaxMs: cibLatencyMaxMs, failRate: 0 },
+    faultClass: lossRate > 0 ? 'loss-only' : 'fault-free',
+    faults: lossRate > 0 ? ['loss'] : [],
+    safetyPhaseMs: 0,
+    faultEveryMs: 0,
+    adminEveryMs: 0,
+  };
+}
+
+function shuffleIndexes(r: SeededRandom, n: number): number[] {
+  const out = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = r.int(0, i);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }

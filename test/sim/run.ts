@@ -1,20 +1,23 @@
 // Runs seeds and sums them up in the JSON summary the issue specifies.
 
-import { drawParams } from './params.js';
+import { drawParams, type DrawOptions, type ScenarioName } from './params.js';
 import { mutants } from './mutants.js';
 import { World, type RunResult } from './world.js';
 import type { Invariant } from './checker.js';
 
-export function runSeed(seed: number, mutant?: string): RunResult {
+export function runSeed(seed: number, mutant?: string, options: DrawOptions = {}): RunResult {
   const factory = mutant === undefined ? undefined : mutants[mutant];
   if (mutant !== undefined && factory === undefined) throw new Error(`unknown mutant ${mutant}; known: ${Object.keys(mutants).join(', ')}`);
-  const world = new World(drawParams(seed), factory);
+  const world = new World(drawParams(seed, options), factory);
   return world.run();
 }
 
 export interface Summary {
   seeds: number;
   mutant: string | null;
+  scenario: ScenarioName | null;
+  /** The loss rate forced with --loss, or null when each seed drew its own. */
+  lossRate: number | null;
   simulatedHours: number;
   events: number;
   violations: Record<Invariant, number>;
@@ -22,6 +25,12 @@ export interface Summary {
   failoverMs: { p50: number; p99: number; max: number; count: number };
   failoverBoundMs: number;
   falseFailovers: number;
+  /** Suspicions of running members reachable within two hops, per member-hour of the counted phase (issue 5). */
+  falseSuspicions: { count: number; perMemberHour: number; memberHours: number };
+  /** Scenario runs: from a commit changing a ticket's holder or generation until every member's local view shows it. */
+  convergenceMs: { p50: number; p99: number; max: number; count: number; unconverged: number };
+  /** Registry messages the cores sent through a relay, and relayed frames the relay dropped. */
+  relay: { sent: number; dropped: number };
   minGuardGapMs: number | null;
   failingSeeds: number[];
 }
@@ -30,7 +39,7 @@ export function failed(r: RunResult): boolean {
   return r.violations.length > 0 || r.livenessFailures.length > 0 || r.falseFailovers > 0;
 }
 
-export function summarize(results: readonly RunResult[], mutant: string | null): Summary {
+export function summarize(results: readonly RunResult[], mutant: string | null, scenario: ScenarioName | null = null, lossRate: number | null = null): Summary {
   const violations: Record<Invariant, number> = { S1: 0, S2: 0, S3: 0, S4: 0, electionSafety: 0, stateMachineSafety: 0, assertion: 0 };
   let simulatedMs = 0;
   let events = 0;
@@ -40,7 +49,19 @@ export function summarize(results: readonly RunResult[], mutant: string | null):
   const fo: number[] = [];
   let bound = 0;
   const failing: number[] = [];
+  let suspicions = 0;
+  let memberHours = 0;
+  const conv: number[] = [];
+  let unconverged = 0;
+  let relayed = 0;
+  let relayDropped = 0;
   for (const r of results) {
+    suspicions += r.gossip.falseSuspicions;
+    memberHours += r.gossip.memberHours;
+    conv.push(...r.gossip.convergenceMs);
+    unconverged += r.gossip.unconverged;
+    relayed += r.gossip.relayed;
+    relayDropped += r.gossip.relayDropped;
     for (const [k, v] of Object.entries(r.counts)) violations[k as Invariant] += v;
     simulatedMs += r.simulatedMs;
     events += r.events;
@@ -54,10 +75,14 @@ export function summarize(results: readonly RunResult[], mutant: string | null):
     if (failed(r)) failing.push(r.seed);
   }
   fo.sort((a, b) => a - b);
-  const q = (p: number): number => (fo.length === 0 ? 0 : Math.round(fo[Math.min(fo.length - 1, Math.floor(p * fo.length))]!));
+  conv.sort((a, b) => a - b);
+  const quantile = (xs: number[], p: number): number => (xs.length === 0 ? 0 : Math.round(xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!));
+  const q = (p: number): number => quantile(fo, p);
   return {
     seeds: results.length,
     mutant,
+    scenario,
+    lossRate,
     simulatedHours: Math.round((simulatedMs / 3_600_000) * 100) / 100,
     events,
     violations,
@@ -65,6 +90,9 @@ export function summarize(results: readonly RunResult[], mutant: string | null):
     failoverMs: { p50: q(0.5), p99: q(0.99), max: fo.length === 0 ? 0 : Math.round(fo[fo.length - 1]!), count: fo.length },
     failoverBoundMs: Math.round(bound),
     falseFailovers,
+    falseSuspicions: { count: suspicions, perMemberHour: memberHours === 0 ? 0 : Math.round((suspicions / memberHours) * 100) / 100, memberHours: Math.round(memberHours * 100) / 100 },
+    convergenceMs: { p50: quantile(conv, 0.5), p99: quantile(conv, 0.99), max: conv.length === 0 ? 0 : Math.round(conv[conv.length - 1]!), count: conv.length, unconverged },
+    relay: { sent: relayed, dropped: relayDropped },
     minGuardGapMs: Number.isFinite(minGap) ? Math.round(minGap * 10) / 10 : null,
     failingSeeds: failing,
   };

@@ -3,6 +3,13 @@
 // crash, CIBs with slow and failing writes, and a lease guard that outlives
 // its agent. Faults are data drawn from the seed; the checker runs after
 // every event on the simulator's true time.
+//
+// Every member runs gossip (SWIM, DESIGN.md §3) over the same per-direction
+// links as the registry. A message the core sends through a relay (`via`)
+// takes two legs, from→via and via→to, each with its own link's cut, loss and
+// delay; the relay forwards it as the runtime does: only while it runs, only
+// along a direct route of its own (one hop, never a chain), within a
+// per-member budget (src/wire/relay-budget.ts).
 
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
 import { CibWriteQueue } from '../support/cib-write-queue.js';
@@ -10,13 +17,15 @@ import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../suppor
 import { driftStretch } from '../../src/core/lease.js';
 import { Member } from '../../src/core/member.js';
 import type { Envelope } from '../../src/core/messages.js';
+import { RelayBudget } from '../../src/wire/relay-budget.js';
+import { fakeClaimAuth } from '../support/fake-claim-auth.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { AdminCommand, PersistBatch, Ready } from '../../src/core/ready.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../src/core/site-holder.js';
 import { AssertionError, generation, memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
 import { Checker } from './checker.js';
 import { EventHeap } from './heap.js';
-import type { FaultKind, SimParams } from './params.js';
+import type { FaultKind, ScenarioName, SimParams } from './params.js';
 
 export type MemberFactory = (config: CoreConfig, init: ConstructorParameters<typeof Member>[1]) => Member;
 
@@ -29,6 +38,7 @@ interface CibTicket {
 
 interface Node {
   readonly idx: number;
+  readonly relayBudget: RelayBudget;
   readonly info: MemberInfo;
   readonly rate: number;
   readonly offset: number;
@@ -60,8 +70,25 @@ export interface FailoverSample {
   readonly boundMs: number;
 }
 
+/** Gossip figures of one run (issue 5); counted in the safety or scenario phase only. */
+export interface GossipFigures {
+  /** Suspicions (suspect or dead) of a running, unpaused member that had a two-way path of at most two hops to its accuser. */
+  readonly falseSuspicions: number;
+  /** Running member time over which suspicions were counted, in hours. */
+  readonly memberHours: number;
+  /** Per committed change of a ticket's holder or generation: time until every running member's `list --local` showed it. */
+  readonly convergenceMs: readonly number[];
+  /** Changes that had not converged when the counting phase ended. */
+  readonly unconverged: number;
+  /** Registry messages sent through a relay, and relayed frames dropped (no direct route at the relay, budget). */
+  readonly relayed: number;
+  readonly relayDropped: number;
+}
+
 export interface RunResult {
   readonly seed: number;
+  readonly scenario: ScenarioName | null;
+  readonly gossip: GossipFigures;
   readonly violations: Checker['violations'];
   readonly counts: ReturnType<Checker['counts']>;
   readonly livenessFailures: string[];
@@ -82,6 +109,8 @@ export class World {
   private eventCount = 0;
   private sameTimeEvents = 0;
   private readonly blocked = new Set<string>(); // "a>b" directed links cut
+  /** Extra delay of every message to a member (the 'slow-inbound' fault), by node index. */
+  private readonly inboundDelayMs = new Map<number, number>();
   private readonly adminIds = new Set<string>();
   private adminSeq = 0;
   private readonly autoFailoverIndexes = new Set<number>();
@@ -92,6 +121,16 @@ export class World {
   readonly failovers: FailoverSample[] = [];
   private readonly configs: CoreConfig[];
   private readonly rho: number;
+  // Gossip figures.
+  private countGossip = true;
+  private falseSuspicions = 0;
+  private memberMs = 0;
+  private memberMsFrom = 0;
+  private readonly convergence: number[] = [];
+  private readonly pendingChanges: Array<{ ticket: string; holder: MemberId | null; generation: number; at: number }> = [];
+  private readonly changesSeen = new Set<number>();
+  private relayed = 0;
+  private relayDropped = 0;
 
   constructor(
     readonly params: SimParams,
@@ -125,6 +164,7 @@ export class World {
       cibQueue: new CibWriteQueue(),
       crashInNextReady: false,
       restarts: 0,
+      relayBudget: new RelayBudget(),
     }));
     for (const n of this.nodes) this.start(n);
   }
@@ -161,6 +201,13 @@ export class World {
         random: new SeededRandom(this.params.seed * 31 + n.idx * 1009 + n.restarts * 7919),
         ...(persisted === undefined ? {} : { persisted }),
         cib,
+        gossip: {
+          timing: this.params.swim,
+          // Its own stream: the registry's draws above are the same as without gossip.
+          random: new SeededRandom((this.params.seed * 53 + n.idx * 7907 + n.restarts * 104_729) ^ 0x90551b),
+          auth: fakeClaimAuth(n.info.id),
+          incarnation: n.incarnation,
+        },
       });
       this.drain(n);
     } catch (err) {
@@ -197,7 +244,10 @@ export class World {
     n.paused = false;
     const inbox = n.inbox;
     n.inbox = [];
-    for (const env of inbox) this.feed(n, (c, now) => c.step(env, now));
+    for (const env of inbox) {
+      if (env.to !== n.info.id && env.via === n.info.id) this.forward(n, env);
+      else this.feed(n, (c, now) => c.step(env, now));
+    }
     this.feed(n, (c, now) => c.tick(now));
   }
 
@@ -233,6 +283,38 @@ export class World {
       core.advance(r);
     }
     this.scheduleTimer(n);
+    if (this.countGossip && this.pendingChanges.length > 0) this.checkConvergence();
+  }
+
+  /**
+   * A change has converged when every running member's local view (what
+   * `tollbooth list --local` shows: the applied table, or a newer commit
+   * learned through gossip) has that holder and generation, or a later one.
+   */
+  private checkConvergence(): void {
+    for (let i = this.pendingChanges.length - 1; i >= 0; i--) {
+      const p = this.pendingChanges[i]!;
+      let done = true;
+      for (const m of this.nodes) {
+        if (m.core === null || m.paused) continue;
+        const v = m.core.localTickets().find((x) => x.state.def.name === p.ticket)?.state;
+        if (v === undefined || v.generation < p.generation || (v.generation === p.generation && v.holder !== p.holder)) {
+          done = false;
+          break;
+        }
+      }
+      if (done) {
+        this.convergence.push(this.now - p.at);
+        this.pendingChanges.splice(i, 1);
+      }
+    }
+  }
+
+  /** Whether a and b have a two-way path directly or through one running member: what an indirect probe can use. */
+  private twoWayWithinTwoHops(a: Node, b: Node): boolean {
+    const link = (x: Node, y: Node): boolean => !this.blocked.has(`${x.idx}>${y.idx}`) && !this.blocked.has(`${y.idx}>${x.idx}`);
+    if (link(a, b)) return true;
+    return this.nodes.some((c) => c !== a && c !== b && c.core !== null && !c.paused && link(a, c) && link(c, b));
   }
 
   private crashMidReady(n: Node, r: Ready): void {
@@ -254,6 +336,18 @@ export class World {
   private onEvents(n: Node, r: Ready): void {
     this.checker.onEvents(n.info.id, r.events, this.now);
     for (const e of r.events) {
+      if (e.type === 'member-state' && (e.state === 'suspect' || e.state === 'dead') && this.countGossip) {
+        const subject = this.nodes[this.idxOf(e.member)];
+        if (subject !== undefined && subject.core !== null && !subject.paused && this.twoWayWithinTwoHops(n, subject)) this.falseSuspicions += 1;
+      }
+      if (e.type === 'applied' && e.ok && this.countGossip && this.params.scenario !== null && !this.changesSeen.has(e.index)) {
+        this.changesSeen.add(e.index);
+        const d = e.data;
+        if (d.type === 'grant' || d.type === 'revoke') {
+          const t = n.core?.ticket(d.ticket);
+          if (t !== undefined) this.pendingChanges.push({ ticket: d.ticket, holder: t.holder, generation: t.generation, at: this.now });
+        }
+      }
       if (e.type !== 'applied') continue;
       const term = n.store.entries.get(e.index)?.term ?? n.store.snapshot?.term ?? -1;
       if (n.store.entries.has(e.index)) this.checker.onCommittedEntry(n.info.id, e.index, term, e.data, this.now);
@@ -279,6 +373,7 @@ export class World {
 
   heal(): void {
     this.blocked.clear();
+    this.inboundDelayMs.clear();
   }
 
   private idxOf(id: MemberId): number {
@@ -287,15 +382,46 @@ export class World {
 
   private send(env: Envelope): void {
     const from = this.idxOf(env.from);
+    if (env.via !== undefined) {
+      // First leg of a relayed message: to the relay, which forwards it on arrival.
+      const via = this.idxOf(env.via);
+      if (via < 0 || via === from) return;
+      if (this.countGossip) this.relayed += 1;
+      this.transmit(from, via, env);
+      return;
+    }
     const to = this.idxOf(env.to);
-    if (to < 0 || this.blocked.has(`${from}>${to}`)) return;
+    if (to < 0) return;
+    this.transmit(from, to, env);
+  }
+
+  /** One message over the directed link a→b: cut, loss, duplication, delay. */
+  private transmit(a: number, b: number, env: Envelope): void {
+    if (this.blocked.has(`${a}>${b}`)) return;
     if (this.rng.chance(this.net.lossRate)) return;
     const copies = this.rng.chance(this.net.duplicateRate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      let delay = this.net.delayBaseMs + this.rng.next() * this.net.delayJitterMs;
+      let delay = this.net.delayBaseMs + this.rng.next() * this.net.delayJitterMs + (this.inboundDelayMs.get(b) ?? 0);
       if (this.rng.chance(this.net.tailRate)) delay += -Math.log(1 - this.rng.next()) * this.net.tailMeanMs;
-      this.push({ at: this.now + delay, kind: 'deliver', env, to });
+      this.push({ at: this.now + delay, kind: 'deliver', env, to: b });
     }
+  }
+
+  /**
+   * The relay's runtime passes a frame on, unchanged, as the real transport
+   * does: one hop only (along its own direct route to the target), within
+   * the sender's budget. The relay's core never sees the message.
+   */
+  private forward(relay: Node, env: Envelope): void {
+    const core = relay.core;
+    const to = this.idxOf(env.to);
+    const route = core?.routeTo(env.to) ?? null;
+    if (core === null || to < 0 || route === null || !('direct' in route) || !relay.relayBudget.take(env.from, this.local(relay))) {
+      if (this.countGossip) this.relayDropped += 1;
+      return;
+    }
+    // Delivered with `via` kept, as the runtime does: the recipient learns the message was relayed.
+    this.transmit(relay.idx, to, env);
   }
 
   // ───────────── CIB and lease guard ─────────────
@@ -443,7 +569,8 @@ export class World {
           n.inbox.push(e.env);
           return;
         }
-        this.feed(n, (c, now) => c.step(e.env, now));
+        if (e.env.to !== n.info.id && e.env.via === n.info.id) this.forward(n, e.env);
+        else this.feed(n, (c, now) => c.step(e.env, now));
         return;
       }
       case 'timer': {
@@ -513,6 +640,25 @@ export class World {
         if (h !== undefined) this.isolate(h);
         break;
       }
+      case 'slow-inbound': {
+        // Late enough to matter: past the revoke lead and the acquire wait, up to most of a lease.
+        const victim = r.chance(0.7) ? (this.holderOf(r.pick(this.params.tickets).name) ?? r.pick(this.nodes)) : r.pick(this.nodes);
+        const lateMs = r.int(200, Math.floor(maxLease * 0.8));
+        this.inboundDelayMs.set(victim.idx, lateMs);
+        // Often the slow host then loses its links, with answers still on their way to it.
+        const isolateAt = this.now + r.int(lateMs, 3 * lateMs);
+        const safetyEnd = this.params.safetyPhaseMs;
+        // Both only within the safety phase: the liveness phase heals, and the failover probe cuts on its own.
+        if (r.chance(0.6)) {
+          this.at(isolateAt, () => {
+            if (this.now < safetyEnd) this.isolate(victim);
+          });
+        }
+        this.at(isolateAt + healAfter, () => {
+          if (this.now < safetyEnd) this.heal();
+        });
+        return;
+      }
       case 'isolate-leader': {
         const l = this.leader();
         if (l !== undefined) this.isolate(l);
@@ -570,11 +716,26 @@ export class World {
     this.feed(n, (c, now) => c.report({ type: 'health', health: { quorate: true, handlersOk: true, unrunnable: [] } }, now));
   }
 
-  /** Runs the safety phase, the liveness phase and a failover probe; returns the outcome. */
+  /** Runs the safety phase (or the gossip scenario), the liveness phase and a failover probe; returns the outcome. */
   run(): RunResult {
+    if (this.params.scenario !== null) {
+      this.runScenario();
+    } else {
+      this.runSafetyPhase();
+    }
+    this.countGossip = false;
+    this.memberMs += (this.now - this.memberMsFrom) * this.nodes.length;
+    this.runLivenessAndProbe();
+    return this.result();
+  }
+
+  /** The random fault mix: faults and admin commands at random times. */
+  private runSafetyPhase(): void {
     const p = this.params;
     const structural = p.faults.filter((f) => !['loss', 'duplication', 'reorder', 'wan-tail', 'cib-slow', 'cib-fail'].includes(f));
     this.countFalseFailovers = p.faultClass !== 'mixed';
+    this.countGossip = true;
+    this.memberMsFrom = this.now;
     // Safety phase: faults and admin commands at random times.
     for (let t = this.rng.int(2000, 6000); t < p.safetyPhaseMs; t += this.rng.int(Math.floor(p.faultEveryMs / 2), p.faultEveryMs * 2)) {
       if (structural.length > 0) this.at(t, () => this.injectFault(this.rng.pick(structural)));
@@ -583,7 +744,75 @@ export class World {
       this.at(t, () => this.randomAdmin());
     }
     this.runUntil(p.safetyPhaseMs);
+  }
 
+  /**
+   * A gossip scenario (params.ts): the formation settles, then the scenario's
+   * cuts (or loss) hold for several lease durations while every member keeps
+   * a path to a majority, so no automatic failover may happen and every
+   * suspicion is false; guarded admin moves give convergence samples.
+   */
+  private runScenario(): void {
+    const plan = this.params.scenario!;
+    const r = this.rng;
+    this.countFalseFailovers = false;
+    this.countGossip = false;
+    this.runUntil(plan.warmupMs);
+    this.countFalseFailovers = true;
+    this.countGossip = true;
+    this.memberMsFrom = this.now;
+    if (plan.name === 'lossy') {
+      // The loss rate is the seed's (params.net) from the start; nothing to cut.
+    } else if (plan.name === 'five-member-ring') {
+      const [, two, three, four, five] = plan.ring.map((i) => this.nodes[i]!);
+      for (const x of [two!, three!, four!]) {
+        this.cut(x.idx, five!.idx);
+        this.cut(five!.idx, x.idx);
+      }
+    }
+    for (let ep = 0; ep < plan.episodes; ep++) {
+      const start = this.now;
+      if (plan.name === 'bridge' || plan.name === 'one-way') {
+        const [a, b] = this.scenarioPair(plan.leaderHolderCut);
+        if (plan.name === 'bridge') {
+          this.cut(a.idx, b.idx);
+          this.cut(b.idx, a.idx);
+        } else if (r.chance(0.5)) this.cut(a.idx, b.idx);
+        else this.cut(b.idx, a.idx);
+      }
+      if (plan.adminMoves) this.at(start + r.int(Math.floor(plan.episodeMs / 4), Math.floor(plan.episodeMs / 2)), () => this.adminMove());
+      this.runUntil(start + plan.episodeMs);
+      if (plan.name === 'bridge' || plan.name === 'one-way') {
+        this.heal();
+        this.runUntil(this.now + plan.gapMs);
+      }
+    }
+  }
+
+  /** Two members to cut apart: usually the leader and the holder of a ticket, else the leader and another, else any two. */
+  private scenarioPair(leaderHolder: number): [Node, Node] {
+    const r = this.rng;
+    const leader = this.leader();
+    const holder = this.holderOf(r.pick(this.params.tickets).name);
+    if (leader !== undefined && holder !== undefined && holder !== leader && r.chance(leaderHolder)) return r.chance(0.5) ? [leader, holder] : [holder, leader];
+    const a = leader ?? r.pick(this.nodes);
+    const b = r.pick(this.nodes.filter((x) => x !== a));
+    return [a, b];
+  }
+
+  /** A guarded admin move of a random ticket to another site (revoke, wait for the lease, grant). */
+  private adminMove(): void {
+    const t = this.rng.pick(this.params.tickets);
+    const holder = this.leader()?.core?.ticket(t.name)?.holder ?? null;
+    const others = this.sites().filter((x) => x.info.id !== holder);
+    if (others.length === 0) return;
+    const site = this.rng.pick(others).info.id;
+    this.admin((id) => ({ id, type: 'grant', ticket: t.name, site, force: false }));
+  }
+
+  /** Heals, requires convergence within a bound, then times one failover. */
+  private runLivenessAndProbe(): void {
+    const p = this.params;
     // Liveness phase: heal everything and require convergence within a stated bound.
     // Messages still held in a WAN tail are lost at the heal: the bound below
     // assumes the healed network's delays, not those of the faulty phase.
@@ -619,7 +848,6 @@ export class World {
     const ticket = this.rng.pick(auto);
     const holder = this.holderOf(ticket.name);
     if (holder !== undefined && this.checker.holdersOf(ticket.name).length === 1) this.probeFailover(ticket.name, holder);
-    return this.result();
   }
 
   /** Time for a healed formation to converge: elections, lease views from office, acquire-after, CIB writes. */
@@ -682,6 +910,15 @@ export class World {
   result(): RunResult {
     return {
       seed: this.params.seed,
+      scenario: this.params.scenario?.name ?? null,
+      gossip: {
+        falseSuspicions: this.falseSuspicions,
+        memberHours: this.memberMs / 3_600_000,
+        convergenceMs: this.convergence,
+        unconverged: this.pendingChanges.length,
+        relayed: this.relayed,
+        relayDropped: this.relayDropped,
+      },
       violations: this.checker.violations,
       counts: this.checker.counts(),
       livenessFailures: this.liveness,

@@ -13,7 +13,7 @@
 // fixed point of parse ∘ JSON round trip.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Message } from '../../src/core/messages.js';
+import type { RaftMessage as Message } from '../../src/core/messages.js';
 import { messageSchemaLimitsDefault, parseMessage } from '../../src/wire/index.js';
 import { randomInt, seededRandom } from './helpers.js';
 

@@ -38,6 +38,15 @@
 //     jitter <member> <x>       fixes the member's random source to x ∈ [0,1):
 //                               its election timeout is election·(1+x)
 //     seed <n>                  seed of the random sources not fixed by jitter
+//     gossip on [preset=loopback] [probe=<ms>] [probe-timeout=<ms>] [indirect=<k>]
+//                               every member runs SWIM (DESIGN.md §3) with that
+//                               preset's timing (swim.ts), its own seeded random
+//                               stream and stand-in claim signatures; off by
+//                               default, so scripts written before gossip keep
+//                               their exact traffic. With it, a message the core
+//                               sends through a relay (`via`) takes two legs,
+//                               and the relay forwards it only along a direct
+//                               route of its own, as the runtime does.
 //     start                     builds every member at true time 0
 //   any time
 //     clock <member> [rate=<r>] [offset=<ms>]   (offset only before start)
@@ -55,6 +64,7 @@
 //     trace messages <on|off> [sender]   every message sent (by one member)
 //   output
 //     status | clocks | tickets [m] | leases [m] | holder-view <site> [ticket]
+//     peers <m>                 m's gossip view: state, incarnation and route per member
 //     cib [site…] | cib-history [ticket] | history <ticket> [m]
 //     sent <m>                  messages m sent per type since the last `sent <m>`
 //                               (the first one only starts counting)
@@ -70,6 +80,8 @@ import { CibWriteQueue } from '../../support/cib-write-queue.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../../support/raft-store.js';
 import { Member } from '../../../src/core/member.js';
 import type { Cause, EntryData, Envelope, Message } from '../../../src/core/messages.js';
+import { swimPresets, type Piggyback, type SwimTiming } from '../../../src/core/swim.js';
+import { fakeClaimAuth } from '../../support/fake-claim-auth.js';
 import { SeededRandom, type RandomSource } from '../../../src/core/random.js';
 import type { AdminCommand, CoreEvent, PersistBatch, Report, Role } from '../../../src/core/ready.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../../src/core/site-holder.js';
@@ -131,7 +143,16 @@ interface Node {
 }
 
 type Ev =
-  | { readonly at: number; readonly seq: number; readonly kind: 'deliver'; readonly env: Envelope; readonly to: number; readonly late: boolean }
+  | {
+      readonly at: number;
+      readonly seq: number;
+      readonly kind: 'deliver';
+      readonly env: Envelope;
+      readonly to: number;
+      readonly late: boolean;
+      /** The node that put it on this link: the sender, or for a relayed message's second leg the relay. */
+      readonly hop: number;
+    }
   | { readonly at: number; readonly seq: number; readonly kind: 'timer'; readonly node: number; readonly token: number }
   | { readonly at: number; readonly seq: number; readonly kind: 'cib-done'; readonly node: number; readonly effect: TicketEffect; readonly incarnation: number }
   | { readonly at: number; readonly seq: number; readonly kind: 'guard'; readonly node: number; readonly ticket: string; readonly revokeBy: number }
@@ -277,7 +298,21 @@ function describeMessage(m: Message): string {
     }
     case 'released':
       return `released term=${m.term} ${m.name}@${m.generation}`;
+    case 'ping':
+    case 'ack':
+    case 'nack':
+      return `${m.type} seq=${m.seq}${gossipItems(m)}`;
+    case 'ping-req':
+      return `ping-req seq=${m.seq} target=${m.target}${gossipItems(m)}`;
+    case 'gossip':
+      return `gossip${gossipItems(m)}`;
   }
+}
+
+/** Membership updates and rumors a gossip message carries, briefly. */
+function gossipItems(m: Piggyback): string {
+  const items = [...m.updates.map((u) => `${u.member}:${u.state}@${u.incarnation}`), ...m.rumors.map((r) => `${r.kind}:${r.key}@${r.version}`)];
+  return items.length === 0 ? '' : ` [${items.join(' ')}]`;
 }
 
 function describeCommand(c: AdminCommand): string {
@@ -314,6 +349,8 @@ export class Interaction {
   private readonly sentCounts = new Map<MemberId, { since: number; byType: Map<string, number> }>();
   /** With `trace messages on <member>`: only messages this member sends. */
   private traceMessagesFrom: MemberId | null = null;
+  /** SWIM timing when `gossip on`; null: the members run the registry alone. */
+  private gossip: SwimTiming | null = null;
   private out: string[] = [];
   private adminSeq = 0;
   private readonly commands = new Map<string, string>();
@@ -343,6 +380,10 @@ export class Interaction {
         return this.cmdJitter(a);
       case 'seed':
         return this.cmdSeed(a);
+      case 'gossip':
+        return this.cmdGossip(a);
+      case 'peers':
+        return this.cmdPeers(a);
       case 'start':
         return this.cmdStart(a);
       case 'clock':
@@ -511,6 +552,39 @@ export class Interaction {
     a.done(1);
   }
 
+  private cmdGossip(a: Args): void {
+    this.requireNotStarted(a);
+    const onOff = a.pos(0, 'on|off');
+    if (onOff !== 'on' && onOff !== 'off') throw new ScriptError(`gossip: ${onOff} is neither on nor off`);
+    const presetName = a.str('preset') ?? 'loopback';
+    if (presetName !== 'lan' && presetName !== 'wan' && presetName !== 'loopback') throw new ScriptError(`gossip: unknown preset ${presetName}`);
+    const base = swimPresets[presetName];
+    const timing: SwimTiming = {
+      ...base,
+      probeIntervalMs: a.num('probe', base.probeIntervalMs),
+      probeTimeoutMs: a.num('probe-timeout', base.probeTimeoutMs),
+      indirectProbeCount: a.num('indirect', base.indirectProbeCount),
+    };
+    a.done(1);
+    this.gossip = onOff === 'on' ? timing : null;
+  }
+
+  private cmdPeers(a: Args): void {
+    this.requireStarted(a);
+    const n = this.node(a.pos(0, 'member'));
+    a.done(1);
+    const v = n.core?.peers() ?? null;
+    if (v === null) {
+      this.emit(`${n.info.id}: ${n.core === null ? 'down' : 'gossip off'}`);
+      return;
+    }
+    this.emit(`${n.info.id}: incarnation ${v.incarnation}, health ${v.healthScore}`);
+    for (const p of v.peers) {
+      const route = p.route === null ? 'no route' : 'via' in p.route ? `via ${p.route.via}` : 'direct';
+      this.emit(`  ${p.id}: ${p.state} inc ${p.incarnation}, ${route} (last direct probe ${p.directProbe})`);
+    }
+  }
+
   private cmdStart(a: Args): void {
     this.requireNotStarted(a);
     a.done(0);
@@ -667,15 +741,15 @@ export class Interaction {
     switch (e.kind) {
       case 'deliver': {
         const n = this.nodes[e.to]!;
-        const from = this.idxOf(e.env.from);
         // A link cut while the message was in flight loses it too.
-        if (n.core === null || this.blocked.has(`${from}>${e.to}`)) return;
+        if (n.core === null || this.blocked.has(`${e.hop}>${e.to}`)) return;
         if (e.late) this.stamp(`${e.env.to} receives the delayed ${describeMessage(e.env.msg)} from ${e.env.from}`);
         if (n.paused) {
           n.inbox.push({ kind: 'msg', env: e.env });
           return;
         }
-        this.feed(n, (c, now) => c.step(e.env, now));
+        if (e.env.to !== n.info.id && e.env.via === n.info.id) this.forward(n, e.env);
+        else this.feed(n, (c, now) => c.step(e.env, now));
         return;
       }
       case 'timer': {
@@ -705,7 +779,18 @@ export class Interaction {
     n.role = 'follower';
     const config: CoreConfig = { self: n.info.id, members: this.nodes.map((x) => x.info), tickets: this.ticketDefs, timing: this.timing, limits: defaultLimits };
     const random = n.jitter !== null ? fixedRandom(n.jitter) : new SeededRandom(this.seed * 31 + n.idx * 1009 + n.restarts * 7919);
-    n.core = new Member(config, { now: ms(this.local(n)), random, ...(persisted === undefined ? {} : { persisted }), cib });
+    const gossip =
+      this.gossip === null
+        ? {}
+        : {
+            gossip: {
+              timing: this.gossip,
+              random: new SeededRandom((this.seed * 53 + n.idx * 7907 + n.restarts * 104_729) ^ 0x90551b),
+              auth: fakeClaimAuth(n.info.id),
+              incarnation: n.incarnation,
+            },
+          };
+    n.core = new Member(config, { now: ms(this.local(n)), random, ...(persisted === undefined ? {} : { persisted }), cib, ...gossip });
     this.drain(n);
   }
 
@@ -771,6 +856,12 @@ export class Interaction {
         case 'message-ignored':
           this.stamp(`${id} ignores ${e.msgType} from ${e.from}: ${e.reason}`);
           break;
+        case 'member-state':
+          this.stamp(`${id} sees ${e.member} ${e.state} (inc ${e.incarnation}, by ${e.origin})`);
+          break;
+        case 'refuted':
+          this.stamp(`${id} refutes ${e.origin}'s suspicion (inc ${e.accusedIncarnation} -> ${e.incarnation})`);
+          break;
       }
     }
   }
@@ -824,7 +915,8 @@ export class Interaction {
     const inbox = n.inbox;
     n.inbox = [];
     for (const i of inbox) {
-      if (i.kind === 'msg') this.feed(n, (c, now) => c.step(i.env, now));
+      if (i.kind === 'msg' && i.env.to !== n.info.id && i.env.via === n.info.id) this.forward(n, i.env);
+      else if (i.kind === 'msg') this.feed(n, (c, now) => c.step(i.env, now));
       else this.feed(n, (c, now) => c.report(i.report, now));
     }
     this.feed(n, (c, now) => c.tick(now));
@@ -836,16 +928,28 @@ export class Interaction {
     return this.nodes.findIndex((n) => n.info.id === id);
   }
 
+  /** A relay passes a message on, unchanged, along its own direct route only (one hop, as the runtime). */
+  private forward(relay: Node, env: Envelope): void {
+    const route = relay.core?.routeTo(env.to) ?? null;
+    const to = this.idxOf(env.to);
+    const ok = route !== null && 'direct' in route && to >= 0;
+    const traced = (this.trace.messages && (this.traceMessagesFrom === null || this.traceMessagesFrom === env.from)) || (this.trace.renewals && (env.msg.type === 'renew' || env.msg.type === 'renew-resp'));
+    const dropped = !ok || this.blocked.has(`${relay.idx}>${to}`) || (this.lossRate > 0 && this.netRandom.chance(this.lossRate));
+    if (traced) this.stamp(`${relay.info.id} relays ${env.from} -> ${env.to} ${describeMessage(env.msg)}${dropped ? ' (dropped)' : ''}`);
+    if (dropped) return;
+    this.push({ at: this.now + this.delayMs, kind: 'deliver', env, to, late: false, hop: relay.idx });
+  }
+
   private send(env: Envelope): void {
     const from = this.idxOf(env.from);
-    const to = this.idxOf(env.to);
+    const to = env.via === undefined ? this.idxOf(env.to) : this.idxOf(env.via);
     const traced =
       (this.trace.messages && (this.traceMessagesFrom === null || this.traceMessagesFrom === env.from)) ||
       (this.trace.renewals && (env.msg.type === 'renew' || env.msg.type === 'renew-resp'));
     const counts = this.sentCounts.get(env.from);
     if (counts !== undefined) counts.byType.set(env.msg.type, (counts.byType.get(env.msg.type) ?? 0) + 1);
     const dropped = to < 0 || this.blocked.has(`${from}>${to}`) || (this.lossRate > 0 && this.netRandom.chance(this.lossRate));
-    if (traced) this.stamp(`${env.from} -> ${env.to} ${describeMessage(env.msg)}${dropped ? ' (dropped)' : ''}`);
+    if (traced) this.stamp(`${env.from} -> ${env.to}${env.via === undefined ? '' : ` via ${env.via}`} ${describeMessage(env.msg)}${dropped ? ' (dropped)' : ''}`);
     if (dropped) return;
     let extra = 0;
     const slow = this.delayNext.findIndex((d) => d.from === env.from && d.to === env.to && d.type === env.msg.type);
@@ -854,7 +958,7 @@ export class Interaction {
       this.delayNext.splice(slow, 1);
       this.stamp(`${env.from} -> ${env.to} ${describeMessage(env.msg)} delayed by ${extra} ms more`);
     }
-    this.push({ at: this.now + this.delayMs + extra, kind: 'deliver', env, to, late: extra > 0 });
+    this.push({ at: this.now + this.delayMs + extra, kind: 'deliver', env, to, late: extra > 0, hop: from });
   }
 
   private cmdCut(a: Args): void {
