@@ -18,7 +18,8 @@ import { configFingerprint } from '../src/config/fingerprint.js';
 import { loadConfigFile } from '../src/config/index.js';
 import type { FormationConfig, FormationMember, MemberKind } from '../src/config/formation-config.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
-import { memberIdOf, toCoreConfig } from '../src/config/to-core.js';
+import { memberIdOf, toCoreConfig, toSwimTiming } from '../src/config/to-core.js';
+import { gossipInitFor } from '../src/runtime/gossip-init.js';
 import { listenAdminSocket } from '../src/adapters/admin-socket.js';
 import { ensureLeaseGuard } from '../src/adapters/lease-guard.js';
 import { readClusterState, ticketResources } from '../src/adapters/cluster-state.js';
@@ -191,6 +192,14 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     ...(persisted === null ? {} : { persisted }),
     cib,
     renewSeqStart: epoch * 2 ** 32,
+    // Gossip (DESIGN.md §3): membership, relay and dissemination, claims signed with this member's key.
+    gossip: gossipInitFor({
+      self: id,
+      seed,
+      members: config.members.map((m) => ({ id: memberIdOf(m), publicKey: m.publicKey ?? new Uint8Array(32) })),
+      timing: toSwimTiming(config),
+      epoch,
+    }),
   });
   const transport = new Libp2pTransport({
     formation: config.name,

@@ -16,14 +16,28 @@
 // Streams. Each member opens one long-lived outbound stream per peer with
 // protocol /tollbooth/1.0.0 and only writes to it; it only reads the streams
 // its peers open to it. Frames are length-prefixed (lpStream, varint) and each
-// is one signed envelope: kind 'raft' for core messages, 'admin' and
+// is one signed envelope: kind 'raft' for registry messages, 'gossip' for
+// SWIM messages, 'relay' for a relayed registry message, 'admin' and
 // 'admin-reply' for AdminFrames. A received frame passes, in order:
 //   decodeEnvelope (size, layout, formation, recipient, signature, JSON)
-//   → the sender must be the authenticated libp2p peer ('sender-mismatch';
-//     relaying, when it comes, will change this rule)
+//   → the sender must be the authenticated libp2p peer ('sender-mismatch')
 //   → ReplayWindow ('duplicate', 'too-old')
-//   → parseMessage for raft frames ('invalid-message'), and the envelope's
-//     signed term must equal the message's.
+//   → parseMessage for raft frames, parseSwimMessage for gossip frames
+//     ('invalid-message'); a raft envelope's signed term must equal the
+//     message's.
+//
+// Relay (DESIGN.md §3.2). A message the core sends with `via` is encoded
+// and signed as usual for its real recipient, then wrapped whole in a
+// 'relay' frame to the relay. The relay checks the inner frame's signature
+// (decodeEnvelope with no recipient check) and passes it on, unchanged and
+// wrapped in its own 'relay' frame, only if: its deliverer wrote it (one hop:
+// a relayed frame is never relayed again), its recipient is a member, the
+// runtime's relay policy says our own route there is direct (the core's
+// SWIM view), and the deliverer's budget allows (RelayBudget, per member).
+// Otherwise it is dropped and counted ('relay-refused', 'relay-budget'); a
+// malformed one is a 'bad-relay' reject. The recipient verifies the inner
+// frame end to end (signature of its author, addressed to it, the author's
+// replay window, the schema) and delivers it as the author's with `via` set.
 // A rejected frame is counted per peer and reason (RejectCounter), logged
 // rate-limited, and changes nothing else. A length prefix above
 // messageBytesMax aborts that stream ('oversize'); the peer's next stream is
@@ -92,7 +106,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
-import { isSwimMessage, type Envelope } from '../core/messages.js';
+import { isSwimMessage, type Envelope, type RaftMessage } from '../core/messages.js';
 import type { MemberId } from '../core/types.js';
 import type { AdminFrame, PeerState, PeerStatus, Transport } from '../runtime/ports.js';
 import {
@@ -103,7 +117,8 @@ import {
   type DecodeContext,
   type EnvelopeKind,
 } from '../wire/envelope.js';
-import { parseMessage } from '../wire/message-schema.js';
+import { parseMessage, parseSwimMessage } from '../wire/message-schema.js';
+import { RelayBudget, relayBudgetDefaults } from '../wire/relay-budget.js';
 import { RejectCounter, type RejectCountEntry, type RejectReason } from '../wire/reject-counter.js';
 import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../wire/replay-window.js';
 import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../wire/signer.js';
@@ -284,6 +299,8 @@ export class Libp2pTransport implements Transport {
   readonly #messageHandlers: Array<(env: Envelope) => void> = [];
   readonly #adminHandlers: Array<(frame: AdminFrame) => void> = [];
   readonly #connectionHandlers: Array<(peer: MemberId, connected: boolean) => void> = [];
+  readonly #relayBudget: RelayBudget;
+  #relayPolicy: ((to: MemberId) => boolean) | null = null;
   readonly #delayTimers = new Set<NodeJS.Timeout>();
   #node: Libp2p<Services> | null = null;
   #redialTimer: NodeJS.Timeout | null = null;
@@ -378,12 +395,12 @@ export class Libp2pTransport implements Transport {
     this.#decodeContext = {
       formation: options.formation,
       localMemberId: options.self,
-      // Members may send raft and admin traffic; gossip has no handler yet, so its frames are refused here.
-      // An admin key verifies every kind, so that a wrong kind from an admin is counted as what it is
-      // ('admin-kind-only', checked in #receive) once its signature is known good.
-      publicKeyOf: (sender: string, kind: EnvelopeKind) => adminKeys.get(sender) ?? (kind === 'gossip' ? undefined : keys.get(sender)),
+      // Members may send every kind. An admin key verifies every kind too, so that a wrong kind from an
+      // admin is counted as what it is ('admin-kind-only', checked in #receive) once its signature is known good.
+      publicKeyOf: (sender: string) => adminKeys.get(sender) ?? keys.get(sender),
       messageBytesMax: this.#messageBytesMax,
     };
+    this.#relayBudget = new RelayBudget({ ...relayBudgetDefaults, peersMax: this.#slots.size + 1 });
     this.#faultState =
       options.testFaults === true
         ? new FaultState(options.faultSeed ?? 1, {
@@ -476,7 +493,25 @@ export class Libp2pTransport implements Transport {
     if (env.from !== this.self) return this.#drop(env.to, 'encode-failed', `from ${env.from} is not this member`);
     const msg = env.msg;
     if (isSwimMessage(msg)) this.#send(env.to, 'gossip', 0, msg);
+    else if (env.via !== undefined) this.#sendRelayed(env.via, env.to, msg);
     else this.#send(env.to, 'raft', msg.term, msg);
+  }
+
+  /** See the file comment: the frame for `to`, signed by us, wrapped in a 'relay' frame to `via`. */
+  #sendRelayed(via: MemberId, to: MemberId, msg: RaftMessage): void {
+    if (this.#state !== 'started') return this.#drop(via, 'stopped');
+    if (!this.#slots.has(to)) return this.#drop(to, 'unknown-peer', 'not a configured peer');
+    const slot = this.#slots.get(via);
+    if (slot === undefined) return this.#drop(via, 'unknown-peer', 'relay is not a configured peer');
+    if (!this.#isConnected(slot)) return this.#drop(via, 'not-connected');
+    if (this.#sequence.remaining < 2) return this.#drop(via, 'sequence-exhausted', `epoch ${this.#sequence.epoch} used up`);
+    const inner = this.#encode(to, 'raft', msg.term, msg);
+    if (inner === null) return;
+    this.#send(via, 'relay', 0, { frame: Buffer.from(inner).toString('base64') });
+  }
+
+  setRelayPolicy(canRelayTo: (to: MemberId) => boolean): void {
+    this.#relayPolicy = canRelayTo;
   }
 
   sendAdmin(frame: AdminFrame): void {
@@ -795,6 +830,15 @@ export class Libp2pTransport implements Transport {
       for (const handler of this.#messageHandlers) this.#call(() => handler(env));
       return;
     }
+    if (e.kind === 'gossip') {
+      const parsed = parseSwimMessage(e.payload);
+      if (!parsed.ok) return this.#reject(peer, 'invalid-message', parsed.reason);
+      this.#accepted(slot);
+      const env: Envelope = { from: peer, to: this.self, msg: parsed.msg };
+      for (const handler of this.#messageHandlers) this.#call(() => handler(env));
+      return;
+    }
+    if (e.kind === 'relay') return this.#onRelay(slot, e.payload);
     if (e.kind === 'admin' || e.kind === 'admin-reply') {
       this.#accepted(slot);
       const admin: AdminFrame =
@@ -803,6 +847,43 @@ export class Libp2pTransport implements Transport {
           : { from: peer, to: this.self, kind: e.kind, body: e.payload };
       for (const handler of this.#adminHandlers) this.#call(() => handler(admin));
     }
+  }
+
+  /** A 'relay' frame from a member: a registry message for us through a relay, or one to pass on (file comment). */
+  #onRelay(slot: Slot, payload: unknown): void {
+    const peer = slot.peer.id;
+    const frameText = typeof payload === 'object' && payload !== null ? (payload as { frame?: unknown }).frame : undefined;
+    if (typeof frameText !== 'string' || frameText.length > Math.ceil(this.#messageBytesMax / 3) * 4) {
+      return this.#reject(peer, 'bad-relay', 'payload is not { frame: base64 } within the frame size');
+    }
+    const bytes = Buffer.from(frameText, 'base64');
+    // Buffer.from skips characters outside the alphabet; only exact base64 round-trips.
+    if (bytes.toString('base64') !== frameText) return this.#reject(peer, 'bad-relay', 'frame is not exact base64');
+    const inner = decodeEnvelope(bytes, { ...this.#decodeContext, localMemberId: null });
+    if (!inner.ok) return this.#reject(peer, 'bad-relay', `inner frame ${inner.reason}: ${inner.detail}`);
+    const ie = inner.envelope;
+    if (ie.kind !== 'raft') return this.#reject(peer, 'bad-relay', `only registry traffic is relayed, not ${ie.kind}`);
+    if (ie.recipient === this.self) {
+      const author = this.#slots.get(ie.sender as MemberId);
+      if (author === undefined) return this.#reject(peer, 'bad-relay', `inner frame from ${JSON.stringify(ie.sender)}, not a member`);
+      const replay = this.#replay.accept(ie.sender, ie.seq);
+      if (!replay.ok) return this.#reject(author.peer.id, replay.reason, `${replay.detail} (relayed by ${peer})`);
+      const parsed = parseMessage(ie.payload);
+      if (!parsed.ok) return this.#reject(author.peer.id, 'invalid-message', parsed.reason);
+      if (parsed.msg.term !== ie.term) return this.#reject(author.peer.id, 'invalid-message', `envelope term ${ie.term}, message term ${parsed.msg.term}`);
+      this.#accepted(slot);
+      const env: Envelope = { from: author.peer.id, to: this.self, msg: parsed.msg, via: peer };
+      for (const handler of this.#messageHandlers) this.#call(() => handler(env));
+      return;
+    }
+    // Asked to pass it on: one hop only, so only its author may ask.
+    if (ie.sender !== peer) return this.#reject(peer, 'bad-relay', `asked to relay a frame by ${JSON.stringify(ie.sender)}: relays do not chain`);
+    const target = ie.recipient as MemberId;
+    if (!this.#slots.has(target)) return this.#reject(peer, 'bad-relay', `relay to ${JSON.stringify(ie.recipient)}, not a member`);
+    this.#accepted(slot);
+    if (this.#relayPolicy === null || !this.#relayPolicy(target)) return this.#drop(target, 'relay-refused');
+    if (!this.#relayBudget.take(peer, this.#clock())) return this.#drop(peer, 'relay-budget');
+    this.#send(target, 'relay', 0, { frame: frameText });
   }
 
   #accepted(slot: Slot): void {

@@ -15,14 +15,21 @@
 //  - a frame from a member that is not in this transport's peer list is
 //    refused as 'unknown-peer', as the libp2p connection gater would;
 //  - the test fault hook (drop, delay, cut, heal) exists only with
-//    `testFaults: true`.
+//    `testFaults: true`;
+//  - gossip messages are checked with parseSwimMessage, registry messages
+//    with parseMessage;
+//  - relay as the real one: a message sent with `via` goes to the relay,
+//    which passes it on only if its deliverer wrote it (one hop), the
+//    recipient is a member, the relay policy allows it and the deliverer's
+//    budget does; the recipient gets it with `via` set.
 // What it does not model: connection set-up time, byte-level framing,
 // signatures and replay (covered by the libp2p adapter and the wire tests).
-import type { Envelope } from '../core/messages.js';
+import { isSwimMessage, type Envelope } from '../core/messages.js';
 import type { MemberId } from '../core/types.js';
 import type { AdminFrame, PeerStatus, Transport } from '../runtime/ports.js';
 import { messageBytesMaxDefault } from '../wire/envelope.js';
-import { parseMessage } from '../wire/message-schema.js';
+import { parseMessage, parseSwimMessage } from '../wire/message-schema.js';
+import { RelayBudget, relayBudgetDefaults } from '../wire/relay-budget.js';
 import { RejectCounter, type RejectCountEntry, type RejectReason } from '../wire/reject-counter.js';
 import { FaultState, type TransportFaults } from './transport-faults.js';
 import { DropCounter, FrameQueue, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
@@ -47,8 +54,15 @@ export interface MemoryTransportOptions {
 
 /** A message as it crosses the memory network: serialised, as on a real wire. */
 interface Frame {
-  readonly kind: 'raft' | 'admin' | 'admin-reply';
+  readonly kind: 'raft' | 'gossip' | 'relay' | 'admin' | 'admin-reply';
   readonly json: string;
+}
+
+/** What a 'relay' frame carries here: the message with its author and final recipient (the real one carries the signed frame). */
+interface RelayedJson {
+  readonly from: unknown;
+  readonly to: unknown;
+  readonly msg: unknown;
 }
 
 interface Slot {
@@ -104,6 +118,8 @@ export class MemoryTransport implements Transport {
   readonly #clock: () => number;
   readonly #logger: TransportLogger;
   readonly #messageBytesMax: number;
+  readonly #relayBudget: RelayBudget;
+  #relayPolicy: ((to: MemberId) => boolean) | null = null;
   #started = false;
   #flushScheduled: NodeJS.Immediate | null = null;
 
@@ -120,6 +136,7 @@ export class MemoryTransport implements Transport {
     }
     this.#rejects = new RejectCounter({ pinnedPeers: this.#slots.keys(), rejectPeersMax: this.#slots.size + 64 });
     this.#drops = new DropCounter(this.#slots.keys());
+    this.#relayBudget = new RelayBudget({ ...relayBudgetDefaults, peersMax: this.#slots.size + 1 });
     this.#faultState =
       options.testFaults === true
         ? new FaultState(options.faultSeed ?? 1, {
@@ -154,7 +171,14 @@ export class MemoryTransport implements Transport {
 
   send(env: Envelope): void {
     if (env.from !== this.self) return this.#drop(env.to, 'encode-failed', `from ${env.from} is not this member`);
-    this.#enqueue(env.to, 'raft', env.msg);
+    if (isSwimMessage(env.msg)) return this.#enqueue(env.to, 'gossip', env.msg);
+    if (env.via === undefined) return this.#enqueue(env.to, 'raft', env.msg);
+    if (!this.#slots.has(env.to)) return this.#drop(env.to, 'unknown-peer', 'not a configured peer');
+    this.#enqueue(env.via, 'relay', { from: this.self, to: env.to, msg: env.msg });
+  }
+
+  setRelayPolicy(canRelayTo: (to: MemberId) => boolean): void {
+    this.#relayPolicy = canRelayTo;
   }
 
   sendAdmin(frame: AdminFrame): void {
@@ -271,17 +295,44 @@ export class MemoryTransport implements Transport {
     const slot = this.#slots.get(from);
     if (slot === undefined) return this.#reject(from, 'unknown-peer', 'not a configured peer');
     const payload: unknown = JSON.parse(frame.json);
-    if (frame.kind === 'raft') {
-      const parsed = parseMessage(payload);
+    if (frame.kind === 'raft' || frame.kind === 'gossip') {
+      const parsed = frame.kind === 'raft' ? parseMessage(payload) : parseSwimMessage(payload);
       if (!parsed.ok) return this.#reject(from, 'invalid-message', parsed.reason);
       this.#accepted(slot);
       const env: Envelope = { from, to: this.self, msg: parsed.msg };
       for (const handler of this.#messageHandlers) this.#call(() => handler(env));
       return;
     }
+    if (frame.kind === 'relay') return this.#onRelay(slot, payload as RelayedJson, frame.json);
     this.#accepted(slot);
     const admin: AdminFrame = { from, to: this.self, kind: frame.kind, body: payload };
     for (const handler of this.#adminHandlers) this.#call(() => handler(admin));
+  }
+
+  #onRelay(slot: Slot, r: RelayedJson, json: string): void {
+    const peer = slot.id;
+    if (typeof r !== 'object' || r === null || typeof r.from !== 'string' || typeof r.to !== 'string') {
+      return this.#reject(peer, 'bad-relay', 'payload is not { from, to, msg }');
+    }
+    const author = r.from as MemberId;
+    const target = r.to as MemberId;
+    if (target === this.self) {
+      if (!this.#slots.has(author)) return this.#reject(peer, 'bad-relay', `relayed from ${author}, not a member`);
+      const parsed = parseMessage(r.msg);
+      if (!parsed.ok) return this.#reject(author, 'invalid-message', parsed.reason);
+      this.#accepted(slot);
+      const env: Envelope = { from: author, to: this.self, msg: parsed.msg, via: peer };
+      for (const handler of this.#messageHandlers) this.#call(() => handler(env));
+      return;
+    }
+    if (author !== peer) return this.#reject(peer, 'bad-relay', `asked to relay a message by ${author}: relays do not chain`);
+    if (!this.#slots.has(target)) return this.#reject(peer, 'bad-relay', `relay to ${target}, not a member`);
+    this.#accepted(slot);
+    if (this.#relayPolicy === null || !this.#relayPolicy(target)) return this.#drop(target, 'relay-refused');
+    if (!this.#relayBudget.take(peer, this.#clock())) return this.#drop(peer, 'relay-budget');
+    const out = this.#slots.get(target)!;
+    if (!this.#connected(target)) return this.#drop(target, 'not-connected');
+    this.#push(out, { kind: 'relay', json });
   }
 
   #accepted(slot: Slot): void {

@@ -31,6 +31,14 @@ export const dropReasons = [
   'stopped',
   /** Discarded by the test fault hook. */
   'fault',
+  /**
+   * A frame another member asked us to relay, not passed on: our own route
+   * to its recipient is not direct (relays never chain), or the recipient is
+   * not a member (counted against the recipient).
+   */
+  'relay-refused',
+  /** A frame to relay over the requesting member's budget (counted against the requester). */
+  'relay-budget',
 ] as const;
 export type DropReason = (typeof dropReasons)[number];
 

@@ -5,7 +5,7 @@
 //   7 the agent is not running or not reachable (as `booth status`).
 
 import { adminRequest, AdminSocketError } from '../adapters/admin-socket.js';
-import type { AdminRequest, AdminResponse, TicketView } from '../runtime/admin-service.js';
+import type { AdminRequest, AdminResponse, PeersView, TicketView } from '../runtime/admin-service.js';
 
 export const exitOk = 0;
 export const exitRefused = 1;
@@ -38,25 +38,55 @@ function seconds(msLeft: number | null): string {
   return `${(msLeft / 1000).toFixed(1)}s`;
 }
 
-export function formatList(views: readonly TicketView[]): string {
-  const rows = [['TICKET', 'MODE', 'HOLDER', 'GEN', 'LEASE LEFT', 'STATE']];
-  for (const v of views) {
-    const state = v.holder === null ? (v.managed ? 'free' : 'revoked') : v.standby ? 'standby' : 'granted';
-    rows.push([v.name, v.mode, v.holder ?? 'none', String(v.generation), seconds(v.leaseLeftMs), state]);
-  }
+function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
 }
 
-export function formatPeers(data: { self: string; status: { role: string; term: number; leader: string | null }; peers: ReadonlyArray<{ id: string; state: string; rttMs: number | null; sent: number; received: number; rejected: Record<string, number> }> }): string {
-  const lines = [`self ${data.self}: ${data.status.role}, term ${data.status.term}, leader ${data.status.leader ?? 'none'}`];
-  const rows = [['PEER', 'STATE', 'RTT', 'SENT', 'RECV', 'REJECTED']];
-  for (const p of data.peers) {
-    const rejected = Object.values(p.rejected).reduce((a, b) => a + b, 0);
-    rows.push([p.id, p.state, p.rttMs === null ? '-' : `${p.rttMs.toFixed(1)}ms`, String(p.sent), String(p.received), String(rejected)]);
+export function formatList(views: readonly TicketView[]): string {
+  // A local view that took a newer commit from gossip says so (issue 5).
+  const gossip = views.some((v) => v.source === 'gossip');
+  const rows = [['TICKET', 'MODE', 'HOLDER', 'GEN', 'LEASE LEFT', 'STATE', ...(gossip ? ['FROM'] : [])]];
+  for (const v of views) {
+    const state = v.holder === null ? (v.managed ? 'free' : 'revoked') : v.standby ? 'standby' : 'granted';
+    rows.push([v.name, v.mode, v.holder ?? 'none', String(v.generation), seconds(v.leaseLeftMs), state, ...(gossip ? [v.source === 'gossip' ? 'gossip' : 'log'] : [])]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  lines.push(...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()));
+  return table(rows).join('\n');
+}
+
+function healthText(h: PeersView['health'][number] | undefined): string {
+  if (h === undefined) return '-';
+  const bad = [...(h.health.quorate ? [] : ['no quorum']), ...(h.health.handlersOk ? [] : ['handlers failing']), ...h.health.unrunnable.map((t) => `${t} not runnable`)];
+  return bad.length === 0 ? 'ok' : bad.join(', ');
+}
+
+/**
+ * `tollbooth peers`: every member as this one sees it (DESIGN.md §3.4) —
+ * its gossip state (alive, suspect, dead) and incarnation, the round trip
+ * of direct probes, whether it is reached directly or through whom, the
+ * transport link, and a site's health as gossip spread it.
+ */
+export function formatPeers(data: PeersView): string {
+  const g = data.gossip;
+  const lines = [
+    `self ${data.self}: ${data.status.role}, term ${data.status.term}, leader ${data.status.leader ?? 'none'}` +
+      (g === null ? '; gossip off' : `; incarnation ${g.incarnation}, health score ${g.healthScore}`),
+  ];
+  const health = new Map(data.health.map((h) => [h.site as string, h]));
+  const ids = [...new Set([...data.peers.map((p) => p.id as string), ...(g?.peers.map((p) => p.id) ?? [])])].sort();
+  const rows = [['MEMBER', 'STATE', 'INC', 'RTT', 'ROUTE', 'LINK', 'SITE HEALTH', 'REJECTED']];
+  for (const id of ids) {
+    const gp = g?.peers.find((p) => p.id === id);
+    const link = data.peers.find((p) => p.id === id);
+    const rtt = gp?.rttMs ?? link?.rttMs ?? null;
+    const route = gp === undefined ? '-' : gp.route === null ? 'none' : 'via' in gp.route ? `via ${gp.route.via}` : 'direct';
+    const state = gp === undefined ? '-' : gp.state === 'suspect' && gp.suspectedBy.length > 0 ? `suspect (by ${gp.suspectedBy.join(',')})` : gp.state;
+    const rejected = link === undefined ? 0 : Object.values(link.rejected).reduce((a, b) => a + b, 0);
+    rows.push([id, state, gp === undefined ? '-' : String(gp.incarnation), rtt === null ? '-' : `${rtt.toFixed(1)}ms`, route, link?.state ?? '-', healthText(health.get(id)), String(rejected)]);
+  }
+  lines.push(...table(rows));
+  const own = health.get(data.self);
+  if (own !== undefined) lines.push(`this site's health: ${healthText(own)}`);
   return lines.join('\n');
 }
 

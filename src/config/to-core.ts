@@ -4,6 +4,7 @@
 // per-site weights here (arbitrators never hold tickets, so theirs are dropped).
 
 import { defaultLimits, type CoreConfig } from '../core/config.js';
+import { swimPresets, type SwimTiming } from '../core/swim.js';
 import { memberId, type Member, type MemberId, type TicketDef } from '../core/types.js';
 import type { FormationConfig, FormationMember } from './formation-config.js';
 
@@ -43,5 +44,23 @@ export function toCoreConfig(config: FormationConfig, self: MemberId): CoreConfi
       siteAliveWindowMs: p.siteAliveWindowMs,
     },
     limits: defaultLimits,
+  };
+}
+
+/**
+ * The gossip (SWIM/Lifeguard) timing of a formation: swim.ts's preset of the
+ * same name, with the fields both presets carry taken from the formation's
+ * preset (presets.ts documents them), so the two never disagree.
+ */
+export function toSwimTiming(config: FormationConfig): SwimTiming {
+  const p = config.timing;
+  return {
+    ...swimPresets[p.name],
+    probeIntervalMs: p.probeIntervalMs,
+    probeTimeoutMs: p.probeTimeoutMs,
+    indirectProbeCount: p.indirectProbeCount,
+    suspicionMultiplier: p.suspicionMultiplier,
+    gossipIntervalMs: p.gossipIntervalMs,
+    gossipFanout: p.gossipFanout,
   };
 }

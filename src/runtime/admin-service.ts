@@ -11,7 +11,9 @@ import { randomUUID } from 'node:crypto';
 import type { TicketState } from '../core/ticket-table.js';
 import type { AdminCommand } from '../core/ready.js';
 import type { MemberId, TicketDef } from '../core/types.js';
-import type { AdminFrame, MonotonicClock, Transport } from './ports.js';
+import type { MemberStatus, SiteHealthSeen } from '../core/member.js';
+import type { SwimView } from '../core/swim.js';
+import type { AdminFrame, MonotonicClock, PeerStatus, Transport } from './ports.js';
 import type { Pump } from './pump.js';
 
 export const adminOps = ['list', 'status', 'fingerprint', 'peers', 'history', 'resources', 'quorum', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
@@ -50,6 +52,17 @@ export interface TicketView {
   readonly leaseLeftMs: number | null;
   /** At a site, in a local view: whether this site's ticket sink has the ticket granted (confirmed write). */
   readonly grantedHere: boolean | null;
+  /** In a local view: from this member's applied log, or a newer commit learned by gossip (issue 5). */
+  readonly source?: 'table' | 'gossip';
+}
+
+/** The `peers` answer: the transport's links, the gossip view (null when gossip is off) and site health. */
+export interface PeersView {
+  readonly self: string;
+  readonly status: MemberStatus;
+  readonly peers: readonly PeerStatus[];
+  readonly gossip: SwimView | null;
+  readonly health: readonly SiteHealthSeen[];
 }
 
 /** Bound on how long a forwarded request waits for the leader's answer. */
@@ -128,10 +141,17 @@ export class AdminService {
         // Small on purpose: members compare configs with it at start-up, whatever the table's size.
         return { ok: true, message: 'fingerprint', answeredBy: me, data: { fingerprint: this.c.describe().fingerprint } };
       case 'peers':
-        return { ok: true, message: 'peers', answeredBy: me, data: { self: me, status: core.status(), peers: this.c.transport.peers() } };
+        // Links as the transport sees them, members as gossip sees them (DESIGN.md §3.4), site health as gossip spread it.
+        return {
+          ok: true,
+          message: 'peers',
+          answeredBy: me,
+          data: { self: me, status: core.status(), peers: this.c.transport.peers(), gossip: core.peers(), health: core.siteHealth() } satisfies PeersView,
+        };
       case 'list':
       case 'history':
       case 'attr-get': {
+        if (req.local === true && req.op === 'list') return { ok: true, message: 'list', answeredBy: me, data: this.localViews() };
         const tickets = req.local === true ? core.tickets() : core.readLinearizable(this.c.clock.now());
         if (tickets === null) {
           if (forwarded) return this.notLeader();
@@ -190,6 +210,27 @@ export class AdminService {
       default:
         return `${req.op} is not a command`;
     }
+  }
+
+  /**
+   * `list --local`: this member's committed state, or a newer commit the
+   * leader published by gossip (marked `gossip`; its lease left is the
+   * leader's figure at publication, aged on this member's clock).
+   */
+  localViews(): TicketView[] {
+    const core = this.c.pump.core;
+    const now = this.c.clock.now();
+    const local = core.localTickets();
+    const views = this.views(
+      local.map((v) => v.state),
+      true,
+    );
+    return views.map((view, i) => {
+      if (local[i]!.source === 'table') return { ...view, source: 'table' };
+      const seen = core.ticketSeen(view.name);
+      const left = seen?.leaseLeftMs === null || seen === undefined ? null : Math.max(0, seen.leaseLeftMs - (now - seen.receivedAt));
+      return { ...view, leaseLeftMs: left, source: 'gossip' };
+    });
   }
 
   views(tickets: readonly TicketState[], local: boolean): TicketView[] {

@@ -68,11 +68,25 @@ export interface AdminFrame {
 export interface Transport {
   start(options?: AbortOptions): Promise<void>;
   stop(): Promise<void>;
-  /** Queues one message; never throws for a peer that is down (the message is dropped and counted). */
+  /**
+   * Queues one message; never throws for a peer that is down (the message is
+   * dropped and counted). With `via` set, the message goes to that member to
+   * be passed on (DESIGN.md §3.2).
+   */
   send(env: Envelope): void;
   sendAdmin(frame: AdminFrame): void;
-  /** Every inbound core message that passed decoding, signature, replay and schema checks. */
+  /**
+   * Every inbound core message that passed decoding, signature, replay and
+   * schema checks. One that came through a relay has `via` set to it.
+   */
   onMessage(handler: (env: Envelope) => void): void;
+  /**
+   * Whether this member passes a frame on to `to` for another member
+   * (DESIGN.md §3.2). The runtime answers from the core: only along a direct
+   * route, so no frame takes more than one extra hop. Until set, nothing is
+   * relayed.
+   */
+  setRelayPolicy(canRelayTo: (to: MemberId) => boolean): void;
   onAdmin(handler: (frame: AdminFrame) => void): void;
   peers(): PeerStatus[];
 }

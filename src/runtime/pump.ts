@@ -66,6 +66,11 @@ export class Pump extends EventEmitter<{
 
   start(): void {
     this.c.transport.onMessage((env: Envelope) => this.enqueue((core, now) => core.step(env, now)));
+    // DESIGN.md §3.2: pass another member's frame on only along our own direct route (one hop, never a chain).
+    this.c.transport.setRelayPolicy((to) => {
+      const route = this.c.core.routeTo(to);
+      return route !== null && 'direct' in route;
+    });
     this.enqueue((core, now) => core.tick(now));
   }
 

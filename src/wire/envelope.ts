@@ -6,7 +6,7 @@
 //   offset  size  field
 //   0       2     magic 0x54 0x42 ("TB")
 //   2       1     version = 1
-//   3       1     kind: 1 raft, 2 gossip, 3 admin, 4 admin-reply
+//   3       1     kind: 1 raft, 2 gossip, 3 admin, 4 admin-reply, 5 relay
 //   4       8     sequence number, unsigned, ≤ 2^53 − 1 (see replay-window.ts)
 //   12      8     term, unsigned, ≤ 2^53 − 1
 //   20      1+n   formation name, UTF-8, 1..formationNameBytesMax bytes
@@ -20,6 +20,14 @@
 // Every length is checked against what remains before it is used, and the
 // frame must end exactly after the signature, so one byte string decodes to at
 // most one envelope and the signature covers all of it.
+//
+// A 'relay' frame (DESIGN.md §3.2) carries another member's signed frame,
+// unchanged, as its payload ({ "frame": base64 }): the outer frame is signed
+// by whoever hands it over (the original sender to the relay, the relay to
+// the recipient), the inner one stays signed end to end by its author and
+// addressed to its final recipient, so a relay can neither forge nor
+// redirect it. The inner frame is decoded with localMemberId null at the
+// relay (it is not addressed to it) and normally at the recipient.
 //
 // Decoding never throws on network input: it returns a reject with a reason
 // code (counted per peer by reject-counter.ts). Cheap structural checks run
@@ -56,10 +64,10 @@ export const envelopeBytesMin = fixedHeaderBytes + 3 * stringLengthBytes + paylo
  */
 export const envelopeSigningContext: Uint8Array = new Uint8Array(Buffer.from('tollbooth/envelope/v1\0', 'latin1'));
 
-export const envelopeKinds = ['raft', 'gossip', 'admin', 'admin-reply'] as const;
+export const envelopeKinds = ['raft', 'gossip', 'admin', 'admin-reply', 'relay'] as const;
 export type EnvelopeKind = (typeof envelopeKinds)[number];
 
-const kindCodes: Readonly<Record<EnvelopeKind, number>> = { raft: 1, gossip: 2, admin: 3, 'admin-reply': 4 };
+const kindCodes: Readonly<Record<EnvelopeKind, number>> = { raft: 1, gossip: 2, admin: 3, 'admin-reply': 4, relay: 5 };
 const kindsByCode: ReadonlyMap<number, EnvelopeKind> = new Map(envelopeKinds.map((kind) => [kindCodes[kind], kind]));
 
 /** Recipient value meaning "every member of the formation" (gossip dissemination). */

@@ -23,6 +23,12 @@ export const transportRejectReasons = [
   'unknown-peer',
   /** A frame of another kind than 'admin' from a peer authenticated with an admin key (DESIGN.md §7). */
   'admin-kind-only',
+  /**
+   * A 'relay' frame whose payload is not a well-formed signed frame of this
+   * formation, carries another kind than registry traffic, or asks us to pass
+   * on a frame its deliverer did not write (relays are one hop).
+   */
+  'bad-relay',
 ] as const;
 export type TransportRejectReason = (typeof transportRejectReasons)[number];
 

@@ -256,7 +256,8 @@ describe('Libp2pTransport only', () => {
     await lp.write(frame({ formation: 'other', seq: next() }, seedC)); // wrong-formation
     await lp.write(frame({ recipient: 'a', seq: next() }, seedC)); // wrong-recipient
     await lp.write(frame({ seq: next() }, seedOf('mallory'))); // bad-signature
-    await lp.write(frame({ kind: 'gossip', seq: next() }, seedC)); // unknown-sender (no gossip handler)
+    await lp.write(frame({ kind: 'gossip', seq: next() }, seedC)); // invalid-message: a registry payload in a gossip frame
+    await lp.write(frame({ kind: 'relay', seq: next(), payload: { frame: 'not base64!' } }, seedC)); // bad-relay
     await lp.write(frame({ seq: next(), payload: { type: 'vote-resp', term: 'five', granted: true } }, seedC)); // invalid-message
     await lp.write(frame({ seq: next(), term: 6 }, seedC)); // invalid-message: envelope term ≠ message term
     const good = frame({ seq: next() }, seedC);
@@ -268,8 +269,8 @@ describe('Libp2pTransport only', () => {
       'wrong-formation': 1,
       'wrong-recipient': 1,
       'bad-signature': 1,
-      'unknown-sender': 1,
-      'invalid-message': 2,
+      'bad-relay': 1,
+      'invalid-message': 3,
     };
     expect(b.peers().find((p) => p.id === 'c')!.rejected).toEqual(expected);
     expect(logsB.filter((l) => l.msg === 'frame rejected').map((l) => l.obj['reason'])).toEqual(
@@ -302,6 +303,33 @@ describe('Libp2pTransport only', () => {
     // The forged path did not move a's replay window: a's real frames (epoch 1) still pass.
     a.send({ from: memberId('a'), to: memberId('b'), msg: vote(5) });
     await waitFor(() => inboxB.from(memberId('a')).length === 1, deadlineMs, 'a’s own frame');
+  });
+
+  it('relay frames: a forged or chained one is refused as bad-relay; a genuine one arrives with via, once', async () => {
+    const { b, all, inboxB } = await abWithRawC();
+    const seedC = all[2]!.seed;
+    const raw = await RawPeer.start(seedC, b);
+    cleanup.push(() => raw.stop());
+    const { lp } = await raw.open();
+    let seq = sequenceNumber(1, 0);
+    const next = (): number => (seq += 1);
+    const wrap = (inner: Uint8Array): Uint8Array => frame({ kind: 'relay', seq: next(), term: 0, payload: { frame: Buffer.from(inner).toString('base64') } }, seedC);
+    // An inner frame "from a" that mallory signed: its signature does not verify.
+    await lp.write(wrap(frame({ sender: 'a', seq: sequenceNumber(7, 1), payload: vote(5) }, seedOf('mallory'))));
+    // a's genuine frame to b, but its inner kind is admin: only registry traffic is relayed.
+    await lp.write(wrap(frame({ kind: 'admin', sender: 'a', seq: sequenceNumber(7, 2), term: 0, payload: {} }, all[0]!.seed)));
+    // a's genuine frame addressed to c, handed to b by c: b is asked to relay it back, which needs a chain.
+    await lp.write(wrap(frame({ sender: 'a', recipient: 'a', seq: sequenceNumber(7, 3), payload: vote(5) }, all[0]!.seed)));
+    await waitFor(() => b.rejectedFrames('c', 'bad-relay') === 3, deadlineMs, 'three bad-relay rejects');
+    expect(inboxB.messages).toHaveLength(0);
+    // a's genuine frame to b, relayed by c: delivered as a's, with via c; the same frame again is a duplicate.
+    const genuine = frame({ sender: 'a', seq: sequenceNumber(7, 4), term: 6, payload: vote(6) }, all[0]!.seed);
+    await lp.write(wrap(genuine));
+    await waitFor(() => inboxB.messages.length === 1, deadlineMs, 'the relayed frame');
+    expect(inboxB.messages[0]!.env).toEqual({ from: 'a', to: 'b', via: 'c', msg: vote(6) });
+    await lp.write(wrap(genuine));
+    await waitFor(() => b.rejectedFrames('a', 'duplicate') === 1, deadlineMs, 'the replayed relayed frame');
+    expect(inboxB.messages).toHaveLength(1);
   });
 
   it('an admin key is admitted inbound, confined to admin frames, kept out of peers(), and answered', async () => {

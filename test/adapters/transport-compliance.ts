@@ -11,8 +11,11 @@
 // sendQueueFramesMax drops the oldest frames; a member that is stopped and
 // started again as a new instance (same identity, next epoch) is reached
 // again; and the fault hook's cut/heal, drop and delay do what
-// transport-faults.ts says. Nothing sleeps for a fixed time: every wait polls
-// a condition until a deadline and fails with what it was waiting for.
+// transport-faults.ts says. Gossip (issue 5): SWIM messages arrive intact;
+// a registry message sent with `via` crosses a cut link through the relay
+// and arrives with `via` set, only while the relay's policy allows it.
+// Nothing sleeps for a fixed time: every wait polls a condition until a
+// deadline and fails with what it was waiting for.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TransportFaults } from '../../src/adapters/transport-faults.js';
 import type { DropReason } from '../../src/adapters/transport-support.js';
@@ -193,6 +196,46 @@ export function describeTransportCompliance(name: string, factory: ComplianceFac
       send(0, 1, msg);
       await waitFor(() => inboxOf(1).messages.length === 1, deadline, 'the append');
       expect(inboxOf(1).messages[0]!.env).toEqual({ from: cl.ids[0], to: cl.ids[1], msg });
+    });
+
+    it('carries gossip messages intact', async () => {
+      const cl = await setup(2);
+      await allConnected([0, 1]);
+      const sig = 'A'.repeat(86) + '==';
+      const msg: Message = {
+        type: 'ping-req',
+        seq: 9,
+        target: cl.ids[0]!,
+        timeoutMs: 300,
+        updates: [{ member: cl.ids[1]!, incarnation: 2, state: 'suspect', origin: cl.ids[0]!, sig }],
+        rumors: [{ kind: 'site-health', key: cl.ids[0]!, version: 5, origin: cl.ids[0]!, payload: { quorate: true, handlersOk: true, unrunnable: [] }, sig }],
+      };
+      send(0, 1, msg);
+      await waitFor(() => inboxOf(1).messages.length === 1, deadline, 'the ping-req');
+      expect(inboxOf(1).messages[0]!.env).toEqual({ from: cl.ids[0], to: cl.ids[1], msg });
+    });
+
+    it('relays a registry message across a cut link, only while the relay allows it', async () => {
+      const cl = await setup(3);
+      await allConnected([0, 1, 2]);
+      cl.transport(0).faults!.cut(cl.ids[1]!);
+      await waitFor(() => stateOf(0, 1) !== 'connected' && stateOf(1, 0) !== 'connected', deadline, 'the cut link to go down');
+      const relay = cl.transport(2);
+      // No policy yet: nothing is relayed.
+      cl.transport(0).send({ from: cl.ids[0]!, to: cl.ids[1]!, via: cl.ids[2]!, msg: vote(1) });
+      await waitFor(() => relay.droppedFrames(cl.ids[1]!, 'relay-refused') === 1, deadline, 'the relay to refuse');
+      let allowed = true;
+      relay.setRelayPolicy((to) => allowed && to === cl.ids[1]);
+      cl.transport(0).send({ from: cl.ids[0]!, to: cl.ids[1]!, via: cl.ids[2]!, msg: vote(2) });
+      await waitFor(() => inboxOf(1).has(cl.ids[0]!, isTerm(2)), deadline, 'the relayed message');
+      const got = inboxOf(1).messages.find((m) => termOf(m.env.msg) === 2)!.env;
+      expect(got).toEqual({ from: cl.ids[0], to: cl.ids[1], via: cl.ids[2], msg: vote(2) });
+      // The relay's own core never sees it.
+      expect(inboxOf(2).messages).toHaveLength(0);
+      allowed = false;
+      cl.transport(0).send({ from: cl.ids[0]!, to: cl.ids[1]!, via: cl.ids[2]!, msg: vote(3) });
+      await waitFor(() => relay.droppedFrames(cl.ids[1]!, 'relay-refused') === 2, deadline, 'the relay to refuse again');
+      expect(inboxOf(1).has(cl.ids[0]!, isTerm(3))).toBe(false);
     });
 
     it('keeps order per peer', async () => {

@@ -2,14 +2,16 @@
 // store, libp2p transport, file ticket sink, admin service and socket) in ONE
 // process, talking real libp2p over 127.0.0.1–127.0.0.3. Checks that the
 // formation elects a leader and grants the automatic ticket, that stopping the
-// holder moves it, that a member whose config differs from its peers' refuses
+// holder moves it, that gossip runs (every member shows every other alive,
+// reached directly, and `list --local` agrees with the leader), that a
+// member whose config differs from its peers' refuses
 // to run and names the peer, and that a key that is not the configured one is
 // refused at start-up. Waits are events with deadlines.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
-import type { TicketView } from '../../src/runtime/admin-service.js';
+import type { PeersView, TicketView } from '../../src/runtime/admin-service.js';
 import { startMember, StartupError, type RunningMember } from '../../site-agent/main.js';
 import { call } from '../../src/cli/admin-client.js';
 
@@ -50,6 +52,22 @@ describe('three members in one process over real libp2p', () => {
     const holder = await until('db granted at a site', 20_000, async () => (await grantedAt())[0] ?? null);
     const views = (await ask(f.members[2]!, 'list')).data as TicketView[];
     expect(views.find((v) => v.name === 'db')?.holder).toBe(holder.address);
+  });
+
+  it('gossip: every member sees the others alive and reached directly; list --local agrees with the leader', async () => {
+    await until('every member to see the two others alive, directly, with a round trip', 20_000, async () => {
+      for (const m of f.members) {
+        const d = (await call({ socket: m.socket, json: true, timeoutMs: 3000 }, { op: 'peers' })).data as PeersView;
+        const others = d.gossip?.peers ?? [];
+        if (others.length !== 2 || !others.every((p) => p.state === 'alive' && p.route !== null && 'direct' in p.route && p.rttMs !== null)) return null;
+      }
+      return true;
+    });
+    const leaderView = ((await ask(f.members[0]!, 'list')).data as TicketView[]).find((v) => v.name === 'db')!;
+    for (const m of f.members) {
+      const local = (await call({ socket: m.socket, json: true, timeoutMs: 3000 }, { op: 'list', local: true })).data as TicketView[];
+      expect(local.find((v) => v.name === 'db')).toMatchObject({ holder: leaderView.holder, generation: leaderView.generation });
+    }
   });
 
   it('moves the ticket when the holder stops', async () => {
