@@ -32,8 +32,8 @@
 // (decodeEnvelope with no recipient check) and passes it on, unchanged and
 // wrapped in its own 'relay' frame, only if: its deliverer wrote it (one hop:
 // a relayed frame is never relayed again), its recipient is a member, the
-// runtime's relay policy says our own route there is direct (the core's
-// SWIM view), and the deliverer's budget allows (RelayBudget, per member).
+// runtime's relay policy allows it (the core: not to a member gossip holds
+// dead), and the deliverer's budget allows (RelayBudget, per member).
 // Otherwise it is dropped and counted ('relay-refused', 'relay-budget'); a
 // malformed one is a 'bad-relay' reject. The recipient verifies the inner
 // frame end to end (signature of its author, addressed to it, the author's

@@ -626,6 +626,8 @@ interface Probe {
   readonly endAt: number;
   helpers: MemberId[];
   readonly nacks: Set<MemberId>;
+  /** Helpers that forwarded the target's ack. */
+  readonly reached: Set<MemberId>;
   directAcked: boolean;
   indirectAcked: boolean;
   indirectStarted: boolean;
@@ -638,6 +640,8 @@ interface RouteProbe {
   readonly timeoutAt: number;
   readonly endAt: number;
   helpers: MemberId[];
+  /** Helpers that forwarded the target's ack. */
+  readonly reached: Set<MemberId>;
   directAcked: boolean;
   indirectStarted: boolean;
 }
@@ -858,16 +862,33 @@ export class SwimNode {
     // The latest direct probe decides; before the first there is no evidence
     // against the direct path, which stays the default.
     if (peer.direct !== 'failed') return { direct: true };
+    // Helpers that reached it for us within the reach window, the most recent
+    // first, preferring one our own latest probe reached directly. A helper
+    // whose last probe failed is ranked lower, not excluded: under loss one
+    // lost probe marks a working link 'failed' until the next probe of it,
+    // which Lifeguard's health multiplier can stretch to many seconds. A
+    // report older than the window is not used: the helper may have lost its
+    // way since (in the simulator's five-member-ring scenario, reports from
+    // before the cut kept routes through members that no longer reached the
+    // target). With no usable report the route is null and the registry
+    // tries through every member not known dead (Member.send).
     const freshFrom = this.now - this.reachWindow();
-    let best: { via: MemberId; at: number } | null = null;
+    let best: { via: MemberId; at: number; ok: boolean } | null = null;
     for (const [helper, at] of peer.via) {
       if (at < freshFrom) continue;
       const h = this.peers.get(helper);
-      // The relay must itself be reachable directly, and not be dead.
-      if (h === undefined || h.direct === 'failed' || h.state === 'dead') continue;
-      if (best === null || at > best.at || (at === best.at && helper < best.via)) best = { via: helper, at };
+      if (h === undefined || h.state === 'dead') continue;
+      const ok = h.direct !== 'failed';
+      if (best === null || (ok && !best.ok) || (ok === best.ok && (at > best.at || (at === best.at && helper < best.via)))) best = { via: helper, at, ok };
     }
     return best === null ? null : { via: best.via };
+  }
+
+  /** Members that could pass a message on to `member`: every other one not known dead, in id order. */
+  relayCandidates(member: MemberId): MemberId[] {
+    const out: MemberId[] = [];
+    for (const p of this.peers.values()) if (p.id !== member && p.state !== 'dead') out.push(p.id);
+    return out.sort();
   }
 
   stateOf(member: MemberId): SwimState | undefined {
@@ -928,7 +949,9 @@ export class SwimNode {
     }
     for (const [seq, rp] of this.routeProbes) {
       if (!rp.indirectStarted && this.now >= rp.timeoutAt) this.startRouteIndirect(rp);
-      if (this.now >= rp.endAt) this.routeProbes.delete(seq);
+      if (this.now < rp.endAt) continue;
+      this.routeProbes.delete(seq);
+      this.forgetUnconfirmedRoutes(rp.target, rp.helpers, rp.reached);
     }
     this.expireSuspicions();
     if (this.now >= this.nextSuspicionRefreshAt) this.refreshSuspicions();
@@ -1047,6 +1070,7 @@ export class SwimNode {
       endAt: this.now + period,
       helpers: [],
       nacks: new Set(),
+      reached: new Set(),
       directAcked: false,
       indirectAcked: false,
       indirectStarted: false,
@@ -1095,6 +1119,7 @@ export class SwimNode {
       timeoutAt: this.now + this.timing.probeTimeoutMs,
       endAt: this.now + this.timing.probeIntervalMs,
       helpers: [],
+      reached: new Set(),
       directAcked: false,
       indirectStarted: false,
     });
@@ -1115,6 +1140,20 @@ export class SwimNode {
     for (const h of rp.helpers) this.send(h, { type: 'ping-req', seq: rp.seq, target: rp.target, timeoutMs, ...this.piggybackFor(h, rp.target) });
   }
 
+  /**
+   * Helpers we asked to reach `target` that did not forward its ack within
+   * the period: their earlier reports that they reach it no longer count (the
+   * reach window alone kept routes through members cut off since, for over a
+   * minute in the simulator's five-member-ring scenario). One lost message can
+   * drop a good route; the next successful probe through it restores it, and
+   * meanwhile the registry tries through every member (Member.send).
+   */
+  private forgetUnconfirmedRoutes(target: MemberId, helpers: readonly MemberId[], reached: ReadonlySet<MemberId>): void {
+    const peer = this.peers.get(target);
+    if (peer === undefined) return;
+    for (const h of helpers) if (!reached.has(h)) peer.via.delete(h);
+  }
+
   /** A helper answered one of our ping-reqs: the link to it works both ways. */
   private helperAnswered(helper: MemberId): void {
     const h = this.peers.get(helper);
@@ -1125,6 +1164,7 @@ export class SwimNode {
     this.probe = null;
     const peer = this.peers.get(p.target);
     if (peer === undefined) return; // removed from the formation meanwhile
+    this.forgetUnconfirmedRoutes(p.target, p.helpers, p.reached);
     if (!p.directAcked) peer.direct = 'failed';
     const acked = p.directAcked || p.indirectAcked;
     const delta = probeHealthDelta({ acked, helpers: p.helpers.length, nacks: p.nacks.size, targetDead: peer.state === 'dead' });
@@ -1147,6 +1187,7 @@ export class SwimNode {
         peer.rttMs = smoothedRttMs(peer.rttMs, this.now - p.startAt);
       } else if (p.helpers.includes(from)) {
         p.indirectAcked = true;
+        p.reached.add(from);
         peer.via.set(from, this.now);
         this.helperAnswered(from);
       }
@@ -1161,6 +1202,7 @@ export class SwimNode {
         peer.direct = 'ok';
         peer.rttMs = smoothedRttMs(peer.rttMs, this.now - (rp.timeoutAt - this.timing.probeTimeoutMs));
       } else if (rp.helpers.includes(from)) {
+        rp.reached.add(from);
         peer.via.set(from, this.now);
         this.helperAnswered(from);
       }

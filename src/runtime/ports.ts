@@ -82,8 +82,9 @@ export interface Transport {
   onMessage(handler: (env: Envelope) => void): void;
   /**
    * Whether this member passes a frame on to `to` for another member
-   * (DESIGN.md §3.2). The runtime answers from the core: only along a direct
-   * route, so no frame takes more than one extra hop. Until set, nothing is
+   * (DESIGN.md §3.2). The runtime answers from the core (Member.canRelayTo);
+   * the transport itself keeps relays to one hop (it passes on only frames
+   * written by the member that handed them over). Until set, nothing is
    * relayed.
    */
   setRelayPolicy(canRelayTo: (to: MemberId) => boolean): void;

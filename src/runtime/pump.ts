@@ -66,11 +66,9 @@ export class Pump extends EventEmitter<{
 
   start(): void {
     this.c.transport.onMessage((env: Envelope) => this.enqueue((core, now) => core.step(env, now)));
-    // DESIGN.md §3.2: pass another member's frame on only along our own direct route (one hop, never a chain).
-    this.c.transport.setRelayPolicy((to) => {
-      const route = this.c.core.routeTo(to);
-      return route !== null && 'direct' in route;
-    });
+    // DESIGN.md §3.2: pass another member's frame on unless gossip holds the recipient dead (member.ts
+    // canRelayTo); the transport keeps it to one hop.
+    this.c.transport.setRelayPolicy((to) => this.c.core.canRelayTo(to));
     this.enqueue((core, now) => core.tick(now));
   }
 

@@ -8,8 +8,9 @@
 // links as the registry. A message the core sends through a relay (`via`)
 // takes two legs, from→via and via→to, each with its own link's cut, loss and
 // delay; the relay forwards it as the runtime does: only while it runs, only
-// along a direct route of its own (one hop, never a chain), within a
-// per-member budget (src/wire/relay-budget.ts).
+// messages written by the member that handed them over (one hop, never a
+// chain), only where its core allows (canRelayTo: not to a member it holds
+// dead), within a per-member budget (src/wire/relay-budget.ts).
 
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
 import { CibWriteQueue } from '../support/cib-write-queue.js';
@@ -20,7 +21,7 @@ import type { Envelope } from '../../src/core/messages.js';
 import { RelayBudget } from '../../src/wire/relay-budget.js';
 import { fakeClaimAuth } from '../support/fake-claim-auth.js';
 import { SeededRandom } from '../../src/core/random.js';
-import type { AdminCommand, PersistBatch, Ready } from '../../src/core/ready.js';
+import type { AdminCommand, PersistBatch, Ready, Report } from '../../src/core/ready.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../src/core/site-holder.js';
 import { AssertionError, generation, memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
 import { Checker } from './checker.js';
@@ -47,6 +48,8 @@ interface Node {
   incarnation: number;
   paused: boolean;
   inbox: Envelope[];
+  /** Effect outcomes that arrived while the agent was paused, read when it resumes. */
+  pendingReports: Report[];
   timerToken: number;
   store: RaftStore;
   cib: Map<string, CibTicket>;
@@ -80,7 +83,7 @@ export interface GossipFigures {
   readonly convergenceMs: readonly number[];
   /** Changes that had not converged when the counting phase ended. */
   readonly unconverged: number;
-  /** Registry messages sent through a relay, and relayed frames dropped (no direct route at the relay, budget). */
+  /** Registry messages sent through a relay, and relayed frames the relay did not pass on (it was down, refused, over budget). */
   readonly relayed: number;
   readonly relayDropped: number;
 }
@@ -158,6 +161,7 @@ export class World {
       incarnation: 0,
       paused: false,
       inbox: [],
+      pendingReports: [],
       timerToken: 0,
       store: emptyRaftStore(),
       cib: new Map(),
@@ -222,6 +226,7 @@ export class World {
     n.core = null;
     n.paused = false;
     n.inbox = [];
+    n.pendingReports = [];
     n.timerToken += 1;
     // CIB writes not yet started die with the agent; the one in progress completes.
     n.cibQueue.dropWaiting();
@@ -248,6 +253,9 @@ export class World {
       if (env.to !== n.info.id && env.via === n.info.id) this.forward(n, env);
       else this.feed(n, (c, now) => c.step(env, now));
     }
+    const reports = n.pendingReports;
+    n.pendingReports = [];
+    for (const report of reports) this.feed(n, (c, now) => c.report(report, now));
     this.feed(n, (c, now) => c.tick(now));
   }
 
@@ -409,14 +417,13 @@ export class World {
 
   /**
    * The relay's runtime passes a frame on, unchanged, as the real transport
-   * does: one hop only (along its own direct route to the target), within
-   * the sender's budget. The relay's core never sees the message.
+   * does: one hop only, where the relay's core allows it, within the
+   * sender's budget. The relay's core never sees the message.
    */
   private forward(relay: Node, env: Envelope): void {
     const core = relay.core;
     const to = this.idxOf(env.to);
-    const route = core?.routeTo(env.to) ?? null;
-    if (core === null || to < 0 || route === null || !('direct' in route) || !relay.relayBudget.take(env.from, this.local(relay))) {
+    if (core === null || to < 0 || !core.canRelayTo(env.to) || !relay.relayBudget.take(env.from, this.local(relay))) {
       if (this.countGossip) this.relayDropped += 1;
       return;
     }
@@ -435,7 +442,7 @@ export class World {
     const next = n.cibQueue.take(this.local(n), (late) => {
       // Too late to grant: the write would outlive the lease. Report it as failed.
       if (n.incarnation === late.incarnation) {
-        this.feed(n, (core, now) => core.report({ type: 'effect-result', id: late.effect.id, ok: false, error: 'expired' }, now));
+        this.report(n, { type: 'effect-result', id: late.effect.id, ok: false, error: 'expired' });
       }
     });
     if (next === undefined) return;
@@ -445,11 +452,24 @@ export class World {
     this.push({ at: this.now + latency, kind: 'cib-done', node: n.idx, effect: next.effect, ok, incarnation: next.incarnation });
   }
 
+  /**
+   * An effect's outcome for the running agent. A paused agent reads it when
+   * it wakes (the child's exit waits in its pipe): dropping it, as this
+   * simulator did until gossip changed the seeds' timing, left a holder
+   * waiting forever for a write it had made (seed 749: the guard then revoked
+   * a live ticket and the formation did not converge).
+   */
+  private report(n: Node, report: Report): void {
+    if (n.core === null) return;
+    if (n.paused) n.pendingReports.push(report);
+    else this.feed(n, (core, now) => core.report(report, now));
+  }
+
   private cibDone(n: Node, effect: TicketEffect, ok: boolean, incarnation: number): void {
     n.cibQueue.done();
     if (ok) this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
     if (n.incarnation === incarnation) {
-      this.feed(n, (core, now) => core.report({ type: 'effect-result', id: effect.id, ok }, now));
+      this.report(n, { type: 'effect-result', id: effect.id, ok });
     }
     this.pumpCib(n);
   }
@@ -493,7 +513,7 @@ export class World {
       }
     }
     if (n.incarnation === incarnation) {
-      this.feed(n, (core, now) => core.report({ type: 'effect-result', id: update.id, ok, skipped }, now));
+      this.report(n, { type: 'effect-result', id: update.id, ok, skipped });
     }
   }
 

@@ -45,8 +45,8 @@
 //                               default, so scripts written before gossip keep
 //                               their exact traffic. With it, a message the core
 //                               sends through a relay (`via`) takes two legs,
-//                               and the relay forwards it only along a direct
-//                               route of its own, as the runtime does.
+//                               and the relay forwards it where its core allows
+//                               (canRelayTo), as the runtime does.
 //     start                     builds every member at true time 0
 //   any time
 //     clock <member> [rate=<r>] [offset=<ms>]   (offset only before start)
@@ -928,11 +928,10 @@ export class Interaction {
     return this.nodes.findIndex((n) => n.info.id === id);
   }
 
-  /** A relay passes a message on, unchanged, along its own direct route only (one hop, as the runtime). */
+  /** A relay passes a message on, unchanged, where its core allows (one hop, as the runtime). */
   private forward(relay: Node, env: Envelope): void {
-    const route = relay.core?.routeTo(env.to) ?? null;
     const to = this.idxOf(env.to);
-    const ok = route !== null && 'direct' in route && to >= 0;
+    const ok = to >= 0 && (relay.core?.canRelayTo(env.to) ?? false);
     const traced = (this.trace.messages && (this.traceMessagesFrom === null || this.traceMessagesFrom === env.from)) || (this.trace.renewals && (env.msg.type === 'renew' || env.msg.type === 'renew-resp'));
     const dropped = !ok || this.blocked.has(`${relay.idx}>${to}`) || (this.lossRate > 0 && this.netRandom.chance(this.lossRate));
     if (traced) this.stamp(`${relay.info.id} relays ${env.from} -> ${env.to} ${describeMessage(env.msg)}${dropped ? ' (dropped)' : ''}`);
