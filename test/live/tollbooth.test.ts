@@ -17,7 +17,7 @@
 // before Y's lower bound), never on a single reading. Across the whole run a
 // checker also asserts that the windows in which the ticket may have been
 // granted (and in which svc may have been active) at the two sites never
-// overlap.
+// overlap (scenarios 1–5). Site A is probed in node2 from scenario 5 on.
 //
 //  1. automatic grant: ticketA is granted in exactly one CIB, with owner =
 //     booth's site id of the holder, term = the registry's generation and
@@ -31,12 +31,27 @@
 //     its socket) and the ticket stays where it is for a whole lease plus
 //     acquire-after (no flapping back);
 //  4. `kill -9` of the holder's agent: its CIB shows the ticket revoked (by the
-//     lease guard, owner 0) before the other CIB shows it granted.
+//     lease guard, owner 0) before the other CIB shows it granted;
+//  5. the cluster lease guard (`tollbooth lease-guard --cib --margin 1000`,
+//     started inside every node of both sites): with site A holding the
+//     ticket (moved there with a guarded grant if needed) and svc on A's
+//     node2 (a location preference), booth's `expires` in A's CIB advances
+//     with the agent's guard updates; then node1 of A — A's agent, its
+//     node-local lease guard and that node's cluster guard — is crashed (its
+//     init SIGKILLed). Read from A's node2, which keeps the CIB and svc: the
+//     grant is revoked by node2's cluster guard (its log line), and svc is
+//     stopped at A by that revoke, before B's CIB shows the ticket granted
+//     and before svc is active at B;
+//  6. negative control (after the whole-run check, which covers 1–5): node1
+//     of A boots again, its agent rejoins, the ticket is moved back to A, and
+//     the same crash without any cluster guard leaves the grant in A's CIB
+//     (and svc running on A's node2) after B has the ticket and svc Started.
 // The term grows with every failover. Then everything is torn down and
 // nothing of the lab may be left (namespaces, processes, files). Needs root
 // and the lab's Debian packages; it FAILS (never skips) without them. Waits
 // are polls with deadlines; the one observation window (3) is a poll that
 // checks every probe until its end.
+import type { ChildProcess } from 'node:child_process';
 import { rm, rmdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +61,7 @@ import {
   cleanupStaleLabs,
   labLeftovers,
   labRoot,
+  onlineNodes,
   placements,
   startCluster,
   startWan,
@@ -74,6 +90,22 @@ const startTimeoutMs = 120_000;
 /** Generous: a failover takes about expire + acquire-after + Pacemaker's reaction; the machine has 2 busy cores. */
 const failoverTimeoutMs = 60_000;
 const joinTimeoutMs = 60_000;
+/**
+ * `--margin` of the cluster lease guards (scenario 5). Every node of the lab
+ * reads this machine's one wall clock; 1 s only absorbs the floor of
+ * `expires` to whole seconds and the guard's read interval.
+ */
+const cibGuardMarginMs = 1_000;
+/** The cluster guard reads the CIB every second (its default). */
+const cibGuardIntervalMs = 1_000;
+/** The lan preset's revoke lead (5 s), capped at (expire − renewal-freq) / 2 = 2 s for expire 8 s. */
+const revokeLeadMs = 2_000;
+/**
+ * How often the holder's agent moves a grant's guard deadline, and with it
+ * booth's `expires` in the CIB (one cibadmin --modify): about
+ * (expire − revoke lead) / 2.
+ */
+const guardPeriodMs = (expireS * 1000 - revokeLeadMs) / 2;
 
 const svcCib = `<configuration>
   <resources>
@@ -83,6 +115,13 @@ const svcCib = `<configuration>
   </resources>
   <constraints>
     <rsc_ticket id="svc-needs-ticketA" rsc="svc" ticket="${ticketName}" loss-policy="stop"/>
+  </constraints>
+</configuration>`;
+
+/** Scenarios 5 and 6: at site A svc prefers node2, the node that survives the crash of node1. */
+const svcOnNode2 = `<configuration>
+  <constraints>
+    <rsc_location id="svc-prefers-node2" rsc="svc" node="node2" score="100"/>
   </constraints>
 </configuration>`;
 
@@ -117,6 +156,8 @@ class SiteMonitor {
   constructor(
     readonly label: string,
     private readonly cluster: Cluster,
+    /** The node crm_mon runs in (any node shows its cluster's CIB); may change between probes. */
+    public node = 'node1',
   ) {}
 
   start(): void {
@@ -127,7 +168,7 @@ class SiteMonitor {
     while (!this.stopping) {
       const t0 = performance.now();
       try {
-        const s = await this.cluster.crmMon({ node: 'node1', timeoutMs: 10_000 });
+        const s = await this.cluster.crmMon({ node: this.node, timeoutMs: 10_000 });
         const p = placements(s, 'svc');
         this.samples.push({
           t0,
@@ -234,6 +275,43 @@ function possibleWindows(samples: readonly Sample[], pred: (s: State) => boolean
   return out;
 }
 
+/**
+ * When `pred` last became true and has held since (every later reading sees
+ * it): between the start of the last reading that did not see it and the end
+ * of the first one after it that did. null while the newest reading does not
+ * see it. (A resource can start and stop more than once after a crash: the
+ * first change is not always the one that lasts.)
+ */
+function settled(samples: readonly Sample[], pred: (s: State) => boolean): Seen | null {
+  let k = -1;
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const st = samples[i]!.state;
+    if (st !== null && !pred(st)) {
+      k = i;
+      break;
+    }
+  }
+  if (k < 0) return null;
+  const m = samples.findIndex((x, i) => i > k && x.state !== null && pred(x.state));
+  return m < 0 ? null : { lo: samples[k]!.t0, hi: samples[m]!.t1 };
+}
+
+/** The readings' changes since `since`, as "ms after since: state" steps (for the report). */
+function transitions(samples: readonly Sample[], since: number): string {
+  const out: string[] = [];
+  let last: string | null = null;
+  for (const x of samples) {
+    if (x.t0 < since || x.state === null) continue;
+    const v = `${x.state.granted ? 'granted' : 'not granted'}, svc ${x.state.svcActive.join('+') || 'nowhere'}`;
+    if (v !== last) out.push(`${Math.round(x.t1 - since)}: ${v}`);
+    last = v;
+  }
+  return out.join(' → ');
+}
+
+/** Granted, and svc active and Started on node2 only. */
+const svcHeldOnNode2 = (s: State): boolean => s.granted && s.svcActive.length === 1 && s.svcStarted.length === 1 && s.svcStarted[0] === 'node2';
+
 function overlaps(a: readonly Seen[], b: readonly Seen[]): string[] {
   const bad: string[] = [];
   for (const x of a) for (const y of b) if (x.lo < y.hi && y.lo < x.hi) bad.push(`[${Math.round(x.lo)}, ${Math.round(x.hi)}] and [${Math.round(y.lo)}, ${Math.round(y.hi)}]`);
@@ -267,9 +345,48 @@ interface Site {
   readonly cluster: Cluster;
   readonly endpoint: WanEndpoint;
   readonly member: LiveMember;
-  readonly monitor: SiteMonitor;
+  /** Replaced by the negative control (scenario 6), which watches with fresh monitors. */
+  monitor: SiteMonitor;
   agent: RunningMember | null;
 }
+
+/** A `tollbooth lease-guard --cib` process in one cluster node (scenario 5). */
+interface CibGuard {
+  /** `A/node2`. */
+  readonly where: string;
+  readonly proc: ChildProcess;
+  /** Resolves once the process is gone and its output is read to the end. */
+  readonly exited: Promise<number | string | null>;
+  /** It should be running: false once its node was crashed or it was stopped on purpose. */
+  expected: boolean;
+  /** Its stdout and stderr (pino JSON lines). */
+  output(): string;
+}
+
+/** A pino line of a cluster lease guard. */
+interface GuardLine {
+  readonly time: number;
+  readonly msg: string;
+  readonly ticket?: string;
+  readonly expires?: number;
+  readonly term?: number;
+}
+
+function guardLines(g: CibGuard, msg: string): GuardLine[] {
+  const out: GuardLine[] = [];
+  for (const l of g.output().split('\n')) {
+    if (!l.includes(msg)) continue;
+    try {
+      out.push(JSON.parse(l) as GuardLine);
+    } catch {
+      out.push({ time: Number.NaN, msg: l });
+    }
+  }
+  return out;
+}
+
+/** Bound on the output kept per cluster guard (it logs a line at start, stop and per revoke, and one per failed CIB read). */
+const guardOutputCharsMax = 1_000_000;
 
 interface CoreStatus {
   readonly role: string;
@@ -336,11 +453,16 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
   const terms: number[] = [];
   let holder: Site;
   let testStart = 0;
+  /** Cluster lease guards started so far (scenario 5). */
+  const cibGuards: CibGuard[] = [];
+  /** Scenario 5 first moved the ticket to A with a guarded grant (one more grant to count). */
+  let movedToA = false;
 
   async function diagnostics(): Promise<string> {
     const parts = [];
     for (const m of formation.members) parts.push(await formation.logTail(m));
-    for (const s of sites()) parts.push(`--- site ${s.label} last probe: ${s.monitor.describeLast()}`);
+    for (const g of cibGuards) parts.push(`--- cluster lease guard ${g.where} (expected running: ${g.expected})\n${g.output().trimEnd().split('\n').slice(-15).join('\n')}`);
+    for (const s of sites()) parts.push(`--- site ${s.label} last probe (${s.monitor.node}): ${s.monitor.describeLast()}`);
     return parts.join('\n');
   }
 
@@ -359,11 +481,48 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
     for (const r of [arbitrator, ...sites().map((s) => s.agent)]) {
       if (r !== null && r.proc.exitCode !== null) return `${r.member.name} exited with ${r.proc.exitCode}: ${r.stderr()}`;
     }
+    for (const g of cibGuards) {
+      if (g.expected && (g.proc.exitCode !== null || g.proc.signalCode !== null)) {
+        return `the cluster lease guard in ${g.where} exited (${g.proc.exitCode ?? g.proc.signalCode}): ${g.output().slice(-2000)}`;
+      }
+    }
     return null;
   }
 
   function startAgent(s: Site): void {
     s.agent = formation.start(s.member, (argv) => s.cluster.spawn('node1', argv));
+  }
+
+  /** Starts `tollbooth lease-guard --cib -c CONFIG --margin MS` inside a node (the config is on the host file system, which the node sees). */
+  function startCibGuard(s: Site, node: string): CibGuard {
+    const proc = s.cluster.spawn(node, [process.execPath, tollboothScript, 'lease-guard', '--cib', '-c', formation.configPath, '--margin', String(cibGuardMarginMs)]);
+    let out = '';
+    const keep = (d: string): void => {
+      if (out.length < guardOutputCharsMax) out += d;
+    };
+    proc.stdout?.setEncoding('utf8');
+    proc.stdout?.on('data', keep);
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', keep);
+    // 'close', not 'exit': only then has all of its output been read (its last line says it stopped).
+    const exited = new Promise<number | string | null>((resolve) => proc.once('close', (code, sig) => resolve(code ?? sig)));
+    const g: CibGuard = { where: `${s.label}/${node}`, proc, exited, expected: true, output: () => out };
+    cibGuards.push(g);
+    return g;
+  }
+
+  /** SIGTERM (the guard stops at once and logs it); resolves once the process is gone. */
+  async function stopCibGuard(g: CibGuard): Promise<void> {
+    g.expected = false;
+    g.proc.kill('SIGTERM');
+    await g.exited;
+  }
+
+  /** booth's `expires` of ticketA in a site's CIB, with the wall-clock instants between which it was read. */
+  async function readExpires(s: Site): Promise<{ w0: number; w1: number; granted: boolean; expires: number; term: number }> {
+    const w0 = Date.now();
+    const attrs = await cibTicket(s);
+    return { w0, w1: Date.now(), granted: attrs.get('granted') === 'true', expires: Number(attrs.get('expires')), term: Number(attrs.get('term')) };
   }
 
   async function status(m: LiveMember): Promise<{ code: number; data: CoreStatus | null }> {
@@ -407,9 +566,9 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
     return name ?? String(st.data?.leader ?? 'none');
   }
 
-  /** booth's attributes of ticketA in a site's CIB (`crm_ticket -q`, raw). */
+  /** booth's attributes of ticketA in a site's CIB (`crm_ticket -q`, raw), read in the node its monitor probes. */
   async function cibTicket(s: Site): Promise<ReadonlyMap<string, string>> {
-    const r = await s.cluster.exec('node1', ['crm_ticket', '-t', ticketName, '-q'], { timeoutMs: 15_000 });
+    const r = await s.cluster.exec(s.monitor.node, ['crm_ticket', '-t', ticketName, '-q'], { timeoutMs: 15_000 });
     expect(r.code, r.stderr).toBe(0);
     const [st] = parseQueryOutput(r.stdout, ticketName);
     return st!.attrs;
@@ -680,7 +839,140 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
     });
   }, 180_000);
 
-  it('the ticket was never granted, and svc never active, at both sites at once (whole run)', async () => {
+  it('crash of the whole node that runs site A\'s agent: the cluster lease guard on A\'s node2 revokes the grant before B is granted', async () => {
+    await explained(async () => {
+      // Both agents run (scenario 4 killed one with kill -9): restart it and let it rejoin.
+      for (const s of sites()) {
+        const a = s.agent;
+        if (a !== null && a.proc.exitCode === null && a.proc.signalCode === null) continue;
+        await a?.exited;
+        startAgent(s);
+        await waitJoined(s, holder.endpoint.address, terms[terms.length - 1]!);
+      }
+      // Site A is watched from node2, the node that survives the crash (both show the cluster's one CIB).
+      A.monitor.node = 'node2';
+      // svc runs on node2 at A from now on: the crash then leaves it running on the survivor, where only
+      // a revoke stops it (loss-policy=stop) — the case the cluster guard is for.
+      await A.cluster.loadCib(svcOnNode2, { node: 'node2' });
+      // The cluster lease guard on every node of both sites.
+      const guards = [startCibGuard(A, 'node1'), startCibGuard(A, 'node2'), startCibGuard(B, 'node1')];
+      const [guardA1, guardA2, guardB1] = guards as [CibGuard, CibGuard, CibGuard];
+      await waitUnless(
+        () => (guards.every((g) => g.output().includes('cluster lease guard started')) ? true : undefined),
+        () => exitedReason(),
+        { timeoutMs: 30_000, intervalMs: 50, what: 'the cluster lease guards to log "cluster lease guard started"' },
+      );
+
+      // Site A holds the ticket: move it there (guarded grant) if B has it.
+      if (holder !== A) {
+        const from = holder;
+        const t1 = performance.now();
+        const r = await formation.cli(from.member, ['grant', ticketName, '--site', A.endpoint.address]);
+        expect(r.code, `tollbooth grant: ${r.stdout} ${r.stderr}`).toBe(0);
+        const f = await observeFailover(from, A, t1);
+        const movedTerm = await checkGrantAttrs(A);
+        failoverTable(`scenario 5 set-up, tollbooth grant ${ticketName} --site A (guarded grant, cluster guards running; t0 = the command)`, from, A, t1, f, {
+          'site A term': String(movedTerm),
+        });
+        holder = A;
+        movedToA = true;
+      }
+      await A.monitor.until(svcHeldOnNode2, performance.now(), `${ticketName} granted and svc Started on node2 (only) before the crash`);
+      const svcNodeBefore = A.monitor.latest()?.svcStarted.join(',') ?? '?';
+
+      // booth's `expires` in A's CIB (read on node2) moves with every guard update and stays ahead of the wall clock.
+      const first = await readExpires(A);
+      expect(first.granted).toBe(true);
+      const term = first.term;
+      expect(first.expires * 1000, 'expires ahead of the wall clock').toBeGreaterThan(first.w1);
+      const seen = [first];
+      for (let i = 0; i < 2; i++) {
+        const prev = seen[seen.length - 1]!;
+        const next = await waitUnless(
+          async () => {
+            const r = await readExpires(A);
+            return r.expires !== prev.expires ? r : undefined;
+          },
+          () => exitedReason(),
+          { timeoutMs: 2 * guardPeriodMs + 2_000, intervalMs: 100, what: `site A's CIB: expires to move on from ${prev.expires} (guard period about ${guardPeriodMs} ms)` },
+        );
+        expect(next.granted).toBe(true);
+        expect(next.term).toBe(term);
+        expect(next.expires, 'expires only moves forward').toBeGreaterThan(prev.expires);
+        expect(next.expires * 1000, 'expires ahead of the wall clock').toBeGreaterThan(next.w1);
+        seen.push(next);
+      }
+      const advance = `${seen.map((x) => x.expires).join(' → ')} (s); seen changed ${seen
+        .slice(1)
+        .map((x, i) => `${Math.round(x.w1 - seen[i]!.w1)}`)
+        .join(', ')} ms apart (read interval ~100 ms; guard period ≈ ${guardPeriodMs} ms); ${Math.round(seen[seen.length - 1]!.expires * 1000 - seen[seen.length - 1]!.w1)} ms ahead of the wall clock at the last read`;
+
+      // Crash node1 of A: the agent and its node-local lease guard die with it; node2 keeps the CIB and its grant.
+      const leader = await leaderName();
+      const wall0 = Date.now();
+      const t0 = performance.now();
+      await A.cluster.killNode('node1');
+      const killMs = performance.now() - t0;
+      guardA1.expected = false;
+      A.agent = null;
+
+      const [revoked, granted, active, started] = await Promise.all([
+        A.monitor.until((s) => !s.granted, t0, `${ticketName} revoked in the CIB (node2)`),
+        B.monitor.until((s) => s.granted, t0, `${ticketName} granted in the CIB`),
+        B.monitor.until((s) => s.svcActive.length > 0, t0, 'svc active'),
+        B.monitor.until((s) => s.svcStarted.length === 1, t0, 'svc Started'),
+      ]);
+      // After a crash Pacemaker on node2 may restart svc there while the grant lasts: judge the stop that lasted.
+      const stopped = settled(A.monitor.samples, (s) => s.svcActive.length === 0);
+      expect(stopped, `svc stopped for good at site A by the time it is Started at B (A: ${A.monitor.describeLast()})`).not.toBeNull();
+      expect(revoked.hi, "site A's CIB (node2) revoked before site B's CIB granted").toBeLessThan(granted.lo);
+      expect(stopped!.hi, 'svc stopped at site A before it became active at site B').toBeLessThan(active.lo);
+      expect(stopped!.hi, "svc stopped at site A before site B's CIB granted").toBeLessThan(granted.lo);
+      // svc ran on node2, which survived: what stopped it was the revoke (loss-policy=stop).
+      expect(stopped!.hi, 'svc on node2 stopped only once the grant was revoked').toBeGreaterThan(revoked.lo);
+      for (const x of A.monitor.samples) {
+        if (x.t0 >= revoked.hi && x.state !== null) expect(x.state.granted, `site A granted again at ${Math.round(x.t1 - t0)} ms`).toBe(false);
+      }
+
+      // The cluster guard in node2 did it: one revoke, of this grant, once expires + margin had passed.
+      const revokes = guardLines(guardA2, 'ticket revoked by the cluster lease guard');
+      expect(revokes, guardA2.output()).toHaveLength(1);
+      const line = revokes[0]!;
+      expect(line.ticket).toBe(ticketName);
+      expect(line.term).toBe(term);
+      expect(line.expires, 'the stale expires is the last one the agent wrote (or later than the last one read)').toBeGreaterThanOrEqual(seen[seen.length - 1]!.expires);
+      const staleMs = line.expires! * 1000;
+      expect(line.time - staleMs, 'revoked no earlier than expires + margin').toBeGreaterThanOrEqual(cibGuardMarginMs);
+      for (const g of [guardA1, guardB1]) expect(guardLines(g, 'ticket revoked by the cluster lease guard'), `${g.where} revoked nothing`).toEqual([]);
+      const old = await cibTicket(A);
+      expect(old.get('granted')).toBe('false');
+      expect(old.get('owner')).toBe('0');
+      expect(old.get('term')).toBe(String(term));
+      const termB = await checkGrantAttrs(B);
+      holder = B;
+
+      const rel = (wall: number): string => `${Math.round(wall - wall0)}`;
+      failoverTable(`scenario 5, crash of site A's node1 (agent, its lease guard and node1's cluster guard die; t0 = kill of the node's init)`, A, B, t0, { revoked, stopped: stopped!, granted, active, started }, {
+        'site B term': String(termB),
+        'registry leader at t0': leader,
+        'svc at A before the crash on': svcNodeBefore,
+        'killNode took': `${Math.round(killMs)}`,
+        'A expires while held': advance,
+        'A stale expires (s) at': `${rel(staleMs)} ms after t0`,
+        'A/node2 cluster guard logged the revoke at': `${rel(line.time)} ms after t0 = expires + ${Math.round(line.time - staleMs)} ms (margin ${cibGuardMarginMs}, read every ${cibGuardIntervalMs})`,
+        'site A revoked by': `cluster lease guard on node2; owner now ${ownerName(old.get('owner'))}`,
+        'site A readings (node2) since t0': transitions(A.monitor.samples, t0),
+      });
+
+      // The guards still running stop on SIGTERM and say so.
+      for (const g of [guardA2, guardB1]) {
+        await stopCibGuard(g);
+        expect(g.output()).toContain('cluster lease guard stopped');
+      }
+    });
+  }, 240_000);
+
+  it('the ticket was never granted, and svc never active, at both sites at once (whole run of scenarios 1–5)', async () => {
     for (const s of sites()) await s.monitor.stop();
     const [a, b] = [A.monitor.samples, B.monitor.samples];
     expect(overlaps(possibleWindows(a, (s) => s.granted), possibleWindows(b, (s) => s.granted))).toEqual([]);
@@ -690,8 +982,66 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
     report.push(
       `probes: ${a.length} at A, ${b.length} at B (${probes.filter((s) => s.state === null).length} failed); probe duration min/median/max ${Math.round(durations[0]!)}/${Math.round(durations[Math.floor(durations.length / 2)]!)}/${Math.round(durations[durations.length - 1]!)} ms`,
     );
-    expect(terms.length).toBe(4);
+    // One grant per scenario 1–5, and the move to A that scenario 5 may have needed.
+    expect(terms.length).toBe(movedToA ? 6 : 5);
   });
+
+  it('negative control: the same crash without the cluster lease guard leaves the grant in A\'s CIB after B has it', async () => {
+    await explained(async () => {
+      // The run above is judged; this one breaks S1 at site level on purpose, so it gets fresh monitors.
+      A.monitor = new SiteMonitor('site A (control)', A.cluster, 'node2');
+      B.monitor = new SiteMonitor('site B (control)', B.cluster, 'node1');
+      for (const s of sites()) s.monitor.start();
+      // No cluster guard runs (scenario 5 stops those it started; this covers its failing early).
+      for (const g of cibGuards) await stopCibGuard(g);
+      expect(cibGuards.filter((g) => g.proc.exitCode === null && g.proc.signalCode === null).map((g) => g.where)).toEqual([]);
+
+      // node1 of A boots again (its CIB, corosync.conf and the agent's state directory are kept) and rejoins.
+      const tBoot = performance.now();
+      await A.cluster.startNode('node1');
+      await waitFor(async () => (onlineNodes(await A.cluster.crmMon({ node: 'node2' })).length === 2 ? true : undefined), {
+        timeoutMs: startTimeoutMs,
+        what: 'site A: node1 online again (crm_mon in node2)',
+      });
+      const rejoinMs = performance.now() - tBoot;
+      startAgent(A);
+      const joined = await waitJoined(A, B.endpoint.address, terms[terms.length - 1]!);
+
+      const t1 = performance.now();
+      const r = await formation.cli(B.member, ['grant', ticketName, '--site', A.endpoint.address]);
+      expect(r.code, `tollbooth grant: ${r.stdout} ${r.stderr}`).toBe(0);
+      await observeFailover(B, A, t1);
+      const termA = await checkGrantAttrs(A);
+      holder = A;
+      await A.monitor.until(svcHeldOnNode2, performance.now(), `${ticketName} granted and svc Started on node2 (only) before the crash`);
+      const svcNodeBefore = A.monitor.latest()?.svcStarted.join(',') ?? '?';
+
+      // The same crash, with no cluster lease guard anywhere.
+      const t0 = performance.now();
+      await A.cluster.killNode('node1');
+      A.agent = null;
+      const [granted, started] = await Promise.all([
+        B.monitor.until((s) => s.granted, t0, `${ticketName} granted in the CIB`),
+        B.monitor.until((s) => s.svcStarted.length === 1, t0, 'svc Started'),
+      ]);
+      holder = B;
+      // A's CIB keeps the grant: every reading since the crash, and on through an observation window of
+      // margin + a guard read + 1 s after B's svc started (the cluster guard revoked before B's grant in scenario 5).
+      const windowEnd = performance.now() + cibGuardMarginMs + cibGuardIntervalMs + 1_000;
+      const n = await A.monitor.holdsUntil((s) => s.granted, windowEnd, `${ticketName} still granted at site A (nothing revokes it)`);
+      const since = A.monitor.samples.filter((x) => x.t0 >= t0 && x.state !== null);
+      expect(since.length).toBeGreaterThan(0);
+      for (const x of since) expect(x.state!.granted, `site A at ${Math.round(x.t1 - t0)} ms`).toBe(true);
+      const attrs = await cibTicket(A);
+      expect(attrs.get('granted')).toBe('true');
+      expect(attrs.get('term')).toBe(String(termA));
+      const aEnd = A.monitor.latest();
+      const bothSvc = since.some((x) => x.t0 >= started.hi && x.state!.svcActive.length > 0);
+      const text = `scenario 6, negative control: the crash of site A's node1 without cluster lease guards (t0 = kill)\n  node1 rebooted and online again in ${Math.round(rejoinMs)} ms; agent rejoined in ${joined.ms} ms; term at A ${termA}; svc at A on ${svcNodeBefore}\n  site B CIB granted: ${at(granted, t0)}\n  site B svc Started: ${at(started, t0)}\n  site A CIB (node2) still granted, term ${attrs.get('term')}, expires ${attrs.get('expires')} (${Math.round(Number(attrs.get('expires')) * 1000 - Date.now())} ms from now): in all ${since.length} readings since t0 (${n} in the window after B's svc started)\n  svc at A at the end: ${JSON.stringify(aEnd?.svcActive ?? null)}; svc active at A while Started at B: ${bothSvc}\n  site A readings (node2) since t0: ${transitions(A.monitor.samples, t0)}`;
+      report.push(text);
+      console.log(text);
+    });
+  }, 240_000);
 
   it('teardown removes every namespace, process and file it made', async () => {
     const t0 = performance.now();
