@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CibExpiryGuard, LeaseGuard } from '../src/adapters/lease-guard.js';
+import { CrmTicketSink } from '../src/adapters/crm-ticket-sink.js';
+import { LeaseGuardFile } from '../src/adapters/lease-guard-file.js';
 import { writeLeaseGuardPid, runningLeaseGuard } from '../src/adapters/lease-guard.js';
 import { SystemClock, bootId } from '../src/adapters/system-clock.js';
 import { loadConfigFile } from '../src/config/index.js';
@@ -90,13 +92,15 @@ export async function runCibGuard(o: { config: string; marginMs?: number; interv
     return exitConfig;
   }
   const config = loaded.config;
-  const site = config.members.find((m) => m.kind === 'site');
-  if (site === undefined) {
-    process.stderr.write(`tollbooth lease-guard: ${o.config} has no site\n`);
-    return exitConfig;
-  }
-  // Only reads the CIB and revokes: the sink's guard record is opened on a path that is never written.
-  const { sink } = await crmSinkFor(config, site, join(tmpdir(), `tollbooth-cib-guard-${process.pid}`), bootId(), new SystemClock());
+  // Only reads the CIB and revokes (owner 0): it needs no site id of its own (the sink's siteId is
+  // used for grants only) and no guard record (opened on a path that is never written). Resolving
+  // the sites' host names is not needed either, so a name that does not resolve cannot stop it.
+  const sink = new CrmTicketSink({
+    siteId: 1,
+    boothCfgName: config.name,
+    clock: new SystemClock(),
+    guard: await LeaseGuardFile.open(join(tmpdir(), `tollbooth-cib-guard-${process.pid}`), bootId()),
+  });
   const log = pino({ base: { component: 'cib-lease-guard', formation: config.name } }, pino.destination({ dest: 1, sync: true }));
   const guard = new CibExpiryGuard({
     read: () => sink.ticketStates(),
