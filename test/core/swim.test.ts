@@ -30,6 +30,7 @@
 //    a probe detours through one helper only; and a member of G can for a
 //    while hold a dead claim made by a member outside G (2 runs in 1 893),
 //    which the accused then refutes.
+import { EventHeap } from '../sim/heap.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { timingPresets } from '../../src/config/presets.js';
@@ -103,51 +104,6 @@ interface Delivery {
   readonly env: SwimEnvelope;
 }
 
-/** A binary heap of deliveries ordered by (time, send order). */
-class DeliveryHeap {
-  private readonly items: Delivery[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): Delivery | undefined {
-    return this.items[0];
-  }
-  push(d: Delivery): void {
-    const a = this.items;
-    a.push(d);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!earlier(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-  pop(): Delivery | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && earlier(a[l]!, a[m]!)) m = l;
-        if (r < a.length && earlier(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function earlier(a: Delivery, b: Delivery): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
 
 interface NetOptions {
   readonly seed: number;
@@ -167,7 +123,7 @@ class SwimNet {
   link: (from: MemberId, to: MemberId) => Link = () => healthyLink;
   sent = 0;
   dropped = 0;
-  private readonly heap = new DeliveryHeap();
+  private readonly heap = new EventHeap<Delivery>();
   private seq = 0;
   private readonly rnd: SeededRandom;
   private readonly json: boolean;
