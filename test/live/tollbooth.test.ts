@@ -17,12 +17,20 @@
 // before Y's lower bound), never on a single reading. Across the whole run a
 // checker also asserts that the windows in which the ticket may have been
 // granted (and in which svc may have been active) at the two sites never
-// overlap (scenarios 1–5). Site A is probed in node2 from scenario 5 on.
+// overlap (scenarios 1–5 and 1b). Site A is probed in node2 from scenario 5 on.
 //
 //  1. automatic grant: ticketA is granted in exactly one CIB, with owner =
 //     booth's site id of the holder, term = the registry's generation and
 //     booth-cfg-name = booth; svc is Started there and nowhere at the other
 //     site;
+// 1b. `tollbooth move ticketA --to OTHER` (the CLI on the host, against the
+//     holder's agent's socket): exit 0 and its four progress lines (step 2
+//     names svc as stopped, read from the holder's cluster); the holder's CIB
+//     shows the ticket in standby while still granted and svc stops there
+//     under it (a reading: granted, standby, svc nowhere), then revoked; svc
+//     stopped at the holder before the other CIB shows the grant and before
+//     svc is active there; the other site ends granted, not in standby, svc
+//     Started; the old site ends revoked and out of standby; the term grew;
 //  2. SIGTERM of the holder's agent: its lease guard revokes the grant at the
 //     deadline, svc stops, and only then is the ticket granted and svc started
 //     at the other site; the agent is restarted and rejoins;
@@ -133,7 +141,7 @@ interface Sample {
   readonly t0: number;
   readonly t1: number;
   /** null when the probe failed (unknown state). */
-  readonly state: { readonly granted: boolean; readonly svcActive: readonly string[]; readonly svcStarted: readonly string[] } | null;
+  readonly state: { readonly granted: boolean; readonly standby: boolean; readonly svcActive: readonly string[]; readonly svcStarted: readonly string[] } | null;
   readonly error: string | null;
 }
 type State = NonNullable<Sample['state']>;
@@ -170,11 +178,13 @@ class SiteMonitor {
       try {
         const s = await this.cluster.crmMon({ node: this.node, timeoutMs: 10_000 });
         const p = placements(s, 'svc');
+        const tk = ticket(s, ticketName);
         this.samples.push({
           t0,
           t1: performance.now(),
           state: {
-            granted: ticket(s, ticketName)?.granted ?? false,
+            granted: tk?.granted ?? false,
+            standby: tk?.standby ?? false,
             svcActive: p.map((x) => x.node),
             svcStarted: p.filter((x) => x.role === 'Started').map((x) => x.node),
           },
@@ -302,7 +312,7 @@ function transitions(samples: readonly Sample[], since: number): string {
   let last: string | null = null;
   for (const x of samples) {
     if (x.t0 < since || x.state === null) continue;
-    const v = `${x.state.granted ? 'granted' : 'not granted'}, svc ${x.state.svcActive.join('+') || 'nowhere'}`;
+    const v = `${x.state.granted ? 'granted' : 'not granted'}${x.state.standby ? ' (standby)' : ''}, svc ${x.state.svcActive.join('+') || 'nowhere'}`;
     if (v !== last) out.push(`${Math.round(x.t1 - since)}: ${v}`);
     last = v;
   }
@@ -702,7 +712,7 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
       // Neither cluster has the ticket or svc before any agent runs.
       for (const s of sites()) {
         const st = await s.monitor.until(() => true, performance.now(), 'a first reading', 30_000).then(() => s.monitor.latest()!);
-        expect(st).toEqual({ granted: false, svcActive: [], svcStarted: [] });
+        expect(st).toEqual({ granted: false, standby: false, svcActive: [], svcStarted: [] });
       }
       const t0 = performance.now();
       arbitrator = formation.start(formation.member('arb'), (argv) => arbHost!.spawn(argv));
@@ -724,13 +734,101 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
       expect(local?.row.grantedHere).toBe(true);
       // The other site: never granted, svc never active since the agents started.
       for (const s of other.monitor.samples.filter((x) => x.t0 >= t0 && x.state !== null)) {
-        expect(s.state).toEqual({ granted: false, svcActive: [], svcStarted: [] });
+        expect(s.state).toEqual({ granted: false, standby: false, svcActive: [], svcStarted: [] });
       }
-      expect(other.monitor.latest()).toEqual({ granted: false, svcActive: [], svcStarted: [] });
+      expect(other.monitor.latest()).toEqual({ granted: false, standby: false, svcActive: [], svcStarted: [] });
       expect(holder.monitor.latest()?.svcStarted).toHaveLength(1);
       const otherAttrs = await other.cluster.exec('node1', ['crm_ticket', '-t', ticketName, '-G', 'granted'], { timeoutMs: 15_000 });
       expect(otherAttrs.stdout.trim() === 'false' || otherAttrs.code !== 0).toBe(true);
       const text = `scenario 1, automatic grant (ms after the agents were spawned): site ${holder.label} (${holder.endpoint.address}) got ${ticketName}, term ${term}\n  CIB granted: ${at(granted, t0)}\n  svc Started: ${at(started, t0)}\n  grant -> svc Started (seen / at most): ${Math.round(started.hi - granted.hi)} / ${Math.round(started.hi - granted.lo)}`;
+      report.push(text);
+      console.log(text);
+    });
+  }, 180_000);
+
+  it('tollbooth move: standby at the holder stops svc there, then the other site is granted and starts svc', async () => {
+    await explained(async () => {
+      const from = holder;
+      const to = otherOf(from);
+      const termBefore = terms[terms.length - 1]!;
+      // Both agents follow a leader and see the ticket at the holder.
+      await waitJoined(to, from.endpoint.address, termBefore);
+      await waitJoined(from, from.endpoint.address, termBefore);
+      await from.monitor.until((s) => s.granted && !s.standby && s.svcStarted.length === 1, performance.now(), `${ticketName} granted (not standby) and svc Started before the move`);
+
+      const t0 = performance.now();
+      const move = formation.cli(from.member, ['move', ticketName, '--to', to.endpoint.address, '--stop-timeout', '60000', '--start-timeout', '60000'], 150_000);
+      const [standby, stoppedSeen, revoked, granted, active, started] = await Promise.all([
+        from.monitor.until((s) => s.granted && s.standby, t0, `${ticketName} in standby (still granted) in the CIB`),
+        from.monitor.until((s) => s.svcActive.length === 0, t0, 'svc stopped'),
+        from.monitor.until((s) => !s.granted, t0, `${ticketName} revoked in the CIB`),
+        to.monitor.until((s) => s.granted, t0, `${ticketName} granted in the CIB`),
+        to.monitor.until((s) => s.svcActive.length > 0, t0, 'svc active'),
+        to.monitor.until((s) => s.svcStarted.length === 1, t0, 'svc Started'),
+      ]);
+      const r = await move;
+      const cliMs = performance.now() - t0;
+      expect(r.code, `tollbooth move: ${r.stdout} ${r.stderr}`).toBe(0);
+
+      // Its progress lines, step 2 from the holder's own cluster (not "cannot see").
+      const out = r.stdout;
+      const fa = from.endpoint.address.replace(/\./g, '\\.');
+      const ta = to.endpoint.address.replace(/\./g, '\\.');
+      expect(out).not.toContain('cannot see');
+      expect(out).toMatch(new RegExp(`^\\[1/4\\] ${ticketName} in standby at ${fa} \\(`, 'm'));
+      expect(out).toMatch(new RegExp(`^\\[2/4\\] resources of ${ticketName} stopped at ${fa}: svc \\(`, 'm'));
+      expect(out).toMatch(new RegExp(`^\\[3/4\\] ${ticketName} granted at ${ta} \\(revoked at ${fa} first\\) \\(`, 'm'));
+      expect(out).toMatch(new RegExp(`^\\[4/4\\] ${ticketName} active at ${ta}; svc running \\(`, 'm'));
+      expect(out).toMatch(new RegExp(`^moved ${ticketName} from ${fa} to ${ta} in `, 'm'));
+      const steps = [1, 2, 3, 4].map((i) => out.match(new RegExp(`^\\[${i}/4\\].*\\(([0-9.]+ s)\\)$`, 'm'))?.[1] ?? '?');
+
+      // Standby first: svc stopped at the holder while the ticket was still granted there (a reading shows it).
+      const underStandby = from.monitor.samples.find((x) => x.t0 >= t0 && x.state !== null && x.state.granted && x.state.standby && x.state.svcActive.length === 0);
+      expect(underStandby, `a reading at site ${from.label} with ${ticketName} granted, in standby and svc stopped (${transitions(from.monitor.samples, t0)})`).toBeDefined();
+      expect(standby.hi, `site ${from.label}: standby seen before the revoke`).toBeLessThanOrEqual(revoked.hi);
+      expect(stoppedSeen.hi, `svc stopped at site ${from.label} no later than the revoke was seen`).toBeLessThanOrEqual(revoked.hi);
+      // The order across the sites, on the bounds.
+      expect(revoked.hi, `site ${from.label}'s CIB revoked before site ${to.label}'s CIB granted`).toBeLessThan(granted.lo);
+      expect(stoppedSeen.hi, `svc stopped at site ${from.label} before site ${to.label}'s CIB granted`).toBeLessThan(granted.lo);
+      expect(stoppedSeen.hi, `svc stopped at site ${from.label} before it became active at site ${to.label}`).toBeLessThan(active.lo);
+      // svc did not come back at the holder after it stopped.
+      for (const x of from.monitor.samples) {
+        if (x.t0 >= stoppedSeen.hi && x.state !== null) expect(x.state.svcActive, `svc at site ${from.label} at ${Math.round(x.t1 - t0)} ms`).toEqual([]);
+      }
+
+      // The end: the new holder granted, not in standby, svc Started; the old one revoked and out of standby.
+      const settledTo = await to.monitor.until((s) => s.granted && !s.standby && s.svcStarted.length === 1, t0, `${ticketName} granted, not standby, svc Started`);
+      const settledFrom = await from.monitor.until((s) => !s.granted && !s.standby && s.svcActive.length === 0, t0, `${ticketName} revoked, not standby, svc stopped`);
+      const term = await checkGrantAttrs(to);
+      expect(term).toBeGreaterThan(termBefore);
+      const newAttrs = await cibTicket(to);
+      expect(newAttrs.get('standby') ?? 'false').toBe('false');
+      const old = await cibTicket(from);
+      expect(old.get('granted')).toBe('false');
+      const l = await list(to.member);
+      expect(l?.row).toMatchObject({ holder: to.endpoint.address, generation: term });
+      holder = to;
+
+      const text = `scenario 1b, tollbooth move ${ticketName} --to ${to.label} (from site ${from.label}; t0 = the command; ms after t0, "hi (lo–hi)": the change happened inside the window)\n${Object.entries({
+        'CLI exit 0 after': `${Math.round(cliMs)} (its steps: ${steps.join(' / ')})`,
+        [`site ${from.label} CIB standby (still granted)`]: at(standby, t0),
+        [`site ${from.label} svc stopped`]: at(stoppedSeen, t0),
+        [`site ${from.label} CIB revoked`]: at(revoked, t0),
+        [`site ${to.label} CIB granted`]: at(granted, t0),
+        [`site ${to.label} svc Started`]: at(started, t0),
+        [`standby -> ${from.label} svc stopped (seen / at most)`]: `${Math.round(stoppedSeen.hi - standby.hi)} / ${Math.round(stoppedSeen.hi - standby.lo)}`,
+        [`gap: ${from.label} svc stopped -> ${to.label} granted (at least)`]: `${Math.round(granted.lo - stoppedSeen.hi)}`,
+        [`gap: ${from.label} revoked -> ${to.label} granted (at least)`]: `${Math.round(granted.lo - revoked.hi)}`,
+        [`${to.label} grant -> ${to.label} svc Started (seen / at most)`]: `${Math.round(started.hi - granted.hi)} / ${Math.round(started.hi - granted.lo)}`,
+        [`site ${to.label} settled (granted, not standby, svc Started)`]: at(settledTo, t0),
+        [`site ${from.label} settled (revoked, not standby)`]: at(settledFrom, t0),
+        'term': `${termBefore} -> ${term}`,
+        [`site ${from.label} readings since t0`]: transitions(from.monitor.samples, t0),
+        [`site ${to.label} readings since t0`]: transitions(to.monitor.samples, t0),
+        'CLI output': out.trimEnd().split('\n').join(' | '),
+      })
+        .map(([k, v]) => `  ${k}: ${v}`)
+        .join('\n')}`;
       report.push(text);
       console.log(text);
     });
@@ -972,7 +1070,7 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
     });
   }, 240_000);
 
-  it('the ticket was never granted, and svc never active, at both sites at once (whole run of scenarios 1–5)', async () => {
+  it('the ticket was never granted, and svc never active, at both sites at once (whole run of scenarios 1–5 and 1b)', async () => {
     for (const s of sites()) await s.monitor.stop();
     const [a, b] = [A.monitor.samples, B.monitor.samples];
     expect(overlaps(possibleWindows(a, (s) => s.granted), possibleWindows(b, (s) => s.granted))).toEqual([]);
@@ -982,8 +1080,8 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
     report.push(
       `probes: ${a.length} at A, ${b.length} at B (${probes.filter((s) => s.state === null).length} failed); probe duration min/median/max ${Math.round(durations[0]!)}/${Math.round(durations[Math.floor(durations.length / 2)]!)}/${Math.round(durations[durations.length - 1]!)} ms`,
     );
-    // One grant per scenario 1–5, and the move to A that scenario 5 may have needed.
-    expect(terms.length).toBe(movedToA ? 6 : 5);
+    // One grant per scenario 1–5, one for the move (1b), and the move to A that scenario 5 may have needed.
+    expect(terms.length).toBe(movedToA ? 7 : 6);
   });
 
   it('negative control: the same crash without the cluster lease guard leaves the grant in A\'s CIB after B has it', async () => {
