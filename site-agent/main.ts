@@ -326,9 +326,12 @@ function siteHealthMonitor(
     if (opts.quorumCheck !== false) probes.quorate = async () => (await readClusterState()).quorate;
     if (opts.runnabilityCheck !== false) {
       const checker = new RunnabilityChecker({});
-      probes.runnable = async (ticket) => {
-        const v = await checker.check({ ticket });
-        return v.runnable ? { runnable: true } : { runnable: false, reason: v.reason };
+      probes.runnable = async (tickets) => {
+        const out = new Map<string, { runnable: boolean; reason?: string } | Error>();
+        for (const [ticket, v] of await checker.checkAll(tickets)) {
+          out.set(ticket, v instanceof Error ? v : v.runnable ? { runnable: true } : { runnable: false, reason: v.reason });
+        }
+        return out;
       };
     }
   }

@@ -247,7 +247,8 @@ export class CrmTicketSink implements TicketSink {
     } catch (err) {
       return { ok: false, error: `lease guard record ${this.options.guard.path}: ${(err as Error).message}` };
     }
-    const moved = update.extend.filter((e) => !skipped.includes(e.ticket) && namePattern.test(e.ticket) && e.ticket.length <= nameBytesMax);
+    const notMoved = new Set(skipped);
+    const moved = update.extend.filter((e) => !notMoved.has(e.ticket) && namePattern.test(e.ticket) && e.ticket.length <= nameBytesMax);
     if (moved.length === 0) return { ok: true, skipped };
     const wallNow = this.wallClockMs();
     const monoNow = this.options.clock.now();
@@ -379,11 +380,7 @@ export class CrmTicketSink implements TicketSink {
 
   /** Our tickets that the CIB shows granted now. */
   async grantedHere(options?: AbortOptions): Promise<string[]> {
-    const out: string[] = [];
-    for (const s of await this.queryAll(options)) {
-      if (s.attrs.get('booth-cfg-name') === this.options.boothCfgName && parseBool(s, 'granted', false)) out.push(s.id);
-    }
-    return out;
+    return (await this.ticketStates(options)).filter((s) => s.granted).map((s) => s.ticket);
   }
 
   private async armGuard(ticket: string, gen: number, revokeBy: number): Promise<void> {

@@ -41,7 +41,7 @@ export class GuardFileError extends Error {
 type Change =
   | { readonly kind: 'arm'; readonly ticket: string; readonly rec: GuardRecord }
   | { readonly kind: 'disarm'; readonly ticket: string }
-  | { readonly kind: 'extend'; readonly ticket: string; readonly rec: GuardRecord; readonly now: number; readonly skipped: string[] };
+  | { readonly kind: 'extend'; readonly entries: ReadonlyArray<{ readonly ticket: string } & GuardRecord>; readonly now: number; readonly skipped: string[] };
 
 export class LeaseGuardFile {
   private records = new Map<string, GuardRecord>();
@@ -75,7 +75,7 @@ export class LeaseGuardFile {
 
   /** Forgets a grant; resolves once durable. Call after the revoke is written. */
   disarm(ticket: string): Promise<void> {
-    if (!this.records.has(ticket) && !this.waiting.some((w) => w.change.ticket === ticket)) return Promise.resolve();
+    if (!this.records.has(ticket) && !this.waiting.some((w) => w.change.kind === 'arm' && w.change.ticket === ticket)) return Promise.resolve();
     return this.change({ kind: 'disarm', ticket });
   }
 
@@ -86,7 +86,7 @@ export class LeaseGuardFile {
    */
   async extend(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number }>, now: number): Promise<string[]> {
     const skipped: string[] = [];
-    await Promise.all(entries.map((e) => this.change({ kind: 'extend', ticket: e.ticket, rec: { generation: e.generation, revokeBy: e.revokeBy }, now, skipped })));
+    await this.change({ kind: 'extend', entries, now, skipped });
     return skipped;
   }
 
@@ -108,9 +108,11 @@ export class LeaseGuardFile {
           if (c.kind === 'arm') next.set(c.ticket, c.rec);
           else if (c.kind === 'disarm') next.delete(c.ticket);
           else {
-            const cur = next.get(c.ticket);
-            if (cur === undefined || cur.generation !== c.rec.generation || cur.revokeBy <= c.now) c.skipped.push(c.ticket);
-            else if (c.rec.revokeBy > cur.revokeBy) next.set(c.ticket, c.rec);
+            for (const e of c.entries) {
+              const cur = next.get(e.ticket);
+              if (cur === undefined || cur.generation !== e.generation || cur.revokeBy <= c.now) c.skipped.push(e.ticket);
+              else if (e.revokeBy > cur.revokeBy) next.set(e.ticket, { generation: e.generation, revokeBy: e.revokeBy });
+            }
           }
         }
         let err: Error | null = null;

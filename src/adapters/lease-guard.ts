@@ -18,7 +18,7 @@
 
 import { spawn } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { MonotonicClock } from '../runtime/ports.js';
 import { readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
@@ -116,9 +116,20 @@ export class LeaseGuard {
     }
   }
 
+  /** The record file's identity when last read: the agent replaces it (rename) on every write. */
+  private lastSeen = '';
+
   private async reload(): Promise<void> {
     try {
+      // The poll and inotify both land here: parse only a file that was replaced since the last read.
+      const st = await stat(this.o.guardPath).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      const seen = st === null ? 'missing' : `${st.ino}:${st.size}:${st.mtimeMs}`;
+      if (seen === this.lastSeen) return;
       this.records = await readGuardFile(this.o.guardPath, this.o.boot);
+      this.lastSeen = seen;
     } catch (err) {
       // An unreadable record: keep enforcing the last one read (its deadlines only get earlier relative to now).
       this.o.log.error({ err: (err as Error).message, path: this.o.guardPath }, 'cannot read the lease guard record; enforcing the last one read');

@@ -186,6 +186,12 @@ export interface RunnabilityCheckerOptions {
   readonly onCall?: (call: RunnabilityCall) => void;
 }
 
+function checkTicketName(ticket: string): void {
+  if (ticket.length > ticketBytesMax || !ticketPattern.test(ticket)) {
+    throw new RunnabilityError('INVALID_TICKET', `ticket name ${JSON.stringify(ticket.slice(0, ticketBytesMax))} is not a valid name (${ticketPattern.source})`);
+  }
+}
+
 /** Ticket names we hand to crm_ticket: the same rule as crm-ticket-sink.ts. */
 const ticketPattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const ticketBytesMax = 128;
@@ -229,15 +235,41 @@ export class RunnabilityChecker {
    */
   async check(query: RunnabilityQuery, options?: AbortOptions): Promise<RunnabilityVerdict> {
     const started = this.clock.now();
-    const { ticket } = query;
-    if (ticket.length > ticketBytesMax || !ticketPattern.test(ticket)) {
-      throw new RunnabilityError('INVALID_TICKET', `ticket name ${JSON.stringify(ticket.slice(0, ticketBytesMax))} is not a valid name (${ticketPattern.source})`);
-    }
-    const signal = options?.signal;
-    const baseEnv = { ...process.env, ...this.options.env };
+    checkTicketName(query.ticket);
+    const cibText = await this.readCib(options?.signal);
+    return this.verdict(query, cibText, parseCib(cibText), started, options?.signal);
+  }
 
-    const cibText = await this.call('cibadmin', this.cibadmin, ['-Q'], baseEnv, signal);
+  /**
+   * The same for several tickets against one reading of the CIB: one
+   * `cibadmin -Q` for all of them, and a simulation only for the tickets
+   * that rsc_ticket constraints name. Per ticket, the verdict or the
+   * RunnabilityError that kept it from one; throws when the CIB cannot be read.
+   */
+  async checkAll(tickets: readonly string[], nodes: readonly string[] | null = null, options?: AbortOptions): Promise<Map<string, RunnabilityVerdict | RunnabilityError>> {
+    const out = new Map<string, RunnabilityVerdict | RunnabilityError>();
+    const cibText = await this.readCib(options?.signal);
     const cib = parseCib(cibText);
+    for (const ticket of tickets) {
+      const started = this.clock.now();
+      try {
+        checkTicketName(ticket);
+        out.set(ticket, await this.verdict({ ticket, nodes }, cibText, cib, started, options?.signal));
+      } catch (err) {
+        if (!(err instanceof RunnabilityError)) throw err;
+        out.set(ticket, err);
+      }
+    }
+    return out;
+  }
+
+  private readCib(signal: AbortSignal | undefined): Promise<string> {
+    return this.call('cibadmin', this.cibadmin, ['-Q'], { ...process.env, ...this.options.env }, signal);
+  }
+
+  private async verdict(query: RunnabilityQuery, cibText: string, cib: XmlElement, started: number, signal: AbortSignal | undefined): Promise<RunnabilityVerdict> {
+    const { ticket } = query;
+    const baseEnv = { ...process.env, ...this.options.env };
     const model = readCibModel(cib, ticket);
     if (model.requirements.length === 0) {
       return {

@@ -13,8 +13,12 @@ import type { SiteHealth } from '../core/messages.js';
 export interface HealthProbes {
   /** Runs the ticket's before-acquire handler (only for tickets that have one). */
   readonly handler?: (ticket: string, phase: 'acquire' | 'renew', expiresUnixSec: number) => Promise<{ ok: boolean; message?: string }>;
-  /** Whether the ticket's resources would run here; throws when it cannot tell. */
-  readonly runnable?: (ticket: string) => Promise<{ runnable: boolean; reason?: string }>;
+  /**
+   * Whether each ticket's resources would run here, for several tickets at
+   * once (one reading of the CIB); per ticket an Error when it cannot tell;
+   * throws when it can tell nothing.
+   */
+  readonly runnable?: (tickets: readonly string[]) => Promise<ReadonlyMap<string, { runnable: boolean; reason?: string } | Error>>;
   /** Whether this site's cluster partition has quorum; throws when it cannot tell. */
   readonly quorate?: () => Promise<boolean>;
 }
@@ -154,22 +158,25 @@ export class SiteHealthMonitor {
       this.writeFailures.delete(ticket);
       this.o.log.info({ ticket }, 'trying the CIB again for this ticket: eligible here again');
     }
-    for (const t of this.o.tickets) {
+    const tickets = only === null ? this.o.tickets : this.o.tickets.filter((t) => only.has(t.name));
+    let runnable: ReadonlyMap<string, { runnable: boolean; reason?: string } | Error> | null = null;
+    if (p.runnable !== undefined && tickets.length > 0) {
+      try {
+        runnable = await p.runnable(tickets.map((t) => t.name));
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'runnability check failed; keeping the last answers');
+      }
+    }
+    for (const t of tickets) {
       if (this.stopped) return;
-      if (only !== null && !only.has(t.name)) continue;
       const h = this.o.held(t.name);
       if (t.hasHandler && p.handler !== undefined) {
         const r = await p.handler(t.name, h.held ? 'renew' : 'acquire', h.expiresUnixSec);
         this.flip(this.handlerFailed, t.name, !r.ok, r.message ?? 'before-acquire handler failed', 'before-acquire handler passes again');
       }
-      if (p.runnable !== undefined) {
-        try {
-          const r = await p.runnable(t.name);
-          this.flip(this.notRunnable, t.name, !r.runnable, r.reason ?? 'not runnable here', 'runnable here again');
-        } catch (err) {
-          this.o.log.warn({ ticket: t.name, err: (err as Error).message }, 'runnability check failed; keeping the last answer');
-        }
-      }
+      const r = runnable?.get(t.name);
+      if (r instanceof Error) this.o.log.warn({ ticket: t.name, err: r.message }, 'runnability check failed; keeping the last answer');
+      else if (r !== undefined) this.flip(this.notRunnable, t.name, !r.runnable, r.reason ?? 'not runnable here', 'runnable here again');
     }
     this.publish();
   }

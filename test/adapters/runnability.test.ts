@@ -201,6 +201,19 @@ describe('RunnabilityChecker on CIB files (real cibadmin, crm_ticket, crm_simula
     expect(calls.map((c) => c.tool)).toEqual(['cibadmin']);
   });
 
+  it('checks several tickets against one reading of the CIB, simulating only those with constraints', async () => {
+    const { calls, checker } = await lab('cib-tickets.xml');
+    const all = await checker.checkAll(['ticketA', 'ticketZ', 'bad name']);
+    expect(all.get('ticketA')).toMatchObject({ runnable: true, ticket: 'ticketA' });
+    expect(all.get('ticketZ')).toMatchObject({ runnable: true, resources: [] });
+    expect(all.get('bad name')).toBeInstanceOf(RunnabilityError);
+    expect((all.get('bad name') as RunnabilityError).code).toBe('INVALID_TICKET');
+    // One cibadmin -Q for all three; a grant and a simulation for ticketA alone.
+    expect(calls.map((c) => c.tool)).toEqual(['cibadmin', 'crm_ticket', 'crm_simulate']);
+    // The same answers as one check each.
+    expect((await checker.check({ ticket: 'ticketA' })).runnable).toBe(true);
+  });
+
   it('says why a resource banned from every node cannot run', async () => {
     const { check } = await lab('cib-runnable-banned.xml');
     expect(reasonOf(await check('ticketA'))).toBe(

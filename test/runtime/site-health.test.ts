@@ -88,7 +88,8 @@ describe('the site health monitor', () => {
     let runnable: boolean | Error = true;
     const probes: HealthProbes = {
       quorate: () => (quorate instanceof Error ? Promise.reject(quorate) : Promise.resolve(quorate)),
-      runnable: () => (runnable instanceof Error ? Promise.reject(runnable) : Promise.resolve(runnable ? { runnable: true } : { runnable: false, reason: 'banned' })),
+      runnable: (tickets) =>
+        Promise.resolve(new Map(tickets.map((t) => [t, runnable instanceof Error ? runnable : runnable ? { runnable: true } : { runnable: false, reason: 'banned' }]))),
     };
     const reports: SiteHealth[] = [];
     const m = new SiteHealthMonitor({ tickets: [{ name: 'a', hasHandler: false }], probes, intervalMs: 20, held: () => ({ held: false, expiresUnixSec: 0 }), report: (h) => reports.push(h), log: quiet });
