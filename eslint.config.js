@@ -52,9 +52,43 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'src/core uses no node: modules (DESIGN.md §6).' },
-            { regex: '^\\.\\./\\.\\.', message: 'src/core imports nothing outside src/core.' },
-            { regex: '^\\.\\./(?!core/)[^.]', message: 'src/core imports nothing outside src/core.' },
+            { regex: '^\\.\\./', message: 'src/core imports nothing outside src/core.' },
             { regex: '^[^.]', message: 'src/core imports no packages (only its own files).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The core's subfolders (registry/, tickets/, gossip/, guardian/) reach the
+    // core's shared files one level up, never further. The purity rules above
+    // apply to them too (files: src/core/**).
+    files: ['src/core/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'src/core uses no node: modules (DESIGN.md §6).' },
+            { regex: '^\\.\\./\\.\\./', message: 'src/core imports nothing outside src/core.' },
+            { regex: '^[^.]', message: 'src/core imports no packages (only its own files).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The registry is Raft only: it knows no tickets and no gossip (etcd's raft knows no application).
+    files: ['src/core/registry/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'src/core uses no node: modules (DESIGN.md §6).' },
+            { regex: '^\\.\\./\\.\\./', message: 'src/core imports nothing outside src/core.' },
+            { regex: '^[^.]', message: 'src/core imports no packages (only its own files).' },
+            { regex: '^\\.\\./(tickets|gossip|guardian)/', message: 'src/core/registry is Raft only: it imports nothing from tickets/, gossip/ or guardian/.' },
           ],
         },
       ],

@@ -17,7 +17,7 @@
 // before the new holder's write was seen.
 
 import { join } from 'node:path';
-import { readTicketState } from '../src/adapters/file-ticket-sink.js';
+import { readTicketState } from '../src/adapters/pacemaker/file-ticket-sink.js';
 import { timingPresets } from '../src/config/presets.js';
 import { clockDriftPpmMaxDefault } from '../src/config/tollbooth-keys.js';
 import type { LoopbackFormation, LoopbackMember } from '../src/cli/loopback-formation.js';

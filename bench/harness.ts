@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LoopbackFormation, type LoopbackMember, type LoopbackOptions } from '../src/cli/loopback-formation.js';
 import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
-import type { PeerStatus } from '../src/runtime/ports.js';
+import type { PeerStatus } from '../src/ports/ports.js';
 import { nowMs } from './clock.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');

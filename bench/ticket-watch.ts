@@ -8,7 +8,7 @@
 
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { FileTicketSink, readTicketFile, type FileTicketState } from '../src/adapters/file-ticket-sink.js';
+import { FileTicketSink, readTicketFile, type FileTicketState } from '../src/adapters/pacemaker/file-ticket-sink.js';
 import { nowMs } from './clock.js';
 
 export interface TicketFileHit {

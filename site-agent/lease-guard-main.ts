@@ -6,10 +6,10 @@
 import { pino } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CibExpiryGuard, LeaseGuard } from '../src/adapters/lease-guard.js';
-import { CrmTicketSink } from '../src/adapters/crm-ticket-sink.js';
-import { LeaseGuardFile } from '../src/adapters/lease-guard-file.js';
-import { writeLeaseGuardPid, runningLeaseGuard } from '../src/adapters/lease-guard.js';
+import { CibExpiryGuard, LeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
+import { CrmTicketSink } from '../src/adapters/pacemaker/crm-ticket-sink.js';
+import { LeaseGuardFile } from '../src/adapters/pacemaker/lease-guard-file.js';
+import { writeLeaseGuardPid, runningLeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
 import { SystemClock, bootId } from '../src/adapters/system-clock.js';
 import { loadConfigFile } from '../src/config/index.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';

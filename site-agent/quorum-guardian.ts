@@ -8,9 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { promotionNodelist } from '../src/adapters/corosync-conf.js';
-import { execFileRunner, MembershipTracker, observeCluster } from '../src/adapters/corosync-observe.js';
-import { NodeHelperClient, quorumHelpersOver } from '../src/adapters/node-helper.js';
+import { promotionNodelist } from '../src/adapters/corosync/corosync-conf.js';
+import { execFileRunner, MembershipTracker, observeCluster } from '../src/adapters/corosync/corosync-observe.js';
+import { NodeHelperClient, quorumHelpersOver } from '../src/adapters/corosync/node-helper.js';
 import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../src/config/quorum-guardian-conf.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
 import { QuorumGuardianLoop } from '../src/runtime/quorum-guardian-loop.js';

@@ -6,14 +6,14 @@
 
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
-import { CrmTicketSink } from '../src/adapters/crm-ticket-sink.js';
-import { FileTicketSink } from '../src/adapters/file-ticket-sink.js';
-import { LeaseGuardFile } from '../src/adapters/lease-guard-file.js';
+import { CrmTicketSink } from '../src/adapters/pacemaker/crm-ticket-sink.js';
+import { FileTicketSink } from '../src/adapters/pacemaker/file-ticket-sink.js';
+import { LeaseGuardFile } from '../src/adapters/pacemaker/lease-guard-file.js';
 import { boothSiteId } from '../src/config/site-id.js';
 import type { FormationConfig, FormationMember } from '../src/config/formation-config.js';
 import { memberIdOf } from '../src/config/to-core.js';
 import type { MemberId } from '../src/core/types.js';
-import type { MonotonicClock, TicketSink } from '../src/runtime/ports.js';
+import type { MonotonicClock, TicketSink } from '../src/ports/ports.js';
 
 export type TicketSinkKind = 'crm_ticket' | 'file';
 export const ticketSinkKinds: readonly TicketSinkKind[] = ['crm_ticket', 'file'];

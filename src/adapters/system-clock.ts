@@ -3,7 +3,7 @@
 // process of one boot: a restarted agent and its lease guard agree on deadlines.
 
 import { readFileSync } from 'node:fs';
-import type { MonotonicClock } from '../runtime/ports.js';
+import type { MonotonicClock } from '../ports/ports.js';
 import { ms, type Ms } from '../core/types.js';
 
 export class SystemClock implements MonotonicClock {

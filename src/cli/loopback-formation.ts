@@ -4,7 +4,7 @@
 // end-to-end tests and the benchmarks. Processes are real `tollbooth
 // site-agent` / `tollbooth arbitrator` runs; nothing is simulated.
 
-import { runningLeaseGuard } from '../adapters/lease-guard.js';
+import { runningLeaseGuard } from '../adapters/pacemaker/lease-guard.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';

@@ -25,10 +25,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { AdminSocketError } from '../adapters/admin-socket.js';
-import { CorosyncConfError, promotionNodelist, type PromotionNodelist } from '../adapters/corosync-conf.js';
-import { CorosyncObserveError, execFileRunner, MembershipTracker, observeCluster, type CommandRunner, type GuardianInput } from '../adapters/corosync-observe.js';
-import { defaultStartCommands, NodeHelperServer, type StackCommand } from '../adapters/node-helper.js';
-import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/quorum-guardian.js';
+import { CorosyncConfError, promotionNodelist, type PromotionNodelist } from '../adapters/corosync/corosync-conf.js';
+import { CorosyncObserveError, execFileRunner, MembershipTracker, observeCluster, type CommandRunner, type GuardianInput } from '../adapters/corosync/corosync-observe.js';
+import { defaultStartCommands, NodeHelperServer, type StackCommand } from '../adapters/corosync/node-helper.js';
+import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/guardian/quorum-guardian.js';
 import { publicKeyFromBase64, publicKeyToRaw } from '../wire/signer.js';
 import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
 import { formatConfigProblem, hasConfigErrors } from '../config/problems.js';

@@ -19,8 +19,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FormationConfig } from '../config/formation-config.js';
 import { memberIdOf } from '../config/to-core.js';
-import { adminSenderId, Libp2pTransport, type TransportPeer } from '../adapters/libp2p-transport.js';
-import type { TransportLogger } from '../adapters/transport-support.js';
+import { adminSenderId, Libp2pTransport, type TransportPeer } from '../adapters/transport/libp2p-transport.js';
+import type { TransportLogger } from '../adapters/transport/transport-support.js';
 import type { AdminRequest, AdminResponse } from '../runtime/admin-service.js';
 import { sequenceCounterLimit } from '../wire/replay-window.js';
 import { publicKeyOfSeed } from './keys.js';

@@ -4,7 +4,7 @@
 // per-site weights here (arbitrators never hold tickets, so theirs are dropped).
 
 import { defaultLimits, type CoreConfig } from '../core/config.js';
-import { swimPresets, type SwimTiming } from '../core/swim.js';
+import { swimPresets, type SwimTiming } from '../core/gossip/swim.js';
 import { memberId, type Member, type MemberId, type TicketDef } from '../core/types.js';
 import type { FormationConfig, FormationMember } from './formation-config.js';
 

@@ -15,16 +15,16 @@
 // the protected decision methods below; the shipped core has no switch.
 
 import { validateCoreConfig, type CoreConfig } from './config.js';
-import { driftStretch, holderLeaseEnd, leaderLeaseDurationMs, leaderViewEnd } from './lease.js';
+import { driftStretch, holderLeaseEnd, leaderLeaseDurationMs, leaderViewEnd } from './tickets/lease.js';
 import { isSwimMessage, siteHealthRumorKind, ticketRumorKind, type Cause, type TicketRumor, type Entry, type EntryData, type Envelope, type RaftMessage, type RenewItem, type RenewRefusal, type SiteHealth, type Snapshot } from './messages.js';
-import { chooseSite, isEligible, type SiteView } from './placement.js';
-import { majority, quorumValue } from './quorum.js';
-import { RaftLog } from './raft-log.js';
+import { chooseSite, isEligible, type SiteView } from './tickets/placement.js';
+import { majority, quorumValue } from './registry/quorum.js';
+import { RaftLog } from './registry/raft-log.js';
 import type { RandomSource } from './random.js';
 import type { AdminCommand, CommandErrorCode, CoreEvent, HardState, PersistedState, Ready, Report, Role } from './ready.js';
-import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from './site-holder.js';
-import { TicketTable, type TicketState } from './ticket-table.js';
-import { SwimNode, type ClaimAuthenticator, type Route, type Rumor, type SwimEvent, type SwimLimits, type SwimTiming, type SwimView } from './swim.js';
+import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from './tickets/site-holder.js';
+import { TicketTable, type TicketState } from './tickets/ticket-table.js';
+import { SwimNode, type ClaimAuthenticator, type Route, type Rumor, type SwimEvent, type SwimLimits, type SwimTiming, type SwimView } from './gossip/swim.js';
 import {
   AssertionError,
   assert,

@@ -2,9 +2,9 @@
 // readable discriminated union per concern, each with a `type` the dispatch
 // switches on (STYLE.md: one readable dispatch per message type).
 
-import { swimMessageTypes, type SwimMessage } from './swim.js';
+import { swimMessageTypes, type SwimMessage } from './gossip/swim.js';
 import type { Generation, Index, Member, MemberId, Ms, Term, TicketDef } from './types.js';
-import type { TableSnapshot } from './ticket-table.js';
+import type { TableSnapshot } from './tickets/ticket-table.js';
 
 /** Why a log entry was written: an admin command (with its id) or the registry itself. */
 export type Cause =

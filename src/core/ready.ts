@@ -21,8 +21,8 @@
 // protocol's safety argument.
 
 import type { Entry, Envelope, Snapshot, SiteHealth, EntryData } from './messages.js';
-import type { GuardUpdate, TicketEffect } from './site-holder.js';
-import type { SwimRejectReason, SwimState } from './swim.js';
+import type { GuardUpdate, TicketEffect } from './tickets/site-holder.js';
+import type { SwimRejectReason, SwimState } from './gossip/swim.js';
 import type { Index, MemberId, Ms, Term, TicketDef, Member } from './types.js';
 
 export interface HardState {

@@ -8,12 +8,12 @@
 // request is answered here or refused, never forwarded again.
 
 import { randomUUID } from 'node:crypto';
-import type { TicketState } from '../core/ticket-table.js';
+import type { TicketState } from '../core/tickets/ticket-table.js';
 import type { AdminCommand } from '../core/ready.js';
 import type { MemberId, TicketDef } from '../core/types.js';
 import type { MemberStatus, SiteHealthSeen } from '../core/member.js';
-import type { SwimView } from '../core/swim.js';
-import type { AdminFrame, MonotonicClock, PeerStatus, Transport } from './ports.js';
+import type { SwimView } from '../core/gossip/swim.js';
+import type { AdminFrame, MonotonicClock, PeerStatus, Transport } from '../ports/ports.js';
 import type { Pump } from './pump.js';
 
 export const adminOps = ['list', 'status', 'fingerprint', 'peers', 'history', 'resources', 'quorum', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;

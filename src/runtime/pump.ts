@@ -8,9 +8,9 @@ import { EventEmitter } from 'node:events';
 import type { Member } from '../core/member.js';
 import type { Envelope } from '../core/messages.js';
 import type { AdminCommand, CoreEvent, Ready } from '../core/ready.js';
-import type { GuardUpdate, TicketEffect } from '../core/site-holder.js';
+import type { GuardUpdate, TicketEffect } from '../core/tickets/site-holder.js';
 import type { Ms } from '../core/types.js';
-import type { MonotonicClock, Storage, TicketSink, Transport } from './ports.js';
+import type { MonotonicClock, Storage, TicketSink, Transport } from '../ports/ports.js';
 
 export interface PumpLogger {
   info(obj: object, msg: string): void;

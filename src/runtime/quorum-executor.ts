@@ -48,8 +48,8 @@
 //
 // No I/O of its own: the helpers and the clock are injected (DESIGN.md §6).
 
-import { majority } from '../core/quorum.js';
-import type { AbortOptions } from './ports.js';
+import { majority } from '../core/registry/quorum.js';
+import type { AbortOptions } from '../ports/ports.js';
 
 /** What a helper's quorum-status says, reduced to what the executor checks. */
 export interface QuorumSnapshot {

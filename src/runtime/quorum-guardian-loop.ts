@@ -17,13 +17,13 @@
 // recorded cluster states in test/runtime/quorum-guardian-loop.test.ts and
 // on the real adapters in site-agent/main.ts.
 
-import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/quorum-guardian.js';
-import type { ClusterSnapshot, GuardianInput, GuardianInputSettings } from '../adapters/corosync-observe.js';
-import type { PromotionNodelist } from '../adapters/corosync-conf.js';
+import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/guardian/quorum-guardian.js';
+import type { ClusterSnapshot, GuardianInput, GuardianInputSettings } from '../adapters/corosync/corosync-observe.js';
+import type { PromotionNodelist } from '../adapters/corosync/corosync-conf.js';
 import type { QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
 import { guardianSettingsAgainstNodelist } from '../config/quorum-guardian-conf.js';
 import { executePromotion, type PromotionOutcome, type PromotionRequest, type QuorumHelpers, type QuorumSnapshot, type StepRecord } from './quorum-executor.js';
-import type { AbortOptions } from './ports.js';
+import type { AbortOptions } from '../ports/ports.js';
 
 export interface GuardianLoopLogger {
   info(fields: object, message: string): void;

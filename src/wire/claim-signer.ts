@@ -18,7 +18,7 @@
 // swim.ts), so the many redundant copies gossip produces cost no check.
 import { Buffer } from 'node:buffer';
 import { type KeyObject } from 'node:crypto';
-import type { Claim, ClaimAuthenticator } from '../core/swim.js';
+import type { Claim, ClaimAuthenticator } from '../core/gossip/swim.js';
 import { Ed25519Signer, ed25519SignatureBytes, verifyEd25519 } from './signer.js';
 
 export const claimSigningContext = 'tollbooth/claim/v1\0';

@@ -37,8 +37,8 @@ import {
   type Snapshot,
   type TicketRumor,
 } from '../core/messages.js';
-import { historyRecordsMax, type HistoryRecord, type TableSnapshot, type TicketState } from '../core/ticket-table.js';
-import { swimMessageTypes, type MemberUpdate, type Rumor, type SwimMessage, type SwimState } from '../core/swim.js';
+import { historyRecordsMax, type HistoryRecord, type TableSnapshot, type TicketState } from '../core/tickets/ticket-table.js';
+import { swimMessageTypes, type MemberUpdate, type Rumor, type SwimMessage, type SwimState } from '../core/gossip/swim.js';
 import { claimSignatureChars } from './claim-signer.js';
 import {
   generation,

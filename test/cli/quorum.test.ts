@@ -11,13 +11,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listenAdminSocket } from '../../src/adapters/admin-socket.js';
-import { promotionNodelist } from '../../src/adapters/corosync-conf.js';
-import { MembershipTracker, parseCmapNodelist, parseCrmMonXml, parseCrmNodeList, parseQuorumtoolStatus, type ClusterSnapshot } from '../../src/adapters/corosync-observe.js';
+import { promotionNodelist } from '../../src/adapters/corosync/corosync-conf.js';
+import { MembershipTracker, parseCmapNodelist, parseCrmMonXml, parseCrmNodeList, parseQuorumtoolStatus, type ClusterSnapshot } from '../../src/adapters/corosync/corosync-observe.js';
 import { askAgentGuardian, formatGuardianStatus, reportOptions } from '../../src/cli/quorum.js';
 import { parseQuorumGuardianConf, requireValidGuardianConf } from '../../src/config/quorum-guardian-conf.js';
 import { AdminService, type AdminServiceComponents } from '../../src/runtime/admin-service.js';
 import type { Pump } from '../../src/runtime/pump.js';
-import type { Transport } from '../../src/runtime/ports.js';
+import type { Transport } from '../../src/ports/ports.js';
 import { QuorumGuardianLoop } from '../../src/runtime/quorum-guardian-loop.js';
 import type { QuorumHelpers } from '../../src/runtime/quorum-executor.js';
 

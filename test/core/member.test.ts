@@ -27,7 +27,7 @@ import { Member } from '../../src/core/member.js';
 import { isSwimMessage, type Entry, type Envelope, type Snapshot } from '../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { AdminCommand, CoreEvent, HardState, Ready, Report } from '../../src/core/ready.js';
-import type { TicketEffect } from '../../src/core/site-holder.js';
+import type { TicketEffect } from '../../src/core/tickets/site-holder.js';
 import { AssertionError, generation, memberId, ms, type MemberId, type TicketDef } from '../../src/core/types.js';
 
 // ───────────── the formation ─────────────

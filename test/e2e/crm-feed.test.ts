@@ -11,7 +11,7 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runningLeaseGuard } from '../../src/adapters/lease-guard.js';
+import { runningLeaseGuard } from '../../src/adapters/pacemaker/lease-guard.js';
 import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
 import { boothSiteId } from '../../src/config/site-id.js';
 

@@ -42,7 +42,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCmapNodelist, parseQuorumtoolStatus } from '../../src/adapters/corosync-observe.js';
+import { parseCmapNodelist, parseQuorumtoolStatus } from '../../src/adapters/corosync/corosync-observe.js';
 import { askAgentGuardian } from '../../src/cli/quorum.js';
 import { publicKeyOfSeed, readSeedFile } from '../../src/cli/keys.js';
 import type { GuardianStatus } from '../../src/runtime/quorum-guardian-loop.js';

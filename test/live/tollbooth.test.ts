@@ -63,7 +63,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rm, rmdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseQueryOutput } from '../../src/adapters/crm-ticket-sink.js';
+import { parseQueryOutput } from '../../src/adapters/pacemaker/crm-ticket-sink.js';
 import { boothSiteId } from '../../src/config/site-id.js';
 import {
   cleanupStaleLabs,

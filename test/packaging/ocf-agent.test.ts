@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runningLeaseGuard } from '../../src/adapters/lease-guard.js';
+import { runningLeaseGuard } from '../../src/adapters/pacemaker/lease-guard.js';
 import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

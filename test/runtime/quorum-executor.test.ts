@@ -19,8 +19,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { corosyncConfSha256, parseCorosyncConf, promotionNodelist, summarizeCorosyncConf } from '../../src/adapters/corosync-conf.js';
-import { majority } from '../../src/core/quorum.js';
+import { corosyncConfSha256, parseCorosyncConf, promotionNodelist, summarizeCorosyncConf } from '../../src/adapters/corosync/corosync-conf.js';
+import { majority } from '../../src/core/registry/quorum.js';
 import {
   checkPromotionRequest,
   executePromotion,
@@ -29,7 +29,7 @@ import {
   type QuorumHelpers,
   type QuorumSnapshot,
 } from '../../src/runtime/quorum-executor.js';
-import type { AbortOptions } from '../../src/runtime/ports.js';
+import type { AbortOptions } from '../../src/ports/ports.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'adapters', 'fixtures', 'corosync');
 const labConf = readFileSync(join(fixtures, '1-healthy', 'corosync.conf'), 'utf8');

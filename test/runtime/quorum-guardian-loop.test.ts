@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { promotionNodelist } from '../../src/adapters/corosync-conf.js';
+import { promotionNodelist } from '../../src/adapters/corosync/corosync-conf.js';
 import {
   MembershipTracker,
   parseCmapNodelist,
@@ -27,7 +27,7 @@ import {
   parseCrmNodeList,
   parseQuorumtoolStatus,
   type ClusterSnapshot,
-} from '../../src/adapters/corosync-observe.js';
+} from '../../src/adapters/corosync/corosync-observe.js';
 import { parseQuorumGuardianConf, requireValidGuardianConf } from '../../src/config/quorum-guardian-conf.js';
 import type { QuorumHelpers, QuorumSnapshot } from '../../src/runtime/quorum-executor.js';
 import { QuorumGuardianLoop } from '../../src/runtime/quorum-guardian-loop.js';

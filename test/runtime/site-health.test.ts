@@ -8,7 +8,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HandlerRunner } from '../../src/adapters/handlers.js';
+import { HandlerRunner } from '../../src/adapters/pacemaker/handlers.js';
 import type { SiteHealth } from '../../src/core/messages.js';
 import { SiteHealthMonitor, type HealthProbes } from '../../src/runtime/site-health.js';
 

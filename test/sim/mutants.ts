@@ -3,8 +3,8 @@
 // they exist only here. The simulator must catch every one (test/sim/mutants.test.ts).
 
 import { Member } from '../../src/core/member.js';
-import { majority } from '../../src/core/quorum.js';
-import type { Route } from '../../src/core/swim.js';
+import { majority } from '../../src/core/registry/quorum.js';
+import type { Route } from '../../src/core/gossip/swim.js';
 import type { Index, MemberId, Term } from '../../src/core/types.js';
 import type { MemberFactory } from './world.js';
 

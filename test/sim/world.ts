@@ -15,14 +15,14 @@
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
 import { CibWriteQueue } from '../support/cib-write-queue.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
-import { driftStretch } from '../../src/core/lease.js';
+import { driftStretch } from '../../src/core/tickets/lease.js';
 import { Member } from '../../src/core/member.js';
 import type { Envelope } from '../../src/core/messages.js';
 import { RelayBudget } from '../../src/wire/relay-budget.js';
 import { fakeClaimAuth } from '../support/fake-claim-auth.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { AdminCommand, PersistBatch, Ready, Report } from '../../src/core/ready.js';
-import type { CibTicketState, GuardUpdate, TicketEffect } from '../../src/core/site-holder.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../../src/core/tickets/site-holder.js';
 import { AssertionError, generation, memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
 import { Checker } from './checker.js';
 import { EventHeap } from './heap.js';

@@ -3,7 +3,7 @@
 // write at a time; a newer desired state for a ticket supersedes one whose
 // write has not started; a grant whose revokeBy has passed when its write
 // would start is not written and is reported as failed.
-import type { TicketEffect } from '../../src/core/site-holder.js';
+import type { TicketEffect } from '../../src/core/tickets/site-holder.js';
 
 export interface QueuedWrite {
   readonly effect: TicketEffect;

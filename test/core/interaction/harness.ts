@@ -80,11 +80,11 @@ import { CibWriteQueue } from '../../support/cib-write-queue.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../../support/raft-store.js';
 import { Member } from '../../../src/core/member.js';
 import type { Cause, EntryData, Envelope, Message } from '../../../src/core/messages.js';
-import { swimPresets, type Piggyback, type SwimTiming } from '../../../src/core/swim.js';
+import { swimPresets, type Piggyback, type SwimTiming } from '../../../src/core/gossip/swim.js';
 import { fakeClaimAuth } from '../../support/fake-claim-auth.js';
 import { SeededRandom, type RandomSource } from '../../../src/core/random.js';
 import type { AdminCommand, CoreEvent, PersistBatch, Report, Role } from '../../../src/core/ready.js';
-import type { CibTicketState, GuardUpdate, TicketEffect } from '../../../src/core/site-holder.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { EventHeap } from '../../sim/heap.js';
 import {
   generation,

@@ -1,0 +1,885 @@
+// The quorum guardian's eyes (DESIGN.md §5): runs the real corosync and
+// Pacemaker tools on a core member, parses their output strictly, and builds
+// the policy's input (GuardianObservation, src/core/quorum-guardian.ts).
+//
+// Sources (reference/pacemaker.md §6.4; outputs captured from the lab under
+// test/adapters/fixtures/corosync/, Debian 12: corosync 3.1.7, Pacemaker 2.1.5):
+//   corosync-quorumtool -s -p   votequorum's view: quorate, expected/total
+//                               votes, the members of this partition (-p
+//                               adds the Qdevice column; corosync has no
+//                               fully machine-readable form). Exit 0 when
+//                               quorate, 2 when not, 1 when corosync is not
+//                               running ("Cannot initialize CMAP service").
+//   corosync-cmapctl -b nodelist  the RUNNING nodelist: the voters votequorum
+//                               counts, which may differ from corosync.conf
+//                               on disk until `corosync-cfgtool -R`.
+//   crm_mon -1 --output-as=xml --fence-history=2
+//                               Pacemaker's view: DC and with_quorum, every
+//                               node (online, unclean, type member|remote),
+//                               the ocf:pacemaker:remote connection
+//                               resources, stonith-enabled, and successful
+//                               fence events (level 2 adds successes).
+//   crm_node -l                 the controller's peer cache ("ID NAME
+//                               member|lost"); after a promotion the lost
+//                               voter must be gone from it.
+//
+// Strict means: every line or element we rely on must have the shape we
+// captured, or the observation fails with CorosyncObserveError (BAD_OUTPUT)
+// naming the command and the reason; lines we do not use may carry extra
+// keys (a newer corosync adds some) but never change what we read. The
+// guardian never acts on an observation it could not fully read.
+//
+// Loss times: corosync and Pacemaker do not say since when a node is gone,
+// so MembershipTracker remembers when it first saw each voter lost (on the
+// caller's monotonic clock). After an agent restart the grace period starts
+// again — the safe direction.
+
+import { execFile } from 'node:child_process';
+import type { CoreMemberView, GuardianObservation, QuorumView, RemoteNodeView } from '../../core/guardian/quorum-guardian.js';
+
+// ───────────── running commands ─────────────
+
+export type CommandErrorCode = 'BINARY_MISSING' | 'SPAWN_FAILED' | 'TIMEOUT' | 'ABORTED' | 'OUTPUT_TOO_LARGE';
+
+/** A command could not be run to completion (a non-zero exit is not this: it is a CommandResult). */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  constructor(
+    readonly code: CommandErrorCode,
+    readonly file: string,
+    readonly args: readonly string[],
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export interface CommandResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+}
+
+export interface RunOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/** The one way adapters here start programs: execFile, an argv array, a timeout, a signal. */
+export interface CommandRunner {
+  run(file: string, args: readonly string[], options: RunOptions): Promise<CommandResult>;
+}
+
+export interface ExecFileRunnerOptions {
+  /** Environment added to the process's own. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Largest stdout/stderr accepted, bytes. Default 8 MiB (crm_mon of a big cluster). */
+  readonly outputBytesMax?: number;
+  /** Monotonic clock for durations. Default performance.now. */
+  readonly nowMs?: () => number;
+}
+
+/** CommandRunner over child_process.execFile; never a shell. */
+export function execFileRunner(options: ExecFileRunnerOptions = {}): CommandRunner {
+  const env = { ...process.env, ...options.env };
+  const outputBytesMax = options.outputBytesMax ?? 8 * 1024 * 1024;
+  const nowMs = options.nowMs ?? (() => performance.now());
+  return {
+    run(file, args, { timeoutMs, signal }) {
+      const started = nowMs();
+      return new Promise((resolve, reject) => {
+        if (signal?.aborted === true) {
+          reject(new CommandError('ABORTED', file, args, `${file} aborted before it started`));
+          return;
+        }
+        execFile(
+          file,
+          [...args],
+          { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: outputBytesMax, encoding: 'utf8', windowsHide: true, ...(signal === undefined ? {} : { signal }) },
+          (err, stdout, stderr) => {
+            const durationMs = nowMs() - started;
+            if (err === null) {
+              resolve({ exitCode: 0, stdout, stderr, durationMs });
+              return;
+            }
+            const e = err as Error & { code?: unknown; killed?: boolean; signal?: NodeJS.Signals | null };
+            const cmd = [file, ...args].join(' ');
+            if (e.name === 'AbortError' || signal?.aborted === true) reject(new CommandError('ABORTED', file, args, `${cmd} was aborted`));
+            else if (e.code === 'ENOENT') reject(new CommandError('BINARY_MISSING', file, args, `${file} not found`));
+            else if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') reject(new CommandError('OUTPUT_TOO_LARGE', file, args, `${cmd} printed more than ${outputBytesMax} bytes`));
+            else if (typeof e.code === 'string') reject(new CommandError('SPAWN_FAILED', file, args, `${cmd}: ${e.code}`));
+            else if (e.killed === true || e.signal != null) reject(new CommandError('TIMEOUT', file, args, `${cmd} did not finish within ${timeoutMs} ms`));
+            else resolve({ exitCode: typeof e.code === 'number' ? e.code : 1, stdout, stderr, durationMs });
+          },
+        );
+      });
+    },
+  };
+}
+
+// ───────────── errors ─────────────
+
+export type CorosyncObserveErrorCode =
+  /** A tool printed something we do not understand. */
+  | 'BAD_OUTPUT'
+  /** corosync or Pacemaker is not running here (or this is a remote node). */
+  | 'NOT_RUNNING'
+  /** The cluster uses something the guardian does not handle (a quorum provider other than votequorum, weighted votes). */
+  | 'UNSUPPORTED'
+  /** A tool failed otherwise. */
+  | 'FAILED'
+  | CommandErrorCode;
+
+export class CorosyncObserveError extends Error {
+  override readonly name = 'CorosyncObserveError';
+  constructor(
+    readonly code: CorosyncObserveErrorCode,
+    /** The command (or parser) concerned, e.g. `corosync-quorumtool -s -p`. */
+    readonly source: string,
+    message: string,
+  ) {
+    super(`${code}: ${source}: ${message}`);
+  }
+}
+
+function bad(source: string, message: string): never {
+  throw new CorosyncObserveError('BAD_OUTPUT', source, message);
+}
+
+const uint = /^(0|[1-9][0-9]{0,9})$/;
+function parseUint(source: string, what: string, text: string): number {
+  if (!uint.test(text)) bad(source, `${what} is not a whole number: ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+// ───────────── corosync-quorumtool ─────────────
+
+export interface QuorumtoolMember {
+  readonly nodeid: number;
+  readonly votes: number;
+  /** The Qdevice column (`-p`): `NR` (not registered), `A,V,NMW`, ...; null without -p. */
+  readonly qdevice: string | null;
+  readonly name: string;
+  readonly local: boolean;
+}
+
+export interface QuorumtoolStatus {
+  readonly provider: string;
+  readonly nodeCount: number;
+  readonly localNodeId: number;
+  readonly ringId: string;
+  readonly quorate: boolean;
+  readonly expectedVotes: number;
+  readonly highestExpected: number;
+  readonly totalVotes: number;
+  /** Votes needed (`Quorum:`). */
+  readonly quorum: number;
+  /** `Quorum: N Activity blocked`. */
+  readonly activityBlocked: boolean;
+  readonly flags: readonly string[];
+  readonly members: readonly QuorumtoolMember[];
+  /** A quorum device's own row (nodeid 0, name `Qdevice`), if any. */
+  readonly qdeviceVotes: number | null;
+}
+
+const quorumtoolSource = 'corosync-quorumtool -s -p';
+const quorumInfoKeys = new Set(['Date', 'Quorum provider', 'Nodes', 'Node ID', 'Ring ID', 'Quorate']);
+const votequorumKeys = new Set(['Expected votes', 'Highest expected', 'Total votes', 'Quorum', 'Flags']);
+
+/** Splits the output into its titled blocks ("Quorum information" / dashes / lines). */
+function quorumtoolBlocks(stdout: string, source: string): Map<string, string[]> {
+  const lines = stdout.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const blocks = new Map<string, string[]>();
+  let i = 0;
+  while (i < lines.length) {
+    if (lines[i] === '') {
+      i++;
+      continue;
+    }
+    const title = lines[i]!;
+    const rule = lines[i + 1];
+    if (rule === undefined || !/^-+$/.test(rule) || rule.length !== title.length) bad(source, `line ${i + 1}: expected a block title underlined with dashes, got ${JSON.stringify(title)}`);
+    if (blocks.has(title)) bad(source, `block ${JSON.stringify(title)} twice`);
+    const body: string[] = [];
+    i += 2;
+    while (i < lines.length && lines[i] !== '') body.push(lines[i++]!);
+    blocks.set(title, body);
+  }
+  return blocks;
+}
+
+function keyValues(body: readonly string[], known: ReadonlySet<string>, block: string, source: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of body) {
+    const m = /^([A-Za-z][A-Za-z ]*?):[ ]*(.*?)[ ]*$/.exec(line);
+    if (m === null) bad(source, `${block}: expected "Key: value", got ${JSON.stringify(line)}`);
+    const [, key, value] = m as unknown as [string, string, string];
+    if (out.has(key)) bad(source, `${block}: ${key} twice`);
+    // Keys a newer corosync may add are kept out of what we read, not rejected.
+    if (known.has(key)) out.set(key, value);
+  }
+  for (const k of known) if (!out.has(k) && k !== 'Date') bad(source, `${block}: no ${k} line`);
+  return out;
+}
+
+/** Parses the "Membership information" table of `-s` or `-l` (with or without `-p`). */
+export function parseQuorumtoolMembers(body: readonly string[], source: string): { members: QuorumtoolMember[]; qdeviceVotes: number | null } {
+  const header = body[0];
+  if (header === undefined) bad(source, 'membership table without a header');
+  const withQdevice = /^\s*Nodeid\s+Votes\s+Qdevice\s+Name$/.test(header);
+  if (!withQdevice && !/^\s*Nodeid\s+Votes\s+Name$/.test(header)) bad(source, `unexpected membership header ${JSON.stringify(header)}`);
+  const row = withQdevice ? /^\s*([0-9]+|0x[0-9a-f]+)\s+([0-9]+)\s+(\S+)\s+(\S+)( \(local\))?$/ : /^\s*([0-9]+|0x[0-9a-f]+)\s+([0-9]+)\s+()(\S+)( \(local\))?$/;
+  const members: QuorumtoolMember[] = [];
+  let qdeviceVotes: number | null = null;
+  const seen = new Set<number>();
+  for (const line of body.slice(1)) {
+    // A quorum device's row: "0  1  Qdevice" (no Qdevice column value).
+    const qd = /^\s*0\s+([0-9]+)\s+Qdevice$/.exec(line);
+    if (qd !== null) {
+      qdeviceVotes = parseUint(source, 'Qdevice votes', qd[1]!);
+      continue;
+    }
+    const m = row.exec(line);
+    if (m === null) bad(source, `unexpected membership row ${JSON.stringify(line)}`);
+    const idText = m[1]!;
+    const nodeid = idText.startsWith('0x') ? parseInt(idText, 16) : parseUint(source, 'Nodeid', idText);
+    if (nodeid === 0 || seen.has(nodeid)) bad(source, `nodeid ${nodeid} is zero or repeated`);
+    seen.add(nodeid);
+    members.push({ nodeid, votes: parseUint(source, 'Votes', m[2]!), qdevice: withQdevice ? m[3]! : null, name: m[4]!, local: m[5] !== undefined });
+  }
+  return { members, qdeviceVotes };
+}
+
+/** Parses `corosync-quorumtool -l` or `-l -p` (the membership table alone). */
+export function parseQuorumtoolList(stdout: string, source = 'corosync-quorumtool -l -p'): QuorumtoolMember[] {
+  const blocks = quorumtoolBlocks(stdout, source);
+  const body = blocks.get('Membership information');
+  if (body === undefined || blocks.size !== 1) bad(source, 'expected exactly a "Membership information" block');
+  return parseQuorumtoolMembers(body, source).members;
+}
+
+/** Parses `corosync-quorumtool -s` or `-s -p` (exit code 0 or 2: both print the status). */
+export function parseQuorumtoolStatus(stdout: string, source = quorumtoolSource): QuorumtoolStatus {
+  const blocks = quorumtoolBlocks(stdout, source);
+  const info = blocks.get('Quorum information');
+  if (info === undefined) bad(source, 'no "Quorum information" block');
+  const q = keyValues(info, quorumInfoKeys, 'Quorum information', source);
+  const provider = q.get('Quorum provider')!;
+  if (provider !== 'corosync_votequorum') {
+    throw new CorosyncObserveError('UNSUPPORTED', source, `quorum provider ${provider}: the guardian needs corosync_votequorum`);
+  }
+  const quorateText = q.get('Quorate')!;
+  if (quorateText !== 'Yes' && quorateText !== 'No') bad(source, `Quorate is ${JSON.stringify(quorateText)}`);
+  const vqBody = blocks.get('Votequorum information');
+  if (vqBody === undefined) bad(source, 'no "Votequorum information" block');
+  const vq = keyValues(vqBody, votequorumKeys, 'Votequorum information', source);
+  const quorumMatch = /^([0-9]+)( Activity blocked)?$/.exec(vq.get('Quorum')!);
+  if (quorumMatch === null) bad(source, `Quorum is ${JSON.stringify(vq.get('Quorum'))}`);
+  const flagsText = vq.get('Flags')!;
+  const flags = flagsText === '' ? [] : flagsText.split(/ +/);
+  for (const f of flags) if (!/^[A-Za-z0-9]+$/.test(f)) bad(source, `flag ${JSON.stringify(f)}`);
+  const membership = blocks.get('Membership information');
+  if (membership === undefined) bad(source, 'no "Membership information" block');
+  const { members, qdeviceVotes } = parseQuorumtoolMembers(membership, source);
+  for (const title of blocks.keys()) {
+    if (title !== 'Quorum information' && title !== 'Votequorum information' && title !== 'Membership information') bad(source, `unexpected block ${JSON.stringify(title)}`);
+  }
+  const status: QuorumtoolStatus = {
+    provider,
+    nodeCount: parseUint(source, 'Nodes', q.get('Nodes')!),
+    localNodeId: parseUint(source, 'Node ID', q.get('Node ID')!),
+    ringId: q.get('Ring ID')!,
+    quorate: quorateText === 'Yes',
+    expectedVotes: parseUint(source, 'Expected votes', vq.get('Expected votes')!),
+    highestExpected: parseUint(source, 'Highest expected', vq.get('Highest expected')!),
+    totalVotes: parseUint(source, 'Total votes', vq.get('Total votes')!),
+    quorum: parseUint(source, 'Quorum', quorumMatch[1]!),
+    activityBlocked: quorumMatch[2] !== undefined,
+    flags,
+    members,
+    qdeviceVotes,
+  };
+  // Cross-checks between the blocks: they are printed from one snapshot.
+  if (status.nodeCount !== members.length) bad(source, `Nodes is ${status.nodeCount} but the table lists ${members.length}`);
+  if (status.quorate !== flags.includes('Quorate')) bad(source, `Quorate: ${quorateText} disagrees with Flags: ${flagsText}`);
+  const local = members.filter((m) => m.local);
+  if (local.length !== 1 || local[0]!.nodeid !== status.localNodeId) bad(source, `the (local) row does not match Node ID ${status.localNodeId}`);
+  const sum = members.reduce((s, m) => s + m.votes, 0) + (qdeviceVotes ?? 0);
+  if (sum !== status.totalVotes) bad(source, `Total votes ${status.totalVotes} but the rows add up to ${sum}`);
+  return status;
+}
+
+// ───────────── corosync-cmapctl -b nodelist ─────────────
+
+export interface CmapNode {
+  readonly index: number;
+  readonly nodeid: number;
+  readonly name: string;
+  readonly addrs: ReadonlyMap<number, string>;
+  readonly votes: number;
+}
+
+export interface CmapNodelist {
+  /** nodelist.local_node_pos: this node's index, when it is in the nodelist. */
+  readonly localIndex: number | null;
+  readonly nodes: readonly CmapNode[];
+}
+
+/** Parses `corosync-cmapctl -b nodelist` (lines `nodelist.node.N.key (type) = value`). */
+export function parseCmapNodelist(stdout: string, source = 'corosync-cmapctl -b nodelist'): CmapNodelist {
+  let localIndex: number | null = null;
+  const raw = new Map<number, Map<string, string>>();
+  const lines = stdout.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  for (const line of lines) {
+    const local = /^nodelist\.local_node_pos \(u32\) = ([0-9]+)$/.exec(line);
+    if (local !== null) {
+      localIndex = parseUint(source, 'local_node_pos', local[1]!);
+      continue;
+    }
+    const m = /^nodelist\.node\.([0-9]+)\.([A-Za-z0-9_]+) \((str|u8|u16|u32|u64|i8|i16|i32|i64)\) = (.*)$/.exec(line);
+    if (m === null) bad(source, `unexpected line ${JSON.stringify(line)}`);
+    const index = parseUint(source, 'node index', m[1]!);
+    const entry = raw.get(index) ?? new Map<string, string>();
+    if (entry.has(m[2]!)) bad(source, `node ${index}: ${m[2]} twice`);
+    entry.set(m[2]!, m[4]!);
+    raw.set(index, entry);
+  }
+  const nodes: CmapNode[] = [];
+  const indexes = [...raw.keys()].sort((a, b) => a - b);
+  indexes.forEach((index, position) => {
+    if (index !== position) bad(source, `node indexes are not 0..${indexes.length - 1}`);
+    const e = raw.get(index)!;
+    const idText = e.get('nodeid');
+    const name = e.get('name');
+    if (idText === undefined || name === undefined) bad(source, `node ${index} lacks nodeid or name`);
+    const addrs = new Map<number, string>();
+    for (const [k, v] of e) {
+      const ring = /^ring([0-9])_addr$/.exec(k);
+      if (ring !== null) addrs.set(Number(ring[1]), v);
+    }
+    const votesText = e.get('quorum_votes');
+    nodes.push({ index, nodeid: parseUint(source, 'nodeid', idText), name: name, addrs, votes: votesText === undefined ? 1 : parseUint(source, 'quorum_votes', votesText) });
+  });
+  if (nodes.length === 0) bad(source, 'empty nodelist');
+  if (localIndex !== null && localIndex >= nodes.length) bad(source, `local_node_pos ${localIndex} outside the nodelist`);
+  return { localIndex, nodes };
+}
+
+// ───────────── crm_node -l ─────────────
+
+export interface CrmNodeEntry {
+  readonly id: number;
+  readonly name: string;
+  readonly state: 'member' | 'lost';
+}
+
+/** Parses `crm_node -l`: `ID NAME member|lost` per line. */
+export function parseCrmNodeList(stdout: string, source = 'crm_node -l'): CrmNodeEntry[] {
+  const lines = stdout.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const out: CrmNodeEntry[] = [];
+  for (const line of lines) {
+    const m = /^([0-9]+) (\S+) (member|lost)$/.exec(line);
+    if (m === null) bad(source, `unexpected line ${JSON.stringify(line)}`);
+    out.push({ id: parseUint(source, 'node id', m[1]!), name: m[2]!, state: m[3] as 'member' | 'lost' });
+  }
+  return out;
+}
+
+// ───────────── a strict reader for Pacemaker's XML output ─────────────
+
+export interface XmlElement {
+  readonly name: string;
+  readonly attrs: ReadonlyMap<string, string>;
+  readonly children: readonly XmlElement[];
+  /** Decoded character data directly inside this element, trimmed. */
+  readonly text: string;
+}
+
+/** Bounds on what the XML reader accepts from one tool run. */
+export const xmlLimits = { bytesMax: 16 * 1024 * 1024, depthMax: 32, elementsMax: 200_000 } as const;
+
+/**
+ * Elements, attributes, text, comments and an optional `<?xml …?>` prolog:
+ * what Pacemaker's formatted output uses. DOCTYPE, CDATA, processing
+ * instructions elsewhere and unknown entities are refused.
+ */
+export function parseXml(text: string, source: string): XmlElement {
+  if (text.length > xmlLimits.bytesMax) bad(source, `XML larger than ${xmlLimits.bytesMax} bytes`);
+  let pos = 0;
+  let elements = 0;
+  const fail = (what: string): never => bad(source, `${what} at offset ${pos} (near ${JSON.stringify(text.slice(pos, pos + 40))})`);
+  const skipMisc = (): void => {
+    for (;;) {
+      while (pos < text.length && ' \t\r\n'.includes(text.charAt(pos))) pos++;
+      if (text.startsWith('<!--', pos)) {
+        const end = text.indexOf('-->', pos + 4);
+        if (end < 0) fail('unterminated comment');
+        pos = end + 3;
+        continue;
+      }
+      return;
+    }
+  };
+  const decode = (raw: string): string =>
+    raw.replace(/&([^;]{0,10});?/g, (whole, ent: string) => {
+      if (!whole.endsWith(';')) fail('bare "&"');
+      const named: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
+      const n = named[ent];
+      if (n !== undefined) return n;
+      const m = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(ent);
+      const cp = m === null ? NaN : m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]);
+      if (!Number.isInteger(cp) || cp > 0x10ffff) fail(`unknown entity &${ent};`);
+      return String.fromCodePoint(cp);
+    });
+  const name = (): string => {
+    const m = /^[A-Za-z_][A-Za-z0-9_.:-]*/.exec(text.slice(pos, pos + 256));
+    if (m === null) fail('expected a name');
+    pos += m![0].length;
+    return m![0];
+  };
+  const element = (depth: number): XmlElement => {
+    if (depth > xmlLimits.depthMax) fail(`elements nested deeper than ${xmlLimits.depthMax}`);
+    if (++elements > xmlLimits.elementsMax) fail(`more than ${xmlLimits.elementsMax} elements`);
+    if (text.charAt(pos) !== '<') fail('expected "<"');
+    pos++;
+    const tag = name();
+    const attrs = new Map<string, string>();
+    for (;;) {
+      const before = pos;
+      while (pos < text.length && ' \t\r\n'.includes(text.charAt(pos))) pos++;
+      if (text.startsWith('/>', pos)) {
+        pos += 2;
+        return { name: tag, attrs, children: [], text: '' };
+      }
+      if (text.charAt(pos) === '>') {
+        pos++;
+        break;
+      }
+      if (pos === before) fail('expected white space before an attribute');
+      const key = name();
+      if (text.charAt(pos) !== '=') fail(`expected "=" after ${key}`);
+      pos++;
+      const quote = text.charAt(pos);
+      if (quote !== '"' && quote !== "'") fail(`expected a quoted value for ${key}`);
+      const end = text.indexOf(quote, pos + 1);
+      if (end < 0) fail(`unterminated value of ${key}`);
+      const raw = text.slice(pos + 1, end);
+      if (raw.includes('<')) fail(`"<" in the value of ${key}`);
+      if (attrs.has(key)) fail(`attribute ${key} twice`);
+      attrs.set(key, decode(raw));
+      pos = end + 1;
+    }
+    const children: XmlElement[] = [];
+    let chars = '';
+    for (;;) {
+      const lt = text.indexOf('<', pos);
+      if (lt < 0) fail(`<${tag}> is never closed`);
+      chars += text.slice(pos, lt);
+      pos = lt;
+      if (text.startsWith('</', pos)) {
+        pos += 2;
+        const closing = name();
+        if (closing !== tag) fail(`</${closing}> closes <${tag}>`);
+        while (' \t\r\n'.includes(text.charAt(pos)) && pos < text.length) pos++;
+        if (text.charAt(pos) !== '>') fail('expected ">"');
+        pos++;
+        return { name: tag, attrs, children, text: decode(chars).trim() };
+      }
+      if (text.startsWith('<!--', pos)) {
+        const end = text.indexOf('-->', pos + 4);
+        if (end < 0) fail('unterminated comment');
+        pos = end + 3;
+        continue;
+      }
+      if (text.startsWith('<!', pos) || text.startsWith('<?', pos)) fail('DOCTYPE, CDATA and processing instructions are not accepted');
+      children.push(element(depth + 1));
+    }
+  };
+  if (text.startsWith('<?xml')) {
+    const end = text.indexOf('?>');
+    if (end < 0) fail('unterminated XML declaration');
+    pos = end + 2;
+  }
+  skipMisc();
+  const root = element(0);
+  skipMisc();
+  if (pos !== text.length) fail('content after the root element');
+  return root;
+}
+
+// ───────────── crm_mon -1 --output-as=xml ─────────────
+
+export interface CrmMonNode {
+  readonly name: string;
+  readonly id: string;
+  readonly type: 'member' | 'remote' | 'ping';
+  readonly online: boolean;
+  readonly standby: boolean;
+  readonly maintenance: boolean;
+  readonly pending: boolean;
+  readonly unclean: boolean;
+  readonly shutdown: boolean;
+  readonly health: string | null;
+  /** Set for guest nodes (a VM or container resource); those are never promoted. */
+  readonly guestOf: string | null;
+}
+
+export interface CrmMonRemoteResource {
+  readonly id: string;
+  readonly role: string;
+  readonly active: boolean;
+  readonly failed: boolean;
+  readonly managed: boolean;
+  readonly blocked: boolean;
+  readonly orphaned: boolean;
+  /** Core members hosting the connection. */
+  readonly runningOn: readonly string[];
+}
+
+export interface FenceEvent {
+  readonly target: string;
+  readonly action: string;
+  readonly status: 'success' | 'failed' | 'pending';
+  /** As printed (e.g. `2026-11-25 23:44:00Z`); null while pending. */
+  readonly completed: string | null;
+}
+
+export interface CrmMonStatus {
+  readonly dc: { readonly present: boolean; readonly name: string | null; readonly withQuorum: boolean };
+  readonly pacemakerdState: string | null;
+  readonly stonithEnabled: boolean;
+  readonly noQuorumPolicy: string | null;
+  readonly nodes: readonly CrmMonNode[];
+  readonly remoteResources: readonly CrmMonRemoteResource[];
+  /** Ids of every resource listed (primitives and the groups/clones/bundles holding them). */
+  readonly resourceIds: readonly string[];
+  /** Only when asked for with --fence-history (level 2 lists successes). */
+  readonly fenceEvents: readonly FenceEvent[];
+}
+
+const crmMonSource = 'crm_mon -1 --output-as=xml';
+
+function boolAttr(el: XmlElement, key: string, source: string, missing?: boolean): boolean {
+  const v = el.attrs.get(key);
+  if (v === undefined) {
+    if (missing !== undefined) return missing;
+    bad(source, `<${el.name}> has no ${key}`);
+  }
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return bad(source, `<${el.name} ${key}=${JSON.stringify(v)}> is not true/false`);
+}
+
+function strAttr(el: XmlElement, key: string, source: string): string {
+  const v = el.attrs.get(key);
+  if (v === undefined || v === '') bad(source, `<${el.name}> has no ${key}`);
+  return v;
+}
+
+function child(el: XmlElement, name: string): XmlElement | undefined {
+  return el.children.find((c) => c.name === name);
+}
+
+/**
+ * Parses crm_mon's XML. A result whose status is not OK, that carries
+ * <errors> (crm_mon on a remote node whose proxy is not up prints `code="0"`
+ * with "Could not connect to the CIB"), or that lacks summary or nodes, is
+ * refused: NOT_RUNNING when it says it could not connect, BAD_OUTPUT else.
+ */
+export function parseCrmMonXml(stdout: string, source = crmMonSource): CrmMonStatus {
+  const root = parseXml(stdout, source);
+  if (root.name !== 'pacemaker-result') bad(source, `root element <${root.name}>`);
+  const status = child(root, 'status');
+  if (status === undefined) bad(source, 'no <status>');
+  const errors = child(status, 'errors')?.children.map((e) => e.text) ?? [];
+  if (status.attrs.get('code') !== '0' || errors.length > 0) {
+    const what = `status ${status.attrs.get('code') ?? '?'} ${status.attrs.get('message') ?? ''}${errors.length > 0 ? `: ${errors.join('; ')}` : ''}`;
+    if (errors.some((e) => /Could not connect/.test(e))) throw new CorosyncObserveError('NOT_RUNNING', source, what);
+    bad(source, what);
+  }
+  const summary = child(root, 'summary');
+  const nodesEl = child(root, 'nodes');
+  if (summary === undefined || nodesEl === undefined) bad(source, 'no <summary> or <nodes>');
+  const dcEl = child(summary, 'current_dc');
+  if (dcEl === undefined) bad(source, 'no <current_dc>');
+  const dcPresent = boolAttr(dcEl, 'present', source);
+  const options = child(summary, 'cluster_options');
+  if (options === undefined) bad(source, 'no <cluster_options>');
+
+  const nodes: CrmMonNode[] = [];
+  const names = new Set<string>();
+  for (const n of nodesEl.children) {
+    if (n.name !== 'node') bad(source, `<${n.name}> inside <nodes>`);
+    const type = strAttr(n, 'type', source);
+    if (type !== 'member' && type !== 'remote' && type !== 'ping') bad(source, `node type ${JSON.stringify(type)}`);
+    const name = strAttr(n, 'name', source);
+    if (names.has(name)) bad(source, `node ${name} twice`);
+    names.add(name);
+    nodes.push({
+      name,
+      id: strAttr(n, 'id', source),
+      type: type,
+      online: boolAttr(n, 'online', source),
+      standby: boolAttr(n, 'standby', source),
+      maintenance: boolAttr(n, 'maintenance', source),
+      pending: boolAttr(n, 'pending', source),
+      unclean: boolAttr(n, 'unclean', source),
+      shutdown: boolAttr(n, 'shutdown', source),
+      health: n.attrs.get('health') ?? null,
+      guestOf: n.attrs.get('id_as_resource') ?? null,
+    });
+  }
+
+  // Remote connection resources may sit at the top level or in a group; walk all.
+  const remoteResources: CrmMonRemoteResource[] = [];
+  const resourceIds: string[] = [];
+  const walk = (el: XmlElement): void => {
+    for (const c of el.children) {
+      if (c.name === 'resource' || c.name === 'group' || c.name === 'clone' || c.name === 'bundle') resourceIds.push(strAttr(c, 'id', source));
+      if (c.name === 'resource' && c.attrs.get('resource_agent') === 'ocf:pacemaker:remote') {
+        remoteResources.push({
+          id: strAttr(c, 'id', source),
+          role: strAttr(c, 'role', source),
+          active: boolAttr(c, 'active', source),
+          failed: boolAttr(c, 'failed', source),
+          managed: boolAttr(c, 'managed', source),
+          blocked: boolAttr(c, 'blocked', source),
+          orphaned: boolAttr(c, 'orphaned', source),
+          runningOn: c.children.filter((x) => x.name === 'node').map((x) => strAttr(x, 'name', source)),
+        });
+      } else if (c.name === 'group' || c.name === 'clone' || c.name === 'bundle') {
+        walk(c);
+      }
+    }
+  };
+  const resources = child(root, 'resources');
+  if (resources !== undefined) walk(resources);
+
+  const fenceEvents: FenceEvent[] = [];
+  for (const e of child(root, 'fence_history')?.children ?? []) {
+    if (e.name !== 'fence_event') bad(source, `<${e.name}> inside <fence_history>`);
+    const st = strAttr(e, 'status', source);
+    if (st !== 'success' && st !== 'failed' && st !== 'pending') bad(source, `fence_event status ${JSON.stringify(st)}`);
+    fenceEvents.push({ target: strAttr(e, 'target', source), action: strAttr(e, 'action', source), status: st, completed: e.attrs.get('completed') ?? null });
+  }
+
+  return {
+    dc: { present: dcPresent, name: dcPresent ? strAttr(dcEl, 'name', source) : null, withQuorum: dcPresent ? boolAttr(dcEl, 'with_quorum', source) : false },
+    pacemakerdState: child(root, 'pacemakerd')?.attrs.get('state') ?? null,
+    stonithEnabled: boolAttr(options, 'stonith-enabled', source),
+    noQuorumPolicy: options.attrs.get('no-quorum-policy') ?? null,
+    nodes,
+    remoteResources,
+    resourceIds,
+    fenceEvents,
+  };
+}
+
+// ───────────── one observation ─────────────
+
+/** Everything the tools said in one round, parsed. */
+export interface ClusterSnapshot {
+  readonly quorum: QuorumtoolStatus;
+  /** The running nodelist (votequorum's voters). */
+  readonly nodelist: CmapNodelist;
+  readonly mon: CrmMonStatus;
+  readonly peers: readonly CrmNodeEntry[];
+}
+
+export type ObserveBinary = 'corosync-quorumtool' | 'corosync-cmapctl' | 'crm_mon' | 'crm_node';
+
+export interface ObserveOptions {
+  readonly runner: CommandRunner;
+  /** Paths of the tools; default: looked up on PATH. */
+  readonly binaries?: Partial<Record<ObserveBinary, string>>;
+  /** Per-command deadline. Default 10 000 ms (each takes 10–25 ms, pacemaker.md §2.3). */
+  readonly commandTimeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+async function runTool(o: ObserveOptions, tool: ObserveBinary, args: readonly string[], okCodes: readonly number[]): Promise<string> {
+  const source = [tool, ...args].join(' ');
+  let r: CommandResult;
+  try {
+    r = await o.runner.run(o.binaries?.[tool] ?? tool, args, { timeoutMs: o.commandTimeoutMs ?? 10_000, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+  } catch (err) {
+    if (err instanceof CommandError) throw new CorosyncObserveError(err.code, source, err.message);
+    throw err;
+  }
+  if (okCodes.includes(r.exitCode)) return r.stdout;
+  const stderr = r.stderr.trim().slice(0, 500);
+  // Measured: quorumtool/cmapctl without corosync print "Cannot initialize CMAP service" (rc 1);
+  // crm_node on a remote node "Could not connect to controller: Remote I/O error" (rc 1).
+  if (/Cannot initialize (CMAP|QUORUM)|Could not connect|Transport endpoint is not connected/.test(stderr)) {
+    throw new CorosyncObserveError('NOT_RUNNING', source, `exit ${r.exitCode}: ${stderr}`);
+  }
+  throw new CorosyncObserveError('FAILED', source, `exit ${r.exitCode}${stderr === '' ? '' : `: ${stderr}`}`);
+}
+
+/** Runs the four tools (sequentially: a 2-core host, and 10–25 ms each) and parses their output. */
+export async function observeCluster(o: ObserveOptions): Promise<ClusterSnapshot> {
+  // Exit 2 means "not quorate" and still prints the full status.
+  const quorum = parseQuorumtoolStatus(await runTool(o, 'corosync-quorumtool', ['-s', '-p'], [0, 2]));
+  const nodelist = parseCmapNodelist(await runTool(o, 'corosync-cmapctl', ['-b', 'nodelist'], [0]));
+  const mon = parseCrmMonXml(await runTool(o, 'crm_mon', ['-1', '--output-as=xml', '--fence-history=2'], [0]));
+  const peers = parseCrmNodeList(await runTool(o, 'crm_node', ['-l'], [0]));
+  return { quorum, nodelist, mon, peers };
+}
+
+// ───────────── from a snapshot to the guardian's input ─────────────
+
+export interface GuardianInputSettings {
+  /** Zone of a remote node (config); default ''. */
+  readonly zoneOf?: (name: string) => string;
+  /** The caller knows a membership change is running (our own executor). */
+  readonly changeInProgress?: boolean;
+}
+
+export interface CoreMemberDetail extends CoreMemberView {
+  readonly nodeid: number;
+  readonly addrs: ReadonlyMap<number, string>;
+  /** Pacemaker's view of the node, if it lists it. */
+  readonly pacemaker: CrmMonNode | null;
+}
+
+export interface RemoteNodeDetail extends RemoteNodeView {
+  readonly resource: CrmMonRemoteResource | null;
+  /** Why it is not healthy, when it is not. */
+  readonly unhealthyBecause: readonly string[];
+}
+
+export interface GuardianInput {
+  readonly observation: GuardianObservation;
+  readonly core: readonly CoreMemberDetail[];
+  readonly remotes: readonly RemoteNodeDetail[];
+  /** Why changeInProgress is set (empty when it is not). */
+  readonly changeSignals: readonly string[];
+  /** Pacemaker peers that are not in the running nodelist (a lost voter not yet purged). */
+  readonly stalePeers: readonly string[];
+  readonly snapshot: ClusterSnapshot;
+}
+
+/**
+ * Remembers when each voter was first seen lost, so that the policy can
+ * apply its grace period. One per agent process; times are the caller's
+ * monotonic milliseconds. Bounded by the nodelist (at most
+ * corosyncNodeCountMax names, forgotten when they leave it).
+ */
+export class MembershipTracker {
+  readonly #lostSince = new Map<string, number>();
+
+  /** Builds the guardian's input from one snapshot taken at `nowMs`. */
+  input(snapshot: ClusterSnapshot, nowMs: number, settings: GuardianInputSettings = {}): GuardianInput {
+    const { quorum, nodelist, mon, peers } = snapshot;
+    const source = 'observation';
+    if (nodelist.nodes.some((n) => n.votes !== 1)) {
+      throw new CorosyncObserveError('UNSUPPORTED', source, 'a nodelist entry has quorum_votes other than 1; the guardian counts one vote per voter');
+    }
+    const byId = new Map(nodelist.nodes.map((n) => [n.nodeid, n]));
+    for (const m of quorum.members) {
+      if (!byId.has(m.nodeid)) bad(source, `corosync member ${m.nodeid} (${m.name}) is not in the running nodelist`);
+    }
+    const memberIds = new Set(quorum.members.map((m) => m.nodeid));
+    const monByName = new Map(mon.nodes.map((n) => [n.name, n]));
+
+    const core: CoreMemberDetail[] = [];
+    for (const n of nodelist.nodes) {
+      const up = memberIds.has(n.nodeid);
+      if (up) this.#lostSince.delete(n.name);
+      else if (!this.#lostSince.has(n.name)) this.#lostSince.set(n.name, nowMs);
+      const pcmk = monByName.get(n.name) ?? null;
+      const lostSinceMs = up ? undefined : this.#lostSince.get(n.name);
+      core.push({
+        name: n.name,
+        state: up ? 'up' : 'lost',
+        ...(lostSinceMs === undefined ? {} : { lostSinceMs }),
+        fenced: !up && isFenced(n.name, pcmk, mon),
+        nodeid: n.nodeid,
+        addrs: n.addrs,
+        pacemaker: pcmk,
+      });
+    }
+    const inNodelist = new Set(nodelist.nodes.map((n) => n.name));
+    for (const name of [...this.#lostSince.keys()]) if (!inNodelist.has(name)) this.#lostSince.delete(name);
+
+    const zoneOf = settings.zoneOf ?? (() => '');
+    const remotes: RemoteNodeDetail[] = [];
+    for (const n of mon.nodes) {
+      if (n.type !== 'remote' || n.guestOf !== null || inNodelist.has(n.name)) continue;
+      const resource = mon.remoteResources.find((r) => r.id === n.name) ?? null;
+      const why: string[] = [];
+      if (!n.online) why.push('offline');
+      if (n.unclean) why.push('unclean');
+      if (n.standby) why.push('standby');
+      if (n.maintenance) why.push('maintenance');
+      if (n.pending) why.push('pending');
+      if (n.shutdown) why.push('shutting down');
+      if (n.health === 'red') why.push('health red');
+      if (resource === null) why.push('no ocf:pacemaker:remote resource of that name');
+      else {
+        if (!resource.active || resource.role !== 'Started') why.push(`connection ${resource.role}`);
+        if (resource.failed) why.push('connection failed');
+        if (!resource.managed) why.push('connection unmanaged');
+        if (resource.blocked) why.push('connection blocked');
+      }
+      remotes.push({ name: n.name, online: n.online, healthy: why.length === 0, zone: zoneOf(n.name), resource, unhealthyBecause: why });
+    }
+
+    const signals: string[] = [];
+    if (settings.changeInProgress === true) signals.push('a membership change of ours is running');
+    if (!mon.dc.present) signals.push('no DC elected');
+    if (mon.pacemakerdState !== null && mon.pacemakerdState !== 'running') signals.push(`pacemakerd is ${mon.pacemakerdState}`);
+    for (const c of core) if (c.pacemaker?.pending === true) signals.push(`${c.name} is joining (pending)`);
+    for (const r of mon.remoteResources) {
+      if (r.orphaned) signals.push(`remote connection ${r.id} is orphaned (being removed)`);
+      if (r.role === 'Starting' || r.role === 'Stopping' || r.role === 'Migrating') signals.push(`remote connection ${r.id} is ${r.role}`);
+    }
+    for (const c of core) {
+      if (c.state === 'up' && c.pacemaker === null) signals.push(`${c.name} is a corosync member Pacemaker does not list yet`);
+    }
+    const stalePeers = peers.filter((p) => !inNodelist.has(p.name)).map((p) => p.name);
+
+    // Both corosync and Pacemaker must say quorate: they can disagree for a
+    // moment after a membership change, and then we do not act.
+    const quorumView: QuorumView = {
+      quorate: quorum.quorate && mon.dc.present && mon.dc.withQuorum,
+      expectedVotes: quorum.expectedVotes,
+      totalVotes: quorum.totalVotes,
+    };
+    const observation: GuardianObservation = {
+      core: core.map(({ name, state, lostSinceMs, fenced }) => ({ name, state, ...(lostSinceMs === undefined ? {} : { lostSinceMs }), fenced })),
+      remotes: remotes.map(({ name, online, healthy, zone }) => ({ name, online, healthy, zone })),
+      quorum: quorumView,
+      nowMs,
+      changeInProgress: signals.length > 0,
+    };
+    return { observation, core, remotes, changeSignals: signals, stalePeers, snapshot };
+  }
+
+  /** When `name` was first seen lost, if it is lost. */
+  lostSince(name: string): number | undefined {
+    return this.#lostSince.get(name);
+  }
+}
+
+/**
+ * Whether Pacemaker confirms `name` fenced: fencing is enabled, the node is
+ * offline and not unclean (after a loss Pacemaker marks it unclean until a
+ * fence succeeds), and its most recent fence event succeeded. A node that
+ * merely shut down cleanly is not "fenced". With stonith-enabled=false a node
+ * is never fenced, so requireFencing must then be off.
+ */
+export function isFenced(name: string, node: CrmMonNode | null, mon: CrmMonStatus): boolean {
+  if (!mon.stonithEnabled || node === null || node.online || node.unclean) return false;
+  const events = mon.fenceEvents.filter((e) => e.target === name && (e.action === 'reboot' || e.action === 'off' || e.action === 'poweroff'));
+  if (events.some((e) => e.status === 'pending')) return false;
+  // The latest completed event decides (a failed attempt after a success means
+  // the node was seen again and fencing failed). `completed` is printed in one
+  // fixed "YYYY-MM-DD HH:MM:SS" form, so it sorts as text.
+  const done = events.filter((e) => e.completed !== null).sort((a, b) => (a.completed! < b.completed! ? 1 : a.completed! > b.completed! ? -1 : 0));
+  return done.length > 0 && done[0]!.status === 'success';
+}

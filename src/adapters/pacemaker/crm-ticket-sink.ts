@@ -1,0 +1,613 @@
+// The Pacemaker feed (DESIGN.md §4): the TicketSink that drives the real
+// `crm_ticket`. Every call is an execFile with an argv array (never a shell),
+// a timeout, the caller's AbortSignal, a bounded number of attempts with
+// doubling backoff for transient failures, and an exit code mapped to a named
+// error code (reference/pacemaker.md §2.2, measured on Pacemaker 2.1.5).
+//
+// What it writes is booth's drop-in surface (reference/booth.md §4,
+// reference/pacemaker.md §4): one `-g|-r --force` call that also sets `owner`,
+// `expires`, `term` and `booth-cfg-name`, so pcs, crmsh, crm_mon and existing
+// rsc_ticket constraints keep working. Geo attributes (effect.attrs) travel in
+// that same call (several -S/-D in one call are one CIB update), and only the
+// ones that differ from the CIB. Standby goes through `--standby`/`--activate`,
+// ordered so that a ticket never runs un-standby'd in between: standby before
+// the grant, activate after it.
+//
+// What it reads back is `crm_ticket -q`, parsed strictly: `-l`/`-L` render
+// `expires`/`last-granted` as dates and add tickets known only from a
+// constraint, which cannot carry our `booth-cfg-name` anyway; `-q` gives the
+// raw ticket_state attributes, as booth itself reads them.
+
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
+import { assert, generation, ms, type MemberId } from '../../core/types.js';
+import type { AbortOptions, MonotonicClock, TicketSink } from '../../ports/ports.js';
+import type { LeaseGuardFile } from './lease-guard-file.js';
+import { parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
+
+/** Booth's `owner` when the ticket was lost (no leader known). */
+export const boothOwnerLost = 0;
+/** Booth's `owner` when the ticket was revoked (explicitly nobody; NO_ONE as int32). */
+export const boothOwnerNone = -1;
+
+/** Attributes Pacemaker or booth own: never geo attributes, never deleted or set from effect.attrs. */
+const reservedAttrs: ReadonlySet<string> = new Set([
+  'id',
+  'granted',
+  'standby',
+  'last-granted',
+  'owner',
+  'expires',
+  'term',
+  'booth-cfg-name',
+]);
+
+/**
+ * Ticket ids and attribute names: crm_ticket validates neither (pacemaker.md
+ * §2.1: `-t 'bad id'` is accepted), so we do. XML NCName-ish, ASCII only.
+ */
+const namePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** Longest ticket id or attribute name we accept. */
+const nameBytesMax = 128;
+/** Longest attribute value we accept. */
+const valueBytesMax = 4096;
+/** Most geo attributes on one ticket (matches the core's attrsPerTicketMax default). */
+const attrsPerTicketMax = 64;
+/** Most tickets accepted from one `crm_ticket -q`: a bound on what we parse. */
+const ticketsPerCibMax = 10_000;
+
+export type CrmTicketErrorCode =
+  /** rc 4 (Pacemaker 2.1) or 107 (CRM_EX_UNSAFE, Pacemaker >= 3.0): the change needs --force. */
+  | 'NEEDS_FORCE'
+  /** rc 105: the ticket (or attribute) has no ticket_state. */
+  | 'NO_SUCH_TICKET'
+  /** rc 102, or rc 105 with "Could not connect to the CIB" (CIB_file missing): no CIB to talk to. */
+  | 'NO_CIB_CONNECTION'
+  /** rc 78: the CIB (file) is not XML, is empty, or violates the schema. */
+  | 'CIB_INVALID'
+  /** rc 64: crm_ticket did not understand the command line (a bug here, or an incompatible crm_ticket). */
+  | 'USAGE'
+  /** The binary could not be found (ENOENT). */
+  | 'BINARY_MISSING'
+  /** The binary could not be started for another reason (EACCES, ...). */
+  | 'SPAWN_FAILED'
+  /** A call did not finish within callTimeoutMs (it was killed). */
+  | 'TIMEOUT'
+  /** The caller's signal aborted the call. */
+  | 'ABORTED'
+  /** rc 0, but the output is not what crm_ticket prints. */
+  | 'BAD_OUTPUT'
+  /** The ticket's booth-cfg-name names another booth configuration: not ours to change. */
+  | 'FOREIGN_TICKET'
+  /** The effect cannot be written safely (bad name, reserved attribute, grant without or past its deadline). */
+  | 'INVALID_EFFECT'
+  /** The lease guard's record could not be written (before a grant, or after a revoke). */
+  | 'GUARD_FAILED'
+  /** Any other non-zero exit. */
+  | 'FAILED';
+
+/** Exit codes worth another attempt: the CIB manager restarting, Pacemaker's TEMPFAIL/UNAVAILABLE/TIMEOUT. */
+const transientExitCodes: ReadonlySet<number> = new Set([69, 75, 102, 124]);
+const transientCodes: ReadonlySet<CrmTicketErrorCode> = new Set(['TIMEOUT']);
+
+/** A failed crm_ticket call (or an effect refused before any call), with flat log fields. */
+export class CrmTicketError extends Error {
+  readonly code: CrmTicketErrorCode;
+  /** The argv that failed (without the binary), when a call was made. */
+  readonly args: readonly string[];
+  readonly exitCode: number | null;
+  readonly stderr: string;
+
+  constructor(
+    code: CrmTicketErrorCode,
+    message: string,
+    details: { args?: readonly string[]; exitCode?: number | null; stderr?: string; cause?: unknown } = {},
+  ) {
+    super(`${code}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'CrmTicketError';
+    this.code = code;
+    this.args = details.args ?? [];
+    this.exitCode = details.exitCode ?? null;
+    this.stderr = details.stderr ?? '';
+  }
+}
+
+/** One finished crm_ticket attempt, for logs, metrics and tests. */
+export interface CrmTicketCall {
+  readonly args: readonly string[];
+  readonly exitCode: number | null;
+  readonly durationMs: number;
+  readonly attempt: number;
+  readonly code: CrmTicketErrorCode | null;
+}
+
+export interface CrmTicketSinkOptions {
+  /** Our booth site id (CRC-32 of the site address, src/config/site-id.ts): `owner` while we hold a ticket. */
+  readonly siteId: number;
+  /** booth's `booth-cfg-name` (`booth` for booth.conf): we read and write only tickets carrying it. */
+  readonly boothCfgName: string;
+  /** Booth site id of another holder, written as `owner` on a revoke; null/absent: `0` (lost). */
+  readonly siteIdOf?: (member: MemberId) => number | null;
+  /** The crm_ticket binary. Default `crm_ticket` (looked up on PATH). */
+  readonly binary?: string;
+  /** The cibadmin binary (refreshes `expires` of many tickets in one CIB update). Default `cibadmin`. */
+  readonly cibadmin?: string;
+  /** Variables added to the process environment for every call (tests: `CIB_file`). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Per-call deadline in ms; the call is killed past it. Default 10 000 (a call takes ~25 ms). */
+  readonly callTimeoutMs?: number;
+  /** Attempts per call for transient failures (including the first). Default 3. */
+  readonly attemptsMax?: number;
+  /** Wait before the 2nd attempt in ms, doubled for each further one. Default 100. */
+  readonly retryBackoffMs?: number;
+  /** Largest stdout/stderr accepted from one call, in bytes. Default 4 MiB. */
+  readonly outputBytesMax?: number;
+  /** The monotonic clock effect.revokeBy is on. */
+  readonly clock: MonotonicClock;
+  /**
+   * The lease guard's record: each grant's deadline is armed in it before the
+   * grant is written and dropped after the revoke is, and guard updates move
+   * it; the lease guard process revokes from it when the agent cannot.
+   */
+  readonly guard: LeaseGuardFile;
+  /** Wall clock in Unix ms, for booth's `expires`. Default Date.now. */
+  readonly wallClockMs?: () => number;
+  /** Called after every attempt. */
+  readonly onCall?: (call: CrmTicketCall) => void;
+}
+
+export type CrmTicketApplyResult = { ok: true } | { ok: false; code: CrmTicketErrorCode; error: string };
+
+/** One ticket_state as `crm_ticket -q` shows it: raw attributes, entities decoded. */
+export interface RawTicketState {
+  readonly id: string;
+  readonly attrs: ReadonlyMap<string, string>;
+}
+
+export class CrmTicketSink implements TicketSink {
+  private readonly binary: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly callTimeoutMs: number;
+  private readonly attemptsMax: number;
+  private readonly retryBackoffMs: number;
+  private readonly outputBytesMax: number;
+  private readonly wallClockMs: () => number;
+
+  constructor(private readonly options: CrmTicketSinkOptions) {
+    this.binary = options.binary ?? 'crm_ticket';
+    this.env = { ...process.env, ...options.env };
+    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.attemptsMax = options.attemptsMax ?? 3;
+    this.retryBackoffMs = options.retryBackoffMs ?? 100;
+    this.outputBytesMax = options.outputBytesMax ?? 4 * 1024 * 1024;
+    this.wallClockMs = options.wallClockMs ?? Date.now;
+    assert(Number.isSafeInteger(options.siteId) && options.siteId > 0, `siteId must be a positive integer, got ${options.siteId}`);
+    assert(namePattern.test(options.boothCfgName), `boothCfgName ${JSON.stringify(options.boothCfgName)} is not a valid name`);
+    assert(this.callTimeoutMs > 0, 'callTimeoutMs must be positive');
+    assert(Number.isSafeInteger(this.attemptsMax) && this.attemptsMax >= 1 && this.attemptsMax <= 10, 'attemptsMax must be 1..10');
+    assert(this.retryBackoffMs >= 0, 'retryBackoffMs must not be negative');
+  }
+
+  /**
+   * Our tickets in the CIB. Throws CrmTicketError when crm_ticket fails or
+   * prints something we do not understand (nothing is changed either way).
+   */
+  async readAll(options?: AbortOptions): Promise<CibTicketState[]> {
+    const states = await this.queryAll(options);
+    const out: CibTicketState[] = [];
+    for (const s of states) {
+      if (s.attrs.get('booth-cfg-name') !== this.options.boothCfgName) continue;
+      const granted = parseBool(s, 'granted', false);
+      const termText = s.attrs.get('term');
+      if (termText === undefined && granted) {
+        throw new CrmTicketError('BAD_OUTPUT', `ticket ${s.id} is granted but has no term attribute`);
+      }
+      const gen = generation(termText === undefined ? 0 : parseTerm(s.id, termText));
+      const rec = this.options.guard.get(s.id);
+      out.push({
+        name: s.id,
+        granted,
+        generation: gen,
+        // The CIB stores only the wall-clock `expires`; the monotonic deadline
+        // of a grant lives in the lease guard's record (same generation only).
+        revokeBy: granted && rec !== undefined && rec.generation === gen ? ms(rec.revokeBy) : null,
+      });
+    }
+    return out;
+  }
+
+  /** Every ticket_state in the CIB, ours or not. */
+  async queryAll(options?: AbortOptions): Promise<RawTicketState[]> {
+    const r = await this.call(['-q'], options, true);
+    if (r === null) return [];
+    return parseQueryOutput(r, null);
+  }
+
+  /** One ticket's state; null when it has no ticket_state yet. */
+  async queryOne(ticket: string, options?: AbortOptions): Promise<RawTicketState | null> {
+    checkName('ticket', ticket);
+    const r = await this.call(['-t', ticket, '-q'], options, true);
+    if (r === null) return null;
+    const [s] = parseQueryOutput(r, ticket);
+    return s ?? null;
+  }
+
+  /**
+   * Moves the guard record's deadlines, then refreshes booth's `expires` of
+   * the same tickets in the CIB in one `cibadmin --modify` (one CIB update
+   * however many tickets): readers of `expires` (crm_ticket -L, booth's
+   * tools, and the cluster-wide guard, `tollbooth lease-guard --cib`) see the
+   * current deadline, never a later one (floored to the second).
+   */
+  async extendGuard(update: GuardUpdate, options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
+    let skipped: string[];
+    try {
+      skipped = await this.options.guard.extend(update.extend, this.options.clock.now());
+    } catch (err) {
+      return { ok: false, error: `lease guard record ${this.options.guard.path}: ${(err as Error).message}` };
+    }
+    const notMoved = new Set(skipped);
+    const moved = update.extend.filter((e) => !notMoved.has(e.ticket) && namePattern.test(e.ticket) && e.ticket.length <= nameBytesMax);
+    if (moved.length === 0) return { ok: true, skipped };
+    const wallNow = this.wallClockMs();
+    const monoNow = this.options.clock.now();
+    const states = moved.map((e) => `<ticket_state id="${e.ticket}" expires="${Math.floor((wallNow + (e.revokeBy - monoNow)) / 1000)}"/>`).join('');
+    const args = ['--modify', '--scope', 'status', '--xml-text', `<status><tickets>${states}</tickets></status>`];
+    const binary = this.options.cibadmin ?? 'cibadmin';
+    const error = await new Promise<string | null>((resolve) => {
+      execFile(
+        binary,
+        args,
+        { env: this.env, timeout: this.callTimeoutMs, killSignal: 'SIGKILL', maxBuffer: this.outputBytesMax, encoding: 'utf8', ...(options?.signal === undefined ? {} : { signal: options.signal }) },
+        (err, _stdout, stderr) => resolve(err === null ? null : `cibadmin --modify (expires of ${moved.length} tickets) failed: ${err.message.split('\n')[0] ?? ''} ${stderr.trim().slice(0, 500)}`),
+      );
+    });
+    // The guard record moved, but the CIB's `expires` did not: report a failure, so the core writes
+    // these grants again in full (which rewrites `expires` with crm_ticket).
+    if (error !== null) return { ok: false, error, skipped };
+    return { ok: true, skipped };
+  }
+
+  async apply(effect: TicketEffect, options?: AbortOptions): Promise<CrmTicketApplyResult> {
+    try {
+      // The guard learns of a grant before it is written, and forgets it only once the revoke is.
+      if (effect.granted && effect.revokeBy !== null) await this.armGuard(effect.ticket, effect.generation, effect.revokeBy);
+      await this.applyOrThrow(effect, options);
+      if (!effect.granted) await this.disarmGuard(effect.ticket);
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof CrmTicketError) return { ok: false, code: err.code, error: err.message };
+      // AssertionError and other programmer errors are not CIB errors: let them out.
+      throw err;
+    }
+  }
+
+  private async applyOrThrow(e: TicketEffect, options?: AbortOptions): Promise<void> {
+    validateEffect(e);
+    let expiresSec: number;
+    if (e.granted) {
+      assert(e.revokeBy !== null, 'a granted effect carries revokeBy');
+      const leftMs = e.revokeBy - this.options.clock.now();
+      if (leftMs <= 0) {
+        throw new CrmTicketError('INVALID_EFFECT', `refusing to grant ${e.ticket}: its revoke deadline passed ${-leftMs} ms ago`);
+      }
+      // Floor: a reader of `expires` (booth, an operator) must never see a lease end later than ours.
+      expiresSec = Math.floor((this.wallClockMs() + leftMs) / 1000);
+    } else {
+      expiresSec = Math.floor(this.wallClockMs() / 1000);
+    }
+
+    const current = await this.queryOne(e.ticket, options);
+    const cfg = current?.attrs.get('booth-cfg-name');
+    if (cfg !== undefined && cfg !== this.options.boothCfgName) {
+      throw new CrmTicketError(
+        'FOREIGN_TICKET',
+        `ticket ${e.ticket} belongs to booth configuration ${JSON.stringify(cfg)}, not ${JSON.stringify(this.options.boothCfgName)}`,
+      );
+    }
+    const standbyNow = current === null ? false : parseBool(current, 'standby', false);
+
+    if (e.standby && !standbyNow) await this.call(['-t', e.ticket, '--standby'], options, false);
+
+    const args = [
+      '-t',
+      e.ticket,
+      e.granted ? '-g' : '-r',
+      '--force',
+      // booth's exact form (booth.md §4): `--attr-value=V` rather than `-v V`,
+      // so that a value such as `-1` can never be taken for an option.
+      ...setAttr('owner', String(this.ownerFor(e))),
+      ...setAttr('expires', String(expiresSec)),
+      ...setAttr('term', String(e.generation)),
+      ...setAttr('booth-cfg-name', this.options.boothCfgName),
+    ];
+    for (const [k, v] of Object.entries(e.attrs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (current?.attrs.get(k) !== v) args.push(...setAttr(k, v));
+    }
+    // The effect is the desired state: a geo attribute gone from it (deleted
+    // in the registry) goes from the CIB too, as booth treats every
+    // non-reserved attribute as a geo attribute (booth.md §4).
+    for (const k of current === null ? [] : [...current.attrs.keys()].sort()) {
+      if (!reservedAttrs.has(k) && !Object.hasOwn(e.attrs, k)) args.push('-D', k);
+    }
+    await this.call(args, options, false);
+
+    if (!e.standby && standbyNow) await this.call(['-t', e.ticket, '--activate'], options, false);
+  }
+
+  /**
+   * Revokes a grant of ours without the agent (the lease guard, the OCF
+   * agent's stop): owner 0 ("lost", as booth writes when a lease ran out),
+   * `expires` now, the term left as it is, standby untouched, and the guard
+   * record not touched (only the agent writes it). A ticket that is not
+   * granted, or has no ticket_state, is left alone. Never throws for CIB errors.
+   */
+  async revokeLost(ticket: string, upToGeneration: number | null = null, options?: AbortOptions): Promise<CrmTicketApplyResult & { changed?: boolean }> {
+    try {
+      checkName('ticket', ticket);
+      const current = await this.queryOne(ticket, options);
+      if (current === null || !parseBool(current, 'granted', false)) return { ok: true, changed: false };
+      // A grant with a higher term was written after the one this deadline protects (a newer agent): not ours to end.
+      const term = current.attrs.get('term');
+      if (upToGeneration !== null && term !== undefined && parseTerm(ticket, term) > upToGeneration) return { ok: true, changed: false };
+      const cfg = current.attrs.get('booth-cfg-name');
+      if (cfg !== undefined && cfg !== this.options.boothCfgName) {
+        throw new CrmTicketError('FOREIGN_TICKET', `ticket ${ticket} belongs to booth configuration ${JSON.stringify(cfg)}, not ${JSON.stringify(this.options.boothCfgName)}`);
+      }
+      const expiresSec = Math.floor(this.wallClockMs() / 1000);
+      await this.call(['-t', ticket, '-r', '--force', ...setAttr('owner', String(boothOwnerLost)), ...setAttr('expires', String(expiresSec))], options, false);
+      return { ok: true, changed: true };
+    } catch (err) {
+      if (err instanceof CrmTicketError) return { ok: false, code: err.code, error: err.message };
+      throw err;
+    }
+  }
+
+  /** Our tickets with their state as the CIB holds it: granted, `expires` (Unix s) and `term` (null when absent or not a number). */
+  async ticketStates(options?: AbortOptions): Promise<Array<{ ticket: string; granted: boolean; expiresSec: number | null; term: number | null }>> {
+    const out: Array<{ ticket: string; granted: boolean; expiresSec: number | null; term: number | null }> = [];
+    for (const s of await this.queryAll(options)) {
+      if (s.attrs.get('booth-cfg-name') !== this.options.boothCfgName) continue;
+      const num = (k: string): number | null => {
+        const v = s.attrs.get(k);
+        return v !== undefined && /^-?\d{1,16}$/.test(v) ? Number(v) : null;
+      };
+      out.push({ ticket: s.id, granted: parseBool(s, 'granted', false), expiresSec: num('expires'), term: num('term') });
+    }
+    return out;
+  }
+
+  /** Our tickets that the CIB shows granted now. */
+  async grantedHere(options?: AbortOptions): Promise<string[]> {
+    return (await this.ticketStates(options)).filter((s) => s.granted).map((s) => s.ticket);
+  }
+
+  private async armGuard(ticket: string, gen: number, revokeBy: number): Promise<void> {
+    try {
+      await this.options.guard.arm(ticket, gen, revokeBy);
+    } catch (err) {
+      throw new CrmTicketError('GUARD_FAILED', `cannot arm the lease guard for ${ticket} (${this.options.guard.path}): ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async disarmGuard(ticket: string): Promise<void> {
+    try {
+      await this.options.guard.disarm(ticket);
+    } catch (err) {
+      throw new CrmTicketError('GUARD_FAILED', `revoked ${ticket}, but cannot update the lease guard record (${this.options.guard.path}): ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private ownerFor(e: TicketEffect): number {
+    if (e.granted) return this.options.siteId;
+    if (e.owner === null) return boothOwnerNone;
+    const id = this.options.siteIdOf?.(e.owner) ?? boothOwnerLost;
+    // Revoked while the registry still names this site: the lease ran out (lost), as booth writes it.
+    return id === this.options.siteId ? boothOwnerLost : id;
+  }
+
+  /**
+   * Runs crm_ticket with bounded retries. Resolves with stdout, or null when
+   * `noStateIsNull` and crm_ticket reports that no ticket_state exists
+   * (rc 105 from a query). Throws CrmTicketError otherwise.
+   */
+  private async call(args: readonly string[], options: AbortOptions | undefined, noStateIsNull: true): Promise<string | null>;
+  private async call(args: readonly string[], options: AbortOptions | undefined, noStateIsNull: false): Promise<string>;
+  private async call(args: readonly string[], options: AbortOptions | undefined, noStateIsNull: boolean): Promise<string | null> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.once(args, options?.signal, attempt);
+      if (r.error === null) return r.stdout;
+      if (noStateIsNull && r.error.code === 'NO_SUCH_TICKET') return null;
+      const transient = transientCodes.has(r.error.code) || (r.error.exitCode !== null && transientExitCodes.has(r.error.exitCode));
+      if (!transient || attempt >= this.attemptsMax) throw r.error;
+      try {
+        await sleep(this.retryBackoffMs * 2 ** (attempt - 1), undefined, options?.signal === undefined ? undefined : { signal: options.signal });
+      } catch (err) {
+        throw new CrmTicketError('ABORTED', `aborted while waiting to retry crm_ticket ${args.join(' ')}`, { args, cause: err });
+      }
+    }
+  }
+
+  private once(
+    args: readonly string[],
+    signal: AbortSignal | undefined,
+    attempt: number,
+  ): Promise<{ stdout: string; error: CrmTicketError | null }> {
+    const started = this.options.clock.now();
+    return new Promise((resolve) => {
+      const finish = (stdout: string, error: CrmTicketError | null): void => {
+        this.options.onCall?.({
+          args,
+          exitCode: error === null ? 0 : error.exitCode,
+          durationMs: this.options.clock.now() - started,
+          attempt,
+          code: error?.code ?? null,
+        });
+        resolve({ stdout, error });
+      };
+      if (signal?.aborted === true) {
+        finish('', new CrmTicketError('ABORTED', `aborted before crm_ticket ${args.join(' ')}`, { args }));
+        return;
+      }
+      execFile(
+        this.binary,
+        [...args],
+        {
+          env: this.env,
+          timeout: this.callTimeoutMs,
+          killSignal: 'SIGKILL',
+          maxBuffer: this.outputBytesMax,
+          encoding: 'utf8',
+          windowsHide: true,
+          ...(signal === undefined ? {} : { signal }),
+        },
+        (err, stdout, stderr) => {
+          if (err === null) {
+            finish(stdout, null);
+            return;
+          }
+          finish(stdout, classify(this.binary, args, err, stderr, signal, this.callTimeoutMs));
+        },
+      );
+    });
+  }
+}
+
+type ExecError = Error & { code?: unknown; killed?: boolean; signal?: NodeJS.Signals | null };
+
+function classify(
+  binary: string,
+  args: readonly string[],
+  err: ExecError,
+  stderrRaw: string,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+): CrmTicketError {
+  const stderr = stderrRaw.trim().slice(0, 2000);
+  const cmd = `crm_ticket ${args.join(' ')}`;
+  const base = { args, stderr, cause: err };
+  if (err.name === 'AbortError' || signal?.aborted === true) return new CrmTicketError('ABORTED', `${cmd} was aborted`, base);
+  if (err.code === 'ENOENT') {
+    return new CrmTicketError('BINARY_MISSING', `${binary} not found (is pacemaker-cli-utils installed?)`, base);
+  }
+  if (typeof err.code === 'string') return new CrmTicketError('SPAWN_FAILED', `${cmd}: ${err.code}: ${err.message}`, base);
+  if (err.killed === true || err.signal != null) {
+    return new CrmTicketError('TIMEOUT', `${cmd} did not finish within ${timeoutMs} ms (killed by ${err.signal ?? 'signal'})`, base);
+  }
+  const rc = typeof err.code === 'number' ? err.code : null;
+  const what = `${cmd} exited ${rc}${stderr === '' ? '' : `: ${stderr}`}`;
+  const details = { ...base, exitCode: rc };
+  switch (rc) {
+    case 4:
+    case 107:
+      return new CrmTicketError('NEEDS_FORCE', what, details);
+    case 105:
+      return /Could not connect to the CIB/.test(stderr)
+        ? new CrmTicketError('NO_CIB_CONNECTION', what, details)
+        : new CrmTicketError('NO_SUCH_TICKET', what, details);
+    case 102:
+      return new CrmTicketError('NO_CIB_CONNECTION', what, details);
+    case 78:
+      return new CrmTicketError('CIB_INVALID', what, details);
+    case 64:
+      return new CrmTicketError('USAGE', what, details);
+    default:
+      return new CrmTicketError('FAILED', what, details);
+  }
+}
+
+function setAttr(name: string, value: string): string[] {
+  return ['-S', name, `--attr-value=${value}`];
+}
+
+function checkName(what: string, name: string): void {
+  if (name.length > nameBytesMax || !namePattern.test(name)) {
+    throw new CrmTicketError('INVALID_EFFECT', `${what} name ${JSON.stringify(name.slice(0, nameBytesMax))} is not a valid name (${namePattern.source}, at most ${nameBytesMax} characters)`);
+  }
+}
+
+function validateEffect(e: TicketEffect): void {
+  checkName('ticket', e.ticket);
+  assert(Number.isSafeInteger(e.generation) && e.generation >= 0, `generation must be a non-negative integer, got ${e.generation}`);
+  const entries = Object.entries(e.attrs);
+  if (entries.length > attrsPerTicketMax) {
+    throw new CrmTicketError('INVALID_EFFECT', `ticket ${e.ticket} has ${entries.length} attributes, more than ${attrsPerTicketMax}`);
+  }
+  for (const [k, v] of entries) {
+    checkName('attribute', k);
+    if (reservedAttrs.has(k)) throw new CrmTicketError('INVALID_EFFECT', `attribute ${k} of ticket ${e.ticket} is reserved for Pacemaker or booth`);
+    if (Buffer.byteLength(v) > valueBytesMax || /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(v)) {
+      throw new CrmTicketError('INVALID_EFFECT', `value of attribute ${k} of ticket ${e.ticket} is too long or holds control characters`);
+    }
+  }
+}
+
+/** Pacemaker's crm_is_true / crm_str_to_boolean vocabulary. */
+function parseBool(s: RawTicketState, attr: string, missing: boolean): boolean {
+  const v = s.attrs.get(attr);
+  if (v === undefined) return missing;
+  const l = v.toLowerCase();
+  if (l === 'true' || l === 'on' || l === 'yes' || l === 'y' || l === '1') return true;
+  if (l === 'false' || l === 'off' || l === 'no' || l === 'n' || l === '0') return false;
+  throw new CrmTicketError('BAD_OUTPUT', `ticket ${s.id} has ${attr}=${JSON.stringify(v)}, which is not a boolean`);
+}
+
+function parseTerm(ticket: string, text: string): number {
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new CrmTicketError('BAD_OUTPUT', `ticket ${ticket} has term=${JSON.stringify(text)}, which is not a non-negative integer`);
+  }
+  return Number(text);
+}
+
+/**
+ * Parses `crm_ticket -q` (all tickets, `ticket` null) or `crm_ticket -t T -q`:
+ * the line `State XML:`, an empty line, then `<tickets>` holding
+ * `<ticket_state …/>` elements, or one `<ticket_state …/>`, read with the
+ * strict XML reader (xml-cursor.ts). Anything else throws BAD_OUTPUT naming
+ * what was wrong.
+ */
+export function parseQueryOutput(stdout: string, ticket: string | null): RawTicketState[] {
+  const header = 'State XML:\n\n';
+  if (!stdout.startsWith(header)) {
+    throw new CrmTicketError('BAD_OUTPUT', `crm_ticket -q output does not start with "State XML:" and an empty line: ${JSON.stringify(stdout.slice(0, 80))}`);
+  }
+  const bad = (what: string): never => {
+    throw new CrmTicketError('BAD_OUTPUT', `crm_ticket -q output: ${what}`);
+  };
+  let root: XmlElement;
+  try {
+    root = parseXmlDocument(stdout.slice(header.length), { depthMax: 3, elementCountMax: ticketsPerCibMax + 2 });
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) bad(err.message);
+    throw err;
+  }
+  const out: RawTicketState[] = [];
+  const ticketState = (el: XmlElement): RawTicketState => {
+    if (el.children.length > 0 || el.text.trim() !== '') bad(`<ticket_state> at offset ${el.offset} has content`);
+    const id = el.attrs.get('id');
+    if (id === undefined || id === '') bad(`<ticket_state> at offset ${el.offset} without an id`);
+    return { id: id!, attrs: el.attrs };
+  };
+  if (root.name === 'ticket_state') {
+    out.push(ticketState(root));
+  } else if (root.name === 'tickets') {
+    if (root.attrs.size !== 0) bad('<tickets> has attributes');
+    if (root.text.trim() !== '') bad('text inside <tickets>');
+    for (const c of root.children) {
+      if (c.name !== 'ticket_state') bad(`unexpected <${c.name}> inside <tickets>`);
+      out.push(ticketState(c));
+    }
+  } else {
+    bad(`unexpected root element <${root.name}>`);
+  }
+  const ids = new Set<string>();
+  for (const st of out) {
+    if (ids.has(st.id)) throw new CrmTicketError('BAD_OUTPUT', `ticket ${st.id} appears twice in crm_ticket -q output`);
+    ids.add(st.id);
+  }
+  if (ticket !== null && (out.length !== 1 || out[0]?.id !== ticket)) {
+    throw new CrmTicketError('BAD_OUTPUT', `crm_ticket -t ${ticket} -q returned ${out.map((st) => st.id).join(', ') || 'no ticket'}`);
+  }
+  return out;
+}

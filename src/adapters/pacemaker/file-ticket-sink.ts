@@ -1,0 +1,148 @@
+// The file-backed ticket sink: the STAND-IN for the Pacemaker feed until the
+// crm_ticket sink lands (issue 4). One JSON file per ticket under
+// <dir>/<encoded name>.json, written atomically (temp file, fsync, rename,
+// fsync of the directory). A grant is only valid until `revokeBy` on the
+// CLOCK_MONOTONIC of the boot named in `bootId`: readers (tests, the CLI)
+// must treat a grant past its deadline, or from another boot, as revoked.
+// Deadlines move later without rewriting ticket files: the lease guard record
+// (<dir>/lease-guard, src/adapters/lease-guard-file.ts) holds each grant's
+// current deadline, armed before the grant is written and extended in one
+// write per guard update; readTicketState combines the two.
+
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
+import { generation, ms } from '../../core/types.js';
+import type { AbortOptions, MonotonicClock, TicketSink } from '../../ports/ports.js';
+import { LeaseGuardFile, readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
+
+/** The lease guard record's file name inside the ticket directory. */
+export const guardFileName = 'lease-guard';
+
+export interface FileTicketState {
+  readonly ticket: string;
+  readonly granted: boolean;
+  readonly standby: boolean;
+  readonly generation: number;
+  readonly owner: string | null;
+  /** CLOCK_MONOTONIC ms of `bootId` by which the grant is void. */
+  readonly revokeBy: number | null;
+  readonly bootId: string;
+  readonly attrs: Readonly<Record<string, string>>;
+  /** Wall-clock time of the write, for people only. */
+  readonly writtenAt: string;
+}
+
+export class FileTicketSink implements TicketSink {
+  private guardFile: Promise<LeaseGuardFile> | null = null;
+
+  constructor(
+    private readonly dir: string,
+    private readonly boot: string,
+    private readonly clock: MonotonicClock,
+  ) {}
+
+  static fileName(ticket: string): string {
+    return `${encodeURIComponent(ticket)}.json`;
+  }
+
+  private guard(): Promise<LeaseGuardFile> {
+    this.guardFile ??= LeaseGuardFile.open(join(this.dir, guardFileName), this.boot);
+    return this.guardFile;
+  }
+
+  async readAll(_options?: AbortOptions): Promise<CibTicketState[]> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const guard = await this.guard();
+    const out: CibTicketState[] = [];
+    for (const f of await readdir(this.dir)) {
+      if (!f.endsWith('.json') || f.startsWith('.')) continue;
+      const file = await readTicketFile(join(this.dir, f));
+      if (file === null) continue;
+      const s = withGuard(file, guard.get(file.ticket));
+      const sameBoot = s.bootId === this.boot;
+      out.push({
+        name: s.ticket,
+        granted: s.granted && sameBoot,
+        generation: generation(s.generation),
+        revokeBy: sameBoot && s.revokeBy !== null ? ms(s.revokeBy) : null,
+      });
+    }
+    return out;
+  }
+
+  async extendGuard(update: GuardUpdate, _options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
+    try {
+      const skipped = await (await this.guard()).extend(update.extend, this.clock.now());
+      return { ok: true, skipped };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  async apply(e: TicketEffect, _options?: AbortOptions): Promise<{ ok: boolean; error?: string }> {
+    const state: FileTicketState = {
+      ticket: e.ticket,
+      granted: e.granted,
+      standby: e.standby,
+      generation: e.generation,
+      owner: e.owner,
+      revokeBy: e.revokeBy,
+      bootId: this.boot,
+      attrs: e.attrs,
+      writtenAt: new Date().toISOString(),
+    };
+    try {
+      const guard = await this.guard();
+      // The guard learns of a grant before it is written, and forgets it only once the revoke is.
+      if (e.granted && e.revokeBy !== null) await guard.arm(e.ticket, e.generation, e.revokeBy);
+      await writeFileAtomic(join(this.dir, FileTicketSink.fileName(e.ticket)), `${JSON.stringify(state)}\n`);
+      if (!e.granted) await guard.disarm(e.ticket);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+}
+
+/** Reads one ticket file; null when it is missing or not a ticket file (reported by the caller's checks). */
+export async function readTicketFile(path: string): Promise<FileTicketState | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const s = JSON.parse(text) as FileTicketState;
+    if (typeof s.ticket !== 'string' || typeof s.granted !== 'boolean' || typeof s.generation !== 'number') return null;
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a ticket file grants the ticket now (deadline and boot checked). */
+export function grantedNow(s: FileTicketState | null, nowMonotonicMs: number, boot: string): boolean {
+  return s !== null && s.granted && s.bootId === boot && s.revokeBy !== null && nowMonotonicMs < s.revokeBy;
+}
+
+/** A ticket file with its deadline as the guard record has moved it (same generation only). */
+function withGuard(s: FileTicketState, rec: GuardRecord | undefined): FileTicketState {
+  if (!s.granted || rec === undefined || rec.generation !== s.generation) return s;
+  if (s.revokeBy !== null && s.revokeBy >= rec.revokeBy) return s;
+  return { ...s, revokeBy: rec.revokeBy };
+}
+
+/** One ticket's state as a reader should judge it: its file, with the deadline from the guard record. */
+export async function readTicketState(dir: string, ticket: string): Promise<FileTicketState | null> {
+  const s = await readTicketFile(join(dir, FileTicketSink.fileName(ticket)));
+  if (s === null) return null;
+  let rec: GuardRecord | undefined;
+  try {
+    rec = (await readGuardFile(join(dir, guardFileName), s.bootId)).get(ticket);
+  } catch {
+    rec = undefined; // unreadable guard record: the file's own deadline, which is never later
+  }
+  return withGuard(s, rec);
+}

@@ -1,0 +1,323 @@
+// The lease guard (DESIGN.md §4): a small process beside the site agent that
+// revokes each of the site's grants in the CIB when its deadline comes, so a
+// grant never outlives its lease even when the agent is killed, hangs or
+// crashes. booth leaves a stale `granted` in a dead daemon's CIB until
+// something restarts it; this closes that hole for everything but a crash of
+// the whole node (then the CIB's node is gone too, and the other site waits
+// out acquire-after; docs/operations.md).
+//
+// It reads the agent's guard record (lease-guard-file.ts) on every change
+// (inotify) and at least every pollMs, keeps one timer on the earliest
+// deadline, and at a deadline re-reads the record and revokes every grant
+// whose deadline has passed, through `crm_ticket -r --force`. It never writes
+// the record: the agent learns that a deadline passed when its next guard
+// update is refused (skipped) and writes the grant again if its lease allows.
+//
+// The agent starts it detached (ensureLeaseGuard) and checks on it; it exits
+// on its own once the agent is gone and no grant is armed.
+
+import { spawn } from 'node:child_process';
+import { watch, type FSWatcher } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { MonotonicClock } from '../../ports/ports.js';
+import { readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
+
+export interface GuardLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface LeaseGuardOptions {
+  readonly guardPath: string;
+  readonly boot: string;
+  readonly clock: MonotonicClock;
+  /** Revokes one ticket in the CIB; resolves with ok false (and why) when it could not. */
+  readonly revoke: (ticket: string, generation: number) => Promise<{ ok: boolean; error?: string; changed?: boolean }>;
+  readonly log: GuardLogger;
+  /** Longest time between two reads of the record, in ms. Default 500. */
+  readonly pollMs?: number;
+  /** Delay before retrying a revoke that failed, in ms. Default 200. */
+  readonly retryMs?: number;
+  /** Whether the agent still runs; with none armed and the agent gone, the guard stops. */
+  readonly agentAlive?: () => boolean;
+}
+
+export class LeaseGuard {
+  private records = new Map<string, GuardRecord>();
+  /** Deadlines already enforced, as `ticket@generation@revokeBy`. */
+  private readonly done = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private poller: NodeJS.Timeout | null = null;
+  private watcher: FSWatcher | null = null;
+  private stopped = false;
+  private busy = false;
+  private again = false;
+  private readonly finished: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  /** Revokes carried out (for logs and tests). */
+  revoked = 0;
+
+  constructor(private readonly o: LeaseGuardOptions) {}
+
+  async start(): Promise<void> {
+    try {
+      this.watcher = watch(dirname(this.o.guardPath), (_e, name) => {
+        if (name === basename(this.o.guardPath)) this.kick();
+      });
+      this.watcher.on('error', () => undefined); // the poll covers a lost watch
+    } catch {
+      this.watcher = null;
+    }
+    this.poller = setInterval(() => this.kick(), this.o.pollMs ?? 500);
+    await this.check();
+  }
+
+  /** Resolves when the guard has stopped (stop(), or the agent gone with nothing armed). */
+  get stoppedPromise(): Promise<void> {
+    return this.finished.promise;
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.poller !== null) clearInterval(this.poller);
+    this.watcher?.close();
+    this.finished.resolve();
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    void this.check();
+  }
+
+  /** Reads the record, revokes what is due, and sets the timer on the next deadline. */
+  private async check(): Promise<void> {
+    this.busy = true;
+    try {
+      do {
+        this.again = false;
+        await this.reload();
+        await this.enforce();
+      } while (this.again && !this.stopped);
+      this.arm();
+      const armed = [...this.records].some(([t, r]) => !this.done.has(`${t}@${r.generation}@${r.revokeBy}`));
+      if (!armed && this.o.agentAlive !== undefined && !this.o.agentAlive()) {
+        this.o.log.info({}, 'the site agent is gone and every deadline is enforced: lease guard stopping');
+        this.stop();
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The record file's identity when last read: the agent replaces it (rename) on every write. */
+  private lastSeen = '';
+
+  private async reload(): Promise<void> {
+    try {
+      // The poll and inotify both land here: parse only a file that was replaced since the last read.
+      const st = await stat(this.o.guardPath).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      const seen = st === null ? 'missing' : `${st.ino}:${st.size}:${st.mtimeMs}`;
+      if (seen === this.lastSeen) return;
+      this.records = await readGuardFile(this.o.guardPath, this.o.boot);
+      this.lastSeen = seen;
+    } catch (err) {
+      // An unreadable record: keep enforcing the last one read (its deadlines only get earlier relative to now).
+      this.o.log.error({ err: (err as Error).message, path: this.o.guardPath }, 'cannot read the lease guard record; enforcing the last one read');
+    }
+  }
+
+  private async enforce(): Promise<void> {
+    const now = this.o.clock.now();
+    for (const [ticket, rec] of this.records) {
+      const key = `${ticket}@${rec.generation}@${rec.revokeBy}`;
+      if (rec.revokeBy > now || this.done.has(key)) continue;
+      const r = await this.o.revoke(ticket, rec.generation);
+      if (r.ok) {
+        this.done.add(key);
+        if (r.changed !== false) {
+          this.revoked += 1;
+          this.o.log.warn({ ticket, generation: rec.generation, revokeBy: rec.revokeBy, lateMs: this.o.clock.now() - rec.revokeBy }, 'lease deadline passed: ticket revoked by the lease guard');
+        }
+      } else {
+        this.o.log.error({ ticket, generation: rec.generation, error: r.error }, 'lease deadline passed but the revoke failed; retrying');
+        this.again = true;
+      }
+    }
+    // Forget enforced deadlines that are no longer in the record.
+    for (const key of this.done) {
+      const [ticket, gen, by] = key.split('@');
+      const rec = this.records.get(ticket ?? '');
+      if (rec === undefined || String(rec.generation) !== gen || String(rec.revokeBy) !== by) this.done.delete(key);
+    }
+    if (this.again) await new Promise((r) => setTimeout(r, this.o.retryMs ?? 200));
+  }
+
+  private arm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.stopped) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [ticket, rec] of this.records) {
+      if (!this.done.has(`${ticket}@${rec.generation}@${rec.revokeBy}`)) next = Math.min(next, rec.revokeBy);
+    }
+    if (!Number.isFinite(next)) return;
+    const delay = Math.max(0, next - this.o.clock.now());
+    this.timer = setTimeout(() => this.kick(), Math.min(delay, 2 ** 31 - 1));
+  }
+}
+
+/** Where the guard of a state directory keeps its pid. */
+export function leaseGuardPidPath(stateDir: string): string {
+  return join(stateDir, 'lease-guard.pid');
+}
+
+/** The pid of the running guard of this state directory, or null. */
+export async function runningLeaseGuard(stateDir: string): Promise<number | null> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(leaseGuardPidPath(stateDir), 'utf8')).trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 1) return null;
+  try {
+    // A recycled pid belongs to another program: check its command line names this guard.
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    return cmd.includes('lease-guard') && cmd.includes(stateDir) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Records this process as the guard of the state directory. */
+export async function writeLeaseGuardPid(stateDir: string): Promise<void> {
+  await writeFileAtomic(leaseGuardPidPath(stateDir), `${process.pid}\n`);
+}
+
+export interface EnsureLeaseGuardOptions {
+  readonly stateDir: string;
+  /** argv that runs `tollbooth` (node and the script). */
+  readonly tollbooth: readonly string[];
+  /** Extra arguments for `tollbooth lease-guard`. */
+  readonly args: readonly string[];
+  readonly logPath: string;
+}
+
+/**
+ * Starts the state directory's lease guard unless one runs: detached, in its
+ * own session, so that it outlives the agent (kill -9 included). Resolves with
+ * its pid once it has written its pid file.
+ */
+export async function ensureLeaseGuard(o: EnsureLeaseGuardOptions): Promise<{ pid: number; started: boolean }> {
+  const running = await runningLeaseGuard(o.stateDir);
+  if (running !== null) return { pid: running, started: false };
+  const out = await open(o.logPath, 'a', 0o600);
+  try {
+    const [cmd, ...pre] = o.tollbooth;
+    const child = spawn(cmd!, [...pre, 'lease-guard', '--state-dir', o.stateDir, '--agent-pid', String(process.pid), ...o.args], {
+      detached: true,
+      stdio: ['ignore', out.fd, out.fd],
+    });
+    child.unref();
+    const pid = child.pid;
+    if (pid === undefined) throw new Error('could not start the lease guard');
+    // Wait (bounded) until it has claimed the state directory.
+    for (let i = 0; i < 200; i++) {
+      if ((await runningLeaseGuard(o.stateDir)) === pid) return { pid, started: true };
+      if (child.exitCode !== null) throw new Error(`the lease guard exited with code ${child.exitCode} at start; see ${o.logPath}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`the lease guard did not start within 5 s; see ${o.logPath}`);
+  } finally {
+    await out.close();
+  }
+}
+
+export interface CibExpiryGuardOptions {
+  /** Our tickets in the CIB: id, granted, `expires` (Unix s) and `term`. */
+  readonly read: () => Promise<ReadonlyArray<{ readonly ticket: string; readonly granted: boolean; readonly expiresSec: number | null; readonly term: number | null }>>;
+  readonly revoke: (ticket: string, term: number | null) => Promise<{ ok: boolean; error?: string; changed?: boolean }>;
+  /** Wall clock, Unix ms. */
+  readonly wallMs: () => number;
+  /** Slack for wall clocks that differ between the cluster's nodes, in ms. Default 2000. */
+  readonly marginMs?: number;
+  /** How often the CIB is read, in ms. Default 1000. */
+  readonly intervalMs?: number;
+  readonly log: GuardLogger;
+}
+
+/**
+ * The cluster-wide lease guard (`tollbooth lease-guard --cib`), run on every
+ * node of a site: it revokes each of the formation's grants whose booth
+ * `expires` (kept current by the agent with every guard update) lies more
+ * than marginMs in the past. It covers what the node-local guard cannot: the
+ * crash of the whole node the agent ran on, while the site's other nodes keep
+ * the CIB and its grant. It reads wall clocks, which the protocol itself never
+ * trusts: it only ever revokes, so a clock that runs fast ends a grant early
+ * (safe) and one that runs slow ends it late (no worse than without it).
+ */
+export class CibExpiryGuard {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly finished: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  revoked = 0;
+
+  constructor(private readonly o: CibExpiryGuardOptions) {}
+
+  get stoppedPromise(): Promise<void> {
+    return this.finished.promise;
+  }
+
+  start(): void {
+    void this.loop();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.finished.resolve();
+  }
+
+  /** One pass: revokes every overdue grant; resolves with the tickets it revoked. */
+  async checkOnce(): Promise<string[]> {
+    const out: string[] = [];
+    let states;
+    try {
+      states = await this.o.read();
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message }, 'cannot read the CIB tickets; trying again');
+      return out;
+    }
+    const limitSec = (this.o.wallMs() - (this.o.marginMs ?? 2_000)) / 1000;
+    for (const s of states) {
+      if (!s.granted || s.expiresSec === null || s.expiresSec >= limitSec) continue;
+      const r = await this.o.revoke(s.ticket, s.term);
+      if (r.ok && r.changed !== false) {
+        this.revoked += 1;
+        out.push(s.ticket);
+        this.o.log.warn({ ticket: s.ticket, expires: s.expiresSec, term: s.term }, 'CIB expires passed: ticket revoked by the cluster lease guard');
+      } else if (!r.ok) {
+        this.o.log.error({ ticket: s.ticket, error: r.error }, 'CIB expires passed but the revoke failed; retrying');
+      }
+    }
+    return out;
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped) return;
+    await this.checkOnce();
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.loop(), this.o.intervalMs ?? 1_000);
+  }
+}

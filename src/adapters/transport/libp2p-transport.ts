@@ -1,0 +1,920 @@
+// The real transport: libp2p over TCP with Noise and Yamux, carrying signed
+// envelopes (DESIGN.md §2, §7; shared/reference/stack.md for every libp2p
+// choice below). One instance per member process; the composition root owns
+// its start/stop.
+//
+// Identity. The member's 32-byte Ed25519 seed is both its libp2p key
+// (generateKeyPairFromSeed) and its envelope signer (privateKeyFromSeed); the
+// two are checked to be the same key at start. Each configured peer's libp2p
+// peer id is derived from its configured public key, so Noise authenticates
+// exactly the keys the formation config lists, and a connection gater
+// refuses every other peer id, inbound and outbound, after the handshake
+// (counted as 'unknown-peer'; the refused dialer only sees an EOF). No
+// discovery, DHT, mDNS, relay, UPnP, autoNAT or identify: the only addresses
+// ever dialled are the configured ones.
+//
+// Streams. Each member opens one long-lived outbound stream per peer with
+// protocol /tollbooth/1.0.0 and only writes to it; it only reads the streams
+// its peers open to it. Frames are length-prefixed (lpStream, varint) and each
+// is one signed envelope: kind 'raft' for registry messages, 'gossip' for
+// SWIM messages, 'relay' for a relayed registry message, 'admin' and
+// 'admin-reply' for AdminFrames. A received frame passes, in order:
+//   decodeEnvelope (size, layout, formation, recipient, signature, JSON)
+//   → the sender must be the authenticated libp2p peer ('sender-mismatch')
+//   → ReplayWindow ('duplicate', 'too-old')
+//   → parseMessage for raft frames, parseSwimMessage for gossip frames
+//     ('invalid-message'); a raft envelope's signed term must equal the
+//     message's.
+//
+// Relay (DESIGN.md §3.2). A message the core sends with `via` is encoded
+// and signed as usual for its real recipient, then wrapped whole in a
+// 'relay' frame to the relay. The relay checks the inner frame's signature
+// (decodeEnvelope with no recipient check) and passes it on, unchanged and
+// wrapped in its own 'relay' frame, only if: its deliverer wrote it (one hop:
+// a relayed frame is never relayed again), its recipient is a member, the
+// runtime's relay policy allows it (the core: not to a member gossip holds
+// dead), and the deliverer's budget allows (RelayBudget, per member).
+// Otherwise it is dropped and counted ('relay-refused', 'relay-budget'); a
+// malformed one is a 'bad-relay' reject. The recipient verifies the inner
+// frame end to end (signature of its author, addressed to it, the author's
+// replay window, the schema) and delivers it as the author's with `via` set.
+// A rejected frame is counted per peer and reason (RejectCounter), logged
+// rate-limited, and changes nothing else. A length prefix above
+// messageBytesMax aborts that stream ('oversize'); the peer's next stream is
+// served normally.
+//
+// Sequence numbers and the epoch. Envelopes are numbered
+// seq = epoch · 2^32 + counter (wire/replay-window.ts). The caller passes
+// `epoch` and must have persisted it (synced) before constructing the
+// transport, strictly greater than any epoch this member used before —
+// typically: load the stored epoch, add one, store it with fsync, pass it.
+// Reusing an epoch makes peers drop this member's frames as duplicates until
+// the counter passes its old high-water mark. After 2^32 frames in one epoch
+// frames are dropped ('sequence-exhausted') until the transport is replaced
+// by one with a new epoch.
+//
+// Liveness. libp2p's reconnect queue gives up on a peer for good (stack.md,
+// gotcha 2), so this transport runs its own redial loop: every
+// redialIntervalMs it dials each configured peer that is not connected (a
+// dial to a connected peer is a no-op in libp2p), each dial bounded by
+// AbortSignal.timeout(dialTimeoutMs). A killed peer is noticed at once (TCP
+// closes); a hung or partitioned one only through the connection monitor's
+// ping, tuned here to pingIntervalMs/pingTimeoutMs (default 1 s each, about
+// 1.7 s to notice, stack.md) instead of libp2p's 10 s/5 s.
+//
+// Sending. send() and sendAdmin() never throw and never wait for the network:
+// they encode and sign at once (so sequence numbers follow call order) and
+// queue the frame for the peer's writer. A frame to a peer that is not
+// connected is dropped; a full queue (sendQueueFramesMax) drops its oldest
+// frame; both are counted per peer and reason (droppedFrames()). A write the
+// peer does not take within writeTimeoutMs (it stopped reading but still
+// answers pings) resets that stream, so one stuck peer never holds frames
+// for long.
+//
+// Admin clients (DESIGN.md §7: admin commands arriving over the network are
+// signed with an admin key). Each configured `adminKeys` entry gets a peer id
+// the gater admits, inbound only: the member never dials one. Over such a
+// connection only 'admin' envelopes are accepted ('admin-kind-only' for any
+// other kind, after the signature verified), signed by that key under the
+// fixed sender id adminSenderId(key), and subject to the same size limit and
+// replay window as members' frames. Admin requests reach onAdmin with
+// origin 'admin-key' and `via` naming their connection; sendAdmin answers
+// with 'admin-reply' on a fresh stream over that same connection (several
+// clients may hold one key at once, so the peer id alone is not an address),
+// outside the per-peer queue: a reply is one frame, bounded by
+// writeTimeoutMs, and dropped and counted if the client has gone. Admin
+// peers never receive core messages and are not members: peers() does not
+// list them. A key that is also a member's key stays a member key (the
+// config warns about it), so it cannot act as an admin.
+// The other side, the admin client, is this same class with `clientOnly`: it
+// listens on nothing, its `self` is its adminSenderId, and its one peer is
+// the member it asks (src/cli/remote-admin.ts).
+//
+// Test faults. Only with `testFaults: true` is `faults` non-null (see
+// transport-faults.ts); otherwise the send path skips the fault checks.
+import '../../polyfills.js';
+import { Buffer } from 'node:buffer';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import { noise } from '@libp2p/noise';
+import { ping, type Ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { yamux } from '@libp2p/yamux';
+import { generateKeyPairFromSeed, publicKeyFromRaw as libp2pPublicKeyFromRaw } from '@libp2p/crypto/keys';
+import { peerIdFromPublicKey } from '@libp2p/peer-id';
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import { isSwimMessage, type Envelope, type RaftMessage } from '../../core/messages.js';
+import type { MemberId } from '../../core/types.js';
+import type { AdminFrame, PeerState, PeerStatus, Transport } from '../../ports/ports.js';
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  memberIdBytesMax,
+  messageBytesMaxDefault,
+  type DecodeContext,
+  type EnvelopeKind,
+} from '../../wire/envelope.js';
+import { parseMessage, parseSwimMessage } from '../../wire/message-schema.js';
+import { RelayBudget, relayBudgetDefaults } from '../../wire/relay-budget.js';
+import { RejectCounter, type RejectCountEntry, type RejectReason } from '../../wire/reject-counter.js';
+import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../../wire/replay-window.js';
+import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../../wire/signer.js';
+import { FaultState, type TransportFaults } from './transport-faults.js';
+import { DropCounter, FrameQueue, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
+
+export const tollboothProtocol = '/tollbooth/1.0.0';
+
+export const redialIntervalMsDefault = 1000;
+export const dialTimeoutMsDefault = 3000;
+export const pingIntervalMsDefault = 1000;
+export const pingTimeoutMsDefault = 1000;
+export const writeTimeoutMsDefault = 5000;
+/** Frames handed to one stream write; bounds the time one peer's writer holds the event loop. */
+const writeBatchFramesMax = 64;
+/** Streams of our protocol a peer may have open on one connection; one is normal, a few cover a reconnect overlap. */
+const inboundStreamsPerConnectionMax = 4;
+
+/** Prefix of the sender id of an admin client; no member address can start with it. */
+export const adminSenderPrefix = 'admin:';
+
+/** The fixed envelope sender id of an admin key: `admin:` and the first 16 characters of its base64. */
+export function adminSenderId(publicKey: Uint8Array): MemberId {
+  return `${adminSenderPrefix}${Buffer.from(publicKey).toString('base64').slice(0, 16)}` as MemberId;
+}
+
+export interface TransportPeer {
+  readonly id: MemberId;
+  /** IPv4 or IPv6 literal (brackets allowed) or a host name, resolved when dialled. */
+  readonly host: string;
+  readonly port: number;
+  /** The member's raw 32-byte Ed25519 public key, from the formation config. */
+  readonly publicKey: Uint8Array;
+}
+
+export interface Libp2pTransportOptions {
+  /** The formation's name; frames of any other formation are rejected. */
+  readonly formation: string;
+  /** This member's id. */
+  readonly self: MemberId;
+  /** This member's 32-byte Ed25519 seed: its libp2p identity and its envelope signing key. */
+  readonly seed: Uint8Array;
+  /**
+   * Sequence epoch, persisted (synced) by the caller before construction and
+   * greater than any this member used before (see the file comment).
+   */
+  readonly epoch: number;
+  /** Address to listen on: an IP literal (0.0.0.0 or :: for every interface) or a host name. */
+  readonly listenHost: string;
+  /** TCP port to listen on; 0 lets the kernel pick one (peers then cannot be configured with it). */
+  readonly listenPort: number;
+  /** Every other member (this member may be listed too; it is skipped after its key is checked). */
+  readonly peers: readonly TransportPeer[];
+  readonly logger: TransportLogger;
+  /** Monotonic clock in ms for lastRecvAt and reject-log rate limiting. Default performance.now. */
+  readonly clock?: () => number;
+  /** How often unconnected peers are dialled. Shorter: faster reconnect, more failed dials. Default 1000 ms. */
+  readonly redialIntervalMs?: number;
+  /** Bound on one dial (TCP + Noise + Yamux) and on opening a stream. Default 3000 ms. */
+  readonly dialTimeoutMs?: number;
+  /** Bound on one write waiting for the peer to take data; past it the stream is reset. Default 5000 ms. */
+  readonly writeTimeoutMs?: number;
+  /** Connection monitor ping period. Shorter: a hung peer is noticed sooner, more pings. Default 1000 ms. */
+  readonly pingIntervalMs?: number;
+  /** A ping unanswered this long closes the connection. Default 1000 ms. */
+  readonly pingTimeoutMs?: number;
+  /** Frames queued per peer before the oldest is dropped. Default 1024. */
+  readonly sendQueueFramesMax?: number;
+  /** Bound on one frame in bytes, both ways. Default messageBytesMaxDefault (1 MiB). */
+  readonly messageBytesMax?: number;
+  /** Replay window width per sender (multiple of 32). Default 1024. */
+  readonly replayWindowSize?: number;
+  /** Minimum time between two reject log lines per peer and reason. Default 10 000 ms. */
+  readonly rejectLogIntervalMs?: number;
+  /** Enables `faults` (test only). */
+  readonly testFaults?: boolean;
+  /** Seed of the fault hook's drop decisions. Default 1. */
+  readonly faultSeed?: number;
+  /**
+   * Raw 32-byte Ed25519 public keys of admin clients (tollbooth-admin-key),
+   * admitted inbound and confined to 'admin' frames (see the file comment). Default none.
+   */
+  readonly adminKeys?: readonly Uint8Array[];
+  /** Listen on no address (listenHost and listenPort are ignored): the remote admin client. Default false. */
+  readonly clientOnly?: boolean;
+  /** First counter value within `epoch`, for a sender with no store (the admin client). Default 0. */
+  readonly sequenceCounterStart?: number;
+}
+
+export class TransportConfigError extends Error {
+  override readonly name = 'TransportConfigError';
+  readonly code = 'TRANSPORT_CONFIG';
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+interface OutboundStream {
+  readonly stream: Stream;
+  readonly lp: LengthPrefixedStream<Stream>;
+}
+
+interface Slot {
+  /** A formation member, or an admin client (never dialled: no address). */
+  readonly role: 'member' | 'admin';
+  readonly peer: TransportPeer;
+  readonly peerId: PeerId;
+  readonly address: Multiaddr | null;
+  readonly queue: FrameQueue<Uint8Array>;
+  out: OutboundStream | null;
+  writing: boolean;
+  dialing: boolean;
+  /** Consecutive failed dials; the first of a streak is logged, then one line when the peer is back. */
+  dialFailures: number;
+  sent: number;
+  received: number;
+  lastRecvAt: number | null;
+}
+
+/** A fresh slot: nothing sent, received, queued or dialled yet. */
+function newSlot(role: Slot['role'], peer: TransportPeer, peerId: PeerId, address: Multiaddr | null, framesMax: number): Slot {
+  return { role, peer, peerId, address, queue: new FrameQueue(framesMax), out: null, writing: false, dialing: false, dialFailures: 0, sent: 0, received: 0, lastRecvAt: null };
+}
+
+type Services = { ping: Ping };
+
+/** The multiaddr for a host and TCP port: /ip4, /ip6 or /dns. */
+export function tcpMultiaddr(host: string, port: number): Multiaddr {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (isIPv4(bare)) return multiaddr(`/ip4/${bare}/tcp/${port}`);
+  if (isIPv6(bare)) return multiaddr(`/ip6/${bare}/tcp/${port}`);
+  return multiaddr(`/dns/${bare}/tcp/${port}`);
+}
+
+function positiveInt(value: number, field: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new TransportConfigError(`${field} must be a positive integer, got ${value}`, field);
+  return value;
+}
+
+function checkPort(port: number, field: string, allowZero: boolean): void {
+  if (!Number.isSafeInteger(port) || port < (allowZero ? 0 : 1) || port > 65_535) {
+    throw new TransportConfigError(`${field} must be a TCP port, got ${port}`, field);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Errors of lpStream and the byte stream that mean the peer announced or pushed more than we allow. */
+const framingErrorNames = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError', 'StreamBufferError']);
+
+export class Libp2pTransport implements Transport {
+  readonly self: MemberId;
+  /** The test fault hook; null unless constructed with `testFaults: true`. */
+  readonly faults: TransportFaults | null;
+  readonly #options: Libp2pTransportOptions;
+  readonly #slots = new Map<MemberId, Slot>();
+  /** Admin clients by their adminSenderId; also in #slotsByPeerId. */
+  readonly #adminSlots = new Map<MemberId, Slot>();
+  readonly #slotsByPeerId = new Map<string, Slot>();
+  readonly #signer: Ed25519Signer;
+  readonly #sequence: SequenceSource;
+  readonly #replay: ReplayWindow;
+  readonly #rejects: RejectCounter;
+  readonly #drops: DropCounter;
+  readonly #decodeContext: DecodeContext;
+  readonly #faultState: FaultState | null;
+  readonly #clock: () => number;
+  readonly #logger: TransportLogger;
+  readonly #messageBytesMax: number;
+  readonly #redialIntervalMs: number;
+  readonly #dialTimeoutMs: number;
+  readonly #writeTimeoutMs: number;
+  readonly #messageHandlers: Array<(env: Envelope) => void> = [];
+  readonly #adminHandlers: Array<(frame: AdminFrame) => void> = [];
+  readonly #connectionHandlers: Array<(peer: MemberId, connected: boolean) => void> = [];
+  readonly #relayBudget: RelayBudget;
+  #relayPolicy: ((to: MemberId) => boolean) | null = null;
+  readonly #delayTimers = new Set<NodeJS.Timeout>();
+  #node: Libp2p<Services> | null = null;
+  #redialTimer: NodeJS.Timeout | null = null;
+  #state: 'new' | 'starting' | 'started' | 'stopped' = 'new';
+  #starting: Promise<void> | null = null;
+
+  constructor(options: Libp2pTransportOptions) {
+    this.#options = options;
+    this.self = options.self;
+    this.#clock = options.clock ?? (() => performance.now());
+    this.#logger = options.logger;
+    this.#messageBytesMax = options.messageBytesMax ?? messageBytesMaxDefault;
+    this.#redialIntervalMs = positiveInt(options.redialIntervalMs ?? redialIntervalMsDefault, 'redialIntervalMs');
+    this.#dialTimeoutMs = positiveInt(options.dialTimeoutMs ?? dialTimeoutMsDefault, 'dialTimeoutMs');
+    this.#writeTimeoutMs = positiveInt(options.writeTimeoutMs ?? writeTimeoutMsDefault, 'writeTimeoutMs');
+    positiveInt(options.pingIntervalMs ?? pingIntervalMsDefault, 'pingIntervalMs');
+    positiveInt(options.pingTimeoutMs ?? pingTimeoutMsDefault, 'pingTimeoutMs');
+    const framesMax = positiveInt(options.sendQueueFramesMax ?? sendQueueFramesMaxDefault, 'sendQueueFramesMax');
+    checkPort(options.listenPort, 'listenPort', true);
+    if (options.seed.byteLength !== ed25519SeedBytes) {
+      throw new TransportConfigError(`seed must be ${ed25519SeedBytes} bytes, got ${options.seed.byteLength}`, 'seed');
+    }
+    const privateKey = privateKeyFromSeed(options.seed);
+    this.#signer = new Ed25519Signer(privateKey);
+    const selfRaw = publicKeyToRaw(createPublicKey(privateKey));
+    // Throws ReplayWindowError for an epoch out of range: a config error, raised before anything starts.
+    this.#sequence = new SequenceSource(options.epoch, options.sequenceCounterStart ?? 0);
+
+    const keys = new Map<string, KeyObject>();
+    const seenKeys = new Set<string>();
+    for (const peer of options.peers) {
+      const keyHex = Buffer.from(peer.publicKey).toString('hex');
+      if (peer.publicKey.byteLength !== ed25519PublicKeyBytes) {
+        throw new TransportConfigError(`peer ${peer.id}: public key must be ${ed25519PublicKeyBytes} bytes`, 'peers.publicKey');
+      }
+      if (peer.id === options.self) {
+        if (keyHex !== Buffer.from(selfRaw).toString('hex')) {
+          throw new TransportConfigError(`the configured public key of ${peer.id} (this member) does not match its seed`, 'peers.publicKey');
+        }
+        continue;
+      }
+      if (peer.id.length === 0 || Buffer.byteLength(peer.id, 'utf8') > memberIdBytesMax) {
+        throw new TransportConfigError(`peer id ${JSON.stringify(peer.id)} must be 1–${memberIdBytesMax} bytes`, 'peers.id');
+      }
+      if (this.#slots.has(peer.id)) throw new TransportConfigError(`peer ${peer.id} listed twice`, 'peers.id');
+      if (seenKeys.has(keyHex) || keyHex === Buffer.from(selfRaw).toString('hex')) {
+        throw new TransportConfigError(`peer ${peer.id} shares its public key with another member`, 'peers.publicKey');
+      }
+      seenKeys.add(keyHex);
+      checkPort(peer.port, `peers.${peer.id}.port`, false);
+      const peerId = peerIdFromPublicKey(libp2pPublicKeyFromRaw(peer.publicKey));
+      const slot = newSlot('member', peer, peerId, tcpMultiaddr(peer.host, peer.port).encapsulate(`/p2p/${peerId.toString()}`), framesMax);
+      this.#slots.set(peer.id, slot);
+      this.#slotsByPeerId.set(peerId.toString(), slot);
+      keys.set(peer.id, publicKeyFromRaw(peer.publicKey));
+    }
+
+    const adminKeys = new Map<string, KeyObject>();
+    for (const publicKey of options.adminKeys ?? []) {
+      if (publicKey.byteLength !== ed25519PublicKeyBytes) {
+        throw new TransportConfigError(`admin key must be ${ed25519PublicKeyBytes} bytes`, 'adminKeys');
+      }
+      const keyHex = Buffer.from(publicKey).toString('hex');
+      if (seenKeys.has(keyHex) || keyHex === Buffer.from(selfRaw).toString('hex')) {
+        // One peer id cannot be both; the member role wins, so this key cannot act as an admin.
+        this.#logger.warn({ adminKey: Buffer.from(publicKey).toString('base64') }, 'admin key is also a member key; it is not admitted as an admin');
+        continue;
+      }
+      const id = adminSenderId(publicKey);
+      const existing = this.#adminSlots.get(id);
+      if (existing !== undefined) {
+        if (Buffer.compare(Buffer.from(existing.peer.publicKey), Buffer.from(publicKey)) === 0) continue; // listed twice: the config warns
+        throw new TransportConfigError(`two admin keys share the sender id ${id}`, 'adminKeys');
+      }
+      const peerId = peerIdFromPublicKey(libp2pPublicKeyFromRaw(publicKey));
+      const slot = newSlot('admin', { id, host: '', port: 0, publicKey }, peerId, null, framesMax);
+      this.#adminSlots.set(id, slot);
+      this.#slotsByPeerId.set(peerId.toString(), slot);
+      adminKeys.set(id, publicKeyFromRaw(publicKey));
+    }
+
+    this.#replay = new ReplayWindow({
+      sendersMax: replaySendersMaxDefault + this.#adminSlots.size,
+      ...(options.replayWindowSize === undefined ? {} : { windowSize: options.replayWindowSize }),
+    });
+    this.#rejects = new RejectCounter({
+      pinnedPeers: [...this.#slots.keys(), ...this.#adminSlots.keys()],
+      rejectPeersMax: this.#slots.size + this.#adminSlots.size + 64,
+      ...(options.rejectLogIntervalMs === undefined ? {} : { logIntervalMs: options.rejectLogIntervalMs }),
+    });
+    this.#drops = new DropCounter([...this.#slots.keys(), ...this.#adminSlots.keys()]);
+    this.#decodeContext = {
+      formation: options.formation,
+      localMemberId: options.self,
+      // Members may send every kind. An admin key verifies every kind too, so that a wrong kind from an
+      // admin is counted as what it is ('admin-kind-only', checked in #receive) once its signature is known good.
+      publicKeyOf: (sender: string) => adminKeys.get(sender) ?? keys.get(sender),
+      messageBytesMax: this.#messageBytesMax,
+    };
+    this.#relayBudget = new RelayBudget({ ...relayBudgetDefaults, peersMax: this.#slots.size + 1 });
+    this.#faultState =
+      options.testFaults === true
+        ? new FaultState(options.faultSeed ?? 1, {
+            onCut: (peer) => this.#onCut(peer),
+            onHeal: () => this.#redialAll(),
+          })
+        : null;
+    this.faults = this.#faultState;
+  }
+
+  /** The addresses the node listens on (with the actual port when listenPort was 0). */
+  get listenAddresses(): Multiaddr[] {
+    return this.#node?.getMultiaddrs() ?? [];
+  }
+
+  /** This member's libp2p peer id. */
+  get peerId(): string | null {
+    return this.#node?.peerId.toString() ?? null;
+  }
+
+  async start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`transport already ${this.#state}; create a new one (with a new epoch) to start again`);
+    options.signal?.throwIfAborted();
+    this.#state = 'starting';
+    this.#starting = this.#start();
+    await this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#options;
+    const privateKey = await generateKeyPairFromSeed('Ed25519', o.seed);
+    const signerRaw = publicKeyToRaw(this.#signer.publicKey);
+    if (Buffer.compare(Buffer.from(privateKey.publicKey.raw), Buffer.from(signerRaw)) !== 0) {
+      // Both come from one seed; a mismatch means a library changed its key derivation.
+      throw new Error('libp2p key and envelope signing key differ for the same seed');
+    }
+    const connectionsMax = 64 + 4 * this.#slots.size;
+    const pingTimeoutMs = o.pingTimeoutMs ?? pingTimeoutMsDefault;
+    const node = await createLibp2p({
+      privateKey,
+      start: false,
+      addresses: { listen: o.clientOnly === true ? [] : [tcpMultiaddr(o.listenHost, o.listenPort).toString()] },
+      transports: [tcp({ maxConnections: connectionsMax })],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      peerDiscovery: [],
+      connectionManager: { maxConnections: connectionsMax, dialTimeout: this.#dialTimeoutMs },
+      connectionGater: {
+        denyDialPeer: (peerId: PeerId) => this.#deny(peerId, 'dial'),
+        denyInboundEncryptedConnection: (peerId: PeerId) => this.#deny(peerId, 'inbound'),
+        denyOutboundEncryptedConnection: (peerId: PeerId) => this.#deny(peerId, 'outbound'),
+      },
+      connectionMonitor: {
+        pingInterval: o.pingIntervalMs ?? pingIntervalMsDefault,
+        pingTimeout: { minTimeout: pingTimeoutMs, maxTimeout: pingTimeoutMs },
+        abortConnectionOnPingFailure: true,
+      },
+      services: { ping: ping() },
+    });
+    this.#node = node;
+    node.addEventListener('peer:connect', (evt) => this.#onPeerConnect(evt.detail));
+    node.addEventListener('peer:disconnect', (evt) => this.#onPeerDisconnect(evt.detail));
+    await node.handle(tollboothProtocol, (stream, connection) => this.#onInboundStream(stream, connection), {
+      maxInboundStreams: inboundStreamsPerConnectionMax,
+      maxOutboundStreams: inboundStreamsPerConnectionMax,
+    });
+    await node.start();
+    this.#state = 'started';
+    this.#redialTimer = setInterval(() => this.#redialAll(), this.#redialIntervalMs);
+    this.#redialAll();
+  }
+
+  async stop(): Promise<void> {
+    // A stop during start waits for the node to be up, then takes it down.
+    // A failed start has already rejected to start()'s caller; here it only means there may be less to stop.
+    if (this.#starting !== null) await this.#starting.catch(() => undefined);
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    if (this.#redialTimer !== null) clearInterval(this.#redialTimer);
+    this.#redialTimer = null;
+    for (const timer of this.#delayTimers) clearTimeout(timer);
+    this.#delayTimers.clear();
+    for (const slot of [...this.#slots.values(), ...this.#adminSlots.values()]) this.#drops.record(slot.peer.id, 'stopped', slot.queue.clear());
+    const node = this.#node;
+    this.#node = null;
+    if (node !== null) await node.stop();
+  }
+
+  send(env: Envelope): void {
+    if (env.from !== this.self) return this.#drop(env.to, 'encode-failed', `from ${env.from} is not this member`);
+    const msg = env.msg;
+    if (isSwimMessage(msg)) this.#send(env.to, 'gossip', 0, msg);
+    else if (env.via !== undefined) this.#sendRelayed(env.via, env.to, msg);
+    else this.#send(env.to, 'raft', msg.term, msg);
+  }
+
+  /** See the file comment: the frame for `to`, signed by us, wrapped in a 'relay' frame to `via`. */
+  #sendRelayed(via: MemberId, to: MemberId, msg: RaftMessage): void {
+    if (this.#state !== 'started') return this.#drop(via, 'stopped');
+    if (!this.#slots.has(to)) return this.#drop(to, 'unknown-peer', 'not a configured peer');
+    const slot = this.#slots.get(via);
+    if (slot === undefined) return this.#drop(via, 'unknown-peer', 'relay is not a configured peer');
+    if (!this.#isConnected(slot)) return this.#drop(via, 'not-connected');
+    if (this.#sequence.remaining < 2) return this.#drop(via, 'sequence-exhausted', `epoch ${this.#sequence.epoch} used up`);
+    const inner = this.#encode(to, 'raft', msg.term, msg);
+    if (inner === null) return;
+    this.#send(via, 'relay', 0, { frame: Buffer.from(inner).toString('base64') });
+  }
+
+  setRelayPolicy(canRelayTo: (to: MemberId) => boolean): void {
+    this.#relayPolicy = canRelayTo;
+  }
+
+  sendAdmin(frame: AdminFrame): void {
+    if (frame.from !== this.self) return this.#drop(frame.to, 'encode-failed', `from ${frame.from} is not this member`);
+    const admin = this.#adminSlots.get(frame.to);
+    if (admin !== undefined) return this.#replyToAdmin(admin, frame);
+    this.#send(frame.to, frame.kind, 0, frame.body);
+  }
+
+  onMessage(handler: (env: Envelope) => void): void {
+    this.#messageHandlers.push(handler);
+  }
+
+  onAdmin(handler: (frame: AdminFrame) => void): void {
+    this.#adminHandlers.push(handler);
+  }
+
+  /** Called when a configured peer (or an admin client) connects or disconnects. */
+  onConnection(handler: (peer: MemberId, connected: boolean) => void): void {
+    this.#connectionHandlers.push(handler);
+  }
+
+  peers(): PeerStatus[] {
+    return [...this.#slots.values()].map((slot) => {
+      const connections = this.#openConnections(slot);
+      const state: PeerState = connections.length > 0 ? 'connected' : slot.dialing ? 'connecting' : 'disconnected';
+      const rtt = connections.find((c) => c.rtt !== undefined)?.rtt;
+      return {
+        id: slot.peer.id,
+        state,
+        rttMs: rtt ?? null,
+        lastRecvAt: slot.lastRecvAt,
+        sent: slot.sent,
+        received: slot.received,
+        rejected: this.#rejectedOf(slot.peer.id),
+      };
+    });
+  }
+
+  /** Outbound frames dropped for this peer (all reasons, or one). */
+  droppedFrames(peer: MemberId, reason?: DropReason): number {
+    return this.#drops.countOf(peer, reason);
+  }
+
+  dropCounts(): DropCountEntry[] {
+    return this.#drops.snapshot();
+  }
+
+  /** Inbound frames rejected from this peer (a member id, or a libp2p peer id for unknown peers) for this reason. */
+  rejectedFrames(peer: string, reason: RejectReason): number {
+    return this.#rejects.countOf(peer, reason);
+  }
+
+  rejectCounts(): RejectCountEntry[] {
+    return this.#rejects.snapshot();
+  }
+
+  // ───────────────────────────── sending ─────────────────────────────
+
+  #send(to: MemberId, kind: EnvelopeKind, msgTerm: number, payload: unknown): void {
+    if (this.#state !== 'started') return this.#drop(to, 'stopped');
+    const slot = this.#slots.get(to);
+    if (slot === undefined) return this.#drop(to, 'unknown-peer', 'not a configured peer');
+    if (!this.#isConnected(slot)) return this.#drop(to, 'not-connected');
+    // Only a transport built with testFaults has a fault state to consult.
+    let delayMs = 0;
+    if (this.#faultState !== null) {
+      const verdict = this.#faultState.verdict(to);
+      if (verdict.action === 'drop') return this.#drop(to, 'fault');
+      delayMs = verdict.delayMs;
+    }
+    if (this.#sequence.remaining === 0) return this.#drop(to, 'sequence-exhausted', `epoch ${this.#sequence.epoch} used up`);
+    const frame = this.#encode(to, kind, msgTerm, payload);
+    if (frame === null) return;
+    if (delayMs > 0) {
+      const timer = setTimeout(() => {
+        this.#delayTimers.delete(timer);
+        this.#push(slot, frame);
+      }, delayMs);
+      this.#delayTimers.add(timer);
+      return;
+    }
+    this.#push(slot, frame);
+  }
+
+  #encode(to: MemberId, kind: EnvelopeKind, msgTerm: number, payload: unknown): Uint8Array | null {
+    try {
+      return encodeEnvelope(
+        { kind, formation: this.#options.formation, sender: this.self, recipient: to, seq: this.#sequence.next(), term: msgTerm, payload },
+        this.#signer,
+        { messageBytesMax: this.#messageBytesMax },
+      );
+    } catch (error) {
+      this.#drop(to, 'encode-failed', errorText(error));
+      return null;
+    }
+  }
+
+  /** An answer to an admin client, on a new stream over the connection its request came by (see the file comment). */
+  #replyToAdmin(slot: Slot, frame: AdminFrame): void {
+    const to = slot.peer.id;
+    // Admin clients only ever get answers.
+    if (frame.kind !== 'admin-reply') return this.#drop(to, 'unknown-peer', 'only admin-reply frames go to an admin client');
+    if (this.#state !== 'started') return this.#drop(to, 'stopped');
+    const connection = this.#openConnections(slot).find((c) => c.id === frame.via);
+    if (connection === undefined) return this.#drop(to, 'not-connected');
+    if (this.#sequence.remaining === 0) return this.#drop(to, 'sequence-exhausted', `epoch ${this.#sequence.epoch} used up`);
+    const bytes = this.#encode(to, 'admin-reply', 0, frame.body);
+    if (bytes === null) return;
+    void (async () => {
+      try {
+        const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
+        await lpStream(stream, { maxDataLength: this.#messageBytesMax }).write(bytes, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        slot.sent += 1;
+        await stream.close({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+      } catch (error) {
+        this.#drops.record(to, 'write-failed');
+        this.#logger.debug?.({ peer: to, err: errorText(error) }, 'admin reply failed');
+      }
+    })();
+  }
+
+  #push(slot: Slot, frame: Uint8Array): void {
+    if (this.#state !== 'started') return this.#drop(slot.peer.id, 'stopped');
+    if (!this.#isConnected(slot)) return this.#drop(slot.peer.id, 'not-connected');
+    this.#drops.record(slot.peer.id, 'queue-full', slot.queue.push(frame));
+    this.#kickWriter(slot);
+  }
+
+  #kickWriter(slot: Slot): void {
+    if (slot.writing) return;
+    slot.writing = true;
+    void this.#flush(slot).finally(() => {
+      slot.writing = false;
+      // Frames pushed while the last write was finishing.
+      if (slot.queue.length > 0 && this.#state === 'started') this.#kickWriter(slot);
+    });
+  }
+
+  /** Writes the peer's queue to its outbound stream; on any failure drops what is queued (the protocol tolerates loss). */
+  async #flush(slot: Slot): Promise<void> {
+    while (slot.queue.length > 0 && this.#state === 'started') {
+      let out: OutboundStream;
+      try {
+        out = await this.#outbound(slot);
+      } catch (error) {
+        this.#drops.record(slot.peer.id, 'not-connected', slot.queue.clear());
+        this.#logger.debug?.({ peer: slot.peer.id, err: errorText(error) }, 'could not open stream');
+        return;
+      }
+      const frames = slot.queue.take(writeBatchFramesMax);
+      try {
+        // A peer whose window stays shut this long (it stopped reading, yet answers
+        // pings) gets its stream reset; the next frames go out on a fresh one.
+        await out.lp.writeV(frames, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        slot.sent += frames.length;
+      } catch (error) {
+        this.#drops.record(slot.peer.id, 'write-failed', frames.length);
+        this.#logger.debug?.({ peer: slot.peer.id, err: errorText(error) }, 'stream write failed');
+        if (slot.out === out) slot.out = null;
+        out.stream.abort(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
+
+  async #outbound(slot: Slot): Promise<OutboundStream> {
+    const current = slot.out;
+    if (current !== null && current.stream.status === 'open' && current.stream.writeStatus === 'writable') return current;
+    slot.out = null;
+    const connection = this.#openConnections(slot)[0];
+    if (connection === undefined) throw new Error('not connected');
+    const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
+    const out: OutboundStream = { stream, lp: lpStream(stream, { maxDataLength: this.#messageBytesMax }) };
+    stream.addEventListener('close', () => {
+      if (slot.out === out) slot.out = null;
+    });
+    slot.out = out;
+    return out;
+  }
+
+  // ─────────────────────────── connections ───────────────────────────
+
+  #openConnections(slot: Slot): Connection[] {
+    return this.#node?.getConnections(slot.peerId).filter((c) => c.status === 'open') ?? [];
+  }
+
+  #isConnected(slot: Slot): boolean {
+    return this.#openConnections(slot).length > 0;
+  }
+
+  /** The connection gater: true refuses. Unknown keys are counted; a cut link (test faults) is refused silently. */
+  #deny(peerId: PeerId, direction: 'dial' | 'inbound' | 'outbound'): boolean {
+    const slot = this.#slotsByPeerId.get(peerId.toString());
+    if (slot === undefined) {
+      this.#reject(peerId.toString(), 'unknown-peer', `${direction} connection from a key not in the formation config`);
+      return true;
+    }
+    // An admin client connects to us; we never connect to it.
+    if (slot.role === 'admin') return direction !== 'inbound';
+    return this.#faultState?.isCut(slot.peer.id) ?? false;
+  }
+
+  #redialAll(): void {
+    if (this.#state !== 'started') return;
+    for (const slot of this.#slots.values()) {
+      if (slot.dialing || this.#isConnected(slot) || (this.#faultState?.isCut(slot.peer.id) ?? false)) continue;
+      void this.#dial(slot);
+    }
+  }
+
+  async #dial(slot: Slot): Promise<void> {
+    const node = this.#node;
+    if (node === null || slot.address === null) return;
+    slot.dialing = true;
+    try {
+      // Only a timeout, not AbortSignal.any() with a long-lived stop signal:
+      // every combined signal stays registered on the long-lived one (nodejs/node#55351),
+      // and a down peer is redialled every second for as long as it is down.
+      // stop() ends dials in flight anyway by stopping the node.
+      await node.dial(slot.address, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
+    } catch (error) {
+      slot.dialFailures += 1;
+      if (slot.dialFailures === 1 && this.#state === 'started') {
+        this.#logger.warn({ peer: slot.peer.id, address: slot.address.toString(), err: errorText(error) }, 'peer unreachable');
+      }
+    } finally {
+      slot.dialing = false;
+    }
+  }
+
+  #onPeerConnect(peerId: PeerId): void {
+    const slot = this.#slotsByPeerId.get(peerId.toString());
+    if (slot === undefined) return;
+    // A new authenticated connection starts a new replay window for its sender. Frames
+    // from a sender arrive only over a Noise session with that sender's own key, and
+    // Noise already rejects replays inside a session; keeping the window across
+    // sessions would shut out a member restarted with a fresh state directory (its
+    // epoch starts over) until every peer restarted too.
+    this.#replay.forget(slot.peer.id);
+    if (slot.role === 'admin') this.#logger.info?.({ peer: slot.peer.id }, 'admin client connected');
+    else this.#logger.info?.({ peer: slot.peer.id, failedDials: slot.dialFailures }, 'peer connected');
+    slot.dialFailures = 0;
+    for (const handler of this.#connectionHandlers) this.#call(() => handler(slot.peer.id, true));
+  }
+
+  #onPeerDisconnect(peerId: PeerId): void {
+    const slot = this.#slotsByPeerId.get(peerId.toString());
+    if (slot === undefined) return;
+    slot.out = null;
+    this.#drops.record(slot.peer.id, 'not-connected', slot.queue.clear());
+    if (this.#state === 'started') this.#logger.info?.({ peer: slot.peer.id }, slot.role === 'admin' ? 'admin client disconnected' : 'peer disconnected');
+    for (const handler of this.#connectionHandlers) this.#call(() => handler(slot.peer.id, false));
+  }
+
+  #onCut(peer: MemberId): void {
+    const slot = this.#slots.get(peer);
+    if (slot === undefined || this.#node === null) return;
+    this.#drops.record(peer, 'fault', slot.queue.clear());
+    this.#node.hangUp(slot.peerId).catch((error: unknown) => {
+      this.#logger.warn({ peer, err: errorText(error) }, 'hang-up for a fault cut failed');
+    });
+  }
+
+  // ───────────────────────────── receiving ─────────────────────────────
+
+  #onInboundStream(stream: Stream, connection: Connection): void {
+    const slot = this.#slotsByPeerId.get(connection.remotePeer.toString());
+    if (slot === undefined) {
+      // The gater keeps unknown keys out; this is a second line, should a connection slip past it.
+      this.#reject(connection.remotePeer.toString(), 'unknown-peer', 'stream from a key not in the formation config');
+      stream.abort(new Error('unknown peer'));
+      return;
+    }
+    if (this.#faultState?.isCut(slot.peer.id) ?? false) {
+      stream.abort(new Error('link cut by test fault'));
+      return;
+    }
+    void this.#readLoop(slot, stream, connection.id);
+  }
+
+  async #readLoop(slot: Slot, stream: Stream, connectionId: string): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: this.#messageBytesMax });
+    try {
+      for (;;) {
+        const data = await lp.read();
+        this.#receive(slot, data.subarray(), connectionId);
+      }
+    } catch (error) {
+      const name = error instanceof Error ? error.name : '';
+      if (framingErrorNames.has(name)) {
+        this.#reject(slot.peer.id, 'oversize', `${errorText(error)}; stream closed`);
+        stream.abort(error as Error);
+        return;
+      }
+      // End of stream or a closed connection: the normal way for this loop to end.
+      this.#logger.debug?.({ peer: slot.peer.id, err: errorText(error) }, 'inbound stream ended');
+    }
+  }
+
+  #receive(slot: Slot, frame: Uint8Array, connectionId: string): void {
+    const peer = slot.peer.id;
+    const decoded = decodeEnvelope(frame, this.#decodeContext);
+    if (!decoded.ok) return this.#reject(peer, decoded.reason, decoded.detail);
+    const e = decoded.envelope;
+    // Checked before the replay window, so a frame that is not this peer's own cannot move its sender's window.
+    if (e.sender !== peer) return this.#reject(peer, 'sender-mismatch', `signed by ${e.sender}, delivered by ${peer}`);
+    if (slot.role === 'admin' && e.kind !== 'admin') return this.#reject(peer, 'admin-kind-only', `a ${e.kind} frame from an admin key`);
+    const replay = this.#replay.accept(e.sender, e.seq);
+    if (!replay.ok) return this.#reject(peer, replay.reason, replay.detail);
+    if (e.kind === 'raft') {
+      const parsed = parseMessage(e.payload);
+      if (!parsed.ok) return this.#reject(peer, 'invalid-message', parsed.reason);
+      if (parsed.msg.term !== e.term) return this.#reject(peer, 'invalid-message', `envelope term ${e.term}, message term ${parsed.msg.term}`);
+      this.#accepted(slot);
+      const env: Envelope = { from: peer, to: this.self, msg: parsed.msg };
+      for (const handler of this.#messageHandlers) this.#call(() => handler(env));
+      return;
+    }
+    if (e.kind === 'gossip') {
+      const parsed = parseSwimMessage(e.payload);
+      if (!parsed.ok) return this.#reject(peer, 'invalid-message', parsed.reason);
+      this.#accepted(slot);
+      const env: Envelope = { from: peer, to: this.self, msg: parsed.msg };
+      for (const handler of this.#messageHandlers) this.#call(() => handler(env));
+      return;
+    }
+    if (e.kind === 'relay') return this.#onRelay(slot, e.payload);
+    if (e.kind === 'admin' || e.kind === 'admin-reply') {
+      this.#accepted(slot);
+      const admin: AdminFrame =
+        slot.role === 'admin'
+          ? { from: peer, to: this.self, kind: e.kind, body: e.payload, origin: 'admin-key', via: connectionId }
+          : { from: peer, to: this.self, kind: e.kind, body: e.payload };
+      for (const handler of this.#adminHandlers) this.#call(() => handler(admin));
+    }
+  }
+
+  /** A 'relay' frame from a member: a registry message for us through a relay, or one to pass on (file comment). */
+  #onRelay(slot: Slot, payload: unknown): void {
+    const peer = slot.peer.id;
+    const frameText = typeof payload === 'object' && payload !== null ? (payload as { frame?: unknown }).frame : undefined;
+    if (typeof frameText !== 'string' || frameText.length > Math.ceil(this.#messageBytesMax / 3) * 4) {
+      return this.#reject(peer, 'bad-relay', 'payload is not { frame: base64 } within the frame size');
+    }
+    const bytes = Buffer.from(frameText, 'base64');
+    // Buffer.from skips characters outside the alphabet; only exact base64 round-trips.
+    if (bytes.toString('base64') !== frameText) return this.#reject(peer, 'bad-relay', 'frame is not exact base64');
+    const inner = decodeEnvelope(bytes, { ...this.#decodeContext, localMemberId: null });
+    if (!inner.ok) return this.#reject(peer, 'bad-relay', `inner frame ${inner.reason}: ${inner.detail}`);
+    const ie = inner.envelope;
+    if (ie.kind !== 'raft') return this.#reject(peer, 'bad-relay', `only registry traffic is relayed, not ${ie.kind}`);
+    if (ie.recipient === this.self) {
+      const author = this.#slots.get(ie.sender as MemberId);
+      if (author === undefined) return this.#reject(peer, 'bad-relay', `inner frame from ${JSON.stringify(ie.sender)}, not a member`);
+      const replay = this.#replay.accept(ie.sender, ie.seq);
+      if (!replay.ok) return this.#reject(author.peer.id, replay.reason, `${replay.detail} (relayed by ${peer})`);
+      const parsed = parseMessage(ie.payload);
+      if (!parsed.ok) return this.#reject(author.peer.id, 'invalid-message', parsed.reason);
+      if (parsed.msg.term !== ie.term) return this.#reject(author.peer.id, 'invalid-message', `envelope term ${ie.term}, message term ${parsed.msg.term}`);
+      this.#accepted(slot);
+      const env: Envelope = { from: author.peer.id, to: this.self, msg: parsed.msg, via: peer };
+      for (const handler of this.#messageHandlers) this.#call(() => handler(env));
+      return;
+    }
+    // Asked to pass it on: one hop only, so only its author may ask.
+    if (ie.sender !== peer) return this.#reject(peer, 'bad-relay', `asked to relay a frame by ${JSON.stringify(ie.sender)}: relays do not chain`);
+    const target = ie.recipient as MemberId;
+    if (!this.#slots.has(target)) return this.#reject(peer, 'bad-relay', `relay to ${JSON.stringify(ie.recipient)}, not a member`);
+    this.#accepted(slot);
+    if (this.#relayPolicy === null || !this.#relayPolicy(target)) return this.#drop(target, 'relay-refused');
+    if (!this.#relayBudget.take(peer, this.#clock())) return this.#drop(peer, 'relay-budget');
+    this.#send(target, 'relay', 0, { frame: frameText });
+  }
+
+  #accepted(slot: Slot): void {
+    slot.received += 1;
+    slot.lastRecvAt = this.#clock();
+  }
+
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      // A throwing handler is a bug above us; it must not end the peer's stream.
+      this.#logger.warn({ err: errorText(error) }, 'transport message handler threw');
+    }
+  }
+
+  #reject(peer: string, reason: RejectReason, detail: string): void {
+    const decision = this.#rejects.record(peer, reason, this.#clock());
+    if (decision.log) {
+      this.#logger.warn({ peer: decision.bucket, reason, detail, count: decision.count, suppressed: decision.suppressedCount }, 'frame rejected');
+    }
+  }
+
+  #drop(peer: MemberId, reason: DropReason, detail?: string): void {
+    this.#drops.record(peer, reason);
+    if (detail !== undefined) this.#logger.warn({ peer, reason, detail }, 'frame dropped');
+  }
+
+  #rejectedOf(peer: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const entry of this.#rejects.snapshot()) if (entry.peer === peer) out[entry.reason] = entry.count;
+    return out;
+  }
+}

@@ -1,0 +1,548 @@
+// The site's side of ticket leases (DESIGN.md §2, §4): batched renewals
+// measured from the send time, the revoke deadline s + D − revokeLead, the
+// acquire-after wait, and the desired CIB state handed to the Pacemaker feed
+// as ticket effects. Pure and synchronous; the Member owns one per site.
+
+import type { RenewItem, SiteHealth } from '../messages.js';
+import type { TicketState } from './ticket-table.js';
+import { holderRevokeAt } from './lease.js';
+import { MinHeap } from '../min-heap.js';
+import type { Generation, MemberId, Ms } from '../types.js';
+import { ms } from '../types.js';
+
+/**
+ * The desired state of one ticket in this site's CIB. The host makes the CIB
+ * match it (crm_ticket grant/revoke/standby and booth's attributes) and reports
+ * the outcome with an `effect-result` report carrying the same `id`.
+ */
+export interface TicketEffect {
+  readonly id: number;
+  readonly ticket: string;
+  readonly granted: boolean;
+  readonly standby: boolean;
+  /** The ticket's generation, written as booth's `term` attribute (S2). */
+  readonly generation: Generation;
+  /** The registry's holder, written as booth's `owner` attribute. */
+  readonly owner: MemberId | null;
+  /**
+   * While granted: the local monotonic time at which the grant must be gone
+   * from the CIB. A lease guard that outlives the agent enforces it (issue 4).
+   */
+  readonly revokeBy: Ms | null;
+  readonly attrs: Readonly<Record<string, string>>;
+}
+
+/**
+ * Moves the lease guard's deadlines later for tickets whose grant is already in
+ * the CIB, all in one write (DESIGN.md §4). Renewals cover every held ticket
+ * at once, so one update per guard period replaces a CIB write per ticket.
+ * The host applies an entry only where the guard holds a grant of that
+ * generation and only if it moves the deadline later, and reports the outcome
+ * with an `effect-result` report carrying the update's `id`.
+ */
+export interface GuardUpdate {
+  readonly id: number;
+  readonly extend: readonly GuardExtension[];
+}
+
+export interface GuardExtension {
+  readonly ticket: string;
+  readonly generation: Generation;
+  /** The new deadline on the local monotonic clock; never earlier than the one it replaces. */
+  readonly revokeBy: Ms;
+}
+
+/** What the CIB held when the agent started (read by the host before the core is built). */
+export interface CibTicketState {
+  readonly name: string;
+  readonly granted: boolean;
+  readonly generation: Generation;
+  /** The lease guard's deadline for this grant, if one is armed. */
+  readonly revokeBy: Ms | null;
+}
+
+interface Issued {
+  readonly id: number;
+  readonly granted: boolean;
+  readonly standby: boolean;
+  readonly generation: Generation;
+  readonly owner: MemberId | null;
+  readonly revokeBy: number | null;
+  readonly attrs: Readonly<Record<string, string>>;
+  confirmed: boolean;
+}
+
+interface HeldTicket {
+  readonly name: string;
+  /** The generation this site holds according to the committed table; null when not the holder. */
+  gen: Generation | null;
+  /** The CIB grant may not be written before this (acquire-after, DESIGN.md §2). */
+  acquireReadyAt: number;
+  /** Lease end on the local clock, from the send time of the newest answered renewal. */
+  leaseEnd: number | null;
+  /** The last effect handed out (null: unknown CIB state, issue one). */
+  issued: Issued | null;
+  retryAt: number;
+  /** A generation given up that the leader should hear about once the CIB revoke is confirmed. */
+  releaseGen: Generation | null;
+  /** Released voluntarily (handlers failing, no local quorum): do not renew this generation. */
+  releasedGen: Generation | null;
+  /**
+   * Answers to renewals with a seq below this no longer extend the lease: they
+   * were sent before a release, which the leader may honour (its seqFloor rule).
+   */
+  answerSeqFloor: number;
+}
+
+interface PendingRenewal {
+  readonly sentAt: number;
+  readonly items: readonly RenewItem[];
+}
+
+export interface HolderHooks {
+  /** Lease end computed from a renewal's send and receive times (overridden only by test mutants). */
+  leaseEnd(sentAt: number, receivedAt: number, leaseDurationMs: number): number;
+}
+
+export class SiteHolder {
+  private readonly held = new Map<string, HeldTicket>();
+  private readonly pending = new Map<number, PendingRenewal>();
+  /**
+   * Renewal sequence numbers of each incarnation start above every earlier
+   * incarnation's (MemberInit.renewSeqStart): an answer addressed to an earlier
+   * incarnation (delayed across a restart) must never match a renewal sent
+   * later, whose send time would give a later lease end than the leader granted.
+   */
+  private nextSeq: number;
+  /** Local quorum and handlers are fine; while not, the site neither renews nor grants. */
+  private healthy = true;
+  /** Tickets this site cannot run now (a before-acquire handler failed, or not runnable here): given up one by one. */
+  private blocked: ReadonlySet<string> = new Set();
+  // Incremental reconcile: a ticket is looked at when something about it changed
+  // (dirty) or a deadline of its own came up (wakeups), not on every input, so
+  // the cost of a Ready does not grow with the number of tickets.
+  private readonly dirty = new Set<string>();
+  private allDirty = true;
+  private readonly wakeups = new MinHeap();
+  private readonly lastSeen = new Map<string, TicketState>();
+  private readonly issuedBy = new Map<number, string>();
+  private readonly owed = new Set<string>();
+  /** Guard updates in flight: per update, each ticket's deadline as it was sent. */
+  private readonly guardBatches = new Map<number, ReadonlyArray<{ readonly name: string; readonly revokeBy: number }>>();
+  private nextEffectId = 1;
+  lastRenewSentAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly self: MemberId,
+    private readonly renewalsInFlightMax: number,
+    private readonly effectRetryMs: number,
+    private readonly hooks: HolderHooks,
+    cib: readonly CibTicketState[],
+    now: number,
+    seqStart: number,
+  ) {
+    this.nextSeq = seqStart;
+    for (const c of cib) {
+      const h = this.ticket(c.name);
+      if (c.granted) {
+        // A grant found in the CIB at start-up came from a real renewal before
+        // a restart; its guard deadline is the only safe memory of that lease.
+        h.issued = {
+          id: 0,
+          granted: true,
+          standby: false,
+          generation: c.generation,
+          owner: this.self,
+          revokeBy: c.revokeBy,
+          attrs: {},
+          confirmed: true,
+        };
+        h.gen = null;
+        h.acquireReadyAt = now;
+        h.leaseEnd = null;
+        this.cibLease.set(c.name, { gen: c.generation, revokeBy: c.revokeBy });
+      }
+    }
+  }
+
+  /** Leases recovered from the CIB at start-up, adopted once the table confirms the generation. */
+  private readonly cibLease = new Map<string, { gen: Generation; revokeBy: Ms | null }>();
+
+  private ticket(name: string): HeldTicket {
+    let h = this.held.get(name);
+    if (h === undefined) {
+      h = { name, gen: null, acquireReadyAt: 0, leaseEnd: null, issued: null, retryAt: 0, releaseGen: null, releasedGen: null, answerSeqFloor: 0 };
+      this.held.set(name, h);
+    }
+    return h;
+  }
+
+  /** Follows the committed table: new grants start the acquire-after wait, lost ones a release. */
+  syncWithTable(tickets: Iterable<TicketState>, now: number): boolean {
+    let gained = false;
+    const seen = new Set<string>();
+    for (const t of tickets) {
+      seen.add(t.def.name);
+      if (this.lastSeen.get(t.def.name) !== t) {
+        this.lastSeen.set(t.def.name, t);
+        this.dirty.add(t.def.name);
+      }
+      const h = this.ticket(t.def.name);
+      const mine = t.holder === this.self ? t.generation : null;
+      if (mine === h.gen) continue;
+      if (h.gen !== null) this.owe(h, h.gen);
+      h.gen = mine;
+      h.leaseEnd = null;
+      h.releasedGen = null;
+      if (mine !== null && (!this.healthy || this.blocked.has(t.def.name))) {
+        // Granted to us while we cannot run it: give it straight back.
+        h.releasedGen = mine;
+        this.owe(h, mine);
+      } else if (mine !== null) {
+        gained = true;
+        const recovered = this.cibLease.get(t.def.name);
+        if (recovered !== undefined && recovered.gen === mine && recovered.revokeBy !== null) {
+          // Restarted while holding: keep the lease the guard still protects; no new acquire-after.
+          h.leaseEnd = recovered.revokeBy + t.def.revokeLeadMs;
+          h.acquireReadyAt = now;
+        } else {
+          h.acquireReadyAt = now + t.def.acquireAfterMs;
+        }
+      }
+      this.cibLease.delete(t.def.name);
+    }
+    for (const [name, h] of this.held) {
+      if (seen.has(name)) continue;
+      // Ticket removed from the table: make sure it is revoked, then forget it.
+      this.lastSeen.delete(name);
+      this.dirty.add(name);
+      if (h.gen !== null) this.owe(h, h.gen);
+      h.gen = null;
+      h.leaseEnd = null;
+    }
+    return gained;
+  }
+
+  /**
+   * Owes the leader a `released` for `gen`, with the current seq as its floor:
+   * from now on answers to earlier renewals do not extend this ticket's lease,
+   * and the leader honours the release only if it answered no later renewal.
+   */
+  private owe(h: HeldTicket, gen: Generation): void {
+    h.releaseGen = gen;
+    h.answerSeqFloor = this.nextSeq;
+    this.owed.add(h.name);
+    this.dirty.add(h.name);
+  }
+
+  /** Health changed: losing it gives every held ticket up; regaining it takes back what was not yet released. */
+  setHealthy(ok: boolean): void {
+    if (ok === this.healthy) return;
+    this.healthy = ok;
+    this.allDirty = true;
+    if (ok) this.resumeAll();
+    else this.releaseAll();
+  }
+
+  /**
+   * The tickets this site cannot run changed: a newly blocked ticket held here
+   * is given up (revoked in the CIB, then released to the leader); an
+   * unblocked one is renewed again if the registry still lists us.
+   */
+  setBlocked(names: ReadonlySet<string>): void {
+    const before = this.blocked;
+    this.blocked = names;
+    for (const name of new Set([...before, ...names])) {
+      const now = names.has(name);
+      if (now === before.has(name)) continue;
+      const h = this.held.get(name);
+      if (h === undefined) continue;
+      this.dirty.add(name);
+      if (now) {
+        if (h.gen !== null && h.releasedGen !== h.gen) {
+          h.releasedGen = h.gen;
+          this.owe(h, h.gen);
+          h.leaseEnd = null;
+        }
+      } else if (this.healthy) {
+        this.resume(h);
+      }
+    }
+  }
+
+  /** Tickets to renew now: those this site holds and has not given up. */
+  renewItems(): RenewItem[] {
+    const items: RenewItem[] = [];
+    if (!this.healthy) return items;
+    for (const [name, h] of this.held) {
+      if (h.gen !== null && h.releasedGen !== h.gen) items.push({ name, generation: h.gen });
+    }
+    return items;
+  }
+
+  hasUnanswered(): boolean {
+    return this.pending.size > 0;
+  }
+
+  recordRenewal(items: readonly RenewItem[], now: number): number {
+    const seq = this.nextSeq++;
+    this.pending.set(seq, { sentAt: now, items });
+    // Bounded: forget the oldest unanswered renewal (its answer no longer matters much).
+    while (this.pending.size > this.renewalsInFlightMax) {
+      const oldest = this.pending.keys().next().value;
+      if (oldest === undefined) break;
+      this.pending.delete(oldest);
+    }
+    this.lastRenewSentAt = now;
+    return seq;
+  }
+
+  /** An answer from a leader that held its leader lease when it replied. */
+  onRenewed(seq: number, granted: readonly RenewItem[], tickets: (name: string) => TicketState | undefined, now: number): void {
+    const p = this.pending.get(seq);
+    if (p === undefined) return;
+    // Older renewals are superseded by this answer (it was sent later than them only if seq is larger,
+    // and their answers would give an earlier lease end anyway).
+    for (const k of [...this.pending.keys()]) if (k <= seq) this.pending.delete(k);
+    for (const g of granted) {
+      const h = this.held.get(g.name);
+      const t = tickets(g.name);
+      if (h === undefined || t === undefined || h.gen !== g.generation || h.releasedGen === g.generation) continue;
+      if (seq < h.answerSeqFloor) continue; // sent before a release the leader may already have honoured
+      const end = this.hooks.leaseEnd(p.sentAt, now, t.def.leaseDurationMs);
+      if (h.leaseEnd === null || end > h.leaseEnd) {
+        h.leaseEnd = end;
+        this.dirty.add(g.name);
+      }
+    }
+  }
+
+  /** Gives up every held ticket voluntarily (local quorum lost or handlers failing). */
+  private releaseAll(): void {
+    for (const h of this.held.values()) {
+      if (h.gen !== null && h.releasedGen !== h.gen) {
+        h.releasedGen = h.gen;
+        this.owe(h, h.gen);
+        h.leaseEnd = null;
+      }
+    }
+  }
+
+  /**
+   * Health is back: renew given-up generations again (the registry may still
+   * list us). A release still owed is cancelled; one already sent carries a
+   * seq floor, so a leader that answered a later renewal ignores it.
+   */
+  private resumeAll(): void {
+    for (const h of this.held.values()) if (!this.blocked.has(h.name)) this.resume(h);
+  }
+
+  private resume(h: HeldTicket): void {
+    if (h.releasedGen !== null && h.releaseGen === h.releasedGen) h.releaseGen = null;
+    h.releasedGen = null;
+  }
+
+  /** Whether this site may write the grant into its CIB now. */
+  private grantable(h: HeldTicket, t: TicketState, now: number): boolean {
+    if (!this.healthy || h.gen === null || h.gen !== t.generation || h.releasedGen === h.gen) return false;
+    if (h.leaseEnd === null || now < h.acquireReadyAt) return false;
+    const revokeAt = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+    // A fresh grant must land before revokeAt: CIB writes are assumed to take at
+    // most revokeLead/2, so the guard's revoke at revokeAt still ends it in time.
+    const fresh = h.issued?.granted !== true;
+    return fresh ? now + t.def.revokeLeadMs / 2 < revokeAt : now < revokeAt;
+  }
+
+  /** Computes the effects needed to bring the CIB to the desired state. */
+  reconcile(
+    lookup: (name: string) => TicketState | undefined,
+    all: () => Iterable<TicketState>,
+    now: number,
+    out: TicketEffect[],
+    guardOut: GuardUpdate[],
+  ): void {
+    let extendDue = false;
+    let names: Iterable<string>;
+    if (this.allDirty) {
+      const every = new Set<string>(this.held.keys());
+      for (const t of all()) every.add(t.def.name);
+      names = every;
+    } else {
+      while ((this.wakeups.peekTime() ?? Number.POSITIVE_INFINITY) <= now) this.dirty.add(this.wakeups.pop()!);
+      names = this.dirty;
+    }
+    for (const name of [...names]) {
+      const t = lookup(name);
+      const h = this.ticket(name);
+      if (t === undefined) {
+        const gen = h.issued?.generation ?? (0 as Generation);
+        this.issue(h, name, { granted: false, standby: false, generation: gen, owner: null, revokeBy: null, attrs: {} }, now, out);
+        if (h.issued?.confirmed === true && !h.issued.granted && !this.owed.has(name)) this.held.delete(name);
+        else this.scheduleWake(h, null, now);
+        continue;
+      }
+      const granted = this.grantable(h, t, now);
+      const revokeBy = granted && h.leaseEnd !== null ? holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs) : null;
+      this.issue(h, name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
+      if (!extendDue && h.issued?.granted === true && h.issued.confirmed && this.guardNeedsExtending(h.issued.revokeBy, revokeBy, now)) extendDue = true;
+      this.scheduleWake(h, t, now);
+    }
+    this.dirty.clear();
+    this.allDirty = false;
+    if (extendDue) this.extendGuard(lookup, now, guardOut);
+  }
+
+  /**
+   * One guard update for every confirmed grant whose deadline can move later,
+   * not only the one that came due: renewals answer all tickets together, so
+   * their deadlines stay aligned and the next update again covers them all.
+   */
+  private extendGuard(lookup: (name: string) => TicketState | undefined, now: number, guardOut: GuardUpdate[]): void {
+    const extend: GuardExtension[] = [];
+    const sent: Array<{ name: string; revokeBy: number }> = [];
+    for (const h of this.held.values()) {
+      const cur = h.issued;
+      if (cur === null || !cur.granted || !cur.confirmed || h.leaseEnd === null || cur.revokeBy === null) continue;
+      const t = lookup(h.name);
+      if (t === undefined || !this.grantable(h, t, now)) continue;
+      const want = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+      if (want <= cur.revokeBy) continue;
+      h.issued = { ...cur, revokeBy: want };
+      extend.push({ ticket: h.name, generation: cur.generation, revokeBy: ms(want) });
+      sent.push({ name: h.name, revokeBy: want });
+    }
+    if (extend.length === 0) return;
+    const id = this.nextEffectId++;
+    this.guardBatches.set(id, sent);
+    guardOut.push({ id, extend });
+  }
+
+  /** The next instant this ticket's desired CIB state can change without any input. */
+  private scheduleWake(h: HeldTicket, t: TicketState | null, now: number): void {
+    let at = Number.POSITIVE_INFINITY;
+    if (h.issued === null && h.retryAt > now) at = h.retryAt;
+    if (t !== null && h.gen !== null && h.leaseEnd !== null) {
+      const revokeAt = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+      if (h.issued?.granted === true && revokeAt > now) {
+        at = Math.min(at, revokeAt);
+        // The guard's deadline is extended once half its remaining time has passed (guardNeedsExtending).
+        const cur = h.issued.revokeBy;
+        if (cur !== null && cur < revokeAt) at = Math.min(at, Math.max(now + 1, 2 * cur - revokeAt + 1));
+      } else if (h.acquireReadyAt > now && h.acquireReadyAt < revokeAt) at = Math.min(at, h.acquireReadyAt);
+    }
+    if (Number.isFinite(at)) this.wakeups.push(at, h.name);
+  }
+
+  private issue(h: HeldTicket, name: string, want: Omit<Issued, 'id' | 'confirmed'>, now: number, out: TicketEffect[]): void {
+    const cur = h.issued;
+    if (cur === null && now < h.retryAt) return;
+    const same =
+      cur !== null &&
+      cur.granted === want.granted &&
+      cur.standby === want.standby &&
+      cur.generation === want.generation &&
+      cur.owner === want.owner &&
+      sameAttrs(cur.attrs, want.attrs) &&
+      (!want.granted || cur.revokeBy !== null);
+    // A granted ticket whose deadline moves later needs no CIB write: the guard update covers it
+    // (a grant found without a known guard deadline is written again, which arms the guard).
+    if (same) return;
+    const id = this.nextEffectId++;
+    if (cur !== null) this.issuedBy.delete(cur.id);
+    this.issuedBy.set(id, name);
+    h.issued = { ...want, id, confirmed: false };
+    out.push({
+      id,
+      ticket: name,
+      granted: want.granted,
+      standby: want.standby,
+      generation: want.generation,
+      owner: want.owner,
+      revokeBy: want.revokeBy === null ? null : ms(want.revokeBy),
+      attrs: want.attrs,
+    });
+  }
+
+  /**
+   * Each renewal moves the guard deadline forward, but writing the CIB on every
+   * renewal would make Pacemaker's CIB churn: extend once half of the time the
+   * guard had left when last written has passed.
+   */
+  private guardNeedsExtending(cur: number | null, want: number | null, now: number): boolean {
+    if (want === null) return false;
+    if (cur === null) return true;
+    if (want <= cur) return false;
+    return cur - now < (want - now) / 2;
+  }
+
+  /** The host's report on an effect or a guard update. A failure makes the state unknown: re-issue after a delay. */
+  onEffectResult(id: number, ok: boolean, now: number, skipped: readonly string[] = []): void {
+    const batch = this.guardBatches.get(id);
+    if (batch !== undefined) {
+      this.guardBatches.delete(id);
+      // A skipped ticket's guard may have revoked it already: write the grant again (a full write re-arms the guard).
+      const lost = ok ? new Set(skipped) : null;
+      for (const { name, revokeBy } of batch) {
+        if (lost !== null && !lost.has(name)) continue;
+        const h = this.held.get(name);
+        // Only where nothing newer was issued since: the guard's deadline for this grant is unknown now.
+        if (h?.issued?.granted !== true || h.issued.revokeBy !== revokeBy) continue;
+        this.issuedBy.delete(h.issued.id);
+        h.issued = null;
+        h.retryAt = lost !== null ? now : now + this.effectRetryMs;
+        this.dirty.add(name);
+      }
+      return;
+    }
+    const name = this.issuedBy.get(id);
+    if (name === undefined) return; // superseded by a later effect
+    const h = this.held.get(name);
+    if (h?.issued?.id !== id) return;
+    this.issuedBy.delete(id);
+    this.dirty.add(name);
+    if (ok) h.issued.confirmed = true;
+    else {
+      h.issued = null;
+      h.retryAt = now + this.effectRetryMs;
+    }
+  }
+
+  /** Generations given up whose CIB revoke is confirmed: tell the leader so it can move them at once. */
+  takeReleases(): Array<{ name: string; generation: Generation; seqFloor: number }> {
+    const out: Array<{ name: string; generation: Generation; seqFloor: number }> = [];
+    for (const name of [...this.owed]) {
+      const h = this.held.get(name);
+      if (h === undefined || h.releaseGen === null) {
+        this.owed.delete(name);
+        continue;
+      }
+      if (h.issued === null || !h.issued.confirmed || h.issued.granted) continue;
+      out.push({ name, generation: h.releaseGen, seqFloor: h.answerSeqFloor });
+      h.releaseGen = null;
+      this.owed.delete(name);
+    }
+    return out;
+  }
+
+  /** The earliest local time at which this side needs to act again. */
+  nextDeadline(now: number): number {
+    // Entries at or before now were taken by the reconcile that ran before this call.
+    const t = this.wakeups.peekTime();
+    return t !== undefined && t > now ? t : t === undefined ? Number.POSITIVE_INFINITY : now + 1;
+  }
+
+  /** The CIB state this side believes in (for status output and the simulator's checks). */
+  view(name: string): { granted: boolean; confirmed: boolean; leaseEnd: number | null; gen: Generation | null } | undefined {
+    const h = this.held.get(name);
+    if (h === undefined) return undefined;
+    return { granted: h.issued?.granted ?? false, confirmed: h.issued?.confirmed ?? false, leaseEnd: h.leaseEnd, gen: h.gen };
+  }
+}
+
+function sameAttrs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}
+
+export type { SiteHealth };

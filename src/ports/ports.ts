@@ -1,0 +1,114 @@
+// The ports between the runtime pump and the adapters (DESIGN.md §6). Each
+// port has a real adapter in src/adapters and an in-memory twin for tests;
+// one compliance suite per port runs against both, so the twin cannot drift
+// from the real thing (STYLE.md, from js-libp2p).
+
+import type { Envelope } from '../core/messages.js';
+import type { PersistBatch, PersistedState } from '../core/ready.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from '../core/tickets/site-holder.js';
+import type { MemberId, Ms } from '../core/types.js';
+
+export interface AbortOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Durable store of the registry: hard state, snapshot and log. */
+export interface Storage {
+  /** What a previous run persisted; null on a member's first start. */
+  load(options?: AbortOptions): Promise<PersistedState | null>;
+  /**
+   * Applies one batch durably (fsync'd) and atomically: after a crash at any
+   * point, either all of it or none of it is there. Resolves only once synced.
+   */
+  persist(batch: PersistBatch, options?: AbortOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type PeerState = 'connected' | 'connecting' | 'disconnected';
+
+export interface PeerStatus {
+  readonly id: MemberId;
+  readonly state: PeerState;
+  /** Round-trip time of the last transport-level ping, when known. */
+  readonly rttMs: number | null;
+  /** Monotonic time (local clock) of the last frame received from this peer. */
+  readonly lastRecvAt: number | null;
+  readonly sent: number;
+  readonly received: number;
+  /** Frames from this peer that were rejected, by reason. */
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+/**
+ * Frames the transport carries besides core messages: admin requests
+ * forwarded between members, and requests from remote admin clients that
+ * authenticate with a configured admin key (DESIGN.md §7).
+ */
+export interface AdminFrame {
+  /** A member id, or for an admin client the transport's id for its key (`admin:…`), to which replies go. */
+  readonly from: MemberId;
+  readonly to: MemberId;
+  readonly kind: 'admin' | 'admin-reply';
+  /** JSON-serialisable body; the admin service validates it. */
+  readonly body: unknown;
+  /**
+   * Who sent it: a formation member (the default), or an admin client
+   * authenticated by an admin key. Set by the receiving transport only.
+   */
+  readonly origin?: 'member' | 'admin-key';
+  /**
+   * Opaque to everyone but the transport: on a request from an admin key, the
+   * connection it came over. A reply passes it back so that it reaches that
+   * very client, since several may hold the same key at once.
+   */
+  readonly via?: string;
+}
+
+/** Carries core messages between members. Best effort: the protocol tolerates loss. */
+export interface Transport {
+  start(options?: AbortOptions): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Queues one message; never throws for a peer that is down (the message is
+   * dropped and counted). With `via` set, the message goes to that member to
+   * be passed on (DESIGN.md §3.2).
+   */
+  send(env: Envelope): void;
+  sendAdmin(frame: AdminFrame): void;
+  /**
+   * Every inbound core message that passed decoding, signature, replay and
+   * schema checks. One that came through a relay has `via` set to it.
+   */
+  onMessage(handler: (env: Envelope) => void): void;
+  /**
+   * Whether this member passes a frame on to `to` for another member
+   * (DESIGN.md §3.2). The runtime answers from the core (Member.canRelayTo);
+   * the transport itself keeps relays to one hop (it passes on only frames
+   * written by the member that handed them over). Until set, nothing is
+   * relayed.
+   */
+  setRelayPolicy(canRelayTo: (to: MemberId) => boolean): void;
+  onAdmin(handler: (frame: AdminFrame) => void): void;
+  peers(): PeerStatus[];
+}
+
+/** Where the site's ticket state lands: the CIB through crm_ticket (issue 4), or the file stand-in. */
+export interface TicketSink {
+  /** The ticket state found at start-up (granted tickets with their guard deadlines). */
+  readAll(options?: AbortOptions): Promise<CibTicketState[]>;
+  /** Makes one ticket match the effect's desired state. Resolves with the outcome; does not throw for CIB errors. */
+  apply(effect: TicketEffect, options?: AbortOptions): Promise<{ ok: boolean; error?: string }>;
+  /**
+   * Moves the lease guard's deadlines later for grants already written (one
+   * durable write for the whole update). An entry whose deadline is not later
+   * is ignored; one whose ticket has no grant of that generation, or whose
+   * current deadline has passed (the guard may have revoked it), is skipped and
+   * named in `skipped`, so that the core writes that grant again.
+   */
+  extendGuard(update: GuardUpdate, options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: readonly string[] }>;
+}
+
+/** The process's monotonic clock, in integer milliseconds. */
+export interface MonotonicClock {
+  now(): Ms;
+}

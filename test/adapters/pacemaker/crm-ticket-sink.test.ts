@@ -1,0 +1,453 @@
+// Checks CrmTicketSink against the REAL crm_ticket (Debian pacemaker-cli-utils)
+// on CIB files: each test copies a fixture CIB (fixtures/cib-tickets.xml, the
+// lab's 3-node CIB with rsc_ticket constraints on ticketA/ticketB, or
+// fixtures/cib-foreign-tickets.xml, which adds tickets of our booth config and
+// of others) into its own temp dir and points the sink at it with CIB_file.
+// Every command line the sink emits is recorded through `onCall` and compared
+// exactly; the resulting CIB is read back independently of the sink's parser
+// (`cibadmin -Q -o status` and `crm_ticket -L`), and we check the schema was
+// not silently dropped (a "repaired" file, pacemaker.md §2.2). Error paths use
+// the real binary where it can produce them (invalid CIB XML, missing CIB
+// file) and tiny fake crm_ticket scripts in a temp dir where it cannot (every
+// mapped exit code, a slow binary for the timeout, a transient failure that
+// heals, malformed output). Time is a fixed offset between a monotonic and a
+// wall clock so that `expires` is exact. If crm_ticket is not installed the
+// suite FAILS (it never skips): install pacemaker-cli-utils (see .ci/run).
+import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CrmTicketError,
+  CrmTicketSink,
+  parseQueryOutput,
+  type CrmTicketCall,
+  type CrmTicketSinkOptions,
+} from '../../../src/adapters/pacemaker/crm-ticket-sink.js';
+import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
+import { generation, memberId, ms, type Ms } from '../../../src/core/types.js';
+import type { MonotonicClock } from '../../../src/ports/ports.js';
+
+const run = promisify(execFile);
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+const siteId = 560592995;
+/** Wall clock = wall0 + (monotonic − mono0): expires is exact and computable. */
+const wall0 = 1_800_000_000_000;
+const mono0 = 5_000_000;
+
+class StepClock implements MonotonicClock {
+  t = mono0;
+  now(): Ms {
+    return ms(this.t);
+  }
+}
+
+/** Where `name` is on PATH; '' when it is not. */
+function onPath(name: string): string {
+  return execFileSync('sh', ['-c', `command -v ${name} || true`], { encoding: 'utf8' }).trim();
+}
+
+// Looked up once; every test goes through lab(), which FAILS (never skips)
+// when the real Pacemaker CLI is missing.
+const crmTicket = onPath('crm_ticket');
+const pacemakerCliMissing =
+  crmTicket === '' || onPath('cibadmin') === ''
+    ? 'crm_ticket/cibadmin not found on PATH: these tests need the real Pacemaker CLI. Install it with ' +
+      '`apt-get update && apt-get install -y pacemaker-cli-utils` (.ci/run does so on Debian).'
+    : null;
+let dir = '';
+
+afterEach(async () => {
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+  dir = '';
+});
+
+interface Lab {
+  cib: string;
+  clock: StepClock;
+  calls: CrmTicketCall[];
+  sink: CrmTicketSink;
+  guard: LeaseGuardFile;
+}
+
+async function lab(fixture = 'cib-tickets.xml', extra: Partial<CrmTicketSinkOptions> = {}): Promise<Lab> {
+  if (pacemakerCliMissing !== null) throw new Error(pacemakerCliMissing);
+  dir = await mkdtemp(join(tmpdir(), 'crm-ticket-sink-'));
+  const cib = join(dir, 'cib.xml');
+  await copyFile(join(fixtures, fixture), cib);
+  const clock = new StepClock();
+  const calls: CrmTicketCall[] = [];
+  const guard = await LeaseGuardFile.open(join(dir, 'lease-guard'), 'test-boot');
+  const sink = new CrmTicketSink({
+    guard,
+    siteId,
+    boothCfgName: 'booth',
+    siteIdOf: (m) => (m === 'site-b' ? 1234567 : null),
+    env: { CIB_file: cib },
+    clock,
+    wallClockMs: () => wall0 + (clock.now() - mono0),
+    onCall: (c) => calls.push(c),
+    ...extra,
+  });
+  return { cib, clock, calls, sink, guard };
+}
+
+function effect(over: Partial<TicketEffect> = {}): TicketEffect {
+  return {
+    id: 1,
+    ticket: 'ticketA',
+    granted: true,
+    standby: false,
+    generation: generation(7),
+    owner: memberId('site-a'),
+    revokeBy: ms(mono0 + 30_000),
+    attrs: {},
+    ...over,
+  };
+}
+
+const argvOf = (calls: readonly CrmTicketCall[]): string[] => calls.map((c) => c.args.join(' '));
+const boothAttrs = (owner: number, expires: number, term: number): string =>
+  `-S owner --attr-value=${owner} -S expires --attr-value=${expires} -S term --attr-value=${term} -S booth-cfg-name --attr-value=booth`;
+
+/** The ticket_state elements, read with cibadmin (not the sink's parser). */
+async function cibTickets(cib: string): Promise<Record<string, Record<string, string>>> {
+  const { stdout } = await run('cibadmin', ['-Q'], { env: { ...process.env, CIB_file: cib } });
+  // A "repaired" CIB is rewritten with validate-with="none" and an empty configuration.
+  expect(stdout).toMatch(/validate-with="pacemaker-3\.9"/);
+  expect(stdout).toContain('<rsc_ticket id="svcA-needs-ticketA"');
+  const out: Record<string, Record<string, string>> = {};
+  for (const m of stdout.matchAll(/<ticket_state ([^>]*?)\/>/g)) {
+    const attrs: Record<string, string> = {};
+    for (const a of (m[1] ?? '').matchAll(/([\w.:-]+)="([^"]*)"/g)) attrs[a[1] ?? ''] = (a[2] ?? '').replaceAll('&quot;', '"').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+    out[attrs.id ?? ''] = attrs;
+  }
+  return out;
+}
+
+async function listDetails(cib: string): Promise<string> {
+  return (await run(crmTicket, ['-L'], { env: { ...process.env, CIB_file: cib } })).stdout;
+}
+
+let fakes = 0;
+/** A fake crm_ticket: a shell script in the test's temp dir. */
+async function fakeBinary(body: string): Promise<string> {
+  dir ||= await mkdtemp(join(tmpdir(), 'crm-ticket-sink-'));
+  fakes += 1;
+  const path = join(dir, `fake-crm-ticket-${fakes}`);
+  await writeFile(path, `#!/bin/sh\n${body}\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
+  it('grants in one --force call that sets owner, expires, term and booth-cfg-name', async () => {
+    const { cib, calls, sink } = await lab();
+    const r = await sink.apply(effect());
+    expect(r).toEqual({ ok: true });
+    expect(argvOf(calls)).toEqual(['-t ticketA -q', `-t ticketA -g --force ${boothAttrs(siteId, 1_800_000_030, 7)}`]);
+    const t = (await cibTickets(cib)).ticketA;
+    expect(t).toMatchObject({ granted: 'true', owner: String(siteId), expires: '1800000030', term: '7', 'booth-cfg-name': 'booth' });
+    expect(t?.['last-granted']).toMatch(/^\d+$/);
+    expect(t?.standby).toBeUndefined();
+    const line = (await listDetails(cib)).split('\n').find((l) => l.startsWith('ticketA\tgranted '));
+    for (const kv of ['term=7', 'booth-cfg-name=booth', `owner=${siteId}`]) expect(line).toMatch(new RegExp(`[(, ]${kv}[,)]`));
+    // The deadline comes from the lease guard's record, armed before the grant.
+    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: mono0 + 30_000 }]);
+  });
+
+  it('arms the lease guard before a grant, moves it only later for the same generation, drops it after a revoke', async () => {
+    const { cib, sink, guard } = await lab();
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 30_000 });
+    const ext = (ticket: string, gen: number, at: number) => ({ ticket, generation: generation(gen), revokeBy: ms(at) });
+    expect(await sink.extendGuard({ id: 2, extend: [ext('ticketA', 7, mono0 + 40_000), ext('ticketB', 7, mono0 + 40_000)] })).toEqual({ ok: true, skipped: ['ticketB'] });
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 });
+    expect(guard.get('ticketB')).toBeUndefined(); // not granted here: nothing to extend
+    // booth's `expires` follows in the CIB (one cibadmin --modify), still granted, nothing else touched.
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'true', expires: '1800000040', term: '7', owner: String(siteId) });
+    expect((await cibTickets(cib)).ticketB).toBeUndefined();
+    await sink.extendGuard({ id: 3, extend: [ext('ticketA', 7, mono0 + 35_000), ext('ticketA', 6, mono0 + 90_000)] });
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 }); // earlier, or another generation
+    // The record survives a reopen (it is what the lease guard process reads).
+    expect((await LeaseGuardFile.open(guard.path, 'test-boot')).get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 });
+    expect((await LeaseGuardFile.open(guard.path, 'another-boot')).get('ticketA')).toBeUndefined();
+    expect(await sink.apply(effect({ granted: false, owner: null, revokeBy: null, generation: generation(8) }))).toEqual({ ok: true });
+    expect((await cibTickets(cib)).ticketA?.granted).toBe('false');
+    expect(guard.get('ticketA')).toBeUndefined();
+  });
+
+  it('reads a grant without a guard record (another boot) as having no known deadline', async () => {
+    const { cib, clock, sink, guard } = await lab();
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    const rebooted = new CrmTicketSink({ siteId, boothCfgName: 'booth', env: { CIB_file: cib }, clock, guard: await LeaseGuardFile.open(guard.path, 'another-boot') });
+    expect(await rebooted.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: null }]);
+  });
+
+  it('floors expires to the second and measures it from the monotonic deadline', async () => {
+    const { cib, clock, sink } = await lab();
+    clock.t = mono0 + 10_400; // 10.4 s later on both clocks; 19.6 s of lease left
+    expect(await sink.apply(effect({ revokeBy: ms(mono0 + 30_000) }))).toEqual({ ok: true });
+    expect((await cibTickets(cib)).ticketA?.expires).toBe('1800000030');
+    clock.t = mono0 + 10_999;
+    expect(await sink.apply(effect({ revokeBy: ms(mono0 + 31_998) }))).toEqual({ ok: true });
+    expect((await cibTickets(cib)).ticketA?.expires).toBe('1800000031');
+  });
+
+  it('revokes with owner -1 (nobody), another site id, or 0 (holder unknown) and expires = now', async () => {
+    const { cib, clock, calls, sink } = await lab();
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    clock.t = mono0 + 2_500;
+    calls.length = 0;
+    expect(await sink.apply(effect({ granted: false, owner: null, revokeBy: null, generation: generation(8) }))).toEqual({ ok: true });
+    expect(argvOf(calls)).toEqual(['-t ticketA -q', `-t ticketA -r --force ${boothAttrs(-1, 1_800_000_002, 8)}`]);
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'false', owner: '-1', expires: '1800000002', term: '8' });
+    expect(await listDetails(cib)).toMatch(/^ticketA\trevoked /m);
+
+    expect(await sink.apply(effect({ granted: false, owner: memberId('site-b'), revokeBy: null }))).toEqual({ ok: true });
+    expect((await cibTickets(cib)).ticketA?.owner).toBe('1234567');
+    expect(await sink.apply(effect({ granted: false, owner: memberId('site-with-hostname'), revokeBy: null }))).toEqual({ ok: true });
+    expect((await cibTickets(cib)).ticketA?.owner).toBe('0');
+    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: false, generation: 7, revokeBy: null }]);
+  });
+
+  it('revokes with owner 0 ("lost") when the registry still names this very site (its lease ran out)', async () => {
+    const { cib, sink } = await lab('cib-tickets.xml', { siteIdOf: (m) => (m === 'site-a' ? siteId : null) });
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    expect(await sink.apply(effect({ granted: false, owner: memberId('site-a'), revokeBy: null }))).toEqual({ ok: true });
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'false', owner: '0' });
+  });
+
+  it('sets standby before a grant and activates after it, only when the CIB differs', async () => {
+    const { cib, calls, sink } = await lab();
+    expect(await sink.apply(effect({ standby: true }))).toEqual({ ok: true });
+    expect(argvOf(calls)).toEqual([
+      '-t ticketA -q',
+      '-t ticketA --standby',
+      `-t ticketA -g --force ${boothAttrs(siteId, 1_800_000_030, 7)}`,
+    ]);
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'true', standby: 'true' });
+    expect(await listDetails(cib)).toMatch(/^ticketA\tgranted \[standby\]/m);
+
+    calls.length = 0;
+    expect(await sink.apply(effect({ standby: true }))).toEqual({ ok: true });
+    expect(argvOf(calls)).toEqual(['-t ticketA -q', `-t ticketA -g --force ${boothAttrs(siteId, 1_800_000_030, 7)}`]);
+
+    calls.length = 0;
+    expect(await sink.apply(effect({ standby: false }))).toEqual({ ok: true });
+    expect(argvOf(calls)).toEqual([
+      '-t ticketA -q',
+      `-t ticketA -g --force ${boothAttrs(siteId, 1_800_000_030, 7)}`,
+      '-t ticketA --activate',
+    ]);
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'true', standby: 'false' });
+    expect(await listDetails(cib)).not.toContain('[standby]');
+  });
+
+  it('writes geo attributes in the same call: only changed ones with -S, removed ones with -D', async () => {
+    const { cib, calls, sink } = await lab();
+    const tricky = 'a "quoted" <value> & more';
+    expect(await sink.apply(effect({ attrs: { b: '2', a: '1', note: tricky } }))).toEqual({ ok: true });
+    const grant = `-t ticketA -g --force ${boothAttrs(siteId, 1_800_000_030, 7)}`;
+    expect(argvOf(calls)[1]).toBe(`${grant} -S a --attr-value=1 -S b --attr-value=2 -S note --attr-value=${tricky}`);
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ a: '1', b: '2', note: tricky });
+
+    calls.length = 0;
+    expect(await sink.apply(effect({ attrs: { a: '1', b: '3' } }))).toEqual({ ok: true });
+    expect(argvOf(calls)).toEqual(['-t ticketA -q', `${grant} -S b --attr-value=3 -D note`]);
+    const t = (await cibTickets(cib)).ticketA;
+    expect(t).toMatchObject({ a: '1', b: '3', granted: 'true' });
+    expect(t?.note).toBeUndefined();
+    // -L lists attributes in hash order: look for each one.
+    const line = (await listDetails(cib)).split('\n').find((l) => l.startsWith('ticketA\tgranted '));
+    for (const kv of ['a=1', 'b=3']) expect(line).toMatch(new RegExp(`[(, ]${kv}[,)]`));
+    expect(line).not.toContain('note=');
+  });
+
+  it('reads only the tickets of its booth-cfg-name; granted ones come back without a deadline', async () => {
+    const { cib, calls, sink } = await lab('cib-foreign-tickets.xml');
+    const before = await readFile(cib, 'utf8');
+    const got = await sink.readAll();
+    expect(got).toEqual([
+      { name: 'ticketA', granted: true, generation: 7, revokeBy: null },
+      { name: 'ticketB', granted: false, generation: 3, revokeBy: null },
+    ]);
+    expect(argvOf(calls)).toEqual(['-q']);
+    expect(await readFile(cib, 'utf8')).toBe(before);
+    const all = await sink.queryAll();
+    expect(all.map((s) => s.id)).toEqual(['ticketA', 'ticketB', 'otherT', 'plainT']);
+    expect(all[0]?.attrs.get('color')).toBe('blue');
+  });
+
+  it('reads an empty list from a CIB with no ticket_state (crm_ticket -q exits 105 there)', async () => {
+    const { calls, sink } = await lab();
+    expect(await sink.readAll()).toEqual([]);
+    expect(calls).toMatchObject([{ args: ['-q'], exitCode: 105, code: 'NO_SUCH_TICKET' }]);
+  });
+
+  it("refuses to touch a ticket of another booth configuration and leaves the CIB as it was", async () => {
+    const { cib, calls, sink } = await lab('cib-foreign-tickets.xml');
+    const before = await readFile(cib, 'utf8');
+    const r = await sink.apply(effect({ ticket: 'otherT' }));
+    expect(r).toMatchObject({ ok: false, code: 'FOREIGN_TICKET' });
+    expect(argvOf(calls)).toEqual(['-t otherT -q']);
+    expect(await readFile(cib, 'utf8')).toBe(before);
+  });
+
+  it('refuses unsafe or malformed effects before any crm_ticket call', async () => {
+    const { calls, sink } = await lab();
+    const cases: [Partial<TicketEffect>, RegExp][] = [
+      [{ ticket: 'bad id' }, /ticket name "bad id"/],
+      [{ ticket: '-g' }, /not a valid name/],
+      [{ attrs: { owner: '1' } }, /reserved/],
+      [{ attrs: { 'x y': '1' } }, /attribute name/],
+      [{ attrs: { x: 'a\u0001b' } }, /control characters/],
+      [{ revokeBy: ms(mono0) }, /revoke deadline passed 0 ms ago/],
+      [{ revokeBy: ms(mono0 - 5) }, /passed 5 ms ago/],
+    ];
+    for (const [over, msg] of cases) {
+      const r = await sink.apply(effect(over));
+      expect(r).toMatchObject({ ok: false, code: 'INVALID_EFFECT' });
+      expect(r.ok ? '' : r.error).toMatch(msg);
+    }
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('CrmTicketSink error paths', () => {
+  it('maps a CIB file that is not XML to CIB_INVALID without throwing, and changes nothing', async () => {
+    const { cib, calls, sink } = await lab();
+    await writeFile(cib, 'this is not XML');
+    const r = await sink.apply(effect());
+    expect(r).toMatchObject({ ok: false, code: 'CIB_INVALID' });
+    expect(r.ok ? '' : r.error).toMatch(/exited 78: crm_ticket: Could not connect to the CIB: Update does not conform/);
+    expect(calls).toMatchObject([{ args: ['-t', 'ticketA', '-q'], exitCode: 78, attempt: 1 }]);
+    await expect(sink.readAll()).rejects.toMatchObject({ name: 'CrmTicketError', code: 'CIB_INVALID' });
+    expect(await readFile(cib, 'utf8')).toBe('this is not XML');
+  });
+
+  it('maps a missing CIB file to NO_CIB_CONNECTION (not to "no tickets")', async () => {
+    const { cib, sink } = await lab();
+    await rm(cib);
+    await expect(sink.readAll()).rejects.toMatchObject({ code: 'NO_CIB_CONNECTION', exitCode: 105 });
+    expect(await sink.apply(effect())).toMatchObject({ ok: false, code: 'NO_CIB_CONNECTION' });
+  });
+
+  it('reports a missing crm_ticket binary clearly', async () => {
+    const { sink } = await lab('cib-tickets.xml', { binary: '/nonexistent/crm_ticket' });
+    const r = await sink.apply(effect());
+    expect(r).toMatchObject({ ok: false, code: 'BINARY_MISSING' });
+    expect(r.ok ? '' : r.error).toMatch(/\/nonexistent\/crm_ticket not found \(is pacemaker-cli-utils installed\?\)/);
+    await expect(sink.readAll()).rejects.toBeInstanceOf(CrmTicketError);
+  });
+
+  it('kills a call that outlives callTimeoutMs, retries it a bounded number of times, then reports TIMEOUT', async () => {
+    const slow = await fakeBinary('exec sleep 30');
+    const { calls, sink } = await lab('cib-tickets.xml', { binary: slow, callTimeoutMs: 200, attemptsMax: 2, retryBackoffMs: 10 });
+    const started = performance.now();
+    const r = await sink.apply(effect());
+    const tookMs = performance.now() - started;
+    expect(r).toMatchObject({ ok: false, code: 'TIMEOUT' });
+    expect(r.ok ? '' : r.error).toMatch(/did not finish within 200 ms/);
+    expect(calls.map((c) => [c.attempt, c.code])).toEqual([
+      [1, 'TIMEOUT'],
+      [2, 'TIMEOUT'],
+    ]);
+    expect(tookMs).toBeLessThan(10_000);
+  });
+
+  it('stops at once when the caller aborts', async () => {
+    const slow = await fakeBinary('exec sleep 30');
+    const { sink } = await lab('cib-tickets.xml', { binary: slow, callTimeoutMs: 60_000 });
+    const ac = new AbortController();
+    const pending = sink.apply(effect(), { signal: ac.signal });
+    setTimeout(() => ac.abort(), 100);
+    expect(await pending).toMatchObject({ ok: false, code: 'ABORTED' });
+    expect(await sink.apply(effect(), { signal: AbortSignal.abort() })).toMatchObject({ ok: false, code: 'ABORTED' });
+  });
+
+  it('retries a transient failure (rc 102, CIB manager away) and succeeds once it heals', async () => {
+    const { cib } = await lab();
+    const counter = join(dir, 'count');
+    const flaky = await fakeBinary(
+      `n=$(cat "${counter}" 2>/dev/null || echo 0); echo $((n + 1)) > "${counter}"\n` +
+        `if [ "$n" -lt 2 ]; then echo 'crm_ticket: Could not connect to the CIB: Transport endpoint is not connected' >&2; exit 102; fi\n` +
+        `exec "${crmTicket}" "$@"`,
+    );
+    const { calls, sink } = await lab('cib-tickets.xml', { binary: flaky, env: { CIB_file: cib }, retryBackoffMs: 5 });
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    expect(calls.map((c) => [c.args[2] ?? c.args[0], c.attempt, c.exitCode])).toEqual([
+      ['-q', 1, 102],
+      ['-q', 2, 102],
+      ['-q', 3, 105],
+      ['-g', 1, 0],
+    ]);
+    expect((await cibTickets(cib)).ticketA?.granted).toBe('true');
+  });
+
+  it('maps every measured exit code to a named error and does not retry the permanent ones', async () => {
+    const table: [number, string, string][] = [
+      [4, 'crm_ticket: Ticket modification not allowed', 'NEEDS_FORCE'],
+      [107, 'crm_ticket: Ticket modification not allowed', 'NEEDS_FORCE'],
+      [105, "crm_ticket: No such ticket 'ticketZ'", 'NO_SUCH_TICKET'],
+      [105, 'crm_ticket: Could not connect to the CIB: No such device or address', 'NO_CIB_CONNECTION'],
+      [102, 'crm_ticket: Could not connect to the CIB: Transport endpoint is not connected', 'NO_CIB_CONNECTION'],
+      [78, 'crm_ticket: Could not connect to the CIB: Update does not conform to the configured schema', 'CIB_INVALID'],
+      [64, 'crm_ticket: Unknown option --bogus', 'USAGE'],
+      [1, 'crm_ticket: Error', 'FAILED'],
+    ];
+    for (const [rc, stderr, code] of table) {
+      // A query that succeeds, then the write fails with rc.
+      const bin = await fakeBinary(
+        `case "$*" in *-q*) printf 'State XML:\\n\\n<ticket_state id="ticketA" booth-cfg-name="booth"/>\\n'; exit 0;; esac\necho "${stderr}" >&2; exit ${rc}`,
+      );
+      const { calls, sink } = await lab('cib-tickets.xml', { binary: bin, attemptsMax: 2, retryBackoffMs: 1 });
+      const r = await sink.apply(effect());
+      expect(r, `rc ${rc}`).toMatchObject({ ok: false, code });
+      expect(r.ok ? '' : r.error).toContain(stderr);
+      const writes = calls.filter((c) => c.args.includes('-g'));
+      expect(writes.length, `attempts for rc ${rc}`).toBe(rc === 102 ? 2 : 1);
+      await rm(dir, { recursive: true, force: true });
+      dir = '';
+    }
+  });
+
+  it('rejects output it does not understand, naming what was wrong', async () => {
+    const bad: [string, RegExp][] = [
+      ['<tickets/>\n', /does not start with "State XML:"/],
+      ['State XML:\n\n<ticket_stat id="a"/>\n', /unexpected root element <ticket_stat>/],
+      ['State XML:\n\n<tickets>\n  <ticket_state id="a" granted="true"/>\n', /<tickets> \(opened at offset 0\) is never closed/],
+      ['State XML:\n\n<tickets><ticket_state granted="true"/></tickets>', /without an id/],
+      ['State XML:\n\n<tickets><ticket_state id="a" id="b"/></tickets>', /attribute id appears twice/],
+      ['State XML:\n\n<tickets><ticket_state id="a" x="&bogus;"/></tickets>', /unknown entity &bogus;/],
+      ['State XML:\n\n<tickets><ticket_state id="a" x="a & b"/></tickets>', /bare "&" in attribute x/],
+      ['State XML:\n\n<tickets><ticket_state id="a"/><ticket_state id="a"/></tickets>', /appears twice/],
+      ['State XML:\n\n<tickets><ticket_state id="a"/></tickets>\ngarbage', /content after the root element/],
+      ['State XML:\n\n<tickets><ticket_state id="a">x</ticket_state></tickets>', /<ticket_state> at offset 9 has content/],
+      ['State XML:\n\n<tickets><other/></tickets>', /unexpected <other> inside <tickets>/],
+      ['State XML:\n\n<!DOCTYPE x [<!ENTITY a "b">]><tickets/>', /DOCTYPE/],
+    ];
+    for (const [text, msg] of bad) {
+      expect(() => parseQueryOutput(text, null), JSON.stringify(text)).toThrow(msg);
+    }
+    expect(() => parseQueryOutput('State XML:\n\n<ticket_state id="b"/>\n', 'a')).toThrow(/returned b/);
+    expect(parseQueryOutput('State XML:\n\n<tickets>\n</tickets>\n', null)).toEqual([]);
+
+    // Through the sink: values that are not what Pacemaker writes.
+    for (const [state, msg] of [
+      ['id="t" booth-cfg-name="booth" granted="maybe" term="1"', /granted="maybe", which is not a boolean/],
+      ['id="t" booth-cfg-name="booth" granted="true" term="-3"', /term="-3", which is not a non-negative integer/],
+      ['id="t" booth-cfg-name="booth" granted="true"', /granted but has no term/],
+    ] as const) {
+      const bin = await fakeBinary(`printf 'State XML:\\n\\n<tickets><ticket_state ${state}/></tickets>\\n'`);
+      const { sink } = await lab('cib-tickets.xml', { binary: bin });
+      await expect(sink.readAll()).rejects.toMatchObject({ code: 'BAD_OUTPUT', message: expect.stringMatching(msg) as unknown });
+      await rm(dir, { recursive: true, force: true });
+      dir = '';
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GuardFileError, LeaseGuardFile, readGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
+
+let dir = '';
+afterEach(async () => {
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+  dir = '';
+});
+
+async function fresh(): Promise<string> {
+  dir = await mkdtemp(join(tmpdir(), 'lease-guard-'));
+  return join(dir, 'lease-guard');
+}
+
+describe('the lease guard record', () => {
+  it('arms, extends only later and only the same generation, skips passed deadlines, disarms', async () => {
+    const path = await fresh();
+    const g = await LeaseGuardFile.open(path, 'boot-1');
+    await g.arm('a', 3, 10_000);
+    await g.arm('b', 5, 10_000);
+    const skipped = await g.extend(
+      [
+        { ticket: 'a', generation: 3, revokeBy: 15_000 },
+        { ticket: 'b', generation: 4, revokeBy: 15_000 }, // another generation
+        { ticket: 'c', generation: 1, revokeBy: 15_000 }, // not armed
+      ],
+      9_000,
+    );
+    expect(skipped.sort()).toEqual(['b', 'c']);
+    expect(g.get('a')).toEqual({ generation: 3, revokeBy: 15_000 });
+    expect(g.get('b')).toEqual({ generation: 5, revokeBy: 10_000 });
+    expect(await g.extend([{ ticket: 'a', generation: 3, revokeBy: 12_000 }], 9_000)).toEqual([]);
+    expect(g.get('a')?.revokeBy).toBe(15_000); // never earlier
+    // A deadline that has passed is not extended: the guard may have revoked that grant.
+    expect(await g.extend([{ ticket: 'b', generation: 5, revokeBy: 20_000 }], 10_000)).toEqual(['b']);
+    expect(g.get('b')?.revokeBy).toBe(10_000);
+    await g.disarm('a');
+    expect(g.get('a')).toBeUndefined();
+    expect([...(await readGuardFile(path, 'boot-1'))]).toEqual([['b', { generation: 5, revokeBy: 10_000 }]]);
+  });
+
+  it('group-commits: many changes asked for at once all land, each resolved once durable', async () => {
+    const path = await fresh();
+    const g = await LeaseGuardFile.open(path, 'boot-1');
+    const writes: number[] = [];
+    const n = 2_000;
+    await Promise.all(Array.from({ length: n }, (_, i) => g.arm(`t${i}`, 1, 50_000).then(() => writes.push(i))));
+    expect(writes).toHaveLength(n);
+    const onDisk = await readGuardFile(path, 'boot-1');
+    expect(onDisk.size).toBe(n);
+    // The first change starts a write; all others wait for it and go in the next one.
+    const text = await readFile(path, 'utf8');
+    expect(JSON.parse(text)).toMatchObject({ format: 'tollbooth-lease-guard', version: 1, bootId: 'boot-1' });
+  });
+
+  it('drops records of another boot (monotonic deadlines mean nothing after a reboot)', async () => {
+    const path = await fresh();
+    const g = await LeaseGuardFile.open(path, 'boot-1');
+    await g.arm('a', 1, 10_000);
+    expect((await LeaseGuardFile.open(path, 'boot-2')).get('a')).toBeUndefined();
+    expect((await LeaseGuardFile.open(path, 'boot-1')).get('a')).toEqual({ generation: 1, revokeBy: 10_000 });
+  });
+
+  it('refuses a file that is not a guard record, naming the file and the problem', async () => {
+    const path = await fresh();
+    await writeFile(path, 'not json');
+    await expect(readGuardFile(path, 'b')).rejects.toThrow(GuardFileError);
+    await expect(readGuardFile(path, 'b')).rejects.toThrow(`${path}: not JSON`);
+    await writeFile(path, JSON.stringify({ format: 'other', version: 1 }));
+    await expect(readGuardFile(path, 'b')).rejects.toThrow('not a version 1 lease guard record');
+    await writeFile(path, JSON.stringify({ format: 'tollbooth-lease-guard', version: 1, bootId: 'b', tickets: { t: { generation: -1, revokeBy: 5 } } }));
+    await expect(readGuardFile(path, 'b')).rejects.toThrow('ticket "t" has an invalid generation or revokeBy');
+  });
+
+  it('reports a failed write to every change in it and keeps the old record', async () => {
+    const path = await fresh();
+    const g = await LeaseGuardFile.open(path, 'boot-1');
+    await g.arm('a', 1, 10_000);
+    await rm(dir, { recursive: true, force: true });
+    await writeFile(dir, 'a file where the directory was');
+    await expect(Promise.all([g.arm('b', 1, 10_000), g.disarm('a')])).rejects.toThrow();
+    expect(g.get('a')).toEqual({ generation: 1, revokeBy: 10_000 });
+    expect(g.get('b')).toBeUndefined();
+    await rm(dir, { force: true });
+  });
+});

@@ -1,0 +1,212 @@
+// The lease guard against the REAL crm_ticket on a CIB file: a grant written
+// by the crm_ticket sink is revoked by the guard when its deadline passes —
+// not before, and promptly after — unless the agent moved the deadline; a
+// grant whose deadline the agent keeps moving stays. Also the process: the
+// `tollbooth lease-guard` command (built CLI) revokes on its own after the
+// agent that armed the grant is gone, then stops.
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CrmTicketSink } from '../../../src/adapters/pacemaker/crm-ticket-sink.js';
+import { CibExpiryGuard, LeaseGuard } from '../../../src/adapters/pacemaker/lease-guard.js';
+import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
+import { SystemClock } from '../../../src/adapters/system-clock.js';
+import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
+import { generation, memberId, ms } from '../../../src/core/types.js';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const fixtures = join(here, '..', 'fixtures');
+const repo = join(here, '..', '..', '..');
+const clock = new SystemClock();
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+let dir = '';
+const guards: LeaseGuard[] = [];
+afterEach(async () => {
+  for (const g of guards.splice(0)) g.stop();
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+  dir = '';
+});
+
+async function setup(boothCfgName = 'booth'): Promise<{ cib: string; sink: CrmTicketSink; guardFile: LeaseGuardFile }> {
+  dir = await mkdtemp(join(tmpdir(), 'lease-guard-'));
+  const cib = join(dir, 'cib.xml');
+  await copyFile(join(fixtures, 'cib-tickets.xml'), cib);
+  const guardFile = await LeaseGuardFile.open(join(dir, 'lease-guard'), 'boot-x');
+  const sink = new CrmTicketSink({ siteId: 560592995, boothCfgName, env: { CIB_file: cib }, clock, guard: guardFile });
+  return { cib, sink, guardFile };
+}
+
+function grant(ticket: string, revokeBy: number, gen = 3): TicketEffect {
+  return { id: 1, ticket, granted: true, standby: false, generation: generation(gen), owner: memberId('192.0.2.1'), revokeBy: ms(revokeBy), attrs: {} };
+}
+
+async function grantedIn(cib: string, ticket: string): Promise<boolean> {
+  const { stdout } = await run('crm_ticket', ['-t', ticket, '-G', 'granted'], { env: { ...process.env, CIB_file: cib } });
+  return stdout.trim() === 'true';
+}
+
+/** Polls until the ticket is revoked in the CIB; resolves with the monotonic time it was seen. */
+async function revokedAt(cib: string, ticket: string, deadlineMs: number): Promise<number> {
+  const until = clock.now() + deadlineMs;
+  while (clock.now() < until) {
+    // crm_ticket rewrites a CIB file in place: a read that overlaps the guard's write can fail; read again.
+    const granted = await grantedIn(cib, ticket).catch(() => null);
+    if (granted === false) return clock.now();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${ticket} still granted after ${deadlineMs} ms`);
+}
+
+describe('the lease guard (real crm_ticket, CIB file)', () => {
+  it('revokes a grant when its deadline passes, not before, with owner 0 and the term kept', async () => {
+    const { cib, sink, guardFile } = await setup();
+    const deadline = clock.now() + 600;
+    expect(await sink.apply(grant('ticketA', deadline))).toEqual({ ok: true });
+    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock, revoke: (t) => sink.revokeLost(t), log: quiet, pollMs: 100 });
+    guards.push(g);
+    await g.start();
+    expect(await grantedIn(cib, 'ticketA')).toBe(true);
+    const at = await revokedAt(cib, 'ticketA', 5_000);
+    expect(at).toBeGreaterThanOrEqual(deadline);
+    expect(at - deadline).toBeLessThan(1_000);
+    const { stdout } = await run('crm_ticket', ['-t', 'ticketA', '-q'], { env: { ...process.env, CIB_file: cib } });
+    expect(stdout).toMatch(/granted="false"/);
+    expect(stdout).toMatch(/owner="0"/);
+    expect(stdout).toMatch(/term="3"/);
+    expect(g.revoked).toBe(1);
+  });
+
+  it('keeps a grant whose deadline the agent moves later, and revokes at the moved deadline', async () => {
+    const { cib, sink, guardFile } = await setup();
+    // Generous: the extension must land before the first deadline even on a loaded machine.
+    const first = clock.now() + 3_000;
+    await sink.apply(grant('ticketA', first));
+    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock, revoke: (t) => sink.revokeLost(t), log: quiet, pollMs: 100 });
+    guards.push(g);
+    await g.start();
+    const moved = first + 1_000;
+    expect(await sink.extendGuard({ id: 2, extend: [{ ticket: 'ticketA', generation: generation(3), revokeBy: ms(moved) }] })).toEqual({ ok: true, skipped: [] });
+    const at = await revokedAt(cib, 'ticketA', 5_000);
+    expect(at).toBeGreaterThanOrEqual(moved);
+    // Once passed, the deadline cannot be moved: the agent is told to write the grant again.
+    expect(await sink.extendGuard({ id: 3, extend: [{ ticket: 'ticketA', generation: generation(3), revokeBy: ms(clock.now() + 5_000) }] })).toEqual({ ok: true, skipped: ['ticketA'] });
+  });
+
+  it('leaves a newer grant (higher term) alone: that deadline protected an older one', async () => {
+    const { cib, sink } = await setup();
+    await sink.apply(grant('ticketA', clock.now() + 60_000, 5));
+    expect(await sink.revokeLost('ticketA', 4)).toEqual({ ok: true, changed: false });
+    expect(await grantedIn(cib, 'ticketA')).toBe(true);
+    expect(await sink.revokeLost('ticketA', 5)).toEqual({ ok: true, changed: true });
+    expect(await grantedIn(cib, 'ticketA')).toBe(false);
+  });
+
+  it('leaves tickets of another booth configuration alone', async () => {
+    const { cib, sink, guardFile } = await setup('other');
+    await run('crm_ticket', ['-t', 'ticketB', '-g', '--force', '-S', 'booth-cfg-name', '--attr-value=booth'], { env: { ...process.env, CIB_file: cib } });
+    await guardFile.arm('ticketB', 1, clock.now() - 1);
+    const r = await sink.revokeLost('ticketB');
+    expect(r).toMatchObject({ ok: false, code: 'FOREIGN_TICKET' });
+    expect(await grantedIn(cib, 'ticketB')).toBe(true);
+  });
+
+  it('as a process: revokes after the agent that armed it is gone, then stops on its own', async () => {
+    const { cib, sink, guardFile } = await setup('formation');
+    // A one-site config whose name is the booth-cfg-name; the guard finds its site with --self.
+    const conf = join(dir, 'formation.conf');
+    const { writeFile } = await import('node:fs/promises');
+    const key = 'tollbooth-member-key';
+    await writeFile(
+      conf,
+      [
+        'transport = UDP',
+        'port = 9929',
+        'site = 192.0.2.1',
+        'site = 192.0.2.2',
+        'arbitrator = 192.0.2.3',
+        `${key} = 192.0.2.1 ${Buffer.alloc(32, 1).toString('base64')}`,
+        `${key} = 192.0.2.2 ${Buffer.alloc(32, 2).toString('base64')}`,
+        `${key} = 192.0.2.3 ${Buffer.alloc(32, 3).toString('base64')}`,
+        'ticket = "ticketA"',
+        '',
+      ].join('\n'),
+    );
+    const deadline = clock.now() + 1_500;
+    expect(await sink.apply(grant('ticketA', deadline))).toEqual({ ok: true });
+    // The real boot id: the process reads /proc's.
+    const { bootId } = await import('../../../src/adapters/system-clock.js');
+    const real = await LeaseGuardFile.open(guardFile.path, bootId());
+    await real.arm('ticketA', 3, deadline);
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.once('exit', r));
+    const p = spawn(process.execPath, [join(repo, 'dist', 'bin', 'tollbooth.js'), 'lease-guard', '-c', conf, '--self', '192.0.2.1', '--state-dir', dir, '--agent-pid', String(dead.pid)], {
+      env: { ...process.env, CIB_file: cib },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    const at = await revokedAt(cib, 'ticketA', 10_000);
+    expect(at, out).toBeGreaterThanOrEqual(deadline);
+    expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]), out).toBe(0);
+    expect(out).toContain('ticket revoked by the lease guard');
+  });
+});
+
+describe('the cluster lease guard (CIB expires; real crm_ticket, CIB file)', () => {
+  it('revokes our grants whose expires has passed by more than the margin, and nothing else', async () => {
+    const { cib, sink } = await setup();
+    const env = { ...process.env, CIB_file: cib };
+    const nowSec = Math.floor(Date.now() / 1000);
+    const set = (t: string, attrs: string[]) => run('crm_ticket', ['-t', t, '-g', '--force', ...attrs.flatMap((a) => ['-S', a.split('=')[0]!, `--attr-value=${a.split('=')[1]!}`])], { env });
+    await set('ticketA', [`expires=${nowSec - 10}`, 'term=4', 'booth-cfg-name=booth']); // overdue
+    await set('ticketB', [`expires=${nowSec + 60}`, 'term=2', 'booth-cfg-name=booth']); // current
+    await set('ticketC', [`expires=${nowSec - 1}`, 'term=2', 'booth-cfg-name=booth']); // within the margin
+    await set('ticketD', [`expires=${nowSec - 10}`, 'term=2', 'booth-cfg-name=other']); // another configuration's
+    const logs: string[] = [];
+    const g = new CibExpiryGuard({
+      read: () => sink.ticketStates(),
+      revoke: (t, term) => sink.revokeLost(t, term),
+      wallMs: () => nowSec * 1000,
+      marginMs: 2_000,
+      log: { info: () => undefined, warn: (_o, m) => logs.push(m), error: (_o, m) => logs.push(m) },
+    });
+    expect(await g.checkOnce()).toEqual(['ticketA']);
+    expect(await grantedIn(cib, 'ticketA')).toBe(false);
+    for (const t of ['ticketB', 'ticketC', 'ticketD']) expect(await grantedIn(cib, t)).toBe(true);
+    expect(logs).toEqual(['CIB expires passed: ticket revoked by the cluster lease guard']);
+    // Nothing overdue is left: a second pass changes nothing.
+    expect(await g.checkOnce()).toEqual([]);
+  });
+
+  it('as a process on a node without the agent (tollbooth lease-guard --cib): revokes the overdue grant', async () => {
+    const { cib } = await setup('formation');
+    const conf = join(dir, 'formation.conf');
+    const { writeFile } = await import('node:fs/promises');
+    const key = 'tollbooth-member-key';
+    await writeFile(conf, ['site = 192.0.2.1', 'site = 192.0.2.2', 'arbitrator = 192.0.2.3', `${key} = 192.0.2.1 ${Buffer.alloc(32, 1).toString('base64')}`, `${key} = 192.0.2.2 ${Buffer.alloc(32, 2).toString('base64')}`, `${key} = 192.0.2.3 ${Buffer.alloc(32, 3).toString('base64')}`, 'ticket = "ticketA"', ''].join('\n'));
+    const env = { ...process.env, CIB_file: cib };
+    // Granted by "the agent" with an expires 3 s from now; then the agent's node is gone: nobody extends it.
+    await run('crm_ticket', ['-t', 'ticketA', '-g', '--force', '-S', 'expires', `--attr-value=${Math.floor(Date.now() / 1000) + 3}`, '-S', 'term', '--attr-value=5', '-S', 'booth-cfg-name', '--attr-value=formation'], { env });
+    const expiresAt = (Math.floor(Date.now() / 1000) + 3) * 1000;
+    const p = spawn(process.execPath, [join(repo, 'dist', 'bin', 'tollbooth.js'), 'lease-guard', '--cib', '-c', conf, '--margin', '500'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const at = await revokedAt(cib, 'ticketA', 15_000);
+      expect(Date.now() - (clock.now() - at), out).toBeGreaterThanOrEqual(expiresAt - 1000);
+      expect(out).toContain('ticket revoked by the cluster lease guard');
+    } finally {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
+  });
+});

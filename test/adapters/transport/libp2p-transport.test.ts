@@ -1,0 +1,519 @@
+// Runs the Transport compliance suite (./transport-compliance.ts) against the
+// real libp2p transport: every member is a Libp2pTransport in this process,
+// listening on 127.0.0.1 on a port picked by binding a throwaway server to
+// port 0 (the peer list needs fixed ports); a restart stops the node and
+// starts a new one with the same key and port and the next epoch. Then come
+// the checks only a real network can make, using a bare libp2p node as the
+// attacker: a key that is not in the config is refused by the connection
+// gater and counted; garbage, mis-addressed, badly signed, schema-invalid,
+// oversize and replayed frames written with lpStream by a configured peer
+// are each rejected and counted under their own reason while the stream (or,
+// after an oversize prefix, the next stream) keeps serving; a frame signed by
+// member A but sent over C's connection is rejected as sender-mismatch; a
+// peer holding a configured admin key is admitted but confined to 'admin'
+// frames under its fixed sender id (a 'raft' frame is rejected and counted
+// as admin-kind-only), is not listed among the peers, and is answered by the
+// remote admin client's round trip (src/cli/remote-admin.ts). Also:
+// the survivor's own redial loop reconnects a restarted peer that cannot dial
+// out, the connection monitor's ping yields an RTT, IPv6 and host-name
+// addresses work, and bad options fail at construction. Seeds are fixed
+// (sha256 of the member name), and every wait has a deadline, no fixed sleep.
+import { Buffer } from 'node:buffer';
+import { createHash, createPublicKey } from 'node:crypto';
+import { createServer } from 'node:net';
+import { noise } from '@libp2p/noise';
+import { tcp } from '@libp2p/tcp';
+import { yamux } from '@libp2p/yamux';
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
+import type { Stream } from '@libp2p/interface';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  adminSenderId,
+  Libp2pTransport,
+  tcpMultiaddr,
+  TransportConfigError,
+  type Libp2pTransportOptions,
+  type TransportPeer,
+} from '../../../src/adapters/transport/libp2p-transport.js';
+import { memberId, type MemberId } from '../../../src/core/types.js';
+import {
+  Ed25519Signer,
+  encodeEnvelope,
+  privateKeyFromSeed,
+  publicKeyToRaw,
+  sequenceNumber,
+  type EnvelopeFields,
+} from '../../../src/wire/index.js';
+import type { AdminFrame } from '../../../src/ports/ports.js';
+import { remoteAdminRequest } from '../../../src/cli/remote-admin.js';
+import { describeTransportCompliance, Inbox, vote, waitFor, type ComplianceCluster, type ComplianceOptions } from './transport-compliance.js';
+
+const formation = 'tb-test';
+const deadlineMs = 10_000;
+
+function seedOf(name: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(`tollbooth test member ${name}`).digest());
+}
+
+function publicKeyOf(seed: Uint8Array): Uint8Array {
+  return publicKeyToRaw(createPublicKey(privateKeyFromSeed(seed)));
+}
+
+async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface LogLine {
+  readonly level: 'warn' | 'info';
+  readonly obj: Record<string, unknown>;
+  readonly msg: string;
+}
+
+function recordingLogger(lines: LogLine[]): Libp2pTransportOptions['logger'] {
+  return {
+    warn: (obj, msg) => lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+    info: (obj, msg) => lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+  };
+}
+
+interface Member {
+  readonly id: MemberId;
+  readonly seed: Uint8Array;
+  readonly port: number;
+}
+
+async function members(names: readonly string[], host = '127.0.0.1'): Promise<Member[]> {
+  const out: Member[] = [];
+  for (const name of names) out.push({ id: memberId(name), seed: seedOf(name), port: await freePort(host) });
+  return out;
+}
+
+function peerList(all: readonly Member[], host = '127.0.0.1'): TransportPeer[] {
+  return all.map((m) => ({ id: m.id, host, port: m.port, publicKey: publicKeyOf(m.seed) }));
+}
+
+function transportFor(
+  me: Member,
+  peers: readonly TransportPeer[],
+  epoch: number,
+  logs: LogLine[],
+  extra: Partial<Libp2pTransportOptions> = {},
+): Libp2pTransport {
+  return new Libp2pTransport({
+    formation,
+    self: me.id,
+    seed: me.seed,
+    epoch,
+    listenHost: '127.0.0.1',
+    listenPort: me.port,
+    peers,
+    logger: recordingLogger(logs),
+    redialIntervalMs: 200,
+    dialTimeoutMs: 2000,
+    testFaults: true,
+    ...extra,
+  });
+}
+
+async function createCluster(n: number, options: ComplianceOptions = {}): Promise<ComplianceCluster> {
+  const all = await members(Array.from({ length: n }, (_, i) => `m${i}`));
+  const peers = peerList(all);
+  const epochs = all.map(() => 1);
+  const logs: LogLine[] = [];
+  const extra = options.sendQueueFramesMax === undefined ? {} : { sendQueueFramesMax: options.sendQueueFramesMax };
+  const make = (i: number): Libp2pTransport => transportFor(all[i]!, peers, epochs[i]!, logs, { faultSeed: 17 + i, ...extra });
+  const transports = all.map((_, i) => make(i));
+  await Promise.all(transports.map((t) => t.start()));
+  return {
+    ids: all.map((m) => m.id),
+    transport: (i) => transports[i]!,
+    stop: (i) => transports[i]!.stop(),
+    restart: async (i) => {
+      await transports[i]!.stop();
+      // The caller of a real restart persists epoch + 1 first (see libp2p-transport.ts).
+      epochs[i]! += 1;
+      transports[i] = make(i);
+      await transports[i].start();
+    },
+    close: async () => {
+      await Promise.all(transports.map((t) => t.stop()));
+    },
+  };
+}
+
+describeTransportCompliance('Libp2pTransport', { create: createCluster, deadlineMs });
+
+/** A bare libp2p node holding a member's key: it speaks our protocol but writes whatever bytes a test gives it. */
+class RawPeer {
+  private constructor(
+    readonly node: Libp2p,
+    private readonly target: string,
+  ) {}
+
+  static async start(seed: Uint8Array, target: Libp2pTransport): Promise<RawPeer> {
+    const node = await createLibp2p({
+      privateKey: await generateKeyPairFromSeed('Ed25519', seed),
+      addresses: { listen: [] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      peerDiscovery: [],
+      connectionMonitor: { enabled: false },
+    });
+    const address = target.listenAddresses[0];
+    if (address === undefined || target.peerId === null) throw new Error('target not listening');
+    // getMultiaddrs() already ends in /p2p/<the target's peer id>.
+    return new RawPeer(node, address.toString());
+  }
+
+  async open(): Promise<{ stream: Stream; lp: LengthPrefixedStream<Stream> }> {
+    const stream = await this.node.dialProtocol(multiaddr(this.target), '/tollbooth/1.0.0', { signal: AbortSignal.timeout(deadlineMs) });
+    return { stream, lp: lpStream(stream) };
+  }
+
+  async stop(): Promise<void> {
+    await this.node.stop();
+  }
+}
+
+describe('Libp2pTransport only', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  /** Members a and b running; c configured (in everyone's peer list) but driven by the test. */
+  async function abWithRawC(): Promise<{ a: Libp2pTransport; b: Libp2pTransport; all: Member[]; logsB: LogLine[]; inboxB: Inbox }> {
+    const all = await members(['a', 'b', 'c']);
+    const peers = peerList(all);
+    const logsA: LogLine[] = [];
+    const logsB: LogLine[] = [];
+    const a = transportFor(all[0]!, peers, 1, logsA);
+    const b = transportFor(all[1]!, peers, 1, logsB);
+    cleanup.push(() => a.stop(), () => b.stop());
+    await Promise.all([a.start(), b.start()]);
+    const inboxB = new Inbox(b);
+    await waitFor(() => b.peers().find((p) => p.id === 'a')?.state === 'connected', deadlineMs, 'a and b connected');
+    return { a, b, all, logsB, inboxB };
+  }
+
+  function frame(fields: Partial<EnvelopeFields>, signerSeed: Uint8Array): Uint8Array {
+    const base: EnvelopeFields = { kind: 'raft', formation, sender: 'c', recipient: 'b', seq: sequenceNumber(1, 0), term: 5, payload: vote(5) };
+    return encodeEnvelope({ ...base, ...fields }, new Ed25519Signer(privateKeyFromSeed(signerSeed)));
+  }
+
+  it('a key that is not in the config is refused by the gater, counted, and delivers nothing', async () => {
+    const all = await members(['a', 'b', 'c']);
+    const peers = peerList(all);
+    const logs: LogLine[] = [];
+    const running = all.map((m) => transportFor(m, peers, 1, logs));
+    cleanup.push(() => Promise.all(running.map((t) => t.stop())).then(() => undefined));
+    await Promise.all(running.map((t) => t.start()));
+    const inboxA = new Inbox(running[0]!);
+    // d knows a's real key and address, and lists itself; a does not list d.
+    const d: Member = { id: memberId('d'), seed: seedOf('d'), port: await freePort() };
+    const dLogs: LogLine[] = [];
+    const dTransport = transportFor(d, peerList([all[0]!, d]), 1, dLogs);
+    cleanup.push(() => dTransport.stop());
+    await dTransport.start();
+    const dPeerId = dTransport.peerId!;
+    await waitFor(() => running[0]!.rejectedFrames(dPeerId, 'unknown-peer') >= 2, deadlineMs, 'a to refuse two dials from d');
+    // Noise carries the muxer choice in its handshake, so d may see its side of
+    // the connection open for a moment before a closes it: its frames die as
+    // 'not-connected' or 'write-failed', never arriving.
+    for (let k = 0; k < 5; k += 1) dTransport.send({ from: d.id, to: all[0]!.id, msg: vote(k) });
+    await waitFor(() => dTransport.droppedFrames(all[0]!.id) === 5, deadlineMs, 'd to account for its 5 frames as dropped');
+    expect(inboxA.messages).toHaveLength(0);
+    expect(running[0]!.peers().every((p) => p.received === 0 && p.id !== 'd')).toBe(true);
+    expect(running[0]!.peers().map((p) => p.id)).not.toContain('d');
+    expect(logs.some((l) => l.msg === 'frame rejected' && l.obj['reason'] === 'unknown-peer' && l.obj['peer'] === dPeerId)).toBe(true);
+    // The refusal is rate-limited in the log but fully counted.
+    const refusalLines = logs.filter((l) => l.obj['reason'] === 'unknown-peer').length;
+    expect(refusalLines).toBeLessThan(running[0]!.rejectedFrames(dPeerId, 'unknown-peer') + 1);
+  });
+
+  it('garbage on an open stream is rejected and counted per reason while the stream keeps serving', async () => {
+    const { a, b, all, logsB, inboxB } = await abWithRawC();
+    const seedC = all[2]!.seed;
+    const raw = await RawPeer.start(seedC, b);
+    cleanup.push(() => raw.stop());
+    const { lp } = await raw.open();
+    let seq = sequenceNumber(1, 0);
+    const next = (): number => (seq += 1);
+    await lp.write(new Uint8Array(200).fill(0xff)); // bad-magic
+    await lp.write(new Uint8Array(10)); // truncated
+    await lp.write(frame({ formation: 'other', seq: next() }, seedC)); // wrong-formation
+    await lp.write(frame({ recipient: 'a', seq: next() }, seedC)); // wrong-recipient
+    await lp.write(frame({ seq: next() }, seedOf('mallory'))); // bad-signature
+    await lp.write(frame({ kind: 'gossip', seq: next() }, seedC)); // invalid-message: a registry payload in a gossip frame
+    await lp.write(frame({ kind: 'relay', seq: next(), payload: { frame: 'not base64!' } }, seedC)); // bad-relay
+    await lp.write(frame({ seq: next(), payload: { type: 'vote-resp', term: 'five', granted: true } }, seedC)); // invalid-message
+    await lp.write(frame({ seq: next(), term: 6 }, seedC)); // invalid-message: envelope term ≠ message term
+    const good = frame({ seq: next() }, seedC);
+    await lp.write(good);
+    await waitFor(() => inboxB.from(memberId('c')).length === 1, deadlineMs, 'the valid frame after the garbage');
+    const expected = {
+      'bad-magic': 1,
+      truncated: 1,
+      'wrong-formation': 1,
+      'wrong-recipient': 1,
+      'bad-signature': 1,
+      'bad-relay': 1,
+      'invalid-message': 3,
+    };
+    expect(b.peers().find((p) => p.id === 'c')!.rejected).toEqual(expected);
+    expect(logsB.filter((l) => l.msg === 'frame rejected').map((l) => l.obj['reason'])).toEqual(
+      expect.arrayContaining(Object.keys(expected)),
+    );
+
+    // A length prefix above messageBytesMax (2 MiB as a varint) aborts that stream…
+    const { stream: doomed } = await raw.open();
+    doomed.send(Uint8Array.of(0x80, 0x80, 0x80, 0x01));
+    await waitFor(() => b.rejectedFrames('c', 'oversize') === 1, deadlineMs, 'the oversize reject');
+    // …and the next stream from the same peer is served.
+    const { lp: fresh } = await raw.open();
+    await fresh.write(frame({ seq: next(), payload: vote(5) }, seedC));
+    await waitFor(() => inboxB.from(memberId('c')).length === 2, deadlineMs, 'a valid frame on a new stream');
+    // Regular traffic was never disturbed.
+    a.send({ from: memberId('a'), to: memberId('b'), msg: vote(77) });
+    await waitFor(() => inboxB.from(memberId('a')).length === 1, deadlineMs, 'a → b after the garbage');
+  });
+
+  it('a frame signed by member a but sent over c’s connection is rejected as sender-mismatch', async () => {
+    const { a, b, all, inboxB } = await abWithRawC();
+    const raw = await RawPeer.start(all[2]!.seed, b);
+    cleanup.push(() => raw.stop());
+    const { lp } = await raw.open();
+    // Genuinely a's: its key, its id, and a sequence number far ahead of a's real ones.
+    await lp.write(frame({ sender: 'a', seq: sequenceNumber(9, 0), payload: vote(5) }, all[0]!.seed));
+    await waitFor(() => b.rejectedFrames('c', 'sender-mismatch') === 1, deadlineMs, 'the sender-mismatch reject');
+    expect(inboxB.messages).toHaveLength(0);
+    expect(b.rejectedFrames('a', 'sender-mismatch')).toBe(0);
+    // The forged path did not move a's replay window: a's real frames (epoch 1) still pass.
+    a.send({ from: memberId('a'), to: memberId('b'), msg: vote(5) });
+    await waitFor(() => inboxB.from(memberId('a')).length === 1, deadlineMs, 'a’s own frame');
+  });
+
+  it('relay frames: a forged or chained one is refused as bad-relay; a genuine one arrives with via, once', async () => {
+    const { b, all, inboxB } = await abWithRawC();
+    const seedC = all[2]!.seed;
+    const raw = await RawPeer.start(seedC, b);
+    cleanup.push(() => raw.stop());
+    const { lp } = await raw.open();
+    let seq = sequenceNumber(1, 0);
+    const next = (): number => (seq += 1);
+    const wrap = (inner: Uint8Array): Uint8Array => frame({ kind: 'relay', seq: next(), term: 0, payload: { frame: Buffer.from(inner).toString('base64') } }, seedC);
+    // An inner frame "from a" that mallory signed: its signature does not verify.
+    await lp.write(wrap(frame({ sender: 'a', seq: sequenceNumber(7, 1), payload: vote(5) }, seedOf('mallory'))));
+    // a's genuine frame to b, but its inner kind is admin: only registry traffic is relayed.
+    await lp.write(wrap(frame({ kind: 'admin', sender: 'a', seq: sequenceNumber(7, 2), term: 0, payload: {} }, all[0]!.seed)));
+    // a's genuine frame addressed to c, handed to b by c: b is asked to relay it back, which needs a chain.
+    await lp.write(wrap(frame({ sender: 'a', recipient: 'a', seq: sequenceNumber(7, 3), payload: vote(5) }, all[0]!.seed)));
+    await waitFor(() => b.rejectedFrames('c', 'bad-relay') === 3, deadlineMs, 'three bad-relay rejects');
+    expect(inboxB.messages).toHaveLength(0);
+    // a's genuine frame to b, relayed by c: delivered as a's, with via c; the same frame again is a duplicate.
+    const genuine = frame({ sender: 'a', seq: sequenceNumber(7, 4), term: 6, payload: vote(6) }, all[0]!.seed);
+    await lp.write(wrap(genuine));
+    await waitFor(() => inboxB.messages.length === 1, deadlineMs, 'the relayed frame');
+    expect(inboxB.messages[0]!.env).toEqual({ from: 'a', to: 'b', via: 'c', msg: vote(6) });
+    await lp.write(wrap(genuine));
+    await waitFor(() => b.rejectedFrames('a', 'duplicate') === 1, deadlineMs, 'the replayed relayed frame');
+    expect(inboxB.messages).toHaveLength(1);
+  });
+
+  it('an admin key is admitted inbound, confined to admin frames, kept out of peers(), and answered', async () => {
+    const all = await members(['a', 'b']);
+    const adminSeed = seedOf('admin');
+    const adminKey = publicKeyOf(adminSeed);
+    const adminId = adminSenderId(adminKey);
+    const logs: LogLine[] = [];
+    const b = transportFor(all[1]!, peerList(all), 1, logs, { adminKeys: [adminKey] });
+    cleanup.push(() => b.stop());
+    await b.start();
+    const frames: AdminFrame[] = [];
+    b.onAdmin((f) => {
+      frames.push(f);
+      const body = f.body as { rid: string };
+      if (f.kind === 'admin' && f.origin === 'admin-key') {
+        b.sendAdmin({ from: b.self, to: f.from, kind: 'admin-reply', body: { rid: body.rid, res: { ok: true, message: 'pong', answeredBy: b.self } }, ...(f.via === undefined ? {} : { via: f.via }) });
+      }
+    });
+    const raw = await RawPeer.start(adminSeed, b);
+    cleanup.push(() => raw.stop());
+    const { lp } = await raw.open();
+    let seq = sequenceNumber(5, 0);
+    const next = (): number => (seq += 1);
+    await lp.write(frame({ kind: 'raft', sender: adminId, seq: next() }, adminSeed)); // admin-kind-only
+    await lp.write(frame({ kind: 'admin-reply', sender: adminId, seq: next(), payload: { rid: 'x' } }, adminSeed)); // admin-kind-only
+    await lp.write(frame({ kind: 'admin', sender: 'a', seq: next(), payload: { rid: 'x' } }, all[0]!.seed)); // sender-mismatch
+    await lp.write(frame({ kind: 'admin', sender: adminId, seq: next(), payload: { rid: 'ok', req: { op: 'list' } } }, adminSeed));
+    await waitFor(() => frames.length === 1, deadlineMs, 'the admin frame');
+    expect(frames[0]).toMatchObject({ from: adminId, to: b.self, kind: 'admin', body: { rid: 'ok', req: { op: 'list' } }, origin: 'admin-key' });
+    expect(typeof frames[0]!.via).toBe('string');
+    expect(b.rejectedFrames(adminId, 'admin-kind-only')).toBe(2);
+    expect(b.rejectedFrames(adminId, 'sender-mismatch')).toBe(1);
+    expect(logs.some((l) => l.msg === 'frame rejected' && l.obj['reason'] === 'admin-kind-only' && l.obj['peer'] === adminId)).toBe(true);
+    expect(b.peers().map((p) => p.id)).toEqual(['a']);
+    // Core messages never go to an admin peer.
+    b.send({ from: b.self, to: adminId, msg: vote(1) });
+    expect(b.droppedFrames(adminId, 'unknown-peer')).toBe(1);
+
+    // The remote admin client's full round trip: dial, signed request, reply on the same connection,
+    // while the raw peer holding the same key stays connected (its reply failed: it serves no streams).
+    const res = await remoteAdminRequest(
+      { formation, member: { id: b.self, host: '127.0.0.1', port: all[1]!.port, publicKey: publicKeyOf(all[1]!.seed) }, seed: adminSeed, timeoutMs: deadlineMs },
+      { op: 'list' },
+    );
+    expect(res).toEqual({ ok: true, message: 'pong', answeredBy: 'b' });
+  });
+
+  it('a replayed frame is rejected as a duplicate, an old one as too old', async () => {
+    const { b, all, inboxB } = await abWithRawC();
+    const seedC = all[2]!.seed;
+    const raw = await RawPeer.start(seedC, b);
+    cleanup.push(() => raw.stop());
+    const { lp } = await raw.open();
+    const first = frame({ seq: sequenceNumber(3, 5000) }, seedC);
+    await lp.write(first);
+    await lp.write(first);
+    await lp.write(frame({ seq: sequenceNumber(3, 1) }, seedC)); // 4999 behind, window 1024
+    await lp.write(frame({ seq: sequenceNumber(2, 9) }, seedC)); // an older epoch
+    await lp.write(frame({ seq: sequenceNumber(3, 4999) }, seedC)); // reordered within the window: fine
+    await waitFor(() => inboxB.from(memberId('c')).length === 2, deadlineMs, 'the two fresh frames');
+    await waitFor(() => b.rejectedFrames('c', 'too-old') === 2, deadlineMs, 'the too-old rejects');
+    expect(b.rejectedFrames('c', 'duplicate')).toBe(1);
+    expect(inboxB.from(memberId('c'))).toHaveLength(2);
+  });
+
+  it('the survivor’s redial loop reconnects a restarted peer that cannot dial out itself', async () => {
+    const all = await members(['a', 'b']);
+    const peers = peerList(all);
+    const logs: LogLine[] = [];
+    const a = transportFor(all[0]!, peers, 1, logs);
+    cleanup.push(() => a.stop());
+    await a.start();
+    // b comes up with a wrong port for a, so only a's redial loop can connect them.
+    const wrong = peers.map((p) => (p.id === 'a' ? { ...p, port: all[1]!.port === 1 ? 2 : 1 } : p));
+    const b = transportFor(all[1]!, wrong, 1, logs);
+    cleanup.push(() => b.stop());
+    const inboxB = new Inbox(b);
+    await b.start();
+    await waitFor(() => a.peers()[0]!.state === 'connected', deadlineMs, 'a to redial b');
+    a.send({ from: memberId('a'), to: memberId('b'), msg: vote(1) });
+    b.send({ from: memberId('b'), to: memberId('a'), msg: vote(2) });
+    await waitFor(() => inboxB.messages.length === 1, deadlineMs, 'a → b');
+    expect(logs.some((l) => l.msg === 'peer connected' && l.obj['peer'] === 'b')).toBe(true);
+  });
+
+  it('the connection monitor pings: an RTT shows in peers()', async () => {
+    const all = await members(['a', 'b']);
+    const peers = peerList(all);
+    const ts = all.map((m) => transportFor(m, peers, 1, [], { pingIntervalMs: 200, pingTimeoutMs: 1000 }));
+    cleanup.push(() => Promise.all(ts.map((t) => t.stop())).then(() => undefined));
+    await Promise.all(ts.map((t) => t.start()));
+    await waitFor(() => ts[0]!.peers()[0]!.rttMs !== null, deadlineMs, 'an RTT');
+    expect(ts[0]!.peers()[0]!.rttMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a peer that stops answering pings (hung) is cut off by the connection monitor', async () => {
+    const all = await members(['a', 'c']);
+    const a = transportFor(all[0]!, peerList(all), 1, [], { pingIntervalMs: 200, pingTimeoutMs: 300 });
+    cleanup.push(() => a.stop());
+    await a.start();
+    // c's node is up and its connection open, but its ping handler never answers: a hung process, as seen from a.
+    const raw = await RawPeer.start(all[1]!.seed, a);
+    cleanup.push(() => raw.stop());
+    await raw.node.handle('/ipfs/ping/1.0.0', () => undefined);
+    await raw.open();
+    const openedAt = performance.now();
+    await waitFor(() => raw.node.getConnections().length === 0, deadlineMs, 'a to drop the hung peer');
+    // One ping interval plus the ping timeout, with slack for a loaded machine.
+    expect(performance.now() - openedAt).toBeLessThan(3000);
+    expect(a.peers()[0]!.state).not.toBe('connected');
+  });
+
+  it('IPv6 literals and host names work as addresses', async () => {
+    // a listens on ::1 and is configured as [::1]; b listens on 127.0.0.1 and is configured as "localhost".
+    const a: Member = { id: memberId('a6'), seed: seedOf('a6'), port: await freePort('::1') };
+    const b: Member = { id: memberId('bdns'), seed: seedOf('bdns'), port: await freePort('127.0.0.1') };
+    const peers: TransportPeer[] = [
+      { id: a.id, host: '[::1]', port: a.port, publicKey: publicKeyOf(a.seed) },
+      { id: b.id, host: 'localhost', port: b.port, publicKey: publicKeyOf(b.seed) },
+    ];
+    const ta = transportFor(a, peers, 1, [], { listenHost: '::1' });
+    const tb = transportFor(b, peers, 1, []);
+    cleanup.push(() => ta.stop(), () => tb.stop());
+    const inboxA = new Inbox(ta);
+    const inboxB = new Inbox(tb);
+    await Promise.all([ta.start(), tb.start()]);
+    expect(ta.listenAddresses[0]!.toString()).toMatch(/^\/ip6\/::1\/tcp\//);
+    await waitFor(() => ta.peers()[0]!.state === 'connected', deadlineMs, 'a and b connected');
+    ta.send({ from: a.id, to: b.id, msg: vote(1) });
+    tb.send({ from: b.id, to: a.id, msg: vote(2) });
+    await waitFor(() => inboxA.messages.length === 1 && inboxB.messages.length === 1, deadlineMs, 'both directions');
+  });
+
+  it('start() on a taken port rejects; stop() during start() leaves nothing listening', async () => {
+    const [a] = await members(['a']);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(a!.port, '127.0.0.1', resolve));
+    const failing = transportFor(a!, [], 1, []);
+    await expect(failing.start()).rejects.toThrow();
+    await failing.stop();
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+
+    const racing = transportFor(a!, [], 1, []);
+    const started = racing.start();
+    await racing.stop();
+    await started;
+    expect(racing.listenAddresses).toEqual([]);
+    // The port is free again: nothing of the raced transport kept it.
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(a!.port, '127.0.0.1', resolve);
+    });
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    await expect(racing.start()).rejects.toThrow(/already stopped/);
+  });
+
+  it('builds /ip4, /ip6 and /dns multiaddrs', () => {
+    expect(tcpMultiaddr('192.0.2.1', 9929).toString()).toBe('/ip4/192.0.2.1/tcp/9929');
+    expect(tcpMultiaddr('2001:db8::1', 9929).toString()).toBe('/ip6/2001:db8::1/tcp/9929');
+    expect(tcpMultiaddr('[2001:db8::1]', 9929).toString()).toBe('/ip6/2001:db8::1/tcp/9929');
+    expect(tcpMultiaddr('site-a.example.org', 9929).toString()).toBe('/dns/site-a.example.org/tcp/9929');
+  });
+
+  it('has no fault hook unless built with testFaults', () => {
+    const me: Member = { id: memberId('a'), seed: seedOf('a'), port: 1 };
+    expect(transportFor(me, [], 1, [], { testFaults: false }).faults).toBeNull();
+    expect(transportFor(me, [], 1, []).faults).not.toBeNull();
+  });
+
+  it('refuses bad options at construction', () => {
+    const a: Member = { id: memberId('a'), seed: seedOf('a'), port: 1 };
+    const b: Member = { id: memberId('b'), seed: seedOf('b'), port: 2 };
+    const good = peerList([a, b]);
+    const build = (extra: Partial<Libp2pTransportOptions>): (() => Libp2pTransport) => () => transportFor(a, good, 1, [], extra);
+    expect(build({ seed: new Uint8Array(31) })).toThrow(TransportConfigError);
+    expect(build({ peers: [...good, { ...good[1]!, id: memberId('b2') }] })).toThrow(/shares its public key/);
+    expect(build({ peers: [{ ...good[0]!, publicKey: publicKeyOf(b.seed) }, good[1]!] })).toThrow(/does not match its seed/);
+    expect(build({ peers: [...good, good[1]!] })).toThrow(/listed twice/);
+    expect(build({ peers: [good[0]!, { ...good[1]!, port: 0 }] })).toThrow(/port/);
+    expect(build({ sendQueueFramesMax: 0 })).toThrow(/sendQueueFramesMax/);
+    expect(build({ redialIntervalMs: -1 })).toThrow(/redialIntervalMs/);
+    expect(build({ epoch: 2 ** 21 })).toThrow(/epoch/);
+    expect(Buffer.from(good[0]!.publicKey).byteLength).toBe(32);
+  });
+});
