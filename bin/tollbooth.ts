@@ -20,12 +20,27 @@ import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink.
 import { runDemo } from './demo.js';
 import { moveTicket } from '../src/cli/move.js';
 import { registerQuorumCommands } from '../src/cli/quorum.js';
+import { runBoothClient } from '../src/cli/booth-client.js';
+import { tollboothVersion } from '../src/cli/version.js';
+import { resolveConfigPath, defaultSocketPath } from '../src/config/paths.js';
+
+function isBoothName(script: string | undefined): boolean {
+  if (script === undefined) return false;
+  const base = basename(script);
+  return base === 'booth' || base === 'booth.js';
+}
+
+// Run as `booth` (/usr/sbin/booth links here): booth's client, as `tollbooth booth`.
+if (isBoothName(process.argv[1])) process.argv.splice(2, 0, 'booth');
 
 const program = new Command();
 program
   .name('tollbooth')
   .description('Multi-site ticket arbitrator for Pacemaker clusters (booth-compatible).')
+  .version(`tollbooth ${tollboothVersion()}`, '-V, --version', 'print the version')
   .showHelpAfterError()
+  // `tollbooth booth --version` is booth's option, not the program's.
+  .enablePositionalOptions()
   .exitOverride();
 
 const setExit = (code: number): void => {
@@ -46,16 +61,16 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
   }
   cmd
     .description(what)
-    .requiredOption('-c, --config <file>', 'formation config (booth.conf with tollbooth keys)')
-    .option('-k, --key <file>', 'member key file (default /etc/tollbooth/<name>.key)')
+    .option('-c, --config <file>', 'formation config: a path, or a NAME for /etc/booth/NAME.conf (else /etc/tollbooth/NAME.conf); default /etc/booth/booth.conf')
+    .option('-k, --key <file>', 'member key file (default: the config\'s authfile, else <name>.key beside the config, else /etc/tollbooth/<name>.key)')
     .option('-s, --self <address>', 'this member\'s address in the config (default: the one configured on a local interface)')
     .option('--state-dir <dir>', 'registry store and ticket state (default /var/lib/tollbooth/<name>)')
     .option('--socket <path>', 'admin socket (default /run/tollbooth/<name>.sock)')
     .option('--log <file>', 'log file (default: standard error)')
     .option('--log-level <level>', 'pino level', 'info')
-    .action(async (o: { config: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean; quorumGuardian?: string }) => {
+    .action(async (o: { config?: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean; quorumGuardian?: string }) => {
       const opts: MemberOptions = {
-        config: o.config,
+        config: resolveConfigPath(o.config),
         logLevel: o.logLevel,
         ...(o.ticketSink === undefined ? {} : { ticketSink: o.ticketSink }),
         ...(o.runnabilityCheck === false ? { runnabilityCheck: false } : {}),
@@ -79,7 +94,7 @@ memberCommand('arbitrator', 'run an arbitrator');
 program
   .command('lease-guard')
   .description('revoke this site\'s grants in the CIB when their lease deadlines pass (started by the site agent; outlives it)')
-  .requiredOption('-c, --config <file>', 'formation config')
+  .option('-c, --config <file>', 'formation config: a path, or a NAME for /etc/booth/NAME.conf (else /etc/tollbooth/NAME.conf); default /etc/booth/booth.conf')
   .option('-s, --self <address>', 'this site\'s address in the config')
   .option('--state-dir <dir>', 'the site agent\'s state directory (default /var/lib/tollbooth/<name>)')
   .option('--agent-pid <pid>', 'stop once this process is gone and every deadline is enforced', (v: string): number => {
@@ -91,10 +106,11 @@ program
     if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('expected a whole number of milliseconds');
     return v;
   }, '2000')
-  .action(async (o: { config: string; self?: string; stateDir?: string; agentPid?: number; cib?: boolean; margin: string }) => {
-    if (o.cib === true) process.exit(await runCibGuard({ config: o.config, marginMs: Number(o.margin) }));
+  .action(async (o: { config?: string; self?: string; stateDir?: string; agentPid?: number; cib?: boolean; margin: string }) => {
+    const configPath = resolveConfigPath(o.config);
+    if (o.cib === true) process.exit(await runCibGuard({ config: configPath, marginMs: Number(o.margin) }));
     const code = await runLeaseGuard({
-      config: o.config,
+      config: configPath,
       ...(o.self === undefined ? {} : { self: o.self }),
       ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),
       ...(o.agentPid === undefined ? {} : { agentPid: o.agentPid }),
@@ -105,13 +121,13 @@ program
 program
   .command('cib-revoke-all')
   .description('revoke every ticket of this formation granted in the local CIB (the OCF agent\'s stop, after the site agent is stopped)')
-  .requiredOption('-c, --config <file>', 'formation config')
+  .option('-c, --config <file>', 'formation config: a path, or a NAME for /etc/booth/NAME.conf (else /etc/tollbooth/NAME.conf); default /etc/booth/booth.conf')
   .option('-s, --self <address>', 'this site\'s address in the config')
   .option('--state-dir <dir>', 'the site agent\'s state directory (default /var/lib/tollbooth/<name>): its lease guard is stopped')
-  .action(async (o: { config: string; self?: string; stateDir?: string }) => {
+  .action(async (o: { config?: string; self?: string; stateDir?: string }) => {
     setExit(
       await cibRevokeAll(
-        { config: o.config, ...(o.self === undefined ? {} : { self: o.self }), ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }) },
+        { config: resolveConfigPath(o.config), ...(o.self === undefined ? {} : { self: o.self }), ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }) },
         (l) => process.stdout.write(`${l}\n`),
       ),
     );
@@ -139,8 +155,9 @@ const config = program.command('config').description('configuration tools');
 config
   .command('check')
   .description('report every problem of a config file, with file, line and reason')
-  .argument('<file>')
-  .action((file: string) => {
+  .argument('[file]', 'a path, or a NAME for /etc/booth/NAME.conf (else /etc/tollbooth/NAME.conf); default /etc/booth/booth.conf')
+  .action((given: string | undefined) => {
+    const file = resolveConfigPath(given);
     const r = loadConfigFile(file);
     for (const p of r.problems) process.stdout.write(`${formatConfigProblem(p)}\n`);
     if (hasConfigErrors(r.problems)) {
@@ -168,13 +185,14 @@ function clientOptions(o: GlobalAdminOptions): ClientOptions {
     // The agent names its socket after the formation name (the config's `name`, else its file name).
     let name = 'booth';
     if (o.config !== undefined) {
+      const path = resolveConfigPath(o.config);
       try {
-        name = loadConfigFile(o.config).config.name;
+        name = loadConfigFile(path).config.name;
       } catch {
-        name = basename(o.config).replace(/\.conf$/, '');
+        name = basename(path).replace(/\.conf$/, '');
       }
     }
-    socket = `/run/tollbooth/${name}.sock`;
+    socket = defaultSocketPath(name);
   }
   return { socket, json: o.json === true, timeoutMs: Number(o.timeout) };
 }
@@ -209,9 +227,9 @@ async function callerOf(o: GlobalAdminOptions): Promise<Caller> {
   const opts = clientOptions(o);
   if (o.remote === undefined && o.adminKey === undefined) return (req) => call(opts, req);
   if (o.remote === undefined || o.adminKey === undefined) throw new UsageError('--remote and --admin-key go together');
-  if (o.config === undefined) throw new UsageError('--remote needs -c CONFIG (for the member\'s port and key, and the formation name)');
-  const loaded = loadConfigFile(o.config);
-  if (hasConfigErrors(loaded.problems)) throw new UsageError(`${o.config} has errors:\n${loaded.problems.map(formatConfigProblem).join('\n')}`);
+  const configPath = resolveConfigPath(o.config);
+  const loaded = loadConfigFile(configPath);
+  if (hasConfigErrors(loaded.problems)) throw new UsageError(`${configPath} has errors:\n${loaded.problems.map(formatConfigProblem).join('\n')}`);
   const config = loaded.config;
   const member = remoteMember(config, o.remote);
   const seed = await readSeedFile(o.adminKey);
@@ -392,6 +410,31 @@ program
   });
 
 registerQuorumCommands(program);
+
+program
+  .command('booth')
+  .description("booth's client (list, grant, revoke, peers, status) with booth's options, output and exit codes; also run as `booth`")
+  .usage('{list|grant|revoke|peers|status} [-c NAME|FILE] [-s SITE] [-t TICKET] [-F] [-w] [-C] [TICKET]')
+  .helpOption(false)
+  .passThroughOptions()
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .argument('[args...]', "booth's arguments (booth -h lists them)")
+  .action(async (args: string[]) => {
+    const booth = isBoothName(process.argv[1]);
+    setExit(
+      await runBoothClient(args, {
+        out: (t) => process.stdout.write(t),
+        err: (t) => process.stderr.write(t),
+        now: () => new Date(),
+        env: process.env,
+        call: (socket, req, timeoutMs) => call({ socket, json: true, timeoutMs }, req),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        version: tollboothVersion(),
+        programName: booth ? 'booth' : 'tollbooth booth',
+      }),
+    );
+  });
 
 try {
   await program.parseAsync(process.argv);

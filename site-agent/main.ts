@@ -31,7 +31,8 @@ import { Libp2pTransport } from '../src/adapters/transport/libp2p-transport.js';
 import { SystemClock, bootId } from '../src/adapters/system-clock.js';
 import { AdminService } from '../src/runtime/admin-service.js';
 import { Pump } from '../src/runtime/pump.js';
-import { publicKeyOfSeed, readSeedFile } from '../src/cli/keys.js';
+import { KeyFileError, publicKeyOfSeed, readSeedFile } from '../src/cli/keys.js';
+import { memberKeyCandidates } from '../src/config/paths.js';
 import { ticketSinkFor, type TicketSinkKind } from './ticket-sink.js';
 import { quorumGuardianLoop, readGuardianSettings } from './quorum-guardian.js';
 import type { QuorumGuardianLoop } from '../src/runtime/quorum-guardian-loop.js';
@@ -121,6 +122,37 @@ export interface RunningMember {
   readonly done: Promise<number>;
 }
 
+/**
+ * The member key: `-k`, else the first of the default places
+ * (src/config/paths.ts memberKeyCandidates) that exists and holds a tollbooth
+ * key. A booth HMAC authfile at the config's `authfile` path is passed over;
+ * when nothing fits, the error names every place and why.
+ */
+async function readMemberKey(given: string | undefined, configPath: string, config: FormationConfig): Promise<{ keyPath: string; seed: Buffer }> {
+  if (given !== undefined) {
+    try {
+      return { keyPath: given, seed: await readSeedFile(given) };
+    } catch (err) {
+      throw new StartupError(exitConfig, (err as Error).message);
+    }
+  }
+  const tried: string[] = [];
+  for (const path of memberKeyCandidates(configPath, config.name, config.authFile)) {
+    if (!existsSync(path)) {
+      tried.push(`${path}: no such file`);
+      continue;
+    }
+    try {
+      return { keyPath: path, seed: await readSeedFile(path) };
+    } catch (err) {
+      // Permissions are never passed over: a readable key must be fixed, not skipped.
+      if (err instanceof KeyFileError && err.code === 'KEY_FILE_PERMISSIONS') throw new StartupError(exitConfig, err.message);
+      tried.push((err as Error).message);
+    }
+  }
+  throw new StartupError(exitConfig, `no member key found (give -k FILE, or write one with tollbooth keygen):\n  ${tried.join('\n  ')}`);
+}
+
 export async function startMember(kind: MemberKind, opts: MemberOptions): Promise<RunningMember> {
   const started = process.hrtime.bigint();
   const loaded = loadConfigFile(opts.config);
@@ -139,13 +171,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     { base: { member: id, kind, formation: config.name }, level: opts.logLevel ?? 'info' },
     pino.destination({ dest: opts.log ?? 2, sync: true, mkdir: true }),
   );
-  const keyPath = opts.key ?? `/etc/tollbooth/${config.name}.key`;
-  let seed: Buffer;
-  try {
-    seed = await readSeedFile(keyPath);
-  } catch (err) {
-    throw new StartupError(exitConfig, (err as Error).message);
-  }
+  const { keyPath, seed } = await readMemberKey(opts.key, opts.config, config);
   const configured = me.publicKey;
   if (configured === null || !publicKeyOfSeed(seed).equals(Buffer.from(configured))) {
     throw new StartupError(exitConfig, `${keyPath} is not the key configured for ${me.address} (tollbooth-member-key)`);

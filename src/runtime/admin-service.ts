@@ -63,6 +63,8 @@ export interface PeersView {
   readonly peers: readonly PeerStatus[];
   readonly gossip: SwimView | null;
   readonly health: readonly SiteHealthSeen[];
+  /** This member's monotonic clock when it answered, so that a client can date PeerStatus.lastRecvAt. */
+  readonly nowMs?: number;
 }
 
 /** Bound on how long a forwarded request waits for the leader's answer. */
@@ -141,12 +143,14 @@ export class AdminService {
         // Small on purpose: members compare configs with it at start-up, whatever the table's size.
         return { ok: true, message: 'fingerprint', answeredBy: me, data: { fingerprint: this.c.describe().fingerprint } };
       case 'peers':
+        // Another member's view (`booth peers -s SITE`), asked over the transport as `status` is.
+        if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'peers' });
         // Links as the transport sees them, members as gossip sees them (DESIGN.md §3.4), site health as gossip spread it.
         return {
           ok: true,
           message: 'peers',
           answeredBy: me,
-          data: { self: me, status: core.status(), peers: this.c.transport.peers(), gossip: core.peers(), health: core.siteHealth() } satisfies PeersView,
+          data: { self: me, status: core.status(), peers: this.c.transport.peers(), gossip: core.peers(), health: core.siteHealth(), nowMs: this.c.clock.now() } satisfies PeersView,
         };
       case 'list':
       case 'history':

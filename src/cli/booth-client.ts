@@ -1,0 +1,517 @@
+// booth's client, served by tollbooth: `tollbooth booth ARGS…`, and the same
+// code when the program runs under the name `booth` (/usr/sbin/booth is a
+// link to it in the package). pcs, crmsh and Hawk call /usr/sbin/booth and
+// read its output and exit codes; this file reproduces what they rely on, as
+// /work/shared/reference/booth.md §5 records booth 1.0's client:
+//
+//   booth [client] list    [-s SITE] [-c NAME|FILE]
+//   booth [client] grant   [-s SITE] [-c …] [-F] [-w] [-C] {-t TICKET | TICKET}
+//   booth [client] revoke  [-s SITE] [-c …] [-w] {-t TICKET | TICKET}
+//   booth [client] peers   [-s SITE] [-c …]
+//   booth status [-c …] [-l LOCKFILE] [-D]
+//   booth --version | -V | version,  booth -h | --help | help
+//
+// Options may come before or after the ticket (glibc's getopt permutes), `-c`
+// takes a path or a short name (/etc/booth/NAME.conf, src/config/paths.ts),
+// `-s other` is the other site of a two-site formation, and the ticket may be
+// left out when the config has exactly one. Usage errors exit 1, as booth's.
+//
+// Where tollbooth's semantics differ on purpose, this client follows booth
+// unless an option asks otherwise (docs/operations.md, "The booth client"):
+//   - `grant` of a ticket that some site holds is refused with booth's "You're
+//     granting a granted ticket" (exit 1); tollbooth's own `grant` would make
+//     it a guarded move. `--move` asks for the guarded move here too.
+//   - `-F` is booth's "do not wait for unreachable sites": accepted, and the
+//     registry's guard stands anyway (tollbooth never makes a second holder,
+//     so `-F` on a granted manual ticket is refused like any other).
+//   - `status` exits 0 while the local member answers on its admin socket, 7
+//     when it does not (pcs accepts only these two); `list` answers from the
+//     local member's own view when no majority is reachable, says so on
+//     stderr, and exits 0.
+//   - `-s SITE` is served by the local member, which forwards to that site
+//     (members trust each other; no admin key is needed on a member).
+//   - `revoke` of a free ticket says "ticket is not owned" and exits 0, as
+//     booth does.
+import { existsSync } from 'node:fs';
+import { loadConfigFile } from '../config/index.js';
+import type { FormationConfig } from '../config/formation-config.js';
+import { formatConfigProblem, hasConfigErrors } from '../config/problems.js';
+import { defaultSocketPath, resolveConfigPath } from '../config/paths.js';
+import type { AdminRequest, AdminResponse, PeersView, TicketView } from '../runtime/admin-service.js';
+
+/** booth's exit codes: success, any failure, and (status only) "not running" (OCF_NOT_RUNNING). */
+export const boothExitOk = 0;
+export const boothExitFailure = 1;
+export const boothExitNotRunning = 7;
+
+/** How long one request to the local member may take (the member's forwarding bound is 5 s). */
+export const boothRequestTimeoutMsDefault = 10_000;
+/** How long `grant -C` waits for the site's CIB write, and `-w` for the definite outcome. */
+export const boothWaitMsDefault = 120_000;
+const waitPollMs = 200;
+
+export type BoothOp = 'list' | 'grant' | 'revoke' | 'peers' | 'status';
+
+export interface BoothArgs {
+  readonly op: BoothOp;
+  /** `-c`: a path or a short name; undefined = booth's default (/etc/booth/booth.conf). */
+  readonly config: string | undefined;
+  /** `-s`: a site address, or `other`. */
+  readonly site: string | undefined;
+  readonly ticket: string | undefined;
+  /** `-F` (grant): booth's "immediately"; see the top of the file. */
+  readonly immediate: boolean;
+  /** `-w` (grant, revoke): wait for the definite outcome. */
+  readonly wait: boolean;
+  /** `-C` (grant): wait until the site has written the grant to its CIB. */
+  readonly waitCommit: boolean;
+  /** `-l` (status): booth's lock file; tollbooth has none and ignores it. */
+  readonly lockfile: string | undefined;
+  /** tollbooth's own: the local member's admin socket (else $TOLLBOOTH_SOCKET, else the config's name). */
+  readonly socket: string | undefined;
+  /** tollbooth's own: grant a ticket held elsewhere as a guarded move. */
+  readonly move: boolean;
+  readonly timeoutMs: number;
+}
+
+export type ParsedBoothArgs =
+  | { readonly kind: 'run'; readonly args: BoothArgs }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'error'; readonly message: string };
+
+const clientOps: readonly BoothOp[] = ['list', 'grant', 'revoke', 'peers'];
+
+/** Options that take a value, with the ops that accept them (booth's getopt string "c:Dl:t:s:FhSwC"). */
+const valueOptions = new Set(['-c', '-l', '-t', '-s', '--socket', '--timeout']);
+
+/**
+ * Parses booth's command line (argv without the program name). Pure: the
+ * config is not read here.
+ */
+export function parseBoothArgs(argv: readonly string[]): ParsedBoothArgs {
+  const first = argv[0];
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h') return { kind: 'help' };
+  if (first === 'version' || first === '--version' || first === '-V') return { kind: 'version' };
+  let op: string;
+  let rest: readonly string[];
+  if (first === 'client') {
+    if (argv[1] === undefined) return { kind: 'help' };
+    op = argv[1];
+    rest = argv.slice(2);
+  } else {
+    op = first;
+    rest = argv.slice(1);
+  }
+  if (op === 'daemon' || op === 'site' || op === 'arbitrator' || op === 'start') {
+    return { kind: 'error', message: `"booth ${op}" starts booth's daemon; tollbooth runs "tollbooth site-agent" or "tollbooth arbitrator" instead (or the booth@NAME unit, the booth-site resource)` };
+  }
+  if (first !== 'client' && op === 'status') {
+    // status is its own mode in booth, not a client operation.
+  } else if (!clientOps.includes(op as BoothOp)) {
+    return { kind: 'error', message: `client operation "${op}" is unknown` };
+  }
+  const bop = op as BoothOp;
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '--') {
+      positional.push(...rest.slice(i + 1));
+      break;
+    }
+    if (a === '--move') {
+      flags.add(a);
+      continue;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a : a.slice(0, eq);
+      if (!valueOptions.has(name)) return { kind: 'error', message: `unknown option: ${a}` };
+      const v = eq < 0 ? rest[++i] : a.slice(eq + 1);
+      if (v === undefined) return { kind: 'error', message: `option ${name} needs a value` };
+      values.set(name, v);
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      // Bundled short options as getopt reads them: -wC, -cNAME, -s SITE.
+      for (let j = 1; j < a.length; j++) {
+        const name = `-${a[j]}`;
+        if (valueOptions.has(name)) {
+          const inline = a.slice(j + 1);
+          const v = inline !== '' ? inline : rest[++i];
+          if (v === undefined) return { kind: 'error', message: `option requires an argument -- '${a[j]}'` };
+          values.set(name, v);
+          break;
+        }
+        if (!'DFhSwC'.includes(a[j]!)) return { kind: 'error', message: `unknown option: ${a}` };
+        flags.add(name);
+      }
+      continue;
+    }
+    positional.push(a);
+  }
+  if (flags.has('-h')) return { kind: 'help' };
+  const only = (flag: string, ops: readonly BoothOp[], what: string): string | null => (flags.has(flag) && !ops.includes(bop) ? `use "${flag}" only for ${what}` : null);
+  const wrong =
+    only('-F', ['grant'], 'client grant') ??
+    only('-w', ['grant', 'revoke'], 'grant and revoke') ??
+    only('-C', ['grant'], 'grant') ??
+    only('--move', ['grant'], 'grant') ??
+    (values.has('-t') && bop !== 'grant' && bop !== 'revoke' ? 'use "-t" only for grant and revoke' : null) ??
+    (values.has('-s') && bop === 'status' ? '"-s" is not used with status' : null);
+  if (wrong !== null) return { kind: 'error', message: wrong };
+  let ticket = values.get('-t');
+  if (ticket === undefined && (bop === 'grant' || bop === 'revoke')) ticket = positional.shift();
+  if (positional.length > 0) return { kind: 'error', message: `Superfluous argument${positional.length === 1 ? '' : 's'}: ${positional[0]}${positional.length === 1 ? '' : '...'}` };
+  let timeoutMs = boothRequestTimeoutMsDefault;
+  const t = values.get('--timeout');
+  if (t !== undefined) {
+    if (!/^[1-9]\d{0,8}$/.test(t)) return { kind: 'error', message: `--timeout: expected a positive whole number of milliseconds, not "${t}"` };
+    timeoutMs = Number(t);
+  }
+  return {
+    kind: 'run',
+    args: {
+      op: bop,
+      config: values.get('-c'),
+      site: values.get('-s'),
+      ticket,
+      immediate: flags.has('-F'),
+      wait: flags.has('-w') || flags.has('-C'),
+      waitCommit: flags.has('-C'),
+      lockfile: values.get('-l'),
+      socket: values.get('--socket'),
+      move: flags.has('--move'),
+      timeoutMs,
+    },
+  };
+}
+
+export const boothUsage = `Usage:
+  booth list [options]
+  booth {grant|revoke} [options] <ticket>
+  booth peers [options]
+  booth status [options]
+
+  list:          List all tickets
+  grant:         Grant ticket to site
+  revoke:        Revoke ticket
+  peers:         List the other members and what this one hears from them
+  status:        Exit 0 if the local member runs, 7 if not
+
+Options:
+  -c FILE       Specify config file [default /etc/booth/booth.conf]
+                Can be a path or just a name without ".conf" suffix
+                (looked up in /etc/booth, then /etc/tollbooth)
+  -s <site>     Connect/grant to a different site ("other": the other one of two)
+  -t <ticket>   The ticket (or give it as the last argument)
+  -F            Accepted for booth's sake: tollbooth's registry guards every grant
+  -w            Wait for the outcome of the request
+  -C            Wait until the ticket is committed to the CIB (grant only)
+  -h            Print this help
+  --move        grant: move a ticket held by another site (guarded by its lease)
+  --socket PATH the local member's admin socket [default $TOLLBOOTH_SOCKET,
+                else /run/tollbooth/<name>.sock]
+  --timeout MS  how long one request may take [default ${boothRequestTimeoutMsDefault}]
+
+This is tollbooth's booth-compatible client; see booth(8) and tollbooth(8).
+`;
+
+// ───────────── output formats ─────────────
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** strftime "%F %T" in local time, as booth prints times. */
+export function boothTime(d: Date): string {
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+/**
+ * `booth list` lines: `ticket: T, leader: L[, expires: TIME|INF][ [manual mode]]`.
+ * leader is the holder's address, `NONE` for a ticket never granted and
+ * `none` for one revoked or lost (as booth); expires is the lease end as the
+ * answering member sees it, in local time (INF for a manual ticket), and is
+ * left out when that member does not know it.
+ */
+export function formatBoothList(views: readonly TicketView[], now: Date): string {
+  const lines: string[] = [];
+  for (const v of views) {
+    const leader = v.holder ?? (v.generation === 0 ? 'NONE' : 'none');
+    let line = `ticket: ${v.name}, leader: ${leader}`;
+    if (v.holder !== null) {
+      if (v.mode === 'manual') line += ', expires: INF';
+      else if (v.leaseLeftMs !== null) line += `, expires: ${boothTime(new Date(now.getTime() + v.leaseLeftMs))}`;
+    }
+    if (v.mode === 'manual') line += ' [manual mode]';
+    lines.push(line);
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+const kindColumnChars = 12;
+
+/** `booth peers`: every other configured member, in config order, with booth's counters as far as tollbooth has them. */
+export function formatBoothPeers(config: FormationConfig, view: PeersView, now: Date): string {
+  const out: string[] = [];
+  const monoNow = view.nowMs ?? null;
+  for (const m of config.members) {
+    if (m.address === view.self) continue;
+    const link = view.peers.find((p) => p.id === m.address);
+    const lastRecv = link?.lastRecvAt ?? null;
+    // booth prints the epoch for a member never heard from; so do we.
+    const when = lastRecv === null || monoNow === null ? new Date(0) : new Date(now.getTime() - Math.max(0, monoNow - lastRecv));
+    const rejected = link === undefined ? {} : link.rejected;
+    let authfail = 0;
+    let invalid = 0;
+    for (const [reason, n] of Object.entries(rejected)) {
+      if (reason.includes('signature') || reason === 'unknown-peer') authfail += n;
+      else invalid += n;
+    }
+    out.push(`${m.kind.padEnd(kindColumnChars)} ${m.address}, last recv: ${boothTime(when)}\n`);
+    out.push(`\tSent pkts:${link?.sent ?? 0} error:0 resends:0\n`);
+    out.push(`\tRecv pkts:${link?.received ?? 0} error:0 authfail:${authfail} invalid:${invalid}\n\n`);
+  }
+  return out.join('');
+}
+
+/** `booth status` line: booth's lock-file fields that tollbooth has. */
+export function formatBoothStatus(config: FormationConfig, status: { id: string; kind: string; pid?: number }, socket: string): string {
+  const me = config.members.find((m) => m.address === status.id);
+  const siteId = me?.siteId ?? null;
+  const pid = status.pid ?? 0;
+  return (
+    `booth_lockpid=${pid} booth_lockfile='${socket}' booth_pid=${pid} booth_state=started booth_type=${status.kind} ` +
+    `booth_cfg_name='${config.name}' booth_id=${siteId ?? 0} booth_addr_string='${status.id}' booth_port=${config.port}\n`
+  );
+}
+
+// ───────────── running ─────────────
+
+export interface BoothClientIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly now: () => Date;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Sends one request to the admin socket. */
+  readonly call: (socket: string, req: AdminRequest, timeoutMs: number) => Promise<AdminResponse>;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly version: string;
+  /** The name the program was run as, for messages and --version. */
+  readonly programName: string;
+}
+
+class BoothFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = boothExitFailure,
+  ) {
+    super(message);
+    this.name = 'BoothFailure';
+  }
+}
+
+const info = (io: BoothClientIo, s: string): void => io.err(`info: ${s}\n`);
+
+const noMajorityCodes = new Set(['no-leader', 'timeout', 'not-leader', 'unknown-outcome']);
+
+/** Runs booth's client; returns the exit code. */
+export async function runBoothClient(argv: readonly string[], io: BoothClientIo): Promise<number> {
+  const parsed = parseBoothArgs(argv);
+  switch (parsed.kind) {
+    case 'help':
+      io.out(boothUsage);
+      return boothExitOk;
+    case 'version':
+      io.out(`${io.programName} ${io.version} (tollbooth ${io.version}, booth-compatible client)\n`);
+      return boothExitOk;
+    case 'error':
+      io.err(`${parsed.message}\nPlease use '-h' for usage.\n`);
+      return boothExitFailure;
+    case 'run':
+      break;
+  }
+  const args = parsed.args;
+  try {
+    const path = resolveConfigPath(args.config);
+    const config = readConfig(path);
+    const socket = args.socket ?? io.env.TOLLBOOTH_SOCKET ?? defaultSocketPath(config.name);
+    const ask = async (req: AdminRequest): Promise<AdminResponse> => {
+      try {
+        return await io.call(socket, req, args.timeoutMs);
+      } catch (err) {
+        throw new BoothFailure(`cannot reach the local tollbooth member at ${socket}: ${(err as Error).message}`, args.op === 'status' ? boothExitNotRunning : boothExitFailure);
+      }
+    };
+    switch (args.op) {
+      case 'status':
+        return await status(config, socket, ask, io);
+      case 'list':
+        return await list(args, config, ask, io);
+      case 'peers':
+        return await peers(args, config, ask, io);
+      case 'grant':
+      case 'revoke':
+        return await grantOrRevoke(args, config, ask, io);
+    }
+  } catch (err) {
+    if (err instanceof BoothFailure) {
+      io.err(`ERROR: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+function readConfig(path: string): FormationConfig {
+  if (!existsSync(path)) throw new BoothFailure(`config file ${path} does not exist`);
+  let loaded;
+  try {
+    loaded = loadConfigFile(path);
+  } catch (err) {
+    throw new BoothFailure((err as Error).message);
+  }
+  if (hasConfigErrors(loaded.problems)) {
+    throw new BoothFailure(`${path} has errors (tollbooth config check ${path}):\n${loaded.problems.filter((p) => p.severity === 'error').map(formatConfigProblem).join('\n')}`);
+  }
+  return loaded.config;
+}
+
+/** The configured site `-s` names (`other` = the other site of two), or a failure worded as booth's. */
+function siteOf(config: FormationConfig, given: string, self: string | null, forTickets: boolean): string {
+  if (given === 'other') {
+    const others = config.members.filter((m) => m.kind === 'site' && m.address !== self);
+    if (others.length !== 1) throw new BoothFailure(`Site "other" not configured: "other" needs exactly one site besides this member (${others.length} found)`);
+    return others[0]!.address;
+  }
+  const m = config.members.find((x) => x.address === given);
+  if (m === undefined) throw new BoothFailure(`Site "${given}" not configured.`);
+  if (forTickets && m.kind === 'arbitrator') throw new BoothFailure(`${given} is just an arbitrator, cannot grant/revoke tickets there.`);
+  return m.address;
+}
+
+async function localStatus(ask: (req: AdminRequest) => Promise<AdminResponse>): Promise<{ id: string; kind: string; pid?: number; tickets: TicketView[] }> {
+  const res = await ask({ op: 'status' });
+  if (!res.ok) throw new BoothFailure(`the local member did not answer: ${res.message}`);
+  return res.data as { id: string; kind: string; pid?: number; tickets: TicketView[] };
+}
+
+async function status(config: FormationConfig, socket: string, ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {
+  let st;
+  try {
+    st = await localStatus(ask);
+  } catch (err) {
+    // booth: "not running" is exit 7, with the reason on stderr only in the foreground; pcs reads the code.
+    io.err(`not running: ${(err as Error).message}\n`);
+    return boothExitNotRunning;
+  }
+  io.out(formatBoothStatus(config, st, socket));
+  return boothExitOk;
+}
+
+async function list(args: BoothArgs, config: FormationConfig, ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {
+  if (args.site !== undefined) {
+    const site = siteOf(config, args.site, null, false);
+    const res = await ask({ op: 'status', site });
+    if (!res.ok) throw new BoothFailure(`${site} did not answer: ${res.message}`);
+    io.out(formatBoothList((res.data as { tickets: TicketView[] }).tickets, io.now()));
+    return boothExitOk;
+  }
+  const res = await ask({ op: 'list' });
+  if (res.ok) {
+    io.out(formatBoothList(res.data as TicketView[], io.now()));
+    return boothExitOk;
+  }
+  if (res.code === undefined || !noMajorityCodes.has(res.code)) throw new BoothFailure(res.message);
+  // No majority: booth's members each answer from their own copy; so does this one, and says so.
+  const local = await ask({ op: 'list', local: true });
+  if (!local.ok) throw new BoothFailure(local.message);
+  io.err(`warning: no majority of the formation is reachable (${res.message}); this is ${local.answeredBy}'s own view\n`);
+  io.out(formatBoothList(local.data as TicketView[], io.now()));
+  return boothExitOk;
+}
+
+async function peers(args: BoothArgs, config: FormationConfig, ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {
+  const site = args.site === undefined ? undefined : siteOf(config, args.site, null, false);
+  const res = await ask({ op: 'peers', ...(site === undefined ? {} : { site }) });
+  if (!res.ok) throw new BoothFailure(res.message);
+  io.out(formatBoothPeers(config, res.data as PeersView, io.now()));
+  return boothExitOk;
+}
+
+function ticketOf(config: FormationConfig, given: string | undefined): string {
+  if (given === undefined) {
+    if (config.tickets.length === 1) return config.tickets[0]!.name;
+    throw new BoothFailure('No ticket given.');
+  }
+  if (!config.tickets.some((t) => t.name === given)) throw new BoothFailure(`ticket "${given}" does not exist`);
+  return given;
+}
+
+async function grantOrRevoke(args: BoothArgs, config: FormationConfig, ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {
+  const op = args.op as 'grant' | 'revoke';
+  const ticket = ticketOf(config, args.ticket);
+  const me = await localStatus(ask);
+  let site: string;
+  if (args.site === undefined) {
+    if (me.kind !== 'site') throw new BoothFailure("We're just an arbitrator, cannot grant/revoke tickets here.");
+    site = me.id;
+  } else {
+    site = siteOf(config, args.site, me.id, true);
+  }
+  const current = await ask({ op: 'list' });
+  if (!current.ok) throw new BoothFailure(`${op} failed: ${current.message}`);
+  const view = (current.data as TicketView[]).find((v) => v.name === ticket);
+  if (view === undefined) throw new BoothFailure(`ticket "${ticket}" does not exist`);
+  if (op === 'revoke') {
+    if (view.holder === null) {
+      info(io, 'ticket is not owned');
+      return boothExitOk;
+    }
+    const res = await ask({ op: 'revoke', ticket });
+    if (!res.ok) throw new BoothFailure(`revoke failed: ${res.message}`);
+    if (args.wait) await waitFor(io, `${ticket} to be revoked at ${view.holder}`, () => grantedAt(ask, view.holder!, ticket).then((g) => (g ? null : true)));
+    info(io, 'revoke succeeded!');
+    return boothExitOk;
+  }
+  if (view.holder !== null && !(args.move && view.holder !== site)) {
+    info(io, "You're granting a granted ticket. If you wanted to migrate a ticket, use revoke first, then use grant.");
+    if (view.holder !== site) io.err(`info: ${ticket} is held by ${view.holder}; "booth grant --move" moves it once that site's lease has run out\n`);
+    return boothExitFailure;
+  }
+  info(io, 'grant request sent, waiting for the result ...');
+  const res = await ask({ op: 'grant', ticket, site, force: false });
+  if (!res.ok) {
+    if (res.code === 'no-such-ticket') throw new BoothFailure(`ticket "${ticket}" does not exist`);
+    throw new BoothFailure(`grant failed: ${res.message}${res.code === undefined ? '' : ` (${res.code})`}`);
+  }
+  if (args.waitCommit || args.wait) {
+    if (args.waitCommit) info(io, 'waiting for the CIB commit ...');
+    await waitFor(io, `${ticket} to be granted at ${site}`, async () => {
+      const l = await ask({ op: 'list' });
+      const v = l.ok ? (l.data as TicketView[]).find((x) => x.name === ticket) : undefined;
+      if (v !== undefined && v.holder !== site && v.holder !== null) throw new BoothFailure(`${ticket} went to ${v.holder} instead`);
+      if (v?.holder !== site) return null;
+      if (!args.waitCommit) return true;
+      return (await grantedAt(ask, site, ticket)) ? true : null;
+    });
+  }
+  info(io, 'grant succeeded!');
+  return boothExitOk;
+}
+
+async function grantedAt(ask: (req: AdminRequest) => Promise<AdminResponse>, site: string, ticket: string): Promise<boolean> {
+  const st = await ask({ op: 'status', site });
+  if (!st.ok) return false;
+  return (st.data as { tickets: TicketView[] }).tickets.find((v) => v.name === ticket)?.grantedHere === true;
+}
+
+async function waitFor(io: BoothClientIo, what: string, probe: () => Promise<true | null>): Promise<void> {
+  const end = io.now().getTime() + boothWaitMsDefault;
+  for (;;) {
+    if ((await probe()) !== null) return;
+    if (io.now().getTime() >= end) throw new BoothFailure(`gave up after ${boothWaitMsDefault / 1000} s waiting for ${what}; use "booth list" later to see the outcome`);
+    await io.sleep(waitPollMs);
+  }
+}
