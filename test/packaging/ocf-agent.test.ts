@@ -21,7 +21,9 @@
 // granted to the site in the CIB is revoked there when stop returns; stop
 // fails when the revoke fails, and skips it (saying so) with a tollbooth that
 // lacks the command. The lifecycle runs once more with the agent's own
-// stand-ins for ocf-shellfuncs, and ocf-tester runs when it is installed.
+// stand-ins for ocf-shellfuncs, once more as ocf:pacemaker:booth-site
+// (packaging/ocf/booth-site: booth-site's name and parameters, config=NAME
+// looked up in /etc/booth), and ocf-tester runs when it is installed.
 // Waits are polls with deadlines; nothing sleeps.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -474,6 +476,39 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     expectCode(await ra('stop', env), OCF_SUCCESS, 'stop');
     expectCode(await ra('monitor', env), OCF_NOT_RUNNING, 'monitor after stop');
     expectCode(await ra('promote', env), 3, 'an action it does not have (OCF_ERR_UNIMPLEMENTED)');
+  });
+
+  it('runs as ocf:pacemaker:booth-site: booth-site\'s meta-data and parameters, config as a short name in /etc/booth', async () => {
+    const boothSite = join(repo, 'packaging/ocf/booth-site');
+    const meta = await run(boothSite, ['meta-data'], envFor());
+    expectCode(meta, OCF_SUCCESS, 'booth-site meta-data');
+    const root = parseXml(meta.stdout);
+    expect(root.attrs.name).toBe('booth-site');
+    const params = child(child(root, 'parameters')[0]!, 'parameter').map((p) => p.attrs.name);
+    // booth-site's own three (what pcs and crmsh set), and tollbooth's.
+    for (const name of ['config', 'args', 'daemon', 'binary', 'self']) expect(params).toContain(name);
+    // crmsh writes config=booth and pcs config=/etc/booth/NAME.conf: a short name is looked up in
+    // /etc/booth like booth's -c. The copy carries the formation's name, so it is the same formation.
+    const shortName = `tollbooth-ocf-test-${process.pid}`;
+    const inBooth = `/etc/booth/${shortName}.conf`;
+    await mkdir('/etc/booth', { recursive: true });
+    await writeFile(inBooth, `name = formation\n${await readFile(f.configPath, 'utf8')}`);
+    try {
+      const env = envFor({ OCF_RESOURCE_TYPE: 'booth-site', OCF_RESOURCE_PROVIDER: 'pacemaker', OCF_RESKEY_config: shortName, OCF_RESKEY_daemon: '/usr/sbin/boothd', OCF_RESKEY_pidfile: join(dir, 'rsctmp', 'booth-site.pid') });
+      const bs = (action: string): Promise<Run> => run(boothSite, [action], { ...env, OCF_RESKEY_CRM_meta_interval: action === 'monitor' ? '10000' : '0' });
+      expectCode(await bs('validate-all'), OCF_SUCCESS, 'booth-site validate-all, config=NAME');
+      expectCode(await bs('monitor'), OCF_NOT_RUNNING, 'booth-site probe');
+      expectCode(await bs('start'), OCF_SUCCESS, 'booth-site start');
+      expectCode(await bs('monitor'), OCF_SUCCESS, 'booth-site monitor');
+      const pid = Number((await readFile(env.OCF_RESKEY_pidfile!, 'utf8')).split(' ')[0]);
+      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      expect(cmdline).toContain(inBooth);
+      expectCode(await bs('stop'), OCF_SUCCESS, 'booth-site stop');
+      expectCode(await bs('monitor'), OCF_NOT_RUNNING, 'booth-site monitor after stop');
+      expectCode(await run(boothSite, ['validate-all'], { ...env, OCF_RESKEY_config: `${shortName}-missing` }), OCF_ERR_CONFIGURED, 'booth-site validate-all, unknown name');
+    } finally {
+      await rm(inBooth, { force: true });
+    }
   });
 
   it('passes ocf-tester when it is installed', async (ctx) => {
