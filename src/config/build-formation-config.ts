@@ -6,7 +6,8 @@
 import { addressIdentity, addressIdentityOfText } from './address.js';
 import type { ConfigDocument, TicketBlock } from './booth-conf.js';
 import type { FormationConfig, FormationMember, TicketDefinition } from './formation-config.js';
-import { timingPresets, type TimingPreset } from './presets.js';
+import { timingFromBoothKeys, timingPresets, type TimingPreset } from './presets.js';
+import { tollboothKeys } from './tollbooth-keys.js';
 import { boothSiteIdOfBytes } from './site-id.js';
 
 /**
@@ -34,7 +35,8 @@ export function defaultRevokeLeadMs(expireMs: number, renewalFreqMs: number, pre
 }
 
 export function buildFormationConfig(document: ConfigDocument): FormationConfig {
-  const timing = timingPresets[document.presetName];
+  // A `tollbooth-preset` line chooses a preset; without one the timers follow booth's own keys.
+  const timing = document.valueLines[tollboothKeys.preset] === undefined ? timingFromBoothKeys(document.tickets.map((t) => t.timeoutMs)) : timingPresets[document.presetName];
   const keysByIdentity = new Map<string, Uint8Array>();
   for (const entry of document.memberKeys) {
     const identity = addressIdentityOfText(entry.address);

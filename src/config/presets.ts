@@ -27,9 +27,17 @@ export type TimingPresetName = (typeof timingPresetNames)[number];
  */
 export const timingPresetDefault: TimingPresetName = 'wan';
 
+/**
+ * The timing of a config without a `tollbooth-preset` line: derived from the
+ * file's own booth keys (timingFromBoothKeys), so that every booth.conf that
+ * booth accepts runs (issue 14).
+ */
+export const boothDerivedTimingName = 'booth';
+export type TimingName = TimingPresetName | typeof boothDerivedTimingName;
+
 export interface TimingPreset {
-  /** Which preset this is; part of the config fingerprint like every field. */
-  readonly name: TimingPresetName;
+  /** Which preset this is (or `booth`: derived from the booth keys); part of the config fingerprint like every field. */
+  readonly name: TimingName;
 
   /**
    * Registry (Raft) heartbeat: how often the leader sends AppendEntries when
@@ -231,6 +239,76 @@ export const timingPresets: Readonly<Record<TimingPresetName, TimingPreset>> = {
   loopback: loopbackPreset,
 };
 
+/** booth's default `timeout` (5 s): the base of the derived timing when the file has no ticket. */
+export const boothTimeoutMsDefault = 5_000;
+/** Floors of the derived timers: below them a loaded host misses its own deadlines. */
+const derivedElectionTimeoutMsMin = 100;
+const derivedHeartbeatIntervalMsMin = 10;
+/** Raft heartbeats per election timeout in the derived timing (etcd's 10; at least electionToHeartbeatRatioMin). */
+const derivedHeartbeatsPerElection = 10;
+/** SWIM probe period bounds of the derived timing: the lan and wan presets' periods. */
+const derivedProbeIntervalMsMin = 500;
+const derivedProbeIntervalMsMax = 5_000;
+/** Gossip period bounds of the derived timing: loopback's and wan's. */
+const derivedGossipIntervalMsMin = 100;
+const derivedGossipIntervalMsMax = 500;
+const derivedDialTimeoutMsMin = 1_000;
+/** booth's default `expire` (600 s): the lease of a ticket added at run time under the derived timing. */
+const boothExpireMsDefault = 600_000;
+/** A run-time ticket's lease is at least this many T, so that it fits the derived timers (usable 6 T > 3 T). */
+const derivedLeaseTimeouts = 8;
+const derivedDialTimeoutMsMax = 10_000;
+
+/**
+ * The timing of a formation whose config has no `tollbooth-preset` line,
+ * derived from booth's own per-ticket `timeout` — booth's resend interval and
+ * election duration, i.e. what the file's author says a round trip plus slack
+ * costs — taking the smallest over the tickets (T; booth's 5 s without
+ * tickets). Where booth waits T, tollbooth waits T:
+ *   - the registry's election timeout is T (booth's election lasts T), its
+ *     heartbeat T/10;
+ *   - a site renews every T (booth resends every T) and retries after T/2;
+ *     the leader counts a site alive for 3 T;
+ *   - gossip probes every T (within 0.5–5 s, the lan and wan periods), waits
+ *     0.6 of that for an ack, pushes every T/5 (within 0.1–0.5 s);
+ *   - the revoke lead is 2 T (capped per ticket at (expire − renewal-freq)/2
+ *     as always), a ticket added at run time gets booth's 600 s lease.
+ * With booth's own rule timeout × (retries + 1) < renewal-freq < expire and
+ * retries ≥ 3, every ticket then has expire − revoke lead > 3 T ≥
+ * 2 × electionTimeoutMs + renewIntervalMs: any file booth accepts passes
+ * leaseTimingProblems. The relations are checked all the same
+ * (timingPresetProblems, validate.ts), with the line to blame.
+ */
+export function timingFromBoothKeys(ticketTimeoutsMs: readonly number[]): TimingPreset {
+  const positive = ticketTimeoutsMs.filter((t) => Number.isSafeInteger(t) && t > 0);
+  const t = positive.length === 0 ? boothTimeoutMsDefault : Math.min(...positive);
+  const electionTimeoutMs = Math.max(derivedElectionTimeoutMsMin, t);
+  const heartbeatIntervalMs = Math.max(derivedHeartbeatIntervalMsMin, Math.floor(electionTimeoutMs / derivedHeartbeatsPerElection));
+  const renewIntervalMs = electionTimeoutMs;
+  const probeIntervalMs = Math.min(derivedProbeIntervalMsMax, Math.max(derivedProbeIntervalMsMin, t));
+  return {
+    ...wanPreset,
+    name: boothDerivedTimingName,
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    renewIntervalMs,
+    renewRetryMs: Math.max(heartbeatIntervalMs, Math.floor(renewIntervalMs / 2)),
+    siteAliveWindowMs: 3 * renewIntervalMs,
+    probeIntervalMs,
+    probeTimeoutMs: Math.floor((probeIntervalMs * 3) / 5),
+    gossipIntervalMs: Math.min(derivedGossipIntervalMsMax, Math.max(derivedGossipIntervalMsMin, Math.floor(t / 5))),
+    dialTimeoutMs: Math.min(derivedDialTimeoutMsMax, Math.max(derivedDialTimeoutMsMin, 2 * t)),
+    // booth's expire default, or longer when T is huge, so that the default ticket fits too.
+    leaseDurationMs: Math.max(boothExpireMsDefault, derivedLeaseTimeouts * t),
+    revokeLeadMs: 2 * t,
+  };
+}
+
+/** How messages name a timing: "the wan preset", or the derived one. */
+export function timingLabel(preset: Pick<TimingPreset, 'name' | 'electionTimeoutMs'>): string {
+  return preset.name === boothDerivedTimingName ? `timing derived from booth's timeout (${preset.electionTimeoutMs} ms; no tollbooth-preset line)` : `${preset.name} preset`;
+}
+
 export function isTimingPresetName(text: string): text is TimingPresetName {
   return (timingPresetNames as readonly string[]).includes(text);
 }
@@ -257,13 +335,13 @@ export function leaseTimingProblems(leaseDurationMs: number, revokeLeadMs: numbe
   const twoAttemptsMs = 2 * preset.renewIntervalMs;
   if (usableMs < twoAttemptsMs) {
     problems.push(
-      `lease − revoke lead (${usableMs} ms) must be at least 2 × renewIntervalMs of the ${preset.name} preset (${twoAttemptsMs} ms), so that a holder gets two renewal attempts`,
+      `lease − revoke lead (${usableMs} ms) must be at least 2 × renewIntervalMs of the ${timingLabel(preset)} (${twoAttemptsMs} ms), so that a holder gets two renewal attempts`,
     );
   }
   const leaderChangeMs = 2 * preset.electionTimeoutMs + preset.renewIntervalMs;
   if (usableMs <= leaderChangeMs) {
     problems.push(
-      `lease − revoke lead (${usableMs} ms) must exceed 2 × electionTimeoutMs + renewIntervalMs of the ${preset.name} preset (${leaderChangeMs} ms), so that a registry leader change does not cost the ticket`,
+      `lease − revoke lead (${usableMs} ms) must exceed 2 × electionTimeoutMs + renewIntervalMs of the ${timingLabel(preset)} (${leaderChangeMs} ms), so that a registry leader change does not cost the ticket`,
     );
   }
   return problems;

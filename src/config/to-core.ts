@@ -55,7 +55,8 @@ export function toCoreConfig(config: FormationConfig, self: MemberId): CoreConfi
 export function toSwimTiming(config: FormationConfig): SwimTiming {
   const p = config.timing;
   return {
-    ...swimPresets[p.name],
+    // The derived timing (no tollbooth-preset line) takes wan's remaining SWIM fields, as it takes wan's other fields.
+    ...swimPresets[p.name === 'booth' ? 'wan' : p.name],
     probeIntervalMs: p.probeIntervalMs,
     probeTimeoutMs: p.probeTimeoutMs,
     indirectProbeCount: p.indirectProbeCount,

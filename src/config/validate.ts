@@ -16,7 +16,11 @@
 //   - expire − revoke-lead ≥ 2 × renewIntervalMs and
 //     > 2 × electionTimeoutMs + renewIntervalMs of the preset: two renewal
 //     attempts and a registry leader change fit in every lease (the core
-//     asserts the same, presets.ts leaseTimingProblems).
+//     asserts the same, presets.ts leaseTimingProblems). Without a
+//     tollbooth-preset line the timers derive from booth's `timeout`
+//     (presets.ts timingFromBoothKeys), which makes this hold for every file
+//     booth accepts; it is checked all the same, with the preset's own
+//     relations (timingPresetProblems).
 //   - clock drift bound ≤ 100000 ppm: beyond it (1+ρ)/(1−ρ) is meaningless.
 //   - every member has exactly one key, no key is shared, no address or site
 //     id appears twice: identities must be unambiguous (DESIGN.md §7).
@@ -24,7 +28,7 @@ import { addressIdentity, addressIdentityOfText } from './address.js';
 import { formationNameBytesMax, type ConfigDocument, type TicketBlock, type TicketKey } from './booth-conf.js';
 import type { FormationConfig, TicketDefinition } from './formation-config.js';
 import { configProblem, type ConfigProblem, type ConfigProblemSeverity } from './problems.js';
-import { leaseTimingProblems } from './presets.js';
+import { boothDerivedTimingName, leaseTimingProblems, timingLabel, timingPresetProblems } from './presets.js';
 import { clockDriftPpmMaxLimit, tollboothKeys } from './tollbooth-keys.js';
 
 /** booth's range for `retries`. */
@@ -51,6 +55,7 @@ export function validateFormation(document: ConfigDocument, config: FormationCon
     problems.push(configProblem(document.fileName, line, severity, message, key));
   };
   checkGlobals(document, config, report);
+  checkDerivedTiming(document, config, report);
   // The formation name is written into the CIB as booth's `booth-cfg-name` attribute.
   if (!cibNamePattern.test(config.name) || config.name.length > cibNameCharsMax) {
     const where = document.name === null ? `the file name gives the formation name "${config.name}"` : `name: "${config.name}"`;
@@ -92,6 +97,23 @@ function checkGlobals(document: ConfigDocument, config: FormationConfig, report:
       `${tollboothKeys.clockDriftPpmMax}: ${config.clockDriftPpmMax} ppm is above ${clockDriftPpmMaxLimit} ppm; a clock that far off is broken, not drifting`,
       tollboothKeys.clockDriftPpmMax,
     );
+  }
+}
+
+/**
+ * Without a `tollbooth-preset` line the timers follow booth's `timeout`
+ * (presets.ts timingFromBoothKeys). Its relations hold for every file booth
+ * accepts, but they are checked here all the same, at the line of the ticket
+ * whose timeout set them.
+ */
+function checkDerivedTiming(document: ConfigDocument, config: FormationConfig, report: Report): void {
+  if (config.timing.name !== boothDerivedTimingName) return;
+  const problems = timingPresetProblems(config.timing);
+  if (problems.length === 0) return;
+  const setter = document.tickets.reduce<TicketBlock | null>((best, t) => (best === null || t.timeoutMs < best.timeoutMs ? t : best), null);
+  const line = setter === null ? 0 : (setter.valueLines.timeout ?? setter.line);
+  for (const problem of problems) {
+    report(line, 'error', `the ${timingLabel(config.timing)}: ${problem}; change timeout or add a ${tollboothKeys.preset} line`, 'timeout');
   }
 }
 
@@ -281,7 +303,7 @@ function checkTicket(
     report(
       relationLine(block, ['expire', tollboothKeys.revokeLead]),
       'error',
-      `${name}: ${problem}; use a longer expire, a shorter ${tollboothKeys.revokeLead} or a faster ${tollboothKeys.preset}`,
+      `${name}: ${problem}; use a longer expire, a shorter ${tollboothKeys.revokeLead}, or ${config.timing.name === boothDerivedTimingName ? `a shorter timeout (or a ${tollboothKeys.preset} line)` : `a faster ${tollboothKeys.preset}`}`,
       'expire',
     );
   }

@@ -44,7 +44,7 @@ describe('booth man page examples', () => {
         weights: [0, 0, 0],
         beforeAcquireHandler: null,
         attrPrereqs: [],
-        revokeLeadMs: 10_000,
+        revokeLeadMs: 20_000, // 2 × timeout: no tollbooth-preset line, the timers follow booth's timeout
       },
     ]);
     // The only problems: tollbooth needs a key per member; each points at its member line.
@@ -99,16 +99,19 @@ describe('defaults', () => {
     });
   });
 
-  it("applies tollbooth's defaults: wan preset, 500 ppm, no admin keys, root-only socket", () => {
+  it("applies tollbooth's defaults: timing from booth's keys, 500 ppm, no admin keys, root-only socket", () => {
     const { config } = parse(boothManMinimal);
-    expect(config.timing.name).toBe('wan');
+    expect(config.timing.name).toBe('booth');
+    expect(config.timing.electionTimeoutMs).toBe(5_000);
     expect(config.clockDriftPpmMax).toBe(500);
     expect(config.adminKeys).toEqual([]);
     expect(config.adminGroup).toBeNull();
-    // The preset's revoke lead, capped at (expire − renewal-freq) / 2 for short leases.
+    // The timing's revoke lead (2 × timeout), capped at (expire − renewal-freq) / 2 for short leases.
     expect(config.tickets[0]?.revokeLeadMs).toBe(10_000);
     const short = parse(`${boothManMinimal}  expire = 30\n  timeout = 1\n`);
-    expect(short.config.tickets[0]?.revokeLeadMs).toBe(7_500);
+    expect(short.config.tickets[0]?.revokeLeadMs).toBe(2_000);
+    const capped = parse(`tollbooth-preset = wan\n${boothManMinimal}  expire = 30\n  timeout = 1\n`);
+    expect(capped.config.tickets[0]?.revokeLeadMs).toBe(7_500);
   });
 
   it('takes the name from the base name up to the last dot, as booth does', () => {

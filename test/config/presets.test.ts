@@ -1,12 +1,16 @@
 // The timing presets lan, wan and loopback: each is internally consistent
 // (every relation the core relies on holds, including for the default ticket
 // it offers), wan and loopback derive from the lan base so that fields they do
-// not override are the base's, the key `tollbooth-preset` picks one (wan by
-// default), and the preset's lease checks are applied to configured tickets.
+// not override are the base's, the key `tollbooth-preset` picks one, and the
+// preset's lease checks are applied to configured tickets. Without the key the
+// timers derive from booth's own `timeout`: a property test draws ticket
+// timings that booth accepts and checks that each passes every check.
 import { describe, expect, it } from 'vitest';
 import { leaseTimingProblems } from '../../src/config/presets.js';
 import { timingPresetNames, timingPresetProblems, timingPresets, type TimingPreset } from '../../src/config/index.js';
-import { parse, validConfig } from './fixtures.js';
+import { timingFromBoothKeys } from '../../src/config/presets.js';
+import fc from 'fast-check';
+import { errorsOf, parse, validConfig } from './fixtures.js';
 
 describe('timing presets', () => {
   it.each(timingPresetNames)('%s is consistent', (name) => {
@@ -40,9 +44,9 @@ describe('timing presets', () => {
     expect(leaseTimingProblems(600_000, 10_000, timingPresets.wan)).toEqual([]);
   });
 
-  it('is chosen with tollbooth-preset, wan by default', () => {
+  it("is chosen with tollbooth-preset; without one the timers follow booth's timeout", () => {
     expect(parse(validConfig).config.timing).toBe(timingPresets.lan);
-    expect(parse(validConfig.replace('tollbooth-preset = lan\n', '')).config.timing).toBe(timingPresets.wan);
+    expect(parse(validConfig.replace('tollbooth-preset = lan\n', '')).config.timing).toEqual(timingFromBoothKeys([2_000]));
     expect(parse(validConfig.replace('= lan', '= loopback')).config.timing).toBe(timingPresets.loopback);
   });
 
@@ -51,5 +55,64 @@ describe('timing presets', () => {
       const text = validConfig.replace('= lan', `= ${name}`).replace('  expire = 60\n  timeout = 2\n', '');
       expect(parse(text).problems, name).toEqual([]);
     }
+  });
+});
+
+describe("timing derived from booth's keys (no tollbooth-preset line, issue 14)", () => {
+  const head = validConfig.slice(0, validConfig.indexOf('tollbooth-preset'));
+
+  it('runs the file from the issue that the wan preset refuses (expire 10, timeout 1, retries 3)', () => {
+    const ticket = 'ticket = db\n  expire = 10\n  timeout = 1\n  retries = 3\n';
+    expect(errorsOf(parse(`${head}${ticket}`))).toEqual([]);
+    const wan = errorsOf(parse(`${head}tollbooth-preset = wan\n${ticket}`));
+    expect(wan.map((p) => p.message).join('\n')).toContain('lease − revoke lead (7500 ms) must exceed 2 × electionTimeoutMs + renewIntervalMs of the wan preset (8000 ms)');
+    const timing = parse(`${head}${ticket}`).config.timing;
+    expect(timing).toMatchObject({ name: 'booth', electionTimeoutMs: 1_000, heartbeatIntervalMs: 100, renewIntervalMs: 1_000, revokeLeadMs: 2_000 });
+  });
+
+  it('accepts every ticket timing that booth accepts, and keeps every relation of the core', () => {
+    // booth's rules: retries 3–100, timeout × (retries + 1) < renewal-freq (expire/2 by default) < expire.
+    const booth = fc
+      .record({
+        // From 100 ms: the derived timers have floors (an election timeout of 100 ms), below which
+        // a loaded host misses its own deadlines; a shorter timeout is refused, see the next test.
+        timeoutMs: fc.integer({ min: 100, max: 120_000 }),
+        retries: fc.integer({ min: 3, max: 100 }),
+        slackMs: fc.integer({ min: 1, max: 3_600_000 }),
+        explicitRenewal: fc.boolean(),
+        extraMs: fc.integer({ min: 1, max: 3_600_000 }),
+        ms: fc.boolean(),
+      })
+      .map(({ timeoutMs, retries, slackMs, explicitRenewal, extraMs, ms }) => {
+        const t = ms ? timeoutMs : Math.ceil(timeoutMs / 1000) * 1000;
+        const renewalMs = t * (retries + 1) + slackMs;
+        const expireMs = explicitRenewal ? renewalMs + extraMs : 2 * renewalMs + 2;
+        return { t, retries, renewalMs, expireMs, explicitRenewal };
+      });
+    fc.assert(
+      fc.property(booth, ({ t, retries, renewalMs, expireMs, explicitRenewal }) => {
+        const text = `${head}ticket = db\n  expire = ${expireMs}ms\n  timeout = ${t}ms\n  retries = ${retries}\n${explicitRenewal ? `  renewal-freq = ${renewalMs}ms\n` : ''}`;
+        const r = parse(text);
+        expect(errorsOf(r)).toEqual([]);
+        expect(timingPresetProblems(r.config.timing)).toEqual([]);
+        for (const ticket of r.config.tickets) expect(leaseTimingProblems(ticket.expireMs, ticket.revokeLeadMs, r.config.timing)).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a lease too short for any host to keep, saying why at the line', () => {
+    const r = parse(`${head}ticket = db\n  expire = 12ms\n  timeout = 1ms\n  retries = 3\n`);
+    const errors = errorsOf(r);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toMatchObject({ line: head.split('\n').length + 1, key: 'expire' });
+    expect(errors[0]!.message).toContain("of the timing derived from booth's timeout (100 ms; no tollbooth-preset line)");
+  });
+
+  it('runs booth.conf.example once the member keys are added', () => {
+    // Debian's booth package ships this file (test/cli/migrate-from-booth.test.ts reads the real one).
+    const example = 'transport="UDP"\nport="9929"\narbitrator="147.2.207.14"\nsite="147.4.215.19"\nsite="147.18.2.1"\nticket="ticketA"\nticket="ticketB"\n\texpire = 600\n\tweights = 1,2,3\n';
+    const keys = validConfig.slice(validConfig.indexOf('tollbooth-member-key'), validConfig.indexOf('tollbooth-preset')).replaceAll('192.0.2.11', '147.4.215.19').replaceAll('192.0.2.12', '147.18.2.1').replaceAll('192.0.2.13', '147.2.207.14');
+    expect(errorsOf(parse(`${example}${keys}`))).toEqual([]);
   });
 });
