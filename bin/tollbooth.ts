@@ -10,6 +10,7 @@ import { configFingerprint } from '../src/config/fingerprint.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
 import { AdminSocketError } from '../src/adapters/admin-socket.js';
 import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
+import type { PumpStats } from '../src/runtime/pump.js';
 import { call, exitCodeOf, exitNoLeader, exitNotRunning, exitOk, exitRefused, exitUsage, formatHistory, formatList, formatPeers, type ClientOptions } from '../src/cli/admin-client.js';
 import { readSeedFile, writeSeedFile } from '../src/cli/keys.js';
 import { checkAdminKey, RemoteAdminError, remoteAdminRequest, remoteMember } from '../src/cli/remote-admin.js';
@@ -365,8 +366,11 @@ adminCommand('peers', 'show the formation members as this member sees them')
 adminCommand('status', 'this member\'s state; exit 0 when it follows a leader, 3 when there is none, 7 when not running')
   .action(async (o: GlobalAdminOptions) => {
     const res = await run(o, { op: 'status' }, (r) => {
-      const d = r.data as { id: string; role: string; term: number; leader: string | null; commit: number; formation: string; kind: string };
-      return `${d.kind} ${d.id} in formation ${d.formation}: ${d.role}, term ${d.term}, leader ${d.leader ?? 'none'}, commit ${d.commit}`;
+      const d = r.data as { id: string; role: string; term: number; leader: string | null; commit: number; formation: string; kind: string; pump?: PumpStats };
+      const line = `${d.kind} ${d.id} in formation ${d.formation}: ${d.role}, term ${d.term}, leader ${d.leader ?? 'none'}, commit ${d.commit}`;
+      // Shown only when it happened: a flood of network input outran the agent (peers resend; see `peers`).
+      const dropped = d.pump === undefined || d.pump.inputsDropped === 0 ? '' : `\n${d.pump.inputsDropped} network messages dropped (more than ${d.pump.networkQueueMax} were waiting)`;
+      return line + dropped;
     });
     if (res?.ok === true && (res.data as { leader: string | null }).leader === null) setExit(exitNoLeader);
   });

@@ -120,7 +120,8 @@ export class AdminService {
     switch (req.op) {
       case 'status':
         if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'status' });
-        return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), ...this.c.describe(), tickets: this.views(core.tickets(), true) } };
+        // `pump`: network input dropped under a flood, and what waits now (src/runtime/pump.ts).
+        return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), ...this.c.describe(), pump: this.c.pump.stats(), tickets: this.views(core.tickets(), true) } };
       case 'resources': {
         if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'resources', ...(req.ticket === undefined ? {} : { ticket: req.ticket }) });
         if (req.ticket === undefined) return { ok: false, code: 'invalid', message: 'resources needs a ticket', answeredBy: me };

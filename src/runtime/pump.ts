@@ -3,6 +3,20 @@
 // synchronously, each Ready handled as persist (synced) → send → effects →
 // advance, and one timer on nextDeadline(). Inputs that arrive while a Ready
 // is being persisted wait in the inbox, so the core never sees them early.
+//
+// The inbox is two queues fed to the core in arrival order. Network messages
+// are bounded (networkQueueMax): a flood from peers drops the oldest of them,
+// counted, which the protocol tolerates (Raft and SWIM resend). Local inputs
+// are never dropped, since each is owed to someone: an effect result is what
+// the site holder waits on before it trusts or retries a CIB write (drop it and
+// the ticket is stranded), an admin command has a caller waiting, a health
+// report is sent only on a change, a tick is the core's only clock. They are
+// bounded by construction instead: at most one effect result per ticket and
+// one per guard batch can wait (a write's next one starts only from a Ready,
+// which waits behind the queue), one tick (the timer is armed only when the
+// pump is idle), one health report per health round; admin commands are the
+// one local input a caller can multiply, so beyond commandsQueuedMax they are
+// refused at once with 'busy' rather than queued.
 
 import { EventEmitter } from 'node:events';
 import type { Member } from '../core/member.js';
@@ -28,8 +42,11 @@ export interface PumpComponents {
   readonly log: PumpLogger;
 }
 
-/** Bound on inputs waiting for the pump; beyond it the oldest network message is dropped (counted). */
-export const inboxInputsMax = 10_000;
+/** Bound on network messages waiting for the pump; beyond it the oldest one is dropped (counted in inputsDropped). */
+export const networkQueueMax = 10_000;
+
+/** Bound on admin commands waiting for the pump; beyond it a command is answered 'busy' at once. */
+export const commandsQueuedMax = 1024;
 
 /**
  * Inputs fed to the core before its Ready is carried out. Bounded so that a
@@ -41,13 +58,60 @@ type Input = (core: Member, now: Ms) => void;
 
 export type CommandResult = Extract<CoreEvent, { type: 'command-result' }>;
 
+/** The pump's counters, for `tollbooth status` (admin-service.ts). */
+export interface PumpStats {
+  /** Network messages dropped because networkQueueMax were already waiting. */
+  readonly inputsDropped: number;
+  readonly networkQueueMax: number;
+  /** Network messages waiting now. */
+  readonly networkQueued: number;
+  /** Local inputs (effect results, commands, health reports, ticks) waiting now. */
+  readonly localQueued: number;
+  /** Admin commands answered 'busy' because commandsQueuedMax were already waiting. */
+  readonly commandsRefused: number;
+}
+
+/** A FIFO of inputs, each with its arrival number; O(1) at both ends. */
+class InputQueue {
+  private items: Array<{ readonly seq: number; readonly input: Input; readonly command: boolean }> = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(seq: number, input: Input, command: boolean): void {
+    this.items.push({ seq, input, command });
+  }
+
+  peek(): { readonly seq: number; readonly input: Input; readonly command: boolean } | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): void {
+    this.head += 1;
+    // Drop the consumed prefix once it is most of the array, so the memory stays bounded by the length.
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
 export class Pump extends EventEmitter<{
   event: [CoreEvent];
   fatal: [Error];
   effect: [TicketEffect, { ok: boolean; error?: string }];
   guard: [{ tickets: number; skipped: number; ok: boolean; ms: number }];
 }> {
-  private readonly inbox: Input[] = [];
+  /** Network messages: bounded, the oldest dropped. */
+  private readonly network = new InputQueue();
+  /** Everything else: never dropped (see the opening comment). */
+  private readonly local = new InputQueue();
+  private arrivals = 0;
+  private commandsQueued = 0;
+  private inputsDropped = 0;
+  private commandsRefused = 0;
   private running = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
@@ -57,7 +121,6 @@ export class Pump extends EventEmitter<{
   /** Guard updates waiting for the one being written; written together as one (group commit). */
   private guardWaiting: GuardUpdate[] = [];
   private guardBusy = false;
-  droppedInputs = 0;
   readonly abort = new AbortController();
 
   constructor(private readonly c: PumpComponents) {
@@ -65,7 +128,7 @@ export class Pump extends EventEmitter<{
   }
 
   start(): void {
-    this.c.transport.onMessage((env: Envelope) => this.enqueue((core, now) => core.step(env, now)));
+    this.c.transport.onMessage((env: Envelope) => this.enqueueNetwork((core, now) => core.step(env, now)));
     // DESIGN.md §3.2: pass another member's frame on unless gossip holds the recipient dead (member.ts
     // canRelayTo); the transport keeps it to one hop.
     this.c.transport.setRelayPolicy((to) => this.c.core.canRelayTo(to));
@@ -82,6 +145,10 @@ export class Pump extends EventEmitter<{
 
   /** Runs an admin command through the core; resolves with its result (from this member or the leader hint). */
   command(cmd: AdminCommand, timeoutMs: number): Promise<CommandResult> {
+    if (this.commandsQueued >= commandsQueuedMax) {
+      this.commandsRefused += 1;
+      return Promise.resolve({ type: 'command-result', id: cmd.id, ok: false, code: 'busy', message: `${commandsQueuedMax} commands are already waiting; try again` });
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.delete(cmd.id);
@@ -91,10 +158,11 @@ export class Pump extends EventEmitter<{
         clearTimeout(timer);
         resolve(r);
       });
-      this.enqueue((core, now) => core.command(cmd, now));
+      this.enqueue((core, now) => core.command(cmd, now), true);
     });
   }
 
+  /** A local input (a health report): never dropped. */
   report(input: Input): void {
     this.enqueue(input);
   }
@@ -103,24 +171,56 @@ export class Pump extends EventEmitter<{
     return this.c.core;
   }
 
-  private enqueue(input: Input): void {
+  stats(): PumpStats {
+    return {
+      inputsDropped: this.inputsDropped,
+      networkQueueMax,
+      networkQueued: this.network.length,
+      localQueued: this.local.length,
+      commandsRefused: this.commandsRefused,
+    };
+  }
+
+  private enqueueNetwork(input: Input): void {
     if (this.stopped) return;
-    if (this.inbox.length >= inboxInputsMax) {
-      this.inbox.shift();
-      this.droppedInputs += 1;
+    if (this.network.length >= networkQueueMax) {
+      this.network.shift();
+      this.inputsDropped += 1;
     }
-    this.inbox.push(input);
+    this.network.push(this.arrivals++, input, false);
     if (!this.running) void this.run();
+  }
+
+  private enqueue(input: Input, command = false): void {
+    if (this.stopped) return;
+    if (command) this.commandsQueued += 1;
+    this.local.push(this.arrivals++, input, command);
+    if (!this.running) void this.run();
+  }
+
+  /** The oldest input of either queue, removed; undefined when both are empty. */
+  private next(): Input | undefined {
+    const n = this.network.peek();
+    const l = this.local.peek();
+    if (n === undefined && l === undefined) return undefined;
+    if (l === undefined || (n !== undefined && n.seq < l.seq)) {
+      this.network.shift();
+      return n!.input;
+    }
+    this.local.shift();
+    if (l.command) this.commandsQueued -= 1;
+    return l.input;
   }
 
   private async run(): Promise<void> {
     this.running = true;
     try {
-      while (this.inbox.length > 0 && !this.stopped) {
+      while (this.network.length + this.local.length > 0 && !this.stopped) {
         // Feed what has queued up (bounded) before taking one Ready: whole-table work
         // in the core runs once per Ready, and one sync covers the whole batch.
-        for (let n = 0; n < inputsPerReadyMax && this.inbox.length > 0; n++) {
-          const input = this.inbox.shift()!;
+        for (let n = 0; n < inputsPerReadyMax; n++) {
+          const input = this.next();
+          if (input === undefined) break;
           input(this.c.core, this.c.clock.now());
         }
         while (this.c.core.hasReady()) await this.handle(this.c.core.ready());

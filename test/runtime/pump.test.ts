@@ -26,6 +26,16 @@
 // of every Ready up to k, and every message of a persisted Ready was sent.
 // Checked against three broken pumps (persist not awaited; effects, or guard
 // updates, started before the persist): each fails here.
+//
+// The second part checks the pump's bound on queued input on the same
+// formation: with site-a's pump stuck on a held persist, a CIB write finishes
+// (its effect result queues), an admin command queues, and more network
+// messages arrive than networkQueueMax. The network messages beyond the bound
+// are dropped and counted, the effect result and the command are not (the
+// core gets the result, the command is answered), commands beyond
+// commandsQueuedMax are refused 'busy' at once, and the admin `status` answer
+// shows the count.
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +52,8 @@ import type { PersistBatch, PersistedState, Ready } from '../../src/core/ready.j
 import type { GuardExtension, GuardUpdate, TicketEffect } from '../../src/core/tickets/site-holder.js';
 import { memberId, ms, type MemberId, type Ms, type TicketDef } from '../../src/core/types.js';
 import type { AbortOptions, AdminFrame, MonotonicClock, PeerStatus, Storage, TicketSink, Transport } from '../../src/ports/ports.js';
-import { Pump } from '../../src/runtime/pump.js';
+import { AdminService } from '../../src/runtime/admin-service.js';
+import { commandsQueuedMax, networkQueueMax, Pump, type CommandResult } from '../../src/runtime/pump.js';
 import { fakeClaimAuth } from '../support/fake-claim-auth.js';
 
 const siteA = memberId('site-a');
@@ -167,10 +178,9 @@ class JournaledSink implements TicketSink {
 
   async apply(effect: TicketEffect, options?: AbortOptions): Promise<{ ok: boolean; error?: string }> {
     this.journal?.push({ kind: 'apply', effect });
-    return this.track(async () => {
-      if (this.holdApplies) await new Promise<void>((release) => this.heldApplies.push(release));
-      return this.inner.apply(effect, options);
-    });
+    // A held write does not count as in flight: the test advances time while it waits.
+    if (this.holdApplies) await new Promise<void>((release) => this.heldApplies.push(release));
+    return this.track(() => this.inner.apply(effect, options));
   }
 
   extendGuard(update: GuardUpdate, options?: AbortOptions): ReturnType<TicketSink['extendGuard']> {
@@ -217,6 +227,8 @@ interface Formation {
   readonly a: Node;
   readonly storageA: HeldStorage;
   readonly journal: JournalEntry[];
+  /** Ids of the effect results site-a's core received. */
+  readonly effectResultsA: number[];
   stop(): Promise<void>;
 }
 
@@ -243,6 +255,7 @@ async function formation(): Promise<Formation> {
   dirs.push(dir);
   const nodes = new Map<MemberId, Node>();
   let storageA: HeldStorage | null = null;
+  const effectResultsA: number[] = [];
   for (const id of ids) {
     const config: CoreConfig = {
       self: id,
@@ -276,6 +289,11 @@ async function formation(): Promise<Formation> {
         journal.push({ kind: 'ready', k: k++, ready: r });
         return r;
       };
+      const report = core.report.bind(core);
+      core.report = (r, now): void => {
+        if (r.type === 'effect-result') effectResultsA.push(r.id);
+        report(r, now);
+      };
     }
     const pump = new Pump({ core, storage, transport, sink, clock, log: quiet });
     nodes.set(id, { id, core, pump, transport, sink });
@@ -287,6 +305,7 @@ async function formation(): Promise<Formation> {
     a: nodes.get(siteA)!,
     storageA: storageA!,
     journal,
+    effectResultsA,
     stop: async () => {
       storageA!.holding = false;
       for (const h of storageA!.held.splice(0)) h.release();
@@ -346,6 +365,11 @@ function checkOrder(journal: readonly JournalEntry[]): void {
       expect(end !== undefined && end < o.at, `${o.what} (Ready ${o.k}, journal ${o.at}) before the persist of Ready ${j} ended (${end ?? 'never'})`).toBe(true);
     }
   }
+}
+
+function lastOf(journal: readonly JournalEntry[], match: (e: JournalEntry) => boolean): JournalEntry | undefined {
+  for (let i = journal.length - 1; i >= 0; i--) if (match(journal[i]!)) return journal[i];
+  return undefined;
 }
 
 interface Held {
@@ -441,6 +465,77 @@ describe('Pump: persist (synced) → send → effects → advance, with a real c
         if (r.messages.length > 0 && (r.persist === null || persistEndAt.has(k))) expect(sent.has(k), `messages of Ready ${k} were sent`).toBe(true);
       });
       expect(f.journal.filter((e) => e.kind === 'extend').length).toBeGreaterThan(0);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('drops only network input under a flood: a waiting effect result and command go through, commands beyond the bound are refused, status counts the drops', async () => {
+    const f = await formation();
+    const waitMs = 10 * 60_000; // a command's own deadline; the test ends on events long before it
+    const attrSet = (id: string, value: string): Promise<CommandResult> => f.a.pump.command({ id, type: 'attr-set', ticket: 'db', key: 'k', value }, waitMs);
+    try {
+      await drive(f, 'site-a leads', () => f.a.core.status().role === 'leader');
+      await drive(f, 'db granted and confirmed at site-a', () => f.a.core.holderView('db')?.confirmed === true && f.a.core.holderView('db')?.granted === true);
+      const sink = f.a.sink!;
+
+      // 1. A CIB write held open: changing an attribute rewrites the grant.
+      sink.holdApplies = true;
+      const changed = attrSet('change', 'changed');
+      await drive(f, 'the rewrite of db reaches the sink', () => sink.heldApplies.length > 0);
+      const write = lastOf(f.journal, (e) => e.kind === 'apply');
+      expect(write?.kind === 'apply' && write.effect.attrs.k).toBe('changed');
+      const writeId = write?.kind === 'apply' ? write.effect.id : -1;
+      expect((await changed).ok).toBe(true);
+
+      // 2. The pump stuck on a held persist (another command), with a command queued behind it.
+      const stuck = attrSet('stuck', 'changed');
+      expect(f.storageA.held.length, 'the pump waits on a persist').toBe(1);
+      const waiting = attrSet('waiting', 'changed');
+
+      // 3. The write finishes: its effect result queues behind the held persist.
+      const written = once(f.a.pump, 'effect');
+      sink.holdApplies = false;
+      sink.heldApplies.shift()!();
+      await written;
+      await turns(settleTurns);
+      expect(f.effectResultsA).not.toContain(writeId);
+
+      // 4. The flood: real envelopes (site-a's own last one to the arbitrator, which the core ignores
+      // as addressed to another member), more than the network queue holds.
+      const toArb = lastOf(f.journal, (e) => e.kind === 'send' && e.env.to === arb);
+      expect(toArb?.kind).toBe('send');
+      const overflow = 500;
+      const before = f.a.pump.stats();
+      for (let i = 0; i < networkQueueMax + overflow; i++) if (toArb?.kind === 'send') f.a.transport.inject(toArb.env);
+      const flooded = f.a.pump.stats();
+      expect(flooded.networkQueued).toBe(networkQueueMax);
+      expect(flooded.inputsDropped - before.inputsDropped).toBe(before.networkQueued + overflow);
+      // The effect result and the waiting command (and perhaps a timer tick) are all still there.
+      expect(flooded.localQueued).toBeGreaterThanOrEqual(2);
+
+      // 5. Commands up to the bound queue; the one beyond it is refused at once.
+      const more: Array<Promise<CommandResult>> = [];
+      for (let i = 1; i < commandsQueuedMax; i++) more.push(attrSet(`more-${i}`, 'changed'));
+      const refused = await attrSet('one-too-many', 'changed');
+      expect(refused).toMatchObject({ ok: false, code: 'busy' });
+      expect(f.a.pump.stats().commandsRefused).toBe(1);
+
+      // 6. Released: the effect result reaches the core, every queued command is answered.
+      let answered = false;
+      const all = Promise.all([stuck, waiting, ...more]).then((rs) => {
+        answered = true;
+        return rs;
+      });
+      await drive(f, 'the effect result reaches the core and every command is answered', () => f.effectResultsA.includes(writeId) && answered);
+      for (const r of await all) expect(r.code, r.message).not.toBe('unknown-outcome');
+      expect((await waiting).ok).toBe(true);
+
+      // 7. `tollbooth status --json` shows the count.
+      const admin = new AdminService({ self: siteA, pump: f.a.pump, transport: f.a.transport, clock: f.clock, describe: () => ({ formation: 'test', kind: 'site' }), isSite: true });
+      const status = await admin.handle({ op: 'status' });
+      expect(status.data).toMatchObject({ pump: { inputsDropped: f.a.pump.stats().inputsDropped, networkQueueMax, commandsRefused: 1 } });
+      expect(f.a.pump.stats().inputsDropped).toBeGreaterThanOrEqual(overflow);
     } finally {
       await f.stop();
     }
