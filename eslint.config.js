@@ -2,6 +2,7 @@
 //  - src/core imports nothing outside src/core, no node: modules, and uses no
 //    clock, timer, randomness or process;
 //  - src/ (below the composition roots) never imports site-agent/ or arbitrator/;
+//  - only process-runner.ts runs programs (node:child_process);
 //  - no floating promises, no empty catch, anywhere.
 import tseslint from 'typescript-eslint';
 
@@ -15,6 +16,15 @@ const coreBannedGlobals = [
   { name: 'process', message: 'src/core does no I/O and reads no environment.' },
   { name: 'require', message: 'src/core imports nothing outside itself.' },
 ];
+
+// One way to run an external program: src/adapters/process-runner.ts. The
+// other two files start long-lived daemons (the lease guard, the demo's
+// agents), which are not runs to completion.
+const childProcessAllowed = ['src/adapters/process-runner.ts', 'src/adapters/pacemaker/lease-guard.ts', 'src/cli/loopback-formation.ts'];
+const childProcessBan = {
+  name: 'node:child_process',
+  message: 'Run programs through src/adapters/process-runner.ts (argv, timeout, signal, bounded output, typed result).',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'eslint.config.js'] },
@@ -96,7 +106,21 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/core/**'],
+    ignores: ['src/core/**', ...childProcessAllowed],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [childProcessBan],
+          patterns: [
+            { group: ['**/site-agent/**', '**/arbitrator/**'], message: 'Only composition roots import concrete wiring.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: childProcessAllowed,
     rules: {
       'no-restricted-imports': [
         'error',
@@ -106,6 +130,12 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    files: ['site-agent/**/*.ts', 'arbitrator/**/*.ts', 'bin/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [childProcessBan] }],
     },
   },
   {

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { promotionNodelist } from '../src/adapters/corosync/corosync-conf.js';
-import { execFileRunner, MembershipTracker, observeCluster } from '../src/adapters/corosync/corosync-observe.js';
+import { MembershipTracker, observeCluster } from '../src/adapters/corosync/corosync-observe.js';
 import { NodeHelperClient, quorumHelpersOver } from '../src/adapters/corosync/node-helper.js';
 import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../src/config/quorum-guardian-conf.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
@@ -30,7 +30,6 @@ export function readGuardianSettings(path: string): { settings: QuorumGuardianSe
 
 /** The guardian loop over the real cluster tools and node helpers. `site` is the default helper site label (the agent's address). */
 export function quorumGuardianLoop(settings: QuorumGuardianSettings, seed: Uint8Array, site: string, log: Logger): QuorumGuardianLoop {
-  const runner = execFileRunner();
   const client = new NodeHelperClient({
     site: settings.helperSite ?? site,
     privateKey: privateKeyFromSeed(seed),
@@ -39,7 +38,7 @@ export function quorumGuardianLoop(settings: QuorumGuardianSettings, seed: Uint8
   });
   return new QuorumGuardianLoop({
     settings,
-    observe: ({ signal }) => observeCluster({ runner, ...(signal === undefined ? {} : { signal }) }),
+    observe: ({ signal }) => observeCluster({ ...(signal === undefined ? {} : { signal }) }),
     tracker: new MembershipTracker(),
     readText: (path) => readFile(path, 'utf8'),
     nodelistOf: promotionNodelist,

@@ -26,7 +26,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { AdminSocketError } from '../adapters/admin-socket.js';
 import { CorosyncConfError, promotionNodelist, type PromotionNodelist } from '../adapters/corosync/corosync-conf.js';
-import { CorosyncObserveError, execFileRunner, MembershipTracker, observeCluster, type CommandRunner, type GuardianInput } from '../adapters/corosync/corosync-observe.js';
+import { CorosyncObserveError, MembershipTracker, observeCluster, type GuardianInput } from '../adapters/corosync/corosync-observe.js';
+import { systemProcessRunner, type ProcessRunner } from '../adapters/process-runner.js';
 import { defaultStartCommands, NodeHelperServer, type StackCommand } from '../adapters/corosync/node-helper.js';
 import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/guardian/quorum-guardian.js';
 import { publicKeyFromBase64, publicKeyToRaw } from '../wire/signer.js';
@@ -71,7 +72,7 @@ export interface PromotionPreview {
 }
 
 export interface QuorumReportDeps {
-  readonly runner: CommandRunner;
+  readonly runner: ProcessRunner;
   readonly nowMs: () => number;
   readonly readText: (path: string) => Promise<string>;
 }
@@ -431,7 +432,7 @@ function reportCommand(parent: Command, name: 'status' | 'plan', description: st
           note = `${agent.why}; one-shot observation from this node (loss times unknown: --lost-for ${o.lostFor} ms)`;
         }
         const given = (option: string): boolean => self.getOptionValueSource(option) === 'cli';
-        report = await quorumReport(reportOptions(o, given, settings), { runner: execFileRunner(), nowMs: () => performance.now(), readText: (p) => readFile(p, 'utf8') }, name === 'plan');
+        report = await quorumReport(reportOptions(o, given, settings), { runner: systemProcessRunner, nowMs: () => performance.now(), readText: (p) => readFile(p, 'utf8') }, name === 'plan');
       } catch (err) {
         process.stderr.write(`tollbooth quorum ${name}: ${(err as Error).message}\n`);
         process.exitCode = err instanceof UsageError ? exitUsage : err instanceof CorosyncObserveError && (err.code === 'NOT_RUNNING' || err.code === 'BINARY_MISSING') ? exitNotRunning : exitRefused;

@@ -34,89 +34,9 @@
 // caller's monotonic clock). After an agent restart the grace period starts
 // again — the safe direction.
 
-import { execFile } from 'node:child_process';
 import type { CoreMemberView, GuardianObservation, QuorumView, RemoteNodeView } from '../../core/guardian/quorum-guardian.js';
-
-// ───────────── running commands ─────────────
-
-export type CommandErrorCode = 'BINARY_MISSING' | 'SPAWN_FAILED' | 'TIMEOUT' | 'ABORTED' | 'OUTPUT_TOO_LARGE';
-
-/** A command could not be run to completion (a non-zero exit is not this: it is a CommandResult). */
-export class CommandError extends Error {
-  override readonly name = 'CommandError';
-  constructor(
-    readonly code: CommandErrorCode,
-    readonly file: string,
-    readonly args: readonly string[],
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
-}
-
-export interface CommandResult {
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly durationMs: number;
-}
-
-export interface RunOptions {
-  readonly timeoutMs: number;
-  readonly signal?: AbortSignal;
-}
-
-/** The one way adapters here start programs: execFile, an argv array, a timeout, a signal. */
-export interface CommandRunner {
-  run(file: string, args: readonly string[], options: RunOptions): Promise<CommandResult>;
-}
-
-export interface ExecFileRunnerOptions {
-  /** Environment added to the process's own. */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Largest stdout/stderr accepted, bytes. Default 8 MiB (crm_mon of a big cluster). */
-  readonly outputBytesMax?: number;
-  /** Monotonic clock for durations. Default performance.now. */
-  readonly nowMs?: () => number;
-}
-
-/** CommandRunner over child_process.execFile; never a shell. */
-export function execFileRunner(options: ExecFileRunnerOptions = {}): CommandRunner {
-  const env = { ...process.env, ...options.env };
-  const outputBytesMax = options.outputBytesMax ?? 8 * 1024 * 1024;
-  const nowMs = options.nowMs ?? (() => performance.now());
-  return {
-    run(file, args, { timeoutMs, signal }) {
-      const started = nowMs();
-      return new Promise((resolve, reject) => {
-        if (signal?.aborted === true) {
-          reject(new CommandError('ABORTED', file, args, `${file} aborted before it started`));
-          return;
-        }
-        execFile(
-          file,
-          [...args],
-          { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: outputBytesMax, encoding: 'utf8', windowsHide: true, ...(signal === undefined ? {} : { signal }) },
-          (err, stdout, stderr) => {
-            const durationMs = nowMs() - started;
-            if (err === null) {
-              resolve({ exitCode: 0, stdout, stderr, durationMs });
-              return;
-            }
-            const e = err as Error & { code?: unknown; killed?: boolean; signal?: NodeJS.Signals | null };
-            const cmd = [file, ...args].join(' ');
-            if (e.name === 'AbortError' || signal?.aborted === true) reject(new CommandError('ABORTED', file, args, `${cmd} was aborted`));
-            else if (e.code === 'ENOENT') reject(new CommandError('BINARY_MISSING', file, args, `${file} not found`));
-            else if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') reject(new CommandError('OUTPUT_TOO_LARGE', file, args, `${cmd} printed more than ${outputBytesMax} bytes`));
-            else if (typeof e.code === 'string') reject(new CommandError('SPAWN_FAILED', file, args, `${cmd}: ${e.code}`));
-            else if (e.killed === true || e.signal != null) reject(new CommandError('TIMEOUT', file, args, `${cmd} did not finish within ${timeoutMs} ms`));
-            else resolve({ exitCode: typeof e.code === 'number' ? e.code : 1, stdout, stderr, durationMs });
-          },
-        );
-      });
-    },
-  };
-}
+import { readExit, type ToolName } from '../exit-codes.js';
+import { commandLine, describeFailedRun, runFailureCode, stderrExcerpt, systemProcessRunner, type ProcessRunner, type RunFailureCode } from '../process-runner.js';
 
 // ───────────── errors ─────────────
 
@@ -129,7 +49,8 @@ export type CorosyncObserveErrorCode =
   | 'UNSUPPORTED'
   /** A tool failed otherwise. */
   | 'FAILED'
-  | CommandErrorCode;
+  /** The tool did not end with an exit code (process-runner.ts). */
+  | RunFailureCode;
 
 export class CorosyncObserveError extends Error {
   override readonly name = 'CorosyncObserveError';
@@ -693,40 +614,49 @@ export interface ClusterSnapshot {
 export type ObserveBinary = 'corosync-quorumtool' | 'corosync-cmapctl' | 'crm_mon' | 'crm_node';
 
 export interface ObserveOptions {
-  readonly runner: CommandRunner;
+  /** Runs the tools. Default: the real one (tests inject a fake that replays recorded outputs). */
+  readonly runner?: ProcessRunner;
   /** Paths of the tools; default: looked up on PATH. */
   readonly binaries?: Partial<Record<ObserveBinary, string>>;
-  /** Per-command deadline. Default 10 000 ms (each takes 10–25 ms, pacemaker.md §2.3). */
+  /** Per-command deadline. Default observeCommandTimeoutMsDefault. */
   readonly commandTimeoutMs?: number;
   readonly signal?: AbortSignal;
 }
 
-async function runTool(o: ObserveOptions, tool: ObserveBinary, args: readonly string[], okCodes: readonly number[]): Promise<string> {
+/** Deadline of one observing command, ms (each takes 10–25 ms, pacemaker.md §2.3). */
+export const observeCommandTimeoutMsDefault = 10_000;
+/** Largest output read from one observing command, bytes (crm_mon of a big cluster). */
+export const observeOutputBytesMax = 8 * 1024 * 1024;
+
+async function runTool(o: ObserveOptions, tool: ObserveBinary & ToolName, args: readonly string[]): Promise<string> {
   const source = [tool, ...args].join(' ');
-  let r: CommandResult;
-  try {
-    r = await o.runner.run(o.binaries?.[tool] ?? tool, args, { timeoutMs: o.commandTimeoutMs ?? 10_000, ...(o.signal === undefined ? {} : { signal: o.signal }) });
-  } catch (err) {
-    if (err instanceof CommandError) throw new CorosyncObserveError(err.code, source, err.message);
-    throw err;
-  }
-  if (okCodes.includes(r.exitCode)) return r.stdout;
-  const stderr = r.stderr.trim().slice(0, 500);
+  const r = await (o.runner ?? systemProcessRunner).run({
+    tool,
+    file: o.binaries?.[tool] ?? tool,
+    argv: args,
+    timeoutMs: o.commandTimeoutMs ?? observeCommandTimeoutMsDefault,
+    outputBytesMax: observeOutputBytesMax,
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  });
+  if (r.kind !== 'exited') throw new CorosyncObserveError(runFailureCode(r), source, describeFailedRun(r));
+  // quorumtool's "not quorate" (exit 2) still prints the full status.
+  const { meaning, name } = readExit(tool, r.exitCode, r.stderr);
+  if (meaning === 'ok' || meaning === 'not-quorate') return r.stdout;
+  const stderr = stderrExcerpt(r);
   // Measured: quorumtool/cmapctl without corosync print "Cannot initialize CMAP service" (rc 1);
   // crm_node on a remote node "Could not connect to controller: Remote I/O error" (rc 1).
-  if (/Cannot initialize (CMAP|QUORUM)|Could not connect|Transport endpoint is not connected/.test(stderr)) {
-    throw new CorosyncObserveError('NOT_RUNNING', source, `exit ${r.exitCode}: ${stderr}`);
-  }
-  throw new CorosyncObserveError('FAILED', source, `exit ${r.exitCode}${stderr === '' ? '' : `: ${stderr}`}`);
+  const what = `${commandLine(r)} exited ${r.exitCode} (${name})${stderr === '' ? '' : `: ${stderr}`}`;
+  if (meaning === 'not-running' || meaning === 'not-connected') throw new CorosyncObserveError('NOT_RUNNING', source, what);
+  throw new CorosyncObserveError('FAILED', source, what);
 }
 
 /** Runs the four tools (sequentially: a 2-core host, and 10–25 ms each) and parses their output. */
 export async function observeCluster(o: ObserveOptions): Promise<ClusterSnapshot> {
   // Exit 2 means "not quorate" and still prints the full status.
-  const quorum = parseQuorumtoolStatus(await runTool(o, 'corosync-quorumtool', ['-s', '-p'], [0, 2]));
-  const nodelist = parseCmapNodelist(await runTool(o, 'corosync-cmapctl', ['-b', 'nodelist'], [0]));
-  const mon = parseCrmMonXml(await runTool(o, 'crm_mon', ['-1', '--output-as=xml', '--fence-history=2'], [0]));
-  const peers = parseCrmNodeList(await runTool(o, 'crm_node', ['-l'], [0]));
+  const quorum = parseQuorumtoolStatus(await runTool(o, 'corosync-quorumtool', ['-s', '-p']));
+  const nodelist = parseCmapNodelist(await runTool(o, 'corosync-cmapctl', ['-b', 'nodelist']));
+  const mon = parseCrmMonXml(await runTool(o, 'crm_mon', ['-1', '--output-as=xml', '--fence-history=2']));
+  const peers = parseCrmNodeList(await runTool(o, 'crm_node', ['-l']));
   return { quorum, nodelist, mon, peers };
 }
 

@@ -1,8 +1,8 @@
 // The tollbooth node helper (DESIGN.md §5, §7): a small daemon on every
 // cluster node of a site that carries out the steps of a quorum-guardian
 // promotion which must run on that node. It is NOT a remote shell: it knows
-// six actions, each a fixed sequence of execFile calls with argv arrays and
-// timeouts, and it runs one only when the request is signed by one of the
+// six actions, each a fixed sequence of commands run through the one process
+// runner (process-runner.ts: argv arrays, timeouts, bounded output), and it runs one only when the request is signed by one of the
 // site agent keys it was configured with.
 //
 //   remove-remote-resource R   stop R's ocf:pacemaker:remote resource, wait
@@ -60,7 +60,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { corosyncConfBytesMax, CorosyncConfError, parseCorosyncConf, summarizeCorosyncConf } from './corosync-conf.js';
-import { CommandError, CorosyncObserveError, execFileRunner, parseCrmMonXml, parseQuorumtoolStatus, parseXml, type CommandRunner, type QuorumtoolStatus } from './corosync-observe.js';
+import { CorosyncObserveError, parseCrmMonXml, parseQuorumtoolStatus, parseXml, type QuorumtoolStatus } from './corosync-observe.js';
+import { describeFailedRun, stderrExcerpt, systemProcessRunner, type ProcessRunner } from '../process-runner.js';
 import type { QuorumHelpers } from '../../runtime/quorum-executor.js';
 import type { AbortOptions } from '../../ports/ports.js';
 import { Ed25519Signer, publicKeyFromRaw, publicKeyToRaw, verifyEd25519 } from '../../wire/signer.js';
@@ -177,7 +178,8 @@ export interface NodeHelperOptions {
   /** Paths of the binaries; in unit tests, stubs. Default: looked up on PATH. */
   readonly binaries?: Partial<Record<HelperBinary, string>>;
   readonly startCommands?: readonly StackCommand[];
-  readonly runner?: CommandRunner;
+  /** Runs the commands. Default: the real one (tests inject fakes). */
+  readonly runner?: ProcessRunner;
   /** Wall clock, Unix ms. Default Date.now. */
   readonly wallClockMs?: () => number;
   /** Accepted |helper clock − ts|. Default 30 000 ms. */
@@ -201,6 +203,11 @@ export interface NodeHelperOptions {
   readonly logger?: HelperLogger;
   readonly onRequest?: (event: HelperRequestEvent) => void;
 }
+
+/** Deadline of one command the helper runs, ms. */
+export const helperCommandTimeoutMsDefault = 60_000;
+/** Largest output read from one command, bytes (crm_mon of a big cluster). */
+const helperOutputBytesMax = 8 * 1024 * 1024;
 
 /** A refusal or failure inside the helper, carried to the client as {reason, message}. */
 class Refusal extends Error {
@@ -275,7 +282,7 @@ export class NodeHelperServer {
   readonly #nonces = new Map<string, number>();
   readonly #sockets = new Set<Socket>();
   readonly #refusals = new Map<RefusalReason, number>();
-  readonly #runner: CommandRunner;
+  readonly #runner: ProcessRunner;
   readonly #confPath: string;
   #server: Server | null = null;
   #busy = false;
@@ -289,7 +296,7 @@ export class NodeHelperServer {
       this.#keys.set(Buffer.from(publicKeyToRaw(key)).toString('base64'), key);
     }
     this.#o = options;
-    this.#runner = options.runner ?? execFileRunner();
+    this.#runner = options.runner ?? systemProcessRunner;
     this.#confPath = options.corosyncConfPath ?? '/etc/corosync/corosync.conf';
   }
 
@@ -482,16 +489,16 @@ export class NodeHelperServer {
   }
 
   async #exec(binary: string, args: readonly string[], okExitCodes: readonly number[] = [0]): Promise<string> {
-    const file = this.#o.binaries?.[binary as HelperBinary] ?? binary;
-    let r;
-    try {
-      r = await this.#runner.run(file, args, { timeoutMs: this.#o.commandTimeoutMs ?? 60_000 });
-    } catch (err) {
-      if (err instanceof CommandError) throw new Refusal('failed', `${binary} ${args.join(' ')}: ${err.message}`);
-      throw err;
-    }
+    const r = await this.#runner.run({
+      tool: binary,
+      file: this.#o.binaries?.[binary as HelperBinary] ?? binary,
+      argv: args,
+      timeoutMs: this.#o.commandTimeoutMs ?? helperCommandTimeoutMsDefault,
+      outputBytesMax: helperOutputBytesMax,
+    });
+    if (r.kind !== 'exited') throw new Refusal('failed', describeFailedRun(r));
     if (!okExitCodes.includes(r.exitCode)) {
-      const stderr = r.stderr.trim().slice(0, 500);
+      const stderr = stderrExcerpt(r);
       throw new Refusal('failed', `${binary} ${args.join(' ')} exited ${r.exitCode}${stderr === '' ? '' : `: ${stderr}`}`);
     }
     return r.stdout;

@@ -1,16 +1,18 @@
 // What the site's own cluster says about itself, from `crm_mon -1
-// --output-as=xml` (argv through execFile, timeout, strict XML): whether the
-// partition this agent runs in has quorum (a site without it must give its
-// tickets up, DESIGN.md §4), and which resources are active where (for
-// `tollbooth move`, which waits for a ticket's resources to stop).
+// --output-as=xml` (run through process-runner.ts: argv, timeout, bounded
+// output; strict XML): whether the partition this agent runs in has quorum (a
+// site without it must give its tickets up, DESIGN.md §4), and which
+// resources are active where (for `tollbooth move`, which waits for a
+// ticket's resources to stop).
 
-import { execFile } from 'node:child_process';
 import { readCibModel } from './runnability.js';
 import { childElements, descendants, firstChild, parseXmlDocument, type XmlElement } from '../xml-cursor.js';
+import { readExit } from '../exit-codes.js';
+import { commandLine, describeFailedRun, runFailureCode, stderrExcerpt, systemProcessRunner, type ProcessRunner, type RunFailureCode } from '../process-runner.js';
 
 export class ClusterStateError extends Error {
   constructor(
-    readonly code: 'BINARY_MISSING' | 'TIMEOUT' | 'FAILED' | 'BAD_OUTPUT',
+    readonly code: RunFailureCode | 'FAILED' | 'BAD_OUTPUT',
     message: string,
   ) {
     super(`${code}: ${message}`);
@@ -28,28 +30,41 @@ export interface ClusterState {
 
 export interface ClusterStateOptions {
   readonly binary?: string;
+  /** Variables added to this process's environment (tests: `CIB_file`). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Deadline of one tool call, ms. Default clusterStateTimeoutMsDefault. */
   readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Runs crm_mon and cibadmin. Default: the real one. */
+  readonly runner?: ProcessRunner;
+}
+
+/** Deadline of one crm_mon or cibadmin call, ms (a call takes ~25 ms, pacemaker.md §2.3). */
+export const clusterStateTimeoutMsDefault = 10_000;
+/** Largest output read from crm_mon or cibadmin -Q (a whole CIB), bytes. */
+const clusterStateOutputBytesMax = 64 * 1024 * 1024;
+
+/** Runs one tool; its stdout when it exits 0 (or when `acceptOutput` takes what it printed anyway). */
+async function runTool(tool: 'crm_mon' | 'cibadmin', file: string, argv: readonly string[], o: ClusterStateOptions, acceptOutput: (stdout: string) => boolean = () => false): Promise<string> {
+  const r = await (o.runner ?? systemProcessRunner).run({
+    tool,
+    file,
+    argv,
+    env: { ...process.env, ...o.env },
+    timeoutMs: o.timeoutMs ?? clusterStateTimeoutMsDefault,
+    outputBytesMax: clusterStateOutputBytesMax,
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  });
+  if (r.kind !== 'exited') {
+    throw new ClusterStateError(runFailureCode(r), r.kind === 'not-found' ? `${r.file} not found (is pacemaker-cli-utils installed?)` : describeFailedRun(r));
+  }
+  if (r.exitCode === 0 || acceptOutput(r.stdout)) return r.stdout;
+  throw new ClusterStateError('FAILED', `${commandLine(r)} exited ${r.exitCode} (${readExit(tool, r.exitCode, r.stderr).name}): ${stderrExcerpt(r)}`);
 }
 
 export async function readClusterState(o: ClusterStateOptions = {}): Promise<ClusterState> {
-  const binary = o.binary ?? 'crm_mon';
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(
-      binary,
-      ['-1', '--output-as=xml'],
-      { env: { ...process.env, ...o.env }, timeout: o.timeoutMs ?? 10_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
-      (err, out, stderr) => {
-        if (err === null) return resolve(out);
-        const e = err as Error & { code?: unknown; killed?: boolean };
-        if (e.code === 'ENOENT') return reject(new ClusterStateError('BINARY_MISSING', `${binary} not found (is pacemaker-cli-utils installed?)`));
-        if (e.killed === true) return reject(new ClusterStateError('TIMEOUT', `crm_mon did not answer within ${o.timeoutMs ?? 10_000} ms`));
-        // crm_mon prints its XML (with an error status) even when it fails to connect; parse what it said.
-        if (out.includes('<pacemaker-result')) return resolve(out);
-        reject(new ClusterStateError('FAILED', `crm_mon exited ${String(e.code)}: ${stderr.trim().slice(0, 500)}`));
-      },
-    );
-  });
+  // crm_mon prints its XML (with an error status) even when it fails to connect; parse what it said.
+  const stdout = await runTool('crm_mon', o.binary ?? 'crm_mon', ['-1', '--output-as=xml'], o, (out) => out.includes('<pacemaker-result'));
   return parseClusterState(stdout);
 }
 
@@ -96,16 +111,7 @@ export async function ticketResources(
   ticket: string,
   o: ClusterStateOptions & { readonly cibadmin?: string } = {},
 ): Promise<{ resources: string[]; active: ClusterState['active'] }> {
-  const binary = o.cibadmin ?? 'cibadmin';
-  const xml = await new Promise<string>((resolve, reject) => {
-    execFile(binary, ['-Q'], { env: { ...process.env, ...o.env }, timeout: o.timeoutMs ?? 10_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, out, stderr) => {
-      if (err === null) return resolve(out);
-      const e = err as Error & { code?: unknown; killed?: boolean };
-      if (e.code === 'ENOENT') return reject(new ClusterStateError('BINARY_MISSING', `${binary} not found (is pacemaker-cli-utils installed?)`));
-      if (e.killed === true) return reject(new ClusterStateError('TIMEOUT', `cibadmin -Q did not answer within ${o.timeoutMs ?? 10_000} ms`));
-      reject(new ClusterStateError('FAILED', `cibadmin -Q exited ${String(e.code)}: ${stderr.trim().slice(0, 500)}`));
-    });
-  });
+  const xml = await runTool('cibadmin', o.cibadmin ?? 'cibadmin', ['-Q'], o);
   let cib: XmlElement;
   try {
     cib = parseXmlDocument(xml);

@@ -1,8 +1,10 @@
 // The Pacemaker feed (DESIGN.md §4): the TicketSink that drives the real
-// `crm_ticket`. Every call is an execFile with an argv array (never a shell),
-// a timeout, the caller's AbortSignal, a bounded number of attempts with
-// doubling backoff for transient failures, and an exit code mapped to a named
-// error code (reference/pacemaker.md §2.2, measured on Pacemaker 2.1.5).
+// `crm_ticket`. Every call goes through the one process runner
+// (process-runner.ts: an argv array, never a shell, a timeout, the caller's
+// AbortSignal, bounded output), with a bounded number of attempts with
+// doubling backoff for transient failures, and its exit code read with
+// crm_ticket's table (exit-codes.ts; reference/pacemaker.md §2.2, measured on
+// Pacemaker 2.1.5) into a named error code.
 //
 // What it writes is booth's drop-in surface (reference/booth.md §4,
 // reference/pacemaker.md §4): one `-g|-r --force` call that also sets `owner`,
@@ -18,13 +20,14 @@
 // constraint, which cannot carry our `booth-cfg-name` anyway; `-q` gives the
 // raw ticket_state attributes, as booth itself reads them.
 
-import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
 import { assert, generation, ms, type MemberId } from '../../core/types.js';
 import type { AbortOptions, MonotonicClock, TicketSink } from '../../ports/ports.js';
 import type { LeaseGuardFile } from './lease-guard-file.js';
 import { parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
+import { readExit, type ExitMeaning } from '../exit-codes.js';
+import { commandLine, describeFailedRun, runFailureCode, systemProcessRunner, type ProcessRunner, type RunFailureCode, type RunResult } from '../process-runner.js';
 
 /** Booth's `owner` when the ticket was lost (no leader known). */
 export const boothOwnerLost = 0;
@@ -68,14 +71,12 @@ export type CrmTicketErrorCode =
   | 'CIB_INVALID'
   /** rc 64: crm_ticket did not understand the command line (a bug here, or an incompatible crm_ticket). */
   | 'USAGE'
-  /** The binary could not be found (ENOENT). */
-  | 'BINARY_MISSING'
-  /** The binary could not be started for another reason (EACCES, ...). */
-  | 'SPAWN_FAILED'
-  /** A call did not finish within callTimeoutMs (it was killed). */
-  | 'TIMEOUT'
-  /** The caller's signal aborted the call. */
-  | 'ABORTED'
+  /**
+   * The call did not end with an exit code (process-runner.ts): BINARY_MISSING,
+   * SPAWN_FAILED, TIMEOUT (killed past callTimeoutMs), KILLED (by a signal we
+   * did not send), ABORTED (the caller's signal), OUTPUT_TOO_LARGE.
+   */
+  | RunFailureCode
   /** rc 0, but the output is not what crm_ticket prints. */
   | 'BAD_OUTPUT'
   /** The ticket's booth-cfg-name names another booth configuration: not ours to change. */
@@ -87,9 +88,13 @@ export type CrmTicketErrorCode =
   /** Any other non-zero exit. */
   | 'FAILED';
 
-/** Exit codes worth another attempt: the CIB manager restarting, Pacemaker's TEMPFAIL/UNAVAILABLE/TIMEOUT. */
-const transientExitCodes: ReadonlySet<number> = new Set([69, 75, 102, 124]);
-const transientCodes: ReadonlySet<CrmTicketErrorCode> = new Set(['TIMEOUT']);
+/**
+ * Failures worth another attempt besides the exit codes crm_ticket's table
+ * marks transient (the CIB manager restarting, TEMPFAIL, UNAVAILABLE,
+ * TIMEOUT): a call we killed past its deadline, or one killed by someone else
+ * (a write of the same attributes again is harmless).
+ */
+const transientCodes: ReadonlySet<CrmTicketErrorCode> = new Set(['TIMEOUT', 'KILLED']);
 
 /** A failed crm_ticket call (or an effect refused before any call), with flat log fields. */
 export class CrmTicketError extends Error {
@@ -98,11 +103,13 @@ export class CrmTicketError extends Error {
   readonly args: readonly string[];
   readonly exitCode: number | null;
   readonly stderr: string;
+  /** The exit code's reading was transient (exit-codes.ts). */
+  readonly transient: boolean;
 
   constructor(
     code: CrmTicketErrorCode,
     message: string,
-    details: { args?: readonly string[]; exitCode?: number | null; stderr?: string; cause?: unknown } = {},
+    details: { args?: readonly string[]; exitCode?: number | null; stderr?: string; transient?: boolean; cause?: unknown } = {},
   ) {
     super(`${code}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'CrmTicketError';
@@ -110,6 +117,7 @@ export class CrmTicketError extends Error {
     this.args = details.args ?? [];
     this.exitCode = details.exitCode ?? null;
     this.stderr = details.stderr ?? '';
+    this.transient = details.transient ?? false;
   }
 }
 
@@ -143,6 +151,8 @@ export interface CrmTicketSinkOptions {
   readonly retryBackoffMs?: number;
   /** Largest stdout/stderr accepted from one call, in bytes. Default 4 MiB. */
   readonly outputBytesMax?: number;
+  /** Runs crm_ticket and cibadmin. Default: the real one (tests may inject a fake). */
+  readonly runner?: ProcessRunner;
   /** The monotonic clock effect.revokeBy is on. */
   readonly clock: MonotonicClock;
   /**
@@ -173,8 +183,10 @@ export class CrmTicketSink implements TicketSink {
   private readonly retryBackoffMs: number;
   private readonly outputBytesMax: number;
   private readonly wallClockMs: () => number;
+  private readonly runner: ProcessRunner;
 
   constructor(private readonly options: CrmTicketSinkOptions) {
+    this.runner = options.runner ?? systemProcessRunner;
     this.binary = options.binary ?? 'crm_ticket';
     this.env = { ...process.env, ...options.env };
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
@@ -254,15 +266,17 @@ export class CrmTicketSink implements TicketSink {
     const monoNow = this.options.clock.now();
     const states = moved.map((e) => `<ticket_state id="${e.ticket}" expires="${Math.floor((wallNow + (e.revokeBy - monoNow)) / 1000)}"/>`).join('');
     const args = ['--modify', '--scope', 'status', '--xml-text', `<status><tickets>${states}</tickets></status>`];
-    const binary = this.options.cibadmin ?? 'cibadmin';
-    const error = await new Promise<string | null>((resolve) => {
-      execFile(
-        binary,
-        args,
-        { env: this.env, timeout: this.callTimeoutMs, killSignal: 'SIGKILL', maxBuffer: this.outputBytesMax, encoding: 'utf8', ...(options?.signal === undefined ? {} : { signal: options.signal }) },
-        (err, _stdout, stderr) => resolve(err === null ? null : `cibadmin --modify (expires of ${moved.length} tickets) failed: ${err.message.split('\n')[0] ?? ''} ${stderr.trim().slice(0, 500)}`),
-      );
+    const r = await this.runner.run({
+      tool: 'cibadmin',
+      file: this.options.cibadmin ?? 'cibadmin',
+      argv: args,
+      env: this.env,
+      timeoutMs: this.callTimeoutMs,
+      outputBytesMax: this.outputBytesMax,
+      ...(options?.signal === undefined ? {} : { signal: options.signal }),
     });
+    const failed = r.kind !== 'exited' ? describeFailedRun(r) : r.exitCode !== 0 ? `exited ${r.exitCode} (${readExit('cibadmin', r.exitCode, r.stderr).name}): ${r.stderr.trim().slice(0, 500)}` : null;
+    const error = failed === null ? null : `cibadmin --modify (expires of ${moved.length} tickets) failed: ${failed}`;
     // The guard record moved, but the CIB's `expires` did not: report a failure, so the core writes
     // these grants again in full (which rewrites `expires` with crm_ticket).
     if (error !== null) return { ok: false, error, skipped };
@@ -419,7 +433,7 @@ export class CrmTicketSink implements TicketSink {
       const r = await this.once(args, options?.signal, attempt);
       if (r.error === null) return r.stdout;
       if (noStateIsNull && r.error.code === 'NO_SUCH_TICKET') return null;
-      const transient = transientCodes.has(r.error.code) || (r.error.exitCode !== null && transientExitCodes.has(r.error.exitCode));
+      const transient = transientCodes.has(r.error.code) || r.error.transient;
       if (!transient || attempt >= this.attemptsMax) throw r.error;
       try {
         await sleep(this.retryBackoffMs * 2 ** (attempt - 1), undefined, options?.signal === undefined ? undefined : { signal: options.signal });
@@ -429,92 +443,52 @@ export class CrmTicketSink implements TicketSink {
     }
   }
 
-  private once(
-    args: readonly string[],
-    signal: AbortSignal | undefined,
-    attempt: number,
-  ): Promise<{ stdout: string; error: CrmTicketError | null }> {
+  private async once(args: readonly string[], signal: AbortSignal | undefined, attempt: number): Promise<{ stdout: string; error: CrmTicketError | null }> {
     const started = this.options.clock.now();
-    return new Promise((resolve) => {
-      const finish = (stdout: string, error: CrmTicketError | null): void => {
-        this.options.onCall?.({
-          args,
-          exitCode: error === null ? 0 : error.exitCode,
-          durationMs: this.options.clock.now() - started,
-          attempt,
-          code: error?.code ?? null,
-        });
-        resolve({ stdout, error });
-      };
-      if (signal?.aborted === true) {
-        finish('', new CrmTicketError('ABORTED', `aborted before crm_ticket ${args.join(' ')}`, { args }));
-        return;
-      }
-      execFile(
-        this.binary,
-        [...args],
-        {
-          env: this.env,
-          timeout: this.callTimeoutMs,
-          killSignal: 'SIGKILL',
-          maxBuffer: this.outputBytesMax,
-          encoding: 'utf8',
-          windowsHide: true,
-          ...(signal === undefined ? {} : { signal }),
-        },
-        (err, stdout, stderr) => {
-          if (err === null) {
-            finish(stdout, null);
-            return;
-          }
-          finish(stdout, classify(this.binary, args, err, stderr, signal, this.callTimeoutMs));
-        },
-      );
+    const r = await this.runner.run({
+      tool: 'crm_ticket',
+      file: this.binary,
+      argv: args,
+      env: this.env,
+      timeoutMs: this.callTimeoutMs,
+      outputBytesMax: this.outputBytesMax,
+      ...(signal === undefined ? {} : { signal }),
     });
+    const error = r.kind === 'exited' && r.exitCode === 0 ? null : crmTicketErrorOf(r);
+    this.options.onCall?.({
+      args,
+      exitCode: r.kind === 'exited' ? r.exitCode : null,
+      durationMs: this.options.clock.now() - started,
+      attempt,
+      code: error?.code ?? null,
+    });
+    return { stdout: r.stdout, error };
   }
 }
 
-type ExecError = Error & { code?: unknown; killed?: boolean; signal?: NodeJS.Signals | null };
+/** crm_ticket's exit meanings (exit-codes.ts) as error codes of this sink. */
+const crmTicketCodeOf: Partial<Record<ExitMeaning, CrmTicketErrorCode>> = {
+  'needs-force': 'NEEDS_FORCE',
+  'no-such-object': 'NO_SUCH_TICKET',
+  'not-connected': 'NO_CIB_CONNECTION',
+  'invalid-config': 'CIB_INVALID',
+  usage: 'USAGE',
+};
 
-function classify(
-  binary: string,
-  args: readonly string[],
-  err: ExecError,
-  stderrRaw: string,
-  signal: AbortSignal | undefined,
-  timeoutMs: number,
-): CrmTicketError {
-  const stderr = stderrRaw.trim().slice(0, 2000);
-  const cmd = `crm_ticket ${args.join(' ')}`;
-  const base = { args, stderr, cause: err };
-  if (err.name === 'AbortError' || signal?.aborted === true) return new CrmTicketError('ABORTED', `${cmd} was aborted`, base);
-  if (err.code === 'ENOENT') {
-    return new CrmTicketError('BINARY_MISSING', `${binary} not found (is pacemaker-cli-utils installed?)`, base);
+/** Longest stderr kept in a CrmTicketError, characters. */
+const stderrCharsMax = 2000;
+
+/** The error of a crm_ticket run that did not exit 0. */
+function crmTicketErrorOf(r: RunResult): CrmTicketError {
+  const stderr = r.stderr.trim().slice(0, stderrCharsMax);
+  const base = { args: r.argv, stderr };
+  if (r.kind !== 'exited') {
+    const message = r.kind === 'not-found' ? `${r.file} not found (is pacemaker-cli-utils installed?)` : describeFailedRun(r);
+    return new CrmTicketError(runFailureCode(r), message, base);
   }
-  if (typeof err.code === 'string') return new CrmTicketError('SPAWN_FAILED', `${cmd}: ${err.code}: ${err.message}`, base);
-  if (err.killed === true || err.signal != null) {
-    return new CrmTicketError('TIMEOUT', `${cmd} did not finish within ${timeoutMs} ms (killed by ${err.signal ?? 'signal'})`, base);
-  }
-  const rc = typeof err.code === 'number' ? err.code : null;
-  const what = `${cmd} exited ${rc}${stderr === '' ? '' : `: ${stderr}`}`;
-  const details = { ...base, exitCode: rc };
-  switch (rc) {
-    case 4:
-    case 107:
-      return new CrmTicketError('NEEDS_FORCE', what, details);
-    case 105:
-      return /Could not connect to the CIB/.test(stderr)
-        ? new CrmTicketError('NO_CIB_CONNECTION', what, details)
-        : new CrmTicketError('NO_SUCH_TICKET', what, details);
-    case 102:
-      return new CrmTicketError('NO_CIB_CONNECTION', what, details);
-    case 78:
-      return new CrmTicketError('CIB_INVALID', what, details);
-    case 64:
-      return new CrmTicketError('USAGE', what, details);
-    default:
-      return new CrmTicketError('FAILED', what, details);
-  }
+  const reading = readExit('crm_ticket', r.exitCode, stderr);
+  const what = `${commandLine(r)} exited ${r.exitCode}${stderr === '' ? '' : `: ${stderr}`}`;
+  return new CrmTicketError(crmTicketCodeOf[reading.meaning] ?? 'FAILED', what, { ...base, exitCode: r.exitCode, transient: reading.transient });
 }
 
 function setAttr(name: string, value: string): string[] {

@@ -45,13 +45,13 @@
 //    stdout and stderr, interleaved in arrival order) for the log line of a
 //    failure; the rest is read and dropped so a chatty handler never blocks.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, type Stats } from 'node:fs';
 import { access, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { assert } from '../../core/types.js';
 import type { AbortOptions, MonotonicClock } from '../../ports/ports.js';
 import { SystemClock } from '../system-clock.js';
+import { systemProcessRunner, type ProcessRunner, type RunResult } from '../process-runner.js';
 
 export type HandlerPhase = 'acquire' | 'renew';
 
@@ -373,6 +373,8 @@ export interface RunHandlerOptions {
   readonly clock?: MonotonicClock;
   /** Aborting kills the running program's process group; the run rejects with HandlerError ABORTED. */
   readonly signal?: AbortSignal;
+  /** Runs the programs. Default: the real one. */
+  readonly runner?: ProcessRunner;
 }
 
 /** The exact environment a handler gets: `base` without its BOOTH_ and TOLLBOOTH_ variables, plus ours. */
@@ -407,41 +409,6 @@ export function handlerEnvironment(
   return env;
 }
 
-/** Keeps the first `limit` bytes of a stream of chunks and counts the rest. */
-class BoundedOutput {
-  private readonly kept: Buffer[] = [];
-  private keptBytes = 0;
-  private droppedBytes = 0;
-  constructor(private readonly limit: number) {}
-
-  add(chunk: Buffer): void {
-    const room = this.limit - this.keptBytes;
-    if (room > 0) {
-      const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-      this.kept.push(part);
-      this.keptBytes += part.length;
-    }
-    this.droppedBytes += Math.max(0, chunk.length - Math.max(0, room));
-  }
-
-  text(): string {
-    const head = Buffer.concat(this.kept).toString('utf8');
-    return this.droppedBytes === 0 ? head : `${head}\n[${this.droppedBytes} more bytes not kept]`;
-  }
-}
-
-/** SIGKILLs the child's whole process group (it leads one: spawned detached). Never throws. */
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch (err) {
-    if (errnoOf(err) === 'ESRCH') return; // the whole group is gone already
-    // EPERM (a member changed its uid): at least the program itself goes.
-    child.kill('SIGKILL');
-  }
-}
-
 type OneResult =
   | { ok: true }
   | { ok: false; reason: HandlerFailureReason; code?: number; signal?: NodeJS.Signals; output: string; message: string };
@@ -451,94 +418,64 @@ function firstLine(output: string): string {
   return line === '' ? '' : `: ${line.slice(0, 200)}`;
 }
 
-function runOne(
+/** The kept output, with a note of how much was dropped. */
+function keptOutput(r: RunResult): string {
+  return r.outputDroppedBytes === 0 ? r.output : `${r.output}\n[${r.outputDroppedBytes} more bytes not kept]`;
+}
+
+/**
+ * Runs one program through the process runner: its own process group (a
+ * timeout or an abort kills the whole tree), stdout and stderr interleaved
+ * and cut to outputBytesMax (never a failure: a chatty handler must not
+ * block), at most outputGraceMs for pipes a background child holds open.
+ */
+async function runOne(
+  runner: ProcessRunner,
   program: string,
   args: readonly string[],
   env: Record<string, string>,
   ticket: string,
   o: { timeoutMs: number; outputBytesMax: number; outputGraceMs: number; cwd: string; signal: AbortSignal | undefined },
 ): Promise<OneResult> {
-  return new Promise((resolve, reject) => {
-    const who = `before-acquire handler ${program} for ticket ${ticket}`;
-    if (o.signal?.aborted === true) {
-      reject(new HandlerError('ABORTED', ticket, `${who} was not started: aborted`));
-      return;
-    }
-    const out = new BoundedOutput(o.outputBytesMax);
-    let timedOut = false;
-    let aborted = false;
-    let settled = false;
-    let graceTimer: NodeJS.Timeout | undefined;
-
-    const child = spawn(program, [...args], {
-      argv0: program,
-      cwd: o.cwd,
-      env,
-      detached: true, // own session and process group, so a timeout can kill the whole tree
-      stdio: ['ignore', 'pipe', 'pipe'],
-      windowsHide: true,
-    });
-    child.stdout.on('data', (c: Buffer) => out.add(c));
-    child.stderr.on('data', (c: Buffer) => out.add(c));
-
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child);
-    }, o.timeoutMs);
-    const onAbort = (): void => {
-      aborted = true;
-      killGroup(child);
-    };
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const settle = (r: OneResult | HandlerError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(graceTimer);
-      o.signal?.removeEventListener('abort', onAbort);
-      child.stdout.destroy();
-      child.stderr.destroy();
-      if (r instanceof HandlerError) reject(r);
-      else resolve(r);
-    };
-
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      // Only a failed spawn has no pid. A later 'error' (child.kill failing in
-      // killGroup's fallback) changes nothing here: the outcome comes with 'exit'.
-      if (child.pid !== undefined) return;
-      const what =
-        err.code === 'ENOENT'
-          ? 'was not found, or its #! interpreter was not'
-          : err.code === 'EACCES'
-            ? 'may not be executed (EACCES: permissions or a noexec mount)'
-            : `could not be started (${err.code ?? err.message})`;
-      settle({ ok: false, reason: 'spawn', output: '', message: `${who} ${what}` });
-    });
-
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      const outcome = (): OneResult | HandlerError => {
-        const output = out.text();
-        if (aborted) return new HandlerError('ABORTED', ticket, `${who} was aborted; its process group was killed`);
-        if (timedOut) {
-          return { ok: false, reason: 'timeout', signal: 'SIGKILL', output, message: `${who} did not finish within ${o.timeoutMs} ms; its process group was killed` };
-        }
-        if (code === 0) return { ok: true };
-        if (code !== null) return { ok: false, reason: 'exit', code, output, message: `${who} exited with code ${code}${firstLine(output)}` };
-        const sig = signal ?? 'SIGKILL';
-        return { ok: false, reason: 'signal', signal: sig, output, message: `${who} was killed by ${sig}${firstLine(output)}` };
-      };
-      // Output may still be in the pipes: wait for them to close, but not for
-      // ever (a background child of the handler may hold them open).
-      if (child.stdout.closed && child.stderr.closed) {
-        settle(outcome());
-        return;
-      }
-      child.once('close', () => settle(outcome()));
-      graceTimer = setTimeout(() => settle(outcome()), o.outputGraceMs);
-    });
+  const who = `before-acquire handler ${program} for ticket ${ticket}`;
+  const r = await runner.run({
+    tool: program,
+    file: program,
+    argv0: program,
+    argv: args,
+    env,
+    cwd: o.cwd,
+    timeoutMs: o.timeoutMs,
+    outputBytesMax: o.outputBytesMax,
+    overflow: 'keep-head',
+    processGroup: true,
+    outputGraceMs: o.outputGraceMs,
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
   });
+  const output = keptOutput(r);
+  switch (r.kind) {
+    case 'aborted':
+      throw new HandlerError('ABORTED', ticket, r.started ? `${who} was aborted; its process group was killed` : `${who} was not started: aborted`);
+    case 'timed-out':
+      return { ok: false, reason: 'timeout', signal: 'SIGKILL', output, message: `${who} did not finish within ${o.timeoutMs} ms; its process group was killed` };
+    case 'exited':
+      if (r.exitCode === 0) return { ok: true };
+      return { ok: false, reason: 'exit', code: r.exitCode, output, message: `${who} exited with code ${r.exitCode}${firstLine(output)}` };
+    case 'signaled':
+      return { ok: false, reason: 'signal', signal: r.signal, output, message: `${who} was killed by ${r.signal}${firstLine(output)}` };
+    case 'not-found':
+      return { ok: false, reason: 'spawn', output: '', message: `${who} was not found, or its #! interpreter was not` };
+    case 'spawn-failed':
+      return {
+        ok: false,
+        reason: 'spawn',
+        output: '',
+        message: r.errno === 'EACCES' ? `${who} may not be executed (EACCES: permissions or a noexec mount)` : `${who} could not be started (${r.errno})`,
+      };
+    case 'output-over-bound':
+      // overflow 'keep-head' never ends a run this way.
+      throw new Error(`${who}: the process runner reported output over the bound in keep-head mode`);
+  }
 }
 
 /**
@@ -583,7 +520,7 @@ export async function runHandler(
   }
   const ran: string[] = [];
   for (const program of listing.programs) {
-    const r = await runOne(program, command.args, env, invocation.ticket, o);
+    const r = await runOne(options.runner ?? systemProcessRunner, program, command.args, env, invocation.ticket, o);
     if (!r.ok) return { ...r, program, ms: clock.now() - started, programs: ran };
     ran.push(program);
   }

@@ -40,7 +40,6 @@
 // for a Promoted requirement) do not make a ticket unrunnable, as with booth's
 // service-runnable: they are stopped on purpose, at every site alike.
 
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +48,8 @@ import { assert } from '../../core/types.js';
 import type { AbortOptions, MonotonicClock } from '../../ports/ports.js';
 import { SystemClock } from '../system-clock.js';
 import { childElements, descendants, firstChild, parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
+import { readExit, type ExitMeaning } from '../exit-codes.js';
+import { commandLine, describeFailedRun, runFailureCode, systemProcessRunner, type ProcessRunner, type RunResult } from '../process-runner.js';
 
 export type RunnabilityErrorCode =
   /** The ticket name is not one we pass to Pacemaker tools. */
@@ -59,6 +60,8 @@ export type RunnabilityErrorCode =
   | 'SPAWN_FAILED'
   /** A call did not finish within callTimeoutMs (it was killed). */
   | 'TIMEOUT'
+  /** A tool was killed by a signal we did not send (a crash, the OOM killer). */
+  | 'KILLED'
   /** The caller's signal aborted the check. */
   | 'ABORTED'
   /** cibadmin could not reach a CIB (rc 102, or 105 "Could not connect": no cluster, CIB_file missing). */
@@ -84,11 +87,13 @@ export class RunnabilityError extends Error {
   readonly args: readonly string[];
   readonly exitCode: number | null;
   readonly stderr: string;
+  /** The exit code's reading was transient (exit-codes.ts). */
+  readonly transient: boolean;
 
   constructor(
     code: RunnabilityErrorCode,
     message: string,
-    details: { tool?: PacemakerTool; args?: readonly string[]; exitCode?: number | null; stderr?: string; cause?: unknown } = {},
+    details: { tool?: PacemakerTool; args?: readonly string[]; exitCode?: number | null; stderr?: string; transient?: boolean; cause?: unknown } = {},
   ) {
     super(`${code}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'RunnabilityError';
@@ -97,6 +102,7 @@ export class RunnabilityError extends Error {
     this.args = details.args ?? [];
     this.exitCode = details.exitCode ?? null;
     this.stderr = details.stderr ?? '';
+    this.transient = details.transient ?? false;
   }
 }
 
@@ -184,6 +190,8 @@ export interface RunnabilityCheckerOptions {
   readonly clock?: MonotonicClock;
   /** Called after every tool call. */
   readonly onCall?: (call: RunnabilityCall) => void;
+  /** Runs the tools. Default: the real one (tests may inject a fake). */
+  readonly runner?: ProcessRunner;
 }
 
 function checkTicketName(ticket: string): void {
@@ -199,8 +207,8 @@ const ticketBytesMax = 128;
 const reasonNodesMax = 8;
 /** Resources named in a reason before "and N more". */
 const reasonResourcesMax = 4;
-/** Exit codes worth another attempt: CIB manager unreachable (102), Pacemaker's UNAVAILABLE/TEMPFAIL/TIMEOUT. */
-const transientExitCodes: ReadonlySet<number> = new Set([69, 75, 102, 124]);
+/** Longest stderr kept in a RunnabilityError, characters. */
+const stderrCharsMax = 2000;
 
 export class RunnabilityChecker {
   private readonly cibadmin: string;
@@ -212,8 +220,10 @@ export class RunnabilityChecker {
   private readonly outputBytesMax: number;
   private readonly tmpDir: string;
   private readonly clock: MonotonicClock;
+  private readonly runner: ProcessRunner;
 
   constructor(private readonly options: RunnabilityCheckerOptions = {}) {
+    this.runner = options.runner ?? systemProcessRunner;
     this.cibadmin = options.binaries?.cibadmin ?? 'cibadmin';
     this.crmTicket = options.binaries?.crmTicket ?? 'crm_ticket';
     this.crmSimulate = options.binaries?.crmSimulate ?? 'crm_simulate';
@@ -315,7 +325,9 @@ export class RunnabilityChecker {
     for (let attempt = 1; ; attempt++) {
       const r = await this.once(tool, binary, args, env, signal, attempt);
       if (r.error === null) return r.stdout;
-      const transient = r.error.code === 'NO_CIB_CONNECTION' || (r.error.exitCode !== null && transientExitCodes.has(r.error.exitCode));
+      // Besides what the tool's table calls transient, a CIB we could not reach at all
+      // (105 "Could not connect": the CIB manager restarting) is tried again.
+      const transient = r.error.code === 'NO_CIB_CONNECTION' || r.error.transient;
       if (!transient || attempt >= this.attemptsMax) throw r.error;
       try {
         await sleep(this.retryBackoffMs * 2 ** (attempt - 1), undefined, signal === undefined ? undefined : { signal });
@@ -325,7 +337,7 @@ export class RunnabilityChecker {
     }
   }
 
-  private once(
+  private async once(
     tool: PacemakerTool,
     binary: string,
     args: readonly string[],
@@ -334,79 +346,54 @@ export class RunnabilityChecker {
     attempt: number,
   ): Promise<{ stdout: string; error: RunnabilityError | null }> {
     const started = this.clock.now();
-    return new Promise((resolve) => {
-      const finish = (stdout: string, error: RunnabilityError | null): void => {
-        this.options.onCall?.({
-          tool,
-          args,
-          exitCode: error === null ? 0 : error.exitCode,
-          durationMs: this.clock.now() - started,
-          attempt,
-          code: error?.code ?? null,
-        });
-        resolve({ stdout, error });
-      };
-      if (signal?.aborted === true) {
-        finish('', new RunnabilityError('ABORTED', `aborted before ${tool} ${args.join(' ')}`, { tool, args }));
-        return;
-      }
-      execFile(
-        binary,
-        [...args],
-        {
-          env,
-          timeout: this.callTimeoutMs,
-          killSignal: 'SIGKILL',
-          maxBuffer: this.outputBytesMax,
-          encoding: 'utf8',
-          windowsHide: true,
-          ...(signal === undefined ? {} : { signal }),
-        },
-        (err, stdout, stderr) => {
-          if (err === null) finish(stdout, null);
-          else finish(stdout, classify(tool, binary, args, err, stdout, stderr, signal, this.callTimeoutMs, this.outputBytesMax));
-        },
-      );
+    const r = await this.runner.run({
+      tool,
+      file: binary,
+      argv: args,
+      env,
+      timeoutMs: this.callTimeoutMs,
+      outputBytesMax: this.outputBytesMax,
+      ...(signal === undefined ? {} : { signal }),
     });
+    const error = r.kind === 'exited' && r.exitCode === 0 ? null : runnabilityErrorOf(tool, r);
+    this.options.onCall?.({
+      tool,
+      args,
+      exitCode: r.kind === 'exited' ? r.exitCode : null,
+      durationMs: this.clock.now() - started,
+      attempt,
+      code: error?.code ?? null,
+    });
+    return { stdout: r.stdout, error };
   }
 }
 
-type ExecError = Error & { code?: unknown; killed?: boolean; signal?: NodeJS.Signals | null };
+/** The tools' exit meanings (exit-codes.ts) as error codes of the check. */
+const runnabilityCodeOf: Partial<Record<ExitMeaning, RunnabilityErrorCode>> = {
+  'not-connected': 'NO_CIB_CONNECTION',
+  'invalid-config': 'CIB_INVALID',
+  usage: 'USAGE',
+};
 
-function classify(
-  tool: PacemakerTool,
-  binary: string,
-  args: readonly string[],
-  err: ExecError,
-  stdout: string,
-  stderrRaw: string,
-  signal: AbortSignal | undefined,
-  timeoutMs: number,
-  outputBytesMax: number,
-): RunnabilityError {
-  const stderr = stderrRaw.trim().slice(0, 2000);
-  const cmd = `${tool} ${args.join(' ')}`;
-  const base = { tool, args, stderr, cause: err };
-  if (err.name === 'AbortError' || signal?.aborted === true) return new RunnabilityError('ABORTED', `${cmd} was aborted`, base);
-  if (err.code === 'ENOENT') return new RunnabilityError('BINARY_MISSING', `${binary} not found (is pacemaker-cli-utils installed?)`, base);
-  if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-    return new RunnabilityError('BAD_OUTPUT', `${cmd} printed more than outputBytesMax (${outputBytesMax} bytes)`, base);
+/** The error of a tool run that did not exit 0. */
+function runnabilityErrorOf(tool: PacemakerTool, r: RunResult): RunnabilityError {
+  const stderr = r.stderr.trim().slice(0, stderrCharsMax);
+  const base = { tool, args: r.argv, stderr };
+  if (r.kind === 'output-over-bound') {
+    // Documented as BAD_OUTPUT: output we will not read.
+    return new RunnabilityError('BAD_OUTPUT', `${commandLine(r)} printed more than outputBytesMax (${r.outputBytesMax} bytes)`, base);
   }
-  if (typeof err.code === 'string') return new RunnabilityError('SPAWN_FAILED', `${cmd}: ${err.code}: ${err.message}`, base);
-  if (err.killed === true) {
-    return new RunnabilityError('TIMEOUT', `${cmd} did not finish within ${timeoutMs} ms (killed by ${err.signal ?? 'signal'})`, base);
+  if (r.kind !== 'exited') {
+    const message = r.kind === 'not-found' ? `${r.file} not found (is pacemaker-cli-utils installed?)` : describeFailedRun(r);
+    const code = runFailureCode(r);
+    return new RunnabilityError(code === 'OUTPUT_TOO_LARGE' ? 'BAD_OUTPUT' : code, message, base);
   }
-  if (err.signal != null) return new RunnabilityError('FAILED', `${cmd} was killed by ${err.signal}${stderr === '' ? '' : `: ${stderr}`}`, base);
-  const rc = typeof err.code === 'number' ? err.code : null;
+  const reading = readExit(tool, r.exitCode, stderr);
   // crm_simulate reports its own failures as <status code=… message=…> on stdout too.
-  const status = /<status code="(\d+)" message="([^"]*)"/.exec(stdout);
+  const status = /<status code="(\d+)" message="([^"]*)"/.exec(r.stdout);
   const said = status === null ? '' : ` (status ${status[1]}: ${status[2]})`;
-  const what = `${cmd} exited ${rc}${said}${stderr === '' ? '' : `: ${stderr.split('\n').slice(-3).join(' / ')}`}`;
-  const details = { ...base, exitCode: rc };
-  if (rc === 102 || (rc === 105 && /Could not connect to the CIB/.test(stderr))) return new RunnabilityError('NO_CIB_CONNECTION', what, details);
-  if (rc === 78) return new RunnabilityError('CIB_INVALID', what, details);
-  if (rc === 64) return new RunnabilityError('USAGE', what, details);
-  return new RunnabilityError('FAILED', what, details);
+  const what = `${commandLine(r)} exited ${r.exitCode}${said}${stderr === '' ? '' : `: ${stderr.split('\n').slice(-3).join(' / ')}`}`;
+  return new RunnabilityError(runnabilityCodeOf[reading.meaning] ?? 'FAILED', what, { ...base, exitCode: r.exitCode, transient: reading.transient });
 }
 
 // ---------------------------------------------------------------------------

@@ -11,16 +11,15 @@
 // is forgotten once it leaves the nodelist, what counts as a change in
 // progress, and that the policy's decisions on the lab's states are the ones
 // an operator expects. observeCluster runs against a fake runner replaying
-// the captures (argv checked exactly, exit codes as measured); the execFile
-// runner against node itself.
+// the captures (argv checked exactly, exit codes as measured). The process
+// runner itself is checked against real programs in
+// test/adapters/process-runner.test.ts.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  CommandError,
   CorosyncObserveError,
-  execFileRunner,
   isFenced,
   MembershipTracker,
   observeCluster,
@@ -31,9 +30,9 @@ import {
   parseQuorumtoolStatus,
   parseXml,
   type ClusterSnapshot,
-  type CommandResult,
-  type CommandRunner,
 } from '../../../src/adapters/corosync/corosync-observe.js';
+import type { ProcessRunner, RunRequest, RunResult } from '../../../src/adapters/process-runner.js';
+import { callLine, exited, fakeRun } from '../../support/fake-process-runner.js';
 import { decideQuorumGuardian, type GuardianConfig } from '../../../src/core/guardian/quorum-guardian.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'corosync');
@@ -324,14 +323,14 @@ describe('MembershipTracker: from snapshots to the guardian', () => {
 });
 
 describe('observeCluster', () => {
-  const replay = (phase: string, calls: string[], rc: Partial<Record<string, CommandResult>> = {}): CommandRunner => ({
-    run: (file, args) => {
-      calls.push([file, ...args].join(' '));
+  type Canned = (request: RunRequest) => RunResult;
+  const replay = (phase: string, calls: string[], rc: Partial<Record<string, Canned>> = {}): ProcessRunner => ({
+    run: (request) => {
+      calls.push(callLine(request));
       const files: Record<string, string> = { 'corosync-quorumtool': 'quorumtool-s-p.txt', 'corosync-cmapctl': 'cmapctl-nodelist.txt', crm_mon: 'crm_mon-fence-history.xml', crm_node: 'crm_node-l.txt' };
-      const tool = file.slice(file.lastIndexOf('/') + 1);
-      const canned = rc[tool];
-      if (canned !== undefined) return Promise.resolve(canned);
-      return Promise.resolve({ exitCode: phase === '7-no-quorum' && tool === 'corosync-quorumtool' ? 2 : 0, stdout: read(phase, files[tool]!), stderr: '', durationMs: 1 });
+      const canned = rc[request.tool];
+      if (canned !== undefined) return Promise.resolve(canned(request));
+      return Promise.resolve(exited(request, phase === '7-no-quorum' && request.tool === 'corosync-quorumtool' ? 2 : 0, read(phase, files[request.tool]!)));
     },
   });
 
@@ -344,32 +343,20 @@ describe('observeCluster', () => {
 
   it('maps "corosync is not running here" (measured on a remote node) to NOT_RUNNING', async () => {
     const stderr = readFileSync(join(fixtures, 'remote-node', 'quorumtool-s-p.stderr'), 'utf8');
-    const err = await observeCluster({ runner: replay('1-healthy', [], { 'corosync-quorumtool': { exitCode: 1, stdout: '', stderr, durationMs: 1 } }) }).catch((e: unknown) => e);
+    const err = await observeCluster({ runner: replay('1-healthy', [], { 'corosync-quorumtool': (q) => exited(q, 1, '', stderr) }) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorosyncObserveError);
     expect(err).toMatchObject({ code: 'NOT_RUNNING', source: 'corosync-quorumtool -s -p' });
     const crmNode = readFileSync(join(fixtures, 'remote-node', 'crm_node-l.stderr'), 'utf8');
-    await expect(observeCluster({ runner: replay('1-healthy', [], { crm_node: { exitCode: 1, stdout: '', stderr: crmNode, durationMs: 1 } }) })).rejects.toMatchObject({ code: 'NOT_RUNNING', source: 'crm_node -l' });
-    await expect(observeCluster({ runner: replay('1-healthy', [], { crm_node: { exitCode: 64, stdout: '', stderr: 'crm_node: Unknown option', durationMs: 1 } }) })).rejects.toMatchObject({ code: 'FAILED' });
+    await expect(observeCluster({ runner: replay('1-healthy', [], { crm_node: (q) => exited(q, 1, '', crmNode) }) })).rejects.toMatchObject({ code: 'NOT_RUNNING', source: 'crm_node -l' });
+    await expect(observeCluster({ runner: replay('1-healthy', [], { crm_node: (q) => exited(q, 64, '', 'crm_node: Unknown option') }) })).rejects.toMatchObject({ code: 'FAILED' });
   });
 
-  it('passes a runner failure on with its code', async () => {
-    const runner: CommandRunner = { run: (file, args) => Promise.reject(new CommandError('TIMEOUT', file, args, 'slow')) };
-    await expect(observeCluster({ runner })).rejects.toMatchObject({ code: 'TIMEOUT', source: 'corosync-quorumtool -s -p' });
-  });
-});
-
-describe('execFileRunner', () => {
-  const runner = execFileRunner();
-  it('returns the exit code, stdout and stderr of a real process', async () => {
-    const r = await runner.run(process.execPath, ['-e', 'process.stdout.write("out"); process.stderr.write("err"); process.exit(3)'], { timeoutMs: 10_000 });
-    expect(r).toMatchObject({ exitCode: 3, stdout: 'out', stderr: 'err' });
-  });
-  it('names a missing binary, a timeout and an abort', async () => {
-    await expect(runner.run('/nonexistent/corosync-quorumtool', [], { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'BINARY_MISSING' });
-    await expect(runner.run(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { timeoutMs: 200 })).rejects.toMatchObject({ code: 'TIMEOUT' });
-    const ac = new AbortController();
-    const p = runner.run(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { timeoutMs: 10_000, signal: ac.signal });
-    ac.abort();
-    await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+  it('passes a run that did not end with an exit code on with its code', async () => {
+    const slow: ProcessRunner = { run: (q) => Promise.resolve(fakeRun(q, { kind: 'timed-out', timeoutMs: q.timeoutMs })) };
+    await expect(observeCluster({ runner: slow })).rejects.toMatchObject({ code: 'TIMEOUT', source: 'corosync-quorumtool -s -p' });
+    const crashed: ProcessRunner = { run: (q) => Promise.resolve(fakeRun(q, { kind: 'signaled', signal: 'SIGSEGV' })) };
+    await expect(observeCluster({ runner: crashed })).rejects.toMatchObject({ code: 'KILLED', message: expect.stringMatching(/killed by SIGSEGV/) as unknown });
+    const missing: ProcessRunner = { run: (q) => Promise.resolve(fakeRun(q, { kind: 'not-found' })) };
+    await expect(observeCluster({ runner: missing, binaries: { 'corosync-quorumtool': '/opt/x/corosync-quorumtool' } })).rejects.toMatchObject({ code: 'BINARY_MISSING', message: expect.stringMatching(/\/opt\/x\/corosync-quorumtool not found/) as unknown });
   });
 });

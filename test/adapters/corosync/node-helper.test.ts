@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CommandResult, CommandRunner } from '../../../src/adapters/corosync/corosync-observe.js';
+import type { ProcessRunner, RunResult } from '../../../src/adapters/process-runner.js';
+import { callLine, exited } from '../../support/fake-process-runner.js';
 import {
   encodeHelperRequest,
   exchangeLine,
@@ -310,15 +311,15 @@ describe('one changing action at a time', () => {
     const released = new Promise<void>((resolve) => (release = resolve));
     let reached!: () => void;
     const reachedReload = new Promise<void>((resolve) => (reached = resolve));
-    const runner: CommandRunner = {
-      run: async (file, args): Promise<CommandResult> => {
-        calls.push([file, ...args].join(' '));
-        if (file === 'corosync-cfgtool') {
+    const runner: ProcessRunner = {
+      run: async (request): Promise<RunResult> => {
+        calls.push(callLine(request));
+        if (request.tool === 'corosync-cfgtool') {
           reached();
           await released;
-          return { exitCode: 0, stdout: 'Done\n', stderr: '', durationMs: 1 };
+          return exited(request, 0, 'Done\n');
         }
-        return { exitCode: 0, stdout: status, stderr: '', durationMs: 1 };
+        return exited(request, 0, status);
       },
     };
     const r = await rig({ runner, binaries: {} });
