@@ -12,7 +12,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
-import { generation, ms } from '../../core/types.js';
+import { assert, generation, ms } from '../../core/types.js';
 import type { AbortOptions, MonotonicClock, TicketSink } from '../../ports/ports.js';
 import { LeaseGuardFile, readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
 
@@ -81,6 +81,14 @@ export class FileTicketSink implements TicketSink {
   }
 
   async apply(e: TicketEffect, _options?: AbortOptions): Promise<{ ok: boolean; error?: string }> {
+    // As the crm_ticket sink: a grant past its deadline is not written (ready.ts), even if the host's own
+    // check let it through a moment earlier; it would arm the guard with a deadline already gone.
+    // A grant without a deadline would be one the guard never revokes: a programmer error, as there.
+    assert(!e.granted || e.revokeBy !== null, 'a granted effect carries revokeBy');
+    const now = this.clock.now();
+    if (e.granted && e.revokeBy !== null && e.revokeBy <= now) {
+      return { ok: false, error: `refusing to grant ${e.ticket}: its revoke deadline passed ${now - e.revokeBy} ms ago` };
+    }
     const state: FileTicketState = {
       ticket: e.ticket,
       granted: e.granted,

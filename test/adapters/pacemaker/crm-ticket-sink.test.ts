@@ -15,7 +15,7 @@
 // suite FAILS (it never skips): install pacemaker-cli-utils (see .ci/run).
 import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ import {
 import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { generation, memberId, ms, type Ms } from '../../../src/core/types.js';
 import type { MonotonicClock } from '../../../src/ports/ports.js';
+import { describeTicketSinkCompliance, HandClock, start, type SinkMedium } from './ticket-sink-compliance.js';
 
 const run = promisify(execFile);
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -450,4 +451,44 @@ describe('CrmTicketSink error paths', () => {
       dir = '';
     }
   });
+});
+
+// The TicketSink compliance suite (./ticket-sink-compliance.ts) on a CIB file:
+// `inspect` reads the ticket_state with cibadmin (not the sink's parser), a
+// restart opens the guard record afresh, and a broken medium is a CIB file
+// that is not XML and a guard record path taken by a directory.
+const reservedAttrs = new Set(['id', 'granted', 'standby', 'last-granted', 'owner', 'expires', 'term', 'booth-cfg-name']);
+describeTicketSinkCompliance('CrmTicketSink on a CIB file (real crm_ticket)', async (): Promise<SinkMedium> => {
+  if (pacemakerCliMissing !== null) throw new Error(pacemakerCliMissing);
+  const root = await mkdtemp(join(tmpdir(), 'crm-ticket-sink-compliance-'));
+  const cib = join(root, 'cib.xml');
+  const guardPath = join(root, 'lease-guard');
+  await copyFile(join(fixtures, 'cib-tickets.xml'), cib);
+  const clock = new HandClock(start);
+  return {
+    clock,
+    open: async () =>
+      new CrmTicketSink({
+        guard: await LeaseGuardFile.open(guardPath, 'test-boot'),
+        siteId,
+        boothCfgName: 'booth',
+        env: { CIB_file: cib },
+        clock,
+        wallClockMs: () => wall0 + (clock.now() - mono0),
+      }),
+    openAfterReboot: async () =>
+      new CrmTicketSink({ guard: await LeaseGuardFile.open(guardPath, 'next-boot'), siteId, boothCfgName: 'booth', env: { CIB_file: cib }, clock }),
+    inspect: async (ticket) => {
+      const t = (await cibTickets(cib))[ticket];
+      if (t === undefined) return null;
+      const attrs = Object.fromEntries(Object.entries(t).filter(([k]) => !reservedAttrs.has(k)));
+      return { granted: t.granted === 'true', standby: t.standby === 'true', generation: Number(t.term), attrs };
+    },
+    break: async () => {
+      await writeFile(cib, 'this is not XML\n');
+      await rm(guardPath, { force: true });
+      await mkdir(join(guardPath, 'taken'), { recursive: true });
+    },
+    dispose: () => rm(root, { recursive: true, force: true }),
+  };
 });
