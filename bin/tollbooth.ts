@@ -3,11 +3,12 @@
 // tools, the admin commands, and the loopback demo. A composition root: it is
 // the only place that ties the CLI to the process roots.
 import '../src/polyfills.js';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { basename } from 'node:path';
 import { loadConfigFile } from '../src/config/index.js';
 import { configFingerprint } from '../src/config/fingerprint.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
+import { printable } from '../src/config/printable.js';
 import { AdminSocketError } from '../src/adapters/admin-socket.js';
 import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
 import type { PumpStats } from '../src/runtime/pump.js';
@@ -17,10 +18,12 @@ import { checkAdminKey, RemoteAdminError, remoteAdminRequest, remoteMember } fro
 import { runMember, type MemberOptions } from '../site-agent/main.js';
 import { runArbitrator } from '../arbitrator/main.js';
 import { cibRevokeAll, runCibGuard, runLeaseGuard } from '../site-agent/lease-guard-main.js';
+import { cibGuardMarginMsDefault } from '../src/adapters/pacemaker/lease-guard.js';
 import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink.js';
 import { runDemo } from './demo.js';
 import { moveTicket } from '../src/cli/move.js';
 import { registerQuorumCommands } from '../src/cli/quorum.js';
+import { adminTimeoutMsRange, cibGuardMarginMsRange, intInRange, moveTimeoutMsRange, pidRange, withRange } from '../src/cli/numeric-option.js';
 import { runBoothClient } from '../src/cli/booth-client.js';
 import { tollboothVersion } from '../src/cli/version.js';
 import { resolveConfigPath, defaultSocketPath } from '../src/config/paths.js';
@@ -98,18 +101,12 @@ program
   .option('-c, --config <file>', 'formation config: a path, or a NAME for /etc/booth/NAME.conf (else /etc/tollbooth/NAME.conf); default /etc/booth/booth.conf')
   .option('-s, --self <address>', 'this site\'s address in the config')
   .option('--state-dir <dir>', 'the site agent\'s state directory (default /var/lib/tollbooth/<name>)')
-  .option('--agent-pid <pid>', 'stop once this process is gone and every deadline is enforced', (v: string): number => {
-    if (!/^[1-9]\d{0,9}$/.test(v)) throw new InvalidArgumentError('expected a process id');
-    return Number(v);
-  })
+  .option('--agent-pid <pid>', withRange('stop once this process is gone and every deadline is enforced', pidRange), intInRange(pidRange))
   .option('--cib', 'the cluster-wide guard, for every node of the site: revoke grants whose CIB expires has passed (covers a crash of the agent\'s whole node)')
-  .option('--margin <ms>', 'with --cib: slack for wall clocks that differ between the nodes', (v: string): string => {
-    if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('expected a whole number of milliseconds');
-    return v;
-  }, '2000')
-  .action(async (o: { config?: string; self?: string; stateDir?: string; agentPid?: number; cib?: boolean; margin: string }) => {
+  .option('--margin <ms>', withRange('with --cib: slack for wall clocks that differ between the nodes', cibGuardMarginMsRange), intInRange(cibGuardMarginMsRange), cibGuardMarginMsDefault)
+  .action(async (o: { config?: string; self?: string; stateDir?: string; agentPid?: number; cib?: boolean; margin: number }) => {
     const configPath = resolveConfigPath(o.config);
-    if (o.cib === true) process.exit(await runCibGuard({ config: configPath, marginMs: Number(o.margin) }));
+    if (o.cib === true) process.exit(await runCibGuard({ config: configPath, marginMs: o.margin }));
     const code = await runLeaseGuard({
       config: configPath,
       ...(o.self === undefined ? {} : { self: o.self }),
@@ -165,7 +162,7 @@ config
       setExit(exitRefused);
       return;
     }
-    process.stdout.write(`${file}: ok (${r.config.members.length} members, ${r.config.tickets.length} tickets, fingerprint ${configFingerprint(r.config).slice(0, 16)})\n`);
+    process.stdout.write(`${printable(file)}: ok (${r.config.members.length} members, ${r.config.tickets.length} tickets, fingerprint ${configFingerprint(r.config).slice(0, 16)})\n`);
   });
 
 // ───────────── admin commands ─────────────
@@ -177,7 +174,7 @@ interface GlobalAdminOptions {
   adminKey?: string;
   json?: boolean;
   local?: boolean;
-  timeout: string;
+  timeout: number;
 }
 
 function clientOptions(o: GlobalAdminOptions): ClientOptions {
@@ -195,13 +192,13 @@ function clientOptions(o: GlobalAdminOptions): ClientOptions {
     }
     socket = defaultSocketPath(name);
   }
-  return { socket, json: o.json === true, timeoutMs: Number(o.timeout) };
+  return { socket, json: o.json === true, timeoutMs: o.timeout };
 }
 
-const positiveInt = (v: string): string => {
-  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('expected a positive whole number of milliseconds');
-  return v;
-};
+/** How long an admin command waits for its answer unless told (ms). */
+const adminTimeoutMsDefault = 10_000;
+/** How long `move` waits for the resources to stop, and for the new holder, unless told (ms). */
+const moveTimeoutMsDefault = 120_000;
 
 function adminCommand(name: string, description: string): Command {
   return program
@@ -212,7 +209,7 @@ function adminCommand(name: string, description: string): Command {
     .option('--remote <address>', 'ask this member over the network instead of the local socket (needs -c and --admin-key)')
     .option('--admin-key <file>', 'admin key file for --remote (one of the config\'s tollbooth-admin-key lines)')
     .option('--json', 'print the answer as JSON')
-    .option('--timeout <ms>', 'how long to wait for an answer', positiveInt, '10000');
+    .option('--timeout <ms>', withRange('how long to wait for an answer', adminTimeoutMsRange), intInRange(adminTimeoutMsRange), adminTimeoutMsDefault);
 }
 
 type Caller = (req: AdminRequest) => Promise<AdminResponse>;
@@ -324,9 +321,9 @@ adminCommand('activate', 'clear standby')
 adminCommand('move', 'move a ticket gracefully: standby at the holder, wait for its resources to stop, hand over, activate')
   .argument('<ticket>')
   .requiredOption('-t, --to <address>', 'the site to move the ticket to')
-  .option('--stop-timeout <ms>', 'how long to wait for the resources to stop at the holder', positiveInt, '120000')
-  .option('--start-timeout <ms>', 'how long to wait for the new holder to grant (and start the resources)', positiveInt, '120000')
-  .action(async (ticket: string, o: GlobalAdminOptions & { to: string; stopTimeout: string; startTimeout: string }) => {
+  .option('--stop-timeout <ms>', withRange('how long to wait for the resources to stop at the holder', moveTimeoutMsRange), intInRange(moveTimeoutMsRange), moveTimeoutMsDefault)
+  .option('--start-timeout <ms>', withRange('how long to wait for the new holder to grant (and start the resources)', moveTimeoutMsRange), intInRange(moveTimeoutMsRange), moveTimeoutMsDefault)
+  .action(async (ticket: string, o: GlobalAdminOptions & { to: string; stopTimeout: number; startTimeout: number }) => {
     let ask: Caller;
     try {
       ask = await callerOf(o);
@@ -339,8 +336,8 @@ adminCommand('move', 'move a ticket gracefully: standby at the holder, wait for 
     const r = await moveTicket({
       ticket,
       to: o.to,
-      stopTimeoutMs: Number(o.stopTimeout),
-      startTimeoutMs: Number(o.startTimeout),
+      stopTimeoutMs: o.stopTimeout,
+      startTimeoutMs: o.startTimeout,
       ask: async (req) => {
         try {
           return await ask(req);
@@ -391,7 +388,7 @@ function attrCommand(name: 'set' | 'get' | 'delete', args: string[], description
     .option('--remote <address>', 'ask this member over the network instead of the local socket (needs -c and --admin-key)')
     .option('--admin-key <file>', 'admin key file for --remote')
     .option('--json', 'print the answer as JSON')
-    .option('--timeout <ms>', 'how long to wait for an answer', positiveInt, '10000');
+    .option('--timeout <ms>', withRange('how long to wait for an answer', adminTimeoutMsRange), intInRange(adminTimeoutMsRange), adminTimeoutMsDefault);
   for (const a of args) c.argument(a);
   return c;
 }

@@ -5,14 +5,14 @@
 // node helpers reached with NodeHelperClient, whose requests are signed with
 // this site agent's member key (the helpers list its public key).
 
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { promotionNodelist } from '../src/adapters/corosync/corosync-conf.js';
+import { corosyncConfBytesMax, promotionNodelist } from '../src/adapters/corosync/corosync-conf.js';
 import { MembershipTracker, observeCluster } from '../src/adapters/corosync/corosync-observe.js';
 import { NodeHelperClient, quorumHelpersOver } from '../src/adapters/corosync/node-helper.js';
 import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../src/config/quorum-guardian-conf.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
+import { readRegularTextFile } from '../src/config/regular-file.js';
 import { QuorumGuardianLoop } from '../src/runtime/quorum-guardian-loop.js';
 import { privateKeyFromSeed } from '../src/wire/signer.js';
 
@@ -40,7 +40,7 @@ export function quorumGuardianLoop(settings: QuorumGuardianSettings, seed: Uint8
     settings,
     observe: ({ signal }) => observeCluster({ ...(signal === undefined ? {} : { signal }) }),
     tracker: new MembershipTracker(),
-    readText: (path) => readFile(path, 'utf8'),
+    readText: (path) => readRegularTextFile(path, corosyncConfBytesMax),
     nodelistOf: promotionNodelist,
     helpers: quorumHelpersOver(client),
     nowMs: () => performance.now(),

@@ -33,6 +33,8 @@
 //   - `revoke` of a free ticket says "ticket is not owned" and exits 0, as
 //     booth does.
 import { existsSync } from 'node:fs';
+import { quoted } from '../config/printable.js';
+import { adminTimeoutMsRange, rangeText } from './numeric-option.js';
 import { loadConfigFile } from '../config/index.js';
 import type { FormationConfig } from '../config/formation-config.js';
 import { formatConfigProblem, hasConfigErrors } from '../config/problems.js';
@@ -168,8 +170,9 @@ export function parseBoothArgs(argv: readonly string[]): ParsedBoothArgs {
   let timeoutMs = boothRequestTimeoutMsDefault;
   const t = values.get('--timeout');
   if (t !== undefined) {
-    if (!/^[1-9]\d{0,8}$/.test(t)) return { kind: 'error', message: `--timeout: expected a positive whole number of milliseconds, not "${t}"` };
-    timeoutMs = Number(t);
+    const n = /^\d{1,15}$/.test(t) ? Number(t) : NaN;
+    if (!(n >= adminTimeoutMsRange.min && n <= adminTimeoutMsRange.max)) return { kind: 'error', message: `--timeout: expected a whole number of milliseconds in ${rangeText(adminTimeoutMsRange)}, not ${quoted(t)}` };
+    timeoutMs = n;
   }
   return {
     kind: 'run',
@@ -214,7 +217,7 @@ Options:
   --move        grant: move a ticket held by another site (guarded by its lease)
   --socket PATH the local member's admin socket [default $TOLLBOOTH_SOCKET,
                 else /run/tollbooth/<name>.sock]
-  --timeout MS  how long one request may take [default ${boothRequestTimeoutMsDefault}]
+  --timeout MS  how long one request may take (${rangeText(adminTimeoutMsRange)}) [default ${boothRequestTimeoutMsDefault}]
 
 This is tollbooth's booth-compatible client; see booth(8) and tollbooth(8).
 `;

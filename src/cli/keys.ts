@@ -2,7 +2,8 @@
 // `tollbooth keygen` writes one and prints the config line with its public key.
 
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
+import { readRegularFile } from '../config/regular-file.js';
 
 export class KeyFileError extends Error {
   constructor(
@@ -23,15 +24,20 @@ export function publicKeyOfSeed(seed: Uint8Array): Buffer {
   return spki.subarray(spki.length - 32);
 }
 
+/** A key file is one line of base64 (45 bytes with its newline); anything much longer is not one. */
+export const keyFileBytesMax = 1024;
+
 export async function readSeedFile(path: string): Promise<Buffer> {
   let text: string;
   try {
-    const st = await stat(path);
-    if ((st.mode & 0o077) !== 0) throw new KeyFileError('KEY_FILE_PERMISSIONS', `${path}: key file must not be readable by group or others (chmod 600 ${path})`);
-    text = await readFile(path, 'utf8');
+    // Only a regular file: a FIFO would block start-up with no message (regular-file.ts). The
+    // permissions are those of the descriptor read, not of a path that could change in between.
+    const { bytes, stats } = await readRegularFile(path, keyFileBytesMax);
+    if ((stats.mode & 0o077) !== 0) throw new KeyFileError('KEY_FILE_PERMISSIONS', `${path}: key file must not be readable by group or others (chmod 600 ${path})`);
+    text = bytes.toString('utf8');
   } catch (err) {
     if (err instanceof KeyFileError) throw err;
-    throw new KeyFileError('KEY_FILE_UNREADABLE', `${path}: cannot read the member key: ${(err as Error).message}`);
+    throw new KeyFileError('KEY_FILE_UNREADABLE', `${path}: cannot read the key: ${(err as Error).message}`);
   }
   const trimmed = text.trim();
   const seed = Buffer.from(trimmed, 'base64');

@@ -22,19 +22,20 @@
 // the admin commands (src/cli/admin-client.ts): 0 done, 1 refused/failed,
 // 2 usage, 7 cluster not running here.
 
-import { Command, InvalidArgumentError } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
 import { AdminSocketError } from '../adapters/admin-socket.js';
-import { CorosyncConfError, promotionNodelist, type PromotionNodelist } from '../adapters/corosync/corosync-conf.js';
+import { corosyncConfBytesMax, CorosyncConfError, promotionNodelist, type PromotionNodelist } from '../adapters/corosync/corosync-conf.js';
 import { CorosyncObserveError, MembershipTracker, observeCluster, type GuardianInput } from '../adapters/corosync/corosync-observe.js';
 import { systemProcessRunner, type ProcessRunner } from '../adapters/process-runner.js';
-import { defaultStartCommands, NodeHelperServer, type StackCommand } from '../adapters/corosync/node-helper.js';
+import { defaultStartCommands, NodeHelperServer, timestampWindowMsDefault, type StackCommand } from '../adapters/corosync/node-helper.js';
 import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/guardian/quorum-guardian.js';
 import { publicKeyFromBase64, publicKeyToRaw } from '../wire/signer.js';
-import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
+import { guardianDefaults, guardianNodeCountMax, loadQuorumGuardianFile, targetVotersMin, type QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
 import { formatConfigProblem, hasConfigErrors } from '../config/problems.js';
+import { readRegularTextFile } from '../config/regular-file.js';
 import type { GuardianStatus, PromotionRecord } from '../runtime/quorum-guardian-loop.js';
 import { call, exitNotRunning, exitOk, exitRefused, exitUsage } from './admin-client.js';
+import { adminTimeoutMsRange, guardianDelayMsRange, helperWindowMsRange, intInRange, withRange, type IntRange } from './numeric-option.js';
 
 export interface QuorumReportOptions {
   readonly targetVoters?: number;
@@ -235,14 +236,9 @@ export function quorumReportJson(r: QuorumReport): unknown {
 
 // ───────────── option parsing ─────────────
 
-const wholeMs = (v: string): number => {
-  if (!/^\d{1,10}$/.test(v)) throw new InvalidArgumentError('expected a whole number of milliseconds');
-  return Number(v);
-};
-const positiveInt = (v: string): number => {
-  if (!/^\d{1,4}$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return Number(v);
-};
+/** Deadline of each cluster command (crm_mon, corosync-quorumtool...) unless told (ms). */
+const clusterCommandTimeoutMsDefault = 10_000;
+const targetVotersRange: IntRange = { min: targetVotersMin, max: guardianNodeCountMax, unit: '' };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 interface ReportCliOptions {
@@ -406,16 +402,16 @@ function reportCommand(parent: Command, name: 'status' | 'plan', description: st
       .option('--no-agent', 'do not ask the running site agent: observe once from here');
   }
   cmd
-    .option('--target-voters <n>', 'voters the site wants (target-voters; default: the nodelist size)', positiveInt)
-    .option('--grace <ms>', 'how long a voter must be lost before it is replaced (grace)', wholeMs, 60_000)
+    .option('--target-voters <n>', withRange('voters the site wants (target-voters; default: the nodelist size)', targetVotersRange), intInRange(targetVotersRange))
+    .option('--grace <ms>', withRange('how long a voter must be lost before it is replaced (grace)', guardianDelayMsRange), intInRange(guardianDelayMsRange), guardianDefaults.graceMs)
     .option('--promotable <names>', 'remote nodes that may be promoted, comma-separated (promotable)', collect, [])
     .option('--zone <name=zone>', 'zone of a remote node (repeatable)', collect, [])
     .option('--prefer-zone <zone>', 'preferred zone, most preferred first (repeatable; prefer-zones)', collect, [])
     .option('--no-require-fencing', 'replace lost voters that are not confirmed fenced (require-fencing = no)')
-    .option('--lost-for <ms>', 'one-shot: treat each lost voter as lost at least this long (only the running agent knows)', wholeMs, 0)
+    .option('--lost-for <ms>', withRange('one-shot: treat each lost voter as lost at least this long (only the running agent knows)', guardianDelayMsRange), intInRange(guardianDelayMsRange), 0)
     .option('--remote-addr <name=addr[,addr1...]>', 'corosync link addresses of a remote node (repeatable; plan)', collect, [])
     .option('--corosync-conf <path>', 'corosync.conf to derive the new nodelist from (plan; corosync-conf)', '/etc/corosync/corosync.conf')
-    .option('--timeout <ms>', 'deadline of each cluster command', wholeMs, 10_000)
+    .option('--timeout <ms>', withRange('deadline of each cluster command', adminTimeoutMsRange), intInRange(adminTimeoutMsRange), clusterCommandTimeoutMsDefault)
     .action(async (o: ReportCliOptions, self: Command) => {
       let report: QuorumReport;
       let note: string | null = null;
@@ -432,7 +428,7 @@ function reportCommand(parent: Command, name: 'status' | 'plan', description: st
           note = `${agent.why}; one-shot observation from this node (loss times unknown: --lost-for ${o.lostFor} ms)`;
         }
         const given = (option: string): boolean => self.getOptionValueSource(option) === 'cli';
-        report = await quorumReport(reportOptions(o, given, settings), { runner: systemProcessRunner, nowMs: () => performance.now(), readText: (p) => readFile(p, 'utf8') }, name === 'plan');
+        report = await quorumReport(reportOptions(o, given, settings), { runner: systemProcessRunner, nowMs: () => performance.now(), readText: (p) => readRegularTextFile(p, corosyncConfBytesMax) }, name === 'plan');
       } catch (err) {
         process.stderr.write(`tollbooth quorum ${name}: ${(err as Error).message}\n`);
         process.exitCode = err instanceof UsageError ? exitUsage : err instanceof CorosyncObserveError && (err.code === 'NOT_RUNNING' || err.code === 'BINARY_MISSING') ? exitNotRunning : exitRefused;
@@ -476,7 +472,7 @@ export function registerQuorumCommands(program: Command): void {
     .requiredOption('--agent-key <base64>', 'Ed25519 public key of the site agent (repeatable)', collect, [])
     .option('--corosync-conf <path>', 'corosync.conf to write', '/etc/corosync/corosync.conf')
     .option('--start-command <argv>', 'start-cluster-stack command, words separated by spaces, no shell (repeatable; default systemctl stop pacemaker_remote, start corosync, start pacemaker)', collect, [])
-    .option('--window <ms>', 'accepted clock difference for request timestamps', wholeMs, 30_000)
+    .option('--window <ms>', withRange('accepted clock difference for request timestamps', helperWindowMsRange), intInRange(helperWindowMsRange), timestampWindowMsDefault)
     .action(async (o: HelperCliOptions) => {
       let server: NodeHelperServer;
       try {

@@ -2,12 +2,12 @@
 // keys in, a FormationConfig and every problem out. A config with errors is
 // still returned (best effort, e.g. for `tollbooth config check` to show);
 // requireValidConfig() is what a process calls before it runs on one.
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { parseBoothConf, configFileBytesMax } from './booth-conf.js';
 import { buildFormationConfig } from './build-formation-config.js';
 import { ConfigFileReadError, ConfigFileTooLargeError, ConfigInvalidError } from './errors.js';
 import type { FormationConfig } from './formation-config.js';
 import { configProblem, hasConfigErrors, sortConfigProblems, type ConfigProblem } from './problems.js';
+import { readRegularFileSync, RegularFileError } from './regular-file.js';
 import { validateFormation } from './validate.js';
 
 export interface ConfigLoadResult {
@@ -53,27 +53,12 @@ export function requireValidConfig(result: ConfigLoadResult): FormationConfig {
 }
 
 function readBounded(path: string): Buffer {
-  let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Only a regular file: a FIFO would block start-up with no message (regular-file.ts).
+    return readRegularFileSync(path, configFileBytesMax).bytes;
   } catch (error) {
+    if (error instanceof RegularFileError && error.code === 'FILE_TOO_LARGE') throw new ConfigFileTooLargeError(path, error.sizeBytes, configFileBytesMax);
     throw new ConfigFileReadError(path, error);
-  }
-  try {
-    // Check the size before reading so a huge file (or a device) is never slurped.
-    const sizeBytes = fstatSync(fd).size;
-    if (sizeBytes > configFileBytesMax) throw new ConfigFileTooLargeError(path, sizeBytes, configFileBytesMax);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(fd);
-    } catch (error) {
-      throw new ConfigFileReadError(path, error);
-    }
-    // The file may have grown between fstat and read.
-    if (bytes.length > configFileBytesMax) throw new ConfigFileTooLargeError(path, bytes.length, configFileBytesMax);
-    return bytes;
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -2,6 +2,7 @@
 // the first one: an operator fixing a file wants the whole list in one go, the
 // way a compiler reports every error (booth itself stops at the first, which
 // turns a migration into a long edit-restart loop).
+import { printable } from './printable.js';
 
 /** `error` makes the config unusable; `warning` is worth reading but harmless. */
 export type ConfigProblemSeverity = 'error' | 'warning';
@@ -35,10 +36,15 @@ export function hasConfigErrors(problems: readonly ConfigProblem[]): boolean {
   return problems.some((problem) => problem.severity === 'error');
 }
 
-/** `file:line: severity: message`, the form editors and CI logs link to. */
+/**
+ * `file:line: severity: message`, the form editors and CI logs link to. The
+ * message quotes the file's text and the name may be anything: both are
+ * escaped (printable.ts), so a control sequence in the file is shown, not
+ * obeyed by the terminal.
+ */
 export function formatConfigProblem(problem: ConfigProblem): string {
   const where = problem.line > 0 ? `${problem.file}:${problem.line}` : problem.file;
-  return `${where}: ${problem.severity}: ${problem.message}`;
+  return printable(`${where}: ${problem.severity}: ${problem.message}`);
 }
 
 /**

@@ -34,11 +34,11 @@
 //                                     (default: the site agent's address)
 // TIME is booth's: whole seconds, or milliseconds with `ms`.
 
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { isHostName, parseIpv4, parseIpv6 } from './address.js';
 import { ConfigFileReadError, ConfigFileTooLargeError } from './errors.js';
 import { tokenizeConfigLine } from './line-tokenizer.js';
 import { configProblem, formatConfigProblem, hasConfigErrors, sortConfigProblems, type ConfigProblem } from './problems.js';
+import { readRegularFileSync, RegularFileError } from './regular-file.js';
 import { parseConfigTime } from './values.js';
 
 /** A guardian file is a few lines per node; anything near this is a mistake. */
@@ -426,25 +426,13 @@ export function parseQuorumGuardianConf(text: string, file: string): GuardianCon
  * problems in the text come back in `problems`.
  */
 export function loadQuorumGuardianFile(path: string): GuardianConfLoadResult {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    throw new ConfigFileReadError(path, err);
-  }
   let bytes: Buffer;
   try {
-    // Size first, so that a huge file (or a device) is never slurped.
-    const size = fstatSync(fd).size;
-    if (size > guardianConfBytesMax) throw new ConfigFileTooLargeError(path, size, guardianConfBytesMax);
-    try {
-      bytes = readFileSync(fd);
-    } catch (err) {
-      throw new ConfigFileReadError(path, err);
-    }
-    if (bytes.length > guardianConfBytesMax) throw new ConfigFileTooLargeError(path, bytes.length, guardianConfBytesMax);
-  } finally {
-    closeSync(fd);
+    // Only a regular file, at most guardianConfBytesMax: a FIFO would block start-up (regular-file.ts).
+    bytes = readRegularFileSync(path, guardianConfBytesMax).bytes;
+  } catch (err) {
+    if (err instanceof RegularFileError && err.code === 'FILE_TOO_LARGE') throw new ConfigFileTooLargeError(path, err.sizeBytes, guardianConfBytesMax);
+    throw new ConfigFileReadError(path, err);
   }
   // Decoded line by line so that a bad byte sequence is reported at its line.
   const strict = new TextDecoder('utf-8', { fatal: true });

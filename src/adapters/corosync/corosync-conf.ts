@@ -25,6 +25,7 @@
 // a dropped node (we cannot know what a comment refers to).
 
 import { createHash } from 'node:crypto';
+import { printable } from '../../config/printable.js';
 
 /** Largest corosync.conf we read (a real one is a few KiB). */
 export const corosyncConfBytesMax = 1024 * 1024;
@@ -56,7 +57,8 @@ export class CorosyncConfError extends Error {
     readonly line: number,
     readonly reason: string,
   ) {
-    super(`${file}${line > 0 ? `:${line}` : ''}: ${reason}`);
+    // The reason may quote the file (a value with C1 or bidi controls passes the line check): escaped for terminals.
+    super(printable(`${file}${line > 0 ? `:${line}` : ''}: ${reason}`));
   }
 }
 

@@ -55,13 +55,14 @@
 
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, open, rename, stat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { corosyncConfBytesMax, CorosyncConfError, parseCorosyncConf, summarizeCorosyncConf } from './corosync-conf.js';
 import { CorosyncObserveError, parseCrmMonXml, parseQuorumtoolStatus, parseXml, type QuorumtoolStatus } from './corosync-observe.js';
 import { describeFailedRun, stderrExcerpt, systemProcessRunner, type ProcessRunner } from '../process-runner.js';
+import { readRegularTextFile } from '../../config/regular-file.js';
 import type { QuorumHelpers } from '../../runtime/quorum-executor.js';
 import type { AbortOptions } from '../../ports/ports.js';
 import { Ed25519Signer, publicKeyFromRaw, publicKeyToRaw, verifyEd25519 } from '../../wire/signer.js';
@@ -164,6 +165,9 @@ export interface HelperRequestEvent {
   readonly durationMs: number;
 }
 
+/** Accepted difference between a request's timestamp and the helper's clock, unless configured (ms). */
+export const timestampWindowMsDefault = 30_000;
+
 export interface NodeHelperOptions {
   /** This node's name as in corosync.conf / Pacemaker. */
   readonly node: string;
@@ -182,7 +186,7 @@ export interface NodeHelperOptions {
   readonly runner?: ProcessRunner;
   /** Wall clock, Unix ms. Default Date.now. */
   readonly wallClockMs?: () => number;
-  /** Accepted |helper clock − ts|. Default 30 000 ms. */
+  /** Accepted |helper clock − ts|. Default timestampWindowMsDefault. */
   readonly timestampWindowMs?: number;
   /** Nonces remembered at once. Default 4096. */
   readonly nonceCountMax?: number;
@@ -450,7 +454,7 @@ export class NodeHelperServer {
     if (typeof b.ts !== 'number' || !Number.isSafeInteger(b.ts)) throw new Refusal('malformed', 'ts must be an integer (Unix ms)');
     if (typeof b.nonce !== 'string' || !noncePattern.test(b.nonce)) throw new Refusal('malformed', 'nonce must be 16..64 base64url characters');
     const now = (this.#o.wallClockMs ?? Date.now)();
-    const window = this.#o.timestampWindowMs ?? 30_000;
+    const window = this.#o.timestampWindowMs ?? timestampWindowMsDefault;
     if (b.ts < now - window) throw new Refusal('expired', `request is ${now - b.ts} ms old; the window is ${window} ms`);
     if (b.ts > now + window) throw new Refusal('not-yet-valid', `request is dated ${b.ts - now} ms ahead; the window is ${window} ms`);
     for (const [n, expiry] of this.#nonces) if (expiry < now) this.#nonces.delete(n);
@@ -568,7 +572,8 @@ export class NodeHelperServer {
 
   async #readConf(): Promise<string | null> {
     try {
-      return await readFile(this.#confPath, 'utf8');
+      // Only a regular file, bounded (regular-file.ts): a FIFO here would hang every request.
+      return await readRegularTextFile(this.#confPath, corosyncConfBytesMax);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new Refusal('failed', `cannot read ${this.#confPath}: ${(err as Error).message}`);

@@ -243,13 +243,16 @@ export async function ensureLeaseGuard(o: EnsureLeaseGuardOptions): Promise<{ pi
   }
 }
 
+/** The cluster guard's default slack for wall clocks that differ between the nodes (ms). */
+export const cibGuardMarginMsDefault = 2_000;
+
 export interface CibExpiryGuardOptions {
   /** Our tickets in the CIB: id, granted, `expires` (Unix s) and `term`. */
   readonly read: () => Promise<ReadonlyArray<{ readonly ticket: string; readonly granted: boolean; readonly expiresSec: number | null; readonly term: number | null }>>;
   readonly revoke: (ticket: string, term: number | null) => Promise<{ ok: boolean; error?: string; changed?: boolean }>;
   /** Wall clock, Unix ms. */
   readonly wallMs: () => number;
-  /** Slack for wall clocks that differ between the cluster's nodes, in ms. Default 2000. */
+  /** Slack for wall clocks that differ between the cluster's nodes, in ms. Default cibGuardMarginMsDefault. */
   readonly marginMs?: number;
   /** How often the CIB is read, in ms. Default 1000. */
   readonly intervalMs?: number;
@@ -299,7 +302,7 @@ export class CibExpiryGuard {
       this.o.log.error({ err: (err as Error).message }, 'cannot read the CIB tickets; trying again');
       return out;
     }
-    const limitSec = (this.o.wallMs() - (this.o.marginMs ?? 2_000)) / 1000;
+    const limitSec = (this.o.wallMs() - (this.o.marginMs ?? cibGuardMarginMsDefault)) / 1000;
     for (const s of states) {
       if (!s.granted || s.expiresSec === null || s.expiresSec >= limitSec) continue;
       const r = await this.o.revoke(s.ticket, s.term);
