@@ -3,7 +3,7 @@
 // The config/ module maps booth.conf and presets onto this; the core only
 // trusts values that passed validateCoreConfig().
 
-import { leaderLeaseDurationMs } from './tickets/lease.js';
+import { leaderLeaseDurationMs } from './lease.js';
 import type { Member, MemberId, TicketDef } from './types.js';
 
 export interface CoreTiming {

@@ -22,7 +22,8 @@
 //    signed by another is refused.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type CoreConfig, type CoreTiming } from '../../src/core/config.js';
-import { Member, type GossipInit } from '../../src/core/member.js';
+import { Member } from '../../src/core/member.js';
+import type { GossipInit } from '../../src/core/gossip/bridge.js';
 import { isSwimMessage, siteHealthRumorKind, type Envelope } from '../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { CoreEvent } from '../../src/core/ready.js';

@@ -15,7 +15,7 @@
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
 import { CibWriteQueue } from '../support/cib-write-queue.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
-import { driftStretch } from '../../src/core/tickets/lease.js';
+import { driftStretch } from '../../src/core/lease.js';
 import { Member } from '../../src/core/member.js';
 import type { Envelope } from '../../src/core/messages.js';
 import { RelayBudget } from '../../src/wire/relay-budget.js';

@@ -5,7 +5,7 @@
 
 import type { RenewItem, SiteHealth } from '../messages.js';
 import type { TicketState } from './ticket-table.js';
-import { holderRevokeAt } from './lease.js';
+import { holderRevokeAt } from '../lease.js';
 import { MinHeap } from '../min-heap.js';
 import type { Generation, MemberId, Ms } from '../types.js';
 import { ms } from '../types.js';

@@ -26,7 +26,7 @@ import {
   holderRevokeAt,
   leaderLeaseDurationMs,
   leaderViewEnd,
-} from '../../../src/core/tickets/lease.js';
+} from '../../src/core/lease.js';
 
 // ───────────── exact rationals, just enough for the reference ─────────────
 

@@ -1,0 +1,584 @@
+// The registry: Raft with PreVote (§9.6), CheckQuorum (§6.2), leader
+// stickiness and a leader lease (DESIGN.md §2), single-server membership
+// changes (dissertation §4.1), log compaction and snapshots. Raft only: it
+// knows no tickets and no gossip (etcd's raft.go knows no application). What
+// a committed entry means, what a snapshot's table holds and how a message
+// travels is the host's business (member.ts), reached through RegistryHost.
+//
+// Pure and synchronous: time comes from the shared `time` the host moves
+// forward; messages go out through the host's `send` in the order they are
+// made, which the interaction scripts pin down.
+
+import type { Entry, EntryData, RaftMessage } from '../messages.js';
+import { leaderLeaseDurationMs } from '../lease.js';
+import type { RandomSource } from '../random.js';
+import type { PersistBatch, Role } from '../ready.js';
+import { assert, index, ms, term, type Index, type Member, type MemberId, type Term } from '../types.js';
+import type { RegistryDeps, RegistryHost, RegistryLimits, RegistryRules, RegistryStart, RegistryTiming, VoteRequest, VoterState } from './host.js';
+import { majority } from './quorum.js';
+import { RaftLog } from './raft-log.js';
+import { ProgressTracker, type Progress } from './tracker.js';
+
+export type { RegistryHost, RegistryRules, VoteRequest, VoterState } from './host.js';
+
+type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
+
+export class Registry {
+  private readonly self: MemberId;
+  private readonly timing: RegistryTiming;
+  private readonly limits: RegistryLimits;
+  private readonly random: RandomSource;
+  private readonly rules: RegistryRules;
+  private readonly time: { readonly now: number };
+  private readonly host: RegistryHost;
+
+  // Raft persistent state.
+  private currentTerm: Term;
+  private votedFor: MemberId | null;
+  private commit: Index;
+  private hardStateDirty = false;
+  private readonly log: RaftLog;
+
+  // Raft volatile state.
+  private role: Role = 'follower';
+  private leader: MemberId | null = null;
+  private applied: Index;
+  private members: readonly Member[];
+  private electionDeadline = 0;
+  /** Votes refused until then: this member acknowledged a leader (or is one) — the leader lease's other half. */
+  private voteBlockedUntil: number;
+  private votes = new Map<MemberId, boolean>();
+  /** The latest leader this member acknowledged: whom to look for a way to when it falls silent. */
+  private lastLeaderSeen: MemberId | null = null;
+
+  // Leader state.
+  private readonly progress: ProgressTracker;
+  private lastBroadcastAt = Number.NEGATIVE_INFINITY;
+  private nextHeartbeatAt = 0;
+  private checkQuorumAt = 0;
+  private leaderSince = 0;
+  private leaderReadyIndex: Index = index(0);
+
+  constructor(deps: RegistryDeps, start: RegistryStart) {
+    this.self = deps.self;
+    this.timing = deps.timing;
+    this.limits = deps.limits;
+    this.random = deps.random;
+    this.rules = deps.rules;
+    this.time = deps.time;
+    this.host = deps.host;
+    this.progress = new ProgressTracker(deps.self);
+    const s = start.snapshot;
+    this.log = new RaftLog(s, start.entries);
+    this.currentTerm = start.hardState?.term ?? term(0);
+    this.votedFor = start.hardState?.votedFor ?? null;
+    this.commit = index(Math.max(start.hardState?.commit ?? 0, s.index));
+    this.applied = s.index;
+    this.members = s.members;
+    this.members = this.latestMembers();
+    // A restarted member may have acknowledged a leader just before it died;
+    // it must not vote until that acknowledgement has run out (leader lease).
+    this.voteBlockedUntil = this.time.now + this.timing.electionTimeoutMs;
+  }
+
+  /** Applies what the store says is committed, then arms the election timer. Called once, when the host is ready. */
+  start(): void {
+    this.applyCommitted();
+  }
+
+  private get now(): number {
+    return this.time.now;
+  }
+
+  // ───────────────────────────── views ─────────────────────────────
+
+  get term(): Term { return this.currentTerm; }
+
+  get roleNow(): Role { return this.role; }
+
+  get leaderNow(): MemberId | null { return this.leader; }
+
+  get commitIndex(): Index { return this.commit; }
+
+  get appliedIndex(): Index { return this.applied; }
+
+  get lastIndex(): Index { return this.log.lastIndex(); }
+
+  get snapshotIndex(): Index { return this.log.snapshot.index; }
+
+  get config(): readonly Member[] { return this.members; }
+
+  isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  isVoter(id: MemberId): boolean {
+    return this.members.some((m) => m.id === id);
+  }
+
+  kindOf(id: MemberId): Member['kind'] | undefined {
+    return this.members.find((m) => m.id === id)?.kind;
+  }
+
+  /** Entries appended but not yet committed (the leader's in-flight proposals). */
+  uncommitted(): readonly Entry[] {
+    return this.log.entriesAfter(this.commit);
+  }
+
+  /** Committed log entries still held in memory (above the snapshot). */
+  committedEntries(): Entry[] {
+    return this.log.slice(this.log.firstIndex(), this.commit - this.log.firstIndex() + 1);
+  }
+
+  /** The leader may vouch for the committed state: it leads, holds its lease and committed an entry of its term. */
+  canServeLeases(now: number = this.now): boolean {
+    return this.role === 'leader' && this.commit >= this.leaderReadyIndex && this.rules.hasLeaderLease(now, this.leaderLeaseEnd());
+  }
+
+  leaderLeaseEndNow(): number | null {
+    return this.role === 'leader' ? this.leaderLeaseEnd() : null;
+  }
+
+  hasPersist(): boolean {
+    return this.hardStateDirty || this.log.hasUnstable();
+  }
+
+  takePersist(): PersistBatch | null {
+    if (!this.hasPersist()) return null;
+    const u = this.log.takeUnstable();
+    const batch: PersistBatch = {
+      hardState: this.hardStateDirty ? { term: this.currentTerm, votedFor: this.votedFor, commit: this.commit } : null,
+      snapshot: u.snapshot,
+      truncateFrom: u.truncateFrom,
+      entries: u.entries,
+    };
+    this.hardStateDirty = false;
+    return batch;
+  }
+
+  /** The earliest time at which onTime() has work to do (infinite for a non-voter). */
+  nextDeadline(): number {
+    if (!this.isVoter(this.self)) return Number.POSITIVE_INFINITY;
+    return this.role === 'leader' ? Math.min(this.nextHeartbeatAt, this.checkQuorumAt) : this.electionDeadline;
+  }
+
+  // ───────────────────────────── inputs ─────────────────────────────
+
+  /** Timers: CheckQuorum and heartbeats at a leader, the election timeout elsewhere. */
+  onTime(): void {
+    if (this.role === 'leader') {
+      if (this.now >= this.checkQuorumAt) this.checkQuorum();
+    }
+    if (this.role === 'leader') {
+      if (this.now >= this.nextHeartbeatAt) this.broadcastAppend();
+    } else if (this.isVoter(this.self) && this.now >= this.electionDeadline) {
+      this.startPreVote();
+    }
+  }
+
+  /**
+   * The checks every registry-carried message passes first (a term seen in
+   * any of them moves this member on). False when the message is consumed
+   * here and its handler must not see it.
+   */
+  admit(from: MemberId, msg: RaftMessage): boolean {
+    if (!this.isVoter(from) && msg.type !== 'append' && msg.type !== 'snapshot') {
+      // Unknown senders are refused by the transport; the core checks too (a removed member).
+      this.host.event({ type: 'message-ignored', from, msgType: msg.type, reason: 'not a member' });
+      return false;
+    }
+    // Vote requests inside the vote-blocked window are ignored entirely, without
+    // adopting their term: leader stickiness, and the leader lease relies on it.
+    if ((msg.type === 'vote' || msg.type === 'pre-vote') && msg.term > this.currentTerm && this.now < this.voteBlockedUntil) {
+      this.host.send(from, { type: msg.type === 'vote' ? 'vote-resp' : 'pre-vote-resp', term: this.currentTerm, granted: false });
+      return false;
+    }
+    if (msg.term > this.currentTerm && msg.type !== 'pre-vote' && !(msg.type === 'pre-vote-resp' && msg.granted)) {
+      const leader = msg.type === 'append' || msg.type === 'snapshot' ? from : null;
+      this.becomeFollower(msg.term, leader);
+    }
+    return true;
+  }
+
+  /** One Raft message, after admit(). */
+  step(from: MemberId, msg: Msg<'pre-vote' | 'pre-vote-resp' | 'vote' | 'vote-resp' | 'append' | 'append-resp' | 'snapshot'>): void {
+    switch (msg.type) {
+      case 'pre-vote':
+        return this.onPreVote(from, msg);
+      case 'pre-vote-resp':
+        return this.onPreVoteResp(from, msg);
+      case 'vote':
+        return this.onVote(from, msg);
+      case 'vote-resp':
+        return this.onVoteResp(from, msg);
+      case 'append':
+        return this.onAppend(from, msg);
+      case 'append-resp':
+        return this.onAppendResp(from, msg);
+      case 'snapshot':
+        return this.onSnapshot(from, msg);
+    }
+  }
+
+  /** Appends an entry at the leader and replicates it at once rather than at the next heartbeat. */
+  propose(data: EntryData): Index {
+    assert(this.role === 'leader', 'only a leader proposes');
+    const i = this.appendEntry(data);
+    for (const [id, p] of this.progress.entries()) if (p.next > p.match && p.next <= i) this.sendAppend(id, p);
+    this.maybeCommit();
+    return i;
+  }
+
+  // ─────────────────────────── elections ───────────────────────────
+
+  private voters(): MemberId[] {
+    return this.members.map((m) => m.id);
+  }
+
+  private resetElectionTimer(): void {
+    const et = this.timing.electionTimeoutMs;
+    this.electionDeadline = this.now + et + Math.floor(this.random.next() * et);
+  }
+
+  /** Arms the first election timeout (after start-up has applied the committed log). */
+  armElectionTimer(): void {
+    this.resetElectionTimer();
+  }
+
+  private startPreVote(): void {
+    // The leader fell silent: if only our link to it broke, gossip finds a relay (DESIGN.md §3.2).
+    if (this.lastLeaderSeen !== null) this.host.probeRoute(this.lastLeaderSeen);
+    // Raft §9.6 PreVote: ask first, without raising our term, whether we could win.
+    this.role = 'pre-candidate';
+    this.leader = null;
+    this.votes = new Map([[this.self, true]]);
+    this.resetElectionTimer();
+    this.emitRole();
+    const req = { term: term(this.currentTerm + 1), lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() };
+    if (this.countVotes() === 'won') return this.startElection();
+    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'pre-vote', ...req });
+  }
+
+  private startElection(): void {
+    this.currentTerm = term(this.currentTerm + 1);
+    this.votedFor = this.self;
+    this.hardStateDirty = true;
+    this.role = 'candidate';
+    this.leader = null;
+    this.votes = new Map([[this.self, true]]);
+    this.resetElectionTimer();
+    this.emitRole();
+    if (this.countVotes() === 'won') return this.becomeLeader();
+    const req = { term: this.currentTerm, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() };
+    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'vote', ...req });
+  }
+
+  private countVotes(): 'won' | 'lost' | 'pending' {
+    const n = this.voters().length;
+    let yes = 0;
+    let no = 0;
+    for (const [id, granted] of this.votes) {
+      if (!this.isVoter(id)) continue;
+      if (granted) yes++;
+      else no++;
+    }
+    if (yes >= majority(n)) return 'won';
+    if (n - no < majority(n)) return 'lost';
+    return 'pending';
+  }
+
+  private onPreVote(from: MemberId, msg: Msg<'pre-vote'>): void {
+    const granted = msg.term > this.currentTerm && this.now >= this.voteBlockedUntil && this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
+    this.host.send(from, { type: 'pre-vote-resp', term: granted ? msg.term : this.currentTerm, granted });
+  }
+
+  private onPreVoteResp(from: MemberId, msg: Msg<'pre-vote-resp'>): void {
+    if (this.role !== 'pre-candidate') return;
+    if (!msg.granted && msg.term > this.currentTerm) return; // handled by the term check in admit()
+    if (msg.granted && msg.term !== this.currentTerm + 1) return;
+    this.votes.set(from, msg.granted);
+    const r = this.countVotes();
+    if (r === 'won') this.startElection();
+    else if (r === 'lost') this.becomeFollower(this.currentTerm, null);
+  }
+
+  private onVote(from: MemberId, msg: Msg<'vote'>): void {
+    const voter: VoterState = {
+      currentTerm: this.currentTerm,
+      votedFor: this.votedFor,
+      logUpToDate: (i, t) => this.log.isUpToDate(i, t),
+    };
+    const req: VoteRequest = { from, term: msg.term, lastIndex: msg.lastIndex, lastTerm: msg.lastTerm };
+    const granted = this.now >= this.voteBlockedUntil && this.rules.shouldGrantVote(req, voter);
+    if (granted) {
+      this.votedFor = from;
+      this.hardStateDirty = true;
+      this.resetElectionTimer();
+    }
+    this.host.send(from, { type: 'vote-resp', term: this.currentTerm, granted });
+  }
+
+  private onVoteResp(from: MemberId, msg: Msg<'vote-resp'>): void {
+    if (this.role !== 'candidate' || msg.term !== this.currentTerm) return;
+    this.votes.set(from, msg.granted);
+    const r = this.countVotes();
+    if (r === 'won') this.becomeLeader();
+    else if (r === 'lost') this.becomeFollower(this.currentTerm, null);
+  }
+
+  private becomeFollower(newTerm: Term, leader: MemberId | null): void {
+    const wasLeader = this.role === 'leader';
+    if (newTerm > this.currentTerm) {
+      this.currentTerm = newTerm;
+      this.votedFor = null;
+      this.hardStateDirty = true;
+    }
+    if (wasLeader) {
+      // Our own acknowledgement of ourselves lasts as long as any voter's.
+      this.voteBlockedUntil = Math.max(this.voteBlockedUntil, this.lastBroadcastAt + this.timing.electionTimeoutMs);
+      this.host.leftOffice();
+      this.progress.clear();
+    }
+    const changed = this.role !== 'follower' || this.leader !== leader;
+    this.role = 'follower';
+    this.leader = leader;
+    this.resetElectionTimer();
+    if (changed) this.emitRole();
+  }
+
+  private becomeLeader(): void {
+    this.role = 'leader';
+    this.leader = this.self;
+    this.leaderSince = this.now;
+    this.progress.reset(this.voters(), this.log.lastIndex());
+    this.checkQuorumAt = this.now + this.timing.electionTimeoutMs;
+    this.host.tookOffice();
+    this.emitRole();
+    // Renewals are answered only after an entry of our term committed: then our table is complete.
+    this.leaderReadyIndex = index(this.log.lastIndex() + 1);
+    this.appendEntry({ type: 'noop' });
+    this.broadcastAppend();
+  }
+
+  private emitRole(): void {
+    this.host.event({ type: 'role', role: this.role, term: this.currentTerm, leader: this.leader });
+  }
+
+  // ─────────────────────────── replication ───────────────────────────
+
+  private appendEntry(data: EntryData): Index {
+    const e: Entry = { index: index(this.log.lastIndex() + 1), term: this.currentTerm, data };
+    this.log.append(e);
+    if (data.type === 'config') this.refreshMembers();
+    this.maybeCommit();
+    return e.index;
+  }
+
+  private broadcastAppend(): void {
+    const t = this.timing;
+    this.lastBroadcastAt = this.now;
+    this.nextHeartbeatAt = this.now + t.heartbeatIntervalMs;
+    this.voteBlockedUntil = Math.max(this.voteBlockedUntil, this.now + t.electionTimeoutMs);
+    for (const [id, p] of this.progress.entries()) {
+      // Two heartbeats unanswered: look for another way to this voter before CheckQuorum counts it out.
+      if (this.lastBroadcastAt - Math.max(p.ackedSentAt, this.leaderSince) > 2 * t.heartbeatIntervalMs) this.host.probeRoute(id);
+      // Resend from the last confirmed match: lost appends are repaired on the next heartbeat.
+      p.next = p.match + 1;
+      this.sendAppend(id, p);
+    }
+  }
+
+  private sendAppend(to: MemberId, p: Progress): void {
+    assert(Number.isFinite(this.lastBroadcastAt), 'appends are sent only after the first broadcast of a term');
+    if (p.next <= this.log.snapshot.index) {
+      this.host.send(to, { type: 'snapshot', term: this.currentTerm, snapshot: this.log.snapshot, sentAt: ms(this.lastBroadcastAt) });
+      p.next = this.log.snapshot.index + 1;
+      return;
+    }
+    const prevIndex = p.next - 1;
+    const prevTerm = this.log.termAt(prevIndex);
+    assert(prevTerm !== undefined, `no term at ${prevIndex}`);
+    const entries = this.log.slice(p.next, this.limits.entriesPerAppendMax);
+    this.host.send(to, {
+      type: 'append',
+      term: this.currentTerm,
+      prevIndex: index(prevIndex),
+      prevTerm,
+      entries,
+      commit: this.commit,
+      sentAt: ms(this.lastBroadcastAt),
+    });
+    if (entries.length > 0) p.next = entries[entries.length - 1]!.index + 1;
+  }
+
+  private onAppend(from: MemberId, msg: Msg<'append'>): void {
+    if (msg.term < this.currentTerm) {
+      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
+      return;
+    }
+    this.acknowledgeLeader(from);
+    if (msg.prevIndex < this.log.snapshot.index) {
+      // Already compacted here: everything up to the snapshot matches by definition.
+      const skip = msg.entries.filter((e) => e.index > this.log.snapshot.index);
+      const prev = this.log.snapshot.index;
+      return this.acceptEntries(from, prev, skip, msg);
+    }
+    const termAtPrev = this.log.termAt(msg.prevIndex);
+    if (termAtPrev !== msg.prevTerm) {
+      const hint = Math.min(this.log.lastIndex(), msg.prevIndex - 1);
+      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: index(Math.max(hint, this.commit)), sentAt: msg.sentAt });
+      return;
+    }
+    this.acceptEntries(from, msg.prevIndex, msg.entries, msg);
+  }
+
+  private acceptEntries(from: MemberId, prevIndex: number, entries: readonly Entry[], msg: Msg<'append'>): void {
+    const hadConfig = entries.some((e) => e.data.type === 'config');
+    const last = this.log.appendFromLeader(prevIndex, entries, this.commit);
+    if (hadConfig) this.refreshMembers();
+    const newCommit = Math.min(msg.commit, last);
+    if (newCommit > this.commit) this.setCommit(index(newCommit));
+    this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: last, sentAt: msg.sentAt });
+  }
+
+  private acknowledgeLeader(from: MemberId): void {
+    this.lastLeaderSeen = from;
+    if (this.role !== 'follower' || this.leader !== from) {
+      this.role = 'follower';
+      this.leader = from;
+      this.emitRole();
+      this.host.newLeader(from);
+    }
+    this.voteBlockedUntil = Math.max(this.voteBlockedUntil, this.now + this.timing.electionTimeoutMs);
+    this.resetElectionTimer();
+  }
+
+  private onAppendResp(from: MemberId, msg: Msg<'append-resp'>): void {
+    if (this.role !== 'leader' || msg.term !== this.currentTerm) return;
+    const p = this.progress.get(from);
+    if (p === undefined) return;
+    p.recentActive = true;
+    if (msg.sentAt > p.ackedSentAt) p.ackedSentAt = msg.sentAt;
+    if (msg.success) {
+      if (msg.index > p.match) p.match = msg.index;
+      if (p.next <= p.match) p.next = p.match + 1;
+      this.maybeCommit();
+      // Entries still in flight advanced `next` past the end: nothing to send until the next heartbeat.
+      if (this.role === 'leader' && p.next <= this.log.lastIndex()) this.sendAppend(from, p);
+    } else {
+      p.next = Math.max(1, Math.min(p.next - 1, msg.index + 1));
+      if (p.next <= p.match) p.next = p.match + 1;
+      this.sendAppend(from, p);
+    }
+  }
+
+  private onSnapshot(from: MemberId, msg: Msg<'snapshot'>): void {
+    if (msg.term < this.currentTerm) {
+      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
+      return;
+    }
+    this.acknowledgeLeader(from);
+    const s = msg.snapshot;
+    if (s.index <= this.commit) {
+      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: this.commit, sentAt: msg.sentAt });
+      return;
+    }
+    this.log.install(s);
+    this.refreshMembers();
+    this.commit = s.index;
+    this.applied = s.index;
+    this.hardStateDirty = true;
+    this.host.installSnapshot(s);
+    this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: s.index, sentAt: msg.sentAt });
+  }
+
+  private maybeCommit(): void {
+    if (this.role !== 'leader') return;
+    const voters = this.voters();
+    const n = this.progress.committable(voters, this.isVoter(this.self), this.log.lastIndex(), this.rules.ackQuorum(voters.length));
+    // Raft §5.4.2: only entries of the current term commit by counting replicas.
+    if (n !== undefined && n > this.commit && this.log.termAt(n) === this.currentTerm) this.setCommit(index(n));
+  }
+
+  private setCommit(i: Index): void {
+    assert(i > this.commit, `commit index moves only forward: ${i} after ${this.commit}`);
+    this.commit = i;
+    this.hardStateDirty = true;
+    this.applyCommitted();
+    // Tell followers at once: a new holder should not wait a heartbeat to learn its grant.
+    if (this.role === 'leader') for (const [id, p] of this.progress.entries()) this.sendCommit(id, p);
+  }
+
+  /** An empty append at the follower's confirmed match point, carrying the new commit index. */
+  private sendCommit(to: MemberId, p: Progress): void {
+    const prevTerm = this.log.termAt(p.match);
+    if (prevTerm === undefined || p.match === 0) return;
+    this.host.send(to, { type: 'append', term: this.currentTerm, prevIndex: index(p.match), prevTerm, entries: [], commit: index(Math.min(this.commit, p.match)), sentAt: ms(this.lastBroadcastAt) });
+  }
+
+  private applyCommitted(): void {
+    let changed = false;
+    while (this.applied < this.commit) {
+      const e = this.log.entry(this.applied + 1);
+      assert(e !== undefined, `committed entry ${this.applied + 1} missing`);
+      this.applied = e.index;
+      const ok = this.host.applyEntry(e);
+      changed = true;
+      // A leader removed from the configuration steps down once the change is committed (dissertation §4.2.2).
+      if (ok && this.role === 'leader' && e.data.type === 'config' && !this.isVoter(this.self)) this.becomeFollower(this.currentTerm, null);
+    }
+    if (changed) {
+      this.host.appliedBatch();
+      this.maybeCompact();
+    }
+  }
+
+  private maybeCompact(): void {
+    const keep = this.limits.logEntriesBeforeSnapshot;
+    if (this.applied - this.log.snapshot.index < keep) return;
+    const t = this.log.termAt(this.applied);
+    assert(t !== undefined, 'term of applied entry');
+    this.log.compact({ index: this.applied, term: t, members: this.membersAt(this.applied), table: this.host.snapshotTable() });
+  }
+
+  /** The configuration in force at `i` (latest config entry at or before it). */
+  private membersAt(i: number): readonly Member[] {
+    let members = this.log.snapshot.members;
+    for (const e of this.log.slice(this.log.firstIndex(), i - this.log.snapshot.index)) {
+      if (e.data.type === 'config') members = e.data.members;
+    }
+    return members;
+  }
+
+  /** Raft dissertation §4.1: a server uses the latest configuration in its log, committed or not. */
+  private latestMembers(): readonly Member[] {
+    let members = this.log.snapshot.members;
+    for (const e of this.log.entriesAfter(this.log.snapshot.index)) if (e.data.type === 'config') members = e.data.members;
+    return members;
+  }
+
+  private refreshMembers(): void {
+    const before = this.members;
+    const members = this.latestMembers();
+    this.members = members;
+    this.host.membersChanged(before, members);
+    if (this.role === 'leader') this.progress.follow(members, this.log.lastIndex());
+  }
+
+  // ─────────────────────────── leader lease ───────────────────────────
+
+  private leaderLeaseEnd(): number {
+    const voters = this.voters();
+    const q = this.progress.acknowledgedSince(voters, this.lastBroadcastAt, this.rules.ackQuorum(voters.length));
+    if (q === undefined || !Number.isFinite(q)) return Number.NEGATIVE_INFINITY;
+    return q + leaderLeaseDurationMs(this.timing.electionTimeoutMs, this.timing.clockDriftPpmMax);
+  }
+
+  private checkQuorum(): void {
+    // CheckQuorum (Raft §6.2, etcd): once per election timeout, step down unless a
+    // majority was heard from since the last check.
+    const active = this.progress.takeActive((id) => this.isVoter(id));
+    this.checkQuorumAt = this.now + this.timing.electionTimeoutMs;
+    if (active < majority(this.voters().length)) this.becomeFollower(this.currentTerm, null);
+  }
+}

@@ -1,0 +1,72 @@
+// The leader's record of each follower (etcd's tracker/): how far its log
+// matches, what to send next, the newest heartbeat it answered (the leader
+// lease counts those) and whether it was heard since the last CheckQuorum.
+
+import type { Member, MemberId } from '../types.js';
+import { quorumValue } from './quorum.js';
+
+export interface Progress {
+  match: number;
+  next: number;
+  /** Leader-clock send time of the newest heartbeat this voter answered (leader lease). */
+  ackedSentAt: number;
+  recentActive: boolean;
+}
+
+export class ProgressTracker {
+  private readonly byMember = new Map<MemberId, Progress>();
+
+  constructor(private readonly self: MemberId) {}
+
+  /** A new term of office: every other voter starts unmatched, to be probed from the end of our log. */
+  reset(voters: readonly MemberId[], lastIndex: number): void {
+    this.byMember.clear();
+    for (const v of voters) if (v !== this.self) this.byMember.set(v, fresh(lastIndex, false));
+  }
+
+  clear(): void {
+    this.byMember.clear();
+  }
+
+  get(id: MemberId): Progress | undefined {
+    return this.byMember.get(id);
+  }
+
+  /** In insertion order: the order appends go out, which the interaction scripts pin down. */
+  entries(): IterableIterator<[MemberId, Progress]> {
+    return this.byMember.entries();
+  }
+
+  /** Follows a configuration change: new voters are tracked (counted active until the next check), removed ones dropped. */
+  follow(members: readonly Member[], lastIndex: number): void {
+    for (const m of members) if (m.id !== this.self && !this.byMember.has(m.id)) this.byMember.set(m.id, fresh(lastIndex, true));
+    for (const id of [...this.byMember.keys()]) if (!members.some((m) => m.id === id)) this.byMember.delete(id);
+  }
+
+  /** The highest index that `quorum` voters (this leader's own log included, when it votes) hold. */
+  committable(voters: readonly MemberId[], selfVotes: boolean, lastIndex: number, quorum: number): number | undefined {
+    const matches: number[] = selfVotes ? [lastIndex] : [];
+    for (const v of voters) if (v !== this.self) matches.push(this.byMember.get(v)?.match ?? 0);
+    return quorumValue(matches, quorum);
+  }
+
+  /** The newest heartbeat send time that `quorum` voters acknowledged (this leader's own broadcast counts for itself). */
+  acknowledgedSince(voters: readonly MemberId[], ownBroadcastAt: number, quorum: number): number | undefined {
+    const acks = voters.map((v) => (v === this.self ? ownBroadcastAt : (this.byMember.get(v)?.ackedSentAt ?? Number.NEGATIVE_INFINITY)));
+    return quorumValue(acks, quorum);
+  }
+
+  /** Voters heard from since the last check (this leader counted when it votes); starts the next period. */
+  takeActive(isVoter: (id: MemberId) => boolean): number {
+    let active = isVoter(this.self) ? 1 : 0;
+    for (const [id, p] of this.byMember) {
+      if (p.recentActive && isVoter(id)) active++;
+      p.recentActive = false;
+    }
+    return active;
+  }
+}
+
+function fresh(lastIndex: number, recentActive: boolean): Progress {
+  return { match: 0, next: lastIndex + 1, ackedSentAt: Number.NEGATIVE_INFINITY, recentActive };
+}

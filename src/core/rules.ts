@@ -1,0 +1,44 @@
+// The decisions that the safety argument rests on, as one frozen object. The
+// node (member.ts) takes them as data: the simulator's negative controls
+// (test/sim/mutants.ts) pass a copy with one decision broken and the checker
+// must catch it. The shipped core has no switch and no test-only surface.
+
+import type { Route } from './gossip/swim.js';
+import { holderLeaseEnd, leaderViewEnd } from './lease.js';
+import { majority } from './registry/quorum.js';
+import type { RegistryRules, VoteRequest, VoterState } from './registry/registry.js';
+
+export interface MemberRules extends RegistryRules {
+  /** DESIGN.md §2: the holder's lease runs from its send time. */
+  readonly holderLeaseEnd: (sentAtMs: number, receivedAtMs: number, leaseDurationMs: number) => number;
+  /** DESIGN.md §2: the leader's view runs from receipt, stretched by the drift bound. */
+  readonly leaderViewEnd: (receivedAtMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
+  /** DESIGN.md §2: a new leader treats every held ticket as renewed when it took office. */
+  readonly viewOnTakingOffice: (nowMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
+  /**
+   * DESIGN.md §3.2: how a registry message travels, given gossip's answer
+   * (direct while the latest direct probe succeeded, else through a member
+   * that recently reached the target; null: no way known yet).
+   */
+  readonly routeFor: (gossipRoute: Route | null) => Route | null;
+  /** SWIM §3.1: a missed direct probe is retried through k other members before anyone is suspected. */
+  readonly useIndirectProbes: boolean;
+}
+
+export const defaultRules: MemberRules = Object.freeze({
+  holderLeaseEnd: (sentAtMs: number, _receivedAtMs: number, leaseDurationMs: number): number => holderLeaseEnd(sentAtMs, leaseDurationMs),
+  leaderViewEnd,
+  viewOnTakingOffice: leaderViewEnd,
+  /** The leader answers renewals only while its leader lease holds. */
+  hasLeaderLease: (nowMs: number, leaderLeaseEndMs: number): boolean => nowMs < leaderLeaseEndMs,
+  /** Acknowledgements (own included) that make a quorum for commit and the leader lease. */
+  ackQuorum: majority,
+  /** Raft §5.2/§5.4: one vote per term, only for a log at least as up to date. */
+  shouldGrantVote: (req: VoteRequest, voter: VoterState): boolean => {
+    if (req.term !== voter.currentTerm) return false;
+    if (voter.votedFor !== null && voter.votedFor !== req.from) return false;
+    return voter.logUpToDate(req.lastIndex, req.lastTerm);
+  },
+  routeFor: (gossipRoute: Route | null): Route | null => gossipRoute,
+  useIndirectProbes: true,
+});

@@ -1,0 +1,431 @@
+// The leader's side of ticket leases (DESIGN.md §2): its view of every lease
+// (from receipt, stretched by the drift bound), the sites it heard from, the
+// renewals it answers, releases, automatic placement, and the admin commands
+// it turns into log entries. The holder's side is site-holder.ts. Pure and
+// synchronous; the node (member.ts) owns one and calls it only while the
+// registry says this member leads (takeOffice … leaveOffice).
+
+import type { Cause, Entry, EntryData, RaftMessage, RenewItem, RenewRefusal, TicketRumor } from '../messages.js';
+import type { AdminCommand, CommandErrorCode, CoreEvent } from '../ready.js';
+import type { Registry } from '../registry/registry.js';
+import { assert, generation, index, type Generation, type Index, type Member, type MemberId } from '../types.js';
+import { chooseSite, isEligible, type SiteView } from './placement.js';
+import type { TicketTable } from './ticket-table.js';
+
+export interface LeaseOfficeTiming {
+  readonly renewIntervalMs: number;
+  readonly clockDriftPpmMax: number;
+  readonly siteAliveWindowMs: number;
+}
+
+export interface LeaseOfficeLimits {
+  readonly pendingCommandsMax: number;
+  readonly attrCharsMax: number;
+}
+
+export interface LeaseOfficeRules {
+  readonly leaderViewEnd: (receivedAtMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
+  readonly viewOnTakingOffice: (nowMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
+}
+
+export interface LeaseOfficeDeps {
+  readonly timing: LeaseOfficeTiming;
+  readonly limits: LeaseOfficeLimits;
+  readonly rules: LeaseOfficeRules;
+  readonly time: { readonly now: number };
+  /** The applied ticket table (replaced when a snapshot is installed, hence a getter). */
+  readonly table: () => TicketTable;
+  readonly registry: Pick<Registry, 'isLeader' | 'leaderNow' | 'term' | 'config' | 'kindOf' | 'canServeLeases' | 'propose' | 'uncommitted' | 'lastIndex'>;
+  readonly send: (to: MemberId, msg: RaftMessage) => void;
+  readonly event: (e: CoreEvent) => void;
+  /** Spreads a committed change of a ticket by gossip (DESIGN.md §3.3). */
+  readonly publish: (name: string, at: Index, rumor: TicketRumor) => void;
+}
+
+interface LeaseView {
+  readonly holder: MemberId;
+  readonly generation: Generation;
+  until: number;
+  /**
+   * Where the view comes from: 'office' (assumed when this leader took office:
+   * renewals answered by an earlier leader are unknown), 'commit' (the grant
+   * committed under this leader, no renewal answered yet) or the seq of the
+   * newest renewal this leader answered for it.
+   */
+  basis: 'office' | 'commit' | number;
+  /** For a view assumed on taking office: its end, which bounds every earlier leader's answers. */
+  readonly officeUntil: number | null;
+}
+
+interface PendingGrant {
+  readonly commandId: string;
+  readonly site: MemberId;
+}
+
+type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
+type Command<T extends AdminCommand['type']> = Extract<AdminCommand, { type: T }>;
+
+/** Ticket attribute names: what a CIB ticket_state attribute can be called. */
+const attrNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** Attributes that Pacemaker or booth own in the CIB: never geo attributes. */
+const reservedAttrNames: ReadonlySet<string> = new Set(['id', 'granted', 'standby', 'last-granted', 'owner', 'expires', 'term', 'booth-cfg-name']);
+const controlChars = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+
+export class LeaseOffice {
+  private readonly leases = new Map<string, LeaseView>();
+  private readonly sites = new Map<MemberId, SiteView>();
+  private readonly proposals = new Map<number, string>();
+  private readonly pendingGrants = new Map<string, PendingGrant>();
+  private placeUnheldFrom = 0;
+
+  constructor(private readonly deps: LeaseOfficeDeps) {}
+
+  private get now(): number {
+    return this.deps.time.now;
+  }
+
+  private get table(): TicketTable {
+    return this.deps.table();
+  }
+
+  /** The leader's view of a ticket's lease. */
+  leaseView(name: string): { holder: MemberId; generation: Generation; until: number } | undefined {
+    const v = this.leases.get(name);
+    return v === undefined ? undefined : { ...v };
+  }
+
+  /** The earliest time at which a lease runs out or placement needs another look (leader only). */
+  nextDeadline(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const v of this.leases.values()) if (v.until > this.now) next = Math.min(next, v.until);
+    for (const v of this.leases.values()) if (v.until === this.now) next = Math.min(next, this.now + 1);
+    // Placement needs a periodic look even without expiries (sites coming back).
+    return Math.min(next, this.now + this.deps.timing.renewIntervalMs);
+  }
+
+  // ─────────────────────────── office ───────────────────────────
+
+  /** DESIGN.md §2: a new leader does not know when held tickets were last renewed; it treats them as renewed now. */
+  takeOffice(): void {
+    this.leases.clear();
+    this.sites.clear();
+    // Sites renew as soon as they hear of a new leader; give them a renewal round to report
+    // before placing unheld tickets, so placement sees every site (weights, health).
+    this.placeUnheldFrom = this.now + this.deps.timing.renewIntervalMs;
+    const drift = this.deps.timing.clockDriftPpmMax;
+    for (const t of this.table.all()) {
+      if (t.holder !== null) {
+        const until = this.deps.rules.viewOnTakingOffice(this.now, t.def.leaseDurationMs, drift);
+        this.leases.set(t.def.name, { holder: t.holder, generation: t.generation, until, basis: 'office', officeUntil: null });
+      }
+    }
+  }
+
+  leaveOffice(): void {
+    for (const [, id] of this.proposals) {
+      this.result(id, false, 'unknown-outcome', 'leadership lost before the command committed; check the ticket state');
+    }
+    this.proposals.clear();
+    for (const [, g] of this.pendingGrants) {
+      this.result(g.commandId, false, 'not-leader', 'leadership lost while waiting for the old lease to end');
+    }
+    this.pendingGrants.clear();
+    this.leases.clear();
+  }
+
+  /** A committed entry was applied to the table: answer its command; at the leader, start a granted lease and publish. */
+  applied(e: Entry, failure: string | null): void {
+    const id = this.proposals.get(e.index);
+    if (id !== undefined) {
+      this.proposals.delete(e.index);
+      if (failure === null) this.result(id, true, undefined, 'committed', e.index);
+      else this.result(id, false, failure === 'no-such-ticket' ? 'no-such-ticket' : 'rejected', `not applied: ${failure}`, e.index);
+    }
+    if (!this.deps.registry.isLeader() || failure !== null) return;
+    const d = e.data;
+    if (d.type === 'grant') {
+      const t = this.table.get(d.ticket);
+      // Counted as renewed at commit, so that the new holder is not failed over before it could renew.
+      if (t !== undefined) {
+        const until = this.deps.rules.leaderViewEnd(this.now, t.def.leaseDurationMs, this.deps.timing.clockDriftPpmMax);
+        this.leases.set(d.ticket, { holder: d.site, generation: t.generation, until, basis: 'commit', officeUntil: null });
+      }
+    }
+    const changed = d.type === 'grant' || d.type === 'revoke' || d.type === 'standby' || d.type === 'ticket-remove' ? d.ticket : d.type === 'ticket-add' ? d.def.name : null;
+    if (changed !== null) this.deps.publish(changed, e.index, this.rumorOf(changed));
+  }
+
+  private rumorOf(name: string): TicketRumor {
+    const t = this.table.get(name);
+    if (t === undefined) return { holder: null, generation: generation(0), standby: false, managed: false, removed: true, leaseLeftMs: null };
+    const lease = this.leases.get(name);
+    const leaseLeftMs = t.holder !== null && lease !== undefined && lease.holder === t.holder ? Math.max(0, Math.floor(lease.until - this.now)) : null;
+    return { holder: t.holder, generation: t.generation, standby: t.standby, managed: t.managed, removed: false, leaseLeftMs };
+  }
+
+  // ─────────────────────────── renewals and releases ───────────────────────────
+
+  onRenew(from: MemberId, msg: Msg<'renew'>): void {
+    if (this.deps.registry.kindOf(from) !== 'site') {
+      this.deps.event({ type: 'message-ignored', from, msgType: 'renew', reason: 'renewal from a non-site' });
+      return;
+    }
+    if (!this.deps.registry.isLeader()) return; // the sender learns the leader from heartbeats
+    this.sites.set(from, { lastHeardAt: this.now, health: msg.health });
+    if (!this.deps.registry.canServeLeases()) return; // no answer at all: the holder's lease simply runs on its own clock
+    const granted: RenewItem[] = [];
+    const refused: Array<{ name: string; reason: RenewRefusal }> = [];
+    const pending = this.ticketsWithUncommittedChange();
+    for (const item of msg.tickets) {
+      const reason = this.renewOne(from, item, msg.seq, pending);
+      if (reason === null) granted.push(item);
+      else refused.push({ name: item.name, reason });
+    }
+    this.deps.send(from, { type: 'renew-resp', term: this.deps.registry.term, seq: msg.seq, granted, refused });
+  }
+
+  /** Extends this leader's view of one lease, or says why not. */
+  private renewOne(from: MemberId, item: RenewItem, seq: number, pending: ReadonlySet<string>): RenewRefusal | null {
+    const t = this.table.get(item.name);
+    if (t === undefined) return 'no-such-ticket';
+    if (t.holder !== from) return 'not-holder';
+    if (t.generation !== item.generation) return 'stale-generation';
+    if (pending.has(item.name)) return 'change-pending';
+    const until = this.deps.rules.leaderViewEnd(this.now, t.def.leaseDurationMs, this.deps.timing.clockDriftPpmMax);
+    const v = this.leases.get(item.name);
+    if (v !== undefined && v.holder === from && v.generation === t.generation && typeof v.basis === 'number' && seq < v.basis) {
+      // Overtaken by a newer renewal we already answered: its answer could only give an earlier
+      // lease end, and extending our view from it would delay a failover for nothing.
+      return 'superseded';
+    }
+    if (v === undefined || v.holder !== from || v.generation !== t.generation) {
+      this.leases.set(item.name, { holder: from, generation: t.generation, until, basis: seq, officeUntil: null });
+    } else if (v.basis === 'office') {
+      // From now on this leader knows the newest answer; what earlier leaders answered ends by officeUntil.
+      this.leases.set(item.name, { ...v, until: Math.max(until, v.until), basis: seq, officeUntil: v.until });
+    } else {
+      // The view of one generation's lease never moves back: an answered renewal only extends it.
+      if (until > v.until) v.until = until;
+      if (v.basis === 'commit' || seq > v.basis) v.basis = seq;
+    }
+    return null;
+  }
+
+  private ticketsWithUncommittedChange(): Set<string> {
+    const out = new Set<string>();
+    for (const e of this.deps.registry.uncommitted()) {
+      const d = e.data;
+      if (d.type === 'grant' || d.type === 'revoke' || d.type === 'ticket-remove') out.add(d.ticket);
+    }
+    for (const name of this.pendingGrants.keys()) out.add(name);
+    return out;
+  }
+
+  onReleased(from: MemberId, msg: Msg<'released'>): void {
+    if (!this.deps.registry.isLeader()) return;
+    // The release says why: a site that gave a ticket up for its health is not eligible now.
+    if (this.deps.registry.kindOf(from) === 'site') this.sites.set(from, { lastHeardAt: this.now, health: msg.health });
+    const v = this.leases.get(msg.name);
+    const t = this.table.get(msg.name);
+    if (v === undefined || v.holder !== from || v.generation !== msg.generation) return;
+    // A release ends the lease early only if no renewal answered later than the
+    // release was sent can be outstanding: renewals sent after it carry a seq ≥
+    // seqFloor. A view assumed on taking office may cover answers from an earlier
+    // leader that we cannot see: it runs its course.
+    if (v.basis === 'office' || (typeof v.basis === 'number' && v.basis >= msg.seqFloor)) return;
+    const floor = v.officeUntil ?? this.now;
+    if (floor > this.now) {
+      v.until = floor;
+    } else if (t !== undefined && t.holder === from && t.generation === msg.generation) {
+      // Voluntary release by a holder that is still the registered one: it stops renewing.
+      v.until = this.now;
+    } else {
+      this.leases.delete(msg.name);
+    }
+    this.deps.event({ type: 'released', ticket: msg.name, site: from });
+    this.placeTickets();
+  }
+
+  // ─────────────────────────── placement ───────────────────────────
+
+  /** Commits automatic grants and guarded admin grants whose old lease has run out. */
+  placeTickets(): void {
+    if (!this.deps.registry.canServeLeases()) return;
+    const pending = this.ticketsWithUncommittedChange();
+    for (const t of this.table.all()) {
+      const name = t.def.name;
+      const v = this.leases.get(name);
+      const live = v !== undefined && v.until > this.now;
+      if (v !== undefined && !live && (t.holder !== v.holder || t.generation !== v.generation)) this.leases.delete(name);
+      const pg = this.pendingGrants.get(name);
+      if (pg !== undefined) {
+        if (!live && !this.hasUncommittedChange(name)) this.completeGuardedGrant(name, pg, t.holder, t.generation);
+        continue;
+      }
+      if (t.def.mode !== 'automatic' || !t.managed || pending.has(name) || live) continue;
+      if (t.holder === null && this.now < this.placeUnheldFrom) continue;
+      if (t.holder !== null && v !== undefined && v.holder === t.holder && v.until > this.now) continue;
+      // The holder's lease has run out (or it released): another eligible site takes it. Not the
+      // holder itself: a healthy, connected holder renews instead (and a renewal of its generation
+      // is accepted again as long as nothing else was committed).
+      const eligible = (s: MemberId): boolean => isEligible(s, name, this.sites.get(s), this.now, this.deps.timing.siteAliveWindowMs);
+      const site = chooseSite(t.def, this.deps.registry.config, eligible, t.holder);
+      if (site === null) continue;
+      const cause: Cause = { by: 'auto', reason: t.holder === null ? 'initial' : 'failover' };
+      this.propose({ type: 'grant', ticket: name, site, expectedGeneration: t.generation, cause }, null);
+    }
+  }
+
+  /** The old holder's lease has run out (or there was none): the guarded admin grant goes ahead. */
+  private completeGuardedGrant(name: string, pg: PendingGrant, holder: MemberId | null, gen: Generation): void {
+    this.pendingGrants.delete(name);
+    if (holder === pg.site) {
+      this.result(pg.commandId, true, undefined, 'already held by that site');
+      return;
+    }
+    this.propose({ type: 'grant', ticket: name, site: pg.site, expectedGeneration: gen, cause: { by: 'admin', commandId: pg.commandId, force: false } }, pg.commandId);
+  }
+
+  private hasUncommittedChange(name: string): boolean {
+    return this.deps.registry.uncommitted().some((e) => 'ticket' in e.data && e.data.ticket === name);
+  }
+
+  private propose(data: EntryData, commandId: string | null): Index {
+    // Registered before the append: a formation of one voter commits inside propose().
+    const at = index(this.deps.registry.lastIndex + 1);
+    if (commandId !== null) this.proposals.set(at, commandId);
+    const i = this.deps.registry.propose(data);
+    assert(i === at, `proposal landed at ${i}, expected ${at}`);
+    return i;
+  }
+
+  // ─────────────────────────── admin commands ───────────────────────────
+
+  private result(id: string, ok: boolean, code: CommandErrorCode | undefined, message: string, at?: Index): void {
+    this.deps.event({
+      type: 'command-result',
+      id,
+      ok,
+      message,
+      ...(code === undefined ? {} : { code }),
+      ...(at === undefined ? {} : { index: at }),
+      ...(code === 'not-leader' ? { leader: this.deps.registry.leaderNow } : {}),
+    });
+  }
+
+  handleCommand(cmd: AdminCommand): void {
+    const leader = this.deps.registry.leaderNow;
+    if (!this.deps.registry.isLeader()) {
+      return this.result(cmd.id, false, 'not-leader', leader === null ? 'no leader known' : `the leader is ${leader}`);
+    }
+    const max = this.deps.limits.pendingCommandsMax;
+    if (this.proposals.size + this.pendingGrants.size >= max) return this.result(cmd.id, false, 'busy', `${max} commands already pending`);
+    if (cmd.type === 'member-add' || cmd.type === 'member-remove') return this.changeMembership(cmd);
+    if (cmd.type === 'ticket-add') {
+      if (this.table.get(cmd.def.name) !== undefined) return this.result(cmd.id, false, 'ticket-exists', `ticket ${cmd.def.name} exists`);
+      this.propose({ type: 'ticket-add', def: cmd.def, cause: admin(cmd) }, cmd.id);
+      return;
+    }
+    const t = this.table.get(cmd.ticket);
+    if (t === undefined) return this.result(cmd.id, false, 'no-such-ticket', `no ticket ${cmd.ticket}`);
+    switch (cmd.type) {
+      case 'grant':
+        return this.grant(cmd, t.holder, t.generation);
+      case 'revoke':
+        return this.revoke(cmd, t.holder, t.managed, t.generation);
+      case 'standby':
+      case 'activate':
+        this.propose({ type: 'standby', ticket: cmd.ticket, standby: cmd.type === 'standby', cause: admin(cmd) }, cmd.id);
+        return;
+      case 'attr-set':
+        return this.attrSet(cmd);
+      case 'attr-delete':
+        this.propose({ type: 'attr-delete', ticket: cmd.ticket, key: cmd.key, cause: admin(cmd) }, cmd.id);
+        return;
+      case 'ticket-remove':
+        if (t.holder !== null) return this.result(cmd.id, false, 'ticket-held', `${cmd.ticket} is held by ${t.holder}; revoke it first`);
+        this.propose({ type: 'ticket-remove', ticket: cmd.ticket, cause: admin(cmd) }, cmd.id);
+        return;
+    }
+  }
+
+  private grant(cmd: Command<'grant'>, holder: MemberId | null, gen: Generation): void {
+    const kind = this.deps.registry.kindOf(cmd.site);
+    if (kind === undefined) return this.result(cmd.id, false, 'no-such-member', `${cmd.site} is not a member`);
+    if (kind !== 'site') return this.result(cmd.id, false, 'not-a-site', `${cmd.site} is an arbitrator; arbitrators never hold tickets`);
+    if (holder === cmd.site) return this.result(cmd.id, false, 'already-granted', `${cmd.ticket} is already granted to ${cmd.site}`);
+    if (this.pendingGrants.has(cmd.ticket) || this.hasUncommittedChange(cmd.ticket)) {
+      return this.result(cmd.id, false, 'change-in-progress', `a change of ${cmd.ticket} is in progress`);
+    }
+    if (cmd.force) {
+      // A logged force: the admin overrides the lease guard (booth's grant -F).
+      this.leases.delete(cmd.ticket);
+      this.propose({ type: 'grant', ticket: cmd.ticket, site: cmd.site, expectedGeneration: gen, cause: admin(cmd, true) }, cmd.id);
+      return;
+    }
+    // Guarded grant: take the ticket from its holder first (if any), then
+    // grant once the old holder's lease has run out or it confirmed release.
+    if (holder !== null) this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: gen, cause: admin(cmd) }, null);
+    this.pendingGrants.set(cmd.ticket, { commandId: cmd.id, site: cmd.site });
+    this.placeTickets();
+  }
+
+  private revoke(cmd: Command<'revoke'>, holder: MemberId | null, managed: boolean, gen: Generation): void {
+    const waiting = this.pendingGrants.get(cmd.ticket);
+    if (waiting !== undefined) {
+      this.pendingGrants.delete(cmd.ticket);
+      this.result(waiting.commandId, false, 'superseded', `revoked by command ${cmd.id} before the grant could complete`);
+    }
+    if (this.hasUncommittedChange(cmd.ticket)) {
+      if (waiting !== undefined && holder !== null) {
+        // The guarded grant's own revoke is on its way: that is this revoke.
+        return this.result(cmd.id, true, undefined, 'revoke already in progress; the pending grant was cancelled');
+      }
+      return this.result(cmd.id, false, 'change-in-progress', `a change of ${cmd.ticket} is in progress`);
+    }
+    if (holder === null && !managed) {
+      if (waiting !== undefined) return this.result(cmd.id, true, undefined, 'already revoked; the pending grant was cancelled');
+      return this.result(cmd.id, false, 'not-granted', `${cmd.ticket} is not granted`);
+    }
+    this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: gen, cause: admin(cmd) }, cmd.id);
+  }
+
+  private attrSet(cmd: Command<'attr-set'>): void {
+    const max = this.deps.limits.attrCharsMax;
+    if (cmd.key.length === 0 || cmd.key.length > max || cmd.value.length > max) {
+      return this.result(cmd.id, false, 'invalid', `attribute name and value must be 1–${max} characters`);
+    }
+    // Attributes become CIB ticket attributes: a name the CIB cannot hold, or one that Pacemaker or
+    // booth own, would make every CIB write of the ticket fail at every site.
+    if (!attrNamePattern.test(cmd.key) || reservedAttrNames.has(cmd.key)) {
+      return this.result(cmd.id, false, 'invalid', `"${cmd.key}" cannot be a ticket attribute: names match ${attrNamePattern.source} and are not one of ${[...reservedAttrNames].join(', ')}`);
+    }
+    if (controlChars.test(cmd.value)) return this.result(cmd.id, false, 'invalid', 'attribute values cannot hold control characters');
+    this.propose({ type: 'attr-set', ticket: cmd.ticket, key: cmd.key, value: cmd.value, cause: admin(cmd) }, cmd.id);
+  }
+
+  private changeMembership(cmd: Command<'member-add' | 'member-remove'>): void {
+    // Single-server changes (Raft dissertation §4.1): one at a time, the next only after the last committed.
+    if (this.deps.registry.uncommitted().some((e) => e.data.type === 'config')) {
+      return this.result(cmd.id, false, 'change-in-progress', 'a membership change is still uncommitted');
+    }
+    const current = this.deps.registry.config;
+    let members: Member[];
+    if (cmd.type === 'member-add') {
+      if (current.some((m) => m.id === cmd.member.id)) return this.result(cmd.id, false, 'invalid', `${cmd.member.id} is already a member`);
+      members = [...current, cmd.member];
+    } else {
+      if (!current.some((x) => x.id === cmd.member)) return this.result(cmd.id, false, 'no-such-member', `${cmd.member} is not a member`);
+      if ([...this.table.all()].some((t) => t.holder === cmd.member)) {
+        return this.result(cmd.id, false, 'ticket-held', `${cmd.member} holds tickets; move them first`);
+      }
+      members = current.filter((x) => x.id !== cmd.member);
+      if (!members.some((x) => x.kind === 'site')) return this.result(cmd.id, false, 'invalid', 'the last site cannot be removed');
+    }
+    this.propose({ type: 'config', members }, cmd.id);
+  }
+}
+
+function admin(cmd: AdminCommand, force = false): Cause {
+  return { by: 'admin', commandId: cmd.id, force };
+}
