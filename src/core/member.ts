@@ -71,7 +71,7 @@ const selfMessagesPerInputMax = 10_000;
 export class Member {
   readonly id: MemberId;
   private readonly config: CoreConfig;
-  private readonly time: { now: number };
+  private readonly time: { now: Ms };
   private table: TicketTable;
   private readonly registry: Registry;
   private readonly office: LeaseOffice;

@@ -7,8 +7,7 @@ import type { RenewItem, SiteHealth } from '../messages.js';
 import type { TicketState } from './ticket-table.js';
 import { holderRevokeAt } from '../lease.js';
 import { MinHeap } from '../min-heap.js';
-import type { Generation, MemberId, Ms } from '../types.js';
-import { ms } from '../types.js';
+import { assert, ms, type Generation, type MemberId, type Ms } from '../types.js';
 
 /**
  * The desired state of one ticket in this site's CIB. The host makes the CIB
@@ -67,7 +66,7 @@ interface Issued {
   readonly standby: boolean;
   readonly generation: Generation;
   readonly owner: MemberId | null;
-  readonly revokeBy: number | null;
+  readonly revokeBy: Ms | null;
   readonly attrs: Readonly<Record<string, string>>;
   confirmed: boolean;
 }
@@ -77,12 +76,14 @@ interface HeldTicket {
   /** The generation this site holds according to the committed table; null when not the holder. */
   gen: Generation | null;
   /** The CIB grant may not be written before this (acquire-after, DESIGN.md §2). */
-  acquireReadyAt: number;
+  acquireReadyAt: Ms;
   /** Lease end on the local clock, from the send time of the newest answered renewal. */
-  leaseEnd: number | null;
+  leaseEnd: Ms | null;
+  /** The latest lease end an answer gave this generation (kept across a release): answers never move it back. */
+  leaseEndHigh: Ms | null;
   /** The last effect handed out (null: unknown CIB state, issue one). */
   issued: Issued | null;
-  retryAt: number;
+  retryAt: Ms;
   /** A generation given up that the leader should hear about once the CIB revoke is confirmed. */
   releaseGen: Generation | null;
   /** Released voluntarily (handlers failing, no local quorum): do not renew this generation. */
@@ -95,7 +96,7 @@ interface HeldTicket {
 }
 
 interface PendingRenewal {
-  readonly sentAt: number;
+  readonly sentAt: Ms;
   readonly items: readonly RenewItem[];
 }
 
@@ -128,9 +129,9 @@ export class SiteHolder {
   private readonly issuedBy = new Map<number, string>();
   private readonly owed = new Set<string>();
   /** Guard updates in flight: per update, each ticket's deadline as it was sent. */
-  private readonly guardBatches = new Map<number, ReadonlyArray<{ readonly name: string; readonly revokeBy: number }>>();
+  private readonly guardBatches = new Map<number, ReadonlyArray<{ readonly name: string; readonly revokeBy: Ms }>>();
   private nextEffectId = 1;
-  lastRenewSentAt = Number.NEGATIVE_INFINITY;
+  lastRenewSentAt: Ms = ms(Number.NEGATIVE_INFINITY);
 
   constructor(
     private readonly self: MemberId,
@@ -138,7 +139,7 @@ export class SiteHolder {
     private readonly effectRetryMs: number,
     private readonly hooks: HolderHooks,
     cib: readonly CibTicketState[],
-    now: number,
+    now: Ms,
     seqStart: number,
   ) {
     this.nextSeq = seqStart;
@@ -171,14 +172,14 @@ export class SiteHolder {
   private ticket(name: string): HeldTicket {
     let h = this.held.get(name);
     if (h === undefined) {
-      h = { name, gen: null, acquireReadyAt: 0, leaseEnd: null, issued: null, retryAt: 0, releaseGen: null, releasedGen: null, answerSeqFloor: 0 };
+      h = { name, gen: null, acquireReadyAt: ms(0), leaseEnd: null, leaseEndHigh: null, issued: null, retryAt: ms(0), releaseGen: null, releasedGen: null, answerSeqFloor: 0 };
       this.held.set(name, h);
     }
     return h;
   }
 
   /** Follows the committed table: new grants start the acquire-after wait, lost ones a release. */
-  syncWithTable(tickets: Iterable<TicketState>, now: number): boolean {
+  syncWithTable(tickets: Iterable<TicketState>, now: Ms): boolean {
     let gained = false;
     const seen = new Set<string>();
     for (const t of tickets) {
@@ -193,6 +194,7 @@ export class SiteHolder {
       if (h.gen !== null) this.owe(h, h.gen);
       h.gen = mine;
       h.leaseEnd = null;
+      h.leaseEndHigh = null;
       h.releasedGen = null;
       if (mine !== null && (!this.healthy || this.blocked.has(t.def.name))) {
         // Granted to us while we cannot run it: give it straight back.
@@ -203,10 +205,10 @@ export class SiteHolder {
         const recovered = this.cibLease.get(t.def.name);
         if (recovered !== undefined && recovered.gen === mine && recovered.revokeBy !== null) {
           // Restarted while holding: keep the lease the guard still protects; no new acquire-after.
-          h.leaseEnd = recovered.revokeBy + t.def.revokeLeadMs;
+          h.leaseEnd = ms(recovered.revokeBy + t.def.revokeLeadMs);
           h.acquireReadyAt = now;
         } else {
-          h.acquireReadyAt = now + t.def.acquireAfterMs;
+          h.acquireReadyAt = ms(now + t.def.acquireAfterMs);
         }
       }
       this.cibLease.delete(t.def.name);
@@ -284,7 +286,7 @@ export class SiteHolder {
     return this.pending.size > 0;
   }
 
-  recordRenewal(items: readonly RenewItem[], now: number): number {
+  recordRenewal(items: readonly RenewItem[], now: Ms): number {
     const seq = this.nextSeq++;
     this.pending.set(seq, { sentAt: now, items });
     // Bounded: forget the oldest unanswered renewal (its answer no longer matters much).
@@ -298,7 +300,7 @@ export class SiteHolder {
   }
 
   /** An answer from a leader that held its leader lease when it replied. */
-  onRenewed(seq: number, granted: readonly RenewItem[], tickets: (name: string) => TicketState | undefined, now: number): void {
+  onRenewed(seq: number, granted: readonly RenewItem[], tickets: (name: string) => TicketState | undefined, now: Ms): void {
     const p = this.pending.get(seq);
     if (p === undefined) return;
     // Older renewals are superseded by this answer (it was sent later than them only if seq is larger,
@@ -309,9 +311,15 @@ export class SiteHolder {
       const t = tickets(g.name);
       if (h === undefined || t === undefined || h.gen !== g.generation || h.releasedGen === g.generation) continue;
       if (seq < h.answerSeqFloor) continue; // sent before a release the leader may already have honoured
-      const end = this.hooks.leaseEnd(p.sentAt, now, t.def.leaseDurationMs);
+      const end = ms(this.hooks.leaseEnd(p.sentAt, now, t.def.leaseDurationMs));
+      // A lease runs at most D past the answer: it is measured from a time no later than the answer's arrival.
+      assert(p.sentAt <= now && end <= now + t.def.leaseDurationMs, `lease end of ${g.name} (${end}) past the answer at ${now} plus ${t.def.leaseDurationMs} ms`);
+      // Answers come in send order (older pending renewals are dropped, and the seq floor
+      // rejects those sent before a release): within one generation a lease end never moves back.
+      assert(h.leaseEndHigh === null || end >= h.leaseEndHigh, `lease end of ${g.name} moving back from ${h.leaseEndHigh} to ${end}`);
       if (h.leaseEnd === null || end > h.leaseEnd) {
         h.leaseEnd = end;
+        h.leaseEndHigh = end;
         this.dirty.add(g.name);
       }
     }
@@ -343,7 +351,7 @@ export class SiteHolder {
   }
 
   /** Whether this site may write the grant into its CIB now. */
-  private grantable(h: HeldTicket, t: TicketState, now: number): boolean {
+  private grantable(h: HeldTicket, t: TicketState, now: Ms): boolean {
     if (!this.healthy || h.gen === null || h.gen !== t.generation || h.releasedGen === h.gen) return false;
     if (h.leaseEnd === null || now < h.acquireReadyAt) return false;
     const revokeAt = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
@@ -357,7 +365,7 @@ export class SiteHolder {
   reconcile(
     lookup: (name: string) => TicketState | undefined,
     all: () => Iterable<TicketState>,
-    now: number,
+    now: Ms,
     out: TicketEffect[],
     guardOut: GuardUpdate[],
   ): void {
@@ -382,7 +390,8 @@ export class SiteHolder {
         continue;
       }
       const granted = this.grantable(h, t, now);
-      const revokeBy = granted && h.leaseEnd !== null ? holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs) : null;
+      const revokeBy = granted && h.leaseEnd !== null ? ms(holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs)) : null;
+      if (granted) assertGuardInsideLease(revokeBy, h.leaseEnd, t.def.revokeLeadMs, name);
       this.issue(h, name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
       if (!extendDue && h.issued?.granted === true && h.issued.confirmed && this.guardNeedsExtending(h.issued.revokeBy, revokeBy, now)) extendDue = true;
       this.scheduleWake(h, t, now);
@@ -397,18 +406,21 @@ export class SiteHolder {
    * not only the one that came due: renewals answer all tickets together, so
    * their deadlines stay aligned and the next update again covers them all.
    */
-  private extendGuard(lookup: (name: string) => TicketState | undefined, now: number, guardOut: GuardUpdate[]): void {
+  private extendGuard(lookup: (name: string) => TicketState | undefined, now: Ms, guardOut: GuardUpdate[]): void {
     const extend: GuardExtension[] = [];
-    const sent: Array<{ name: string; revokeBy: number }> = [];
+    const sent: Array<{ name: string; revokeBy: Ms }> = [];
     for (const h of this.held.values()) {
       const cur = h.issued;
       if (cur === null || !cur.granted || !cur.confirmed || h.leaseEnd === null || cur.revokeBy === null) continue;
       const t = lookup(h.name);
       if (t === undefined || !this.grantable(h, t, now)) continue;
-      const want = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+      const want = ms(holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs));
       if (want <= cur.revokeBy) continue;
+      // An extension only moves a deadline of the same grant later, and never past the lease.
+      assertGuardInsideLease(want, h.leaseEnd, t.def.revokeLeadMs, h.name);
+      assert(cur.generation === h.gen, `guard extension of ${h.name} for generation ${cur.generation} while holding ${h.gen}`);
       h.issued = { ...cur, revokeBy: want };
-      extend.push({ ticket: h.name, generation: cur.generation, revokeBy: ms(want) });
+      extend.push({ ticket: h.name, generation: cur.generation, revokeBy: want });
       sent.push({ name: h.name, revokeBy: want });
     }
     if (extend.length === 0) return;
@@ -418,7 +430,7 @@ export class SiteHolder {
   }
 
   /** The next instant this ticket's desired CIB state can change without any input. */
-  private scheduleWake(h: HeldTicket, t: TicketState | null, now: number): void {
+  private scheduleWake(h: HeldTicket, t: TicketState | null, now: Ms): void {
     let at = Number.POSITIVE_INFINITY;
     if (h.issued === null && h.retryAt > now) at = h.retryAt;
     if (t !== null && h.gen !== null && h.leaseEnd !== null) {
@@ -468,7 +480,7 @@ export class SiteHolder {
    * renewal would make Pacemaker's CIB churn: extend once half of the time the
    * guard had left when last written has passed.
    */
-  private guardNeedsExtending(cur: number | null, want: number | null, now: number): boolean {
+  private guardNeedsExtending(cur: number | null, want: number | null, now: Ms): boolean {
     if (want === null) return false;
     if (cur === null) return true;
     if (want <= cur) return false;
@@ -476,7 +488,7 @@ export class SiteHolder {
   }
 
   /** The host's report on an effect or a guard update. A failure makes the state unknown: re-issue after a delay. */
-  onEffectResult(id: number, ok: boolean, now: number, skipped: readonly string[] = []): void {
+  onEffectResult(id: number, ok: boolean, now: Ms, skipped: readonly string[] = []): void {
     const batch = this.guardBatches.get(id);
     if (batch !== undefined) {
       this.guardBatches.delete(id);
@@ -489,7 +501,7 @@ export class SiteHolder {
         if (h?.issued?.granted !== true || h.issued.revokeBy !== revokeBy) continue;
         this.issuedBy.delete(h.issued.id);
         h.issued = null;
-        h.retryAt = lost !== null ? now : now + this.effectRetryMs;
+        h.retryAt = lost !== null ? now : ms(now + this.effectRetryMs);
         this.dirty.add(name);
       }
       return;
@@ -503,7 +515,7 @@ export class SiteHolder {
     if (ok) h.issued.confirmed = true;
     else {
       h.issued = null;
-      h.retryAt = now + this.effectRetryMs;
+      h.retryAt = ms(now + this.effectRetryMs);
     }
   }
 
@@ -525,18 +537,28 @@ export class SiteHolder {
   }
 
   /** The earliest local time at which this side needs to act again. */
-  nextDeadline(now: number): number {
+  nextDeadline(now: Ms): number {
     // Entries at or before now were taken by the reconcile that ran before this call.
     const t = this.wakeups.peekTime();
     return t !== undefined && t > now ? t : t === undefined ? Number.POSITIVE_INFINITY : now + 1;
   }
 
   /** The CIB state this side believes in (for status output and the simulator's checks). */
-  view(name: string): { granted: boolean; confirmed: boolean; leaseEnd: number | null; gen: Generation | null } | undefined {
+  view(name: string): { granted: boolean; confirmed: boolean; leaseEnd: Ms | null; gen: Generation | null } | undefined {
     const h = this.held.get(name);
     if (h === undefined) return undefined;
     return { granted: h.issued?.granted ?? false, confirmed: h.issued?.confirmed ?? false, leaseEnd: h.leaseEnd, gen: h.gen };
   }
+}
+
+/**
+ * DESIGN.md §2: the guard revokes a grant by its lease end minus the revoke
+ * lead (the time Pacemaker needs to stop the resources). A deadline past that
+ * would let the resources run after the leader may have granted elsewhere.
+ */
+function assertGuardInsideLease(revokeBy: Ms | null, leaseEnd: Ms | null, revokeLeadMs: number, ticket: string): void {
+  assert(revokeBy !== null && leaseEnd !== null, `grant of ${ticket} without a lease end and a guard deadline`);
+  assert(revokeBy <= leaseEnd - revokeLeadMs, `guard deadline of ${ticket} (${revokeBy}) past its lease end ${leaseEnd} minus the revoke lead ${revokeLeadMs}`);
 }
 
 function sameAttrs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

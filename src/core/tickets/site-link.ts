@@ -6,12 +6,12 @@
 
 import type { RaftMessage, SiteHealth } from '../messages.js';
 import type { CoreEvent } from '../ready.js';
-import type { MemberId, Term } from '../types.js';
+import type { MemberId, Ms, Term } from '../types.js';
 import type { GuardUpdate, SiteHolder, TicketEffect } from './site-holder.js';
 import type { TicketTable } from './ticket-table.js';
 
 export interface SiteLinkDeps {
-  readonly time: { readonly now: number };
+  readonly time: { readonly now: Ms };
   readonly timing: { readonly renewIntervalMs: number; readonly renewRetryMs: number };
   readonly table: () => TicketTable;
   readonly leader: () => MemberId | null;
