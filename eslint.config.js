@@ -70,6 +70,14 @@ export default tseslint.config(
     },
   },
   {
+    // TigerBeetle's and etcd's rule of thumb: a file a reader can hold in mind, a function on one screen.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 600 }],
+      'max-lines-per-function': ['error', { max: 70 }],
+    },
+  },
+  {
     // The core's subfolders (registry/, tickets/, gossip/, guardian/) reach the
     // core's shared files one level up, never further. The purity rules above
     // apply to them too (files: src/core/**).

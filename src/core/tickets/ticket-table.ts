@@ -104,13 +104,8 @@ export class TicketTable {
         const t = this.tickets.get(data.ticket);
         if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
         if (t.generation !== data.expectedGeneration) return { ok: false, reason: 'stale-generation' };
-        const next: TicketState = {
-          ...t,
-          holder: data.site,
-          generation: generation(t.generation + 1),
-          managed: true,
-          standby: false,
-        };
+        // Every grant is a new generation: the fencing token only grows (S2).
+        const next: TicketState = { ...t, holder: data.site, generation: generation(t.generation + 1), managed: true, standby: false };
         this.set(next, at, 'grant', data.cause);
         return { ok: true };
       }
