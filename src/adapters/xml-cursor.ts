@@ -1,15 +1,18 @@
-// A small, strict, dependency-free XML reader for what Pacemaker's tools print
-// and store: a CIB (`cibadmin -Q`) and `crm_simulate --output-as=xml`. It
-// builds a tree of elements (attributes, child elements, character data) and
-// rejects anything that is not well-formed XML 1.0, naming what was wrong and
-// where (offset, line, column). It refuses a DOCTYPE, so no entity can be
-// declared and expanded (the "billion laughs"); only the five predefined
-// entities and character references are decoded. Every size that grows with
-// input is bounded (depth, element count, attributes per element).
+// The project's one XML reader: small, strict, dependency-free, for what
+// Pacemaker's tools print and store — a CIB (`cibadmin -Q`), `crm_simulate
+// --output-as=xml`, `crm_mon --output-as=xml`, `crm_ticket -q`,
+// `crm_resource --locate --output-as=xml`. It builds a tree of elements
+// (attributes, child elements, character data) and rejects anything that is
+// not well-formed XML 1.0, naming what was wrong and where (offset, line,
+// column). It refuses a DOCTYPE, so no entity can be declared and expanded
+// (the "billion laughs"); only the five predefined entities and character
+// references are decoded. Every size that grows with input is bounded
+// (document length, depth, element count, attributes per element); callers
+// pass tighter limits where they know the shape (crm_ticket -q is 3 deep).
 //
-// crm-ticket-sink.ts keeps its own, smaller cursor for `crm_ticket -q`
-// (elements without text); this one is the general form for the adapters that
-// need whole documents (runnability.ts).
+// Users: pacemaker/runnability.ts, pacemaker/cluster-state.ts,
+// pacemaker/crm-ticket-sink.ts, corosync/corosync-observe.ts (and through it
+// corosync/node-helper.ts). Do not write another.
 
 /** One element: its name, attributes (entities decoded), child elements and character data. */
 export interface XmlElement {
@@ -23,6 +26,8 @@ export interface XmlElement {
 }
 
 export interface XmlLimits {
+  /** Longest document accepted, in characters. Default 256 Mi (above every output bound we run tools with). */
+  readonly charsMax?: number;
   /** Deepest nesting accepted (the root is depth 1). Default 64; a CIB is about 10 deep. */
   readonly depthMax?: number;
   /** Most elements accepted in one document. Default 2 000 000. */
@@ -68,6 +73,9 @@ const spaceRe = /[ \t\r\n]*/y;
 // Characters XML 1.0 forbids anywhere (C0 controls except tab, LF, CR; U+FFFE/U+FFFF).
 const forbiddenCharRe = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
+/** Default bound on a document's length, characters. */
+export const xmlCharsMaxDefault = 256 * 1024 * 1024;
+
 interface OpenElement {
   readonly name: string;
   readonly attrs: Map<string, string>;
@@ -79,6 +87,7 @@ interface OpenElement {
 class Cursor {
   pos = 0;
   private elementCount = 0;
+  private readonly charsMax: number;
   private readonly depthMax: number;
   private readonly elementCountMax: number;
   private readonly attrCountMax: number;
@@ -87,6 +96,7 @@ class Cursor {
     private readonly text: string,
     limits: XmlLimits,
   ) {
+    this.charsMax = limits.charsMax ?? xmlCharsMaxDefault;
     this.depthMax = limits.depthMax ?? 64;
     this.elementCountMax = limits.elementCountMax ?? 2_000_000;
     this.attrCountMax = limits.attrCountMax ?? 256;
@@ -154,6 +164,7 @@ class Cursor {
   }
 
   document(): XmlElement {
+    if (this.text.length > this.charsMax) this.fail(`document longer than ${this.charsMax} characters`, this.charsMax);
     if (this.text.charCodeAt(0) === 0xfeff) this.fail('a byte-order mark is not accepted (Pacemaker never writes one)');
     const bad = forbiddenCharRe.exec(this.text);
     if (bad !== null) this.fail(`character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} is not allowed in XML`, bad.index);

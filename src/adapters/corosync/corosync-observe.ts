@@ -36,6 +36,7 @@
 
 import type { CoreMemberView, GuardianObservation, QuorumView, RemoteNodeView } from '../../core/guardian/quorum-guardian.js';
 import { readExit, type ToolName } from '../exit-codes.js';
+import { firstChild, parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
 import { commandLine, describeFailedRun, runFailureCode, stderrExcerpt, systemProcessRunner, type ProcessRunner, type RunFailureCode } from '../process-runner.js';
 
 // ───────────── errors ─────────────
@@ -310,126 +311,23 @@ export function parseCrmNodeList(stdout: string, source = 'crm_node -l'): CrmNod
   return out;
 }
 
-// ───────────── a strict reader for Pacemaker's XML output ─────────────
+// ───────────── Pacemaker's XML output, through the one reader ─────────────
 
-export interface XmlElement {
-  readonly name: string;
-  readonly attrs: ReadonlyMap<string, string>;
-  readonly children: readonly XmlElement[];
-  /** Decoded character data directly inside this element, trimmed. */
-  readonly text: string;
-}
-
-/** Bounds on what the XML reader accepts from one tool run. */
-export const xmlLimits = { bytesMax: 16 * 1024 * 1024, depthMax: 32, elementsMax: 200_000 } as const;
+/** Bounds on the XML read from one tool run (crm_mon of a big cluster is well below them). */
+export const toolXmlLimits = { charsMax: 16 * 1024 * 1024, depthMax: 32, elementCountMax: 200_000 } as const;
 
 /**
- * Elements, attributes, text, comments and an optional `<?xml …?>` prolog:
- * what Pacemaker's formatted output uses. DOCTYPE, CDATA, processing
- * instructions elsewhere and unknown entities are refused.
+ * Reads a tool's XML with the project's strict reader (xml-cursor.ts: no
+ * DOCTYPE, no unknown entity, bounded depth, size and element count);
+ * anything it refuses is BAD_OUTPUT naming `source` and what was wrong.
  */
 export function parseXml(text: string, source: string): XmlElement {
-  if (text.length > xmlLimits.bytesMax) bad(source, `XML larger than ${xmlLimits.bytesMax} bytes`);
-  let pos = 0;
-  let elements = 0;
-  const fail = (what: string): never => bad(source, `${what} at offset ${pos} (near ${JSON.stringify(text.slice(pos, pos + 40))})`);
-  const skipMisc = (): void => {
-    for (;;) {
-      while (pos < text.length && ' \t\r\n'.includes(text.charAt(pos))) pos++;
-      if (text.startsWith('<!--', pos)) {
-        const end = text.indexOf('-->', pos + 4);
-        if (end < 0) fail('unterminated comment');
-        pos = end + 3;
-        continue;
-      }
-      return;
-    }
-  };
-  const decode = (raw: string): string =>
-    raw.replace(/&([^;]{0,10});?/g, (whole, ent: string) => {
-      if (!whole.endsWith(';')) fail('bare "&"');
-      const named: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
-      const n = named[ent];
-      if (n !== undefined) return n;
-      const m = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(ent);
-      const cp = m === null ? NaN : m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]);
-      if (!Number.isInteger(cp) || cp > 0x10ffff) fail(`unknown entity &${ent};`);
-      return String.fromCodePoint(cp);
-    });
-  const name = (): string => {
-    const m = /^[A-Za-z_][A-Za-z0-9_.:-]*/.exec(text.slice(pos, pos + 256));
-    if (m === null) fail('expected a name');
-    pos += m![0].length;
-    return m![0];
-  };
-  const element = (depth: number): XmlElement => {
-    if (depth > xmlLimits.depthMax) fail(`elements nested deeper than ${xmlLimits.depthMax}`);
-    if (++elements > xmlLimits.elementsMax) fail(`more than ${xmlLimits.elementsMax} elements`);
-    if (text.charAt(pos) !== '<') fail('expected "<"');
-    pos++;
-    const tag = name();
-    const attrs = new Map<string, string>();
-    for (;;) {
-      const before = pos;
-      while (pos < text.length && ' \t\r\n'.includes(text.charAt(pos))) pos++;
-      if (text.startsWith('/>', pos)) {
-        pos += 2;
-        return { name: tag, attrs, children: [], text: '' };
-      }
-      if (text.charAt(pos) === '>') {
-        pos++;
-        break;
-      }
-      if (pos === before) fail('expected white space before an attribute');
-      const key = name();
-      if (text.charAt(pos) !== '=') fail(`expected "=" after ${key}`);
-      pos++;
-      const quote = text.charAt(pos);
-      if (quote !== '"' && quote !== "'") fail(`expected a quoted value for ${key}`);
-      const end = text.indexOf(quote, pos + 1);
-      if (end < 0) fail(`unterminated value of ${key}`);
-      const raw = text.slice(pos + 1, end);
-      if (raw.includes('<')) fail(`"<" in the value of ${key}`);
-      if (attrs.has(key)) fail(`attribute ${key} twice`);
-      attrs.set(key, decode(raw));
-      pos = end + 1;
-    }
-    const children: XmlElement[] = [];
-    let chars = '';
-    for (;;) {
-      const lt = text.indexOf('<', pos);
-      if (lt < 0) fail(`<${tag}> is never closed`);
-      chars += text.slice(pos, lt);
-      pos = lt;
-      if (text.startsWith('</', pos)) {
-        pos += 2;
-        const closing = name();
-        if (closing !== tag) fail(`</${closing}> closes <${tag}>`);
-        while (' \t\r\n'.includes(text.charAt(pos)) && pos < text.length) pos++;
-        if (text.charAt(pos) !== '>') fail('expected ">"');
-        pos++;
-        return { name: tag, attrs, children, text: decode(chars).trim() };
-      }
-      if (text.startsWith('<!--', pos)) {
-        const end = text.indexOf('-->', pos + 4);
-        if (end < 0) fail('unterminated comment');
-        pos = end + 3;
-        continue;
-      }
-      if (text.startsWith('<!', pos) || text.startsWith('<?', pos)) fail('DOCTYPE, CDATA and processing instructions are not accepted');
-      children.push(element(depth + 1));
-    }
-  };
-  if (text.startsWith('<?xml')) {
-    const end = text.indexOf('?>');
-    if (end < 0) fail('unterminated XML declaration');
-    pos = end + 2;
+  try {
+    return parseXmlDocument(text, toolXmlLimits);
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) bad(source, err.message);
+    throw err;
   }
-  skipMisc();
-  const root = element(0);
-  skipMisc();
-  if (pos !== text.length) fail('content after the root element');
-  return root;
 }
 
 // ───────────── crm_mon -1 --output-as=xml ─────────────
@@ -501,10 +399,6 @@ function strAttr(el: XmlElement, key: string, source: string): string {
   return v;
 }
 
-function child(el: XmlElement, name: string): XmlElement | undefined {
-  return el.children.find((c) => c.name === name);
-}
-
 /**
  * Parses crm_mon's XML. A result whose status is not OK, that carries
  * <errors> (crm_mon on a remote node whose proxy is not up prints `code="0"`
@@ -514,22 +408,22 @@ function child(el: XmlElement, name: string): XmlElement | undefined {
 export function parseCrmMonXml(stdout: string, source = crmMonSource): CrmMonStatus {
   const root = parseXml(stdout, source);
   if (root.name !== 'pacemaker-result') bad(source, `root element <${root.name}>`);
-  const status = child(root, 'status');
-  if (status === undefined) bad(source, 'no <status>');
-  const errors = child(status, 'errors')?.children.map((e) => e.text) ?? [];
+  const status = firstChild(root, 'status');
+  if (status === null) bad(source, 'no <status>');
+  const errors = firstChild(status, 'errors')?.children.map((e) => e.text.trim()) ?? [];
   if (status.attrs.get('code') !== '0' || errors.length > 0) {
     const what = `status ${status.attrs.get('code') ?? '?'} ${status.attrs.get('message') ?? ''}${errors.length > 0 ? `: ${errors.join('; ')}` : ''}`;
     if (errors.some((e) => /Could not connect/.test(e))) throw new CorosyncObserveError('NOT_RUNNING', source, what);
     bad(source, what);
   }
-  const summary = child(root, 'summary');
-  const nodesEl = child(root, 'nodes');
-  if (summary === undefined || nodesEl === undefined) bad(source, 'no <summary> or <nodes>');
-  const dcEl = child(summary, 'current_dc');
-  if (dcEl === undefined) bad(source, 'no <current_dc>');
+  const summary = firstChild(root, 'summary');
+  const nodesEl = firstChild(root, 'nodes');
+  if (summary === null || nodesEl === null) bad(source, 'no <summary> or <nodes>');
+  const dcEl = firstChild(summary, 'current_dc');
+  if (dcEl === null) bad(source, 'no <current_dc>');
   const dcPresent = boolAttr(dcEl, 'present', source);
-  const options = child(summary, 'cluster_options');
-  if (options === undefined) bad(source, 'no <cluster_options>');
+  const options = firstChild(summary, 'cluster_options');
+  if (options === null) bad(source, 'no <cluster_options>');
 
   const nodes: CrmMonNode[] = [];
   const names = new Set<string>();
@@ -577,11 +471,11 @@ export function parseCrmMonXml(stdout: string, source = crmMonSource): CrmMonSta
       }
     }
   };
-  const resources = child(root, 'resources');
-  if (resources !== undefined) walk(resources);
+  const resources = firstChild(root, 'resources');
+  if (resources !== null) walk(resources);
 
   const fenceEvents: FenceEvent[] = [];
-  for (const e of child(root, 'fence_history')?.children ?? []) {
+  for (const e of firstChild(root, 'fence_history')?.children ?? []) {
     if (e.name !== 'fence_event') bad(source, `<${e.name}> inside <fence_history>`);
     const st = strAttr(e, 'status', source);
     if (st !== 'success' && st !== 'failed' && st !== 'pending') bad(source, `fence_event status ${JSON.stringify(st)}`);
@@ -590,7 +484,7 @@ export function parseCrmMonXml(stdout: string, source = crmMonSource): CrmMonSta
 
   return {
     dc: { present: dcPresent, name: dcPresent ? strAttr(dcEl, 'name', source) : null, withQuorum: dcPresent ? boolAttr(dcEl, 'with_quorum', source) : false },
-    pacemakerdState: child(root, 'pacemakerd')?.attrs.get('state') ?? null,
+    pacemakerdState: firstChild(root, 'pacemakerd')?.attrs.get('state') ?? null,
     stonithEnabled: boolAttr(options, 'stonith-enabled', source),
     noQuorumPolicy: options.attrs.get('no-quorum-policy') ?? null,
     nodes,

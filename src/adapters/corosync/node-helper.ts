@@ -628,8 +628,9 @@ export function locatedOn(stdout: string, resource: string): string[] {
       throw new CorosyncObserveError('BAD_OUTPUT', source, `unexpected answer ${JSON.stringify(stdout.slice(0, 200))}`);
     }
     return nodes.children.map((n) => {
-      if (n.name !== 'node' || n.text === '') throw new CorosyncObserveError('BAD_OUTPUT', source, `unexpected <${n.name}> in <nodes>`);
-      return n.text;
+      const name = n.text.trim();
+      if (n.name !== 'node' || name === '') throw new CorosyncObserveError('BAD_OUTPUT', source, `unexpected <${n.name}> in <nodes>`);
+      return name;
     });
   } catch (err) {
     if (err instanceof CorosyncObserveError) throw new Refusal('failed', err.message);

@@ -207,7 +207,7 @@ describe('crm_mon -1 --output-as=xml', () => {
     ['a node listed twice', xml.replace('name="node2" id="2"', 'name="node1" id="2"'), /node node1 twice/],
     ['no summary', xml.replace(/<summary>[\s\S]*<\/summary>/, ''), /no <summary>/],
     ['a DOCTYPE', `<!DOCTYPE x>\n${xml}`, /DOCTYPE|expected "<"|name/],
-    ['an unclosed element', xml.replace('</nodes>', ''), /closes|never closed/],
+    ['an unclosed element', xml.replace('</nodes>', ''), /does not match <nodes>|never closed/],
     ['an unknown entity', xml.replace('name="node1" id="1" online', 'name="node&bogus;" id="1" online'), /unknown entity/],
     ['content after the root', `${xml}<x/>`, /content after the root/],
   ])('refuses %s', (_, text, reason) => {

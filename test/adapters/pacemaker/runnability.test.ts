@@ -14,9 +14,9 @@
 // their migration-threshold, blocked, and promotable clones that can or
 // cannot be promoted. Error paths use the real tools where they can produce
 // them (missing or broken CIB file) and small fake crm_simulate scripts where
-// they cannot (failing, hanging, malformed XML). The XML reader shared through
-// xml-cursor.ts is checked here too. If the Pacemaker CLI is missing the suite
-// FAILS (it never skips).
+// they cannot (failing, hanging, malformed XML). The XML reader itself is
+// checked in test/adapters/xml-cursor.test.ts. If the Pacemaker CLI is missing
+// the suite FAILS (it never skips).
 import { execFile, execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,7 @@ import {
   type RunnabilityCheckerOptions,
   type RunnabilityVerdict,
 } from '../../../src/adapters/pacemaker/runnability.js';
-import { descendants, parseXmlDocument, XmlSyntaxError } from '../../../src/adapters/xml-cursor.js';
+import { parseXmlDocument } from '../../../src/adapters/xml-cursor.js';
 
 const run = promisify(execFile);
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -376,62 +376,5 @@ describe('readCibModel', () => {
     ]);
     expect(model.resources.get('g')).toMatchObject({ kind: 'group', parent: null, primitives: ['g1', 'g2'] });
     expect(model.resources.get('m')).toMatchObject({ kind: 'primitive', parent: 'ms' });
-  });
-});
-
-describe('parseXmlDocument (xml-cursor.ts)', () => {
-  it('reads declarations, comments, CDATA, entities and character references', () => {
-    const doc = parseXmlDocument(
-      '<?xml version="1.0"?>\n<!-- head --><a x="1 &amp; &lt;2&gt; &#65;&#x42;" y=\'&quot;q&quot;\'>t&apos;<![CDATA[<raw>]]><b/><!-- c --><?pi x?><c z="a\tb&#10;c">in</c></a>\n',
-    );
-    expect(doc.name).toBe('a');
-    expect(doc.attrs.get('x')).toBe('1 & <2> AB');
-    expect(doc.attrs.get('y')).toBe('"q"');
-    expect(doc.text).toBe("t'<raw>");
-    expect(doc.children.map((c) => c.name)).toEqual(['b', 'c']);
-    expect(doc.children[1]?.attrs.get('z')).toBe('a b\nc'); // literal tab normalised, &#10; kept
-    expect(descendants(doc, 'c')[0]?.text).toBe('in');
-  });
-
-  it('rejects what is not well-formed, with offset, line and column', () => {
-    const cases: Array<[string, string]> = [
-      ['', 'no root element at offset 0'],
-      ['<a>', '<a> (opened at offset 0) is never closed at offset 3'],
-      ['<a></b>', '</b> does not match <a> opened at offset 0 at offset 3'],
-      ['<a/><b/>', 'content after the root element at offset 4'],
-      ['<a x=1/>', 'expected a quoted value for attribute x at offset 5'],
-      ['<a x="<"/>', '"<" in the value of attribute x at offset 6'],
-      ['<a>&#0;</a>', 'character reference &#0; names a character XML does not allow, in character data at offset 3'],
-      ['<a>\u0001</a>', 'character U+0001 is not allowed in XML at offset 3'],
-      ['<a><!-- x -- y --></a>', '"--" inside a comment at offset 3'],
-      ['<a>]]></a>', '"]]>" in character data at offset 3'],
-      ['<a/>\n<?xml version="1.0"?>', 'an XML declaration is only allowed at the very start of the document at offset 5'],
-      ['\n\n  <a x="1"y="2"/>', 'expected white space, ">" or "/>" in <a> at offset 12'],
-    ];
-    for (const [text, message] of cases) {
-      let err: unknown = null;
-      try {
-        parseXmlDocument(text);
-      } catch (e) {
-        err = e;
-      }
-      expect(err, JSON.stringify(text)).toBeInstanceOf(XmlSyntaxError);
-      expect((err as Error).message.startsWith(message), `${JSON.stringify(text)}: ${(err as Error).message}`).toBe(true);
-    }
-    const e = (() => {
-      try {
-        parseXmlDocument('\n\n  <a x="1"y="2"/>');
-      } catch (err) {
-        return err as XmlSyntaxError;
-      }
-      return null;
-    })();
-    expect(e).toMatchObject({ offset: 12, line: 3, column: 11 });
-  });
-
-  it('enforces its limits', () => {
-    expect(() => parseXmlDocument('<a><a><a/></a></a>', { depthMax: 2 })).toThrow(/elements nested deeper than 2 at offset 6/);
-    expect(() => parseXmlDocument('<a><b/><b/></a>', { elementCountMax: 2 })).toThrow(/more than 2 elements at offset 7/);
-    expect(() => parseXmlDocument('<a x="1" y="2"/>', { attrCountMax: 1 })).toThrow(/more than 1 attributes in <a> at offset 9/);
   });
 });
