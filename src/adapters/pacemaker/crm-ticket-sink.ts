@@ -255,7 +255,7 @@ export class CrmTicketSink implements TicketSink {
   async extendGuard(update: GuardUpdate, options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
     let skipped: string[];
     try {
-      skipped = await this.options.guard.extend(update.extend, this.options.clock.now());
+      skipped = await this.options.guard.extend(update.extend, () => this.options.clock.now());
     } catch (err) {
       return { ok: false, error: `lease guard record ${this.options.guard.path}: ${(err as Error).message}` };
     }

@@ -73,7 +73,7 @@ export class FileTicketSink implements TicketSink {
 
   async extendGuard(update: GuardUpdate, _options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
     try {
-      const skipped = await (await this.guard()).extend(update.extend, this.clock.now());
+      const skipped = await (await this.guard()).extend(update.extend, () => this.clock.now());
       return { ok: true, skipped };
     } catch (err) {
       return { ok: false, error: (err as Error).message };

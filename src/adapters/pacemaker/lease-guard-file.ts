@@ -41,7 +41,7 @@ export class GuardFileError extends Error {
 type Change =
   | { readonly kind: 'arm'; readonly ticket: string; readonly rec: GuardRecord }
   | { readonly kind: 'disarm'; readonly ticket: string }
-  | { readonly kind: 'extend'; readonly entries: ReadonlyArray<{ readonly ticket: string } & GuardRecord>; readonly now: number; readonly skipped: string[] };
+  | { readonly kind: 'extend'; readonly entries: ReadonlyArray<{ readonly ticket: string } & GuardRecord>; readonly now: () => number; readonly skipped: string[] };
 
 export class LeaseGuardFile {
   private records = new Map<string, GuardRecord>();
@@ -80,15 +80,29 @@ export class LeaseGuardFile {
   }
 
   /**
-   * Moves deadlines later where a grant of that generation is recorded and its
-   * deadline has not passed at `now`; resolves with the tickets skipped (no
-   * such grant, or a deadline already passed: the guard may have revoked it).
+   * Moves deadlines later where a grant of that generation is recorded;
+   * resolves with the tickets skipped: no such grant, or a deadline that had
+   * passed by the time the new one was durable. The lease guard process reads
+   * the record when a deadline comes and revokes if it still finds that
+   * deadline there: an extension that lands after the old deadline may come
+   * too late, so its grant must be written again in full (issue 12: judged at
+   * the time of asking, a slow write let the guard revoke a grant that the
+   * agent then believed intact, and renewed, for minutes). `now` is the
+   * monotonic clock the deadlines are on (CLOCK_MONOTONIC ms).
    */
-  async extend(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number }>, now: number): Promise<string[]> {
+  async extend(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number }>, now: () => number): Promise<string[]> {
     const skipped: string[] = [];
-    await this.change({ kind: 'extend', entries, now, skipped });
+    const change: Change = { kind: 'extend', entries, now, skipped };
+    await this.change(change);
+    // Old deadlines of the grants this write moved: the write counts only if it landed before them.
+    const landedAt = now();
+    for (const [ticket, before] of this.movedBy.get(change) ?? []) if (before <= landedAt) skipped.push(ticket);
+    this.movedBy.delete(change);
     return skipped;
   }
+
+  /** Per extend request, the deadline each moved grant had before the write (read when the request resolves). */
+  private readonly movedBy = new Map<Change, Map<string, number>>();
 
   private change(change: Change): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -108,10 +122,17 @@ export class LeaseGuardFile {
           if (c.kind === 'arm') next.set(c.ticket, c.rec);
           else if (c.kind === 'disarm') next.delete(c.ticket);
           else {
+            const moved = new Map<string, number>();
+            this.movedBy.set(c, moved);
+            const now = c.now();
             for (const e of c.entries) {
               const cur = next.get(e.ticket);
-              if (cur === undefined || cur.generation !== e.generation || cur.revokeBy <= c.now) c.skipped.push(e.ticket);
-              else if (e.revokeBy > cur.revokeBy) next.set(e.ticket, { generation: e.generation, revokeBy: e.revokeBy });
+              if (cur === undefined || cur.generation !== e.generation || cur.revokeBy <= now) c.skipped.push(e.ticket);
+              else {
+                // Judged again once the write is durable (extend()): the deadline in force until then.
+                moved.set(e.ticket, Math.min(cur.revokeBy, moved.get(e.ticket) ?? Number.POSITIVE_INFINITY));
+                if (e.revokeBy > cur.revokeBy) next.set(e.ticket, { generation: e.generation, revokeBy: e.revokeBy });
+              }
             }
           }
         }
@@ -122,7 +143,10 @@ export class LeaseGuardFile {
         } catch (e) {
           err = e instanceof Error ? e : new Error(String(e));
         }
-        for (const w of batch) w.done(err);
+        for (const w of batch) {
+          if (err !== null) this.movedBy.delete(w.change);
+          w.done(err);
+        }
       }
     } finally {
       this.writing = false;

@@ -16,6 +16,35 @@ async function fresh(): Promise<string> {
 }
 
 describe('the lease guard record', () => {
+  it('reports an extension skipped when its write lands after the old deadline (issue 12: the stranded ticket)', async () => {
+    // The guard process reads the record when a deadline comes and revokes if it
+    // still finds that deadline: a write that becomes durable after the old
+    // deadline may have lost that race. The clock reads 9 s when the agent asks
+    // and 10.5 s once the write is durable, past the old deadline of 10 s.
+    const path = await fresh();
+    const g = await LeaseGuardFile.open(path, 'boot-1');
+    await g.arm('a', 3, 10_000);
+    await g.arm('b', 3, 20_000);
+    const reads: number[] = [];
+    const clock = (): number => {
+      const t = reads.length === 0 ? 9_000 : 10_500;
+      reads.push(t);
+      return t;
+    };
+    const skipped = await g.extend(
+      [
+        { ticket: 'a', generation: 3, revokeBy: 15_000 },
+        { ticket: 'b', generation: 3, revokeBy: 25_000 },
+      ],
+      clock,
+    );
+    expect(reads).toEqual([9_000, 10_500]);
+    expect(skipped).toEqual(['a']); // b's old deadline (20 s) had not passed when the write landed
+    expect(g.get('b')).toEqual({ generation: 3, revokeBy: 25_000 });
+    // The record holds the later deadline for a too: the core writes a's grant again in full, which re-arms it.
+    expect((await readGuardFile(path, 'boot-1')).get('a')).toEqual({ generation: 3, revokeBy: 15_000 });
+  });
+
   it('arms, extends only later and only the same generation, skips passed deadlines, disarms', async () => {
     const path = await fresh();
     const g = await LeaseGuardFile.open(path, 'boot-1');
@@ -27,15 +56,15 @@ describe('the lease guard record', () => {
         { ticket: 'b', generation: 4, revokeBy: 15_000 }, // another generation
         { ticket: 'c', generation: 1, revokeBy: 15_000 }, // not armed
       ],
-      9_000,
+      () => 9_000,
     );
     expect(skipped.sort()).toEqual(['b', 'c']);
     expect(g.get('a')).toEqual({ generation: 3, revokeBy: 15_000 });
     expect(g.get('b')).toEqual({ generation: 5, revokeBy: 10_000 });
-    expect(await g.extend([{ ticket: 'a', generation: 3, revokeBy: 12_000 }], 9_000)).toEqual([]);
+    expect(await g.extend([{ ticket: 'a', generation: 3, revokeBy: 12_000 }], () => 9_000)).toEqual([]);
     expect(g.get('a')?.revokeBy).toBe(15_000); // never earlier
     // A deadline that has passed is not extended: the guard may have revoked that grant.
-    expect(await g.extend([{ ticket: 'b', generation: 5, revokeBy: 20_000 }], 10_000)).toEqual(['b']);
+    expect(await g.extend([{ ticket: 'b', generation: 5, revokeBy: 20_000 }], () => 10_000)).toEqual(['b']);
     expect(g.get('b')?.revokeBy).toBe(10_000);
     await g.disarm('a');
     expect(g.get('a')).toBeUndefined();
