@@ -337,7 +337,7 @@ function siteHealthMonitor(
   pump: Pump,
   clock: SystemClock,
   log: Logger,
-): SiteHealthMonitor | null {
+): SiteHealthMonitor {
   const handlers = new Map(config.tickets.filter((t) => t.beforeAcquireHandler !== null).map((t) => [t.name, t.beforeAcquireHandler!]));
   const probes: { -readonly [K in keyof HealthProbes]: HealthProbes[K] } = {};
   if (handlers.size > 0) {
@@ -361,7 +361,8 @@ function siteHealthMonitor(
       };
     }
   }
-  if (Object.keys(probes).length === 0) return null;
+  // Even without probes the monitor runs: it turns repeated CIB write failures into an unrunnable
+  // ticket, so a site whose sink cannot take a grant gives it up (issue 12, item 5).
   return new SiteHealthMonitor({
     tickets: config.tickets.map((t) => ({ name: t.name, hasHandler: handlers.has(t.name) })),
     probes,
