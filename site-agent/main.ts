@@ -261,10 +261,12 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     if (typeof req === 'string') return { ok: false, code: 'invalid', message: req, answeredBy: id };
     return admin.handle(req);
   });
+  let protocolViolations = 0;
   pump.on('event', (e) => {
     if (e.type === 'role') log.info({ role: e.role, term: e.term, leader: e.leader }, 'role changed');
     else if (e.type === 'applied' && e.data.type !== 'noop') log.info({ index: e.index, entry: e.data, ok: e.ok }, 'registry entry applied');
     else if (e.type === 'lease-lost') log.warn({ ticket: e.ticket, reason: e.reason }, 'renewal refused');
+    else if (e.type === 'protocol-violation') log.warn({ from: e.from, msgType: e.msgType, reason: e.reason, count: ++protocolViolations }, 'protocol violation by a member: ignored');
   });
   pump.on('guard', (g) => log.info(g, 'lease guard deadlines moved'));
   pump.on('effect', (e, outcome) => {

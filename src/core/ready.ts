@@ -79,6 +79,8 @@ export type CoreEvent =
   | { readonly type: 'lease-lost'; readonly ticket: string; readonly reason: string }
   | { readonly type: 'released'; readonly ticket: string; readonly site: MemberId }
   | { readonly type: 'message-ignored'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
+  /** A message no correct member sends (e.g. an append at a term from a member that does not lead it): ignored, to be logged and counted. */
+  | { readonly type: 'protocol-violation'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
   /** Gossip (DESIGN.md §3): this member's view of another changed (alive, suspect, dead), by `origin`'s claim. */
   | {
       readonly type: 'member-state';

@@ -28,7 +28,9 @@ import { isSwimMessage, type Entry, type Envelope, type Snapshot } from '../../s
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { AdminCommand, CoreEvent, HardState, Ready, Report } from '../../src/core/ready.js';
 import type { TicketEffect } from '../../src/core/tickets/site-holder.js';
-import { AssertionError, generation, memberId, ms, type MemberId, type TicketDef } from '../../src/core/types.js';
+import { AssertionError, generation, index, memberId, ms, term as term0Of, type MemberId, type TicketDef } from '../../src/core/types.js';
+
+const term0 = term0Of(0);
 
 // ───────────── the formation ─────────────
 
@@ -342,6 +344,35 @@ describe('election', () => {
       const resp = r.ready.messages.find((m) => m.msg.type === 'vote-resp' && m.msg.granted)!;
       expect(r.ready.persist?.hardState?.votedFor).toBe(resp.to);
     }
+  });
+});
+
+describe('an append at the current term from a member that does not lead it (issue 12)', () => {
+  // Raft's election safety allows one leader per term, so such an append can
+  // only come from a buggy or hostile member. Found from outside: a single one
+  // made the leader step down. It must be ignored and reported.
+  it('deposes no one: the leader stays, and the follower keeps its leader; both report a protocol violation', () => {
+    const net = settled({ seed: 4 });
+    const [leader] = net.leaders();
+    const followers = ids.filter((id) => id !== leader);
+    const [forger, victim] = followers as [MemberId, MemberId];
+    const term = net.node(leader!).member.status().term;
+    const forged = (to: MemberId): Envelope => ({
+      from: forger,
+      to,
+      msg: { type: 'append', term, prevIndex: index(0), prevTerm: term0, entries: [], commit: index(0), sentAt: ms(net.now) },
+    });
+    const before = net.log.length;
+    net.input(leader!, { kind: 'step', env: forged(leader!) });
+    net.input(victim, { kind: 'step', env: forged(victim) });
+    const events = net.log.slice(before).flatMap((r) => r.ready.events.map((e) => ({ member: r.member, e })));
+    const violations = events.filter((x) => x.e.type === 'protocol-violation');
+    expect(violations.map((x) => x.member).sort()).toEqual([leader, victim].sort());
+    expect(events.some((x) => x.e.type === 'role')).toBe(false);
+    expect(net.node(leader!).member.status()).toMatchObject({ role: 'leader', term, leader });
+    expect(net.node(victim).member.status()).toMatchObject({ role: 'follower', term, leader });
+    net.runUntil(net.now + 5_000);
+    expect(net.leaders()).toEqual([leader]);
   });
 });
 

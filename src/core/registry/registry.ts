@@ -411,11 +411,23 @@ export class Registry {
     if (entries.length > 0) p.next = entries[entries.length - 1]!.index + 1;
   }
 
+  /**
+   * A term has at most one leader: an append or snapshot at our term from a member that does not
+   * lead it (we do, or we follow another) comes from a buggy or hostile member and deposes no one.
+   */
+  private fromUsurper(from: MemberId, msg: Msg<'append' | 'snapshot'>): boolean {
+    if (msg.term !== this.currentTerm || (this.role !== 'leader' && (this.leader === null || this.leader === from))) return false;
+    const reason = this.role === 'leader' ? 'this member leads that term' : `the leader of that term is ${this.leader}`;
+    this.host.event({ type: 'protocol-violation', from, msgType: msg.type, reason: `${msg.type} at term ${msg.term} from a member that does not lead it: ${reason}` });
+    return true;
+  }
+
   private onAppend(from: MemberId, msg: Msg<'append'>): void {
     if (msg.term < this.currentTerm) {
       this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
       return;
     }
+    if (this.fromUsurper(from, msg)) return;
     this.acknowledgeLeader(from);
     if (msg.prevIndex < this.log.snapshot.index) {
       // Already compacted here: everything up to the snapshot matches by definition.
@@ -477,6 +489,7 @@ export class Registry {
       this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
       return;
     }
+    if (this.fromUsurper(from, msg)) return;
     this.acknowledgeLeader(from);
     const s = msg.snapshot;
     if (s.index <= this.commit) {
