@@ -152,6 +152,13 @@ export default tseslint.config(
     },
   },
   {
+    // The error base is the bottom layer: everything may import it, it imports nothing.
+    files: ['src/errors.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '.', message: 'src/errors.ts is the bottom layer: it imports nothing.' }] }],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -27,6 +27,7 @@ import { adminTimeoutMsRange, cibGuardMarginMsRange, intInRange, moveTimeoutMsRa
 import { runBoothClient } from '../src/cli/booth-client.js';
 import { tollboothVersion } from '../src/cli/version.js';
 import { resolveConfigPath, defaultSocketPath } from '../src/config/paths.js';
+import { UsageError } from '../src/cli/usage-error.js';
 
 function isBoothName(script: string | undefined): boolean {
   if (script === undefined) return false;
@@ -213,8 +214,6 @@ function adminCommand(name: string, description: string): Command {
 }
 
 type Caller = (req: AdminRequest) => Promise<AdminResponse>;
-
-class UsageError extends Error {}
 
 /**
  * How to reach the formation: the local agent's socket, or with --remote a

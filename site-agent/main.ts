@@ -36,6 +36,7 @@ import { memberKeyCandidates } from '../src/config/paths.js';
 import { ticketSinkFor, type TicketSinkKind } from './ticket-sink.js';
 import { quorumGuardianLoop, readGuardianSettings } from './quorum-guardian.js';
 import type { QuorumGuardianLoop } from '../src/runtime/quorum-guardian-loop.js';
+import { errorFields, TollboothError } from '../src/errors.js';
 
 export const exitConfig = 78;
 
@@ -67,13 +68,12 @@ function tollboothArgv(): string[] {
   return [process.execPath, ...process.execArgv, script];
 }
 
-export class StartupError extends Error {
+export class StartupError extends TollboothError<'STARTUP_FAILED'> {
   constructor(
     readonly exitCode: number,
     message: string,
   ) {
-    super(message);
-    this.name = 'StartupError';
+    super('STARTUP_FAILED', message, { details: { exitCode } });
   }
 }
 
@@ -197,7 +197,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     guardWatch = setInterval(() => {
       void ensureLeaseGuard(guardOpts).then(
         (r) => r.started && log.warn({ pid: r.pid }, 'lease guard was gone: restarted'),
-        (err: unknown) => log.error({ err }, 'cannot start the lease guard'),
+        (err: unknown) => log.error(errorFields(err), 'cannot start the lease guard'),
       );
     }, 2_000);
     guardWatch.unref();
@@ -292,7 +292,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     resolveDone(code);
   };
   pump.on('fatal', (err) => {
-    log.fatal({ err }, 'fatal error in the protocol pump');
+    log.fatal({ ...errorFields(err), stack: err instanceof Error ? (err.stack ?? null) : null }, 'fatal error in the protocol pump');
     void stop(1);
   });
   await transport.start();

@@ -6,6 +6,7 @@
 
 import { chmod, chown, readFile, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
+import { TollboothError } from '../errors.js';
 
 export const adminRequestBytesMax = 64 * 1024;
 export const adminResponseBytesMax = 16 * 1024 * 1024;
@@ -14,15 +15,7 @@ export interface AdminSocketHandler {
   (body: unknown): Promise<unknown>;
 }
 
-export class AdminSocketError extends Error {
-  constructor(
-    readonly code: 'ADMIN_SOCKET_UNREACHABLE' | 'ADMIN_SOCKET_TIMEOUT' | 'ADMIN_SOCKET_PROTOCOL' | 'ADMIN_SOCKET_GROUP',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AdminSocketError';
-  }
-}
+export class AdminSocketError extends TollboothError<'ADMIN_SOCKET_UNREACHABLE' | 'ADMIN_SOCKET_TIMEOUT' | 'ADMIN_SOCKET_PROTOCOL' | 'ADMIN_SOCKET_GROUP'> {}
 
 /** Looks a group name up in /etc/group (Node has no getgrnam). */
 export async function groupId(name: string): Promise<number> {

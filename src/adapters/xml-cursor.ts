@@ -14,6 +14,8 @@
 // pacemaker/crm-ticket-sink.ts, corosync/corosync-observe.ts (and through it
 // corosync/node-helper.ts). Do not write another.
 
+import { TollboothError } from '../errors.js';
+
 /** One element: its name, attributes (entities decoded), child elements and character data. */
 export interface XmlElement {
   readonly name: string;
@@ -37,8 +39,7 @@ export interface XmlLimits {
 }
 
 /** The document is not well-formed (or is beyond a limit). `offset` is where reading stopped. */
-export class XmlSyntaxError extends Error {
-  readonly code = 'XML_SYNTAX';
+export class XmlSyntaxError extends TollboothError<'XML_SYNTAX'> {
   readonly offset: number;
   readonly line: number;
   readonly column: number;
@@ -48,8 +49,7 @@ export class XmlSyntaxError extends Error {
   constructor(what: string, text: string, offset: number) {
     const { line, column } = lineColumn(text, offset);
     const near = JSON.stringify(text.slice(offset, offset + 40));
-    super(`${what} at offset ${offset} (line ${line}, column ${column}, near ${near})`);
-    this.name = 'XmlSyntaxError';
+    super('XML_SYNTAX', `${what} at offset ${offset} (line ${line}, column ${column}, near ${near})`, { details: { what, offset, line, column } });
     this.what = what;
     this.offset = offset;
     this.line = line;

@@ -40,6 +40,7 @@ import type { FormationConfig } from '../config/formation-config.js';
 import { formatConfigProblem, hasConfigErrors } from '../config/problems.js';
 import { defaultSocketPath, resolveConfigPath } from '../config/paths.js';
 import type { AdminRequest, AdminResponse, PeersView, TicketView } from '../runtime/admin-service.js';
+import { TollboothError } from '../errors.js';
 
 /** booth's exit codes: success, any failure, and (status only) "not running" (OCF_NOT_RUNNING). */
 export const boothExitOk = 0;
@@ -305,13 +306,12 @@ export interface BoothClientIo {
   readonly programName: string;
 }
 
-class BoothFailure extends Error {
+class BoothFailure extends TollboothError<'BOOTH_CLIENT_FAILED'> {
   constructor(
     message: string,
     readonly exitCode: number = boothExitFailure,
   ) {
-    super(message);
-    this.name = 'BoothFailure';
+    super('BOOTH_CLIENT_FAILED', message, { details: { exitCode } });
   }
 }
 

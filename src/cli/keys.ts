@@ -4,16 +4,9 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { readRegularFile } from '../config/regular-file.js';
+import { TollboothError } from '../errors.js';
 
-export class KeyFileError extends Error {
-  constructor(
-    readonly code: 'KEY_FILE_UNREADABLE' | 'KEY_FILE_INVALID' | 'KEY_FILE_PERMISSIONS' | 'KEY_FILE_EXISTS',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KeyFileError';
-  }
-}
+export class KeyFileError extends TollboothError<'KEY_FILE_UNREADABLE' | 'KEY_FILE_INVALID' | 'KEY_FILE_PERMISSIONS' | 'KEY_FILE_EXISTS'> {}
 
 const pkcs8Ed25519Prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
 

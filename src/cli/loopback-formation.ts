@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { AdminRequest, AdminResponse, TicketView } from '../runtime/admin-service.js';
 import { call } from './admin-client.js';
 import { writeSeedFile } from './keys.js';
+import { TollboothError } from '../errors.js';
 
 export interface LoopbackMember {
   readonly address: string;
@@ -68,8 +69,10 @@ export async function freePort(addresses: readonly string[]): Promise<number> {
 }
 
 /** Thrown by a probe to stop waiting at once (the awaited thing can no longer happen). */
-export class WaitAborted extends Error {
-  override readonly name = 'WaitAborted';
+export class WaitAborted extends TollboothError<'WAIT_ABORTED'> {
+  constructor(message: string) {
+    super('WAIT_ABORTED', message);
+  }
 }
 
 /** Polls `probe` until it returns non-null or the deadline passes; errors count as "not yet", except WaitAborted. */

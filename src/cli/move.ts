@@ -8,6 +8,7 @@
 // state and says how to undo it.
 
 import type { AdminRequest, AdminResponse, TicketResources, TicketView } from '../runtime/admin-service.js';
+import { TollboothError } from '../errors.js';
 
 export interface MoveOptions {
   readonly ticket: string;
@@ -127,11 +128,4 @@ export async function moveTicket(o: MoveOptions): Promise<MoveOutcome> {
   }
 }
 
-class MoveError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+class MoveError extends TollboothError {}

@@ -36,6 +36,7 @@ import { readRegularTextFile } from '../config/regular-file.js';
 import type { GuardianStatus, PromotionRecord } from '../runtime/quorum-guardian-loop.js';
 import { call, exitNotRunning, exitOk, exitRefused, exitUsage } from './admin-client.js';
 import { adminTimeoutMsRange, guardianDelayMsRange, helperWindowMsRange, intInRange, withRange, type IntRange } from './numeric-option.js';
+import { UsageError } from './usage-error.js';
 
 export interface QuorumReportOptions {
   readonly targetVoters?: number;
@@ -257,8 +258,6 @@ interface ReportCliOptions {
   corosyncConf: string;
   timeout: number;
 }
-
-class UsageError extends Error {}
 
 function pairsOf(values: readonly string[], what: string): Map<string, string> {
   const out = new Map<string, string>();

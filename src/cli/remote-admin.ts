@@ -24,16 +24,9 @@ import type { TransportLogger } from '../adapters/transport/transport-support.js
 import type { AdminRequest, AdminResponse } from '../runtime/admin-service.js';
 import { sequenceCounterLimit } from '../wire/replay-window.js';
 import { publicKeyOfSeed } from './keys.js';
+import { TollboothError } from '../errors.js';
 
-export class RemoteAdminError extends Error {
-  override readonly name = 'RemoteAdminError';
-  constructor(
-    readonly code: 'REMOTE_ADMIN_CONFIG' | 'REMOTE_ADMIN_REFUSED' | 'REMOTE_ADMIN_TIMEOUT' | 'REMOTE_ADMIN_PROTOCOL',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class RemoteAdminError extends TollboothError<'REMOTE_ADMIN_CONFIG' | 'REMOTE_ADMIN_REFUSED' | 'REMOTE_ADMIN_TIMEOUT' | 'REMOTE_ADMIN_PROTOCOL'> {}
 
 export interface RemoteAdminOptions {
   /** The formation's name (labels every envelope). */

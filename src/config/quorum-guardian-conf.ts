@@ -40,6 +40,7 @@ import { tokenizeConfigLine } from './line-tokenizer.js';
 import { configProblem, formatConfigProblem, hasConfigErrors, sortConfigProblems, type ConfigProblem } from './problems.js';
 import { readRegularFileSync, RegularFileError } from './regular-file.js';
 import { parseConfigTime } from './values.js';
+import { TollboothError } from '../errors.js';
 
 /** A guardian file is a few lines per node; anything near this is a mistake. */
 export const guardianConfBytesMax = 256 * 1024;
@@ -107,15 +108,15 @@ export interface GuardianConfLoadResult {
 }
 
 /** A guardian file with errors, for callers that insist on a usable one. */
-export class QuorumGuardianConfError extends Error {
-  readonly code = 'QUORUM_GUARDIAN_CONF_INVALID';
+export class QuorumGuardianConfError extends TollboothError<'QUORUM_GUARDIAN_CONF_INVALID'> {
   constructor(
     readonly file: string,
     readonly problems: readonly ConfigProblem[],
   ) {
     const errors = problems.filter((p) => p.severity === 'error');
-    super(`quorum guardian settings ${file} have ${errors.length} error(s):\n${errors.map(formatConfigProblem).join('\n')}`);
-    this.name = 'QuorumGuardianConfError';
+    super('QUORUM_GUARDIAN_CONF_INVALID', `quorum guardian settings ${file} have ${errors.length} error(s):\n${errors.map(formatConfigProblem).join('\n')}`, {
+      details: { file, errorCount: errors.length },
+    });
   }
 }
 

@@ -10,10 +10,10 @@
 // caught.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { TollboothError } from '../errors.js';
 
 /** The path is not a regular file, or holds more than the reader's limit. */
-export class RegularFileError extends Error {
-  readonly code: 'NOT_REGULAR_FILE' | 'FILE_TOO_LARGE';
+export class RegularFileError extends TollboothError<'NOT_REGULAR_FILE' | 'FILE_TOO_LARGE'> {
   readonly path: string;
   /** NOT_REGULAR_FILE: what the path is instead ('a FIFO', 'a directory', ...). */
   readonly kind: string;
@@ -23,12 +23,12 @@ export class RegularFileError extends Error {
 
   constructor(code: 'NOT_REGULAR_FILE' | 'FILE_TOO_LARGE', path: string, details: { kind?: string; sizeBytes?: number; sizeBytesMax?: number }) {
     super(
+      code,
       code === 'NOT_REGULAR_FILE'
         ? `not a regular file (${details.kind ?? 'unknown kind'})`
         : `${details.sizeBytes ?? 0} bytes or more; at most ${details.sizeBytesMax ?? 0} are read`,
+      { details: { path, kind: details.kind, sizeBytes: details.sizeBytes, sizeBytesMax: details.sizeBytesMax } },
     );
-    this.name = 'RegularFileError';
-    this.code = code;
     this.path = path;
     this.kind = details.kind ?? 'a regular file';
     this.sizeBytes = details.sizeBytes ?? 0;

@@ -9,7 +9,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { TicketState } from '../core/tickets/ticket-table.js';
-import type { AdminCommand } from '../core/ready.js';
+import type { AdminCommand, CommandErrorCode } from '../core/ready.js';
 import type { MemberId, TicketDef } from '../core/types.js';
 import type { MemberStatus, SiteHealthSeen } from '../core/member.js';
 import type { SwimView } from '../core/gossip/swim.js';
@@ -30,10 +30,32 @@ export interface AdminRequest {
   readonly local?: boolean;
 }
 
+/**
+ * Why an admin request failed: a stable, machine-readable code (the CLI maps
+ * them to exit codes, booth's client to its own). The core's command codes,
+ * and those this service and its clients add.
+ */
+export type AdminErrorCode =
+  | CommandErrorCode
+  /** The ticket has no such attribute (`attr get`). */
+  | 'no-such-attribute'
+  /** This member cannot answer that (no Pacemaker feed, no quorum guardian, an arbitrator asked for a site). */
+  | 'unsupported'
+  /** The cluster state could not be read (crm_mon, cibadmin). */
+  | 'cluster-error'
+  /** No leader is known: no majority reachable. */
+  | 'no-leader'
+  /** The leader did not answer a forwarded request in time. */
+  | 'timeout'
+  /** The handler threw: a bug. */
+  | 'internal'
+  /** The client could not reach the member at all (set by the CLI, never sent). */
+  | 'unreachable';
+
 export interface AdminResponse {
   readonly ok: boolean;
-  /** Stable machine-readable code on failure (e.g. not-leader, no-such-ticket, no-leader, timeout). */
-  readonly code?: string;
+  /** Stable machine-readable code on failure. */
+  readonly code?: AdminErrorCode;
   readonly message: string;
   readonly answeredBy: string;
   readonly data?: unknown;

@@ -50,6 +50,7 @@
 
 import { majority } from '../core/registry/quorum.js';
 import type { AbortOptions } from '../ports/ports.js';
+import { TollboothError } from '../errors.js';
 
 /** What a helper's quorum-status says, reduced to what the executor checks. */
 export interface QuorumSnapshot {
@@ -217,14 +218,14 @@ export function quorumProblems(q: QuorumSnapshot, req: PromotionRequest, rJoined
   return p;
 }
 
-class StepFailure extends Error {
+class StepFailure extends TollboothError<PromotionFailureCode> {
   constructor(
     readonly step: PromotionStep,
     readonly node: string | null,
-    readonly code: PromotionFailureCode,
+    code: PromotionFailureCode,
     message: string,
   ) {
-    super(message);
+    super(code, message, { details: { step, node } });
   }
 }
 

@@ -24,6 +24,7 @@ import type { QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
 import { guardianSettingsAgainstNodelist } from '../config/quorum-guardian-conf.js';
 import { executePromotion, type PromotionOutcome, type PromotionRequest, type QuorumHelpers, type QuorumSnapshot, type StepRecord } from './quorum-executor.js';
 import type { AbortOptions } from '../ports/ports.js';
+import { errorFields } from '../errors.js';
 
 export interface GuardianLoopLogger {
   info(fields: object, message: string): void;
@@ -187,7 +188,7 @@ export class QuorumGuardianLoop {
       if (this.#stopped) return;
       this.#roundRunning = this.round().then(
         () => undefined,
-        (err: unknown) => this.#c.log.error({ err: message(err) }, 'quorum guardian round failed'),
+        (err: unknown) => this.#c.log.error({ ...errorFields(err), err: message(err) }, 'quorum guardian round failed'),
       );
       void this.#roundRunning.finally(() => {
         this.#roundRunning = null;
@@ -237,7 +238,7 @@ export class QuorumGuardianLoop {
       snapshot = await this.#c.observe({ signal: this.#abort.signal });
     } catch (err) {
       const text = message(err);
-      if (this.#observeError?.message !== text) this.#c.log.warn({ err: text }, 'quorum guardian cannot observe the cluster; no decision');
+      if (this.#observeError?.message !== text) this.#c.log.warn({ ...errorFields(err), err: text }, 'quorum guardian cannot observe the cluster; no decision');
       this.#observeError = { atUnixMs: this.#c.wallClockMs(), message: text };
       return null;
     }
@@ -248,7 +249,7 @@ export class QuorumGuardianLoop {
       input = this.#c.tracker.input(snapshot, now, { zoneOf: (n) => zones.get(n) ?? '', changeInProgress: this.#running !== null });
     } catch (err) {
       const text = message(err);
-      if (this.#observeError?.message !== text) this.#c.log.warn({ err: text }, 'quorum guardian cannot use the observation; no decision');
+      if (this.#observeError?.message !== text) this.#c.log.warn({ ...errorFields(err), err: text }, 'quorum guardian cannot use the observation; no decision');
       this.#observeError = { atUnixMs: this.#c.wallClockMs(), message: text };
       return null;
     }

@@ -9,6 +9,7 @@
 // "no quorum" (no DC counts as no quorum).
 
 import type { SiteHealth } from '../core/messages.js';
+import { errorFields } from '../errors.js';
 
 export interface HealthProbes {
   /** Runs the ticket's before-acquire handler (only for tickets that have one). */
@@ -148,7 +149,7 @@ export class SiteHealthMonitor {
         if (q !== this.quorate) this.o.log.warn({ quorate: q }, q ? 'the site cluster has quorum again' : 'the site cluster has lost quorum: giving tickets up');
         this.quorate = q;
       } catch (err) {
-        this.o.log.warn({ err: (err as Error).message }, 'cannot read the site cluster quorum; keeping the last answer');
+        this.o.log.warn(errorFields(err), 'cannot read the site cluster quorum; keeping the last answer');
       }
     }
     const hold = this.o.writeFailureHoldMs ?? 60_000;
@@ -164,7 +165,7 @@ export class SiteHealthMonitor {
       try {
         runnable = await p.runnable(tickets.map((t) => t.name));
       } catch (err) {
-        this.o.log.warn({ err: (err as Error).message }, 'runnability check failed; keeping the last answers');
+        this.o.log.warn(errorFields(err), 'runnability check failed; keeping the last answers');
       }
     }
     for (const t of tickets) {
@@ -175,7 +176,7 @@ export class SiteHealthMonitor {
         this.flip(this.handlerFailed, t.name, !r.ok, r.message ?? 'before-acquire handler failed', 'before-acquire handler passes again');
       }
       const r = runnable?.get(t.name);
-      if (r instanceof Error) this.o.log.warn({ ticket: t.name, err: r.message }, 'runnability check failed; keeping the last answer');
+      if (r instanceof Error) this.o.log.warn({ ticket: t.name, ...errorFields(r) }, 'runnability check failed; keeping the last answer');
       else if (r !== undefined) this.flip(this.notRunnable, t.name, !r.runnable, r.reason ?? 'not runnable here', 'runnable here again');
     }
     this.publish();

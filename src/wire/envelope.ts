@@ -36,6 +36,7 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import type { KeyObject } from 'node:crypto';
 import { ed25519SignatureBytes, verifyEd25519, type EnvelopeSigner } from './signer.js';
+import { TollboothError } from '../errors.js';
 
 export const envelopeMagic: readonly [number, number] = [0x54, 0x42];
 export const envelopeVersion = 1;
@@ -168,15 +169,14 @@ export type EnvelopeErrorCode =
  * bad limit. Encoding runs on our own data, so this is thrown; decoding runs
  * on network data and returns a reject instead.
  */
-export class EnvelopeError extends Error {
-  override readonly name = 'EnvelopeError';
+export class EnvelopeError extends TollboothError<EnvelopeErrorCode> {
   constructor(
-    readonly code: EnvelopeErrorCode,
+    code: EnvelopeErrorCode,
     message: string,
     readonly field?: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(code, message, { details: { field }, cause: options?.cause });
   }
 }
 

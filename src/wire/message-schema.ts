@@ -57,6 +57,7 @@ import {
   type TicketMode,
 } from '../core/types.js';
 import { memberIdBytesMax } from './envelope.js';
+import { TollboothError } from '../errors.js';
 
 export interface MessageSchemaLimits {
   /** Members in a config entry or snapshot (and weights per ticket). */
@@ -97,12 +98,12 @@ const changeVerbCharsMax = 32;
 export type ParseResult<T> = { readonly ok: true; readonly msg: T } | { readonly ok: false; readonly reason: string };
 
 /** Thrown inside the parser only; parseMessage turns it into a result. */
-class Invalid extends Error {
+class Invalid extends TollboothError<'MESSAGE_INVALID'> {
   constructor(
     readonly path: string,
     readonly problem: string,
   ) {
-    super(`${path}: ${problem}`);
+    super('MESSAGE_INVALID', `${path}: ${problem}`, { details: { path, problem } });
   }
 }
 

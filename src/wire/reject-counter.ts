@@ -14,6 +14,7 @@
 // clock is passed in (`nowMs`, monotonic) so tests need no timers.
 import { envelopeRejectReasons, type EnvelopeRejectReason } from './envelope.js';
 import { replayRejectReasons, type ReplayRejectReason } from './replay-window.js';
+import { TollboothError } from '../errors.js';
 
 /** Reasons only a transport can see, because they concern the connection a frame came over. */
 export const transportRejectReasons = [
@@ -76,15 +77,7 @@ export interface RejectCountEntry {
 
 export type RejectCounterErrorCode = 'REJECT_COUNTER_CONFIG' | 'REJECT_COUNTER_CLOCK';
 
-export class RejectCounterError extends Error {
-  override readonly name = 'RejectCounterError';
-  constructor(
-    readonly code: RejectCounterErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class RejectCounterError extends TollboothError<RejectCounterErrorCode> {}
 
 interface ReasonState {
   count: number;

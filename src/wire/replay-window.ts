@@ -40,6 +40,8 @@
 // assumes a network that may duplicate messages, and its term check discards
 // stale ones.
 
+import { TollboothError } from '../errors.js';
+
 export const replayWindowSizeDefault = 1024;
 /** Bounds memory per sender at windowSize/8 bytes; 2^16 is 8 KiB per sender. */
 export const replayWindowSizeMax = 65_536;
@@ -66,15 +68,7 @@ export type ReplayVerdict =
 
 export type ReplayErrorCode = 'REPLAY_CONFIG' | 'REPLAY_SEQUENCE_RANGE' | 'SEQUENCE_COUNTER_EXHAUSTED' | 'SEQUENCE_EPOCH_EXHAUSTED';
 
-export class ReplayWindowError extends Error {
-  override readonly name = 'ReplayWindowError';
-  constructor(
-    readonly code: ReplayErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class ReplayWindowError extends TollboothError<ReplayErrorCode> {}
 
 /** Composes a sequence number from its persisted epoch and in-memory counter. */
 export function sequenceNumber(epoch: number, counter: number): number {

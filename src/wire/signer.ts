@@ -9,6 +9,7 @@
 // ten times the signature itself (stack.md measured 2 300 against 28 600 signs/s).
 import { Buffer } from 'node:buffer';
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { TollboothError } from '../errors.js';
 
 export const ed25519SeedBytes = 32;
 export const ed25519PublicKeyBytes = 32;
@@ -25,15 +26,7 @@ const spkiEd25519Prefix = Buffer.from('302a300506032b6570032100', 'hex');
 export type KeyFormatErrorCode = 'KEY_FORMAT' | 'KEY_TYPE' | 'KEY_MISMATCH';
 
 /** A key given by config or by a caller is malformed. Raised at load time, never for network input. */
-export class KeyFormatError extends Error {
-  override readonly name = 'KeyFormatError';
-  constructor(
-    readonly code: KeyFormatErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class KeyFormatError extends TollboothError<KeyFormatErrorCode> {}
 
 function assertEd25519(key: KeyObject, type: 'private' | 'public'): void {
   if (key.type !== type || key.asymmetricKeyType !== 'ed25519') {

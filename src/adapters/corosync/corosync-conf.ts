@@ -26,6 +26,7 @@
 
 import { createHash } from 'node:crypto';
 import { printable } from '../../config/printable.js';
+import { TollboothError } from '../../errors.js';
 
 /** Largest corosync.conf we read (a real one is a few KiB). */
 export const corosyncConfBytesMax = 1024 * 1024;
@@ -49,16 +50,15 @@ export type CorosyncConfErrorCode =
   | 'CONF_CHANGE';
 
 /** A problem in a corosync.conf, naming the file, the line (1-based; 0 = the file as a whole) and the reason. */
-export class CorosyncConfError extends Error {
-  override readonly name = 'CorosyncConfError';
+export class CorosyncConfError extends TollboothError<CorosyncConfErrorCode> {
   constructor(
-    readonly code: CorosyncConfErrorCode,
+    code: CorosyncConfErrorCode,
     readonly file: string,
     readonly line: number,
     readonly reason: string,
   ) {
     // The reason may quote the file (a value with C1 or bidi controls passes the line check): escaped for terminals.
-    super(printable(`${file}${line > 0 ? `:${line}` : ''}: ${reason}`));
+    super(code, printable(`${file}${line > 0 ? `:${line}` : ''}: ${reason}`), { details: { file, line, reason: printable(reason) } });
   }
 }
 

@@ -38,6 +38,7 @@ import type { CoreMemberView, GuardianObservation, QuorumView, RemoteNodeView } 
 import { readExit, type ToolName } from '../exit-codes.js';
 import { firstChild, parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
 import { commandLine, describeFailedRun, runFailureCode, stderrExcerpt, systemProcessRunner, type ProcessRunner, type RunFailureCode } from '../process-runner.js';
+import { TollboothError } from '../../errors.js';
 
 // ───────────── errors ─────────────
 
@@ -53,15 +54,14 @@ export type CorosyncObserveErrorCode =
   /** The tool did not end with an exit code (process-runner.ts). */
   | RunFailureCode;
 
-export class CorosyncObserveError extends Error {
-  override readonly name = 'CorosyncObserveError';
+export class CorosyncObserveError extends TollboothError<CorosyncObserveErrorCode> {
   constructor(
-    readonly code: CorosyncObserveErrorCode,
+    code: CorosyncObserveErrorCode,
     /** The command (or parser) concerned, e.g. `corosync-quorumtool -s -p`. */
     readonly source: string,
     message: string,
   ) {
-    super(`${code}: ${source}: ${message}`);
+    super(code, `${code}: ${source}: ${message}`, { details: { source } });
   }
 }
 

@@ -66,6 +66,7 @@ import { readRegularTextFile } from '../../config/regular-file.js';
 import type { QuorumHelpers } from '../../runtime/quorum-executor.js';
 import type { AbortOptions } from '../../ports/ports.js';
 import { Ed25519Signer, publicKeyFromRaw, publicKeyToRaw, verifyEd25519 } from '../../wire/signer.js';
+import { errorFields, TollboothError } from '../../errors.js';
 
 export const nodeHelperPurpose = 'tollbooth-node-helper/v1';
 const signaturePrefix = Buffer.from(`${nodeHelperPurpose}\0`, 'utf8');
@@ -214,12 +215,12 @@ export const helperCommandTimeoutMsDefault = 60_000;
 const helperOutputBytesMax = 8 * 1024 * 1024;
 
 /** A refusal or failure inside the helper, carried to the client as {reason, message}. */
-class Refusal extends Error {
+class Refusal extends TollboothError<'NODE_HELPER_REFUSAL'> {
   constructor(
     readonly reason: RefusalReason,
     message: string,
   ) {
-    super(message);
+    super('NODE_HELPER_REFUSAL', message, { details: { reason } });
   }
 }
 
@@ -353,7 +354,7 @@ export class NodeHelperServer {
         clearTimeout(timer);
       }
     });
-    socket.on('error', (err) => this.#o.logger?.warn({ err: err.message }, 'node helper connection error'));
+    socket.on('error', (err) => this.#o.logger?.warn(errorFields(err), 'node helper connection error'));
     const bytesMax = this.#o.requestBytesMax ?? 256 * 1024;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -392,7 +393,7 @@ export class NodeHelperServer {
         },
         (err: unknown) => {
           done = false;
-          this.#o.logger?.warn({ err: (err as Error).message }, 'node helper internal error');
+          this.#o.logger?.warn(errorFields(err), 'node helper internal error');
           reply({ ok: false, reason: 'failed', message: `internal error: ${(err as Error).message}` });
         },
       );
@@ -417,7 +418,7 @@ export class NodeHelperServer {
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       this.#count(err.reason);
-      this.#o.logger?.warn({ action, reason: err.reason, message: err.message }, 'node helper refused a request');
+      this.#o.logger?.warn({ action, reason: err.reason, message: err.message, code: err.code }, 'node helper refused a request');
       this.#emit(action, false, err.reason, performance.now() - started);
       return { ok: false, reason: err.reason, message: err.message };
     }
@@ -686,16 +687,15 @@ export type NodeHelperErrorCode =
   /** The answer is not what a helper sends. */
   | 'PROTOCOL';
 
-export class NodeHelperError extends Error {
-  override readonly name = 'NodeHelperError';
+export class NodeHelperError extends TollboothError<NodeHelperErrorCode> {
   constructor(
-    readonly code: NodeHelperErrorCode,
+    code: NodeHelperErrorCode,
     readonly node: string,
     readonly action: NodeHelperAction,
     message: string,
     readonly reason: RefusalReason | null = null,
   ) {
-    super(`${code}${reason === null ? '' : `/${reason}`}: ${action} on ${node}: ${message}`);
+    super(code, `${code}${reason === null ? '' : `/${reason}`}: ${action} on ${node}: ${message}`, { details: { node, action, reason } });
   }
 }
 

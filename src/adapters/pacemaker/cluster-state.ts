@@ -9,14 +9,11 @@ import { readCibModel } from './runnability.js';
 import { childElements, descendants, firstChild, parseXmlDocument, type XmlElement } from '../xml-cursor.js';
 import { readExit } from '../exit-codes.js';
 import { commandLine, describeFailedRun, runFailureCode, stderrExcerpt, systemProcessRunner, type ProcessRunner, type RunFailureCode } from '../process-runner.js';
+import { TollboothError } from '../../errors.js';
 
-export class ClusterStateError extends Error {
-  constructor(
-    readonly code: RunFailureCode | 'FAILED' | 'BAD_OUTPUT',
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-    this.name = 'ClusterStateError';
+export class ClusterStateError extends TollboothError<RunFailureCode | 'FAILED' | 'BAD_OUTPUT'> {
+  constructor(code: RunFailureCode | 'FAILED' | 'BAD_OUTPUT', message: string) {
+    super(code, `${code}: ${message}`);
   }
 }
 

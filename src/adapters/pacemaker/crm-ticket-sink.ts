@@ -28,6 +28,7 @@ import type { LeaseGuardFile } from './lease-guard-file.js';
 import { parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
 import { readExit, type ExitMeaning } from '../exit-codes.js';
 import { commandLine, describeFailedRun, runFailureCode, systemProcessRunner, type ProcessRunner, type RunFailureCode, type RunResult } from '../process-runner.js';
+import { TollboothError } from '../../errors.js';
 
 /** Booth's `owner` when the ticket was lost (no leader known). */
 export const boothOwnerLost = 0;
@@ -97,8 +98,7 @@ export type CrmTicketErrorCode =
 const transientCodes: ReadonlySet<CrmTicketErrorCode> = new Set(['TIMEOUT', 'KILLED']);
 
 /** A failed crm_ticket call (or an effect refused before any call), with flat log fields. */
-export class CrmTicketError extends Error {
-  readonly code: CrmTicketErrorCode;
+export class CrmTicketError extends TollboothError<CrmTicketErrorCode> {
   /** The argv that failed (without the binary), when a call was made. */
   readonly args: readonly string[];
   readonly exitCode: number | null;
@@ -111,9 +111,10 @@ export class CrmTicketError extends Error {
     message: string,
     details: { args?: readonly string[]; exitCode?: number | null; stderr?: string; transient?: boolean; cause?: unknown } = {},
   ) {
-    super(`${code}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'CrmTicketError';
-    this.code = code;
+    super(code, `${code}: ${message}`, {
+      details: { args: details.args, exitCode: details.exitCode, stderr: details.stderr, transient: details.transient },
+      cause: details.cause,
+    });
     this.args = details.args ?? [];
     this.exitCode = details.exitCode ?? null;
     this.stderr = details.stderr ?? '';

@@ -52,6 +52,7 @@ import { assert } from '../../core/types.js';
 import type { AbortOptions, MonotonicClock } from '../../ports/ports.js';
 import { SystemClock } from '../system-clock.js';
 import { systemProcessRunner, type ProcessRunner, type RunResult } from '../process-runner.js';
+import { TollboothError } from '../../errors.js';
 
 export type HandlerPhase = 'acquire' | 'renew';
 
@@ -124,14 +125,11 @@ export type HandlerResult =
     };
 
 /** The run was abandoned: the caller's signal fired, or the runner closed. */
-export class HandlerError extends Error {
-  readonly code: 'ABORTED' | 'CLOSED';
+export class HandlerError extends TollboothError<'ABORTED' | 'CLOSED'> {
   readonly ticket: string;
 
   constructor(code: 'ABORTED' | 'CLOSED', ticket: string, message: string) {
-    super(`${code}: ${message}`);
-    this.name = 'HandlerError';
-    this.code = code;
+    super(code, `${code}: ${message}`, { details: { ticket } });
     this.ticket = ticket;
   }
 }

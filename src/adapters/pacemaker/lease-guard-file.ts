@@ -12,6 +12,7 @@
 
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { TollboothError } from '../../errors.js';
 
 export interface GuardRecord {
   readonly generation: number;
@@ -28,13 +29,12 @@ interface GuardFileContent {
   readonly tickets: Readonly<Record<string, GuardRecord>>;
 }
 
-export class GuardFileError extends Error {
+export class GuardFileError extends TollboothError<'GUARD_FILE_INVALID'> {
   constructor(
     readonly path: string,
     message: string,
   ) {
-    super(`${path}: ${message}`);
-    this.name = 'GuardFileError';
+    super('GUARD_FILE_INVALID', `${path}: ${message}`, { details: { path } });
   }
 }
 

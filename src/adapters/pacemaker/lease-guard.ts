@@ -22,6 +22,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { MonotonicClock } from '../../ports/ports.js';
 import { readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
+import { errorFields } from '../../errors.js';
 
 export interface GuardLogger {
   info(obj: object, msg: string): void;
@@ -132,7 +133,7 @@ export class LeaseGuard {
       this.lastSeen = seen;
     } catch (err) {
       // An unreadable record: keep enforcing the last one read (its deadlines only get earlier relative to now).
-      this.o.log.error({ err: (err as Error).message, path: this.o.guardPath }, 'cannot read the lease guard record; enforcing the last one read');
+      this.o.log.error({ ...errorFields(err), path: this.o.guardPath }, 'cannot read the lease guard record; enforcing the last one read');
     }
   }
 
@@ -299,7 +300,7 @@ export class CibExpiryGuard {
     try {
       states = await this.o.read();
     } catch (err) {
-      this.o.log.error({ err: (err as Error).message }, 'cannot read the CIB tickets; trying again');
+      this.o.log.error(errorFields(err), 'cannot read the CIB tickets; trying again');
       return out;
     }
     const limitSec = (this.o.wallMs() - (this.o.marginMs ?? cibGuardMarginMsDefault)) / 1000;

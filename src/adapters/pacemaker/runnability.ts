@@ -50,6 +50,7 @@ import { SystemClock } from '../system-clock.js';
 import { childElements, descendants, firstChild, parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
 import { readExit, type ExitMeaning } from '../exit-codes.js';
 import { commandLine, describeFailedRun, runFailureCode, systemProcessRunner, type ProcessRunner, type RunResult } from '../process-runner.js';
+import { TollboothError } from '../../errors.js';
 
 export type RunnabilityErrorCode =
   /** The ticket name is not one we pass to Pacemaker tools. */
@@ -80,8 +81,7 @@ export type RunnabilityErrorCode =
 export type PacemakerTool = 'cibadmin' | 'crm_ticket' | 'crm_simulate';
 
 /** A runnability check that could not give an answer, with flat log fields. */
-export class RunnabilityError extends Error {
-  readonly code: RunnabilityErrorCode;
+export class RunnabilityError extends TollboothError<RunnabilityErrorCode> {
   /** The tool that failed, when one did. */
   readonly tool: PacemakerTool | null;
   readonly args: readonly string[];
@@ -95,9 +95,10 @@ export class RunnabilityError extends Error {
     message: string,
     details: { tool?: PacemakerTool; args?: readonly string[]; exitCode?: number | null; stderr?: string; transient?: boolean; cause?: unknown } = {},
   ) {
-    super(`${code}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'RunnabilityError';
-    this.code = code;
+    super(code, `${code}: ${message}`, {
+      details: { tool: details.tool, args: details.args, exitCode: details.exitCode, stderr: details.stderr, transient: details.transient },
+      cause: details.cause,
+    });
     this.tool = details.tool ?? null;
     this.args = details.args ?? [];
     this.exitCode = details.exitCode ?? null;

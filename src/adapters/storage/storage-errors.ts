@@ -8,47 +8,43 @@
 // stops the member (DESIGN.md §1 — safety first). Restoring it is an
 // operator's decision (rejoin with an empty store, or a backup).
 
+import { TollboothError } from '../../errors.js';
+
 /** Another open store holds the directory (LevelDB's LOCK file): most likely a second agent. */
-export class StorageLockedError extends Error {
-  readonly code = 'STORAGE_LOCKED';
+export class StorageLockedError extends TollboothError<'STORAGE_LOCKED'> {
   readonly location: string;
 
   constructor(location: string, cause?: unknown) {
-    super(
-      `storage ${location} is already open elsewhere (its LOCK is held): is another tollbooth agent running on this directory?`,
-      { cause },
-    );
-    this.name = 'StorageLockedError';
+    super('STORAGE_LOCKED', `storage ${location} is already open elsewhere (its LOCK is held): is another tollbooth agent running on this directory?`, {
+      details: { location },
+      cause,
+    });
     this.location = location;
   }
 }
 
 /** The store could not be opened for a reason other than the lock (missing parent directory, permissions, LevelDB's own corruption check...). */
-export class StorageOpenError extends Error {
-  readonly code = 'STORAGE_OPEN_FAILED';
+export class StorageOpenError extends TollboothError<'STORAGE_OPEN_FAILED'> {
   readonly location: string;
   readonly reason: string;
 
   constructor(location: string, cause: unknown) {
     const reason = describeCause(cause);
-    super(`cannot open storage ${location}: ${reason}`, { cause });
-    this.name = 'StorageOpenError';
+    super('STORAGE_OPEN_FAILED', `cannot open storage ${location}: ${reason}`, { details: { location, reason }, cause });
     this.location = location;
     this.reason = reason;
   }
 }
 
 /** A record does not hold what this version wrote there, or the records do not fit together. */
-export class StorageCorruptError extends Error {
-  readonly code = 'STORAGE_CORRUPT';
+export class StorageCorruptError extends TollboothError<'STORAGE_CORRUPT'> {
   readonly location: string;
   /** The offending record's key. */
   readonly key: string;
   readonly reason: string;
 
   constructor(location: string, key: string, reason: string, cause?: unknown) {
-    super(`storage ${location} is corrupt at key ${key}: ${reason}`, cause === undefined ? undefined : { cause });
-    this.name = 'StorageCorruptError';
+    super('STORAGE_CORRUPT', `storage ${location} is corrupt at key ${key}: ${reason}`, { details: { location, key, reason }, cause });
     this.location = location;
     this.key = key;
     this.reason = reason;
@@ -56,18 +52,16 @@ export class StorageCorruptError extends Error {
 }
 
 /** The store was written in a format this version does not know (typically: written by a newer tollbooth). */
-export class StorageVersionError extends Error {
-  readonly code = 'STORAGE_VERSION_UNSUPPORTED';
+export class StorageVersionError extends TollboothError<'STORAGE_VERSION_UNSUPPORTED'> {
   readonly location: string;
   readonly key: string;
   readonly version: number;
   readonly versionsSupported: readonly number[];
 
   constructor(location: string, key: string, version: number, versionsSupported: readonly number[]) {
-    super(
-      `storage ${location} has format version ${version} at key ${key}; this tollbooth reads version ${versionsSupported.join(', ')}`,
-    );
-    this.name = 'StorageVersionError';
+    super('STORAGE_VERSION_UNSUPPORTED', `storage ${location} has format version ${version} at key ${key}; this tollbooth reads version ${versionsSupported.join(', ')}`, {
+      details: { location, key, version, versionsSupported },
+    });
     this.location = location;
     this.key = key;
     this.version = version;
@@ -80,42 +74,36 @@ export class StorageVersionError extends Error {
  * snapshot going backwards, a value that is not JSON...). A programmer error
  * in the caller: nothing of the batch is written.
  */
-export class StorageBatchError extends Error {
-  readonly code = 'STORAGE_BATCH_INVALID';
+export class StorageBatchError extends TollboothError<'STORAGE_BATCH_INVALID'> {
   readonly location: string;
   readonly reason: string;
 
   constructor(location: string, reason: string, cause?: unknown) {
-    super(`refused to persist to ${location}: ${reason}`, cause === undefined ? undefined : { cause });
-    this.name = 'StorageBatchError';
+    super('STORAGE_BATCH_INVALID', `refused to persist to ${location}: ${reason}`, { details: { location, reason }, cause });
     this.location = location;
     this.reason = reason;
   }
 }
 
 /** A write failed in the database. Whether it reached the disk is unknown, so the store refuses further writes until reopened. */
-export class StorageWriteError extends Error {
-  readonly code = 'STORAGE_WRITE_FAILED';
+export class StorageWriteError extends TollboothError<'STORAGE_WRITE_FAILED'> {
   readonly location: string;
   readonly reason: string;
 
   constructor(location: string, cause: unknown) {
     const reason = describeCause(cause);
-    super(`write to storage ${location} failed: ${reason}`, { cause });
-    this.name = 'StorageWriteError';
+    super('STORAGE_WRITE_FAILED', `write to storage ${location} failed: ${reason}`, { details: { location, reason }, cause });
     this.location = location;
     this.reason = reason;
   }
 }
 
 /** The store was used after close(). */
-export class StorageClosedError extends Error {
-  readonly code = 'STORAGE_CLOSED';
+export class StorageClosedError extends TollboothError<'STORAGE_CLOSED'> {
   readonly location: string;
 
   constructor(location: string) {
-    super(`storage ${location} is closed`);
-    this.name = 'StorageClosedError';
+    super('STORAGE_CLOSED', `storage ${location} is closed`, { details: { location } });
     this.location = location;
   }
 }

@@ -124,6 +124,7 @@ import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../../wir
 import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../../wire/signer.js';
 import { FaultState, type TransportFaults } from './transport-faults.js';
 import { DropCounter, FrameQueue, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
+import { TollboothError } from '../../errors.js';
 
 export const tollboothProtocol = '/tollbooth/1.0.0';
 
@@ -208,14 +209,12 @@ export interface Libp2pTransportOptions {
   readonly sequenceCounterStart?: number;
 }
 
-export class TransportConfigError extends Error {
-  override readonly name = 'TransportConfigError';
-  readonly code = 'TRANSPORT_CONFIG';
+export class TransportConfigError extends TollboothError<'TRANSPORT_CONFIG'> {
   constructor(
     message: string,
     readonly field: string,
   ) {
-    super(message);
+    super('TRANSPORT_CONFIG', message, { details: { field } });
   }
 }
 
