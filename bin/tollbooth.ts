@@ -73,7 +73,11 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
     .option('--socket <path>', 'admin socket (default /run/tollbooth/<name>.sock)')
     .option('--log <file>', 'log file (default: standard error)')
     .option('--log-level <level>', 'pino level', 'info')
-    .action(async (o: { config?: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean; quorumGuardian?: string }) => {
+    .addOption(
+      new Option('--http <address:port>', 'serve Prometheus /metrics on ADDRESS:PORT (a bare PORT listens on 127.0.0.1 only); off by default')
+        .env('TOLLBOOTH_HTTP'),
+    )
+    .action(async (o: { config?: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean; quorumGuardian?: string; http?: string }) => {
       const opts: MemberOptions = {
         config: resolveConfigPath(o.config),
         logLevel: o.logLevel,
@@ -86,6 +90,7 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
         ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),
         ...(o.socket === undefined ? {} : { socket: o.socket }),
         ...(o.log === undefined ? {} : { log: o.log }),
+        ...(o.http === undefined || o.http === '' ? {} : { http: o.http }),
       };
       const code = name === 'site-agent' ? await runMember('site', opts) : await runArbitrator(opts);
       // The member is stopped and its log flushed (synchronous destination): exit now rather than

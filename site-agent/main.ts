@@ -37,6 +37,9 @@ import { ticketSinkFor, type TicketSinkKind } from './ticket-sink.js';
 import { quorumGuardianLoop, readGuardianSettings } from './quorum-guardian.js';
 import type { QuorumGuardianLoop } from '../src/runtime/quorum-guardian-loop.js';
 import { errorFields, TollboothError } from '../src/errors.js';
+import { parseHttpListen } from '../src/adapters/http-listener.js';
+import type { SiteCounters } from '../src/runtime/metrics.js';
+import { startObservation, type Observation } from './observe.js';
 
 export const exitConfig = 78;
 
@@ -59,6 +62,8 @@ export interface MemberOptions {
   readonly quorumCheck?: boolean;
   /** The quorum guardian's site-local settings file (sites only); without it no guardian runs. */
   readonly quorumGuardian?: string;
+  /** `ADDRESS:PORT` (or a bare port, on loopback) to serve /metrics on; off when absent (issue 13). */
+  readonly http?: string;
 }
 
 /** argv that runs this `tollbooth` (the built script, or the source under the same loader). */
@@ -165,6 +170,13 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   const guardianSettings = opts.quorumGuardian === undefined ? null : readGuardianSettings(opts.quorumGuardian);
   if (guardianSettings !== null && 'errors' in guardianSettings) throw new StartupError(exitConfig, guardianSettings.errors);
   if (guardianSettings !== null && kind !== 'site') throw new StartupError(exitConfig, '--quorum-guardian is for site agents');
+  if (opts.http !== undefined) {
+    try {
+      parseHttpListen(opts.http);
+    } catch (err) {
+      throw new StartupError(exitConfig, (err as Error).message);
+    }
+  }
   const stateDir = opts.stateDir ?? `/var/lib/tollbooth/${config.name}`;
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const log = pino(
@@ -262,6 +274,30 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     return admin.handle(req);
   });
   let protocolViolations = 0;
+  let guardian: QuorumGuardianLoop | null = null;
+  const siteCounters: SiteCounters = { handlerFailures: 0, runnabilityFailures: 0 };
+  let observation: Observation;
+  try {
+    observation = await startObservation(
+      {
+        self: id,
+        kind,
+        formation: config.name,
+        pump,
+        transport,
+        clock,
+        admin,
+        log: log.child({ module: 'observe' }),
+        ...(guardianSettings === null ? {} : { guardian: () => guardian?.status() ?? null }),
+        ...(kind === 'site' ? { siteCounters } : {}),
+      },
+      opts.http,
+    );
+  } catch (err) {
+    server.close();
+    await storage.close();
+    throw new StartupError(1, (err as Error).message);
+  }
   pump.on('event', (e) => {
     if (e.type === 'role') log.info({ role: e.role, term: e.term, leader: e.leader }, 'role changed');
     else if (e.type === 'applied' && e.data.type !== 'noop') log.info({ index: e.index, entry: e.data, ok: e.ok }, 'registry entry applied');
@@ -273,7 +309,6 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     log.info({ ticket: e.ticket, granted: e.granted, generation: e.generation, revokeBy: e.revokeBy, ok: outcome.ok }, e.granted ? 'ticket granted locally' : 'ticket revoked locally');
   });
   let stopHealth = (): void => undefined;
-  let guardian: QuorumGuardianLoop | null = null;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
   let stopping = false;
@@ -284,6 +319,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     if (guardWatch !== null) clearInterval(guardWatch);
     stopHealth();
     await guardian?.stop();
+    await observation.stop();
     server.close();
     await pump.stop();
     await transport.stop();
@@ -298,7 +334,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   await transport.start();
   pump.start();
   if (kind === 'site') {
-    const monitor = siteHealthMonitor(config, me, id, opts, sinkKind, coreConfig.timing.renewIntervalMs, pump, clock, log.child({ module: 'health' }));
+    const monitor = siteHealthMonitor(config, me, id, opts, sinkKind, coreConfig.timing.renewIntervalMs, pump, clock, log.child({ module: 'health' }), siteCounters);
     if (monitor !== null) {
       pump.on('event', (e) => {
         if (e.type === 'applied' && e.ok && e.data.type === 'grant' && e.data.site === id) void monitor.checkNow(e.data.ticket);
@@ -319,7 +355,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   }
   checkPeersConfig(admin, config, id, fingerprint, log, () => stopping, () => void stop(exitConfig));
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
-  log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint }, 'member ready');
+  log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint, ...(observation.http === null ? {} : { http: observation.http }) }, 'member ready');
   return { id, log, stop: () => stop(0), done };
 }
 
@@ -339,6 +375,7 @@ function siteHealthMonitor(
   pump: Pump,
   clock: SystemClock,
   log: Logger,
+  counters: SiteCounters,
 ): SiteHealthMonitor {
   const handlers = new Map(config.tickets.filter((t) => t.beforeAcquireHandler !== null).map((t) => [t.name, t.beforeAcquireHandler!]));
   const probes: { -readonly [K in keyof HealthProbes]: HealthProbes[K] } = {};
@@ -347,6 +384,7 @@ function siteHealthMonitor(
     probes.handler = async (ticket, phase, expiresUnixSec) => {
       const command = handlers.get(ticket)!;
       const r = await runner.run({ ticket, phase, expiresUnixSec, command: { program: command.program, args: command.args } });
+      if (!r.ok) counters.handlerFailures += 1;
       return r.ok ? { ok: true } : { ok: false, message: r.message };
     };
   }
@@ -357,6 +395,7 @@ function siteHealthMonitor(
       probes.runnable = async (tickets) => {
         const out = new Map<string, { runnable: boolean; reason?: string } | Error>();
         for (const [ticket, v] of await checker.checkAll(tickets)) {
+          if (v instanceof Error || !v.runnable) counters.runnabilityFailures += 1;
           out.set(ticket, v instanceof Error ? v : v.runnable ? { runnable: true } : { runnable: false, reason: v.reason });
         }
         return out;

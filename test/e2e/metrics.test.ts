@@ -1,0 +1,187 @@
+// Prometheus metrics of a real formation (issue 13): two site agents and an
+// arbitrator spawned on 127.0.0.1–3, each with `--http ADDRESS:PORT`. The
+// test scrapes /metrics from every member, checks the text with Debian's
+// `promtool check metrics`, reads a ticket's holder from the info-style gauge,
+// kills the holder with SIGKILL and waits until the survivors' metrics show
+// the new holder, a higher generation and a counted failover. A real
+// Prometheus server (Debian's `prometheus`, started here on 127.0.0.1 with a
+// temporary config and store) scrapes the same members; its HTTP API is
+// asked for the holder before and after the failover. A bad --http value is
+// refused at start-up with exit 78, naming the value. Every wait is an event
+// with a deadline.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+
+const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
+const leaseS = 4;
+
+/** Runs promtool with `input` on stdin; resolves with its exit code and output. */
+function promtool(args: readonly string[], input: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const p = execFile('promtool', [...args], (err, stdout, stderr) => {
+      if (err !== null && typeof (err as NodeJS.ErrnoException).code === 'string') {
+        reject(new Error(`promtool could not run: ${err.message}`));
+        return;
+      }
+      resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? 1), output: stdout + stderr });
+    });
+    p.stdin?.end(input);
+  });
+}
+
+/** One sample line's value: `name{labels} value`, labels matched as a substring. */
+function sample(text: string, name: string, labels = ''): number | null {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!line.includes(labels)) continue;
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return null;
+}
+
+function holderOf(text: string, ticket: string): string | null {
+  const m = new RegExp(`^tollbooth_ticket_holder_info\\{ticket="${ticket}",holder="([^"]*)"\\} 1$`, 'm').exec(text);
+  return m === null ? null : m[1]!;
+}
+
+describe('metrics of a real formation', () => {
+  let f: LoopbackFormation;
+  const http = new Map<string, number>();
+  let prom: ChildProcess | null = null;
+  let promDir = '';
+  let promPort = 0;
+
+  const scrape = async (m: LoopbackMember): Promise<string> => {
+    const res = await fetch(`http://${m.address}:${http.get(m.address)!}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+
+  beforeAll(async () => {
+    f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, command: tsxCommand, tickets: [{ name: 'auto', expireS: leaseS, acquireAfterS: 0 }] });
+    for (const m of f.members) {
+      const port = await freePort([m.address]);
+      http.set(m.address, port);
+      f.start(m, ['--http', `${m.address}:${port}`]);
+    }
+    await Promise.all(f.members.map((m) => f.waitReady(m)));
+    promDir = await mkdtemp(join(tmpdir(), 'tollbooth-prom-'));
+    promPort = await freePort(['127.0.0.1']);
+    const targets = f.members.map((m) => `'${m.address}:${http.get(m.address)!}'`).join(', ');
+    await writeFile(
+      join(promDir, 'prometheus.yml'),
+      `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: tollbooth\n    static_configs:\n      - targets: [${targets}]\n`,
+    );
+    prom = spawn('prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
+    await until('prometheus to be ready', 60_000, async () => ((await fetch(`http://127.0.0.1:${promPort}/-/ready`)).ok ? true : null), 200);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (prom !== null && prom.exitCode === null) {
+      const exited = new Promise((r) => prom!.once('exit', r));
+      prom.kill('SIGTERM');
+      await exited;
+    }
+    if (promDir !== '') await rm(promDir, { recursive: true, force: true });
+    await f.stop();
+  });
+
+  /** The holders Prometheus reports for the ticket right now, one per scraped member. */
+  const promHolders = async (): Promise<string[]> => {
+    const q = encodeURIComponent('tollbooth_ticket_holder_info{ticket="auto"}');
+    const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${q}`)).json()) as { status: string; data: { result: Array<{ metric: Record<string, string> }> } };
+    expect(body.status).toBe('success');
+    return body.data.result.map((r) => r.metric.holder ?? '').sort();
+  };
+
+  it('serves the metric set on every member, accepted by promtool, and follows a failover', async () => {
+    const holder = await until('the ticket to be granted at one site', 30_000, async () => {
+      const at = await f.grantedAt('auto');
+      return at.length === 1 ? at[0]! : null;
+    });
+    const other = f.sites.find((s) => s !== holder)!;
+    const arbitrator = f.members.find((m) => m.kind === 'arbitrator')!;
+
+    // Every member reports the same holder; the holder's sink has it granted, the other's not.
+    for (const m of f.members) {
+      const text = await until(`${m.address}'s metrics to show the holder`, 10_000, async () => {
+        const t = await scrape(m);
+        return holderOf(t, 'auto') === holder.address ? t : null;
+      });
+      const check = await promtool(['check', 'metrics'], text);
+      expect(check.output, `promtool check metrics on ${m.address}:\n${check.output}`).toBe('');
+      expect(check.code).toBe(0);
+      for (const name of [
+        'tollbooth_member_info',
+        'tollbooth_ticket_generation',
+        'tollbooth_ticket_lease_duration_seconds',
+        'tollbooth_ticket_standby',
+        'tollbooth_registry_term',
+        'tollbooth_registry_commit_index',
+        'tollbooth_registry_leader_changes_total',
+        'tollbooth_peer_frames_sent_total',
+        'tollbooth_peer_frames_received_total',
+        'process_cpu_seconds_total',
+        'nodejs_eventloop_lag_seconds',
+      ]) {
+        expect(sample(text, name), `${name} on ${m.address}`).not.toBeNull();
+      }
+      expect(sample(text, 'tollbooth_registry_role', 'role="leader"')).not.toBeNull();
+      expect(sample(text, 'tollbooth_peer_state', 'state="alive"')).toBe(1);
+      expect(sample(text, 'tollbooth_peer_route_info', 'route="direct"')).toBe(1);
+      expect(sample(text, 'tollbooth_peer_rtt_seconds')).toBeGreaterThan(0);
+    }
+    const before = await scrape(holder);
+    expect(sample(before, 'tollbooth_ticket_granted_here', 'ticket="auto"')).toBe(1);
+    expect(sample(before, 'tollbooth_ticket_lease_remaining_seconds', 'ticket="auto"')).toBeGreaterThan(0);
+    expect(sample(before, 'tollbooth_cib_writes_total', 'kind="grant",result="ok"')).toBeGreaterThanOrEqual(1);
+    expect(sample(await scrape(other), 'tollbooth_ticket_granted_here', 'ticket="auto"')).toBe(0);
+    // Arbitrators hold nothing (S3): no granted_here series there.
+    expect(sample(await scrape(arbitrator), 'tollbooth_ticket_granted_here')).toBeNull();
+    const generationBefore = sample(before, 'tollbooth_ticket_generation', 'ticket="auto"')!;
+
+    // Prometheus itself scraped every member and reads the same holder.
+    await until('prometheus to report the holder from all three members', 30_000, async () => {
+      const h = await promHolders();
+      return h.length === 3 && h.every((x) => x === holder.address) ? true : null;
+    }, 250);
+
+    await f.kill(holder, 'SIGKILL');
+    const after = await until('the survivor\'s metrics to show it holding the ticket', 60_000, async () => {
+      const t = await scrape(other);
+      return holderOf(t, 'auto') === other.address && sample(t, 'tollbooth_ticket_granted_here', 'ticket="auto"') === 1 ? t : null;
+    }, 200);
+    expect(sample(after, 'tollbooth_ticket_generation', 'ticket="auto"')).toBeGreaterThan(generationBefore);
+    expect(sample(after, 'tollbooth_events_total', 'event="failover"')).toBeGreaterThanOrEqual(1);
+    expect(sample(after, 'tollbooth_ticket_last_change_timestamp_seconds', 'ticket="auto"')).toBeGreaterThan(Date.now() / 1000 - 120);
+    const arb = await until('the arbitrator to see the holder dead or suspect', 30_000, async () => {
+      const t = await scrape(arbitrator);
+      return sample(t, 'tollbooth_peer_state', `peer="${holder.address}",state="alive"`) === 0 ? t : null;
+    }, 200);
+    expect(holderOf(arb, 'auto')).toBe(other.address);
+    expect((await promtool(['check', 'metrics'], after)).code).toBe(0);
+
+    // Prometheus: the dead member's series go stale; the two survivors report the new holder.
+    await until('prometheus to report the new holder', 60_000, async () => {
+      const h = await promHolders();
+      return h.length === 2 && h.every((x) => x === other.address) ? true : null;
+    }, 250);
+  }, 180_000);
+
+  it('refuses a bad --http value at start-up, naming it (exit 78)', async () => {
+    const [exe, ...pre] = tsxCommand;
+    const m = f.sites[0]!;
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(exe!, [...pre, 'site-agent', '-c', f.configPath, '--self', m.address, '-k', m.key, '--state-dir', join(f.root, 'bad-http'), '--socket', join(f.root, 'bad-http.sock'), '--ticket-sink', 'file', '--http', 'localhost:99999'], (err, _out, stderr) => {
+        resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? null), stderr });
+      });
+    });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain('--http "localhost:99999"');
+  }, 60_000);
+});
