@@ -10,7 +10,7 @@
 //   --json              end with the JSON line
 //   --out FILE          also write the JSON object to FILE
 //   --quick             fewer samples and shorter windows (smoke run, figures not for the docs)
-//   --only LIST         comma-separated subset of startup,grant,failover,tickets
+//   --only LIST         comma-separated subset of cli,startup,grant,failover,tickets
 //   --tickets LIST      ticket counts for the steady-state runs (default 1,100,1000,10000)
 //   --steady-preset P   timing preset of the steady-state formations: auto (default: loopback below
 //                       5 000 tickets, lan from 5 000 on — loopback renews every 200 ms, which is
@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { timingPresets } from '../src/config/presets.js';
 import { nowMs } from './clock.js';
+import { measureCliStartup, type CliStartupResult } from './cli-startup.js';
 import { measureFailover, type FailoverResult } from './failover.js';
 import { measureGrants, type GrantResult } from './grant.js';
 import { Bench, BenchAborted, distProblem, repoRoot } from './harness.js';
@@ -34,7 +35,7 @@ import { measureSteady, type SteadyResult } from './steady.js';
 
 const execFileP = promisify(execFile);
 
-const sections = ['startup', 'grant', 'failover', 'tickets'] as const;
+const sections = ['cli', 'startup', 'grant', 'failover', 'tickets'] as const;
 type Section = (typeof sections)[number];
 
 interface Options {
@@ -143,6 +144,12 @@ async function main(): Promise<number> {
         return null;
       }
     };
+
+    const cli = await run<CliStartupResult>('cli', () => measureCliStartup(b, o.quick ? 3 : 9));
+    if (cli !== null) {
+      result.cliStartup = { ...cli, loadAverage1m: await loadAverage1m() };
+      b.say(`CLI: --help ×${cli.commands.help!.wallRatio} node -e 0 (wall), list ${cli.commands.list!.wallMs.p50} ms wall`);
+    }
 
     const startup = await run<StartupResult>('startup', () => measureStartup(b, o.quick ? 2 : 3));
     if (startup !== null) {

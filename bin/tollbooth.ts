@@ -2,29 +2,29 @@
 // The `tollbooth` command: daemons (site-agent, arbitrator), key and config
 // tools, the admin commands, and the loopback demo. A composition root: it is
 // the only place that ties the CLI to the process roots.
+// Loads only what the command needs (issue 15, item 3): the definitions below
+// import nothing but commander and small leaf modules, and each action imports
+// its own module when it runs. An admin command talks to a UNIX socket and must
+// not load libp2p, LevelDB or the core; `--help` must cost little more than
+// `node -e 0` (bench/cli-startup.ts measures both). Keep new imports here
+// `import type` or leaf modules; anything heavier goes into an action's
+// `await import(...)`.
+//
+// The polyfill stays first and static: every lazy path that reaches libp2p
+// (site-agent, arbitrator, --remote) runs after it.
 import '../src/polyfills.js';
 import { Command, CommanderError, Option } from 'commander';
 import { basename } from 'node:path';
-import { loadConfigFile } from '../src/config/index.js';
-import { configFingerprint } from '../src/config/fingerprint.js';
-import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
-import { printable } from '../src/config/printable.js';
 import { AdminSocketError } from '../src/adapters/admin-socket.js';
 import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
 import type { PumpStats } from '../src/runtime/pump.js';
 import { call, exitCodeOf, exitNoLeader, exitNotRunning, exitOk, exitRefused, exitUsage, formatHistory, formatList, formatPeers, type ClientOptions } from '../src/cli/admin-client.js';
-import { readSeedFile, writeSeedFile } from '../src/cli/keys.js';
-import { checkAdminKey, RemoteAdminError, remoteAdminRequest, remoteMember } from '../src/cli/remote-admin.js';
-import { runMember, type MemberOptions } from '../site-agent/main.js';
-import { runArbitrator } from '../arbitrator/main.js';
-import { cibRevokeAll, runCibGuard, runLeaseGuard } from '../site-agent/lease-guard-main.js';
+import type { MemberOptions } from '../site-agent/main.js';
+import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink-kind.js';
+// Node built-ins and the guard record only: the lease guard's own default, for --help.
 import { cibGuardMarginMsDefault } from '../src/adapters/pacemaker/lease-guard.js';
-import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink.js';
-import { runDemo } from './demo.js';
-import { moveTicket } from '../src/cli/move.js';
-import { registerQuorumCommands } from '../src/cli/quorum.js';
+import { registerQuorumCommands } from '../src/cli/quorum-commands.js';
 import { adminTimeoutMsRange, cibGuardMarginMsRange, intInRange, moveTimeoutMsRange, pidRange, withRange } from '../src/cli/numeric-option.js';
-import { runBoothClient } from '../src/cli/booth-client.js';
 import { tollboothVersion } from '../src/cli/version.js';
 import { resolveConfigPath, defaultSocketPath } from '../src/config/paths.js';
 import { UsageError } from '../src/cli/usage-error.js';
@@ -92,7 +92,7 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
         ...(o.log === undefined ? {} : { log: o.log }),
         ...(o.http === undefined || o.http === '' ? {} : { http: o.http }),
       };
-      const code = name === 'site-agent' ? await runMember('site', opts) : await runArbitrator(opts);
+      const code = name === 'site-agent' ? await (await import('../site-agent/main.js')).runMember('site', opts) : await (await import('../arbitrator/main.js')).runArbitrator(opts);
       // The member is stopped and its log flushed (synchronous destination): exit now rather than
       // wait for stray timers (an admin request still waiting for a peer's answer).
       process.exit(code);
@@ -112,6 +112,7 @@ program
   .option('--margin <ms>', withRange('with --cib: slack for wall clocks that differ between the nodes', cibGuardMarginMsRange), intInRange(cibGuardMarginMsRange), cibGuardMarginMsDefault)
   .action(async (o: { config?: string; self?: string; stateDir?: string; agentPid?: number; cib?: boolean; margin: number }) => {
     const configPath = resolveConfigPath(o.config);
+    const { runCibGuard, runLeaseGuard } = await import('../site-agent/lease-guard-main.js');
     if (o.cib === true) process.exit(await runCibGuard({ config: configPath, marginMs: o.margin }));
     const code = await runLeaseGuard({
       config: configPath,
@@ -129,6 +130,7 @@ program
   .option('-s, --self <address>', 'this site\'s address in the config')
   .option('--state-dir <dir>', 'the site agent\'s state directory (default /var/lib/tollbooth/<name>): its lease guard is stopped')
   .action(async (o: { config?: string; self?: string; stateDir?: string }) => {
+    const { cibRevokeAll } = await import('../site-agent/lease-guard-main.js');
     setExit(
       await cibRevokeAll(
         { config: resolveConfigPath(o.config), ...(o.self === undefined ? {} : { self: o.self }), ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }) },
@@ -150,6 +152,7 @@ program
       setExit(exitUsage);
       return;
     }
+    const { writeSeedFile } = await import('../src/cli/keys.js');
     const { publicKey } = await writeSeedFile(file, o.force === true);
     const b64 = publicKey.toString('base64');
     process.stdout.write(o.admin === true ? `tollbooth-admin-key = ${b64}\n` : `tollbooth-member-key = ${o.address ?? ''} ${b64}\n`);
@@ -160,7 +163,11 @@ config
   .command('check')
   .description('report every problem of a config file, with file, line and reason')
   .argument('[file]', 'a path, or a NAME for /etc/booth/NAME.conf (else /etc/tollbooth/NAME.conf); default /etc/booth/booth.conf')
-  .action((given: string | undefined) => {
+  .action(async (given: string | undefined) => {
+    const { loadConfigFile } = await import('../src/config/index.js');
+    const { formatConfigProblem, hasConfigErrors } = await import('../src/config/problems.js');
+    const { configFingerprint } = await import('../src/config/fingerprint.js');
+    const { printable } = await import('../src/config/printable.js');
     const file = resolveConfigPath(given);
     const r = loadConfigFile(file);
     for (const p of r.problems) process.stdout.write(`${formatConfigProblem(p)}\n`);
@@ -183,7 +190,7 @@ interface GlobalAdminOptions {
   timeout: number;
 }
 
-function clientOptions(o: GlobalAdminOptions): ClientOptions {
+async function clientOptions(o: GlobalAdminOptions): Promise<ClientOptions> {
   let socket = o.socket ?? process.env.TOLLBOOTH_SOCKET;
   if (socket === undefined) {
     // The agent names its socket after the formation name (the config's `name`, else its file name).
@@ -191,6 +198,7 @@ function clientOptions(o: GlobalAdminOptions): ClientOptions {
     if (o.config !== undefined) {
       const path = resolveConfigPath(o.config);
       try {
+        const { loadConfigFile } = await import('../src/config/index.js');
         name = loadConfigFile(path).config.name;
       } catch {
         name = basename(path).replace(/\.conf$/, '');
@@ -226,9 +234,16 @@ type Caller = (req: AdminRequest) => Promise<AdminResponse>;
  * config (-c) names the member's port and key and must list the admin key.
  */
 async function callerOf(o: GlobalAdminOptions): Promise<Caller> {
-  const opts = clientOptions(o);
+  const opts = await clientOptions(o);
   if (o.remote === undefined && o.adminKey === undefined) return (req) => call(opts, req);
   if (o.remote === undefined || o.adminKey === undefined) throw new UsageError('--remote and --admin-key go together');
+  // Only --remote loads libp2p (through remote-admin.js); the polyfill came first (top of this file).
+  const { loadConfigFile } = await import('../src/config/index.js');
+  const { formatConfigProblem, hasConfigErrors } = await import('../src/config/problems.js');
+  const { readSeedFile } = await import('../src/cli/keys.js');
+  const remote = await import('../src/cli/remote-admin.js');
+  remoteAdminErrorClass = remote.RemoteAdminError;
+  const { checkAdminKey, remoteAdminRequest, remoteMember } = remote;
   const configPath = resolveConfigPath(o.config);
   const loaded = loadConfigFile(configPath);
   if (hasConfigErrors(loaded.problems)) throw new UsageError(`${configPath} has errors:\n${loaded.problems.map(formatConfigProblem).join('\n')}`);
@@ -239,16 +254,18 @@ async function callerOf(o: GlobalAdminOptions): Promise<Caller> {
   return (req) => remoteAdminRequest({ formation: config.name, member, seed, timeoutMs: opts.timeoutMs }, req);
 }
 
+/** RemoteAdminError, once --remote has loaded its module (it can be thrown only after that). */
+let remoteAdminErrorClass: (typeof import('../src/cli/remote-admin.js'))['RemoteAdminError'] | null = null;
+
 function exitOfError(err: unknown): number {
   if (err instanceof UsageError) return exitUsage;
   if (err instanceof AdminSocketError) return exitNotRunning;
   // Unreachable like a stopped agent; a refused key (locally or by the member) or an unreadable key file is a refusal.
-  if (err instanceof RemoteAdminError) return err.code === 'REMOTE_ADMIN_TIMEOUT' ? exitNotRunning : exitRefused;
+  if (remoteAdminErrorClass !== null && err instanceof remoteAdminErrorClass) return err.code === 'REMOTE_ADMIN_TIMEOUT' ? exitNotRunning : exitRefused;
   return exitRefused;
 }
 
 async function run(o: GlobalAdminOptions, req: AdminRequest, human: (res: AdminResponse) => string): Promise<AdminResponse | null> {
-  const opts = clientOptions(o);
   let res: AdminResponse;
   try {
     res = await (await callerOf(o))(req);
@@ -257,7 +274,7 @@ async function run(o: GlobalAdminOptions, req: AdminRequest, human: (res: AdminR
     setExit(exitOfError(err));
     return null;
   }
-  if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`);
+  if (o.json === true) process.stdout.write(`${JSON.stringify(res)}\n`);
   else if (res.ok) process.stdout.write(`${human(res)}\n`);
   else process.stderr.write(`tollbooth: ${res.message}${res.code === undefined ? '' : ` (${res.code})`}\n`);
   setExit(exitCodeOf(res));
@@ -337,6 +354,7 @@ adminCommand('move', 'move a ticket gracefully: standby at the holder, wait for 
       return;
     }
     const json = o.json === true;
+    const { moveTicket } = await import('../src/cli/move.js');
     const r = await moveTicket({
       ticket,
       to: o.to,
@@ -411,6 +429,7 @@ program
   .description('start 2 sites and 1 arbitrator on loopback, grant a ticket, kill the holder, show the failover')
   .addOption(new Option('--keep', 'keep the temporary directory (configs, keys, logs)'))
   .action(async (o: { keep?: boolean }) => {
+    const { runDemo } = await import('./demo.js');
     setExit(await runDemo({ keep: o.keep === true }));
   });
 
@@ -427,6 +446,7 @@ program
   .argument('[args...]', "booth's arguments (booth -h lists them)")
   .action(async (args: string[]) => {
     const booth = isBoothName(process.argv[1]);
+    const { runBoothClient } = await import('../src/cli/booth-client.js');
     setExit(
       await runBoothClient(args, {
         out: (t) => process.stdout.write(t),

@@ -14,9 +14,9 @@ import type { FormationConfig, FormationMember } from '../src/config/formation-c
 import { memberIdOf } from '../src/config/to-core.js';
 import type { MemberId } from '../src/core/types.js';
 import type { MonotonicClock, TicketSink } from '../src/ports/ports.js';
+import type { TicketSinkKind } from './ticket-sink-kind.js';
 
-export type TicketSinkKind = 'crm_ticket' | 'file';
-export const ticketSinkKinds: readonly TicketSinkKind[] = ['crm_ticket', 'file'];
+export { ticketSinkKinds, type TicketSinkKind } from './ticket-sink-kind.js';
 
 /** The lease guard record of a state directory (crm_ticket sink). */
 export function guardRecordPath(stateDir: string): string {

@@ -20,22 +20,22 @@
 // no corosync): it cannot know since when a voter has been lost, so a lost
 // voter counts as lost "now" unless --lost-for says otherwise. Exit codes as
 // the admin commands (src/cli/admin-client.ts): 0 done, 1 refused/failed,
-// 2 usage, 7 cluster not running here.
+// 2 usage, 7 cluster not running here. The commands' options and help are
+// defined in quorum-commands.ts, which imports this module only when one runs.
 
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { AdminSocketError } from '../adapters/admin-socket.js';
 import { corosyncConfBytesMax, CorosyncConfError, promotionNodelist, type PromotionNodelist } from '../adapters/corosync/corosync-conf.js';
 import { CorosyncObserveError, MembershipTracker, observeCluster, type GuardianInput } from '../adapters/corosync/corosync-observe.js';
 import { systemProcessRunner, type ProcessRunner } from '../adapters/process-runner.js';
-import { defaultStartCommands, NodeHelperServer, timestampWindowMsDefault, type StackCommand } from '../adapters/corosync/node-helper.js';
+import { defaultStartCommands, NodeHelperServer, type StackCommand } from '../adapters/corosync/node-helper.js';
 import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/guardian/quorum-guardian.js';
 import { publicKeyFromBase64, publicKeyToRaw } from '../wire/signer.js';
-import { guardianDefaults, guardianNodeCountMax, loadQuorumGuardianFile, targetVotersMin, type QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
+import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
 import { formatConfigProblem, hasConfigErrors } from '../config/problems.js';
 import { readRegularTextFile } from '../config/regular-file.js';
 import type { GuardianStatus, PromotionRecord } from '../runtime/quorum-guardian-loop.js';
 import { call, exitNotRunning, exitOk, exitRefused, exitUsage } from './admin-client.js';
-import { adminTimeoutMsRange, guardianDelayMsRange, helperWindowMsRange, intInRange, withRange, type IntRange } from './numeric-option.js';
 import { UsageError } from './usage-error.js';
 
 export interface QuorumReportOptions {
@@ -237,12 +237,7 @@ export function quorumReportJson(r: QuorumReport): unknown {
 
 // ───────────── option parsing ─────────────
 
-/** Deadline of each cluster command (crm_mon, corosync-quorumtool...) unless told (ms). */
-const clusterCommandTimeoutMsDefault = 10_000;
-const targetVotersRange: IntRange = { min: targetVotersMin, max: guardianNodeCountMax, unit: '' };
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-interface ReportCliOptions {
+export interface ReportCliOptions {
   json?: boolean;
   guardian?: string;
   socket?: string;
@@ -389,57 +384,35 @@ export async function askAgentGuardian(socket: string, timeoutMs: number): Promi
   }
 }
 
-function reportCommand(parent: Command, name: 'status' | 'plan', description: string): void {
-  const cmd = parent
-    .command(name)
-    .description(description)
-    .option('--json', 'print the report as JSON')
-    .option('-c, --guardian <file>', 'the quorum guardian settings the site agent reads (--quorum-guardian); options below override single settings');
-  if (name === 'status') {
-    cmd
-      .option('--socket <path>', "the site agent's admin socket (default $TOLLBOOTH_SOCKET or /run/tollbooth/booth.sock)")
-      .option('--no-agent', 'do not ask the running site agent: observe once from here');
-  }
-  cmd
-    .option('--target-voters <n>', withRange('voters the site wants (target-voters; default: the nodelist size)', targetVotersRange), intInRange(targetVotersRange))
-    .option('--grace <ms>', withRange('how long a voter must be lost before it is replaced (grace)', guardianDelayMsRange), intInRange(guardianDelayMsRange), guardianDefaults.graceMs)
-    .option('--promotable <names>', 'remote nodes that may be promoted, comma-separated (promotable)', collect, [])
-    .option('--zone <name=zone>', 'zone of a remote node (repeatable)', collect, [])
-    .option('--prefer-zone <zone>', 'preferred zone, most preferred first (repeatable; prefer-zones)', collect, [])
-    .option('--no-require-fencing', 'replace lost voters that are not confirmed fenced (require-fencing = no)')
-    .option('--lost-for <ms>', withRange('one-shot: treat each lost voter as lost at least this long (only the running agent knows)', guardianDelayMsRange), intInRange(guardianDelayMsRange), 0)
-    .option('--remote-addr <name=addr[,addr1...]>', 'corosync link addresses of a remote node (repeatable; plan)', collect, [])
-    .option('--corosync-conf <path>', 'corosync.conf to derive the new nodelist from (plan; corosync-conf)', '/etc/corosync/corosync.conf')
-    .option('--timeout <ms>', withRange('deadline of each cluster command', adminTimeoutMsRange), intInRange(adminTimeoutMsRange), clusterCommandTimeoutMsDefault)
-    .action(async (o: ReportCliOptions, self: Command) => {
-      let report: QuorumReport;
-      let note: string | null = null;
-      try {
-        const settings = o.guardian === undefined ? null : cliGuardianSettings(o.guardian);
-        if (name === 'status' && o.agent !== false) {
-          const socket = o.socket ?? process.env.TOLLBOOTH_SOCKET ?? '/run/tollbooth/booth.sock';
-          const agent = await askAgentGuardian(socket, Math.min(o.timeout, 5_000));
-          if ('status' in agent) {
-            process.stdout.write(o.json === true ? `${JSON.stringify({ source: 'agent', answeredBy: agent.answeredBy, guardian: agent.status })}\n` : `${formatGuardianStatus(agent.status, agent.answeredBy)}\n`);
-            process.exitCode = exitOk;
-            return;
-          }
-          note = `${agent.why}; one-shot observation from this node (loss times unknown: --lost-for ${o.lostFor} ms)`;
+/** `tollbooth quorum status|plan` (the definitions: quorum-commands.ts). */
+export async function runQuorumReport(name: 'status' | 'plan', o: ReportCliOptions, self: Command): Promise<void> {
+    let report: QuorumReport;
+    let note: string | null = null;
+    try {
+      const settings = o.guardian === undefined ? null : cliGuardianSettings(o.guardian);
+      if (name === 'status' && o.agent !== false) {
+        const socket = o.socket ?? process.env.TOLLBOOTH_SOCKET ?? '/run/tollbooth/booth.sock';
+        const agent = await askAgentGuardian(socket, Math.min(o.timeout, 5_000));
+        if ('status' in agent) {
+          process.stdout.write(o.json === true ? `${JSON.stringify({ source: 'agent', answeredBy: agent.answeredBy, guardian: agent.status })}\n` : `${formatGuardianStatus(agent.status, agent.answeredBy)}\n`);
+          process.exitCode = exitOk;
+          return;
         }
-        const given = (option: string): boolean => self.getOptionValueSource(option) === 'cli';
-        report = await quorumReport(reportOptions(o, given, settings), { runner: systemProcessRunner, nowMs: () => performance.now(), readText: (p) => readRegularTextFile(p, corosyncConfBytesMax) }, name === 'plan');
-      } catch (err) {
-        process.stderr.write(`tollbooth quorum ${name}: ${(err as Error).message}\n`);
-        process.exitCode = err instanceof UsageError ? exitUsage : err instanceof CorosyncObserveError && (err.code === 'NOT_RUNNING' || err.code === 'BINARY_MISSING') ? exitNotRunning : exitRefused;
-        return;
+        note = `${agent.why}; one-shot observation from this node (loss times unknown: --lost-for ${o.lostFor} ms)`;
       }
-      if (o.json === true) process.stdout.write(`${JSON.stringify({ source: 'one-shot', ...(note === null ? {} : { note }), ...(quorumReportJson(report) as object) })}\n`);
-      else process.stdout.write(`${note === null ? '' : `(${note})\n\n`}${formatQuorumReport(report, performance.now())}\n`);
-      process.exitCode = exitOk;
-    });
+      const given = (option: string): boolean => self.getOptionValueSource(option) === 'cli';
+      report = await quorumReport(reportOptions(o, given, settings), { runner: systemProcessRunner, nowMs: () => performance.now(), readText: (p) => readRegularTextFile(p, corosyncConfBytesMax) }, name === 'plan');
+    } catch (err) {
+      process.stderr.write(`tollbooth quorum ${name}: ${(err as Error).message}\n`);
+      process.exitCode = err instanceof UsageError ? exitUsage : err instanceof CorosyncObserveError && (err.code === 'NOT_RUNNING' || err.code === 'BINARY_MISSING') ? exitNotRunning : exitRefused;
+      return;
+    }
+    if (o.json === true) process.stdout.write(`${JSON.stringify({ source: 'one-shot', ...(note === null ? {} : { note }), ...(quorumReportJson(report) as object) })}\n`);
+    else process.stdout.write(`${note === null ? '' : `(${note})\n\n`}${formatQuorumReport(report, performance.now())}\n`);
+    process.exitCode = exitOk;
 }
 
-interface HelperCliOptions {
+export interface HelperCliOptions {
   site: string;
   node: string;
   listen: string;
@@ -457,58 +430,43 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port };
 }
 
-/** Registers `quorum status`, `quorum plan` and `quorum helper` on the program. */
-export function registerQuorumCommands(program: Command): void {
-  const quorum = program.command('quorum').description('the quorum guardian: promote pacemaker_remote nodes to keep the site quorate');
-  reportCommand(quorum, 'status', 'voters, remote nodes, votes and the guardian\'s decision for this cluster');
-  reportCommand(quorum, 'plan', 'what the guardian would do now (steps and corosync.conf change), without doing it');
-  quorum
-    .command('helper')
-    .description('run the node helper: the fixed promotion actions, for requests signed by the site agent key')
-    .requiredOption('--site <label>', 'site label the requests must carry')
-    .requiredOption('--node <name>', 'this node\'s name in corosync.conf / Pacemaker')
-    .requiredOption('--listen <host:port>', 'TCP address to listen on')
-    .requiredOption('--agent-key <base64>', 'Ed25519 public key of the site agent (repeatable)', collect, [])
-    .option('--corosync-conf <path>', 'corosync.conf to write', '/etc/corosync/corosync.conf')
-    .option('--start-command <argv>', 'start-cluster-stack command, words separated by spaces, no shell (repeatable; default systemctl stop pacemaker_remote, start corosync, start pacemaker)', collect, [])
-    .option('--window <ms>', withRange('accepted clock difference for request timestamps', helperWindowMsRange), intInRange(helperWindowMsRange), timestampWindowMsDefault)
-    .action(async (o: HelperCliOptions) => {
-      let server: NodeHelperServer;
-      try {
-        const { host, port } = parseListen(o.listen);
-        const startCommands: readonly StackCommand[] =
-          o.startCommand.length === 0
-            ? defaultStartCommands
-            : o.startCommand.map((c) => {
-                const words = c.split(/\s+/).filter((w) => w !== '');
-                if (words.length === 0) throw new UsageError('--start-command is empty');
-                return { binary: words[0]!, args: words.slice(1) };
-              });
-        server = new NodeHelperServer({
-          site: o.site,
-          node: o.node,
-          host,
-          port,
-          agentKeys: o.agentKey.map((k) => publicKeyToRaw(publicKeyFromBase64(k))),
-          corosyncConfPath: o.corosyncConf,
-          startCommands,
-          timestampWindowMs: o.window,
-          logger: {
-            info: (f, m) => process.stderr.write(`${JSON.stringify({ level: 'info', msg: m, ...f })}\n`),
-            warn: (f, m) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg: m, ...f })}\n`),
-          },
-        });
-        await server.start();
-      } catch (err) {
-        process.stderr.write(`tollbooth quorum helper: ${(err as Error).message}\n`);
-        process.exitCode = err instanceof UsageError ? exitUsage : exitRefused;
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', resolve);
-        process.once('SIGINT', resolve);
+/** `tollbooth quorum helper` (the definition: quorum-commands.ts). */
+export async function runQuorumHelper(o: HelperCliOptions): Promise<void> {
+    let server: NodeHelperServer;
+    try {
+      const { host, port } = parseListen(o.listen);
+      const startCommands: readonly StackCommand[] =
+        o.startCommand.length === 0
+          ? defaultStartCommands
+          : o.startCommand.map((c) => {
+              const words = c.split(/\s+/).filter((w) => w !== '');
+              if (words.length === 0) throw new UsageError('--start-command is empty');
+              return { binary: words[0]!, args: words.slice(1) };
+            });
+      server = new NodeHelperServer({
+        site: o.site,
+        node: o.node,
+        host,
+        port,
+        agentKeys: o.agentKey.map((k) => publicKeyToRaw(publicKeyFromBase64(k))),
+        corosyncConfPath: o.corosyncConf,
+        startCommands,
+        timestampWindowMs: o.window,
+        logger: {
+          info: (f, m) => process.stderr.write(`${JSON.stringify({ level: 'info', msg: m, ...f })}\n`),
+          warn: (f, m) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg: m, ...f })}\n`),
+        },
       });
-      await server.stop();
-      process.exitCode = exitOk;
+      await server.start();
+    } catch (err) {
+      process.stderr.write(`tollbooth quorum helper: ${(err as Error).message}\n`);
+      process.exitCode = err instanceof UsageError ? exitUsage : exitRefused;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
     });
+    await server.stop();
+    process.exitCode = exitOk;
 }

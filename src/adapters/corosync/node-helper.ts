@@ -67,6 +67,7 @@ import type { QuorumHelpers } from '../../runtime/quorum-executor.js';
 import type { AbortOptions } from '../../ports/ports.js';
 import { Ed25519Signer, publicKeyFromRaw, publicKeyToRaw, verifyEd25519 } from '../../wire/signer.js';
 import { errorFields, TollboothError } from '../../errors.js';
+import { timestampWindowMsDefault } from './node-helper-limits.js';
 
 export const nodeHelperPurpose = 'tollbooth-node-helper/v1';
 const signaturePrefix = Buffer.from(`${nodeHelperPurpose}\0`, 'utf8');
@@ -166,8 +167,7 @@ export interface HelperRequestEvent {
   readonly durationMs: number;
 }
 
-/** Accepted difference between a request's timestamp and the helper's clock, unless configured (ms). */
-export const timestampWindowMsDefault = 30_000;
+export { timestampWindowMsDefault } from './node-helper-limits.js';
 
 export interface NodeHelperOptions {
   /** This node's name as in corosync.conf / Pacemaker. */
