@@ -109,10 +109,12 @@ describe('metrics of a real formation', () => {
 
     // Every member reports the same holder; the holder's sink has it granted, the other's not.
     for (const m of f.members) {
-      const text = await until(`${m.address}'s metrics to show the holder`, 10_000, async () => {
+      // Gossip settles after the registry: wait until this member sees both others alive and reached directly.
+      const text = await until(`${m.address}'s metrics to show the holder, and both peers alive on a direct route`, 30_000, async () => {
         const t = await scrape(m);
-        return holderOf(t, 'auto') === holder.address ? t : null;
-      });
+        const settled = f.members.filter((p) => p !== m).every((p) => sample(t, 'tollbooth_peer_state', `peer="${p.address}",state="alive"`) === 1 && sample(t, 'tollbooth_peer_route_info', `peer="${p.address}",route="direct"`) === 1);
+        return holderOf(t, 'auto') === holder.address && settled ? t : null;
+      }, 200);
       const check = await promtool(['check', 'metrics'], text);
       expect(check.output, `promtool check metrics on ${m.address}:\n${check.output}`).toBe('');
       expect(check.code).toBe(0);
