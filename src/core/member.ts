@@ -186,6 +186,8 @@ export class Member {
     this.advanceTime(now);
     if (r.type === 'effect-result') {
       this.site?.holder.onEffectResult(r.id, r.ok, this.time.now, r.skipped ?? []);
+    } else if (r.type === 'sink-state') {
+      for (const l of this.site?.holder.onSinkState(r.tickets, r.readStartedAt, this.time.now) ?? []) this.outEvents.push({ type: 'grant-lost', ...l });
     } else {
       const previous = this.health;
       const h = r.health;

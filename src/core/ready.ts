@@ -21,9 +21,9 @@
 // protocol's safety argument.
 
 import type { Entry, Envelope, Snapshot, SiteHealth, EntryData } from './messages.js';
-import type { GuardUpdate, TicketEffect } from './tickets/site-holder.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from './tickets/site-holder.js';
 import type { SwimRejectReason, SwimState } from './gossip/swim.js';
-import type { Index, MemberId, Ms, Term, TicketDef, Member } from './types.js';
+import type { Generation, Index, MemberId, Ms, Term, TicketDef, Member } from './types.js';
 
 export interface HardState {
   readonly term: Term;
@@ -80,6 +80,8 @@ export type CoreEvent =
   | { readonly type: 'released'; readonly ticket: string; readonly site: MemberId }
   | { readonly type: 'message-ignored'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
   /** A message no correct member sends (e.g. an append at a term from a member that does not lead it): ignored, to be logged and counted. */
+  /** The sink no longer holds a grant this site had written (the lease guard or an admin revoked it): it is written again or given up. */
+  | { readonly type: 'grant-lost'; readonly ticket: string; readonly generation: Generation }
   | { readonly type: 'protocol-violation'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
   /** Gossip (DESIGN.md §3): this member's view of another changed (alive, suspect, dead), by `origin`'s claim. */
   | {
@@ -126,6 +128,13 @@ export type Report =
       /** For a guard update: tickets it could not extend (no grant of that generation, or its deadline had passed). */
       readonly skipped?: readonly string[];
     }
-  | { readonly type: 'health'; readonly health: SiteHealth };
+  | { readonly type: 'health'; readonly health: SiteHealth }
+  /**
+   * What the sink (the CIB) holds, read back by the host after guard updates
+   * and periodically, so that the holder learns of every revoke it did not
+   * make (the lease guard's, an admin's crm_ticket -r). `readStartedAt`: the
+   * monotonic time the read began (a write confirmed later may be missing).
+   */
+  | { readonly type: 'sink-state'; readonly tickets: readonly CibTicketState[]; readonly readStartedAt: Ms };
 
 export type { Ms };

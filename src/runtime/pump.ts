@@ -45,6 +45,13 @@ export interface PumpComponents {
 /** Bound on network messages waiting for the pump; beyond it the oldest one is dropped (counted in inputsDropped). */
 export const networkQueueMax = 10_000;
 
+/**
+ * How often a site reads its sink back even when no guard update prompts it
+ * (each guard update is followed by one): a revoke the agent did not make (an
+ * admin's crm_ticket -r) is noticed within this time.
+ */
+export const sinkReadBackIntervalMs = 30_000;
+
 /** Bound on admin commands waiting for the pump; beyond it a command is answered 'busy' at once. */
 export const commandsQueuedMax = 1024;
 
@@ -121,6 +128,8 @@ export class Pump extends EventEmitter<{
   /** Guard updates waiting for the one being written; written together as one (group commit). */
   private guardWaiting: GuardUpdate[] = [];
   private guardBusy = false;
+  private readingBack = false;
+  private readBackTimer: NodeJS.Timeout | null = null;
   readonly abort = new AbortController();
 
   constructor(private readonly c: PumpComponents) {
@@ -133,12 +142,38 @@ export class Pump extends EventEmitter<{
     // canRelayTo); the transport keeps it to one hop.
     this.c.transport.setRelayPolicy((to) => this.c.core.canRelayTo(to));
     this.enqueue((core, now) => core.tick(now));
+    const sink = this.c.sink;
+    if (sink !== null) {
+      this.readBackTimer = setInterval(() => void this.readBack(sink), sinkReadBackIntervalMs);
+      this.readBackTimer.unref();
+    }
+  }
+
+  /**
+   * Reads the sink and tells the core what it holds (Report 'sink-state'), so
+   * the holder learns of every revoke it did not make: the lease guard's after
+   * a guard update that came too late, an admin's by hand (issue 12). One read
+   * at a time; a read that fails is logged and changes nothing.
+   */
+  private async readBack(sink: TicketSink): Promise<void> {
+    if (this.readingBack || this.stopped) return;
+    this.readingBack = true;
+    const readStartedAt = this.c.clock.now();
+    try {
+      const tickets = await sink.readAll({ signal: this.abort.signal });
+      this.enqueue((core, now) => core.report({ type: 'sink-state', tickets, readStartedAt }, now));
+    } catch (err) {
+      if (!this.stopped) this.c.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot read the ticket sink back; trying again later');
+    } finally {
+      this.readingBack = false;
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.readBackTimer !== null) clearInterval(this.readBackTimer);
     // Let a Ready in flight finish its persist so the store stays consistent.
     while (this.running) await new Promise((r) => setImmediate(r));
   }
@@ -288,6 +323,8 @@ export class Pump extends EventEmitter<{
         }
         if (!outcome.ok) this.c.log.warn({ tickets: merged.size, error: outcome.error }, 'lease guard update failed');
         this.emit('guard', { tickets: merged.size, skipped: outcome.skipped?.length ?? 0, ok: outcome.ok, ms: this.c.clock.now() - started });
+        // The sink as it is after the update: a grant the guard revoked meanwhile shows up as lost.
+        if (outcome.ok) void this.readBack(sink);
         for (const u of batch) {
           this.enqueue((core, now) =>
             core.report(

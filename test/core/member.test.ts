@@ -376,6 +376,27 @@ describe('an append at the current term from a member that does not lead it (iss
   });
 });
 
+describe('the sink read back (issue 12: learn of every revoke the holder did not make)', () => {
+  it('a confirmed grant missing from a read begun after it was confirmed is reported lost and written again', () => {
+    const net = settled({ seed: 4 });
+    const holder = net.node(net.leaders()[0]!).member.ticket(ticketName)!.holder!;
+    expect(net.node(holder).member.holderView(ticketName)).toMatchObject({ granted: true, confirmed: true, gen: 1 });
+    const before = net.log.length;
+    // A read that began before the grant was confirmed proves nothing: ignored.
+    net.report(holder, { type: 'sink-state', tickets: [], readStartedAt: ms(0) });
+    expect(net.log.slice(before).flatMap((r) => r.ready.events).filter((e) => e.type === 'grant-lost')).toEqual([]);
+    // A read begun now that shows the ticket revoked: the grant was lost behind the holder's back.
+    const at = net.log.length;
+    net.report(holder, { type: 'sink-state', tickets: [{ name: ticketName, granted: false, generation: generation(1), revokeBy: null }], readStartedAt: ms(net.now) });
+    net.deliverAll();
+    const after = net.log.slice(at);
+    expect(after.flatMap((r) => r.ready.events).filter((e) => e.type === 'grant-lost')).toEqual([{ type: 'grant-lost', ticket: ticketName, generation: generation(1) }]);
+    const rewritten = after.flatMap((r) => (r.member === holder ? r.ready.effects : [])).filter((e) => e.ticket === ticketName);
+    expect(rewritten.map((e) => ({ granted: e.granted, generation: e.generation }))).toEqual([{ granted: true, generation: generation(1) }]);
+    expect(net.node(holder).member.holderView(ticketName)).toMatchObject({ granted: true, confirmed: true, gen: 1 });
+  });
+});
+
 describe('the automatic ticket', () => {
   it.each([
     { first: arb, who: 'an arbitrator leads: the renewal answer crosses the network' },

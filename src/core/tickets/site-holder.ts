@@ -69,6 +69,8 @@ interface Issued {
   readonly revokeBy: Ms | null;
   readonly attrs: Readonly<Record<string, string>>;
   confirmed: boolean;
+  /** When the host confirmed the write: a sink read begun later must show it. */
+  confirmedAt: Ms | null;
 }
 
 interface HeldTicket {
@@ -157,6 +159,7 @@ export class SiteHolder {
           revokeBy: c.revokeBy,
           attrs: {},
           confirmed: true,
+          confirmedAt: now,
         };
         h.gen = null;
         h.acquireReadyAt = now;
@@ -445,7 +448,7 @@ export class SiteHolder {
     if (Number.isFinite(at)) this.wakeups.push(at, h.name);
   }
 
-  private issue(h: HeldTicket, name: string, want: Omit<Issued, 'id' | 'confirmed'>, now: number, out: TicketEffect[]): void {
+  private issue(h: HeldTicket, name: string, want: Omit<Issued, 'id' | 'confirmed' | 'confirmedAt'>, now: number, out: TicketEffect[]): void {
     const cur = h.issued;
     if (cur === null && now < h.retryAt) return;
     const same =
@@ -462,7 +465,7 @@ export class SiteHolder {
     const id = this.nextEffectId++;
     if (cur !== null) this.issuedBy.delete(cur.id);
     this.issuedBy.set(id, name);
-    h.issued = { ...want, id, confirmed: false };
+    h.issued = { ...want, id, confirmed: false, confirmedAt: null };
     out.push({
       id,
       ticket: name,
@@ -512,11 +515,36 @@ export class SiteHolder {
     if (h?.issued?.id !== id) return;
     this.issuedBy.delete(id);
     this.dirty.add(name);
-    if (ok) h.issued.confirmed = true;
-    else {
+    if (ok) {
+      h.issued.confirmed = true;
+      h.issued.confirmedAt = now;
+    } else {
       h.issued = null;
       h.retryAt = ms(now + this.effectRetryMs);
     }
+  }
+
+  /**
+   * The sink as the host read it back: a write confirmed before the read began that the sink does
+   * not show (a grant the lease guard or an admin revoked; a revoke undone by hand) is written again,
+   * or the ticket given up if its lease no longer allows. Returns the grants found lost.
+   */
+  onSinkState(states: readonly CibTicketState[], readStartedAt: Ms, now: Ms): Array<{ ticket: string; generation: Generation }> {
+    const byName = new Map(states.map((c) => [c.name, c]));
+    const lost: Array<{ ticket: string; generation: Generation }> = [];
+    for (const h of this.held.values()) {
+      const cur = h.issued;
+      if (cur === null || !cur.confirmed || cur.confirmedAt === null || cur.confirmedAt > readStartedAt) continue;
+      const c = byName.get(h.name);
+      const holds = c !== undefined && c.granted && c.generation === cur.generation;
+      if (holds === cur.granted) continue;
+      if (cur.granted) lost.push({ ticket: h.name, generation: cur.generation });
+      this.issuedBy.delete(cur.id);
+      h.issued = null;
+      h.retryAt = now;
+      this.dirty.add(h.name);
+    }
+    return lost;
   }
 
   /** Generations given up whose CIB revoke is confirmed: tell the leader so it can move them at once. */
