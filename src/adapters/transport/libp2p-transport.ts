@@ -62,6 +62,13 @@
 // ping, tuned here to pingIntervalMs/pingTimeoutMs (default 1 s each, about
 // 1.7 s to notice, stack.md) instead of libp2p's 10 s/5 s.
 //
+// Admission (issue 12, item 3; inbound-admission.ts). Members' IP addresses
+// (host names resolved at start) are on libp2p's allow list: they always get
+// an upgrade slot, however many other connections wait. Every other address
+// must finish the Noise handshake within handshakeTimeoutMs (2 s) and may
+// have pendingPerAddressMax (4) connections in that phase at once, so idle
+// sockets from anywhere can no longer keep a restarted member out.
+//
 // Sending. send() and sendAdmin() never throw and never wait for the network:
 // they encode and sign at once (so sequence numbers follow call order) and
 // queue the frame for the peer's writer. A frame to a peer that is not
@@ -95,6 +102,7 @@
 import '../../polyfills.js';
 import { Buffer } from 'node:buffer';
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { noise } from '@libp2p/noise';
 import { ping, type Ping } from '@libp2p/ping';
@@ -105,7 +113,7 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, MultiaddrConnection, PeerId, Stream } from '@libp2p/interface';
 import { isSwimMessage, type Envelope, type RaftMessage } from '../../core/messages.js';
 import type { MemberId } from '../../core/types.js';
 import type { AdminFrame, PeerState, PeerStatus, Transport } from '../../ports/ports.js';
@@ -119,10 +127,11 @@ import {
 } from '../../wire/envelope.js';
 import { parseMessage, parseSwimMessage } from '../../wire/message-schema.js';
 import { RelayBudget, relayBudgetDefaults } from '../../wire/relay-budget.js';
-import { RejectCounter, type RejectCountEntry, type RejectReason } from '../../wire/reject-counter.js';
+import { RejectCounter, rejectLogIntervalMsDefault, type RejectCountEntry, type RejectReason } from '../../wire/reject-counter.js';
 import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../../wire/replay-window.js';
 import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../../wire/signer.js';
 import { FaultState, type TransportFaults } from './transport-faults.js';
+import { InboundAdmission, memberUpgradeTimeoutMsDefault, normalizeHost, pendingConnectionsMaxDefault, type AdmissionOutcome } from './inbound-admission.js';
 import { DropCounter, FrameQueue, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
 import { TollboothError } from '../../errors.js';
 
@@ -207,7 +216,16 @@ export interface Libp2pTransportOptions {
   readonly clientOnly?: boolean;
   /** First counter value within `epoch`, for a sender with no store (the admin client). Default 0. */
   readonly sequenceCounterStart?: number;
+  /** A connection from an address that is no member's must authenticate within this (ms). Default handshakeTimeoutMsDefault (2000). */
+  readonly handshakeTimeoutMs?: number;
+  /** Connections from one non-member address in their handshake at once. Default pendingPerAddressMaxDefault (4). */
+  readonly pendingPerAddressMax?: number;
+  /** Connections from non-member addresses in their handshake at once. Default pendingConnectionsMaxDefault (32). */
+  readonly pendingConnectionsMax?: number;
 }
+
+/** Bound on resolving the members' host names for the allow list at start (ms). */
+const memberHostLookupMsMax = 5_000;
 
 export class TransportConfigError extends TollboothError<'TRANSPORT_CONFIG'> {
   constructor(
@@ -302,6 +320,8 @@ export class Libp2pTransport implements Transport {
   #relayPolicy: ((to: MemberId) => boolean) | null = null;
   readonly #delayTimers = new Set<NodeJS.Timeout>();
   #node: Libp2p<Services> | null = null;
+  #admission: InboundAdmission | null = null;
+  #admissionLoggedAt = -Infinity;
   #redialTimer: NodeJS.Timeout | null = null;
   #state: 'new' | 'starting' | 'started' | 'stopped' = 'new';
   #starting: Promise<void> | null = null;
@@ -438,6 +458,16 @@ export class Libp2pTransport implements Transport {
     }
     const connectionsMax = 64 + 4 * this.#slots.size;
     const pingTimeoutMs = o.pingTimeoutMs ?? pingTimeoutMsDefault;
+    const memberHosts = await this.#memberHosts();
+    const admission = new InboundAdmission({
+      memberHosts,
+      ...(o.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: o.handshakeTimeoutMs }),
+      ...(o.pendingPerAddressMax === undefined ? {} : { pendingPerAddressMax: o.pendingPerAddressMax }),
+      onRefused: (host, outcome) => this.#admissionRefused(host, outcome),
+    });
+    this.#admission = admission;
+    // libp2p's allow list: /ip4 or /ip6 of each member, and the IPv4-mapped form a dual-stack listener reports.
+    const allow = [...memberHosts].flatMap((h) => (isIPv4(h) ? [`/ip4/${h}`, `/ip6/::ffff:${h}`] : [`/ip6/${h}`]));
     const node = await createLibp2p({
       privateKey,
       start: false,
@@ -446,10 +476,20 @@ export class Libp2pTransport implements Transport {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: [],
-      connectionManager: { maxConnections: connectionsMax, dialTimeout: this.#dialTimeoutMs },
+      connectionManager: {
+        maxConnections: connectionsMax,
+        dialTimeout: this.#dialTimeoutMs,
+        allow,
+        maxIncomingPendingConnections: positiveInt(o.pendingConnectionsMax ?? pendingConnectionsMaxDefault, 'pendingConnectionsMax'),
+        inboundUpgradeTimeout: memberUpgradeTimeoutMsDefault,
+      },
       connectionGater: {
         denyDialPeer: (peerId: PeerId) => this.#deny(peerId, 'dial'),
-        denyInboundEncryptedConnection: (peerId: PeerId) => this.#deny(peerId, 'inbound'),
+        denyInboundConnection: (maConn: MultiaddrConnection) => admission.deny(maConn),
+        denyInboundEncryptedConnection: (peerId: PeerId, maConn: MultiaddrConnection) => {
+          admission.authenticated(maConn);
+          return this.#deny(peerId, 'inbound');
+        },
         denyOutboundEncryptedConnection: (peerId: PeerId) => this.#deny(peerId, 'outbound'),
       },
       connectionMonitor: {
@@ -486,6 +526,48 @@ export class Libp2pTransport implements Transport {
     const node = this.#node;
     this.#node = null;
     if (node !== null) await node.stop();
+    this.#admission?.stop();
+  }
+
+  /** Inbound connections refused or aborted before authenticating, by reason (inbound-admission.ts). */
+  admissionCounts(): Readonly<Record<AdmissionOutcome, number>> {
+    return this.#admission?.counts() ?? { 'address-busy': 0, 'handshake-timeout': 0 };
+  }
+
+  /** The members' IP addresses: literals as they are, host names resolved now (one that does not resolve is logged and left out). */
+  async #memberHosts(): Promise<Set<string>> {
+    const hosts = new Set<string>();
+    for (const slot of this.#slots.values()) {
+      const h = slot.peer.host.startsWith('[') && slot.peer.host.endsWith(']') ? slot.peer.host.slice(1, -1) : slot.peer.host;
+      if (isIPv4(h) || isIPv6(h)) {
+        hosts.add(normalizeHost(h));
+        continue;
+      }
+      try {
+        // dns.lookup takes no signal: race it against a timer so a dead resolver cannot hold start-up.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${memberHostLookupMsMax} ms`)), memberHostLookupMsMax);
+        });
+        try {
+          const found = await Promise.race([lookup(h, { all: true }), timeout]);
+          for (const a of found) hosts.add(normalizeHost(a.address));
+        } finally {
+          clearTimeout(timer);
+        }
+      } catch (error) {
+        this.#logger.warn({ peer: slot.peer.id, host: h, err: errorText(error) }, 'member host name does not resolve: its connections get no reserved slot');
+      }
+    }
+    return hosts;
+  }
+
+  /** A refused or aborted inbound connection: counted; logged at most once per rejectLogIntervalMs. */
+  #admissionRefused(host: string, outcome: AdmissionOutcome): void {
+    const now = this.#clock();
+    if (now - this.#admissionLoggedAt < (this.#options.rejectLogIntervalMs ?? rejectLogIntervalMsDefault)) return;
+    this.#admissionLoggedAt = now;
+    this.#logger.warn({ host, outcome, counts: this.admissionCounts() }, 'inbound connection from a non-member address refused');
   }
 
   send(env: Envelope): void {
