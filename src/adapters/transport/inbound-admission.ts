@@ -85,6 +85,7 @@ export class InboundAdmission {
     this.#members = new Set([...o.memberHosts].map(normalizeHost));
     this.#handshakeTimeoutMs = o.handshakeTimeoutMs ?? handshakeTimeoutMsDefault;
     this.#perAddressMax = o.pendingPerAddressMax ?? pendingPerAddressMaxDefault;
+    // The transport checked both (TransportConfigError); these are assertions.
     if (!(Number.isSafeInteger(this.#handshakeTimeoutMs) && this.#handshakeTimeoutMs > 0)) throw new Error(`handshakeTimeoutMs must be a positive integer, got ${this.#handshakeTimeoutMs}`);
     if (!(Number.isSafeInteger(this.#perAddressMax) && this.#perAddressMax > 0)) throw new Error(`pendingPerAddressMax must be a positive integer, got ${this.#perAddressMax}`);
     this.#onRefused = o.onRefused ?? (() => undefined);

@@ -338,6 +338,9 @@ export class Libp2pTransport implements Transport {
     positiveInt(options.pingIntervalMs ?? pingIntervalMsDefault, 'pingIntervalMs');
     positiveInt(options.pingTimeoutMs ?? pingTimeoutMsDefault, 'pingTimeoutMs');
     const framesMax = positiveInt(options.sendQueueFramesMax ?? sendQueueFramesMaxDefault, 'sendQueueFramesMax');
+    if (options.handshakeTimeoutMs !== undefined) positiveInt(options.handshakeTimeoutMs, 'handshakeTimeoutMs');
+    if (options.pendingPerAddressMax !== undefined) positiveInt(options.pendingPerAddressMax, 'pendingPerAddressMax');
+    if (options.pendingConnectionsMax !== undefined) positiveInt(options.pendingConnectionsMax, 'pendingConnectionsMax');
     checkPort(options.listenPort, 'listenPort', true);
     if (options.seed.byteLength !== ed25519SeedBytes) {
       throw new TransportConfigError(`seed must be ${ed25519SeedBytes} bytes, got ${options.seed.byteLength}`, 'seed');

@@ -458,7 +458,8 @@ describe('Libp2pTransport only', () => {
     const inboxB = new Inbox(tb);
     await Promise.all([ta.start(), tb.start()]);
     expect(ta.listenAddresses[0]!.toString()).toMatch(/^\/ip6\/::1\/tcp\//);
-    await waitFor(() => ta.peers()[0]!.state === 'connected', deadlineMs, 'a and b connected');
+    // Both views: the side that dialled sees the link a moment before the other has taken it in.
+    await waitFor(() => ta.peers()[0]!.state === 'connected' && tb.peers()[0]!.state === 'connected', deadlineMs, 'a and b connected');
     ta.send({ from: a.id, to: b.id, msg: vote(1) });
     tb.send({ from: b.id, to: a.id, msg: vote(2) });
     await waitFor(() => inboxA.messages.length === 1 && inboxB.messages.length === 1, deadlineMs, 'both directions');
