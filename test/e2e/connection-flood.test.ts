@@ -43,13 +43,13 @@ describe('a restarted member reconnects while idle connections flood every membe
   const peersOf = async (m: LoopbackMember): Promise<PeersView> => (await f.call(m, { op: 'peers' }, 2_000)).data as PeersView;
 
   const agreedLeader = (): Promise<string> =>
-    until('a leader every member follows', 30_000, async () => {
+    until('a leader every member follows', 60_000, async () => {
       const leaders = new Set<string | null>();
       for (const m of f.members) leaders.add((await peersOf(m)).status.leader);
       return leaders.size === 1 && !leaders.has(null) ? [...leaders][0]! : null;
     });
 
-  it(`is linked to the leader and follows it within ${reconnectDeadlineMs} ms of starting`, async () => {
+  it(`is linked to a leader and follows it within ${reconnectDeadlineMs} ms of starting`, async () => {
     const leader = await agreedLeader();
     // A member that does not lead now, so that the restart tests reconnecting, not electing.
     const victim = f.members.find((m) => m.address !== leader && m.kind === 'site') ?? f.members.find((m) => m.address !== leader)!;
@@ -61,7 +61,7 @@ describe('a restarted member reconnects while idle connections flood every membe
       durationMsMax: 180_000,
     });
     // The flood holds at least libp2p's default 10 pending slots at every member before the restart.
-    await until('the flood to hold idle connections at every member', 20_000, () => Promise.resolve(flood!.open() >= 10 * f.members.length ? true : null), 20);
+    await until('the flood to hold idle connections at every member', 60_000, () => Promise.resolve(flood!.open() >= 10 * f.members.length ? true : null), 20);
 
     await f.kill(victim, 'SIGKILL');
     f.start(victim);
@@ -80,5 +80,5 @@ describe('a restarted member reconnects while idle connections flood every membe
     // Under the flood all along: it still held the slots it could.
     expect(flood.open()).toBeGreaterThan(0);
     expect(tookMs, `reconnect took ${Math.round(tookMs)} ms (flood: ${flood.opened()} connections opened)`).toBeLessThan(reconnectDeadlineMs);
-  }, 120_000);
+  }, 240_000);
 });
