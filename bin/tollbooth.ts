@@ -15,7 +15,7 @@
 import '../src/polyfills.js';
 import { Command, CommanderError, Option } from 'commander';
 import { basename } from 'node:path';
-import { AdminSocketError } from '../src/adapters/admin-socket.js';
+import { adminStream, AdminSocketError } from '../src/adapters/admin-socket.js';
 import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
 import type { PumpStats } from '../src/runtime/pump.js';
 import { call, exitCodeOf, exitNoLeader, exitNotRunning, exitOk, exitRefused, exitUsage, formatHistory, formatList, formatPeers, type ClientOptions } from '../src/cli/admin-client.js';
@@ -380,6 +380,59 @@ adminCommand('move', 'move a ticket gracefully: standby at the holder, wait for 
 adminCommand('peers', 'show the formation members as this member sees them')
   .action(async (o: GlobalAdminOptions) => {
     await run(o, { op: 'peers' }, (r) => formatPeers(r.data as Parameters<typeof formatPeers>[0]));
+  });
+
+adminCommand('watch', 'stream events from this member until interrupted, one line each: grant, revoke, failover, standby, leader change, member alive/suspect/dead, route change, CIB write failure, lease-guard revoke, quorum plan and promotion')
+  .action(async (o: GlobalAdminOptions) => {
+    if (o.remote !== undefined || o.adminKey !== undefined) {
+      process.stderr.write('tollbooth watch: reads the local admin socket only (run it on the member to watch)\n');
+      setExit(exitUsage);
+      return;
+    }
+    const opts = await clientOptions(o);
+    const { formatFormationEvent } = await import('../src/runtime/formation-events.js');
+    const stop = new AbortController();
+    const interrupt = (): void => stop.abort();
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    let greeted = false;
+    try {
+      await adminStream(
+        opts.socket,
+        { op: 'watch' },
+        (line) => {
+          let obj: { ok?: boolean; message?: string; code?: string; answeredBy?: string };
+          try {
+            obj = JSON.parse(line) as typeof obj;
+          } catch {
+            process.stderr.write(`tollbooth watch: malformed line from the agent: ${line.slice(0, 200)}\n`);
+            return;
+          }
+          if (!greeted) {
+            greeted = true;
+            if (obj.ok !== true) {
+              process.stderr.write(`tollbooth: ${obj.message ?? 'refused'}${obj.code === undefined ? '' : ` (${obj.code})`}\n`);
+              setExit(exitRefused);
+              stop.abort();
+            } else process.stderr.write(`watching ${obj.answeredBy ?? ''} (interrupt to stop)\n`);
+            return;
+          }
+          process.stdout.write(`${opts.json ? line : formatFormationEvent(obj as Parameters<typeof formatFormationEvent>[0])}\n`);
+        },
+        stop.signal,
+      );
+    } catch (err) {
+      process.stderr.write(`tollbooth: ${(err as Error).message}\n`);
+      setExit(exitOfError(err));
+      return;
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+    }
+    if (!stop.signal.aborted) {
+      process.stderr.write('tollbooth watch: the agent closed the stream (stopped?)\n');
+      setExit(exitNotRunning);
+    }
   });
 
 adminCommand('status', 'this member\'s state; exit 0 when it follows a leader, 3 when there is none, 7 when not running')

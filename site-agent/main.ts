@@ -40,6 +40,7 @@ import { errorFields, TollboothError } from '../src/errors.js';
 import { parseHttpListen } from '../src/adapters/http-listener.js';
 import type { SiteCounters } from '../src/runtime/metrics.js';
 import { startObservation, type Observation } from './observe.js';
+import { isWatchRequest, serveWatch } from '../src/runtime/watch-stream.js';
 
 export const exitConfig = 78;
 
@@ -266,14 +267,6 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     ...(kind === 'site' && sinkKind === 'crm_ticket' ? { resources: (ticket: string) => ticketResources(ticket) } : {}),
     ...(guardianSettings === null ? {} : { quorum: () => guardian?.status() ?? null }),
   });
-  const socketPath = opts.socket ?? `/run/tollbooth/${config.name}.sock`;
-  await mkdir(join(socketPath, '..'), { recursive: true, mode: 0o755 });
-  const server = await listenAdminSocket(socketPath, config.adminGroup, async (body) => {
-    const req = AdminService.check(body);
-    if (typeof req === 'string') return { ok: false, code: 'invalid', message: req, answeredBy: id };
-    return admin.handle(req);
-  });
-  let protocolViolations = 0;
   let guardian: QuorumGuardianLoop | null = null;
   const siteCounters: SiteCounters = { handlerFailures: 0, runnabilityFailures: 0 };
   let observation: Observation;
@@ -294,10 +287,21 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
       opts.http,
     );
   } catch (err) {
-    server.close();
     await storage.close();
     throw new StartupError(1, (err as Error).message);
   }
+  const socketPath = opts.socket ?? `/run/tollbooth/${config.name}.sock`;
+  await mkdir(join(socketPath, '..'), { recursive: true, mode: 0o755 });
+  const server = await listenAdminSocket(socketPath, config.adminGroup, async (body) => {
+    const req = AdminService.check(body);
+    if (typeof req === 'string') return { ok: false, code: 'invalid', message: req, answeredBy: id };
+    return admin.handle(req);
+  }, (body, stream) => {
+    if (!isWatchRequest(body)) return false;
+    serveWatch(observation.events, id, stream);
+    return true;
+  });
+  let protocolViolations = 0;
   pump.on('event', (e) => {
     if (e.type === 'role') log.info({ role: e.role, term: e.term, leader: e.leader }, 'role changed');
     else if (e.type === 'applied' && e.data.type !== 'noop') log.info({ index: e.index, entry: e.data, ok: e.ok }, 'registry entry applied');

@@ -27,7 +27,23 @@ export async function groupId(name: string): Promise<number> {
   throw new AdminSocketError('ADMIN_SOCKET_GROUP', `admin group "${name}" is not in /etc/group`);
 }
 
-export async function listenAdminSocket(path: string, group: string | null, handler: AdminSocketHandler): Promise<Server> {
+/**
+ * A connection the server keeps open to stream lines (`tollbooth watch`):
+ * write one line at a time; `backlogBytes` tells how much the client has not
+ * read yet, so the producer can drop a client that does not keep up rather
+ * than buffer without bound.
+ */
+export interface AdminStream {
+  write(line: string): void;
+  readonly backlogBytes: number;
+  close(): void;
+  onClose(listener: () => void): void;
+}
+
+/** Takes the request over as a stream and returns true, or returns false to let `handler` answer it. */
+export type AdminStreamHandler = (body: unknown, stream: AdminStream) => boolean;
+
+export async function listenAdminSocket(path: string, group: string | null, handler: AdminSocketHandler, streamHandler?: AdminStreamHandler): Promise<Server> {
   // A socket file left by a killed agent would make listen() fail; nothing else may sit at that path.
   await unlink(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
@@ -56,6 +72,22 @@ export async function listenAdminSocket(path: string, group: string | null, hand
       } catch (err) {
         answer({ ok: false, code: 'invalid', message: `request is not JSON: ${(err as Error).message}`, answeredBy: '' });
         return;
+      }
+      if (streamHandler !== undefined) {
+        const stream: AdminStream = {
+          write: (line) => void sock.write(`${line}\n`),
+          get backlogBytes() {
+            return sock.writableLength;
+          },
+          close: () => sock.end(),
+          onClose: (listener) => sock.once('close', listener),
+        };
+        if (streamHandler(body, stream)) {
+          // A stream lives until either side closes it: no idle deadline.
+          done = true;
+          sock.setTimeout(0);
+          return;
+        }
       }
       handler(body).then(answer, (err: unknown) => answer({ ok: false, code: 'internal', message: String(err), answeredBy: '' }));
     });
@@ -98,6 +130,48 @@ export function adminRequest(path: string, body: unknown, timeoutMs: number): Pr
       } catch {
         reject(new AdminSocketError('ADMIN_SOCKET_PROTOCOL', `malformed answer from ${path}`));
       }
+    });
+  });
+}
+
+/**
+ * Opens a stream (`tollbooth watch`): sends `body`, then calls `onLine` with
+ * every line the agent writes until the agent closes it (resolves) or
+ * `signal` fires (resolves after closing). Rejects with AdminSocketError when
+ * the agent cannot be reached.
+ */
+export function adminStream(path: string, body: unknown, onLine: (line: string) => void, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(path);
+    let buf = '';
+    let connected = false;
+    sock.setEncoding('utf8');
+    const onAbort = (): void => {
+      sock.destroy();
+      resolve();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    sock.on('connect', () => {
+      connected = true;
+      sock.write(`${JSON.stringify(body)}\n`);
+    });
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line !== '') onLine(line);
+      }
+      if (buf.length > adminRequestBytesMax) sock.destroy(new Error('line too long'));
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (connected) resolve();
+      else reject(new AdminSocketError('ADMIN_SOCKET_UNREACHABLE', `cannot reach the agent at ${path}: ${err.code ?? err.message} (is it running? are you root or in the admin group?)`, { details: { path } }));
+    });
+    sock.on('close', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
     });
   });
 }

@@ -6,9 +6,11 @@
 // the new holder, a higher generation and a counted failover. A real
 // Prometheus server (Debian's `prometheus`, started here on 127.0.0.1 with a
 // temporary config and store) scrapes the same members; its HTTP API is
-// asked for the holder before and after the failover. A bad --http value is
-// refused at start-up with exit 78, naming the value. Every wait is an event
-// with a deadline.
+// asked for the holder before and after the failover. Two `tollbooth watch`
+// processes (JSON on the arbitrator, text on the surviving site) run across
+// the failover and must print it, and stop with exit 0 on SIGINT. A bad --http
+// value is refused at start-up with exit 78, naming the value. Every wait is
+// an event with a deadline.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,7 +50,23 @@ function holderOf(text: string, ticket: string): string | null {
   return m === null ? null : m[1]!;
 }
 
-describe('metrics of a real formation', () => {
+/** A running `tollbooth watch`: its output so far, and a way to wait for a line. */
+interface Watcher {
+  readonly proc: ChildProcess;
+  out: string;
+  err: string;
+}
+
+function startWatch(socket: string, json: boolean): Watcher {
+  const [exe, ...pre] = tsxCommand;
+  const proc = spawn(exe!, [...pre, 'watch', '--socket', socket, ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const w: Watcher = { proc, out: '', err: '' };
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (w.out += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (w.err += d));
+  return w;
+}
+
+describe('metrics and events of a real formation', () => {
   let f: LoopbackFormation;
   const http = new Map<string, number>();
   let prom: ChildProcess | null = null;
@@ -100,7 +118,7 @@ describe('metrics of a real formation', () => {
   };
 
   it('serves the metric set on every member, accepted by promtool, and follows a failover', async () => {
-    const holder = await until('the ticket to be granted at one site', 30_000, async () => {
+    const holder = await until('the ticket to be granted at one site', 90_000, async () => {
       const at = await f.grantedAt('auto');
       return at.length === 1 ? at[0]! : null;
     });
@@ -138,8 +156,11 @@ describe('metrics of a real formation', () => {
       expect(sample(text, 'tollbooth_peer_route_info', 'route="direct"')).toBe(1);
       expect(sample(text, 'tollbooth_peer_rtt_seconds')).toBeGreaterThan(0);
     }
-    const before = await scrape(holder);
-    expect(sample(before, 'tollbooth_ticket_granted_here', 'ticket="auto"')).toBe(1);
+    // On a loaded host the CIB write may trail the registry: wait for it.
+    const before = await until('the holder\'s sink to have the ticket granted', 30_000, async () => {
+      const t = await scrape(holder);
+      return sample(t, 'tollbooth_ticket_granted_here', 'ticket="auto"') === 1 ? t : null;
+    }, 200);
     expect(sample(before, 'tollbooth_ticket_lease_remaining_seconds', 'ticket="auto"')).toBeGreaterThan(0);
     expect(sample(before, 'tollbooth_cib_writes_total', 'kind="grant",result="ok"')).toBeGreaterThanOrEqual(1);
     expect(sample(await scrape(other), 'tollbooth_ticket_granted_here', 'ticket="auto"')).toBe(0);
@@ -152,6 +173,10 @@ describe('metrics of a real formation', () => {
       const h = await promHolders();
       return h.length === 3 && h.every((x) => x === holder.address) ? true : null;
     }, 250);
+
+    const jsonWatch = startWatch(arbitrator.socket, true);
+    const textWatch = startWatch(other.socket, false);
+    for (const w of [jsonWatch, textWatch]) await until('tollbooth watch to subscribe', 30_000, () => Promise.resolve(w.err.includes('watching ') ? true : null), 100);
 
     await f.kill(holder, 'SIGKILL');
     const after = await until('the survivor\'s metrics to show it holding the ticket', 60_000, async () => {
@@ -167,6 +192,21 @@ describe('metrics of a real formation', () => {
     }, 200);
     expect(holderOf(arb, 'auto')).toBe(other.address);
     expect((await promtool(['check', 'metrics'], after)).code).toBe(0);
+
+    // Both watchers printed the failover and the holder's fall, one line per event.
+    const failover = await until('the JSON watcher to print the failover', 30_000, () => {
+      const lines = jsonWatch.out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      return Promise.resolve(lines.find((e) => e.event === 'failover' && e.ticket === 'auto') ?? null);
+    }, 100);
+    expect(failover).toMatchObject({ member: arbitrator.address, site: other.address, previous: holder.address });
+    expect(failover.generation).toBeGreaterThan(generationBefore);
+    await until('the JSON watcher to print the holder suspect or dead', 30_000, () => Promise.resolve(jsonWatch.out.includes(`"event":"member-suspect","peer":"${holder.address}"`) || jsonWatch.out.includes(`"event":"member-dead","peer":"${holder.address}"`) ? true : null), 100);
+    await until('the text watcher to print the failover', 30_000, () => Promise.resolve(new RegExp(`^\\S+ ${other.address.replaceAll('.', '\\.')} failover ticket=auto site=${other.address.replaceAll('.', '\\.')} previous=${holder.address.replaceAll('.', '\\.')} `, 'm').test(textWatch.out) ? true : null), 100);
+    for (const w of [jsonWatch, textWatch]) {
+      const exited = new Promise<number | null>((r) => w.proc.once('exit', (code) => r(code)));
+      w.proc.kill('SIGINT');
+      expect(await exited, w.err).toBe(0);
+    }
 
     // Prometheus: the dead member's series go stale; the two survivors report the new holder.
     await until('prometheus to report the new holder', 60_000, async () => {
