@@ -13,7 +13,7 @@ import { writeLeaseGuardPid, runningLeaseGuard } from '../src/adapters/pacemaker
 import { SystemClock, bootId } from '../src/adapters/system-clock.js';
 import { loadConfigFile } from '../src/config/index.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
-import { exitConfig, findSelf, StartupError } from './main.js';
+import { exitConfig, findSelf, StartupError } from './find-self.js';
 import { crmSinkFor } from './ticket-sink.js';
 
 export interface GuardCommandOptions {

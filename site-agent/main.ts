@@ -8,7 +8,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Member } from '../src/core/member.js';
@@ -36,13 +35,15 @@ import { memberKeyCandidates } from '../src/config/paths.js';
 import { ticketSinkFor, type TicketSinkKind } from './ticket-sink.js';
 import { quorumGuardianLoop, readGuardianSettings } from './quorum-guardian.js';
 import type { QuorumGuardianLoop } from '../src/runtime/quorum-guardian-loop.js';
-import { errorFields, TollboothError } from '../src/errors.js';
+import { errorFields } from '../src/errors.js';
 import { parseHttpListen } from '../src/adapters/http-listener.js';
 import type { SiteCounters } from '../src/runtime/metrics.js';
 import { startObservation, type Observation } from './observe.js';
 import { isWatchRequest, serveWatch } from '../src/runtime/watch-stream.js';
+import { exitConfig, findSelf, StartupError } from './find-self.js';
 
-export const exitConfig = 78;
+export { exitConfig, findSelf, StartupError } from './find-self.js';
+
 
 /** Largest frame a member sends or accepts (src/wire allows up to 16 MiB). */
 export const frameBytesMax = 8 * 1024 * 1024;
@@ -72,32 +73,6 @@ function tollboothArgv(): string[] {
   const js = fileURLToPath(new URL('../bin/tollbooth.js', import.meta.url));
   const script = existsSync(js) ? js : fileURLToPath(new URL('../bin/tollbooth.ts', import.meta.url));
   return [process.execPath, ...process.execArgv, script];
-}
-
-export class StartupError extends TollboothError<'STARTUP_FAILED'> {
-  constructor(
-    readonly exitCode: number,
-    message: string,
-  ) {
-    super('STARTUP_FAILED', message, { details: { exitCode } });
-  }
-}
-
-/** Which member this process is: `--self`, else the member whose address is configured on a local interface. */
-export function findSelf(config: FormationConfig, kind: MemberKind, self: string | undefined): FormationMember {
-  const members = config.members.filter((m) => m.kind === kind);
-  if (self !== undefined) {
-    const m = config.members.find((x) => x.address === self);
-    if (m === undefined) throw new StartupError(exitConfig, `--self ${self}: no member with that address in the config`);
-    if (m.kind !== kind) throw new StartupError(exitConfig, `--self ${self} is configured as ${m.kind === 'site' ? 'a site' : 'an arbitrator'}, not as ${kind === 'site' ? 'a site' : 'an arbitrator'}`);
-    return m;
-  }
-  const local = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) local.add(a.address);
-  const mine = members.filter((m) => local.has(m.address));
-  if (mine.length === 1) return mine[0]!;
-  if (mine.length === 0) throw new StartupError(exitConfig, `no ${kind} address of the config is configured on this host; pass --self ADDRESS`);
-  throw new StartupError(exitConfig, `several ${kind} addresses are local (${mine.map((m) => m.address).join(', ')}); pass --self ADDRESS`);
 }
 
 async function nextEpoch(stateDir: string): Promise<number> {

@@ -11,7 +11,7 @@ import { FileTicketSink } from '../src/adapters/pacemaker/file-ticket-sink.js';
 import { LeaseGuardFile } from '../src/adapters/pacemaker/lease-guard-file.js';
 import { boothSiteId } from '../src/config/site-id.js';
 import type { FormationConfig, FormationMember } from '../src/config/formation-config.js';
-import { memberIdOf } from '../src/config/to-core.js';
+import { memberIdOf } from '../src/config/member-id.js';
 import type { MemberId } from '../src/core/types.js';
 import type { MonotonicClock, TicketSink } from '../src/ports/ports.js';
 import type { TicketSinkKind } from './ticket-sink-kind.js';

@@ -5,12 +5,11 @@
 
 import { defaultLimits, type CoreConfig } from '../core/config.js';
 import { swimPresets, type SwimTiming } from '../core/gossip/swim.js';
-import { memberId, type Member, type MemberId, type TicketDef } from '../core/types.js';
-import type { FormationConfig, FormationMember } from './formation-config.js';
+import type { Member, MemberId, TicketDef } from '../core/types.js';
+import type { FormationConfig } from './formation-config.js';
+import { memberIdOf } from './member-id.js';
 
-export function memberIdOf(m: FormationMember): MemberId {
-  return memberId(m.address);
-}
+export { memberIdOf } from './member-id.js';
 
 export function toCoreConfig(config: FormationConfig, self: MemberId): CoreConfig {
   const members: Member[] = config.members.map((m) => ({ id: memberIdOf(m), kind: m.kind }));
