@@ -99,6 +99,13 @@ export interface SimParams {
     readonly latencyMinMs: number;
     readonly latencyMaxMs: number;
     readonly failRate: number;
+    /**
+     * Share of lease-guard updates whose write lands only after the deadline
+     * it replaces (a stalled disk): the guard process may revoke first (issue
+     * 12, the stranded ticket). Drawn from its own stream, so a seed's other
+     * faults are what they were before this fault existed.
+     */
+    readonly guardLateRate: number;
   };
   readonly faultClass: FaultClass;
   readonly faults: readonly FaultKind[];
@@ -223,6 +230,7 @@ function drawMixedParams(seed: number): SimParams {
       latencyMinMs: 1,
       latencyMaxMs: faults.includes('cib-slow') ? cibLatencyMaxMs : Math.min(cibLatencyMaxMs, 10),
       failRate: faults.includes('cib-fail') ? r.pick([0.05, 0.2, 0.5]) : 0,
+      guardLateRate: new SeededRandom(seed ^ 0x9a7d).pick([0, 0, 0.05, 0.3]),
     },
     faultClass,
     faults,
@@ -337,7 +345,7 @@ function drawScenarioParams(seed: number, name: ScenarioName, lossOverride: numb
       tailRate: 0,
       tailMeanMs: 500,
     },
-    cib: { latencyMinMs: 1, latencyMaxMs: cibLatencyMaxMs, failRate: 0 },
+    cib: { latencyMinMs: 1, latencyMaxMs: cibLatencyMaxMs, failRate: 0, guardLateRate: 0 },
     faultClass: lossRate > 0 ? 'loss-only' : 'fault-free',
     faults: lossRate > 0 ? ['loss'] : [],
     safetyPhaseMs: 0,

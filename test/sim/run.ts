@@ -32,6 +32,7 @@ export interface Summary {
   /** Registry messages the cores sent through a relay, and relayed frames the relay dropped. */
   relay: { sent: number; dropped: number };
   minGuardGapMs: number | null;
+  guardLate: { writes: number; grantsLost: number };
   failingSeeds: number[];
 }
 
@@ -46,6 +47,8 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
   let liveness = 0;
   let falseFailovers = 0;
   let minGap = Number.POSITIVE_INFINITY;
+  let guardLateWrites = 0;
+  let grantsLost = 0;
   const fo: number[] = [];
   let bound = 0;
   const failing: number[] = [];
@@ -68,6 +71,8 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     liveness += r.livenessFailures.length;
     falseFailovers += r.falseFailovers;
     minGap = Math.min(minGap, r.minGuardGapMs);
+    guardLateWrites += r.guardLate.writes;
+    grantsLost += r.guardLate.grantsLost;
     for (const f of r.failovers) {
       fo.push(f.ms);
       bound = Math.max(bound, f.boundMs);
@@ -94,6 +99,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     convergenceMs: { p50: quantile(conv, 0.5), p99: quantile(conv, 0.99), max: conv.length === 0 ? 0 : Math.round(conv[conv.length - 1]!), count: conv.length, unconverged },
     relay: { sent: relayed, dropped: relayDropped },
     minGuardGapMs: Number.isFinite(minGap) ? Math.round(minGap * 10) / 10 : null,
+    guardLate: { writes: guardLateWrites, grantsLost },
     failingSeeds: failing,
   };
 }

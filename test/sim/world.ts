@@ -54,6 +54,12 @@ interface Node {
   store: RaftStore;
   cib: Map<string, CibTicket>;
   cibQueue: CibWriteQueue;
+  /**
+   * The lease guard's record beside the CIB (src/adapters/pacemaker/lease-guard-file.ts): the agent
+   * arms it before writing a grant and disarms it after writing a revoke; the guard process reads it
+   * and revokes in the CIB, leaving the record as it is. Extensions are judged against it, not the CIB.
+   */
+  guardRecord: Map<string, { generation: number; guardAt: number }>;
   crashInNextReady: boolean;
   restarts: number;
 }
@@ -98,6 +104,8 @@ export interface RunResult {
   readonly failovers: FailoverSample[];
   readonly falseFailovers: number;
   readonly minGuardGapMs: number;
+  /** Guard updates made to land after the deadline they replace, and grants the holders then found lost in the CIB. */
+  readonly guardLate: { readonly writes: number; readonly grantsLost: number };
   readonly simulatedMs: number;
   readonly events: number;
 }
@@ -130,6 +138,8 @@ export class World {
   private memberMs = 0;
   private memberMsFrom = 0;
   private readonly convergence: number[] = [];
+  private guardLateWrites = 0;
+  private grantsLost = 0;
   private readonly pendingChanges: Array<{ ticket: string; holder: MemberId | null; generation: number; at: number }> = [];
   private readonly changesSeen = new Set<number>();
   private relayed = 0;
@@ -166,6 +176,7 @@ export class World {
       store: emptyRaftStore(),
       cib: new Map(),
       cibQueue: new CibWriteQueue(),
+      guardRecord: new Map(),
       crashInNextReady: false,
       restarts: 0,
       relayBudget: new RelayBudget(),
@@ -196,8 +207,7 @@ export class World {
 
   private start(n: Node): void {
     const persisted = loadFrom(n.store);
-    const cib: CibTicketState[] = [];
-    for (const [name, c] of n.cib) cib.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: c.guardAt === null ? null : ms(c.guardAt) });
+    const cib = this.cibStates(n);
     n.incarnation += 1;
     try {
       n.core = this.factory(this.configs[n.idx]!, {
@@ -344,6 +354,7 @@ export class World {
   private onEvents(n: Node, r: Ready): void {
     this.checker.onEvents(n.info.id, r.events, this.now);
     for (const e of r.events) {
+      if (e.type === 'grant-lost') this.grantsLost += 1;
       if (e.type === 'member-state' && (e.state === 'suspect' || e.state === 'dead') && this.countGossip) {
         const subject = this.nodes[this.idxOf(e.member)];
         if (subject !== undefined && subject.core !== null && !subject.paused && this.twoWayWithinTwoHops(n, subject)) this.falseSuspicions += 1;
@@ -467,7 +478,11 @@ export class World {
 
   private cibDone(n: Node, effect: TicketEffect, ok: boolean, incarnation: number): void {
     n.cibQueue.done();
-    if (ok) this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
+    if (ok) {
+      if (effect.granted && effect.revokeBy !== null) n.guardRecord.set(effect.ticket, { generation: effect.generation, guardAt: effect.revokeBy });
+      else if (!effect.granted) n.guardRecord.delete(effect.ticket);
+      this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
+    }
     if (n.incarnation === incarnation) {
       this.report(n, { type: 'effect-result', id: effect.id, ok });
     }
@@ -493,7 +508,13 @@ export class World {
    */
   private startGuardUpdate(n: Node, update: GuardUpdate): void {
     const c = this.params.cib;
-    const latency = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
+    let latency = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
+    if (c.guardLateRate > 0 && this.rng.chance(c.guardLateRate)) {
+      // A stalled write: it lands only after the earliest deadline it replaces, so the guard may revoke first.
+      const olds = update.extend.map((x) => n.cib.get(x.ticket)?.guardAt ?? null).filter((t): t is number => t !== null);
+      if (olds.length > 0) this.guardLateWrites += 1;
+      if (olds.length > 0) latency = Math.max(latency, this.trueAt(n, Math.min(...olds)) - this.now + 1 + this.rng.next() * 500);
+    }
     const ok = !this.rng.chance(this.cibFailRate);
     this.push({ at: this.now + latency, kind: 'guard-done', node: n.idx, update, ok, incarnation: n.incarnation });
   }
@@ -502,29 +523,42 @@ export class World {
     const skipped: string[] = [];
     if (ok) {
       for (const x of update.extend) {
-        const c = n.cib.get(x.ticket);
-        if (c === undefined || !c.granted || c.generation !== x.generation || c.guardAt === null || c.guardAt <= this.local(n)) {
+        // As the real record: judged by the record alone, once the write has landed (a deadline passed
+        // by then may have been enforced already; the CIB is not consulted).
+        const rec = n.guardRecord.get(x.ticket);
+        if (rec === undefined || rec.generation !== x.generation || rec.guardAt <= this.local(n)) {
           skipped.push(x.ticket);
           continue;
         }
-        if (x.revokeBy <= c.guardAt) continue;
-        c.guardAt = x.revokeBy;
+        if (x.revokeBy <= rec.guardAt) continue;
+        rec.guardAt = x.revokeBy;
+        const c = n.cib.get(x.ticket);
+        if (c !== undefined && c.granted && c.generation === x.generation) c.guardAt = x.revokeBy;
         this.push({ at: this.trueAt(n, x.revokeBy), kind: 'guard', node: n.idx, ticket: x.ticket, guardAt: x.revokeBy });
       }
     }
     if (n.incarnation === incarnation) {
       this.report(n, { type: 'effect-result', id: update.id, ok, skipped });
+      // The host reads its sink back after a guard update (runtime/pump.ts): revokes it did not make show up.
+      if (ok) this.report(n, { type: 'sink-state', tickets: this.cibStates(n), readStartedAt: ms(this.local(n)) });
     }
   }
 
+  private cibStates(n: Node): CibTicketState[] {
+    const out: CibTicketState[] = [];
+    for (const [name, c] of n.cib) out.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: c.guardAt === null ? null : ms(c.guardAt) });
+    return out;
+  }
+
   private guardFires(n: Node, ticket: string, guardAt: number): void {
-    const c = n.cib.get(ticket);
-    if (c === undefined || !c.granted || c.guardAt !== guardAt) return; // extended or revoked since
-    // The guard is a separate process: it revokes on its own (its write takes CIB time too).
+    const rec = n.guardRecord.get(ticket);
+    if (rec === undefined || rec.guardAt !== guardAt) return; // extended or disarmed since
+    const gen = rec.generation;
+    // The guard is a separate process: it revokes that generation's grant on its own (its write takes CIB time too).
     const latency = this.params.cib.latencyMinMs + this.rng.next() * (this.params.cib.latencyMaxMs - this.params.cib.latencyMinMs);
     this.at(this.now + latency, () => {
       const now = n.cib.get(ticket);
-      if (now !== undefined && now.granted && now.guardAt === guardAt) this.writeCib(n, ticket, false, now.generation, null);
+      if (now !== undefined && now.granted && now.generation === gen) this.writeCib(n, ticket, false, now.generation, null);
     });
   }
 
@@ -945,6 +979,7 @@ export class World {
       failovers: this.failovers,
       falseFailovers: this.autoFailoverIndexes.size,
       minGuardGapMs: this.checker.minGuardGapMs,
+      guardLate: { writes: this.guardLateWrites, grantsLost: this.grantsLost },
       simulatedMs: this.now,
       events: this.eventCount,
     };
