@@ -26,6 +26,8 @@ import { cibGuardMarginMsDefault } from '../src/adapters/pacemaker/lease-guard.j
 import { registerQuorumCommands } from '../src/cli/quorum-commands.js';
 import { adminTimeoutMsRange, cibGuardMarginMsRange, intInRange, moveTimeoutMsRange, pidRange, withRange } from '../src/cli/numeric-option.js';
 import { tollboothVersion } from '../src/cli/version.js';
+import { cliSpecOf } from '../src/cli/cli-spec.js';
+import { migrateFromBooth } from '../src/cli/migrate-from-booth.js';
 import { resolveConfigPath, defaultSocketPath } from '../src/config/paths.js';
 import { UsageError } from '../src/cli/usage-error.js';
 
@@ -489,6 +491,18 @@ program
 registerQuorumCommands(program);
 
 program
+  .command('migrate-from-booth')
+  .description("take a booth.conf: generate member keys, write the tollbooth config and keys into a directory, print what to run on each member and which settings change meaning")
+  .option('-c, --config <file>', 'the booth config: a path, or a NAME for /etc/booth/NAME.conf; default /etc/booth/booth.conf')
+  .option('-o, --out <dir>', 'where to write the new config and the member keys (mode 0700; must not exist)', 'tollbooth-migration')
+  .option('-f, --force', 'write into an existing --out directory')
+  .action(async (o: { config?: string; out: string; force?: boolean }) => {
+    const r = await migrateFromBooth({ config: o.config, out: o.out, force: o.force === true });
+    (r.ok ? process.stdout : process.stderr).write(r.text);
+    setExit(r.ok ? exitOk : exitRefused);
+  });
+
+program
   .command('booth')
   .description("booth's client (list, grant, revoke, peers, status) with booth's options, output and exit codes; also run as `booth`")
   .usage('{list|grant|revoke|peers|status} [-c NAME|FILE] [-s SITE] [-t TICKET] [-F] [-w] [-C] [TICKET]')
@@ -512,6 +526,14 @@ program
         programName: booth ? 'booth' : 'tollbooth booth',
       }),
     );
+  });
+
+// For the package builder: the command tree as JSON (man page, bash completion).
+program
+  .command('cli-spec', { hidden: true })
+  .description('print the command tree as JSON (for the man page and bash completion)')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(cliSpecOf(program), null, 1)}\n`);
   });
 
 try {

@@ -226,6 +226,8 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
       .filter((m) => m.address !== me.address)
       .map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey ?? new Uint8Array(32) })),
     adminKeys: config.adminKeys,
+    // The member's own monotonic clock: `peers` dates lastRecvAt against clock.now() (booth peers' "last recv").
+    clock: () => clock.now(),
     logger: log.child({ module: 'transport' }),
     // A snapshot of the whole table is one frame: about 210 bytes a ticket, so
     // 8 MiB carries the core's ticketCountMax (20 000) with room to spare.

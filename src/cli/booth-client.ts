@@ -17,21 +17,8 @@
 // left out when the config has exactly one. Usage errors exit 1, as booth's.
 //
 // Where tollbooth's semantics differ on purpose, this client follows booth
-// unless an option asks otherwise (docs/operations.md, "The booth client"):
-//   - `grant` of a ticket that some site holds is refused with booth's "You're
-//     granting a granted ticket" (exit 1); tollbooth's own `grant` would make
-//     it a guarded move. `--move` asks for the guarded move here too.
-//   - `-F` is booth's "do not wait for unreachable sites": accepted, and the
-//     registry's guard stands anyway (tollbooth never makes a second holder,
-//     so `-F` on a granted manual ticket is refused like any other).
-//   - `status` exits 0 while the local member answers on its admin socket, 7
-//     when it does not (pcs accepts only these two); `list` answers from the
-//     local member's own view when no majority is reachable, says so on
-//     stderr, and exits 0.
-//   - `-s SITE` is served by the local member, which forwards to that site
-//     (members trust each other; no admin key is needed on a member).
-//   - `revoke` of a free ticket says "ticket is not owned" and exits 0, as
-//     booth does.
+// unless an option asks otherwise: boothClientDifferences below says how (it
+// is also the man page's "DIFFERENCES FROM BOOTH" and docs/operations.md's).
 import { existsSync } from 'node:fs';
 import { quoted } from '../config/printable.js';
 import { adminTimeoutMsRange, rangeText } from './numeric-option.js';
@@ -41,6 +28,18 @@ import { formatConfigProblem, hasConfigErrors } from '../config/problems.js';
 import { defaultSocketPath, resolveConfigPath } from '../config/paths.js';
 import type { AdminRequest, AdminResponse, PeersView, TicketView } from '../runtime/admin-service.js';
 import { TollboothError } from '../errors.js';
+
+/** Where this client differs from booth 1.0's, and why; booth(8) prints this list. */
+export const boothClientDifferences: readonly string[] = [
+  "grant of a ticket that some site holds is refused with booth's \"You're granting a granted ticket\" (exit 1), as booth refuses it; tollbooth's own grant would make it a guarded move, and booth grant --move asks for that move.",
+  '-F is accepted for booth\'s sake ("do not wait for unreachable sites"); the registry guards every grant anyway, and a ticket, manual ones included, is never granted to a second site.',
+  'status exits 0 while the local member answers on its admin socket and 7 when it does not (the two codes pcs accepts); -l is accepted and ignored (tollbooth has no lock file).',
+  'list answers from the local member\'s own view when no majority of the formation is reachable, says so on standard error, and exits 0 (booth\'s members always answer from their own copy). expires is the answering member\'s view of the lease end and is left out when that member does not know it; leader is NONE for a ticket never granted, none for one revoked or lost.',
+  '-s SITE is served by the local member, which forwards to that site; no admin key is needed on a member. -s other is the other site of a two-site formation.',
+  'revoke of a free ticket says "ticket is not owned" and exits 0, as booth does; revoke -w waits until the old holder has revoked it in its CIB.',
+  'grant exits 1 on every failure (booth 1.0 exits 0 on some, fixed upstream in 1.1); daemon mode (booth daemon) is not served: the site agent runs as tollbooth site-agent (booth-site resource) and the arbitrator as booth@NAME.',
+  'peers shows the counters tollbooth keeps: frames sent and received per member, and rejected frames as authfail (bad signature, unknown key) or invalid; error and resends are always 0.',
+];
 
 /** booth's exit codes: success, any failure, and (status only) "not running" (OCF_NOT_RUNNING). */
 export const boothExitOk = 0;
@@ -423,7 +422,7 @@ async function list(args: BoothArgs, config: FormationConfig, ask: (req: AdminRe
   }
   const res = await ask({ op: 'list' });
   if (res.ok) {
-    io.out(formatBoothList(res.data as TicketView[], io.now()));
+    io.out(formatBoothList(await withHolderLease(res.data as TicketView[], ask), io.now()));
     return boothExitOk;
   }
   if (res.code === undefined || !noMajorityCodes.has(res.code)) throw new BoothFailure(res.message);
@@ -433,6 +432,31 @@ async function list(args: BoothArgs, config: FormationConfig, ask: (req: AdminRe
   io.err(`warning: no majority of the formation is reachable (${res.message}); this is ${local.answeredBy}'s own view\n`);
   io.out(formatBoothList(local.data as TicketView[], io.now()));
   return boothExitOk;
+}
+
+/**
+ * A registry leader that does not know a held ticket's lease end (it took
+ * over since the last renewal it saw, or it answers from another view) leaves
+ * leaseLeftMs null; booth prints every holder's expiry, so ask the holder for
+ * its own view of it (as booth's holder reports its own lease). A holder that
+ * does not answer leaves it unknown, and expires is left out.
+ */
+async function withHolderLease(views: readonly TicketView[], ask: (req: AdminRequest) => Promise<AdminResponse>): Promise<TicketView[]> {
+  const out: TicketView[] = [];
+  const byHolder = new Map<string, TicketView[] | null>();
+  for (const v of views) {
+    if (v.holder === null || v.mode === 'manual' || v.leaseLeftMs !== null) {
+      out.push(v);
+      continue;
+    }
+    if (!byHolder.has(v.holder)) {
+      const st = await ask({ op: 'status', site: v.holder });
+      byHolder.set(v.holder, st.ok ? (st.data as { tickets: TicketView[] }).tickets : null);
+    }
+    const own = byHolder.get(v.holder)?.find((t) => t.name === v.name && t.holder === v.holder);
+    out.push(own === undefined ? v : { ...v, leaseLeftMs: own.leaseLeftMs });
+  }
+  return out;
 }
 
 async function peers(args: BoothArgs, config: FormationConfig, ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {

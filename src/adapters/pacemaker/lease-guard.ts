@@ -310,7 +310,18 @@ export class CibExpiryGuard {
       if (r.ok && r.changed !== false) {
         this.revoked += 1;
         out.push(s.ticket);
-        this.o.log.warn({ ticket: s.ticket, expires: s.expiresSec, term: s.term }, 'CIB expires passed: ticket revoked by the cluster lease guard');
+        // Warning with the reason: besides a crashed agent node, this is what reverts a grant made
+        // behind the formation's back (`crm -F site ticket grant`, `crm_ticket -g --force`), which
+        // leaves an old expires in place (issue 14, item 5; docs/operations.md).
+        this.o.log.warn(
+          {
+            ticket: s.ticket,
+            expires: s.expiresSec,
+            term: s.term,
+            reason: `granted in the CIB, but its expires passed ${Math.round((this.o.wallMs() / 1000 - s.expiresSec) * 10) / 10} s ago: no live lease of this formation backs the grant (the agent's node crashed, or the ticket was granted outside the formation, e.g. crm -F site ticket grant); grant with tollbooth grant, booth grant or pcs booth ticket grant`,
+          },
+          'CIB expires passed: ticket revoked by the cluster lease guard',
+        );
       } else if (!r.ok) {
         this.o.log.error({ ticket: s.ticket, error: r.error }, 'CIB expires passed but the revoke failed; retrying');
       }
