@@ -476,7 +476,28 @@ function ticketOf(config: FormationConfig, given: string | undefined): string {
   return given;
 }
 
-async function grantOrRevoke(args: BoothArgs, config: FormationConfig, ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {
+/** Codes that say the request was not applied: safe to send again once a leader is known. */
+const notAppliedCodes = new Set(['no-leader', 'not-leader']);
+
+/**
+ * Sends a request again while the formation has no leader (an election is
+ * running), for up to the request timeout: booth's client waits the same way
+ * while its site runs an election ("More" replies). Reads are retried on
+ * every no-majority code; commands only on those that say nothing was
+ * applied, so a command is never applied twice.
+ */
+async function askThroughElection(io: BoothClientIo, ask: (req: AdminRequest) => Promise<AdminResponse>, req: AdminRequest, timeoutMs: number): Promise<AdminResponse> {
+  const retryable = req.op === 'list' || req.op === 'status' ? noMajorityCodes : notAppliedCodes;
+  const end = io.now().getTime() + timeoutMs;
+  for (;;) {
+    const res = await ask(req);
+    if (res.ok || res.code === undefined || !retryable.has(res.code) || io.now().getTime() >= end) return res;
+    await io.sleep(waitPollMs);
+  }
+}
+
+async function grantOrRevoke(args: BoothArgs, config: FormationConfig, rawAsk: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {
+  const ask = (req: AdminRequest): Promise<AdminResponse> => askThroughElection(io, rawAsk, req, args.timeoutMs);
   const op = args.op as 'grant' | 'revoke';
   const ticket = ticketOf(config, args.ticket);
   const me = await localStatus(ask);

@@ -191,7 +191,7 @@ describe('the booth client against a loopback formation', () => {
       current.set(t, fields);
     }
     for (const parsed of [older, current]) {
-      expect(parsed.get('tkt')?.leader).toBe(f.sites[0]!.address);
+      expect(f.sites.map((m) => m.address)).toContain(parsed.get('tkt')?.leader);
       expect(parsed.get('tkt')?.expires).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
       expect(parsed.get('man1')?.expires).toBe('INF [manual mode]');
     }
