@@ -26,8 +26,6 @@ import { cibGuardMarginMsDefault } from '../src/adapters/pacemaker/lease-guard.j
 import { registerQuorumCommands } from '../src/cli/quorum-commands.js';
 import { adminTimeoutMsRange, cibGuardMarginMsRange, intInRange, moveTimeoutMsRange, pidRange, withRange } from '../src/cli/numeric-option.js';
 import { tollboothVersion } from '../src/cli/version.js';
-import { cliSpecOf } from '../src/cli/cli-spec.js';
-import { migrateFromBooth } from '../src/cli/migrate-from-booth.js';
 import { resolveConfigPath, defaultSocketPath } from '../src/config/paths.js';
 import { UsageError } from '../src/cli/usage-error.js';
 
@@ -497,6 +495,7 @@ program
   .option('-o, --out <dir>', 'where to write the new config and the member keys (mode 0700; must not exist)', 'tollbooth-migration')
   .option('-f, --force', 'write into an existing --out directory')
   .action(async (o: { config?: string; out: string; force?: boolean }) => {
+    const { migrateFromBooth } = await import('../src/cli/migrate-from-booth.js');
     const r = await migrateFromBooth({ config: o.config, out: o.out, force: o.force === true });
     (r.ok ? process.stdout : process.stderr).write(r.text);
     setExit(r.ok ? exitOk : exitRefused);
@@ -532,7 +531,8 @@ program
 program
   .command('cli-spec', { hidden: true })
   .description('print the command tree as JSON (for the man page and bash completion)')
-  .action(() => {
+  .action(async () => {
+    const { cliSpecOf } = await import('../src/cli/cli-spec.js');
     process.stdout.write(`${JSON.stringify(cliSpecOf(program), null, 1)}\n`);
   });
 
