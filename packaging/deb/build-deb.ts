@@ -137,7 +137,8 @@ formation ticket that the registry has not given to this site is revoked again
 by the cluster lease guard (\\fBtollbooth lease\\-guard \\-\\-cib\\fR) within
 about a second: the grant carries no live lease, and keeping it could make two
 sites run the ticket's resources. The guard logs it at warning level
-("revoked a grant that no lease backs"). Grant through the formation instead:
+("CIB expires passed: ticket revoked by the cluster lease guard", with a
+reason field that says why). Grant through the formation instead:
 \\fBtollbooth grant T \\-s SITE\\fR, \\fBbooth grant \\-s SITE T\\fR or \\fBpcs booth
 ticket grant T SITE\\fR.
 .SH SEE ALSO
