@@ -3,6 +3,9 @@
 //    clock, timer, randomness or process;
 //  - src/ (below the composition roots) never imports site-agent/ or arbitrator/;
 //  - only process-runner.ts runs programs (node:child_process);
+//  - src/adapters and src/ports import nothing from src/runtime or src/guardian;
+//    src/runtime and src/guardian nothing from src/adapters (through src/ports);
+//  - src/ports holds types only, imported from src/core;
 //  - no floating promises, no empty catch, anywhere.
 import tseslint from 'typescript-eslint';
 
@@ -25,6 +28,21 @@ const childProcessBan = {
   name: 'node:child_process',
   message: 'Run programs through src/adapters/process-runner.ts (argv, timeout, signal, bounded output, typed result).',
 };
+
+const compositionRootBan = { group: ['**/site-agent/**', '**/arbitrator/**'], message: 'Only composition roots import concrete wiring.' };
+// From src/adapters or src/ports: `../runtime/`, `../../guardian/` (not `../core/guardian/`).
+const noHostImports = {
+  regex: '^(\\.\\./)+(runtime|guardian)/',
+  message: 'src/adapters and src/ports import nothing from src/runtime or src/guardian: shared types live in src/ports.',
+};
+const noAdapterImports = {
+  regex: '^(\\.\\./)+adapters/',
+  message: 'src/runtime and src/guardian use adapters through src/ports; only the composition roots import concrete adapters.',
+};
+/** no-restricted-imports for a folder below the composition roots. */
+function restrictedImports({ childProcess = true, patterns = [] }) {
+  return ['error', { ...(childProcess ? { paths: [childProcessBan] } : {}), patterns: [compositionRootBan, ...patterns] }];
+}
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'eslint.config.js'] },
@@ -117,31 +135,39 @@ export default tseslint.config(
       ],
     },
   },
+  // Below the composition roots, one no-restricted-imports per folder (a
+  // later block replaces the rule, so each states all that applies to it).
+  { files: ['src/**/*.ts'], ignores: ['src/core/**'], rules: { 'no-restricted-imports': restrictedImports({}) } },
+  { files: ['src/cli/loopback-formation.ts'], rules: { 'no-restricted-imports': restrictedImports({ childProcess: false }) } },
   {
-    files: ['src/**/*.ts'],
-    ignores: ['src/core/**', ...childProcessAllowed],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [childProcessBan],
-          patterns: [
-            { group: ['**/site-agent/**', '**/arbitrator/**'], message: 'Only composition roots import concrete wiring.' },
-          ],
-        },
-      ],
-    },
+    // Adapters implement ports; they never reach up into the host code that uses them.
+    files: ['src/adapters/**/*.ts'],
+    rules: { 'no-restricted-imports': restrictedImports({ patterns: [noHostImports] }) },
   },
   {
-    files: childProcessAllowed,
+    files: ['src/adapters/process-runner.ts', 'src/adapters/pacemaker/lease-guard.ts'],
+    rules: { 'no-restricted-imports': restrictedImports({ childProcess: false, patterns: [noHostImports] }) },
+  },
+  {
+    // Host code (the pump, the admin service, the quorum guardian's loop and
+    // executor) reaches adapters only through src/ports; the composition roots
+    // hand it the concrete ones.
+    files: ['src/runtime/**/*.ts', 'src/guardian/**/*.ts'],
+    rules: { 'no-restricted-imports': restrictedImports({ patterns: [noAdapterImports] }) },
+  },
+  {
+    // The ports are the bottom layer above the core: types only, from the core and each other.
+    files: ['src/ports/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      'no-restricted-imports': restrictedImports({
+        patterns: [
+          { regex: '^\\.\\./(?!core/)', message: 'src/ports imports only src/core (and other ports).' },
+          { regex: '^[^.]', message: 'src/ports imports no packages and no node: modules.' },
+        ],
+      }),
+      'no-restricted-syntax': [
         'error',
-        {
-          patterns: [
-            { group: ['**/site-agent/**', '**/arbitrator/**'], message: 'Only composition roots import concrete wiring.' },
-          ],
-        },
+        { selector: 'ImportDeclaration[importKind="value"]', message: 'src/ports holds types: `import type` only.' },
       ],
     },
   },

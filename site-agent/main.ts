@@ -34,7 +34,7 @@ import { KeyFileError, publicKeyOfSeed, readSeedFile } from '../src/cli/keys.js'
 import { memberKeyCandidates } from '../src/config/paths.js';
 import { ticketSinkFor, type TicketSinkKind } from './ticket-sink.js';
 import { quorumGuardianLoop, readGuardianSettings } from './quorum-guardian.js';
-import type { QuorumGuardianLoop } from '../src/runtime/quorum-guardian-loop.js';
+import type { QuorumGuardianLoop } from '../src/guardian/guardian-loop.js';
 import { errorFields } from '../src/errors.js';
 import { parseHttpListen } from '../src/adapters/http-listener.js';
 import type { SiteCounters } from '../src/runtime/metrics.js';

@@ -1,5 +1,5 @@
 // Composition of the quorum guardian (DESIGN.md §5) in the site agent: its
-// site-local settings (--quorum-guardian FILE, src/config/quorum-guardian-conf.ts)
+// site-local settings (--quorum-guardian FILE, src/guardian/guardian-settings.ts)
 // and the real adapters — observeCluster over corosync/Pacemaker's tools, a
 // MembershipTracker, promotionNodelist over the local corosync.conf, and the
 // node helpers reached with NodeHelperClient, whose requests are signed with
@@ -10,10 +10,10 @@ import type { Logger } from 'pino';
 import { corosyncConfBytesMax, promotionNodelist } from '../src/adapters/corosync/corosync-conf.js';
 import { MembershipTracker, observeCluster } from '../src/adapters/corosync/corosync-observe.js';
 import { NodeHelperClient, quorumHelpersOver } from '../src/adapters/corosync/node-helper.js';
-import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../src/config/quorum-guardian-conf.js';
+import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../src/guardian/guardian-settings.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
 import { readRegularTextFile } from '../src/config/regular-file.js';
-import { QuorumGuardianLoop } from '../src/runtime/quorum-guardian-loop.js';
+import { QuorumGuardianLoop } from '../src/guardian/guardian-loop.js';
 import { privateKeyFromSeed } from '../src/wire/signer.js';
 
 /** Reads the guardian file; returns the settings or the problems (each `file:line: severity: reason`). */

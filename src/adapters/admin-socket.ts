@@ -7,6 +7,7 @@
 import { chmod, chown, readFile, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { TollboothError } from '../errors.js';
+import type { AdminStream } from '../ports/admin-stream.js';
 
 export const adminRequestBytesMax = 64 * 1024;
 export const adminResponseBytesMax = 16 * 1024 * 1024;
@@ -25,19 +26,6 @@ export async function groupId(name: string): Promise<number> {
     if (gname === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
   }
   throw new AdminSocketError('ADMIN_SOCKET_GROUP', `admin group "${name}" is not in /etc/group`);
-}
-
-/**
- * A connection the server keeps open to stream lines (`tollbooth watch`):
- * write one line at a time; `backlogBytes` tells how much the client has not
- * read yet, so the producer can drop a client that does not keep up rather
- * than buffer without bound.
- */
-export interface AdminStream {
-  write(line: string): void;
-  readonly backlogBytes: number;
-  close(): void;
-  onClose(listener: () => void): void;
 }
 
 /** Takes the request over as a stream and returns true, or returns false to let `handler` answer it. */

@@ -5,7 +5,7 @@
 // action imports quorum.ts when it runs.
 
 import type { Command } from 'commander';
-import { guardianDefaults, guardianNodeCountMax, targetVotersMin } from '../config/quorum-guardian-conf.js';
+import { guardianDefaults, guardianNodeCountMax, targetVotersMin } from '../guardian/guardian-settings.js';
 import { timestampWindowMsDefault } from '../adapters/corosync/node-helper-limits.js';
 import type { HelperCliOptions, ReportCliOptions } from './quorum.js';
 import { adminTimeoutMsRange, guardianDelayMsRange, helperWindowMsRange, intInRange, withRange, type IntRange } from './numeric-option.js';

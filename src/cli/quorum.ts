@@ -7,10 +7,10 @@
 //   tollbooth quorum plan     the same, plus the steps a promotion would run
 //                             now and the corosync.conf nodelist change —
 //                             without doing anything
-//   tollbooth quorum helper   run the node helper (src/adapters/node-helper.ts)
+//   tollbooth quorum helper   run the node helper (src/adapters/corosync/node-helper.ts)
 //
 // The guardian's settings come from the same site-local file the site agent
-// reads (`-c/--guardian FILE`, src/config/quorum-guardian-conf.ts); options
+// reads (`-c/--guardian FILE`, src/guardian/guardian-settings.ts); options
 // given on the command line override single settings (or stand in for the
 // file). `status` first asks the running site agent over its admin socket
 // (op `quorum`): its answer has the real loss times, the guardian's last
@@ -25,16 +25,17 @@
 
 import type { Command } from 'commander';
 import { AdminSocketError } from '../adapters/admin-socket.js';
-import { corosyncConfBytesMax, CorosyncConfError, promotionNodelist, type PromotionNodelist } from '../adapters/corosync/corosync-conf.js';
-import { CorosyncObserveError, MembershipTracker, observeCluster, type GuardianInput } from '../adapters/corosync/corosync-observe.js';
+import { corosyncConfBytesMax, CorosyncConfError, promotionNodelist } from '../adapters/corosync/corosync-conf.js';
+import { CorosyncObserveError, MembershipTracker, observeCluster } from '../adapters/corosync/corosync-observe.js';
+import type { GuardianInput, PromotionNodelist } from '../ports/guardian.js';
 import { systemProcessRunner, type ProcessRunner } from '../adapters/process-runner.js';
 import { defaultStartCommands, NodeHelperServer, type StackCommand } from '../adapters/corosync/node-helper.js';
 import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/guardian/quorum-guardian.js';
 import { publicKeyFromBase64, publicKeyToRaw } from '../wire/signer.js';
-import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
+import { loadQuorumGuardianFile, type QuorumGuardianSettings } from '../guardian/guardian-settings.js';
 import { formatConfigProblem, hasConfigErrors } from '../config/problems.js';
 import { readRegularTextFile } from '../config/regular-file.js';
-import type { GuardianStatus, PromotionRecord } from '../runtime/quorum-guardian-loop.js';
+import type { GuardianStatus, PromotionRecord } from '../guardian/guardian-loop.js';
 import { call, exitNotRunning, exitOk, exitRefused, exitUsage } from './admin-client.js';
 import { UsageError } from './usage-error.js';
 

@@ -104,7 +104,7 @@ export interface AdminServiceComponents {
   readonly isSite: boolean;
   /** At a site with the Pacemaker feed: the ticket's rsc_ticket resources and which are active here. */
   readonly resources?: (ticket: string) => Promise<TicketResources>;
-  /** At a site running the quorum guardian: its status (src/runtime/quorum-guardian-loop.ts). */
+  /** At a site running the quorum guardian: its status (src/guardian/guardian-loop.ts). */
   readonly quorum?: () => unknown;
 }
 

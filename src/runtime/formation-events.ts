@@ -79,7 +79,7 @@ export interface FormationEventsComponents {
   readonly onListenerError?: (err: unknown) => void;
 }
 
-/** The part of the quorum guardian's status the events need (src/runtime/quorum-guardian-loop.ts GuardianStatus). */
+/** The part of the quorum guardian's status the events need (src/guardian/guardian-loop.ts GuardianStatus). */
 export interface GuardianSample {
   readonly decision: { readonly kind: string; readonly replace: string | null; readonly with: string | null; readonly message: string; readonly sinceUnixMs: number } | null;
   readonly lastPromotion: { readonly replace: string; readonly with: string; readonly ok: boolean; readonly finishedAtUnixMs: number; readonly reason: string | null } | null;

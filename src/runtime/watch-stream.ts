@@ -5,7 +5,7 @@
 // watchBacklogBytesMax bytes wait for it: the member never buffers without
 // bound, and never waits for a watcher.
 
-import type { AdminStream } from '../adapters/admin-socket.js';
+import type { AdminStream } from '../ports/admin-stream.js';
 import type { FormationEvents } from './formation-events.js';
 
 /** Bytes that may wait for one slow watcher before it is disconnected. */

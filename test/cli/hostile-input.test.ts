@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSeedFile } from '../../src/cli/keys.js';
 import { exitUsage } from '../../src/cli/admin-client.js';
 import { formatConfigProblem, parseConfigText } from '../../src/config/index.js';
-import { parseQuorumGuardianConf } from '../../src/config/quorum-guardian-conf.js';
+import { parseQuorumGuardianConf } from '../../src/guardian/guardian-settings.js';
 
 const cliArgv = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
 /** A process that has not exited by then hangs: start-up takes about a second, under load several. */

@@ -12,14 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listenAdminSocket } from '../../src/adapters/admin-socket.js';
 import { promotionNodelist } from '../../src/adapters/corosync/corosync-conf.js';
-import { MembershipTracker, parseCmapNodelist, parseCrmMonXml, parseCrmNodeList, parseQuorumtoolStatus, type ClusterSnapshot } from '../../src/adapters/corosync/corosync-observe.js';
+import { MembershipTracker, parseCmapNodelist, parseCrmMonXml, parseCrmNodeList, parseQuorumtoolStatus } from '../../src/adapters/corosync/corosync-observe.js';
+import type { ClusterSnapshot, QuorumHelpers } from '../../src/ports/guardian.js';
 import { askAgentGuardian, formatGuardianStatus, reportOptions } from '../../src/cli/quorum.js';
-import { parseQuorumGuardianConf, requireValidGuardianConf } from '../../src/config/quorum-guardian-conf.js';
+import { parseQuorumGuardianConf, requireValidGuardianConf } from '../../src/guardian/guardian-settings.js';
 import { AdminService, type AdminServiceComponents } from '../../src/runtime/admin-service.js';
 import type { Pump } from '../../src/runtime/pump.js';
 import type { Transport } from '../../src/ports/ports.js';
-import { QuorumGuardianLoop } from '../../src/runtime/quorum-guardian-loop.js';
-import type { QuorumHelpers } from '../../src/runtime/quorum-executor.js';
+import { QuorumGuardianLoop } from '../../src/guardian/guardian-loop.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'adapters', 'fixtures', 'corosync');
 const read = (phase: string, file: string): string => readFileSync(join(fixtures, phase, file), 'utf8');

@@ -45,7 +45,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCmapNodelist, parseQuorumtoolStatus } from '../../src/adapters/corosync/corosync-observe.js';
 import { askAgentGuardian } from '../../src/cli/quorum.js';
 import { publicKeyOfSeed, readSeedFile } from '../../src/cli/keys.js';
-import type { GuardianStatus } from '../../src/runtime/quorum-guardian-loop.js';
+import type { GuardianStatus } from '../../src/guardian/guardian-loop.js';
 import { cleanupStaleLabs, labLeftovers, labRoot, placements, startCluster, startWan, ticket, waitFor, type Cluster, type Wan, type WanHost } from './lab.js';
 import { cmdlineOf } from './lab/ns-host.js';
 import { run } from './lab/run.js';

@@ -27,6 +27,7 @@
 import { createHash } from 'node:crypto';
 import { printable } from '../../config/printable.js';
 import { TollboothError } from '../../errors.js';
+import type { PromotionNodelist } from '../../ports/guardian.js';
 
 /** Largest corosync.conf we read (a real one is a few KiB). */
 export const corosyncConfBytesMax = 1024 * 1024;
@@ -472,13 +473,6 @@ export function changeNodelist(doc: CorosyncConfDocument, change: NodelistChange
   }
   if (q.twoNode && after.nodes.length !== 2) refuse(0, `two_node is set but the new nodelist has ${after.nodes.length} nodes`);
   return { doc: reparsed, text, summary: after, addedIds };
-}
-
-/** The two versions of corosync.conf a promotion needs (runtime/quorum-executor.ts NodelistVersion). */
-export interface PromotionNodelist {
-  readonly before: { readonly text: string; readonly sha256: string; readonly voters: readonly string[] };
-  readonly after: { readonly text: string; readonly sha256: string; readonly voters: readonly string[] };
-  readonly newNodeId: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 // The quorum guardian's eyes (DESIGN.md §5): runs the real corosync and
 // Pacemaker tools on a core member, parses their output strictly, and builds
-// the policy's input (GuardianObservation, src/core/quorum-guardian.ts).
+// the policy's input (GuardianObservation, src/core/guardian/quorum-guardian.ts).
 //
 // Sources (reference/pacemaker.md §6.4; outputs captured from the lab under
 // test/adapters/fixtures/corosync/, Debian 12: corosync 3.1.7, Pacemaker 2.1.5):
@@ -34,7 +34,23 @@
 // caller's monotonic clock). After an agent restart the grace period starts
 // again — the safe direction.
 
-import type { CoreMemberView, GuardianObservation, QuorumView, RemoteNodeView } from '../../core/guardian/quorum-guardian.js';
+import type { GuardianObservation, QuorumView } from '../../core/guardian/quorum-guardian.js';
+import type {
+  ClusterSnapshot,
+  CmapNode,
+  CmapNodelist,
+  CoreMemberDetail,
+  CrmMonNode,
+  CrmMonRemoteResource,
+  CrmMonStatus,
+  CrmNodeEntry,
+  FenceEvent,
+  GuardianInput,
+  GuardianInputSettings,
+  QuorumtoolMember,
+  QuorumtoolStatus,
+  RemoteNodeDetail,
+} from '../../ports/guardian.js';
 import { readExit, type ToolName } from '../exit-codes.js';
 import { firstChild, parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
 import { commandLine, describeFailedRun, runFailureCode, stderrExcerpt, systemProcessRunner, type ProcessRunner, type RunFailureCode } from '../process-runner.js';
@@ -77,33 +93,7 @@ function parseUint(source: string, what: string, text: string): number {
 
 // ───────────── corosync-quorumtool ─────────────
 
-export interface QuorumtoolMember {
-  readonly nodeid: number;
-  readonly votes: number;
-  /** The Qdevice column (`-p`): `NR` (not registered), `A,V,NMW`, ...; null without -p. */
-  readonly qdevice: string | null;
-  readonly name: string;
-  readonly local: boolean;
-}
 
-export interface QuorumtoolStatus {
-  readonly provider: string;
-  readonly nodeCount: number;
-  readonly localNodeId: number;
-  readonly ringId: string;
-  readonly quorate: boolean;
-  readonly expectedVotes: number;
-  readonly highestExpected: number;
-  readonly totalVotes: number;
-  /** Votes needed (`Quorum:`). */
-  readonly quorum: number;
-  /** `Quorum: N Activity blocked`. */
-  readonly activityBlocked: boolean;
-  readonly flags: readonly string[];
-  readonly members: readonly QuorumtoolMember[];
-  /** A quorum device's own row (nodeid 0, name `Qdevice`), if any. */
-  readonly qdeviceVotes: number | null;
-}
 
 const quorumtoolSource = 'corosync-quorumtool -s -p';
 const quorumInfoKeys = new Set(['Date', 'Quorum provider', 'Nodes', 'Node ID', 'Ring ID', 'Quorate']);
@@ -235,19 +225,7 @@ export function parseQuorumtoolStatus(stdout: string, source = quorumtoolSource)
 
 // ───────────── corosync-cmapctl -b nodelist ─────────────
 
-export interface CmapNode {
-  readonly index: number;
-  readonly nodeid: number;
-  readonly name: string;
-  readonly addrs: ReadonlyMap<number, string>;
-  readonly votes: number;
-}
 
-export interface CmapNodelist {
-  /** nodelist.local_node_pos: this node's index, when it is in the nodelist. */
-  readonly localIndex: number | null;
-  readonly nodes: readonly CmapNode[];
-}
 
 /** Parses `corosync-cmapctl -b nodelist` (lines `nodelist.node.N.key (type) = value`). */
 export function parseCmapNodelist(stdout: string, source = 'corosync-cmapctl -b nodelist'): CmapNodelist {
@@ -292,11 +270,6 @@ export function parseCmapNodelist(stdout: string, source = 'corosync-cmapctl -b 
 
 // ───────────── crm_node -l ─────────────
 
-export interface CrmNodeEntry {
-  readonly id: number;
-  readonly name: string;
-  readonly state: 'member' | 'lost';
-}
 
 /** Parses `crm_node -l`: `ID NAME member|lost` per line. */
 export function parseCrmNodeList(stdout: string, source = 'crm_node -l'): CrmNodeEntry[] {
@@ -332,53 +305,9 @@ export function parseXml(text: string, source: string): XmlElement {
 
 // ───────────── crm_mon -1 --output-as=xml ─────────────
 
-export interface CrmMonNode {
-  readonly name: string;
-  readonly id: string;
-  readonly type: 'member' | 'remote' | 'ping';
-  readonly online: boolean;
-  readonly standby: boolean;
-  readonly maintenance: boolean;
-  readonly pending: boolean;
-  readonly unclean: boolean;
-  readonly shutdown: boolean;
-  readonly health: string | null;
-  /** Set for guest nodes (a VM or container resource); those are never promoted. */
-  readonly guestOf: string | null;
-}
 
-export interface CrmMonRemoteResource {
-  readonly id: string;
-  readonly role: string;
-  readonly active: boolean;
-  readonly failed: boolean;
-  readonly managed: boolean;
-  readonly blocked: boolean;
-  readonly orphaned: boolean;
-  /** Core members hosting the connection. */
-  readonly runningOn: readonly string[];
-}
 
-export interface FenceEvent {
-  readonly target: string;
-  readonly action: string;
-  readonly status: 'success' | 'failed' | 'pending';
-  /** As printed (e.g. `2026-11-25 23:44:00Z`); null while pending. */
-  readonly completed: string | null;
-}
 
-export interface CrmMonStatus {
-  readonly dc: { readonly present: boolean; readonly name: string | null; readonly withQuorum: boolean };
-  readonly pacemakerdState: string | null;
-  readonly stonithEnabled: boolean;
-  readonly noQuorumPolicy: string | null;
-  readonly nodes: readonly CrmMonNode[];
-  readonly remoteResources: readonly CrmMonRemoteResource[];
-  /** Ids of every resource listed (primitives and the groups/clones/bundles holding them). */
-  readonly resourceIds: readonly string[];
-  /** Only when asked for with --fence-history (level 2 lists successes). */
-  readonly fenceEvents: readonly FenceEvent[];
-}
 
 const crmMonSource = 'crm_mon -1 --output-as=xml';
 
@@ -496,14 +425,6 @@ export function parseCrmMonXml(stdout: string, source = crmMonSource): CrmMonSta
 
 // ───────────── one observation ─────────────
 
-/** Everything the tools said in one round, parsed. */
-export interface ClusterSnapshot {
-  readonly quorum: QuorumtoolStatus;
-  /** The running nodelist (votequorum's voters). */
-  readonly nodelist: CmapNodelist;
-  readonly mon: CrmMonStatus;
-  readonly peers: readonly CrmNodeEntry[];
-}
 
 export type ObserveBinary = 'corosync-quorumtool' | 'corosync-cmapctl' | 'crm_mon' | 'crm_node';
 
@@ -556,36 +477,9 @@ export async function observeCluster(o: ObserveOptions): Promise<ClusterSnapshot
 
 // ───────────── from a snapshot to the guardian's input ─────────────
 
-export interface GuardianInputSettings {
-  /** Zone of a remote node (config); default ''. */
-  readonly zoneOf?: (name: string) => string;
-  /** The caller knows a membership change is running (our own executor). */
-  readonly changeInProgress?: boolean;
-}
 
-export interface CoreMemberDetail extends CoreMemberView {
-  readonly nodeid: number;
-  readonly addrs: ReadonlyMap<number, string>;
-  /** Pacemaker's view of the node, if it lists it. */
-  readonly pacemaker: CrmMonNode | null;
-}
 
-export interface RemoteNodeDetail extends RemoteNodeView {
-  readonly resource: CrmMonRemoteResource | null;
-  /** Why it is not healthy, when it is not. */
-  readonly unhealthyBecause: readonly string[];
-}
 
-export interface GuardianInput {
-  readonly observation: GuardianObservation;
-  readonly core: readonly CoreMemberDetail[];
-  readonly remotes: readonly RemoteNodeDetail[];
-  /** Why changeInProgress is set (empty when it is not). */
-  readonly changeSignals: readonly string[];
-  /** Pacemaker peers that are not in the running nodelist (a lost voter not yet purged). */
-  readonly stalePeers: readonly string[];
-  readonly snapshot: ClusterSnapshot;
-}
 
 /**
  * Remembers when each voter was first seen lost, so that the policy can

@@ -38,7 +38,7 @@
 //
 // Answers are not signed: a forged "ok" could at worst make the executor go
 // on to its next step, which re-checks quorum through corosync-quorumtool
-// before every change and verifies the final votes (runtime/quorum-executor.ts).
+// before every change and verifies the final votes (guardian/promotion-executor.ts).
 //
 // Run it as root (it writes corosync.conf and starts services), e.g. with
 // systemd (the command line is the lead's wiring, see src/cli/quorum.ts):
@@ -60,10 +60,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { corosyncConfBytesMax, CorosyncConfError, parseCorosyncConf, summarizeCorosyncConf } from './corosync-conf.js';
-import { CorosyncObserveError, parseCrmMonXml, parseQuorumtoolStatus, parseXml, type QuorumtoolStatus } from './corosync-observe.js';
+import { CorosyncObserveError, parseCrmMonXml, parseQuorumtoolStatus, parseXml } from './corosync-observe.js';
 import { describeFailedRun, stderrExcerpt, systemProcessRunner, type ProcessRunner } from '../process-runner.js';
 import { readRegularTextFile } from '../../config/regular-file.js';
-import type { QuorumHelpers } from '../../runtime/quorum-executor.js';
+import type { QuorumHelpers, QuorumtoolStatus } from '../../ports/guardian.js';
 import type { AbortOptions } from '../../ports/ports.js';
 import { Ed25519Signer, publicKeyFromRaw, publicKeyToRaw, verifyEd25519 } from '../../wire/signer.js';
 import { errorFields, TollboothError } from '../../errors.js';
@@ -834,7 +834,7 @@ export class NodeHelperClient implements NodeHelperPort {
   }
 }
 
-/** The executor's helper port (runtime/quorum-executor.ts) over a node helper client. */
+/** The executor's helper port (guardian/promotion-executor.ts) over a node helper client. */
 export function quorumHelpersOver(client: NodeHelperPort): QuorumHelpers {
   const call = <A extends NodeHelperAction>(node: string, action: A, args: NodeHelperArgs[A], o?: AbortOptions): Promise<NodeHelperResults[A]> =>
     client.call(node, action, args, o?.signal === undefined ? {} : { signal: o.signal });

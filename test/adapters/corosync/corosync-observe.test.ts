@@ -1,4 +1,4 @@
-// Checks the quorum guardian's observer (src/adapters/corosync-observe.ts) on
+// Checks the quorum guardian's observer (src/adapters/corosync/corosync-observe.ts) on
 // outputs captured from a real corosync 3.1.7 + Pacemaker 2.1.5 cluster
 // (the reference lab, 3 core + 2 remote nodes; fixtures/corosync/, one
 // directory per moment: healthy, node3 lost, after the nodelist reload, after
@@ -29,8 +29,8 @@ import {
   parseQuorumtoolList,
   parseQuorumtoolStatus,
   parseXml,
-  type ClusterSnapshot,
 } from '../../../src/adapters/corosync/corosync-observe.js';
+import type { ClusterSnapshot } from '../../../src/ports/guardian.js';
 import type { ProcessRunner, RunRequest, RunResult } from '../../../src/adapters/process-runner.js';
 import { callLine, exited, fakeRun } from '../../support/fake-process-runner.js';
 import { decideQuorumGuardian, type GuardianConfig } from '../../../src/core/guardian/quorum-guardian.js';
@@ -152,7 +152,7 @@ describe('corosync-cmapctl -b nodelist and crm_node -l', () => {
     const names = (p: Phase): string[] => parseCrmNodeList(read(p, 'crm_node-l.txt')).map((e) => `${e.id}:${e.name}:${e.state}`);
     expect(names('2-node3-lost')).toEqual(['1:node1:member', '2:node2:member', '3:node3:lost']);
     expect(names('3-after-reload')).toEqual(['1:node1:member', '2:node2:member']);
-    // Measured: node2 was purged BEFORE the reload and reappeared (quorum-executor.ts purges after it).
+    // Measured: node2 was purged BEFORE the reload and reappeared (promotion-executor.ts purges after it).
     expect(names('6-promoted-twice')).toEqual(['1:node1:member', '2:node2:lost', '4:remote1:member', '5:remote2:member']);
     expect(observeError(() => parseCrmNodeList('1 node1 member\nx node2 lost\n')).message).toMatch(/unexpected line/);
   });

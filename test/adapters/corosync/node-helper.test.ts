@@ -1,4 +1,4 @@
-// Checks the node helper (src/adapters/node-helper.ts) over real TCP on
+// Checks the node helper (src/adapters/corosync/node-helper.ts) over real TCP on
 // 127.0.0.1. The cluster binaries are stub shell scripts in a temp dir that
 // append their argv to a log and print outputs captured from the lab
 // (fixtures/corosync/2-node3-lost: node3 lost, remote1/remote2 connected),

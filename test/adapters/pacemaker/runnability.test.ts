@@ -1,4 +1,4 @@
-// Checks the runnability check (src/adapters/runnability.ts) against the REAL
+// Checks the runnability check (src/adapters/pacemaker/runnability.ts) against the REAL
 // Pacemaker CLI (cibadmin, crm_ticket, crm_simulate from Debian's
 // pacemaker-cli-utils) on CIB files. Each scenario is a small fixture CIB
 // (fixtures/cib-runnable-*.xml, plus the lab's cib-tickets.xml) holding only a

@@ -1,4 +1,4 @@
-// The quorum guardian's site-local settings file (src/config/quorum-guardian-conf.ts):
+// The quorum guardian's site-local settings file (src/guardian/guardian-settings.ts):
 // a complete file reads into the values it says, an empty one into the
 // documented defaults; every kind of mistake — unknown key, repeated scalar
 // key, bad value, out-of-range number, bad address or endpoint, duplicate
@@ -23,7 +23,7 @@ import {
   parseQuorumGuardianConf,
   QuorumGuardianConfError,
   requireValidGuardianConf,
-} from '../../src/config/quorum-guardian-conf.js';
+} from '../../src/guardian/guardian-settings.js';
 
 const file = '/etc/tollbooth/quorum-guardian.conf';
 

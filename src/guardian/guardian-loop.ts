@@ -2,7 +2,7 @@
 // observes the site cluster (corosync-quorumtool, corosync-cmapctl, crm_mon,
 // crm_node through the injected `observe`), remembers since when each voter
 // is lost (MembershipTracker), and runs the pure policy
-// (src/core/quorum-guardian.ts). It logs the decision when it changes. When
+// (src/core/guardian/quorum-guardian.ts). It logs the decision when it changes. When
 // the decision is a plan and `auto = yes`, it builds the promotion request —
 // the new nodelist from the local corosync.conf (which must match the running
 // nodelist), the live voters, a driver (this node when it is a live voter),
@@ -14,15 +14,14 @@
 //
 // Nothing here touches the cluster directly: observing, reading the file,
 // building the nodelist and the helpers are injected, so the loop runs on
-// recorded cluster states in test/runtime/quorum-guardian-loop.test.ts and
+// recorded cluster states in test/guardian/guardian-loop.test.ts and
 // on the real adapters in site-agent/main.ts.
 
 import { decideQuorumGuardian, type GuardianConfig, type GuardianDecision } from '../core/guardian/quorum-guardian.js';
-import type { ClusterSnapshot, GuardianInput, GuardianInputSettings } from '../adapters/corosync/corosync-observe.js';
-import type { PromotionNodelist } from '../adapters/corosync/corosync-conf.js';
-import type { QuorumGuardianSettings } from '../config/quorum-guardian-conf.js';
-import { guardianSettingsAgainstNodelist } from '../config/quorum-guardian-conf.js';
-import { executePromotion, type PromotionOutcome, type PromotionRequest, type QuorumHelpers, type QuorumSnapshot, type StepRecord } from './quorum-executor.js';
+import type { ClusterSnapshot, GuardianInput, GuardianInputSettings, PromotionNodelist, QuorumHelpers, QuorumSnapshot } from '../ports/guardian.js';
+import type { QuorumGuardianSettings } from './guardian-settings.js';
+import { guardianSettingsAgainstNodelist } from './guardian-settings.js';
+import { executePromotion, type PromotionOutcome, type PromotionRequest, type StepRecord } from './promotion-executor.js';
 import type { AbortOptions } from '../ports/ports.js';
 import { errorFields } from '../errors.js';
 

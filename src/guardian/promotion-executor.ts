@@ -1,6 +1,6 @@
 // Carries out one quorum-guardian plan — replace lost voter D by remote node
-// R (src/core/quorum-guardian.ts, DESIGN.md §5) — step by step, through the
-// node helpers (src/adapters/node-helper.ts) of the nodes concerned:
+// R (src/core/guardian/quorum-guardian.ts, DESIGN.md §5) — step by step, through the
+// node helpers (src/adapters/corosync/node-helper.ts) of the nodes concerned:
 //
 //   pre-check               on the driver (a live voter): corosync says
 //                           quorate, D and R are not members, every voter
@@ -50,36 +50,8 @@
 
 import { majority } from '../core/registry/quorum.js';
 import type { AbortOptions } from '../ports/ports.js';
+import type { NodelistVersion, QuorumHelpers, QuorumSnapshot } from '../ports/guardian.js';
 import { TollboothError } from '../errors.js';
-
-/** What a helper's quorum-status says, reduced to what the executor checks. */
-export interface QuorumSnapshot {
-  readonly quorate: boolean;
-  readonly expectedVotes: number;
-  readonly totalVotes: number;
-  /** Names of the corosync members of the driver's partition. */
-  readonly members: readonly string[];
-  /** Online Pacemaker members (crm_mon), when the helper could ask; verify then waits for R there too. */
-  readonly pacemakerOnline?: readonly string[];
-}
-
-/** The node helper actions the executor uses (NodeHelperClient provides them: quorumHelpersOver). */
-export interface QuorumHelpers {
-  removeRemoteResource(node: string, resource: string, options?: AbortOptions): Promise<void>;
-  crmNodeRemove(node: string, name: string, options?: AbortOptions): Promise<void>;
-  /** Writes `content` (sha256 `sha256`) if the node's file hashes to `ifSha256` (when given); says whether it changed. */
-  writeNodelist(node: string, write: { readonly sha256: string; readonly content: string; readonly ifSha256?: string }, options?: AbortOptions): Promise<{ readonly changed: boolean }>;
-  reload(node: string, options?: AbortOptions): Promise<void>;
-  startClusterStack(node: string, options?: AbortOptions): Promise<void>;
-  quorumStatus(node: string, options?: AbortOptions): Promise<QuorumSnapshot>;
-}
-
-export interface NodelistVersion {
-  readonly text: string;
-  readonly sha256: string;
-  /** Node names in this nodelist (one vote each). */
-  readonly voters: readonly string[];
-}
 
 export interface PromotionRequest {
   /** The lost voter that leaves the nodelist (the plan's `replace`). */

@@ -34,12 +34,12 @@
 //                                     (default: the site agent's address)
 // TIME is booth's: whole seconds, or milliseconds with `ms`.
 
-import { isHostName, parseIpv4, parseIpv6 } from './address.js';
-import { ConfigFileReadError, ConfigFileTooLargeError } from './errors.js';
-import { tokenizeConfigLine } from './line-tokenizer.js';
-import { configProblem, formatConfigProblem, hasConfigErrors, sortConfigProblems, type ConfigProblem } from './problems.js';
-import { readRegularFileSync, RegularFileError } from './regular-file.js';
-import { parseConfigTime } from './values.js';
+import { isHostName, parseIpv4, parseIpv6 } from '../config/address.js';
+import { ConfigFileReadError, ConfigFileTooLargeError } from '../config/errors.js';
+import { tokenizeConfigLine } from '../config/line-tokenizer.js';
+import { configProblem, formatConfigProblem, hasConfigErrors, sortConfigProblems, type ConfigProblem } from '../config/problems.js';
+import { readRegularFileSync, RegularFileError } from '../config/regular-file.js';
+import { parseConfigTime } from '../config/values.js';
 import { TollboothError } from '../errors.js';
 
 /** A guardian file is a few lines per node; anything near this is a mistake. */

@@ -1,4 +1,4 @@
-// Checks the promotion executor (src/runtime/quorum-executor.ts) against a
+// Checks the promotion executor (src/guardian/promotion-executor.ts) against a
 // fake cluster that stands in for the node helpers: it records every call,
 // keeps per-node corosync.conf files, the running nodelist (changed only by a
 // reload, from the driver's file), the corosync members, the remote
@@ -26,9 +26,8 @@ import {
   executePromotion,
   type PromotionOutcome,
   type PromotionRequest,
-  type QuorumHelpers,
-  type QuorumSnapshot,
-} from '../../src/runtime/quorum-executor.js';
+} from '../../src/guardian/promotion-executor.js';
+import type { QuorumHelpers, QuorumSnapshot } from '../../src/ports/guardian.js';
 import type { AbortOptions } from '../../src/ports/ports.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'adapters', 'fixtures', 'corosync');

@@ -1,4 +1,4 @@
-// The guardian loop of the site agent (src/runtime/quorum-guardian-loop.ts)
+// The guardian loop of the site agent (src/guardian/guardian-loop.ts)
 // on cluster states recorded in the lab (test/adapters/fixtures/corosync/,
 // 3 core + 2 remote nodes), with the real MembershipTracker, policy,
 // promotionNodelist and executor, and fake node helpers that keep just
@@ -26,11 +26,10 @@ import {
   parseCrmMonXml,
   parseCrmNodeList,
   parseQuorumtoolStatus,
-  type ClusterSnapshot,
 } from '../../src/adapters/corosync/corosync-observe.js';
-import { parseQuorumGuardianConf, requireValidGuardianConf } from '../../src/config/quorum-guardian-conf.js';
-import type { QuorumHelpers, QuorumSnapshot } from '../../src/runtime/quorum-executor.js';
-import { QuorumGuardianLoop } from '../../src/runtime/quorum-guardian-loop.js';
+import { parseQuorumGuardianConf, requireValidGuardianConf } from '../../src/guardian/guardian-settings.js';
+import type { ClusterSnapshot, QuorumHelpers, QuorumSnapshot } from '../../src/ports/guardian.js';
+import { QuorumGuardianLoop } from '../../src/guardian/guardian-loop.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'adapters', 'fixtures', 'corosync');
 const read = (phase: string, file: string): string => readFileSync(join(fixtures, phase, file), 'utf8');
