@@ -38,7 +38,9 @@ const lockDir = '/run/lock/tollbooth-deb-test';
 const boothConf = '/etc/booth/booth.conf';
 const boothSocket = '/run/tollbooth/booth.sock';
 const cibFixture = join(repo, 'test/adapters/fixtures/cib-tickets.xml');
-const leaseS = 8;
+// The lan preset and a 20 s lease: pcs, crmsh and dpkg run beside the formation on a loaded host,
+// and the loopback preset's 500 ms election timeout made the leader change under them.
+const leaseS = 20;
 
 interface Run {
   code: number;
@@ -162,6 +164,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
       sites: 2,
       arbitrators: 1,
       command: ['/usr/sbin/tollbooth'],
+      preset: 'lan',
       extraConfig: ['name = booth'],
       ...(haveCrmTicket ? { ticketSink: 'crm_ticket' as const, siteArgs: ['--no-quorum-check', '--no-runnability-check'], siteEnv: (m: LoopbackMember) => ({ CIB_file: join(f!.root, `${m.address}.cib.xml`) }) } : {}),
       tickets: [
