@@ -10,6 +10,14 @@ import type { TicketView } from '../src/runtime/admin-service.js';
 
 const leaseS = 10;
 const acquireAfterS = 1;
+/** How long the demo waits for a registry leader, ms. */
+const leaderWaitMs = 20_000;
+/** How long it waits for the first grant, ms. */
+const grantWaitMs = 30_000;
+/** How long it waits for the failover after the kill, ms (the lease is leaseS). */
+const failoverWaitMs = 60_000;
+/** How often it looks while the lease runs out, ms (the countdown line). */
+const failoverPollMs = 200;
 
 export async function runDemo(opts: { keep: boolean }): Promise<number> {
   const t0 = Date.now();
@@ -30,12 +38,12 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
     }
     await Promise.all(f.members.map((m) => f.waitReady(m)));
     say('all three members answer on their admin sockets');
-    const leader = await until('a registry leader', 20_000, async () => {
+    const leader = await until('a registry leader', leaderWaitMs, async () => {
       const s = await f.call(f.members[0]!, { op: 'status' });
       return (s.data as { leader: string | null }).leader;
     });
     say(`registry leader elected: ${leader}`);
-    const holder = await until<LoopbackMember>('ticket db to be granted at a site', 30_000, async () => (await f.grantedAt('db'))[0] ?? null);
+    const holder = await until<LoopbackMember>('ticket db to be granted at a site', grantWaitMs, async () => (await f.grantedAt('db'))[0] ?? null);
     say(`ticket db granted at ${holder.address}`);
     show('asked at the arbitrator', (await f.call(f.members[2]!, { op: 'list' })).data as TicketView[]);
     say(`kill -9 ${holder.address} (pid ${holder.proc?.pid ?? '?'}), the holder`);
@@ -43,7 +51,7 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
     await f.kill(holder, 'SIGKILL');
     const other = f.sites.find((m) => m !== holder)!;
     let lastLeft = '';
-    await until('the ticket to move to the other site', 60_000, async () => {
+    await until('the ticket to move to the other site', failoverWaitMs, async () => {
       const t = await f.localTicket(other, 'db');
       if (t?.grantedHere === true) return true;
       const view = ((await f.call(f.members[2]!, { op: 'list' }).catch(() => null))?.data as TicketView[] | undefined)?.[0];
@@ -54,7 +62,7 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
         process.stdout.write(process.stdout.isTTY ? `\r${line} ` : `${line}\n`);
       }
       return null;
-    }, 200);
+    }, failoverPollMs);
     if (process.stdout.isTTY) process.stdout.write('\n');
     const failoverS = (Date.now() - killedAt) / 1000;
     say(`ticket db granted at ${other.address}, ${failoverS.toFixed(1)} s after the kill`);

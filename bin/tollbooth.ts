@@ -287,6 +287,13 @@ adminCommand('list', 'show every ticket: holder, generation, lease left, mode')
     await run(o, { op: 'list', ...(o.local === true ? { local: true } : {}) }, (r) => formatList(r.data as TicketView[]));
   });
 
+/** `grant --wait`: how long to wait for the site to have the ticket granted locally, ms (an acquire-after and a lease may pass first). */
+const grantWaitMs = 120_000;
+/** `revoke --wait`: how long to wait until no site holds the ticket, ms. */
+const revokeWaitMs = 60_000;
+/** How often --wait asks, ms. */
+const waitPollMs = 200;
+
 async function waitForHolder(o: GlobalAdminOptions, ticket: string, site: string | null, deadlineMs: number): Promise<boolean> {
   const ask = await callerOf(o);
   const end = Date.now() + deadlineMs;
@@ -299,7 +306,7 @@ async function waitForHolder(o: GlobalAdminOptions, ticket: string, site: string
       const here = (st?.data as { tickets?: TicketView[] } | undefined)?.tickets?.find((v) => v.name === ticket);
       if (here?.grantedHere === true) return true;
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, waitPollMs));
   }
   return false;
 }
@@ -313,7 +320,7 @@ adminCommand('grant', 'grant a ticket to a site (default: this site); guarded by
     const res = await run(o, { op: 'grant', ticket, ...(o.site === undefined ? {} : { site: o.site }), force: o.force === true }, () => `grant of ${ticket} committed`);
     if (res?.ok === true && o.wait === true) {
       const site = o.site ?? res.answeredBy;
-      const ok = await waitForHolder(o, ticket, site, 120_000);
+      const ok = await waitForHolder(o, ticket, site, grantWaitMs);
       process.stdout.write(ok ? `${ticket} is granted at ${site}\n` : `gave up waiting for ${ticket} at ${site}; see tollbooth list\n`);
       setExit(ok ? exitOk : exitNoLeader);
     }
@@ -324,7 +331,7 @@ adminCommand('revoke', 'revoke a ticket (it stays unmanaged until granted again)
   .option('-w, --wait', 'wait until the revoke is committed and no site holds it')
   .action(async (ticket: string, o: GlobalAdminOptions & { wait?: boolean }) => {
     const res = await run(o, { op: 'revoke', ticket }, () => `revoke of ${ticket} committed`);
-    if (res?.ok === true && o.wait === true) setExit((await waitForHolder(o, ticket, null, 60_000)) ? exitOk : exitNoLeader);
+    if (res?.ok === true && o.wait === true) setExit((await waitForHolder(o, ticket, null, revokeWaitMs)) ? exitOk : exitNoLeader);
   });
 
 adminCommand('standby', 'set the ticket to standby (resources stop, ticket stays granted)')

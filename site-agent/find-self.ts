@@ -4,7 +4,7 @@
 // member's transport, store and core (issue 15, item 2).
 
 import { networkInterfaces } from 'node:os';
-import type { FormationConfig, FormationMember, MemberKind } from '../src/config/formation-config.js';
+import type { FormationMember, MemberKind } from '../src/config/formation-config.js';
 import { TollboothError } from '../src/errors.js';
 
 /** EX_CONFIG: a config or key problem (systemd's RestartPreventExitStatus can name it). */
@@ -20,7 +20,7 @@ export class StartupError extends TollboothError<'STARTUP_FAILED'> {
 }
 
 /** Which member this process is: `--self`, else the member whose address is configured on a local interface. */
-export function findSelf(config: FormationConfig, kind: MemberKind, self: string | undefined): FormationMember {
+export function findSelf<M extends FormationMember>(config: { readonly members: readonly M[] }, kind: MemberKind, self: string | undefined): M {
   const members = config.members.filter((m) => m.kind === kind);
   if (self !== undefined) {
     const m = config.members.find((x) => x.address === self);

@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CibExpiryGuard, cibGuardMarginMsDefault, LeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
+import { CibExpiryGuard, cibGuardIntervalMsDefault, cibGuardMarginMsDefault, LeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
 import { CrmTicketSink } from '../src/adapters/pacemaker/crm-ticket-sink.js';
 import { LeaseGuardFile } from '../src/adapters/pacemaker/lease-guard-file.js';
 import { writeLeaseGuardPid, runningLeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
@@ -112,7 +112,7 @@ export async function runCibGuard(o: { config: string; marginMs?: number; interv
   });
   process.once('SIGTERM', () => guard.stop());
   process.once('SIGINT', () => guard.stop());
-  log.info({ marginMs: o.marginMs ?? cibGuardMarginMsDefault, intervalMs: o.intervalMs ?? 1000 }, 'cluster lease guard started');
+  log.info({ marginMs: o.marginMs ?? cibGuardMarginMsDefault, intervalMs: o.intervalMs ?? cibGuardIntervalMsDefault }, 'cluster lease guard started');
   guard.start();
   await guard.stoppedPromise;
   log.info({ revoked: guard.revoked }, 'cluster lease guard stopped');

@@ -14,9 +14,9 @@ import { Member } from '../src/core/member.js';
 import { SeededRandom } from '../src/core/random.js';
 import type { MemberId } from '../src/core/types.js';
 import { configFingerprint } from '../src/config/fingerprint.js';
-import { loadConfigFile } from '../src/config/index.js';
+import { loadConfigFile, validConfig } from '../src/config/index.js';
 import type { FormationConfig, FormationMember, MemberKind } from '../src/config/formation-config.js';
-import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
+import { formatConfigProblem } from '../src/config/problems.js';
 import { memberIdOf, toCoreConfig, toSwimTiming } from '../src/config/to-core.js';
 import { gossipInitFor } from '../src/runtime/gossip-init.js';
 import { listenAdminSocket } from '../src/adapters/admin-socket.js';
@@ -134,13 +134,19 @@ async function readMemberKey(given: string | undefined, configPath: string, conf
   throw new StartupError(exitConfig, `no member key found (give -k FILE, or write one with tollbooth keygen):\n  ${tried.join('\n  ')}`);
 }
 
+/** Where the log goes without --log: standard error. */
+const stderrFd = 2;
+/** How often the agent checks that its lease guard still runs (and restarts it), ms. */
+const leaseGuardWatchIntervalMs = 2_000;
+
 export async function startMember(kind: MemberKind, opts: MemberOptions): Promise<RunningMember> {
   const started = process.hrtime.bigint();
   const loaded = loadConfigFile(opts.config);
-  if (hasConfigErrors(loaded.problems)) {
+  // The valid config's type carries what validation proved: every member has its key.
+  const config = validConfig(loaded);
+  if (config === null) {
     throw new StartupError(exitConfig, `${opts.config} has errors:\n${loaded.problems.map(formatConfigProblem).join('\n')}`);
   }
-  const config = loaded.config;
   const me = findSelf(config, kind, opts.self);
   const id = memberIdOf(me);
   const guardianSettings = opts.quorumGuardian === undefined ? null : readGuardianSettings(opts.quorumGuardian);
@@ -157,11 +163,10 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const log = pino(
     { base: { member: id, kind, formation: config.name }, level: opts.logLevel ?? 'info' },
-    pino.destination({ dest: opts.log ?? 2, sync: true, mkdir: true }),
+    pino.destination({ dest: opts.log ?? stderrFd, sync: true, mkdir: true }),
   );
   const { keyPath, seed } = await readMemberKey(opts.key, opts.config, config);
-  const configured = me.publicKey;
-  if (configured === null || !publicKeyOfSeed(seed).equals(Buffer.from(configured))) {
+  if (!publicKeyOfSeed(seed).equals(Buffer.from(me.publicKey))) {
     throw new StartupError(exitConfig, `${keyPath} is not the key configured for ${me.address} (tollbooth-member-key)`);
   }
   const clock = new SystemClock();
@@ -187,7 +192,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
         (r) => r.started && log.warn({ pid: r.pid }, 'lease guard was gone: restarted'),
         (err: unknown) => log.error(errorFields(err), 'cannot start the lease guard'),
       );
-    }, 2_000);
+    }, leaseGuardWatchIntervalMs);
     guardWatch.unref();
   }
   let cib;
@@ -210,7 +215,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     gossip: gossipInitFor({
       self: id,
       seed,
-      members: config.members.map((m) => ({ id: memberIdOf(m), publicKey: m.publicKey ?? new Uint8Array(32) })),
+      members: config.members.map((m) => ({ id: memberIdOf(m), publicKey: m.publicKey })),
       timing: toSwimTiming(config),
       epoch,
     }),
@@ -224,7 +229,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     listenPort: me.port,
     peers: config.members
       .filter((m) => m.address !== me.address)
-      .map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey ?? new Uint8Array(32) })),
+      .map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey })),
     adminKeys: config.adminKeys,
     // The member's own monotonic clock: `peers` dates lastRecvAt against clock.now() (booth peers' "last recv").
     clock: () => clock.now(),

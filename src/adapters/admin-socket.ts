@@ -11,6 +11,8 @@ import type { AdminStream } from '../ports/admin-stream.js';
 
 export const adminRequestBytesMax = 64 * 1024;
 export const adminResponseBytesMax = 16 * 1024 * 1024;
+/** A client connection idle this long is closed, ms (a request is one line; `watch` streams keep writing). */
+export const adminSocketIdleTimeoutMs = 30_000;
 
 export interface AdminSocketHandler {
   (body: unknown): Promise<unknown>;
@@ -40,7 +42,7 @@ export async function listenAdminSocket(path: string, group: string | null, hand
     let buf = '';
     let done = false;
     sock.setEncoding('utf8');
-    sock.setTimeout(30_000, () => sock.destroy());
+    sock.setTimeout(adminSocketIdleTimeoutMs, () => sock.destroy());
     const answer = (obj: unknown): void => {
       done = true;
       sock.end(`${JSON.stringify(obj)}\n`);

@@ -75,6 +75,12 @@ const forbiddenCharRe = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /** Default bound on a document's length, characters. */
 export const xmlCharsMaxDefault = 256 * 1024 * 1024;
+/** Default deepest nesting (a CIB is about 10 deep). */
+export const xmlDepthMaxDefault = 64;
+/** Default most elements in one document. */
+export const xmlElementCountMaxDefault = 2_000_000;
+/** Default most attributes on one element. */
+export const xmlAttrCountMaxDefault = 256;
 
 interface OpenElement {
   readonly name: string;
@@ -97,9 +103,9 @@ class Cursor {
     limits: XmlLimits,
   ) {
     this.charsMax = limits.charsMax ?? xmlCharsMaxDefault;
-    this.depthMax = limits.depthMax ?? 64;
-    this.elementCountMax = limits.elementCountMax ?? 2_000_000;
-    this.attrCountMax = limits.attrCountMax ?? 256;
+    this.depthMax = limits.depthMax ?? xmlDepthMaxDefault;
+    this.elementCountMax = limits.elementCountMax ?? xmlElementCountMaxDefault;
+    this.attrCountMax = limits.attrCountMax ?? xmlAttrCountMaxDefault;
   }
 
   fail(what: string, at = this.pos): never {

@@ -68,6 +68,17 @@ export async function freePort(addresses: readonly string[]): Promise<number> {
   throw new Error(`no free port found on ${addresses.join(', ')}`);
 }
 
+/** Characters of a member's stderr kept for the error when it fails to start. */
+const memberStderrCharsMax = 10_000;
+/** How long waitReady waits for a member's admin socket to answer, ms. */
+const memberReadyWaitMsDefault = 30_000;
+/** How long a member may take to stop on SIGTERM before it is killed, ms. */
+const memberStopGraceMs = 15_000;
+/** The generated tickets' booth `timeout` is a tenth of the lease, but at least this, ms. */
+const ticketTimeoutMsMin = 100;
+/** The generated tickets' booth `retries` (booth's minimum is 3). */
+const ticketRetries = 3;
+
 /** Thrown by a probe to stop waiting at once (the awaited thing can no longer happen). */
 export class WaitAborted extends TollboothError<'WAIT_ABORTED'> {
   constructor(message: string) {
@@ -132,7 +143,7 @@ export class LoopbackFormation {
     ];
     for (const t of o.tickets) {
       // booth's rule timeout × (retries + 1) < renewal-freq (= expire/2 by default) holds for short leases too.
-      lines.push(`ticket = "${t.name}"`, `    expire = ${t.expireS}`, `    timeout = ${Math.max(100, Math.floor((t.expireS * 1000) / 10))}ms`, '    retries = 3');
+      lines.push(`ticket = "${t.name}"`, `    expire = ${t.expireS}`, `    timeout = ${Math.max(ticketTimeoutMsMin, Math.floor((t.expireS * 1000) / 10))}ms`, `    retries = ${ticketRetries}`);
       if (t.acquireAfterS !== undefined) lines.push(`    acquire-after = ${t.acquireAfterS}`);
       if (t.mode === 'manual') lines.push('    mode = manual');
       for (const x of t.extra ?? []) lines.push(`    ${x}`);
@@ -163,7 +174,7 @@ export class LoopbackFormation {
     let stderr = '';
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (d: string) => {
-      if (stderr.length < 10_000) stderr += d;
+      if (stderr.length < memberStderrCharsMax) stderr += d;
     });
     (proc as ChildProcess & { stderrText: () => string }).stderrText = () => stderr;
     m.proc = proc;
@@ -176,7 +187,7 @@ export class LoopbackFormation {
   }
 
   /** Waits until the member answers on its admin socket. */
-  async waitReady(m: LoopbackMember, deadlineMs = 30_000): Promise<void> {
+  async waitReady(m: LoopbackMember, deadlineMs = memberReadyWaitMsDefault): Promise<void> {
     await until(`${m.address} to answer on its admin socket`, deadlineMs, async () => {
       if (m.proc !== null && m.proc.exitCode !== null) {
         throw new WaitAborted(`${m.address} exited with ${m.proc.exitCode}: ${(m.proc as ChildProcess & { stderrText?: () => string }).stderrText?.() ?? ''}`);
@@ -199,8 +210,8 @@ export class LoopbackFormation {
     if (p.exitCode !== null || p.signalCode !== null) return p.exitCode ?? p.signalCode;
     const exited = new Promise<number | string | null>((resolve) => p.once('exit', (code, sig) => resolve(code ?? sig)));
     p.kill(signal);
-    // A member that does not stop on SIGTERM within 15 s is killed: callers must not hang on it.
-    const timer = signal === 'SIGKILL' ? null : setTimeout(() => p.kill('SIGKILL'), 15_000);
+    // A member that does not stop on SIGTERM in time is killed: callers must not hang on it.
+    const timer = signal === 'SIGKILL' ? null : setTimeout(() => p.kill('SIGKILL'), memberStopGraceMs);
     const code = await exited;
     if (timer !== null) clearTimeout(timer);
     return code;

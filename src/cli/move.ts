@@ -27,11 +27,14 @@ export type MoveOutcome =
   | { readonly ok: true; readonly from: string | null; readonly to: string; readonly ms: number }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
+/** How often `tollbooth move` asks about the ticket and its resources, ms. */
+export const movePollMsDefault = 250;
+
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 export async function moveTicket(o: MoveOptions): Promise<MoveOutcome> {
   const started = performance.now();
-  const poll = o.pollMs ?? 250;
+  const poll = o.pollMs ?? movePollMsDefault;
   const fail = (code: string, message: string): MoveOutcome => ({ ok: false, code, message });
   const must = async (req: AdminRequest, what: string): Promise<AdminResponse> => {
     const r = await o.ask(req);

@@ -39,6 +39,9 @@ import type { GuardianStatus, PromotionRecord } from '../guardian/guardian-loop.
 import { call, exitNotRunning, exitOk, exitRefused, exitUsage } from './admin-client.js';
 import { UsageError } from './usage-error.js';
 
+/** `quorum status` asks the local agent first, for at most this long, ms; then it observes the cluster itself. */
+const agentAskTimeoutMsMax = 5_000;
+
 export interface QuorumReportOptions {
   readonly targetVoters?: number;
   readonly graceMs: number;
@@ -393,7 +396,7 @@ export async function runQuorumReport(name: 'status' | 'plan', o: ReportCliOptio
       const settings = o.guardian === undefined ? null : cliGuardianSettings(o.guardian);
       if (name === 'status' && o.agent !== false) {
         const socket = o.socket ?? process.env.TOLLBOOTH_SOCKET ?? '/run/tollbooth/booth.sock';
-        const agent = await askAgentGuardian(socket, Math.min(o.timeout, 5_000));
+        const agent = await askAgentGuardian(socket, Math.min(o.timeout, agentAskTimeoutMsMax));
         if ('status' in agent) {
           process.stdout.write(o.json === true ? `${JSON.stringify({ source: 'agent', answeredBy: agent.answeredBy, guardian: agent.status })}\n` : `${formatGuardianStatus(agent.status, agent.answeredBy)}\n`);
           process.exitCode = exitOk;

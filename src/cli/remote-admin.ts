@@ -28,6 +28,9 @@ import { TollboothError } from '../errors.js';
 
 export class RemoteAdminError extends TollboothError<'REMOTE_ADMIN_CONFIG' | 'REMOTE_ADMIN_REFUSED' | 'REMOTE_ADMIN_TIMEOUT' | 'REMOTE_ADMIN_PROTOCOL'> {}
 
+/** Longest wait for one dial of the member, ms; the call's own deadline may be shorter. */
+const remoteAdminDialTimeoutMsMax = 3_000;
+
 export interface RemoteAdminOptions {
   /** The formation's name (labels every envelope). */
   readonly formation: string;
@@ -95,7 +98,7 @@ export async function remoteAdminRequest(o: RemoteAdminOptions, req: AdminReques
     peers: [o.member],
     logger: o.logger ?? silentLogger,
     redialIntervalMs,
-    dialTimeoutMs: Math.min(o.timeoutMs, 3000),
+    dialTimeoutMs: Math.min(o.timeoutMs, remoteAdminDialTimeoutMsMax),
   });
   const target = `${o.member.id} (${o.member.host}:${o.member.port})`;
   const rid = randomUUID();

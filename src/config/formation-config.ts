@@ -23,6 +23,11 @@ export interface FormationMember {
   readonly publicKey: Uint8Array | null;
 }
 
+/** A member of a config without errors: validate.ts reports a member without a key, so here it has one. */
+export interface ValidFormationMember extends FormationMember {
+  readonly publicKey: Uint8Array;
+}
+
 export type TicketMode = 'automatic' | 'manual';
 
 export interface TicketHandler {
@@ -89,4 +94,12 @@ export interface FormationConfig {
   readonly arbitratorGroup: string;
   /** booth `debug`: daemon log verbosity. Local; not part of the fingerprint. */
   readonly debugLevel: number;
+}
+
+/**
+ * A config with no error among its problems (validConfig in index.ts), with
+ * what validation proved in its type: every member has its public key.
+ */
+export interface ValidFormationConfig extends FormationConfig {
+  readonly members: readonly ValidFormationMember[];
 }

@@ -5,7 +5,7 @@
 import { parseBoothConf, configFileBytesMax } from './booth-conf.js';
 import { buildFormationConfig } from './build-formation-config.js';
 import { ConfigFileReadError, ConfigFileTooLargeError, ConfigInvalidError } from './errors.js';
-import type { FormationConfig } from './formation-config.js';
+import type { FormationConfig, ValidFormationConfig, ValidFormationMember } from './formation-config.js';
 import { configProblem, hasConfigErrors, sortConfigProblems, type ConfigProblem } from './problems.js';
 import { readRegularFileSync, RegularFileError } from './regular-file.js';
 import { validateFormation } from './validate.js';
@@ -46,10 +46,25 @@ export function loadConfigFile(path: string): ConfigLoadResult {
   return parseWithProblems(text, path, problems);
 }
 
+/**
+ * The config with what validation proved in its type (every member has its
+ * key), or null when a problem is an error. A member without a key in a
+ * config without errors is a bug in validate.ts: it throws.
+ */
+export function validConfig(result: ConfigLoadResult): ValidFormationConfig | null {
+  if (hasConfigErrors(result.problems)) return null;
+  const members = result.config.members.map((m): ValidFormationMember => {
+    if (m.publicKey === null) throw new Error(`validate.ts let ${m.kind} ${m.address} through without a public key`);
+    return { ...m, publicKey: m.publicKey };
+  });
+  return { ...result.config, members };
+}
+
 /** Returns the config if no problem is an error; otherwise throws ConfigInvalidError listing them. */
-export function requireValidConfig(result: ConfigLoadResult): FormationConfig {
-  if (hasConfigErrors(result.problems)) throw new ConfigInvalidError(result.fileName, result.problems);
-  return result.config;
+export function requireValidConfig(result: ConfigLoadResult): ValidFormationConfig {
+  const config = validConfig(result);
+  if (config === null) throw new ConfigInvalidError(result.fileName, result.problems);
+  return config;
 }
 
 function readBounded(path: string): Buffer {
@@ -121,6 +136,8 @@ export type {
   TicketDefinition,
   TicketHandler,
   TicketMode,
+  ValidFormationConfig,
+  ValidFormationMember,
 } from './formation-config.js';
 export { canonicalConfigText, configFingerprint, configFingerprintVersion } from './fingerprint.js';
 export { timingPresets, timingPresetNames, timingPresetDefault, timingPresetProblems } from './presets.js';

@@ -52,6 +52,8 @@ export interface QuorumGuardianLoopComponents {
 
 /** Promotion records kept for the status (the log has them all). */
 export const promotionHistoryMax = 10;
+/** How long stop() lets a running promotion finish before aborting it, ms (one takes about 5 s). */
+export const promotionStopWaitMsDefault = 60_000;
 /** Longest error text kept for the status. */
 const errorCharsMax = 2_000;
 
@@ -202,7 +204,7 @@ export class QuorumGuardianLoop {
    * `waitMs` to finish (one takes about 5 s; an abort between its steps could
    * leave corosync.conf written but not reloaded), then aborted.
    */
-  async stop(waitMs = 60_000): Promise<void> {
+  async stop(waitMs = promotionStopWaitMsDefault): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;

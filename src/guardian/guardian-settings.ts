@@ -53,6 +53,10 @@ export const guardianLinkCountMax = 8;
 /** Fewer than 3 voters cannot lose one and stay quorate (two_node aside, which the guardian does not manage). */
 export const targetVotersMin = 3;
 export const intervalMsMin = 100;
+/** Shortest verify-timeout accepted, ms (R takes about 3 s to join). */
+export const verifyTimeoutMsMin = 1_000;
+/** Shortest helper-timeout accepted, ms. */
+export const helperTimeoutMsMin = 1_000;
 export const helperSiteCharsMax = 256;
 
 export const guardianDefaults = {
@@ -270,13 +274,13 @@ export function parseQuorumGuardianConf(text: string, file: string): GuardianCon
         intervalMs = time(n, key, value, intervalMsMin) ?? intervalMs;
         break;
       case 'verify-timeout':
-        verifyTimeoutMs = time(n, key, value, 1_000) ?? verifyTimeoutMs;
+        verifyTimeoutMs = time(n, key, value, verifyTimeoutMsMin) ?? verifyTimeoutMs;
         break;
       case 'retry-after':
         retryAfterMs = time(n, key, value, 0) ?? retryAfterMs;
         break;
       case 'helper-timeout':
-        helperTimeoutMs = time(n, key, value, 1_000) ?? helperTimeoutMs;
+        helperTimeoutMs = time(n, key, value, helperTimeoutMsMin) ?? helperTimeoutMs;
         break;
       case 'corosync-conf':
         if (!value.startsWith('/')) error(n, `corosync-conf: "${value}" is not an absolute path`, key);

@@ -133,15 +133,18 @@ export interface ExecutorLogger {
   warn(fields: object, message: string): void;
 }
 
+/** Wait between the verify step's quorum-status polls, ms (R joins in about 3 s). */
+export const verifyPollIntervalMsDefault = 500;
+
 export interface QuorumExecutorOptions extends AbortOptions {
   readonly helpers: QuorumHelpers;
   /** Monotonic clock, ms. */
   readonly nowMs: () => number;
   /** Waits between verify polls; tests pass one that resolves at once. */
   readonly sleep: (ms: number, options?: AbortOptions) => Promise<void>;
-  /** How long R may take to join (measured 3.1–3.5 s in the lab). Default 120 000 ms. */
-  readonly verifyTimeoutMs?: number;
-  /** Default 500 ms. */
+  /** How long R may take to join (measured 3.1–3.5 s in the lab): the guardian file's verify-timeout. */
+  readonly verifyTimeoutMs: number;
+  /** Wait between verify polls. Default verifyPollIntervalMsDefault. */
   readonly pollIntervalMs?: number;
   readonly log?: ExecutorLogger;
 }
@@ -295,7 +298,7 @@ export async function executePromotion(req: PromotionRequest, o: QuorumExecutorO
 
     const live = new Set(req.liveMembers);
     const wantTotal = live.size + 1;
-    const deadline = o.nowMs() + (o.verifyTimeoutMs ?? 120_000);
+    const deadline = o.nowMs() + o.verifyTimeoutMs;
     const started = o.nowMs();
     let last: QuorumSnapshot | null = null;
     let lastError = '';
@@ -315,9 +318,9 @@ export async function executePromotion(req: PromotionRequest, o: QuorumExecutorO
             ? `no answer (${lastError})`
             : `quorate ${last.quorate}, expected ${last.expectedVotes}, total ${last.totalVotes}, members ${last.members.join(' ')}${last.pacemakerOnline === undefined ? '' : `, Pacemaker online ${last.pacemakerOnline.join(' ')}`}`;
         record('verify', req.driver, started, false, `timed out; last seen: ${seen}`);
-        throw new StepFailure('verify', req.driver, 'VERIFY_TIMEOUT', `${R} did not join with ${req.votersAfter} expected and ${wantTotal} total votes within ${o.verifyTimeoutMs ?? 120_000} ms; last seen: ${seen}`);
+        throw new StepFailure('verify', req.driver, 'VERIFY_TIMEOUT', `${R} did not join with ${req.votersAfter} expected and ${wantTotal} total votes within ${o.verifyTimeoutMs} ms; last seen: ${seen}`);
       }
-      await o.sleep(o.pollIntervalMs ?? 500, opts);
+      await o.sleep(o.pollIntervalMs ?? verifyPollIntervalMsDefault, opts);
     }
     record('verify', req.driver, started, true, `expected ${last.expectedVotes}, total ${last.totalVotes}, members ${last.members.join(' ')}`);
 

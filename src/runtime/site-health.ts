@@ -29,6 +29,11 @@ export interface HealthLogger {
   warn(obj: object, msg: string): void;
 }
 
+/** Consecutive failed grant writes after which a site gives a ticket up (a CIB that cannot take it). */
+export const writeFailuresMaxDefault = 3;
+/** How long a ticket given up for failed writes stays unrunnable here, ms. */
+export const writeFailureHoldMsDefault = 60_000;
+
 export interface SiteHealthMonitorOptions {
   readonly tickets: ReadonlyArray<{ readonly name: string; readonly hasHandler: boolean }>;
   readonly probes: HealthProbes;
@@ -38,9 +43,9 @@ export interface SiteHealthMonitorOptions {
   /** Hands a changed health to the core. */
   readonly report: (health: SiteHealth) => void;
   readonly log: HealthLogger;
-  /** Consecutive failed grant writes after which a ticket is given up here. Default 3. */
+  /** Consecutive failed grant writes after which a ticket is given up here. Default writeFailuresMaxDefault. */
   readonly writeFailuresMax?: number;
-  /** How long a ticket given up for failed writes stays unrunnable here before the site tries again. Default 60 s. */
+  /** How long a ticket given up for failed writes stays unrunnable here before the site tries again. Default writeFailureHoldMsDefault. */
   readonly writeFailureHoldMs?: number;
   /** Monotonic ms. Default performance.now. */
   readonly now?: () => number;
@@ -98,7 +103,7 @@ export class SiteHealthMonitor {
     }
     const n = (this.writeFailures.get(ticket) ?? 0) + 1;
     this.writeFailures.set(ticket, n);
-    if (n >= (this.o.writeFailuresMax ?? 3) && !this.writeFailed.has(ticket)) {
+    if (n >= (this.o.writeFailuresMax ?? writeFailuresMaxDefault) && !this.writeFailed.has(ticket)) {
       this.writeFailed.set(ticket, this.now());
       this.o.log.warn({ ticket, failures: n }, 'the grant could not be written to the CIB: giving the ticket up here');
       this.publish();
@@ -152,7 +157,7 @@ export class SiteHealthMonitor {
         this.o.log.warn(errorFields(err), 'cannot read the site cluster quorum; keeping the last answer');
       }
     }
-    const hold = this.o.writeFailureHoldMs ?? 60_000;
+    const hold = this.o.writeFailureHoldMs ?? writeFailureHoldMsDefault;
     for (const [ticket, since] of this.writeFailed) {
       if (this.now() - since < hold) continue;
       this.writeFailed.delete(ticket);

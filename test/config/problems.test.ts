@@ -9,6 +9,7 @@ import {
   ConfigInvalidError,
   formatConfigProblem,
   requireValidConfig,
+  validConfig as validConfigOf,
   type ConfigProblem,
 } from '../../src/config/index.js';
 import { errorsOf, keyOf, memberKeyLines, parse, validConfig, warningsOf } from './fixtures.js';
@@ -234,6 +235,20 @@ tollbooth-preset = slow
     const result = parse(`${validConfig}  weights = 1,2,3\n`);
     expect(warningsOf(result)).toHaveLength(1);
     expect(requireValidConfig(result).tickets[0]?.weights).toEqual([1, 2, 3]);
+  });
+
+  it('a valid config carries every member\'s key in its type; a member without a key makes the config invalid, not zero-keyed', () => {
+    const valid = validConfigOf(parse(validConfig));
+    expect(valid).not.toBeNull();
+    for (const m of valid!.members) expect(m.publicKey.byteLength, m.address).toBe(32);
+    // The same config without the last member's key line: an error at that member, and no config to run on.
+    const lines = validConfig.split('\n');
+    const lastKey = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('tollbooth-member-key')).pop()!;
+    const keyless = parse(lines.filter((_, i) => i !== lastKey[1]).join('\n'));
+    expect(errorsOf(keyless).map((p) => p.message)).toEqual([expect.stringMatching(/has no public key/) as unknown]);
+    expect(keyless.config.members.some((m) => m.publicKey === null)).toBe(true);
+    expect(validConfigOf(keyless)).toBeNull();
+    expect(() => requireValidConfig(keyless)).toThrow(ConfigInvalidError);
   });
 });
 

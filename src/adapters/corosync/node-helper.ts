@@ -189,16 +189,16 @@ export interface NodeHelperOptions {
   readonly wallClockMs?: () => number;
   /** Accepted |helper clock − ts|. Default timestampWindowMsDefault. */
   readonly timestampWindowMs?: number;
-  /** Nonces remembered at once. Default 4096. */
+  /** Nonces remembered at once. Default helperNonceCountMaxDefault. */
   readonly nonceCountMax?: number;
-  /** Longest request line. Default 256 KiB (a corosync.conf is a few KiB). */
+  /** Longest request line. Default helperRequestBytesMaxDefault. */
   readonly requestBytesMax?: number;
-  /** Connections served at once. Default 8. */
+  /** Connections served at once. Default helperConnectionsMaxDefault. */
   readonly connectionsMax?: number;
   readonly requestReadTimeoutMs?: number;
-  /** Deadline of one command. Default 60 000 ms. */
+  /** Deadline of one command. Default helperCommandTimeoutMsDefault. */
   readonly commandTimeoutMs?: number;
-  /** How long remove-remote-resource waits for the connection to stop. Default 60 000 ms. */
+  /** How long remove-remote-resource waits for the connection to stop. Default remoteStopTimeoutMsDefault. */
   readonly remoteStopTimeoutMs?: number;
   readonly pollIntervalMs?: number;
   /** Waits between polls (tests: resolve at once). */
@@ -208,6 +208,25 @@ export interface NodeHelperOptions {
   readonly logger?: HelperLogger;
   readonly onRequest?: (event: HelperRequestEvent) => void;
 }
+
+/** Connections the helper serves at once. */
+export const helperConnectionsMaxDefault = 8;
+/** Longest request line, bytes (a corosync.conf is a few KiB). */
+export const helperRequestBytesMaxDefault = 256 * 1024;
+/** A request must arrive whole within this, ms. */
+export const helperRequestReadTimeoutMsDefault = 5_000;
+/** Nonces remembered at once (more live requests are refused, never forgotten: that would allow a replay). */
+export const helperNonceCountMaxDefault = 4096;
+/** How long remove-remote-resource waits for the connection to stop, ms (measured 0.4 s in the lab). */
+export const remoteStopTimeoutMsDefault = 60_000;
+/** Wait between crm_resource --locate polls while a connection stops, ms. */
+export const remoteStopPollIntervalMsDefault = 200;
+/** Longest answer the client accepts, bytes. */
+export const helperResponseBytesMaxDefault = 1024 * 1024;
+/** Characters of a tool's unexpected output quoted in a refusal. */
+const outputQuoteCharsMax = 200;
+/** Characters of a helper's refusal message the client keeps. */
+const refusalMessageCharsMax = 2000;
 
 /** Deadline of one command the helper runs, ms. */
 export const helperCommandTimeoutMsDefault = 60_000;
@@ -338,7 +357,7 @@ export class NodeHelperServer {
   }
 
   #accept(socket: Socket): void {
-    const max = this.#o.connectionsMax ?? 8;
+    const max = this.#o.connectionsMax ?? helperConnectionsMaxDefault;
     if (this.#sockets.size >= max) {
       this.#count('too-many-connections');
       socket.end(`${JSON.stringify({ v: 1, ok: false, reason: 'too-many-connections', message: `more than ${max} connections` })}\n`);
@@ -355,7 +374,7 @@ export class NodeHelperServer {
       }
     });
     socket.on('error', (err) => this.#o.logger?.warn(errorFields(err), 'node helper connection error'));
-    const bytesMax = this.#o.requestBytesMax ?? 256 * 1024;
+    const bytesMax = this.#o.requestBytesMax ?? helperRequestBytesMaxDefault;
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
@@ -368,7 +387,7 @@ export class NodeHelperServer {
       if (done) return;
       this.#count('read-timeout');
       reply({ ok: false, reason: 'read-timeout', message: 'no complete request in time' });
-    }, this.#o.requestReadTimeoutMs ?? 5000);
+    }, this.#o.requestReadTimeoutMs ?? helperRequestReadTimeoutMsDefault);
     socket.on('data', (chunk: Buffer) => {
       if (done) return;
       const nl = chunk.indexOf(0x0a);
@@ -435,7 +454,7 @@ export class NodeHelperServer {
     exactKeys(env, ['v', 'signer', 'body', 'sig'], [], 'request', 'malformed');
     if (env.v !== 1) throw new Refusal('malformed', 'unsupported version');
     const signer = strictBase64(env.signer, 'signer', 32);
-    const body = strictBase64(env.body, 'body', this.#o.requestBytesMax ?? 256 * 1024);
+    const body = strictBase64(env.body, 'body', this.#o.requestBytesMax ?? helperRequestBytesMaxDefault);
     const sig = strictBase64(env.sig, 'sig', 64);
     const key = this.#keys.get(signer.toString('base64'));
     if (key === undefined) throw new Refusal('unknown-key', 'the request is signed by a key this helper does not accept');
@@ -460,7 +479,7 @@ export class NodeHelperServer {
     if (b.ts > now + window) throw new Refusal('not-yet-valid', `request is dated ${b.ts - now} ms ahead; the window is ${window} ms`);
     for (const [n, expiry] of this.#nonces) if (expiry < now) this.#nonces.delete(n);
     if (this.#nonces.has(b.nonce)) throw new Refusal('replayed', 'this nonce was already used');
-    if (this.#nonces.size >= (this.#o.nonceCountMax ?? 4096)) throw new Refusal('replay-cache-full', 'too many recent requests');
+    if (this.#nonces.size >= (this.#o.nonceCountMax ?? helperNonceCountMaxDefault)) throw new Refusal('replay-cache-full', 'too many recent requests');
     // From here the request is authentic and fresh: remember its nonce even if it is refused below.
     this.#nonces.set(b.nonce, b.ts + window);
     if (typeof b.action !== 'string' || !(nodeHelperActions as readonly string[]).includes(b.action)) {
@@ -550,13 +569,14 @@ export class NodeHelperServer {
     // of --locate: the text form prints "is NOT running" on stderr (measured).
     const nowMs = this.#o.nowMs ?? (() => performance.now());
     const started = nowMs();
-    const deadline = started + (this.#o.remoteStopTimeoutMs ?? 60_000);
+    const remoteStopTimeoutMs = this.#o.remoteStopTimeoutMs ?? remoteStopTimeoutMsDefault;
+    const deadline = started + remoteStopTimeoutMs;
     const sleep = this.#o.sleep ?? ((ms: number) => sleepTimer(ms));
     for (;;) {
       const out = await this.#exec('crm_resource', ['--resource', resource, '--locate', '--output-as=xml']);
       if (locatedOn(out, resource).length === 0) break;
-      if (nowMs() >= deadline) throw new Refusal('failed', `${resource} still running after ${this.#o.remoteStopTimeoutMs ?? 60_000} ms (target-role=Stopped is set)`);
-      await sleep(this.#o.pollIntervalMs ?? 200);
+      if (nowMs() >= deadline) throw new Refusal('failed', `${resource} still running after ${remoteStopTimeoutMs} ms (target-role=Stopped is set)`);
+      await sleep(this.#o.pollIntervalMs ?? remoteStopPollIntervalMsDefault);
     }
     const stopWaitMs = Math.round(nowMs() - started);
     await this.#exec('crm_resource', ['--resource', resource, '--delete', '--resource-type', 'primitive']);
@@ -626,7 +646,7 @@ export function locatedOn(stdout: string, resource: string): string[] {
     const status = root.children.find((c) => c.name === 'status');
     const nodes = root.children.find((c) => c.name === 'nodes');
     if (root.name !== 'pacemaker-result' || status?.attrs.get('code') !== '0' || nodes === undefined || nodes.attrs.get('resource') !== resource) {
-      throw new CorosyncObserveError('BAD_OUTPUT', source, `unexpected answer ${JSON.stringify(stdout.slice(0, 200))}`);
+      throw new CorosyncObserveError('BAD_OUTPUT', source, `unexpected answer ${JSON.stringify(stdout.slice(0, outputQuoteCharsMax))}`);
     }
     return nodes.children.map((n) => {
       const name = n.text.trim();
@@ -710,10 +730,10 @@ export interface NodeHelperClientOptions {
   /** The site agent's Ed25519 private key (its member key). */
   readonly privateKey: KeyObject;
   readonly endpoints: readonly NodeHelperEndpoint[];
-  /** Per-call deadline unless the call gives one. Default 120 000 ms (remove-remote-resource waits for a stop). */
-  readonly timeoutMs?: number;
+  /** Per-call deadline unless the call gives one: the guardian file's helper-timeout (remove-remote-resource waits for a stop). */
+  readonly timeoutMs: number;
   readonly wallClockMs?: () => number;
-  /** Longest answer accepted. Default 1 MiB. */
+  /** Longest answer accepted. Default helperResponseBytesMaxDefault. */
   readonly responseBytesMax?: number;
 }
 
@@ -807,8 +827,8 @@ export class NodeHelperClient implements NodeHelperPort {
     let answerLine: string;
     try {
       answerLine = await exchangeLine(ep.host, ep.port, line, {
-        timeoutMs: options.timeoutMs ?? this.#o.timeoutMs ?? 120_000,
-        responseBytesMax: this.#o.responseBytesMax ?? 1024 * 1024,
+        timeoutMs: options.timeoutMs ?? this.#o.timeoutMs,
+        responseBytesMax: this.#o.responseBytesMax ?? helperResponseBytesMaxDefault,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
     } catch (err) {
@@ -827,7 +847,7 @@ export class NodeHelperClient implements NodeHelperPort {
     if (!isRecord(answer) || answer.v !== 1 || typeof answer.ok !== 'boolean') throw new NodeHelperError('PROTOCOL', node, action, 'answer has the wrong shape');
     if (!answer.ok) {
       const reason = (refusalReasons as readonly string[]).includes(answer.reason as string) ? (answer.reason as RefusalReason) : null;
-      throw new NodeHelperError('REFUSED', node, action, typeof answer.message === 'string' ? answer.message.slice(0, 2000) : 'refused', reason);
+      throw new NodeHelperError('REFUSED', node, action, typeof answer.message === 'string' ? answer.message.slice(0, refusalMessageCharsMax) : 'refused', reason);
     }
     if (answer.action !== action || !isRecord(answer.result)) throw new NodeHelperError('PROTOCOL', node, action, 'answer is for another action or has no result');
     return answer.result as unknown as NodeHelperResults[A];

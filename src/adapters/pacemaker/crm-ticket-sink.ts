@@ -27,7 +27,7 @@ import type { AbortOptions, MonotonicClock, TicketSink } from '../../ports/ports
 import type { LeaseGuardFile } from './lease-guard-file.js';
 import { parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
 import { readExit, type ExitMeaning } from '../exit-codes.js';
-import { commandLine, describeFailedRun, runFailureCode, systemProcessRunner, type ProcessRunner, type RunFailureCode, type RunResult } from '../process-runner.js';
+import { commandLine, describeFailedRun, runFailureCode, stderrExcerpt, systemProcessRunner, type ProcessRunner, type RunFailureCode, type RunResult } from '../process-runner.js';
 import { TollboothError } from '../../errors.js';
 
 /** Booth's `owner` when the ticket was lost (no leader known). */
@@ -97,6 +97,15 @@ export type CrmTicketErrorCode =
  */
 const transientCodes: ReadonlySet<CrmTicketErrorCode> = new Set(['TIMEOUT', 'KILLED']);
 
+/** Deadline of one crm_ticket or cibadmin call, ms (a call takes ~25 ms, pacemaker.md §2.3). */
+export const crmTicketCallTimeoutMsDefault = 10_000;
+/** Attempts per call for transient failures, the first included. */
+export const crmTicketAttemptsMaxDefault = 3;
+/** Wait before the second attempt, ms; doubled for each further one. */
+export const crmTicketRetryBackoffMsDefault = 100;
+/** Largest stdout or stderr accepted from one call, bytes. */
+export const crmTicketOutputBytesMaxDefault = 4 * 1024 * 1024;
+
 /** A failed crm_ticket call (or an effect refused before any call), with flat log fields. */
 export class CrmTicketError extends TollboothError<CrmTicketErrorCode> {
   /** The argv that failed (without the binary), when a call was made. */
@@ -144,13 +153,13 @@ export interface CrmTicketSinkOptions {
   readonly cibadmin?: string;
   /** Variables added to the process environment for every call (tests: `CIB_file`). */
   readonly env?: Readonly<Record<string, string>>;
-  /** Per-call deadline in ms; the call is killed past it. Default 10 000 (a call takes ~25 ms). */
+  /** Per-call deadline in ms; the call is killed past it. Default crmTicketCallTimeoutMsDefault. */
   readonly callTimeoutMs?: number;
-  /** Attempts per call for transient failures (including the first). Default 3. */
+  /** Attempts per call for transient failures (including the first). Default crmTicketAttemptsMaxDefault. */
   readonly attemptsMax?: number;
-  /** Wait before the 2nd attempt in ms, doubled for each further one. Default 100. */
+  /** Wait before the 2nd attempt in ms, doubled for each further one. Default crmTicketRetryBackoffMsDefault. */
   readonly retryBackoffMs?: number;
-  /** Largest stdout/stderr accepted from one call, in bytes. Default 4 MiB. */
+  /** Largest stdout/stderr accepted from one call, in bytes. Default crmTicketOutputBytesMaxDefault. */
   readonly outputBytesMax?: number;
   /** Runs crm_ticket and cibadmin. Default: the real one (tests may inject a fake). */
   readonly runner?: ProcessRunner;
@@ -190,10 +199,10 @@ export class CrmTicketSink implements TicketSink {
     this.runner = options.runner ?? systemProcessRunner;
     this.binary = options.binary ?? 'crm_ticket';
     this.env = { ...process.env, ...options.env };
-    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
-    this.attemptsMax = options.attemptsMax ?? 3;
-    this.retryBackoffMs = options.retryBackoffMs ?? 100;
-    this.outputBytesMax = options.outputBytesMax ?? 4 * 1024 * 1024;
+    this.callTimeoutMs = options.callTimeoutMs ?? crmTicketCallTimeoutMsDefault;
+    this.attemptsMax = options.attemptsMax ?? crmTicketAttemptsMaxDefault;
+    this.retryBackoffMs = options.retryBackoffMs ?? crmTicketRetryBackoffMsDefault;
+    this.outputBytesMax = options.outputBytesMax ?? crmTicketOutputBytesMaxDefault;
     this.wallClockMs = options.wallClockMs ?? Date.now;
     assert(Number.isSafeInteger(options.siteId) && options.siteId > 0, `siteId must be a positive integer, got ${options.siteId}`);
     assert(namePattern.test(options.boothCfgName), `boothCfgName ${JSON.stringify(options.boothCfgName)} is not a valid name`);
@@ -276,7 +285,7 @@ export class CrmTicketSink implements TicketSink {
       outputBytesMax: this.outputBytesMax,
       ...(options?.signal === undefined ? {} : { signal: options.signal }),
     });
-    const failed = r.kind !== 'exited' ? describeFailedRun(r) : r.exitCode !== 0 ? `exited ${r.exitCode} (${readExit('cibadmin', r.exitCode, r.stderr).name}): ${r.stderr.trim().slice(0, 500)}` : null;
+    const failed = r.kind !== 'exited' ? describeFailedRun(r) : r.exitCode !== 0 ? `exited ${r.exitCode} (${readExit('cibadmin', r.exitCode, r.stderr).name}): ${stderrExcerpt(r)}` : null;
     const error = failed === null ? null : `cibadmin --modify (expires of ${moved.length} tickets) failed: ${failed}`;
     // The guard record moved, but the CIB's `expires` did not: report a failure, so the core writes
     // these grants again in full (which rewrites `expires` with crm_ticket).

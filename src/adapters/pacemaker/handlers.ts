@@ -349,14 +349,23 @@ export async function checkHandlerPath(path: string): Promise<HandlerPathProblem
 // ---------------------------------------------------------------------------
 // Running
 
+/** Deadline of one handler program, ms (keep it below the renewal interval). */
+export const handlerTimeoutMsDefault = 30_000;
+/** Bytes of a handler's stdout and stderr kept for the log. */
+export const handlerOutputBytesMaxDefault = 4096;
+/** How long to wait for a finished handler's pipes to close, ms (a background child may hold them). */
+export const handlerOutputGraceMsDefault = 200;
+/** Characters of a failed handler's first output line put in the message. */
+const firstLineCharsMax = 200;
+
 export interface RunHandlerOptions {
-  /** Deadline per program in ms; past it its process group is killed. Default 30 000. Keep it below the renewal interval. */
+  /** Deadline per program in ms; past it its process group is killed. Default handlerTimeoutMsDefault. */
   readonly timeoutMs?: number;
-  /** Bytes of stdout+stderr kept for the log. Default 4096. */
+  /** Bytes of stdout+stderr kept for the log. Default handlerOutputBytesMaxDefault. */
   readonly outputBytesMax?: number;
   /**
    * After a program exits, how long to wait for its stdout/stderr to close
-   * (a background child may hold them) before we stop reading. Default 200 ms.
+   * (a background child may hold them) before we stop reading. Default handlerOutputGraceMsDefault.
    */
   readonly outputGraceMs?: number;
   /**
@@ -413,7 +422,7 @@ type OneResult =
 
 function firstLine(output: string): string {
   const line = output.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
-  return line === '' ? '' : `: ${line.slice(0, 200)}`;
+  return line === '' ? '' : `: ${line.slice(0, firstLineCharsMax)}`;
 }
 
 /** The kept output, with a note of how much was dropped. */
@@ -491,9 +500,9 @@ export async function runHandler(
   const clock = options.clock ?? new SystemClock();
   const started = clock.now();
   const o = {
-    timeoutMs: options.timeoutMs ?? 30_000,
-    outputBytesMax: options.outputBytesMax ?? 4096,
-    outputGraceMs: options.outputGraceMs ?? 200,
+    timeoutMs: options.timeoutMs ?? handlerTimeoutMsDefault,
+    outputBytesMax: options.outputBytesMax ?? handlerOutputBytesMaxDefault,
+    outputGraceMs: options.outputGraceMs ?? handlerOutputGraceMsDefault,
     cwd: options.cwd ?? '/',
     signal: options.signal,
   };

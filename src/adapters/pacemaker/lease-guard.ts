@@ -30,6 +30,11 @@ export interface GuardLogger {
   error(obj: object, msg: string): void;
 }
 
+/** Longest time between two reads of the guard record, ms (inotify usually wakes the guard first). */
+export const leaseGuardPollMsDefault = 500;
+/** Delay before retrying a revoke that failed, ms. */
+export const leaseGuardRetryMsDefault = 200;
+
 export interface LeaseGuardOptions {
   readonly guardPath: string;
   readonly boot: string;
@@ -37,9 +42,9 @@ export interface LeaseGuardOptions {
   /** Revokes one ticket in the CIB; resolves with ok false (and why) when it could not. */
   readonly revoke: (ticket: string, generation: number) => Promise<{ ok: boolean; error?: string; changed?: boolean }>;
   readonly log: GuardLogger;
-  /** Longest time between two reads of the record, in ms. Default 500. */
+  /** Longest time between two reads of the record, in ms. Default leaseGuardPollMsDefault. */
   readonly pollMs?: number;
-  /** Delay before retrying a revoke that failed, in ms. Default 200. */
+  /** Delay before retrying a revoke that failed, in ms. Default leaseGuardRetryMsDefault. */
   readonly retryMs?: number;
   /** Whether the agent still runs; with none armed and the agent gone, the guard stops. */
   readonly agentAlive?: () => boolean;
@@ -70,7 +75,7 @@ export class LeaseGuard {
     } catch {
       this.watcher = null;
     }
-    this.poller = setInterval(() => this.kick(), this.o.pollMs ?? 500);
+    this.poller = setInterval(() => this.kick(), this.o.pollMs ?? leaseGuardPollMsDefault);
     await this.check();
   }
 
@@ -160,7 +165,7 @@ export class LeaseGuard {
       const rec = this.records.get(ticket ?? '');
       if (rec === undefined || String(rec.generation) !== gen || String(rec.revokeBy) !== by) this.done.delete(key);
     }
-    if (this.again) await new Promise((r) => setTimeout(r, this.o.retryMs ?? 200));
+    if (this.again) await new Promise((r) => setTimeout(r, this.o.retryMs ?? leaseGuardRetryMsDefault));
   }
 
   private arm(): void {
@@ -246,6 +251,8 @@ export async function ensureLeaseGuard(o: EnsureLeaseGuardOptions): Promise<{ pi
 
 /** The cluster guard's default slack for wall clocks that differ between the nodes (ms). */
 export const cibGuardMarginMsDefault = 2_000;
+/** How often the cluster guard reads the CIB, ms. */
+export const cibGuardIntervalMsDefault = 1_000;
 
 export interface CibExpiryGuardOptions {
   /** Our tickets in the CIB: id, granted, `expires` (Unix s) and `term`. */
@@ -255,7 +262,7 @@ export interface CibExpiryGuardOptions {
   readonly wallMs: () => number;
   /** Slack for wall clocks that differ between the cluster's nodes, in ms. Default cibGuardMarginMsDefault. */
   readonly marginMs?: number;
-  /** How often the CIB is read, in ms. Default 1000. */
+  /** How often the CIB is read, in ms. Default cibGuardIntervalMsDefault. */
   readonly intervalMs?: number;
   readonly log: GuardLogger;
 }
@@ -333,6 +340,6 @@ export class CibExpiryGuard {
     if (this.stopped) return;
     await this.checkOnce();
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.loop(), this.o.intervalMs ?? 1_000);
+    this.timer = setTimeout(() => void this.loop(), this.o.intervalMs ?? cibGuardIntervalMsDefault);
   }
 }

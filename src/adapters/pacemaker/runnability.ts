@@ -177,13 +177,13 @@ export interface RunnabilityCheckerOptions {
    * the copy and CIB_shadow_dir = the temp dir, whatever this says.
    */
   readonly env?: Readonly<Record<string, string>>;
-  /** Per-call deadline in ms; the call is killed past it. Default 30 000 (a 3-node CIB takes ~30 ms). */
+  /** Per-call deadline in ms; the call is killed past it. Default runnabilityCallTimeoutMsDefault. */
   readonly callTimeoutMs?: number;
-  /** Attempts per call for transient failures (CIB manager unreachable or busy), including the first. Default 2. */
+  /** Attempts per call for transient failures, including the first. Default runnabilityAttemptsMaxDefault. */
   readonly attemptsMax?: number;
-  /** Wait before a retry in ms, doubled for each further one. Default 200. */
+  /** Wait before a retry in ms, doubled for each further one. Default runnabilityRetryBackoffMsDefault. */
   readonly retryBackoffMs?: number;
-  /** Largest stdout accepted from one call (the CIB, the simulation), in bytes. Default 64 MiB. */
+  /** Largest stdout accepted from one call (the CIB, the simulation), in bytes. Default runnabilityOutputBytesMaxDefault. */
   readonly outputBytesMax?: number;
   /** Where the private temp dirs go. Default os.tmpdir(). */
   readonly tmpDir?: string;
@@ -208,6 +208,17 @@ const ticketBytesMax = 128;
 const reasonNodesMax = 8;
 /** Resources named in a reason before "and N more". */
 const reasonResourcesMax = 4;
+/** Deadline of one tool call, ms (a 3-node CIB takes ~30 ms). */
+export const runnabilityCallTimeoutMsDefault = 30_000;
+/** Attempts per call for transient failures (CIB manager unreachable or busy), the first included. */
+export const runnabilityAttemptsMaxDefault = 2;
+/** Wait before a retry, ms; doubled for each further one. */
+export const runnabilityRetryBackoffMsDefault = 200;
+/** Largest stdout accepted from one call (the CIB, the simulation), bytes. */
+export const runnabilityOutputBytesMaxDefault = 64 * 1024 * 1024;
+/** Pacemaker's INFINITY score: scores are clamped to ±this. */
+const pacemakerScoreInfinity = 1_000_000;
+
 /** Longest stderr kept in a RunnabilityError, characters. */
 const stderrCharsMax = 2000;
 
@@ -228,10 +239,10 @@ export class RunnabilityChecker {
     this.cibadmin = options.binaries?.cibadmin ?? 'cibadmin';
     this.crmTicket = options.binaries?.crmTicket ?? 'crm_ticket';
     this.crmSimulate = options.binaries?.crmSimulate ?? 'crm_simulate';
-    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
-    this.attemptsMax = options.attemptsMax ?? 2;
-    this.retryBackoffMs = options.retryBackoffMs ?? 200;
-    this.outputBytesMax = options.outputBytesMax ?? 64 * 1024 * 1024;
+    this.callTimeoutMs = options.callTimeoutMs ?? runnabilityCallTimeoutMsDefault;
+    this.attemptsMax = options.attemptsMax ?? runnabilityAttemptsMaxDefault;
+    this.retryBackoffMs = options.retryBackoffMs ?? runnabilityRetryBackoffMsDefault;
+    this.outputBytesMax = options.outputBytesMax ?? runnabilityOutputBytesMaxDefault;
     this.tmpDir = options.tmpDir ?? tmpdir();
     this.clock = options.clock ?? new SystemClock();
     assert(this.callTimeoutMs > 0, 'callTimeoutMs must be positive');
@@ -730,10 +741,10 @@ function isMinusInfinity(score: string | null | undefined): boolean {
 
 function scoreNumber(score: string): number {
   const s = score.trim().toLowerCase();
-  if (s === 'infinity' || s === '+infinity' || s === 'inf' || s === '+inf') return 1_000_000;
-  if (s === '-infinity' || s === '-inf') return -1_000_000;
+  if (s === 'infinity' || s === '+infinity' || s === 'inf' || s === '+inf') return pacemakerScoreInfinity;
+  if (s === '-infinity' || s === '-inf') return -pacemakerScoreInfinity;
   const n = Number(s);
-  return Number.isFinite(n) ? Math.max(-1_000_000, Math.min(1_000_000, n)) : 0;
+  return Number.isFinite(n) ? Math.max(-pacemakerScoreInfinity, Math.min(pacemakerScoreInfinity, n)) : 0;
 }
 
 function primitiveState(el: XmlElement): PrimitiveState {

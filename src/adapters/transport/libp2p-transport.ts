@@ -130,7 +130,7 @@ import { RelayBudget, relayBudgetDefaults } from '../../wire/relay-budget.js';
 import { RejectCounter, rejectLogIntervalMsDefault, type RejectCountEntry, type RejectReason } from '../../wire/reject-counter.js';
 import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../../wire/replay-window.js';
 import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../../wire/signer.js';
-import { FaultState, type TransportFaults } from './transport-faults.js';
+import { FaultState, faultSeedDefault, type TransportFaults } from './transport-faults.js';
 import { InboundAdmission, memberUpgradeTimeoutMsDefault, normalizeHost, pendingConnectionsMaxDefault, type AdmissionOutcome } from './inbound-admission.js';
 import { DropCounter, FrameQueue, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
 import { TollboothError } from '../../errors.js';
@@ -425,7 +425,7 @@ export class Libp2pTransport implements Transport {
     this.#relayBudget = new RelayBudget({ ...relayBudgetDefaults, peersMax: this.#slots.size + 1 });
     this.#faultState =
       options.testFaults === true
-        ? new FaultState(options.faultSeed ?? 1, {
+        ? new FaultState(options.faultSeed ?? faultSeedDefault, {
             onCut: (peer) => this.#onCut(peer),
             onHeal: () => this.#redialAll(),
           })

@@ -31,7 +31,7 @@ import { messageBytesMaxDefault } from '../../wire/envelope.js';
 import { parseMessage, parseSwimMessage } from '../../wire/message-schema.js';
 import { RelayBudget, relayBudgetDefaults } from '../../wire/relay-budget.js';
 import { RejectCounter, type RejectCountEntry, type RejectReason } from '../../wire/reject-counter.js';
-import { FaultState, type TransportFaults } from './transport-faults.js';
+import { FaultState, faultSeedDefault, type TransportFaults } from './transport-faults.js';
 import { DropCounter, FrameQueue, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
 
 export interface MemoryTransportOptions {
@@ -139,7 +139,7 @@ export class MemoryTransport implements Transport {
     this.#relayBudget = new RelayBudget({ ...relayBudgetDefaults, peersMax: this.#slots.size + 1 });
     this.#faultState =
       options.testFaults === true
-        ? new FaultState(options.faultSeed ?? 1, {
+        ? new FaultState(options.faultSeed ?? faultSeedDefault, {
             onCut: (peer) => this.#dropQueued(peer, 'fault'),
             onHeal: () => undefined,
           })

@@ -18,6 +18,9 @@
 import { SeededRandom } from '../../core/random.js';
 import type { MemberId } from '../../core/types.js';
 
+/** Seed of the fault decisions (drop fractions) when a test gives none: a run replays exactly. */
+export const faultSeedDefault = 1;
+
 export interface TransportFaults {
   drop(peer: MemberId, fraction: number): void;
   delay(peer: MemberId, ms: number): void;

@@ -42,6 +42,8 @@ const clock = 1_800_000_000_000;
 const site = 'site-a';
 const agent = generateMemberKey();
 const agentSigner = new Ed25519Signer(agent.privateKey);
+/** A helper call's deadline in these tests, ms: generous for a loaded machine. */
+const clientTimeoutMs = 30_000;
 const sha = (t: string): string => createHash('sha256').update(t, 'utf8').digest('hex');
 
 interface Rig {
@@ -336,7 +338,7 @@ describe('one changing action at a time', () => {
 describe('NodeHelperClient', () => {
   it('calls actions, and reports refusals, unknown nodes and unreachable helpers by code', async () => {
     const r = await rig();
-    const client = new NodeHelperClient({ site, privateKey: agent.privateKey, endpoints: [{ node: 'node1', host: '127.0.0.1', port: r.port }, { node: 'node2', host: '127.0.0.1', port: 1 }], wallClockMs: () => clock });
+    const client = new NodeHelperClient({ site, privateKey: agent.privateKey, timeoutMs: clientTimeoutMs, endpoints: [{ node: 'node1', host: '127.0.0.1', port: r.port }, { node: 'node2', host: '127.0.0.1', port: 1 }], wallClockMs: () => clock });
     const q = await client.call('node1', 'quorum-status', {});
     expect(q.status.members.map((m) => m.name)).toEqual(['node1', 'node2']);
     const refused = await client.call('node1', 'crm-node-remove', { name: 'node2' }).catch((e: unknown) => e);
@@ -344,14 +346,14 @@ describe('NodeHelperClient', () => {
     expect(refused).toMatchObject({ code: 'REFUSED', reason: 'precondition', node: 'node1', action: 'crm-node-remove' });
     await expect(client.call('node9', 'cfgtool-reload', {})).rejects.toMatchObject({ code: 'UNKNOWN_NODE' });
     await expect(client.call('node2', 'cfgtool-reload', {})).rejects.toMatchObject({ code: 'UNREACHABLE' });
-    const late = new NodeHelperClient({ site, privateKey: agent.privateKey, endpoints: [{ node: 'node1', host: '127.0.0.1', port: r.port }], wallClockMs: () => clock - 60_000 });
+    const late = new NodeHelperClient({ site, privateKey: agent.privateKey, timeoutMs: clientTimeoutMs, endpoints: [{ node: 'node1', host: '127.0.0.1', port: r.port }], wallClockMs: () => clock - 60_000 });
     await expect(late.call('node1', 'cfgtool-reload', {})).rejects.toMatchObject({ code: 'REFUSED', reason: 'expired' });
     expect(await r.calls()).toEqual(['corosync-quorumtool -s -p', 'crm_mon -1 --output-as=xml --inactive', 'crm_mon -1 --output-as=xml --inactive']);
   });
 
   it('quorumHelpersOver maps the executor port onto the actions', async () => {
     const r = await rig();
-    const client = new NodeHelperClient({ site, privateKey: agent.privateKey, endpoints: [{ node: 'node1', host: '127.0.0.1', port: r.port }], wallClockMs: () => clock });
+    const client = new NodeHelperClient({ site, privateKey: agent.privateKey, timeoutMs: clientTimeoutMs, endpoints: [{ node: 'node1', host: '127.0.0.1', port: r.port }], wallClockMs: () => clock });
     const h = quorumHelpersOver(client);
     expect(await h.quorumStatus('node1')).toEqual({ quorate: true, expectedVotes: 3, totalVotes: 2, members: ['node1', 'node2'], pacemakerOnline: ['node1', 'node2'] });
     await h.reload('node1');
