@@ -1,86 +1,8 @@
 // Gossip membership (DESIGN.md §3): SWIM with Lifeguard's refinements, as a
-// pure, synchronous state machine like the registry. Inputs are tick(now),
-// onMessage(from, msg, now) and piggyback(...) from the host; the output is
-// a batch of messages and events taken with ready(). No clock, no timers, no
-// randomness but the injected source, no I/O, no crypto (signing and checking
-// are a port the host fills, see ClaimAuthenticator).
-//
-// What it does, by paper and section:
-//  - SWIM §3.1 probe rounds: once per protocol period, ping the next member of
-//    a shuffled round-robin order; no ack within the probe timeout → ask k
-//    other members to ping it for us (ping-req) and forward its ack.
-//  - SWIM §4.2 suspicion with incarnation numbers: a probe that got no ack by
-//    the end of its period makes the target *suspect*; a suspect that hears of
-//    it refutes with a higher incarnation; a suspicion that outlives its
-//    timeout makes the member *dead*.
-//  - Lifeguard LHA-Suspicion (dynamic suspicion timeouts): the timeout starts
-//    long and shrinks with independent confirmations (swim-math.ts).
-//  - Lifeguard LHA-Probe (local health awareness): a health score that missed
-//    nacks, failed probes and refutations raise and successful probes lower;
-//    it stretches our own probe period and timeout, so a struggling member
-//    slows down instead of accusing healthy ones. Helpers send nacks.
-//  - Lifeguard Buddy System: a message to a member we suspect (or think
-//    dead) always carries that claim, so the member can refute it at once.
-//  - SWIM §4.1 infection-style dissemination: updates ride on every message
-//    (ping, ack, ping-req, nack) and on a periodic gossip message, each sent
-//    λ·⌈log2(n+1)⌉ times, from a bounded queue; other payloads (committed
-//    ticket state, site health) ride the same queue as versioned *rumors*
-//    (piggyback()).
-//
-// Additions of ours. None changes what a claim means or when one overrides
-// another; they change who hears of it, and when. Each was added because the
-// lossy, partially cut test network (test/core/swim.test.ts) showed live
-// members declared dead without it:
-//  - tips: a member that accepts a suspicion (or death) of X sends the claim
-//    straight to X; one that accepts X's refutation sends it straight to the
-//    accusers it overturns;
-//  - pull: a member that receives an accusation it knows was refuted answers
-//    the sender (and the accuser) with the refutation, and a ping-req carries
-//    the requester's accusation of its target so that a helper that knows
-//    better answers it — SWIM's dissemination is push only, and its λ·log n
-//    copies can all be lost (memberlist repairs that with a periodic full
-//    state sync; this is cheaper and targets exactly the dangerous case);
-//  - persistence: once per probe interval every suspicion still held is
-//    sent to the suspect and re-queued, until it is refuted or expires;
-//  - aim: gossip and ping-req helpers go first to members our latest probe
-//    reached directly, so few transmissions are wasted on broken links;
-//  - retransmissions: λ·⌈log2(n+1)⌉ instead of memberlist's ⌈log10⌉, which
-//    gives every formation under ten members only λ copies;
-//  - pauses: a gap between inputs of more than two periods means this
-//    process did not run (SIGSTOP, swap, GC): the probe in flight is dropped
-//    unjudged and time spent stopped does not count against suspicions, so
-//    refutations that queued up meanwhile are read before any timer fires;
-//  - route probes (probeRoute): the host (the registry) asks for one when
-//    its own messages to a member go unanswered. It pings the member at once,
-//    outside the rotation, and after the probe timeout asks every other
-//    member to try (ping-req). It only learns routes — the direct link's
-//    state and which helpers reach the member — and never suspects anyone or
-//    moves the health score, so failure detection stays SWIM's and
-//    Lifeguard's. Without it a broken link is found only when the rotation
-//    comes round to it: up to 2(n − 1) periods, stretched by the health
-//    multiplier of a member whose links are broken, which is exactly the
-//    member that needs a relay (seen in the simulator's five-member-ring
-//    scenario: a holder cut from three of four members took 4 s to find its
-//    relay, longer than a short lease). Rate: one per member per period.
-//  - helpers count as reached: a helper that answers a ping-req (forwarded
-//    ack or nack) got our request and its answer got back, so our direct
-//    link to it works both ways.
-//
-// Authenticity (DESIGN.md §7, issue 5): every membership claim names its
-// originator and carries a signature slot. An `alive` claim must originate
-// from the member it describes (only it may refute); `suspect` and `dead`
-// from another member (the accuser). The core never does crypto: it asks an
-// injected ClaimAuthenticator to sign the claims it originates and to verify
-// the ones it receives. It verifies only claims that would change its state,
-// after the cheap checks, so the many redundant copies gossip produces cost
-// no signature check; and a forged claim (verify → false) changes nothing.
-// Why a callback rather than a `verified: true` flag set by the wire layer:
-// the flag would travel in the same object as network input (a decoder that
-// forgets to overwrite it lets a peer vouch for itself), the wire layer would
-// have to verify every redundant copy, and the core must sign the claims it
-// originates in the middle of a transition anyway — one port for both keeps
-// signing and checking in one place with one test double. Ed25519 signatures
-// are deterministic, so a seed still replays a run exactly.
+// pure, synchronous state machine like the registry. What it does by paper
+// and section, the additions of ours (tips, pull, persistence, aim, pauses,
+// route probes, …) with the reason for each, and how claims are signed and
+// checked: docs/protocol.md §7.
 
 import type { RandomSource } from '../random.js';
 import {
@@ -439,7 +361,7 @@ export type SwimEvent =
   /** A rumor newer than any this member had, from another member: the host applies it. */
   | { readonly type: 'rumor'; readonly rumor: Rumor; readonly from: MemberId }
   | { readonly type: 'rejected'; readonly from: MemberId; readonly item: 'message' | 'update' | 'rumor'; readonly reason: SwimRejectReason }
-  /** A gap between inputs long enough to mean this process was stopped; see the top of the file. */
+  /** A gap between inputs long enough to mean this process was stopped (onStall; docs/protocol.md §7, pauses). */
   | { readonly type: 'stalled'; readonly gapMs: number };
 
 export interface SwimReady {
@@ -811,8 +733,8 @@ export class SwimNode {
 
   /**
    * The host's messages to `member` go unanswered: find out now whether the
-   * direct link works and who reaches the member (see "route probes" at the
-   * top). At most one per member per probe interval; a member already being
+   * direct link works and who reaches the member (route probes,
+   * docs/protocol.md §7). At most one per member per probe interval; a member already being
    * probed is left to that probe. Returns whether a probe started.
    */
   probeRoute(member: MemberId, now: Ms): boolean {
@@ -1356,7 +1278,7 @@ export class SwimNode {
       this.outEvents.push({ type: 'member-state', member: peer.id, previous, state: u.state, incarnation: u.incarnation, origin: u.origin });
     }
     if (u.state !== 'alive') {
-      // Our addition: tell the accused at once, so that it can refute (see top).
+      // Our addition: tell the accused at once, so that it can refute (tips, docs/protocol.md §7).
       this.tip(peer.id, u);
     } else if (previous !== 'alive') {
       // ... and tell the accusers whose claim this refutation overturns.
