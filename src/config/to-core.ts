@@ -4,7 +4,7 @@
 // per-site weights here (arbitrators never hold tickets, so theirs are dropped).
 
 import { defaultLimits, type CoreConfig } from '../core/config.js';
-import { swimPresets, type SwimTiming } from '../core/gossip/swim.js';
+import { swimPresets, type SwimTiming } from '../core/gossip/config.js';
 import type { Member, MemberId, TicketDef } from '../core/types.js';
 import type { FormationConfig } from './formation-config.js';
 import { memberIdOf } from './member-id.js';

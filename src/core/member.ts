@@ -14,7 +14,8 @@
 
 import { validateCoreConfig, type CoreConfig } from './config.js';
 import { GossipBridge, type GossipInit, type LocalTicketView, type SiteHealthSeen, type TicketSeen } from './gossip/bridge.js';
-import type { Route, SwimView } from './gossip/swim.js';
+import type { Route } from './gossip/routes.js';
+import type { SwimView } from './gossip/view.js';
 import { driftStretch } from './lease.js';
 import { isSwimMessage, type Entry, type Envelope, type RaftMessage, type SiteHealth, type Snapshot } from './messages.js';
 import type { RandomSource } from './random.js';

@@ -2,7 +2,7 @@
 // readable discriminated union per concern, each with a `type` the dispatch
 // switches on (STYLE.md: one readable dispatch per message type).
 
-import { swimMessageTypes, type SwimMessage } from './gossip/swim.js';
+import { swimMessageTypes, type SwimMessage } from './gossip/messages.js';
 import type { Generation, Index, Member, MemberId, Ms, Term, TicketDef } from './types.js';
 import type { TableSnapshot } from './tickets/ticket-table.js';
 
@@ -111,7 +111,7 @@ export type RaftMessage =
 
 /**
  * Everything members exchange: the registry's messages and the gossip layer's
- * (SWIM, swim.ts; DESIGN.md §3). Gossip messages carry no term.
+ * (SWIM, gossip/messages.ts; DESIGN.md §3). Gossip messages carry no term.
  */
 export type Message = RaftMessage | SwimMessage;
 
@@ -136,7 +136,7 @@ export function isSwimMessage(msg: Message): msg is SwimMessage {
   return (swimMessageTypes as readonly string[]).includes(msg.type);
 }
 
-/** Rumor kinds the registry disseminates through gossip (swim.ts piggyback; member.ts publishes them). */
+/** Rumor kinds the registry disseminates through gossip (SwimNode.piggyback; member.ts publishes them). */
 export const ticketRumorKind = 'ticket';
 export const siteHealthRumorKind = 'site-health';
 

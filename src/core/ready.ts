@@ -22,7 +22,7 @@
 
 import type { Entry, Envelope, Snapshot, SiteHealth, EntryData } from './messages.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from './tickets/site-holder.js';
-import type { SwimRejectReason, SwimState } from './gossip/swim.js';
+import type { SwimRejectReason, SwimState } from './gossip/messages.js';
 import type { Generation, Index, MemberId, Ms, Term, TicketDef, Member } from './types.js';
 
 export interface HardState {

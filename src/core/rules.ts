@@ -3,7 +3,7 @@
 // (test/sim/mutants.ts) pass a copy with one decision broken and the checker
 // must catch it. The shipped core has no switch and no test-only surface.
 
-import type { Route } from './gossip/swim.js';
+import type { Route } from './gossip/routes.js';
 import { holderLeaseEnd, leaderViewEnd } from './lease.js';
 import { majority } from './registry/quorum.js';
 import type { RegistryRules, VoteRequest, VoterState } from './registry/registry.js';

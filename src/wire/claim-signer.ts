@@ -1,9 +1,9 @@
 // Ed25519 signatures on gossip claims (DESIGN.md §7, issue 5): the runtime's
-// ClaimAuthenticator for src/core/swim.ts. Every membership claim (alive,
-// suspect, dead) and every rumor (ticket state, site health) is signed by the
-// member that makes it, so a member that passes it on — by gossip or as a
-// relay — cannot forge or alter it, and the core checks each claim before it
-// changes anything.
+// ClaimAuthenticator for src/core/gossip (messages.ts). Every membership
+// claim (alive, suspect, dead) and every rumor (ticket state, site health)
+// is signed by the member that makes it, so a member that passes it on — by
+// gossip or as a relay — cannot forge or alter it, and the core checks each
+// claim before it changes anything.
 //
 // What is signed: claimSigningContext ‖ canonical JSON of the claim. The
 // context separates these signatures from the envelope's (and from libp2p's
@@ -15,10 +15,11 @@
 // same signature (the simulator's stand-in keeps that property).
 //
 // Cost: the core verifies only claims that would change its state (see
-// swim.ts), so the many redundant copies gossip produces cost no check.
+// docs/protocol.md §7), so the many redundant copies gossip produces cost no
+// check.
 import { Buffer } from 'node:buffer';
 import { type KeyObject } from 'node:crypto';
-import type { Claim, ClaimAuthenticator } from '../core/gossip/swim.js';
+import type { Claim, ClaimAuthenticator } from '../core/gossip/messages.js';
 import { Ed25519Signer, ed25519SignatureBytes, verifyEd25519 } from './signer.js';
 
 export const claimSigningContext = 'tollbooth/claim/v1\0';

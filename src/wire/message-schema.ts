@@ -38,7 +38,7 @@ import {
   type TicketRumor,
 } from '../core/messages.js';
 import { historyRecordsMax, type HistoryRecord, type TableSnapshot, type TicketState } from '../core/tickets/ticket-table.js';
-import { swimMessageTypes, type MemberUpdate, type Rumor, type SwimMessage, type SwimState } from '../core/gossip/swim.js';
+import { swimMessageTypes, swimStates, type MemberUpdate, type Rumor, type SwimMessage } from '../core/gossip/messages.js';
 import { claimSignatureChars } from './claim-signer.js';
 import {
   generation,
@@ -420,11 +420,10 @@ class Parser {
 
   update(value: unknown, path: string): MemberUpdate {
     const o = object(value, path);
-    const states: readonly SwimState[] = ['alive', 'suspect', 'dead'];
     return {
       member: this.memberId(field(o, 'member', path), `${path}.member`),
       incarnation: uint(field(o, 'incarnation', path), `${path}.incarnation`),
-      state: oneOf(field(o, 'state', path), `${path}.state`, states),
+      state: oneOf(field(o, 'state', path), `${path}.state`, swimStates),
       origin: this.memberId(field(o, 'origin', path), `${path}.origin`),
       sig: text(field(o, 'sig', path), `${path}.sig`, claimSignatureChars),
     };

@@ -27,7 +27,7 @@ import type { GossipInit } from '../../src/core/gossip/bridge.js';
 import { isSwimMessage, siteHealthRumorKind, type Envelope } from '../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { CoreEvent } from '../../src/core/ready.js';
-import { swimPresets } from '../../src/core/gossip/swim.js';
+import { swimPresets } from '../../src/core/gossip/config.js';
 import { memberId, ms, type MemberId, type TicketDef } from '../../src/core/types.js';
 import { fakeClaimAuth, fakeClaimSig } from '../support/fake-claim-auth.js';
 

@@ -8,7 +8,7 @@
 // Until the real processes land (issue 3: libp2p, LevelDB, `tollbooth demo`),
 // this is the project's main demonstration; it runs the same core code.
 import '../../src/polyfills.js';
-import { swimPresets } from '../../src/core/gossip/swim.js';
+import { swimPresets } from '../../src/core/gossip/config.js';
 import type { SimParams } from './params.js';
 import { World } from './world.js';
 

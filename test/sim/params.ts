@@ -5,7 +5,7 @@
 import { timingPresets, type TimingPresetName } from '../../src/config/presets.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { CoreTiming } from '../../src/core/config.js';
-import { swimPresets, type SwimTiming } from '../../src/core/gossip/swim.js';
+import { swimPresets, type SwimTiming } from '../../src/core/gossip/config.js';
 import type { TicketDef, TicketMode } from '../../src/core/types.js';
 
 export type FaultKind =

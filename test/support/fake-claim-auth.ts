@@ -5,7 +5,7 @@
 // and a changed claim no longer verifies — without crypto, so the simulator
 // stays fast. There is no adversary in these hosts; the runtime signer and
 // its tests cover forgery.
-import type { Claim, ClaimAuthenticator } from '../../src/core/gossip/swim.js';
+import type { Claim, ClaimAuthenticator } from '../../src/core/gossip/messages.js';
 import type { MemberId } from '../../src/core/types.js';
 
 function canonical(c: Claim): string {

@@ -13,7 +13,7 @@
 // length or not exactly base64 all verify false; a member signs only its
 // own claims.
 import { describe, expect, it } from 'vitest';
-import type { Claim } from '../../src/core/gossip/swim.js';
+import type { Claim } from '../../src/core/gossip/messages.js';
 import { generateMemberKey } from '../../src/wire/signer.js';
 import { Ed25519ClaimAuthenticator, canonicalJson, claimSignatureChars } from '../../src/wire/claim-signer.js';
 import { messageSchemaLimitsDefault, parseSwimMessage } from '../../src/wire/message-schema.js';

@@ -14,7 +14,12 @@ import type { RandomSource } from '../random.js';
 import type { CoreEvent } from '../ready.js';
 import type { TicketState } from '../tickets/ticket-table.js';
 import { assert, index, ms, type Index, type Member, type MemberId, type Ms } from '../types.js';
-import { SwimNode, type SwimMessage, type ClaimAuthenticator, type Route, type Rumor, type SwimEvent, type SwimLimits, type SwimTiming, type SwimView } from './swim.js';
+import type { SwimLimits, SwimTiming } from './config.js';
+import type { SwimEvent } from './events.js';
+import type { ClaimAuthenticator, Rumor, SwimMessage } from './messages.js';
+import type { Route } from './routes.js';
+import { SwimNode } from './swim-node.js';
+import type { SwimView } from './view.js';
 
 export interface GossipInit {
   /** SWIM/Lifeguard timing: swimPresets[preset] (src/config maps the formation's preset). */

@@ -1,4 +1,4 @@
-// SWIM + Lifeguard membership (src/core/swim.ts), DESIGN.md §3, on a small
+// SWIM + Lifeguard membership (src/core/gossip/swim-node.ts), DESIGN.md §3, on a small
 // in-test network: N SwimNodes on virtual time, each link (one direction)
 // with its own cut, loss probability and delay, every draw from one seed, and
 // every message passed through JSON as the wire would. Nothing sleeps; a run
@@ -33,27 +33,13 @@
 import { EventHeap } from '../../sim/heap.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { timingPresets } from '../../../src/config/presets.js';
 import { SeededRandom } from '../../../src/core/random.js';
 import { suspicionBoundsMs } from '../../../src/core/gossip/swim-math.js';
-import {
-  BroadcastQueue,
-  SwimNode,
-  memberUpdatePriority,
-  swimLimitsDefault,
-  swimPresets,
-  swimTimingProblems,
-  type Claim,
-  type ClaimAuthenticator,
-  type MemberClaim,
-  type MemberUpdate,
-  type Rumor,
-  type RumorKind,
-  type SwimEnvelope,
-  type SwimEvent,
-  type SwimMessage,
-  type SwimTiming,
-} from '../../../src/core/gossip/swim.js';
+import { swimLimitsDefault, swimPresets, type SwimTiming } from '../../../src/core/gossip/config.js';
+import type { SwimEvent } from '../../../src/core/gossip/events.js';
+import type { Claim, ClaimAuthenticator, MemberClaim, MemberUpdate, Rumor, SwimEnvelope, SwimMessage } from '../../../src/core/gossip/messages.js';
+import type { RumorKind } from '../../../src/core/gossip/rumors.js';
+import { SwimNode } from '../../../src/core/gossip/swim-node.js';
 import { AssertionError, memberId, ms, type MemberId } from '../../../src/core/types.js';
 
 // ───────────────────────────── the test network ─────────────────────────────
@@ -313,27 +299,9 @@ function carries(env: SwimEnvelope, u: MemberUpdate): boolean {
 // ───────────────────────────── tests ─────────────────────────────
 
 describe('configuration', () => {
-  it('the presets pass every check, and share their values with the config presets', () => {
-    for (const name of ['lan', 'wan', 'loopback'] as const) {
-      const s = swimPresets[name];
-      const c = timingPresets[name];
-      expect(swimTimingProblems(s)).toEqual([]);
-      expect([s.probeIntervalMs, s.probeTimeoutMs, s.indirectProbeCount, s.suspicionMultiplier, s.gossipIntervalMs, s.gossipFanout]).toEqual([
-        c.probeIntervalMs,
-        c.probeTimeoutMs,
-        c.indirectProbeCount,
-        c.suspicionMultiplier,
-        c.gossipIntervalMs,
-        c.gossipFanout,
-      ]);
-    }
-  });
-
-  it('a broken relation is reported and the constructor refuses it', () => {
-    const bad = { ...lan, probeTimeoutMs: lan.probeIntervalMs };
-    expect(swimTimingProblems(bad).join()).toMatch(/probeTimeoutMs .* must be less than probeIntervalMs/);
-    expect(swimTimingProblems({ ...lan, gossipFanout: 0 }).join()).toMatch(/both be 0/);
-    expect(() => soloNode(m1, { timing: bad })).toThrow(AssertionError);
+  it('the constructor refuses a timing with a broken relation (config.test.ts has the checks)', () => {
+    expect(() => soloNode(m1, { timing: { ...lan, probeTimeoutMs: lan.probeIntervalMs } })).toThrow(AssertionError);
+    expect(() => soloNode(m1, { limits: { ...swimLimitsDefault, itemsPerMessageMax: lan.piggybackItemsMax } })).toThrow(AssertionError);
   });
 });
 
@@ -583,27 +551,6 @@ describe('dissemination (SWIM §4.1)', () => {
   it('reaches all of 7 members within one period with gossip', () => {
     const periods = Array.from({ length: 20 }, (_, i) => spreadPeriods(lan, i + 1));
     expect(Math.max(...periods)).toBeLessThanOrEqual(1);
-  });
-
-  it('the retransmit queue is bounded, keeps the most urgent entries and sends each at most its limit', () => {
-    const q = new BroadcastQueue(8);
-    const item = (i: number): Parameters<BroadcastQueue['push']>[1] => ({ t: 'rumor', rumor: rumorBy(m1, `k${i}`, 1, i) });
-    for (let i = 0; i < 100; i++) q.push(`k${i}`, item(i), 0, 2);
-    expect(q.size).toBe(8);
-    const keys = (items: ReturnType<BroadcastQueue['take']>): string[] => items.map((x) => (x.t === 'rumor' ? x.rumor.key : x.update.member));
-    // Newest first among equals.
-    expect(keys(q.take(3, () => false))).toEqual(['k99', 'k98', 'k97']);
-    // Full: the entry that would go out last is dropped (lowest priority,
-    // most transmissions, oldest: k97). Higher priority goes before all, then
-    // fewer transmissions, then newer.
-    q.push('urgent', item(1000), memberUpdatePriority, 2);
-    expect(q.size).toBe(8);
-    expect(keys(q.take(3, () => false))).toEqual(['k1000', 'k96', 'k95']);
-    // Each entry leaves the queue after `limit` transmissions: what is left is
-    // k1000, k95, k96, k98, k99 once more and k92–k94 twice.
-    const left: string[] = [];
-    while (q.size > 0) left.push(...keys(q.take(4, () => false)));
-    expect(left.sort()).toEqual(['k1000', 'k92', 'k92', 'k93', 'k93', 'k94', 'k94', 'k95', 'k96', 'k98', 'k99']);
   });
 
   it('a member under a flood of rumors keeps its queue, its store and every message within their limits', () => {

@@ -1,0 +1,131 @@
+// SWIM §4.1 infection-style dissemination: membership updates and rumors
+// wait in the bounded broadcast queue and ride on every message the node
+// sends (ping, ack, ping-req, nack), each in at most λ·⌈log2(n+1)⌉ messages;
+// while the queue holds anything, a periodic gossip message pushes them to a
+// few members as well. Lifeguard's buddy system rides here too: a message to
+// a member we suspect carries that claim.
+
+import type { RandomSource } from '../random.js';
+import type { MemberId } from '../types.js';
+import { BroadcastQueue, memberQueueKey, memberUpdatePriority, rumorQueueKey, type QueueItem } from './broadcast-queue.js';
+import type { SwimTiming } from './config.js';
+import type { MemberUpdate, Piggyback, Rumor } from './messages.js';
+import type { Peer } from './peer.js';
+import { retransmitLimit, shuffled } from './swim-math.js';
+
+export interface DisseminatorOptions {
+  readonly timing: SwimTiming;
+  readonly random: RandomSource;
+  /** The node's table of the other members (read only: who is suspect, who is reached directly). */
+  readonly peers: ReadonlyMap<MemberId, Peer>;
+  /** limits.broadcastQueueMax. */
+  readonly queueMax: number;
+  /** When the first gossip round may go. Unit ms, local monotonic time. */
+  readonly firstGossipAt: number;
+}
+
+/** A gossip message to send: its piggyback, to one member. */
+export interface GossipSend {
+  readonly to: MemberId;
+  readonly piggyback: Piggyback;
+}
+
+export class Disseminator {
+  private readonly timing: SwimTiming;
+  private readonly peers: ReadonlyMap<MemberId, Peer>;
+  private readonly queue: BroadcastQueue;
+  private nextGossipAt: number;
+
+  constructor(private readonly options: DisseminatorOptions) {
+    this.timing = options.timing;
+    this.peers = options.peers;
+    this.queue = new BroadcastQueue(options.queueMax);
+    this.nextGossipAt = options.firstGossipAt;
+  }
+
+  /** Entries waiting in the queue. */
+  get queueLength(): number {
+    return this.queue.size;
+  }
+
+  enqueueUpdate(u: MemberUpdate): void {
+    this.queue.push(memberQueueKey(u.member), { t: 'update', update: u }, memberUpdatePriority, this.retransmits());
+  }
+
+  enqueueRumor(rumor: Rumor, priority: number): void {
+    this.queue.push(rumorQueueKey(rumor.kind, rumor.key), { t: 'rumor', rumor }, priority, this.retransmits());
+  }
+
+  /** Whether an update about `member` still waits in the queue. */
+  hasUpdateAbout(member: MemberId): boolean {
+    return this.queue.has(memberQueueKey(member));
+  }
+
+  /**
+   * What rides on a message to `to`: first our claim about `to` if we think it
+   * suspect or dead (Lifeguard's buddy system: it learns at once and can
+   * refute) and likewise about `subject` (a ping-req's target), then the
+   * queue's most urgent items, M in all. A member's own alive claim and its
+   * own rumors are not sent back to it: it knows them, and the transmission
+   * is better spent elsewhere. (Its accusations are: if it has since heard
+   * the refutation, it answers with it.)
+   */
+  piggybackFor(to: MemberId, subject?: MemberId): Piggyback {
+    const updates: MemberUpdate[] = [];
+    const rumors: Rumor[] = [];
+    const buddies = new Set<string>();
+    for (const id of subject === undefined ? [to] : [to, subject]) {
+      const peer = this.peers.get(id);
+      if (peer !== undefined && peer.state !== 'alive' && peer.claim !== null) {
+        updates.push(peer.claim);
+        buddies.add(memberQueueKey(id));
+      }
+    }
+    const room = this.timing.piggybackItemsMax - updates.length;
+    const skip = (key: string, item: QueueItem): boolean =>
+      buddies.has(key) || (item.t === 'update' ? item.update.state === 'alive' && item.update.member === to : item.rumor.origin === to);
+    for (const item of this.queue.take(room, skip)) {
+      if (item.t === 'update') updates.push(item.update);
+      else rumors.push(item.rumor);
+    }
+    return { updates, rumors };
+  }
+
+  /**
+   * The gossip messages due at `now` (none before the gossip period is up or
+   * with nothing queued). Gossip goes first to live members we reach directly
+   * (a transmission down a link our last probe found broken is likely one of
+   * only λ·log n wasted), then, to fill the fan-out, to the others: links
+   * heal, and when the only members we reach are as cut off as we are, the
+   * rest are the way out.
+   */
+  gossipRound(now: number): GossipSend[] {
+    if (!this.gossipEnabled() || this.queue.size === 0 || now < this.nextGossipAt) return [];
+    const live = [...this.peers.values()].filter((p) => p.state !== 'dead');
+    const random = this.options.random;
+    const targets = [
+      ...shuffled(live.filter((p) => p.direct !== 'failed'), random),
+      ...shuffled(live.filter((p) => p.direct === 'failed'), random),
+    ].slice(0, this.timing.gossipFanout);
+    const out: GossipSend[] = [];
+    for (const { id: to } of targets) {
+      const piggyback = this.piggybackFor(to);
+      if (piggyback.updates.length + piggyback.rumors.length > 0) out.push({ to, piggyback });
+    }
+    this.nextGossipAt = now + this.timing.gossipIntervalMs;
+    return out;
+  }
+
+  /** When gossipRound() has work to do; +∞ while it has none. */
+  nextDeadline(): number {
+    return this.gossipEnabled() && this.queue.size > 0 ? this.nextGossipAt : Number.POSITIVE_INFINITY;
+  }
+
+  private retransmits(): number {
+    return retransmitLimit(this.timing.retransmitMultiplier, this.peers.size + 1);
+  }
+
+  private gossipEnabled(): boolean {
+    return this.timing.gossipIntervalMs > 0 && this.timing.gossipFanout > 0;
+  }
+}
