@@ -44,7 +44,7 @@ import { FileTicketSink } from '../../src/adapters/pacemaker/file-ticket-sink.js
 import { MemoryStorage } from '../../src/adapters/storage/memory-storage.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/adapters/transport/memory-transport.js';
 import { defaultLimits, type CoreConfig, type CoreTiming } from '../../src/core/config.js';
-import { swimPresets } from '../../src/core/gossip/swim.js';
+import { swimPresets } from '../../src/core/gossip/config.js';
 import { Member } from '../../src/core/member.js';
 import type { Envelope } from '../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
