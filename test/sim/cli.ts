@@ -1,7 +1,10 @@
-// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--json] [--first F]
+// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--json] [--first F]
 // Runs the deterministic simulator over seeds F..F+N-1 (or one seed S): the
 // random fault mix, or one gossip scenario family (params.ts) with --scenario;
-// --loss forces every link's loss rate (a fraction, e.g. 0.3). Exits non-zero
+// --loss forces every link's loss rate (a fraction, e.g. 0.3); --guard-late forces
+// the share of guard-record writes that land after their old deadline;
+// --no-read-back is the stranded-grant check's negative control (the host
+// does not read its CIB back after a guard update). Exits non-zero
 // when any seed violates an invariant, misses a liveness bound or (in
 // fault-free, loss-only and scenario runs) fails a ticket over falsely, and
 // prints the exact command that replays each failing seed.
@@ -12,7 +15,7 @@ import { failed, runSeed, summarize } from './run.js';
 import type { RunResult } from './world.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
   process.exit(2);
 }
 
@@ -25,6 +28,8 @@ let json = false;
 let keepGoing = false;
 let scenario: ScenarioName | undefined;
 let lossRate: number | undefined;
+let guardLateRate: number | undefined;
+let sinkReadBack = true;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const val = (): string => {
@@ -46,24 +51,32 @@ for (let i = 0; i < args.length; i++) {
     const v = val();
     if (!(scenarioNames as readonly string[]).includes(v)) usage(`unknown scenario "${v}"`);
     scenario = v as ScenarioName;
-  } else if (a === '--loss') {
-    const v = val();
-    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(v)) usage(`--loss takes a fraction in [0, 1], not "${v}"`);
-    lossRate = Number(v);
-  } else if (a === '--json') json = true;
+  } else if (a === '--loss') lossRate = fraction(a, val());
+  else if (a === '--guard-late') guardLateRate = fraction(a, val());
+  else if (a === '--no-read-back') sinkReadBack = false;
+  else if (a === '--json') json = true;
   else if (a === '--keep-going') keepGoing = true;
   else usage(`unknown argument "${a}"`);
+}
+
+function fraction(flag: string, v: string): number {
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(v)) usage(`${flag} takes a fraction in [0, 1], not "${v}"`);
+  return Number(v);
 }
 
 const list = only !== null ? [only] : Array.from({ length: seeds }, (_, i) => first + i);
 const results: RunResult[] = [];
 const started = Date.now();
-const options = { ...(scenario === undefined ? {} : { scenario }), ...(lossRate === undefined ? {} : { lossRate }) };
-const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}`;
+const options = {
+  ...(scenario === undefined ? {} : { scenario }),
+  ...(lossRate === undefined ? {} : { lossRate }),
+  ...(guardLateRate === undefined ? {} : { guardLateRate }),
+};
+const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}${guardLateRate === undefined ? '' : ` --guard-late ${guardLateRate}`}${sinkReadBack ? '' : ' --no-read-back'}`;
 // A gossip mutant is a liveness control: it is expected to fail over falsely, so the run goes on.
 const stopAtFirst = mutant !== undefined && !gossipMutantNames.includes(mutant) && !keepGoing;
 for (const seed of list) {
-  const r = runSeed(seed, mutant, options);
+  const r = runSeed(seed, mutant, options, { sinkReadBack });
   results.push(r);
   if (failed(r)) {
     const replay = `npm run sim -- --seed ${seed}${extra}`;

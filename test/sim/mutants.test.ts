@@ -25,6 +25,16 @@ describe('simulator negative controls', () => {
     });
   }
 
+  // Issue 12, item 1: the stranded-grant check (world.ts sampleStranded) must see a host that never
+  // learns of a revoke it did not make. Without the sink read-back, late guard writes strand grants.
+  it('catches a host without the sink read-back (a stranded grant)', () => {
+    let caught: string | undefined;
+    for (let seed = 1; seed <= 200 && caught === undefined; seed++) {
+      caught = runSeed(seed, undefined, { guardLateRate: 0.3 }, { sinkReadBack: false }).livenessFailures.find((l) => l.includes('while its CIB did not'));
+    }
+    expect(caught, 'no stranded grant seen in 200 seeds without the read-back').toBeDefined();
+  });
+
   it('the real core passes the seeds that catch the mutants', () => {
     for (const seed of [1, 11, 13, 33, 163]) expect(runSeed(seed).violations).toEqual([]);
   });

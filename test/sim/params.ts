@@ -70,6 +70,8 @@ export interface DrawOptions {
   readonly scenario?: ScenarioName;
   /** Overrides the drawn message loss rate (0 … 1), for the figures at fixed loss. */
   readonly lossRate?: number;
+  /** Overrides the drawn share of guard-record writes that land after the deadline they replace (0 … 1). */
+  readonly guardLateRate?: number;
 }
 
 export interface SimParams {
@@ -135,8 +137,9 @@ const allFaults: readonly FaultKind[] = [
 
 export function drawParams(seed: number, options: DrawOptions = {}): SimParams {
   if (options.scenario !== undefined) return drawScenarioParams(seed, options.scenario, options.lossRate);
-  const p = drawMixedParams(seed);
-  return options.lossRate === undefined ? p : { ...p, net: { ...p.net, lossRate: options.lossRate } };
+  const drawn = drawMixedParams(seed);
+  const p = options.lossRate === undefined ? drawn : { ...drawn, net: { ...drawn.net, lossRate: options.lossRate } };
+  return options.guardLateRate === undefined ? p : { ...p, cib: { ...p.cib, guardLateRate: options.guardLateRate } };
 }
 
 /** The random fault mix (the default): formation, timing and faults drawn exactly as before gossip existed. */

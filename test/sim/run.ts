@@ -2,13 +2,13 @@
 
 import { drawParams, type DrawOptions, type ScenarioName } from './params.js';
 import { mutants } from './mutants.js';
-import { World, type RunResult } from './world.js';
+import { World, type HostOptions, type RunResult } from './world.js';
 import type { Invariant } from './checker.js';
 
-export function runSeed(seed: number, mutant?: string, options: DrawOptions = {}): RunResult {
+export function runSeed(seed: number, mutant?: string, options: DrawOptions = {}, host?: HostOptions): RunResult {
   const factory = mutant === undefined ? undefined : mutants[mutant];
   if (mutant !== undefined && factory === undefined) throw new Error(`unknown mutant ${mutant}; known: ${Object.keys(mutants).join(', ')}`);
-  const world = new World(drawParams(seed, options), factory);
+  const world = new World(drawParams(seed, options), factory, host);
   return world.run();
 }
 
@@ -32,7 +32,8 @@ export interface Summary {
   /** Registry messages the cores sent through a relay, and relayed frames the relay dropped. */
   relay: { sent: number; dropped: number };
   minGuardGapMs: number | null;
-  guardLate: { writes: number; grantsLost: number };
+  /** Late guard writes, grants found lost by the read-back, and the longest a running agent believed in a grant its CIB lacked. */
+  guardLate: { writes: number; grantsLost: number; maxStrandedMs: number };
   failingSeeds: number[];
 }
 
@@ -49,6 +50,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
   let minGap = Number.POSITIVE_INFINITY;
   let guardLateWrites = 0;
   let grantsLost = 0;
+  let maxStrandedMs = 0;
   const fo: number[] = [];
   let bound = 0;
   const failing: number[] = [];
@@ -73,6 +75,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     minGap = Math.min(minGap, r.minGuardGapMs);
     guardLateWrites += r.guardLate.writes;
     grantsLost += r.guardLate.grantsLost;
+    maxStrandedMs = Math.max(maxStrandedMs, r.guardLate.maxStrandedMs);
     for (const f of r.failovers) {
       fo.push(f.ms);
       bound = Math.max(bound, f.boundMs);
@@ -99,7 +102,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     convergenceMs: { p50: quantile(conv, 0.5), p99: quantile(conv, 0.99), max: conv.length === 0 ? 0 : Math.round(conv[conv.length - 1]!), count: conv.length, unconverged },
     relay: { sent: relayed, dropped: relayDropped },
     minGuardGapMs: Number.isFinite(minGap) ? Math.round(minGap * 10) / 10 : null,
-    guardLate: { writes: guardLateWrites, grantsLost },
+    guardLate: { writes: guardLateWrites, grantsLost, maxStrandedMs },
     failingSeeds: failing,
   };
 }

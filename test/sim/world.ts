@@ -105,10 +105,22 @@ export interface RunResult {
   readonly falseFailovers: number;
   readonly minGuardGapMs: number;
   /** Guard updates made to land after the deadline they replace, and grants the holders then found lost in the CIB. */
-  readonly guardLate: { readonly writes: number; readonly grantsLost: number };
+  readonly guardLate: { readonly writes: number; readonly grantsLost: number; readonly maxStrandedMs: number };
   readonly simulatedMs: number;
   readonly events: number;
 }
+
+/**
+ * What the simulated host does beyond the core. `sinkReadBack: false` is the
+ * negative control of the stranded-grant check: without reading the CIB back
+ * after a guard update, a revoke the agent did not make stays unseen.
+ */
+export interface HostOptions {
+  readonly sinkReadBack: boolean;
+}
+
+/** How often the stranded-grant check looks at every site (simulated ms). */
+const strandSampleMs = 100;
 
 export class World {
   readonly rng: SeededRandom;
@@ -127,6 +139,8 @@ export class World {
   private readonly autoFailoverIndexes = new Set<number>();
   private net: SimParams['net'];
   private cibFailRate: number;
+  /** Share of guard-record writes that land after the deadline they replace; healing ends this fault too. */
+  private guardLateRate: number;
   private countFalseFailovers = true;
   readonly liveness: string[] = [];
   readonly failovers: FailoverSample[] = [];
@@ -140,6 +154,11 @@ export class World {
   private readonly convergence: number[] = [];
   private guardLateWrites = 0;
   private grantsLost = 0;
+  /** Since when (true ms) a site's agent has believed in a confirmed grant its CIB does not hold, by "node ticket". */
+  private readonly strandedSince = new Map<string, number>();
+  private readonly strandReported = new Set<string>();
+  private maxStrandedMs = 0;
+  private nextStrandSampleAt = 0;
   private readonly pendingChanges: Array<{ ticket: string; holder: MemberId | null; generation: number; at: number }> = [];
   private readonly changesSeen = new Set<number>();
   private relayed = 0;
@@ -148,10 +167,12 @@ export class World {
   constructor(
     readonly params: SimParams,
     private readonly factory: MemberFactory = (c, i) => new Member(c, i),
+    private readonly host: HostOptions = { sinkReadBack: true },
   ) {
     this.rng = new SeededRandom(params.seed ^ 0x5eed);
     this.net = params.net;
     this.cibFailRate = params.cib.failRate;
+    this.guardLateRate = params.cib.guardLateRate;
     this.rho = params.timing.clockDriftPpmMax / 1e6;
     const infos: MemberInfo[] = [];
     for (let i = 0; i < params.sites; i++) infos.push({ id: memberId(`site${i + 1}`), kind: 'site' });
@@ -509,7 +530,7 @@ export class World {
   private startGuardUpdate(n: Node, update: GuardUpdate): void {
     const c = this.params.cib;
     let latency = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
-    if (c.guardLateRate > 0 && this.rng.chance(c.guardLateRate)) {
+    if (this.guardLateRate > 0 && this.rng.chance(this.guardLateRate)) {
       // A stalled write: it lands only after the earliest deadline it replaces, so the guard may revoke first.
       const olds = update.extend.map((x) => n.cib.get(x.ticket)?.guardAt ?? null).filter((t): t is number => t !== null);
       if (olds.length > 0) this.guardLateWrites += 1;
@@ -540,7 +561,7 @@ export class World {
     if (n.incarnation === incarnation) {
       this.report(n, { type: 'effect-result', id: update.id, ok, skipped });
       // The host reads its sink back after a guard update (runtime/pump.ts): revokes it did not make show up.
-      if (ok) this.report(n, { type: 'sink-state', tickets: this.cibStates(n), readStartedAt: ms(this.local(n)) });
+      if (ok && this.host.sinkReadBack) this.report(n, { type: 'sink-state', tickets: this.cibStates(n), readStartedAt: ms(this.local(n)) });
     }
   }
 
@@ -603,6 +624,10 @@ export class World {
       const e = this.heap.peek();
       if (e === undefined || e.at > t) break;
       this.heap.pop();
+      while (this.nextStrandSampleAt <= e.at) {
+        this.sampleStranded(this.nextStrandSampleAt);
+        this.nextStrandSampleAt += strandSampleMs;
+      }
       if (e.at === this.now) {
         this.sameTimeEvents += 1;
         if (this.sameTimeEvents > 100_000) throw new Error(`event storm at ${this.now} ms (seed ${this.params.seed}): a deadline that never moves on`);
@@ -874,6 +899,7 @@ export class World {
     this.dropTailDelayed();
     this.net = { ...p.net, lossRate: 0, duplicateRate: 0, tailRate: 0, delayJitterMs: Math.min(p.net.delayJitterMs, 3) };
     this.cibFailRate = 0;
+    this.guardLateRate = 0;
     for (const n of this.nodes) {
       if (n.core === null) this.restart(n);
       n.crashInNextReady = false;
@@ -912,6 +938,44 @@ export class World {
     const stretch = driftStretch(t.clockDriftPpmMax);
     const local = maxLease * stretch + 6 * t.electionTimeoutMs + maxAcquire + 3 * t.renewIntervalMs + t.siteAliveWindowMs;
     return local / (1 - this.rho) + 10 * (this.params.net.delayBaseMs + 3) + 4 * this.params.cib.latencyMaxMs + 1000;
+  }
+
+  /**
+   * Issue 12, item 1: a holder whose sink says "not granted" must write the
+   * grant again or give the ticket up within a bounded time. A running agent
+   * that believes in a confirmed grant its CIB does not hold (same generation)
+   * is stranded; it learns of it from its next guard update's read-back, or
+   * its lease ends and it revokes on its own. Its bound: one lease (drift
+   * stretched) plus two renewal rounds and CIB write times. A paused agent
+   * cannot learn anything, so pauses restart the clock.
+   */
+  private sampleStranded(at: number): void {
+    const t = this.params.timing;
+    for (const n of this.nodes) {
+      if (n.info.kind !== 'site') continue;
+      for (const def of this.params.tickets) {
+        const boundMs = def.leaseDurationMs * driftStretch(t.clockDriftPpmMax) + 2 * t.renewIntervalMs + 6 * this.params.cib.latencyMaxMs;
+        const key = `${n.info.id} ${def.name}`;
+        const v = n.core === null || n.paused ? undefined : n.core.holderView(def.name);
+        const c = n.cib.get(def.name);
+        const stranded = v !== undefined && v.granted && v.confirmed && !(c !== undefined && c.granted && c.generation === v.gen);
+        if (!stranded) {
+          this.strandedSince.delete(key);
+          continue;
+        }
+        const since = this.strandedSince.get(key);
+        if (since === undefined) {
+          this.strandedSince.set(key, at);
+          continue;
+        }
+        const dur = at - since;
+        this.maxStrandedMs = Math.max(this.maxStrandedMs, dur);
+        if (dur > boundMs && !this.strandReported.has(key)) {
+          this.strandReported.add(key);
+          this.liveness.push(`${n.info.id} believed it held ${def.name} (generation ${v.gen}) for ${Math.round(dur)} ms while its CIB did not (bound ${Math.round(boundMs)} ms, since ${Math.round(since)} ms)`);
+        }
+      }
+    }
   }
 
   private checkConverged(when: string): void {
@@ -979,7 +1043,7 @@ export class World {
       failovers: this.failovers,
       falseFailovers: this.autoFailoverIndexes.size,
       minGuardGapMs: this.checker.minGuardGapMs,
-      guardLate: { writes: this.guardLateWrites, grantsLost: this.grantsLost },
+      guardLate: { writes: this.guardLateWrites, grantsLost: this.grantsLost, maxStrandedMs: this.maxStrandedMs },
       simulatedMs: this.now,
       events: this.eventCount,
     };
