@@ -117,5 +117,6 @@ describe('stranded tickets and moves', () => {
     c.observeRegistry(table(2_000, 'b', 2));
     c.observeRegistry(table(3_000, 'a', 3));
     expect(c.movesWhileQuiet()).toEqual({ count: 1, moves: [{ ticket: 'db', atMs: 3_000, from: 2, to: 3 }] });
+    expect(c.generationChanges()).toBe(2);
   });
 });

@@ -106,6 +106,7 @@ export class SoakChecker {
   #lastHealMs = -Infinity;
   #quiet = false;
   #movesWhileQuiet = 0;
+  #generationChanges = 0;
   readonly #moves: Array<{ ticket: string; atMs: number; from: number; to: number }> = [];
 
   constructor(o: CheckerOptions) {
@@ -160,6 +161,7 @@ export class SoakChecker {
   observeRegistry(r: RegistryObservation): void {
     for (const t of r.tickets) {
       const before = this.#lastGeneration.get(t.name);
+      if (before !== undefined && t.generation > before) this.#generationChanges += 1;
       if (before !== undefined && t.generation > before && this.#quiet) {
         this.#movesWhileQuiet += 1;
         this.#moves.push({ ticket: t.name, atMs: r.atMs, from: before, to: t.generation });
@@ -188,6 +190,11 @@ export class SoakChecker {
 
   strands(): readonly Strand[] {
     return this.#strands;
+  }
+
+  /** Generation increases seen in the registry (grants to a new holder, revokes, forced grants). */
+  generationChanges(): number {
+    return this.#generationChanges;
   }
 
   movesWhileQuiet(): { count: number; moves: ReadonlyArray<{ ticket: string; atMs: number; from: number; to: number }> } {

@@ -261,6 +261,8 @@ interface Summary {
   healMsMedian: number;
   healsOverBoundDetails: unknown[];
   movesWhileQuiet: number;
+  /** Generation increases the registry showed (failovers, forced grants): how much the faults moved tickets. */
+  generationChanges: number;
   movesWhileQuietDetails: unknown[];
   unexpectedExits: unknown[];
   faults: Record<string, number>;
@@ -295,6 +297,7 @@ async function main(): Promise<number> {
     healMsMedian: 0,
     healsOverBoundDetails: [],
     movesWhileQuiet: 0,
+    generationChanges: 0,
     movesWhileQuietDetails: [],
     unexpectedExits: [],
     faults: {},
@@ -555,6 +558,7 @@ async function main(): Promise<number> {
       summary.strandedDetails = checker.strands().slice(0, 20).map(({ fromMs, ...st }) => ({ ...st, atS: atS(fromMs) }));
       const moves = checker.movesWhileQuiet();
       summary.movesWhileQuiet = moves.count;
+      summary.generationChanges = checker.generationChanges();
       summary.movesWhileQuietDetails = moves.moves.slice(0, 20).map(({ atMs, ...mv }) => ({ ...mv, atS: atS(atMs) }));
     }
   }
