@@ -11,10 +11,14 @@ import { CrmTicketSink } from '../src/adapters/pacemaker/crm-ticket-sink.js';
 import { LeaseGuardFile } from '../src/adapters/pacemaker/lease-guard-file.js';
 import { writeLeaseGuardPid, runningLeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
 import { SystemClock, bootId } from '../src/adapters/system-clock.js';
+import { logDestination } from '../src/adapters/log-destination.js';
 import { loadConfigFile } from '../src/config/index.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
 import { exitConfig, findSelf, StartupError } from './find-self.js';
 import { crmSinkFor } from './ticket-sink.js';
+
+/** The guards log to standard output (a log file the agent opened, or the journal under systemd). */
+const stdoutFd = 1;
 
 export interface GuardCommandOptions {
   readonly config: string;
@@ -50,7 +54,7 @@ export async function runLeaseGuard(o: GuardCommandOptions & { agentPid?: number
   }
   await writeLeaseGuardPid(stateDir);
   // Synchronous: the line saying a ticket was revoked must survive a crash right after.
-  const log = pino({ base: { component: 'lease-guard', stateDir } }, pino.destination({ dest: 1, sync: true }));
+  const log = pino({ base: { component: 'lease-guard', stateDir } }, logDestination(stdoutFd).stream);
   const agentPid = o.agentPid;
   const guard = new LeaseGuard({
     guardPath: parts.guard.path,
@@ -101,7 +105,7 @@ export async function runCibGuard(o: { config: string; marginMs?: number; interv
     clock: new SystemClock(),
     guard: await LeaseGuardFile.open(join(tmpdir(), `tollbooth-cib-guard-${process.pid}`), bootId()),
   });
-  const log = pino({ base: { component: 'cib-lease-guard', formation: config.name } }, pino.destination({ dest: 1, sync: true }));
+  const log = pino({ base: { component: 'cib-lease-guard', formation: config.name } }, logDestination(stdoutFd).stream);
   const guard = new CibExpiryGuard({
     read: () => sink.ticketStates(),
     revoke: (ticket, term) => sink.revokeLost(ticket, term),

@@ -37,6 +37,7 @@ import { quorumGuardianLoop, readGuardianSettings } from './quorum-guardian.js';
 import type { QuorumGuardianLoop } from '../src/guardian/guardian-loop.js';
 import { errorFields } from '../src/errors.js';
 import { parseHttpListen } from '../src/adapters/http-listener.js';
+import { logDestination } from '../src/adapters/log-destination.js';
 import type { SiteCounters } from '../src/runtime/metrics.js';
 import { startObservation, type Observation } from './observe.js';
 import { isWatchRequest, serveWatch } from '../src/runtime/watch-stream.js';
@@ -163,7 +164,8 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const log = pino(
     { base: { member: id, kind, formation: config.name }, level: opts.logLevel ?? 'info' },
-    pino.destination({ dest: opts.log ?? stderrFd, sync: true, mkdir: true }),
+    // Synchronous; on standard error under systemd each line carries its journald priority.
+    logDestination(opts.log ?? stderrFd).stream,
   );
   const { keyPath, seed } = await readMemberKey(opts.key, opts.config, config);
   if (!publicKeyOfSeed(seed).equals(Buffer.from(me.publicKey))) {

@@ -8,7 +8,7 @@ import { listenHttp, parseHttpListen, HttpListenError } from '../src/adapters/ht
 import type { MonotonicClock, Transport } from '../src/ports/ports.js';
 import type { AdminService } from '../src/runtime/admin-service.js';
 import { FormationEvents, type GuardianSample } from '../src/runtime/formation-events.js';
-import { memberMetrics, type AlertHookCounts, type SiteCounters } from '../src/runtime/metrics.js';
+import { memberMetrics, type AlertHandlerCounts, type SiteCounters } from '../src/runtime/metrics.js';
 import type { Pump } from '../src/runtime/pump.js';
 import { tollboothVersion } from '../src/cli/version.js';
 
@@ -23,7 +23,7 @@ export interface ObservationComponents {
   readonly log: Logger;
   readonly guardian?: () => GuardianSample | null;
   readonly siteCounters?: SiteCounters;
-  readonly alertHooks?: () => AlertHookCounts;
+  readonly alertHandler?: () => AlertHandlerCounts;
 }
 
 export interface Observation {
@@ -58,7 +58,7 @@ export async function startObservation(c: ObservationComponents, http: string | 
       events,
       tickets: () => c.admin.views(c.pump.core.tickets(), true),
       ...(c.siteCounters === undefined ? {} : { siteCounters: c.siteCounters }),
-      ...(c.alertHooks === undefined ? {} : { alertHooks: c.alertHooks }),
+      ...(c.alertHandler === undefined ? {} : { alertHandler: c.alertHandler }),
     });
     server = await listenHttp(
       listen,

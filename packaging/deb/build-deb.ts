@@ -16,7 +16,8 @@
 //                                       usage text, tollbooth.conf(5) from docs/configuration.md
 //   /usr/share/bash-completion/         tollbooth and booth, from the same command tree
 //   /usr/share/doc/tollbooth/           README, docs/, copyright, examples/booth.conf (the
-//                                       complete example of docs/configuration.md §9)
+//                                       complete example of docs/configuration.md §9),
+//                                       examples/prometheus/tollbooth-rules.yml (alerting rules)
 //
 // Control: Depends nodejs (>= 20.19); Provides, Conflicts and Replaces booth
 // (the package owns /usr/sbin/booth and booth's unit and agent names).
@@ -371,6 +372,7 @@ export function buildDeb(outDir: string): string {
     const example = /## 9\. Complete example[\s\S]*?```\n([\s\S]*?)```/.exec(configMd);
     if (example === null) throw new Error('docs/configuration.md has no "## 9. Complete example" code block');
     write(join(doc, 'examples/booth.conf'), example[1]!);
+    write(join(doc, 'examples/prometheus/tollbooth-rules.yml'), readFileSync(join(repo, 'packaging/prometheus/tollbooth-rules.yml')));
 
     const control = join(root, 'DEBIAN');
     mkdirSync(control, { recursive: true });

@@ -24,11 +24,15 @@ export interface SiteCounters {
   runnabilityFailures: number;
 }
 
-export interface AlertHookCounts {
-  readonly runs: number;
-  readonly failures: Readonly<Record<string, number>>;
+/** What the alert handler's queue counts (src/runtime/alert-hooks.ts AlertQueue.counts). */
+export interface AlertHandlerCounts {
+  /** Finished runs, one per event and program, by result: ok, exit, signal, timeout, spawn, not-found, unsafe. */
+  readonly runs: Readonly<Record<string, number>>;
+  /** Events dropped (the oldest) because the queue was full. */
   readonly dropped: number;
+  /** Events waiting, the running one not included. */
   readonly queued: number;
+  /** Duration of the last finished run, ms; null before the first. */
   readonly lastDurationMs: number | null;
 }
 
@@ -46,7 +50,7 @@ export interface MetricsComponents {
   /** Sites only. */
   readonly siteCounters?: SiteCounters;
   /** With an alert handler configured. */
-  readonly alertHooks?: () => AlertHookCounts;
+  readonly alertHandler?: () => AlertHandlerCounts;
 }
 
 const roles = ['follower', 'pre-candidate', 'candidate', 'leader'] as const;
@@ -295,24 +299,24 @@ export function memberMetrics(c: MetricsComponents): Registry {
     });
   }
 
-  // ── alert hooks ──
-  const hooks = c.alertHooks;
+  // ── alert handler ──
+  const hooks = c.alertHandler;
   if (hooks !== undefined) {
-    new Counter({ name: 'tollbooth_alert_hook_runs_total', help: 'Alert handler runs (one per event and program).', registers, collect() { this.reset(); this.inc(hooks().runs); } });
     new Counter({
-      name: 'tollbooth_alert_hook_failures_total',
-      help: 'Alert handler runs that failed, by reason (exit, signal, timeout, spawn, not-found, unsafe).',
-      labelNames: ['reason'],
+      name: 'tollbooth_alert_handler_runs_total',
+      help: 'Finished tollbooth-alert-handler runs (one per event and program), by result: ok, exit (non-zero), signal, timeout, spawn, not-found, unsafe.',
+      labelNames: ['result'],
       registers,
       collect() {
         this.reset();
-        for (const [reason, n] of Object.entries(hooks().failures)) this.inc({ reason }, n);
+        this.inc({ result: 'ok' }, 0);
+        for (const [result, n] of Object.entries(hooks().runs)) this.inc({ result }, n);
       },
     });
-    new Counter({ name: 'tollbooth_alert_hook_dropped_total', help: 'Events not handed to the alert handler because its queue was full.', registers, collect() { this.reset(); this.inc(hooks().dropped); } });
-    new Gauge({ name: 'tollbooth_alert_hook_queued', help: 'Events waiting for the alert handler.', registers, collect() { this.set(hooks().queued); } });
+    new Counter({ name: 'tollbooth_alert_handler_events_dropped_total', help: 'Events dropped (the oldest first) because the alert handler\'s queue was full.', registers, collect() { this.reset(); this.inc(hooks().dropped); } });
+    new Gauge({ name: 'tollbooth_alert_handler_queued_events', help: 'Events waiting for the alert handler (the running one not included).', registers, collect() { this.set(hooks().queued); } });
     new Gauge({
-      name: 'tollbooth_alert_hook_last_duration_seconds',
+      name: 'tollbooth_alert_handler_last_duration_seconds',
       help: 'Duration of the last alert handler run; absent before the first.',
       registers,
       collect() {
