@@ -96,11 +96,6 @@ export default tseslint.config(
     },
   },
   {
-    // Being split into files by concept (issue 10); this exemption goes with it.
-    files: ['src/core/gossip/swim.ts'],
-    rules: { 'max-lines': 'off', 'max-lines-per-function': 'off' },
-  },
-  {
     // The core's subfolders (registry/, tickets/, gossip/, guardian/) reach the
     // core's shared files one level up, never further. The purity rules above
     // apply to them too (files: src/core/**).
@@ -133,15 +128,6 @@ export default tseslint.config(
           ],
         },
       ],
-    },
-  },
-  {
-    // Small files by concept, small functions (STYLE.md: memberlist's file
-    // cut, "avoid a 2,000-line file"). Gossip first; src/core next.
-    files: ['src/core/gossip/**/*.ts'],
-    rules: {
-      'max-lines': ['error', { max: 600, skipBlankLines: false, skipComments: false }],
-      'max-lines-per-function': ['error', { max: 70, skipBlankLines: false, skipComments: false }],
     },
   },
   // Below the composition roots, one no-restricted-imports per folder (a

@@ -47,7 +47,7 @@ export function toCoreConfig(config: FormationConfig, self: MemberId): CoreConfi
 }
 
 /**
- * The gossip (SWIM/Lifeguard) timing of a formation: swim.ts's preset of the
+ * The gossip (SWIM/Lifeguard) timing of a formation: gossip/config.ts's preset of the
  * same name, with the fields both presets carry taken from the formation's
  * preset (presets.ts documents them), so the two never disagree.
  */

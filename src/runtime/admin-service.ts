@@ -12,7 +12,7 @@ import type { TicketState } from '../core/tickets/ticket-table.js';
 import type { AdminCommand, CommandErrorCode } from '../core/ready.js';
 import type { MemberId, TicketDef } from '../core/types.js';
 import type { MemberStatus, SiteHealthSeen } from '../core/member.js';
-import type { SwimView } from '../core/gossip/swim.js';
+import type { SwimView } from '../core/gossip/view.js';
 import type { AdminFrame, MonotonicClock, PeerStatus, Transport } from '../ports/ports.js';
 import type { Pump } from './pump.js';
 

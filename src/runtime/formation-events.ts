@@ -14,7 +14,7 @@
 // guard revoked here, this member's view of a peer) come from that member.
 
 import type { CoreEvent } from '../core/ready.js';
-import type { Route } from '../core/gossip/swim.js';
+import type { Route } from '../core/gossip/routes.js';
 import type { Pump } from './pump.js';
 
 export const formationEventNames = [

@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import type { GossipInit } from '../core/member.js';
 import { SeededRandom } from '../core/random.js';
-import type { SwimTiming } from '../core/gossip/swim.js';
+import type { SwimTiming } from '../core/gossip/config.js';
 import type { KeyObject } from 'node:crypto';
 import { Ed25519ClaimAuthenticator } from '../wire/claim-signer.js';
 import { privateKeyFromSeed, publicKeyFromRaw } from '../wire/signer.js';

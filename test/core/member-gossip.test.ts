@@ -1,4 +1,4 @@
-// Gossip inside a Member (src/core/member.ts with swim.ts; DESIGN.md §3):
+// Gossip inside a Member (src/core/member.ts with src/core/gossip/; DESIGN.md §3):
 // what the registry gets from SWIM and gives to it, on a small hand-driven
 // network of three members (two sites, one arbitrator) with virtual time.
 // Messages take 1 ms per hop; a directed link can be cut; a message the core

@@ -40,7 +40,7 @@
 //     seed <n>                  seed of the random sources not fixed by jitter
 //     gossip on [preset=loopback] [probe=<ms>] [probe-timeout=<ms>] [indirect=<k>]
 //                               every member runs SWIM (DESIGN.md §3) with that
-//                               preset's timing (swim.ts), its own seeded random
+//                               preset's timing (gossip/config.ts), its own seeded random
 //                               stream and stand-in claim signatures; off by
 //                               default, so scripts written before gossip keep
 //                               their exact traffic. With it, a message the core
