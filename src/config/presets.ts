@@ -13,8 +13,15 @@
 // its meaning whatever the preset. The one exception is `revokeLeadMs`, which
 // booth does not have (see tollbooth-keys.ts).
 //
-// Every relation the protocol relies on is checked by timingPresetProblems(),
-// and a test asserts that all three presets pass it.
+// The gossip (SWIM/Lifeguard) timing is not copied here: each preset's
+// `gossip` field is the gossip config's preset of the same name
+// (src/core/gossip/config.ts, swimPresets, which documents every field).
+//
+// Every relation the protocol relies on is checked by timingPresetProblems()
+// (the gossip part by the gossip config's own swimTimingProblems), and a test
+// asserts that all three presets pass it.
+
+import { swimLimitsDefault, swimLimitsProblems, swimPresets, swimTimingProblems, type SwimTiming } from '../core/gossip/config.js';
 
 /** Preset names in the order the docs list them. */
 export const timingPresetNames = ['lan', 'wan', 'loopback'] as const;
@@ -96,53 +103,15 @@ export interface TimingPreset {
   readonly siteAliveWindowMs: number;
 
   /**
-   * SWIM probe period: each member pings one other member per period.
-   * Unit ms. Default 1000 (lan), 5000 (wan), 500 (loopback). Shorter finds
-   * failures sooner (detection takes a few periods) at the cost of constant
-   * background traffic.
+   * Gossip (SWIM/Lifeguard, DESIGN.md §3): probe period and timeout, indirect
+   * probes, suspicion, gossip period and fan-out, and the rest. The gossip
+   * config's preset of the same name (swimPresets in
+   * src/core/gossip/config.ts, where every field is documented with its
+   * unit, defaults and trade-off); the derived `booth` timing takes wan's and
+   * derives the probe period and timeout and the gossip period from booth's
+   * timeout (timingFromBoothKeys).
    */
-  readonly probeIntervalMs: number;
-
-  /**
-   * SWIM direct probe timeout: how long to wait for the ack of a direct ping
-   * before asking others to probe indirectly. Unit ms. Default 500 (lan),
-   * 3000 (wan), 200 (loopback). Must exceed the worst normal round trip
-   * (else healthy members are suspected) and stay below probeIntervalMs.
-   */
-  readonly probeTimeoutMs: number;
-
-  /**
-   * SWIM indirect probes: how many other members are asked to ping a member
-   * that missed a direct probe, so that one broken link is not taken for a
-   * dead member (DESIGN.md §3). Unit: members. Default 3 (lan, wan), 1
-   * (loopback). More helpers tolerate more broken links but add traffic.
-   */
-  readonly indirectProbeCount: number;
-
-  /**
-   * Suspicion timeout multiplier (SWIM with Lifeguard): a suspected member
-   * is declared dead after suspicionMultiplier × log10(max(1, members)) ×
-   * probeIntervalMs, shortened as independent confirmations arrive. Unit:
-   * probe periods. Default 4 (lan), 6 (wan), 3 (loopback). Higher gives a
-   * slow or briefly cut-off member more time to refute, at the cost of
-   * slower detection of real failures.
-   */
-  readonly suspicionMultiplier: number;
-
-  /**
-   * Gossip period: how often a member pushes queued broadcasts (ticket
-   * state, health, suspicions) to gossipFanout random members. Unit ms.
-   * Default 200 (lan), 500 (wan), 100 (loopback). Shorter spreads news
-   * faster (the CLI on other members is fresher) at the cost of packets.
-   */
-  readonly gossipIntervalMs: number;
-
-  /**
-   * Gossip fan-out: members contacted per gossip period. Unit: members.
-   * Default 3 (lan, loopback), 4 (wan). Higher converges in fewer rounds and
-   * tolerates loss better; each extra member costs a message per period.
-   */
-  readonly gossipFanout: number;
+  readonly gossip: SwimTiming;
 
   /**
    * Connection set-up budget: how long dialling a member (TCP + Noise
@@ -183,12 +152,7 @@ const lanPreset: TimingPreset = {
   renewRetryMs: 500,
   effectRetryMs: 1_000,
   siteAliveWindowMs: 3_000,
-  probeIntervalMs: 1_000,
-  probeTimeoutMs: 500,
-  indirectProbeCount: 3,
-  suspicionMultiplier: 4,
-  gossipIntervalMs: 200,
-  gossipFanout: 3,
+  gossip: swimPresets.lan,
   dialTimeoutMs: 5_000,
   leaseDurationMs: 60_000,
   revokeLeadMs: 5_000,
@@ -203,11 +167,7 @@ const wanPreset: TimingPreset = {
   renewIntervalMs: 2_000,
   renewRetryMs: 1_000,
   siteAliveWindowMs: 6_000,
-  probeIntervalMs: 5_000,
-  probeTimeoutMs: 3_000,
-  suspicionMultiplier: 6,
-  gossipIntervalMs: 500,
-  gossipFanout: 4,
+  gossip: swimPresets.wan,
   dialTimeoutMs: 10_000,
   leaseDurationMs: 600_000,
   revokeLeadMs: 10_000,
@@ -223,11 +183,7 @@ const loopbackPreset: TimingPreset = {
   renewRetryMs: 100,
   effectRetryMs: 200,
   siteAliveWindowMs: 1_000,
-  probeIntervalMs: 500,
-  probeTimeoutMs: 200,
-  indirectProbeCount: 1,
-  suspicionMultiplier: 3,
-  gossipIntervalMs: 100,
+  gossip: swimPresets.loopback,
   dialTimeoutMs: 1_000,
   leaseDurationMs: 10_000,
   revokeLeadMs: 1_000,
@@ -246,12 +202,12 @@ const derivedElectionTimeoutMsMin = 100;
 const derivedHeartbeatIntervalMsMin = 10;
 /** Raft heartbeats per election timeout in the derived timing (etcd's 10; at least electionToHeartbeatRatioMin). */
 const derivedHeartbeatsPerElection = 10;
-/** SWIM probe period bounds of the derived timing: the lan and wan presets' periods. */
-const derivedProbeIntervalMsMin = 500;
-const derivedProbeIntervalMsMax = 5_000;
+/** SWIM probe period bounds of the derived timing: the loopback and wan presets' periods. */
+const derivedProbeIntervalMsMin = swimPresets.loopback.probeIntervalMs;
+const derivedProbeIntervalMsMax = swimPresets.wan.probeIntervalMs;
 /** Gossip period bounds of the derived timing: loopback's and wan's. */
-const derivedGossipIntervalMsMin = 100;
-const derivedGossipIntervalMsMax = 500;
+const derivedGossipIntervalMsMin = swimPresets.loopback.gossipIntervalMs;
+const derivedGossipIntervalMsMax = swimPresets.wan.gossipIntervalMs;
 const derivedDialTimeoutMsMin = 1_000;
 /** booth's default `expire` (600 s): the lease of a ticket added at run time under the derived timing. */
 const boothExpireMsDefault = 600_000;
@@ -269,8 +225,9 @@ const derivedDialTimeoutMsMax = 10_000;
  *     heartbeat T/10;
  *   - a site renews every T (booth resends every T) and retries after T/2;
  *     the leader counts a site alive for 3 T;
- *   - gossip probes every T (within 0.5–5 s, the lan and wan periods), waits
- *     0.6 of that for an ack, pushes every T/5 (within 0.1–0.5 s);
+ *   - gossip probes every T (within 0.5–5 s, the loopback and wan periods),
+ *     waits 0.6 of that for an ack, pushes every T/5 (within 0.1–0.5 s), and
+ *     takes wan's other gossip fields;
  *   - the revoke lead is 2 T (capped per ticket at (expire − renewal-freq)/2
  *     as always), a ticket added at run time gets booth's 600 s lease.
  * With booth's own rule timeout × (retries + 1) < renewal-freq < expire and
@@ -294,9 +251,13 @@ export function timingFromBoothKeys(ticketTimeoutsMs: readonly number[]): Timing
     renewIntervalMs,
     renewRetryMs: Math.max(heartbeatIntervalMs, Math.floor(renewIntervalMs / 2)),
     siteAliveWindowMs: 3 * renewIntervalMs,
-    probeIntervalMs,
-    probeTimeoutMs: Math.floor((probeIntervalMs * 3) / 5),
-    gossipIntervalMs: Math.min(derivedGossipIntervalMsMax, Math.max(derivedGossipIntervalMsMin, Math.floor(t / 5))),
+    // wan's gossip, with the periods on booth's scale.
+    gossip: {
+      ...wanPreset.gossip,
+      probeIntervalMs,
+      probeTimeoutMs: Math.floor((probeIntervalMs * 3) / 5),
+      gossipIntervalMs: Math.min(derivedGossipIntervalMsMax, Math.max(derivedGossipIntervalMsMin, Math.floor(t / 5))),
+    },
     dialTimeoutMs: Math.min(derivedDialTimeoutMsMax, Math.max(derivedDialTimeoutMsMin, 2 * t)),
     // booth's expire default, or longer when T is huge, so that the default ticket fits too.
     leaseDurationMs: Math.max(boothExpireMsDefault, derivedLeaseTimeouts * t),
@@ -366,9 +327,8 @@ export function timingPresetProblems(preset: TimingPreset): string[] {
   if (preset.siteAliveWindowMs < 2 * preset.renewIntervalMs) {
     problems.push(`siteAliveWindowMs (${preset.siteAliveWindowMs}) must be at least 2 × renewIntervalMs (${2 * preset.renewIntervalMs})`);
   }
-  if (preset.probeTimeoutMs >= preset.probeIntervalMs) {
-    problems.push(`probeTimeoutMs (${preset.probeTimeoutMs}) must be less than probeIntervalMs (${preset.probeIntervalMs})`);
-  }
+  // The gossip timing's fields and relations are the gossip config's to check (one check, also asserted by SwimNode at start).
+  problems.push(...[...swimTimingProblems(preset.gossip), ...swimLimitsProblems(swimLimitsDefault, preset.gossip)].map((p) => `gossip: ${p}`));
   if (preset.revokeLeadMs >= preset.leaseDurationMs) {
     problems.push(`revokeLeadMs (${preset.revokeLeadMs}) must be less than leaseDurationMs (${preset.leaseDurationMs})`);
   }

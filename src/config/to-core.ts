@@ -4,7 +4,7 @@
 // per-site weights here (arbitrators never hold tickets, so theirs are dropped).
 
 import { defaultLimits, type CoreConfig } from '../core/config.js';
-import { swimPresets, type SwimTiming } from '../core/gossip/config.js';
+import type { SwimTiming } from '../core/gossip/config.js';
 import type { Member, MemberId, TicketDef } from '../core/types.js';
 import type { FormationConfig } from './formation-config.js';
 import { memberIdOf } from './member-id.js';
@@ -47,20 +47,10 @@ export function toCoreConfig(config: FormationConfig, self: MemberId): CoreConfi
 }
 
 /**
- * The gossip (SWIM/Lifeguard) timing of a formation: gossip/config.ts's preset of the
- * same name, with the fields both presets carry taken from the formation's
- * preset (presets.ts documents them), so the two never disagree.
+ * The gossip (SWIM/Lifeguard) timing of a formation: its timing's `gossip`,
+ * which is the gossip config's preset of the same name (presets.ts; for the
+ * timing derived from booth's keys, wan's with the periods on booth's scale).
  */
 export function toSwimTiming(config: FormationConfig): SwimTiming {
-  const p = config.timing;
-  return {
-    // The derived timing (no tollbooth-preset line) takes wan's remaining SWIM fields, as it takes wan's other fields.
-    ...swimPresets[p.name === 'booth' ? 'wan' : p.name],
-    probeIntervalMs: p.probeIntervalMs,
-    probeTimeoutMs: p.probeTimeoutMs,
-    indirectProbeCount: p.indirectProbeCount,
-    suspicionMultiplier: p.suspicionMultiplier,
-    gossipIntervalMs: p.gossipIntervalMs,
-    gossipFanout: p.gossipFanout,
-  };
+  return config.timing.gossip;
 }

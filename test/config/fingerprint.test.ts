@@ -3,11 +3,12 @@
 // versus `600000ms`, and a value inherited from `__defaults__` versus written
 // out all give the same fingerprint; any change in meaning (an expire, the
 // order of members or tickets, a key, the preset) gives another. The debug
-// level is local and left out. The fingerprint is sha256 in lower-case hex,
+// level is local and left out; of the gossip timing, the fields a preset sets
+// are hashed (the rest are the same in every preset). The fingerprint is sha256 in lower-case hex,
 // recomputed here with node:crypto over the canonical text.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalConfigText, configFingerprint, configFingerprintVersion } from '../../src/config/index.js';
+import { canonicalConfigText, configFingerprint, configFingerprintVersion, timingPresetNames, timingPresets } from '../../src/config/index.js';
 import { keyOf, memberKeyLines, parse, validConfig } from './fixtures.js';
 
 const fingerprintOf = (text: string, fileName = 'booth.conf'): string => {
@@ -69,7 +70,13 @@ describe('config fingerprint', () => {
     expect(keysOf(canonical)).toEqual([...keysOf(config).filter((key) => key !== 'debugLevel'), 'version'].sort());
     expect(keysOf(canonical.members[0] ?? {})).toEqual(keysOf(config.members[0] ?? {}));
     expect(keysOf(canonical.tickets[0] ?? {})).toEqual(keysOf(config.tickets[0] ?? {}));
-    expect(keysOf(canonical.timing)).toEqual(keysOf(config.timing));
+    const { gossip, ...registryTiming } = config.timing;
+    const gossipHashed = ['probeIntervalMs', 'probeTimeoutMs', 'indirectProbeCount', 'suspicionMultiplier', 'gossipIntervalMs', 'gossipFanout'];
+    expect(keysOf(canonical.timing)).toEqual([...keysOf(registryTiming), ...gossipHashed].sort());
+    // A gossip field left out is the same in every preset (and in the timing derived from booth's keys, which takes wan's).
+    for (const field of keysOf(gossip).filter((key) => !gossipHashed.includes(key)) as Array<keyof typeof gossip>) {
+      for (const name of timingPresetNames) expect(timingPresets[name].gossip[field], `${name} ${field}`).toBe(gossip[field]);
+    }
   });
 
   it('changes with anything else that changes behaviour', () => {

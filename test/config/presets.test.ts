@@ -1,12 +1,17 @@
 // The timing presets lan, wan and loopback: each is internally consistent
 // (every relation the core relies on holds, including for the default ticket
 // it offers), wan and loopback derive from the lan base so that fields they do
-// not override are the base's, the key `tollbooth-preset` picks one, and the
-// preset's lease checks are applied to configured tickets. Without the key the
-// timers derive from booth's own `timeout`: a property test draws ticket
-// timings that booth accepts and checks that each passes every check.
+// not override are the base's, their gossip timing is the gossip config's
+// preset of the same name (one table, src/core/gossip/config.ts) and reaches
+// the core unchanged (toSwimTiming), the key `tollbooth-preset` picks one, and
+// the preset's lease checks are applied to configured tickets. Without the key
+// the timers derive from booth's own `timeout` (gossip: wan's, with the periods
+// on booth's scale): a property test draws ticket timings that booth accepts
+// and checks that each passes every check.
 import { describe, expect, it } from 'vitest';
 import { leaseTimingProblems } from '../../src/config/presets.js';
+import { toSwimTiming } from '../../src/config/to-core.js';
+import { swimPresets } from '../../src/core/gossip/config.js';
 import { timingPresetNames, timingPresetProblems, timingPresets, type TimingPreset } from '../../src/config/index.js';
 import { timingFromBoothKeys } from '../../src/config/presets.js';
 import fc from 'fast-check';
@@ -19,26 +24,52 @@ describe('timing presets', () => {
   });
 
   it('derives wan and loopback from the lan base', () => {
-    expect(timingPresets.wan.indirectProbeCount).toBe(timingPresets.lan.indirectProbeCount);
     expect(timingPresets.wan.effectRetryMs).toBe(timingPresets.lan.effectRetryMs);
-    expect(timingPresets.loopback.gossipFanout).toBe(timingPresets.lan.gossipFanout);
+    expect(timingPresets.loopback.renewIntervalMs).not.toBe(timingPresets.lan.renewIntervalMs);
     expect(Object.keys(timingPresets.wan).sort()).toEqual(Object.keys(timingPresets.lan).sort());
     expect(Object.keys(timingPresets.loopback).sort()).toEqual(Object.keys(timingPresets.lan).sort());
   });
 
-  it('orders the presets from slow to fast', () => {
-    const { wan, lan, loopback } = timingPresets;
-    for (const field of ['heartbeatIntervalMs', 'electionTimeoutMs', 'renewIntervalMs', 'probeIntervalMs'] as const) {
-      expect(wan[field], field).toBeGreaterThan(lan[field]);
-      expect(lan[field], field).toBeGreaterThan(loopback[field]);
+  it("takes its gossip timing from the gossip config's preset of the same name, and hands it to the core as it is", () => {
+    for (const name of timingPresetNames) {
+      expect(timingPresets[name].gossip, name).toBe(swimPresets[name]);
+      const config = parse(validConfig.replace('= lan', `= ${name}`)).config;
+      expect(config === null ? null : toSwimTiming(config), name).toBe(swimPresets[name]);
     }
   });
 
+  it("derives the gossip timing without a preset line from wan's, with the periods on booth's scale", () => {
+    // booth's timeout T: probe every T within the loopback and wan periods, ack timeout 0.6 of that, push every T/5 within theirs.
+    const { loopback, wan } = swimPresets;
+    for (const [timeoutMs, probeIntervalMs, gossipIntervalMs] of [
+      [300, loopback.probeIntervalMs, loopback.gossipIntervalMs],
+      [2_000, 2_000, 400],
+      [60_000, wan.probeIntervalMs, wan.gossipIntervalMs],
+    ] as const) {
+      const probeTimeoutMs = Math.floor((probeIntervalMs * 3) / 5);
+      expect(timingFromBoothKeys([timeoutMs]).gossip, `${timeoutMs} ms`).toEqual({ ...wan, probeIntervalMs, probeTimeoutMs, gossipIntervalMs });
+    }
+    const config = parse(validConfig.replace('tollbooth-preset = lan\n', '')).config;
+    expect(config === null ? null : toSwimTiming(config)).toEqual({ ...wan, probeIntervalMs: 2_000, probeTimeoutMs: 1_200, gossipIntervalMs: 400 });
+  });
+
+  it('orders the presets from slow to fast', () => {
+    const { wan, lan, loopback } = timingPresets;
+    for (const field of ['heartbeatIntervalMs', 'electionTimeoutMs', 'renewIntervalMs'] as const) {
+      expect(wan[field], field).toBeGreaterThan(lan[field]);
+      expect(lan[field], field).toBeGreaterThan(loopback[field]);
+    }
+    expect(wan.gossip.probeIntervalMs).toBeGreaterThan(lan.gossip.probeIntervalMs);
+    expect(lan.gossip.probeIntervalMs).toBeGreaterThan(loopback.gossip.probeIntervalMs);
+  });
+
   it('reports broken relations', () => {
-    const broken: TimingPreset = { ...timingPresets.lan, heartbeatIntervalMs: 400, probeTimeoutMs: 1_000, siteAliveWindowMs: 1_000 };
+    const lan = timingPresets.lan;
+    const broken: TimingPreset = { ...lan, heartbeatIntervalMs: 400, gossip: { ...lan.gossip, probeTimeoutMs: 1_000 }, siteAliveWindowMs: 1_000 };
     const problems = timingPresetProblems(broken);
     expect(problems).toHaveLength(3);
     expect(problems.join('\n')).toContain('at least 5 × heartbeatIntervalMs');
+    expect(problems.join('\n')).toContain('gossip: probeTimeoutMs (1000) must be less than probeIntervalMs (1000)');
     expect(leaseTimingProblems(3_000, 500, timingPresets.lan)).toHaveLength(1);
     expect(leaseTimingProblems(3_000, 2_000, timingPresets.lan)).toHaveLength(2);
     expect(leaseTimingProblems(600_000, 10_000, timingPresets.wan)).toEqual([]);

@@ -288,7 +288,7 @@ function drawScenarioParams(seed: number, name: ScenarioName, lossOverride: numb
   const sites = total - arbitrators;
   const presetName: TimingPresetName = r.pick(['lan', 'lan', 'wan', 'loopback'] as const);
   const preset = timingPresets[presetName];
-  const swim = swimPresets[presetName];
+  const swim = preset.gossip;
   const clockDriftPpmMax = r.pick([0, 100, 500]);
   const timing: CoreTiming = {
     heartbeatIntervalMs: preset.heartbeatIntervalMs,

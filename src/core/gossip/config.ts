@@ -2,17 +2,17 @@
 // on state fed by remote input, the lan / wan / loopback presets and their
 // checks. As memberlist's DefaultLANConfig / DefaultWANConfig /
 // DefaultLocalConfig, the LAN preset is the base and the other two change only
-// what differs. src/config/presets.ts takes its gossip fields from here.
+// what differs. This is the one table of gossip timings: each formation
+// preset of src/config/presets.ts takes its `gossip` from here.
 
 /** SWIM/Lifeguard timings and knobs. Every field: meaning, unit, defaults (lan / wan / loopback), trade-off. */
 export interface SwimTiming {
   /**
    * Protocol period: each member probes one other member per period (SWIM's
    * T′), stretched by the local health multiplier. Unit ms. Default 1000 /
-   * 5000 / 500 (the same as the config presets' probeIntervalMs). Shorter
-   * finds failures sooner and refreshes relay routes faster, at the cost of
-   * constant background traffic (about 2 + 4k messages per member per period
-   * at worst).
+   * 5000 / 500. Shorter finds failures sooner and refreshes relay routes
+   * faster, at the cost of constant background traffic (about 2 + 4k
+   * messages per member per period at worst).
    */
   readonly probeIntervalMs: number;
   /**
@@ -44,9 +44,8 @@ export interface SwimTiming {
    * Suspicion timeout, shortest: a suspect is declared dead no sooner than
    * suspicionMultiplier × max(1, log10 n) × probeIntervalMs after it was
    * first suspected here (Lifeguard's α). Unit: probe periods. Default 4 / 6
-   * / 3 (the config presets' suspicionMultiplier). Higher gives a slow or
-   * partially cut-off member more time to refute; lower detects a real crash
-   * sooner. Gossip never moves tickets (the registry's leases do), so the
+   * / 3. Higher gives a slow or partially cut-off member more time to
+   * refute; lower detects a real crash sooner. Gossip never moves tickets (the registry's leases do), so the
    * cost of a higher value is only a slower `peers` view.
    */
   readonly suspicionMultiplier: number;
@@ -92,9 +91,9 @@ export interface SwimTiming {
   /**
    * Gossip period: while the queue holds updates, they are pushed to
    * gossipFanout random live members this often, besides riding on probes.
-   * Unit ms. Default 200 / 500 / 100 (the config presets' gossipIntervalMs);
-   * 0 disables gossip messages (updates then ride on probes only). Shorter
-   * spreads news (and refutations) faster at the cost of packets.
+   * Unit ms. Default 200 / 500 / 100; 0 disables gossip messages (updates
+   * then ride on probes only). Shorter spreads news (and refutations)
+   * faster at the cost of packets.
    */
   readonly gossipIntervalMs: number;
   /**
@@ -201,7 +200,7 @@ const loopbackTiming: SwimTiming = {
   gossipIntervalMs: 100,
 };
 
-/** Presets named like src/config/presets.ts; the fields both have carry the same values there. */
+/** The gossip timing of src/config/presets.ts's preset of the same name (TimingPreset.gossip). */
 export const swimPresets: Readonly<Record<'lan' | 'wan' | 'loopback', SwimTiming>> = {
   lan: lanTiming,
   wan: wanTiming,
