@@ -22,7 +22,8 @@
 
 import type { Entry, Envelope, Snapshot, SiteHealth, EntryData } from './messages.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from './tickets/site-holder.js';
-import type { SwimRejectReason, SwimState } from './gossip/messages.js';
+import type { SwimEvent } from './gossip/events.js';
+import type { SwimRejectReason } from './gossip/messages.js';
 import type { Generation, Index, MemberId, Ms, Term, TicketDef, Member } from './types.js';
 
 export interface HardState {
@@ -79,23 +80,15 @@ export type CoreEvent =
   | { readonly type: 'lease-lost'; readonly ticket: string; readonly reason: string }
   | { readonly type: 'released'; readonly ticket: string; readonly site: MemberId }
   | { readonly type: 'message-ignored'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
-  /** A message no correct member sends (e.g. an append at a term from a member that does not lead it): ignored, to be logged and counted. */
   /** The sink no longer holds a grant this site had written (the lease guard or an admin revoked it): it is written again or given up. */
   | { readonly type: 'grant-lost'; readonly ticket: string; readonly generation: Generation }
+  /** A message no correct member sends (e.g. an append at a term from a member that does not lead it): ignored, to be logged and counted. */
   | { readonly type: 'protocol-violation'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
-  /** Gossip (DESIGN.md §3): this member's view of another changed (alive, suspect, dead), by `origin`'s claim. */
-  | {
-      readonly type: 'member-state';
-      readonly member: MemberId;
-      readonly previous: SwimState;
-      readonly state: SwimState;
-      readonly incarnation: number;
-      readonly origin: MemberId;
-    }
-  /** Gossip: this member was suspected (or declared dead) by `origin` and refuted with a higher incarnation. */
-  | { readonly type: 'refuted'; readonly incarnation: number; readonly accusedIncarnation: number; readonly origin: MemberId }
-  /** Gossip: a gap between inputs long enough to mean this process was stopped (SIGSTOP, swap). */
-  | { readonly type: 'stalled'; readonly gapMs: number }
+  /**
+   * Gossip (DESIGN.md §3), passed on as the SWIM node reports them: a member's state changed by
+   * `origin`'s claim, this member refuted a suspicion, or a gap between inputs meant a stop (SIGSTOP, swap).
+   */
+  | Extract<SwimEvent, { type: 'member-state' | 'refuted' | 'stalled' }>
   /** Gossip: an incoming message, membership update or rumor was refused (forged, unknown, malformed). */
   | { readonly type: 'gossip-rejected'; readonly from: MemberId; readonly item: 'message' | 'update' | 'rumor'; readonly reason: SwimRejectReason };
 
