@@ -210,6 +210,15 @@ export async function writeLeaseGuardPid(stateDir: string): Promise<void> {
   await writeFileAtomic(leaseGuardPidPath(stateDir), `${process.pid}\n`);
 }
 
+/**
+ * How long the agent waits for the lease guard it started to claim the state
+ * directory. A node process starts in well under a second on an idle host and
+ * in several on a loaded one; the agent grants nothing until the guard runs,
+ * so waiting longer is safe, and giving up (exit 1) only restarts the wait.
+ */
+export const leaseGuardStartMsMax = 30_000;
+const leaseGuardStartPollMs = 25;
+
 export interface EnsureLeaseGuardOptions {
   readonly stateDir: string;
   /** argv that runs `tollbooth` (node and the script). */
@@ -238,12 +247,13 @@ export async function ensureLeaseGuard(o: EnsureLeaseGuardOptions): Promise<{ pi
     const pid = child.pid;
     if (pid === undefined) throw new Error('could not start the lease guard');
     // Wait (bounded) until it has claimed the state directory.
-    for (let i = 0; i < 200; i++) {
+    const deadline = performance.now() + leaseGuardStartMsMax;
+    while (performance.now() < deadline) {
       if ((await runningLeaseGuard(o.stateDir)) === pid) return { pid, started: true };
       if (child.exitCode !== null) throw new Error(`the lease guard exited with code ${child.exitCode} at start; see ${o.logPath}`);
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, leaseGuardStartPollMs));
     }
-    throw new Error(`the lease guard did not start within 5 s; see ${o.logPath}`);
+    throw new Error(`the lease guard did not start within ${leaseGuardStartMsMax / 1000} s; see ${o.logPath}`);
   } finally {
     await out.close();
   }
