@@ -11,7 +11,7 @@
 // `crm_error --exit -n`, and crm_ticket's measured codes read as the adapters
 // expect. No test sleeps: each waits for the run's own result, or for a
 // process to be gone with a deadline.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ const sh = (script: string, extra: Partial<RunRequest> = {}): Promise<RunResult>
 
 const dirs: string[] = [];
 const strays: number[] = [];
+/** Longest deadline tried for a shell to start its grandchild on a loaded machine (400 ms doubled up to it). */
+const grandchildStartMsMax = 25_600;
 afterEach(async () => {
   for (const pid of strays.splice(0)) {
     try {
@@ -177,8 +179,17 @@ describe('runProcess: argv, environment, process group, pipes', () => {
   it('with processGroup, a timeout kills the grandchildren too', async () => {
     const d = await tempDir();
     const pidFile = join(d, 'grandchild.pid');
-    const r = await sh(`sleep 300 & echo $! > "${pidFile}"; wait`, { timeoutMs: 400, processGroup: true });
-    expect(r).toMatchObject({ kind: 'timed-out' });
+    // The deadline must fall after the shell has started its grandchild and written its pid. On a
+    // loaded machine that can take longer than the 400 ms tried first: a run killed before the shell
+    // got there is tried again with twice the deadline (the kill is the same at any deadline).
+    const script = `sleep 300 & echo $! > "${pidFile}.tmp" && mv "${pidFile}.tmp" "${pidFile}"; wait`;
+    let timeoutMs = 400;
+    let r = await sh(script, { timeoutMs, processGroup: true });
+    while (!existsSync(pidFile) && timeoutMs < grandchildStartMsMax) {
+      timeoutMs *= 2;
+      r = await sh(script, { timeoutMs, processGroup: true });
+    }
+    expect(r).toMatchObject({ kind: 'timed-out', timeoutMs });
     const grandchild = Number((await readFile(pidFile, 'utf8')).trim());
     expect(grandchild).toBeGreaterThan(0);
     strays.push(grandchild);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
 import type { PeersView, TicketView } from '../../src/runtime/admin-service.js';
 import { startMember, StartupError, type RunningMember } from '../../site-agent/main.js';
-import { call } from '../../src/cli/admin-client.js';
+import { callLed, formationWaitMs } from '../support/led-calls.js';
 
 describe('three members in one process over real libp2p', () => {
   let f: LoopbackFormation;
@@ -24,7 +24,8 @@ describe('three members in one process over real libp2p', () => {
     running.set(m.address, r);
     return r;
   };
-  const ask = (m: LoopbackMember, op: 'list' | 'status') => call({ socket: m.socket, json: true, timeoutMs: 3000 }, { op });
+  // Reads wait out an election (a loaded machine has some): see test/support/led-calls.ts.
+  const ask = (m: LoopbackMember, op: 'list' | 'status') => callLed(f, m, { op });
   /** Running sites (in this process) whose sink has db granted. */
   const grantedAt = async (): Promise<LoopbackMember[]> => {
     const out: LoopbackMember[] = [];
@@ -35,7 +36,7 @@ describe('three members in one process over real libp2p', () => {
   beforeAll(async () => {
     f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, tickets: [{ name: 'db', expireS: 3, acquireAfterS: 0 }] });
     for (const m of f.members) await start(m);
-  }, 60_000);
+  }, 2 * formationWaitMs);
 
   afterAll(async () => {
     for (const r of running.values()) await r.stop();
@@ -43,21 +44,21 @@ describe('three members in one process over real libp2p', () => {
   });
 
   it('elects one leader that every member follows, and grants the ticket at one site', async () => {
-    const leader = await until('a leader all members agree on', 20_000, async () => {
+    const leader = await until('a leader all members agree on', formationWaitMs, async () => {
       const leaders = new Set<string | null>();
       for (const m of f.members) leaders.add(((await ask(m, 'status')).data as { leader: string | null }).leader);
       return leaders.size === 1 && !leaders.has(null) ? [...leaders][0]! : null;
     });
     expect(f.members.map((m) => m.address)).toContain(leader);
-    const holder = await until('db granted at a site', 20_000, async () => (await grantedAt())[0] ?? null);
+    const holder = await until('db granted at a site', formationWaitMs, async () => (await grantedAt())[0] ?? null);
     const views = (await ask(f.members[2]!, 'list')).data as TicketView[];
     expect(views.find((v) => v.name === 'db')?.holder).toBe(holder.address);
   });
 
   it('gossip: every member sees the others alive and reached directly; list --local agrees with the leader', async () => {
-    await until('every member to see the two others alive, directly, with a round trip', 20_000, async () => {
+    await until('every member to see the two others alive, directly, with a round trip', formationWaitMs, async () => {
       for (const m of f.members) {
-        const d = (await call({ socket: m.socket, json: true, timeoutMs: 3000 }, { op: 'peers' })).data as PeersView;
+        const d = (await callLed(f, m, { op: 'peers' })).data as PeersView;
         const others = d.gossip?.peers ?? [];
         if (others.length !== 2 || !others.every((p) => p.state === 'alive' && p.route !== null && 'direct' in p.route && p.rttMs !== null)) return null;
       }
@@ -65,17 +66,17 @@ describe('three members in one process over real libp2p', () => {
     });
     const leaderView = ((await ask(f.members[0]!, 'list')).data as TicketView[]).find((v) => v.name === 'db')!;
     for (const m of f.members) {
-      const local = (await call({ socket: m.socket, json: true, timeoutMs: 3000 }, { op: 'list', local: true })).data as TicketView[];
+      const local = (await callLed(f, m, { op: 'list', local: true })).data as TicketView[];
       expect(local.find((v) => v.name === 'db')).toMatchObject({ holder: leaderView.holder, generation: leaderView.generation });
     }
   });
 
   it('moves the ticket when the holder stops', async () => {
-    const holder = (await grantedAt())[0]!;
+    const holder = await until('db granted at a site', formationWaitMs, async () => (await grantedAt())[0] ?? null);
     const other = f.sites.find((m) => m !== holder)!;
     await running.get(holder.address)!.stop();
     running.delete(holder.address);
-    await until('db granted at the other site', 30_000, async () => ((await f.localTicket(other, 'db'))?.grantedHere === true ? true : null));
+    await until('db granted at the other site', formationWaitMs, async () => ((await f.localTicket(other, 'db'))?.grantedHere === true ? true : null));
     const file = JSON.parse(await readFile(join(other.dir, 'tickets', 'db.json'), 'utf8')) as { granted: boolean; owner: string };
     expect(file).toMatchObject({ granted: true, owner: other.address });
     await start(holder);
@@ -102,20 +103,20 @@ describe('three members in one process over real libp2p', () => {
 
   it('a grant without --site means the site where the command was run', async () => {
     // The previous test restarted a member: let the formation agree on a leader again first.
-    await until('a leader all members agree on', 20_000, async () => {
+    await until('a leader all members agree on', formationWaitMs, async () => {
       const leaders = new Set<string | null>();
       for (const m of f.members) leaders.add(((await ask(m, 'status')).data as { leader: string | null }).leader);
       return leaders.size === 1 && !leaders.has(null) ? true : null;
     });
-    const holder = (await grantedAt())[0]!;
+    const holder = await until('db granted at a site', formationWaitMs, async () => (await grantedAt())[0] ?? null);
     const other = f.sites.find((m) => m !== holder)!;
-    const revoke = await call({ socket: other.socket, json: true, timeoutMs: 5000 }, { op: 'revoke', ticket: 'db' });
+    const revoke = await callLed(f, other, { op: 'revoke', ticket: 'db' });
     expect(revoke.ok, JSON.stringify(revoke)).toBe(true);
-    const grant = await call({ socket: other.socket, json: true, timeoutMs: 15_000 }, { op: 'grant', ticket: 'db' });
+    const grant = await callLed(f, other, { op: 'grant', ticket: 'db' });
     expect(grant.ok, JSON.stringify(grant)).toBe(true);
-    await until('db granted where the command ran', 30_000, async () => ((await f.localTicket(other, 'db'))?.grantedHere === true ? true : null));
+    await until('db granted where the command ran', formationWaitMs, async () => ((await f.localTicket(other, 'db'))?.grantedHere === true ? true : null));
     const arb = f.members[2]!;
-    const refused = await call({ socket: arb.socket, json: true, timeoutMs: 5000 }, { op: 'grant', ticket: 'db' });
+    const refused = await callLed(f, arb, { op: 'grant', ticket: 'db' });
     expect(refused).toMatchObject({ ok: false, code: 'invalid' });
   });
 

@@ -3,6 +3,7 @@
 // core must catch every one within 2,000 seeds; a checker that cannot fail
 // would let these through.
 import { describe, expect, it } from 'vitest';
+import { simTestTimeoutMs } from './seed-blocks.js';
 import { safetyMutantNames } from './mutants.js';
 import { runSeed } from './run.js';
 
@@ -22,7 +23,7 @@ describe('simulator negative controls', () => {
       }
       expect(caughtAt, `mutant ${name} survived ${seedsMax} seeds`).not.toBeNull();
       expect(what).not.toBe('');
-    });
+    }, simTestTimeoutMs);
   }
 
   // Issue 12, item 1: the stranded-grant check (world.ts sampleStranded) must see a host that never
@@ -37,5 +38,5 @@ describe('simulator negative controls', () => {
 
   it('the real core passes the seeds that catch the mutants', () => {
     for (const seed of [1, 11, 13, 33, 163]) expect(runSeed(seed).violations).toEqual([]);
-  });
+  }, simTestTimeoutMs);
 });

@@ -13,6 +13,7 @@
 // `no-indirect-probe` must suspect members behind the cut link; neither may
 // break safety. SIM_SCENARIO_SEEDS sets the seeds per family.
 import { describe, expect, it } from 'vitest';
+import { simTestTimeoutMs } from './seed-blocks.js';
 import { gossipMutantNames } from './mutants.js';
 import { scenarioNames } from './params.js';
 import { failed, runSeed, summarize } from './run.js';
@@ -37,7 +38,7 @@ describe('simulator: gossip scenarios on the real core', () => {
       expect(s.convergenceMs.count).toBeGreaterThan(0);
       expect(s.convergenceMs.unconverged).toBe(0);
       if (scenario !== 'lossy') expect(s.relay.sent).toBeGreaterThan(0);
-    });
+    }, simTestTimeoutMs);
   }
 });
 
@@ -54,21 +55,21 @@ describe('simulator: gossip negative controls (bridge, 0 % loss)', () => {
     expect(Object.values(s.violations).reduce((a, b) => a + b, 0)).toBe(0);
     expect(s.falseFailovers).toBe(0);
     expect(s.falseSuspicions.count).toBe(0);
-  });
+  }, simTestTimeoutMs);
 
   it('no-relay fails tickets over while a path exists', () => {
     const s = run('no-relay');
     expect(Object.values(s.violations).reduce((a, b) => a + b, 0)).toBe(0);
     expect(s.falseFailovers).toBeGreaterThan(0);
-  });
+  }, simTestTimeoutMs);
 
   it('no-indirect-probe suspects members behind a cut link', () => {
     const s = run('no-indirect-probe');
     expect(Object.values(s.violations).reduce((a, b) => a + b, 0)).toBe(0);
     expect(s.falseSuspicions.count).toBeGreaterThan(0);
-  });
+  }, simTestTimeoutMs);
 
   it('lists exactly the gossip mutants', () => {
     expect([...gossipMutantNames].sort()).toEqual(['no-indirect-probe', 'no-relay']);
-  });
+  }, simTestTimeoutMs);
 });

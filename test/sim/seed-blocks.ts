@@ -15,11 +15,20 @@ export function runBlock(first: number, last: number): { bad: unknown[]; summary
   return { bad, summary: summarize(results, null) };
 }
 
+/**
+ * Wall-clock budget of one simulator test. A run is deterministic and bounded
+ * in virtual time, so it always ends; the budget only guards against a hang.
+ * What it costs in wall time is CPU: a block takes 30–80 s on an idle 2-core
+ * machine and several times that beside other work, which the default
+ * testTimeout (120 s) does not allow for.
+ */
+export const simTestTimeoutMs = 30 * 60_000;
+
 /** Seeds run in CI: SIM_SEEDS (default 1000), split in two halves so both cores work. */
 export const seedsTotal = Number(process.env.SIM_SEEDS ?? 1000);
 
 /** Declares the seed tests of one half (each half is its own file, so vitest runs them on both cores). */
-export function defineSeedTests(half: 1 | 2, describe: (name: string, fn: () => void) => void, it: (name: string, fn: () => void) => void, expect: (v: unknown) => { toEqual(x: unknown): void; toBe(x: unknown): void; toBeGreaterThan(x: number): void }): void {
+export function defineSeedTests(half: 1 | 2, describe: (name: string, fn: () => void) => void, it: (name: string, fn: () => void, timeoutMs: number) => void, expect: (v: unknown) => { toEqual(x: unknown): void; toBe(x: unknown): void; toBeGreaterThan(x: number): void }): void {
   const mid = Math.ceil(seedsTotal / 2);
   const lo = half === 1 ? 1 : mid + 1;
   const hi = half === 1 ? mid : seedsTotal;
@@ -33,7 +42,7 @@ export function defineSeedTests(half: 1 | 2, describe: (name: string, fn: () => 
         expect(bad).toEqual([]);
         expect(summary.minGuardGapMs === null || summary.minGuardGapMs > 0).toBe(true);
         expect(summary.failoverMs.count).toBeGreaterThan(0);
-      });
+      }, simTestTimeoutMs);
     }
   });
 }

@@ -1,9 +1,15 @@
 // The lease guard against the REAL crm_ticket on a CIB file: a grant written
 // by the crm_ticket sink is revoked by the guard when its deadline passes —
-// not before, and promptly after — unless the agent moved the deadline; a
-// grant whose deadline the agent keeps moving stays. Also the process: the
-// `tollbooth lease-guard` command (built CLI) revokes on its own after the
-// agent that armed the grant is gone, then stops.
+// not before, and at its first look after — unless the agent moved the
+// deadline; a grant whose deadline the agent keeps moving stays. Also the
+// process: the `tollbooth lease-guard` command (built CLI) revokes on its own
+// after the agent that armed the grant is gone, then stops.
+//
+// The in-process guard runs on a clock the test moves by hand and counts the
+// guard's reads of it, so "not before" and "at its first look after" are
+// orders of events, not wall-clock margins: the outcome is the same on an
+// idle and on a loaded machine. The processes run on the real clock; there
+// the test only bounds how long it waits, with room for a loaded machine.
 import { execFile, spawn } from 'node:child_process';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,13 +22,16 @@ import { CibExpiryGuard, LeaseGuard } from '../../../src/adapters/pacemaker/leas
 import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
 import { SystemClock } from '../../../src/adapters/system-clock.js';
 import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
-import { generation, memberId, ms } from '../../../src/core/types.js';
+import { generation, memberId, ms, type Ms } from '../../../src/core/types.js';
+import type { MonotonicClock } from '../../../src/ports/ports.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, '..', 'fixtures');
 const repo = join(here, '..', '..', '..');
 const clock = new SystemClock();
+/** Upper bound on waiting for a process to act (start-up, a poll, crm_ticket), generous for a loaded machine. */
+const processWaitMs = 30_000;
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 let dir = '';
@@ -33,12 +42,43 @@ afterEach(async () => {
   dir = '';
 });
 
-async function setup(boothCfgName = 'booth'): Promise<{ cib: string; sink: CrmTicketSink; guardFile: LeaseGuardFile }> {
+/**
+ * A monotonic clock moved by hand. The guard gets `forGuard`, which counts
+ * the guard's reads: it reads the clock once when it enforces and once when it
+ * sets its timer, so three reads after a move include one whole look at the
+ * new time (enforce, then the timer).
+ */
+class HandClock implements MonotonicClock {
+  guardReads = 0;
+  readonly forGuard: MonotonicClock = {
+    now: () => {
+      this.guardReads += 1;
+      return this.now();
+    },
+  };
+  constructor(public t: number) {}
+  now(): Ms {
+    return ms(this.t);
+  }
+}
+
+/** Moves the hand clock and waits until the guard has looked at the new time once, whole. */
+async function moveAndLook(c: HandClock, t: number): Promise<void> {
+  c.t = t;
+  const from = c.guardReads;
+  const until = clock.now() + processWaitMs;
+  while (c.guardReads < from + 3) {
+    if (clock.now() > until) throw new Error(`the guard did not look at the clock within ${processWaitMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function setup(boothCfgName = 'booth', sinkClock: MonotonicClock = clock): Promise<{ cib: string; sink: CrmTicketSink; guardFile: LeaseGuardFile }> {
   dir = await mkdtemp(join(tmpdir(), 'lease-guard-'));
   const cib = join(dir, 'cib.xml');
   await copyFile(join(fixtures, 'cib-tickets.xml'), cib);
   const guardFile = await LeaseGuardFile.open(join(dir, 'lease-guard'), 'boot-x');
-  const sink = new CrmTicketSink({ siteId: 560592995, boothCfgName, env: { CIB_file: cib }, clock, guard: guardFile });
+  const sink = new CrmTicketSink({ siteId: 560592995, boothCfgName, env: { CIB_file: cib }, clock: sinkClock, guard: guardFile });
   return { cib, sink, guardFile };
 }
 
@@ -51,13 +91,13 @@ async function grantedIn(cib: string, ticket: string): Promise<boolean> {
   return stdout.trim() === 'true';
 }
 
-/** Polls until the ticket is revoked in the CIB; resolves with the monotonic time it was seen. */
-async function revokedAt(cib: string, ticket: string, deadlineMs: number): Promise<number> {
+/** Polls until the ticket is revoked in the CIB; resolves with the monotonic time it was seen (on `on`). */
+async function revokedAt(cib: string, ticket: string, deadlineMs: number, on: MonotonicClock = clock): Promise<number> {
   const until = clock.now() + deadlineMs;
   while (clock.now() < until) {
     // crm_ticket rewrites a CIB file in place: a read that overlaps the guard's write can fail; read again.
     const granted = await grantedIn(cib, ticket).catch(() => null);
-    if (granted === false) return clock.now();
+    if (granted === false) return on.now();
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`${ticket} still granted after ${deadlineMs} ms`);
@@ -65,16 +105,21 @@ async function revokedAt(cib: string, ticket: string, deadlineMs: number): Promi
 
 describe('the lease guard (real crm_ticket, CIB file)', () => {
   it('revokes a grant when its deadline passes, not before, with owner 0 and the term kept', async () => {
-    const { cib, sink, guardFile } = await setup();
-    const deadline = clock.now() + 600;
+    const hand = new HandClock(5_000_000);
+    const { cib, sink, guardFile } = await setup('booth', hand);
+    const deadline = hand.t + 600;
     expect(await sink.apply(grant('ticketA', deadline))).toEqual({ ok: true });
-    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock, revoke: (t) => sink.revokeLost(t), log: quiet, pollMs: 100 });
+    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock: hand.forGuard, revoke: (t) => sink.revokeLost(t), log: quiet, pollMs: 100 });
     guards.push(g);
     await g.start();
+    // Not before: the guard has looked at 1 ms before the deadline (however long that took), and left it.
+    await moveAndLook(hand, deadline - 1);
     expect(await grantedIn(cib, 'ticketA')).toBe(true);
-    const at = await revokedAt(cib, 'ticketA', 5_000);
-    expect(at).toBeGreaterThanOrEqual(deadline);
-    expect(at - deadline).toBeLessThan(1_000);
+    expect(g.revoked).toBe(0);
+    // At the deadline, with the clock standing still there: revoked at the guard's first look.
+    hand.t = deadline;
+    const at = await revokedAt(cib, 'ticketA', processWaitMs, hand);
+    expect(at).toBe(deadline);
     const { stdout } = await run('crm_ticket', ['-t', 'ticketA', '-q'], { env: { ...process.env, CIB_file: cib } });
     expect(stdout).toMatch(/granted="false"/);
     expect(stdout).toMatch(/owner="0"/);
@@ -83,19 +128,23 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
   });
 
   it('keeps a grant whose deadline the agent moves later, and revokes at the moved deadline', async () => {
-    const { cib, sink, guardFile } = await setup();
-    // Generous: the extension must land before the first deadline even on a loaded machine.
-    const first = clock.now() + 3_000;
+    const hand = new HandClock(5_000_000);
+    const { cib, sink, guardFile } = await setup('booth', hand);
+    const first = hand.t + 3_000;
     await sink.apply(grant('ticketA', first));
-    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock, revoke: (t) => sink.revokeLost(t), log: quiet, pollMs: 100 });
+    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock: hand.forGuard, revoke: (t) => sink.revokeLost(t), log: quiet, pollMs: 100 });
     guards.push(g);
     await g.start();
+    // The extension lands before the first deadline on the guard's clock, however long the write took.
     const moved = first + 1_000;
     expect(await sink.extendGuard({ id: 2, extend: [{ ticket: 'ticketA', generation: generation(3), revokeBy: ms(moved) }] })).toEqual({ ok: true, skipped: [] });
-    const at = await revokedAt(cib, 'ticketA', 5_000);
-    expect(at).toBeGreaterThanOrEqual(moved);
+    await moveAndLook(hand, first);
+    await moveAndLook(hand, moved - 1);
+    expect(await grantedIn(cib, 'ticketA')).toBe(true);
+    hand.t = moved;
+    expect(await revokedAt(cib, 'ticketA', processWaitMs, hand)).toBe(moved);
     // Once passed, the deadline cannot be moved: the agent is told to write the grant again.
-    expect(await sink.extendGuard({ id: 3, extend: [{ ticket: 'ticketA', generation: generation(3), revokeBy: ms(clock.now() + 5_000) }] })).toEqual({ ok: true, skipped: ['ticketA'] });
+    expect(await sink.extendGuard({ id: 3, extend: [{ ticket: 'ticketA', generation: generation(3), revokeBy: ms(hand.t + 5_000) }] })).toEqual({ ok: true, skipped: ['ticketA'] });
   });
 
   it('leaves a newer grant (higher term) alone: that deadline protected an older one', async () => {
@@ -137,11 +186,14 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
         '',
       ].join('\n'),
     );
-    const deadline = clock.now() + 1_500;
-    expect(await sink.apply(grant('ticketA', deadline))).toEqual({ ok: true });
+    // The grant is written with a long deadline (its write must not race it); the record the process
+    // reads gets a short one, armed just before the process starts: whenever the process gets to it,
+    // the deadline has passed or soon will, and the revoke can only come at or after it.
+    expect(await sink.apply(grant('ticketA', clock.now() + 60_000))).toEqual({ ok: true });
     // The real boot id: the process reads /proc's.
     const { bootId } = await import('../../../src/adapters/system-clock.js');
     const real = await LeaseGuardFile.open(guardFile.path, bootId());
+    const deadline = clock.now() + 1_500;
     await real.arm('ticketA', 3, deadline);
     const dead = spawn(process.execPath, ['-e', '0']);
     await new Promise((r) => dead.once('exit', r));
@@ -153,9 +205,9 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-    const at = await revokedAt(cib, 'ticketA', 10_000);
+    const at = await revokedAt(cib, 'ticketA', processWaitMs);
     expect(at, out).toBeGreaterThanOrEqual(deadline);
-    expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]), out).toBe(0);
+    expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), processWaitMs))]), out).toBe(0);
     expect(out).toContain('ticket revoked by the lease guard');
   });
 });
@@ -201,7 +253,7 @@ describe('the cluster lease guard (CIB expires; real crm_ticket, CIB file)', () 
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      const at = await revokedAt(cib, 'ticketA', 15_000);
+      const at = await revokedAt(cib, 'ticketA', processWaitMs);
       expect(Date.now() - (clock.now() - at), out).toBeGreaterThanOrEqual(expiresAt - 1000);
       expect(out).toContain('ticket revoked by the cluster lease guard');
     } finally {

@@ -40,7 +40,8 @@ async function createCluster(n: number, options: ComplianceOptions = {}): Promis
   };
 }
 
-describeTransportCompliance('MemoryTransport', { create: createCluster, deadlineMs: 2000 });
+// The memory network delivers on the next turns of the event loop; the deadline is for a loaded machine.
+describeTransportCompliance('MemoryTransport', { create: createCluster, deadlineMs: 10_000 });
 
 describe('MemoryTransport only', () => {
   const started: MemoryTransport[] = [];
