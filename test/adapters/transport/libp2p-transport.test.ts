@@ -52,7 +52,19 @@ import { remoteAdminRequest } from '../../../src/cli/remote-admin.js';
 import { describeTransportCompliance, Inbox, vote, waitFor, type ComplianceCluster, type ComplianceOptions } from './transport-compliance.js';
 
 const formation = 'tb-test';
-const deadlineMs = 10_000;
+/**
+ * Upper bound on one asynchronous step (connect, reconnect, deliver): milliseconds on an idle
+ * machine; the three-member set-up missed 10 s at load ~18 (two CPU hogs and other tests).
+ */
+const deadlineMs = 30_000;
+/**
+ * Connection monitor period and timeout of the tests' transports. The tests
+ * assume a link stays up once connected (a frame to a peer that is not
+ * connected is dropped, by contract); the shipped 1 s ping timeout cuts a link
+ * whose process is late to answer a ping, which on a loaded machine it is.
+ * The tests of the monitor itself set their own.
+ */
+const testPingMs = 30_000;
 /** libp2p's connection monitor period when not configured (node_modules/libp2p connection-monitor.js). */
 const libp2pDefaultPingIntervalMs = 10_000;
 
@@ -123,6 +135,8 @@ function transportFor(
     logger: recordingLogger(logs),
     redialIntervalMs: 200,
     dialTimeoutMs: 2000,
+    pingIntervalMs: testPingMs,
+    pingTimeoutMs: testPingMs,
     testFaults: true,
     ...extra,
   });
