@@ -70,8 +70,12 @@ export async function freePort(addresses: readonly string[]): Promise<number> {
 
 /** Characters of a member's stderr kept for the error when it fails to start. */
 const memberStderrCharsMax = 10_000;
-/** How long waitReady waits for a member's admin socket to answer, ms. */
-const memberReadyWaitMsDefault = 30_000;
+/**
+ * How long waitReady waits for a member to answer on its admin socket: a
+ * second or two on an idle machine, far more from source (tsx compiles the
+ * CLI at each start) on a loaded one.
+ */
+export const memberReadyMsMax = 90_000;
 /** How long a member may take to stop on SIGTERM before it is killed, ms. */
 const memberStopGraceMs = 15_000;
 /** The generated tickets' booth `timeout` is a tenth of the lease, but at least this, ms. */
@@ -187,7 +191,7 @@ export class LoopbackFormation {
   }
 
   /** Waits until the member answers on its admin socket. */
-  async waitReady(m: LoopbackMember, deadlineMs = memberReadyWaitMsDefault): Promise<void> {
+  async waitReady(m: LoopbackMember, deadlineMs = memberReadyMsMax): Promise<void> {
     await until(`${m.address} to answer on its admin socket`, deadlineMs, async () => {
       if (m.proc !== null && m.proc.exitCode !== null) {
         throw new WaitAborted(`${m.address} exited with ${m.proc.exitCode}: ${(m.proc as ChildProcess & { stderrText?: () => string }).stderrText?.() ?? ''}`);

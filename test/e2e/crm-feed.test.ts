@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runningLeaseGuard } from '../../src/adapters/pacemaker/lease-guard.js';
-import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import { boothSiteId } from '../../src/config/site-id.js';
 
 const run = promisify(execFile);
@@ -62,7 +62,7 @@ describe('the Pacemaker feed: crm_ticket sink and lease guard with real processe
     });
     for (const s of f.sites) await copyFile(fixture, cibOf(s));
     await f.startAll();
-  }, 60_000);
+  }, memberReadyMsMax + 60_000);
 
   afterAll(async () => {
     await f.stop();

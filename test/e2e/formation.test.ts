@@ -15,7 +15,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readTicketFile, readTicketState } from '../../src/adapters/pacemaker/file-ticket-sink.js';
-import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import type { TicketView } from '../../src/runtime/admin-service.js';
 import { callLed, runLed } from '../support/led-calls.js';
 
@@ -38,7 +38,7 @@ describe('a formation of real processes on loopback', () => {
       ],
     });
     await f.startAll();
-  }, 60_000);
+  }, memberReadyMsMax + 60_000);
 
   afterAll(async () => {
     await f.stop();

@@ -16,7 +16,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import { freePort, LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 
 const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
 const leaseS = 4;
@@ -97,7 +97,7 @@ describe('metrics and events of a real formation', () => {
     );
     prom = spawn('prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
     await until('prometheus to be ready', 60_000, async () => ((await fetch(`http://127.0.0.1:${promPort}/-/ready`)).ok ? true : null), 200);
-  }, 120_000);
+  }, memberReadyMsMax + 90_000);
 
   afterAll(async () => {
     if (prom !== null && prom.exitCode === null) {

@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileTicketSink } from '../../src/adapters/pacemaker/file-ticket-sink.js';
-import { LoopbackFormation, until } from '../../src/cli/loopback-formation.js';
+import { LoopbackFormation, until, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 
 const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
 
@@ -22,7 +22,7 @@ describe('a grant revoked behind the holder', () => {
   beforeAll(async () => {
     f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, command: tsxCommand, tickets: [{ name: 'auto', expireS: 6, acquireAfterS: 0 }] });
     await f.startAll();
-  }, 60_000);
+  }, memberReadyMsMax + 60_000);
 
   afterAll(async () => {
     await f.stop();

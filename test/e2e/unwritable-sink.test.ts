@@ -10,7 +10,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import type { TicketView } from '../../src/runtime/admin-service.js';
 import { callLed } from '../support/led-calls.js';
 
@@ -22,7 +22,7 @@ describe('a site whose sink cannot take a grant', () => {
   beforeAll(async () => {
     f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, command: tsxCommand, tickets: [{ name: 'auto', expireS: 4, acquireAfterS: 0 }] });
     await f.startAll();
-  }, 60_000);
+  }, memberReadyMsMax + 60_000);
 
   afterAll(async () => {
     await f.stop();

@@ -33,7 +33,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runningLeaseGuard } from '../../src/adapters/pacemaker/lease-guard.js';
-import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const agent = join(repo, 'packaging/ocf/tollbooth');
@@ -250,7 +250,7 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     // The other two members run as plain processes; the first site is the resource.
     for (const m of f.members) if (m !== site) f.start(m);
     await Promise.all(f.members.filter((m) => m !== site).map((m) => f.waitReady(m)));
-  }, 60_000);
+  }, memberReadyMsMax + 60_000);
 
   afterAll(async () => {
     // Whatever a failed test left running: stop it through the agent, then make sure.
