@@ -17,12 +17,16 @@ import { join } from 'node:path';
 import { readTicketFile, readTicketState } from '../../src/adapters/pacemaker/file-ticket-sink.js';
 import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import type { TicketView } from '../../src/runtime/admin-service.js';
-import { callLed, runLed } from '../support/led-calls.js';
+import { callLed, formationWaitMs, runLed } from '../support/led-calls.js';
 
 const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
 const leaseS = 4;
+/** How long one run of the CLI from source may take: about a second idle, tens of seconds on a loaded machine (tsx compiles it at each start). */
+const cliRunMsMax = 90_000;
 /** Budget of a test that runs the CLI several times from source, generous for a loaded machine. */
-const cliTestMs = 3 * 60_000;
+const cliTestMs = 5 * 60_000;
+/** Budget of a test that restarts a member and waits for it to rejoin: its start, then the formation's waits. */
+const restartTestMs = memberReadyMsMax + 3 * formationWaitMs;
 
 describe('a formation of real processes on loopback', () => {
   let f: LoopbackFormation;
@@ -45,7 +49,7 @@ describe('a formation of real processes on loopback', () => {
   });
 
   const holderNow = (): Promise<LoopbackMember> =>
-    until('the automatic ticket to be granted at exactly one site', 30_000, async () => {
+    until('the automatic ticket to be granted at exactly one site', formationWaitMs, async () => {
       const at = await f.grantedAt('auto');
       return at.length === 1 ? at[0]! : null;
     });
@@ -61,7 +65,7 @@ describe('a formation of real processes on loopback', () => {
     // A --local read answers from the member's own committed state: it may lag the leader by a
     // heartbeat or two (the deadline is for a loaded machine, not that bound).
     for (const m of f.members) {
-      await until(`${m.address}'s local view to show the holder`, 20_000, async () => {
+      await until(`${m.address}'s local view to show the holder`, formationWaitMs, async () => {
         const local = await f.call(m, { op: 'list', local: true });
         return (local.data as TicketView[]).find((v) => v.name === 'auto')?.holder === holder.address ? true : null;
       }, 20);
@@ -74,13 +78,13 @@ describe('a formation of real processes on loopback', () => {
     expect(man?.holder).toBeNull();
     const g = await callLed(f, f.members[2]!, { op: 'grant', ticket: 'man', site: a!.address });
     expect(g.ok, JSON.stringify(g)).toBe(true);
-    await until('man granted at the first site', 20_000, async () => ((await f.localTicket(a!, 'man'))?.grantedHere === true ? true : null));
+    await until('man granted at the first site', formationWaitMs, async () => ((await f.localTicket(a!, 'man'))?.grantedHere === true ? true : null));
     const again = await callLed(f, b!, { op: 'grant', ticket: 'man', site: a!.address });
     expect(again.ok).toBe(false);
     expect(again.code).toBe('already-granted');
     const r = await callLed(f, b!, { op: 'revoke', ticket: 'man' });
     expect(r.ok, JSON.stringify(r)).toBe(true);
-    await until('man revoked at the first site', 20_000, async () => ((await f.localTicket(a!, 'man'))?.grantedHere === false ? true : null));
+    await until('man revoked at the first site', formationWaitMs, async () => ((await f.localTicket(a!, 'man'))?.grantedHere === false ? true : null));
     man = ((await callLed(f, a!, { op: 'list' })).data as TicketView[]).find((v) => v.name === 'man');
     expect(man?.holder).toBeNull();
     const h = await callLed(f, a!, { op: 'history', ticket: 'man' });
@@ -92,7 +96,7 @@ describe('a formation of real processes on loopback', () => {
     const holder = await holderNow();
     const cli = (args: string[]): Promise<{ code: number; out: string; err: string }> =>
       new Promise((resolve) => {
-        execFile(tsxCommand[0]!, [...tsxCommand.slice(1), ...args], { timeout: 30_000 }, (error, out, err) => {
+        execFile(tsxCommand[0]!, [...tsxCommand.slice(1), ...args], { timeout: cliRunMsMax }, (error, out, err) => {
           resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out, err });
         });
       });
@@ -114,11 +118,11 @@ describe('a formation of real processes on loopback', () => {
     const [a, b] = f.sites;
     const g = await callLed(f, a!, { op: 'grant', ticket: 'man', site: a!.address });
     expect(g.ok, JSON.stringify(g)).toBe(true);
-    await until('man granted at the first site', 20_000, async () => ((await f.localTicket(a!, 'man'))?.grantedHere === true ? true : null));
+    await until('man granted at the first site', formationWaitMs, async () => ((await f.localTicket(a!, 'man'))?.grantedHere === true ? true : null));
     // `move` asks the leader through the third member: let the formation have one first.
     await callLed(f, f.members[2]!, { op: 'list' });
     const out = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      execFile(tsxCommand[0]!, [...tsxCommand.slice(1), 'move', 'man', '--to', b!.address, '--socket', f.members[2]!.socket, '--stop-timeout', '20000', '--start-timeout', '30000'], { timeout: 60_000 }, (error, o, e) => {
+      execFile(tsxCommand[0]!, [...tsxCommand.slice(1), 'move', 'man', '--to', b!.address, '--socket', f.members[2]!.socket, '--stop-timeout', String(formationWaitMs), '--start-timeout', String(formationWaitMs)], { timeout: cliRunMsMax + 2 * formationWaitMs }, (error, o, e) => {
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out: o, err: e });
       });
     });
@@ -139,7 +143,7 @@ describe('a formation of real processes on loopback', () => {
     // Moving it where it is changes nothing.
     const same = await callLed(f, b!, { op: 'revoke', ticket: 'man' });
     expect(same.ok).toBe(true);
-  });
+  }, cliTestMs);
 
   it('rejects unknown keys and garbage frames while service continues', async () => {
     // Raw bytes at the libp2p port of a member: not a Noise handshake from a configured key.
@@ -166,11 +170,11 @@ describe('a formation of real processes on loopback', () => {
     await f.kill(other, 'SIGKILL');
     f.start(other);
     await f.waitReady(other);
-    await until('the restarted site to follow the leader', 20_000, async () => ((await f.call(other, { op: 'status' })).data as { leader: string | null }).leader);
+    await until('the restarted site to follow the leader', formationWaitMs, async () => ((await f.call(other, { op: 'status' })).data as { leader: string | null }).leader);
     const after = await f.localTicket(holder, 'auto');
     expect(after?.grantedHere).toBe(true);
     expect(after?.generation).toBe(before?.generation);
-  });
+  }, restartTestMs);
 
   it('fails over after kill -9 of the holder, the new lease starting after the old one ended, and the old holder rejoins without taking it back', async () => {
     const holder = await holderNow();
@@ -179,7 +183,7 @@ describe('a formation of real processes on loopback', () => {
     // The dead holder's last lease deadline (its grant, as its guard record extended it): final now.
     const old = await readTicketState(join(holder.dir, 'tickets'), 'auto');
     expect(old?.granted).toBe(true);
-    await until('the other site to be granted the ticket', 60_000, async () => ((await f.localTicket(other, 'auto'))?.grantedHere === true ? true : null));
+    await until('the other site to be granted the ticket', formationWaitMs, async () => ((await f.localTicket(other, 'auto'))?.grantedHere === true ? true : null));
     // S1 on the clock both processes share: each site's deadline is (renewal sent) + lease − revoke
     // lead, so the new holder's lease began after the old one's ended exactly when its first
     // deadline lies more than one lease past the old holder's last. The grant write's own deadline is
@@ -190,11 +194,11 @@ describe('a formation of real processes on loopback', () => {
     expect(fresh!.revokeBy! - old!.revokeBy!).toBeGreaterThan(leaseS * 1000);
     f.start(holder);
     await f.waitReady(holder);
-    await until('the old holder to learn the new grant', 20_000, async () => {
+    await until('the old holder to learn the new grant', formationWaitMs, async () => {
       const t = await f.localTicket(holder, 'auto');
       return t?.holder === other.address ? true : null;
     });
     expect((await f.localTicket(holder, 'auto'))?.grantedHere).toBe(false);
     expect((await f.grantedAt('auto')).map((m) => m.address)).toEqual([other.address]);
-  });
+  }, restartTestMs);
 });
