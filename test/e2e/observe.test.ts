@@ -17,9 +17,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
+import { formationWaitMs } from '../support/led-calls.js';
 
 const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
 const leaseS = 4;
+/** Budget of the failover test: a dozen waits for the formation, Prometheus and two CLI processes, each far shorter when the machine is idle. */
+const failoverTestMs = 10 * 60_000;
 
 /** Runs promtool with `input` on stdin; resolves with its exit code and output. */
 function promtool(args: readonly string[], input: string): Promise<{ code: number; output: string }> {
@@ -128,7 +131,7 @@ describe('metrics and events of a real formation', () => {
     // Every member reports the same holder; the holder's sink has it granted, the other's not.
     for (const m of f.members) {
       // Gossip settles after the registry: wait until this member sees both others alive and reached directly.
-      const text = await until(`${m.address}'s metrics to show the holder, and both peers alive on a direct route`, 30_000, async () => {
+      const text = await until(`${m.address}'s metrics to show the holder, and both peers alive on a direct route`, formationWaitMs, async () => {
         const t = await scrape(m);
         const settled = f.members.filter((p) => p !== m).every((p) => sample(t, 'tollbooth_peer_state', `peer="${p.address}",state="alive"`) === 1 && sample(t, 'tollbooth_peer_route_info', `peer="${p.address}",route="direct"`) === 1);
         return holderOf(t, 'auto') === holder.address && settled ? t : null;
@@ -157,7 +160,7 @@ describe('metrics and events of a real formation', () => {
       expect(sample(text, 'tollbooth_peer_rtt_seconds')).toBeGreaterThan(0);
     }
     // On a loaded host the CIB write may trail the registry: wait for it.
-    const before = await until('the holder\'s sink to have the ticket granted', 30_000, async () => {
+    const before = await until('the holder\'s sink to have the ticket granted', formationWaitMs, async () => {
       const t = await scrape(holder);
       return sample(t, 'tollbooth_ticket_granted_here', 'ticket="auto"') === 1 ? t : null;
     }, 200);
@@ -169,24 +172,24 @@ describe('metrics and events of a real formation', () => {
     const generationBefore = sample(before, 'tollbooth_ticket_generation', 'ticket="auto"')!;
 
     // Prometheus itself scraped every member and reads the same holder.
-    await until('prometheus to report the holder from all three members', 30_000, async () => {
+    await until('prometheus to report the holder from all three members', formationWaitMs, async () => {
       const h = await promHolders();
       return h.length === 3 && h.every((x) => x === holder.address) ? true : null;
     }, 250);
 
     const jsonWatch = startWatch(arbitrator.socket, true);
     const textWatch = startWatch(other.socket, false);
-    for (const w of [jsonWatch, textWatch]) await until('tollbooth watch to subscribe', 30_000, () => Promise.resolve(w.err.includes('watching ') ? true : null), 100);
+    for (const w of [jsonWatch, textWatch]) await until('tollbooth watch to subscribe', memberReadyMsMax, () => Promise.resolve(w.err.includes('watching ') ? true : null), 100);
 
     await f.kill(holder, 'SIGKILL');
-    const after = await until('the survivor\'s metrics to show it holding the ticket', 60_000, async () => {
+    const after = await until('the survivor\'s metrics to show it holding the ticket', formationWaitMs, async () => {
       const t = await scrape(other);
       return holderOf(t, 'auto') === other.address && sample(t, 'tollbooth_ticket_granted_here', 'ticket="auto"') === 1 ? t : null;
     }, 200);
     expect(sample(after, 'tollbooth_ticket_generation', 'ticket="auto"')).toBeGreaterThan(generationBefore);
     expect(sample(after, 'tollbooth_events_total', 'event="failover"')).toBeGreaterThanOrEqual(1);
     expect(sample(after, 'tollbooth_ticket_last_change_timestamp_seconds', 'ticket="auto"')).toBeGreaterThan(Date.now() / 1000 - 120);
-    const arb = await until('the arbitrator to see the holder dead or suspect', 30_000, async () => {
+    const arb = await until('the arbitrator to see the holder dead or suspect', formationWaitMs, async () => {
       const t = await scrape(arbitrator);
       return sample(t, 'tollbooth_peer_state', `peer="${holder.address}",state="alive"`) === 0 ? t : null;
     }, 200);
@@ -194,14 +197,14 @@ describe('metrics and events of a real formation', () => {
     expect((await promtool(['check', 'metrics'], after)).code).toBe(0);
 
     // Both watchers printed the failover and the holder's fall, one line per event.
-    const failover = await until('the JSON watcher to print the failover', 30_000, () => {
+    const failover = await until('the JSON watcher to print the failover', formationWaitMs, () => {
       const lines = jsonWatch.out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
       return Promise.resolve(lines.find((e) => e.event === 'failover' && e.ticket === 'auto') ?? null);
     }, 100);
     expect(failover).toMatchObject({ member: arbitrator.address, site: other.address, previous: holder.address });
     expect(failover.generation).toBeGreaterThan(generationBefore);
-    await until('the JSON watcher to print the holder suspect or dead', 30_000, () => Promise.resolve(jsonWatch.out.includes(`"event":"member-suspect","peer":"${holder.address}"`) || jsonWatch.out.includes(`"event":"member-dead","peer":"${holder.address}"`) ? true : null), 100);
-    await until('the text watcher to print the failover', 30_000, () => Promise.resolve(new RegExp(`^\\S+ ${other.address.replaceAll('.', '\\.')} failover ticket=auto site=${other.address.replaceAll('.', '\\.')} previous=${holder.address.replaceAll('.', '\\.')} `, 'm').test(textWatch.out) ? true : null), 100);
+    await until('the JSON watcher to print the holder suspect or dead', formationWaitMs, () => Promise.resolve(jsonWatch.out.includes(`"event":"member-suspect","peer":"${holder.address}"`) || jsonWatch.out.includes(`"event":"member-dead","peer":"${holder.address}"`) ? true : null), 100);
+    await until('the text watcher to print the failover', formationWaitMs, () => Promise.resolve(new RegExp(`^\\S+ ${other.address.replaceAll('.', '\\.')} failover ticket=auto site=${other.address.replaceAll('.', '\\.')} previous=${holder.address.replaceAll('.', '\\.')} `, 'm').test(textWatch.out) ? true : null), 100);
     for (const w of [jsonWatch, textWatch]) {
       const exited = new Promise<number | null>((r) => w.proc.once('exit', (code) => r(code)));
       w.proc.kill('SIGINT');
@@ -209,11 +212,11 @@ describe('metrics and events of a real formation', () => {
     }
 
     // Prometheus: the dead member's series go stale; the two survivors report the new holder.
-    await until('prometheus to report the new holder', 60_000, async () => {
+    await until('prometheus to report the new holder', formationWaitMs, async () => {
       const h = await promHolders();
       return h.length === 2 && h.every((x) => x === other.address) ? true : null;
     }, 250);
-  }, 180_000);
+  }, failoverTestMs);
 
   it('refuses a bad --http value at start-up, naming it (exit 78)', async () => {
     const [exe, ...pre] = tsxCommand;
@@ -225,5 +228,5 @@ describe('metrics and events of a real formation', () => {
     });
     expect(r.code).toBe(78);
     expect(r.stderr).toContain('--http "localhost:99999"');
-  }, 60_000);
+  }, memberReadyMsMax);
 });
