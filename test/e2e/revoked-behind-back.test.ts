@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileTicketSink } from '../../src/adapters/pacemaker/file-ticket-sink.js';
 import { LoopbackFormation, until, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
+import { formationWaitMs } from '../support/led-calls.js';
 
 const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
 
@@ -29,7 +30,7 @@ describe('a grant revoked behind the holder', () => {
   });
 
   it('is written again by the holder, which keeps the ticket', async () => {
-    const holder = await until('the ticket granted at exactly one site', 30_000, async () => {
+    const holder = await until('the ticket granted at exactly one site', formationWaitMs, async () => {
       const at = await f.grantedAt('auto');
       return at.length === 1 ? at[0]! : null;
     });
@@ -38,7 +39,7 @@ describe('a grant revoked behind the holder', () => {
     const before = await read();
     expect(before.granted).toBe(true);
     await writeFile(file, `${JSON.stringify({ ...before, granted: false, revokeBy: null })}\n`);
-    await until('the holder to write its grant again', 60_000, async () => {
+    await until('the holder to write its grant again', formationWaitMs, async () => {
       const now = await read().catch(() => null);
       return now?.granted === true ? now : null;
     });
@@ -46,5 +47,5 @@ describe('a grant revoked behind the holder', () => {
     // The same grant: no failover happened, the generation is unchanged.
     expect(after.generation).toBe(before.generation);
     expect((await f.grantedAt('auto')).map((m) => m.address)).toEqual([holder.address]);
-  }, 150_000);
+  }, 3 * formationWaitMs);
 });
