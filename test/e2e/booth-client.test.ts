@@ -19,10 +19,12 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import { parseBoothArgs } from '../../src/cli/booth-client.js';
-import { leaderWaitMsMax } from '../support/led-calls.js';
+import { formationWaitMs, leaderWaitMsMax } from '../support/led-calls.js';
 
 const dist = resolve('dist/bin/tollbooth.js');
 const leaseS = 6;
+/** Budget of a test that runs the client a score of times: a node start each, seconds apiece on a loaded machine. */
+const clientTestMs = 5 * 60_000;
 const listLine = /^ticket: ([^,]+), leader: ([^, ]+)(?:, expires: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|INF))?( \[manual mode\])?$/;
 
 interface Run {
@@ -116,7 +118,7 @@ describe('the booth client against a loopback formation', () => {
   it('list, grant, revoke and the legacy client word, with booth\'s messages and exit codes', async () => {
     const [a, b] = f.sites;
     // tollbooth grants an automatic ticket by itself (booth waits for a first grant); wait for it.
-    const holder = await until('tkt to have a holder in booth list', 30_000, async () => {
+    const holder = await until('tkt to have a holder in booth list', formationWaitMs, async () => {
       const l = await run(a!, ['list', '-c', f.configPath]);
       const t = listOf(l.out).get('tkt');
       return t !== undefined && t.leader !== 'NONE' && t.leader !== 'none' ? t.leader : null;
@@ -173,7 +175,7 @@ describe('the booth client against a loopback formation', () => {
     const noTicket = await run(a!, ['grant', '-c', f.configPath]);
     expect(noTicket.code).toBe(1);
     expect(noTicket.err).toContain('No ticket given.');
-  });
+  }, clientTestMs);
 
   it('Hawk reads booth client list (a transcription of its regular expressions)', async () => {
     const out = (await run(f.sites[0]!, ['client', 'list', '-c', f.configPath])).out;
@@ -250,7 +252,7 @@ describe('the booth client against a loopback formation', () => {
     const downList = await run(a!, ['list', '-c', f.configPath]);
     expect(downList.code).toBe(1);
     expect(downList.err).toContain('cannot reach the local tollbooth member');
-  });
+  }, clientTestMs);
 });
 
 describe("booth's command line (parser)", () => {
