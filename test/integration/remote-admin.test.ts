@@ -32,9 +32,17 @@ import { startMember, type RunningMember } from '../../site-agent/main.js';
 import { callLed, formationWaitMs, leaderWaitMsMax, worthRetrying } from '../support/led-calls.js';
 
 const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
+/** How long one run of the CLI from source may take: about a second idle, tens of seconds on a loaded machine (tsx compiles it at each start). */
+const cliRunMsMax = 90_000;
+/**
+ * How long a remote request may take: a libp2p dial, a Noise handshake, a forward to the leader and
+ * a commit — well under a second idle, several on a loaded machine. Only the refusals below, which
+ * accept a timeout as well, keep a short one.
+ */
+const remoteRequestMsMax = 30_000;
 const cli = (args: readonly string[]): Promise<{ code: number; out: string; err: string }> =>
   new Promise((resolve) => {
-    execFile(tsxCommand[0]!, [...tsxCommand.slice(1), ...args], { timeout: 30_000 }, (error, out, err) => {
+    execFile(tsxCommand[0]!, [...tsxCommand.slice(1), ...args], { timeout: cliRunMsMax }, (error, out, err) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out, err });
     });
   });
@@ -47,7 +55,7 @@ describe('remote admin commands signed with an admin key', () => {
   let strangerSeed: Buffer;
   const running = new Map<string, RunningMember>();
 
-  const remote = (m: LoopbackMember, req: AdminRequest, seed: Uint8Array = adminSeed, timeoutMs = 10_000): Promise<AdminResponse> =>
+  const remote = (m: LoopbackMember, req: AdminRequest, seed: Uint8Array = adminSeed, timeoutMs = remoteRequestMsMax): Promise<AdminResponse> =>
     remoteAdminRequest({ formation: config.name, member: remoteMember(config, m.address), seed, timeoutMs }, req);
   /** A read with the admin key, asked again (within a deadline) while no leader answers it or the connection drops. */
   const remoteRead = async (m: LoopbackMember, req: AdminRequest): Promise<AdminResponse> => {
@@ -160,5 +168,5 @@ describe('remote admin commands signed with an admin key', () => {
     expect(alone.code).toBe(2);
     expect(alone.err).toContain('--remote and --admin-key go together');
     // Five runs of the CLI from source (tsx compiles it at each start): seconds each on a loaded machine.
-  }, 3 * formationWaitMs);
+  }, 5 * cliRunMsMax);
 });
