@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runningLeaseGuard } from '../../src/adapters/pacemaker/lease-guard.js';
 import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
+import { formationWaitMs } from '../support/led-calls.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const agent = join(repo, 'packaging/ocf/tollbooth');
@@ -50,6 +51,14 @@ const cibFixture = join(repo, 'test/adapters/fixtures/cib-tickets.xml');
  * for cib-revoke-all), which take several seconds each on a loaded machine.
  */
 const hungStopTimeoutMs = 30_000;
+/**
+ * The operation timeout Pacemaker would pass (OCF_RESKEY_CRM_meta_timeout):
+ * the agent's own start and stop default, 60 s. A start waits for the agent to
+ * answer on its admin socket, seconds on a loaded machine.
+ */
+const opTimeoutMs = 60_000;
+/** Budget of a test that runs the resource agent a dozen times (a shell and a node start or two each). */
+const raTestMs = 5 * 60_000;
 
 const OCF_SUCCESS = 0;
 const OCF_ERR_GENERIC = 1;
@@ -195,7 +204,7 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     OCF_RESOURCE_TYPE: 'tollbooth',
     OCF_RESOURCE_PROVIDER: 'tollbooth',
     HA_RSCTMP: join(dir, 'rsctmp'),
-    OCF_RESKEY_CRM_meta_timeout: '30000',
+    OCF_RESKEY_CRM_meta_timeout: String(opTimeoutMs),
     OCF_RESKEY_CRM_meta_interval: '10000',
     OCF_RESKEY_config: f.configPath,
     OCF_RESKEY_binary: launcher,
@@ -347,12 +356,12 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     expectCode(await ra('start'), OCF_SUCCESS, 'start of a started resource');
     expect(await recordedPid()).toBe(pid);
     // The agent run by the resource is a working member: it joins the formation's registry…
-    await until('the resource\'s agent to follow a leader', 30_000, async () => ((await f.call(site, { op: 'status' })).data as { leader: string | null }).leader !== null ? true : null);
+    await until('the resource\'s agent to follow a leader', formationWaitMs, async () => ((await f.call(site, { op: 'status' })).data as { leader: string | null }).leader !== null ? true : null);
     // … and takes a ticket: granted to it, the manual ticket shows up granted in its CIB.
     const g = await f.call(site, { op: 'grant', ticket: 'man', site: site.address });
     expect(g.ok, JSON.stringify(g)).toBe(true);
-    await until('man granted here', 30_000, async () => ((await f.localTicket(site, 'man'))?.grantedHere === true ? true : null));
-    if (crmTicket !== null) await until('man granted in the CIB', 10_000, async () => ((await cibTicket('man')).granted === 'true' ? true : null));
+    await until('man granted here', formationWaitMs, async () => ((await f.localTicket(site, 'man'))?.grantedHere === true ? true : null));
+    if (crmTicket !== null) await until('man granted in the CIB', formationWaitMs, async () => ((await cibTicket('man')).granted === 'true' ? true : null));
 
     const stop = await ra('stop');
     expectCode(stop, OCF_SUCCESS, 'stop');
@@ -370,7 +379,7 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     expectCode(again, OCF_SUCCESS, 'stop of a stopped resource');
     timings.push(`stop when stopped ${Math.round(again.ms)} ms`);
     expectCode(await ra('monitor'), OCF_NOT_RUNNING, 'monitor after the second stop');
-  });
+  }, raTestMs);
 
   it('a stale pidfile (another boot, or no boot id) is OCF_NOT_RUNNING and is removed', async () => {
     const pidfile = pidfileOf(envFor());
@@ -394,13 +403,13 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     expect(await alive(process.pid)).toBe(true);
     expect(existsSync(pidfile)).toBe(false);
     expectCode(await ra('monitor'), OCF_NOT_RUNNING, 'monitor after that stop');
-  });
+  }, raTestMs);
 
   it('an agent killed with SIGKILL is OCF_ERR_GENERIC until stopped; then it starts again', async () => {
     expectCode(await ra('start'), OCF_SUCCESS, 'start');
     const pid = await recordedPid();
     process.kill(pid, 'SIGKILL');
-    await until(`pid ${pid} to die`, 10_000, async () => ((await alive(pid)) ? null : true), 20);
+    await until(`pid ${pid} to die`, formationWaitMs, async () => ((await alive(pid)) ? null : true), 20);
     const mon = await ra('monitor');
     expectCode(mon, OCF_ERR_GENERIC, 'monitor after kill -9');
     expect(mon.stderr).toMatch(/ocf-exit-reason:tollbooth site agent \(pid \d+\) is gone without a stop/);
@@ -411,7 +420,7 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     expectCode(await ra('start'), OCF_SUCCESS, 'start after kill -9');
     expectCode(await ra('monitor'), OCF_SUCCESS, 'monitor after the new start');
     expectCode(await ra('stop'), OCF_SUCCESS, 'stop');
-  });
+  }, raTestMs);
 
   it('an agent that hangs (SIGSTOP) is OCF_ERR_GENERIC, and stop escalates to SIGKILL after half the stop timeout', async () => {
     expectCode(await ra('start'), OCF_SUCCESS, 'start');
@@ -427,7 +436,7 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     timings.push(`stop of a hung agent (stop timeout ${hungStopTimeoutMs / 1000} s) ${Math.round(stop.ms)} ms`);
     expect(await alive(pid)).toBe(false);
     expectCode(await ra('monitor'), OCF_NOT_RUNNING, 'monitor after that stop');
-  });
+  }, raTestMs);
 
   it('a start the agent refuses (exit 78: not the configured key) is OCF_ERR_ARGS and leaves nothing running', async () => {
     const other = f.members.find((m) => m !== site && m.kind === 'site')!;
@@ -465,7 +474,7 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     const old = await ra('stop', { ...env, TB_FAKE: 'old' });
     expectCode(old, OCF_SUCCESS, 'stop with a tollbooth without cib-revoke-all');
     expect(old.stderr).toContain('has no cib-revoke-all command');
-  });
+  }, raTestMs);
 
   it('works the same with its own stand-ins for ocf-shellfuncs (no OCF_ROOT installed)', async () => {
     const env = envFor({ OCF_ROOT: join(dir, 'no-ocf-root'), OCF_RESKEY_pidfile: join(dir, 'rsctmp', 'fallback.pid') });
@@ -478,12 +487,12 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     expectCode(await ra('monitor', env), OCF_SUCCESS, 'monitor');
     const pid = await recordedPid(env);
     process.kill(pid, 'SIGKILL');
-    await until(`pid ${pid} to die`, 10_000, async () => ((await alive(pid)) ? null : true), 20);
+    await until(`pid ${pid} to die`, formationWaitMs, async () => ((await alive(pid)) ? null : true), 20);
     expectCode(await ra('monitor', env), OCF_ERR_GENERIC, 'monitor after kill -9');
     expectCode(await ra('stop', env), OCF_SUCCESS, 'stop');
     expectCode(await ra('monitor', env), OCF_NOT_RUNNING, 'monitor after stop');
     expectCode(await ra('promote', env), 3, 'an action it does not have (OCF_ERR_UNIMPLEMENTED)');
-  });
+  }, raTestMs);
 
   it('runs as ocf:pacemaker:booth-site: booth-site\'s meta-data and parameters, config as a short name in /etc/booth', async () => {
     const boothSite = join(repo, 'packaging/ocf/booth-site');
