@@ -25,7 +25,8 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import { LoopbackFormation, memberReadyMsMax, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import { formationWaitMs } from '../support/led-calls.js';
 import { buildDeb } from '../../packaging/deb/build-deb.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -41,6 +42,8 @@ const cibFixture = join(repo, 'test/adapters/fixtures/cib-tickets.xml');
 // The lan preset and a 20 s lease: pcs, crmsh and dpkg run beside the formation on a loaded host,
 // and the loopback preset's 500 ms election timeout made the leader change under them.
 const leaseS = 20;
+/** Budget of a test that runs pcs or crmsh (Python, seconds a run on a loaded machine) several times beside the formation. */
+const toolsTestMs = 5 * 60_000;
 
 interface Run {
   code: number;
@@ -188,7 +191,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     expect(await readlink(boothSocket)).toBe(site.socket);
     const formationAt = Date.now();
     await f.startAll();
-    const holder = await until('tkt granted at a site', 60_000, async () => {
+    const holder = await until('tkt granted at a site', formationWaitMs, async () => {
       const at = await f!.grantedAt('tkt');
       return at.length === 1 ? at[0]! : null;
     });
@@ -196,7 +199,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     const startMs = Date.now() - formationAt;
     process.stdout.write(`dpkg -i to a formation of the installed program with its ticket granted (at ${holder.address}): ${ms} ms (members started to ticket granted: ${startMs} ms)\n`);
     record('formation from installed /usr/sbin/tollbooth', true, `dpkg -i → ticket granted ${(ms / 1000).toFixed(1)} s (of which start → granted ${(startMs / 1000).toFixed(1)} s; loopback, 3 members)`);
-  }, 120_000);
+  }, memberReadyMsMax + formationWaitMs + 60_000);
 
   it.skipIf(!havePcs)('pcs booth status, and pcs booth ticket grant|revoke with a site', async () => {
     const st = await run('/usr/sbin/pcs', ['booth', 'status']);
@@ -213,7 +216,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     const g = await run('/usr/sbin/pcs', ['booth', 'ticket', 'grant', 'man1', other.address]);
     record('pcs booth ticket grant T SITE', g.code === 0, `exit ${g.code}`);
     expect(g.code, g.out + g.err).toBe(0);
-    await until('man1 granted at the other site', 30_000, async () => ((await f!.localTicket(other, 'man1'))?.grantedHere === true ? true : null));
+    await until('man1 granted at the other site', formationWaitMs, async () => ((await f!.localTicket(other, 'man1'))?.grantedHere === true ? true : null));
     const again = await run('/usr/sbin/pcs', ['booth', 'ticket', 'grant', 'man1', site.address]);
     record('pcs booth ticket grant of a granted ticket', again.code !== 0, `refused as by booth (exit ${again.code})`);
     expect(again.code).not.toBe(0);
@@ -222,11 +225,11 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     const r = await run('/usr/sbin/pcs', ['booth', 'ticket', 'revoke', 'man1', site.address]);
     record('pcs booth ticket revoke T SITE', r.code === 0, `exit ${r.code} (asked of a site that does not hold it)`);
     expect(r.code, r.out + r.err).toBe(0);
-    await until('man1 revoked at the other site', 30_000, async () => ((await f!.localTicket(other, 'man1'))?.grantedHere === false ? true : null));
+    await until('man1 revoked at the other site', formationWaitMs, async () => ((await f!.localTicket(other, 'man1'))?.grantedHere === false ? true : null));
 
     const noSite = await run('/usr/sbin/pcs', ['booth', 'ticket', 'grant', 'man1']);
     record('pcs booth ticket grant T (no site)', false, `not runnable here: pcs reads the booth-site group's IP from a live CIB (exit ${noSite.code}: ${(noSite.err.split('\n')[0] ?? '').trim()})`);
-  }, 120_000);
+  }, toolsTestMs);
 
   it.skipIf(!haveCrm || !haveCrmTicket)('crm site ticket show|grant|revoke on the site CIB, and the guard against a forced grant', async () => {
     const env = { ...process.env, CIB_file: cib };
@@ -247,13 +250,13 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     const { spawn } = await import('node:child_process');
     const { openSync } = await import('node:fs');
     guard = spawn('/usr/sbin/tollbooth', ['lease-guard', '--cib', '-c', boothConf], { env, stdio: ['ignore', openSync(guardLog, 'a'), openSync(guardLog, 'a')] });
-    await until('the cluster lease guard to start', 30_000, async () => ((await readFile(guardLog, 'utf8').catch(() => '')).includes('cluster lease guard started') ? true : null));
+    await until('the cluster lease guard to start', formationWaitMs, async () => ((await readFile(guardLog, 'utf8').catch(() => '')).includes('cluster lease guard started') ? true : null));
     // man1 was granted and revoked at the other site only; give this site's CIB its state as the agent wrote it for tkt.
     const forced = await run('/usr/sbin/crm', ['-F', 'site', 'ticket', 'grant', holder === site ? 'man1' : 'tkt'], env);
     const ticket = holder === site ? 'man1' : 'tkt';
     const grantedAt = Date.now();
     expect(forced.code, forced.err).toBe(0);
-    const reverted = await until(`the forced grant of ${ticket} to be reverted`, 30_000, async () => {
+    const reverted = await until(`the forced grant of ${ticket} to be reverted`, formationWaitMs, async () => {
       const r = await run('/usr/sbin/crm_ticket', ['-t', ticket, '-G', 'granted'], env);
       return r.out.trim() === 'false' ? Date.now() - grantedAt : null;
     }, 50).catch(() => null);
@@ -271,7 +274,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     if (holder === site) {
       const frv = await run('/usr/sbin/crm', ['-F', 'site', 'ticket', 'revoke', 'tkt'], env);
       expect(frv.code, frv.err).toBe(0);
-      const back = await until('the holder to grant tkt in its CIB again', 20_000, async () => {
+      const back = await until('the holder to grant tkt in its CIB again', formationWaitMs, async () => {
         const r = await run('/usr/sbin/crm_ticket', ['-t', 'tkt', '-G', 'granted'], env);
         return r.out.trim() === 'true' ? true : null;
       }, 100).catch(() => false);
@@ -281,7 +284,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     const py = await run('/usr/bin/python3', ['-c', 'from crmsh.report import utillib; print(utillib.booth_info(), end="")']);
     record("crm report's booth section (crmsh's booth_info)", py.code === 0 && py.out.startsWith('booth '), py.out.trim() || py.err.trim());
     expect(py.out).toMatch(/^booth \d/);
-  }, 120_000);
+  }, toolsTestMs);
 
   it.skipIf(!havePcs)('pcs booth status with no majority: the local view, exit 0', async () => {
     await f!.kill(other, 'SIGKILL');
@@ -297,5 +300,5 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     const ok = hawk.out.split('\n').filter((l) => l !== '').every((l) => l.split(',').every((pair) => /(ticket|leader|expires|commit):\s*(.*)/.test(pair)));
     record('Hawk: booth client list parsed by its regexps', ok, 'transcription (Hawk is not packaged in Debian)');
     expect(ok).toBe(true);
-  }, 150_000);
+  }, toolsTestMs);
 });
