@@ -35,6 +35,8 @@ const baseEnv = { PATH: '/usr/bin:/bin' };
 const isRoot = typeof process.geteuid === 'function' && process.geteuid() === 0;
 /** Longest deadline tried for a handler to start its grandchild on a loaded machine (400 ms doubled up to it). */
 const handlerStartMsMax = 25_600;
+/** How long a test waits for a process it started to start, write a line or die: milliseconds idle, seconds on a loaded machine. */
+const processStepMsMax = 30_000;
 
 let dir = '';
 const strays: number[] = [];
@@ -178,7 +180,7 @@ describe('runHandler: one program', () => {
     const grandchild = Number((await readFile(pidFile, 'utf8')).trim());
     expect(grandchild).toBeGreaterThan(0);
     strays.push(grandchild);
-    await waitFor(() => processGone(grandchild), 5000, `grandchild ${grandchild} to die`);
+    await waitFor(() => processGone(grandchild), processStepMsMax, `grandchild ${grandchild} to die`);
   });
 
   it('does not wait for a background child that keeps the output open after the program exited', async () => {
@@ -228,12 +230,12 @@ describe('runHandler: one program', () => {
     const prog = await script(join(d, 'slow'), 'echo $$ > "$1"\nexec sleep 300');
     const ac = new AbortController();
     const run = runHandler({ program: prog, args: [pidFile] }, site, acquire, { baseEnv, signal: ac.signal });
-    await waitFor(async () => (await lines(pidFile)).length === 1, 5000, 'the handler to start');
+    await waitFor(async () => (await lines(pidFile)).length === 1, processStepMsMax, 'the handler to start');
     ac.abort();
     await expect(run).rejects.toMatchObject({ name: 'HandlerError', code: 'ABORTED', ticket: 'ticketA' });
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     strays.push(pid);
-    await waitFor(() => processGone(pid), 5000, 'the aborted handler to die');
+    await waitFor(() => processGone(pid), processStepMsMax, 'the aborted handler to die');
   });
 });
 
@@ -382,14 +384,14 @@ describe('HandlerRunner', () => {
     const runner = new HandlerRunner({ site, baseEnv, timeoutMs: 20_000, onResult: (_req, r) => seen.push(r) });
 
     const first = runner.run(request(command(gate), { expiresUnixSec: 100 }));
-    await waitFor(async () => (await lines(log)).length === 1, 5000, 'the first run to start');
+    await waitFor(async () => (await lines(log)).length === 1, processStepMsMax, 'the first run to start');
     expect(runner.isRunning('ticketA')).toBe(true);
     const second = runner.run(request(command(gate), { phase: 'renew', expiresUnixSec: 200 }));
     const third = runner.run(request(command(gate), { phase: 'renew', expiresUnixSec: 300 }));
 
     await writeFile(gate, '0\n');
     expect(await first).toMatchObject({ ok: true });
-    await waitFor(async () => (await lines(log)).length === 2, 5000, 'the queued run to start');
+    await waitFor(async () => (await lines(log)).length === 2, processStepMsMax, 'the queued run to start');
     expect((await lines(log)).map((l) => l.split(' ').slice(0, 4).join(' '))).toEqual(['start ticketA acquire 100', 'start ticketA renew 300']);
 
     await writeFile(gate, '3\n');
@@ -398,7 +400,7 @@ describe('HandlerRunner', () => {
     expect(r3).toBe(r2);
     expect(seen).toHaveLength(2);
     expect(await lines(log)).toHaveLength(2);
-    await waitFor(() => !runner.isRunning('ticketA'), 5000, 'the runner to go idle');
+    await waitFor(() => !runner.isRunning('ticketA'), processStepMsMax, 'the runner to go idle');
     await runner.close();
   });
 
@@ -409,7 +411,7 @@ describe('HandlerRunner', () => {
     const runner = new HandlerRunner({ site, baseEnv, timeoutMs: 20_000 });
     const a = runner.run(request(command(gateA)));
     const b = runner.run(request(command(gateB), { ticket: 'ticketB' }));
-    await waitFor(async () => (await lines(log)).length === 2, 5000, 'both runs to start');
+    await waitFor(async () => (await lines(log)).length === 2, processStepMsMax, 'both runs to start');
     await writeFile(gateB, '0\n');
     expect(await b).toMatchObject({ ok: true });
     expect(runner.isRunning('ticketA')).toBe(true);
@@ -423,7 +425,7 @@ describe('HandlerRunner', () => {
     const gate = fifo('gate-a');
     const runner = new HandlerRunner({ site, baseEnv, timeoutMs: 20_000 });
     const first = runner.run(request(command(gate)));
-    await waitFor(async () => (await lines(log)).length === 1, 5000, 'the first run to start');
+    await waitFor(async () => (await lines(log)).length === 1, processStepMsMax, 'the first run to start');
     const ac = new AbortController();
     const impatient = runner.run(request(command(gate), { phase: 'renew' }), { signal: ac.signal });
     const patient = runner.run(request(command(gate), { phase: 'renew' }));
@@ -431,7 +433,7 @@ describe('HandlerRunner', () => {
     await expect(impatient).rejects.toMatchObject({ name: 'HandlerError', code: 'ABORTED' });
     await writeFile(gate, '0\n');
     expect(await first).toMatchObject({ ok: true });
-    await waitFor(async () => (await lines(log)).length === 2, 5000, 'the queued run to start anyway');
+    await waitFor(async () => (await lines(log)).length === 2, processStepMsMax, 'the queued run to start anyway');
     await writeFile(gate, '0\n');
     expect(await patient).toMatchObject({ ok: true });
     await runner.close();
@@ -442,7 +444,7 @@ describe('HandlerRunner', () => {
     const gate = fifo('gate-a');
     const runner = new HandlerRunner({ site, baseEnv, timeoutMs: 20_000 });
     const running = runner.run(request(command(gate)));
-    await waitFor(async () => (await lines(log)).length === 1, 5000, 'the run to start');
+    await waitFor(async () => (await lines(log)).length === 1, processStepMsMax, 'the run to start');
     const queued = runner.run(request(command(gate), { phase: 'renew' }));
     const pid = Number((await lines(log))[0]?.split(' ')[4]);
     strays.push(pid);
@@ -452,7 +454,7 @@ describe('HandlerRunner', () => {
     const [r1, r2] = await outcomes;
     expect(r1).toMatchObject({ status: 'rejected', reason: { code: 'ABORTED' } });
     expect(r2).toMatchObject({ status: 'rejected', reason: { code: 'CLOSED' } });
-    await waitFor(() => processGone(pid), 5000, 'the handler to die');
+    await waitFor(() => processGone(pid), processStepMsMax, 'the handler to die');
     await expect(runner.run(request(command(gate)))).rejects.toMatchObject({ code: 'CLOSED' });
     expect(await lines(log)).toHaveLength(1);
   });
