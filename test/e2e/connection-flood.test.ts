@@ -11,7 +11,7 @@
 // slot (the transport's allow list), so the deadline holds however many
 // unknown connections wait; before that change this took 5 s to over a minute.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
+import { LoopbackFormation, memberReadyMsMax, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
 import type { PeersView } from '../../src/runtime/admin-service.js';
 import { startIdleFlood, type IdleFlood } from '../support/idle-flood.js';
 
@@ -33,7 +33,7 @@ describe('a restarted member reconnects while idle connections flood every membe
   beforeAll(async () => {
     f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, command, tickets: [{ name: 'db', expireS: 4, acquireAfterS: 0 }] });
     await f.startAll();
-  }, 60_000);
+  }, memberReadyMsMax + 60_000);
 
   afterAll(async () => {
     flood?.stop();
