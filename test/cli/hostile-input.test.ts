@@ -208,7 +208,7 @@ describe('numeric options are bounded', () => {
     expect(r.stderr + r.stdout).toContain('1..3600000 ms');
     const help = await runCli(['booth', '-h']);
     expect(help.stdout + help.stderr).toMatch(/--timeout MS .*\(1\.\.3600000 ms\)/);
-  });
+  }, 2 * exitDeadlineMs);
 
   it('a value within the bound is taken', async () => {
     // The socket does not exist: the command gets as far as trying it, which it could not with a usage error.

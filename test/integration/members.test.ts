@@ -92,7 +92,7 @@ describe('three members in one process over real libp2p', () => {
     await running.get(arb.address)!.stop();
     running.delete(arb.address);
     const r = await start(arb, changed);
-    const code = await Promise.race([r.done, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 30 s'), 30_000))]);
+    const code = await Promise.race([r.done, new Promise<string>((resolve) => setTimeout(() => resolve(`still running after ${formationWaitMs} ms`), formationWaitMs))]);
     if (code !== 78) process.stderr.write(await readFile(arb.log, 'utf8'));
     expect(code).toBe(78);
     running.delete(arb.address);
