@@ -246,14 +246,22 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     pump,
     transport,
     clock,
-    describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid }),
+    // status --json: the alert handler's counts beside the member's own (issue 13).
+    describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid, ...alertStatus() }),
     isSite: kind === 'site',
     ...(kind === 'site' && sinkKind === 'crm_ticket' ? { resources: (ticket: string) => ticketResources(ticket) } : {}),
     ...(guardianSettings === null ? {} : { quorum: () => guardian?.status() ?? null }),
   });
   let guardian: QuorumGuardianLoop | null = null;
+  // Set once the observation starts; status answers before that show no counts.
+  const alertStatus = (): Record<string, unknown> => {
+    const handler = config.alertHandler;
+    if (handler === null) return {};
+    const counts = observation?.alerts?.counts() ?? null;
+    return { alertHandler: { program: handler.program, args: handler.args, timeoutMs: config.alertTimeoutMs, ...(counts === null ? {} : counts) } };
+  };
   const siteCounters: SiteCounters = { handlerFailures: 0, runnabilityFailures: 0 };
-  let observation: Observation;
+  let observation: Observation | undefined;
   try {
     observation = await startObservation(
       {
@@ -267,6 +275,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
         log: log.child({ module: 'observe' }),
         ...(guardianSettings === null ? {} : { guardian: () => guardian?.status() ?? null }),
         ...(kind === 'site' ? { siteCounters } : {}),
+        ...(config.alertHandler === null ? {} : { alertHandler: { command: config.alertHandler, timeoutMs: config.alertTimeoutMs } }),
       },
       opts.http,
     );

@@ -8,9 +8,12 @@ import { listenHttp, parseHttpListen, HttpListenError } from '../src/adapters/ht
 import type { MonotonicClock, Transport } from '../src/ports/ports.js';
 import type { AdminService } from '../src/runtime/admin-service.js';
 import { FormationEvents, type GuardianSample } from '../src/runtime/formation-events.js';
-import { memberMetrics, type AlertHandlerCounts, type SiteCounters } from '../src/runtime/metrics.js';
+import { memberMetrics, type SiteCounters } from '../src/runtime/metrics.js';
 import type { Pump } from '../src/runtime/pump.js';
 import { tollboothVersion } from '../src/cli/version.js';
+import { AlertQueue } from '../src/runtime/alert-hooks.js';
+import { runAlertHandler } from '../src/adapters/alert-handler.js';
+import { checkHandlerPath, type HandlerCommand } from '../src/adapters/pacemaker/handlers.js';
 
 export interface ObservationComponents {
   readonly self: string;
@@ -23,11 +26,14 @@ export interface ObservationComponents {
   readonly log: Logger;
   readonly guardian?: () => GuardianSample | null;
   readonly siteCounters?: SiteCounters;
-  readonly alertHandler?: () => AlertHandlerCounts;
+  /** `tollbooth-alert-handler` and `tollbooth-alert-timeout`, when set. */
+  readonly alertHandler?: { readonly command: HandlerCommand; readonly timeoutMs: number };
 }
 
 export interface Observation {
   readonly events: FormationEvents;
+  /** The alert handler's queue, when one is configured. */
+  readonly alerts: AlertQueue | null;
   /** The address the HTTP listener is bound to, when there is one. */
   readonly http: { host: string; port: number } | null;
   stop(): Promise<void>;
@@ -42,6 +48,8 @@ export async function startObservation(c: ObservationComponents, http: string | 
     ...(c.guardian === undefined ? {} : { guardian: c.guardian }),
     onListenerError: (err) => c.log.error({ err }, 'event listener failed'),
   });
+  const alerts = c.alertHandler === undefined ? null : await alertQueue(c, c.alertHandler);
+  if (alerts !== null) events.subscribe((e) => alerts.push(e));
   events.start();
   let server: Server | null = null;
   let bound: { host: string; port: number } | null = null;
@@ -58,7 +66,7 @@ export async function startObservation(c: ObservationComponents, http: string | 
       events,
       tickets: () => c.admin.views(c.pump.core.tickets(), true),
       ...(c.siteCounters === undefined ? {} : { siteCounters: c.siteCounters }),
-      ...(c.alertHandler === undefined ? {} : { alertHandler: c.alertHandler }),
+      ...(alerts === null ? {} : { alertHandler: () => alerts.counts() }),
     });
     server = await listenHttp(
       listen,
@@ -76,9 +84,11 @@ export async function startObservation(c: ObservationComponents, http: string | 
   }
   return {
     events,
+    alerts,
     http: bound,
     stop: async () => {
       events.stop();
+      await alerts?.close();
       if (server !== null) {
         server.closeAllConnections();
         const s = server;
@@ -86,6 +96,22 @@ export async function startObservation(c: ObservationComponents, http: string | 
       }
     },
   };
+}
+
+/** The alert handler's queue (src/runtime/alert-hooks.ts) running the configured programs (src/adapters/alert-handler.ts). */
+async function alertQueue(c: ObservationComponents, handler: { readonly command: HandlerCommand; readonly timeoutMs: number }): Promise<AlertQueue> {
+  const log = c.log.child({ module: 'alert-handler' });
+  // A hook that cannot run is said at start-up, then counted at every event; it never stops the member (a hook decides nothing).
+  const problem = await checkHandlerPath(handler.command.program);
+  if (problem !== null) log.warn({ code: problem.code, path: problem.path }, `alert handler cannot run: ${problem.message}`);
+  else log.info({ program: handler.command.program, args: handler.command.args, timeoutMs: handler.timeoutMs }, 'alert handler configured');
+  return new AlertQueue({
+    formation: c.formation,
+    log,
+    nowMs: () => c.clock.now(),
+    wallClockMs: () => Date.now(),
+    run: (env, signal) => runAlertHandler(handler.command, env, { timeoutMs: handler.timeoutMs, signal }),
+  });
 }
 
 export { HttpListenError };

@@ -11,6 +11,7 @@
 //                                       (the names pcs and crmsh start for an arbitrator)
 //   /usr/lib/ocf/resource.d/            tollbooth/tollbooth and pacemaker/booth-site
 //   /usr/lib/firewalld/services/        tollbooth.xml and booth.xml (the config's port, TCP)
+//   /usr/share/tollbooth/alert-handlers/   packaging/alert-handlers/* (syslog, webhook), mode 0755
 //   /usr/share/man/                     tollbooth(8) from the CLI's commander definitions
 //                                       (`tollbooth cli-spec`), booth(8) from the booth client's
 //                                       usage text, tollbooth.conf(5) from docs/configuration.md
@@ -353,6 +354,8 @@ export function buildDeb(outDir: string): string {
 
     write(join(root, 'usr/lib/ocf/resource.d/tollbooth/tollbooth'), readFileSync(join(repo, 'packaging/ocf/tollbooth')), 0o755);
     write(join(root, 'usr/lib/ocf/resource.d/pacemaker/booth-site'), readFileSync(join(repo, 'packaging/ocf/booth-site')), 0o755);
+    // Example alert handlers (tollbooth-alert-handler = /usr/share/tollbooth/alert-handlers/syslog): root-owned 0755, as the handler checks require.
+    for (const f of readdirSync(join(repo, 'packaging/alert-handlers'))) write(join(root, 'usr/share/tollbooth/alert-handlers', f), readFileSync(join(repo, 'packaging/alert-handlers', f)), 0o755);
     write(join(root, 'usr/lib/firewalld/services/tollbooth.xml'), firewalld('tollbooth', 'tollbooth members (site agents, arbitrators) talk over TCP on the formation config\'s port (booth.conf "port", 9929 by default).'));
     write(join(root, 'usr/lib/firewalld/services/booth.xml'), firewalld('booth', 'booth\'s service name, served by tollbooth: its members talk over TCP on the config\'s port (9929 by default).'));
 

@@ -21,7 +21,7 @@ import type { AttrPrereq, MemberKind, TicketHandler, TicketMode } from './format
 import { tokenizeConfigLine } from './line-tokenizer.js';
 import { configProblem, type ConfigProblem, type ConfigProblemSeverity } from './problems.js';
 import { isTimingPresetName, timingPresetDefault, timingPresetNames, type TimingPresetName } from './presets.js';
-import { adminKeyCountMax, clockDriftPpmMaxDefault, tollboothKeys, tollboothValueBytesMax } from './tollbooth-keys.js';
+import { adminKeyCountMax, alertTimeoutMsDefault, alertTimeoutMsMax, alertTimeoutMsMin, clockDriftPpmMaxDefault, tollboothKeys, tollboothValueBytesMax } from './tollbooth-keys.js';
 import {
   parseAtoi,
   parseAttrPrereq,
@@ -110,7 +110,9 @@ export type GlobalKey =
   | 'debug'
   | typeof tollboothKeys.adminGroup
   | typeof tollboothKeys.clockDriftPpmMax
-  | typeof tollboothKeys.preset;
+  | typeof tollboothKeys.preset
+  | typeof tollboothKeys.alertHandler
+  | typeof tollboothKeys.alertTimeout;
 
 /** Keys that may appear several times, each line adding an entry. */
 type ListKey = 'site' | 'arbitrator' | 'ticket' | typeof tollboothKeys.memberKey | typeof tollboothKeys.adminKey;
@@ -146,6 +148,9 @@ const keySpecs: ReadonlyMap<string, KeySpec> = new Map<GlobalKey | ListKey | Tic
   [tollboothKeys.clockDriftPpmMax, { scope: 'global', origin: 'tollbooth' }],
   [tollboothKeys.preset, { scope: 'global', origin: 'tollbooth' }],
   [tollboothKeys.revokeLead, { scope: 'ticket', origin: 'tollbooth' }],
+  // Local to each member and left out of the fingerprint (tollbooth-keys.ts says why).
+  [tollboothKeys.alertHandler, { scope: 'global', origin: 'tollbooth' }],
+  [tollboothKeys.alertTimeout, { scope: 'global', origin: 'tollbooth' }],
 ]);
 
 /** The keys a `__defaults__` block hands on: booth's five, plus our revoke lead (tollbooth-keys.ts). */
@@ -212,6 +217,10 @@ export interface ConfigDocument {
   adminGroup: string | null;
   clockDriftPpmMax: number;
   presetName: TimingPresetName;
+  /** `tollbooth-alert-handler`; null when not set. */
+  alertHandler: TicketHandler | null;
+  /** `tollbooth-alert-timeout`, ms. */
+  alertTimeoutMs: number;
   readonly tickets: TicketBlock[];
   /** The line each global key was last set on. */
   readonly valueLines: Partial<Record<GlobalKey, number>>;
@@ -280,6 +289,8 @@ class BoothConfParser {
       adminGroup: null,
       clockDriftPpmMax: clockDriftPpmMaxDefault,
       presetName: timingPresetDefault,
+      alertHandler: null,
+      alertTimeoutMs: alertTimeoutMsDefault,
       tickets: [],
       valueLines: {},
     };
@@ -461,6 +472,24 @@ class BoothConfParser {
         }
         this.noteGlobalLine(key);
         doc.presetName = value;
+        return;
+      }
+      case tollboothKeys.alertHandler: {
+        const handler = this.accept(key, parseHandler(value));
+        if (handler === undefined) return;
+        this.noteGlobalLine(key);
+        doc.alertHandler = handler;
+        return;
+      }
+      case tollboothKeys.alertTimeout: {
+        const ms = this.accept(key, parseConfigTime(value));
+        if (ms === undefined) return;
+        if (ms < alertTimeoutMsMin || ms > alertTimeoutMsMax) {
+          this.report(this.line, 'error', `${key}: ${ms} ms is outside ${alertTimeoutMsMin} ms – ${alertTimeoutMsMax / 1000} s`, key);
+          return;
+        }
+        this.noteGlobalLine(key);
+        doc.alertTimeoutMs = ms;
         return;
       }
     }

@@ -69,6 +69,8 @@ export function buildFormationConfig(document: ConfigDocument): FormationConfig 
     arbitratorUser: document.arbitratorUser,
     arbitratorGroup: document.arbitratorGroup,
     debugLevel: document.debugLevel,
+    alertHandler: document.alertHandler,
+    alertTimeoutMs: document.alertTimeoutMs,
   };
 }
 

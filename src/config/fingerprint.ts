@@ -12,6 +12,11 @@
 // a deliberate step, with a version bump if old and new members would
 // disagree. `debugLevel` is left out on purpose: it only changes local
 // logging, and raising it on one member must not look like a config split.
+// `alertHandler` and `alertTimeoutMs` (`tollbooth-alert-handler`,
+// `tollbooth-alert-timeout`) are left out for the same reason: a hook is
+// local behaviour — it tells people about events and decides nothing — so a
+// member with a new or no hook must not be taken for a member with another
+// config (which its peers would refuse to run beside).
 import { createHash } from 'node:crypto';
 import type { FormationConfig } from './formation-config.js';
 

@@ -94,6 +94,10 @@ export interface FormationConfig {
   readonly arbitratorGroup: string;
   /** booth `debug`: daemon log verbosity. Local; not part of the fingerprint. */
   readonly debugLevel: number;
+  /** `tollbooth-alert-handler`: run on every formation event; null = none. Local; not part of the fingerprint. */
+  readonly alertHandler: TicketHandler | null;
+  /** `tollbooth-alert-timeout`: deadline of one alert program run, ms. Local; not part of the fingerprint. */
+  readonly alertTimeoutMs: number;
 }
 
 /**

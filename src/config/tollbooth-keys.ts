@@ -19,6 +19,8 @@
  * | `tollbooth-clock-drift-ppm-max` | global           | integer ppm, 0–100000                         | 500            |
  * | `tollbooth-preset`              | global           | `lan`, `wan` or `loopback` (presets.ts)       | `wan`          |
  * | `tollbooth-revoke-lead`         | ticket, defaults | time (`5`, `1500ms`), > 0, < expire − renewal | preset's, capped |
+ * | `tollbooth-alert-handler`       | global, local    | `<absolute program or directory> [args…]`     | none           |
+ * | `tollbooth-alert-timeout`       | global, local    | time, 100 ms – 1 hour                         | 30 s           |
  *
  * - `tollbooth-member-key`: the member whose `site`/`arbitrator` line has
  *   this address (same spelling rules as duplicate detection: `2001:DB8::1`
@@ -38,6 +40,21 @@
  *   other than expire/timeout/retries/weights/mode, it is inherited from a
  *   `__defaults__` block: it is ours, so there is no booth behaviour to keep.
  *   Default: the preset's revokeLeadMs, capped at (expire − renewal-freq) / 2.
+ * - `tollbooth-alert-handler`: a program, or a directory whose executables run
+ *   in name order, called on every formation event (src/runtime/alert-hooks.ts)
+ *   with TOLLBOOTH_EVENT, TOLLBOOTH_TICKET, … in its environment. "local": the
+ *   key is read by each member from its own copy of the file and is not part
+ *   of the config fingerprint (fingerprint.ts), like booth's `debug`. Why in
+ *   the formation file and not only in a member's settings: operators keep
+ *   booth's handler in booth.conf and expect this one beside it, and one line
+ *   there serves every member of a formation that installs the same handler
+ *   (the package's examples live at the same path everywhere). Why not
+ *   fingerprinted: a hook changes what a member tells people, never what it
+ *   decides, so one member testing a new hook (or missing one) must not look
+ *   like a config split and stop members (site-agent/main.ts checkPeersConfig).
+ * - `tollbooth-alert-timeout`: the deadline of one run of one alert program;
+ *   past it its process group is killed and the run counted as `timeout`.
+ *   Local, as the handler.
  */
 export const tollboothKeys = {
   memberKey: 'tollbooth-member-key',
@@ -46,7 +63,16 @@ export const tollboothKeys = {
   clockDriftPpmMax: 'tollbooth-clock-drift-ppm-max',
   preset: 'tollbooth-preset',
   revokeLead: 'tollbooth-revoke-lead',
+  alertHandler: 'tollbooth-alert-handler',
+  alertTimeout: 'tollbooth-alert-timeout',
 } as const;
+
+/** Default of `tollbooth-alert-timeout`, ms: a webhook over a slow WAN, with room; a hook is not meant to take long. */
+export const alertTimeoutMsDefault = 30_000;
+/** Shortest `tollbooth-alert-timeout`, ms: below it even `logger` may not finish on a loaded host. */
+export const alertTimeoutMsMin = 100;
+/** Longest `tollbooth-alert-timeout`, ms: a hook that needs more should queue the work itself. */
+export const alertTimeoutMsMax = 3_600_000;
 
 /** Default of `tollbooth-clock-drift-ppm-max`: ten times a typical crystal's tolerance. */
 export const clockDriftPpmMaxDefault = 500;

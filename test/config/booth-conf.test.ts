@@ -358,4 +358,30 @@ tollbooth-admin-group = haclient
     expect(config.timing.name).toBe('lan');
     expect(config.members.map((m) => Buffer.from(m.publicKey ?? []).toString('base64'))).toEqual([keyOf(1), keyOf(2), keyOf(3)]);
   });
+
+  it('reads the alert handler and its timeout (global, anywhere in the file)', () => {
+    const { config, problems } = parse(`${validConfig}tollbooth-alert-handler = /usr/share/tollbooth/alert-handlers/syslog -p daemon.notice
+tollbooth-alert-timeout = 2500ms
+`);
+    expect(problems).toEqual([]);
+    expect(config.alertHandler).toEqual({ program: '/usr/share/tollbooth/alert-handlers/syslog', args: ['-p', 'daemon.notice'] });
+    expect(config.alertTimeoutMs).toBe(2_500);
+    expect(parse(validConfig).config).toMatchObject({ alertHandler: null, alertTimeoutMs: 30_000 });
+  });
+
+  it('refuses a relative alert handler and a timeout out of range, naming the line', () => {
+    const result = parse(`${validConfig}tollbooth-alert-handler = alert.sh
+tollbooth-alert-timeout = 50ms
+tollbooth-alert-timeout = 7200
+`);
+    const lines = validConfig.split('\n').length;
+    expect(errorsOf(result).map((p) => [p.line, p.key])).toEqual([
+      [lines, 'tollbooth-alert-handler'],
+      [lines + 1, 'tollbooth-alert-timeout'],
+      [lines + 2, 'tollbooth-alert-timeout'],
+    ]);
+    expect(errorsOf(result)[0]?.message).toContain('not an absolute path');
+    expect(errorsOf(result)[1]?.message).toContain('50 ms is outside 100 ms');
+    expect(result.config).toMatchObject({ alertHandler: null, alertTimeoutMs: 30_000 });
+  });
 });

@@ -59,7 +59,7 @@ describe('config fingerprint', () => {
     expect(fingerprintOf(longer)).not.toBe(fingerprintOf(pinned));
   });
 
-  it('covers every field of the config except the debug level', () => {
+  it('covers every field of the config except the local ones: debug level, alert handler and its timeout', () => {
     const { config } = parse(`${validConfig}  before-acquire-handler = /bin/true\n  attr-prereq = auto a eq b\n`);
     const canonical = JSON.parse(canonicalConfigText(config)) as Record<string, unknown> & {
       members: Array<Record<string, unknown>>;
@@ -67,7 +67,7 @@ describe('config fingerprint', () => {
       timing: Record<string, unknown>;
     };
     const keysOf = (value: object): string[] => Object.keys(value).sort();
-    expect(keysOf(canonical)).toEqual([...keysOf(config).filter((key) => key !== 'debugLevel'), 'version'].sort());
+    expect(keysOf(canonical)).toEqual([...keysOf(config).filter((key) => !['debugLevel', 'alertHandler', 'alertTimeoutMs'].includes(key)), 'version'].sort());
     expect(keysOf(canonical.members[0] ?? {})).toEqual(keysOf(config.members[0] ?? {}));
     expect(keysOf(canonical.tickets[0] ?? {})).toEqual(keysOf(config.tickets[0] ?? {}));
     const { gossip, ...registryTiming } = config.timing;
@@ -116,5 +116,9 @@ describe('config fingerprint', () => {
 
   it('leaves out the local debug level', () => {
     expect(fingerprintOf(`debug = 3\n${validConfig}`)).toBe(base);
+  });
+
+  it('leaves out the local alert handler and its timeout', () => {
+    expect(fingerprintOf(`tollbooth-alert-handler = /usr/share/tollbooth/alert-handlers/syslog -t x\ntollbooth-alert-timeout = 1500ms\n${validConfig}`)).toBe(base);
   });
 });

@@ -140,6 +140,9 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
       '/usr/share/man/man5/tollbooth.conf.5.gz',
       '/usr/share/bash-completion/completions/booth',
       '/usr/share/doc/tollbooth/examples/booth.conf',
+      '/usr/share/doc/tollbooth/examples/prometheus/tollbooth-rules.yml',
+      '/usr/share/tollbooth/alert-handlers/syslog',
+      '/usr/share/tollbooth/alert-handlers/webhook',
     ]) {
       expect(files, p).toContain(p);
     }

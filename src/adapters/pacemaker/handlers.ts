@@ -416,9 +416,19 @@ export function handlerEnvironment(
   return env;
 }
 
-type OneResult =
-  | { ok: true }
-  | { ok: false; reason: HandlerFailureReason; code?: number; signal?: NodeJS.Signals; output: string; message: string };
+/** How one run of one handler program ended. */
+export type HandlerProgramResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: HandlerFailureReason; readonly code?: number; readonly signal?: NodeJS.Signals; readonly output: string; readonly message: string };
+
+/** What one program run takes besides the program: its deadline, output bounds, directory and abort signal. */
+export interface HandlerProgramOptions {
+  readonly timeoutMs: number;
+  readonly outputBytesMax: number;
+  readonly outputGraceMs: number;
+  readonly cwd: string;
+  readonly signal: AbortSignal | undefined;
+}
 
 function firstLine(output: string): string {
   const line = output.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
@@ -430,21 +440,30 @@ function keptOutput(r: RunResult): string {
   return r.outputDroppedBytes === 0 ? r.output : `${r.output}\n[${r.outputDroppedBytes} more bytes not kept]`;
 }
 
+/** The failure reason of a handler path that cannot be used (listHandlerPrograms). */
+export function handlerPathFailureReason(p: HandlerPathProblem): HandlerFailureReason {
+  return p.code === 'UNSAFE' ? 'unsafe' : p.code === 'MISSING' || p.code === 'NO_PROGRAMS' ? 'not-found' : 'spawn';
+}
+
 /**
- * Runs one program through the process runner: its own process group (a
- * timeout or an abort kills the whole tree), stdout and stderr interleaved
- * and cut to outputBytesMax (never a failure: a chatty handler must not
- * block), at most outputGraceMs for pipes a background child holds open.
+ * Runs one handler program through the process runner: its own process
+ * group (a timeout or an abort kills the whole tree), stdout and stderr
+ * interleaved and cut to outputBytesMax (never a failure: a chatty handler
+ * must not block), at most outputGraceMs for pipes a background child holds
+ * open. `who` names the program in messages (`before-acquire handler X for
+ * ticket T`); an abort rejects with HandlerError ABORTED about `subject`.
+ * The before-acquire handlers and the alert handler
+ * (src/adapters/alert-handler.ts) both run their programs here.
  */
-async function runOne(
+export async function runHandlerProgram(
   runner: ProcessRunner,
   program: string,
   args: readonly string[],
-  env: Record<string, string>,
-  ticket: string,
-  o: { timeoutMs: number; outputBytesMax: number; outputGraceMs: number; cwd: string; signal: AbortSignal | undefined },
-): Promise<OneResult> {
-  const who = `before-acquire handler ${program} for ticket ${ticket}`;
+  env: Readonly<Record<string, string>>,
+  who: string,
+  subject: string,
+  o: HandlerProgramOptions,
+): Promise<HandlerProgramResult> {
   const r = await runner.run({
     tool: program,
     file: program,
@@ -462,7 +481,7 @@ async function runOne(
   const output = keptOutput(r);
   switch (r.kind) {
     case 'aborted':
-      throw new HandlerError('ABORTED', ticket, r.started ? `${who} was aborted; its process group was killed` : `${who} was not started: aborted`);
+      throw new HandlerError('ABORTED', subject, r.started ? `${who} was aborted; its process group was killed` : `${who} was not started: aborted`);
     case 'timed-out':
       return { ok: false, reason: 'timeout', signal: 'SIGKILL', output, message: `${who} did not finish within ${o.timeoutMs} ms; its process group was killed` };
     case 'exited':
@@ -514,7 +533,7 @@ export async function runHandler(
   const listing = await listHandlerPrograms(command.program);
   if (!listing.ok) {
     const p = listing.problem;
-    const reason: HandlerFailureReason = p.code === 'UNSAFE' ? 'unsafe' : p.code === 'MISSING' || p.code === 'NO_PROGRAMS' ? 'not-found' : 'spawn';
+    const reason = handlerPathFailureReason(p);
     return {
       ok: false,
       program: p.path,
@@ -527,7 +546,8 @@ export async function runHandler(
   }
   const ran: string[] = [];
   for (const program of listing.programs) {
-    const r = await runOne(options.runner ?? systemProcessRunner, program, command.args, env, invocation.ticket, o);
+    const who = `before-acquire handler ${program} for ticket ${invocation.ticket}`;
+    const r = await runHandlerProgram(options.runner ?? systemProcessRunner, program, command.args, env, who, invocation.ticket, o);
     if (!r.ok) return { ...r, program, ms: clock.now() - started, programs: ran };
     ran.push(program);
   }
