@@ -24,7 +24,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, until, WaitAborted } from '../../src/cli/loopback-formation.js';
+import { freePort, memberReadyMsMax, until, WaitAborted } from '../../src/cli/loopback-formation.js';
+import { formationWaitMs } from '../support/led-calls.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const composePath = join(repo, 'docker-compose.yml');
@@ -432,10 +433,10 @@ describe('docker-compose.yml and packaging/docker/Dockerfile', () => {
       };
       const names = Object.keys(d.services as YamlMap);
       for (const name of names) start(name);
-      for (const name of names) await until(`${name} to be healthy`, 60_000, async () => ((await healthy(name)) ? true : null), 250);
+      for (const name of names) await until(`${name} to be healthy`, memberReadyMsMax, async () => ((await healthy(name)) ? true : null), 250);
 
       // The demo's automatic ticket is placed at one of the two sites.
-      const holder = await until('db to have a holder', 30_000, async () => {
+      const holder = await until('db to have a holder', formationWaitMs, async () => {
         const list = await run(join(dir, 'bin', 'tollbooth'), ['list', '--json', '--socket', envOf('arbitrator').TB_SOCKET!], envOf('arbitrator'));
         if (list.code !== 0) return null;
         return (JSON.parse(list.stdout) as { data: Array<{ name: string; holder: string | null }> }).data.find((t) => t.name === 'db')?.holder ?? null;
@@ -459,8 +460,8 @@ describe('docker-compose.yml and packaging/docker/Dockerfile', () => {
       });
       expect(code).toBe(0);
       start('site1');
-      await until('site1 to be healthy again', 60_000, async () => ((await healthy('site1')) ? true : null), 250);
+      await until('site1 to be healthy again', memberReadyMsMax, async () => ((await healthy('site1')) ? true : null), 250);
       expect((await readFile(join(dir, 'site1', 'etc', 'demo.key'))).equals(key)).toBe(true);
-    }, 120_000);
+    }, 2 * memberReadyMsMax + formationWaitMs + 60_000);
   });
 });
