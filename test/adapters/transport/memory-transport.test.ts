@@ -41,7 +41,10 @@ async function createCluster(n: number, options: ComplianceOptions = {}): Promis
 }
 
 // The memory network delivers on the next turns of the event loop; the deadline is for a loaded machine.
-describeTransportCompliance('MemoryTransport', { create: createCluster, deadlineMs: 10_000 });
+/** Upper bound on one delivery or refusal: a few event-loop turns, which a loaded machine can stretch to seconds. */
+const deadlineMs = 10_000;
+
+describeTransportCompliance('MemoryTransport', { create: createCluster, deadlineMs });
 
 describe('MemoryTransport only', () => {
   const started: MemoryTransport[] = [];
@@ -64,7 +67,7 @@ describe('MemoryTransport only', () => {
     const bad = { type: 'vote-resp', term: -1, granted: true } as unknown as Message;
     a.send({ from: memberId('a'), to: memberId('b'), msg: bad });
     a.send({ from: memberId('a'), to: memberId('b'), msg: vote(2) });
-    await waitFor(() => inbox.messages.length === 1, 1000, 'the good message');
+    await waitFor(() => inbox.messages.length === 1, deadlineMs, 'the good message');
     expect(b.rejectedFrames('a', 'invalid-message')).toBe(1);
     expect(b.peers()[0]!.rejected).toEqual({ 'invalid-message': 1 });
   });
@@ -73,7 +76,7 @@ describe('MemoryTransport only', () => {
     const [a, b] = await pair(new MemoryNetwork(), [memberId('b')], [memberId('c')]);
     const inbox = new Inbox(b);
     a.send({ from: memberId('a'), to: memberId('b'), msg: vote(1) });
-    await waitFor(() => b.rejectedFrames('a', 'unknown-peer') === 1, 1000, 'the refusal');
+    await waitFor(() => b.rejectedFrames('a', 'unknown-peer') === 1, deadlineMs, 'the refusal');
     expect(inbox.messages).toHaveLength(0);
   });
 
