@@ -19,9 +19,11 @@ const command = [process.execPath, 'dist/bin/tollbooth.js'];
 /**
  * From "answers on its admin socket" to "linked to a leader and following it". Measured at load
  * 17–29 on 2 cores: 0.34–1.7 s (once 4.8 s at load 27); without the allow list 5.1, 13.1, 14.0,
- * 25.5 s and once not within 60 s.
+ * 25.5 s and once not within 60 s. The bound sits above what a starved but admitted member
+ * needs (the suite must pass beside two CPU hogs) and below what the flood cost before the
+ * allow list in four runs of five; the sub-second figure itself is a measurement, not this test.
  */
-const reconnectDeadlineMs = 3_000;
+const reconnectDeadlineMs = 10_000;
 /** Idle connections per member port: more than libp2p's default of 10 pending upgrades. */
 const floodSocketsPerTarget = 16;
 const floodSources = Array.from({ length: 16 }, (_, i) => `127.0.0.${101 + i}`);
