@@ -71,6 +71,20 @@ export type EnvelopeKind = (typeof envelopeKinds)[number];
 const kindCodes: Readonly<Record<EnvelopeKind, number>> = { raft: 1, gossip: 2, admin: 3, 'admin-reply': 4, relay: 5 };
 const kindsByCode: ReadonlyMap<number, EnvelopeKind> = new Map(envelopeKinds.map((kind) => [kindCodes[kind], kind]));
 
+/** Offset of the kind byte (see the layout above). */
+const kindOffset = 3;
+
+/**
+ * The kind a frame claims, read from its kind byte without checking anything
+ * else (not even the magic): undefined for a frame too short to have one or a
+ * byte no kind has. Unauthenticated — for choosing the sender's inbound budget
+ * before the frame is verified (inbound-budget.ts), never for trusting it.
+ */
+export function envelopeKindOf(frame: Uint8Array): EnvelopeKind | undefined {
+  const code = frame[kindOffset];
+  return code === undefined ? undefined : kindsByCode.get(code);
+}
+
 /** Recipient value meaning "every member of the formation" (gossip dissemination). */
 export const broadcastRecipient = '';
 
@@ -290,7 +304,7 @@ export function encodeEnvelope(fields: EnvelopeFields, signer: EnvelopeSigner, o
   frame[0] = envelopeMagic[0];
   frame[1] = envelopeMagic[1];
   frame[2] = envelopeVersion;
-  frame[3] = kindCode;
+  frame[kindOffset] = kindCode;
   writeUint53(view, seqOffset, fields.seq);
   writeUint53(view, termOffset, fields.term);
   let offset = fixedHeaderBytes;
@@ -371,7 +385,7 @@ export function decodeEnvelope(input: Uint8Array, context: DecodeContext): Decod
   if (version !== envelopeVersion) {
     return reject('unsupported-version', `version ${version}, this build speaks ${envelopeVersion}`);
   }
-  const kindCode = frame.readUInt8(3);
+  const kindCode = frame.readUInt8(kindOffset);
   const kind = kindsByCode.get(kindCode);
   if (kind === undefined) return reject('unknown-kind', `kind byte ${kindCode}`);
   const seq = readUint53(view, seqOffset);

@@ -5,6 +5,7 @@ export {
   decodeEnvelope,
   encodeEnvelope,
   envelopeBytesMin,
+  envelopeKindOf,
   envelopeKinds,
   envelopeMagic,
   envelopeRejectReasons,

@@ -30,6 +30,11 @@ export const transportRejectReasons = [
    * on a frame its deliverer did not write (relays are one hop).
    */
   'bad-relay',
+  /**
+   * Over the delivering peer's budget for the frame's kind (inbound-budget.ts):
+   * refused before its signature is verified, so a flood costs little.
+   */
+  'rate-limited',
 ] as const;
 export type TransportRejectReason = (typeof transportRejectReasons)[number];
 

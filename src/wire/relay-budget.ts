@@ -11,14 +11,9 @@
 // a key beyond that is refused rather than remembered. The clock is passed
 // in (monotonic ms), so tests need no timers.
 
-export interface RelayBudgetOptions {
-  /** Sustained frames per second relayed for one member. */
-  readonly framesPerSecond: number;
-  /** Frames one member may have relayed in a burst (bucket size). */
-  readonly burstFrames: number;
-  /** Distinct members tracked; more are refused. */
-  readonly peersMax: number;
-}
+import { PeerBudget, type PeerBudgetOptions } from './peer-budget.js';
+
+export type RelayBudgetOptions = PeerBudgetOptions;
 
 /**
  * Defaults sized for registry traffic between two members that lost their
@@ -29,37 +24,9 @@ export interface RelayBudgetOptions {
  */
 export const relayBudgetDefaults: RelayBudgetOptions = { framesPerSecond: 200, burstFrames: 400, peersMax: 256 };
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-export class RelayBudget {
-  readonly #options: RelayBudgetOptions;
-  readonly #buckets = new Map<string, Bucket>();
-
+/** The relay's bucket per member (peer-budget.ts), with relayBudgetDefaults unless told otherwise. */
+export class RelayBudget extends PeerBudget {
   constructor(options: RelayBudgetOptions = relayBudgetDefaults) {
-    for (const [field, v] of Object.entries(options)) {
-      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`relay budget ${field} must be positive, got ${v}`);
-    }
-    this.#options = options;
-  }
-
-  /** Spends one frame of `peer`'s budget at `nowMs`; false when none is left (or too many peers). */
-  take(peer: string, nowMs: number): boolean {
-    const o = this.#options;
-    let b = this.#buckets.get(peer);
-    if (b === undefined) {
-      if (this.#buckets.size >= o.peersMax) return false;
-      b = { tokens: o.burstFrames, at: nowMs };
-      this.#buckets.set(peer, b);
-    }
-    // A clock that went backwards (it must not) refills nothing.
-    const elapsed = Math.max(0, nowMs - b.at);
-    b.tokens = Math.min(o.burstFrames, b.tokens + (elapsed * o.framesPerSecond) / 1000);
-    b.at = Math.max(b.at, nowMs);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    super(options);
   }
 }

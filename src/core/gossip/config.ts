@@ -243,3 +243,25 @@ export function swimLimitsProblems(l: SwimLimits, t: SwimTiming): string[] {
   if (l.itemsPerMessageMax < t.piggybackItemsMax + 1) out.push('limits.itemsPerMessageMax must exceed piggybackItemsMax (a buddy claim rides on top)');
   return out;
 }
+
+/**
+ * The most SWIM messages one member sends one other member per second when
+ * it runs at full speed (health score 0: the health multiplier only ever
+ * stretches periods), for a formation of `memberCount` members. The wire's
+ * per-peer gossip budget (src/wire/inbound-budget.ts) is a multiple of it.
+ * Per probe period, from sender S to receiver R at most:
+ *   1 ping (S probes R; the probe target is one member per period),
+ *   1 ack (S answers R's probe of S),
+ *   1 ping-req (S's failed probe asks indirectProbeCount distinct helpers: one can be R),
+ *   2 for R's ping-req to S (the forwarded ack, and a nack — Lifeguard),
+ *   n − 2 pings S sends R as a helper for the others' failed probes of R,
+ *   n − 2 acks S sends R for R's pings as a helper for the others,
+ *   ⌈probeIntervalMs / gossipIntervalMs⌉ gossip messages (one per round: fan-out members are distinct).
+ * Buddy claims, updates and rumors ride on these messages, not beside them.
+ */
+export function swimFramesPerSecondMax(t: SwimTiming, memberCount: number): number {
+  const others = Math.max(0, memberCount - 2);
+  const gossipRounds = t.gossipIntervalMs > 0 ? Math.ceil(t.probeIntervalMs / t.gossipIntervalMs) : 0;
+  const perPeriod = 1 + 1 + Math.min(1, t.indirectProbeCount) + 2 * Math.min(1, t.indirectProbeCount) + 2 * others + gossipRounds;
+  return (perPeriod * 1000) / t.probeIntervalMs;
+}
