@@ -19,7 +19,14 @@
 // is one signed envelope: kind 'raft' for registry messages, 'gossip' for
 // SWIM messages, 'relay' for a relayed registry message, 'admin' and
 // 'admin-reply' for AdminFrames. A received frame passes, in order:
-//   decodeEnvelope (size, layout, formation, recipient, signature, JSON)
+//   the delivering peer's budget for the kind its kind byte claims, taken
+//     before anything is verified ('rate-limited'; wire/inbound-budget.ts: a
+//     member's flood costs the receiver a token-bucket check per frame, not
+//     a signature check, and cannot crowd out the other members); after a
+//     frame over budget its stream is not read for rateLimitedReadPauseMs,
+//     so that the rest of the flood waits in the sender's buffers (yamux's
+//     flow control) rather than being decrypted here only to be refused
+//   → decodeEnvelope (size, layout, formation, recipient, signature, JSON)
 //   → the sender must be the authenticated libp2p peer ('sender-mismatch')
 //   → ReplayWindow ('duplicate', 'too-old')
 //   → parseMessage for raft frames, parseSwimMessage for gossip frames
@@ -72,8 +79,11 @@
 // Sending. send() and sendAdmin() never throw and never wait for the network:
 // they encode and sign at once (so sequence numbers follow call order) and
 // queue the frame for the peer's writer. A frame to a peer that is not
-// connected is dropped; a full queue (sendQueueFramesMax) drops its oldest
-// frame; both are counted per peer and reason (droppedFrames()). A write the
+// connected is dropped. The per-peer queue sends registry frames (raft,
+// relay) before gossip and admin ones, and when full (sendQueueFramesMax)
+// drops its oldest gossip or admin frame, a registry frame only when no
+// other waits (transport-support.ts FrameQueue). Drops are counted per peer
+// and reason (droppedFrames()). A write the
 // peer does not take within writeTimeoutMs (it stopped reading but still
 // answers pings) resets that stream, so one stuck peer never holds frames
 // for long.
@@ -120,6 +130,7 @@ import type { AdminFrame, PeerState, PeerStatus, Transport } from '../../ports/p
 import {
   decodeEnvelope,
   encodeEnvelope,
+  envelopeKindOf,
   memberIdBytesMax,
   messageBytesMaxDefault,
   type DecodeContext,
@@ -127,12 +138,13 @@ import {
 } from '../../wire/envelope.js';
 import { parseMessage, parseSwimMessage } from '../../wire/message-schema.js';
 import { RelayBudget, relayBudgetDefaults } from '../../wire/relay-budget.js';
+import { InboundBudget, inboundBudgetDefaults, type InboundBudgets } from '../../wire/inbound-budget.js';
 import { RejectCounter, rejectLogIntervalMsDefault, type RejectCountEntry, type RejectReason } from '../../wire/reject-counter.js';
 import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../../wire/replay-window.js';
 import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../../wire/signer.js';
 import { FaultState, faultSeedDefault, type TransportFaults } from './transport-faults.js';
 import { InboundAdmission, memberUpgradeTimeoutMsDefault, normalizeHost, pendingConnectionsMaxDefault, type AdmissionOutcome } from './inbound-admission.js';
-import { DropCounter, FrameQueue, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
+import { DropCounter, FrameQueue, frameClassOf, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
 import { TollboothError } from '../../errors.js';
 
 export const tollboothProtocol = '/tollbooth/1.0.0';
@@ -144,6 +156,12 @@ export const pingTimeoutMsDefault = 1000;
 export const writeTimeoutMsDefault = 5000;
 /** Frames handed to one stream write; bounds the time one peer's writer holds the event loop. */
 const writeBatchFramesMax = 64;
+/**
+ * How long a stream that delivered a frame over its peer's budget is not read
+ * (backpressure). A tenth of a second refills a tenth of a second's budget,
+ * so a flooding peer is read at about its budget and no faster.
+ */
+const rateLimitedReadPauseMs = 100;
 /** Streams of our protocol a peer may have open on one connection; one is normal, a few cover a reconnect overlap. */
 const inboundStreamsPerConnectionMax = 4;
 
@@ -222,6 +240,8 @@ export interface Libp2pTransportOptions {
   readonly pendingPerAddressMax?: number;
   /** Connections from non-member addresses in their handshake at once. Default pendingConnectionsMaxDefault (32). */
   readonly pendingConnectionsMax?: number;
+  /** Per-peer inbound budgets by kind (wire/inbound-budget.ts). Default inboundBudgetDefaults(the formation's size). */
+  readonly inboundBudgets?: InboundBudgets;
 }
 
 /** Bound on resolving the members' host names for the allow list at start (ms). */
@@ -317,6 +337,7 @@ export class Libp2pTransport implements Transport {
   readonly #adminHandlers: Array<(frame: AdminFrame) => void> = [];
   readonly #connectionHandlers: Array<(peer: MemberId, connected: boolean) => void> = [];
   readonly #relayBudget: RelayBudget;
+  readonly #inboundBudget: InboundBudget;
   #relayPolicy: ((to: MemberId) => boolean) | null = null;
   readonly #delayTimers = new Set<NodeJS.Timeout>();
   #node: Libp2p<Services> | null = null;
@@ -423,6 +444,8 @@ export class Libp2pTransport implements Transport {
       messageBytesMax: this.#messageBytesMax,
     };
     this.#relayBudget = new RelayBudget({ ...relayBudgetDefaults, peersMax: this.#slots.size + 1 });
+    // Members and admin clients only: #receive is never reached for anyone else.
+    this.#inboundBudget = new InboundBudget(options.inboundBudgets ?? inboundBudgetDefaults(this.#slots.size + 1), this.#slots.size + this.#adminSlots.size + 1);
     this.#faultState =
       options.testFaults === true
         ? new FaultState(options.faultSeed ?? faultSeedDefault, {
@@ -673,12 +696,12 @@ export class Libp2pTransport implements Transport {
     if (delayMs > 0) {
       const timer = setTimeout(() => {
         this.#delayTimers.delete(timer);
-        this.#push(slot, frame);
+        this.#push(slot, frame, kind);
       }, delayMs);
       this.#delayTimers.add(timer);
       return;
     }
-    this.#push(slot, frame);
+    this.#push(slot, frame, kind);
   }
 
   #encode(to: MemberId, kind: EnvelopeKind, msgTerm: number, payload: unknown): Uint8Array | null {
@@ -718,10 +741,10 @@ export class Libp2pTransport implements Transport {
     })();
   }
 
-  #push(slot: Slot, frame: Uint8Array): void {
+  #push(slot: Slot, frame: Uint8Array, kind: EnvelopeKind): void {
     if (this.#state !== 'started') return this.#drop(slot.peer.id, 'stopped');
     if (!this.#isConnected(slot)) return this.#drop(slot.peer.id, 'not-connected');
-    this.#drops.record(slot.peer.id, 'queue-full', slot.queue.push(frame));
+    this.#drops.record(slot.peer.id, 'queue-full', slot.queue.push(frame, frameClassOf(kind)));
     this.#kickWriter(slot);
   }
 
@@ -880,8 +903,17 @@ export class Libp2pTransport implements Transport {
     const lp = lpStream(stream, { maxDataLength: this.#messageBytesMax });
     try {
       for (;;) {
-        const data = await lp.read();
-        this.#receive(slot, data.subarray(), connectionId);
+        const frame = (await lp.read()).subarray();
+        // The cheap check first: over budget, the frame is refused before its signature costs anything,
+        // and this stream is not read for a moment, so that the peer's flood waits in its own buffers
+        // (yamux's window) instead of costing us the decryption of frames we would refuse.
+        const claimedKind = envelopeKindOf(frame);
+        if (!this.#inboundBudget.take(slot.peer.id, claimedKind, this.#clock())) {
+          this.#reject(slot.peer.id, 'rate-limited', `over this peer's ${claimedKind} budget; its stream is not read for ${rateLimitedReadPauseMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, rateLimitedReadPauseMs).unref());
+          continue;
+        }
+        this.#receive(slot, frame, connectionId);
       }
     } catch (error) {
       const name = error instanceof Error ? error.name : '';

@@ -5,8 +5,9 @@
 // (test/adapters/transport-compliance.ts), so this twin keeps the real one's
 // contract:
 //  - send() never throws and never delivers synchronously: frames go through
-//    a bounded per-peer queue (sendQueueFramesMax, oldest dropped and
-//    counted) drained on a later macrotask;
+//    a bounded per-peer queue (sendQueueFramesMax; registry frames leave
+//    first, and a full queue drops its oldest other frame first, counted)
+//    drained on a later macrotask;
 //  - a frame to a peer that is not connected (not started, or cut by the
 //    fault hook on either side) is dropped and counted;
 //  - every message is serialised to JSON and back through parseMessage, so a
@@ -32,7 +33,7 @@ import { parseMessage, parseSwimMessage } from '../../wire/message-schema.js';
 import { RelayBudget, relayBudgetDefaults } from '../../wire/relay-budget.js';
 import { RejectCounter, type RejectCountEntry, type RejectReason } from '../../wire/reject-counter.js';
 import { FaultState, faultSeedDefault, type TransportFaults } from './transport-faults.js';
-import { DropCounter, FrameQueue, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
+import { DropCounter, FrameQueue, frameClassOf, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
 
 export interface MemoryTransportOptions {
   /** This member's id. */
@@ -264,7 +265,7 @@ export class MemoryTransport implements Transport {
 
   #push(slot: Slot, frame: Frame): void {
     if (!this.#connected(slot.id)) return this.#drop(slot.id, 'not-connected');
-    this.#drops.record(slot.id, 'queue-full', slot.queue.push(frame));
+    this.#drops.record(slot.id, 'queue-full', slot.queue.push(frame, frameClassOf(frame.kind)));
     this.#flushSoon();
   }
 

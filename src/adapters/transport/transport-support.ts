@@ -95,37 +95,62 @@ export class DropCounter {
   }
 }
 
-/** A FIFO of frames with a fixed bound; push() returns how many old frames it pushed out (0 or 1). */
+/**
+ * The class of an outbound frame. Registry frames (raft, and relayed raft)
+ * keep the leader's lease and the tickets' leases alive; gossip and admin
+ * frames can wait (issue 12, item 4: Raft traffic ahead of gossip in every
+ * queue).
+ */
+export type FrameClass = 'registry' | 'other';
+
+/** The class of a frame of this envelope kind. */
+export function frameClassOf(kind: 'raft' | 'gossip' | 'relay' | 'admin' | 'admin-reply'): FrameClass {
+  return kind === 'raft' || kind === 'relay' ? 'registry' : 'other';
+}
+
+/**
+ * Frames waiting for one peer, in two FIFOs: registry frames are taken
+ * before any other, each class in its own order. Bounded by framesMax
+ * together; when full, the oldest non-registry frame makes room (the frame
+ * being pushed, if it is one and no older one waits), and a registry frame
+ * only when nothing else waits. push() returns how many frames it pushed out
+ * (0 or 1).
+ */
 export class FrameQueue<T> {
-  #items: T[] = [];
+  #registry: T[] = [];
+  #other: T[] = [];
 
   constructor(readonly framesMax: number) {
     if (!Number.isSafeInteger(framesMax) || framesMax < 1) throw new RangeError(`sendQueueFramesMax must be a positive integer, got ${framesMax}`);
   }
 
-  push(item: T): number {
+  push(item: T, frameClass: FrameClass = 'other'): number {
     let evicted = 0;
-    if (this.#items.length >= this.framesMax) {
-      this.#items.shift();
+    if (this.length >= this.framesMax) {
       evicted = 1;
+      if (this.#other.length > 0) this.#other.shift();
+      else if (frameClass === 'other') return evicted;
+      else this.#registry.shift();
     }
-    this.#items.push(item);
+    (frameClass === 'registry' ? this.#registry : this.#other).push(item);
     return evicted;
   }
 
-  /** Removes and returns up to `count` frames from the front. */
+  /** Removes and returns up to `count` frames from the front: registry frames first. */
   take(count: number): T[] {
-    return this.#items.splice(0, count);
+    const first = this.#registry.splice(0, count);
+    return first.length < count ? first.concat(this.#other.splice(0, count - first.length)) : first;
   }
 
   /** Empties the queue; returns how many frames were in it. */
   clear(): number {
-    const n = this.#items.length;
-    this.#items = [];
+    const n = this.length;
+    this.#registry = [];
+    this.#other = [];
     return n;
   }
 
   get length(): number {
-    return this.#items.length;
+    return this.#registry.length + this.#other.length;
   }
 }
