@@ -4,9 +4,14 @@
 // advance, and one timer on nextDeadline(). Inputs that arrive while a Ready
 // is being persisted wait in the inbox, so the core never sees them early.
 //
-// The inbox is two queues fed to the core in arrival order. Network messages
-// are bounded (networkQueueMax): a flood from peers drops the oldest of them,
-// counted, which the protocol tolerates (Raft and SWIM resend). Local inputs
+// The inbox is three queues. Local inputs and registry (Raft) messages,
+// relayed ones included, are fed to the core in arrival order; gossip (SWIM)
+// messages only when neither waits (issue 12, item 4: a member's flood of
+// gossip must not hold up the Raft traffic that keeps the leader's lease and
+// the tickets' leases). Network messages are bounded together
+// (networkQueueMax): a flood from peers drops the oldest gossip message
+// first and a registry message only when no gossip waits, counted by class,
+// which the protocol tolerates (Raft and SWIM resend). Local inputs
 // are never dropped, since each is owed to someone: an effect result is what
 // the site holder waits on before it trusts or retries a CIB write (drop it and
 // the ticket is stranded), an admin command has a caller waiting, a health
@@ -20,7 +25,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Member } from '../core/member.js';
-import type { Envelope } from '../core/messages.js';
+import { isSwimMessage, type Envelope } from '../core/messages.js';
 import type { AdminCommand, CoreEvent, Ready } from '../core/ready.js';
 import type { GuardUpdate, TicketEffect } from '../core/tickets/site-holder.js';
 import type { Ms } from '../core/types.js';
@@ -42,7 +47,7 @@ export interface PumpComponents {
   readonly log: PumpLogger;
 }
 
-/** Bound on network messages waiting for the pump; beyond it the oldest one is dropped (counted in inputsDropped). */
+/** Bound on network messages waiting for the pump; beyond it the oldest gossip one is dropped, else the oldest registry one (counted in inputsDropped). */
 export const networkQueueMax = 10_000;
 
 /**
@@ -65,13 +70,20 @@ type Input = (core: Member, now: Ms) => void;
 
 export type CommandResult = Extract<CoreEvent, { type: 'command-result' }>;
 
+/** Network messages by class: registry (Raft, relayed or not) goes ahead of gossip (SWIM). */
+export type NetworkClass = 'registry' | 'gossip';
+
 /** The pump's counters, for `tollbooth status` (admin-service.ts). */
 export interface PumpStats {
   /** Network messages dropped because networkQueueMax were already waiting. */
   readonly inputsDropped: number;
+  /** inputsDropped by class. */
+  readonly inputsDroppedByClass: Readonly<Record<NetworkClass, number>>;
   readonly networkQueueMax: number;
   /** Network messages waiting now. */
   readonly networkQueued: number;
+  /** networkQueued by class. */
+  readonly networkQueuedByClass: Readonly<Record<NetworkClass, number>>;
   /** Local inputs (effect results, commands, health reports, ticks) waiting now. */
   readonly localQueued: number;
   /** Admin commands answered 'busy' because commandsQueuedMax were already waiting. */
@@ -111,13 +123,13 @@ export class Pump extends EventEmitter<{
   effect: [TicketEffect, { ok: boolean; error?: string }];
   guard: [{ tickets: number; skipped: number; ok: boolean; ms: number }];
 }> {
-  /** Network messages: bounded, the oldest dropped. */
-  private readonly network = new InputQueue();
+  /** Network messages by class: bounded together, the oldest gossip dropped first (see the opening comment). */
+  private readonly network: Readonly<Record<NetworkClass, InputQueue>> = { registry: new InputQueue(), gossip: new InputQueue() };
   /** Everything else: never dropped (see the opening comment). */
   private readonly local = new InputQueue();
   private arrivals = 0;
   private commandsQueued = 0;
-  private inputsDropped = 0;
+  private readonly inputsDropped: Record<NetworkClass, number> = { registry: 0, gossip: 0 };
   private commandsRefused = 0;
   private running = false;
   private stopped = false;
@@ -137,7 +149,7 @@ export class Pump extends EventEmitter<{
   }
 
   start(): void {
-    this.c.transport.onMessage((env: Envelope) => this.enqueueNetwork((core, now) => core.step(env, now)));
+    this.c.transport.onMessage((env: Envelope) => this.enqueueNetwork((core, now) => core.step(env, now), isSwimMessage(env.msg) ? 'gossip' : 'registry'));
     // DESIGN.md §3.2: pass another member's frame on unless gossip holds the recipient dead (member.ts
     // canRelayTo); the transport keeps it to one hop.
     this.c.transport.setRelayPolicy((to) => this.c.core.canRelayTo(to));
@@ -207,22 +219,29 @@ export class Pump extends EventEmitter<{
   }
 
   stats(): PumpStats {
+    const { registry, gossip } = this.network;
     return {
-      inputsDropped: this.inputsDropped,
+      inputsDropped: this.inputsDropped.registry + this.inputsDropped.gossip,
+      inputsDroppedByClass: { ...this.inputsDropped },
       networkQueueMax,
-      networkQueued: this.network.length,
+      networkQueued: registry.length + gossip.length,
+      networkQueuedByClass: { registry: registry.length, gossip: gossip.length },
       localQueued: this.local.length,
       commandsRefused: this.commandsRefused,
     };
   }
 
-  private enqueueNetwork(input: Input): void {
+  /** A network message: when networkQueueMax wait, the oldest gossip one makes room (this one, if it is the only gossip), else the oldest registry one. */
+  private enqueueNetwork(input: Input, networkClass: NetworkClass): void {
     if (this.stopped) return;
-    if (this.network.length >= networkQueueMax) {
-      this.network.shift();
-      this.inputsDropped += 1;
+    const { registry, gossip } = this.network;
+    if (registry.length + gossip.length >= networkQueueMax) {
+      const victim = gossip.length > 0 || networkClass === 'gossip' ? 'gossip' : 'registry';
+      this.inputsDropped[victim] += 1;
+      if (victim === 'gossip' && gossip.length === 0) return;
+      this.network[victim].shift();
     }
-    this.network.push(this.arrivals++, input, false);
+    this.network[networkClass].push(this.arrivals++, input, false);
     if (!this.running) void this.run();
   }
 
@@ -233,14 +252,18 @@ export class Pump extends EventEmitter<{
     if (!this.running) void this.run();
   }
 
-  /** The oldest input of either queue, removed; undefined when both are empty. */
+  /** The oldest local or registry input, else the oldest gossip one, removed; undefined when all are empty. */
   private next(): Input | undefined {
-    const n = this.network.peek();
+    const r = this.network.registry.peek();
     const l = this.local.peek();
-    if (n === undefined && l === undefined) return undefined;
-    if (l === undefined || (n !== undefined && n.seq < l.seq)) {
-      this.network.shift();
-      return n!.input;
+    if (r === undefined && l === undefined) {
+      const g = this.network.gossip.peek();
+      if (g !== undefined) this.network.gossip.shift();
+      return g?.input;
+    }
+    if (l === undefined || (r !== undefined && r.seq < l.seq)) {
+      this.network.registry.shift();
+      return r!.input;
     }
     this.local.shift();
     if (l.command) this.commandsQueued -= 1;
@@ -250,7 +273,7 @@ export class Pump extends EventEmitter<{
   private async run(): Promise<void> {
     this.running = true;
     try {
-      while (this.network.length + this.local.length > 0 && !this.stopped) {
+      while (this.network.registry.length + this.network.gossip.length + this.local.length > 0 && !this.stopped) {
         // Feed what has queued up (bounded) before taking one Ready: whole-table work
         // in the core runs once per Ready, and one sync covers the whole batch.
         for (let n = 0; n < inputsPerReadyMax; n++) {
