@@ -42,6 +42,7 @@ import type { SiteCounters } from '../src/runtime/metrics.js';
 import { startObservation, type Observation } from './observe.js';
 import { isWatchRequest, serveWatch } from '../src/runtime/watch-stream.js';
 import { exitConfig, findSelf, StartupError } from './find-self.js';
+import { snapshotCodec } from '../src/wire/snapshot-codec.js';
 
 export { exitConfig, findSelf, StartupError } from './find-self.js';
 
@@ -210,6 +211,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   const core = new Member(coreConfig, {
     now: clock.now(),
     random: new SeededRandom(Number(process.hrtime.bigint() % 4294967296n)),
+    snapshotCodec,
     ...(persisted === null ? {} : { persisted }),
     cib,
     renewSeqStart: epoch * 2 ** 32,

@@ -38,6 +38,14 @@ export interface CoreLimits {
   readonly pendingCommandsMax: number;
   /** Outstanding (unanswered) renewals a site keeps track of. */
   readonly renewalsInFlightMax: number;
+  /**
+   * Bytes of snapshot text in one `snapshot-chunk` (registry/snapshot-transfer.ts).
+   * Larger: fewer round trips per transfer; each chunk must fit in one frame with
+   * room to spare (the wire checks: snapshotChunkFrameBytesMax ≤ messageBytesMax).
+   */
+  readonly snapshotChunkBytesMax: number;
+  /** Bytes of a whole snapshot's encoding a follower assembles (memory held for one partial snapshot). */
+  readonly snapshotBytesMax: number;
 }
 
 export interface CoreConfig {
@@ -53,11 +61,13 @@ export interface CoreConfig {
 export const defaultLimits: CoreLimits = {
   entriesPerAppendMax: 64,
   logEntriesBeforeSnapshot: 256,
-  ticketCountMax: 20_000,
+  ticketCountMax: 50_000,
   attrsPerTicketMax: 64,
   attrCharsMax: 256,
   pendingCommandsMax: 1024,
   renewalsInFlightMax: 16,
+  snapshotChunkBytesMax: 1024 * 1024,
+  snapshotBytesMax: 256 * 1024 * 1024,
 };
 
 export interface ConfigViolation {
@@ -112,6 +122,9 @@ export function validateCoreConfig(config: CoreConfig): ConfigViolation[] {
   if (!ids.has(config.self)) bad('self', `self ${config.self} is not a member`);
   if (sites === 0) bad('members', 'at least one site is needed');
   const names = new Set<string>();
+  if (config.limits.snapshotChunkBytesMax > config.limits.snapshotBytesMax) {
+    bad('limits.snapshotChunkBytesMax', `must not exceed snapshotBytesMax (${config.limits.snapshotChunkBytesMax} > ${config.limits.snapshotBytesMax})`);
+  }
   if (config.tickets.length > config.limits.ticketCountMax) {
     bad('tickets', `${config.tickets.length} tickets exceed ticketCountMax ${config.limits.ticketCountMax}`);
   }

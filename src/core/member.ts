@@ -21,6 +21,7 @@ import { isSwimMessage, type Entry, type Envelope, type RaftMessage, type SiteHe
 import type { RandomSource } from './random.js';
 import type { AdminCommand, CoreEvent, PersistedState, Ready, Report, Role } from './ready.js';
 import { Registry } from './registry/registry.js';
+import type { SnapshotCodec } from './registry/snapshot-transfer.js';
 import { defaultRules, type MemberRules } from './rules.js';
 import { LeaseOffice } from './tickets/lease-office.js';
 import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from './tickets/site-holder.js';
@@ -52,6 +53,8 @@ export interface MemberInit {
    * and the interaction scripts that predate gossip do.
    */
   readonly gossip?: GossipInit;
+  /** How registry snapshots are encoded for transfer (src/wire/snapshot-codec.ts): the same at every member. */
+  readonly snapshotCodec: SnapshotCodec;
 }
 
 export interface MemberStatus {
@@ -103,7 +106,7 @@ export class Member {
     const event = (e: CoreEvent): void => void this.outEvents.push(e);
     const send = (to: MemberId, msg: RaftMessage): void => this.send(to, msg);
     this.registry = new Registry(
-      { self: this.id, timing, limits, random: init.random, rules, time: this.time, host: this.registryHost() },
+      { self: this.id, timing, limits, random: init.random, rules, snapshotCodec: init.snapshotCodec, time: this.time, host: this.registryHost() },
       { snapshot, entries: p?.entries ?? [], hardState: p?.hardState ?? null },
     );
     this.bridge = new GossipBridge({ self: this.id, time: this.time, members: () => this.registry.config, routeFor: rules.routeFor, useIndirectProbes: rules.useIndirectProbes, event }, init.gossip);

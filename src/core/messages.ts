@@ -84,7 +84,30 @@ export type RaftMessage =
       readonly index: Index;
       readonly sentAt: Ms;
     }
-  | { readonly type: 'snapshot'; readonly term: Term; readonly snapshot: Snapshot; readonly sentAt: Ms }
+  | {
+      /** One piece of the leader's snapshot (registry/snapshot-transfer.ts); `data` empty: a probe for the follower's offset. */
+      readonly type: 'snapshot-chunk';
+      readonly term: Term;
+      /** The snapshot's last included index and term, length and digest: together they name it. */
+      readonly index: Index;
+      readonly lastTerm: Term;
+      readonly totalBytes: number;
+      readonly digest: string;
+      readonly offset: number;
+      /** Characters offset … offset + data.length of the snapshot's encoding (ASCII). */
+      readonly data: string;
+      readonly sentAt: Ms;
+    }
+  | {
+      /** The follower holds `offset` bytes of the snapshot named by index, lastTerm and digest: the leader resumes there. */
+      readonly type: 'snapshot-resp';
+      readonly term: Term;
+      readonly index: Index;
+      readonly lastTerm: Term;
+      readonly digest: string;
+      readonly offset: number;
+      readonly sentAt: Ms;
+    }
   | {
       readonly type: 'renew';
       readonly term: Term;

@@ -85,6 +85,20 @@ export type CoreEvent =
   /** A message no correct member sends (e.g. an append at a term from a member that does not lead it): ignored, to be logged and counted. */
   | { readonly type: 'protocol-violation'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
   /**
+   * A snapshot transfer (registry/snapshot-transfer.ts), at the leader: 'sending' (started), 'resumed' (the
+   * follower held `offset` bytes already), 'sent' (installed there); at the follower: 'installed'; at either:
+   * 'refused' (with the reason). `peer` is the other end.
+   */
+  | {
+      readonly type: 'snapshot-transfer';
+      readonly peer: MemberId;
+      readonly stage: 'sending' | 'resumed' | 'sent' | 'installed' | 'refused';
+      readonly index: Index;
+      readonly bytes: number;
+      readonly offset?: number;
+      readonly reason?: string;
+    }
+  /**
    * Gossip (DESIGN.md §3), passed on as the SWIM node reports them: a member's state changed by
    * `origin`'s claim, this member refuted a suspicion, or a gap between inputs meant a stop (SIGSTOP, swap).
    */

@@ -41,8 +41,15 @@ import { TollboothError } from '../errors.js';
 export const envelopeMagic: readonly [number, number] = [0x54, 0x42];
 export const envelopeVersion = 1;
 
-/** Default bound on a whole frame; a snapshot of the ticket table fits with a wide margin. */
-export const messageBytesMaxDefault = 1024 * 1024;
+/**
+ * The frame cap: the largest frame a member sends or accepts. It must stay a
+ * margin below what the transport really buffers for a stream (4 MiB,
+ * streamBufferBytes in src/adapters/transport/libp2p-transport.ts, which checks
+ * it). Every message fits: snapshots travel in chunks of
+ * snapshotChunkBytesMax (src/core/config.ts); a renewal names every ticket its
+ * site holds (config checks that a formation's tickets fit, renewalFrameBytes).
+ */
+export const messageBytesMaxDefault = 3 * 1024 * 1024;
 /** Ceiling for a configured messageBytesMax: past it a single frame could stall the event loop for a long time. */
 export const messageBytesMaxLimit = 16 * 1024 * 1024;
 export const formationNameBytesMax = 64;
@@ -53,6 +60,9 @@ const stringLengthBytes = 1;
 const fixedHeaderBytes = 2 + 1 + 1 + 8 + 8;
 const seqOffset = 4;
 const termOffset = 12;
+
+/** Bytes of a frame besides its payload, at most (the longest formation and member ids): payload budget = cap − this. */
+export const envelopeOverheadBytesMax = fixedHeaderBytes + 3 * stringLengthBytes + formationNameBytesMax + 2 * memberIdBytesMax + payloadLengthBytes + ed25519SignatureBytes;
 
 /** The smallest frame that can be well formed (empty strings and payload, then a signature). */
 export const envelopeBytesMin = fixedHeaderBytes + 3 * stringLengthBytes + payloadLengthBytes + ed25519SignatureBytes;

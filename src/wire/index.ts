@@ -6,6 +6,7 @@ export {
   encodeEnvelope,
   envelopeBytesMin,
   envelopeKindOf,
+  envelopeOverheadBytesMax,
   envelopeKinds,
   envelopeMagic,
   envelopeRejectReasons,

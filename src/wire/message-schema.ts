@@ -56,7 +56,9 @@ import {
   type TicketDef,
   type TicketMode,
 } from '../core/types.js';
-import { memberIdBytesMax } from './envelope.js';
+import { Buffer } from 'node:buffer';
+import { envelopeOverheadBytesMax, memberIdBytesMax } from './envelope.js';
+import { defaultLimits } from '../core/config.js';
 import { TollboothError } from '../errors.js';
 
 export interface MessageSchemaLimits {
@@ -78,11 +80,13 @@ export interface MessageSchemaLimits {
   readonly commandIdCharsMax: number;
   /** Membership updates plus rumors in one gossip message (the core reads at most itemsPerMessageMax, 64). */
   readonly gossipItemsMax: number;
+  /** Characters of snapshot text in one snapshot-chunk (the core sends at most its snapshotChunkBytesMax). */
+  readonly snapshotChunkBytesMax: number;
 }
 
 export const messageSchemaLimitsDefault: MessageSchemaLimits = {
   membersMax: 256,
-  ticketsMax: 20_000,
+  ticketsMax: defaultLimits.ticketCountMax,
   entriesMax: 4096,
   historyRecordsMax,
   attrsPerTicketMax: 1024,
@@ -90,7 +94,13 @@ export const messageSchemaLimitsDefault: MessageSchemaLimits = {
   ticketNameBytesMax: 128,
   commandIdCharsMax: 256,
   gossipItemsMax: 64,
+  snapshotChunkBytesMax: defaultLimits.snapshotChunkBytesMax,
 };
+
+/** Characters of a snapshot digest (snapshot-codec.ts: SHA-256 in hex is 64). */
+export const snapshotDigestCharsMax = 128;
+/** What a snapshot chunk's data may hold: base64 (snapshot-codec.ts), so each character is one byte on the wire. */
+const base64Text = /^[A-Za-z0-9+/=]*$/;
 
 /** Lengths of a history record's `change` text ("attr-set <name>"): the name plus a short verb. */
 const changeVerbCharsMax = 32;
@@ -498,7 +508,7 @@ class Parser {
   message(value: unknown): RaftMessage {
     const path = 'msg';
     const o = object(value, path);
-    const types = ['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot', 'renew', 'renew-resp', 'released'] as const;
+    const types = ['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot-chunk', 'snapshot-resp', 'renew', 'renew-resp', 'released'] as const;
     const type = oneOf(field(o, 'type', path), `${path}.type`, types);
     const get = (key: string): unknown => field(o, key, path);
     const at = (key: string): string => `${path}.${key}`;
@@ -533,8 +543,31 @@ class Parser {
           index: this.index(get('index'), at('index')),
           sentAt: this.ms(get('sentAt'), at('sentAt')),
         };
-      case 'snapshot':
-        return { type, term: msgTerm, snapshot: this.snapshot(get('snapshot'), at('snapshot')), sentAt: this.ms(get('sentAt'), at('sentAt')) };
+      case 'snapshot-chunk': {
+        const data = text(get('data'), at('data'), this.limits.snapshotChunkBytesMax);
+        if (!base64Text.test(data)) throw new Invalid(at('data'), 'not base64 text');
+        return {
+          type,
+          term: msgTerm,
+          index: this.index(get('index'), at('index')),
+          lastTerm: this.term(get('lastTerm'), at('lastTerm')),
+          totalBytes: uint(get('totalBytes'), at('totalBytes')),
+          digest: text(get('digest'), at('digest'), snapshotDigestCharsMax, false),
+          offset: uint(get('offset'), at('offset')),
+          data,
+          sentAt: this.ms(get('sentAt'), at('sentAt')),
+        };
+      }
+      case 'snapshot-resp':
+        return {
+          type,
+          term: msgTerm,
+          index: this.index(get('index'), at('index')),
+          lastTerm: this.term(get('lastTerm'), at('lastTerm')),
+          digest: text(get('digest'), at('digest'), snapshotDigestCharsMax, false),
+          offset: uint(get('offset'), at('offset')),
+          sentAt: this.ms(get('sentAt'), at('sentAt')),
+        };
       case 'renew':
         return {
           type,
@@ -574,6 +607,40 @@ export function parseSwimMessage(json: unknown, limits?: MessageSchemaLimits): P
   const parser = limits === undefined ? defaultParser : new Parser(limits);
   try {
     return { ok: true, msg: parser.swimMessage(json) };
+  } catch (error) {
+    if (error instanceof Invalid) return { ok: false, reason: error.message.slice(0, reasonCharsMax) };
+    return { ok: false, reason: `not plain JSON data (${error instanceof Error ? error.name : typeof error} thrown)` };
+  }
+}
+
+/**
+ * The largest `renew` a site holding every one of these tickets can send, as
+ * frame bytes: every ticket listed with a generation of 16 digits, and named
+ * again as unrunnable in its health. A renewal is one frame (it is answered
+ * whole), so a formation whose tickets do not fit cannot be renewed: the
+ * config check refuses it (src/config/validate.ts). The answer (`renew-resp`)
+ * lists each ticket once, in fewer bytes.
+ */
+export function renewalFrameBytesMax(ticketNames: readonly string[]): number {
+  const envelope = { type: 'renew', term: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER, tickets: [], health: { quorate: false, handlersOk: false, unrunnable: [] } };
+  let bytes = envelopeOverheadBytesMax + Buffer.byteLength(JSON.stringify(envelope), 'utf8');
+  for (const name of ticketNames) {
+    const quoted = Buffer.byteLength(JSON.stringify(name), 'utf8');
+    // {"name":…,"generation":9007199254740991}, and …, in unrunnable
+    bytes += quoted + Buffer.byteLength('{"name":,"generation":9007199254740991},', 'utf8') + quoted + 1;
+  }
+  return bytes;
+}
+
+/**
+ * Checks a decoded JSON value against the Snapshot shape (an assembled snapshot,
+ * snapshot-codec.ts). The result is built from the checked fields in a fixed
+ * order, so equal snapshots serialise equally. Never throws.
+ */
+export function parseSnapshot(json: unknown, limits?: MessageSchemaLimits): { ok: true; snapshot: Snapshot } | { ok: false; reason: string } {
+  const parser = limits === undefined ? defaultParser : new Parser(limits);
+  try {
+    return { ok: true, snapshot: parser.snapshot(json, 'snapshot') };
   } catch (error) {
     if (error instanceof Invalid) return { ok: false, reason: error.message.slice(0, reasonCharsMax) };
     return { ok: false, reason: `not plain JSON data (${error instanceof Error ? error.name : typeof error} thrown)` };

@@ -14,6 +14,7 @@ import { defaultLimits, validateCoreConfig, validateTicketDef, type CoreConfig, 
 import { Member } from '../../src/core/member.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { AssertionError, memberId, ms, type TicketDef } from '../../src/core/types.js';
+import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 
 const timing: CoreTiming = {
   heartbeatIntervalMs: 100,
@@ -196,7 +197,7 @@ describe('limits', () => {
 });
 
 describe('the Member asserts its config at start-up', () => {
-  const init = { now: ms(0), random: new SeededRandom(1) };
+  const init = { now: ms(0), random: new SeededRandom(1), snapshotCodec };
 
   it('starts from a valid config', () => {
     expect(() => new Member(config(), init)).not.toThrow();

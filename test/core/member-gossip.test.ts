@@ -30,6 +30,7 @@ import type { CoreEvent } from '../../src/core/ready.js';
 import { swimPresets } from '../../src/core/gossip/config.js';
 import { memberId, ms, type MemberId, type TicketDef } from '../../src/core/types.js';
 import { fakeClaimAuth, fakeClaimSig } from '../support/fake-claim-auth.js';
+import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 
 const site1 = memberId('site1');
 const site2 = memberId('site2');
@@ -89,7 +90,7 @@ class Net {
 
   constructor(gossip: boolean) {
     for (const id of ids) {
-      this.members.set(id, new Member(configFor(id), { now: ms(0), random: raftRandom(id), ...(gossip ? { gossip: gossipFor(id) } : {}), cib: [] }));
+      this.members.set(id, new Member(configFor(id), { now: ms(0), random: raftRandom(id), snapshotCodec, ...(gossip ? { gossip: gossipFor(id) } : {}), cib: [] }));
     }
     for (const id of ids) this.drain(id);
   }
@@ -174,7 +175,7 @@ describe('Member with gossip', () => {
     const draws = (gossip: boolean): number => {
       let n = 0;
       const random: RandomSource = { next: () => (n++, 0.5) };
-      const m = new Member(configFor(site1), { now: ms(0), random, ...(gossip ? { gossip: gossipFor(site1) } : {}) });
+      const m = new Member(configFor(site1), { now: ms(0), random, snapshotCodec, ...(gossip ? { gossip: gossipFor(site1) } : {}) });
       // Alone (nobody answers), its election timer fires a few times.
       for (let t = 0; t <= 10_000; t += 50) {
         m.tick(ms(t));

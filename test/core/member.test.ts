@@ -29,6 +29,7 @@ import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { AdminCommand, CoreEvent, HardState, Ready, Report } from '../../src/core/ready.js';
 import type { TicketEffect } from '../../src/core/tickets/site-holder.js';
 import { AssertionError, generation, index, memberId, ms, term as term0Of, type MemberId, type TicketDef } from '../../src/core/types.js';
+import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 
 const term0 = term0Of(0);
 
@@ -126,7 +127,7 @@ class Net {
 
   constructor(options: { seed?: number; first?: MemberId | null } = {}) {
     for (const id of ids) {
-      const member = new Member(configFor(id), { now: ms(0), random: randomFor(id, options.seed ?? 1, options.first ?? null) });
+      const member = new Member(configFor(id), { now: ms(0), random: randomFor(id, options.seed ?? 1, options.first ?? null), snapshotCodec });
       const node: Node = { id, member, store: { hardState: null, snapshot: null, entries: new Map() }, cib: new Map() };
       this.nodes.set(id, node);
       this.drain(node, { kind: 'start' });
@@ -679,7 +680,7 @@ describe('time', () => {
   });
 
   it('throws AssertionError when time goes backwards, for every kind of input', () => {
-    const member = new Member(configFor(siteA), { now: ms(1000), random: new SeededRandom(1) });
+    const member = new Member(configFor(siteA), { now: ms(1000), random: new SeededRandom(1), snapshotCodec });
     expect(() => member.tick(ms(999))).toThrow(AssertionError);
     member.tick(ms(2000));
     expect(() => member.tick(ms(1999))).toThrow(AssertionError);

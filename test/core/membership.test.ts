@@ -14,6 +14,7 @@ import { SeededRandom } from '../../src/core/random.js';
 import type { AdminCommand, CoreEvent } from '../../src/core/ready.js';
 import { memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
+import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 
 const s1 = memberId('site1');
 const s2 = memberId('site2');
@@ -43,7 +44,7 @@ class Net {
 
   add(id: MemberId, members: MemberInfo[], seed: number): void {
     const store = emptyRaftStore();
-    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed) });
+    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed), snapshotCodec });
     this.nodes.set(id, { member, store, down: false });
     this.drain(id);
   }
@@ -97,7 +98,7 @@ class Net {
   restartFromStore(id: MemberId, members: MemberInfo[], seed: number): void {
     const old = this.nodes.get(id)!;
     const persisted = loadFrom(old.store);
-    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed), ...(persisted === undefined ? {} : { persisted }) });
+    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed), snapshotCodec, ...(persisted === undefined ? {} : { persisted }) });
     this.nodes.set(id, { member, store: old.store, down: false });
     this.drain(id);
   }

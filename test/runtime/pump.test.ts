@@ -55,6 +55,7 @@ import type { AbortOptions, AdminFrame, MonotonicClock, PeerStatus, Storage, Tic
 import { AdminService } from '../../src/runtime/admin-service.js';
 import { commandsQueuedMax, networkQueueMax, Pump, type CommandResult } from '../../src/runtime/pump.js';
 import { fakeClaimAuth } from '../support/fake-claim-auth.js';
+import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 
 const siteA = memberId('site-a');
 const siteB = memberId('site-b');
@@ -271,6 +272,7 @@ async function formation(): Promise<Formation> {
     const core = new Member(config, {
       now: clock.now(),
       random: randomFor(id),
+      snapshotCodec,
       cib: [],
       gossip: { timing: swimPresets.loopback, random: new SeededRandom(5 + ids.indexOf(id)), auth: fakeClaimAuth(id), incarnation: 1 },
     });

@@ -27,6 +27,7 @@ import { AssertionError, generation, memberId, ms, type Member as MemberInfo, ty
 import { Checker } from './checker.js';
 import { EventHeap } from './heap.js';
 import type { FaultKind, ScenarioName, SimParams } from './params.js';
+import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 
 export type MemberFactory = (config: CoreConfig, init: ConstructorParameters<typeof Member>[1]) => Member;
 
@@ -73,6 +74,16 @@ type SimEvent =
   | { at: number; seq: number; kind: 'action'; run: () => void };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * The core's limits, but compacting every 16 entries and sending snapshots in
+ * chunks of 256 bytes: with the defaults (256 entries, 1 MiB) a run never
+ * compacts and a snapshot of a few tickets is one chunk, so the chunked
+ * transfer (src/core/registry/snapshot-transfer.ts) would meet none of the
+ * faults. With these, members that were cut off or restarted catch up through
+ * multi-chunk transfers under loss, duplication, delay and leader changes.
+ */
+const simLimits = { ...defaultLimits, logEntriesBeforeSnapshot: 16, snapshotChunkBytesMax: 256 };
 
 export interface FailoverSample {
   readonly ms: number;
@@ -177,7 +188,7 @@ export class World {
     const infos: MemberInfo[] = [];
     for (let i = 0; i < params.sites; i++) infos.push({ id: memberId(`site${i + 1}`), kind: 'site' });
     for (let i = 0; i < params.arbitrators; i++) infos.push({ id: memberId(`arb${i + 1}`), kind: 'arbitrator' });
-    this.configs = infos.map((m) => ({ self: m.id, members: infos, tickets: params.tickets, timing: params.timing, limits: defaultLimits }));
+    this.configs = infos.map((m) => ({ self: m.id, members: infos, tickets: params.tickets, timing: params.timing, limits: simLimits }));
     this.checker = new Checker(
       new Set(infos.filter((m) => m.kind === 'arbitrator').map((m) => m.id)),
       new Set(params.tickets.filter((t) => t.mode === 'manual').map((t) => t.name)),
@@ -234,6 +245,7 @@ export class World {
       n.core = this.factory(this.configs[n.idx]!, {
         now: ms(this.local(n)),
         random: new SeededRandom(this.params.seed * 31 + n.idx * 1009 + n.restarts * 7919),
+        snapshotCodec,
         ...(persisted === undefined ? {} : { persisted }),
         cib,
         gossip: {

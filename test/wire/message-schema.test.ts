@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RaftMessage as Message } from '../../src/core/messages.js';
 import { messageSchemaLimitsDefault, parseMessage } from '../../src/wire/index.js';
+import { parseSnapshot } from '../../src/wire/message-schema.js';
 import { randomInt, seededRandom } from './helpers.js';
 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -42,7 +43,9 @@ const entryDatas: JsonValue[] = [
   { type: 'ticket-remove', ticket: 'ticketB', cause: adminCause },
 ];
 
-const samples: Record<Message['type'], JsonValue> = {
+// 'snapshot' is no message (snapshots travel in chunks): it stands for an
+// assembled snapshot, checked by parseSnapshot (see parseAny).
+const samples: Record<Message['type'] | 'snapshot', JsonValue> = {
   'pre-vote': { type: 'pre-vote', term: 5, lastIndex: 10, lastTerm: 4 },
   'pre-vote-resp': { type: 'pre-vote-resp', term: 5, granted: false },
   vote: { type: 'vote', term: 6, lastIndex: 0, lastTerm: 0 },
@@ -57,10 +60,20 @@ const samples: Record<Message['type'], JsonValue> = {
     sentAt: 123_456,
   },
   'append-resp': { type: 'append-resp', term: 7, success: true, index: 20, sentAt: 123_456 },
+  'snapshot-chunk': {
+    type: 'snapshot-chunk',
+    term: 8,
+    index: 40,
+    lastTerm: 8,
+    totalBytes: 4096,
+    digest: 'ab'.repeat(32),
+    offset: 1024,
+    data: 'eyJpbmRleCI6NDB9+/==',
+    sentAt: 99,
+  },
+  'snapshot-resp': { type: 'snapshot-resp', term: 8, index: 40, lastTerm: 8, digest: 'ab'.repeat(32), offset: 2048, sentAt: 99 },
   snapshot: {
     type: 'snapshot',
-    term: 8,
-    sentAt: 99,
     snapshot: {
       index: 40,
       term: 8,
@@ -154,15 +167,24 @@ function otherType(value: JsonValue): JsonValue {
   }
 }
 
+/** parseMessage, or parseSnapshot for the stand-in { type: 'snapshot', snapshot } (reasons then start msg.snapshot). */
+function parseAny(json: unknown): ReturnType<typeof parseMessage> | { ok: true; msg: unknown } {
+  const o = json as { type?: unknown; snapshot?: unknown } | null;
+  if (typeof o !== 'object' || o === null || o.type !== 'snapshot') return parseMessage(json);
+  if (!Object.hasOwn(o, 'snapshot')) return { ok: false, reason: 'msg.snapshot: missing' };
+  const r = parseSnapshot(o.snapshot);
+  return r.ok ? { ok: true, msg: { type: 'snapshot', snapshot: r.snapshot } } : { ok: false, reason: `msg.${r.reason}` };
+}
+
 function reasonOf(json: unknown): string {
-  const result = parseMessage(json);
+  const result = parseAny(json);
   return result.ok ? 'accepted' : result.reason;
 }
 
 describe('valid messages', () => {
   for (const [type, sample] of Object.entries(samples)) {
     it(`${type} survives a JSON round trip unchanged`, () => {
-      const result = parseMessage(clone(sample));
+      const result = parseAny(clone(sample));
       expect(result).toEqual({ ok: true, msg: sample });
     });
   }
@@ -171,7 +193,7 @@ describe('valid messages', () => {
     expect(entryDatas.map((d) => (d as { type: string }).type).sort()).toEqual(
       ['attr-delete', 'attr-set', 'config', 'grant', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove'].sort(),
     );
-    expect(Object.keys(samples)).toHaveLength(10);
+    expect(Object.keys(samples)).toHaveLength(12);
   });
 
   it('tolerates extra keys but does not pass them on', () => {
@@ -307,16 +329,16 @@ describe('bounds', () => {
     const json = JSON.parse(
       JSON.stringify(samples.snapshot).replace('"attrs":{"a":"1","b c":"ünï"}', '"attrs":{"__proto__":"x","toString":"y"}'),
     ) as unknown;
-    const result = parseMessage(json);
+    const result = parseSnapshot((json as { snapshot: unknown }).snapshot);
     expect(result.ok).toBe(true);
-    if (!result.ok || result.msg.type !== 'snapshot') return;
-    const attrs = result.msg.snapshot.table.tickets[0]!.attrs;
+    if (!result.ok) return;
+    const attrs = result.snapshot.table.tickets[0]!.attrs;
     expect(Object.getPrototypeOf(attrs)).toBeNull();
     expect(Object.keys(attrs)).toEqual(['__proto__', 'toString']);
     expect(attrs['toString']).toBe('y');
     // An absent key is absent, not inherited from Object.prototype.
     expect('constructor' in attrs).toBe(false);
-    expect('hasOwnProperty' in result.msg.snapshot.table.tickets[1]!.def.weights).toBe(false);
+    expect('hasOwnProperty' in result.snapshot.table.tickets[1]!.def.weights).toBe(false);
   });
 });
 

@@ -6,6 +6,7 @@ import type { Entry, RaftMessage, Snapshot } from '../messages.js';
 import type { RandomSource } from '../random.js';
 import type { CoreEvent, HardState } from '../ready.js';
 import type { Index, Member, MemberId, Term } from '../types.js';
+import type { SnapshotCodec } from './snapshot-transfer.js';
 
 /** Registry decisions the simulator's mutants replace (see rules.ts). */
 export interface RegistryRules {
@@ -62,6 +63,8 @@ export interface RegistryTiming {
 export interface RegistryLimits {
   readonly entriesPerAppendMax: number;
   readonly logEntriesBeforeSnapshot: number;
+  readonly snapshotChunkBytesMax: number;
+  readonly snapshotBytesMax: number;
 }
 
 export interface RegistryDeps {
@@ -70,6 +73,8 @@ export interface RegistryDeps {
   readonly limits: RegistryLimits;
   readonly random: RandomSource;
   readonly rules: RegistryRules;
+  /** How snapshots are encoded for transfer (src/wire/snapshot-codec.ts in the runtime). */
+  readonly snapshotCodec: SnapshotCodec;
   /** The node's current monotonic time, moved forward by the host before each input. */
   readonly time: { readonly now: number };
   readonly host: RegistryHost;

@@ -3,7 +3,7 @@
 // (re)write, truncating anything it holds from there on.
 
 import type { Entry, Snapshot } from '../messages.js';
-import { assert, index, type Index, type Term } from '../types.js';
+import { assert, index, type Index, type Member, type Term } from '../types.js';
 
 export class RaftLog {
   private entries: Entry[];
@@ -58,6 +58,20 @@ export class RaftLog {
 
   entriesAfter(i: number): Entry[] {
     return this.slice(i + 1, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** The configuration in force at `i` (latest config entry at or before it). */
+  membersAt(i: number): readonly Member[] {
+    let members = this.snap.members;
+    for (const e of this.slice(this.firstIndex(), i - this.snap.index)) if (e.data.type === 'config') members = e.data.members;
+    return members;
+  }
+
+  /** Raft dissertation §4.1: a server uses the latest configuration in its log, committed or not. */
+  latestMembers(): readonly Member[] {
+    let members = this.snap.members;
+    for (const e of this.entriesAfter(this.snap.index)) if (e.data.type === 'config') members = e.data.members;
+    return members;
   }
 
   /** Raft §5.4.1: is a log ending at (lastIndex, lastTerm) at least as up to date as ours? */

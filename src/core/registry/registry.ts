@@ -1,6 +1,6 @@
 // The registry: Raft with PreVote (§9.6), CheckQuorum (§6.2), leader
 // stickiness and a leader lease (DESIGN.md §2), single-server membership
-// changes (dissertation §4.1), log compaction and snapshots. Raft only: it
+// changes (dissertation §4.1), log compaction, snapshots in chunks. Raft only: it
 // knows no tickets and no gossip (etcd's raft.go knows no application). What
 // a committed entry means, what a snapshot's table holds and how a message
 // travels is the host's business (member.ts), reached through RegistryHost.
@@ -18,6 +18,7 @@ import type { RegistryDeps, RegistryHost, RegistryLimits, RegistryRules, Registr
 import { majority } from './quorum.js';
 import { RaftLog } from './raft-log.js';
 import { ProgressTracker, type Progress } from './tracker.js';
+import { SnapshotReceiver, SnapshotSender, type ChunkOut } from './snapshot-transfer.js';
 
 export type { RegistryHost, RegistryRules, VoteRequest, VoterState } from './host.js';
 
@@ -50,6 +51,8 @@ export class Registry {
   private votes = new Map<MemberId, boolean>();
   /** The latest leader this member acknowledged: whom to look for a way to when it falls silent. */
   private lastLeaderSeen: MemberId | null = null;
+  /** A snapshot being received from a leader, kept across leader changes (snapshot-transfer.ts). */
+  private readonly receiver: SnapshotReceiver;
 
   // Leader state.
   private readonly progress: ProgressTracker;
@@ -58,6 +61,8 @@ export class Registry {
   private checkQuorumAt = 0;
   private leaderSince = 0;
   private leaderReadyIndex: Index = index(0);
+  /** Sends snapshots in chunks to followers behind the log (snapshot-transfer.ts). */
+  private readonly snapshots: SnapshotSender;
 
   constructor(deps: RegistryDeps, start: RegistryStart) {
     this.self = deps.self;
@@ -67,6 +72,10 @@ export class Registry {
     this.rules = deps.rules;
     this.time = deps.time;
     this.host = deps.host;
+    this.receiver = new SnapshotReceiver(deps.snapshotCodec, deps.limits, (e) => this.host.event(e));
+    // sentAt: the heartbeat a chunk rides with; an answer dates the leader lease like an append's.
+    const send = (to: MemberId, c: ChunkOut): void => this.host.send(to, { type: 'snapshot-chunk', term: this.currentTerm, ...c, sentAt: ms(this.lastBroadcastAt) });
+    this.snapshots = new SnapshotSender({ codec: deps.snapshotCodec, limits: deps.limits, resendAfterMs: deps.timing.electionTimeoutMs, send, event: (e) => this.host.event(e) });
     this.progress = new ProgressTracker(deps.self);
     const s = start.snapshot;
     this.log = new RaftLog(s, start.entries);
@@ -75,7 +84,7 @@ export class Registry {
     this.commit = index(Math.max(start.hardState?.commit ?? 0, s.index));
     this.applied = s.index;
     this.members = s.members;
-    this.members = this.latestMembers();
+    this.members = this.log.latestMembers();
     // A restarted member may have acknowledged a leader just before it died;
     // it must not vote until that acknowledgement has run out (leader lease).
     this.voteBlockedUntil = this.time.now + this.timing.electionTimeoutMs;
@@ -86,26 +95,17 @@ export class Registry {
     this.applyCommitted();
   }
 
-  private get now(): number {
-    return this.time.now;
-  }
+  private get now(): number { return this.time.now; }
 
   // ───────────────────────────── views ─────────────────────────────
 
   get term(): Term { return this.currentTerm; }
-
   get roleNow(): Role { return this.role; }
-
   get leaderNow(): MemberId | null { return this.leader; }
-
   get commitIndex(): Index { return this.commit; }
-
   get appliedIndex(): Index { return this.applied; }
-
   get lastIndex(): Index { return this.log.lastIndex(); }
-
   get snapshotIndex(): Index { return this.log.snapshot.index; }
-
   get config(): readonly Member[] { return this.members; }
 
   isLeader(): boolean {
@@ -182,7 +182,7 @@ export class Registry {
    * here and its handler must not see it.
    */
   admit(from: MemberId, msg: RaftMessage): boolean {
-    if (!this.isVoter(from) && msg.type !== 'append' && msg.type !== 'snapshot') {
+    if (!this.isVoter(from) && msg.type !== 'append' && msg.type !== 'snapshot-chunk') {
       // Unknown senders are refused by the transport; the core checks too (a removed member).
       this.host.event({ type: 'message-ignored', from, msgType: msg.type, reason: 'not a member' });
       return false;
@@ -194,14 +194,14 @@ export class Registry {
       return false;
     }
     if (msg.term > this.currentTerm && msg.type !== 'pre-vote' && !(msg.type === 'pre-vote-resp' && msg.granted)) {
-      const leader = msg.type === 'append' || msg.type === 'snapshot' ? from : null;
+      const leader = msg.type === 'append' || msg.type === 'snapshot-chunk' ? from : null;
       this.becomeFollower(msg.term, leader);
     }
     return true;
   }
 
   /** One Raft message, after admit(). */
-  step(from: MemberId, msg: Msg<'pre-vote' | 'pre-vote-resp' | 'vote' | 'vote-resp' | 'append' | 'append-resp' | 'snapshot'>): void {
+  step(from: MemberId, msg: Msg<'pre-vote' | 'pre-vote-resp' | 'vote' | 'vote-resp' | 'append' | 'append-resp' | 'snapshot-chunk' | 'snapshot-resp'>): void {
     switch (msg.type) {
       case 'pre-vote':
         return this.onPreVote(from, msg);
@@ -215,8 +215,10 @@ export class Registry {
         return this.onAppend(from, msg);
       case 'append-resp':
         return this.onAppendResp(from, msg);
-      case 'snapshot':
-        return this.onSnapshot(from, msg);
+      case 'snapshot-chunk':
+        return this.onSnapshotChunk(from, msg);
+      case 'snapshot-resp':
+        return this.onSnapshotResp(from, msg);
     }
   }
 
@@ -224,7 +226,7 @@ export class Registry {
   propose(data: EntryData): Index {
     assert(this.role === 'leader', 'only a leader proposes');
     const i = this.appendEntry(data);
-    for (const [id, p] of this.progress.entries()) if (p.next > p.match && p.next <= i) this.sendAppend(id, p);
+    for (const [id, p] of this.progress.entries()) if (p.snapshot === null && p.next > p.match && p.next <= i) this.sendAppend(id, p);
     this.maybeCommit();
     return i;
   }
@@ -382,19 +384,21 @@ export class Registry {
     for (const [id, p] of this.progress.entries()) {
       // Two heartbeats unanswered: look for another way to this voter before CheckQuorum counts it out.
       if (this.lastBroadcastAt - Math.max(p.ackedSentAt, this.leaderSince) > 2 * t.heartbeatIntervalMs) this.host.probeRoute(id);
-      // Resend from the last confirmed match: lost appends are repaired on the next heartbeat.
-      p.next = p.match + 1;
-      this.sendAppend(id, p);
+      if (p.snapshot !== null) {
+        this.snapshots.heartbeat(id, p.snapshot, this.now);
+      } else {
+        // Resend from the last confirmed match: lost appends are repaired on the next heartbeat.
+        p.next = p.match + 1;
+        this.sendAppend(id, p);
+      }
     }
   }
 
   private sendAppend(to: MemberId, p: Progress): void {
     assert(Number.isFinite(this.lastBroadcastAt), 'appends are sent only after the first broadcast of a term');
-    if (p.next <= this.log.snapshot.index) {
-      this.host.send(to, { type: 'snapshot', term: this.currentTerm, snapshot: this.log.snapshot, sentAt: ms(this.lastBroadcastAt) });
-      p.next = this.log.snapshot.index + 1;
-      return;
-    }
+    if (p.snapshot !== null) return;
+    // The follower needs entries compacted away: the snapshot, in chunks (snapshot-transfer.ts).
+    if (p.next <= this.log.snapshot.index) return void (p.snapshot = this.snapshots.start(to, this.log.snapshot, this.now));
     const prevIndex = p.next - 1;
     const prevTerm = this.log.termAt(prevIndex);
     assert(prevTerm !== undefined, `no term at ${prevIndex}`);
@@ -415,7 +419,7 @@ export class Registry {
    * A term has at most one leader: an append or snapshot at our term from a member that does not
    * lead it (we do, or we follow another) comes from a buggy or hostile member and deposes no one.
    */
-  private fromUsurper(from: MemberId, msg: Msg<'append' | 'snapshot'>): boolean {
+  private fromUsurper(from: MemberId, msg: Msg<'append' | 'snapshot-chunk'>): boolean {
     if (msg.term !== this.currentTerm || (this.role !== 'leader' && (this.leader === null || this.leader === from))) return false;
     const reason = this.role === 'leader' ? 'this member leads that term' : `the leader of that term is ${this.leader}`;
     this.host.event({ type: 'protocol-violation', from, msgType: msg.type, reason: `${msg.type} at term ${msg.term} from a member that does not lead it: ${reason}` });
@@ -474,28 +478,31 @@ export class Registry {
     if (msg.success) {
       if (msg.index > p.match) p.match = msg.index;
       if (p.next <= p.match) p.next = p.match + 1;
+      // The follower installed the snapshot (or caught up otherwise): appends resume after it.
+      if (p.snapshot !== null && this.snapshots.done(from, p.snapshot, p.match)) p.snapshot = null;
       this.maybeCommit();
       // Entries still in flight advanced `next` past the end: nothing to send until the next heartbeat.
       if (this.role === 'leader' && p.next <= this.log.lastIndex()) this.sendAppend(from, p);
     } else {
+      if (p.snapshot !== null) return; // a refusal from before the transfer: the snapshot answers for the log now
       p.next = Math.max(1, Math.min(p.next - 1, msg.index + 1));
       if (p.next <= p.match) p.next = p.match + 1;
       this.sendAppend(from, p);
     }
   }
 
-  private onSnapshot(from: MemberId, msg: Msg<'snapshot'>): void {
-    if (msg.term < this.currentTerm) {
-      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
-      return;
-    }
+  private onSnapshotChunk(from: MemberId, msg: Msg<'snapshot-chunk'>): void {
+    if (msg.term < this.currentTerm) return this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
     if (this.fromUsurper(from, msg)) return;
     this.acknowledgeLeader(from);
-    const s = msg.snapshot;
-    if (s.index <= this.commit) {
-      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: this.commit, sentAt: msg.sentAt });
-      return;
+    // Our log already holds everything the snapshot does.
+    if (msg.index <= this.commit) return this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: this.commit, sentAt: msg.sentAt });
+    const out = this.receiver.offer(msg, from);
+    // Not all there yet (or refused, then from 0): tell the leader where to go on.
+    if (out.kind !== 'complete') {
+      return this.host.send(from, { type: 'snapshot-resp', term: this.currentTerm, index: msg.index, lastTerm: msg.lastTerm, digest: msg.digest, offset: out.kind === 'partial' ? out.offset : 0, sentAt: msg.sentAt });
     }
+    const s = out.snapshot;
     this.log.install(s);
     this.refreshMembers();
     this.commit = s.index;
@@ -503,6 +510,15 @@ export class Registry {
     this.hardStateDirty = true;
     this.host.installSnapshot(s);
     this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: s.index, sentAt: msg.sentAt });
+  }
+
+  private onSnapshotResp(from: MemberId, msg: Msg<'snapshot-resp'>): void {
+    if (this.role !== 'leader' || msg.term !== this.currentTerm) return;
+    const p = this.progress.get(from);
+    if (p === undefined) return;
+    p.recentActive = true;
+    if (msg.sentAt > p.ackedSentAt) p.ackedSentAt = msg.sentAt;
+    if (p.snapshot !== null) this.snapshots.onAnswer(from, p.snapshot, msg, this.now);
   }
 
   private maybeCommit(): void {
@@ -516,6 +532,7 @@ export class Registry {
   private setCommit(i: Index): void {
     assert(i > this.commit, `commit index moves only forward: ${i} after ${this.commit}`);
     this.commit = i;
+    this.receiver.dropCovered(i);
     this.hardStateDirty = true;
     this.applyCommitted();
     // Tell followers at once: a new holder should not wait a heartbeat to learn its grant.
@@ -551,28 +568,12 @@ export class Registry {
     if (this.applied - this.log.snapshot.index < keep) return;
     const t = this.log.termAt(this.applied);
     assert(t !== undefined, 'term of applied entry');
-    this.log.compact({ index: this.applied, term: t, members: this.membersAt(this.applied), table: this.host.snapshotTable() });
-  }
-
-  /** The configuration in force at `i` (latest config entry at or before it). */
-  private membersAt(i: number): readonly Member[] {
-    let members = this.log.snapshot.members;
-    for (const e of this.log.slice(this.log.firstIndex(), i - this.log.snapshot.index)) {
-      if (e.data.type === 'config') members = e.data.members;
-    }
-    return members;
-  }
-
-  /** Raft dissertation §4.1: a server uses the latest configuration in its log, committed or not. */
-  private latestMembers(): readonly Member[] {
-    let members = this.log.snapshot.members;
-    for (const e of this.log.entriesAfter(this.log.snapshot.index)) if (e.data.type === 'config') members = e.data.members;
-    return members;
+    this.log.compact({ index: this.applied, term: t, members: this.log.membersAt(this.applied), table: this.host.snapshotTable() });
   }
 
   private refreshMembers(): void {
     const before = this.members;
-    const members = this.latestMembers();
+    const members = this.log.latestMembers();
     this.members = members;
     this.host.membersChanged(before, members);
     if (this.role === 'leader') this.progress.follow(members, this.log.lastIndex());

@@ -1,9 +1,11 @@
 // The leader's record of each follower (etcd's tracker/): how far its log
-// matches, what to send next, the newest heartbeat it answered (the leader
-// lease counts those) and whether it was heard since the last CheckQuorum.
+// matches, what to send next, the snapshot transfer in progress, the newest
+// heartbeat it answered (the leader lease counts those) and whether it was
+// heard since the last CheckQuorum.
 
 import type { Member, MemberId } from '../types.js';
 import { quorumValue } from './quorum.js';
+import type { SnapshotSend } from './snapshot-transfer.js';
 
 export interface Progress {
   match: number;
@@ -11,6 +13,8 @@ export interface Progress {
   /** Leader-clock send time of the newest heartbeat this voter answered (leader lease). */
   ackedSentAt: number;
   recentActive: boolean;
+  /** A snapshot transfer in progress (etcd's StateSnapshot): no appends until the follower installed it. */
+  snapshot: SnapshotSend | null;
 }
 
 export class ProgressTracker {
@@ -68,5 +72,5 @@ export class ProgressTracker {
 }
 
 function fresh(lastIndex: number, recentActive: boolean): Progress {
-  return { match: 0, next: lastIndex + 1, ackedSentAt: Number.NEGATIVE_INFINITY, recentActive };
+  return { match: 0, next: lastIndex + 1, ackedSentAt: Number.NEGATIVE_INFINITY, recentActive, snapshot: null };
 }

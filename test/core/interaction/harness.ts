@@ -95,6 +95,7 @@ import {
   type MemberId,
   type TicketDef,
 } from '../../../src/core/types.js';
+import { snapshotCodec } from '../../../src/wire/snapshot-codec.js';
 
 /** A mistake in a script (unknown command, bad argument): reported with file:line, never as output. */
 export class ScriptError extends Error {
@@ -289,8 +290,10 @@ function describeMessage(m: Message): string {
       return `append term=${m.term} prev=${m.prevIndex}/${m.prevTerm} entries=${m.entries.length} commit=${m.commit} sentAt=${m.sentAt}`;
     case 'append-resp':
       return `append-resp term=${m.term} success=${m.success} index=${m.index} sentAt=${m.sentAt}`;
-    case 'snapshot':
-      return `snapshot term=${m.term} index=${m.snapshot.index}`;
+    case 'snapshot-chunk':
+      return `snapshot-chunk term=${m.term} snap=${m.index}/${m.lastTerm} bytes=${m.totalBytes} offset=${m.offset} data=${m.data.length} sentAt=${m.sentAt}`;
+    case 'snapshot-resp':
+      return `snapshot-resp term=${m.term} snap=${m.index}/${m.lastTerm} offset=${m.offset} sentAt=${m.sentAt}`;
     case 'renew':
       return `renew term=${m.term} seq=${m.seq} [${m.tickets.map((t) => `${t.name}@${t.generation}`).join(' ')}]`;
     case 'renew-resp': {
@@ -791,7 +794,7 @@ export class Interaction {
               incarnation: n.incarnation,
             },
           };
-    n.core = new Member(config, { now: ms(this.local(n)), random, ...(persisted === undefined ? {} : { persisted }), cib, ...gossip });
+    n.core = new Member(config, { now: ms(this.local(n)), random, snapshotCodec, ...(persisted === undefined ? {} : { persisted }), cib, ...gossip });
     this.drain(n);
   }
 
