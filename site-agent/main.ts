@@ -46,10 +46,6 @@ import { snapshotCodec } from '../src/wire/snapshot-codec.js';
 
 export { exitConfig, findSelf, StartupError } from './find-self.js';
 
-
-/** Largest frame a member sends or accepts (src/wire allows up to 16 MiB). */
-export const frameBytesMax = 8 * 1024 * 1024;
-
 export interface MemberOptions {
   readonly config: string;
   readonly key?: string;
@@ -237,10 +233,8 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     adminKeys: config.adminKeys,
     // The member's own monotonic clock: `peers` dates lastRecvAt against clock.now() (booth peers' "last recv").
     clock: () => clock.now(),
+    // Frames up to the wire's messageBytesMaxDefault (3 MiB): snapshots go in chunks.
     logger: log.child({ module: 'transport' }),
-    // A snapshot of the whole table is one frame: about 210 bytes a ticket, so
-    // 8 MiB carries the core's ticketCountMax (20 000) with room to spare.
-    messageBytesMax: frameBytesMax,
   });
   const pump = new Pump({ core, storage, transport, sink, clock, log: log.child({ module: 'pump' }) });
   const admin = new AdminService({
@@ -302,6 +296,11 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     else if (e.type === 'applied' && e.data.type !== 'noop') log.info({ index: e.index, entry: e.data, ok: e.ok }, 'registry entry applied');
     else if (e.type === 'lease-lost') log.warn({ ticket: e.ticket, reason: e.reason }, 'renewal refused');
     else if (e.type === 'protocol-violation') log.warn({ from: e.from, msgType: e.msgType, reason: e.reason, count: ++protocolViolations }, 'protocol violation by a member: ignored');
+    else if (e.type === 'snapshot-transfer') {
+      const fields = { peer: e.peer, stage: e.stage, index: e.index, bytes: e.bytes, ...(e.offset === undefined ? {} : { offset: e.offset }), ...(e.reason === undefined ? {} : { reason: e.reason }) };
+      if (e.stage === 'refused') log.warn(fields, 'snapshot transfer');
+      else log.info(fields, 'snapshot transfer');
+    }
   });
   pump.on('guard', (g) => log.info(g, 'lease guard deadlines moved'));
   pump.on('effect', (e, outcome) => {

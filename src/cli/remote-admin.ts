@@ -91,8 +91,7 @@ export async function remoteAdminRequest(o: RemoteAdminOptions, req: AdminReques
     epoch,
     sequenceCounterStart: counterStart,
     clientOnly: true,
-    // Answers (a list of many tickets) can be large; members send up to this much.
-    messageBytesMax: 8 * 1024 * 1024,
+    // Answers up to the wire's frame cap (messageBytesMaxDefault); a larger one comes back as a 'too-large' error.
     listenHost: '127.0.0.1',
     listenPort: 0,
     peers: [o.member],

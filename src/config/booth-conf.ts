@@ -17,6 +17,7 @@
 // swallowed into a value, `__defaults__` after tickets, ignored extra words)
 // we read it the same way and add a warning.
 import { parseMemberAddress, memberAddressBytesMax, type ParsedAddress } from './address.js';
+import { defaultLimits } from '../core/config.js';
 import type { AttrPrereq, MemberKind, TicketHandler, TicketMode } from './formation-config.js';
 import { tokenizeConfigLine } from './line-tokenizer.js';
 import { configProblem, type ConfigProblem, type ConfigProblemSeverity } from './problems.js';
@@ -60,7 +61,7 @@ export const ticketNameBytesMax = 63;
 export const formationNameBytesMax = 63;
 
 /** booth has no limit; ours is the core's table limit (src/core/config.ts defaultLimits.ticketCountMax). */
-export const ticketCountMax = 20_000;
+export const ticketCountMax = defaultLimits.ticketCountMax;
 
 /** booth has no limit; each prerequisite is checked on every election. */
 export const attrPrereqCountMax = 64;
@@ -268,6 +269,8 @@ class BoothConfParser {
   private current: TicketBlock | null = null;
   /** Keys set in the current block, for "overrides line N" warnings. */
   private currentKeyLines = new Map<TicketKey, number>();
+  /** The line of each ticket defined so far: a duplicate is found without a scan (50 000 tickets made that 38 s). */
+  private readonly ticketLines = new Map<string, number>();
   private line = 0;
 
   constructor(private readonly fileName: string) {
@@ -588,6 +591,7 @@ class BoothConfParser {
       return;
     }
     tickets.push(block);
+    this.ticketLines.set(name, block.line);
   }
 
   private ticketNameProblem(name: string): string | null {
@@ -600,8 +604,8 @@ class BoothConfParser {
     if (!/^[A-Za-z]/.test(name) || name.includes('/')) {
       return `ticket: the name "${name}" is not usable in the CIB: ticket ids there are XML IDs (start with a letter; no "/")`;
     }
-    const earlier = this.document.tickets.find((ticket) => ticket.name === name);
-    if (earlier !== undefined) return `ticket: "${name}" is already defined on line ${earlier.line}`;
+    const earlier = this.ticketLines.get(name);
+    if (earlier !== undefined) return `ticket: "${name}" is already defined on line ${earlier}`;
     return null;
   }
 

@@ -24,7 +24,11 @@
 //   - clock drift bound ≤ 100000 ppm: beyond it (1+ρ)/(1−ρ) is meaningless.
 //   - every member has exactly one key, no key is shared, no address or site
 //     id appears twice: identities must be unambiguous (DESIGN.md §7).
+//   - a renewal naming every ticket fits in one frame (renewalFrameBytesMax ≤
+//     messageBytesMaxDefault): a site holding them all could not renew otherwise.
 import { addressIdentity, addressIdentityOfText } from './address.js';
+import { messageBytesMaxDefault } from '../wire/envelope.js';
+import { renewalFrameBytesMax } from '../wire/message-schema.js';
 import { formationNameBytesMax, type ConfigDocument, type TicketBlock, type TicketKey } from './booth-conf.js';
 import type { FormationConfig, TicketDefinition } from './formation-config.js';
 import { configProblem, type ConfigProblem, type ConfigProblemSeverity } from './problems.js';
@@ -71,6 +75,16 @@ export function validateFormation(document: ConfigDocument, config: FormationCon
     const ticket = config.tickets[index];
     if (ticket !== undefined) checkTicket(block, ticket, document, config, report);
   });
+  // A site renews all its tickets in one frame: with every ticket held at one site, it must still fit.
+  const renewalBytes = renewalFrameBytesMax(config.tickets.map((t) => t.name));
+  if (renewalBytes > messageBytesMaxDefault) {
+    report(
+      document.tickets[0]?.line ?? 0,
+      'error',
+      `${config.tickets.length} tickets make a renewal of up to ${renewalBytes} bytes when one site holds them all, over the ${messageBytesMaxDefault}-byte frame limit: use fewer tickets or shorter names`,
+      'ticket',
+    );
+  }
   return problems;
 }
 

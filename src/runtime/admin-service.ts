@@ -7,6 +7,7 @@
 // is handled like a local one (forwarded when needed); a member's forwarded
 // request is answered here or refused, never forwarded again.
 
+import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { TicketState } from '../core/tickets/ticket-table.js';
 import type { AdminCommand, CommandErrorCode } from '../core/ready.js';
@@ -15,6 +16,10 @@ import type { MemberStatus, SiteHealthSeen } from '../core/member.js';
 import type { SwimView } from '../core/gossip/view.js';
 import type { AdminFrame, MonotonicClock, PeerStatus, Transport } from '../ports/ports.js';
 import type { Pump } from './pump.js';
+import { envelopeOverheadBytesMax, messageBytesMaxDefault } from '../wire/envelope.js';
+
+/** The largest admin reply body sent over the network: the frame cap less the envelope around it. */
+export const replyBodyBytesMax = messageBytesMaxDefault - envelopeOverheadBytesMax;
 
 export const adminOps = ['list', 'status', 'fingerprint', 'peers', 'history', 'resources', 'quorum', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
 export type AdminOp = (typeof adminOps)[number];
@@ -49,6 +54,8 @@ export type AdminErrorCode =
   | 'timeout'
   /** The handler threw: a bug. */
   | 'internal'
+  /** The answer does not fit in one frame (replyBodyBytesMax): ask over the member's local socket, or for less. */
+  | 'too-large'
   /** The client could not reach the member at all (set by the CLI, never sent). */
   | 'unreachable';
 
@@ -320,8 +327,16 @@ export class AdminService {
       return;
     }
     const req = AdminService.check(body.req);
-    const reply = (res: AdminResponse): void =>
-      this.c.transport.sendAdmin({ from: this.c.self, to: f.from, kind: 'admin-reply', body: { rid, res }, ...(f.via === undefined ? {} : { via: f.via }) });
+    const reply = (res: AdminResponse): void => {
+      let body: unknown = { rid, res };
+      // An answer over the frame cap would be dropped at our transport and the client left to time out: say why instead.
+      const bytes = Buffer.byteLength(JSON.stringify(body), 'utf8');
+      if (bytes > replyBodyBytesMax) {
+        const message = `the answer is ${bytes} bytes, over the ${replyBodyBytesMax}-byte limit of one frame: ask ${this.c.self} over its local socket, or ask for less (one ticket)`;
+        body = { rid, res: { ok: false, code: 'too-large', message, answeredBy: this.c.self } satisfies AdminResponse };
+      }
+      this.c.transport.sendAdmin({ from: this.c.self, to: f.from, kind: 'admin-reply', body, ...(f.via === undefined ? {} : { via: f.via }) });
+    };
     if (typeof req === 'string') {
       reply({ ok: false, code: 'invalid', message: req, answeredBy: this.c.self });
       return;

@@ -50,6 +50,18 @@
 // messageBytesMax aborts that stream ('oversize'); the peer's next stream is
 // served normally.
 //
+// Frame size (issue 12, item 2). What really bounds a frame is not the length
+// prefix but the stream's buffers: lpStream's byte stream and yamux's stream
+// read buffer each abort the stream once they hold more than a limit (4 MiB in
+// libp2p, and a whole frame is buffered before it is read). Both are set here
+// to streamBufferBytes, and the frame cap (messageBytesMax, default
+// messageBytesMaxDefault) must stay streamBufferMarginBytes below it, checked
+// at construction: the margin holds the length prefix and the start of the
+// next frame. So a frame over the cap fails at the sender (encodeEnvelope
+// throws, the frame is dropped, counted 'encode-failed' and logged as an
+// error), never at every receiver. Snapshots are sent in chunks well under the
+// cap (src/core/registry/snapshot-transfer.ts).
+//
 // Sequence numbers and the epoch. Envelopes are numbered
 // seq = epoch · 2^32 + counter (wire/replay-window.ts). The caller passes
 // `epoch` and must have persisted it (synced) before constructing the
@@ -154,6 +166,13 @@ export const dialTimeoutMsDefault = 3000;
 export const pingIntervalMsDefault = 1000;
 export const pingTimeoutMsDefault = 1000;
 export const writeTimeoutMsDefault = 5000;
+/**
+ * The bytes a stream buffers before it is aborted: yamux's stream read buffer and
+ * lpStream's byte stream, both set to this (libp2p's own default, made explicit here).
+ */
+export const streamBufferBytes = 4 * 1024 * 1024;
+/** Room left in a stream's buffer above the largest frame: its length prefix and the start of the next frame. */
+export const streamBufferMarginBytes = 1024 * 1024;
 /** Frames handed to one stream write; bounds the time one peer's writer holds the event loop. */
 const writeBatchFramesMax = 64;
 /**
@@ -215,7 +234,7 @@ export interface Libp2pTransportOptions {
   readonly pingTimeoutMs?: number;
   /** Frames queued per peer before the oldest is dropped. Default 1024. */
   readonly sendQueueFramesMax?: number;
-  /** Bound on one frame in bytes, both ways. Default messageBytesMaxDefault (1 MiB). */
+  /** Bound on one frame in bytes, both ways; at most streamBufferBytes − streamBufferMarginBytes. Default messageBytesMaxDefault. */
   readonly messageBytesMax?: number;
   /** Replay window width per sender (multiple of 32). Default 1024. */
   readonly replayWindowSize?: number;
@@ -352,7 +371,13 @@ export class Libp2pTransport implements Transport {
     this.self = options.self;
     this.#clock = options.clock ?? (() => performance.now());
     this.#logger = options.logger;
-    this.#messageBytesMax = options.messageBytesMax ?? messageBytesMaxDefault;
+    this.#messageBytesMax = positiveInt(options.messageBytesMax ?? messageBytesMaxDefault, 'messageBytesMax');
+    if (this.#messageBytesMax > streamBufferBytes - streamBufferMarginBytes) {
+      throw new TransportConfigError(
+        `messageBytesMax ${this.#messageBytesMax} leaves less than ${streamBufferMarginBytes} bytes of the ${streamBufferBytes}-byte stream buffer: such frames would be refused by every receiver`,
+        'messageBytesMax',
+      );
+    }
     this.#redialIntervalMs = positiveInt(options.redialIntervalMs ?? redialIntervalMsDefault, 'redialIntervalMs');
     this.#dialTimeoutMs = positiveInt(options.dialTimeoutMs ?? dialTimeoutMsDefault, 'dialTimeoutMs');
     this.#writeTimeoutMs = positiveInt(options.writeTimeoutMs ?? writeTimeoutMsDefault, 'writeTimeoutMs');
@@ -500,7 +525,7 @@ export class Libp2pTransport implements Transport {
       addresses: { listen: o.clientOnly === true ? [] : [tcpMultiaddr(o.listenHost, o.listenPort).toString()] },
       transports: [tcp({ maxConnections: connectionsMax })],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      streamMuxers: [yamux({ streamOptions: { maxReadBufferLength: streamBufferBytes } })],
       peerDiscovery: [],
       connectionManager: {
         maxConnections: connectionsMax,
@@ -712,7 +737,9 @@ export class Libp2pTransport implements Transport {
         { messageBytesMax: this.#messageBytesMax },
       );
     } catch (error) {
-      this.#drop(to, 'encode-failed', errorText(error));
+      // An oversize frame is a bug or a formation beyond its limits: loud here, since no receiver would take it.
+      this.#drops.record(to, 'encode-failed');
+      (this.#logger.error ?? this.#logger.warn).call(this.#logger, { peer: to, kind, err: errorText(error) }, 'frame not sent: cannot encode it');
       return null;
     }
   }
@@ -731,7 +758,7 @@ export class Libp2pTransport implements Transport {
     void (async () => {
       try {
         const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
-        await lpStream(stream, { maxDataLength: this.#messageBytesMax }).write(bytes, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        await lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes }).write(bytes, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
         slot.sent += 1;
         await stream.close({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
       } catch (error) {
@@ -791,7 +818,7 @@ export class Libp2pTransport implements Transport {
     const connection = this.#openConnections(slot)[0];
     if (connection === undefined) throw new Error('not connected');
     const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
-    const out: OutboundStream = { stream, lp: lpStream(stream, { maxDataLength: this.#messageBytesMax }) };
+    const out: OutboundStream = { stream, lp: lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes }) };
     stream.addEventListener('close', () => {
       if (slot.out === out) slot.out = null;
     });
@@ -900,7 +927,7 @@ export class Libp2pTransport implements Transport {
   }
 
   async #readLoop(slot: Slot, stream: Stream, connectionId: string): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: this.#messageBytesMax });
+    const lp = lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes });
     try {
       for (;;) {
         const frame = (await lp.read()).subarray();

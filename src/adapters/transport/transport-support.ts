@@ -5,6 +5,8 @@
 // nothing is lost silently).
 /** What a transport needs from a logger; pino's Logger fits. */
 export interface TransportLogger {
+  /** A frame this member could not send at all (too large): a bug or a formation beyond its limits. Default: warn. */
+  error?(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   info?(obj: object, msg: string): void;
   debug?(obj: object, msg: string): void;
