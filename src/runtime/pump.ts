@@ -117,6 +117,14 @@ class InputQueue {
   }
 }
 
+/**
+ * Ticket effects (sink writes) in flight at once, across tickets. A site writes
+ * the state of every ticket at start-up: with 50 000 tickets, all at once,
+ * the file sink ran out of file descriptors (EMFILE) and every failure was
+ * retried. Each ticket's own effects stay in order (one writer per ticket).
+ */
+export const effectsInFlightMax = 32;
+
 export class Pump extends EventEmitter<{
   event: [CoreEvent];
   fatal: [Error];
@@ -137,6 +145,9 @@ export class Pump extends EventEmitter<{
   private readonly waiters = new Map<string, (r: CommandResult) => void>();
   /** Per ticket: the effect being written and the newest one waiting (older waiting ones are superseded). */
   private readonly effects = new Map<string, { busy: boolean; next: TicketEffect | null }>();
+  /** Sink writes in flight (effectsInFlightMax at most) and the tickets' writers waiting for one to finish. */
+  private effectsInFlight = 0;
+  private readonly effectSlotWaiters: Array<() => void> = [];
   /** Guard updates waiting for the one being written; written together as one (group commit). */
   private guardWaiting: GuardUpdate[] = [];
   private guardBusy = false;
@@ -183,6 +194,8 @@ export class Pump extends EventEmitter<{
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // Writers waiting for a sink slot see `stopped` and end.
+    for (const w of this.effectSlotWaiters.splice(0)) w();
     this.abort.abort();
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.readBackTimer !== null) clearInterval(this.readBackTimer);
@@ -380,6 +393,21 @@ export class Pump extends EventEmitter<{
     if (!slot.busy) void this.runEffects(e.ticket, slot, sink);
   }
 
+  /** Waits for one of the effectsInFlightMax sink slots (the one a finishing writer hands over, in FIFO order). */
+  private takeEffectSlot(): Promise<void> {
+    if (this.effectsInFlight < effectsInFlightMax || this.stopped) {
+      this.effectsInFlight += 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => this.effectSlotWaiters.push(resolve));
+  }
+
+  private giveEffectSlot(): void {
+    const next = this.effectSlotWaiters.shift();
+    if (next !== undefined) next();
+    else this.effectsInFlight -= 1;
+  }
+
   private async runEffects(ticket: string, slot: { busy: boolean; next: TicketEffect | null }, sink: TicketSink): Promise<void> {
     slot.busy = true;
     try {
@@ -387,14 +415,20 @@ export class Pump extends EventEmitter<{
         const e = slot.next;
         slot.next = null;
         let outcome: { ok: boolean; error?: string };
-        if (e.granted && e.revokeBy !== null && this.c.clock.now() >= e.revokeBy) {
-          outcome = { ok: false, error: 'lease ran out before the grant could be written' };
-        } else {
-          try {
-            outcome = await sink.apply(e, { signal: this.abort.signal });
-          } catch (err) {
-            outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
+        await this.takeEffectSlot();
+        try {
+          // Checked once the write can start: a grant may have waited for a slot.
+          if (e.granted && e.revokeBy !== null && this.c.clock.now() >= e.revokeBy) {
+            outcome = { ok: false, error: 'lease ran out before the grant could be written' };
+          } else {
+            try {
+              outcome = await sink.apply(e, { signal: this.abort.signal });
+            } catch (err) {
+              outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
+            }
           }
+        } finally {
+          this.giveEffectSlot();
         }
         if (!outcome.ok) this.c.log.warn({ ticket, effect: e.id, granted: e.granted, error: outcome.error }, 'ticket effect failed');
         this.emit('effect', e, outcome);
