@@ -35,10 +35,13 @@ import {
   Libp2pTransport,
   tcpMultiaddr,
   TransportConfigError,
+  streamBufferBytes,
+  streamBufferMarginBytes,
   type Libp2pTransportOptions,
   type TransportPeer,
 } from '../../../src/adapters/transport/libp2p-transport.js';
 import { memberId, type MemberId } from '../../../src/core/types.js';
+import { messageBytesMaxDefault } from '../../../src/wire/envelope.js';
 import {
   Ed25519Signer,
   encodeEnvelope,
@@ -293,9 +296,10 @@ describe('Libp2pTransport only', () => {
       expect.arrayContaining(Object.keys(expected)),
     );
 
-    // A length prefix above messageBytesMax (2 MiB as a varint) aborts that stream…
+    // A length prefix above messageBytesMax (4 MiB as a varint; the cap is messageBytesMaxDefault, 3 MiB) aborts that stream…
+    expect(4 * 1024 * 1024).toBeGreaterThan(messageBytesMaxDefault);
     const { stream: doomed } = await raw.open();
-    doomed.send(Uint8Array.of(0x80, 0x80, 0x80, 0x01));
+    doomed.send(Uint8Array.of(0x80, 0x80, 0x80, 0x02));
     await waitFor(() => b.rejectedFrames('c', 'oversize') === 1, deadlineMs, 'the oversize reject');
     // …and the next stream from the same peer is served.
     const { lp: fresh } = await raw.open();
@@ -530,6 +534,9 @@ describe('Libp2pTransport only', () => {
     expect(build({ peers: [{ ...good[0]!, publicKey: publicKeyOf(b.seed) }, good[1]!] })).toThrow(/does not match its seed/);
     expect(build({ peers: [...good, good[1]!] })).toThrow(/listed twice/);
     expect(build({ peers: [good[0]!, { ...good[1]!, port: 0 }] })).toThrow(/port/);
+    // A frame cap that leaves the stream buffer less than its margin would be refused by every receiver.
+    expect(build({ messageBytesMax: streamBufferBytes - streamBufferMarginBytes + 1 })).toThrow(/stream buffer/);
+    expect(build({ messageBytesMax: streamBufferBytes - streamBufferMarginBytes })).not.toThrow();
     expect(build({ sendQueueFramesMax: 0 })).toThrow(/sendQueueFramesMax/);
     expect(build({ redialIntervalMs: -1 })).toThrow(/redialIntervalMs/);
     expect(build({ epoch: 2 ** 21 })).toThrow(/epoch/);
