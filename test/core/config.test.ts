@@ -15,16 +15,9 @@ import { Member } from '../../src/core/member.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { AssertionError, memberId, ms, type TicketDef } from '../../src/core/types.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
+import { testTiming } from '../support/core-formation.js';
 
-const timing: CoreTiming = {
-  heartbeatIntervalMs: 100,
-  electionTimeoutMs: 1000,
-  renewIntervalMs: 500,
-  renewRetryMs: 200,
-  clockDriftPpmMax: 500,
-  effectRetryMs: 200,
-  siteAliveWindowMs: 1500,
-};
+const timing = testTiming;
 
 const ticket: TicketDef = { name: 'ticket-a', mode: 'automatic', leaseDurationMs: 10_000, acquireAfterMs: 0, revokeLeadMs: 500, weights: {} };
 

@@ -22,33 +22,22 @@
 // backwards. Two scenarios pin bugs found (and since fixed) in
 // src/core, explained next to it.
 import { describe, expect, it } from 'vitest';
-import { defaultLimits, type CoreConfig, type CoreTiming } from '../../src/core/config.js';
+import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
 import { Member } from '../../src/core/member.js';
 import { isSwimMessage, type Entry, type Envelope, type Snapshot } from '../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { AdminCommand, CoreEvent, HardState, Ready, Report } from '../../src/core/ready.js';
 import type { TicketEffect } from '../../src/core/tickets/site-holder.js';
-import { AssertionError, generation, index, memberId, ms, term as term0Of, type MemberId, type TicketDef } from '../../src/core/types.js';
+import { AssertionError, generation, index, ms, term as term0Of, type MemberId, type TicketDef } from '../../src/core/types.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
+import { arb, ids, siteA, siteB, testTiming } from '../support/core-formation.js';
 
 const term0 = term0Of(0);
 
 // ───────────── the formation ─────────────
 
-const siteA = memberId('site-a');
-const siteB = memberId('site-b');
-const arb = memberId('arb');
-const ids = [siteA, siteB, arb] as const;
 
-const timing: CoreTiming = {
-  heartbeatIntervalMs: 100,
-  electionTimeoutMs: 1000,
-  renewIntervalMs: 500,
-  renewRetryMs: 200,
-  clockDriftPpmMax: 500,
-  effectRetryMs: 200,
-  siteAliveWindowMs: 1500,
-};
+const timing = testTiming;
 
 const ticketName = 'ticket-a';
 const ticketDef: TicketDef = { name: ticketName, mode: 'automatic', leaseDurationMs: 10_000, acquireAfterMs: 0, revokeLeadMs: 500, weights: {} };

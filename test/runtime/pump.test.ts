@@ -43,34 +43,23 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FileTicketSink } from '../../src/adapters/pacemaker/file-ticket-sink.js';
 import { MemoryStorage } from '../../src/adapters/storage/memory-storage.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/adapters/transport/memory-transport.js';
-import { defaultLimits, type CoreConfig, type CoreTiming } from '../../src/core/config.js';
+import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
 import { swimPresets } from '../../src/core/gossip/config.js';
 import { Member } from '../../src/core/member.js';
 import type { Envelope } from '../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { PersistBatch, PersistedState, Ready } from '../../src/core/ready.js';
 import type { GuardExtension, GuardUpdate, TicketEffect } from '../../src/core/tickets/site-holder.js';
-import { memberId, ms, type MemberId, type Ms, type TicketDef } from '../../src/core/types.js';
+import { ms, type MemberId, type Ms, type TicketDef } from '../../src/core/types.js';
 import type { AbortOptions, AdminFrame, MonotonicClock, PeerStatus, Storage, TicketSink, Transport } from '../../src/ports/ports.js';
 import { AdminService } from '../../src/runtime/admin-service.js';
 import { commandsQueuedMax, networkQueueMax, Pump, type CommandResult } from '../../src/runtime/pump.js';
 import { fakeClaimAuth } from '../support/fake-claim-auth.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
+import { arb, ids, siteA, siteB, testTiming } from '../support/core-formation.js';
 
-const siteA = memberId('site-a');
-const siteB = memberId('site-b');
-const arb = memberId('arb');
-const ids: readonly MemberId[] = [siteA, siteB, arb];
 
-const timing: CoreTiming = {
-  heartbeatIntervalMs: 100,
-  electionTimeoutMs: 1000,
-  renewIntervalMs: 500,
-  renewRetryMs: 200,
-  clockDriftPpmMax: 500,
-  effectRetryMs: 200,
-  siteAliveWindowMs: 1500,
-};
+const timing = testTiming;
 const ticket: TicketDef = { name: 'db', mode: 'automatic', leaseDurationMs: 10_000, acquireAfterMs: 0, revokeLeadMs: 500, weights: {} };
 /** Virtual time per driver step: well under every timeout above, so a step is like a short network delay. */
 const stepMs = 50;

@@ -18,7 +18,7 @@
 //     follower ends with the leader's table and keeps replicating new entries,
 //     and no chunk carries more than snapshotChunkBytesMax characters.
 import { describe, expect, it } from 'vitest';
-import { defaultLimits, type CoreConfig, type CoreLimits, type CoreTiming } from '../../../src/core/config.js';
+import { defaultLimits, type CoreConfig, type CoreLimits } from '../../../src/core/config.js';
 import { Member } from '../../../src/core/member.js';
 import type { Envelope, Snapshot } from '../../../src/core/messages.js';
 import { SeededRandom } from '../../../src/core/random.js';
@@ -27,6 +27,7 @@ import { encodeSnapshot, SnapshotReceiver, type ChunkIn, type EncodedSnapshot } 
 import { TicketTable } from '../../../src/core/tickets/ticket-table.js';
 import { index, memberId, ms, term, type MemberId, type TicketDef } from '../../../src/core/types.js';
 import { snapshotCodec } from '../../../src/wire/snapshot-codec.js';
+import { arb, ids, siteA, siteB, testTiming } from '../../support/core-formation.js';
 
 // ───────────── 1. the receiver alone ─────────────
 
@@ -134,20 +135,8 @@ describe('SnapshotReceiver', () => {
 
 // ───────────── 2. members on a hand-driven network ─────────────
 
-const siteA = memberId('site-a');
-const siteB = memberId('site-b');
-const arb = memberId('arb');
-const ids = [siteA, siteB, arb] as const;
 
-const timing: CoreTiming = {
-  heartbeatIntervalMs: 100,
-  electionTimeoutMs: 1000,
-  renewIntervalMs: 500,
-  renewRetryMs: 200,
-  clockDriftPpmMax: 500,
-  effectRetryMs: 200,
-  siteAliveWindowMs: 1500,
-};
+const timing = testTiming;
 
 const chunkBytesMax = 512;
 /** Small: a few dozen entries compact several times, and the snapshot of 30 tickets spans many chunks. */
