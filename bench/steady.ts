@@ -8,7 +8,10 @@
 //   - bytesPerSec: TCP payload bytes sent between the members (tcp-bytes.ts);
 //   - cpuPct: CPU of the registry leader over the window, % of one core (and
 //     every member's, in `members`);
-//   - rssMiB of every member at the end of the window.
+//   - rssMiB of every member at the end of the window;
+//   - metrics: after the window, the size of the leader's and the busiest
+//     site's `/metrics` (every member runs `--http ADDRESS:metricsPort`) and
+//     the time a scrape takes, from request to last byte (issue 13).
 // The window is only valid if nothing moved in it: same leader and term
 // before and after, every ticket still granted with the same generations.
 
@@ -18,7 +21,7 @@ import { nowMs, windowElapsed } from './clock.js';
 import { agreedLeader, peersOf, pidOf, statusOf, type Bench, type MemberStatusData } from './harness.js';
 import { cpuSeconds, rssMiB } from './proc-stats.js';
 import { LogFollower, totalTrouble, type LogTrouble } from './log-follower.js';
-import { round } from './stats.js';
+import { round, summarize, type Summary } from './stats.js';
 import { bytesBetween, sampleTcp, type TcpSample } from './tcp-bytes.js';
 
 export interface SteadyMember {
@@ -29,6 +32,38 @@ export interface SteadyMember {
   readonly cpuPct: number;
   readonly rssMiB: number;
   readonly framesSentPerSec: number;
+}
+
+/** The Prometheus endpoint every member of the steady formation serves, on its own loopback address. */
+const metricsPort = 9464;
+/** Scrapes per member; the first one is counted too (Prometheus does not warm anything up). */
+const scrapesPerMember = 5;
+const scrapeDeadlineMs = 60_000;
+
+export interface ScrapeFigures {
+  readonly member: string;
+  readonly role: string;
+  readonly bytes: number;
+  /** Series lines (not comments) in the exposition. */
+  readonly series: number;
+  readonly scrapeMs: Summary;
+}
+
+async function scrape(address: string): Promise<{ bytes: number; series: number; ms: number }> {
+  const started = nowMs();
+  const res = await fetch(`http://${address}:${metricsPort}/metrics`, { signal: AbortSignal.timeout(scrapeDeadlineMs) });
+  const text = await res.text();
+  const ms = nowMs() - started;
+  if (!res.ok) throw new Error(`GET /metrics at ${address}: HTTP ${res.status}`);
+  const series = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+  return { bytes: Buffer.byteLength(text), series, ms };
+}
+
+async function scrapeFigures(m: LoopbackMember, role: string): Promise<ScrapeFigures> {
+  const runs: Array<{ bytes: number; series: number; ms: number }> = [];
+  for (let i = 0; i < scrapesPerMember; i++) runs.push(await scrape(m.address));
+  const last = runs[runs.length - 1]!;
+  return { member: m.address, role, bytes: last.bytes, series: last.series, scrapeMs: summarize(runs.map((r) => r.ms)) };
 }
 
 export interface SteadyResult {
@@ -66,6 +101,8 @@ export interface SteadyResult {
   /** From the members' logs, start to the end of placement. */
   readonly placementTrouble: LogTrouble;
   readonly members: SteadyMember[];
+  /** `/metrics` of the leader and of the site holding the most tickets, scraped after the window. */
+  readonly metrics: ScrapeFigures[];
   readonly notes: string[];
 }
 
@@ -139,7 +176,8 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
   const f = await b.formation({ sites: 2, arbitrators: 1, preset: presetName, tickets: names.map((name) => ({ name, expireS, acquireAfterS: 0 })) });
   const notes: string[] = [];
   try {
-    await f.startAll();
+    for (const m of f.members) f.start(m, ['--http', `${m.address}:${metricsPort}`]);
+    await Promise.all(f.members.map((m) => f.waitReady(m)));
     const readyAt = nowMs();
     // Progress comes from the sites' logs (one line per sink write), not from status calls: a status of
     // 10 000 tickets is megabytes of JSON, and asking for it every second would load the very processes
@@ -227,6 +265,9 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
     const messagesPerSec = round(members.reduce((s, m) => s + m.framesSentPerSec, 0), 1);
     const cpuPct = members.find((m) => m.address === leader.address)!.cpuPct;
     const holderSite = members.filter((m) => m.kind === 'site').sort((x, y) => y.ticketsHeld - x.ticketsHeld)[0]!;
+    const holderMember = f.members.find((m) => m.address === holderSite.address)!;
+    const metrics = [await scrapeFigures(leader, 'leader')];
+    if (holderMember !== leader) metrics.push(await scrapeFigures(holderMember, 'busiest site'));
     const preset = timingPresets[presetName];
     const followers = f.members.length - 1;
     const remoteSites = f.sites.filter((m) => m !== leader).length;
@@ -236,7 +277,8 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
         members.map((m) => `${m.address} ${m.role} cpu ${m.cpuPct} % rss ${m.rssMiB} MiB ${m.framesSentPerSec} frames/s`).join('; ') +
         (stable ? '' : ' — NOT STABLE'),
     );
-    return { tickets: n, preset: presetName, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, sinkWritesPerSec: round(writesInWindow / windowS, 1), guardWritesPerSec: round(guardInWindow / windowS, 2), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, notes };
+    b.say(`  ${n} tickets: /metrics ` + metrics.map((x) => `${x.member} (${x.role}) ${(x.bytes / 1024).toFixed(1)} KiB, ${x.series} series, scrape p50 ${x.scrapeMs.p50} ms max ${x.scrapeMs.max} ms`).join('; '));
+    return { tickets: n, preset: presetName, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, sinkWritesPerSec: round(writesInWindow / windowS, 1), guardWritesPerSec: round(guardInWindow / windowS, 2), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, metrics, notes };
   } finally {
     await b.release(f);
   }
