@@ -30,7 +30,7 @@ import type { AdminCommand, CoreEvent, HardState, Ready, Report } from '../../sr
 import type { TicketEffect } from '../../src/core/tickets/site-holder.js';
 import { AssertionError, generation, index, ms, term as term0Of, type MemberId, type TicketDef } from '../../src/core/types.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
-import { arb, ids, siteA, siteB, testTiming } from '../support/core-formation.js';
+import { arb, ids, siteA, siteB, testMembers, testTiming } from '../support/core-formation.js';
 
 const term0 = term0Of(0);
 
@@ -45,11 +45,7 @@ const ticketDef: TicketDef = { name: ticketName, mode: 'automatic', leaseDuratio
 function configFor(self: MemberId): CoreConfig {
   return {
     self,
-    members: [
-      { id: siteA, kind: 'site' },
-      { id: siteB, kind: 'site' },
-      { id: arb, kind: 'arbitrator' },
-    ],
+    members: testMembers,
     tickets: [ticketDef],
     timing,
     limits: defaultLimits,

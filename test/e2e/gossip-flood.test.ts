@@ -17,15 +17,12 @@
 // registry-first queues, the leader lost its leadership to such a flood.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { noise } from '@libp2p/noise';
 import { ping } from '@libp2p/ping';
-import { tcp } from '@libp2p/tcp';
-import { yamux } from '@libp2p/yamux';
-import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys';
+import { publicKeyFromRaw } from '@libp2p/crypto/keys';
 import { peerIdFromPublicKey } from '@libp2p/peer-id';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
-import { createLibp2p, type Libp2p } from 'libp2p';
+import type { Libp2p } from 'libp2p';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tollboothProtocol } from '../../src/adapters/transport/libp2p-transport.js';
 import { publicKeyOfSeed, readSeedFile } from '../../src/cli/keys.js';
@@ -34,6 +31,7 @@ import { defaultFormationName } from '../../src/config/index.js';
 import type { PeersView } from '../../src/runtime/admin-service.js';
 import { Ed25519Signer, encodeEnvelope, privateKeyFromSeed, sequenceNumber } from '../../src/wire/index.js';
 import { inboundBudgetDefaults } from '../../src/wire/inbound-budget.js';
+import { createRawLibp2p } from '../support/raw-libp2p.js';
 
 const command = [process.execPath, 'dist/bin/tollbooth.js'];
 /** The flood of issue 12: 10,000 valid pings in 3 s from one member key. */
@@ -69,17 +67,8 @@ async function disconnectsLogged(m: LoopbackMember, peer: string): Promise<numbe
 
 /** A bare libp2p node with a member's key: it answers pings and drains what it is sent, and writes what the test gives it. */
 async function startRawMember(seed: Uint8Array): Promise<Libp2p> {
-  const node = await createLibp2p({
-    privateKey: await generateKeyPairFromSeed('Ed25519', seed),
-    addresses: { listen: [] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    peerDiscovery: [],
-    // The leader's connection monitor pings us; we ping no one, so that only the leader can end the link.
-    connectionMonitor: { enabled: false },
-    services: { ping: ping() },
-  });
+  // The leader's connection monitor pings us (ping answers); we ping no one, so that only the leader can end the link.
+  const node = await createRawLibp2p(seed, { ping: ping() });
   await node.handle(tollboothProtocol, (stream) => {
     void (async () => {
       const lp = lpStream(stream);

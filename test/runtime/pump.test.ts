@@ -56,7 +56,7 @@ import { AdminService } from '../../src/runtime/admin-service.js';
 import { commandsQueuedMax, networkQueueMax, Pump, type CommandResult } from '../../src/runtime/pump.js';
 import { fakeClaimAuth } from '../support/fake-claim-auth.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
-import { arb, ids, siteA, siteB, testTiming } from '../support/core-formation.js';
+import { arb, ids, siteA, testMembers, testTiming } from '../support/core-formation.js';
 
 
 const timing = testTiming;
@@ -249,11 +249,7 @@ async function formation(): Promise<Formation> {
   for (const id of ids) {
     const config: CoreConfig = {
       self: id,
-      members: [
-        { id: siteA, kind: 'site' },
-        { id: siteB, kind: 'site' },
-        { id: arb, kind: 'arbitrator' },
-      ],
+      members: testMembers,
       tickets: [ticket],
       timing,
       limits: defaultLimits,

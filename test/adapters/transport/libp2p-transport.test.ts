@@ -21,14 +21,10 @@
 import { Buffer } from 'node:buffer';
 import { createHash, createPublicKey } from 'node:crypto';
 import { createServer } from 'node:net';
-import { noise } from '@libp2p/noise';
-import { tcp } from '@libp2p/tcp';
-import { yamux } from '@libp2p/yamux';
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
-import { createLibp2p, type Libp2p } from 'libp2p';
+import type { Libp2p } from 'libp2p';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adminSenderId,
@@ -53,6 +49,7 @@ import {
 import type { AdminFrame } from '../../../src/ports/ports.js';
 import { remoteAdminRequest } from '../../../src/cli/remote-admin.js';
 import { describeTransportCompliance, Inbox, vote, waitFor, type ComplianceCluster, type ComplianceOptions } from './transport-compliance.js';
+import { createRawLibp2p } from '../../support/raw-libp2p.js';
 
 const formation = 'tb-test';
 /**
@@ -181,15 +178,7 @@ class RawPeer {
   ) {}
 
   static async start(seed: Uint8Array, target: Libp2pTransport): Promise<RawPeer> {
-    const node = await createLibp2p({
-      privateKey: await generateKeyPairFromSeed('Ed25519', seed),
-      addresses: { listen: [] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      peerDiscovery: [],
-      connectionMonitor: { enabled: false },
-    });
+    const node = await createRawLibp2p(seed);
     const address = target.listenAddresses[0];
     if (address === undefined || target.peerId === null) throw new Error('target not listening');
     // getMultiaddrs() already ends in /p2p/<the target's peer id>.

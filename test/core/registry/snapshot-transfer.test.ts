@@ -27,7 +27,7 @@ import { encodeSnapshot, SnapshotReceiver, type ChunkIn, type EncodedSnapshot } 
 import { TicketTable } from '../../../src/core/tickets/ticket-table.js';
 import { index, memberId, ms, term, type MemberId, type TicketDef } from '../../../src/core/types.js';
 import { snapshotCodec } from '../../../src/wire/snapshot-codec.js';
-import { arb, ids, siteA, siteB, testTiming } from '../../support/core-formation.js';
+import { arb, ids, siteA, siteB, testMembers, testTiming } from '../../support/core-formation.js';
 
 // ───────────── 1. the receiver alone ─────────────
 
@@ -146,11 +146,7 @@ const tickets = Array.from({ length: 30 }, (_, i) => manual(`ticket-${i}`));
 function configFor(self: MemberId): CoreConfig {
   return {
     self,
-    members: [
-      { id: siteA, kind: 'site' },
-      { id: siteB, kind: 'site' },
-      { id: arb, kind: 'arbitrator' },
-    ],
+    members: testMembers,
     tickets,
     timing,
     limits,
