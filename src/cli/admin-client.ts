@@ -70,6 +70,7 @@ export function formatPeers(data: PeersView): string {
   const g = data.gossip;
   const lines = [
     `self ${data.self}: ${data.status.role}, term ${data.status.term}, leader ${data.status.leader ?? 'none'}` +
+      (data.protocol === undefined ? '' : `, protocol ${data.protocol}`) +
       (g === null ? '; gossip off' : `; incarnation ${g.incarnation}, health score ${g.healthScore}`),
   ];
   const health = new Map(data.health.map((h) => [h.site as string, h]));
@@ -82,9 +83,12 @@ export function formatPeers(data: PeersView): string {
     const route = gp === undefined ? '-' : gp.route === null ? 'none' : 'via' in gp.route ? `via ${gp.route.via}` : 'direct';
     const state = gp === undefined ? '-' : gp.state === 'suspect' && gp.suspectedBy.length > 0 ? `suspect (by ${gp.suspectedBy.join(',')})` : gp.state;
     const rejected = link === undefined ? 0 : Object.values(link.rejected).reduce((a, b) => a + b, 0);
-    rows.push([id, state, gp === undefined ? '-' : String(gp.incarnation), rtt === null ? '-' : `${rtt.toFixed(1)}ms`, route, link?.state ?? '-', healthText(health.get(id)), String(rejected)]);
+    // A link refused at the handshake names the peer's version (none: it sent no usable hello).
+    const linkText = link === undefined ? '-' : link.state === 'incompatible' ? `incompatible (${link.protocol ?? 'no version'})` : link.state;
+    rows.push([id, state, gp === undefined ? '-' : String(gp.incarnation), rtt === null ? '-' : `${rtt.toFixed(1)}ms`, route, linkText, healthText(health.get(id)), String(rejected)]);
   }
   lines.push(...table(rows));
+  for (const link of data.peers) if (link.refused !== undefined) lines.push(`${link.id} refused: ${link.refused}`);
   const own = health.get(data.self);
   if (own !== undefined) lines.push(`this site's health: ${healthText(own)}`);
   return lines.join('\n');

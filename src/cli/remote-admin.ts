@@ -120,6 +120,9 @@ export async function remoteAdminRequest(o: RemoteAdminOptions, req: AdminReques
       if (isResponse(body.res)) resolve(body.res);
       else reject(new RemoteAdminError('REMOTE_ADMIN_PROTOCOL', `malformed answer from ${target}`));
     });
+    transport.onRefused((peer, detail) => {
+      if (peer === o.member.id) reject(new RemoteAdminError('REMOTE_ADMIN_REFUSED', `${target} and this client do not interoperate: ${detail}`));
+    });
     transport.onConnection((peer, connected) => {
       if (peer !== o.member.id) return;
       if (connected && !sent) {

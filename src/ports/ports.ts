@@ -24,7 +24,8 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export type PeerState = 'connected' | 'connecting' | 'disconnected';
+/** 'incompatible': connected, but the link is refused at its handshake (another protocol version, or none). */
+export type PeerState = 'connected' | 'connecting' | 'disconnected' | 'incompatible';
 
 export interface PeerStatus {
   readonly id: MemberId;
@@ -37,6 +38,14 @@ export interface PeerStatus {
   readonly received: number;
   /** Frames from this peer that were rejected, by reason. */
   readonly rejected: Readonly<Record<string, number>>;
+  /**
+   * The protocol version (major.minor) the peer announced in its hello on the
+   * current connection; null before one. Absent where the transport has no
+   * handshake (the in-memory twin: every member is this build).
+   */
+  readonly protocol?: string | null;
+  /** Why the link is refused (state 'incompatible'): both versions, or what was wrong with the peer's hello. */
+  readonly refused?: string;
 }
 
 /**

@@ -17,6 +17,7 @@ import type { SwimView } from '../core/gossip/view.js';
 import type { AdminFrame, MonotonicClock, PeerStatus, Transport } from '../ports/ports.js';
 import type { Pump } from './pump.js';
 import { envelopeOverheadBytesMax, messageBytesMaxDefault } from '../wire/envelope.js';
+import { formatProtocolVersion, protocolVersion } from '../wire/protocol-version.js';
 
 /** The largest admin reply body sent over the network: the frame cap less the envelope around it. */
 export const replyBodyBytesMax = messageBytesMaxDefault - envelopeOverheadBytesMax;
@@ -92,6 +93,8 @@ export interface PeersView {
   readonly peers: readonly PeerStatus[];
   readonly gossip: SwimView | null;
   readonly health: readonly SiteHealthSeen[];
+  /** This member's protocol version, major.minor (wire/protocol-version.ts); absent from older members. */
+  readonly protocol?: string;
   /** This member's monotonic clock when it answered, so that a client can date PeerStatus.lastRecvAt. */
   readonly nowMs?: number;
 }
@@ -150,7 +153,7 @@ export class AdminService {
       case 'status':
         if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'status' });
         // `pump`: network input dropped under a flood, and what waits now (src/runtime/pump.ts).
-        return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), ...this.c.describe(), pump: this.c.pump.stats(), tickets: this.views(core.tickets(), true) } };
+        return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), protocol: formatProtocolVersion(protocolVersion), ...this.c.describe(), pump: this.c.pump.stats(), tickets: this.views(core.tickets(), true) } };
       case 'resources': {
         if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'resources', ...(req.ticket === undefined ? {} : { ticket: req.ticket }) });
         if (req.ticket === undefined) return { ok: false, code: 'invalid', message: 'resources needs a ticket', answeredBy: me };
@@ -180,7 +183,7 @@ export class AdminService {
           ok: true,
           message: 'peers',
           answeredBy: me,
-          data: { self: me, status: core.status(), peers: this.c.transport.peers(), gossip: core.peers(), health: core.siteHealth(), nowMs: this.c.clock.now() } satisfies PeersView,
+          data: { self: me, status: core.status(), peers: this.c.transport.peers(), gossip: core.peers(), health: core.siteHealth(), protocol: formatProtocolVersion(protocolVersion), nowMs: this.c.clock.now() } satisfies PeersView,
         };
       case 'list':
       case 'history':

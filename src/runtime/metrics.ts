@@ -13,7 +13,8 @@
 // are reset and set to the source's value at each scrape.
 
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { MonotonicClock, Transport } from '../ports/ports.js';
+import type { MonotonicClock, PeerState, Transport } from '../ports/ports.js';
+import { formatProtocolVersion, protocolVersion } from '../wire/protocol-version.js';
 import type { TicketView } from './admin-service.js';
 import type { FormationEvents } from './formation-events.js';
 import type { Pump } from './pump.js';
@@ -55,6 +56,7 @@ export interface MetricsComponents {
 
 const roles = ['follower', 'pre-candidate', 'candidate', 'leader'] as const;
 const peerStates = ['alive', 'suspect', 'dead'] as const;
+const linkStates: readonly PeerState[] = ['connected', 'connecting', 'disconnected', 'incompatible'];
 
 /** A registry with every tollbooth metric and Node's default ones. */
 export function memberMetrics(c: MetricsComponents): Registry {
@@ -87,11 +89,11 @@ export function memberMetrics(c: MetricsComponents): Registry {
 
   new Gauge({
     name: 'tollbooth_member_info',
-    help: 'This member: its id, kind (site or arbitrator), formation and tollbooth version. Always 1.',
-    labelNames: ['member', 'kind', 'formation', 'version'],
+    help: 'This member: its id, kind (site or arbitrator), formation, tollbooth version and protocol version (major.minor). Always 1.',
+    labelNames: ['member', 'kind', 'formation', 'version', 'protocol'],
     registers,
     collect() {
-      this.set({ member: c.self, kind: c.kind, formation: c.formation, version: c.version }, 1);
+      this.set({ member: c.self, kind: c.kind, formation: c.formation, version: c.version, protocol: formatProtocolVersion(protocolVersion) }, 1);
     },
   });
 
@@ -181,6 +183,17 @@ export function memberMetrics(c: MetricsComponents): Registry {
     collect() {
       this.reset();
       for (const p of core.peers()?.peers ?? []) for (const s of peerStates) this.set({ peer: p.id, state: s }, s === p.state ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'tollbooth_peer_link_state',
+    help: 'The transport link to each other member: 1 for its current state (connected, connecting, disconnected, incompatible: connected but refused at the handshake, another protocol version or none).',
+    labelNames: ['peer', 'state', 'protocol'],
+    registers,
+    collect() {
+      this.reset();
+      // protocol: the version the peer announced on this link ('' before its hello), so an upgrade's mix shows per member.
+      for (const link of c.transport.peers()) for (const s of linkStates) this.set({ peer: link.id, state: s, protocol: link.protocol ?? '' }, s === link.state ? 1 : 0);
     },
   });
   new Gauge({

@@ -6,7 +6,7 @@
 //   offset  size  field
 //   0       2     magic 0x54 0x42 ("TB")
 //   2       1     version = 1
-//   3       1     kind: 1 raft, 2 gossip, 3 admin, 4 admin-reply, 5 relay
+//   3       1     kind: 1 raft, 2 gossip, 3 admin, 4 admin-reply, 5 relay, 6 hello
 //   4       8     sequence number, unsigned, ≤ 2^53 − 1 (see replay-window.ts)
 //   12      8     term, unsigned, ≤ 2^53 − 1
 //   20      1+n   formation name, UTF-8, 1..formationNameBytesMax bytes
@@ -28,6 +28,12 @@
 // addressed to its final recipient, so a relay can neither forge nor
 // redirect it. The inner frame is decoded with localMemberId null at the
 // relay (it is not addressed to it) and normally at the recipient.
+//
+// A 'hello' frame opens every stream (libp2p-transport.ts): its payload is
+// { "protocol": "major.minor" } (protocol-version.ts). Its layout is this
+// version 1 layout for good, whatever later protocol versions change, so that
+// a member can always read a newer or older peer's hello and name both
+// versions when it refuses the link.
 //
 // Decoding never throws on network input: it returns a reject with a reason
 // code (counted per peer by reject-counter.ts). Cheap structural checks run
@@ -75,10 +81,10 @@ export const envelopeBytesMin = fixedHeaderBytes + 3 * stringLengthBytes + paylo
  */
 export const envelopeSigningContext: Uint8Array = new Uint8Array(Buffer.from('tollbooth/envelope/v1\0', 'latin1'));
 
-export const envelopeKinds = ['raft', 'gossip', 'admin', 'admin-reply', 'relay'] as const;
+export const envelopeKinds = ['raft', 'gossip', 'admin', 'admin-reply', 'relay', 'hello'] as const;
 export type EnvelopeKind = (typeof envelopeKinds)[number];
 
-const kindCodes: Readonly<Record<EnvelopeKind, number>> = { raft: 1, gossip: 2, admin: 3, 'admin-reply': 4, relay: 5 };
+const kindCodes: Readonly<Record<EnvelopeKind, number>> = { raft: 1, gossip: 2, admin: 3, 'admin-reply': 4, relay: 5, hello: 6 };
 const kindsByCode: ReadonlyMap<number, EnvelopeKind> = new Map(envelopeKinds.map((kind) => [kindCodes[kind], kind]));
 
 /** Offset of the kind byte (see the layout above). */

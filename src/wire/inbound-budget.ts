@@ -46,6 +46,8 @@ const classOfKind: Readonly<Record<EnvelopeKind, InboundBudgetClass>> = {
   gossip: 'gossip',
   admin: 'admin',
   'admin-reply': 'admin',
+  // One per stream a peer opens (at most a few per connection): the admin bucket holds any legitimate number.
+  hello: 'admin',
 };
 
 /**

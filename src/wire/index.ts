@@ -85,3 +85,15 @@ export type {
 
 export { messageSchemaLimitsDefault, parseMessage } from './message-schema.js';
 export type { MessageSchemaLimits, ParseResult } from './message-schema.js';
+
+export {
+  compatibility,
+  formatProtocolVersion,
+  helloPayload,
+  minorVersionsApartMax,
+  parseHello,
+  parseProtocolVersion,
+  protocolVersion,
+  protocolVersionPartMax,
+} from './protocol-version.js';
+export type { Compatibility, HelloPayload, ParsedProtocolVersion, ProtocolVersion } from './protocol-version.js';

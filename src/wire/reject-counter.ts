@@ -35,6 +35,12 @@ export const transportRejectReasons = [
    * refused before its signature is verified, so a flood costs little.
    */
   'rate-limited',
+  /** A stream whose first frame is not a hello (protocol-version.ts): the stream is closed. */
+  'no-hello',
+  /** A hello without a well-formed protocol version, or a second hello on one stream: the link is refused. */
+  'bad-hello',
+  /** A hello with a protocol version this member does not interoperate with, and every frame after it: the link is refused. */
+  'incompatible-version',
 ] as const;
 export type TransportRejectReason = (typeof transportRejectReasons)[number];
 

@@ -1,7 +1,8 @@
 // What `tollbooth peers` and `tollbooth list --local` print (src/cli/
 // admin-client.ts) for gossip (issue 5): every member with its gossip state,
 // incarnation, round trip, route (direct or via whom), transport link and
-// site health; a local list that took a newer commit from gossip says so.
+// site health (a link refused at the protocol handshake with the peer's
+// version); a local list that took a newer commit from gossip says so.
 import { describe, expect, it } from 'vitest';
 import { formatList, formatPeers } from '../../src/cli/admin-client.js';
 import type { PeersView, TicketView } from '../../src/runtime/admin-service.js';
@@ -41,6 +42,18 @@ describe('formatPeers', () => {
       'site2   suspect (by arb1)  7    0.5ms  direct     connected     no quorum, db not runnable  2',
       "this site's health: ok",
     ]);
+  });
+
+  it('shows a link refused at the handshake with the peer\'s version, and why under the table', () => {
+    const refused = {
+      ...view,
+      protocol: '1.0',
+      peers: [view.peers[0]!, { ...view.peers[1]!, state: 'incompatible', protocol: '2.0', refused: 'protocol 2.0 there, 1.0 here: major versions differ', rejected: { 'incompatible-version': 1 } }],
+    } as PeersView;
+    const lines = formatPeers(refused).split('\n');
+    expect(lines[0]).toBe('self site1: follower, term 3, leader arb1, protocol 1.0; incarnation 4, health score 1');
+    expect(lines[3]).toMatch(/^site2\s+suspect \(by arb1\)\s+7\s+0\.5ms\s+direct\s+incompatible \(2\.0\)\s+no quorum, db not runnable\s+1$/);
+    expect(lines).toContain('site2 refused: protocol 2.0 there, 1.0 here: major versions differ');
   });
 
   it('says when gossip is off and still lists the links', () => {

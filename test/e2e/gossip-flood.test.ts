@@ -29,7 +29,7 @@ import { publicKeyOfSeed, readSeedFile } from '../../src/cli/keys.js';
 import { LoopbackFormation, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
 import { defaultFormationName } from '../../src/config/index.js';
 import type { PeersView } from '../../src/runtime/admin-service.js';
-import { Ed25519Signer, encodeEnvelope, privateKeyFromSeed, sequenceNumber } from '../../src/wire/index.js';
+import { Ed25519Signer, encodeEnvelope, helloPayload, privateKeyFromSeed, protocolVersion, sequenceNumber } from '../../src/wire/index.js';
 import { inboundBudgetDefaults } from '../../src/wire/inbound-budget.js';
 import { createRawLibp2p } from '../support/raw-libp2p.js';
 
@@ -110,7 +110,7 @@ describe('a flood of valid gossip from one member key', () => {
     const formation = defaultFormationName(basename(f.configPath));
     const frames = Array.from({ length: floodFrames }, (_, i) =>
       encodeEnvelope(
-        { kind: 'gossip', formation, sender: victim.address, recipient: leader.address, seq: sequenceNumber(floodEpoch, i), term: 0, payload: { type: 'ping', seq: 1_000_000 + i, updates: [], rumors: [] } },
+        { kind: 'gossip', formation, sender: victim.address, recipient: leader.address, seq: sequenceNumber(floodEpoch, i + 1), term: 0, payload: { type: 'ping', seq: 1_000_000 + i, updates: [], rumors: [] } },
         signer,
       ),
     );
@@ -123,6 +123,8 @@ describe('a flood of valid gossip from one member key', () => {
     raw.addEventListener('peer:disconnect', () => linkDrops.push(performance.now()));
     const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(5_000) });
     const lp = lpStream(stream);
+    // Every stream opens with a hello (the protocol version handshake); the flood follows it.
+    await lp.write(encodeEnvelope({ kind: 'hello', formation, sender: victim.address, recipient: leader.address, seq: sequenceNumber(floodEpoch, 0), term: 0, payload: helloPayload(protocolVersion) }, signer));
 
     // The formation as it goes in: two members agree on a leader and term, their link is up.
     const before = await until('the leader and the other member to agree', 30_000, async () => {

@@ -18,7 +18,25 @@
 // its peers open to it. Frames are length-prefixed (lpStream, varint) and each
 // is one signed envelope: kind 'raft' for registry messages, 'gossip' for
 // SWIM messages, 'relay' for a relayed registry message, 'admin' and
-// 'admin-reply' for AdminFrames. A received frame passes, in order:
+// 'admin-reply' for AdminFrames.
+//
+// The handshake (issue 11, item 6; wire/protocol-version.ts). The first frame
+// of every stream is a 'hello' envelope naming the writer's protocol version
+// (major.minor), and a member opens its stream to a peer as soon as they
+// connect, so both ends of a new link announce themselves at once. The
+// reader checks the hello before anything else on that stream: a stream that
+// starts with another frame is closed ('no-hello'), a hello without a
+// well-formed version ('bad-hello') or with one this member does not
+// interoperate with ('incompatible-version': another major, or minors more
+// than one apart) refuses the peer. A refused peer is logged as an error
+// naming both versions (once per connection and verdict), shows as
+// 'incompatible' with its version in peers(), and nothing more is sent to it
+// ('incompatible' drops) or taken from it (rejects) until it connects again
+// — typically restarted with another build. The connection itself stays up:
+// both sides refuse by the same symmetric rule, and keeping the link spares a
+// redial and a refusal every second. The stream protocol id stays
+// /tollbooth/1.0.0 for every version, so that members of different versions
+// still reach each other's hello. Past the hello, a received frame passes, in order:
 //   the delivering peer's budget for the kind its kind byte claims, taken
 //     before anything is verified ('rate-limited'; wire/inbound-budget.ts: a
 //     member's flood costs the receiver a token-bucket check per frame, not
@@ -158,7 +176,13 @@ import { FaultState, faultSeedDefault, type TransportFaults } from './transport-
 import { InboundAdmission, memberUpgradeTimeoutMsDefault, normalizeHost, pendingConnectionsMaxDefault, type AdmissionOutcome } from './inbound-admission.js';
 import { DropCounter, FrameQueue, frameClassOf, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
 import { TollboothError } from '../../errors.js';
+import { compatibility, formatProtocolVersion, helloPayload, parseHello, protocolVersion, type ProtocolVersion } from '../../wire/protocol-version.js';
 
+/**
+ * The libp2p stream protocol id. Fixed for every protocol version (the version
+ * travels in the hello, see the file comment): a peer of another version must
+ * still get as far as the hello, so that both can say what they speak.
+ */
 export const tollboothProtocol = '/tollbooth/1.0.0';
 
 export const redialIntervalMsDefault = 1000;
@@ -261,6 +285,8 @@ export interface Libp2pTransportOptions {
   readonly pendingConnectionsMax?: number;
   /** Per-peer inbound budgets by kind (wire/inbound-budget.ts). Default inboundBudgetDefaults(the formation's size). */
   readonly inboundBudgets?: InboundBudgets;
+  /** The protocol version this member announces and checks peers against. Default protocolVersion (tests give others). */
+  readonly protocolVersion?: ProtocolVersion;
 }
 
 /** Bound on resolving the members' host names for the allow list at start (ms). */
@@ -280,6 +306,14 @@ interface OutboundStream {
   readonly lp: LengthPrefixedStream<Stream>;
 }
 
+/** Why a peer's link is refused (the handshake, see the file comment). */
+interface Refusal {
+  readonly reason: 'no-hello' | 'bad-hello' | 'incompatible-version';
+  /** The version the peer announced; null when it announced none that parses. */
+  readonly theirs: string | null;
+  readonly detail: string;
+}
+
 interface Slot {
   /** A formation member, or an admin client (never dialled: no address). */
   readonly role: 'member' | 'admin';
@@ -288,6 +322,12 @@ interface Slot {
   readonly address: Multiaddr | null;
   readonly queue: FrameQueue<Uint8Array>;
   out: OutboundStream | null;
+  /** The outbound stream being opened (its hello written), so that two writers never open two. */
+  opening: Promise<OutboundStream> | null;
+  /** The protocol version of the peer's last accepted hello on its current connection. */
+  protocol: string | null;
+  /** Set when the peer's hello was refused; cleared when it connects again. */
+  refusal: Refusal | null;
   writing: boolean;
   dialing: boolean;
   /** Consecutive failed dials; the first of a streak is logged, then one line when the peer is back. */
@@ -299,7 +339,7 @@ interface Slot {
 
 /** A fresh slot: nothing sent, received, queued or dialled yet. */
 function newSlot(role: Slot['role'], peer: TransportPeer, peerId: PeerId, address: Multiaddr | null, framesMax: number): Slot {
-  return { role, peer, peerId, address, queue: new FrameQueue(framesMax), out: null, writing: false, dialing: false, dialFailures: 0, sent: 0, received: 0, lastRecvAt: null };
+  return { role, peer, peerId, address, queue: new FrameQueue(framesMax), out: null, opening: null, protocol: null, refusal: null, writing: false, dialing: false, dialFailures: 0, sent: 0, received: 0, lastRecvAt: null };
 }
 
 type Services = { ping: Ping };
@@ -352,9 +392,12 @@ export class Libp2pTransport implements Transport {
   readonly #redialIntervalMs: number;
   readonly #dialTimeoutMs: number;
   readonly #writeTimeoutMs: number;
+  readonly #protocol: ProtocolVersion;
+  readonly #protocolText: string;
   readonly #messageHandlers: Array<(env: Envelope) => void> = [];
   readonly #adminHandlers: Array<(frame: AdminFrame) => void> = [];
   readonly #connectionHandlers: Array<(peer: MemberId, connected: boolean) => void> = [];
+  readonly #refusalHandlers: Array<(peer: MemberId, detail: string) => void> = [];
   readonly #relayBudget: RelayBudget;
   readonly #inboundBudget: InboundBudget;
   #relayPolicy: ((to: MemberId) => boolean) | null = null;
@@ -381,6 +424,8 @@ export class Libp2pTransport implements Transport {
     this.#redialIntervalMs = positiveInt(options.redialIntervalMs ?? redialIntervalMsDefault, 'redialIntervalMs');
     this.#dialTimeoutMs = positiveInt(options.dialTimeoutMs ?? dialTimeoutMsDefault, 'dialTimeoutMs');
     this.#writeTimeoutMs = positiveInt(options.writeTimeoutMs ?? writeTimeoutMsDefault, 'writeTimeoutMs');
+    this.#protocol = options.protocolVersion ?? protocolVersion;
+    this.#protocolText = formatProtocolVersion(this.#protocol);
     positiveInt(options.pingIntervalMs ?? pingIntervalMsDefault, 'pingIntervalMs');
     positiveInt(options.pingTimeoutMs ?? pingTimeoutMsDefault, 'pingTimeoutMs');
     const framesMax = positiveInt(options.sendQueueFramesMax ?? sendQueueFramesMaxDefault, 'sendQueueFramesMax');
@@ -632,7 +677,10 @@ export class Libp2pTransport implements Transport {
   /** See the file comment: the frame for `to`, signed by us, wrapped in a 'relay' frame to `via`. */
   #sendRelayed(via: MemberId, to: MemberId, msg: RaftMessage): void {
     if (this.#state !== 'started') return this.#drop(via, 'stopped');
-    if (!this.#slots.has(to)) return this.#drop(to, 'unknown-peer', 'not a configured peer');
+    const target = this.#slots.get(to);
+    if (target === undefined) return this.#drop(to, 'unknown-peer', 'not a configured peer');
+    // A peer we refused at the handshake is not reached around the refusal either.
+    if (target.refusal !== null) return this.#drop(to, 'incompatible');
     const slot = this.#slots.get(via);
     if (slot === undefined) return this.#drop(via, 'unknown-peer', 'relay is not a configured peer');
     if (!this.#isConnected(slot)) return this.#drop(via, 'not-connected');
@@ -661,6 +709,11 @@ export class Libp2pTransport implements Transport {
     this.#adminHandlers.push(handler);
   }
 
+  /** Called when a peer's link is refused at its handshake (see the file comment), with both versions in `detail`. */
+  onRefused(handler: (peer: MemberId, detail: string) => void): void {
+    this.#refusalHandlers.push(handler);
+  }
+
   /** Called when a configured peer (or an admin client) connects or disconnects. */
   onConnection(handler: (peer: MemberId, connected: boolean) => void): void {
     this.#connectionHandlers.push(handler);
@@ -669,11 +722,13 @@ export class Libp2pTransport implements Transport {
   peers(): PeerStatus[] {
     return [...this.#slots.values()].map((slot) => {
       const connections = this.#openConnections(slot);
-      const state: PeerState = connections.length > 0 ? 'connected' : slot.dialing ? 'connecting' : 'disconnected';
+      const state: PeerState = connections.length > 0 ? (slot.refusal !== null ? 'incompatible' : 'connected') : slot.dialing ? 'connecting' : 'disconnected';
       const rtt = connections.find((c) => c.rtt !== undefined)?.rtt;
       return {
         id: slot.peer.id,
         state,
+        protocol: slot.refusal?.theirs ?? slot.protocol,
+        ...(slot.refusal === null ? {} : { refused: slot.refusal.detail }),
         rttMs: rtt ?? null,
         lastRecvAt: slot.lastRecvAt,
         sent: slot.sent,
@@ -753,12 +808,15 @@ export class Libp2pTransport implements Transport {
     const connection = this.#openConnections(slot).find((c) => c.id === frame.via);
     if (connection === undefined) return this.#drop(to, 'not-connected');
     if (this.#sequence.remaining === 0) return this.#drop(to, 'sequence-exhausted', `epoch ${this.#sequence.epoch} used up`);
-    const bytes = this.#encode(to, 'admin-reply', 0, frame.body);
-    if (bytes === null) return;
+    if (slot.refusal !== null) return this.#drop(to, 'incompatible');
+    // Every stream opens with a hello, a reply's too (a stream of its own per reply, see the file comment).
+    const hello = this.#hello(slot);
+    const bytes = hello === null ? null : this.#encode(to, 'admin-reply', 0, frame.body);
+    if (hello === null || bytes === null) return;
     void (async () => {
       try {
         const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
-        await lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes }).write(bytes, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        await lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes }).writeV([hello, bytes], { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
         slot.sent += 1;
         await stream.close({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
       } catch (error) {
@@ -771,6 +829,7 @@ export class Libp2pTransport implements Transport {
   #push(slot: Slot, frame: Uint8Array, kind: EnvelopeKind): void {
     if (this.#state !== 'started') return this.#drop(slot.peer.id, 'stopped');
     if (!this.#isConnected(slot)) return this.#drop(slot.peer.id, 'not-connected');
+    if (slot.refusal !== null) return this.#drop(slot.peer.id, 'incompatible');
     this.#drops.record(slot.peer.id, 'queue-full', slot.queue.push(frame, frameClassOf(kind)));
     this.#kickWriter(slot);
   }
@@ -815,15 +874,45 @@ export class Libp2pTransport implements Transport {
     const current = slot.out;
     if (current !== null && current.stream.status === 'open' && current.stream.writeStatus === 'writable') return current;
     slot.out = null;
+    // The eager hello at connect and the first writer may both ask: one stream, one hello.
+    if (slot.opening !== null) return slot.opening;
+    const opening = this.#openOutbound(slot);
+    slot.opening = opening;
+    try {
+      return await opening;
+    } finally {
+      if (slot.opening === opening) slot.opening = null;
+    }
+  }
+
+  /** A new outbound stream to the peer, its first frame our hello (see the file comment). */
+  async #openOutbound(slot: Slot): Promise<OutboundStream> {
     const connection = this.#openConnections(slot)[0];
     if (connection === undefined) throw new Error('not connected');
+    const hello = this.#hello(slot);
+    if (hello === null) throw new Error('cannot encode the hello');
     const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
     const out: OutboundStream = { stream, lp: lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes }) };
+    try {
+      await out.lp.write(hello, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+    } catch (error) {
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
     stream.addEventListener('close', () => {
       if (slot.out === out) slot.out = null;
     });
     slot.out = out;
     return out;
+  }
+
+  /** Our hello to this peer: a signed 'hello' envelope with our protocol version; null if it cannot be encoded (logged). */
+  #hello(slot: Slot): Uint8Array | null {
+    if (this.#sequence.remaining === 0) {
+      this.#drop(slot.peer.id, 'sequence-exhausted', `epoch ${this.#sequence.epoch} used up`);
+      return null;
+    }
+    return this.#encode(slot.peer.id, 'hello', 0, helloPayload(this.#protocol));
   }
 
   // ─────────────────────────── connections ───────────────────────────
@@ -885,6 +974,13 @@ export class Libp2pTransport implements Transport {
     // sessions would shut out a member restarted with a fresh state directory (its
     // epoch starts over) until every peer restarted too.
     this.#replay.forget(slot.peer.id);
+    // A new connection is a new handshake: the peer may have been restarted with another build.
+    slot.protocol = null;
+    slot.refusal = null;
+    if (slot.role === 'member' && this.#state === 'started') {
+      // Our hello goes out at once, so that a peer that will refuse us knows why (and we learn its version) before any traffic.
+      this.#outbound(slot).catch((error: unknown) => this.#logger.debug?.({ peer: slot.peer.id, err: errorText(error) }, 'could not open stream'));
+    }
     if (slot.role === 'admin') this.#logger.info?.({ peer: slot.peer.id }, 'admin client connected');
     else this.#logger.info?.({ peer: slot.peer.id, failedDials: slot.dialFailures }, 'peer connected');
     slot.dialFailures = 0;
@@ -928,6 +1024,7 @@ export class Libp2pTransport implements Transport {
 
   async #readLoop(slot: Slot, stream: Stream, connectionId: string): Promise<void> {
     const lp = lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes });
+    let greeted = false;
     try {
       for (;;) {
         const frame = (await lp.read()).subarray();
@@ -938,6 +1035,15 @@ export class Libp2pTransport implements Transport {
         if (!this.#inboundBudget.take(slot.peer.id, claimedKind, this.#clock())) {
           this.#reject(slot.peer.id, 'rate-limited', `over this peer's ${claimedKind} budget; its stream is not read for ${rateLimitedReadPauseMs} ms`);
           await new Promise((resolve) => setTimeout(resolve, rateLimitedReadPauseMs).unref());
+          continue;
+        }
+        if (!greeted) {
+          // The first frame is the peer's hello; nothing else on this stream is read before it passed.
+          if (!this.#checkHello(slot, frame, stream)) {
+            stream.abort(new Error('no acceptable hello'));
+            return;
+          }
+          greeted = true;
           continue;
         }
         this.#receive(slot, frame, connectionId);
@@ -954,14 +1060,104 @@ export class Libp2pTransport implements Transport {
     }
   }
 
+  /**
+   * The first frame of a stream: the peer's hello (see the file comment). True
+   * when it is one with a version we interoperate with; otherwise the frame is
+   * counted and, for a missing, malformed or incompatible version, the peer
+   * refused.
+   */
+  #checkHello(slot: Slot, frame: Uint8Array, stream: Stream): boolean {
+    const peer = slot.peer.id;
+    const ours = this.#protocolText;
+    if (slot.refusal !== null) {
+      this.#reject(peer, 'incompatible-version', `link refused on this connection: ${slot.refusal.detail}`);
+      return false;
+    }
+    const kind = envelopeKindOf(frame);
+    if (kind !== 'hello') {
+      const what = kind === undefined ? 'not a tollbooth frame' : `a ${kind} frame`;
+      this.#refuse(slot, stream, { reason: 'no-hello', theirs: null, detail: `no protocol version: the stream's first frame is ${what}, not a hello (a build from before protocol versions?); protocol ${ours} here` });
+      return false;
+    }
+    const decoded = decodeEnvelope(frame, this.#decodeContext);
+    if (!decoded.ok) {
+      this.#reject(peer, decoded.reason, `hello: ${decoded.detail}`);
+      return false;
+    }
+    const e = decoded.envelope;
+    if (e.sender !== peer) {
+      this.#reject(peer, 'sender-mismatch', `hello signed by ${e.sender}, delivered by ${peer}`);
+      return false;
+    }
+    const replay = this.#replay.accept(e.sender, e.seq);
+    if (!replay.ok) {
+      this.#reject(peer, replay.reason, `hello: ${replay.detail}`);
+      return false;
+    }
+    const parsed = parseHello(e.payload);
+    if (!parsed.ok) {
+      this.#refuse(slot, stream, { reason: 'bad-hello', theirs: null, detail: `${parsed.detail}; protocol ${ours} here` });
+      return false;
+    }
+    const theirs = formatProtocolVersion(parsed.version);
+    const verdict = compatibility(this.#protocol, parsed.version);
+    if (!verdict.compatible) {
+      this.#refuse(slot, stream, { reason: 'incompatible-version', theirs, detail: verdict.detail });
+      return false;
+    }
+    // Not counted as received, nor as sent at the other end: sent and received count the traffic a hello opens the way for.
+    if (slot.protocol !== theirs) {
+      slot.protocol = theirs;
+      // A mixed formation is normal during a rolling upgrade; worth one line per connection, not a warning.
+      if (theirs !== ours) this.#logger.info?.({ peer, ours, theirs }, 'peer speaks another protocol version: compatible');
+    }
+    return true;
+  }
+
+  /** Refuses the peer's link (see the file comment): counted, logged as an error once per connection and verdict. */
+  #refuse(slot: Slot, stream: Stream, refusal: Refusal): void {
+    const peer = slot.peer.id;
+    const decision = this.#rejects.record(peer, refusal.reason, this.#clock());
+    const previous = slot.refusal;
+    slot.refusal = refusal;
+    this.#drops.record(peer, 'incompatible', slot.queue.clear());
+    if (previous === null || previous.reason !== refusal.reason || previous.theirs !== refusal.theirs) {
+      const fields = { peer, reason: refusal.reason, ours: this.#protocolText, theirs: refusal.theirs, detail: refusal.detail, count: decision.count };
+      (this.#logger.error ?? this.#logger.warn).call(this.#logger, fields, `peer refused: ${refusal.detail}`);
+      for (const handler of this.#refusalHandlers) this.#call(() => handler(peer, refusal.detail));
+    }
+    // An admin client only reads the streams we open to it: tell it our version on one, so that it can say why.
+    if (slot.role === 'admin') this.#helloToAdmin(slot, stream);
+  }
+
+  /** A stream to an admin client holding only our hello (after refusing it). */
+  #helloToAdmin(slot: Slot, refused: Stream): void {
+    const connection = this.#node?.getConnections(slot.peerId).find((c) => c.status === 'open' && c.streams.includes(refused)) ?? this.#openConnections(slot)[0];
+    if (connection === undefined) return;
+    const hello = this.#hello(slot);
+    if (hello === null) return;
+    void (async () => {
+      try {
+        const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
+        await lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes }).write(hello, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        await stream.close({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+      } catch (error) {
+        this.#logger.debug?.({ peer: slot.peer.id, err: errorText(error) }, 'hello to a refused admin client not sent');
+      }
+    })();
+  }
+
   #receive(slot: Slot, frame: Uint8Array, connectionId: string): void {
     const peer = slot.peer.id;
+    // A link refused at its hello takes nothing more, whatever stream it comes by.
+    if (slot.refusal !== null) return this.#reject(peer, 'incompatible-version', slot.refusal.detail);
     const decoded = decodeEnvelope(frame, this.#decodeContext);
     if (!decoded.ok) return this.#reject(peer, decoded.reason, decoded.detail);
     const e = decoded.envelope;
     // Checked before the replay window, so a frame that is not this peer's own cannot move its sender's window.
     if (e.sender !== peer) return this.#reject(peer, 'sender-mismatch', `signed by ${e.sender}, delivered by ${peer}`);
     if (slot.role === 'admin' && e.kind !== 'admin') return this.#reject(peer, 'admin-kind-only', `a ${e.kind} frame from an admin key`);
+    if (e.kind === 'hello') return this.#reject(peer, 'bad-hello', 'a second hello on one stream');
     const replay = this.#replay.accept(e.sender, e.seq);
     if (!replay.ok) return this.#reject(peer, replay.reason, replay.detail);
     if (e.kind === 'raft') {
@@ -1009,6 +1205,8 @@ export class Libp2pTransport implements Transport {
     if (ie.recipient === this.self) {
       const author = this.#slots.get(ie.sender as MemberId);
       if (author === undefined) return this.#reject(peer, 'bad-relay', `inner frame from ${JSON.stringify(ie.sender)}, not a member`);
+      // An author whose own link we refused at the handshake does not get through a relay instead.
+      if (author.refusal !== null) return this.#reject(author.peer.id, 'incompatible-version', `${author.refusal.detail} (relayed by ${peer})`);
       const replay = this.#replay.accept(ie.sender, ie.seq);
       if (!replay.ok) return this.#reject(author.peer.id, replay.reason, `${replay.detail} (relayed by ${peer})`);
       const parsed = parseMessage(ie.payload);

@@ -41,6 +41,8 @@ export const dropReasons = [
   'relay-refused',
   /** A frame to relay over the requesting member's budget (counted against the requester). */
   'relay-budget',
+  /** A frame to a peer whose hello this member refused (an incompatible protocol version; libp2p-transport.ts). */
+  'incompatible',
 ] as const;
 export type DropReason = (typeof dropReasons)[number];
 
@@ -106,7 +108,7 @@ export class DropCounter {
 export type FrameClass = 'registry' | 'other';
 
 /** The class of a frame of this envelope kind. */
-export function frameClassOf(kind: 'raft' | 'gossip' | 'relay' | 'admin' | 'admin-reply'): FrameClass {
+export function frameClassOf(kind: 'raft' | 'gossip' | 'relay' | 'admin' | 'admin-reply' | 'hello'): FrameClass {
   return kind === 'raft' || kind === 'relay' ? 'registry' : 'other';
 }
 

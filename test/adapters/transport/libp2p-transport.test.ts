@@ -28,6 +28,7 @@ import type { Libp2p } from 'libp2p';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adminSenderId,
+  tollboothProtocol,
   Libp2pTransport,
   tcpMultiaddr,
   TransportConfigError,
@@ -47,6 +48,7 @@ import {
   type EnvelopeFields,
 } from '../../../src/wire/index.js';
 import type { AdminFrame } from '../../../src/ports/ports.js';
+import { helloPayload, protocolVersion, type ProtocolVersion } from '../../../src/wire/protocol-version.js';
 import { remoteAdminRequest } from '../../../src/cli/remote-admin.js';
 import { describeTransportCompliance, Inbox, vote, waitFor, type ComplianceCluster, type ComplianceOptions } from './transport-compliance.js';
 import { createRawLibp2p } from '../../support/raw-libp2p.js';
@@ -89,13 +91,14 @@ async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 interface LogLine {
-  readonly level: 'warn' | 'info';
+  readonly level: 'error' | 'warn' | 'info';
   readonly obj: Record<string, unknown>;
   readonly msg: string;
 }
 
 function recordingLogger(lines: LogLine[]): Libp2pTransportOptions['logger'] {
   return {
+    error: (obj, msg) => lines.push({ level: 'error', obj: obj as Record<string, unknown>, msg }),
     warn: (obj, msg) => lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
     info: (obj, msg) => lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
   };
@@ -170,24 +173,36 @@ async function createCluster(n: number, options: ComplianceOptions = {}): Promis
 
 describeTransportCompliance('Libp2pTransport', { create: createCluster, deadlineMs });
 
+/** A hello envelope (the first frame of every stream) from `sender` to `recipient`, with any payload. */
+function helloFrame(seq: number, signerSeed: Uint8Array, payload: unknown = helloPayload(protocolVersion), sender = 'c', recipient = 'b'): Uint8Array {
+  return encodeEnvelope({ kind: 'hello', formation, sender, recipient, seq, term: 0, payload }, new Ed25519Signer(privateKeyFromSeed(signerSeed)));
+}
+
 /** A bare libp2p node holding a member's key: it speaks our protocol but writes whatever bytes a test gives it. */
 class RawPeer {
   private constructor(
     readonly node: Libp2p,
     private readonly target: string,
+    private readonly seed: Uint8Array,
+    private readonly sender: string,
+    private readonly recipient: string,
   ) {}
 
-  static async start(seed: Uint8Array, target: Libp2pTransport): Promise<RawPeer> {
+  /** Holds `seed`, and signs its hellos as `sender` to `recipient` (default c to b, as frame() does). */
+  static async start(seed: Uint8Array, target: Libp2pTransport, sender = 'c', recipient = 'b'): Promise<RawPeer> {
     const node = await createRawLibp2p(seed);
     const address = target.listenAddresses[0];
     if (address === undefined || target.peerId === null) throw new Error('target not listening');
     // getMultiaddrs() already ends in /p2p/<the target's peer id>.
-    return new RawPeer(node, address.toString());
+    return new RawPeer(node, address.toString(), seed, sender, recipient);
   }
 
-  async open(): Promise<{ stream: Stream; lp: LengthPrefixedStream<Stream> }> {
-    const stream = await this.node.dialProtocol(multiaddr(this.target), '/tollbooth/1.0.0', { signal: AbortSignal.timeout(deadlineMs) });
-    return { stream, lp: lpStream(stream) };
+  /** A new stream to the target; its first frame a hello with sequence number `helloSeq` (none when null). */
+  async open(helloSeq: number | null): Promise<{ stream: Stream; lp: LengthPrefixedStream<Stream> }> {
+    const stream = await this.node.dialProtocol(multiaddr(this.target), tollboothProtocol, { signal: AbortSignal.timeout(deadlineMs) });
+    const lp = lpStream(stream);
+    if (helloSeq !== null) await lp.write(helloFrame(helloSeq, this.seed, helloPayload(protocolVersion), this.sender, this.recipient));
+    return { stream, lp };
   }
 
   async stop(): Promise<void> {
@@ -256,9 +271,9 @@ describe('Libp2pTransport only', () => {
     const seedC = all[2]!.seed;
     const raw = await RawPeer.start(seedC, b);
     cleanup.push(() => raw.stop());
-    const { lp } = await raw.open();
     let seq = sequenceNumber(1, 0);
     const next = (): number => (seq += 1);
+    const { lp } = await raw.open(next());
     await lp.write(new Uint8Array(200).fill(0xff)); // bad-magic
     await lp.write(new Uint8Array(10)); // truncated
     await lp.write(frame({ formation: 'other', seq: next() }, seedC)); // wrong-formation
@@ -287,11 +302,11 @@ describe('Libp2pTransport only', () => {
 
     // A length prefix above messageBytesMax (4 MiB as a varint; the cap is messageBytesMaxDefault, 3 MiB) aborts that stream…
     expect(4 * 1024 * 1024).toBeGreaterThan(messageBytesMaxDefault);
-    const { stream: doomed } = await raw.open();
+    const { stream: doomed } = await raw.open(next());
     doomed.send(Uint8Array.of(0x80, 0x80, 0x80, 0x02));
     await waitFor(() => b.rejectedFrames('c', 'oversize') === 1, deadlineMs, 'the oversize reject');
     // …and the next stream from the same peer is served.
-    const { lp: fresh } = await raw.open();
+    const { lp: fresh } = await raw.open(next());
     await fresh.write(frame({ seq: next(), payload: vote(5) }, seedC));
     await waitFor(() => inboxB.from(memberId('c')).length === 2, deadlineMs, 'a valid frame on a new stream');
     // Regular traffic was never disturbed.
@@ -303,7 +318,7 @@ describe('Libp2pTransport only', () => {
     const { a, b, all, inboxB } = await abWithRawC();
     const raw = await RawPeer.start(all[2]!.seed, b);
     cleanup.push(() => raw.stop());
-    const { lp } = await raw.open();
+    const { lp } = await raw.open(sequenceNumber(1, 0));
     // Genuinely a's: its key, its id, and a sequence number far ahead of a's real ones.
     await lp.write(frame({ sender: 'a', seq: sequenceNumber(9, 0), payload: vote(5) }, all[0]!.seed));
     await waitFor(() => b.rejectedFrames('c', 'sender-mismatch') === 1, deadlineMs, 'the sender-mismatch reject');
@@ -319,9 +334,9 @@ describe('Libp2pTransport only', () => {
     const seedC = all[2]!.seed;
     const raw = await RawPeer.start(seedC, b);
     cleanup.push(() => raw.stop());
-    const { lp } = await raw.open();
     let seq = sequenceNumber(1, 0);
     const next = (): number => (seq += 1);
+    const { lp } = await raw.open(next());
     const wrap = (inner: Uint8Array): Uint8Array => frame({ kind: 'relay', seq: next(), term: 0, payload: { frame: Buffer.from(inner).toString('base64') } }, seedC);
     // An inner frame "from a" that mallory signed: its signature does not verify.
     await lp.write(wrap(frame({ sender: 'a', seq: sequenceNumber(7, 1), payload: vote(5) }, seedOf('mallory'))));
@@ -358,11 +373,11 @@ describe('Libp2pTransport only', () => {
         b.sendAdmin({ from: b.self, to: f.from, kind: 'admin-reply', body: { rid: body.rid, res: { ok: true, message: 'pong', answeredBy: b.self } }, ...(f.via === undefined ? {} : { via: f.via }) });
       }
     });
-    const raw = await RawPeer.start(adminSeed, b);
+    const raw = await RawPeer.start(adminSeed, b, adminId);
     cleanup.push(() => raw.stop());
-    const { lp } = await raw.open();
     let seq = sequenceNumber(5, 0);
     const next = (): number => (seq += 1);
+    const { lp } = await raw.open(next());
     await lp.write(frame({ kind: 'raft', sender: adminId, seq: next() }, adminSeed)); // admin-kind-only
     await lp.write(frame({ kind: 'admin-reply', sender: adminId, seq: next(), payload: { rid: 'x' } }, adminSeed)); // admin-kind-only
     await lp.write(frame({ kind: 'admin', sender: 'a', seq: next(), payload: { rid: 'x' } }, all[0]!.seed)); // sender-mismatch
@@ -392,7 +407,8 @@ describe('Libp2pTransport only', () => {
     const seedC = all[2]!.seed;
     const raw = await RawPeer.start(seedC, b);
     cleanup.push(() => raw.stop());
-    const { lp } = await raw.open();
+    // The hello comes first, well behind the frames that follow.
+    const { lp } = await raw.open(sequenceNumber(3, 4000));
     const first = frame({ seq: sequenceNumber(3, 5000) }, seedC);
     await lp.write(first);
     await lp.write(first);
@@ -444,7 +460,7 @@ describe('Libp2pTransport only', () => {
     const raw = await RawPeer.start(all[1]!.seed, a);
     cleanup.push(() => raw.stop());
     await raw.node.handle('/ipfs/ping/1.0.0', () => undefined);
-    await raw.open();
+    await raw.open(null);
     const openedAt = performance.now();
     await waitFor(() => raw.node.getConnections().length === 0, deadlineMs, 'a to drop the hung peer');
     // It is our settings that cut it: libp2p's own monitor would not even have pinged yet (its default
@@ -530,5 +546,157 @@ describe('Libp2pTransport only', () => {
     expect(build({ redialIntervalMs: -1 })).toThrow(/redialIntervalMs/);
     expect(build({ epoch: 2 ** 21 })).toThrow(/epoch/);
     expect(Buffer.from(good[0]!.publicKey).byteLength).toBe(32);
+  });
+});
+
+// The handshake (issue 11, item 6): every stream opens with a hello naming the
+// writer's protocol version. Two real transports one minor version apart talk;
+// another major, or minors two apart, are refused at both ends, each logging
+// an error that names both versions, and come back together once the odd one
+// is replaced by a compatible build. A raw peer holding a member's key shows
+// that a stream without a hello, or a hello whose version is missing or
+// malformed, is refused with an error saying what was wrong, and that nothing
+// crashes: the other member's link keeps serving.
+describe('Libp2pTransport: the protocol version handshake', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  /** a at version `va`, b at `vb`, both started. */
+  async function pair(va: ProtocolVersion, vb: ProtocolVersion): Promise<{ a: Libp2pTransport; b: Libp2pTransport; all: Member[]; logsA: LogLine[]; logsB: LogLine[] }> {
+    const all = await members(['a', 'b']);
+    const peers = peerList(all);
+    const logsA: LogLine[] = [];
+    const logsB: LogLine[] = [];
+    const a = transportFor(all[0]!, peers, 1, logsA, { protocolVersion: va });
+    const b = transportFor(all[1]!, peers, 1, logsB, { protocolVersion: vb });
+    cleanup.push(() => a.stop(), () => b.stop());
+    await Promise.all([a.start(), b.start()]);
+    return { a, b, all, logsA, logsB };
+  }
+
+  const refusals = (logs: readonly LogLine[]): LogLine[] => logs.filter((l) => l.level === 'error' && l.msg.startsWith('peer refused'));
+
+  it('members one minor version apart interoperate, each seeing the other\'s version', async () => {
+    const { a, b, logsB } = await pair({ major: 1, minor: 0 }, { major: 1, minor: 1 });
+    const inboxA = new Inbox(a);
+    const inboxB = new Inbox(b);
+    await waitFor(() => a.peers()[0]!.protocol === '1.1' && b.peers()[0]!.protocol === '1.0', deadlineMs, 'both hellos');
+    a.send({ from: memberId('a'), to: memberId('b'), msg: vote(3) });
+    b.send({ from: memberId('b'), to: memberId('a'), msg: vote(4) });
+    await waitFor(() => inboxB.messages.length === 1 && inboxA.messages.length === 1, deadlineMs, 'a message each way');
+    expect(a.peers()[0]!.state).toBe('connected');
+    expect(b.peers()[0]!.state).toBe('connected');
+    expect(refusals(logsB)).toEqual([]);
+    expect(logsB.some((l) => l.msg === 'peer speaks another protocol version: compatible' && l.obj['theirs'] === '1.0' && l.obj['ours'] === '1.1')).toBe(true);
+  });
+
+  it.each([
+    { ta: '1.0', tb: '2.0', va: { major: 1, minor: 0 }, vb: { major: 2, minor: 0 }, why: 'major versions differ' },
+    { ta: '1.0', tb: '1.2', va: { major: 1, minor: 0 }, vb: { major: 1, minor: 2 }, why: 'more than 1 minor version apart' },
+  ])('refuses $tb at $ta at both ends, each naming both versions; a compatible build replacing it is taken', async ({ ta, tb, va, vb, why }) => {
+    const { a, b, all, logsA, logsB } = await pair(va, vb);
+    const inboxA = new Inbox(a);
+    const inboxB = new Inbox(b);
+    await waitFor(() => a.peers()[0]!.state === 'incompatible' && b.peers()[0]!.state === 'incompatible', deadlineMs, 'both ends to refuse');
+    for (const [logs, ours, theirs] of [[logsA, ta, tb], [logsB, tb, ta]] as const) {
+      const lines = refusals(logs);
+      expect(lines, JSON.stringify(logs)).toHaveLength(1);
+      expect(lines[0]!.obj).toMatchObject({ reason: 'incompatible-version', ours, theirs });
+      expect(lines[0]!.msg).toBe(`peer refused: protocol ${theirs} there, ${ours} here: ${why}${why.startsWith('more') ? ' (upgrade one minor version at a time)' : ''}`);
+    }
+    expect(a.peers()[0]).toMatchObject({ protocol: tb });
+    expect(a.peers()[0]!.refused).toContain(`protocol ${tb} there, ${ta} here`);
+    expect(a.rejectedFrames('b', 'incompatible-version')).toBeGreaterThanOrEqual(1);
+    // Nothing passes either way: a's frames are dropped as incompatible.
+    a.send({ from: memberId('a'), to: memberId('b'), msg: vote(3) });
+    b.send({ from: memberId('b'), to: memberId('a'), msg: vote(4) });
+    expect(a.droppedFrames(memberId('b'), 'incompatible')).toBe(1);
+    expect(b.droppedFrames(memberId('a'), 'incompatible')).toBe(1);
+    expect(inboxA.messages.length + inboxB.messages.length).toBe(0);
+
+    // b replaced by a build one minor from a's (the upgrade's next step): the link comes back.
+    await b.stop();
+    const b2 = transportFor(all[1]!, peerList(all), 2, [], { protocolVersion: { major: va.major, minor: va.minor + 1 } });
+    cleanup.push(() => b2.stop());
+    const inboxB2 = new Inbox(b2);
+    await b2.start();
+    await waitFor(() => a.peers()[0]!.state === 'connected' && a.peers()[0]!.protocol === `${va.major}.${va.minor + 1}`, deadlineMs, 'a to accept the new build');
+    a.send({ from: memberId('a'), to: memberId('b'), msg: vote(5) });
+    await waitFor(() => inboxB2.messages.length === 1, deadlineMs, 'a → the new b');
+    expect(a.peers()[0]!.refused).toBeUndefined();
+  });
+
+  it('a stream without a hello, or a hello with a missing or malformed version, is refused with a clear error; nothing crashes', async () => {
+    const all = await members(['a', 'b', 'c']);
+    const peers = peerList(all);
+    const logsB: LogLine[] = [];
+    const a = transportFor(all[0]!, peers, 1, []);
+    const b = transportFor(all[1]!, peers, 1, logsB);
+    cleanup.push(() => a.stop(), () => b.stop());
+    await Promise.all([a.start(), b.start()]);
+    const inboxB = new Inbox(b);
+    const seedC = all[2]!.seed;
+    // hello: the payload of the first frame's hello, or null for a first frame that is no hello at all.
+    const cases: Array<{ hello: unknown; reason: string; detail: string }> = [
+      { hello: null, reason: 'no-hello', detail: "no protocol version: the stream's first frame is a raft frame, not a hello" },
+      { hello: {}, reason: 'bad-hello', detail: 'no protocol version; protocol 1.0 here' },
+      { hello: { protocol: 1 }, reason: 'bad-hello', detail: 'protocol version is a number, not a "major.minor" string' },
+      { hello: { protocol: '1.0.0' }, reason: 'bad-hello', detail: 'protocol version "1.0.0" is not "major.minor"' },
+      { hello: { protocol: '01.0' }, reason: 'bad-hello', detail: 'protocol version "01.0" is not "major.minor"' },
+      { hello: { protocol: '99999.0' }, reason: 'bad-hello', detail: 'protocol version "99999.0" has a part above 65535' },
+      { hello: { protocol: 'x'.repeat(5000) }, reason: 'bad-hello', detail: `protocol version "${'x'.repeat(40)}"… is not "major.minor"` },
+      { hello: ['1.0'], reason: 'bad-hello', detail: 'hello payload is not a JSON object' },
+    ];
+    let seq = sequenceNumber(1, 0);
+    for (const [i, c] of cases.entries()) {
+      const raw = await RawPeer.start(seedC, b);
+      const { lp } = await raw.open(null);
+      await lp.write(c.hello === null ? encodeEnvelope({ kind: 'raft', formation, sender: 'c', recipient: 'b', seq: (seq += 1), term: 5, payload: vote(5) }, new Ed25519Signer(privateKeyFromSeed(seedC))) : helloFrame((seq += 1), seedC, c.hello));
+      await waitFor(() => refusals(logsB).length === i + 1, deadlineMs, `the refusal of case ${i}`);
+      const line = refusals(logsB)[i]!;
+      expect(line.obj).toMatchObject({ peer: 'c', reason: c.reason, ours: '1.0', theirs: null });
+      expect(line.obj['detail']).toContain(c.detail);
+      expect(b.peers().find((p) => p.id === 'c')).toMatchObject({ state: 'incompatible', protocol: null });
+      // A frame after the refused hello, on another stream of the same connection, is refused too.
+      const { lp: more } = await raw.open(null);
+      await more.write(helloFrame((seq += 1), seedC));
+      await waitFor(() => b.rejectedFrames('c', 'incompatible-version') === i + 1, deadlineMs, 'the later stream refused');
+      await raw.stop();
+      await waitFor(() => b.peers().find((p) => p.id === 'c')!.state !== 'incompatible', deadlineMs, 'c gone');
+    }
+    expect(b.rejectedFrames('c', 'no-hello')).toBe(1);
+    expect(b.rejectedFrames('c', 'bad-hello')).toBe(cases.length - 1);
+    expect(inboxB.from(memberId('c'))).toHaveLength(0);
+    // A hello that does not verify is an ordinary reject: counted, the stream closed, the link not refused.
+    const raw = await RawPeer.start(seedC, b);
+    cleanup.push(() => raw.stop());
+    const { lp } = await raw.open(null);
+    await lp.write(helloFrame((seq += 1), seedOf('mallory')));
+    await waitFor(() => b.rejectedFrames('c', 'bad-signature') === 1, deadlineMs, 'the forged hello');
+    // …and a good hello on a new stream opens the way.
+    const { lp: good } = await raw.open((seq += 1));
+    await good.write(encodeEnvelope({ kind: 'raft', formation, sender: 'c', recipient: 'b', seq: (seq += 1), term: 5, payload: vote(5) }, new Ed25519Signer(privateKeyFromSeed(seedC))));
+    await waitFor(() => inboxB.from(memberId('c')).length === 1, deadlineMs, 'c after a good hello');
+    expect(b.peers().find((p) => p.id === 'c')).toMatchObject({ state: 'connected', protocol: '1.0' });
+    // b served a all along.
+    a.send({ from: memberId('a'), to: memberId('b'), msg: vote(9) });
+    await waitFor(() => inboxB.from(memberId('a')).length === 1, deadlineMs, 'a → b');
+  });
+
+  it('the remote admin client and a member of another major refuse each other, and the client says why', async () => {
+    const all = await members(['b']);
+    const adminSeed = seedOf('admin');
+    const logsB: LogLine[] = [];
+    const b = transportFor(all[0]!, peerList(all), 1, logsB, { adminKeys: [publicKeyOf(adminSeed)], protocolVersion: { major: 2, minor: 0 } });
+    cleanup.push(() => b.stop());
+    await b.start();
+    const request = remoteAdminRequest(
+      { formation, member: { id: b.self, host: '127.0.0.1', port: all[0]!.port, publicKey: publicKeyOf(all[0]!.seed) }, seed: adminSeed, timeoutMs: deadlineMs },
+      { op: 'list' },
+    );
+    await expect(request).rejects.toThrow(/do not interoperate: protocol 2\.0 there, 1\.0 here: major versions differ/);
+    expect(refusals(logsB)[0]!.obj).toMatchObject({ reason: 'incompatible-version', ours: '2.0', theirs: '1.0' });
   });
 });
