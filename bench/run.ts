@@ -10,7 +10,10 @@
 //   --json              end with the JSON line
 //   --out FILE          also write the JSON object to FILE
 //   --quick             fewer samples and shorter windows (smoke run, figures not for the docs)
-//   --only LIST         comma-separated subset of cli,startup,grant,failover,tickets
+//   --only LIST         comma-separated subset of cli,startup,grant,failover,idle,tickets
+//   --idle-presets LIST presets of the idle-footprint formations (default lan,loopback)
+//   --idle-window-s N   length of each idle window (default 30; 10 with --quick)
+//   --node-flags FLAGS  space-separated Node flags for every idle member (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
 //   --tickets LIST      ticket counts for the steady-state runs (default 1,100,1000,10000)
 //   --steady-preset P   timing preset of the steady-state formations: auto (default: loopback below
 //                       5 000 tickets, lan from 5 000 on — loopback renews every 200 ms, which is
@@ -32,10 +35,11 @@ import { loadAverage1m } from './proc-stats.js';
 import { round } from './stats.js';
 import { measureStartup, type StartupResult } from './startup.js';
 import { measureSteady, type SteadyResult } from './steady.js';
+import { describeIdle, measureIdle, type IdlePreset, type IdleResult } from './idle.js';
 
 const execFileP = promisify(execFile);
 
-const sections = ['cli', 'startup', 'grant', 'failover', 'tickets'] as const;
+const sections = ['cli', 'startup', 'grant', 'failover', 'idle', 'tickets'] as const;
 type Section = (typeof sections)[number];
 
 interface Options {
@@ -47,10 +51,13 @@ interface Options {
   /** Timing preset for the steady-state formations (the other sections use loopback). */
   steadyPreset: 'auto' | 'loopback' | 'lan' | 'wan';
   keep: boolean;
+  idlePresets: IdlePreset[];
+  idleWindowS: number | null;
+  nodeFlags: string[];
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { json: false, out: null, quick: false, only: new Set(sections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto' };
+  const o: Options = { json: false, out: null, quick: false, only: new Set(sections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto', idlePresets: ['lan', 'loopback'], idleWindowS: null, nodeFlags: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -70,6 +77,16 @@ function parseArgs(argv: readonly string[]): Options {
       const v = value();
       if (v !== 'auto' && v !== 'loopback' && v !== 'lan' && v !== 'wan') throw new Error('--steady-preset: auto, loopback, lan or wan');
       o.steadyPreset = v;
+    } else if (a === '--idle-presets') {
+      const list = value().split(',');
+      for (const p of list) if (p !== 'loopback' && p !== 'lan' && p !== 'wan') throw new Error(`--idle-presets: unknown preset ${p} (loopback, lan, wan)`);
+      o.idlePresets = list as IdlePreset[];
+    } else if (a === '--idle-window-s') {
+      const n = Number(value());
+      if (!Number.isSafeInteger(n) || n < 1 || n > 3600) throw new Error('--idle-window-s: an integer number of seconds in 1..3600');
+      o.idleWindowS = n;
+    } else if (a === '--node-flags') {
+      o.nodeFlags = value().split(' ').filter((x) => x !== '');
     } else if (a === '--tickets') {
       o.tickets = value().split(',').map(Number);
       if (o.tickets.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 20_000)) throw new Error('--tickets: counts must be integers in 1..20000');
@@ -176,6 +193,27 @@ async function main(): Promise<number> {
           `bound ${failover.failoverBoundMs} ms (${failover.failoverBoundLeaderMs} ms when the holder led): ${failover.withinBound}/${failover.samples.length} within; ` +
           `with two election timeouts for the leader case (${failover.failoverBoundLeaderTwoTimeoutsMs} ms): ${failover.withinBoundTwoTimeouts}/${failover.samples.length} within`,
       );
+    }
+
+    if (o.only.has('idle')) {
+      // The idle footprint per preset, each against a baseline node process in the same window (bench/idle.ts).
+      const idle: Record<string, IdleResult | { error: string }> = {};
+      result.idleByPreset = idle;
+      const windowMs = 1000 * (o.idleWindowS ?? (o.quick ? 10 : 30));
+      for (const p of o.idlePresets) {
+        b.checkAborted();
+        b.say(`idle footprint, ${p} preset: 2 sites + 1 arbitrator, 1 ticket, ${windowMs / 1000} s window`);
+        try {
+          const r = await measureIdle(b, p, windowMs, o.nodeFlags);
+          idle[p] = r;
+          b.say(`  ${describeIdle(r)}`);
+        } catch (err) {
+          if (err instanceof BenchAborted || b.signal.aborted) throw err;
+          idle[p] = { error: brief(err) };
+          errors[`idle.${p}`] = brief(err);
+          b.say(`  idle ${p} FAILED: ${brief(err)}`);
+        }
+      }
     }
 
     if (o.only.has('tickets')) {

@@ -5,7 +5,9 @@
 // end that sent it. Counts TCP payload: Noise, Yamux, length prefixes,
 // libp2p's pings and our signed envelopes; not IP/TCP headers. A connection
 // that closes inside a window takes its counters with it (the bench checks
-// that the set of connections did not change).
+// that the set of connections did not change). Packets: the same sockets'
+// segs_out (every TCP segment sent, pure ACKs included) and data_segs_out
+// (segments that carried payload).
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -15,6 +17,8 @@ const execFileP = promisify(execFile);
 export interface TcpSample {
   /** Sum of bytes_sent over the connections, keyed by "local remote" so two samples can be matched. */
   readonly bytesByConnection: ReadonlyMap<string, number>;
+  /** segs_out (all segments sent) and data_segs_out per connection, same keys. */
+  readonly segmentsByConnection: ReadonlyMap<string, { readonly all: number; readonly data: number }>;
 }
 
 export async function sampleTcp(port: number): Promise<TcpSample> {
@@ -23,6 +27,7 @@ export async function sampleTcp(port: number): Promise<TcpSample> {
     maxBuffer: 4 * 1024 * 1024,
   });
   const out = new Map<string, number>();
+  const segments = new Map<string, { all: number; data: number }>();
   let current: string | null = null;
   for (const line of stdout.split('\n')) {
     if (line.trim() === '') continue;
@@ -35,9 +40,25 @@ export async function sampleTcp(port: number): Promise<TcpSample> {
     if (current === null) continue;
     const m = /\bbytes_sent:(\d+)/.exec(line) ?? /\bbytes_acked:(\d+)/.exec(line);
     if (m !== null) out.set(current, Number(m[1]));
+    const all = /\bsegs_out:(\d+)/.exec(line);
+    const data = /\bdata_segs_out:(\d+)/.exec(line);
+    if (all !== null) segments.set(current, { all: Number(all[1]), data: data === null ? 0 : Number(data[1]) });
     current = null;
   }
-  return { bytesByConnection: out };
+  return { bytesByConnection: out, segmentsByConnection: segments };
+}
+
+/** Segments sent between two samples over the connections present in both: all of them, and those that carried data. */
+export function segmentsBetween(a: TcpSample, b: TcpSample): { all: number; data: number } {
+  let all = 0;
+  let data = 0;
+  for (const [k, after] of b.segmentsByConnection) {
+    const before = a.segmentsByConnection.get(k);
+    if (before === undefined) continue;
+    all += after.all - before.all;
+    data += after.data - before.data;
+  }
+  return { all, data };
 }
 
 /** Bytes sent between two samples over the connections present in both; `changed` tells whether connections came or went. */
