@@ -95,9 +95,13 @@
 // redialIntervalMs it dials each configured peer that is not connected (a
 // dial to a connected peer is a no-op in libp2p), each dial bounded by
 // AbortSignal.timeout(dialTimeoutMs). A killed peer is noticed at once (TCP
-// closes); a hung or partitioned one only through the connection monitor's
-// ping, tuned here to pingIntervalMs/pingTimeoutMs (default 1 s each, about
-// 1.7 s to notice, stack.md) instead of libp2p's 10 s/5 s.
+// closes); a hung or partitioned one only through a ping: every
+// pingIntervalMs each connection gets a yamux ping frame, and one unanswered
+// for pingTimeoutMs closes it (default 1 s each, about 1.7 s to notice,
+// stack.md). link-monitor.ts says why these replace libp2p's connection
+// monitor and ping service (a new stream per ping). Each batch of bytes goes
+// to the socket in one write (coalesce-writes.ts: Noise's length and
+// ciphertext were two TCP segments).
 //
 // Admission (issue 12, item 3; inbound-admission.ts). Members' IP addresses
 // (host names resolved at start) are on libp2p's allow list: they always get
@@ -145,7 +149,6 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { noise } from '@libp2p/noise';
-import { ping, type Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { yamux } from '@libp2p/yamux';
 import { generateKeyPairFromSeed, publicKeyFromRaw as libp2pPublicKeyFromRaw } from '@libp2p/crypto/keys';
@@ -174,6 +177,8 @@ import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../../wir
 import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../../wire/signer.js';
 import { FaultState, faultSeedDefault, type TransportFaults } from './transport-faults.js';
 import { InboundAdmission, memberUpgradeTimeoutMsDefault, normalizeHost, pendingConnectionsMaxDefault, type AdmissionOutcome } from './inbound-admission.js';
+import { coalescingEncrypter } from './coalesce-writes.js';
+import { LinkMonitor } from './link-monitor.js';
 import { DropCounter, FrameQueue, frameClassOf, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
 import { TollboothError } from '../../errors.js';
 import { compatibility, formatProtocolVersion, helloPayload, parseHello, protocolVersion, type ProtocolVersion } from '../../wire/protocol-version.js';
@@ -252,7 +257,7 @@ export interface Libp2pTransportOptions {
   readonly dialTimeoutMs?: number;
   /** Bound on one write waiting for the peer to take data; past it the stream is reset. Default 5000 ms. */
   readonly writeTimeoutMs?: number;
-  /** Connection monitor ping period. Shorter: a hung peer is noticed sooner, more pings. Default 1000 ms. */
+  /** Link monitor ping period (a yamux ping frame per connection, link-monitor.ts). Shorter: a hung peer is noticed sooner, more pings. Default 1000 ms. */
   readonly pingIntervalMs?: number;
   /** A ping unanswered this long closes the connection. Default 1000 ms. */
   readonly pingTimeoutMs?: number;
@@ -342,8 +347,6 @@ function newSlot(role: Slot['role'], peer: TransportPeer, peerId: PeerId, addres
   return { role, peer, peerId, address, queue: new FrameQueue(framesMax), out: null, opening: null, protocol: null, refusal: null, writing: false, dialing: false, dialFailures: 0, sent: 0, received: 0, lastRecvAt: null };
 }
 
-type Services = { ping: Ping };
-
 /** The multiaddr for a host and TCP port: /ip4, /ip6 or /dns. */
 export function tcpMultiaddr(host: string, port: number): Multiaddr {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -402,7 +405,8 @@ export class Libp2pTransport implements Transport {
   readonly #inboundBudget: InboundBudget;
   #relayPolicy: ((to: MemberId) => boolean) | null = null;
   readonly #delayTimers = new Set<NodeJS.Timeout>();
-  #node: Libp2p<Services> | null = null;
+  #node: Libp2p | null = null;
+  #linkMonitor: LinkMonitor | null = null;
   #admission: InboundAdmission | null = null;
   #admissionLoggedAt = -Infinity;
   #redialTimer: NodeJS.Timeout | null = null;
@@ -553,7 +557,6 @@ export class Libp2pTransport implements Transport {
       throw new Error('libp2p key and envelope signing key differ for the same seed');
     }
     const connectionsMax = 64 + 4 * this.#slots.size;
-    const pingTimeoutMs = o.pingTimeoutMs ?? pingTimeoutMsDefault;
     const memberHosts = await this.#memberHosts();
     const admission = new InboundAdmission({
       memberHosts,
@@ -564,12 +567,13 @@ export class Libp2pTransport implements Transport {
     this.#admission = admission;
     // libp2p's allow list: /ip4 or /ip6 of each member, and the IPv4-mapped form a dual-stack listener reports.
     const allow = [...memberHosts].flatMap((h) => (isIPv4(h) ? [`/ip4/${h}`, `/ip6/::ffff:${h}`] : [`/ip6/${h}`]));
+    const noiseEncrypter = noise();
     const node = await createLibp2p({
       privateKey,
       start: false,
       addresses: { listen: o.clientOnly === true ? [] : [tcpMultiaddr(o.listenHost, o.listenPort).toString()] },
       transports: [tcp({ maxConnections: connectionsMax })],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [(components) => coalescingEncrypter(noiseEncrypter(components))],
       streamMuxers: [yamux({ streamOptions: { maxReadBufferLength: streamBufferBytes } })],
       peerDiscovery: [],
       connectionManager: {
@@ -588,12 +592,8 @@ export class Libp2pTransport implements Transport {
         },
         denyOutboundEncryptedConnection: (peerId: PeerId) => this.#deny(peerId, 'outbound'),
       },
-      connectionMonitor: {
-        pingInterval: o.pingIntervalMs ?? pingIntervalMsDefault,
-        pingTimeout: { minTimeout: pingTimeoutMs, maxTimeout: pingTimeoutMs },
-        abortConnectionOnPingFailure: true,
-      },
-      services: { ping: ping() },
+      // Our LinkMonitor pings instead (yamux ping frames); nothing else here uses libp2p's ping service.
+      connectionMonitor: { enabled: false },
     });
     this.#node = node;
     node.addEventListener('peer:connect', (evt) => this.#onPeerConnect(evt.detail));
@@ -604,6 +604,16 @@ export class Libp2pTransport implements Transport {
     });
     await node.start();
     this.#state = 'started';
+    this.#linkMonitor = new LinkMonitor({
+      intervalMs: o.pingIntervalMs ?? pingIntervalMsDefault,
+      timeoutMs: o.pingTimeoutMs ?? pingTimeoutMsDefault,
+      connections: () => node.getConnections(),
+      onHung: (connection, error) => {
+        const peer = this.#slotsByPeerId.get(connection.remotePeer.toString())?.peer.id ?? connection.remotePeer.toString();
+        this.#logger.warn({ peer, err: errorText(error) }, 'peer did not answer a ping: connection closed');
+      },
+    });
+    this.#linkMonitor.start();
     this.#redialTimer = setInterval(() => this.#redialAll(), this.#redialIntervalMs);
     this.#redialAll();
   }
@@ -616,6 +626,7 @@ export class Libp2pTransport implements Transport {
     this.#state = 'stopped';
     if (this.#redialTimer !== null) clearInterval(this.#redialTimer);
     this.#redialTimer = null;
+    this.#linkMonitor?.stop();
     for (const timer of this.#delayTimers) clearTimeout(timer);
     this.#delayTimers.clear();
     for (const slot of [...this.#slots.values(), ...this.#adminSlots.values()]) this.#drops.record(slot.peer.id, 'stopped', slot.queue.clear());

@@ -67,6 +67,8 @@ const deadlineMs = 30_000;
  * The tests of the monitor itself set their own.
  */
 const testPingMs = 30_000;
+/** yamux's ACK flag: a ping frame with it answers a ping (node_modules/@libp2p/yamux frame.js). */
+const yamuxFlagAck = 2;
 /** libp2p's connection monitor period when not configured (node_modules/libp2p connection-monitor.js). */
 const libp2pDefaultPingIntervalMs = 10_000;
 
@@ -441,7 +443,7 @@ describe('Libp2pTransport only', () => {
     expect(logs.some((l) => l.msg === 'peer connected' && l.obj['peer'] === 'b')).toBe(true);
   });
 
-  it('the connection monitor pings: an RTT shows in peers()', async () => {
+  it('the link monitor pings: an RTT shows in peers()', async () => {
     const all = await members(['a', 'b']);
     const peers = peerList(all);
     const ts = all.map((m) => transportFor(m, peers, 1, [], { pingIntervalMs: 200, pingTimeoutMs: 1000 }));
@@ -451,16 +453,20 @@ describe('Libp2pTransport only', () => {
     expect(ts[0]!.peers()[0]!.rttMs).toBeGreaterThanOrEqual(0);
   });
 
-  it('a peer that stops answering pings (hung) is cut off by the connection monitor', async () => {
+  it('a peer that stops answering pings (hung) is cut off by the link monitor', async () => {
     const all = await members(['a', 'c']);
-    const a = transportFor(all[0]!, peerList(all), 1, [], { pingIntervalMs: 200, pingTimeoutMs: 300 });
+    const logs: LogLine[] = [];
+    const a = transportFor(all[0]!, peerList(all), 1, logs, { pingIntervalMs: 200, pingTimeoutMs: 300 });
     cleanup.push(() => a.stop());
     await a.start();
-    // c's node is up and its connection open, but its ping handler never answers: a hung process, as seen from a.
+    // c's node is up and its connection open, but its muxer never answers a ping: a hung process, as seen
+    // from a (a stopped process's muxer does not read the ping frame, so it does not answer either).
     const raw = await RawPeer.start(all[1]!.seed, a);
     cleanup.push(() => raw.stop());
-    await raw.node.handle('/ipfs/ping/1.0.0', () => undefined);
     await raw.open(null);
+    const conn = raw.node.getConnections()[0]!;
+    const muxer = (conn as unknown as { muxer: { sendPing: (id: number, flag?: number) => void } }).muxer;
+    muxer.sendPing = () => undefined;
     const openedAt = performance.now();
     await waitFor(() => raw.node.getConnections().length === 0, deadlineMs, 'a to drop the hung peer');
     // It is our settings that cut it: libp2p's own monitor would not even have pinged yet (its default
@@ -468,6 +474,37 @@ describe('Libp2pTransport only', () => {
     // machine twenty times that.
     expect(performance.now() - openedAt).toBeLessThan(libp2pDefaultPingIntervalMs);
     expect(a.peers()[0]!.state).not.toBe('connected');
+    expect(logs.some((l) => l.msg === 'peer did not answer a ping: connection closed' && l.obj['peer'] === 'c')).toBe(true);
+  });
+
+  it('a link costs no stream per ping: the monitor uses yamux ping frames, and libp2p ping is not served', async () => {
+    const all = await members(['a', 'c']);
+    const a = transportFor(all[0]!, peerList(all), 1, [], { pingIntervalMs: 100, pingTimeoutMs: 1000 });
+    cleanup.push(() => a.stop());
+    await a.start();
+    const raw = await RawPeer.start(all[1]!.seed, a);
+    cleanup.push(() => raw.stop());
+    // Were a to ping as libp2p's monitor does, each ping would open a stream to this handler.
+    let pingStreams = 0;
+    await raw.node.handle('/ipfs/ping/1.0.0', () => {
+      pingStreams += 1;
+    });
+    await raw.open(null);
+    const conn = raw.node.getConnections()[0]!;
+    // a's pings arrive as yamux ping frames on the connection: count the ones c's muxer answers.
+    const muxer = (conn as unknown as { muxer: { sendPing: (id: number, flag?: number) => void } }).muxer;
+    const sendPing = muxer.sendPing.bind(muxer);
+    let answered = 0;
+    muxer.sendPing = (id, flag) => {
+      // Answers only (yamux's ACK flag): c's muxer also sends a keep-alive ping of its own at the start.
+      if (flag === yamuxFlagAck) answered += 1;
+      sendPing(id, flag);
+    };
+    await waitFor(() => answered >= 5, deadlineMs, 'five pings from a');
+    // No stream was opened for them (libp2p's monitor opened one per ping), and a does not serve /ipfs/ping.
+    expect(pingStreams).toBe(0);
+    expect(conn.streams.filter((st) => st.direction === 'inbound')).toHaveLength(0);
+    await expect(conn.newStream('/ipfs/ping/1.0.0', { signal: AbortSignal.timeout(deadlineMs) })).rejects.toThrow();
   });
 
   it('IPv6 literals and host names work as addresses', async () => {
