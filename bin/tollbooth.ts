@@ -77,7 +77,10 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
       new Option('--http <address:port>', 'serve Prometheus /metrics on ADDRESS:PORT (a bare PORT listens on 127.0.0.1 only); off by default')
         .env('TOLLBOOTH_HTTP'),
     )
-    .action(async (o: { config?: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean; quorumGuardian?: string; http?: string }) => {
+    // Hidden: announce another protocol version than this build's, to rehearse an upgrade's mixed
+    // formation (test/e2e/rolling-restart.test.ts); the build still speaks only its own messages.
+    .addOption(new Option('--protocol-version <major.minor>', 'announce this protocol version (upgrade tests only)').hideHelp())
+    .action(async (o: { config?: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean; quorumGuardian?: string; http?: string; protocolVersion?: string }) => {
       const opts: MemberOptions = {
         config: resolveConfigPath(o.config),
         logLevel: o.logLevel,
@@ -91,6 +94,7 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
         ...(o.socket === undefined ? {} : { socket: o.socket }),
         ...(o.log === undefined ? {} : { log: o.log }),
         ...(o.http === undefined || o.http === '' ? {} : { http: o.http }),
+        ...(o.protocolVersion === undefined ? {} : { protocolVersion: o.protocolVersion }),
       };
       const code = name === 'site-agent' ? await (await import('../site-agent/main.js')).runMember('site', opts) : await (await import('../arbitrator/main.js')).runArbitrator(opts);
       // The member is stopped and its log flushed (synchronous destination): exit now rather than

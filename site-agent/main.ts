@@ -43,6 +43,7 @@ import { startObservation, type Observation } from './observe.js';
 import { isWatchRequest, serveWatch } from '../src/runtime/watch-stream.js';
 import { exitConfig, findSelf, StartupError } from './find-self.js';
 import { snapshotCodec } from '../src/wire/snapshot-codec.js';
+import { parseProtocolVersion } from '../src/wire/protocol-version.js';
 
 export { exitConfig, findSelf, StartupError } from './find-self.js';
 
@@ -64,6 +65,8 @@ export interface MemberOptions {
   readonly quorumGuardian?: string;
   /** `ADDRESS:PORT` (or a bare port, on loopback) to serve /metrics on; off when absent (issue 13). */
   readonly http?: string;
+  /** The protocol version to announce, major.minor, instead of this build's (upgrade tests only; docs/protocol.md §9). */
+  readonly protocolVersion?: string;
 }
 
 /** argv that runs this `tollbooth` (the built script, or the source under the same loader). */
@@ -157,6 +160,8 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
       throw new StartupError(exitConfig, (err as Error).message);
     }
   }
+  const announced = opts.protocolVersion === undefined ? null : parseProtocolVersion(opts.protocolVersion);
+  if (announced !== null && !announced.ok) throw new StartupError(exitConfig, `--protocol-version: ${announced.detail}`);
   const stateDir = opts.stateDir ?? `/var/lib/tollbooth/${config.name}`;
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const log = pino(
@@ -235,6 +240,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     clock: () => clock.now(),
     // Frames up to the wire's messageBytesMaxDefault (3 MiB): snapshots go in chunks.
     logger: log.child({ module: 'transport' }),
+    ...(announced === null ? {} : { protocolVersion: announced.version }),
   });
   const pump = new Pump({ core, storage, transport, sink, clock, log: log.child({ module: 'pump' }) });
   const admin = new AdminService({

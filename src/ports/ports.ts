@@ -75,6 +75,8 @@ export interface AdminFrame {
 
 /** Carries core messages between members. Best effort: the protocol tolerates loss. */
 export interface Transport {
+  /** The protocol version this member announces, major.minor (transports with a handshake; docs/protocol.md §9). */
+  readonly protocol?: string;
   start(options?: AbortOptions): Promise<void>;
   stop(): Promise<void>;
   /**

@@ -133,6 +133,11 @@ export class AdminService {
     c.transport.onAdmin((f) => this.onFrame(f));
   }
 
+  /** The protocol version this member announces: its transport's, else this build's. */
+  private protocol(): string {
+    return this.c.transport.protocol ?? formatProtocolVersion(protocolVersion);
+  }
+
   /** Validates an untrusted request body; returns a problem or null. */
   static check(body: unknown): AdminRequest | string {
     if (typeof body !== 'object' || body === null) return 'request must be a JSON object';
@@ -153,7 +158,7 @@ export class AdminService {
       case 'status':
         if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'status' });
         // `pump`: network input dropped under a flood, and what waits now (src/runtime/pump.ts).
-        return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), protocol: formatProtocolVersion(protocolVersion), ...this.c.describe(), pump: this.c.pump.stats(), tickets: this.views(core.tickets(), true) } };
+        return { ok: true, message: 'status', answeredBy: me, data: { ...core.status(), protocol: this.protocol(), ...this.c.describe(), pump: this.c.pump.stats(), tickets: this.views(core.tickets(), true) } };
       case 'resources': {
         if (req.site !== undefined && req.site !== me && !forwarded) return this.ask(req.site as MemberId, { op: 'resources', ...(req.ticket === undefined ? {} : { ticket: req.ticket }) });
         if (req.ticket === undefined) return { ok: false, code: 'invalid', message: 'resources needs a ticket', answeredBy: me };
@@ -183,7 +188,7 @@ export class AdminService {
           ok: true,
           message: 'peers',
           answeredBy: me,
-          data: { self: me, status: core.status(), peers: this.c.transport.peers(), gossip: core.peers(), health: core.siteHealth(), protocol: formatProtocolVersion(protocolVersion), nowMs: this.c.clock.now() } satisfies PeersView,
+          data: { self: me, status: core.status(), peers: this.c.transport.peers(), gossip: core.peers(), health: core.siteHealth(), protocol: this.protocol(), nowMs: this.c.clock.now() } satisfies PeersView,
         };
       case 'list':
       case 'history':

@@ -93,7 +93,7 @@ export function memberMetrics(c: MetricsComponents): Registry {
     labelNames: ['member', 'kind', 'formation', 'version', 'protocol'],
     registers,
     collect() {
-      this.set({ member: c.self, kind: c.kind, formation: c.formation, version: c.version, protocol: formatProtocolVersion(protocolVersion) }, 1);
+      this.set({ member: c.self, kind: c.kind, formation: c.formation, version: c.version, protocol: c.transport.protocol ?? formatProtocolVersion(protocolVersion) }, 1);
     },
   });
 

@@ -535,6 +535,11 @@ export class Libp2pTransport implements Transport {
     return this.#node?.getMultiaddrs() ?? [];
   }
 
+  /** The protocol version this member announces in its hellos, major.minor. */
+  get protocol(): string {
+    return this.#protocolText;
+  }
+
   /** This member's libp2p peer id. */
   get peerId(): string | null {
     return this.#node?.peerId.toString() ?? null;
