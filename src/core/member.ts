@@ -12,7 +12,7 @@
 // simulator's negative controls pass a broken copy; the shipped core has no
 // switch and no test-only surface.
 
-import { validateCoreConfig, type CoreConfig } from './config.js';
+import { validateCoreConfig, validateTicketDef, type CoreConfig, type CoreTiming } from './config.js';
 import { GossipBridge, type GossipInit, type LocalTicketView, type SiteHealthSeen, type TicketSeen } from './gossip/bridge.js';
 import type { Route } from './gossip/routes.js';
 import type { SwimView } from './gossip/view.js';
@@ -26,8 +26,8 @@ import { defaultRules, type MemberRules } from './rules.js';
 import { LeaseOffice } from './tickets/lease-office.js';
 import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from './tickets/site-holder.js';
 import { sameNames, SiteLink } from './tickets/site-link.js';
-import { TicketTable, type TicketState } from './tickets/ticket-table.js';
-import { AssertionError, assert, index, ms, term, type Generation, type Index, type Member as MemberInfo, type MemberId, type Ms, type Term } from './types.js';
+import { TicketTable, type TicketDefCheck, type TicketState } from './tickets/ticket-table.js';
+import { AssertionError, assert, index, ms, term, type Generation, type Index, type Member as MemberInfo, type MemberId, type Ms, type Term, type TicketDef } from './types.js';
 
 export type { GossipInit, LocalTicketView, SiteHealthSeen, TicketSeen } from './gossip/bridge.js';
 
@@ -68,6 +68,18 @@ export interface MemberStatus {
   readonly leaderLeaseEnd: number | null;
 }
 
+/**
+ * The formation config the registry has committed (issue 11): members, every
+ * ticket's settings, and the timings recorded at bootstrap (null in a store
+ * older than them). `version` counts committed config changes.
+ */
+export interface CommittedConfig {
+  readonly version: number;
+  readonly members: readonly MemberInfo[];
+  readonly tickets: readonly TicketDef[];
+  readonly timing: CoreTiming | null;
+}
+
 const noHealth: SiteHealth = { quorate: true, handlersOk: true, unrunnable: [] };
 /** Bound on the self-addressed message cascade of one input (renew → resp at a leader that is also a site). */
 const selfMessagesPerInputMax = 10_000;
@@ -101,8 +113,8 @@ export class Member {
     this.time = { now: init.now };
     const { timing, limits } = config;
     const p = init.persisted;
-    const snapshot: Snapshot = p?.snapshot ?? { index: index(0), term: term(0), members: config.members, table: TicketTable.fromDefs(config.tickets, limits).snapshot() };
-    this.table = TicketTable.fromSnapshot(snapshot.table, limits);
+    const snapshot: Snapshot = p?.snapshot ?? { index: index(0), term: term(0), members: config.members, table: TicketTable.fromDefs(config.tickets, limits, timing).snapshot() };
+    this.table = TicketTable.fromSnapshot(snapshot.table, limits, this.checkDef);
     const event = (e: CoreEvent): void => void this.outEvents.push(e);
     const send = (to: MemberId, msg: RaftMessage): void => this.send(to, msg);
     this.registry = new Registry(
@@ -130,6 +142,17 @@ export class Member {
     this.settle();
   }
 
+  /**
+   * A ticket definition brought by an entry must fit the formation as
+   * committed when it applies (its members, the timings this member runs
+   * with): every member runs the same check on the same log, so all apply or
+   * all refuse it.
+   */
+  private readonly checkDef: TicketDefCheck = (def) => {
+    const problems = validateTicketDef(def, this.config.timing, this.registry.config);
+    return problems.length === 0 ? null : problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+  };
+
   /** The registry's window on this node: the state machine, the lease office, the holder and gossip. */
   private registryHost(): ConstructorParameters<typeof Registry>[0]['host'] {
     return {
@@ -143,7 +166,7 @@ export class Member {
       },
       snapshotTable: () => this.table.snapshot(),
       installSnapshot: (s) => {
-        this.table = TicketTable.fromSnapshot(s.table, this.config.limits);
+        this.table = TicketTable.fromSnapshot(s.table, this.config.limits, this.checkDef);
         this.site?.holder.syncWithTable(this.table.all(), this.time.now);
       },
       membersChanged: (before, after) => this.bridge.setMembers(before, after),
@@ -246,6 +269,11 @@ export class Member {
 
   tickets(): TicketState[] {
     return [...this.table.all()];
+  }
+
+  /** The formation config as this member has applied it (issue 11: `config show`). */
+  committedConfig(): CommittedConfig {
+    return { version: this.table.configVersion, members: this.registry.config, tickets: [...this.table.all()].map((t) => t.def), timing: this.table.timing ?? null };
   }
 
   /**

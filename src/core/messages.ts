@@ -28,7 +28,13 @@ export type EntryData =
   | { readonly type: 'attr-set'; readonly ticket: string; readonly key: string; readonly value: string; readonly cause: Cause }
   | { readonly type: 'attr-delete'; readonly ticket: string; readonly key: string; readonly cause: Cause }
   | { readonly type: 'ticket-add'; readonly def: TicketDef; readonly cause: Cause }
-  | { readonly type: 'ticket-remove'; readonly ticket: string; readonly cause: Cause };
+  | { readonly type: 'ticket-remove'; readonly ticket: string; readonly cause: Cause }
+  /**
+   * A ticket's settings replaced by `def` (same name): holder, generation and
+   * attributes stay. A shorter lease is honoured at its old length until the
+   * generation changes (ticket-table.ts: leaseDurationHonouredMs).
+   */
+  | { readonly type: 'ticket-change'; readonly def: TicketDef; readonly cause: Cause };
 
 export interface Entry {
   readonly index: Index;
@@ -56,6 +62,17 @@ export interface SiteHealth {
 export interface RenewItem {
   readonly name: string;
   readonly generation: Generation;
+}
+
+/**
+ * One renewed ticket in a `renew-resp`: the lease duration the leader dated
+ * its own view with (r + D·(1+ρ)/(1−ρ)), so that the holder dates its lease
+ * (s + D) with the same D even while a `ticket-change` of D is applied at one
+ * of them and not yet at the other. Absent (from a leader older than it): the
+ * holder uses its own table's D.
+ */
+export interface RenewGrant extends RenewItem {
+  readonly leaseDurationMs?: number;
 }
 
 export type RenewRefusal = 'not-holder' | 'stale-generation' | 'change-pending' | 'no-such-ticket' | 'superseded';
@@ -119,7 +136,7 @@ export type RaftMessage =
       readonly type: 'renew-resp';
       readonly term: Term;
       readonly seq: number;
-      readonly granted: readonly RenewItem[];
+      readonly granted: readonly RenewGrant[];
       readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: RenewRefusal }>;
     }
   | {

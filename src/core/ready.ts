@@ -63,7 +63,9 @@ export type CommandErrorCode =
   | 'change-in-progress'
   | 'superseded'
   | 'unknown-outcome'
-  | 'rejected';
+  | 'rejected'
+  /** The committed config's version is not the one the command expected (another change landed first). */
+  | 'config-changed';
 
 export type CoreEvent =
   | { readonly type: 'role'; readonly role: Role; readonly term: Term; readonly leader: MemberId | null }
@@ -121,8 +123,21 @@ export type AdminCommand =
   | { readonly id: string; readonly type: 'activate'; readonly ticket: string }
   | { readonly id: string; readonly type: 'attr-set'; readonly ticket: string; readonly key: string; readonly value: string }
   | { readonly id: string; readonly type: 'attr-delete'; readonly ticket: string; readonly key: string }
-  | { readonly id: string; readonly type: 'ticket-add'; readonly def: TicketDef }
-  | { readonly id: string; readonly type: 'ticket-remove'; readonly ticket: string }
+  /**
+   * Config changes (issue 11). `expectedVersion`: refused with 'config-changed'
+   * unless the committed config is at that version and no other config change
+   * is in flight (compare-and-set, so two `config apply` runs never interleave
+   * blindly).
+   */
+  | { readonly id: string; readonly type: 'ticket-add'; readonly def: TicketDef; readonly expectedVersion?: number }
+  /**
+   * `revokeFirst`: a held ticket is revoked (committed), and removed once the
+   * leader's view of the old holder's lease has run out, as a guarded grant
+   * waits (so a ticket added again under the name can never overlap it).
+   * Without it, a held ticket is refused ('ticket-held').
+   */
+  | { readonly id: string; readonly type: 'ticket-remove'; readonly ticket: string; readonly revokeFirst?: boolean; readonly expectedVersion?: number }
+  | { readonly id: string; readonly type: 'ticket-change'; readonly def: TicketDef; readonly expectedVersion?: number }
   | { readonly id: string; readonly type: 'member-add'; readonly member: Member }
   | { readonly id: string; readonly type: 'member-remove'; readonly member: MemberId };
 

@@ -16,6 +16,16 @@ export interface MemberRules extends RegistryRules {
   /** DESIGN.md §2: a new leader treats every held ticket as renewed when it took office. */
   readonly viewOnTakingOffice: (nowMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
   /**
+   * Issue 11: the leader's view of a held lease when a `ticket-change` of its
+   * ticket is applied. `fromMs` is the time the view was dated from (receipt of
+   * the answered renewal, taking office, the grant's commit), `honouredMs` the
+   * longest D owed for the generation (ticket-table.ts), `newLeaseMs` the
+   * changed D. A change never shortens a lease already granted: the view only
+   * grows (to cover a longer D answered by a leader that applied the change
+   * before this one did).
+   */
+  readonly viewAfterTicketChange: (untilMs: number, fromMs: number, honouredMs: number, newLeaseMs: number, clockDriftPpmMax: number) => number;
+  /**
    * DESIGN.md §3.2: how a registry message travels, given gossip's answer
    * (direct while the latest direct probe succeeded, else through a member
    * that recently reached the target; null: no way known yet).
@@ -29,6 +39,8 @@ export const defaultRules: MemberRules = Object.freeze({
   holderLeaseEnd: (sentAtMs: number, _receivedAtMs: number, leaseDurationMs: number): number => holderLeaseEnd(sentAtMs, leaseDurationMs),
   leaderViewEnd,
   viewOnTakingOffice: leaderViewEnd,
+  viewAfterTicketChange: (untilMs: number, fromMs: number, honouredMs: number, _newLeaseMs: number, clockDriftPpmMax: number): number =>
+    Math.max(untilMs, leaderViewEnd(fromMs, honouredMs, clockDriftPpmMax)),
   /** The leader answers renewals only while its leader lease holds. */
   hasLeaderLease: (nowMs: number, leaderLeaseEndMs: number): boolean => nowMs < leaderLeaseEndMs,
   /** Acknowledgements (own included) that make a quorum for commit and the leader lease. */

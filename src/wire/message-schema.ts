@@ -31,6 +31,7 @@ import {
   type Entry,
   type EntryData,
   type RaftMessage,
+  type RenewGrant,
   type RenewItem,
   type RenewRefusal,
   type SiteHealth,
@@ -58,7 +59,10 @@ import {
 } from '../core/types.js';
 import { Buffer } from 'node:buffer';
 import { envelopeOverheadBytesMax, memberIdBytesMax } from './envelope.js';
-import { defaultLimits } from '../core/config.js';
+import { defaultLimits, type CoreTiming } from '../core/config.js';
+
+/** The drift bound's ceiling (core/config.ts validateCoreConfig: [0, 100000] ppm). */
+const clockDriftPpmLimit = 100_000;
 import { TollboothError } from '../errors.js';
 
 export interface MessageSchemaLimits {
@@ -287,7 +291,7 @@ class Parser {
 
   entryData(value: unknown, path: string): EntryData {
     const o = object(value, path);
-    const types = ['noop', 'config', 'grant', 'revoke', 'standby', 'attr-set', 'attr-delete', 'ticket-add', 'ticket-remove'] as const;
+    const types = ['noop', 'config', 'grant', 'revoke', 'standby', 'attr-set', 'attr-delete', 'ticket-add', 'ticket-remove', 'ticket-change'] as const;
     const type = oneOf(field(o, 'type', path), `${path}.type`, types);
     const get = (key: string): unknown => field(o, key, path);
     const at = (key: string): string => `${path}.${key}`;
@@ -334,6 +338,7 @@ class Parser {
           cause: this.cause(get('cause'), at('cause')),
         };
       case 'ticket-add':
+      case 'ticket-change':
         return { type, def: this.ticketDef(get('def'), at('def')), cause: this.cause(get('cause'), at('cause')) };
       case 'ticket-remove':
         return { type, ticket: this.ticketName(get('ticket'), at('ticket')), cause: this.cause(get('cause'), at('cause')) };
@@ -363,13 +368,21 @@ class Parser {
       this.attrKey(key, at);
       attrs[key] = this.attrValue(rawAttrs[key], at);
     }
+    const def = this.ticketDef(field(o, 'def', path), `${path}.def`);
+    let honoured: number | undefined;
+    if (Object.hasOwn(o, 'leaseDurationHonouredMs')) {
+      // Present only while a shortened lease is still owed (ticket-table.ts): longer than the def's, or it means nothing.
+      honoured = uint(o.leaseDurationHonouredMs, `${path}.leaseDurationHonouredMs`);
+      if (honoured <= def.leaseDurationMs) throw new Invalid(`${path}.leaseDurationHonouredMs`, `${honoured} must exceed def.leaseDurationMs ${def.leaseDurationMs}`);
+    }
     return {
-      def: this.ticketDef(field(o, 'def', path), `${path}.def`),
+      def,
       holder: holder === null ? null : this.memberId(holder, `${path}.holder`),
       generation: this.generation(field(o, 'generation', path), `${path}.generation`),
       standby: boolean(field(o, 'standby', path), `${path}.standby`),
       managed: boolean(field(o, 'managed', path), `${path}.managed`),
       attrs,
+      ...(honoured === undefined ? {} : { leaseDurationHonouredMs: honoured }),
     };
   }
 
@@ -388,9 +401,35 @@ class Parser {
 
   table(value: unknown, path: string): TableSnapshot {
     const o = object(value, path);
+    // configVersion and timing are absent in snapshots older than them (ticket-table.ts): optional, checked when present.
+    const version = Object.hasOwn(o, 'configVersion') ? uint(o.configVersion, `${path}.configVersion`) : undefined;
+    const timing = Object.hasOwn(o, 'timing') ? this.timing(o.timing, `${path}.timing`) : undefined;
     return {
       tickets: list(field(o, 'tickets', path), `${path}.tickets`, this.limits.ticketsMax, (t, at) => this.ticketState(t, at)),
       history: list(field(o, 'history', path), `${path}.history`, this.limits.historyRecordsMax, (h, at) => this.historyRecord(h, at)),
+      ...(version === undefined ? {} : { configVersion: version }),
+      ...(timing === undefined ? {} : { timing }),
+    };
+  }
+
+  /** Formation timings as committed (core/config.ts CoreTiming): each a positive integer of ms, the drift bound in [0, 100000] ppm. */
+  timing(value: unknown, path: string): CoreTiming {
+    const o = object(value, path);
+    const positive = (key: string): number => {
+      const v = uint(field(o, key, path), `${path}.${key}`);
+      if (v === 0) throw new Invalid(`${path}.${key}`, 'must be positive');
+      return v;
+    };
+    const drift = uint(field(o, 'clockDriftPpmMax', path), `${path}.clockDriftPpmMax`);
+    if (drift > clockDriftPpmLimit) throw new Invalid(`${path}.clockDriftPpmMax`, `${drift} exceeds ${clockDriftPpmLimit}`);
+    return {
+      heartbeatIntervalMs: positive('heartbeatIntervalMs'),
+      electionTimeoutMs: positive('electionTimeoutMs'),
+      renewIntervalMs: positive('renewIntervalMs'),
+      renewRetryMs: positive('renewRetryMs'),
+      clockDriftPpmMax: drift,
+      effectRetryMs: positive('effectRetryMs'),
+      siteAliveWindowMs: positive('siteAliveWindowMs'),
     };
   }
 
@@ -417,6 +456,18 @@ class Parser {
     return list(value, path, this.limits.ticketsMax, (item, at) => {
       const o = object(item, at);
       return { name: this.ticketName(field(o, 'name', at), `${at}.name`), generation: this.generation(field(o, 'generation', at), `${at}.generation`) };
+    });
+  }
+
+  /** A renew-resp's granted items: a renew item, and the D the leader dated its view with (absent from older leaders). */
+  renewGrants(value: unknown, path: string): RenewGrant[] {
+    return list(value, path, this.limits.ticketsMax, (item, at) => {
+      const o = object(item, at);
+      const g = { name: this.ticketName(field(o, 'name', at), `${at}.name`), generation: this.generation(field(o, 'generation', at), `${at}.generation`) };
+      if (!Object.hasOwn(o, 'leaseDurationMs')) return g;
+      const d = uint(o.leaseDurationMs, `${at}.leaseDurationMs`);
+      if (d === 0) throw new Invalid(`${at}.leaseDurationMs`, 'must be positive');
+      return { ...g, leaseDurationMs: d };
     });
   }
 
@@ -581,7 +632,7 @@ class Parser {
           type,
           term: msgTerm,
           seq: uint(get('seq'), at('seq')),
-          granted: this.renewItems(get('granted'), at('granted')),
+          granted: this.renewGrants(get('granted'), at('granted')),
           refused: this.refusals(get('refused'), at('refused')),
         };
       case 'released':
@@ -630,6 +681,17 @@ export function renewalFrameBytesMax(ticketNames: readonly string[]): number {
     bytes += quoted + Buffer.byteLength('{"name":,"generation":9007199254740991},', 'utf8') + quoted + 1;
   }
   return bytes;
+}
+
+/** Checks a decoded JSON value against the TicketDef shape (an admin request's ticket, issue 11). Never throws. */
+export function parseTicketDef(json: unknown, path = 'def', limits?: MessageSchemaLimits): { ok: true; def: TicketDef } | { ok: false; reason: string } {
+  const parser = limits === undefined ? defaultParser : new Parser(limits);
+  try {
+    return { ok: true, def: parser.ticketDef(json, path) };
+  } catch (error) {
+    if (error instanceof Invalid) return { ok: false, reason: error.message.slice(0, reasonCharsMax) };
+    return { ok: false, reason: `not plain JSON data (${error instanceof Error ? error.name : typeof error} thrown)` };
+  }
 }
 
 /**

@@ -419,7 +419,7 @@ describe('the automatic ticket', () => {
       if (input.kind === 'step') {
         expect(input.env.from).toBe(leader);
         expect(input.env.msg.type).toBe('renew-resp');
-        if (input.env.msg.type === 'renew-resp') expect(input.env.msg.granted).toEqual([{ name: ticketName, generation: 1 }]);
+        if (input.env.msg.type === 'renew-resp') expect(input.env.msg.granted).toEqual([{ name: ticketName, generation: 1, leaseDurationMs: 10_000 }]);
       }
     }
     expect(net.node(holder).member.holderView(ticketName)).toMatchObject({ granted: true, confirmed: true, gen: 1 });

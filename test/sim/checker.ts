@@ -39,6 +39,8 @@ export class Checker {
   private readonly maxGen = new Map<string, { gen: number; site: MemberId }>();
   private readonly lastRevokeAt = new Map<string, { site: MemberId; at: number }>();
   minGuardGapMs = Number.POSITIVE_INFINITY;
+  /** Committed config changes by entry type: the log indexes applied anywhere. */
+  readonly configChanges = new Map<string, Set<number>>();
 
   constructor(
     private readonly arbitrators: ReadonlySet<MemberId>,
@@ -79,6 +81,12 @@ export class Checker {
 
   private onApplied(member: MemberId, index: number, data: EntryData, ok: boolean, atMs: number): void {
     if (!ok) return;
+    if (data.type === 'ticket-add' || data.type === 'ticket-remove' || data.type === 'ticket-change') {
+      // Config changes committed (issue 11): counted once per log index, whoever applied it.
+      const seen = this.configChanges.get(data.type) ?? new Set<number>();
+      seen.add(index);
+      this.configChanges.set(data.type, seen);
+    }
     if (data.type === 'grant') {
       if (this.arbitrators.has(data.site)) this.fail('S3', atMs, `arbitrator ${data.site} granted ${data.ticket}`);
       if (this.manualTickets.has(data.ticket) && !(data.cause.by === 'admin' && this.adminCommands.has(data.cause.commandId))) {

@@ -5,6 +5,7 @@
 
 import { Member } from '../../src/core/member.js';
 import { majority } from '../../src/core/registry/quorum.js';
+import { leaderViewEnd } from '../../src/core/lease.js';
 import { defaultRules, type MemberRules } from '../../src/core/rules.js';
 import type { MemberFactory } from './world.js';
 
@@ -26,6 +27,12 @@ const mutantRules: Record<string, MemberRules> = {
   'grant-without-quorum': broken({ ackQuorum: (voters) => Math.max(1, majority(voters) - 1) }),
   /** A voter grants any up-to-date candidate, ignoring its term and whom it already voted for. */
   'stale-term-vote': broken({ shouldGrantVote: (req, voter) => voter.logUpToDate(req.lastIndex, req.lastTerm) }),
+  /**
+   * Issue 11: a shortened expire applied to a lease already granted — the
+   * leader's view of a held lease is dated again with the new, shorter D, not
+   * the longest D owed for the generation.
+   */
+  'shorten-live-lease': broken({ viewAfterTicketChange: (_untilMs, fromMs, _honouredMs, newLeaseMs, clockDriftPpmMax) => leaderViewEnd(fromMs, newLeaseMs, clockDriftPpmMax) }),
   /** Gossip finds relays, but the registry never uses them: every message goes direct (DESIGN.md §3.2 undone). */
   'no-relay': broken({ routeFor: () => ({ direct: true }) }),
   /** SWIM without indirect probes: one missed direct probe makes a member suspect (SWIM §3.1 undone). */

@@ -115,6 +115,13 @@ export interface SimParams {
   /** Average time between fault events in the safety phase. */
   readonly faultEveryMs: number;
   readonly adminEveryMs: number;
+  /**
+   * Average time between formation config changes in the safety phase (issue
+   * 11): a ticket's expire shortened or lengthened, its revoke lead, acquire-after
+   * or weights changed, a ticket added, an added one removed (held or not).
+   * Absent or 0: none.
+   */
+  readonly configEveryMs?: number;
 }
 
 const allFaults: readonly FaultKind[] = [
@@ -240,6 +247,8 @@ function drawMixedParams(seed: number): SimParams {
     safetyPhaseMs: r.int(60_000, 180_000),
     faultEveryMs: r.int(3_000, 15_000),
     adminEveryMs: r.int(10_000, 40_000),
+    // Drawn from its own stream, so that every other parameter of a seed stays what it was.
+    configEveryMs: new SeededRandom(seed ^ 0xc0f1).int(8_000, 40_000),
   };
 }
 

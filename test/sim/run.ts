@@ -35,6 +35,8 @@ export interface Summary {
   /** Late guard writes, grants found lost by the read-back, and the longest a running agent believed in a grant its CIB lacked. */
   guardLate: { writes: number; grantsLost: number; maxStrandedMs: number };
   failingSeeds: number[];
+  /** Config changes (issue 11): proposed on a held ticket, by kind; committed, by entry type. */
+  configChanges: { proposedHeld: Record<string, number>; committed: Record<string, number> };
 }
 
 export function failed(r: RunResult): boolean {
@@ -57,6 +59,12 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
   let suspicions = 0;
   let memberHours = 0;
   const conv: number[] = [];
+  const cfgHeld: Record<string, number> = {};
+  const cfgCommitted: Record<string, number> = {};
+  for (const r of results) {
+    for (const [k, v] of Object.entries(r.configChanges.proposedHeld)) cfgHeld[k] = (cfgHeld[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.configChanges.committed)) cfgCommitted[k] = (cfgCommitted[k] ?? 0) + v;
+  }
   let unconverged = 0;
   let relayed = 0;
   let relayDropped = 0;
@@ -104,5 +112,6 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     minGuardGapMs: Number.isFinite(minGap) ? Math.round(minGap * 10) / 10 : null,
     guardLate: { writes: guardLateWrites, grantsLost, maxStrandedMs },
     failingSeeds: failing,
+    configChanges: { proposedHeld: cfgHeld, committed: cfgCommitted },
   };
 }

@@ -12,7 +12,7 @@
 // chain), only where its core allows (canRelayTo: not to a member it holds
 // dead), within a per-member budget (src/wire/relay-budget.ts).
 
-import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
+import { defaultLimits, validateTicketDef, type CoreConfig } from '../../src/core/config.js';
 import { CibWriteQueue } from '../support/cib-write-queue.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
 import { driftStretch } from '../../src/core/lease.js';
@@ -23,7 +23,7 @@ import { fakeClaimAuth } from '../support/fake-claim-auth.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { AdminCommand, PersistBatch, Ready, Report } from '../../src/core/ready.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../src/core/tickets/site-holder.js';
-import { AssertionError, generation, memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
+import { AssertionError, generation, memberId, ms, type Member as MemberInfo, type MemberId, type TicketDef } from '../../src/core/types.js';
 import { Checker } from './checker.js';
 import { EventHeap } from './heap.js';
 import type { FaultKind, ScenarioName, SimParams } from './params.js';
@@ -119,6 +119,11 @@ export interface RunResult {
   readonly guardLate: { readonly writes: number; readonly grantsLost: number; readonly maxStrandedMs: number };
   readonly simulatedMs: number;
   readonly events: number;
+  /**
+   * Config changes (issue 11): those proposed while the leader's table had the
+   * ticket held, by kind, and those committed, by entry type.
+   */
+  readonly configChanges: { readonly proposedHeld: Readonly<Record<string, number>>; readonly committed: Readonly<Record<string, number>> };
 }
 
 /**
@@ -147,6 +152,13 @@ export class World {
   private readonly inboundDelayMs = new Map<number, number>();
   private readonly adminIds = new Set<string>();
   private adminSeq = 0;
+  /** Config changes (issue 11) draw from their own stream: the fault mix of a seed stays the same draws. */
+  private readonly cfgRng: SeededRandom;
+  /** The longest expire and acquire-after any ticket has had in this run (liveness bounds must allow for them). */
+  private leaseEverMs: number;
+  private acquireEverMs: number;
+  private addedTickets = 0;
+  private readonly cfgProposedHeld = new Map<string, number>();
   private readonly autoFailoverIndexes = new Set<number>();
   private net: SimParams['net'];
   private cibFailRate: number;
@@ -181,6 +193,9 @@ export class World {
     private readonly host: HostOptions = { sinkReadBack: true },
   ) {
     this.rng = new SeededRandom(params.seed ^ 0x5eed);
+    this.cfgRng = new SeededRandom(params.seed ^ 0xc0f1c0);
+    this.leaseEverMs = Math.max(...params.tickets.map((t) => t.leaseDurationMs));
+    this.acquireEverMs = Math.max(...params.tickets.map((t) => t.acquireAfterMs));
     this.net = params.net;
     this.cibFailRate = params.cib.failRate;
     this.guardLateRate = params.cib.guardLateRate;
@@ -629,6 +644,59 @@ export class World {
     else this.admin((id) => ({ id, type: 'attr-set', ticket: t.def.name, key: 'k', value: String(this.rng.int(0, 9)) }));
   }
 
+  /**
+   * A formation config change (issue 11) through the leader, as `config apply`
+   * sends it: a ticket's expire halved, shortened, lengthened or doubled, its
+   * acquire-after or weights changed (never its mode: the checker's S4 knows
+   * the manual tickets by their drawn definitions), a ticket added, or an added
+   * one removed (revoked first if held, as config apply does).
+   */
+  randomConfigChange(): void {
+    const l = this.leader()?.core;
+    if (l === undefined || l === null) return;
+    const r = this.cfgRng;
+    const x = r.next();
+    const added = l.tickets().filter((t) => t.def.name.startsWith('cfg-'));
+    const members = l.status().members;
+    const fits = (def: TicketDef): boolean => validateTicketDef(def, this.params.timing, members).length === 0;
+    if (x < 0.6) {
+      const t = r.pick(l.tickets());
+      const d = t.def;
+      const factor = r.pick([0.5, 0.7, 1.4, 2]);
+      const changed: TicketDef = {
+        ...d,
+        leaseDurationMs: r.chance(0.8) ? Math.round(d.leaseDurationMs * factor) : d.leaseDurationMs,
+        acquireAfterMs: r.chance(0.2) ? r.pick([0, d.acquireAfterMs, Math.round(d.acquireAfterMs * 1.5) + 100]) : d.acquireAfterMs,
+        weights: r.chance(0.3) ? Object.fromEntries(this.sites().map((s) => [s.info.id, r.int(0, 20)])) : d.weights,
+      };
+      // Keep expire within 4× the drawn one, so the run's liveness bounds stay meaningful.
+      const drawn = this.params.tickets.find((p) => p.name === d.name)?.leaseDurationMs ?? d.leaseDurationMs;
+      if (changed.leaseDurationMs > 4 * drawn || !fits(changed)) return;
+      this.noteDef(changed);
+      if (t.holder !== null) this.countHeld(changed.leaseDurationMs < d.leaseDurationMs ? 'expire-shortened' : changed.leaseDurationMs > d.leaseDurationMs ? 'expire-lengthened' : 'other-setting');
+      this.admin((id) => ({ id, type: 'ticket-change', def: changed }));
+    } else if (x < 0.8 || added.length === 0) {
+      const base = r.pick(this.params.tickets);
+      const def: TicketDef = { ...base, name: `cfg-${this.addedTickets++}`, mode: 'automatic' };
+      if (!fits(def)) return;
+      this.noteDef(def);
+      this.admin((id) => ({ id, type: 'ticket-add', def }));
+    } else {
+      const t = r.pick(added);
+      if (t.holder !== null) this.countHeld('remove');
+      this.admin((id) => ({ id, type: 'ticket-remove', ticket: t.def.name, revokeFirst: true }));
+    }
+  }
+
+  private countHeld(kind: string): void {
+    this.cfgProposedHeld.set(kind, (this.cfgProposedHeld.get(kind) ?? 0) + 1);
+  }
+
+  private noteDef(def: TicketDef): void {
+    this.leaseEverMs = Math.max(this.leaseEverMs, def.leaseDurationMs);
+    this.acquireEverMs = Math.max(this.acquireEverMs, def.acquireAfterMs);
+  }
+
   // ───────────── main loop ─────────────
 
   runUntil(t: number): void {
@@ -704,7 +772,7 @@ export class World {
   private injectFault(kind: FaultKind): void {
     const r = this.rng;
     const n = this.nodes.length;
-    const maxLease = Math.max(...this.params.tickets.map((t) => t.leaseDurationMs));
+    const maxLease = this.leaseEverMs;
     const healAfter = r.int(500, Math.floor(maxLease * 2));
     switch (kind) {
       case 'partition': {
@@ -834,6 +902,12 @@ export class World {
     for (let t = this.rng.int(5000, 20000); t < p.safetyPhaseMs; t += this.rng.int(Math.floor(p.adminEveryMs / 2), p.adminEveryMs * 2)) {
       this.at(t, () => this.randomAdmin());
     }
+    const cfgEvery = p.configEveryMs ?? 0;
+    if (cfgEvery > 0) {
+      for (let t = this.cfgRng.int(3000, 15000); t < p.safetyPhaseMs; t += this.cfgRng.int(Math.floor(cfgEvery / 2), cfgEvery * 2)) {
+        this.at(t, () => this.randomConfigChange());
+      }
+    }
     this.runUntil(p.safetyPhaseMs);
   }
 
@@ -945,8 +1019,8 @@ export class World {
   /** Time for a healed formation to converge: elections, lease views from office, acquire-after, CIB writes. */
   private convergenceBoundMs(): number {
     const t = this.params.timing;
-    const maxLease = Math.max(...this.params.tickets.map((x) => x.leaseDurationMs));
-    const maxAcquire = Math.max(...this.params.tickets.map((x) => x.acquireAfterMs));
+    const maxLease = this.leaseEverMs;
+    const maxAcquire = this.acquireEverMs;
     const stretch = driftStretch(t.clockDriftPpmMax);
     const local = maxLease * stretch + 6 * t.electionTimeoutMs + maxAcquire + 3 * t.renewIntervalMs + t.siteAliveWindowMs;
     return local / (1 - this.rho) + 10 * (this.params.net.delayBaseMs + 3) + 4 * this.params.cib.latencyMaxMs + 1000;
@@ -966,7 +1040,7 @@ export class World {
     for (const n of this.nodes) {
       if (n.info.kind !== 'site') continue;
       for (const def of this.params.tickets) {
-        const boundMs = def.leaseDurationMs * driftStretch(t.clockDriftPpmMax) + 2 * t.renewIntervalMs + 6 * this.params.cib.latencyMaxMs;
+        const boundMs = Math.max(def.leaseDurationMs, this.leaseEverMs) * driftStretch(t.clockDriftPpmMax) + 2 * t.renewIntervalMs + 6 * this.params.cib.latencyMaxMs;
         const key = `${n.info.id} ${def.name}`;
         const v = n.core === null || n.paused ? undefined : n.core.holderView(def.name);
         const c = n.cib.get(def.name);
@@ -1017,7 +1091,8 @@ export class World {
     if (this.rng.chance(0.5)) this.crash(holder);
     else this.isolate(holder);
     const election = wasLeader ? 4 * t.electionTimeoutMs : 0;
-    const local = def.leaseDurationMs * driftStretch(t.clockDriftPpmMax) + election + def.acquireAfterMs + t.renewIntervalMs + 2 * t.heartbeatIntervalMs;
+    // A config change may have lengthened the lease or acquire-after, and a shortened lease stays owed at its old length.
+    const local = Math.max(def.leaseDurationMs, this.leaseEverMs) * driftStretch(t.clockDriftPpmMax) + election + Math.max(def.acquireAfterMs, this.acquireEverMs) + t.renewIntervalMs + 2 * t.heartbeatIntervalMs;
     const boundMs = local / (1 - this.rho) + 8 * (p.net.delayBaseMs + 3) + 3 * p.cib.latencyMaxMs;
     const deadline = start + boundMs * 2;
     let doneAt: number | null = null;
@@ -1058,6 +1133,10 @@ export class World {
       guardLate: { writes: this.guardLateWrites, grantsLost: this.grantsLost, maxStrandedMs: this.maxStrandedMs },
       simulatedMs: this.now,
       events: this.eventCount,
+      configChanges: {
+        proposedHeld: Object.fromEntries(this.cfgProposedHeld),
+        committed: Object.fromEntries([...this.checker.configChanges].map(([k, v]) => [k, v.size])),
+      },
     };
   }
 }

@@ -31,6 +31,13 @@ const def = {
   weights: { siteA: 10, siteB: -2.5 },
 };
 
+/** Fields a member older than them never sends or stores: optional on the wire and in snapshots. */
+function isOptional(path: ReadonlyArray<string | number>): boolean {
+  const last = path[path.length - 1];
+  if (last === 'configVersion' || last === 'leaseDurationHonouredMs' || last === 'timing') return true;
+  return last === 'leaseDurationMs' && path.includes('granted');
+}
+
 const entryDatas: JsonValue[] = [
   { type: 'noop' },
   { type: 'config', members: [{ id: 'siteA', kind: 'site' }, { id: 'arb', kind: 'arbitrator' }] },
@@ -41,6 +48,7 @@ const entryDatas: JsonValue[] = [
   { type: 'attr-delete', ticket: 'ticketA', key: 'owner-note', cause: adminCause },
   { type: 'ticket-add', def, cause: { by: 'auto', reason: 'initial' } },
   { type: 'ticket-remove', ticket: 'ticketB', cause: adminCause },
+  { type: 'ticket-change', def: { ...def, leaseDurationMs: 5_000 }, cause: adminCause },
 ];
 
 // 'snapshot' is no message (snapshots travel in chunks): it stands for an
@@ -82,11 +90,14 @@ const samples: Record<Message['type'] | 'snapshot', JsonValue> = {
         tickets: [
           { def, holder: 'siteA', generation: 3, standby: false, managed: true, attrs: { a: '1', 'b c': 'ünï' } },
           { def: { ...def, name: 'ticketB', mode: 'manual', weights: {} }, holder: null, generation: 0, standby: true, managed: false, attrs: {} },
+          { def: { ...def, name: 'ticketC', leaseDurationMs: 5_000 }, holder: 'siteB', generation: 2, standby: false, managed: true, attrs: {}, leaseDurationHonouredMs: 10_000 },
         ],
         history: [
           { index: 30, ticket: 'ticketA', change: 'grant', holder: 'siteA', generation: 3, cause: adminCause },
           { index: 31, ticket: 'ticketB', change: 'attr-set b c', holder: null, generation: 0, cause: autoCause },
         ],
+        configVersion: 3,
+        timing: { heartbeatIntervalMs: 100, electionTimeoutMs: 1000, renewIntervalMs: 1000, renewRetryMs: 500, clockDriftPpmMax: 500, effectRetryMs: 1000, siteAliveWindowMs: 3000 },
       },
     },
   },
@@ -101,7 +112,7 @@ const samples: Record<Message['type'] | 'snapshot', JsonValue> = {
     type: 'renew-resp',
     term: 9,
     seq: 77,
-    granted: [{ name: 'ticketA', generation: 3 }],
+    granted: [{ name: 'ticketA', generation: 3, leaseDurationMs: 10_000 }, { name: 'ticketF', generation: 1 }],
     refused: [
       { name: 'ticketB', reason: 'not-holder' },
       { name: 'ticketC', reason: 'stale-generation' },
@@ -191,7 +202,7 @@ describe('valid messages', () => {
 
   it('the samples cover every entry type and every message type', () => {
     expect(entryDatas.map((d) => (d as { type: string }).type).sort()).toEqual(
-      ['attr-delete', 'attr-set', 'config', 'grant', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove'].sort(),
+      ['attr-delete', 'attr-set', 'config', 'grant', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove', 'ticket-change'].sort(),
     );
     expect(Object.keys(samples)).toHaveLength(12);
   });
@@ -227,6 +238,11 @@ describe('every field wrong is rejected', () => {
     it(`${type}: each field deleted`, () => {
       for (const leaf of leaves) {
         if (leaf.inMap || typeof leaf.path[leaf.path.length - 1] === 'number') continue;
+        if (isOptional(leaf.path)) {
+          // Fields older members never sent (issue 11): absent is valid, and stays absent.
+          expect(reasonOf(setAt(sample, leaf.path, undefined)), `path ${leaf.path.join('.')}`).toBe('accepted');
+          continue;
+        }
         const reason = reasonOf(setAt(sample, leaf.path, undefined));
         expect(reason, `path ${leaf.path.join('.')}`).toMatch(/missing/);
       }
@@ -297,6 +313,16 @@ describe('bounds', () => {
       .toMatch(/must not be empty/);
   });
 
+  it('refuses bad committed-config fields with their path (issue 11)', () => {
+    expect(reasonOf(setAt(samples['renew-resp'], ['granted', 0, 'leaseDurationMs'], 0))).toMatch(/granted\[0\]\.leaseDurationMs: must be positive/);
+    expect(reasonOf(setAt(samples['renew-resp'], ['granted', 0, 'leaseDurationMs'], -1))).toMatch(/granted\[0\]\.leaseDurationMs/);
+    expect(reasonOf(setAt(samples.snapshot, ['snapshot', 'table', 'tickets', 2, 'leaseDurationHonouredMs'], 5_000))).toMatch(/leaseDurationHonouredMs: 5000 must exceed def\.leaseDurationMs 5000/);
+    expect(reasonOf(setAt(samples.snapshot, ['snapshot', 'table', 'configVersion'], 1.5))).toMatch(/table\.configVersion/);
+    expect(reasonOf(setAt(samples.snapshot, ['snapshot', 'table', 'timing', 'electionTimeoutMs'], 0))).toMatch(/timing\.electionTimeoutMs: must be positive/);
+    expect(reasonOf(setAt(samples.snapshot, ['snapshot', 'table', 'timing', 'clockDriftPpmMax'], 100_001))).toMatch(/clockDriftPpmMax: 100001 exceeds 100000/);
+    expect(reasonOf(setAt(samples.append, ['entries', 9, 'data', 'def', 'mode'], 'sometimes'))).toMatch(/entries\[9\]\.data\.def\.mode: expected one of automatic\|manual/);
+  });
+
   it('arrays are bounded: entries, members, tickets, refusals, history', () => {
     const limits = messageSchemaLimitsDefault;
     const entry = { index: 1, term: 1, data: { type: 'noop' } };
@@ -322,7 +348,7 @@ describe('bounds', () => {
 
   it('tighter limits can be passed in', () => {
     const limits = { ...messageSchemaLimitsDefault, entriesMax: 2 };
-    expect(parseMessage(samples.append, limits)).toMatchObject({ ok: false, reason: 'msg.entries: 9 items, limit 2' });
+    expect(parseMessage(samples.append, limits)).toMatchObject({ ok: false, reason: 'msg.entries: 10 items, limit 2' });
   });
 
   it('map keys such as __proto__ and toString stay plain data', () => {

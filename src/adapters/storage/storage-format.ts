@@ -295,6 +295,7 @@ const entryDataTypes: Readonly<Record<EntryData['type'], true>> = {
   'attr-delete': true,
   'ticket-add': true,
   'ticket-remove': true,
+  'ticket-change': true,
 };
 
 export function checkHardState(v: unknown): string | null {
@@ -318,6 +319,39 @@ export function checkSnapshot(v: unknown): string | null {
   if (!isRecord(v.table) || !Array.isArray(v.table.tickets) || !Array.isArray(v.table.history)) {
     return 'table must be an object with tickets and history arrays';
   }
+  return checkCommittedConfig(v.table);
+}
+
+/** The formation timings a table records (CoreTiming): every field a positive safe integer, the drift bound a natural. */
+const timingFields = ['heartbeatIntervalMs', 'electionTimeoutMs', 'renewIntervalMs', 'renewRetryMs', 'effectRetryMs', 'siteAliveWindowMs'] as const;
+
+/** The committed config's parts of a table (issue 11): optional, as stores written before them lack them, but well-formed when present. */
+function checkCommittedConfig(table: Record<string, unknown>): string | null {
+  if (table.configVersion !== undefined && !isSafeNat(table.configVersion)) return `table.configVersion must be a non-negative safe integer, got ${show(table.configVersion)}`;
+  if (table.timing !== undefined) {
+    const t = table.timing;
+    if (!isRecord(t)) return `table.timing must be an object, got ${show(t)}`;
+    for (const f of timingFields) if (!isPositiveSafe(t[f])) return `table.timing.${f} must be a positive safe integer, got ${show(t[f])}`;
+    if (!isSafeNat(t.clockDriftPpmMax)) return `table.timing.clockDriftPpmMax must be a non-negative safe integer, got ${show(t.clockDriftPpmMax)}`;
+  }
+  for (const [i, ticket] of (table.tickets as unknown[]).entries()) {
+    if (!isRecord(ticket) || !isRecord(ticket.def)) return `table.tickets[${i}] must be an object with a def`;
+    const problem = checkTicketDef(ticket.def);
+    if (problem !== null) return `table.tickets[${i}].def: ${problem}`;
+    const honoured = ticket.leaseDurationHonouredMs;
+    if (honoured !== undefined && (!isPositiveSafe(honoured) || honoured <= (ticket.def.leaseDurationMs as number))) {
+      return `table.tickets[${i}].leaseDurationHonouredMs must be a safe integer above def.leaseDurationMs, got ${show(honoured)}`;
+    }
+  }
+  return null;
+}
+
+/** A ticket definition's shape (core/types.ts TicketDef); the core checks it against the formation when it applies it. */
+function checkTicketDef(d: Record<string, unknown>): string | null {
+  if (typeof d.name !== 'string' || d.name.length === 0) return `name must be a non-empty string, got ${show(d.name)}`;
+  if (d.mode !== 'automatic' && d.mode !== 'manual') return `mode must be automatic or manual, got ${show(d.mode)}`;
+  for (const f of ['leaseDurationMs', 'acquireAfterMs', 'revokeLeadMs'] as const) if (!isSafeNat(d[f])) return `${f} must be a non-negative safe integer, got ${show(d[f])}`;
+  if (!isRecord(d.weights) || !Object.values(d.weights).every((w) => typeof w === 'number' && Number.isFinite(w))) return `weights must map members to finite numbers, got ${show(d.weights)}`;
   return null;
 }
 
@@ -327,6 +361,11 @@ export function checkEntry(v: unknown): string | null {
   if (!isSafeNat(v.term)) return `term must be a non-negative safe integer, got ${show(v.term)}`;
   if (!isRecord(v.data) || typeof v.data.type !== 'string' || !Object.hasOwn(entryDataTypes, v.data.type)) {
     return `data must be an object with a known type, got ${show(isRecord(v.data) ? v.data.type : v.data)}`;
+  }
+  if (v.data.type === 'ticket-add' || v.data.type === 'ticket-change') {
+    if (!isRecord(v.data.def)) return `data.def of a ${v.data.type} must be a ticket definition, got ${show(v.data.def)}`;
+    const problem = checkTicketDef(v.data.def);
+    if (problem !== null) return `data.def of a ${v.data.type}: ${problem}`;
   }
   return null;
 }

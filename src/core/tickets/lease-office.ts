@@ -5,12 +5,12 @@
 // synchronous; the node (member.ts) owns one and calls it only while the
 // registry says this member leads (takeOffice … leaveOffice).
 
-import type { Cause, Entry, EntryData, RaftMessage, RenewItem, RenewRefusal, TicketRumor } from '../messages.js';
+import type { Cause, Entry, EntryData, RaftMessage, RenewGrant, RenewItem, RenewRefusal, TicketRumor } from '../messages.js';
 import type { AdminCommand, CommandErrorCode, CoreEvent } from '../ready.js';
 import type { Registry } from '../registry/registry.js';
 import { assert, generation, index, type Generation, type Index, type Member, type MemberId } from '../types.js';
 import { chooseSite, isEligible, type SiteView } from './placement.js';
-import type { TicketTable } from './ticket-table.js';
+import { honouredLeaseMs, type TicketTable } from './ticket-table.js';
 
 export interface LeaseOfficeTiming {
   readonly renewIntervalMs: number;
@@ -26,6 +26,7 @@ export interface LeaseOfficeLimits {
 export interface LeaseOfficeRules {
   readonly leaderViewEnd: (receivedAtMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
   readonly viewOnTakingOffice: (nowMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
+  readonly viewAfterTicketChange: (untilMs: number, fromMs: number, honouredMs: number, newLeaseMs: number, clockDriftPpmMax: number) => number;
 }
 
 export interface LeaseOfficeDeps {
@@ -46,6 +47,8 @@ interface LeaseView {
   readonly holder: MemberId;
   readonly generation: Generation;
   until: number;
+  /** The time `until` was dated from (receipt, taking office, commit): a ticket-change re-dates from it. */
+  from: number;
   /**
    * Where the view comes from: 'office' (assumed when this leader took office:
    * renewals answered by an earlier leader are unknown), 'commit' (the grant
@@ -76,6 +79,8 @@ export class LeaseOffice {
   private readonly sites = new Map<MemberId, SiteView>();
   private readonly proposals = new Map<number, string>();
   private readonly pendingGrants = new Map<string, PendingGrant>();
+  /** Guarded removals (ticket-remove with revokeFirst): the command waiting for the revoked holder's lease to end. */
+  private readonly pendingRemovals = new Map<string, string>();
   private placeUnheldFrom = 0;
 
   constructor(private readonly deps: LeaseOfficeDeps) {}
@@ -115,8 +120,9 @@ export class LeaseOffice {
     const drift = this.deps.timing.clockDriftPpmMax;
     for (const t of this.table.all()) {
       if (t.holder !== null) {
-        const until = this.deps.rules.viewOnTakingOffice(this.now, t.def.leaseDurationMs, drift);
-        this.leases.set(t.def.name, { holder: t.holder, generation: t.generation, until, basis: 'office', officeUntil: null });
+        // The longest D owed for this generation: an earlier leader may have answered under a D a change has shortened since.
+        const until = this.deps.rules.viewOnTakingOffice(this.now, honouredLeaseMs(t), drift);
+        this.leases.set(t.def.name, { holder: t.holder, generation: t.generation, until, from: this.now, basis: 'office', officeUntil: null });
       }
     }
   }
@@ -130,6 +136,10 @@ export class LeaseOffice {
       this.result(g.commandId, false, 'not-leader', 'leadership lost while waiting for the old lease to end');
     }
     this.pendingGrants.clear();
+    for (const [, id] of this.pendingRemovals) {
+      this.result(id, false, 'unknown-outcome', 'leadership lost while waiting for the revoked holder\'s lease to end; the ticket may be revoked and not removed: apply the config again');
+    }
+    this.pendingRemovals.clear();
     this.leases.clear();
   }
 
@@ -148,11 +158,26 @@ export class LeaseOffice {
       // Counted as renewed at commit, so that the new holder is not failed over before it could renew.
       if (t !== undefined) {
         const until = this.deps.rules.leaderViewEnd(this.now, t.def.leaseDurationMs, this.deps.timing.clockDriftPpmMax);
-        this.leases.set(d.ticket, { holder: d.site, generation: t.generation, until, basis: 'commit', officeUntil: null });
+        this.leases.set(d.ticket, { holder: d.site, generation: t.generation, until, from: this.now, basis: 'commit', officeUntil: null });
       }
     }
-    const changed = d.type === 'grant' || d.type === 'revoke' || d.type === 'standby' || d.type === 'ticket-remove' ? d.ticket : d.type === 'ticket-add' ? d.def.name : null;
+    if (d.type === 'ticket-change') this.redateAfterChange(d.def.name);
+    const changed = d.type === 'grant' || d.type === 'revoke' || d.type === 'standby' || d.type === 'ticket-remove' ? d.ticket : d.type === 'ticket-add' || d.type === 'ticket-change' ? d.def.name : null;
     if (changed !== null) this.deps.publish(changed, e.index, this.rumorOf(changed));
+  }
+
+  /**
+   * A ticket-change was applied here while leading: the view of the held lease
+   * is dated again from its own start with the longest D owed (a leader that
+   * applied a lengthening before this one did may have answered with it), and
+   * never moves back (issue 11: a change never shortens a granted lease).
+   */
+  private redateAfterChange(name: string): void {
+    const t = this.table.get(name);
+    const v = this.leases.get(name);
+    if (t === undefined || v === undefined || v.holder !== t.holder || v.generation !== t.generation) return;
+    const until = this.deps.rules.viewAfterTicketChange(v.until, v.from, honouredLeaseMs(t), t.def.leaseDurationMs, this.deps.timing.clockDriftPpmMax);
+    v.until = until;
   }
 
   private rumorOf(name: string): TicketRumor {
@@ -173,12 +198,13 @@ export class LeaseOffice {
     if (!this.deps.registry.isLeader()) return; // the sender learns the leader from heartbeats
     this.sites.set(from, { lastHeardAt: this.now, health: msg.health });
     if (!this.deps.registry.canServeLeases()) return; // no answer at all: the holder's lease simply runs on its own clock
-    const granted: RenewItem[] = [];
+    const granted: RenewGrant[] = [];
     const refused: Array<{ name: string; reason: RenewRefusal }> = [];
     const pending = this.ticketsWithUncommittedChange();
     for (const item of msg.tickets) {
       const reason = this.renewOne(from, item, msg.seq, pending);
-      if (reason === null) granted.push(item);
+      // The D this view was dated with goes with the answer: the holder dates its lease with the same D.
+      if (reason === null) granted.push({ ...item, leaseDurationMs: this.table.get(item.name)!.def.leaseDurationMs });
       else refused.push({ name: item.name, reason });
     }
     this.deps.send(from, { type: 'renew-resp', term: this.deps.registry.term, seq: msg.seq, granted, refused });
@@ -199,13 +225,16 @@ export class LeaseOffice {
       return 'superseded';
     }
     if (v === undefined || v.holder !== from || v.generation !== t.generation) {
-      this.leases.set(item.name, { holder: from, generation: t.generation, until, basis: seq, officeUntil: null });
+      this.leases.set(item.name, { holder: from, generation: t.generation, until, from: this.now, basis: seq, officeUntil: null });
     } else if (v.basis === 'office') {
       // From now on this leader knows the newest answer; what earlier leaders answered ends by officeUntil.
-      this.leases.set(item.name, { ...v, until: Math.max(until, v.until), basis: seq, officeUntil: v.until });
+      this.leases.set(item.name, { ...v, until: Math.max(until, v.until), from: until >= v.until ? this.now : v.from, basis: seq, officeUntil: v.until });
     } else {
       // The view of one generation's lease never moves back: an answered renewal only extends it.
-      if (until > v.until) v.until = until;
+      if (until > v.until) {
+        v.until = until;
+        v.from = this.now;
+      }
       if (v.basis === 'commit' || seq > v.basis) v.basis = seq;
     }
     return null;
@@ -218,6 +247,7 @@ export class LeaseOffice {
       if (d.type === 'grant' || d.type === 'revoke' || d.type === 'ticket-remove') out.add(d.ticket);
     }
     for (const name of this.pendingGrants.keys()) out.add(name);
+    for (const name of this.pendingRemovals.keys()) out.add(name);
     return out;
   }
 
@@ -257,6 +287,11 @@ export class LeaseOffice {
       const v = this.leases.get(name);
       const live = v !== undefined && v.until > this.now;
       if (v !== undefined && !live && (t.holder !== v.holder || t.generation !== v.generation)) this.leases.delete(name);
+      const removal = this.pendingRemovals.get(name);
+      if (removal !== undefined) {
+        if (!live && !this.hasUncommittedChange(name)) this.completeGuardedRemoval(name, removal, t.holder);
+        continue;
+      }
       const pg = this.pendingGrants.get(name);
       if (pg !== undefined) {
         if (!live && !this.hasUncommittedChange(name)) this.completeGuardedGrant(name, pg, t.holder, t.generation);
@@ -284,6 +319,16 @@ export class LeaseOffice {
       return;
     }
     this.propose({ type: 'grant', ticket: name, site: pg.site, expectedGeneration: gen, cause: { by: 'admin', commandId: pg.commandId, force: false } }, pg.commandId);
+  }
+
+  /** The revoked holder's lease has run out in this leader's view: the ticket can go (issue 11 item 2). */
+  private completeGuardedRemoval(name: string, commandId: string, holder: MemberId | null): void {
+    this.pendingRemovals.delete(name);
+    if (holder !== null) {
+      this.result(commandId, false, 'superseded', `${name} was granted to ${holder} again before it could be removed`);
+      return;
+    }
+    this.propose({ type: 'ticket-remove', ticket: name, cause: { by: 'admin', commandId, force: false } }, commandId);
   }
 
   private hasUncommittedChange(name: string): boolean {
@@ -319,13 +364,13 @@ export class LeaseOffice {
       return this.result(cmd.id, false, 'not-leader', leader === null ? 'no leader known' : `the leader is ${leader}`);
     }
     const max = this.deps.limits.pendingCommandsMax;
-    if (this.proposals.size + this.pendingGrants.size >= max) return this.result(cmd.id, false, 'busy', `${max} commands already pending`);
+    if (this.proposals.size + this.pendingGrants.size + this.pendingRemovals.size >= max) return this.result(cmd.id, false, 'busy', `${max} commands already pending`);
     if (cmd.type === 'member-add' || cmd.type === 'member-remove') return this.changeMembership(cmd);
-    if (cmd.type === 'ticket-add') {
-      if (this.table.get(cmd.def.name) !== undefined) return this.result(cmd.id, false, 'ticket-exists', `ticket ${cmd.def.name} exists`);
-      this.propose({ type: 'ticket-add', def: cmd.def, cause: admin(cmd) }, cmd.id);
-      return;
+    if (cmd.type === 'ticket-add' || cmd.type === 'ticket-change' || cmd.type === 'ticket-remove') {
+      const refusal = this.configChangeRefusal(cmd.expectedVersion);
+      if (refusal !== null) return this.result(cmd.id, false, refusal.code, refusal.message);
     }
+    if (cmd.type === 'ticket-add' || cmd.type === 'ticket-change') return this.defineTicket(cmd);
     const t = this.table.get(cmd.ticket);
     if (t === undefined) return this.result(cmd.id, false, 'no-such-ticket', `no ticket ${cmd.ticket}`);
     switch (cmd.type) {
@@ -343,10 +388,53 @@ export class LeaseOffice {
         this.propose({ type: 'attr-delete', ticket: cmd.ticket, key: cmd.key, cause: admin(cmd) }, cmd.id);
         return;
       case 'ticket-remove':
-        if (t.holder !== null) return this.result(cmd.id, false, 'ticket-held', `${cmd.ticket} is held by ${t.holder}; revoke it first`);
-        this.propose({ type: 'ticket-remove', ticket: cmd.ticket, cause: admin(cmd) }, cmd.id);
-        return;
+        return this.removeTicket(cmd, t.holder, t.generation);
     }
+  }
+
+  /**
+   * Config changes go one at a time (issue 11): none while another is
+   * uncommitted or a guarded removal waits, and, with `expectedVersion`, only
+   * onto that committed version (compare-and-set).
+   */
+  private configChangeRefusal(expectedVersion: number | undefined): { code: CommandErrorCode; message: string } | null {
+    const inFlight = this.deps.registry.uncommitted().some((e) => isConfigChange(e.data));
+    if (inFlight || this.pendingRemovals.size > 0) return { code: 'change-in-progress', message: 'another config change is still in progress' };
+    const version = this.table.configVersion;
+    if (expectedVersion !== undefined && expectedVersion !== version) {
+      return { code: 'config-changed', message: `the committed config is at version ${version}, not ${expectedVersion}: it changed meanwhile; look again (config show) and apply again` };
+    }
+    return null;
+  }
+
+  private defineTicket(cmd: Command<'ticket-add' | 'ticket-change'>): void {
+    const existing = this.table.get(cmd.def.name);
+    if (cmd.type === 'ticket-add' && existing !== undefined) return this.result(cmd.id, false, 'ticket-exists', `ticket ${cmd.def.name} exists`);
+    if (cmd.type === 'ticket-change' && existing === undefined) return this.result(cmd.id, false, 'no-such-ticket', `no ticket ${cmd.def.name}`);
+    // The table refuses a bad definition when it applies the entry too; refusing here names the problem to the admin.
+    const problem = this.table.checkDef(cmd.def);
+    if (problem !== null) return this.result(cmd.id, false, 'invalid', `ticket ${cmd.def.name}: ${problem}`);
+    this.propose({ type: cmd.type, def: cmd.def, cause: admin(cmd) }, cmd.id);
+  }
+
+  private removeTicket(cmd: Command<'ticket-remove'>, holder: MemberId | null, gen: Generation): void {
+    if (this.pendingGrants.has(cmd.ticket) || this.hasUncommittedChange(cmd.ticket)) {
+      return this.result(cmd.id, false, 'change-in-progress', `a change of ${cmd.ticket} is in progress`);
+    }
+    const v = this.leases.get(cmd.ticket);
+    const live = v !== undefined && v.until > this.now;
+    if (holder === null && !live) {
+      this.propose({ type: 'ticket-remove', ticket: cmd.ticket, cause: admin(cmd) }, cmd.id);
+      return;
+    }
+    if (cmd.revokeFirst !== true) {
+      return this.result(cmd.id, false, 'ticket-held', holder === null ? `${cmd.ticket}'s last holder's lease is still running` : `${cmd.ticket} is held by ${holder}; revoke it first`);
+    }
+    // Guarded, as revoke --wait: revoke (committed), then remove once the old holder's lease has run out
+    // in this leader's view, so that the name added again can never be granted beside the old grant (S1).
+    if (holder !== null) this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: gen, cause: admin(cmd) }, null);
+    this.pendingRemovals.set(cmd.ticket, cmd.id);
+    this.placeTickets();
   }
 
   private grant(cmd: Command<'grant'>, holder: MemberId | null, gen: Generation): void {
@@ -424,6 +512,11 @@ export class LeaseOffice {
     }
     this.propose({ type: 'config', members }, cmd.id);
   }
+}
+
+/** Entries that change the committed formation config (and its version, ticket-table.ts). */
+function isConfigChange(d: EntryData): boolean {
+  return d.type === 'config' || d.type === 'ticket-add' || d.type === 'ticket-remove' || d.type === 'ticket-change';
 }
 
 function admin(cmd: AdminCommand, force = false): Cause {

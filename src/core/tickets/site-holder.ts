@@ -3,7 +3,7 @@
 // acquire-after wait, and the desired CIB state handed to the Pacemaker feed
 // as ticket effects. Pure and synchronous; the Member owns one per site.
 
-import type { RenewItem, SiteHealth } from '../messages.js';
+import type { RenewGrant, RenewItem, SiteHealth } from '../messages.js';
 import type { TicketState } from './ticket-table.js';
 import { holderRevokeAt } from '../lease.js';
 import { MinHeap } from '../min-heap.js';
@@ -81,8 +81,9 @@ interface HeldTicket {
   acquireReadyAt: Ms;
   /** Lease end on the local clock, from the send time of the newest answered renewal. */
   leaseEnd: Ms | null;
-  /** The latest lease end an answer gave this generation (kept across a release): answers never move it back. */
+  /** The latest lease end an answer gave this generation (kept across a release), and the longest D an answer gave it. */
   leaseEndHigh: Ms | null;
+  leaseMsHigh: number;
   /** The last effect handed out (null: unknown CIB state, issue one). */
   issued: Issued | null;
   retryAt: Ms;
@@ -175,7 +176,7 @@ export class SiteHolder {
   private ticket(name: string): HeldTicket {
     let h = this.held.get(name);
     if (h === undefined) {
-      h = { name, gen: null, acquireReadyAt: ms(0), leaseEnd: null, leaseEndHigh: null, issued: null, retryAt: ms(0), releaseGen: null, releasedGen: null, answerSeqFloor: 0 };
+      h = { name, gen: null, acquireReadyAt: ms(0), leaseEnd: null, leaseEndHigh: null, leaseMsHigh: 0, issued: null, retryAt: ms(0), releaseGen: null, releasedGen: null, answerSeqFloor: 0 };
       this.held.set(name, h);
     }
     return h;
@@ -196,8 +197,7 @@ export class SiteHolder {
       if (mine === h.gen) continue;
       if (h.gen !== null) this.owe(h, h.gen);
       h.gen = mine;
-      h.leaseEnd = null;
-      h.leaseEndHigh = null;
+      Object.assign(h, { leaseEnd: null, leaseEndHigh: null, leaseMsHigh: 0 });
       h.releasedGen = null;
       if (mine !== null && (!this.healthy || this.blocked.has(t.def.name))) {
         // Granted to us while we cannot run it: give it straight back.
@@ -303,7 +303,7 @@ export class SiteHolder {
   }
 
   /** An answer from a leader that held its leader lease when it replied. */
-  onRenewed(seq: number, granted: readonly RenewItem[], tickets: (name: string) => TicketState | undefined, now: Ms): void {
+  onRenewed(seq: number, granted: readonly RenewGrant[], tickets: (name: string) => TicketState | undefined, now: Ms): void {
     const p = this.pending.get(seq);
     if (p === undefined) return;
     // Older renewals are superseded by this answer (it was sent later than them only if seq is larger,
@@ -314,12 +314,13 @@ export class SiteHolder {
       const t = tickets(g.name);
       if (h === undefined || t === undefined || h.gen !== g.generation || h.releasedGen === g.generation) continue;
       if (seq < h.answerSeqFloor) continue; // sent before a release the leader may already have honoured
-      const end = ms(this.hooks.leaseEnd(p.sentAt, now, t.def.leaseDurationMs));
+      const leaseMs = g.leaseDurationMs ?? t.def.leaseDurationMs; // the D the leader dated its view with (RenewGrant)
+      const end = ms(this.hooks.leaseEnd(p.sentAt, now, leaseMs));
       // A lease runs at most D past the answer: it is measured from a time no later than the answer's arrival.
-      assert(p.sentAt <= now && end <= now + t.def.leaseDurationMs, `lease end of ${g.name} (${end}) past the answer at ${now} plus ${t.def.leaseDurationMs} ms`);
-      // Answers come in send order (older pending renewals are dropped, and the seq floor
-      // rejects those sent before a release): within one generation a lease end never moves back.
-      assert(h.leaseEndHigh === null || end >= h.leaseEndHigh, `lease end of ${g.name} moving back from ${h.leaseEndHigh} to ${end}`);
+      assert(p.sentAt <= now && end <= now + leaseMs, `lease end of ${g.name} (${end}) past the answer at ${now} plus ${leaseMs} ms`);
+      // Answers come in send order (older renewals dropped, seq floor): an end moves back only if a ticket-change shortened D.
+      assert(h.leaseEndHigh === null || end >= h.leaseEndHigh || leaseMs < h.leaseMsHigh, `lease end of ${g.name} moving back from ${h.leaseEndHigh} to ${end}`);
+      h.leaseMsHigh = Math.max(h.leaseMsHigh, leaseMs);
       if (h.leaseEnd === null || end > h.leaseEnd) {
         h.leaseEnd = end;
         h.leaseEndHigh = end;
@@ -580,9 +581,9 @@ export class SiteHolder {
 }
 
 /**
- * DESIGN.md §2: the guard revokes a grant by its lease end minus the revoke
- * lead (the time Pacemaker needs to stop the resources). A deadline past that
- * would let the resources run after the leader may have granted elsewhere.
+ * DESIGN.md §2: the guard revokes a grant by its lease end minus the revoke lead (the time Pacemaker
+ * needs to stop the resources). A deadline past that would let the resources run after the leader may
+ * have granted elsewhere.
  */
 function assertGuardInsideLease(revokeBy: Ms | null, leaseEnd: Ms | null, revokeLeadMs: number, ticket: string): void {
   assert(revokeBy !== null && leaseEnd !== null, `grant of ${ticket} without a lease end and a guard deadline`);

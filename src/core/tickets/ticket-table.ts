@@ -3,6 +3,7 @@
 // (DESIGN.md §2: it is small). Every change is recorded in a bounded history
 // so `tollbooth history` can show who moved a ticket and why.
 
+import type { CoreTiming } from '../config.js';
 import type { Cause, EntryData } from '../messages.js';
 import { generation, type Generation, type Index, type MemberId, type TicketDef } from '../types.js';
 
@@ -14,6 +15,20 @@ export interface TicketState {
   /** False after an admin revoke: an automatic ticket is not placed again until granted (booth semantics). */
   readonly managed: boolean;
   readonly attrs: Readonly<Record<string, string>>;
+  /**
+   * The longest lease duration a leader may have answered for the current
+   * generation, when it exceeds def.leaseDurationMs: set when a `ticket-change`
+   * shortens the lease of a ticket (the old bound stays owed), dropped when the
+   * generation changes (every answer for a new generation is given by a leader
+   * that applied the change). Committed state, so a new leader honours it too
+   * (lease-office.ts: takeOffice). Absent: def.leaseDurationMs.
+   */
+  readonly leaseDurationHonouredMs?: number;
+}
+
+/** The lease duration a leader must honour for a ticket's current generation (ticket-table.ts: leaseDurationHonouredMs). */
+export function honouredLeaseMs(t: TicketState): number {
+  return Math.max(t.def.leaseDurationMs, t.leaseDurationHonouredMs ?? 0);
 }
 
 export interface HistoryRecord {
@@ -28,6 +43,14 @@ export interface HistoryRecord {
 export interface TableSnapshot {
   readonly tickets: readonly TicketState[];
   readonly history: readonly HistoryRecord[];
+  /**
+   * The committed formation config's version: 0 at bootstrap, one more for
+   * every applied `config`, `ticket-add`, `ticket-remove` and `ticket-change`
+   * (docs/configuration.md §10). Absent in stores written before it existed: 0.
+   */
+  readonly configVersion?: number;
+  /** The formation timings committed at bootstrap (never changed at runtime); absent in stores older than it. */
+  readonly timing?: CoreTiming;
 }
 
 export type ApplyOutcome =
@@ -42,14 +65,30 @@ export interface TableLimits {
   readonly attrsPerTicketMax: number;
 }
 
+/**
+ * Checks a ticket definition that an entry brings (`ticket-add`,
+ * `ticket-change`) against the formation it applies to: null when it fits,
+ * else the reason. Every member passes the same check (config.ts:
+ * validateTicketDef), so every member applies or refuses the entry alike.
+ */
+export type TicketDefCheck = (def: TicketDef) => string | null;
+
+const acceptAnyDef: TicketDefCheck = () => null;
+
 export class TicketTable {
   private readonly tickets = new Map<string, TicketState>();
   private history: HistoryRecord[] = [];
+  private version = 0;
+  private timingCommitted: CoreTiming | undefined;
 
-  constructor(private readonly limits: TableLimits) {}
+  constructor(
+    private readonly limits: TableLimits,
+    private readonly checkDefinition: TicketDefCheck = acceptAnyDef,
+  ) {}
 
-  static fromDefs(defs: readonly TicketDef[], limits: TableLimits): TicketTable {
+  static fromDefs(defs: readonly TicketDef[], limits: TableLimits, timing?: CoreTiming): TicketTable {
     const table = new TicketTable(limits);
+    table.timingCommitted = timing;
     for (const def of defs) {
       table.tickets.set(def.name, {
         def,
@@ -63,15 +102,39 @@ export class TicketTable {
     return table;
   }
 
-  static fromSnapshot(snap: TableSnapshot, limits: TableLimits): TicketTable {
-    const table = new TicketTable(limits);
+  static fromSnapshot(snap: TableSnapshot, limits: TableLimits, checkDef?: TicketDefCheck): TicketTable {
+    const table = new TicketTable(limits, checkDef);
     for (const t of snap.tickets) table.tickets.set(t.def.name, t);
     table.history = [...snap.history];
+    table.version = snap.configVersion ?? 0;
+    table.timingCommitted = snap.timing;
     return table;
   }
 
   snapshot(): TableSnapshot {
-    return { tickets: [...this.tickets.values()], history: [...this.history] };
+    // Version and timing only when there is something to say: a table that never changed
+    // its config encodes as it did before they existed (snapshots, digests, stores).
+    return {
+      tickets: [...this.tickets.values()],
+      history: [...this.history],
+      ...(this.version === 0 ? {} : { configVersion: this.version }),
+      ...(this.timingCommitted === undefined ? {} : { timing: this.timingCommitted }),
+    };
+  }
+
+  /** Whether a ticket definition fits this formation (null) or why not. */
+  checkDef(def: TicketDef): string | null {
+    return this.checkDefinition(def);
+  }
+
+  /** The committed formation config's version (TableSnapshot.configVersion). */
+  get configVersion(): number {
+    return this.version;
+  }
+
+  /** The timings committed at bootstrap, if this store recorded them. */
+  get timing(): CoreTiming | undefined {
+    return this.timingCommitted;
   }
 
   get(name: string): TicketState | undefined {
@@ -96,6 +159,12 @@ export class TicketTable {
 
   /** Applies one committed entry. Entries that no longer fit (a stale compare-and-set) change nothing. */
   apply(data: EntryData, at: Index): ApplyOutcome {
+    const outcome = this.applyOne(data, at);
+    if (outcome.ok && (data.type === 'config' || data.type === 'ticket-add' || data.type === 'ticket-remove' || data.type === 'ticket-change')) this.version += 1;
+    return outcome;
+  }
+
+  private applyOne(data: EntryData, at: Index): ApplyOutcome {
     switch (data.type) {
       case 'noop':
       case 'config':
@@ -105,7 +174,7 @@ export class TicketTable {
         if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
         if (t.generation !== data.expectedGeneration) return { ok: false, reason: 'stale-generation' };
         // Every grant is a new generation: the fencing token only grows (S2).
-        const next: TicketState = { ...t, holder: data.site, generation: generation(t.generation + 1), managed: true, standby: false };
+        const next: TicketState = { ...withoutHonoured(t), holder: data.site, generation: generation(t.generation + 1), managed: true, standby: false };
         this.set(next, at, 'grant', data.cause);
         return { ok: true };
       }
@@ -114,7 +183,7 @@ export class TicketTable {
         if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
         if (t.generation !== data.expectedGeneration) return { ok: false, reason: 'stale-generation' };
         // The generation grows on revoke too, so a renewal for the old grant can never match again (S2).
-        const next: TicketState = { ...t, holder: null, generation: generation(t.generation + 1), managed: false, standby: false };
+        const next: TicketState = { ...withoutHonoured(t), holder: null, generation: generation(t.generation + 1), managed: false, standby: false };
         this.set(next, at, 'revoke', data.cause);
         return { ok: true };
       }
@@ -142,15 +211,8 @@ export class TicketTable {
         this.set({ ...t, attrs }, at, `attr-delete ${data.key}`, data.cause);
         return { ok: true };
       }
-      case 'ticket-add': {
-        if (this.tickets.has(data.def.name)) return { ok: false, reason: 'ticket-exists' };
-        if (this.tickets.size >= this.limits.ticketCountMax) return { ok: false, reason: 'too-many-tickets' };
-        // Start above any generation this name had before a removal: every earlier
-        // grant or revoke was its own, earlier log entry, so it cannot exceed this index (S2).
-        const t: TicketState = { def: data.def, holder: null, generation: generation(at), standby: false, managed: true, attrs: {} };
-        this.set(t, at, 'add', data.cause);
-        return { ok: true };
-      }
+      case 'ticket-add':
+        return this.add(data.def, at, data.cause);
       case 'ticket-remove': {
         const t = this.tickets.get(data.ticket);
         if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
@@ -159,7 +221,35 @@ export class TicketTable {
         this.record({ index: at, ticket: data.ticket, change: 'remove', holder: null, generation: t.generation, cause: data.cause });
         return { ok: true };
       }
+      case 'ticket-change':
+        return this.change(data.def, at, data.cause);
     }
+  }
+
+  private add(def: TicketDef, at: Index, cause: Cause): ApplyOutcome {
+    if (this.tickets.has(def.name)) return { ok: false, reason: 'ticket-exists' };
+    if (this.tickets.size >= this.limits.ticketCountMax) return { ok: false, reason: 'too-many-tickets' };
+    const problem = this.checkDefinition(def);
+    if (problem !== null) return { ok: false, reason: `invalid: ${problem}` };
+    // Start above any generation this name had before a removal: every earlier
+    // grant or revoke was its own, earlier log entry, so it cannot exceed this index (S2).
+    const t: TicketState = { def, holder: null, generation: generation(at), standby: false, managed: true, attrs: {} };
+    this.set(t, at, 'add', cause);
+    return { ok: true };
+  }
+
+  private change(def: TicketDef, at: Index, cause: Cause): ApplyOutcome {
+    const t = this.tickets.get(def.name);
+    if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
+    const problem = this.checkDefinition(def);
+    if (problem !== null) return { ok: false, reason: `invalid: ${problem}` };
+    // The holder, generation and lease stay: a change never moves a held ticket by itself.
+    // A shorter lease still owes the longer one to every answer already given for this
+    // generation (DESIGN.md §2, issue 11 item 2): keep the longest as the honoured bound.
+    const owed = Math.max(honouredLeaseMs(t), def.leaseDurationMs);
+    const next: TicketState = { ...withoutHonoured(t), def, ...(owed > def.leaseDurationMs ? { leaseDurationHonouredMs: owed } : {}) };
+    this.set(next, at, `change ${describeDefChange(t.def, def)}`, cause);
+    return { ok: true };
   }
 
   private set(t: TicketState, at: Index, change: string, cause: Cause): void {
@@ -171,4 +261,25 @@ export class TicketTable {
     this.history.push(h);
     if (this.history.length > historyRecordsMax) this.history.splice(0, this.history.length - historyRecordsMax);
   }
+}
+
+function withoutHonoured(t: TicketState): TicketState {
+  if (t.leaseDurationHonouredMs === undefined) return t;
+  const { leaseDurationHonouredMs: _dropped, ...rest } = t;
+  return rest;
+}
+
+/** The settings a change touches, for history ("expire 600000→300000 ms"); bounded by the fields a TicketDef has. */
+export function describeDefChange(before: TicketDef, after: TicketDef): string {
+  const parts: string[] = [];
+  if (before.mode !== after.mode) parts.push(`mode ${before.mode}→${after.mode}`);
+  if (before.leaseDurationMs !== after.leaseDurationMs) parts.push(`expire ${before.leaseDurationMs}→${after.leaseDurationMs} ms`);
+  if (before.revokeLeadMs !== after.revokeLeadMs) parts.push(`revoke-lead ${before.revokeLeadMs}→${after.revokeLeadMs} ms`);
+  if (before.acquireAfterMs !== after.acquireAfterMs) parts.push(`acquire-after ${before.acquireAfterMs}→${after.acquireAfterMs} ms`);
+  if (JSON.stringify(sortedWeights(before.weights)) !== JSON.stringify(sortedWeights(after.weights))) parts.push('weights');
+  return parts.length === 0 ? 'nothing' : parts.join(', ');
+}
+
+function sortedWeights(w: Readonly<Record<string, number>>): Array<[string, number]> {
+  return Object.entries(w).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -275,6 +275,8 @@ function describeEntry(d: EntryData): string {
       return `ticket-add ${d.def.name} (${describeCause(d.cause)})`;
     case 'ticket-remove':
       return `ticket-remove ${d.ticket} (${describeCause(d.cause)})`;
+    case 'ticket-change':
+      return `ticket-change ${d.def.name} expire ${d.def.leaseDurationMs} ms (${describeCause(d.cause)})`;
   }
 }
 

@@ -49,12 +49,13 @@ describe('initial state', () => {
 });
 
 describe('each entry type', () => {
-  it('noop and config change nothing', () => {
+  it('noop changes nothing; config changes no ticket and counts one config version', () => {
     const t = table();
     const before = t.snapshot();
     expect(t.apply({ type: 'noop' }, index(1))).toEqual({ ok: true });
-    expect(t.apply({ type: 'config', members: [] }, index(2))).toEqual({ ok: true });
     expect(t.snapshot()).toEqual(before);
+    expect(t.apply({ type: 'config', members: [] }, index(2))).toEqual({ ok: true });
+    expect(t.snapshot()).toEqual({ ...before, configVersion: 1 });
   });
 
   it('grant sets the holder, bumps the generation and clears standby', () => {
@@ -118,6 +119,42 @@ describe('each entry type', () => {
     expect(t.get('a')).toBeUndefined();
     expect(t.names()).toEqual(['b']);
     expect(t.historyOf('a')).toEqual([{ index: 3, ticket: 'a', change: 'remove', holder: null, generation: 0, cause: admin }]);
+  });
+
+  it('ticket-change replaces the settings, keeps holder, generation and attributes, and counts a config version', () => {
+    const t = table(['a']);
+    t.apply(grant('a', siteA, 0), index(1));
+    t.apply({ type: 'attr-set', ticket: 'a', key: 'k', value: 'v', cause: admin }, index(2));
+    const longer: TicketDef = { ...def('a', 'manual'), leaseDurationMs: 20_000, weights: { 'site-b': 5 } };
+    expect(t.apply({ type: 'ticket-change', def: longer, cause: admin }, index(3))).toEqual({ ok: true });
+    expect(t.get('a')).toMatchObject({ holder: siteA, generation: 1, attrs: { k: 'v' }, def: longer });
+    expect(t.get('a')!.leaseDurationHonouredMs).toBeUndefined();
+    expect(t.configVersion).toBe(1);
+    expect(t.historyOf('a').at(-1)!.change).toBe('change mode automatic→manual, expire 10000→20000 ms, weights');
+  });
+
+  it('a shortened lease of a held ticket stays owed at its old length until the generation changes', () => {
+    const t = table(['a']);
+    t.apply(grant('a', siteA, 0), index(1));
+    const shorter: TicketDef = { ...def('a'), leaseDurationMs: 4_000 };
+    t.apply({ type: 'ticket-change', def: shorter, cause: admin }, index(2));
+    expect(t.get('a')!.leaseDurationHonouredMs).toBe(10_000);
+    // A second, shorter still, change keeps the longest owed.
+    t.apply({ type: 'ticket-change', def: { ...shorter, leaseDurationMs: 3_000 }, cause: admin }, index(3));
+    expect(t.get('a')!.leaseDurationHonouredMs).toBe(10_000);
+    // Round trip through a snapshot keeps it (a new leader honours it: lease-office.ts takeOffice).
+    expect(TicketTable.fromSnapshot(t.snapshot(), limits).get('a')!.leaseDurationHonouredMs).toBe(10_000);
+    t.apply(revoke('a', 1), index(4));
+    expect(t.get('a')!.leaseDurationHonouredMs).toBeUndefined();
+  });
+
+  it('a ticket-change or ticket-add the formation check refuses changes nothing, version included', () => {
+    const t = TicketTable.fromSnapshot(table(['a']).snapshot(), limits, (d) => (d.leaseDurationMs < 1_000 ? 'leaseDurationMs: too short' : null));
+    const before = t.snapshot();
+    expect(t.apply({ type: 'ticket-change', def: { ...def('a'), leaseDurationMs: 5 }, cause: admin }, index(1))).toEqual({ ok: false, reason: 'invalid: leaseDurationMs: too short' });
+    expect(t.apply({ type: 'ticket-add', def: { ...def('b'), leaseDurationMs: 5 }, cause: admin }, index(2))).toEqual({ ok: false, reason: 'invalid: leaseDurationMs: too short' });
+    expect(t.apply({ type: 'ticket-change', def: def('nope'), cause: admin }, index(3))).toEqual({ ok: false, reason: 'no-such-ticket' });
+    expect(t.snapshot()).toEqual(before);
   });
 
   it('every ticket entry refuses an unknown ticket and changes nothing', () => {
