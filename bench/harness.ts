@@ -4,7 +4,7 @@
 // events with deadlines (STYLE.md: no fixed sleeps).
 
 import type { ChildProcess } from 'node:child_process';
-import { rmSync, statSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,17 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const cliPath = join(repoRoot, 'dist', 'bin', 'tollbooth.js');
 /** The compiled CLI, as an operator runs it (no tsx in the measured processes). */
 export const cliCommand: readonly string[] = [process.execPath, cliPath];
+
+/**
+ * The Node flags of the CLI's `#!/usr/bin/env -S node …` line (bin/tollbooth.ts): an installed
+ * member runs with them, so the bench's members do too.
+ */
+export function shebangNodeFlags(script: string = cliPath): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env\s+(?:-S\s+)?node((?:\s+--\S+)*)\s*$/.exec(first);
+  if (m === null) throw new Error(`${script}: first line ${JSON.stringify(first)} is not a node shebang`);
+  return m[1]!.split(/\s+/).filter((x) => x !== '');
+}
 
 /**
  * Bound on how long one member may take to exit after SIGTERM before it gets SIGKILL. A member logs
@@ -104,7 +115,7 @@ export class Bench {
   /** A formation of the compiled CLI; `nodeFlags` go before the script on every member's command line (e.g. --cpu-prof). */
   async formation(o: Omit<LoopbackOptions, 'command'>, nodeFlags: readonly string[] = []): Promise<LoopbackFormation> {
     this.checkAborted();
-    const f = await LoopbackFormation.create({ ...o, command: nodeFlags.length === 0 ? cliCommand : [process.execPath, ...nodeFlags, cliPath] });
+    const f = await LoopbackFormation.create({ ...o, command: [process.execPath, ...shebangNodeFlags(), ...nodeFlags, cliPath] });
     this.created.add(f);
     if (this.signal.aborted) {
       // Interrupted while the directory was being written: nothing was started in it yet.
