@@ -142,6 +142,8 @@ export class Pump extends EventEmitter<{
   private running = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
+  /** The core deadline the timer was armed for (meaningful while `timer` is set). */
+  private armedFor = Number.NaN;
   private readonly waiters = new Map<string, (r: CommandResult) => void>();
   /** Per ticket: the effect being written and the newest one waiting (older waiting ones are superseded). */
   private readonly effects = new Map<string, { busy: boolean; next: TicketEffect | null }>();
@@ -325,8 +327,13 @@ export class Pump extends EventEmitter<{
   }
 
   private arm(): void {
+    const deadline = this.c.core.nextDeadline();
+    // Most inputs leave the next deadline where it was (a heartbeat answered, a probe acked): the armed
+    // timer already fires then, so it is kept rather than cleared and made again after every input.
+    if (this.timer !== null && deadline === this.armedFor) return;
     if (this.timer !== null) clearTimeout(this.timer);
-    const delay = Math.max(0, this.c.core.nextDeadline() - this.c.clock.now());
+    const delay = Math.max(0, deadline - this.c.clock.now());
+    this.armedFor = deadline;
     // Node timers are capped at 2^31−1 ms; the core asks again after waking anyway.
     this.timer = setTimeout(() => {
       this.timer = null;
