@@ -139,6 +139,12 @@ async function readMemberKey(given: string | undefined, configPath: string, conf
 const stderrFd = 2;
 /** How often the agent checks that its lease guard still runs (and restarts it), ms. */
 const leaseGuardWatchIntervalMs = 2_000;
+/**
+ * How long a clean stop waits for its last guard update (Pump.flushGuard), ms:
+ * a write of the guard record and one cibadmin call, well inside systemd's
+ * TimeoutStopSec (30 s) and the OCF stop timeout.
+ */
+const stopGuardFlushMsMax = 5_000;
 
 export async function startMember(kind: MemberKind, opts: MemberOptions): Promise<RunningMember> {
   const started = process.hrtime.bigint();
@@ -320,6 +326,8 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     if (stopping) return;
     stopping = true;
     log.info({}, 'stopping');
+    // A restart right after this stop (rolling restart) gets the whole lease: the guard's deadlines go to the latest the lease allows.
+    if (code === 0) await pump.flushGuard(stopGuardFlushMsMax);
     if (guardWatch !== null) clearInterval(guardWatch);
     stopHealth();
     await guardian?.stop();

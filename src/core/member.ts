@@ -215,6 +215,8 @@ export class Member {
       this.site?.holder.onEffectResult(r.id, r.ok, this.time.now, r.skipped ?? []);
     } else if (r.type === 'sink-state') {
       for (const l of this.site?.holder.onSinkState(r.tickets, r.readStartedAt, this.time.now) ?? []) this.outEvents.push({ type: 'grant-lost', ...l });
+    } else if (r.type === 'stopping') {
+      this.site?.extendGuardFully(this.outGuard);
     } else {
       const previous = this.health;
       const h = r.health;

@@ -157,6 +157,14 @@ export type Report =
    * make (the lease guard's, an admin's crm_ticket -r). `readStartedAt`: the
    * monotonic time the read began (a write confirmed later may be missing).
    */
-  | { readonly type: 'sink-state'; readonly tickets: readonly CibTicketState[]; readonly readStartedAt: Ms };
+  | { readonly type: 'sink-state'; readonly tickets: readonly CibTicketState[]; readonly readStartedAt: Ms }
+  /**
+   * The host is about to stop cleanly (SIGTERM). A site moves every confirmed
+   * grant's lease guard deadline to the latest its lease allows, in one guard
+   * update, so that a restart has the whole of the lease left rather than
+   * what remained since the last extension (rolling restarts, issue 11 item 6).
+   * Nothing else changes: the member may go on running if the host does.
+   */
+  | { readonly type: 'stopping' };
 
 export type { Ms };

@@ -30,6 +30,7 @@ import type { AdminCommand, CoreEvent, HardState, Ready, Report } from '../../sr
 import type { TicketEffect } from '../../src/core/tickets/site-holder.js';
 import { AssertionError, generation, index, ms, term as term0Of, type MemberId, type TicketDef } from '../../src/core/types.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
+import { holderRevokeAt } from '../../src/core/lease.js';
 import { arb, ids, siteA, siteB, testMembers, testTiming } from '../support/core-formation.js';
 
 const term0 = term0Of(0);
@@ -458,6 +459,38 @@ describe('the automatic ticket', () => {
       last = d;
     }
     expect(net.node(holder).cib.get(ticketName)).toEqual({ granted: true, generation: 1 });
+  });
+});
+
+describe('a clean stop (Report stopping)', () => {
+  it('moves the holder\'s guard deadline to the latest its lease allows, in one update, whatever time is left', () => {
+    const net = settled({ seed: 5, first: arb });
+    const holder = net.node(arb).member.ticket(ticketName)!.holder!;
+    // Run to just after a guard update, when the recorded deadline is furthest behind the next one it could have.
+    net.runUntil(net.now + 20_000);
+    const m = net.node(holder).member;
+    const lastGuarded = Math.max(...net.log.filter((r) => r.member === holder).flatMap((r) => [...r.ready.guard.flatMap((u) => u.extend.map((x) => x.revokeBy)), ...r.ready.effects.map((e) => e.revokeBy ?? 0)]));
+    const view = m.holderView(ticketName)!;
+    expect(view.leaseEnd).not.toBeNull();
+    const most = holderRevokeAt(view.leaseEnd!, ticketDef.revokeLeadMs);
+    expect(most).toBeGreaterThan(lastGuarded);
+    m.report({ type: 'stopping' }, ms(net.now));
+    const r = m.ready();
+    expect(r.guard).toHaveLength(1);
+    expect(r.guard[0]!.extend).toEqual([{ ticket: ticketName, generation: 1, revokeBy: most }]);
+    // Inside the lease, as every extension; nothing else is written or sent for it.
+    expect(most).toBeLessThanOrEqual(view.leaseEnd! - ticketDef.revokeLeadMs);
+    expect(r.effects).toEqual([]);
+    // Asked again with nothing renewed since, there is nothing to move.
+    m.report({ type: 'stopping' }, ms(net.now));
+    expect(m.ready().guard).toEqual([]);
+  });
+
+  it('changes nothing at an arbitrator', () => {
+    const net = settled({ seed: 5, first: arb });
+    const m = net.node(arb).member;
+    m.report({ type: 'stopping' }, ms(net.now));
+    expect(m.ready().guard).toEqual([]);
   });
 });
 

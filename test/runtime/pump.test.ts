@@ -27,7 +27,12 @@
 // Checked against three broken pumps (persist not awaited; effects, or guard
 // updates, started before the persist): each fails here.
 //
-// The second part checks the pump's bound on queued input on the same
+// Then flushGuard, what a site agent does before a clean stop: with the
+// lease run ahead of the guard's last write, it writes one guard update moving
+// the deadline to the latest the lease allows (never past it) and resolves
+// once that write is done.
+//
+// The last part checks the pump's bound on queued input on the same
 // formation: with site-a's pump stuck on a held persist, a CIB write finishes
 // (its effect result queues), an admin command queues, and more network
 // messages arrive than networkQueueMax. The network messages beyond the bound
@@ -51,6 +56,7 @@ import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { PersistBatch, PersistedState, Ready } from '../../src/core/ready.js';
 import type { GuardExtension, GuardUpdate, TicketEffect } from '../../src/core/tickets/site-holder.js';
 import { ms, type MemberId, type Ms, type TicketDef } from '../../src/core/types.js';
+import { holderRevokeAt } from '../../src/core/lease.js';
 import type { AbortOptions, AdminFrame, MonotonicClock, PeerStatus, Storage, TicketSink, Transport } from '../../src/ports/ports.js';
 import { AdminService } from '../../src/runtime/admin-service.js';
 import { commandsQueuedMax, networkQueueMax, Pump, type CommandResult } from '../../src/runtime/pump.js';
@@ -67,6 +73,10 @@ const stepMs = 50;
 const stepsMax = 1200;
 /** Event-loop turns that let the memory transport (setImmediate) and the pumps run between checks. */
 const settleTurns = 5;
+/** How long the test waits for flushGuard to resolve (a file write), generous for a loaded machine, ms. */
+const flushWaitMs = 30_000;
+/** Pause between two looks at whether it has, ms. */
+const flushPollMs = 5;
 
 class VirtualClock implements MonotonicClock {
   t = 1_000_000;
@@ -452,6 +462,45 @@ describe('Pump: persist (synced) → send → effects → advance, with a real c
         if (r.messages.length > 0 && (r.persist === null || persistEndAt.has(k))) expect(sent.has(k), `messages of Ready ${k} were sent`).toBe(true);
       });
       expect(f.journal.filter((e) => e.kind === 'extend').length).toBeGreaterThan(0);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('flushGuard (a clean stop) moves the guard deadline to the latest the lease allows, and resolves once that is written', async () => {
+    const f = await formation();
+    try {
+      const view = (): ReturnType<Member['holderView']> => f.a.core.holderView('db');
+      await drive(f, 'db granted and confirmed at site-a', () => view()?.granted === true && view()?.confirmed === true);
+      /** The guard's deadline as last written: the newest grant write or extension in the journal. */
+      const written = (): number => {
+        const e = lastOf(f.journal, (x) => (x.kind === 'apply' && x.effect.granted) || x.kind === 'extend');
+        return e?.kind === 'apply' ? e.effect.revokeBy! : e?.kind === 'extend' ? e.update.extend[0]!.revokeBy : 0;
+      };
+      const most = (): number => holderRevokeAt(view()!.leaseEnd!, ticket.revokeLeadMs);
+      // Renewals answered since the last write: the lease allows a later deadline than the guard holds.
+      await drive(f, 'the lease to run ahead of the guard', () => view()?.leaseEnd !== null && most() > written());
+      const from = f.journal.length;
+      const allowed = most();
+      let flushed = false;
+      void f.a.pump.flushGuard(60_000).then(() => (flushed = true));
+      // Persists stay held in this formation: keep releasing them (a tick may be under way) until the flush is
+      // done. The flush looks every few ms of real time whether its write is done: wait for it on the wall clock.
+      const end = performance.now() + flushWaitMs;
+      while (!flushed && performance.now() < end) {
+        await turns(settleTurns);
+        while (f.storageA.held.length > 0) await checkAndRelease(f);
+        await f.a.sink!.idle();
+        await new Promise((r) => setTimeout(r, flushPollMs));
+      }
+      expect(flushed, 'flushGuard resolved').toBe(true);
+      const extensions = f.journal.slice(from).flatMap((e) => (e.kind === 'extend' ? e.update.extend : []));
+      expect(extensions.map((x) => x.ticket)).toEqual(['db']);
+      // At least what the lease allowed when asked (an answer may have come in meanwhile), never past it.
+      expect(extensions[0]!.revokeBy).toBeGreaterThanOrEqual(allowed);
+      expect(extensions[0]!.revokeBy).toBeLessThanOrEqual(most());
+      expect(written()).toBe(extensions[0]!.revokeBy);
+      checkOrder(f.journal);
     } finally {
       await f.stop();
     }

@@ -409,8 +409,9 @@ export class SiteHolder {
    * One guard update for every confirmed grant whose deadline can move later,
    * not only the one that came due: renewals answer all tickets together, so
    * their deadlines stay aligned and the next update again covers them all.
+   * Also called before a clean stop (Report 'stopping'), due or not.
    */
-  private extendGuard(lookup: (name: string) => TicketState | undefined, now: Ms, guardOut: GuardUpdate[]): void {
+  extendGuard(lookup: (name: string) => TicketState | undefined, now: Ms, guardOut: GuardUpdate[]): void {
     const extend: GuardExtension[] = [];
     const sent: Array<{ name: string; revokeBy: Ms }> = [];
     for (const h of this.held.values()) {

@@ -78,6 +78,12 @@ export class SiteLink {
     if (wasOk !== isOk || !sameNames(previous.unrunnable, health.unrunnable)) this.sendRenewal();
   }
 
+  /** Before a clean stop: every confirmed grant's guard deadline moved to the latest its lease allows (Report 'stopping'). */
+  extendGuardFully(guard: GuardUpdate[]): void {
+    const table = this.deps.table();
+    this.holder.extendGuard((n) => table.get(n), this.deps.time.now, guard);
+  }
+
   /** Brings the CIB's desired state up to date and tells the leader of tickets given up. */
   reconcile(effects: TicketEffect[], guard: GuardUpdate[]): void {
     const table = this.deps.table();
