@@ -175,7 +175,15 @@ config
   .command('check')
   .description('report every problem of a config file, with file, line and reason')
   .argument('[file]', 'a path, or a NAME for /etc/booth/NAME.conf (else /etc/tollbooth/NAME.conf); default /etc/booth/booth.conf')
-  .action(async (given: string | undefined) => {
+  .option('--against-running', "also compare the file with the config the running formation has committed (asks the local agent's socket); exit 1 when they differ")
+  .option('--socket <path>', 'with --against-running: admin socket of the local agent (default /run/tollbooth/<name>.sock)')
+  .action(async (given: string | undefined, o: { againstRunning?: boolean; socket?: string }) => {
+    if (o.againstRunning === true) {
+      const { runConfigCheckAgainstRunning } = await import('../src/cli/config-apply.js');
+      const caller = await callerOf({ config: resolveConfigPath(given), ...(o.socket === undefined ? {} : { socket: o.socket }), timeout: adminTimeoutMsDefault });
+      setExit(await runConfigCheckAgainstRunning(resolveConfigPath(given), caller, configIo));
+      return;
+    }
     const { loadConfigFile } = await import('../src/config/index.js');
     const { formatConfigProblem, hasConfigErrors } = await import('../src/config/problems.js');
     const { configFingerprint } = await import('../src/config/fingerprint.js');
@@ -227,9 +235,11 @@ const adminTimeoutMsDefault = 10_000;
 const moveTimeoutMsDefault = 120_000;
 
 function adminCommand(name: string, description: string): Command {
-  return program
-    .command(name)
-    .description(description)
+  return withAdminOptions(program.command(name).description(description));
+}
+
+function withAdminOptions(cmd: Command): Command {
+  return cmd
     .option('-c, --config <file>', 'formation config; names the default socket')
     .option('--socket <path>', 'admin socket of the local agent (default /run/tollbooth/<name>.sock, or $TOLLBOOTH_SOCKET)')
     .option('--remote <address>', 'ask this member over the network instead of the local socket (needs -c and --admin-key)')
@@ -545,6 +555,34 @@ program
       }),
     );
   });
+
+// Issue 11: the formation config the registry has committed, and changing it on a running formation.
+const configIo = { out: (t: string): boolean => process.stdout.write(t), err: (t: string): boolean => process.stderr.write(t), now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+
+withAdminOptions(config.command('show').description('print the formation config the registry has committed: version, members, tickets with every setting, timings')).action(
+  async (o: GlobalAdminOptions) => {
+    const { formatCommittedConfig } = await import('../src/cli/config-apply.js');
+    await run(o, { op: 'config-show', ...(o.local === true ? { local: true } : {}) }, (r) => formatCommittedConfig(r.data as Parameters<typeof formatCommittedConfig>[0]));
+  },
+).option('--local', "answer from this member's own committed state instead of the leader");
+
+withAdminOptions(
+  config
+    .command('apply')
+    .description('propose the difference between the file (-c) and the committed config, one change at a time; exit 0 once every step is committed, 1 refused, 3 outcome unknown')
+    .option('--dry-run', 'print the difference and the steps, propose nothing'),
+).action(async (o: GlobalAdminOptions & { dryRun?: boolean }) => {
+  const { runConfigApply } = await import('../src/cli/config-apply.js');
+  let caller: Caller;
+  try {
+    caller = await callerOf(o);
+  } catch (err) {
+    process.stderr.write(`tollbooth: ${(err as Error).message}\n`);
+    setExit(exitOfError(err));
+    return;
+  }
+  setExit(await runConfigApply(resolveConfigPath(o.config), o.dryRun === true, o.json === true, caller, configIo));
+});
 
 // For the package builder: the command tree as JSON (man page, bash completion).
 program

@@ -10,7 +10,7 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { Member } from '../src/core/member.js';
+import { bootstrapSnapshot, Member } from '../src/core/member.js';
 import { SeededRandom } from '../src/core/random.js';
 import type { MemberId } from '../src/core/types.js';
 import { configFingerprint } from '../src/config/fingerprint.js';
@@ -42,6 +42,8 @@ import type { SiteCounters } from '../src/runtime/metrics.js';
 import { startObservation, type Observation } from './observe.js';
 import { isWatchRequest, serveWatch } from '../src/runtime/watch-stream.js';
 import { exitConfig, findSelf, StartupError } from './find-self.js';
+import { describeDiff, diffConfig, wantedConfigOf, type WantedConfig } from '../src/cli/config-apply.js';
+import type { CoreEvent } from '../src/core/ready.js';
 import { snapshotCodec } from '../src/wire/snapshot-codec.js';
 import { parseProtocolVersion } from '../src/wire/protocol-version.js';
 
@@ -182,7 +184,13 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   const clock = new SystemClock();
   const fingerprint = configFingerprint(config);
   const storage = await LevelStorage.open(join(stateDir, 'registry'));
-  const persisted = await storage.load();
+  let persisted = await storage.load();
+  if (persisted === null) {
+    // First start: the bootstrap state is stored before anything else, so that every later start
+    // replays the log onto it, whatever the file says by then (issue 11: the registry owns the config).
+    await storage.persist({ hardState: null, snapshot: bootstrapSnapshot(toCoreConfig(config, id)), truncateFrom: null, entries: [] });
+    persisted = await storage.load();
+  }
   const sinkKind = opts.ticketSink ?? 'crm_ticket';
   const sink = kind === 'site' ? await ticketSinkFor(sinkKind, config, me, stateDir, bootId(), clock) : null;
   let guardWatch: NodeJS.Timeout | null = null;
@@ -211,7 +219,10 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   } catch (err) {
     throw new StartupError(1, `cannot read the ticket state at start-up: ${(err as Error).message}`);
   }
-  const coreConfig = toCoreConfig(config, id);
+  // The committed timings, when the store has them, not the file's: every member dates its leases with the same ones.
+  const fileCoreConfig = toCoreConfig(config, id);
+  const committedTiming = persisted?.snapshot?.table.timing;
+  const coreConfig = committedTiming === undefined ? fileCoreConfig : { ...fileCoreConfig, timing: committedTiming };
   // One persisted epoch per start orders this incarnation's transport sequence
   // numbers and renewal numbers above every earlier one, across reboots too.
   const epoch = await nextEpoch(stateDir);
@@ -255,12 +266,13 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     transport,
     clock,
     // status --json: the alert handler's counts beside the member's own (issue 13).
-    describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid, ...alertStatus() }),
+    describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid, ...alertStatus(), ...(configWatch === null ? {} : { configFile: configWatch.status() }) }),
     isSite: kind === 'site',
     ...(kind === 'site' && sinkKind === 'crm_ticket' ? { resources: (ticket: string) => ticketResources(ticket) } : {}),
     ...(guardianSettings === null ? {} : { quorum: () => guardian?.status() ?? null }),
   });
   let guardian: QuorumGuardianLoop | null = null;
+  let configWatch: ReturnType<typeof watchCommittedConfig> | null = null;
   // Set once the observation starts; status answers before that show no counts.
   const alertStatus = (): Record<string, unknown> => {
     const handler = config.alertHandler;
@@ -329,6 +341,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     // A restart right after this stop (rolling restart) gets the whole lease: the guard's deadlines go to the latest the lease allows.
     if (code === 0) await pump.flushGuard(stopGuardFlushMsMax);
     if (guardWatch !== null) clearInterval(guardWatch);
+    configWatch?.stop();
     stopHealth();
     await guardian?.stop();
     await observation.stop();
@@ -365,7 +378,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     guardian = quorumGuardianLoop(guardianSettings.settings, seed, me.address, glog);
     guardian.start();
   }
-  checkPeersConfig(admin, config, id, fingerprint, log, () => stopping, () => void stop(exitConfig));
+  configWatch = watchCommittedConfig(pump, admin, opts.config, log.child({ module: 'config' }));
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
   log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint, ...(observation.http === null ? {} : { http: observation.http }) }, 'member ready');
   return { id, log, stop: () => stop(0), done };
@@ -432,44 +445,59 @@ function siteHealthMonitor(
 }
 
 /**
- * Refuses to run with a config whose fingerprint differs from its peers':
- * asks every peer once it is reachable and counts. Agreement of a majority of
- * the formation (this member included) settles it: the member runs and logs
- * an error naming any peer that differs (that peer is in the minority and
- * refuses on its side). Disagreement of a majority makes this member the odd
- * one: it stops, naming the peers that differ. Until either, it runs.
+ * Issue 11: the registry owns the formation's config. A member whose file
+ * differs from the committed config (tickets, members, timings) runs with the
+ * committed one and says so: a warning naming every difference, at start-up
+ * and whenever a committed change or a re-read file (SIGHUP) changes the
+ * difference, and `status` (`configFile`). SIGHUP re-reads the file and logs
+ * the difference; it applies nothing (`tollbooth config apply` does).
+ * Files with errors, another formation name or without this member's key are
+ * refused at start-up (findSelf, the key check) as before.
  */
-function checkPeersConfig(admin: AdminService, config: FormationConfig, self: MemberId, fingerprint: string, log: Logger, stopped: () => boolean, refuse: () => void): void {
-  const majority = Math.floor(config.members.length / 2) + 1;
-  let agree = 1;
-  const differ: string[] = [];
-  let settled = false;
-  for (const m of config.members) {
-    const peer = memberIdOf(m);
-    if (peer === self) continue;
-    void (async () => {
-      for (let attempt = 0; attempt < 60 && !stopped(); attempt++) {
-        const r = await admin.ask(peer, { op: 'fingerprint' });
-        if (stopped()) return;
-        if (!r.ok) continue;
-        const theirs = (r.data as { fingerprint?: unknown } | undefined)?.fingerprint;
-        if (typeof theirs !== 'string' || theirs === fingerprint) {
-          agree += 1;
-          if (agree >= majority) settled = true;
-          return;
-        }
-        differ.push(peer);
-        log.error({ peer, ours: fingerprint, theirs }, `peer ${peer} runs a different config`);
-        if (!settled && differ.length >= majority) {
-          settled = true;
-          log.fatal({ peers: differ, ours: fingerprint }, `config differs from peer ${differ.join(', ')}: refusing to run`);
-          process.stderr.write(`tollbooth: the config differs from ${differ.length === 1 ? 'peer' : 'peers'} ${differ.join(', ')} (a majority of the formation; fingerprint ${fingerprint.slice(0, 12)} here, ${theirs.slice(0, 12)} there); refusing to run\n`);
-          refuse();
-        }
-        return;
-      }
-    })();
-  }
+function watchCommittedConfig(pump: Pump, admin: AdminService, configPath: string, log: Logger): { status: () => ConfigFileStatus; stop: () => void } {
+  let wanted: WantedConfig | null = null;
+  let fileProblem: string | null = null;
+  let last: ConfigFileStatus = { path: configPath, matchesCommitted: true, difference: [] };
+  const compare = (why: string): void => {
+    if (wanted === null) return;
+    const committed = admin.committedConfig();
+    const difference = describeDiff(diffConfig(committed, wanted));
+    const changed = difference.join('\n') !== last.difference.join('\n');
+    last = { path: configPath, matchesCommitted: difference.length === 0, difference, ...(fileProblem === null ? {} : { problem: fileProblem }) };
+    if (!changed && why !== 'sighup') return;
+    if (difference.length === 0) log.info({ config: configPath, version: committed.version, why }, 'config file matches the committed config');
+    else log.warn({ config: configPath, version: committed.version, difference, why }, 'config file differs from the committed config: running with the committed one (tollbooth config apply proposes the file)');
+  };
+  const read = async (why: string): Promise<void> => {
+    const r = await wantedConfigOf(configPath);
+    if (r.ok) {
+      wanted = r.wanted;
+      fileProblem = null;
+    } else {
+      fileProblem = r.message;
+      log.error({ config: configPath, problems: r.message }, 'config file re-read has errors: still running with the committed config');
+    }
+    compare(why);
+  };
+  void read('start-up').catch((err: unknown) => log.error(errorFields(err), 'cannot read the config file'));
+  const onApplied = (e: CoreEvent): void => {
+    if (e.type === 'applied' && e.ok && (e.data.type === 'config' || e.data.type === 'ticket-add' || e.data.type === 'ticket-remove' || e.data.type === 'ticket-change')) compare('committed change');
+  };
+  pump.on('event', onApplied);
+  const onHup = (): void => {
+    log.info({ config: configPath }, 'SIGHUP: re-reading the config file (nothing is applied)');
+    void read('sighup').catch((err: unknown) => log.error(errorFields(err), 'cannot read the config file'));
+  };
+  process.on('SIGHUP', onHup);
+  return { status: () => last, stop: () => void process.off('SIGHUP', onHup) };
+}
+
+/** What `status` says about this member's file against the committed config. */
+interface ConfigFileStatus {
+  readonly path: string;
+  readonly matchesCommitted: boolean;
+  readonly difference: readonly string[];
+  readonly problem?: string;
 }
 
 /** Runs a member until SIGTERM/SIGINT; returns the process exit code. */

@@ -5,45 +5,14 @@
 
 import { defaultLimits, type CoreConfig } from '../core/config.js';
 import type { SwimTiming } from '../core/gossip/config.js';
-import type { Member, MemberId, TicketDef } from '../core/types.js';
+import type { MemberId } from '../core/types.js';
 import type { FormationConfig } from './formation-config.js';
-import { memberIdOf } from './member-id.js';
+import { coreMembersOf, coreTimingOf, ticketDefsOf } from './core-defs.js';
 
 export { memberIdOf } from './member-id.js';
 
 export function toCoreConfig(config: FormationConfig, self: MemberId): CoreConfig {
-  const members: Member[] = config.members.map((m) => ({ id: memberIdOf(m), kind: m.kind }));
-  const tickets: TicketDef[] = config.tickets.map((t) => {
-    const weights: Record<string, number> = {};
-    t.weights.forEach((w, i) => {
-      const m = config.members[i];
-      if (m !== undefined && m.kind === 'site' && w !== 0) weights[m.address] = w;
-    });
-    return {
-      name: t.name,
-      mode: t.mode,
-      leaseDurationMs: t.expireMs,
-      acquireAfterMs: t.acquireAfterMs,
-      revokeLeadMs: t.revokeLeadMs,
-      weights,
-    };
-  });
-  const p = config.timing;
-  return {
-    self,
-    members,
-    tickets,
-    timing: {
-      heartbeatIntervalMs: p.heartbeatIntervalMs,
-      electionTimeoutMs: p.electionTimeoutMs,
-      renewIntervalMs: p.renewIntervalMs,
-      renewRetryMs: p.renewRetryMs,
-      clockDriftPpmMax: config.clockDriftPpmMax,
-      effectRetryMs: p.effectRetryMs,
-      siteAliveWindowMs: p.siteAliveWindowMs,
-    },
-    limits: defaultLimits,
-  };
+  return { self, members: coreMembersOf(config), tickets: ticketDefsOf(config), timing: coreTimingOf(config), limits: defaultLimits };
 }
 
 /**

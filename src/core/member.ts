@@ -80,6 +80,16 @@ export interface CommittedConfig {
   readonly timing: CoreTiming | null;
 }
 
+/**
+ * The formation's state before any entry: the config's members, tickets and
+ * timings at index 0. A host persists it at a member's first start (issue 11),
+ * so that a later start replays the log onto it and not onto whatever the file
+ * says by then: the file's tickets are the bootstrap's only once.
+ */
+export function bootstrapSnapshot(config: CoreConfig): Snapshot {
+  return { index: index(0), term: term(0), members: config.members, table: TicketTable.fromDefs(config.tickets, config.limits, config.timing).snapshot() };
+}
+
 const noHealth: SiteHealth = { quorate: true, handlersOk: true, unrunnable: [] };
 /** Bound on the self-addressed message cascade of one input (renew → resp at a leader that is also a site). */
 const selfMessagesPerInputMax = 10_000;
@@ -113,7 +123,7 @@ export class Member {
     this.time = { now: init.now };
     const { timing, limits } = config;
     const p = init.persisted;
-    const snapshot: Snapshot = p?.snapshot ?? { index: index(0), term: term(0), members: config.members, table: TicketTable.fromDefs(config.tickets, limits, timing).snapshot() };
+    const snapshot: Snapshot = p?.snapshot ?? bootstrapSnapshot(config);
     this.table = TicketTable.fromSnapshot(snapshot.table, limits, this.checkDef);
     const event = (e: CoreEvent): void => void this.outEvents.push(e);
     const send = (to: MemberId, msg: RaftMessage): void => this.send(to, msg);

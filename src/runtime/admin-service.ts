@@ -11,7 +11,9 @@ import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { TicketState } from '../core/tickets/ticket-table.js';
 import type { AdminCommand, CommandErrorCode } from '../core/ready.js';
-import type { MemberId, TicketDef } from '../core/types.js';
+import type { MemberId, MemberKind, TicketDef } from '../core/types.js';
+import type { CoreTiming } from '../core/config.js';
+import { parseTicketDef } from '../wire/message-schema.js';
 import type { MemberStatus, SiteHealthSeen } from '../core/member.js';
 import type { SwimView } from '../core/gossip/view.js';
 import type { AdminFrame, MonotonicClock, PeerStatus, Transport } from '../ports/ports.js';
@@ -22,7 +24,27 @@ import { formatProtocolVersion, protocolVersion } from '../wire/protocol-version
 /** The largest admin reply body sent over the network: the frame cap less the envelope around it. */
 export const replyBodyBytesMax = messageBytesMaxDefault - envelopeOverheadBytesMax;
 
-export const adminOps = ['list', 'status', 'fingerprint', 'peers', 'history', 'resources', 'quorum', 'grant', 'revoke', 'standby', 'activate', 'attr-set', 'attr-get', 'attr-delete'] as const;
+export const adminOps = [
+  'list',
+  'status',
+  'fingerprint',
+  'peers',
+  'history',
+  'resources',
+  'quorum',
+  'grant',
+  'revoke',
+  'standby',
+  'activate',
+  'attr-set',
+  'attr-get',
+  'attr-delete',
+  // Issue 11: the committed formation config, and the ticket changes `config apply` makes.
+  'config-show',
+  'ticket-add',
+  'ticket-change',
+  'ticket-remove',
+] as const;
 export type AdminOp = (typeof adminOps)[number];
 
 export interface AdminRequest {
@@ -34,6 +56,20 @@ export interface AdminRequest {
   readonly value?: string;
   /** Answer from this member's own committed state instead of asking the leader. */
   readonly local?: boolean;
+  /** ticket-add, ticket-change: the ticket's definition (checked with the wire schema's ticket parser). */
+  readonly def?: TicketDef;
+  /** Config changes: refused unless the committed config is at this version (compare-and-set). */
+  readonly expectedVersion?: number;
+  /** ticket-remove: revoke a held ticket first, and remove it once its holder's lease has run out. */
+  readonly revokeFirst?: boolean;
+}
+
+/** `config show`'s answer (issue 11): the formation config the registry has committed. */
+export interface CommittedConfigData {
+  readonly version: number;
+  readonly members: ReadonlyArray<{ readonly address: string; readonly role: MemberKind }>;
+  readonly tickets: ReadonlyArray<TicketDef & { readonly holder: string | null; readonly generation: number; readonly leaseDurationHonouredMs?: number }>;
+  readonly timing: CoreTiming | null;
 }
 
 /**
@@ -147,7 +183,14 @@ export class AdminService {
       const v = r[k];
       if (v !== undefined && (typeof v !== 'string' || v.length > admitChars)) return `${k} must be a string of at most ${admitChars} characters`;
     }
-    for (const k of ['force', 'local'] as const) if (r[k] !== undefined && typeof r[k] !== 'boolean') return `${k} must be true or false`;
+    for (const k of ['force', 'local', 'revokeFirst'] as const) if (r[k] !== undefined && typeof r[k] !== 'boolean') return `${k} must be true or false`;
+    if (r.expectedVersion !== undefined && !(Number.isSafeInteger(r.expectedVersion) && (r.expectedVersion as number) >= 0)) return 'expectedVersion must be a non-negative integer';
+    if (r.def !== undefined) {
+      const def = parseTicketDef(r.def);
+      if (!def.ok) return def.reason;
+      if (r.ticket !== undefined && r.ticket !== def.def.name) return `ticket ${JSON.stringify(r.ticket)} and def.name ${JSON.stringify(def.def.name)} differ`;
+      return { ...(r as unknown as AdminRequest), def: def.def };
+    }
     return r as unknown as AdminRequest;
   }
 
@@ -190,6 +233,11 @@ export class AdminService {
           answeredBy: me,
           data: { self: me, status: core.status(), peers: this.c.transport.peers(), gossip: core.peers(), health: core.siteHealth(), protocol: this.protocol(), nowMs: this.c.clock.now() } satisfies PeersView,
         };
+      case 'config-show': {
+        // As list: linearizable at the leader by default, this member's own committed state with local.
+        if (req.local !== true && core.readLinearizable(this.c.clock.now()) === null) return forwarded ? this.notLeader() : this.forward(req);
+        return { ok: true, message: 'config', answeredBy: me, data: this.committedConfig() };
+      }
       case 'list':
       case 'history':
       case 'attr-get': {
@@ -249,9 +297,33 @@ export class AdminService {
       case 'attr-delete':
         if (req.key === undefined) return 'attr delete needs a name';
         return { id, type: 'attr-delete', ticket, key: req.key };
+      case 'ticket-add':
+      case 'ticket-change': {
+        if (req.def === undefined) return `${req.op} needs a ticket definition (def)`;
+        return { id, type: req.op, def: req.def, ...(req.expectedVersion === undefined ? {} : { expectedVersion: req.expectedVersion }) };
+      }
+      case 'ticket-remove':
+        return { id, type: 'ticket-remove', ticket, revokeFirst: req.revokeFirst === true, ...(req.expectedVersion === undefined ? {} : { expectedVersion: req.expectedVersion }) };
       default:
         return `${req.op} is not a command`;
     }
+  }
+
+  /** The committed formation config as this member has applied it (`config show`). */
+  committedConfig(): CommittedConfigData {
+    const core = this.c.pump.core;
+    const c = core.committedConfig();
+    const states = new Map(core.tickets().map((t) => [t.def.name, t]));
+    return {
+      version: c.version,
+      members: c.members.map((m) => ({ address: m.id, role: m.kind })),
+      tickets: c.tickets.map((def) => {
+        const t = states.get(def.name);
+        const honoured = t?.leaseDurationHonouredMs;
+        return { ...def, holder: t?.holder ?? null, generation: t?.generation ?? 0, ...(honoured === undefined ? {} : { leaseDurationHonouredMs: honoured }) };
+      }),
+      timing: c.timing,
+    };
   }
 
   /**

@@ -27,7 +27,7 @@ const socketWaitMs = forwardTimeoutMs + 10_000;
 /** Pause between two tries, in ms. */
 const retryPauseMs = 100;
 /** Requests that change nothing: safe to send again whatever became of the first. */
-const readOps: ReadonlySet<AdminRequest['op']> = new Set(['list', 'status', 'history', 'attr-get', 'peers', 'fingerprint', 'resources', 'quorum']);
+const readOps: ReadonlySet<AdminRequest['op']> = new Set(['list', 'status', 'history', 'attr-get', 'peers', 'fingerprint', 'resources', 'quorum', 'config-show']);
 
 /** Answers that say "no leader answered this now", after which `req` may be sent again. */
 export function worthRetrying(req: AdminRequest, r: AdminResponse): boolean {
