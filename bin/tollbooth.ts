@@ -32,7 +32,8 @@ import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink-
 // Node built-ins and the guard record only: the lease guard's own default, for --help.
 import { cibGuardMarginMsDefault } from '../src/adapters/pacemaker/lease-guard.js';
 import { registerQuorumCommands } from '../src/cli/quorum-commands.js';
-import { adminTimeoutMsRange, cibGuardMarginMsRange, intInRange, moveTimeoutMsRange, pidRange, withRange } from '../src/cli/numeric-option.js';
+import { adminTimeoutMsRange, cibGuardMarginMsRange, intInRange, moveTimeoutMsRange, niceRange, oomScoreAdjRange, pidRange, withRange } from '../src/cli/numeric-option.js';
+import { memberNiceDefault, memberOomScoreAdjDefault } from '../src/adapters/process-priority.js';
 import { tollboothVersion } from '../src/cli/version.js';
 import { resolveConfigPath, defaultSocketPath } from '../src/config/paths.js';
 import { UsageError } from '../src/cli/usage-error.js';
@@ -59,6 +60,16 @@ program
 const setExit = (code: number): void => {
   process.exitCode = code;
 };
+
+/**
+ * `--nice` and `--oom-score-adj` of the processes that keep the protocol's deadlines (the members and
+ * the lease guard; src/adapters/process-priority.ts): they only ever raise what the process has.
+ */
+function addPriorityOptions(cmd: Command): Command {
+  return cmd
+    .option('--nice <n>', withRange('raise the scheduling priority to this nice value at start (needs CAP_SYS_NICE; never lowers it)', niceRange), intInRange(niceRange), memberNiceDefault)
+    .option('--oom-score-adj <n>', withRange('lower oom_score_adj to this at start (needs CAP_SYS_RESOURCE; never raises it)', oomScoreAdjRange), intInRange(oomScoreAdjRange), memberOomScoreAdjDefault);
+}
 
 function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
   const cmd = program.command(name);
@@ -87,11 +98,13 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
     )
     // Hidden: announce another protocol version than this build's, to rehearse an upgrade's mixed
     // formation (test/e2e/rolling-restart.test.ts); the build still speaks only its own messages.
-    .addOption(new Option('--protocol-version <major.minor>', 'announce this protocol version (upgrade tests only)').hideHelp())
-    .action(async (o: { config?: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean; quorumGuardian?: string; http?: string; protocolVersion?: string }) => {
+    .addOption(new Option('--protocol-version <major.minor>', 'announce this protocol version (upgrade tests only)').hideHelp());
+  addPriorityOptions(cmd)
+    .action(async (o: { config?: string; key?: string; self?: string; stateDir?: string; socket?: string; log?: string; logLevel: string; ticketSink?: TicketSinkKind; runnabilityCheck?: boolean; quorumCheck?: boolean; quorumGuardian?: string; http?: string; protocolVersion?: string; nice: number; oomScoreAdj: number }) => {
       const opts: MemberOptions = {
         config: resolveConfigPath(o.config),
         logLevel: o.logLevel,
+        priority: { nice: o.nice, oomScoreAdj: o.oomScoreAdj },
         ...(o.ticketSink === undefined ? {} : { ticketSink: o.ticketSink }),
         ...(o.runnabilityCheck === false ? { runnabilityCheck: false } : {}),
         ...(o.quorumCheck === false ? { quorumCheck: false } : {}),
@@ -113,8 +126,7 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
 memberCommand('site-agent', 'run the site agent of this site');
 memberCommand('arbitrator', 'run an arbitrator');
 
-program
-  .command('lease-guard')
+addPriorityOptions(program.command('lease-guard'))
   .description('revoke this site\'s grants in the CIB when their lease deadlines pass (started by the site agent; outlives it)')
   .option('-c, --config <file>', 'formation config: a path, or a NAME for /etc/booth/NAME.conf (else /etc/tollbooth/NAME.conf); default /etc/booth/booth.conf')
   .option('-s, --self <address>', 'this site\'s address in the config')
@@ -122,12 +134,14 @@ program
   .option('--agent-pid <pid>', withRange('stop once this process is gone and every deadline is enforced', pidRange), intInRange(pidRange))
   .option('--cib', 'the cluster-wide guard, for every node of the site: revoke grants whose CIB expires has passed (covers a crash of the agent\'s whole node)')
   .option('--margin <ms>', withRange('with --cib: slack for wall clocks that differ between the nodes', cibGuardMarginMsRange), intInRange(cibGuardMarginMsRange), cibGuardMarginMsDefault)
-  .action(async (o: { config?: string; self?: string; stateDir?: string; agentPid?: number; cib?: boolean; margin: number }) => {
+  .action(async (o: { config?: string; self?: string; stateDir?: string; agentPid?: number; cib?: boolean; margin: number; nice: number; oomScoreAdj: number }) => {
     const configPath = resolveConfigPath(o.config);
+    const priority = { nice: o.nice, oomScoreAdj: o.oomScoreAdj };
     const { runCibGuard, runLeaseGuard } = await import('../site-agent/lease-guard-main.js');
-    if (o.cib === true) process.exit(await runCibGuard({ config: configPath, marginMs: o.margin }));
+    if (o.cib === true) process.exit(await runCibGuard({ config: configPath, marginMs: o.margin, priority }));
     const code = await runLeaseGuard({
       config: configPath,
+      priority,
       ...(o.self === undefined ? {} : { self: o.self }),
       ...(o.stateDir === undefined ? {} : { stateDir: o.stateDir }),
       ...(o.agentPid === undefined ? {} : { agentPid: o.agentPid }),

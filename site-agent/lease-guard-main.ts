@@ -3,7 +3,7 @@
 // cib-revoke-all` (the OCF agent's stop path): both revoke this site's grants
 // through the same crm_ticket sink the agent writes with.
 
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CibExpiryGuard, cibGuardIntervalMsDefault, cibGuardMarginMsDefault, LeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
@@ -16,6 +16,7 @@ import { loadConfigFile } from '../src/config/index.js';
 import { formatConfigProblem, hasConfigErrors } from '../src/config/problems.js';
 import { exitConfig, findSelf, StartupError } from './find-self.js';
 import { crmSinkFor } from './ticket-sink.js';
+import { raiseProcessPriority, type PriorityTarget } from '../src/adapters/process-priority.js';
 
 /** The guards log to standard output (a log file the agent opened, or the journal under systemd). */
 const stdoutFd = 1;
@@ -24,6 +25,14 @@ export interface GuardCommandOptions {
   readonly config: string;
   readonly self?: string;
   readonly stateDir?: string;
+}
+
+/** Raises the guard's priority (it must revoke on time under CPU load) and logs the outcome. */
+function raisePriority(log: Logger, target: PriorityTarget | undefined): void {
+  if (target === undefined) return;
+  const p = raiseProcessPriority(target);
+  for (const problem of p.problems) log.warn({ nice: p.nice, oomScoreAdj: p.oomScoreAdj }, problem);
+  log.info({ nice: p.nice, oomScoreAdj: p.oomScoreAdj }, 'scheduling priority');
 }
 
 async function sinkOf(o: GuardCommandOptions): Promise<{ stateDir: string; parts: Awaited<ReturnType<typeof crmSinkFor>> }> {
@@ -38,7 +47,7 @@ async function sinkOf(o: GuardCommandOptions): Promise<{ stateDir: string; parts
 }
 
 /** Runs the lease guard until SIGTERM, or until the agent is gone and every deadline is enforced. */
-export async function runLeaseGuard(o: GuardCommandOptions & { agentPid?: number }): Promise<number> {
+export async function runLeaseGuard(o: GuardCommandOptions & { agentPid?: number; priority?: PriorityTarget }): Promise<number> {
   let parts;
   let stateDir: string;
   try {
@@ -55,6 +64,7 @@ export async function runLeaseGuard(o: GuardCommandOptions & { agentPid?: number
   await writeLeaseGuardPid(stateDir);
   // Synchronous: the line saying a ticket was revoked must survive a crash right after.
   const log = pino({ base: { component: 'lease-guard', stateDir } }, logDestination(stdoutFd).stream);
+  raisePriority(log, o.priority);
   const agentPid = o.agentPid;
   const guard = new LeaseGuard({
     guardPath: parts.guard.path,
@@ -89,7 +99,7 @@ function processAlive(pid: number): boolean {
  * It needs only the config (the formation name is the booth-cfg-name); it
  * keeps no state and never writes the agent's guard record.
  */
-export async function runCibGuard(o: { config: string; marginMs?: number; intervalMs?: number }): Promise<number> {
+export async function runCibGuard(o: { config: string; marginMs?: number; intervalMs?: number; priority?: PriorityTarget }): Promise<number> {
   const loaded = loadConfigFile(o.config);
   if (hasConfigErrors(loaded.problems)) {
     process.stderr.write(`tollbooth lease-guard: ${o.config} has errors:\n${loaded.problems.map(formatConfigProblem).join('\n')}\n`);
@@ -106,6 +116,7 @@ export async function runCibGuard(o: { config: string; marginMs?: number; interv
     guard: await LeaseGuardFile.open(join(tmpdir(), `tollbooth-cib-guard-${process.pid}`), bootId()),
   });
   const log = pino({ base: { component: 'cib-lease-guard', formation: config.name } }, logDestination(stdoutFd).stream);
+  raisePriority(log, o.priority);
   const guard = new CibExpiryGuard({
     read: () => sink.ticketStates(),
     revoke: (ticket, term) => sink.revokeLost(ticket, term),

@@ -46,6 +46,7 @@ import { describeDiff, diffConfig, wantedConfigOf, type WantedConfig } from '../
 import type { CoreEvent } from '../src/core/ready.js';
 import { snapshotCodec } from '../src/wire/snapshot-codec.js';
 import { parseProtocolVersion } from '../src/wire/protocol-version.js';
+import { raiseProcessPriority, type PriorityTarget } from '../src/adapters/process-priority.js';
 
 export { exitConfig, findSelf, StartupError } from './find-self.js';
 
@@ -69,6 +70,8 @@ export interface MemberOptions {
   readonly http?: string;
   /** The protocol version to announce, major.minor, instead of this build's (upgrade tests only; docs/protocol.md §9). */
   readonly protocolVersion?: string;
+  /** Raise the process's nice value and OOM protection to these at start (issue 12 item 6); absent: leave them. */
+  readonly priority?: PriorityTarget;
 }
 
 /** argv that runs this `tollbooth` (the built script, or the source under the same loader). */
@@ -177,6 +180,9 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     // Synchronous; on standard error under systemd each line carries its journald priority.
     logDestination(opts.log ?? stderrFd).stream,
   );
+  // Before anything that keeps deadlines runs: renewals, heartbeats and revokes must not queue behind CPU hogs.
+  const priority = raiseProcessPriority(opts.priority ?? { nice: null, oomScoreAdj: null });
+  for (const problem of priority.problems) log.warn({ nice: priority.nice, oomScoreAdj: priority.oomScoreAdj }, problem);
   const { keyPath, seed } = await readMemberKey(opts.key, opts.config, config);
   if (!publicKeyOfSeed(seed).equals(Buffer.from(me.publicKey))) {
     throw new StartupError(exitConfig, `${keyPath} is not the key configured for ${me.address} (tollbooth-member-key)`);
@@ -266,7 +272,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     transport,
     clock,
     // status --json: the alert handler's counts beside the member's own (issue 13).
-    describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid, ...alertStatus(), ...(configWatch === null ? {} : { configFile: configWatch.status() }) }),
+    describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid, nice: priority.nice, oomScoreAdj: priority.oomScoreAdj, ...alertStatus(), ...(configWatch === null ? {} : { configFile: configWatch.status() }) }),
     isSite: kind === 'site',
     ...(kind === 'site' && sinkKind === 'crm_ticket' ? { resources: (ticket: string) => ticketResources(ticket) } : {}),
     ...(guardianSettings === null ? {} : { quorum: () => guardian?.status() ?? null }),
@@ -380,7 +386,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   }
   configWatch = watchCommittedConfig(pump, admin, opts.config, log.child({ module: 'config' }));
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
-  log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint, ...(observation.http === null ? {} : { http: observation.http }) }, 'member ready');
+  log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint, nice: priority.nice, oomScoreAdj: priority.oomScoreAdj, ...(observation.http === null ? {} : { http: observation.http }) }, 'member ready');
   return { id, log, stop: () => stop(0), done };
 }
 

@@ -32,8 +32,9 @@ export function intInRange(r: IntRange): (value: string) => number {
   if (r.unit === 'ms' && r.max > timerDelayMsMax) throw new Error(`range ${rangeText(r)} exceeds what a timer holds (${timerDelayMsMax} ms)`);
   const what = r.unit === 'ms' ? 'a whole number of milliseconds' : 'a whole number';
   return (value: string): number => {
-    // Digits only, and few enough that Number() is exact; the range check does the rest.
-    const n = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+    // Digits only (a sign only where the range has negatives), and few enough that Number() is exact;
+    // the range check does the rest.
+    const n = (r.min < 0 ? /^-?\d{1,15}$/ : /^\d{1,15}$/).test(value) ? Number(value) : NaN;
     if (!(n >= r.min && n <= r.max)) throw new InvalidArgumentError(`expected ${what} in ${rangeText(r)}`);
     return n;
   };
@@ -51,3 +52,7 @@ export const pidRange: IntRange = { min: 1, max: 4_194_304, unit: '' };
 export const guardianDelayMsRange: IntRange = { min: 0, max: 86_400_000, unit: 'ms' };
 /** The node helper's accepted clock difference for request timestamps. */
 export const helperWindowMsRange: IntRange = { min: 1, max: 3_600_000, unit: 'ms' };
+/** A nice value (`--nice`): -20 (most CPU) .. 19. */
+export const niceRange: IntRange = { min: -20, max: 19, unit: '' };
+/** The kernel's oom_score_adj range (`--oom-score-adj`). */
+export const oomScoreAdjRange: IntRange = { min: -1000, max: 1000, unit: '' };
