@@ -12,7 +12,7 @@
 // cumulative since the process started; they are exposed as counters that
 // are reset and set to the source's value at each scrape.
 
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MonotonicClock, PeerState, Transport } from '../ports/ports.js';
 import { formatProtocolVersion, protocolVersion } from '../wire/protocol-version.js';
 import type { TicketView } from './admin-service.js';
@@ -58,6 +58,12 @@ const roles = ['follower', 'pre-candidate', 'candidate', 'leader'] as const;
 const peerStates = ['alive', 'suspect', 'dead'] as const;
 const linkStates: readonly PeerState[] = ['connected', 'connecting', 'disconnected', 'incompatible'];
 
+/**
+ * Buckets of tollbooth_cib_write_duration_seconds: from a quick crm_ticket call (tens of ms) to the
+ * seconds seen under CPU starvation, around the revoke leads of the presets (1 s loopback, 5 s lan).
+ */
+const cibWriteBucketsSeconds = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10];
+
 /** A registry with every tollbooth metric and Node's default ones. */
 export function memberMetrics(c: MetricsComponents): Registry {
   const registry = new Registry();
@@ -78,13 +84,27 @@ export function memberMetrics(c: MetricsComponents): Registry {
     if (e.event === 'lease-guard-revoke') leaseGuardRevokes += 1;
     if (e.ticket !== undefined && (e.event === 'grant' || e.event === 'failover' || e.event === 'revoke' || e.event === 'standby' || e.event === 'activate')) lastChange.set(e.ticket, e.timeUnixMs / 1000);
   });
+  // What docs/protocol.md §4 assumes (a CIB write within half the revoke lead) measured where it happens:
+  // the guard's deadlines are only as good as the time a revoke takes to land.
+  const writeSeconds = c.kind === 'site'
+    ? new Histogram({
+        name: 'tollbooth_cib_write_duration_seconds',
+        help: 'How long a ticket sink write took, by kind (grant, revoke, guard: a lease guard record update), successful or not.',
+        labelNames: ['kind'],
+        buckets: cibWriteBucketsSeconds,
+        registers,
+      })
+    : null;
   c.pump.on('effect', (e, outcome) => {
-    const key = `${e.granted ? 'grant' : 'revoke'}\0${outcome.ok ? 'ok' : 'failed'}`;
+    const kind = e.granted ? 'grant' : 'revoke';
+    const key = `${kind}\0${outcome.ok ? 'ok' : 'failed'}`;
     cibWrites.set(key, (cibWrites.get(key) ?? 0) + 1);
+    if (outcome.ms > 0) writeSeconds?.observe({ kind }, outcome.ms / 1000);
   });
   c.pump.on('guard', (g) => {
     const key = `guard\0${g.ok ? 'ok' : 'failed'}`;
     cibWrites.set(key, (cibWrites.get(key) ?? 0) + 1);
+    writeSeconds?.observe({ kind: 'guard' }, g.ms / 1000);
   });
 
   new Gauge({

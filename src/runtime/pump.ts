@@ -130,7 +130,8 @@ export const effectsInFlightMax = 32;
 export class Pump extends EventEmitter<{
   event: [CoreEvent];
   fatal: [Error];
-  effect: [TicketEffect, { ok: boolean; error?: string }];
+  /** A ticket effect's outcome; `ms`: how long the sink write took (0 when it was not attempted). */
+  effect: [TicketEffect, { ok: boolean; error?: string; ms: number }];
   guard: [{ tickets: number; skipped: number; ok: boolean; ms: number }];
 }> {
   /** Network messages by class: bounded together, the oldest gossip dropped first (see the opening comment). */
@@ -454,23 +455,26 @@ export class Pump extends EventEmitter<{
         const e = slot.next;
         slot.next = null;
         let outcome: { ok: boolean; error?: string };
+        let writeMs = 0;
         await this.takeEffectSlot();
         try {
           // Checked once the write can start: a grant may have waited for a slot.
           if (e.granted && e.revokeBy !== null && this.c.clock.now() >= e.revokeBy) {
             outcome = { ok: false, error: 'lease ran out before the grant could be written' };
           } else {
+            const writeStarted = this.c.clock.now();
             try {
               outcome = await sink.apply(e, { signal: this.abort.signal });
             } catch (err) {
               outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
             }
+            writeMs = this.c.clock.now() - writeStarted;
           }
         } finally {
           this.giveEffectSlot();
         }
         if (!outcome.ok) this.c.log.warn({ ticket, effect: e.id, granted: e.granted, error: outcome.error }, 'ticket effect failed');
-        this.emit('effect', e, outcome);
+        this.emit('effect', e, { ...outcome, ms: writeMs });
         this.enqueue((core, now) => core.report({ type: 'effect-result', id: e.id, ok: outcome.ok, ...(outcome.error === undefined ? {} : { error: outcome.error }) }, now));
       }
     } finally {

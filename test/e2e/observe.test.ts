@@ -166,6 +166,9 @@ describe('metrics and events of a real formation', () => {
     }, 200);
     expect(sample(before, 'tollbooth_ticket_lease_remaining_seconds', 'ticket="auto"')).toBeGreaterThan(0);
     expect(sample(before, 'tollbooth_cib_writes_total', 'kind="grant",result="ok"')).toBeGreaterThanOrEqual(1);
+    // Every timed grant write lands in the histogram's +Inf bucket; its sum is the time they took.
+    expect(sample(before, 'tollbooth_cib_write_duration_seconds_bucket', 'le="+Inf",kind="grant"')).toBeGreaterThanOrEqual(1);
+    expect(sample(before, 'tollbooth_cib_write_duration_seconds_sum', 'kind="grant"')).toBeGreaterThan(0);
     expect(sample(await scrape(other), 'tollbooth_ticket_granted_here', 'ticket="auto"')).toBe(0);
     // Arbitrators hold nothing (S3): no granted_here series there.
     expect(sample(await scrape(arbitrator), 'tollbooth_ticket_granted_here')).toBeNull();
