@@ -3,7 +3,8 @@
 // bench ends — normally, on an error, or on SIGINT/SIGTERM — and waits on
 // events with deadlines (STYLE.md: no fixed sleeps).
 
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync, rmSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -12,6 +13,8 @@ import { LoopbackFormation, type LoopbackMember, type LoopbackOptions } from '..
 import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
 import type { PeerStatus } from '../src/ports/ports.js';
 import { nowMs } from './clock.js';
+
+const execFileP = promisify(execFile);
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const cliPath = join(repoRoot, 'dist', 'bin', 'tollbooth.js');
@@ -73,6 +76,14 @@ export function distProblem(): string | null {
   const built = statSync(cliPath).mtimeMs;
   const sources = Math.max(...['src', 'site-agent', 'arbitrator', 'bin'].map((d) => newestMtimeMs(join(repoRoot, d))));
   return sources > built ? `${cliPath} is older than the sources` : null;
+}
+
+/** Builds dist/ (tsc -p tsconfig.build.json) when it is missing or older than the sources. */
+export async function ensureBuilt(b: Bench): Promise<void> {
+  const problem = distProblem();
+  if (problem === null) return;
+  b.say(`${problem}: building (tsc -p tsconfig.build.json)`);
+  await execFileP(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot, timeout: 300_000 });
 }
 
 export class Bench {

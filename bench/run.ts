@@ -23,14 +23,13 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { cpus, release } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { timingPresets } from '../src/config/presets.js';
 import { nowMs } from './clock.js';
 import { measureCliStartup, type CliStartupResult } from './cli-startup.js';
 import { measureFailover, type FailoverResult } from './failover.js';
 import { measureGrants, type GrantResult } from './grant.js';
-import { Bench, BenchAborted, distProblem, repoRoot } from './harness.js';
+import { Bench, BenchAborted, ensureBuilt, repoRoot } from './harness.js';
 import { loadAverage1m } from './proc-stats.js';
 import { round } from './stats.js';
 import { measureStartup, type StartupResult } from './startup.js';
@@ -107,13 +106,6 @@ async function git(args: string[]): Promise<string> {
   } catch (err) {
     return `unknown (${brief(err, 100)})`;
   }
-}
-
-async function ensureBuilt(b: Bench): Promise<void> {
-  const problem = distProblem();
-  if (problem === null) return;
-  b.say(`${problem}: building (tsc -p tsconfig.build.json)`);
-  await execFileP(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot, timeout: 300_000 });
 }
 
 async function main(): Promise<number> {
