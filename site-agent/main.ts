@@ -325,6 +325,14 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     if (e.type === 'role') log.info({ role: e.role, term: e.term, leader: e.leader }, 'role changed');
     else if (e.type === 'applied' && e.data.type !== 'noop') log.info({ index: e.index, entry: e.data, ok: e.ok }, 'registry entry applied');
     else if (e.type === 'lease-lost') log.warn({ ticket: e.ticket, reason: e.reason }, 'renewal refused');
+    else if (e.type === 'sink-speed') {
+      // docs/protocol.md §4: a revoke must land within half the revoke lead; the holder raises the lead to
+      // twice its slowest recent write, up to what the lease leaves room for (issue 12 item 6).
+      const fields = { speed: e.speed, slowestWriteMs: Math.round(e.slowestWriteMs) };
+      if (e.speed === 'beyond') log.error(fields, 'CIB writes are slower than half of what the lease leaves for the revoke lead: a revoke may land after the lease ends; lengthen expire or find what slows the CIB');
+      else if (e.speed === 'raised') log.warn(fields, 'CIB writes are slow: revoke lead raised to twice the slowest recent write');
+      else log.info(fields, 'CIB writes are back within half of every configured revoke lead');
+    }
     else if (e.type === 'protocol-violation') log.warn({ from: e.from, msgType: e.msgType, reason: e.reason, count: ++protocolViolations }, 'protocol violation by a member: ignored');
     else if (e.type === 'snapshot-transfer') {
       const fields = { peer: e.peer, stage: e.stage, index: e.index, bytes: e.bytes, ...(e.offset === undefined ? {} : { offset: e.offset }), ...(e.reason === undefined ? {} : { reason: e.reason }) };

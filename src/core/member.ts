@@ -16,7 +16,7 @@ import { validateCoreConfig, validateTicketDef, type CoreConfig, type CoreTiming
 import { GossipBridge, type GossipInit, type LocalTicketView, type SiteHealthSeen, type TicketSeen } from './gossip/bridge.js';
 import type { Route } from './gossip/routes.js';
 import type { SwimView } from './gossip/view.js';
-import { driftStretch } from './lease.js';
+import { driftStretch, usableLeaseMinMs } from './lease.js';
 import { isSwimMessage, type Entry, type Envelope, type RaftMessage, type SiteHealth, type Snapshot } from './messages.js';
 import type { RandomSource } from './random.js';
 import type { AdminCommand, CoreEvent, PersistedState, Ready, Report, Role } from './ready.js';
@@ -145,7 +145,7 @@ export class Member {
     });
     const isSite = config.members.find((m) => m.id === config.self)?.kind === 'site';
     const seqStart = init.renewSeqStart ?? init.now * 2 ** 16 + 1;
-    this.site = isSite ? this.siteLink(new SiteHolder(config.self, limits.renewalsInFlightMax, timing.effectRetryMs, { leaseEnd: rules.holderLeaseEnd }, init.cib ?? [], init.now, seqStart)) : null;
+    this.site = isSite ? this.siteLink(new SiteHolder(config.self, limits.renewalsInFlightMax, timing.effectRetryMs, { leaseEnd: rules.holderLeaseEnd, revokeLead: rules.revokeLead }, usableLeaseMinMs(timing.renewIntervalMs, timing.electionTimeoutMs), init.cib ?? [], init.now, seqStart)) : null;
     this.registry.start();
     this.site?.holder.syncWithTable(this.table.all(), this.time.now);
     this.registry.armElectionTimer();
@@ -222,7 +222,8 @@ export class Member {
   report(r: Report, now: Ms): void {
     this.advanceTime(now);
     if (r.type === 'effect-result') {
-      this.site?.holder.onEffectResult(r.id, r.ok, this.time.now, r.skipped ?? []);
+      this.site?.holder.onEffectResult(r.id, r.ok, this.time.now, r.skipped ?? [], r.writeMs);
+      for (const c of this.site?.holder.takeSpeedChanges() ?? []) this.outEvents.push({ type: 'sink-speed', ...c });
     } else if (r.type === 'sink-state') {
       for (const l of this.site?.holder.onSinkState(r.tickets, r.readStartedAt, this.time.now) ?? []) this.outEvents.push({ type: 'grant-lost', ...l });
     } else if (r.type === 'stopping') {

@@ -84,6 +84,12 @@ export type CoreEvent =
   | { readonly type: 'message-ignored'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
   /** The sink no longer holds a grant this site had written (the lease guard or an admin revoked it): it is written again or given up. */
   | { readonly type: 'grant-lost'; readonly ticket: string; readonly generation: Generation }
+  /**
+   * This site's sink writes got slow enough to raise some ticket's revoke lead ('raised'), too slow
+   * for some ticket's lease to cover ('beyond'), or back within every configured lead ('normal')
+   * (issue 12 item 6; SiteHolder.noteWrite).
+   */
+  | { readonly type: 'sink-speed'; readonly speed: 'normal' | 'raised' | 'beyond'; readonly slowestWriteMs: number }
   /** A message no correct member sends (e.g. an append at a term from a member that does not lead it): ignored, to be logged and counted. */
   | { readonly type: 'protocol-violation'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
   /**
@@ -149,6 +155,11 @@ export type Report =
       readonly error?: string;
       /** For a guard update: tickets it could not extend (no grant of that generation, or its deadline had passed). */
       readonly skipped?: readonly string[];
+      /**
+       * How long the sink write itself took, measured by the host (not the time the effect waited for
+       * its turn): the holder keeps its revoke lead at least twice the slowest recent one (issue 12 item 6).
+       */
+      readonly writeMs?: number;
     }
   | { readonly type: 'health'; readonly health: SiteHealth }
   /**

@@ -4,13 +4,19 @@
 // must catch it. The shipped core has no switch and no test-only surface.
 
 import type { Route } from './gossip/routes.js';
-import { holderLeaseEnd, leaderViewEnd } from './lease.js';
+import { effectiveRevokeLeadMs, holderLeaseEnd, leaderViewEnd } from './lease.js';
 import { majority } from './registry/quorum.js';
 import type { RegistryRules, VoteRequest, VoterState } from './registry/registry.js';
 
 export interface MemberRules extends RegistryRules {
   /** DESIGN.md §2: the holder's lease runs from its send time. */
   readonly holderLeaseEnd: (sentAtMs: number, receivedAtMs: number, leaseDurationMs: number) => number;
+  /**
+   * docs/protocol.md §4: the holder revokes this long before its lease ends — the configured lead,
+   * raised to twice the slowest recent sink write, so that a revoke lands before the lease ends
+   * even while the CIB is slow (issue 12 item 6).
+   */
+  readonly revokeLead: (revokeLeadMs: number, slowestWriteMs: number, leaseDurationMs: number, usableMinMs: number) => number;
   /** DESIGN.md §2: the leader's view runs from receipt, stretched by the drift bound. */
   readonly leaderViewEnd: (receivedAtMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
   /** DESIGN.md §2: a new leader treats every held ticket as renewed when it took office. */
@@ -37,6 +43,7 @@ export interface MemberRules extends RegistryRules {
 
 export const defaultRules: MemberRules = Object.freeze({
   holderLeaseEnd: (sentAtMs: number, _receivedAtMs: number, leaseDurationMs: number): number => holderLeaseEnd(sentAtMs, leaseDurationMs),
+  revokeLead: effectiveRevokeLeadMs,
   leaderViewEnd,
   viewOnTakingOffice: leaderViewEnd,
   viewAfterTicketChange: (untilMs: number, fromMs: number, honouredMs: number, _newLeaseMs: number, clockDriftPpmMax: number): number =>

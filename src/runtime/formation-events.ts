@@ -31,6 +31,7 @@ export const formationEventNames = [
   'route-change',
   'cib-write-failed',
   'lease-guard-revoke',
+  'sink-speed',
   'quorum-plan',
   'quorum-promotion',
 ] as const;
@@ -171,6 +172,9 @@ export class FormationEvents {
       }
       case 'lease-lost':
         this.emit({ event: 'lease-lost', ticket: e.ticket, site: this.c.self, reason: e.reason });
+        return;
+      case 'sink-speed':
+        this.emit({ event: 'sink-speed', site: this.c.self, reason: `${e.speed}: slowest recent CIB write ${Math.round(e.slowestWriteMs)} ms` });
         return;
       case 'applied': {
         if (!e.ok) return;

@@ -398,7 +398,8 @@ export class Pump extends EventEmitter<{
           outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
         }
         if (!outcome.ok) this.c.log.warn({ tickets: merged.size, error: outcome.error }, 'lease guard update failed');
-        this.emit('guard', { tickets: merged.size, skipped: outcome.skipped?.length ?? 0, ok: outcome.ok, ms: this.c.clock.now() - started });
+        const writeMs = this.c.clock.now() - started;
+        this.emit('guard', { tickets: merged.size, skipped: outcome.skipped?.length ?? 0, ok: outcome.ok, ms: writeMs });
         // The sink as it is after the update: a grant the guard revoked meanwhile shows up as lost.
         if (outcome.ok) void this.readBack(sink);
         for (const u of batch) {
@@ -410,6 +411,7 @@ export class Pump extends EventEmitter<{
                 ok: outcome.ok,
                 ...(outcome.error === undefined ? {} : { error: outcome.error }),
                 ...(outcome.skipped === undefined ? {} : { skipped: outcome.skipped }),
+                writeMs,
               },
               now,
             ),
@@ -475,7 +477,9 @@ export class Pump extends EventEmitter<{
         }
         if (!outcome.ok) this.c.log.warn({ ticket, effect: e.id, granted: e.granted, error: outcome.error }, 'ticket effect failed');
         this.emit('effect', e, { ...outcome, ms: writeMs });
-        this.enqueue((core, now) => core.report({ type: 'effect-result', id: e.id, ok: outcome.ok, ...(outcome.error === undefined ? {} : { error: outcome.error }) }, now));
+        this.enqueue((core, now) =>
+          core.report({ type: 'effect-result', id: e.id, ok: outcome.ok, ...(outcome.error === undefined ? {} : { error: outcome.error }), ...(writeMs > 0 ? { writeMs } : {}) }, now),
+        );
       }
     } finally {
       slot.busy = false;

@@ -26,6 +26,9 @@ import {
   holderRevokeAt,
   leaderLeaseDurationMs,
   leaderViewEnd,
+  effectiveRevokeLeadMs,
+  revokeLeadCeilingMs,
+  usableLeaseMinMs,
 } from '../../src/core/lease.js';
 
 // ───────────── exact rationals, just enough for the reference ─────────────
@@ -270,5 +273,38 @@ describe('the leader lease ends before any acknowledging voter may vote again (r
     expect(result.failed).toBe(true);
     const [counterexample] = result.counterexample!;
     expect(counterexample.leader.ratePpm).toBeLessThan(counterexample.voter.ratePpm);
+  });
+});
+
+describe('the effective revoke lead (issue 12 item 6)', () => {
+  const usableMin = usableLeaseMinMs(1000, 1000); // lan: 2 × 1000 + 1000 + 1
+  it('is the configured lead until twice the slowest write exceeds it, then twice that write', () => {
+    expect(usableMin).toBe(3001);
+    expect(effectiveRevokeLeadMs(4500, 0, 10_000, usableMin)).toBe(4500);
+    expect(effectiveRevokeLeadMs(4500, 2250, 10_000, usableMin)).toBe(4500);
+    expect(effectiveRevokeLeadMs(4500, 2300, 30_000, usableMin)).toBe(4600);
+    expect(effectiveRevokeLeadMs(4500, 2300.2, 30_000, usableMin)).toBe(4602);
+  });
+
+  it('stops at the ceiling that keeps 1.5 × lead within lease − usableMin, and never below the configured lead', () => {
+    const ceiling = revokeLeadCeilingMs(1000, 10_000, usableMin);
+    expect(ceiling).toBe(Math.floor(((10_000 - 3001) * 2) / 3));
+    expect(effectiveRevokeLeadMs(1000, 60_000, 10_000, usableMin)).toBe(ceiling);
+    expect(1.5 * ceiling).toBeLessThanOrEqual(10_000 - usableMin);
+    // A lead already above the ceiling (a short lease) is kept, not shortened.
+    expect(revokeLeadCeilingMs(4500, 10_000, usableMin)).toBe(4666);
+    expect(revokeLeadCeilingMs(6000, 10_000, usableMin)).toBe(6000);
+    expect(effectiveRevokeLeadMs(6000, 5000, 10_000, usableMin)).toBe(6000);
+  });
+
+  it('holds for every lease, lead and write time: within [lead, max(lead, ceiling)] and ≥ 2 × write below the ceiling', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 600_000 }), fc.integer({ min: 1, max: 600_000 }), fc.double({ min: 0, max: 1_000_000, noNaN: true }), (lease, lead, write) => {
+        const ceiling = revokeLeadCeilingMs(lead, lease, usableMin);
+        const eff = effectiveRevokeLeadMs(lead, write, lease, usableMin);
+        return eff >= lead && eff <= Math.max(lead, ceiling) && (eff === ceiling || eff >= 2 * write);
+      }),
+      { numRuns: 2000, seed: 7 },
+    );
   });
 });

@@ -24,6 +24,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
 import { Member } from '../../src/core/member.js';
+import { revokeLeadCeilingMs, usableLeaseMinMs } from '../../src/core/lease.js';
 import { isSwimMessage, type Entry, type Envelope, type Snapshot } from '../../src/core/messages.js';
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { AdminCommand, CoreEvent, HardState, Ready, Report } from '../../src/core/ready.js';
@@ -491,6 +492,54 @@ describe('a clean stop (Report stopping)', () => {
     const m = net.node(arb).member;
     m.report({ type: 'stopping' }, ms(net.now));
     expect(m.ready().guard).toEqual([]);
+  });
+});
+
+describe('slow CIB writes raise the revoke lead (issue 12 item 6)', () => {
+  const usableMin = usableLeaseMinMs(timing.renewIntervalMs, timing.electionTimeoutMs);
+  const ceiling = revokeLeadCeilingMs(ticketDef.revokeLeadMs, ticketDef.leaseDurationMs, usableMin);
+
+  /** Guard updates the holder issues from now until `untilMs`, with the time each was issued. */
+  function guardUpdatesUntil(net: Net, holder: MemberId, untilMs: number): Array<{ at: number; revokeBy: number }> {
+    const from = net.log.length;
+    net.runUntil(untilMs);
+    return net.log
+      .slice(from)
+      .filter((r) => r.member === holder)
+      .flatMap((r) => r.ready.guard.flatMap((u) => u.extend.map((x) => ({ at: r.at, revokeBy: x.revokeBy }))));
+  }
+
+  it('keeps the guard deadline twice the slowest recent write before the lease end, says so, and comes back as writes speed up', () => {
+    expect(ceiling).toBeGreaterThan(3000); // the write times below fit under the ceiling
+    const net = settled({ seed: 5, first: arb });
+    const holder = net.node(arb).member.ticket(ticketName)!.holder!;
+    // A write of 1.5 s (any effect id: the time is what counts): the lead becomes 3 s instead of 500 ms.
+    net.report(holder, { type: 'effect-result', id: 999_999, ok: true, writeMs: 1500 });
+    expect(net.events(holder).filter((e) => e.type === 'sink-speed')).toEqual([{ type: 'sink-speed', speed: 'raised', slowestWriteMs: 1500 }]);
+    const raised = guardUpdatesUntil(net, holder, net.now + 30_000);
+    expect(raised.length).toBeGreaterThan(2);
+    // A deadline issued at `at` rests on a renewal sent before `at`: lease end ≤ at + D.
+    for (const u of raised) expect(u.revokeBy).toBeLessThanOrEqual(u.at + ticketDef.leaseDurationMs - 3000);
+    // Nothing moved: the raised lead leaves the holder room to renew (L2).
+    expect(net.node(arb).member.ticket(ticketName)).toMatchObject({ holder, generation: 1 });
+    expect(net.node(holder).cib.get(ticketName)).toEqual({ granted: true, generation: 1 });
+    // Sixteen quick writes push the slow one out: back to the configured lead, and an event saying so.
+    for (let i = 0; i < 16; i++) net.report(holder, { type: 'effect-result', id: 999_999, ok: true, writeMs: 20 });
+    expect(net.events(holder).filter((e) => e.type === 'sink-speed').at(-1)).toEqual({ type: 'sink-speed', speed: 'normal', slowestWriteMs: 20 });
+    const back = guardUpdatesUntil(net, holder, net.now + 30_000);
+    expect(back.some((u) => u.revokeBy > u.at + ticketDef.leaseDurationMs - 3000)).toBe(true);
+  });
+
+  it('never raises the lead past the ceiling that leaves the lease room to be held; slower writes are reported as beyond', () => {
+    const net = settled({ seed: 5, first: arb });
+    const holder = net.node(arb).member.ticket(ticketName)!.holder!;
+    net.report(holder, { type: 'effect-result', id: 999_999, ok: true, writeMs: ceiling });
+    expect(net.events(holder).filter((e) => e.type === 'sink-speed').at(-1)).toMatchObject({ speed: 'beyond' });
+    const capped = guardUpdatesUntil(net, holder, net.now + 30_000);
+    for (const u of capped) expect(u.revokeBy).toBeLessThanOrEqual(u.at + ticketDef.leaseDurationMs - ceiling);
+    // Held all along: the ceiling keeps a fresh grant writable within usableLeaseMinMs of a renewal.
+    expect(net.node(arb).member.ticket(ticketName)).toMatchObject({ holder, generation: 1 });
+    expect(net.node(holder).cib.get(ticketName)).toEqual({ granted: true, generation: 1 });
   });
 });
 

@@ -31,7 +31,7 @@ const params: SimParams = {
   clockRates: [1.0002, 0.9998, 1],
   clockOffsets: [1_000_000, 2_500_000, 700_000],
   net: { delayBaseMs: 0.3, delayJitterMs: 0.2, lossRate: 0, duplicateRate: 0, tailRate: 0, tailMeanMs: 0 },
-  cib: { latencyMinMs: 20, latencyMaxMs: 60, failRate: 0, guardLateRate: 0 },
+  cib: { latencyMinMs: 20, latencyMaxMs: 60, failRate: 0, guardLateRate: 0, ramp: null },
   faultClass: 'fault-free',
   faults: [],
   safetyPhaseMs: 0,

@@ -36,6 +36,20 @@ describe('simulator negative controls', () => {
     expect(caught, 'no stranded grant seen in 200 seeds without the read-back').toBeDefined();
   });
 
+  // Issue 12, item 6: a site whose CIB writes slow down past half the revoke lead (a ramp, as CPU
+  // starvation builds up). With the lead kept at the configured value a revoke lands after the lease
+  // ended; the real core raises it to twice the slowest recent write and passes the same seeds.
+  it('catches a holder that keeps the configured revoke lead while its CIB slows down (fixed-revoke-lead)', () => {
+    let caught: string | undefined;
+    let seed = 1;
+    for (; seed <= 300 && caught === undefined; seed++) {
+      const r = runSeed(seed, 'fixed-revoke-lead', { cibRamp: true });
+      if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
+    }
+    expect(caught, 'fixed-revoke-lead survived 300 seeds with a slow-CIB ramp').toMatch(/^S1: /);
+    for (let s = 1; s < seed; s++) expect(runSeed(s, undefined, { cibRamp: true }).violations, `seed ${s} with a ramp`).toEqual([]);
+  }, simTestTimeoutMs);
+
   it('the real core passes the seeds that catch the mutants', () => {
     for (const seed of [1, 11, 13, 33, 125, 163]) expect(runSeed(seed).violations).toEqual([]);
   }, simTestTimeoutMs);

@@ -33,6 +33,8 @@ const mutantRules: Record<string, MemberRules> = {
    * the longest D owed for the generation.
    */
   'shorten-live-lease': broken({ viewAfterTicketChange: (_untilMs, fromMs, _honouredMs, newLeaseMs, clockDriftPpmMax) => leaderViewEnd(fromMs, newLeaseMs, clockDriftPpmMax) }),
+  /** The holder keeps the configured revoke lead however slow its CIB writes get (issue 12 item 6 undone). */
+  'fixed-revoke-lead': broken({ revokeLead: (revokeLeadMs) => revokeLeadMs }),
   /** Gossip finds relays, but the registry never uses them: every message goes direct (DESIGN.md §3.2 undone). */
   'no-relay': broken({ routeFor: () => ({ direct: true }) }),
   /** SWIM without indirect probes: one missed direct probe makes a member suspect (SWIM §3.1 undone). */
@@ -52,4 +54,9 @@ export const mutantNames = Object.keys(mutants);
  * still hold under them.
  */
 export const gossipMutantNames = ['no-relay', 'no-indirect-probe'];
-export const safetyMutantNames = mutantNames.filter((m) => !gossipMutantNames.includes(m));
+/**
+ * Mutants that only a slow CIB exposes (params.cib.ramp, in about a fifth of the mixed seeds): their
+ * negative control forces the ramp (mutants.test.ts) rather than searching the default draws.
+ */
+export const slowSinkMutantNames = ['fixed-revoke-lead'];
+export const safetyMutantNames = mutantNames.filter((m) => !gossipMutantNames.includes(m) && !slowSinkMutantNames.includes(m));

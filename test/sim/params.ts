@@ -5,6 +5,7 @@
 import { timingPresets, type TimingPresetName } from '../../src/config/presets.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { CoreTiming } from '../../src/core/config.js';
+import { revokeLeadCeilingMs, usableLeaseMinMs } from '../../src/core/lease.js';
 import { swimPresets, type SwimTiming } from '../../src/core/gossip/config.js';
 import type { TicketDef, TicketMode } from '../../src/core/types.js';
 
@@ -72,6 +73,8 @@ export interface DrawOptions {
   readonly lossRate?: number;
   /** Overrides the drawn share of guard-record writes that land after the deadline they replace (0 … 1). */
   readonly guardLateRate?: number;
+  /** Forces (true) or forbids (false) a site whose CIB writes slow down in a ramp (issue 12 item 6). */
+  readonly cibRamp?: boolean;
 }
 
 export interface SimParams {
@@ -108,6 +111,17 @@ export interface SimParams {
      * faults are what they were before this fault existed.
      */
     readonly guardLateRate: number;
+    /**
+     * One site whose CIB gets slow and fast again in a triangle wave (issue 12 item 6, CPU
+     * starvation): its write time climbs from the drawn latency to `peakMs` — the slowest write
+     * the leases can cover with a raised revoke lead, usually well past the configured lead, so
+     * that a revoke started at the configured lead lands after the lease ended — over half of
+     * `periodMs`, then falls back. The ramp is slow next to
+     * the guard updates (`periodMs` ≥ 8 leases), as a load that builds up is; the holder
+     * must keep its revoke lead at twice the write times it measures. Healing ends it. Drawn
+     * from its own stream. Null: no ramp.
+     */
+    readonly ramp: { readonly site: number; readonly peakMs: number; readonly periodMs: number } | null;
   };
   readonly faultClass: FaultClass;
   readonly faults: readonly FaultKind[];
@@ -146,7 +160,19 @@ export function drawParams(seed: number, options: DrawOptions = {}): SimParams {
   if (options.scenario !== undefined) return drawScenarioParams(seed, options.scenario, options.lossRate);
   const drawn = drawMixedParams(seed);
   const p = options.lossRate === undefined ? drawn : { ...drawn, net: { ...drawn.net, lossRate: options.lossRate } };
-  return options.guardLateRate === undefined ? p : { ...p, cib: { ...p.cib, guardLateRate: options.guardLateRate } };
+  const q = options.guardLateRate === undefined ? p : { ...p, cib: { ...p.cib, guardLateRate: options.guardLateRate } };
+  if (options.cibRamp === undefined || (options.cibRamp === (q.cib.ramp !== null))) return q;
+  return { ...q, cib: { ...q.cib, ramp: options.cibRamp ? drawRamp(new SeededRandom(seed ^ 0xc1b7), q.sites, q.tickets, q.timing) : null } };
+}
+
+/** The slow-CIB ramp of one site (SimParams.cib.ramp). */
+function drawRamp(r: SeededRandom, sites: number, tickets: readonly TicketDef[], timing: CoreTiming): NonNullable<SimParams['cib']['ramp']> {
+  // The slowest write every ticket's lease can still cover with a raised lead (lease.ts effectiveRevokeLeadMs):
+  // half of the lead's ceiling. Slower than that, nothing can keep a revoke inside the lease.
+  const usableMin = usableLeaseMinMs(timing.renewIntervalMs, timing.electionTimeoutMs);
+  const coverable = Math.min(...tickets.map((t) => revokeLeadCeilingMs(t.revokeLeadMs, t.leaseDurationMs, usableMin) / 2));
+  const leaseMax = Math.max(...tickets.map((t) => t.leaseDurationMs));
+  return { site: r.int(0, sites - 1), peakMs: Math.floor(coverable), periodMs: Math.max(40_000, 8 * leaseMax) + r.int(0, 20_000) };
 }
 
 /** The random fault mix (the default): formation, timing and faults drawn exactly as before gossip existed. */
@@ -241,6 +267,7 @@ function drawMixedParams(seed: number): SimParams {
       latencyMaxMs: faults.includes('cib-slow') ? cibLatencyMaxMs : Math.min(cibLatencyMaxMs, 10),
       failRate: faults.includes('cib-fail') ? r.pick([0.05, 0.2, 0.5]) : 0,
       guardLateRate: new SeededRandom(seed ^ 0x9a7d).pick([0, 0, 0.05, 0.3]),
+      ramp: faultClass === 'mixed' && new SeededRandom(seed ^ 0xc1b5).chance(0.3) ? drawRamp(new SeededRandom(seed ^ 0xc1b7), sites, tickets, timing) : null,
     },
     faultClass,
     faults,
@@ -357,7 +384,7 @@ function drawScenarioParams(seed: number, name: ScenarioName, lossOverride: numb
       tailRate: 0,
       tailMeanMs: 500,
     },
-    cib: { latencyMinMs: 1, latencyMaxMs: cibLatencyMaxMs, failRate: 0, guardLateRate: 0 },
+    cib: { latencyMinMs: 1, latencyMaxMs: cibLatencyMaxMs, failRate: 0, guardLateRate: 0, ramp: null },
     faultClass: lossRate > 0 ? 'loss-only' : 'fault-free',
     faults: lossRate > 0 ? ['loss'] : [],
     safetyPhaseMs: 0,

@@ -68,9 +68,9 @@ interface Node {
 type SimEvent =
   | { at: number; seq: number; kind: 'deliver'; env: Envelope; to: number }
   | { at: number; seq: number; kind: 'timer'; node: number; token: number }
-  | { at: number; seq: number; kind: 'cib-done'; node: number; effect: TicketEffect; ok: boolean; incarnation: number }
+  | { at: number; seq: number; kind: 'cib-done'; node: number; effect: TicketEffect; ok: boolean; incarnation: number; startedLocal: number }
   | { at: number; seq: number; kind: 'guard'; node: number; ticket: string; guardAt: number }
-  | { at: number; seq: number; kind: 'guard-done'; node: number; update: GuardUpdate; ok: boolean; incarnation: number }
+  | { at: number; seq: number; kind: 'guard-done'; node: number; update: GuardUpdate; ok: boolean; incarnation: number; startedLocal: number }
   | { at: number; seq: number; kind: 'action'; run: () => void };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -164,6 +164,8 @@ export class World {
   private cibFailRate: number;
   /** Share of guard-record writes that land after the deadline they replace; healing ends this fault too. */
   private guardLateRate: number;
+  /** The slow-CIB ramp (params.cib.ramp) until the liveness phase heals it. */
+  private cibRamp: SimParams['cib']['ramp'];
   private countFalseFailovers = true;
   readonly liveness: string[] = [];
   readonly failovers: FailoverSample[] = [];
@@ -199,6 +201,7 @@ export class World {
     this.net = params.net;
     this.cibFailRate = params.cib.failRate;
     this.guardLateRate = params.cib.guardLateRate;
+    this.cibRamp = params.cib.ramp;
     this.rho = params.timing.clockDriftPpmMax / 1e6;
     const infos: MemberInfo[] = [];
     for (let i = 0; i < params.sites; i++) infos.push({ id: memberId(`site${i + 1}`), kind: 'site' });
@@ -505,10 +508,25 @@ export class World {
       }
     });
     if (next === undefined) return;
-    const c = this.params.cib;
-    const latency = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
+    const latency = this.cibLatency(n);
     const ok = !this.rng.chance(this.cibFailRate);
-    this.push({ at: this.now + latency, kind: 'cib-done', node: n.idx, effect: next.effect, ok, incarnation: next.incarnation });
+    this.push({ at: this.now + latency, kind: 'cib-done', node: n.idx, effect: next.effect, ok, incarnation: next.incarnation, startedLocal: this.local(n) });
+  }
+
+  /**
+   * How long one write to this site's CIB (or its guard record, or the guard's revoke) takes from
+   * now, in real time: the drawn latency, or on the ramping site a triangle wave up to the ramp's
+   * peak and back (params.cib.ramp), each write between half and all of the wave's value.
+   */
+  private cibLatency(n: Node): number {
+    const c = this.params.cib;
+    const base = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
+    const ramp = this.cibRamp;
+    if (ramp === null || ramp === undefined || n.idx !== ramp.site) return base;
+    const phase = (this.now % ramp.periodMs) / ramp.periodMs;
+    const wave = phase < 0.5 ? 2 * phase : 2 - 2 * phase;
+    const bound = c.latencyMaxMs + (ramp.peakMs - c.latencyMaxMs) * wave;
+    return Math.max(base, bound * (0.5 + 0.5 * this.rng.next()));
   }
 
   /**
@@ -524,7 +542,7 @@ export class World {
     else this.feed(n, (core, now) => core.report(report, now));
   }
 
-  private cibDone(n: Node, effect: TicketEffect, ok: boolean, incarnation: number): void {
+  private cibDone(n: Node, effect: TicketEffect, ok: boolean, incarnation: number, startedLocal: number): void {
     n.cibQueue.done();
     if (ok) {
       if (effect.granted && effect.revokeBy !== null) n.guardRecord.set(effect.ticket, { generation: effect.generation, guardAt: effect.revokeBy });
@@ -532,7 +550,8 @@ export class World {
       this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
     }
     if (n.incarnation === incarnation) {
-      this.report(n, { type: 'effect-result', id: effect.id, ok });
+      // The host times the write itself (runtime/pump.ts) on its own clock.
+      this.report(n, { type: 'effect-result', id: effect.id, ok, writeMs: this.local(n) - startedLocal });
     }
     this.pumpCib(n);
   }
@@ -555,8 +574,7 @@ export class World {
    * even if the agent crashes.
    */
   private startGuardUpdate(n: Node, update: GuardUpdate): void {
-    const c = this.params.cib;
-    let latency = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
+    let latency = this.cibLatency(n);
     if (this.guardLateRate > 0 && this.rng.chance(this.guardLateRate)) {
       // A stalled write: it lands only after the earliest deadline it replaces, so the guard may revoke first.
       const olds = update.extend.map((x) => n.cib.get(x.ticket)?.guardAt ?? null).filter((t): t is number => t !== null);
@@ -564,10 +582,10 @@ export class World {
       if (olds.length > 0) latency = Math.max(latency, this.trueAt(n, Math.min(...olds)) - this.now + 1 + this.rng.next() * 500);
     }
     const ok = !this.rng.chance(this.cibFailRate);
-    this.push({ at: this.now + latency, kind: 'guard-done', node: n.idx, update, ok, incarnation: n.incarnation });
+    this.push({ at: this.now + latency, kind: 'guard-done', node: n.idx, update, ok, incarnation: n.incarnation, startedLocal: this.local(n) });
   }
 
-  private guardDone(n: Node, update: GuardUpdate, ok: boolean, incarnation: number): void {
+  private guardDone(n: Node, update: GuardUpdate, ok: boolean, incarnation: number, startedLocal: number): void {
     const skipped: string[] = [];
     if (ok) {
       for (const x of update.extend) {
@@ -586,7 +604,7 @@ export class World {
       }
     }
     if (n.incarnation === incarnation) {
-      this.report(n, { type: 'effect-result', id: update.id, ok, skipped });
+      this.report(n, { type: 'effect-result', id: update.id, ok, skipped, writeMs: this.local(n) - startedLocal });
       // The host reads its sink back after a guard update (runtime/pump.ts): revokes it did not make show up.
       if (ok && this.host.sinkReadBack) this.report(n, { type: 'sink-state', tickets: this.cibStates(n), readStartedAt: ms(this.local(n)) });
     }
@@ -603,7 +621,7 @@ export class World {
     if (rec === undefined || rec.guardAt !== guardAt) return; // extended or disarmed since
     const gen = rec.generation;
     // The guard is a separate process: it revokes that generation's grant on its own (its write takes CIB time too).
-    const latency = this.params.cib.latencyMinMs + this.rng.next() * (this.params.cib.latencyMaxMs - this.params.cib.latencyMinMs);
+    const latency = this.cibLatency(n);
     this.at(this.now + latency, () => {
       const now = n.cib.get(ticket);
       if (now !== undefined && now.granted && now.generation === gen) this.writeCib(n, ticket, false, now.generation, null);
@@ -739,11 +757,11 @@ export class World {
         return;
       }
       case 'cib-done':
-        return this.cibDone(this.nodes[e.node]!, e.effect, e.ok, e.incarnation);
+        return this.cibDone(this.nodes[e.node]!, e.effect, e.ok, e.incarnation, e.startedLocal);
       case 'guard':
         return this.guardFires(this.nodes[e.node]!, e.ticket, e.guardAt);
       case 'guard-done':
-        return this.guardDone(this.nodes[e.node]!, e.update, e.ok, e.incarnation);
+        return this.guardDone(this.nodes[e.node]!, e.update, e.ok, e.incarnation, e.startedLocal);
       case 'action':
         return e.run();
     }
@@ -986,6 +1004,7 @@ export class World {
     this.net = { ...p.net, lossRate: 0, duplicateRate: 0, tailRate: 0, delayJitterMs: Math.min(p.net.delayJitterMs, 3) };
     this.cibFailRate = 0;
     this.guardLateRate = 0;
+    this.cibRamp = null;
     for (const n of this.nodes) {
       if (n.core === null) this.restart(n);
       n.crashInNextReady = false;

@@ -6,59 +6,12 @@
 import type { RenewGrant, RenewItem, SiteHealth } from '../messages.js';
 import type { TicketState } from './ticket-table.js';
 import { holderRevokeAt } from '../lease.js';
+import { SinkWriteTimes, type SinkSpeedChange } from './sink-write-times.js';
 import { MinHeap } from '../min-heap.js';
+import type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
 import { assert, ms, type Generation, type MemberId, type Ms } from '../types.js';
 
-/**
- * The desired state of one ticket in this site's CIB. The host makes the CIB
- * match it (crm_ticket grant/revoke/standby and booth's attributes) and reports
- * the outcome with an `effect-result` report carrying the same `id`.
- */
-export interface TicketEffect {
-  readonly id: number;
-  readonly ticket: string;
-  readonly granted: boolean;
-  readonly standby: boolean;
-  /** The ticket's generation, written as booth's `term` attribute (S2). */
-  readonly generation: Generation;
-  /** The registry's holder, written as booth's `owner` attribute. */
-  readonly owner: MemberId | null;
-  /**
-   * While granted: the local monotonic time at which the grant must be gone
-   * from the CIB. A lease guard that outlives the agent enforces it (issue 4).
-   */
-  readonly revokeBy: Ms | null;
-  readonly attrs: Readonly<Record<string, string>>;
-}
-
-/**
- * Moves the lease guard's deadlines later for tickets whose grant is already in
- * the CIB, all in one write (DESIGN.md §4). Renewals cover every held ticket
- * at once, so one update per guard period replaces a CIB write per ticket.
- * The host applies an entry only where the guard holds a grant of that
- * generation and only if it moves the deadline later, and reports the outcome
- * with an `effect-result` report carrying the update's `id`.
- */
-export interface GuardUpdate {
-  readonly id: number;
-  readonly extend: readonly GuardExtension[];
-}
-
-export interface GuardExtension {
-  readonly ticket: string;
-  readonly generation: Generation;
-  /** The new deadline on the local monotonic clock; never earlier than the one it replaces. */
-  readonly revokeBy: Ms;
-}
-
-/** What the CIB held when the agent started (read by the host before the core is built). */
-export interface CibTicketState {
-  readonly name: string;
-  readonly granted: boolean;
-  readonly generation: Generation;
-  /** The lease guard's deadline for this grant, if one is armed. */
-  readonly revokeBy: Ms | null;
-}
+export type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
 
 interface Issued {
   readonly id: number;
@@ -106,6 +59,8 @@ interface PendingRenewal {
 export interface HolderHooks {
   /** Lease end computed from a renewal's send and receive times (overridden only by test mutants). */
   leaseEnd(sentAt: number, receivedAt: number, leaseDurationMs: number): number;
+  /** The revoke lead to work with, given the configured one and the slowest recent write (rules.ts). */
+  revokeLead(revokeLeadMs: number, slowestWriteMs: number, leaseDurationMs: number, usableMinMs: number): number;
 }
 
 export class SiteHolder {
@@ -134,6 +89,8 @@ export class SiteHolder {
   /** Guard updates in flight: per update, each ticket's deadline as it was sent. */
   private readonly guardBatches = new Map<number, ReadonlyArray<{ readonly name: string; readonly revokeBy: Ms }>>();
   private nextEffectId = 1;
+  /** The latest sink write times: the slowest sets a floor under every revoke lead. */
+  private readonly writes: SinkWriteTimes;
   lastRenewSentAt: Ms = ms(Number.NEGATIVE_INFINITY);
 
   constructor(
@@ -141,11 +98,14 @@ export class SiteHolder {
     private readonly renewalsInFlightMax: number,
     private readonly effectRetryMs: number,
     private readonly hooks: HolderHooks,
+    /** The least of a lease that a raised revoke lead leaves to hold the ticket in (lease.ts usableLeaseMinMs). */
+    private readonly usableMinMs: number,
     cib: readonly CibTicketState[],
     now: Ms,
     seqStart: number,
   ) {
     this.nextSeq = seqStart;
+    this.writes = new SinkWriteTimes(usableMinMs);
     for (const c of cib) {
       const h = this.ticket(c.name);
       if (c.granted) {
@@ -358,11 +318,13 @@ export class SiteHolder {
   private grantable(h: HeldTicket, t: TicketState, now: Ms): boolean {
     if (!this.healthy || h.gen === null || h.gen !== t.generation || h.releasedGen === h.gen) return false;
     if (h.leaseEnd === null || now < h.acquireReadyAt) return false;
-    const revokeAt = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+    const lead = this.revokeLead(t);
+    const revokeAt = holderRevokeAt(h.leaseEnd, lead);
     // A fresh grant must land before revokeAt: CIB writes are assumed to take at
-    // most revokeLead/2, so the guard's revoke at revokeAt still ends it in time.
+    // most half the lead (the lead is kept at twice the slowest recent write), so
+    // the guard's revoke at revokeAt still ends it in time.
     const fresh = h.issued?.granted !== true;
-    return fresh ? now + t.def.revokeLeadMs / 2 < revokeAt : now < revokeAt;
+    return fresh ? now + lead / 2 < revokeAt : now < revokeAt;
   }
 
   /** Computes the effects needed to bring the CIB to the desired state. */
@@ -394,7 +356,7 @@ export class SiteHolder {
         continue;
       }
       const granted = this.grantable(h, t, now);
-      const revokeBy = granted && h.leaseEnd !== null ? ms(holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs)) : null;
+      const revokeBy = granted && h.leaseEnd !== null ? ms(holderRevokeAt(h.leaseEnd, this.revokeLead(t))) : null;
       if (granted) assertGuardInsideLease(revokeBy, h.leaseEnd, t.def.revokeLeadMs, name);
       this.issue(h, name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
       if (!extendDue && h.issued?.granted === true && h.issued.confirmed && this.guardNeedsExtending(h.issued.revokeBy, revokeBy, now)) extendDue = true;
@@ -419,7 +381,7 @@ export class SiteHolder {
       if (cur === null || !cur.granted || !cur.confirmed || h.leaseEnd === null || cur.revokeBy === null) continue;
       const t = lookup(h.name);
       if (t === undefined || !this.grantable(h, t, now)) continue;
-      const want = ms(holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs));
+      const want = ms(holderRevokeAt(h.leaseEnd, this.revokeLead(t)));
       if (want <= cur.revokeBy) continue;
       // An extension only moves a deadline of the same grant later, and never past the lease.
       assertGuardInsideLease(want, h.leaseEnd, t.def.revokeLeadMs, h.name);
@@ -439,7 +401,7 @@ export class SiteHolder {
     let at = Number.POSITIVE_INFINITY;
     if (h.issued === null && h.retryAt > now) at = h.retryAt;
     if (t !== null && h.gen !== null && h.leaseEnd !== null) {
-      const revokeAt = holderRevokeAt(h.leaseEnd, t.def.revokeLeadMs);
+      const revokeAt = holderRevokeAt(h.leaseEnd, this.revokeLead(t));
       if (h.issued?.granted === true && revokeAt > now) {
         at = Math.min(at, revokeAt);
         // The guard's deadline is extended once half its remaining time has passed (guardNeedsExtending).
@@ -493,7 +455,9 @@ export class SiteHolder {
   }
 
   /** The host's report on an effect or a guard update. A failure makes the state unknown: re-issue after a delay. */
-  onEffectResult(id: number, ok: boolean, now: Ms, skipped: readonly string[] = []): void {
+  onEffectResult(id: number, ok: boolean, now: Ms, skipped: readonly string[] = [], writeMs?: number): void {
+    // A changed lead moves every held ticket's revoke time and guard deadline: look at them all.
+    if (this.writes.note(writeMs, this.lastSeen.values())) this.allDirty = true;
     const batch = this.guardBatches.get(id);
     if (batch !== undefined) {
       this.guardBatches.delete(id);
@@ -564,6 +528,23 @@ export class SiteHolder {
       this.owed.delete(name);
     }
     return out;
+  }
+
+  /** The revoke lead for this ticket now: its configured lead, or twice the slowest recent write if more. */
+  private revokeLead(t: TicketState): number {
+    const lead = this.hooks.revokeLead(t.def.revokeLeadMs, this.slowestWriteMs(), t.def.leaseDurationMs, this.usableMinMs);
+    assert(lead >= 0 && lead <= t.def.leaseDurationMs, `revoke lead of ${t.def.name} (${lead} ms) outside 0..${t.def.leaseDurationMs} ms`);
+    return lead;
+  }
+
+  /** The slowest of the latest sink writes (0 before the first). */
+  slowestWriteMs(): number {
+    return this.writes.slowestMs();
+  }
+
+  /** Sink speed changes since the last call (for `sink-speed` events). */
+  takeSpeedChanges(): SinkSpeedChange[] {
+    return this.writes.takeChanges();
   }
 
   /** The earliest local time at which this side needs to act again. */

@@ -1,0 +1,56 @@
+// What the holder side hands the host (DESIGN.md §4): the desired CIB state of
+// each ticket, lease guard updates, and what the CIB held at start-up. Types
+// only; site-holder.ts produces them and re-exports them.
+
+import type { Generation, MemberId, Ms } from '../types.js';
+
+/**
+ * The desired state of one ticket in this site's CIB. The host makes the CIB
+ * match it (crm_ticket grant/revoke/standby and booth's attributes) and reports
+ * the outcome with an `effect-result` report carrying the same `id`.
+ */
+export interface TicketEffect {
+  readonly id: number;
+  readonly ticket: string;
+  readonly granted: boolean;
+  readonly standby: boolean;
+  /** The ticket's generation, written as booth's `term` attribute (S2). */
+  readonly generation: Generation;
+  /** The registry's holder, written as booth's `owner` attribute. */
+  readonly owner: MemberId | null;
+  /**
+   * While granted: the local monotonic time at which the grant must be gone
+   * from the CIB. A lease guard that outlives the agent enforces it (issue 4).
+   */
+  readonly revokeBy: Ms | null;
+  readonly attrs: Readonly<Record<string, string>>;
+}
+
+/**
+ * Moves the lease guard's deadlines later for tickets whose grant is already in
+ * the CIB, all in one write (DESIGN.md §4). Renewals cover every held ticket
+ * at once, so one update per guard period replaces a CIB write per ticket.
+ * The host applies an entry only where the guard holds a grant of that
+ * generation and only if it moves the deadline later, and reports the outcome
+ * with an `effect-result` report carrying the update's `id`.
+ */
+export interface GuardUpdate {
+  readonly id: number;
+  readonly extend: readonly GuardExtension[];
+}
+
+export interface GuardExtension {
+  readonly ticket: string;
+  readonly generation: Generation;
+  /** The new deadline on the local monotonic clock; never earlier than the one it replaces. */
+  readonly revokeBy: Ms;
+}
+
+/** What the CIB held when the agent started (read by the host before the core is built). */
+export interface CibTicketState {
+  readonly name: string;
+  readonly granted: boolean;
+  readonly generation: Generation;
+  /** The lease guard's deadline for this grant, if one is armed. */
+  readonly revokeBy: Ms | null;
+}
