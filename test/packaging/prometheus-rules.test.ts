@@ -3,7 +3,8 @@
 // `promtool test rules` replays small input series through three of them
 // (tollbooth-rules-test.yml beside this file: a ticket held nowhere past the
 // bound and not before it, an admin-revoked ticket ignored; a site that
-// loses its arbitrator; failed CIB writes). Every metric name the rules use
+// loses its arbitrator; failed CIB writes; a link refused at the protocol
+// handshake). Every metric name the rules use
 // must be one tollbooth exports, read from src/runtime/metrics.ts, so a
 // renamed metric cannot leave a rule that never fires. Skipped without
 // promtool (.ci/run installs the prometheus package).
