@@ -194,6 +194,19 @@ export class CrmTicketSink implements TicketSink {
   private readonly outputBytesMax: number;
   private readonly wallClockMs: () => number;
   private readonly runner: ProcessRunner;
+  /**
+   * What the CIB holds for each ticket, as this sink last read it (`-q`) or
+   * wrote it: a write needs the current state (booth-cfg-name, standby, the
+   * geo attributes to change or delete), and reading it before every write
+   * doubled the calls of a grant. A ticket that is not here is read first; a
+   * failed write drops it (the CIB state is unknown then); every read of all
+   * tickets (the pump's read-back) refreshes it, so a change made by hand is
+   * seen within one read-back.
+   */
+  private readonly known = new Map<string, RawTicketState>();
+  /** Bumped by every write; a read of all tickets refreshes `known` only for tickets not written since it started. */
+  private writeSeq = 0;
+  private readonly writtenAt = new Map<string, number>();
 
   constructor(private readonly options: CrmTicketSinkOptions) {
     this.runner = options.runner ?? systemProcessRunner;
@@ -241,18 +254,29 @@ export class CrmTicketSink implements TicketSink {
 
   /** Every ticket_state in the CIB, ours or not. */
   async queryAll(options?: AbortOptions): Promise<RawTicketState[]> {
+    const readStartSeq = this.writeSeq;
     const r = await this.call(['-q'], options, true);
-    if (r === null) return [];
-    return parseQueryOutput(r, null);
+    const states = r === null ? [] : parseQueryOutput(r, null);
+    const seen = new Set<string>();
+    for (const s of states) {
+      seen.add(s.id);
+      if ((this.writtenAt.get(s.id) ?? -1) < readStartSeq) this.known.set(s.id, s);
+    }
+    for (const id of [...this.known.keys()]) if (!seen.has(id) && (this.writtenAt.get(id) ?? -1) < readStartSeq) this.known.delete(id);
+    return states;
   }
 
   /** One ticket's state; null when it has no ticket_state yet. */
   async queryOne(ticket: string, options?: AbortOptions): Promise<RawTicketState | null> {
     checkName('ticket', ticket);
+    const readStartSeq = this.writeSeq;
     const r = await this.call(['-t', ticket, '-q'], options, true);
-    if (r === null) return null;
-    const [s] = parseQueryOutput(r, ticket);
-    return s ?? null;
+    const s = r === null ? null : (parseQueryOutput(r, ticket)[0] ?? null);
+    if ((this.writtenAt.get(ticket) ?? -1) < readStartSeq) {
+      if (s === null) this.known.delete(ticket);
+      else this.known.set(ticket, s);
+    }
+    return s;
   }
 
   /**
@@ -322,7 +346,9 @@ export class CrmTicketSink implements TicketSink {
       expiresSec = Math.floor(this.wallClockMs() / 1000);
     }
 
-    const current = await this.queryOne(e.ticket, options);
+    // One crm_ticket call per write where the state is known (issue 15): read only what was never read or written.
+    const cached = this.known.get(e.ticket);
+    const current = cached ?? (await this.queryOne(e.ticket, options));
     const cfg = current?.attrs.get('booth-cfg-name');
     if (cfg !== undefined && cfg !== this.options.boothCfgName) {
       throw new CrmTicketError(
@@ -332,6 +358,19 @@ export class CrmTicketSink implements TicketSink {
     }
     const standbyNow = current === null ? false : parseBool(current, 'standby', false);
 
+    // From here the CIB may change: its state is unknown until every call below succeeds.
+    this.writeSeq += 1;
+    this.writtenAt.set(e.ticket, this.writeSeq);
+    this.known.delete(e.ticket);
+    try {
+      await this.write(e, current, standbyNow, expiresSec, options);
+    } finally {
+      // A read that starts after this write ended may refresh the ticket again.
+      this.writeSeq += 1;
+    }
+  }
+
+  private async write(e: TicketEffect, current: RawTicketState | null, standbyNow: boolean, expiresSec: number, options?: AbortOptions): Promise<void> {
     if (e.standby && !standbyNow) await this.call(['-t', e.ticket, '--standby'], options, false);
 
     const args = [
@@ -358,6 +397,16 @@ export class CrmTicketSink implements TicketSink {
     await this.call(args, options, false);
 
     if (!e.standby && standbyNow) await this.call(['-t', e.ticket, '--activate'], options, false);
+    const attrs = new Map<string, string>([['id', e.ticket]]);
+    for (const [k, v] of current?.attrs ?? []) if (reservedAttrs.has(k)) attrs.set(k, v);
+    attrs.set('granted', e.granted ? 'true' : 'false');
+    attrs.set('owner', String(this.ownerFor(e)));
+    attrs.set('expires', String(expiresSec));
+    attrs.set('term', String(e.generation));
+    attrs.set('booth-cfg-name', this.options.boothCfgName);
+    if (e.standby || standbyNow) attrs.set('standby', e.standby ? 'true' : 'false');
+    for (const [k, v] of Object.entries(e.attrs)) attrs.set(k, v);
+    this.known.set(e.ticket, { id: e.ticket, attrs });
   }
 
   /**
@@ -380,7 +429,13 @@ export class CrmTicketSink implements TicketSink {
         throw new CrmTicketError('FOREIGN_TICKET', `ticket ${ticket} belongs to booth configuration ${JSON.stringify(cfg)}, not ${JSON.stringify(this.options.boothCfgName)}`);
       }
       const expiresSec = Math.floor(this.wallClockMs() / 1000);
-      await this.call(['-t', ticket, '-r', '--force', ...setAttr('owner', String(boothOwnerLost)), ...setAttr('expires', String(expiresSec))], options, false);
+      this.known.delete(ticket);
+      this.writtenAt.set(ticket, ++this.writeSeq);
+      try {
+        await this.call(['-t', ticket, '-r', '--force', ...setAttr('owner', String(boothOwnerLost)), ...setAttr('expires', String(expiresSec))], options, false);
+      } finally {
+        this.writeSeq += 1;
+      }
       return { ok: true, changed: true };
     } catch (err) {
       if (err instanceof CrmTicketError) return { ok: false, code: err.code, error: err.message };

@@ -29,6 +29,7 @@ import {
   type CrmTicketSinkOptions,
 } from '../../../src/adapters/pacemaker/crm-ticket-sink.js';
 import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
+import { systemProcessRunner } from '../../../src/adapters/process-runner.js';
 import { generation, memberId, ms, type Ms } from '../../../src/core/types.js';
 import type { MonotonicClock } from '../../../src/ports/ports.js';
 import { describeTicketSinkCompliance, HandClock, start, type SinkMedium } from './ticket-sink-compliance.js';
@@ -205,7 +206,8 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     clock.t = mono0 + 2_500;
     calls.length = 0;
     expect(await sink.apply(effect({ granted: false, owner: null, revokeBy: null, generation: generation(8) }))).toEqual({ ok: true });
-    expect(argvOf(calls)).toEqual(['-t ticketA -q', `-t ticketA -r --force ${boothAttrs(-1, 1_800_000_002, 8)}`]);
+    // The sink wrote the grant itself: the revoke needs no read first.
+    expect(argvOf(calls)).toEqual([`-t ticketA -r --force ${boothAttrs(-1, 1_800_000_002, 8)}`]);
     expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'false', owner: '-1', expires: '1800000002', term: '8' });
     expect(await listDetails(cib)).toMatch(/^ticketA\trevoked /m);
 
@@ -236,12 +238,11 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
 
     calls.length = 0;
     expect(await sink.apply(effect({ standby: true }))).toEqual({ ok: true });
-    expect(argvOf(calls)).toEqual(['-t ticketA -q', `-t ticketA -g --force ${boothAttrs(siteId, 1_800_000_030, 7)}`]);
+    expect(argvOf(calls)).toEqual([`-t ticketA -g --force ${boothAttrs(siteId, 1_800_000_030, 7)}`]);
 
     calls.length = 0;
     expect(await sink.apply(effect({ standby: false }))).toEqual({ ok: true });
     expect(argvOf(calls)).toEqual([
-      '-t ticketA -q',
       `-t ticketA -g --force ${boothAttrs(siteId, 1_800_000_030, 7)}`,
       '-t ticketA --activate',
     ]);
@@ -259,7 +260,7 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
 
     calls.length = 0;
     expect(await sink.apply(effect({ attrs: { a: '1', b: '3' } }))).toEqual({ ok: true });
-    expect(argvOf(calls)).toEqual(['-t ticketA -q', `${grant} -S b --attr-value=3 -D note`]);
+    expect(argvOf(calls)).toEqual([`${grant} -S b --attr-value=3 -D note`]);
     const t = (await cibTickets(cib)).ticketA;
     expect(t).toMatchObject({ a: '1', b: '3', granted: 'true' });
     expect(t?.note).toBeUndefined();
@@ -267,6 +268,52 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     const line = (await listDetails(cib)).split('\n').find((l) => l.startsWith('ticketA\tgranted '));
     for (const kv of ['a=1', 'b=3']) expect(line).toMatch(new RegExp(`[(, ]${kv}[,)]`));
     expect(line).not.toContain('note=');
+  });
+
+  it('grants in ONE crm_ticket process once the ticket was read (issue 15: booth grants with one call)', async () => {
+    const { cib, calls, sink } = await lab('cib-foreign-tickets.xml', {
+      runner: { run: (req) => (spawned.push(req.argv.join(' ')), systemProcessRunner.run(req)) },
+    });
+    const spawned: string[] = [];
+    await sink.readAll();
+    spawned.length = 0;
+    calls.length = 0;
+    // ticketB is revoked at term 3 in the fixture; a new generation is granted here.
+    expect(await sink.apply(effect({ ticket: 'ticketB', generation: generation(4) }))).toEqual({ ok: true });
+    expect(spawned).toEqual([`-t ticketB -g --force ${boothAttrs(siteId, 1_800_000_030, 4)}`]);
+    expect(calls).toHaveLength(1);
+    expect((await cibTickets(cib)).ticketB).toMatchObject({ granted: 'true', owner: String(siteId), expires: '1800000030', term: '4', 'booth-cfg-name': 'booth' });
+    expect(await listDetails(cib)).toMatch(/^ticketB\tgranted /m);
+    // The write the sink made is what it knows next: the revoke is one call too.
+    spawned.length = 0;
+    expect(await sink.apply(effect({ ticket: 'ticketB', generation: generation(5), granted: false, owner: null, revokeBy: null }))).toEqual({ ok: true });
+    expect(spawned).toEqual([`-t ticketB -r --force ${boothAttrs(-1, 1_800_000_000, 5)}`]);
+    expect((await cibTickets(cib)).ticketB).toMatchObject({ granted: 'false', owner: '-1', term: '5' });
+  });
+
+  it('sees a change made by hand at the next read of all tickets, and reads again after a failed write', async () => {
+    const { cib, calls, sink } = await lab();
+    expect(await sink.apply(effect({ attrs: { a: '1' } }))).toEqual({ ok: true });
+    // By hand: a standby and a new geo attribute.
+    await run(crmTicket, ['-t', 'ticketA', '--standby'], { env: { ...process.env, CIB_file: cib } });
+    await run(crmTicket, ['-t', 'ticketA', '-S', 'x', '-v', '9'], { env: { ...process.env, CIB_file: cib } });
+    await sink.readAll();
+    calls.length = 0;
+    expect(await sink.apply(effect({ attrs: { a: '1' } }))).toEqual({ ok: true });
+    const grant = `-t ticketA -g --force ${boothAttrs(siteId, 1_800_000_030, 7)}`;
+    expect(argvOf(calls)).toEqual([`${grant} -D x`, '-t ticketA --activate']);
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'true', standby: 'false', a: '1' });
+    expect((await cibTickets(cib)).ticketA?.x).toBeUndefined();
+
+    // A write that fails leaves the CIB state unknown: the next write reads it first.
+    await copyFile(cib, `${cib}.good`);
+    await writeFile(cib, 'not xml');
+    calls.length = 0;
+    expect(await sink.apply(effect())).toMatchObject({ ok: false, code: 'CIB_INVALID' });
+    await copyFile(`${cib}.good`, cib);
+    calls.length = 0;
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    expect(argvOf(calls)).toEqual(['-t ticketA -q', `${grant} -D a`]);
   });
 
   it('reads only the tickets of its booth-cfg-name; granted ones come back without a deadline', async () => {
