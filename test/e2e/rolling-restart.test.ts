@@ -23,7 +23,11 @@
 // one member restarted announcing 2.0 is refused by every other member and
 // refuses them, `peers` showing the link incompatible with both versions and
 // each log naming both, and put back on 1.1 it rejoins.
-import { copyFile, readFile } from 'node:fs/promises';
+//
+// The third restarts every member with a newer file (one ticket more, not yet
+// applied): each runs on the committed config and logs that its file differs
+// (issue 11, item 1), and the held ticket is watched as before.
+import { appendFile, copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
@@ -292,7 +296,43 @@ describe('a rolling restart of every member', () => {
     }
     await expectOneGrant(h);
   }, 2 * rollingTestMs);
+
+  it('a rolling restart with a newer file (one ticket more) runs each member on the committed config, saying so, and never moves the held ticket', async () => {
+    const h = await held();
+    // The newer file: a second ticket, as an operator adds one before `config apply`.
+    await appendFile(f.configPath, `ticket = "ticketB"\n    expire = ${leaseS}\n    timeout = ${(leaseS * 1000) / 10}ms\n    retries = 3\n`);
+    const w = watch(h);
+    const figures: RestartFigures[] = [];
+    try {
+      for (const m of await leaderFirst(h)) {
+        figures.push(await restart(m, h));
+        // It runs (no exit 78), on the committed config, and says the file differs from it.
+        const line = await until(`${m.address} to log that its file differs`, formationWaitMs, () => logLine(m, 'config file differs from the committed config'));
+        expect(JSON.stringify(line['difference'])).toContain('ticketB');
+        const local = await f.call(m, { op: 'list', local: true });
+        expect((local.data as TicketView[]).map((t) => t.name)).toEqual([ticket]);
+      }
+    } finally {
+      const seen = await w.stop();
+      console.log(JSON.stringify({ rollingRestartNewerFile: figures, ...seen, cibProblems: seen.cibProblems.length, tableProblems: seen.tableProblems.length }));
+      expect(seen.cibProblems.slice(0, 5)).toEqual([]);
+      expect(seen.tableProblems.slice(0, 5)).toEqual([]);
+    }
+    await expectOneGrant(h);
+  }, rollingTestMs);
 });
+
+/** The last line of a member's log whose message starts with `msg` (its fields), or null. */
+async function logLine(m: LoopbackMember, msg: string): Promise<Record<string, unknown> | null> {
+  const text = await readFile(m.log, 'utf8');
+  let found: Record<string, unknown> | null = null;
+  for (const line of text.split('\n')) {
+    // A prefix of the message: some carry a hint after it.
+    if (!line.includes(`"msg":"${msg}`)) continue;
+    found = JSON.parse(line) as Record<string, unknown>;
+  }
+  return found;
+}
 
 /** The first `peer refused` error in a member's log about `peer` (its fields), or null. */
 async function refusalLogged(m: LoopbackMember, peer: string): Promise<Record<string, unknown> | null> {
