@@ -14,7 +14,10 @@
 // process). At the end, from the members: terms (elections), lease guard
 // revokes and how late each landed (lease-guard.log, `lateMs`), failed CIB
 // writes, and — from each site's /metrics — the CIB write time histogram and
-// the event loop's worst delay per scrape (every 30 s). `--no-priority`
+// the event loop's worst delay per scrape (every 30 s); and from
+// /proc/PID/task/PID/schedstat, how much of the window each member's main
+// thread spent waiting in the run queue (a stall with little run-queue wait
+// is not CPU starvation: I/O, GC). `--no-priority`
 // starts every member with `--nice 0` (this process's own priority, no
 // raise) for the comparison. The last line with --json is one JSON object.
 // Needs stress-ng, crm_ticket (pacemaker-cli-utils) and `npm run build`.
@@ -138,6 +141,16 @@ async function guardRevokes(m: LoopbackMember): Promise<GuardRevoke[]> {
   return out;
 }
 
+/** The main thread's scheduler figures (/proc/PID/task/PID/schedstat): CPU ns, ns waiting in the run queue, time slices. */
+async function schedstat(pid: number): Promise<{ cpuNs: number; waitNs: number; slices: number } | null> {
+  try {
+    const [cpu, wait, slices] = (await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')).trim().split(/\s+/).map(Number);
+    return cpu === undefined || wait === undefined || slices === undefined ? null : { cpuNs: cpu, waitNs: wait, slices };
+  } catch {
+    return null;
+  }
+}
+
 async function logCount(m: LoopbackMember, needle: string): Promise<number> {
   try {
     return (await readFile(m.log, 'utf8')).split('\n').filter((l) => l.includes(needle)).length;
@@ -213,6 +226,9 @@ async function main(): Promise<number> {
     if (o.hogs > 0) hogs = spawn('stress-ng', ['--cpu', String(o.hogs), '--timeout', `${Math.ceil(o.minutes * 60) + 30}s`, '--quiet'], { stdio: 'ignore', detached: true });
 
     const windowMs = o.minutes * 60_000;
+    // Where the event loop's time goes when it stalls: waiting for a CPU (run queue) or elsewhere (I/O, GC).
+    const pids = f.members.map((m) => m.proc?.pid ?? null);
+    const sched0 = await Promise.all(pids.map((p) => (p === null ? Promise.resolve(null) : schedstat(p))));
     const t0 = nowMs();
     let polls = 0;
     let unreadPolls = 0;
@@ -264,6 +280,21 @@ async function main(): Promise<number> {
       const rest = pollIntervalMs - (nowMs() - tick);
       if (rest > 0) await sleep(rest, undefined, { signal: b.signal }).catch(() => undefined);
     }
+    const sched1 = await Promise.all(pids.map((p) => (p === null ? Promise.resolve(null) : schedstat(p))));
+    const wallNs = (nowMs() - t0) * 1e6;
+    result.mainThreadScheduling = f.members.map((m, i) => {
+      const a = sched0[i];
+      const b = sched1[i];
+      if (a === null || a === undefined || b === null || b === undefined) return { member: m.address, error: 'no schedstat' };
+      const slices = b.slices - a.slices;
+      return {
+        member: m.address,
+        cpuPct: round((100 * (b.cpuNs - a.cpuNs)) / wallNs, 2),
+        runQueueWaitPct: round((100 * (b.waitNs - a.waitNs)) / wallNs, 2),
+        meanWaitPerSliceMs: slices > 0 ? round((b.waitNs - a.waitNs) / slices / 1e6, 3) : null,
+        slices,
+      };
+    });
     stopHogs();
     const endStatuses = await Promise.all(f.members.map((m) => statusOf(f, m).catch(() => null)));
     const revokes = (await Promise.all(f.sites.map(guardRevokes))).flat().slice(guardBefore);
