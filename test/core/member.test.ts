@@ -18,8 +18,9 @@
 // in its CIB at any moment; and arbitrators never receive ticket effects (S3).
 // The tests then check the scenarios one by one: election of exactly one
 // leader, the automatic ticket's grant after an answered renewal, admin
-// commands (at a non-leader, revoke, guarded grant), and time going
-// backwards. Two scenarios pin bugs found (and since fixed) in
+// commands (at a non-leader, revoke, guarded grant), config changes of a
+// held ticket (issue 11: a shortened expire, a guarded removal, a stale
+// config version), and time going backwards. Two scenarios pin bugs found (and since fixed) in
 // src/core, explained next to it.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
@@ -758,5 +759,65 @@ describe('time', () => {
     expect(() => member.tick(ms(Number.NaN))).toThrow(AssertionError);
     // The same instant again is fine.
     expect(() => member.tick(ms(2000))).not.toThrow();
+  });
+});
+
+describe('config changes of a held ticket (issue 11)', () => {
+  const leaderOf = (net: Net): MemberId => net.leaders()[0]!;
+  const resultOf = (net: Net, at: MemberId, id: string): CoreEvent | undefined => net.events(at).find((e) => e.type === 'command-result' && e.id === id);
+
+  it('a shortened expire keeps holder and generation, never shortens the leader\'s view, and stays owed for the generation', () => {
+    const net = settled({ seed: 7, first: arb });
+    const leader = leaderOf(net);
+    const before = net.node(leader).member.ticket(ticketName)!;
+    const viewBefore = net.node(leader).member.leaseView(ticketName)!;
+    net.command(leader, { id: 'cfg-1', type: 'ticket-change', def: { ...ticketDef, leaseDurationMs: 5_000 }, expectedVersion: 0 });
+    net.deliverAll();
+    expect(resultOf(net, leader, 'cfg-1')).toMatchObject({ ok: true });
+    const after = net.node(leader).member.ticket(ticketName)!;
+    expect(after).toMatchObject({ holder: before.holder, generation: before.generation, leaseDurationHonouredMs: ticketDef.leaseDurationMs });
+    expect(net.node(leader).member.committedConfig().version).toBe(1);
+    expect(net.node(leader).member.leaseView(ticketName)!.until).toBeGreaterThanOrEqual(viewBefore.until);
+    // Renewals go on under the new D, answered with it; nothing moves while the holder renews.
+    net.runUntil(net.now + 30_000);
+    const answers = net.log.flatMap((r) => r.ready.messages).filter((e) => e.msg.type === 'renew-resp' && e.msg.granted.length > 0);
+    const last = answers.at(-1)!.msg;
+    if (last.type === 'renew-resp') expect(last.granted).toEqual([{ name: ticketName, generation: before.generation, leaseDurationMs: 5_000 }]);
+    expect(net.node(leader).member.ticket(ticketName)).toMatchObject({ holder: before.holder, generation: before.generation });
+  });
+
+  it('a held ticket is removed only after a revoke and once the leader\'s view of its lease has run out', () => {
+    const net = settled({ seed: 7, first: arb });
+    const leader = leaderOf(net);
+    const gen = net.node(leader).member.ticket(ticketName)!.generation;
+    // The holder's confirmation that it revoked would end the leader's view at once (as for a guarded
+    // grant); without it the removal must wait the lease out.
+    net.drop = (env) => env.msg.type === 'released';
+    net.command(leader, { id: 'cfg-2', type: 'ticket-remove', ticket: ticketName });
+    expect(resultOf(net, leader, 'cfg-2')).toMatchObject({ ok: false, code: 'ticket-held' });
+    net.command(leader, { id: 'cfg-3', type: 'ticket-remove', ticket: ticketName, revokeFirst: true });
+    net.deliverAll();
+    // Revoked, not yet removed: the old holder's lease still runs in the leader's view.
+    expect(net.node(leader).member.ticket(ticketName)).toMatchObject({ holder: null, generation: gen + 1 });
+    const until = net.node(leader).member.leaseView(ticketName)!.until;
+    expect(resultOf(net, leader, 'cfg-3')).toBeUndefined();
+    net.command(leader, { id: 'cfg-4', type: 'ticket-add', def: { ...ticketDef, name: 'other' } });
+    expect(resultOf(net, leader, 'cfg-4')).toMatchObject({ ok: false, code: 'change-in-progress' });
+    net.runUntil(until - 1);
+    expect(net.node(leader).member.ticket(ticketName)).toBeDefined();
+    net.runUntil(until + timing.renewIntervalMs);
+    expect(resultOf(net, leader, 'cfg-3')).toMatchObject({ ok: true });
+    expect(net.node(leader).member.ticket(ticketName)).toBeUndefined();
+    expect([...net.nodes.values()].some((n) => n.cib.get(ticketName)?.granted === true)).toBe(false);
+  });
+
+  it('refuses a change made against another config version, and a definition the formation cannot run', () => {
+    const net = settled({ seed: 7, first: arb });
+    const leader = leaderOf(net);
+    net.command(leader, { id: 'cfg-5', type: 'ticket-change', def: { ...ticketDef, leaseDurationMs: 12_000 }, expectedVersion: 4 });
+    expect(resultOf(net, leader, 'cfg-5')).toMatchObject({ ok: false, code: 'config-changed' });
+    net.command(leader, { id: 'cfg-6', type: 'ticket-change', def: { ...ticketDef, leaseDurationMs: 1_000 } });
+    expect(resultOf(net, leader, 'cfg-6')).toMatchObject({ ok: false, code: 'invalid' });
+    expect(net.node(leader).member.committedConfig()).toMatchObject({ version: 0, timing });
   });
 });

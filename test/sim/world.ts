@@ -895,14 +895,21 @@ export class World {
 
   /** Runs the safety phase (or the gossip scenario), the liveness phase and a failover probe; returns the outcome. */
   run(): RunResult {
-    if (this.params.scenario !== null) {
-      this.runScenario();
-    } else {
-      this.runSafetyPhase();
+    try {
+      if (this.params.scenario !== null) {
+        this.runScenario();
+      } else {
+        this.runSafetyPhase();
+      }
+      this.countGossip = false;
+      this.memberMs += (this.now - this.memberMsFrom) * this.nodes.length;
+      this.runLivenessAndProbe();
+    } catch (err) {
+      // A formation whose logs already diverged (a mutant the checker caught) may storm on: the run
+      // ends there with what was caught. Without a violation caught first, a storm is a bug: rethrown.
+      if (this.checker.violations.length === 0) throw err;
+      this.liveness.push(`run stopped after a violation: ${(err as Error).message}`);
     }
-    this.countGossip = false;
-    this.memberMs += (this.now - this.memberMsFrom) * this.nodes.length;
-    this.runLivenessAndProbe();
     return this.result();
   }
 
