@@ -586,6 +586,26 @@ describe('admin commands', () => {
     expect([...net.nodes.values()].some((n) => n.cib.get(ticketName)?.granted === true)).toBe(false);
   });
 
+  it('an admin grant of a revoked ticket is one CIB write at the new holder: the grant, with its term (issue 15)', () => {
+    const net = settled({ seed: 7, first: arb });
+    const site = net.node(arb).member.ticket(ticketName)!.holder!;
+    net.command(arb, { id: 'cmd-r', type: 'revoke', ticket: ticketName });
+    net.runUntil(net.now + 5_000);
+    expect(net.node(site).cib.get(ticketName)).toEqual({ granted: false, generation: 2 });
+    const before = net.log.length;
+    net.command(arb, { id: 'cmd-g', type: 'grant', ticket: ticketName, site, force: false });
+    net.runUntil(net.now + 30_000);
+    expect(net.events(arb).find((e) => e.type === 'command-result' && e.id === 'cmd-g')).toMatchObject({ ok: true });
+    const writes = net.log
+      .slice(before)
+      .filter((r) => r.member === site)
+      .flatMap((r) => r.ready.effects)
+      .filter((e) => e.ticket === ticketName);
+    // Before: a revoke carrying the new term while the lease was not yet confirmed, then the grant.
+    expect(writes.map((e) => ({ granted: e.granted, generation: e.generation }))).toEqual([{ granted: true, generation: 3 }]);
+    expect(net.node(site).cib.get(ticketName)).toEqual({ granted: true, generation: 3 });
+  });
+
   it('an admin grant then moves the ticket to the named site', () => {
     const net = settled({ seed: 8, first: arb });
     const holder = net.node(arb).member.ticket(ticketName)!.holder!;

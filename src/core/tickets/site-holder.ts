@@ -358,6 +358,22 @@ export class SiteHolder {
       const granted = this.grantable(h, t, now);
       const revokeBy = granted && h.leaseEnd !== null ? ms(holderRevokeAt(h.leaseEnd, this.revokeLead(t))) : null;
       if (granted) assertGuardInsideLease(revokeBy, h.leaseEnd, t.def.revokeLeadMs, name);
+      // A grant of a new generation to this site that waits only for its lease or acquire-after: the CIB
+      // already shows the ticket revoked (confirmed), and a revoke carrying the new term would be a
+      // second crm_ticket call per grant (issue 15: one call, as booth's). The grant writes the term.
+      const grantPending =
+        !granted &&
+        this.healthy &&
+        t.holder === this.self &&
+        h.gen === t.generation &&
+        h.releasedGen !== h.gen &&
+        h.issued?.granted === false &&
+        h.issued.confirmed &&
+        (h.leaseEnd === null || now < h.acquireReadyAt);
+      if (grantPending) {
+        this.scheduleWake(h, t, now);
+        continue;
+      }
       this.issue(h, name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
       if (!extendDue && h.issued?.granted === true && h.issued.confirmed && this.guardNeedsExtending(h.issued.revokeBy, revokeBy, now)) extendDue = true;
       this.scheduleWake(h, t, now);
