@@ -5,6 +5,7 @@
 // exits 78 (EX_CONFIG, which systemd's RestartPreventExitStatus can name);
 // any other start-up or fatal runtime failure exits 1.
 
+import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +69,7 @@ export interface MemberOptions {
   readonly quorumGuardian?: string;
   /** `ADDRESS:PORT` (or a bare port, on loopback) to serve /metrics on; off when absent (issue 13). */
   readonly http?: string;
-  /** The protocol version to announce, major.minor, instead of this build's (upgrade tests only; docs/protocol.md §9). */
+  /** The protocol version to announce, major.minor, instead of this build's (upgrade tests only; docs/protocol.md §10). */
   readonly protocolVersion?: string;
   /** Raise the process's nice value and OOM protection to these at start (issue 12 item 6); absent: leave them. */
   readonly priority?: PriorityTarget;
@@ -150,6 +151,8 @@ const leaseGuardWatchIntervalMs = 2_000;
  * TimeoutStopSec (30 s) and the OCF stop timeout.
  */
 const stopGuardFlushMsMax = 5_000;
+/** Upper bound (exclusive) of a fresh store incarnation: 48 random bits, the most node:crypto's randomInt draws. */
+const freshIncarnationMax = 2 ** 48 - 1;
 
 export async function startMember(kind: MemberKind, opts: MemberOptions): Promise<RunningMember> {
   const started = process.hrtime.bigint();
@@ -239,6 +242,8 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     ...(persisted === null ? {} : { persisted }),
     cib,
     renewSeqStart: epoch * 2 ** 32,
+    // docs/protocol.md §10: an empty store is a new incarnation, never one an earlier store of this member had.
+    freshIncarnation: randomInt(1, freshIncarnationMax),
     // Gossip (DESIGN.md §3): membership, relay and dissemination, claims signed with this member's key.
     gossip: gossipInitFor({
       self: id,

@@ -47,6 +47,12 @@ export interface MemberInit {
    */
   readonly renewSeqStart?: number;
   /**
+   * The incarnation this member takes if its store is empty (docs/protocol.md §10): a number no
+   * earlier store of this member had. The site agent draws 48 random bits; default now + 1
+   * (distinct within one boot, as the monotonic clock only grows).
+   */
+  readonly freshIncarnation?: number;
+  /**
    * Gossip (DESIGN.md §3). Every real member passes it (the site agent with
    * Ed25519 claims, the simulator with a deterministic stand-in); without it
    * the member runs the registry alone, which the registry's own unit tests
@@ -129,7 +135,7 @@ export class Member {
     const send = (to: MemberId, msg: RaftMessage): void => this.send(to, msg);
     this.registry = new Registry(
       { self: this.id, timing, limits, random: init.random, rules, snapshotCodec: init.snapshotCodec, time: this.time, host: this.registryHost() },
-      { snapshot, entries: p?.entries ?? [], hardState: p?.hardState ?? null },
+      { snapshot, entries: p?.entries ?? [], hardState: p?.hardState ?? null, freshIncarnation: init.freshIncarnation ?? init.now + 1 },
     );
     this.bridge = new GossipBridge({ self: this.id, time: this.time, members: () => this.registry.config, routeFor: rules.routeFor, useIndirectProbes: rules.useIndirectProbes, event }, init.gossip);
     this.office = new LeaseOffice({
@@ -267,7 +273,7 @@ export class Member {
     this.settle();
     const now = this.time.now;
     let next = this.registry.nextDeadline();
-    if (this.registry.isLeader() && this.registry.isVoter(this.id)) next = Math.min(next, this.office.nextDeadline());
+    if (this.registry.isLeader() && this.registry.selfVotes()) next = Math.min(next, this.office.nextDeadline());
     if (this.site !== null) next = Math.min(next, this.site.renewalDueAt(), this.site.holder.nextDeadline(now));
     next = Math.min(next, this.bridge.nextDeadline());
     return ms(Math.max(next, now));
@@ -287,6 +293,12 @@ export class Member {
   /** The formation config as this member has applied it (issue 11: `config show`). */
   committedConfig(): CommittedConfig {
     return { version: this.table.configVersion, members: this.registry.config, tickets: [...this.table.all()].map((t) => t.def), timing: this.table.timing ?? null };
+  }
+
+  /** This store's incarnation, and whether the configuration admits it as a voter (docs/protocol.md §10). */
+  incarnation(): { readonly incarnation: number; readonly admitted: boolean; readonly votes: boolean } {
+    const r = this.registry;
+    return { incarnation: r.incarnation, admitted: r.admitted(), votes: r.selfVotes() };
   }
 
   /**

@@ -78,11 +78,34 @@ export interface RenewGrant extends RenewItem {
 export type RenewRefusal = 'not-holder' | 'stale-generation' | 'change-pending' | 'no-such-ticket' | 'superseded';
 
 /** The registry's messages (Raft and leases): every one carries the sender's term. */
+/**
+ * Messages that count toward a majority (votes, vote requests, acknowledgements) carry
+ * the sender's store incarnation `inc` (docs/protocol.md §10); absent means 0. The receiver
+ * ignores them unless the configuration admits that incarnation of the sender.
+ */
 export type RaftMessage =
-  | { readonly type: 'pre-vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term }
-  | { readonly type: 'pre-vote-resp'; readonly term: Term; readonly granted: boolean }
-  | { readonly type: 'vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term }
-  | { readonly type: 'vote-resp'; readonly term: Term; readonly granted: boolean }
+  | { readonly type: 'pre-vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term; readonly inc?: number }
+  | { readonly type: 'pre-vote-resp'; readonly term: Term; readonly granted: boolean; readonly inc?: number }
+  | { readonly type: 'vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term; readonly inc?: number }
+  | { readonly type: 'vote-resp'; readonly term: Term; readonly granted: boolean; readonly inc?: number }
+  | {
+      /**
+       * A member whose configuration does not admit its store's incarnation (it started with an
+       * empty store, or was re-admitted and lost its store again): "is this formation new, and if
+       * not, admit incarnation `inc` of me". Sent to every configured member until answered.
+       */
+      readonly type: 'join';
+      readonly term: Term;
+      readonly inc: number;
+    }
+  | {
+      /** The answer to a join: `empty` when the answering member never took part (term 0, empty log); `inc` echoes the join's. */
+      readonly type: 'join-resp';
+      readonly term: Term;
+      readonly inc: number;
+      readonly empty: boolean;
+      readonly leader: MemberId | null;
+    }
   | {
       readonly type: 'append';
       readonly term: Term;
@@ -100,6 +123,7 @@ export type RaftMessage =
       /** On success: the last index known to match. On failure: a hint where to retry from. */
       readonly index: Index;
       readonly sentAt: Ms;
+      readonly inc?: number;
     }
   | {
       /** One piece of the leader's snapshot (registry/snapshot-transfer.ts); `data` empty: a probe for the follower's offset. */
@@ -124,6 +148,7 @@ export type RaftMessage =
       readonly digest: string;
       readonly offset: number;
       readonly sentAt: Ms;
+      readonly inc?: number;
     }
   | {
       readonly type: 'renew';

@@ -30,6 +30,12 @@ export interface HardState {
   readonly term: Term;
   readonly votedFor: MemberId | null;
   readonly commit: Index;
+  /**
+   * This store's incarnation (docs/protocol.md §10): drawn when the member
+   * started with an empty store, 0 once it bootstrapped a brand-new
+   * formation. Absent in stores written before incarnations: 0.
+   */
+  readonly incarnation?: number;
 }
 
 export interface PersistBatch {
@@ -81,6 +87,10 @@ export type CoreEvent =
     }
   | { readonly type: 'lease-lost'; readonly ticket: string; readonly reason: string }
   | { readonly type: 'released'; readonly ticket: string; readonly site: MemberId }
+  /** docs/protocol.md §10: this member started with an empty store, and every other member said the formation is new: it votes as incarnation 0. */
+  | { readonly type: 'bootstrapped'; readonly members: number }
+  /** At the leader: `member` asked to be re-admitted as `incarnation` (it lost its store); the replacement of `previous` is proposed. */
+  | { readonly type: 'member-rejoin'; readonly member: MemberId; readonly incarnation: number; readonly previous: number }
   | { readonly type: 'message-ignored'; readonly from: MemberId; readonly msgType: string; readonly reason: string }
   /** The sink no longer holds a grant this site had written (the lease guard or an admin revoked it): it is written again or given up. */
   | { readonly type: 'grant-lost'; readonly ticket: string; readonly generation: Generation }

@@ -58,6 +58,8 @@ export const defaultRules: MemberRules = Object.freeze({
     if (voter.votedFor !== null && voter.votedFor !== req.from) return false;
     return voter.logUpToDate(req.lastIndex, req.lastTerm);
   },
+  /** docs/protocol.md §10: an empty store is a new incarnation; it votes only once bootstrapped or re-admitted. */
+  emptyStoreRejoins: true,
   routeFor: (gossipRoute: Route | null): Route | null => gossipRoute,
   useIndirectProbes: true,
 });

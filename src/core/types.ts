@@ -26,6 +26,29 @@ export type MemberKind = 'site' | 'arbitrator';
 export interface Member {
   readonly id: MemberId;
   readonly kind: MemberKind;
+  /**
+   * The incarnation of the member's store that this configuration admits
+   * (docs/protocol.md §10): absent or 0, the bootstrap incarnation every
+   * member of a brand-new formation starts as; another number, the one a
+   * member drew when it started with an empty store and was re-admitted
+   * with. Votes and acknowledgements count only from the admitted
+   * incarnation. Not SWIM's incarnation (gossip refutation counter).
+   */
+  readonly incarnation?: number;
+  /** False while the member catches up (a non-voter, Raft dissertation §4.2.1); absent: a voter. */
+  readonly voter?: boolean;
+  /** The member's Ed25519 public key (base64 of its 32 raw bytes) for a member added at runtime; absent: the key the config file lists. */
+  readonly key?: string;
+}
+
+/** The incarnation a configuration admits for a member (absent means the bootstrap incarnation 0). */
+export function incarnationOf(m: Member): number {
+  return m.incarnation ?? 0;
+}
+
+/** Whether a configuration's member votes (and counts toward majorities). */
+export function votes(m: Member): boolean {
+  return m.voter !== false;
 }
 
 export type TicketMode = 'automatic' | 'manual';

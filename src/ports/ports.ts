@@ -75,7 +75,7 @@ export interface AdminFrame {
 
 /** Carries core messages between members. Best effort: the protocol tolerates loss. */
 export interface Transport {
-  /** The protocol version this member announces, major.minor (transports with a handshake; docs/protocol.md §9). */
+  /** The protocol version this member announces, major.minor (transports with a handshake; docs/protocol.md §10). */
   readonly protocol?: string;
   start(options?: AbortOptions): Promise<void>;
   stop(): Promise<void>;

@@ -158,6 +158,20 @@ function list<T>(value: unknown, path: string, lengthMax: number, item: (v: unkn
   return out;
 }
 
+/** An optional field: absent (undefined) or parsed. */
+function optional<T>(obj: Json, key: string, path: string, parse: (v: unknown, at: string) => T): T | undefined {
+  return Object.hasOwn(obj, key) ? parse(obj[key], `${path}.${key}`) : undefined;
+}
+
+/** The optional incarnation tag of a message that counts toward a majority (absent: 0, and left out). */
+function incTag(obj: Json, path: string): { inc?: number } {
+  const inc = optional(obj, 'inc', path, uint);
+  return inc === undefined || inc === 0 ? {} : { inc };
+}
+
+/** Base64 of an Ed25519 public key's 32 raw bytes: 44 characters, one '=' of padding. */
+const publicKeyBase64 = /^[A-Za-z0-9+/]{43}=$/;
+
 function boolean(value: unknown, path: string): boolean {
   if (typeof value !== 'boolean') throw new Invalid(path, `expected a boolean, got ${describe(value)}`);
   return value;
@@ -237,7 +251,20 @@ class Parser {
   member(value: unknown, path: string): Member {
     const o = object(value, path);
     const kinds: readonly MemberKind[] = ['site', 'arbitrator'];
-    return { id: this.memberId(field(o, 'id', path), `${path}.id`), kind: oneOf(field(o, 'kind', path), `${path}.kind`, kinds) };
+    const incarnation = optional(o, 'incarnation', path, uint);
+    const voter = optional(o, 'voter', path, boolean);
+    const key = optional(o, 'key', path, (v, at) => {
+      const k = text(v, at, 44, false);
+      if (!publicKeyBase64.test(k)) throw new Invalid(at, 'not the base64 of a 32-byte Ed25519 public key');
+      return k;
+    });
+    return {
+      id: this.memberId(field(o, 'id', path), `${path}.id`),
+      kind: oneOf(field(o, 'kind', path), `${path}.kind`, kinds),
+      ...(incarnation === undefined || incarnation === 0 ? {} : { incarnation }),
+      ...(voter === undefined || voter ? {} : { voter: false }),
+      ...(key === undefined ? {} : { key }),
+    };
   }
 
   members(value: unknown, path: string): Member[] {
@@ -559,7 +586,7 @@ class Parser {
   message(value: unknown): RaftMessage {
     const path = 'msg';
     const o = object(value, path);
-    const types = ['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot-chunk', 'snapshot-resp', 'renew', 'renew-resp', 'released'] as const;
+    const types = ['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot-chunk', 'snapshot-resp', 'renew', 'renew-resp', 'released', 'join', 'join-resp'] as const;
     const type = oneOf(field(o, 'type', path), `${path}.type`, types);
     const get = (key: string): unknown => field(o, key, path);
     const at = (key: string): string => `${path}.${key}`;
@@ -572,10 +599,23 @@ class Parser {
           term: msgTerm,
           lastIndex: this.index(get('lastIndex'), at('lastIndex')),
           lastTerm: this.term(get('lastTerm'), at('lastTerm')),
+          ...incTag(o, path),
         };
       case 'pre-vote-resp':
       case 'vote-resp':
-        return { type, term: msgTerm, granted: boolean(get('granted'), at('granted')) };
+        return { type, term: msgTerm, granted: boolean(get('granted'), at('granted')), ...incTag(o, path) };
+      case 'join':
+        return { type, term: msgTerm, inc: uint(get('inc'), at('inc')) };
+      case 'join-resp': {
+        const leader = get('leader');
+        return {
+          type,
+          term: msgTerm,
+          inc: uint(get('inc'), at('inc')),
+          empty: boolean(get('empty'), at('empty')),
+          leader: leader === null ? null : this.memberId(leader, at('leader')),
+        };
+      }
       case 'append':
         return {
           type,
@@ -593,6 +633,7 @@ class Parser {
           success: boolean(get('success'), at('success')),
           index: this.index(get('index'), at('index')),
           sentAt: this.ms(get('sentAt'), at('sentAt')),
+          ...incTag(o, path),
         };
       case 'snapshot-chunk': {
         const data = text(get('data'), at('data'), this.limits.snapshotChunkBytesMax);
@@ -618,6 +659,7 @@ class Parser {
           digest: text(get('digest'), at('digest'), snapshotDigestCharsMax, false),
           offset: uint(get('offset'), at('offset')),
           sentAt: this.ms(get('sentAt'), at('sentAt')),
+          ...incTag(o, path),
         };
       case 'renew':
         return {

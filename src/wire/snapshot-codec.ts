@@ -44,7 +44,14 @@ function canonical(s: Snapshot): Snapshot {
   return {
     index: s.index,
     term: s.term,
-    members: s.members.map((m) => ({ id: m.id, kind: m.kind })),
+    // Incarnation, voter flag and key too (docs/protocol.md §10): a snapshot without them would re-admit an old incarnation.
+    members: s.members.map((m) => ({
+      id: m.id,
+      kind: m.kind,
+      ...(m.incarnation === undefined || m.incarnation === 0 ? {} : { incarnation: m.incarnation }),
+      ...(m.voter === false ? { voter: false } : {}),
+      ...(m.key === undefined ? {} : { key: m.key }),
+    })),
     table: {
       tickets: s.table.tickets.map((t) => ({
         def: { name: t.def.name, mode: t.def.mode, leaseDurationMs: t.def.leaseDurationMs, acquireAfterMs: t.def.acquireAfterMs, revokeLeadMs: t.def.revokeLeadMs, weights: t.def.weights },

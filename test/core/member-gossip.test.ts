@@ -28,7 +28,7 @@ import { isSwimMessage, siteHealthRumorKind, type Envelope } from '../../src/cor
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { CoreEvent } from '../../src/core/ready.js';
 import { swimPresets } from '../../src/core/gossip/config.js';
-import { memberId, ms, type MemberId, type TicketDef } from '../../src/core/types.js';
+import { index, memberId, ms, term, type MemberId, type TicketDef } from '../../src/core/types.js';
 import { fakeClaimAuth, fakeClaimSig } from '../support/fake-claim-auth.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 
@@ -175,8 +175,10 @@ describe('Member with gossip', () => {
     const draws = (gossip: boolean): number => {
       let n = 0;
       const random: RandomSource = { next: () => (n++, 0.5) };
-      const m = new Member(configFor(site1), { now: ms(0), random, snapshotCodec, ...(gossip ? { gossip: gossipFor(site1) } : {}) });
-      // Alone (nobody answers), its election timer fires a few times.
+      // A member of a running formation (its store says so: docs/protocol.md §10), alone: nobody answers,
+      // so its election timer fires a few times.
+      const persisted = { hardState: { term: term(0), votedFor: null, commit: index(0) }, snapshot: null, entries: [] };
+      const m = new Member(configFor(site1), { now: ms(0), random, snapshotCodec, persisted, ...(gossip ? { gossip: gossipFor(site1) } : {}) });
       for (let t = 0; t <= 10_000; t += 50) {
         m.tick(ms(t));
         while (m.hasReady()) m.advance(m.ready());

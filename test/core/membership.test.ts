@@ -95,6 +95,14 @@ class Net {
     return leaders[0]![0];
   }
 
+  /** The member's store is lost: it starts again empty, as a new incarnation (docs/protocol.md §10). */
+  wipe(id: MemberId, members: MemberInfo[], seed: number, freshIncarnation: number): void {
+    const store = emptyRaftStore();
+    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed), snapshotCodec, freshIncarnation });
+    this.nodes.set(id, { member, store, down: false });
+    this.drain(id);
+  }
+
   restartFromStore(id: MemberId, members: MemberInfo[], seed: number): void {
     const old = this.nodes.get(id)!;
     const persisted = loadFrom(old.store);
@@ -161,5 +169,62 @@ describe('membership changes through the log', () => {
     const other = remaining.find((id) => id !== leader)!;
     net.restartFromStore(other, initial, 77);
     expect(net.nodes.get(other)!.member.status().members.map((m) => m.id)).toEqual(remaining);
+  });
+
+  // docs/protocol.md §10: an empty store is a new incarnation.
+  it('a member that lost its store never counts as the member it was: it rejoins as a new incarnation, catches up, then votes', () => {
+    const net = formation();
+    const leader = net.leader();
+    net.command(leader, { id: 'g', type: 'grant', ticket: 't1', site: s1, force: false });
+    net.run(net.now + 2000);
+    const victim = [s1, s2, a1].find((id) => id !== leader)!;
+    const third = [s1, s2, a1].find((id) => id !== leader && id !== victim)!;
+    const from = net.events.length;
+    net.wipe(victim, initial, 41, 4242);
+    // Started: neither admitted nor voting, whatever its file says.
+    expect(net.nodes.get(victim)!.member.incarnation()).toEqual({ incarnation: 4242, admitted: false, votes: false });
+    net.run(net.now + 3000);
+    const after = net.events.slice(from);
+    expect(after.some((x) => x.at === leader && x.e.type === 'member-rejoin' && x.e.member === victim && x.e.incarnation === 4242 && x.e.previous === 0)).toBe(true);
+    // Its acknowledgements as the old incarnation were never counted (none were sent: the leader ignored the new one's until admitted).
+    expect(after.some((x) => x.e.type === 'bootstrapped')).toBe(false);
+    expect(net.nodes.get(victim)!.member.incarnation()).toEqual({ incarnation: 4242, admitted: true, votes: true });
+    for (const [, n] of net.nodes) expect(n.member.status().members.find((m) => m.id === victim)).toEqual({ id: victim, kind: initial.find((m) => m.id === victim)!.kind, incarnation: 4242 });
+    expect(net.nodes.get(victim)!.member.status().commit).toBe(net.nodes.get(leader)!.member.status().commit);
+    expect(net.nodes.get(victim)!.member.ticket('t1')).toMatchObject({ holder: s1, generation: 1 });
+    // It votes again: with the third member down, the leader commits with it.
+    net.nodes.get(third)!.down = true;
+    net.command(leader, { id: 'attr', type: 'attr-set', ticket: 't1', key: 'k', value: 'v' });
+    net.run(net.now + 2000);
+    expect(net.result('attr')).toMatchObject({ ok: true });
+  });
+
+  it('a wiped member alone with the leader down cannot help elect anyone until re-admitted', () => {
+    const net = formation();
+    const leader = net.leader();
+    const victim = [s1, s2, a1].find((id) => id !== leader)!;
+    const third = [s1, s2, a1].find((id) => id !== leader && id !== victim)!;
+    net.nodes.get(leader)!.down = true;
+    net.wipe(victim, initial, 43, 777);
+    const termBefore = net.nodes.get(third)!.member.status().term;
+    net.run(net.now + 10_000);
+    // The third member campaigns, but the wiped one's vote would be the one it forgot: refused and never counted.
+    expect(net.nodes.get(third)!.member.status().role).not.toBe('leader');
+    expect(net.nodes.get(victim)!.member.incarnation().votes).toBe(false);
+    expect(net.nodes.get(third)!.member.status().term).toBe(termBefore);
+  });
+
+  it('a brand-new formation starts only when every member said it never took part', () => {
+    const net = new Net();
+    net.add(s1, initial, 1);
+    net.add(s2, initial, 2);
+    net.run(5000);
+    expect([...net.nodes.values()].some((n) => n.member.status().role === 'leader')).toBe(false);
+    expect(net.events.some((x) => x.e.type === 'bootstrapped')).toBe(false);
+    net.add(a1, initial, 3);
+    net.run(10_000);
+    expect(net.events.filter((x) => x.e.type === 'bootstrapped').map((x) => x.at).sort()).toEqual([a1, s1, s2].sort());
+    net.leader();
+    for (const [, n] of net.nodes) expect(n.member.incarnation()).toEqual({ incarnation: 0, admitted: true, votes: true });
   });
 });

@@ -7,11 +7,13 @@
 // Here three real member processes (`dist/bin/tollbooth.js`: two sites and an
 // arbitrator on 127.0.0.1–3, libp2p over TCP, LevelDB, the file ticket sink)
 // run a formation of 50 000 manual tickets (the most the config accepts).
-// The arbitrator and the first site start (the test waits for the site's
-// start-up writes of 50 000 ticket files); 300 attribute writes through the
-// admin socket make the leader compact its log (every 256 entries); then the
-// second site starts for the first time, with an empty store, so the leader
-// can only catch it up with a snapshot of the whole table. The test waits
+// All three start (a new formation starts once every member has: docs/protocol.md
+// §9), and the test waits for the sites' start-up writes of 50 000 ticket
+// files and a leader; then the second site stops and its state directory is
+// deleted (a lost store); 300 attribute writes through the admin socket make
+// the leader compact its log (every 256 entries); then the second site starts
+// again with an empty store, a new incarnation the leader re-admits, so the
+// leader can only catch it up with a snapshot of the whole table. The test waits
 // (with generous deadlines: two busy cores) for the late site to log the
 // snapshot installed, to follow the leader at its commit index, and to hold
 // the table; the leader must not have changed since before the late site
@@ -19,7 +21,7 @@
 // the late site. It prints the snapshot's size, its chunk count and the
 // transfer time (from the late site's 'member ready' to its 'installed' log
 // line; the leader may begin earlier, sending into the void).
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../src/core/config.js';
@@ -83,8 +85,16 @@ describe(`a late follower catches up by a chunked snapshot of ${ticketCount} tic
     arb = f.members.find((m) => m.kind === 'arbitrator')!;
     f.start(arb);
     f.start(early);
-    await Promise.all([f.waitReady(arb, startDeadlineMs), f.waitReady(early, startDeadlineMs)]);
-  }, startDeadlineMs + 30_000);
+    f.start(late);
+    await Promise.all([f.waitReady(arb, startDeadlineMs), f.waitReady(early, startDeadlineMs), f.waitReady(late, startDeadlineMs)]);
+    await until('a leader', startDeadlineMs, async () => {
+      const r = await f.call(arb, { op: 'peers' }, 20_000);
+      return r.ok && (r.data as PeersView).status.leader !== null ? true : null;
+    }, 500);
+    // The second site loses its store: it comes back below as a new incarnation with nothing.
+    await f.kill(late);
+    await rm(late.dir, { recursive: true, force: true });
+  }, 2 * startDeadlineMs + 30_000);
 
   afterAll(async () => {
     // TOLLBOOTH_KEEP=1 keeps the members' logs and stores for a look after a failure.

@@ -35,6 +35,8 @@ const mutantRules: Record<string, MemberRules> = {
   'shorten-live-lease': broken({ viewAfterTicketChange: (_untilMs, fromMs, _honouredMs, newLeaseMs, clockDriftPpmMax) => leaderViewEnd(fromMs, newLeaseMs, clockDriftPpmMax) }),
   /** The holder keeps the configured revoke lead however slow its CIB writes get (issue 12 item 6 undone). */
   'fixed-revoke-lead': broken({ revokeLead: (revokeLeadMs) => revokeLeadMs }),
+  /** A member that lost its store votes as the incarnation its configuration lists for it (docs/protocol.md §10 undone). */
+  'wiped-member-votes': broken({ emptyStoreRejoins: false }),
   /** Gossip finds relays, but the registry never uses them: every message goes direct (DESIGN.md §3.2 undone). */
   'no-relay': broken({ routeFor: () => ({ direct: true }) }),
   /** SWIM without indirect probes: one missed direct probe makes a member suspect (SWIM §3.1 undone). */

@@ -31,7 +31,13 @@ export type FaultKind =
    * altogether. Relays cannot route around it, which is what makes a late
    * renewal answer reach the holder (drawn apart from the others, see below).
    */
-  | 'slow-inbound';
+  | 'slow-inbound'
+  /**
+   * A member loses its store (a reinstalled node, a new disk, the agent started on another
+   * node of its site) and starts again empty: it must rejoin as a new incarnation and never
+   * vote as the member it was (docs/protocol.md §10). Drawn apart from the others, as slow-inbound.
+   */
+  | 'wipe';
 
 /** Fault classes: fault-free and loss-only runs are where L2 (no false failovers) is checked. */
 export type FaultClass = 'fault-free' | 'loss-only' | 'mixed';
@@ -238,6 +244,8 @@ function drawMixedParams(seed: number): SimParams {
     if (faults.length === 0) faults = [r.pick(allFaults)];
     // Added with gossip: drawn from its own stream so that the other faults of a seed stay as they were.
     if (new SeededRandom(seed ^ 0x51043).chance(0.35)) faults.push('slow-inbound');
+    // Added with incarnations (issue 11): its own stream again.
+    if (new SeededRandom(seed ^ 0x3199e).chance(0.35)) faults.push('wipe');
   }
   const wan = profile === 'wan';
   const net = {

@@ -63,6 +63,8 @@ interface Node {
   guardRecord: Map<string, { generation: number; guardAt: number }>;
   crashInNextReady: boolean;
   restarts: number;
+  /** Store wipes so far: each restart after one is a new incarnation that must be re-admitted. */
+  wipes: number;
 }
 
 type SimEvent =
@@ -229,6 +231,7 @@ export class World {
       guardRecord: new Map(),
       crashInNextReady: false,
       restarts: 0,
+      wipes: 0,
       relayBudget: new RelayBudget(),
     }));
     for (const n of this.nodes) this.start(n);
@@ -265,6 +268,8 @@ export class World {
         random: new SeededRandom(this.params.seed * 31 + n.idx * 1009 + n.restarts * 7919),
         snapshotCodec,
         ...(persisted === undefined ? {} : { persisted }),
+        // Distinct for every start of every member: a wiped store never comes back as an incarnation it had.
+        freshIncarnation: 1 + n.idx + this.nodes.length * (n.restarts + 1),
         cib,
         gossip: {
           timing: this.params.swim,
@@ -291,6 +296,19 @@ export class World {
     n.timerToken += 1;
     // CIB writes not yet started die with the agent; the one in progress completes.
     n.cibQueue.dropWaiting();
+  }
+
+  /**
+   * The store is lost with the process (docs/protocol.md §10); the CIB and the lease guard's
+   * record are the site's and stay. Only while every other member that lost its store has
+   * been re-admitted as a voter: losing a majority's stores is disaster recovery, not a fault.
+   */
+  wipe(n: Node): boolean {
+    if (this.nodes.some((m) => m !== n && (m.core === null ? m.wipes > 0 : !m.core.incarnation().votes))) return false;
+    this.crash(n);
+    n.store = emptyRaftStore();
+    n.wipes += 1;
+    return true;
   }
 
   restart(n: Node): void {
@@ -834,6 +852,21 @@ export class World {
         this.at(isolateAt + healAfter, () => {
           if (this.now < safetyEnd) this.heal();
         });
+        return;
+      }
+      case 'wipe': {
+        // Usually a voter that just acknowledged entries (a follower of the leader), sometimes the leader;
+        // back soon, while the elections its lost votes could decide are still running.
+        const l = this.leader();
+        const victim = l !== undefined && r.chance(0.6) ? r.pick(this.nodes.filter((x) => x !== l)) : r.pick(this.nodes);
+        if (!this.wipe(victim)) return;
+        const et = this.params.timing.electionTimeoutMs;
+        this.at(this.now + r.int(10, 3 * et), () => this.restart(victim));
+        // Often the leader is cut off at once: the next election needs the wiped member's vote.
+        if (l !== undefined && l !== victim && r.chance(0.6)) {
+          this.isolate(l);
+          break;
+        }
         return;
       }
       case 'isolate-leader': {

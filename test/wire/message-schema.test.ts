@@ -58,6 +58,8 @@ const samples: Record<Message['type'] | 'snapshot', JsonValue> = {
   'pre-vote-resp': { type: 'pre-vote-resp', term: 5, granted: false },
   vote: { type: 'vote', term: 6, lastIndex: 0, lastTerm: 0 },
   'vote-resp': { type: 'vote-resp', term: 6, granted: true },
+  join: { type: 'join', term: 0, inc: 12345 },
+  'join-resp': { type: 'join-resp', term: 3, inc: 12345, empty: false, leader: 'siteA' },
   append: {
     type: 'append',
     term: 7,
@@ -204,7 +206,24 @@ describe('valid messages', () => {
     expect(entryDatas.map((d) => (d as { type: string }).type).sort()).toEqual(
       ['attr-delete', 'attr-set', 'config', 'grant', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove', 'ticket-change'].sort(),
     );
-    expect(Object.keys(samples)).toHaveLength(12);
+    expect(Object.keys(samples)).toHaveLength(14);
+  });
+
+  // docs/protocol.md §10: incarnations are optional (absent: 0, as members before them sent).
+  it('takes the optional incarnation tags and member fields, and leaves out their defaults', () => {
+    const tagged = { type: 'vote-resp', term: 6, granted: true, inc: 281474976710655 };
+    expect(parseMessage(tagged)).toEqual({ ok: true, msg: tagged });
+    expect(parseMessage({ ...tagged, inc: 0 })).toEqual({ ok: true, msg: { type: 'vote-resp', term: 6, granted: true } });
+    expect(reasonOf({ ...tagged, inc: -1 })).toMatch(/^msg\.inc: /);
+    expect(reasonOf({ ...(samples['append-resp'] as object), inc: 'x' })).toMatch(/^msg\.inc: /);
+    const key = 'A'.repeat(43) + '=';
+    const members = [{ id: 'siteA', kind: 'site', incarnation: 77 }, { id: 'arb2', kind: 'arbitrator', voter: false, key }, { id: 'siteB', kind: 'site', voter: true, incarnation: 0 }];
+    const r = parseMessage({ ...(samples.append as object), entries: [{ index: 1, term: 1, data: { type: 'config', members } }] });
+    expect(r.ok && r.msg.type === 'append' && r.msg.entries[0]!.data).toEqual({ type: 'config', members: [members[0], members[1], { id: 'siteB', kind: 'site' }] });
+    const bad = (m: object): string => reasonOf({ ...(samples.append as object), entries: [{ index: 1, term: 1, data: { type: 'config', members: [m] } }] });
+    expect(bad({ id: 'a', kind: 'site', key: 'short=' })).toMatch(/members\[0\]\.key: not the base64/);
+    expect(bad({ id: 'a', kind: 'site', voter: 'no' })).toMatch(/members\[0\]\.voter: /);
+    expect(bad({ id: 'a', kind: 'site', incarnation: 1.5 })).toMatch(/members\[0\]\.incarnation: /);
   });
 
   it('tolerates extra keys but does not pass them on', () => {

@@ -42,6 +42,15 @@ describe('snapshot codec', () => {
     expect(snapshotCodec.digest(again)).toBe(snapshotCodec.digest(text));
   });
 
+  // docs/protocol.md §10: a snapshot that dropped them would re-admit an old incarnation at the member installing it.
+  it('keeps each member\'s incarnation, voter flag and key', () => {
+    const key = 'B'.repeat(43) + '=';
+    const members = [{ id: memberId('site-a'), kind: 'site' as const, incarnation: 9 }, { id: memberId('arb-b'), kind: 'arbitrator' as const, voter: false, key }];
+    const s: Snapshot = { index: index(3), term: term(1), members, table: TicketTable.fromDefs([], defaultLimits).snapshot() };
+    const back = snapshotCodec.decode(snapshotCodec.encode(s));
+    expect(back).toMatchObject({ ok: true, snapshot: { members } });
+  });
+
   it('the digest is SHA-256 in hex and tells texts apart', () => {
     const text = snapshotCodec.encode(snapshotOf(3));
     expect(snapshotCodec.digest(text)).toMatch(/^[0-9a-f]{64}$/);

@@ -6,7 +6,7 @@
 //
 //   key                          value
 //   meta/format-version          1
-//   raft/hard-state              HardState  {"term":…,"votedFor":…,"commit":…}
+//   raft/hard-state              HardState  {"term":…,"votedFor":…,"commit":…[,"incarnation":…]}
 //   raft/snapshot                Snapshot   (absent until the first compaction or install)
 //   raft/log/<index>             Entry, <index> in 16 zero-padded decimal digits
 //
@@ -303,6 +303,8 @@ export function checkHardState(v: unknown): string | null {
   if (!isSafeNat(v.term)) return `term must be a non-negative safe integer, got ${show(v.term)}`;
   if (!(v.votedFor === null || typeof v.votedFor === 'string')) return `votedFor must be a member id or null, got ${show(v.votedFor)}`;
   if (!isSafeNat(v.commit)) return `commit must be a non-negative safe integer, got ${show(v.commit)}`;
+  // docs/protocol.md §10: the store's incarnation, absent in stores written before incarnations (then 0).
+  if (v.incarnation !== undefined && !isSafeNat(v.incarnation)) return `incarnation must be a non-negative safe integer, got ${show(v.incarnation)}`;
   return null;
 }
 

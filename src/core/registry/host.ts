@@ -16,6 +16,12 @@ export interface RegistryRules {
   readonly ackQuorum: (voters: number) => number;
   /** Whether to grant a vote request that passed the vote-block check. */
   readonly shouldGrantVote: (req: VoteRequest, voter: VoterState) => boolean;
+  /**
+   * docs/protocol.md §10: a member that started with an empty store is a new incarnation,
+   * which votes only once bootstrapped or re-admitted. False (the mutant
+   * `wiped-member-votes`): it claims whatever incarnation its configuration lists for it.
+   */
+  readonly emptyStoreRejoins: boolean;
 }
 
 export interface VoteRequest {
@@ -84,4 +90,6 @@ export interface RegistryStart {
   readonly snapshot: Snapshot;
   readonly entries: readonly Entry[];
   readonly hardState: HardState | null;
+  /** The incarnation this store takes if it is empty (hardState null): never one an earlier store of this member had. */
+  readonly freshIncarnation: number;
 }

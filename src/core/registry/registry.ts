@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- 690 lines: incarnations (issue 11) pushed Raft past 600; its admission logic already
+   lives in incarnation.ts, and the next cut (follower-side replication into its own file) is noted as debt. */
 // The registry: Raft with PreVote (§9.6), CheckQuorum (§6.2), leader
 // stickiness and a leader lease (DESIGN.md §2), single-server membership
 // changes (dissertation §4.1), log compaction, snapshots in chunks. Raft only: it
@@ -13,11 +15,12 @@ import type { Entry, EntryData, RaftMessage } from '../messages.js';
 import { leaderLeaseDurationMs } from '../lease.js';
 import type { RandomSource } from '../random.js';
 import type { PersistBatch, Role } from '../ready.js';
-import { assert, index, ms, term, type Index, type Member, type MemberId, type Term } from '../types.js';
+import { assert, incarnationOf, index, ms, term, votes, type Index, type Member, type MemberId, type Term } from '../types.js';
 import type { RegistryDeps, RegistryHost, RegistryLimits, RegistryRules, RegistryStart, RegistryTiming, VoteRequest, VoterState } from './host.js';
 import { majority } from './quorum.js';
 import { RaftLog } from './raft-log.js';
 import { ProgressTracker, type Progress } from './tracker.js';
+import { Admission, carriesIncarnation, configuredIncarnation, type AdmissionHost } from './incarnation.js';
 import { SnapshotReceiver, SnapshotSender, type ChunkOut } from './snapshot-transfer.js';
 
 export type { RegistryHost, RegistryRules, VoteRequest, VoterState } from './host.js';
@@ -54,6 +57,9 @@ export class Registry {
   /** A snapshot being received from a leader, kept across leader changes (snapshot-transfer.ts). */
   private readonly receiver: SnapshotReceiver;
 
+  /** This store's incarnation, bootstrap and admission (docs/protocol.md §10). */
+  private readonly admission: Admission;
+
   // Leader state.
   private readonly progress: ProgressTracker;
   private lastBroadcastAt = Number.NEGATIVE_INFINITY;
@@ -81,6 +87,10 @@ export class Registry {
     this.log = new RaftLog(s, start.entries);
     this.currentTerm = start.hardState?.term ?? term(0);
     this.votedFor = start.hardState?.votedFor ?? null;
+    // An empty store is a new incarnation: it must not vote as the member it may have been
+    // (it may have voted in a term it no longer remembers) until admitted (§10). Persisted at once.
+    this.admission = new Admission(start.hardState === null ? start.freshIncarnation : (start.hardState.incarnation ?? 0), this.admissionHost());
+    if (start.hardState === null) this.hardStateDirty = true;
     this.commit = index(Math.max(start.hardState?.commit ?? 0, s.index));
     this.applied = s.index;
     this.members = s.members;
@@ -93,6 +103,8 @@ export class Registry {
   /** Applies what the store says is committed, then arms the election timer. Called once, when the host is ready. */
   start(): void {
     this.applyCommitted();
+    // A formation of one: nobody to ask whether it is new.
+    if (!this.admitted()) this.admission.maybeBootstrap();
   }
 
   private get now(): number { return this.time.now; }
@@ -112,8 +124,33 @@ export class Registry {
     return this.role === 'leader';
   }
 
+  /** Whether the configuration counts `id` as a voter (which incarnation of it: see admit()). */
   isVoter(id: MemberId): boolean {
+    return this.members.some((m) => m.id === id && votes(m));
+  }
+
+  isMember(id: MemberId): boolean {
     return this.members.some((m) => m.id === id);
+  }
+
+  /** This store's incarnation (docs/protocol.md §10). */
+  get incarnation(): number {
+    return this.rules.emptyStoreRejoins ? this.admission.own : this.configuredIncarnation(this.self);
+  }
+
+  private configuredIncarnation(id: MemberId): number {
+    return configuredIncarnation(this.members, id);
+  }
+
+  /** Whether the configuration admits this store's incarnation of this member (as voter or learner). */
+  admitted(): boolean {
+    const m = this.members.find((x) => x.id === this.self);
+    return m !== undefined && incarnationOf(m) === this.incarnation;
+  }
+
+  /** Whether this member votes: the configuration lists it as a voter, at this store's incarnation. */
+  selfVotes(): boolean {
+    return this.isVoter(this.self) && this.admitted();
   }
 
   kindOf(id: MemberId): Member['kind'] | undefined {
@@ -147,7 +184,7 @@ export class Registry {
     if (!this.hasPersist()) return null;
     const u = this.log.takeUnstable();
     const batch: PersistBatch = {
-      hardState: this.hardStateDirty ? { term: this.currentTerm, votedFor: this.votedFor, commit: this.commit } : null,
+      hardState: this.hardStateDirty ? { term: this.currentTerm, votedFor: this.votedFor, commit: this.commit, ...(this.admission.own === 0 ? {} : { incarnation: this.admission.own }) } : null,
       snapshot: u.snapshot,
       truncateFrom: u.truncateFrom,
       entries: u.entries,
@@ -158,7 +195,8 @@ export class Registry {
 
   /** The earliest time at which onTime() has work to do (infinite for a non-voter). */
   nextDeadline(): number {
-    if (!this.isVoter(this.self)) return Number.POSITIVE_INFINITY;
+    if (!this.admitted()) return this.admission.nextJoinAt;
+    if (!this.selfVotes()) return Number.POSITIVE_INFINITY;
     return this.role === 'leader' ? Math.min(this.nextHeartbeatAt, this.checkQuorumAt) : this.electionDeadline;
   }
 
@@ -166,12 +204,13 @@ export class Registry {
 
   /** Timers: CheckQuorum and heartbeats at a leader, the election timeout elsewhere. */
   onTime(): void {
+    if (!this.admitted() && this.now >= this.admission.nextJoinAt) this.admission.sendJoin(this.now + this.timing.heartbeatIntervalMs);
     if (this.role === 'leader') {
       if (this.now >= this.checkQuorumAt) this.checkQuorum();
     }
     if (this.role === 'leader') {
       if (this.now >= this.nextHeartbeatAt) this.broadcastAppend();
-    } else if (this.isVoter(this.self) && this.now >= this.electionDeadline) {
+    } else if (this.selfVotes() && this.now >= this.electionDeadline) {
       this.startPreVote();
     }
   }
@@ -182,15 +221,22 @@ export class Registry {
    * here and its handler must not see it.
    */
   admit(from: MemberId, msg: RaftMessage): boolean {
-    if (!this.isVoter(from) && msg.type !== 'append' && msg.type !== 'snapshot-chunk') {
+    if (!this.isMember(from) && msg.type !== 'append' && msg.type !== 'snapshot-chunk') {
       // Unknown senders are refused by the transport; the core checks too (a removed member).
       this.host.event({ type: 'message-ignored', from, msgType: msg.type, reason: 'not a member' });
+      return false;
+    }
+    if (msg.type === 'join' || msg.type === 'join-resp') return true; // outside terms: a joiner only asks
+    if (carriesIncarnation(msg) && (msg.inc ?? 0) !== this.configuredIncarnation(from)) {
+      // Another incarnation of that member than the configuration admits (one that lost its store,
+      // or an old one that came back): its votes and acknowledgements never count (§10).
+      this.host.event({ type: 'message-ignored', from, msgType: msg.type, reason: `incarnation ${msg.inc ?? 0} is not the admitted ${this.configuredIncarnation(from)}` });
       return false;
     }
     // Vote requests inside the vote-blocked window are ignored entirely, without
     // adopting their term: leader stickiness, and the leader lease relies on it.
     if ((msg.type === 'vote' || msg.type === 'pre-vote') && msg.term > this.currentTerm && this.now < this.voteBlockedUntil) {
-      this.host.send(from, { type: msg.type === 'vote' ? 'vote-resp' : 'pre-vote-resp', term: this.currentTerm, granted: false });
+      this.host.send(from, { type: msg.type === 'vote' ? 'vote-resp' : 'pre-vote-resp', term: this.currentTerm, granted: false, ...this.inc() });
       return false;
     }
     if (msg.term > this.currentTerm && msg.type !== 'pre-vote' && !(msg.type === 'pre-vote-resp' && msg.granted)) {
@@ -201,8 +247,12 @@ export class Registry {
   }
 
   /** One Raft message, after admit(). */
-  step(from: MemberId, msg: Msg<'pre-vote' | 'pre-vote-resp' | 'vote' | 'vote-resp' | 'append' | 'append-resp' | 'snapshot-chunk' | 'snapshot-resp'>): void {
+  step(from: MemberId, msg: Msg<'pre-vote' | 'pre-vote-resp' | 'vote' | 'vote-resp' | 'append' | 'append-resp' | 'snapshot-chunk' | 'snapshot-resp' | 'join' | 'join-resp'>): void {
     switch (msg.type) {
+      case 'join':
+        return this.admission.onJoin(from, msg);
+      case 'join-resp':
+        return this.admission.onJoinResp(from, msg, this.admitted());
       case 'pre-vote':
         return this.onPreVote(from, msg);
       case 'pre-vote-resp':
@@ -234,7 +284,13 @@ export class Registry {
   // ─────────────────────────── elections ───────────────────────────
 
   private voters(): MemberId[] {
-    return this.members.map((m) => m.id);
+    return this.members.filter(votes).map((m) => m.id);
+  }
+
+  /** The incarnation tag of a message that counts toward a majority: absent for 0, so bootstrap members' messages are as before. */
+  private inc(): { inc?: number } {
+    const i = this.incarnation;
+    return i === 0 ? {} : { inc: i };
   }
 
   private resetElectionTimer(): void {
@@ -258,7 +314,7 @@ export class Registry {
     this.emitRole();
     const req = { term: term(this.currentTerm + 1), lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() };
     if (this.countVotes() === 'won') return this.startElection();
-    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'pre-vote', ...req });
+    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'pre-vote', ...req, ...this.inc() });
   }
 
   private startElection(): void {
@@ -272,7 +328,7 @@ export class Registry {
     this.emitRole();
     if (this.countVotes() === 'won') return this.becomeLeader();
     const req = { term: this.currentTerm, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() };
-    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'vote', ...req });
+    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'vote', ...req, ...this.inc() });
   }
 
   private countVotes(): 'won' | 'lost' | 'pending' {
@@ -290,8 +346,9 @@ export class Registry {
   }
 
   private onPreVote(from: MemberId, msg: Msg<'pre-vote'>): void {
-    const granted = msg.term > this.currentTerm && this.now >= this.voteBlockedUntil && this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
-    this.host.send(from, { type: 'pre-vote-resp', term: granted ? msg.term : this.currentTerm, granted });
+    // Only a voter at its admitted incarnation votes, and only for a voter (§10).
+    const granted = this.selfVotes() && this.isVoter(from) && msg.term > this.currentTerm && this.now >= this.voteBlockedUntil && this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
+    this.host.send(from, { type: 'pre-vote-resp', term: granted ? msg.term : this.currentTerm, granted, ...this.inc() });
   }
 
   private onPreVoteResp(from: MemberId, msg: Msg<'pre-vote-resp'>): void {
@@ -311,13 +368,13 @@ export class Registry {
       logUpToDate: (i, t) => this.log.isUpToDate(i, t),
     };
     const req: VoteRequest = { from, term: msg.term, lastIndex: msg.lastIndex, lastTerm: msg.lastTerm };
-    const granted = this.now >= this.voteBlockedUntil && this.rules.shouldGrantVote(req, voter);
+    const granted = this.selfVotes() && this.isVoter(from) && this.now >= this.voteBlockedUntil && this.rules.shouldGrantVote(req, voter);
     if (granted) {
       this.votedFor = from;
       this.hardStateDirty = true;
       this.resetElectionTimer();
     }
-    this.host.send(from, { type: 'vote-resp', term: this.currentTerm, granted });
+    this.host.send(from, { type: 'vote-resp', term: this.currentTerm, granted, ...this.inc() });
   }
 
   private onVoteResp(from: MemberId, msg: Msg<'vote-resp'>): void {
@@ -352,7 +409,8 @@ export class Registry {
     this.role = 'leader';
     this.leader = this.self;
     this.leaderSince = this.now;
-    this.progress.reset(this.voters(), this.log.lastIndex());
+    // Every member, non-voters too: they catch up from the leader like the others (their acknowledgements count for nothing).
+    this.progress.reset(this.members, this.log.lastIndex());
     this.checkQuorumAt = this.now + this.timing.electionTimeoutMs;
     this.host.tookOffice();
     this.emitRole();
@@ -428,7 +486,7 @@ export class Registry {
 
   private onAppend(from: MemberId, msg: Msg<'append'>): void {
     if (msg.term < this.currentTerm) {
-      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
+      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt, ...this.inc() });
       return;
     }
     if (this.fromUsurper(from, msg)) return;
@@ -442,7 +500,7 @@ export class Registry {
     const termAtPrev = this.log.termAt(msg.prevIndex);
     if (termAtPrev !== msg.prevTerm) {
       const hint = Math.min(this.log.lastIndex(), msg.prevIndex - 1);
-      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: index(Math.max(hint, this.commit)), sentAt: msg.sentAt });
+      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: index(Math.max(hint, this.commit)), sentAt: msg.sentAt, ...this.inc() });
       return;
     }
     this.acceptEntries(from, msg.prevIndex, msg.entries, msg);
@@ -454,7 +512,7 @@ export class Registry {
     if (hadConfig) this.refreshMembers();
     const newCommit = Math.min(msg.commit, last);
     if (newCommit > this.commit) this.setCommit(index(newCommit));
-    this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: last, sentAt: msg.sentAt });
+    this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: last, sentAt: msg.sentAt, ...this.inc() });
   }
 
   private acknowledgeLeader(from: MemberId): void {
@@ -481,10 +539,17 @@ export class Registry {
       // The follower installed the snapshot (or caught up otherwise): appends resume after it.
       if (p.snapshot !== null && this.snapshots.done(from, p.snapshot, p.match)) p.snapshot = null;
       this.maybeCommit();
+      this.admission.maybePromote();
       // Entries still in flight advanced `next` past the end: nothing to send until the next heartbeat.
       if (this.role === 'leader' && p.next <= this.log.lastIndex()) this.sendAppend(from, p);
     } else {
       if (p.snapshot !== null) return; // a refusal from before the transfer: the snapshot answers for the log now
+      if (msg.index < p.match) {
+        // It acknowledged entries it no longer holds: a store lost without a new incarnation (§10). Never
+        // counted on again past what it holds now, and probed from there rather than in a loop.
+        this.host.event({ type: 'protocol-violation', from, msgType: msg.type, reason: `acknowledged index ${p.match}, now holds only up to ${msg.index}` });
+        p.match = msg.index;
+      }
       p.next = Math.max(1, Math.min(p.next - 1, msg.index + 1));
       if (p.next <= p.match) p.next = p.match + 1;
       this.sendAppend(from, p);
@@ -492,15 +557,15 @@ export class Registry {
   }
 
   private onSnapshotChunk(from: MemberId, msg: Msg<'snapshot-chunk'>): void {
-    if (msg.term < this.currentTerm) return this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt });
+    if (msg.term < this.currentTerm) return this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt, ...this.inc() });
     if (this.fromUsurper(from, msg)) return;
     this.acknowledgeLeader(from);
     // Our log already holds everything the snapshot does.
-    if (msg.index <= this.commit) return this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: this.commit, sentAt: msg.sentAt });
+    if (msg.index <= this.commit) return this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: this.commit, sentAt: msg.sentAt, ...this.inc() });
     const out = this.receiver.offer(msg, from);
     // Not all there yet (or refused, then from 0): tell the leader where to go on.
     if (out.kind !== 'complete') {
-      return this.host.send(from, { type: 'snapshot-resp', term: this.currentTerm, index: msg.index, lastTerm: msg.lastTerm, digest: msg.digest, offset: out.kind === 'partial' ? out.offset : 0, sentAt: msg.sentAt });
+      return this.host.send(from, { type: 'snapshot-resp', term: this.currentTerm, index: msg.index, lastTerm: msg.lastTerm, digest: msg.digest, offset: out.kind === 'partial' ? out.offset : 0, sentAt: msg.sentAt, ...this.inc() });
     }
     const s = out.snapshot;
     this.log.install(s);
@@ -509,7 +574,7 @@ export class Registry {
     this.applied = s.index;
     this.hardStateDirty = true;
     this.host.installSnapshot(s);
-    this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: s.index, sentAt: msg.sentAt });
+    this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: s.index, sentAt: msg.sentAt, ...this.inc() });
   }
 
   private onSnapshotResp(from: MemberId, msg: Msg<'snapshot-resp'>): void {
@@ -524,7 +589,7 @@ export class Registry {
   private maybeCommit(): void {
     if (this.role !== 'leader') return;
     const voters = this.voters();
-    const n = this.progress.committable(voters, this.isVoter(this.self), this.log.lastIndex(), this.rules.ackQuorum(voters.length));
+    const n = this.progress.committable(voters, this.selfVotes(), this.log.lastIndex(), this.rules.ackQuorum(voters.length));
     // Raft §5.4.2: only entries of the current term commit by counting replicas.
     if (n !== undefined && n > this.commit && this.log.termAt(n) === this.currentTerm) this.setCommit(index(n));
   }
@@ -555,7 +620,7 @@ export class Registry {
       const ok = this.host.applyEntry(e);
       changed = true;
       // A leader removed from the configuration steps down once the change is committed (dissertation §4.2.2).
-      if (ok && this.role === 'leader' && e.data.type === 'config' && !this.isVoter(this.self)) this.becomeFollower(this.currentTerm, null);
+      if (ok && this.role === 'leader' && e.data.type === 'config' && !this.selfVotes()) this.becomeFollower(this.currentTerm, null);
     }
     if (changed) {
       this.host.appliedBatch();
@@ -579,6 +644,35 @@ export class Registry {
     if (this.role === 'leader') this.progress.follow(members, this.log.lastIndex());
   }
 
+  // ─────────────────────────── incarnations (docs/protocol.md §10) ───────────────────────────
+
+  /**
+   * Whether the leader may propose a membership change now: one at a time (the last one
+   * committed), and only after an entry of its own term committed (the single-server change
+   * bug Ongaro's dissertation errata fixes: a change proposed before that can form disjoint
+   * majorities with a change an earlier leader left uncommitted).
+   */
+  canChangeMembership(): boolean {
+    return this.role === 'leader' && this.commit >= this.leaderReadyIndex && !this.log.entriesAfter(this.commit).some((e) => e.data.type === 'config');
+  }
+
+  private admissionHost(): AdmissionHost {
+    return {
+      self: this.self,
+      members: () => this.members,
+      neverTookPart: () => this.currentTerm === 0 && this.log.lastIndex() === 0,
+      term: () => this.currentTerm,
+      leader: () => this.leader,
+      commitIndex: () => this.commit,
+      progressOf: (id) => this.progress.get(id),
+      canChangeMembership: () => this.canChangeMembership(),
+      propose: (data) => void this.propose(data),
+      send: (to, msg) => this.host.send(to, msg),
+      event: (e) => this.host.event(e),
+      bootstrapped: () => void (this.hardStateDirty = true),
+    };
+  }
+
   // ─────────────────────────── leader lease ───────────────────────────
 
   private leaderLeaseEnd(): number {
@@ -591,8 +685,9 @@ export class Registry {
   private checkQuorum(): void {
     // CheckQuorum (Raft §6.2, etcd): once per election timeout, step down unless a
     // majority was heard from since the last check.
-    const active = this.progress.takeActive((id) => this.isVoter(id));
+    const active = this.progress.takeActive((id) => (id === this.self ? this.selfVotes() : this.isVoter(id)));
     this.checkQuorumAt = this.now + this.timing.electionTimeoutMs;
     if (active < majority(this.voters().length)) this.becomeFollower(this.currentTerm, null);
   }
 }
+

@@ -3,7 +3,7 @@
 // heartbeat it answered (the leader lease counts those) and whether it was
 // heard since the last CheckQuorum.
 
-import type { Member, MemberId } from '../types.js';
+import { incarnationOf, type Member, type MemberId } from '../types.js';
 import { quorumValue } from './quorum.js';
 import type { SnapshotSend } from './snapshot-transfer.js';
 
@@ -15,6 +15,8 @@ export interface Progress {
   recentActive: boolean;
   /** A snapshot transfer in progress (etcd's StateSnapshot): no appends until the follower installed it. */
   snapshot: SnapshotSend | null;
+  /** The member's incarnation this record is about (docs/protocol.md §10): another one holds none of what this one acknowledged. */
+  incarnation: number;
 }
 
 export class ProgressTracker {
@@ -23,9 +25,9 @@ export class ProgressTracker {
   constructor(private readonly self: MemberId) {}
 
   /** A new term of office: every other voter starts unmatched, to be probed from the end of our log. */
-  reset(voters: readonly MemberId[], lastIndex: number): void {
+  reset(members: readonly Member[], lastIndex: number): void {
     this.byMember.clear();
-    for (const v of voters) if (v !== this.self) this.byMember.set(v, fresh(lastIndex, false));
+    for (const m of members) if (m.id !== this.self) this.byMember.set(m.id, fresh(lastIndex, false, incarnationOf(m)));
   }
 
   clear(): void {
@@ -41,9 +43,16 @@ export class ProgressTracker {
     return this.byMember.entries();
   }
 
-  /** Follows a configuration change: new voters are tracked (counted active until the next check), removed ones dropped. */
+  /**
+   * Follows a configuration change: new members are tracked (counted active until the next check), removed ones
+   * dropped, and a member admitted at another incarnation starts over: what the old one matched is gone with its store.
+   */
   follow(members: readonly Member[], lastIndex: number): void {
-    for (const m of members) if (m.id !== this.self && !this.byMember.has(m.id)) this.byMember.set(m.id, fresh(lastIndex, true));
+    for (const m of members) {
+      if (m.id === this.self) continue;
+      const p = this.byMember.get(m.id);
+      if (p === undefined || p.incarnation !== incarnationOf(m)) this.byMember.set(m.id, fresh(lastIndex, true, incarnationOf(m)));
+    }
     for (const id of [...this.byMember.keys()]) if (!members.some((m) => m.id === id)) this.byMember.delete(id);
   }
 
@@ -71,6 +80,6 @@ export class ProgressTracker {
   }
 }
 
-function fresh(lastIndex: number, recentActive: boolean): Progress {
-  return { match: 0, next: lastIndex + 1, ackedSentAt: Number.NEGATIVE_INFINITY, recentActive, snapshot: null };
+function fresh(lastIndex: number, recentActive: boolean, incarnation: number): Progress {
+  return { match: 0, next: lastIndex + 1, ackedSentAt: Number.NEGATIVE_INFINITY, recentActive, snapshot: null, incarnation };
 }

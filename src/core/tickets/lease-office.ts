@@ -36,7 +36,7 @@ export interface LeaseOfficeDeps {
   readonly time: { readonly now: number };
   /** The applied ticket table (replaced when a snapshot is installed, hence a getter). */
   readonly table: () => TicketTable;
-  readonly registry: Pick<Registry, 'isLeader' | 'leaderNow' | 'term' | 'config' | 'kindOf' | 'canServeLeases' | 'propose' | 'uncommitted' | 'lastIndex'>;
+  readonly registry: Pick<Registry, 'isLeader' | 'leaderNow' | 'term' | 'config' | 'kindOf' | 'canServeLeases' | 'propose' | 'uncommitted' | 'lastIndex' | 'canChangeMembership'>;
   readonly send: (to: MemberId, msg: RaftMessage) => void;
   readonly event: (e: CoreEvent) => void;
   /** Spreads a committed change of a ticket by gossip (DESIGN.md §3.3). */
@@ -493,15 +493,19 @@ export class LeaseOffice {
   }
 
   private changeMembership(cmd: Command<'member-add' | 'member-remove'>): void {
-    // Single-server changes (Raft dissertation §4.1): one at a time, the next only after the last committed.
-    if (this.deps.registry.uncommitted().some((e) => e.data.type === 'config')) {
-      return this.result(cmd.id, false, 'change-in-progress', 'a membership change is still uncommitted');
+    // Single-server changes (Raft dissertation §4.1): one at a time, the next only after the last committed,
+    // and only once this leader committed an entry of its term (registry.canChangeMembership).
+    if (!this.deps.registry.canChangeMembership()) {
+      return this.result(cmd.id, false, 'change-in-progress', 'a membership change is still uncommitted (or this leader has not committed an entry of its term yet)');
     }
     const current = this.deps.registry.config;
     let members: Member[];
     if (cmd.type === 'member-add') {
       if (current.some((m) => m.id === cmd.member.id)) return this.result(cmd.id, false, 'invalid', `${cmd.member.id} is already a member`);
-      members = [...current, cmd.member];
+      // A non-voter until it caught up (docs/protocol.md §10): it joins with its own incarnation, the leader
+      // admits it, replicates to it, and promotes it once its log matches the commit index.
+      const { voter: _voter, incarnation: _inc, ...added } = cmd.member;
+      members = [...current, { ...added, voter: false }];
     } else {
       if (!current.some((x) => x.id === cmd.member)) return this.result(cmd.id, false, 'no-such-member', `${cmd.member} is not a member`);
       if ([...this.table.all()].some((t) => t.holder === cmd.member)) {

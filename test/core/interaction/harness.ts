@@ -288,6 +288,10 @@ function describeMessage(m: Message): string {
     case 'pre-vote-resp':
     case 'vote-resp':
       return `${m.type} term=${m.term} granted=${m.granted}`;
+    case 'join':
+      return `join term=${m.term} inc=${m.inc}`;
+    case 'join-resp':
+      return `join-resp term=${m.term} inc=${m.inc} empty=${m.empty} leader=${m.leader ?? 'none'}`;
     case 'append':
       return `append term=${m.term} prev=${m.prevIndex}/${m.prevTerm} entries=${m.entries.length} commit=${m.commit} sentAt=${m.sentAt}`;
     case 'append-resp':

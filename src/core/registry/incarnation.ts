@@ -1,0 +1,125 @@
+// Incarnations (docs/protocol.md §10): a member that starts with an empty store
+// is a new incarnation of itself, which neither votes nor counts toward any
+// majority until admitted. It asks every configured member (`join`): in a
+// brand-new formation, where every other member says it never took part, it
+// bootstraps as incarnation 0; otherwise the leader replaces its old
+// incarnation by the new one as a non-voter, and promotes it to voter once
+// its log caught up. The registry (registry.ts) owns one and reaches it
+// through the narrow AdmissionHost.
+
+import type { EntryData, RaftMessage } from '../messages.js';
+import type { CoreEvent } from '../ready.js';
+import { incarnationOf, votes, type Member, type MemberId, type Term } from '../types.js';
+import type { Progress } from './tracker.js';
+
+type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
+
+export interface AdmissionHost {
+  readonly self: MemberId;
+  members(): readonly Member[];
+  /** Term 0 and an empty log: no vote, no entry, nothing a member that lost its store may have counted on. */
+  neverTookPart(): boolean;
+  term(): Term;
+  leader(): MemberId | null;
+  commitIndex(): number;
+  /** The leader's record of a member (undefined elsewhere). */
+  progressOf(id: MemberId): Progress | undefined;
+  canChangeMembership(): boolean;
+  propose(data: EntryData): void;
+  send(to: MemberId, msg: RaftMessage): void;
+  event(e: CoreEvent): void;
+  /** This store became incarnation 0: the hard state must be written again. */
+  bootstrapped(): void;
+}
+
+export class Admission {
+  /** Answers to this incarnation's join: who said it never took part (true) or did (false). */
+  private readonly joinAnswers = new Map<MemberId, boolean>();
+  /** When to ask again (only while not admitted). */
+  nextJoinAt = 0;
+
+  constructor(
+    /** This store's incarnation: persisted in the hard state; drawn by the host when the store was empty. */
+    private selfInc: number,
+    private readonly host: AdmissionHost,
+  ) {}
+
+  get own(): number {
+    return this.selfInc;
+  }
+
+  /** Asks every configured member whether the formation is new and, the leader, to admit this incarnation. */
+  sendJoin(nextAt: number): void {
+    this.nextJoinAt = nextAt;
+    const h = this.host;
+    for (const m of h.members()) if (m.id !== h.self) h.send(m.id, { type: 'join', term: h.term(), inc: this.selfInc });
+  }
+
+  onJoin(from: MemberId, msg: Msg<'join'>): void {
+    const h = this.host;
+    h.send(from, { type: 'join-resp', term: h.term(), inc: msg.inc, empty: h.neverTookPart(), leader: h.leader() });
+    const previous = configuredIncarnation(h.members(), from);
+    if (from === h.self || previous === msg.inc || !h.canChangeMembership()) return;
+    // The configuration admits another incarnation of `from`: replace it by this one, as a
+    // non-voter that catches up before it votes (one voter fewer: a single-server change).
+    const members = h.members().map((m) => (m.id === from ? withVoter({ ...m, incarnation: msg.inc }, false) : m));
+    h.event({ type: 'member-rejoin', member: from, incarnation: msg.inc, previous });
+    h.propose({ type: 'config', members });
+  }
+
+  onJoinResp(from: MemberId, msg: Msg<'join-resp'>, admitted: boolean): void {
+    if (admitted || msg.inc !== this.selfInc) return; // an answer to an earlier incarnation's join
+    this.joinAnswers.set(from, msg.empty);
+    this.maybeBootstrap();
+  }
+
+  /**
+   * A brand-new formation (§10): this member started with an empty store, the configuration
+   * is the file's (its log is empty) and lists it at the bootstrap incarnation 0, and every
+   * other configured member answered this incarnation's join saying it never took part.
+   * Then no majority ever formed without this member's lost state being held by another
+   * member too, so it may vote as incarnation 0. Otherwise it waits to be re-admitted.
+   */
+  maybeBootstrap(): void {
+    const h = this.host;
+    const members = h.members();
+    if (!h.neverTookPart() || !members.some((m) => m.id === h.self) || configuredIncarnation(members, h.self) !== 0) return;
+    for (const m of members) if (m.id !== h.self && this.joinAnswers.get(m.id) !== true) return;
+    this.selfInc = 0;
+    this.joinAnswers.clear();
+    h.bootstrapped();
+    // The election timer armed at start-up runs on: a new formation's first election is not delayed by the asking.
+    h.event({ type: 'bootstrapped', members: members.length });
+  }
+
+  /** At the leader: a non-voter that caught up (its log matches the commit index, no snapshot in flight) becomes a voter. */
+  maybePromote(): void {
+    const h = this.host;
+    if (!h.canChangeMembership()) return;
+    const members = h.members();
+    for (const m of members) {
+      if (votes(m)) continue;
+      const p = h.progressOf(m.id);
+      if (p === undefined || p.snapshot !== null || p.match < h.commitIndex()) continue;
+      h.propose({ type: 'config', members: members.map((x) => (x.id === m.id ? withVoter(x, true) : x)) });
+      return;
+    }
+  }
+}
+
+/** The incarnation a configuration admits for `id` (0 when it lists no such member). */
+export function configuredIncarnation(members: readonly Member[], id: MemberId): number {
+  const m = members.find((x) => x.id === id);
+  return m === undefined ? 0 : incarnationOf(m);
+}
+
+/** Messages whose sender counts toward a majority (or asks to): tagged with its store incarnation. */
+export function carriesIncarnation(msg: RaftMessage): msg is Extract<RaftMessage, { inc?: number }> {
+  return msg.type === 'pre-vote' || msg.type === 'vote' || msg.type === 'pre-vote-resp' || msg.type === 'vote-resp' || msg.type === 'append-resp' || msg.type === 'snapshot-resp';
+}
+
+/** The member as a voter (the field dropped: voters are the default) or a non-voter. */
+export function withVoter(m: Member, voter: boolean): Member {
+  const { voter: _was, ...rest } = m;
+  return voter ? rest : { ...rest, voter: false };
+}
