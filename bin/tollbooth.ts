@@ -520,6 +520,50 @@ attrCommand('delete', ['<ticket>', '<name>'], 'delete an attribute').action(asyn
   await run(o, { op: 'attr-delete', ticket, key }, () => `${ticket}: ${key} deleted`);
 });
 
+// Membership (docs/operations.md §8): one change at a time, each committed before the next.
+const memberCmd = program.command('member').description('add, remove or replace a site or arbitrator of the running formation (through the registry, one change at a time)');
+interface MemberCliOptions extends GlobalAdminOptions {
+  role?: string;
+  key?: string;
+  force?: boolean;
+}
+function memberSubcommand(name: 'add' | 'remove' | 'replace', args: string[], description: string): Command {
+  const c = memberCmd
+    .command(name)
+    .description(description)
+    .option('-c, --config <file>', 'formation config; names the default socket')
+    .option('--socket <path>', 'admin socket of the local agent')
+    .option('--remote <address>', 'ask this member over the network instead of the local socket (needs -c and --admin-key)')
+    .option('--admin-key <file>', 'admin key file for --remote')
+    .option('--json', 'print the answer as JSON')
+    .option('--timeout <ms>', withRange('how long to wait for an answer', adminTimeoutMsRange), intInRange(adminTimeoutMsRange), adminTimeoutMsDefault);
+  for (const a of args) c.argument(a);
+  return c;
+}
+const committedAt = (r: AdminResponse): string => {
+  const i = (r.data as { index?: number | null } | undefined)?.index;
+  return i === null || i === undefined ? 'committed' : `committed at index ${i}`;
+};
+memberSubcommand('add', ['<address>'], 'add a member: it joins as a non-voter, catches up, then votes')
+  .addOption(new Option('--role <role>', 'what it is').choices(['site', 'arbitrator']).makeOptionMandatory())
+  .requiredOption('--key <base64>', "its Ed25519 public key (as in tollbooth-member-key lines; 'tollbooth keygen' prints it)")
+  .action(async (address: string, o: MemberCliOptions) => {
+    await run(o, { op: 'member-add', address, role: o.role!, publicKey: o.key! }, (r) => `${address} added as a non-voter (${committedAt(r)}); it votes once it has caught up`);
+  });
+memberSubcommand('remove', ['<address>'], 'remove a member (the leader hands leadership over first)')
+  .option('--force', 'a site that holds tickets: revoke them first (guarded: granted elsewhere only after their leases end)')
+  .action(async (address: string, o: MemberCliOptions) => {
+    await run(o, { op: 'member-remove', address, ...(o.force === true ? { force: true } : {}) }, (r) => `${address} removed (${committedAt(r)})`);
+  });
+memberSubcommand('replace', ['<old>', '<new>'], 'replace a member by a new one in one change: OLD leaves, NEW joins as a non-voter')
+  .requiredOption('--key <base64>', "NEW's Ed25519 public key")
+  .addOption(new Option('--role <role>', "NEW's role (default: OLD's)").choices(['site', 'arbitrator']))
+  .option('--force', 'OLD is a site that holds tickets: revoke them first (guarded)')
+  .action(async (old: string, newAddress: string, o: MemberCliOptions) => {
+    const req: AdminRequest = { op: 'member-replace', address: old, newAddress, publicKey: o.key!, ...(o.role === undefined ? {} : { role: o.role }), ...(o.force === true ? { force: true } : {}) };
+    await run(o, req, (r) => `${old} replaced by ${newAddress} (${committedAt(r)}); ${newAddress} votes once it has caught up`);
+  });
+
 program
   .command('demo')
   .description('start 2 sites and 1 arbitrator on loopback, grant a ticket, kill the holder, show the failover')

@@ -86,7 +86,20 @@ export type RenewRefusal = 'not-holder' | 'stale-generation' | 'change-pending' 
 export type RaftMessage =
   | { readonly type: 'pre-vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term; readonly inc?: number }
   | { readonly type: 'pre-vote-resp'; readonly term: Term; readonly granted: boolean; readonly inc?: number }
-  | { readonly type: 'vote'; readonly term: Term; readonly lastIndex: Index; readonly lastTerm: Term; readonly inc?: number }
+  | {
+      readonly type: 'vote';
+      readonly term: Term;
+      readonly lastIndex: Index;
+      readonly lastTerm: Term;
+      readonly inc?: number;
+      /** The leader handed leadership to this candidate (timeout-now): voters need not wait out its lease. */
+      readonly transfer?: boolean;
+    }
+  | {
+      /** Leadership transfer (Raft dissertation §3.10): the leader, about to leave, asks this caught-up voter to campaign now. */
+      readonly type: 'timeout-now';
+      readonly term: Term;
+    }
   | { readonly type: 'vote-resp'; readonly term: Term; readonly granted: boolean; readonly inc?: number }
   | {
       /**

@@ -155,7 +155,10 @@ export type AdminCommand =
   | { readonly id: string; readonly type: 'ticket-remove'; readonly ticket: string; readonly revokeFirst?: boolean; readonly expectedVersion?: number }
   | { readonly id: string; readonly type: 'ticket-change'; readonly def: TicketDef; readonly expectedVersion?: number }
   | { readonly id: string; readonly type: 'member-add'; readonly member: Member }
-  | { readonly id: string; readonly type: 'member-remove'; readonly member: MemberId };
+  /** `force`: a site that holds tickets has them revoked first (guarded: nobody else gets them before their leases end). */
+  | { readonly id: string; readonly type: 'member-remove'; readonly member: MemberId; readonly force?: boolean }
+  /** One config entry: `old` leaves, `member` joins as a non-voter (then catches up and is promoted). */
+  | { readonly id: string; readonly type: 'member-replace'; readonly old: MemberId; readonly member: Member; readonly force?: boolean };
 
 export type Report =
   | {

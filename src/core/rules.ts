@@ -60,6 +60,8 @@ export const defaultRules: MemberRules = Object.freeze({
   },
   /** docs/protocol.md §10: an empty store is a new incarnation; it votes only once bootstrapped or re-admitted. */
   emptyStoreRejoins: true,
+  /** Raft dissertation §4.1: one membership change at a time, each committed before the next. */
+  oneMembershipChangeAtATime: true,
   routeFor: (gossipRoute: Route | null): Route | null => gossipRoute,
   useIndirectProbes: true,
 });

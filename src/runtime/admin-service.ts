@@ -44,6 +44,9 @@ export const adminOps = [
   'ticket-add',
   'ticket-change',
   'ticket-remove',
+  'member-add',
+  'member-remove',
+  'member-replace',
 ] as const;
 export type AdminOp = (typeof adminOps)[number];
 
@@ -62,6 +65,14 @@ export interface AdminRequest {
   readonly expectedVersion?: number;
   /** ticket-remove: revoke a held ticket first, and remove it once its holder's lease has run out. */
   readonly revokeFirst?: boolean;
+  /** member-add, member-remove, member-replace: the member (its address); replace: the one leaving. */
+  readonly address?: string;
+  /** member-replace: the member that takes `address`'s place. */
+  readonly newAddress?: string;
+  /** member-add (and replace, default: the leaving member's): site or arbitrator. */
+  readonly role?: string;
+  /** member-add, member-replace: the joining member's Ed25519 public key, base64 of its 32 raw bytes. */
+  readonly publicKey?: string;
 }
 
 /** `config show`'s answer (issue 11): the formation config the registry has committed. */
@@ -137,6 +148,18 @@ export interface PeersView {
 
 /** Bound on how long a forwarded request waits for the leader's answer. */
 export const forwardTimeoutMs = 5_000;
+/** After a leadership handover (removing the leader): how long to wait for the new leader, and how often to look. */
+const handoverWaitMs = 10_000;
+const handoverPollMs = 100;
+/** A member's address as the config names it (a host name or an IP literal; src/config member ids). */
+const memberAddress = /^[A-Za-z0-9.:_\-[\]]{1,64}$/;
+/** Base64 of a 32-byte key: 43 characters and one '='. */
+const publicKeyBase64 = /^[A-Za-z0-9+/]{43}=$/;
+const ed25519PublicKeyBytes = 32;
+
+function isMemberOp(op: AdminOp): op is 'member-add' | 'member-remove' | 'member-replace' {
+  return op === 'member-add' || op === 'member-remove' || op === 'member-replace';
+}
 const admitChars = 256;
 
 export interface AdminServiceComponents {
@@ -179,7 +202,7 @@ export class AdminService {
     if (typeof body !== 'object' || body === null) return 'request must be a JSON object';
     const r = body as Record<string, unknown>;
     if (typeof r.op !== 'string' || !(adminOps as readonly string[]).includes(r.op)) return `unknown op ${JSON.stringify(r.op)}`;
-    for (const k of ['ticket', 'site', 'key', 'value'] as const) {
+    for (const k of ['ticket', 'site', 'key', 'value', 'address', 'newAddress', 'role', 'publicKey'] as const) {
       const v = r[k];
       if (v !== undefined && (typeof v !== 'string' || v.length > admitChars)) return `${k} must be a string of at most ${admitChars} characters`;
     }
@@ -265,6 +288,8 @@ export class AdminService {
         if (typeof cmd === 'string') return { ok: false, code: 'invalid', message: cmd, answeredBy: me };
         if (core.status().role !== 'leader') return forwarded ? this.notLeader() : this.forward(req);
         const r = await this.c.pump.command(cmd, forwardTimeoutMs);
+        // Removing the leader hands leadership over first: the new leader takes the change once elected.
+        if (!r.ok && r.code === 'not-leader' && !forwarded && isMemberOp(req.op)) return this.forwardOnceLed(req);
         if (!r.ok && r.code === 'not-leader' && !forwarded) return this.forward(req);
         return { ok: r.ok, ...(r.code === undefined ? {} : { code: r.code }), message: r.message, answeredBy: me, data: { index: r.index ?? null } };
       }
@@ -278,6 +303,7 @@ export class AdminService {
 
   private toCommand(req: AdminRequest): AdminCommand | string {
     const id = randomUUID();
+    if (isMemberOp(req.op)) return this.memberCommand(id, req);
     const ticket = req.ticket;
     if (ticket === undefined || ticket === '') return `${req.op} needs a ticket`;
     switch (req.op) {
@@ -369,6 +395,34 @@ export class AdminService {
         grantedHere: local && own !== undefined ? own.granted && own.confirmed : null,
       };
     });
+  }
+
+  /** member add / remove / replace (docs/operations.md §8): checked here, decided by the leader. */
+  private memberCommand(id: string, req: AdminRequest): AdminCommand | string {
+    const address = req.address;
+    if (address === undefined || !memberAddress.test(address)) return `${req.op} needs the member's address (1-64 characters: letters, digits, '.', ':', '-', '_'), got ${JSON.stringify(address ?? null)}`;
+    if (req.op === 'member-remove') return { id, type: 'member-remove', member: address as MemberId, force: req.force === true };
+    const joining = req.op === 'member-add' ? address : req.newAddress;
+    if (joining === undefined || !memberAddress.test(joining)) return `${req.op} needs the new member's address, got ${JSON.stringify(joining ?? null)}`;
+    const key = req.publicKey;
+    if (key === undefined || !publicKeyBase64.test(key) || Buffer.from(key, 'base64').length !== ed25519PublicKeyBytes) {
+      return `--key must be the new member's Ed25519 public key: base64 of 32 bytes (44 characters, as tollbooth-member-key lines), got ${JSON.stringify(key ?? null)}`;
+    }
+    const role = req.role ?? (req.op === 'member-replace' ? this.c.pump.core.status().members.find((m) => m.id === address)?.kind : undefined);
+    if (role !== 'site' && role !== 'arbitrator') return `--role must be site or arbitrator, got ${JSON.stringify(role ?? null)}`;
+    const member = { id: joining as MemberId, kind: role, key } as const;
+    return req.op === 'member-add' ? { id, type: 'member-add', member } : { id, type: 'member-replace', old: address as MemberId, member, force: req.force === true };
+  }
+
+  /** After a leadership handover: waits (bounded) for another leader, then asks it. */
+  private async forwardOnceLed(req: AdminRequest): Promise<AdminResponse> {
+    const end = this.c.clock.now() + handoverWaitMs;
+    for (;;) {
+      const leader = this.c.pump.core.status().leader;
+      if (leader !== null && leader !== this.c.self) return this.ask(leader, req);
+      if (this.c.clock.now() >= end) return { ok: false, code: 'no-leader', message: `leadership was handed over, but no new leader within ${handoverWaitMs} ms; ask again`, answeredBy: this.c.self };
+      await new Promise((resolve) => setTimeout(resolve, handoverPollMs));
+    }
   }
 
   /** Sends the request to the leader and waits for its answer. */

@@ -586,7 +586,7 @@ class Parser {
   message(value: unknown): RaftMessage {
     const path = 'msg';
     const o = object(value, path);
-    const types = ['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot-chunk', 'snapshot-resp', 'renew', 'renew-resp', 'released', 'join', 'join-resp'] as const;
+    const types = ['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp', 'snapshot-chunk', 'snapshot-resp', 'renew', 'renew-resp', 'released', 'join', 'join-resp', 'timeout-now'] as const;
     const type = oneOf(field(o, 'type', path), `${path}.type`, types);
     const get = (key: string): unknown => field(o, key, path);
     const at = (key: string): string => `${path}.${key}`;
@@ -600,12 +600,15 @@ class Parser {
           lastIndex: this.index(get('lastIndex'), at('lastIndex')),
           lastTerm: this.term(get('lastTerm'), at('lastTerm')),
           ...incTag(o, path),
+          ...(type === 'vote' && optional(o, 'transfer', path, boolean) === true ? { transfer: true } : {}),
         };
       case 'pre-vote-resp':
       case 'vote-resp':
         return { type, term: msgTerm, granted: boolean(get('granted'), at('granted')), ...incTag(o, path) };
       case 'join':
         return { type, term: msgTerm, inc: uint(get('inc'), at('inc')) };
+      case 'timeout-now':
+        return { type, term: msgTerm };
       case 'join-resp': {
         const leader = get('leader');
         return {

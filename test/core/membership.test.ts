@@ -227,4 +227,58 @@ describe('membership changes through the log', () => {
     net.leader();
     for (const [, n] of net.nodes) expect(n.member.incarnation()).toEqual({ incarnation: 0, admitted: true, votes: true });
   });
+
+  // Issue 11, item 3: removing the leader hands leadership over first; a holder goes only with --force.
+  it('removing the leader hands leadership over first; the new leader commits the removal', () => {
+    const net = formation();
+    const leader = net.leader();
+    const termBefore = net.nodes.get(leader)!.member.status().term;
+    net.command(leader, { id: 'rm-leader', type: 'member-remove', member: leader });
+    expect(net.result('rm-leader')).toMatchObject({ ok: false, code: 'not-leader' });
+    expect(net.result('rm-leader')!.message).toMatch(/leadership handed over to/);
+    net.run(net.now + 3000);
+    const next = net.leader();
+    expect(next).not.toBe(leader);
+    // Elected at once by the handover (timeout-now), not after an election timeout of silence.
+    expect(net.nodes.get(next)!.member.status().term).toBe(termBefore + 1);
+    net.command(next, { id: 'rm', type: 'member-remove', member: leader });
+    net.run(net.now + 2000);
+    expect(net.result('rm')).toMatchObject({ ok: true });
+    expect(net.nodes.get(next)!.member.status().members.map((m) => m.id)).not.toContain(leader);
+    // The removed member no longer campaigns or votes: the two left go on.
+    net.command(next, { id: 'attr', type: 'attr-set', ticket: 't1', key: 'k', value: 'v' });
+    net.run(net.now + 2000);
+    expect(net.result('attr')).toMatchObject({ ok: true });
+  });
+
+  it('a site that holds a ticket is removed only with force, which revokes it first; replace swaps a member in one change', () => {
+    const net = formation();
+    let leader = net.leader();
+    if (leader === s1) {
+      net.command(leader, { id: 'move-lead', type: 'member-remove', member: leader });
+      net.run(net.now + 3000);
+      leader = net.leader();
+    }
+    net.command(leader, { id: 'g', type: 'grant', ticket: 't1', site: s1, force: false });
+    net.run(net.now + 2000);
+    net.command(leader, { id: 'rm', type: 'member-remove', member: s1 });
+    expect(net.result('rm')).toMatchObject({ ok: false, code: 'ticket-held' });
+    net.command(leader, { id: 'rm-force', type: 'member-remove', member: s1, force: true });
+    net.run(net.now + 2000);
+    expect(net.result('rm-force')).toMatchObject({ ok: true });
+    const lead = net.nodes.get(leader)!.member;
+    expect(lead.ticket('t1')).toMatchObject({ holder: null, generation: 2 });
+    expect(lead.history('t1').map((h) => `${h.change}/${h.cause.by === 'admin' ? `force=${h.cause.force}` : h.cause.reason}`)).toEqual(['grant/force=false', 'revoke/force=true']);
+    // The revoke committed before the change: site1 revoked in its CIB and is no member now.
+    expect(net.nodes.get(s1)!.member.holderView('t1')).toMatchObject({ granted: false });
+    // Replace the arbitrator by a new one in one config entry; the new one catches up and votes.
+    const arb = leader === a1 ? s2 : a1;
+    if (arb === a1) {
+      net.add(a2, [...initial.filter((m) => m.id !== s1), { id: a2, kind: 'arbitrator' }], 12);
+      net.command(leader, { id: 'swap', type: 'member-replace', old: a1, member: { id: a2, kind: 'arbitrator' } });
+      net.run(net.now + 3000);
+      expect(net.result('swap')).toMatchObject({ ok: true });
+      expect(lead.status().members.map((m) => [m.id, m.voter ?? true])).toEqual([[s2, true], [a2, true]]);
+    }
+  });
 });

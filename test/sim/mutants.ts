@@ -37,6 +37,8 @@ const mutantRules: Record<string, MemberRules> = {
   'fixed-revoke-lead': broken({ revokeLead: (revokeLeadMs) => revokeLeadMs }),
   /** A member that lost its store votes as the incarnation its configuration lists for it (docs/protocol.md §10 undone). */
   'wiped-member-votes': broken({ emptyStoreRejoins: false }),
+  /** A second membership change may be proposed before the first committed (Raft dissertation §4.1 undone). */
+  'change-before-commit': broken({ oneMembershipChangeAtATime: false }),
   /** Gossip finds relays, but the registry never uses them: every message goes direct (DESIGN.md §3.2 undone). */
   'no-relay': broken({ routeFor: () => ({ direct: true }) }),
   /** SWIM without indirect probes: one missed direct probe makes a member suspect (SWIM §3.1 undone). */

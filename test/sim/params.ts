@@ -37,7 +37,13 @@ export type FaultKind =
    * node of its site) and starts again empty: it must rejoin as a new incarnation and never
    * vote as the member it was (docs/protocol.md §10). Drawn apart from the others, as slow-inbound.
    */
-  | 'wipe';
+  | 'wipe'
+  /**
+   * Membership changes through admin commands (issue 11): a member (sometimes the leader,
+   * sometimes two in a row) is removed and added back later, often with the formation
+   * partitioned right after the removal was proposed. Drawn apart from the others.
+   */
+  | 'member-change';
 
 /** Fault classes: fault-free and loss-only runs are where L2 (no false failovers) is checked. */
 export type FaultClass = 'fault-free' | 'loss-only' | 'mixed';
@@ -246,6 +252,7 @@ function drawMixedParams(seed: number): SimParams {
     if (new SeededRandom(seed ^ 0x51043).chance(0.35)) faults.push('slow-inbound');
     // Added with incarnations (issue 11): its own stream again.
     if (new SeededRandom(seed ^ 0x3199e).chance(0.35)) faults.push('wipe');
+    if (new SeededRandom(seed ^ 0x3e3be).chance(0.35)) faults.push('member-change');
   }
   const wan = profile === 'wan';
   const net = {

@@ -190,6 +190,8 @@ export class World {
   private readonly changesSeen = new Set<number>();
   private relayed = 0;
   private relayDropped = 0;
+  /** Members removed by the 'member-change' fault, to be added back (by the fault, else in the liveness phase). */
+  private readonly removed = new Set<Node>();
 
   constructor(
     readonly params: SimParams,
@@ -304,11 +306,23 @@ export class World {
    * been re-admitted as a voter: losing a majority's stores is disaster recovery, not a fault.
    */
   wipe(n: Node): boolean {
-    if (this.nodes.some((m) => m !== n && (m.core === null ? m.wipes > 0 : !m.core.incarnation().votes))) return false;
+    if (this.removed.size > 0 || this.nodes.some((m) => m !== n && this.wipedPending(m))) return false;
     this.crash(n);
     n.store = emptyRaftStore();
     n.wipes += 1;
     return true;
+  }
+
+  /** Every member runs as a voter at its admitted incarnation, in the leader's configuration too. */
+  private allVoters(): boolean {
+    const config = this.leader()?.core?.status().members;
+    if (config === undefined) return false;
+    return this.nodes.every((n) => n.core !== null && n.core.incarnation().votes && config.some((m) => m.id === n.info.id && m.voter !== false));
+  }
+
+  /** A member that lost its store and is not a voter again yet (down, or waiting to be re-admitted). */
+  private wipedPending(m: Node): boolean {
+    return m.core === null ? m.wipes > 0 : !m.core.incarnation().votes;
   }
 
   restart(n: Node): void {
@@ -666,6 +680,62 @@ export class World {
     this.feed(l, (c, now) => c.command(build(id), now));
   }
 
+  /**
+   * Membership changes under faults. Half of the time in a formation of five or more: the leader
+   * and one other are cut off from the rest, then the leader is asked to remove two members of
+   * the other side at once: proposed together (the mutant change-before-commit), the second
+   * change would let the leader's side commit with a majority the rest cannot intersect. The
+   * one-change-at-a-time rule must refuse the second. Otherwise one member (a third of the time
+   * the leader: a handover first) is removed, sometimes with a partition right after. The
+   * removed are added back later.
+   */
+  private memberChange(): void {
+    const r = this.rng;
+    const l = this.leader();
+    // Not beside a lost store: two voters short at once would be a majority lost in small formations.
+    if (l === undefined || this.removed.size > 0 || this.nodes.some((m) => this.wipedPending(m))) return;
+    const heal = (): void => this.at(this.now + r.int(500, 4 * this.params.timing.electionTimeoutMs), () => this.heal());
+    const split = (side: Set<number>): void => {
+      for (const a of this.nodes) for (const b of this.nodes) if (side.has(a.idx) !== side.has(b.idx)) this.cut(a.idx, b.idx);
+    };
+    let victims: Node[];
+    if (this.nodes.length >= 5 && r.chance(0.5)) {
+      const partner = r.pick(this.nodes.filter((x) => x !== l));
+      split(new Set([l.idx, partner.idx]));
+      heal();
+      const others = this.nodes.filter((x) => x !== l && x !== partner);
+      const first = r.pick(others);
+      victims = [first, r.pick(others.filter((x) => x !== first))];
+    } else {
+      victims = [r.chance(0.33) ? l : r.pick(this.nodes.filter((x) => x !== l))];
+      if (r.chance(0.5)) {
+        this.at(this.now + r.int(0, 200), () => {
+          split(new Set([l.idx, r.pick(this.nodes.filter((x) => x !== l)).idx]));
+          heal();
+        });
+      }
+    }
+    for (const v of victims) {
+      this.removed.add(v);
+      this.admin((id) => ({ id, type: 'member-remove', member: v.info.id, force: true }));
+    }
+    this.at(this.now + r.int(2, 6) * this.params.timing.electionTimeoutMs, () => this.addBackRemoved(8));
+  }
+
+  /** Adds back every removed member still missing from the leader's configuration; asks again later while any is missing. */
+  private addBackRemoved(triesLeft: number): void {
+    const l = this.leader()?.core;
+    const config = l?.status().members ?? [];
+    for (const n of [...this.removed]) {
+      if (l !== undefined && l !== null && config.some((m) => m.id === n.info.id)) {
+        if (!config.some((m) => m.id === n.info.id && m.voter === false)) this.removed.delete(n);
+        continue;
+      }
+      this.admin((id) => ({ id, type: 'member-add', member: n.info }));
+    }
+    if (this.removed.size > 0 && triesLeft > 0) this.at(this.now + 2 * this.params.timing.electionTimeoutMs, () => this.addBackRemoved(triesLeft - 1));
+  }
+
   randomAdmin(): void {
     const l = this.leader()?.core;
     if (l === undefined || l === null) return;
@@ -859,14 +929,35 @@ export class World {
         // back soon, while the elections its lost votes could decide are still running.
         const l = this.leader();
         const victim = l !== undefined && r.chance(0.6) ? r.pick(this.nodes.filter((x) => x !== l)) : r.pick(this.nodes);
-        if (!this.wipe(victim)) return;
         const et = this.params.timing.electionTimeoutMs;
+        const laggard = l === undefined ? undefined : this.nodes.find((x) => x !== l && x !== victim);
+        if (l !== undefined && victim !== l && laggard !== undefined && r.chance(0.5)) {
+          // The sharpest case: a third member falls behind (cut from the leader), the victim acknowledges
+          // what it lacks, loses its store, and comes back with the leader cut off: the laggard's
+          // election then hangs on the vote the victim forgot.
+          this.isolate(laggard); // cut from everyone: no relay brings it the entries
+          this.at(this.now + r.int(et, 3 * et), () => {
+            if (!this.wipe(victim)) return this.heal();
+            this.at(this.now + r.int(10, et), () => {
+              this.restart(victim);
+              this.heal();
+              this.isolate(l);
+              this.at(this.now + r.int(4 * et, 10 * et), () => this.heal());
+            });
+          });
+          return;
+        }
+        if (!this.wipe(victim)) return;
         this.at(this.now + r.int(10, 3 * et), () => this.restart(victim));
         // Often the leader is cut off at once: the next election needs the wiped member's vote.
         if (l !== undefined && l !== victim && r.chance(0.6)) {
           this.isolate(l);
           break;
         }
+        return;
+      }
+      case 'member-change': {
+        this.memberChange();
         return;
       }
       case 'isolate-leader': {
@@ -1051,6 +1142,8 @@ export class World {
       if (n.paused) this.resume(n);
       if (n.info.kind === 'site') this.setHealthy(n);
     }
+    // Members removed by a membership change are added back, as an operator would.
+    if (this.removed.size > 0) this.addBackRemoved(20);
     // Tickets left unmanaged by an admin revoke are granted again, as an operator would.
     const healedAt = this.now;
     const bound = this.convergenceBoundMs();
@@ -1066,6 +1159,11 @@ export class World {
     }
     this.runUntil(healedAt + bound * 1.5);
     this.checkConverged('after healing');
+    // Membership converges too (issue 11): every member re-admitted and a voter again, before the probe
+    // counts on a majority. Each rejoin costs a join, a commit, a catch-up and a promotion.
+    const votersBy = this.now + bound;
+    while (this.now < votersBy && !this.allVoters()) this.runUntil(Math.min(votersBy, this.now + 100));
+    if (!this.allVoters()) this.liveness.push(`after healing: not every member is a voter again within ${Math.round(bound)} ms (${this.nodes.filter((n) => n.core === null || !n.core.incarnation().votes).map((n) => n.info.id).join(', ')})`);
 
     // Failover probe: kill or isolate the holder of an automatic ticket and time the move.
     this.countFalseFailovers = false;

@@ -59,6 +59,7 @@ const samples: Record<Message['type'] | 'snapshot', JsonValue> = {
   vote: { type: 'vote', term: 6, lastIndex: 0, lastTerm: 0 },
   'vote-resp': { type: 'vote-resp', term: 6, granted: true },
   join: { type: 'join', term: 0, inc: 12345 },
+  'timeout-now': { type: 'timeout-now', term: 4 },
   'join-resp': { type: 'join-resp', term: 3, inc: 12345, empty: false, leader: 'siteA' },
   append: {
     type: 'append',
@@ -206,7 +207,7 @@ describe('valid messages', () => {
     expect(entryDatas.map((d) => (d as { type: string }).type).sort()).toEqual(
       ['attr-delete', 'attr-set', 'config', 'grant', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove', 'ticket-change'].sort(),
     );
-    expect(Object.keys(samples)).toHaveLength(14);
+    expect(Object.keys(samples)).toHaveLength(15);
   });
 
   // docs/protocol.md §10: incarnations are optional (absent: 0, as members before them sent).

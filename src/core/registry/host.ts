@@ -22,6 +22,11 @@ export interface RegistryRules {
    * `wiped-member-votes`): it claims whatever incarnation its configuration lists for it.
    */
   readonly emptyStoreRejoins: boolean;
+  /**
+   * Raft dissertation §4.1: a membership change is proposed only once the last one committed.
+   * False (the mutant `change-before-commit`): a second change may be proposed before.
+   */
+  readonly oneMembershipChangeAtATime: boolean;
 }
 
 export interface VoteRequest {

@@ -67,6 +67,20 @@ export class Admission {
     h.propose({ type: 'config', members });
   }
 
+  /**
+   * At the leader: a non-voter that answers as another incarnation than the configuration binds (a
+   * member added back with its store, which still believes an older configuration and so never
+   * asks to join) is bound as it is: a non-voter counts toward nothing, and it is promoted only
+   * once this incarnation caught up.
+   */
+  sawIncarnation(from: MemberId, inc: number): void {
+    const h = this.host;
+    const m = h.members().find((x) => x.id === from);
+    if (m === undefined || votes(m) || from === h.self || !h.canChangeMembership()) return;
+    h.event({ type: 'member-rejoin', member: from, incarnation: inc, previous: incarnationOf(m) });
+    h.propose({ type: 'config', members: h.members().map((x) => (x.id === from ? withVoter({ ...x, incarnation: inc }, false) : x)) });
+  }
+
   onJoinResp(from: MemberId, msg: Msg<'join-resp'>, admitted: boolean): void {
     if (admitted || msg.inc !== this.selfInc) return; // an answer to an earlier incarnation's join
     this.joinAnswers.set(from, msg.empty);

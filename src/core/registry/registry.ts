@@ -227,7 +227,11 @@ export class Registry {
       return false;
     }
     if (msg.type === 'join' || msg.type === 'join-resp') return true; // outside terms: a joiner only asks
-    if (carriesIncarnation(msg) && (msg.inc ?? 0) !== this.configuredIncarnation(from)) {
+    // A refused append only moves the leader's `next` back: harmless from any incarnation, and needed by
+    // a member re-added before it joined again (its log may lack what the leader would send first).
+    const refusal = msg.type === 'append-resp' && !msg.success;
+    if (carriesIncarnation(msg) && (msg.inc ?? 0) !== this.configuredIncarnation(from)) this.admission.sawIncarnation(from, msg.inc ?? 0);
+    if (carriesIncarnation(msg) && !refusal && (msg.inc ?? 0) !== this.configuredIncarnation(from)) {
       // Another incarnation of that member than the configuration admits (one that lost its store,
       // or an old one that came back): its votes and acknowledgements never count (§10).
       this.host.event({ type: 'message-ignored', from, msgType: msg.type, reason: `incarnation ${msg.inc ?? 0} is not the admitted ${this.configuredIncarnation(from)}` });
@@ -235,7 +239,10 @@ export class Registry {
     }
     // Vote requests inside the vote-blocked window are ignored entirely, without
     // adopting their term: leader stickiness, and the leader lease relies on it.
-    if ((msg.type === 'vote' || msg.type === 'pre-vote') && msg.term > this.currentTerm && this.now < this.voteBlockedUntil) {
+    // A handover (timeout-now) is the leader's own doing, after it stopped serving: its voters need not
+    // wait its lease out (as etcd's campaignTransfer, the flag is trusted: members are keyed and correct).
+    const handover = msg.type === 'vote' && msg.transfer === true;
+    if ((msg.type === 'vote' || msg.type === 'pre-vote') && msg.term > this.currentTerm && this.now < this.voteBlockedUntil && !handover) {
       this.host.send(from, { type: msg.type === 'vote' ? 'vote-resp' : 'pre-vote-resp', term: this.currentTerm, granted: false, ...this.inc() });
       return false;
     }
@@ -247,8 +254,10 @@ export class Registry {
   }
 
   /** One Raft message, after admit(). */
-  step(from: MemberId, msg: Msg<'pre-vote' | 'pre-vote-resp' | 'vote' | 'vote-resp' | 'append' | 'append-resp' | 'snapshot-chunk' | 'snapshot-resp' | 'join' | 'join-resp'>): void {
+  step(from: MemberId, msg: Msg<'pre-vote' | 'pre-vote-resp' | 'vote' | 'vote-resp' | 'append' | 'append-resp' | 'snapshot-chunk' | 'snapshot-resp' | 'join' | 'join-resp' | 'timeout-now'>): void {
     switch (msg.type) {
+      case 'timeout-now':
+        return this.onTimeoutNow(from, msg);
       case 'join':
         return this.admission.onJoin(from, msg);
       case 'join-resp':
@@ -317,7 +326,7 @@ export class Registry {
     for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'pre-vote', ...req, ...this.inc() });
   }
 
-  private startElection(): void {
+  private startElection(transfer = false): void {
     this.currentTerm = term(this.currentTerm + 1);
     this.votedFor = this.self;
     this.hardStateDirty = true;
@@ -328,7 +337,7 @@ export class Registry {
     this.emitRole();
     if (this.countVotes() === 'won') return this.becomeLeader();
     const req = { term: this.currentTerm, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() };
-    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'vote', ...req, ...this.inc() });
+    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'vote', ...req, ...this.inc(), ...(transfer ? { transfer } : {}) });
   }
 
   private countVotes(): 'won' | 'lost' | 'pending' {
@@ -368,7 +377,8 @@ export class Registry {
       logUpToDate: (i, t) => this.log.isUpToDate(i, t),
     };
     const req: VoteRequest = { from, term: msg.term, lastIndex: msg.lastIndex, lastTerm: msg.lastTerm };
-    const granted = this.selfVotes() && this.isVoter(from) && this.now >= this.voteBlockedUntil && this.rules.shouldGrantVote(req, voter);
+    const handover = msg.transfer === true;
+    const granted = this.selfVotes() && this.isVoter(from) && (this.now >= this.voteBlockedUntil || handover) && this.rules.shouldGrantVote(req, voter);
     if (granted) {
       this.votedFor = from;
       this.hardStateDirty = true;
@@ -507,9 +517,11 @@ export class Registry {
   }
 
   private acceptEntries(from: MemberId, prevIndex: number, entries: readonly Entry[], msg: Msg<'append'>): void {
-    const hadConfig = entries.some((e) => e.data.type === 'config');
     const last = this.log.appendFromLeader(prevIndex, entries, this.commit);
-    if (hadConfig) this.refreshMembers();
+    // A new config entry, or a truncated one (an uncommitted change overwritten by a later leader's
+    // log): either way the latest configuration in the log is another (dissertation §4.1). Missing
+    // the truncation left a member counting by a change that never committed (simulator, seed 172).
+    if (this.log.latestMembers() !== this.members) this.refreshMembers();
     const newCommit = Math.min(msg.commit, last);
     if (newCommit > this.commit) this.setCommit(index(newCommit));
     this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: last, sentAt: msg.sentAt, ...this.inc() });
@@ -653,7 +665,35 @@ export class Registry {
    * majorities with a change an earlier leader left uncommitted).
    */
   canChangeMembership(): boolean {
-    return this.role === 'leader' && this.commit >= this.leaderReadyIndex && !this.log.entriesAfter(this.commit).some((e) => e.data.type === 'config');
+    const pending = this.rules.oneMembershipChangeAtATime && this.log.entriesAfter(this.commit).some((e) => e.data.type === 'config');
+    return this.role === 'leader' && this.commit >= this.leaderReadyIndex && !pending;
+  }
+
+  /**
+   * Hands leadership over (Raft dissertation §3.10) before this leader leaves the configuration:
+   * to the voter whose log matches furthest (it must hold every entry, else no transfer), with
+   * `timeout-now`; this member stops leading at once, so it answers no renewal and serves no read
+   * after the handover began. The new leader treats every held ticket as renewed when it took
+   * office (DESIGN.md §2), which covers every answer this one gave. Returns the target or null.
+   */
+  transferLeadership(): MemberId | null {
+    if (this.role !== 'leader') return null;
+    let best: MemberId | null = null;
+    for (const id of this.voters()) {
+      if (id === this.self) continue;
+      const p = this.progress.get(id);
+      if (p !== undefined && p.match === this.log.lastIndex() && p.snapshot === null && (best === null || p.ackedSentAt > this.progress.get(best)!.ackedSentAt)) best = id;
+    }
+    if (best === null) return null;
+    this.host.send(best, { type: 'timeout-now', term: this.currentTerm });
+    this.becomeFollower(this.currentTerm, null);
+    return best;
+  }
+
+  private onTimeoutNow(from: MemberId, msg: Msg<'timeout-now'>): void {
+    // Only from the leader of our term, and only a voter at its admitted incarnation campaigns.
+    if (msg.term !== this.currentTerm || this.leader !== from || !this.selfVotes()) return;
+    this.startElection(true);
   }
 
   private admissionHost(): AdmissionHost {

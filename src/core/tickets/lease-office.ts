@@ -8,7 +8,7 @@
 import type { Cause, Entry, EntryData, RaftMessage, RenewGrant, RenewItem, RenewRefusal, TicketRumor } from '../messages.js';
 import type { AdminCommand, CommandErrorCode, CoreEvent } from '../ready.js';
 import type { Registry } from '../registry/registry.js';
-import { assert, generation, index, type Generation, type Index, type Member, type MemberId } from '../types.js';
+import { assert, generation, index, type Generation, type Index, type MemberId } from '../types.js';
 import { chooseSite, isEligible, type SiteView } from './placement.js';
 import { honouredLeaseMs, type TicketTable } from './ticket-table.js';
 
@@ -36,7 +36,7 @@ export interface LeaseOfficeDeps {
   readonly time: { readonly now: number };
   /** The applied ticket table (replaced when a snapshot is installed, hence a getter). */
   readonly table: () => TicketTable;
-  readonly registry: Pick<Registry, 'isLeader' | 'leaderNow' | 'term' | 'config' | 'kindOf' | 'canServeLeases' | 'propose' | 'uncommitted' | 'lastIndex' | 'canChangeMembership'>;
+  readonly registry: Pick<Registry, 'isLeader' | 'leaderNow' | 'term' | 'config' | 'kindOf' | 'canServeLeases' | 'propose' | 'uncommitted' | 'lastIndex' | 'canChangeMembership' | 'transferLeadership'>;
   readonly send: (to: MemberId, msg: RaftMessage) => void;
   readonly event: (e: CoreEvent) => void;
   /** Spreads a committed change of a ticket by gossip (DESIGN.md §3.3). */
@@ -82,6 +82,8 @@ export class LeaseOffice {
   /** Guarded removals (ticket-remove with revokeFirst): the command waiting for the revoked holder's lease to end. */
   private readonly pendingRemovals = new Map<string, string>();
   private placeUnheldFrom = 0;
+  /** A forced removal waiting for its revokes to commit: the config entry follows them (the leaving site must learn them first). */
+  private pendingRemoval: Command<'member-remove' | 'member-replace'> | null = null;
 
   constructor(private readonly deps: LeaseOfficeDeps) {}
 
@@ -140,6 +142,8 @@ export class LeaseOffice {
       this.result(id, false, 'unknown-outcome', 'leadership lost while waiting for the revoked holder\'s lease to end; the ticket may be revoked and not removed: apply the config again');
     }
     this.pendingRemovals.clear();
+    if (this.pendingRemoval !== null) this.result(this.pendingRemoval.id, false, 'unknown-outcome', 'leadership lost while revoking the tickets of the member to remove; check the tickets and ask again');
+    this.pendingRemoval = null;
     this.leases.clear();
   }
 
@@ -151,7 +155,14 @@ export class LeaseOffice {
       if (failure === null) this.result(id, true, undefined, 'committed', e.index);
       else this.result(id, false, failure === 'no-such-ticket' ? 'no-such-ticket' : 'rejected', `not applied: ${failure}`, e.index);
     }
-    if (!this.deps.registry.isLeader() || failure !== null) return;
+    if (!this.deps.registry.isLeader()) return;
+    const removal = this.pendingRemoval;
+    if (removal !== null && this.deps.registry.uncommitted().every((u) => u.data.type !== 'revoke')) {
+      // Its revokes committed (the leaving site learns them with the commit): now the change itself.
+      this.pendingRemoval = null;
+      this.changeMembership(removal);
+    }
+    if (failure !== null) return;
     const d = e.data;
     if (d.type === 'grant') {
       const t = this.table.get(d.ticket);
@@ -365,7 +376,7 @@ export class LeaseOffice {
     }
     const max = this.deps.limits.pendingCommandsMax;
     if (this.proposals.size + this.pendingGrants.size + this.pendingRemovals.size >= max) return this.result(cmd.id, false, 'busy', `${max} commands already pending`);
-    if (cmd.type === 'member-add' || cmd.type === 'member-remove') return this.changeMembership(cmd);
+    if (cmd.type === 'member-add' || cmd.type === 'member-remove' || cmd.type === 'member-replace') return this.changeMembership(cmd);
     if (cmd.type === 'ticket-add' || cmd.type === 'ticket-change' || cmd.type === 'ticket-remove') {
       const refusal = this.configChangeRefusal(cmd.expectedVersion);
       if (refusal !== null) return this.result(cmd.id, false, refusal.code, refusal.message);
@@ -492,27 +503,53 @@ export class LeaseOffice {
     this.propose({ type: 'attr-set', ticket: cmd.ticket, key: cmd.key, value: cmd.value, cause: admin(cmd) }, cmd.id);
   }
 
-  private changeMembership(cmd: Command<'member-add' | 'member-remove'>): void {
-    // Single-server changes (Raft dissertation §4.1): one at a time, the next only after the last committed,
-    // and only once this leader committed an entry of its term (registry.canChangeMembership).
-    if (!this.deps.registry.canChangeMembership()) {
+  /**
+   * Membership changes (docs/protocol.md §9, operations.md §8): single-server changes, one at a time,
+   * each committed before the next (registry.canChangeMembership). A member joins as a non-voter
+   * and is promoted once caught up (registry/incarnation.ts). Removing this leader hands leadership
+   * over first; the command is then the new leader's to take (code not-leader). A site that holds
+   * tickets is removed only with `force`, which revokes them first: the revokes commit before the
+   * change, and nobody else is granted them before their leases end (the lease views run on).
+   */
+  private changeMembership(cmd: Command<'member-add' | 'member-remove' | 'member-replace'>): void {
+    const reg = this.deps.registry;
+    const leaving = cmd.type === 'member-remove' ? cmd.member : cmd.type === 'member-replace' ? cmd.old : null;
+    const current = reg.config;
+    if (leaving !== null && !current.some((m) => m.id === leaving)) return this.result(cmd.id, false, 'no-such-member', `${leaving} is not a member`);
+    const joining = cmd.type === 'member-remove' ? null : cmd.member;
+    if (joining !== null && current.some((m) => m.id === joining.id)) return this.result(cmd.id, false, 'invalid', `${joining.id} is already a member`);
+    if (leaving !== null && leaving === reg.leaderNow) {
+      // Hand leadership over first (Raft dissertation §3.10): a leader that is not in its own
+      // configuration would manage a formation it does not belong to.
+      const to = reg.transferLeadership();
+      const why = to === null ? 'no other voter holds the whole log yet to take over; try again' : `leadership handed over to ${to}; the new leader takes the change`;
+      return this.result(cmd.id, false, 'not-leader', `${leaving} leads: ${why}`);
+    }
+    if (!reg.canChangeMembership()) {
       return this.result(cmd.id, false, 'change-in-progress', 'a membership change is still uncommitted (or this leader has not committed an entry of its term yet)');
     }
-    const current = this.deps.registry.config;
-    let members: Member[];
-    if (cmd.type === 'member-add') {
-      if (current.some((m) => m.id === cmd.member.id)) return this.result(cmd.id, false, 'invalid', `${cmd.member.id} is already a member`);
+    // Config changes go one at a time (issue 11, item 1): none beside a ticket change in flight either.
+    if (this.pendingRemovals.size > 0 || reg.uncommitted().some((e) => e.data.type !== 'config' && isConfigChange(e.data))) {
+      return this.result(cmd.id, false, 'change-in-progress', 'a ticket change of the config is still in progress');
+    }
+    const held = leaving === null ? [] : [...this.table.all()].filter((t) => t.holder === leaving);
+    if (held.length > 0 && cmd.type !== 'member-add' && cmd.force !== true) {
+      return this.result(cmd.id, false, 'ticket-held', `${leaving} holds ${held.map((t) => t.def.name).join(', ')}: move them first, or --force to revoke them first (guarded: granted elsewhere only after their leases end)`);
+    }
+    let members = leaving === null ? [...current] : current.filter((m) => m.id !== leaving);
+    if (joining !== null) {
       // A non-voter until it caught up (docs/protocol.md §10): it joins with its own incarnation, the leader
       // admits it, replicates to it, and promotes it once its log matches the commit index.
-      const { voter: _voter, incarnation: _inc, ...added } = cmd.member;
-      members = [...current, { ...added, voter: false }];
-    } else {
-      if (!current.some((x) => x.id === cmd.member)) return this.result(cmd.id, false, 'no-such-member', `${cmd.member} is not a member`);
-      if ([...this.table.all()].some((t) => t.holder === cmd.member)) {
-        return this.result(cmd.id, false, 'ticket-held', `${cmd.member} holds tickets; move them first`);
-      }
-      members = current.filter((x) => x.id !== cmd.member);
-      if (!members.some((x) => x.kind === 'site')) return this.result(cmd.id, false, 'invalid', 'the last site cannot be removed');
+      const { voter: _voter, incarnation: _inc, ...added } = joining;
+      members = [...members, { ...added, voter: false }];
+    }
+    if (!members.some((x) => x.kind === 'site')) return this.result(cmd.id, false, 'invalid', 'the last site cannot be removed');
+    if (held.length > 0 && cmd.type !== 'member-add') {
+      if (this.pendingRemoval !== null) return this.result(cmd.id, false, 'change-in-progress', `the removal of ${this.pendingRemoval.type === 'member-remove' ? this.pendingRemoval.member : this.pendingRemoval.old} is revoking its tickets`);
+      // Revoke first; the change follows once they committed (applied()), so the site learns them while still a member.
+      for (const t of held) this.propose({ type: 'revoke', ticket: t.def.name, expectedGeneration: t.generation, cause: admin(cmd, true) }, null);
+      this.pendingRemoval = cmd;
+      return;
     }
     this.propose({ type: 'config', members }, cmd.id);
   }

@@ -290,6 +290,8 @@ function describeMessage(m: Message): string {
       return `${m.type} term=${m.term} granted=${m.granted}`;
     case 'join':
       return `join term=${m.term} inc=${m.inc}`;
+    case 'timeout-now':
+      return `timeout-now term=${m.term}`;
     case 'join-resp':
       return `join-resp term=${m.term} inc=${m.inc} empty=${m.empty} leader=${m.leader ?? 'none'}`;
     case 'append':
