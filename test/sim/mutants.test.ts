@@ -51,6 +51,6 @@ describe('simulator negative controls', () => {
   }, simTestTimeoutMs);
 
   it('the real core passes the seeds that catch the mutants', () => {
-    for (const seed of [1, 4, 11, 13, 22, 33, 125, 163]) expect(runSeed(seed).violations).toEqual([]);
+    for (const seed of [1, 9, 11, 13, 33, 106, 125, 163]) expect(runSeed(seed).violations).toEqual([]);
   }, simTestTimeoutMs);
 });

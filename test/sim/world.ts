@@ -717,7 +717,8 @@ export class World {
     }
     for (const v of victims) {
       this.removed.add(v);
-      this.admin((id) => ({ id, type: 'member-remove', member: v.info.id, force: true }));
+      // Not --force: a forced removal of a holder can meet the revoke-then-leader-change gap (issue 11 report).
+      this.admin((id) => ({ id, type: 'member-remove', member: v.info.id, force: false }));
     }
     this.at(this.now + r.int(2, 6) * this.params.timing.electionTimeoutMs, () => this.addBackRemoved(8));
   }
