@@ -509,7 +509,8 @@ export class LeaseOffice {
    * and is promoted once caught up (registry/incarnation.ts). Removing this leader hands leadership
    * over first; the command is then the new leader's to take (code not-leader). A site that holds
    * tickets is removed only with `force`, which revokes them first: the revokes commit before the
-   * change, and nobody else is granted them before their leases end (the lease views run on).
+   * change; while this leader stays, nobody else is granted them before their leases end (the lease
+   * views run on). A new leader knows no view of a revoked lease: see docs/operations.md §8, caution.
    */
   private changeMembership(cmd: Command<'member-add' | 'member-remove' | 'member-replace'>): void {
     const reg = this.deps.registry;
