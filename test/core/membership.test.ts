@@ -282,3 +282,44 @@ describe('membership changes through the log', () => {
     }
   });
 });
+
+// Found by reading lease-office.ts (issue 11 work): a new leader sets lease views only for held
+// tickets. A ticket revoked just before a leader change is unheld, so a guarded grant elsewhere at
+// the new leader would not wait for the revoked holder's lease — which that holder, cut off before
+// it heard of the revoke, still honours in its CIB until its own deadline (S1). Five members, so that
+// a majority can revoke, lose its leader and elect another while the holder hears nothing.
+describe('a revoke, then a leader change before the revoked holder heard of it (S1)', () => {
+  it('the new leader does not grant the ticket elsewhere before the revoked holder\'s lease has run out', () => {
+    const s3 = memberId('site3');
+    const five: MemberInfo[] = [...initial, { id: s3, kind: 'site' }, { id: a2, kind: 'arbitrator' }];
+    const net = new Net();
+    five.forEach((m, i) => net.add(m.id, five, i + 1));
+    net.run(5000);
+    let leader = net.leader();
+    const holder = leader === s1 ? s2 : s1;
+    const other = [s1, s2, s3].find((s) => s !== holder && s !== leader)!;
+    net.command(leader, { id: 'g1', type: 'grant', ticket: 't1', site: holder, force: false });
+    net.run(net.now + 3000);
+    expect(net.result('g1')).toMatchObject({ ok: true });
+    // The holder renews every 500 ms; from now on it hears nothing (cut off), so its lease ends
+    // by now + D at the latest, and its lease guard keeps the CIB grant until then minus the lead.
+    const cutAt = net.now;
+    net.nodes.get(holder)!.down = true;
+    net.command(leader, { id: 'rv', type: 'revoke', ticket: 't1' });
+    net.run(net.now + 1000);
+    expect(net.result('rv')).toMatchObject({ ok: true });
+    // The leader goes too; the three left elect a new one.
+    net.nodes.get(leader)!.down = true;
+    net.run(net.now + 5000);
+    leader = net.leader();
+    net.command(leader, { id: 'g2', type: 'grant', ticket: 't1', site: other, force: false });
+    const leaseMs = 10_000;
+    let grantedAt: number | null = null;
+    while (grantedAt === null && net.now < cutAt + 4 * leaseMs) {
+      net.run(net.now + 50);
+      if (net.result('g2') !== undefined) grantedAt = net.now;
+    }
+    expect(net.result('g2')).toMatchObject({ ok: true });
+    expect(grantedAt!, `granted to ${other} ${grantedAt! - cutAt} ms after the holder was cut off`).toBeGreaterThanOrEqual(cutAt + leaseMs);
+  });
+});

@@ -44,7 +44,8 @@ export interface LeaseOfficeDeps {
 }
 
 interface LeaseView {
-  readonly holder: MemberId;
+  /** Null: a revoked ticket whose last holder may still hold a lease this leader cannot see (takeOffice). */
+  readonly holder: MemberId | null;
   readonly generation: Generation;
   until: number;
   /** The time `until` was dated from (receipt, taking office, commit): a ticket-change re-dates from it. */
@@ -95,10 +96,10 @@ export class LeaseOffice {
     return this.deps.table();
   }
 
-  /** The leader's view of a ticket's lease. */
+  /** The leader's view of a held ticket's lease (not the wait for a revoked holder this leader could not see). */
   leaseView(name: string): { holder: MemberId; generation: Generation; until: number } | undefined {
     const v = this.leases.get(name);
-    return v === undefined ? undefined : { ...v };
+    return v === undefined || v.holder === null ? undefined : { ...v, holder: v.holder };
   }
 
   /** The earliest time at which a lease runs out or placement needs another look (leader only). */
@@ -121,7 +122,11 @@ export class LeaseOffice {
     this.placeUnheldFrom = this.now + this.deps.timing.renewIntervalMs;
     const drift = this.deps.timing.clockDriftPpmMax;
     for (const t of this.table.all()) {
-      if (t.holder !== null) {
+      // A held ticket, and also one that was ever granted and is unheld now: a revoke committed just
+      // before this leader took office may not have reached its holder, which keeps its CIB grant until
+      // its own lease ends — a guarded grant elsewhere must wait for that too (S1). Never-granted
+      // tickets (generation 0) have no lease anywhere.
+      if (t.holder !== null || t.generation > 0) {
         // The longest D owed for this generation: an earlier leader may have answered under a D a change has shortened since.
         const until = this.deps.rules.viewOnTakingOffice(this.now, honouredLeaseMs(t), drift);
         this.leases.set(t.def.name, { holder: t.holder, generation: t.generation, until, from: this.now, basis: 'office', officeUntil: null });
