@@ -717,8 +717,9 @@ export class World {
     }
     for (const v of victims) {
       this.removed.add(v);
-      // Not --force: a forced removal of a holder can meet the revoke-then-leader-change gap (issue 11 report).
-      this.admin((id) => ({ id, type: 'member-remove', member: v.info.id, force: false }));
+      // --force: a holder's tickets are revoked first. Seed 345 found a new leader granting such a ticket
+      // elsewhere before the removed holder's lease ran out (fixed: takeOffice waits out revoked tickets too).
+      this.admin((id) => ({ id, type: 'member-remove', member: v.info.id, force: true }));
     }
     this.at(this.now + r.int(2, 6) * this.params.timing.electionTimeoutMs, () => this.addBackRemoved(8));
   }
