@@ -496,9 +496,9 @@ adminCommand('history', 'the ordered history of ticket changes (who, what, why)'
     await run(o, { op: 'history', ...(ticket === undefined ? {} : { ticket }) }, (r) => formatHistory(r.data as Parameters<typeof formatHistory>[0]));
   });
 
-const attr = program.command('attr').description('ticket attributes (replicated through the registry)');
-function attrCommand(name: 'set' | 'get' | 'delete', args: string[], description: string): Command {
-  const c = attr
+/** A subcommand that asks the local agent (or --remote) one admin question, with the usual admin options. */
+function adminSubcommand(parent: Command, name: string, args: readonly string[], description: string): Command {
+  const c = parent
     .command(name)
     .description(description)
     .option('-c, --config <file>', 'formation config; names the default socket')
@@ -509,6 +509,11 @@ function attrCommand(name: 'set' | 'get' | 'delete', args: string[], description
     .option('--timeout <ms>', withRange('how long to wait for an answer', adminTimeoutMsRange), intInRange(adminTimeoutMsRange), adminTimeoutMsDefault);
   for (const a of args) c.argument(a);
   return c;
+}
+
+const attr = program.command('attr').description('ticket attributes (replicated through the registry)');
+function attrCommand(name: 'set' | 'get' | 'delete', args: string[], description: string): Command {
+  return adminSubcommand(attr, name, args, description);
 }
 attrCommand('set', ['<ticket>', '<name>', '<value>'], 'set an attribute').action(async (ticket: string, key: string, value: string, o: GlobalAdminOptions) => {
   await run(o, { op: 'attr-set', ticket, key, value }, () => `${ticket}: ${key} set`);
@@ -528,17 +533,7 @@ interface MemberCliOptions extends GlobalAdminOptions {
   force?: boolean;
 }
 function memberSubcommand(name: 'add' | 'remove' | 'replace', args: string[], description: string): Command {
-  const c = memberCmd
-    .command(name)
-    .description(description)
-    .option('-c, --config <file>', 'formation config; names the default socket')
-    .option('--socket <path>', 'admin socket of the local agent')
-    .option('--remote <address>', 'ask this member over the network instead of the local socket (needs -c and --admin-key)')
-    .option('--admin-key <file>', 'admin key file for --remote')
-    .option('--json', 'print the answer as JSON')
-    .option('--timeout <ms>', withRange('how long to wait for an answer', adminTimeoutMsRange), intInRange(adminTimeoutMsRange), adminTimeoutMsDefault);
-  for (const a of args) c.argument(a);
-  return c;
+  return adminSubcommand(memberCmd, name, args, description);
 }
 const committedAt = (r: AdminResponse): string => {
   const i = (r.data as { index?: number | null } | undefined)?.index;

@@ -13,14 +13,8 @@ import { assert, ms, type Generation, type MemberId, type Ms } from '../types.js
 
 export type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
 
-interface Issued {
-  readonly id: number;
-  readonly granted: boolean;
-  readonly standby: boolean;
-  readonly generation: Generation;
-  readonly owner: MemberId | null;
-  readonly revokeBy: Ms | null;
-  readonly attrs: Readonly<Record<string, string>>;
+/** The last effect handed out for a ticket, and whether the host confirmed it. */
+interface Issued extends Omit<TicketEffect, 'ticket'> {
   confirmed: boolean;
   /** When the host confirmed the write: a sink read begun later must show it. */
   confirmedAt: Ms | null;
