@@ -17,7 +17,7 @@ import type { TicketState } from './ticket-table.js';
 export const writeSamplesKept = 16;
 
 /**
- * How the sink's writes compare with the tickets' revoke leads: within half of every configured
+ * How the sink's writes compare with the revoke leads of the tickets held here: within half of every configured
  * lead ('normal'), slower so that some lead is raised ('raised'), or slower than half of what some
  * ticket's lease lets its lead grow to ('beyond': §4's assumption does not hold there).
  */
@@ -46,7 +46,10 @@ export class SinkWriteTimes {
     return max;
   }
 
-  /** Records one write's duration; true when the slowest changed (every lead must be looked at again). */
+  /**
+   * Records one write's duration; true when the slowest changed (the held tickets' leads must be looked
+   * at again). `tickets` — the tickets held here — is only iterated then, to classify the speed.
+   */
   note(writeMs: number | undefined, tickets: Iterable<TicketState>): boolean {
     if (writeMs === undefined || !Number.isFinite(writeMs) || writeMs < 0) return false;
     const before = this.slowestMs();
