@@ -220,6 +220,24 @@ export async function peersOf(f: LoopbackFormation, m: LoopbackMember): Promise<
 }
 
 /** The registry leader as every live member reports it; null until they agree on one. */
+/**
+ * Waits until replication is done: every member has the leader's last index committed, twice in a
+ * row (200 ms apart); returns that leader. `statusTimeoutMs`: how long each status call may take.
+ */
+export function replicatedLeader(b: Bench, f: LoopbackFormation, statusTimeoutMs?: number): Promise<LoopbackMember> {
+  let previous = -1;
+  return b.waitFor('the registry log to be replicated and committed everywhere', 60_000, async () => {
+    const l = await agreedLeader(f);
+    if (l === null) return null;
+    const sts = await Promise.all(f.members.map((m) => statusOf(f, m, statusTimeoutMs)));
+    const last = sts.find((s) => s.role === 'leader')?.lastIndex ?? -1;
+    const settled = last >= 0 && sts.every((s) => s.commit === last && s.lastIndex === last);
+    const same = settled && last === previous;
+    previous = settled ? last : -1;
+    return same ? l : null;
+  }, 200);
+}
+
 export async function agreedLeader(f: LoopbackFormation): Promise<LoopbackMember | null> {
   const live = f.members.filter((m) => m.proc !== null);
   const leaders = await Promise.all(live.map(async (m) => (await statusOf(f, m)).leader));

@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { LoopbackFormation } from '../src/cli/loopback-formation.js';
 import { nowMs, windowElapsed } from './clock.js';
-import { agreedLeader, peersOf, pidOf, statusOf, type Bench } from './harness.js';
+import { replicatedLeader, peersOf, pidOf, statusOf, type Bench } from './harness.js';
 import { cpuSeconds, loadAverage1m, rssMiB } from './proc-stats.js';
 import { round } from './stats.js';
 import { bytesBetween, sampleTcp, segmentsBetween, type TcpSample } from './tcp-bytes.js';
@@ -106,17 +106,7 @@ export async function measureIdle(b: Bench, preset: IdlePreset, windowMs: number
       const p = await ticketPicture(f);
       return p.holder === null ? null : p;
     }, 200);
-    let previous = -1;
-    const leader = await b.waitFor('the registry log to be replicated and committed everywhere', 60_000, async () => {
-      const l = await agreedLeader(f);
-      if (l === null) return null;
-      const sts = await Promise.all(f.members.map((m) => statusOf(f, m)));
-      const last = sts.find((s) => s.role === 'leader')?.lastIndex ?? -1;
-      const settled = last >= 0 && sts.every((s) => s.commit === last && s.lastIndex === last);
-      const same = settled && last === previous;
-      previous = settled ? last : -1;
-      return same ? l : null;
-    }, 200);
+    const leader = await replicatedLeader(b, f);
     const termBefore = (await statusOf(f, leader)).term;
     await windowElapsed(settleMs, b.signal);
     const loadStart = await loadAverage1m();

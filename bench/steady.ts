@@ -18,7 +18,7 @@
 import type { LoopbackFormation, LoopbackMember } from '../src/cli/loopback-formation.js';
 import { timingPresets } from '../src/config/presets.js';
 import { nowMs, windowElapsed } from './clock.js';
-import { agreedLeader, peersOf, pidOf, statusOf, type Bench, type MemberStatusData } from './harness.js';
+import { replicatedLeader, peersOf, pidOf, statusOf, type Bench, type MemberStatusData } from './harness.js';
 import { cpuSeconds, rssMiB } from './proc-stats.js';
 import { LogFollower, totalTrouble, type LogTrouble } from './log-follower.js';
 import { round, summarize, type Summary } from './stats.js';
@@ -211,17 +211,7 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
     const placementTrouble = totalTrouble(logs);
     const placementMs = grantedAt - readyAt;
     // Replication done: every member has the leader's last index committed, twice in a row.
-    let previous = -1;
-    const leader = await b.waitFor('the registry log to be replicated and committed everywhere', 60_000, async () => {
-      const l = await agreedLeader(f);
-      if (l === null) return null;
-      const sts = await Promise.all(f.members.map((m) => statusOf(f, m, 30_000)));
-      const last = sts.find((s) => s.role === 'leader')?.lastIndex ?? -1;
-      const settled = last >= 0 && sts.every((s) => s.commit === last && s.lastIndex === last);
-      const same = settled && last === previous;
-      previous = settled ? last : -1;
-      return same ? l : null;
-    }, 200);
+    const leader = await replicatedLeader(b, f, 30_000);
     const settleMs = nowMs() - grantedAt;
     const before = await grantedPicture(f, n);
     const leaderStatus = await statusOf(f, leader);
