@@ -34,7 +34,7 @@ export const boothClientDifferences: readonly string[] = [
   "grant of a ticket that some site holds is refused with booth's \"You're granting a granted ticket\" (exit 1), as booth refuses it; tollbooth's own grant would make it a guarded move, and booth grant --move asks for that move.",
   '-F is accepted for booth\'s sake ("do not wait for unreachable sites"); the registry guards every grant anyway, and a ticket, manual ones included, is never granted to a second site.',
   'status exits 0 while the local member answers on its admin socket and 7 when it does not (the two codes pcs accepts); -l is accepted and ignored (tollbooth has no lock file).',
-  'list answers from the local member\'s own view when no majority of the formation is reachable, says so on standard error, and exits 0 (booth\'s members always answer from their own copy). expires is the answering member\'s view of the lease end and is left out when that member does not know it; leader is NONE for a ticket never granted, none for one revoked or lost.',
+  'list answers from the local member\'s own view when no majority of the formation is reachable, says so on standard error, and exits 0 (booth\'s members always answer from their own copy). expires is the lease end as the registry leader sees it, or as the holder does (asked when the answering member neither leads nor holds the ticket: only those two know it), and is left out only when neither answers; leader is NONE for a ticket never granted, none for one revoked or lost.',
   '-s SITE is served by the local member, which forwards to that site; no admin key is needed on a member. -s other is the other site of a two-site formation.',
   'revoke of a free ticket says "ticket is not owned" and exits 0, as booth does; revoke -w waits until the old holder has revoked it in its CIB.',
   'grant exits 1 on every failure (booth 1.0 exits 0 on some, fixed upstream in 1.1); daemon mode (booth daemon) is not served: the site agent runs as tollbooth site-agent (booth-site resource) and the arbitrator as booth@NAME.',
@@ -235,8 +235,8 @@ export function boothTime(d: Date): string {
  * `booth list` lines: `ticket: T, leader: L[, expires: TIME|INF][ [manual mode]]`.
  * leader is the holder's address, `NONE` for a ticket never granted and
  * `none` for one revoked or lost (as booth); expires is the lease end as the
- * answering member sees it, in local time (INF for a manual ticket), and is
- * left out when that member does not know it.
+ * leader or the holder sees it, in local time (INF for a manual ticket), and
+ * is left out when neither answers (withHolderLease).
  */
 export function formatBoothList(views: readonly TicketView[], now: Date): string {
   const lines: string[] = [];
@@ -417,7 +417,8 @@ async function list(args: BoothArgs, config: FormationConfig, ask: (req: AdminRe
     const site = siteOf(config, args.site, null, false);
     const res = await ask({ op: 'status', site });
     if (!res.ok) throw new BoothFailure(`${site} did not answer: ${res.message}`);
-    io.out(formatBoothList((res.data as { tickets: TicketView[] }).tickets, io.now()));
+    // That site's own view: unless it holds the ticket or leads the registry, it does not know the lease end.
+    io.out(formatBoothList(await withHolderLease((res.data as { tickets: TicketView[] }).tickets, ask), io.now()));
     return boothExitOk;
   }
   const res = await ask({ op: 'list' });
@@ -430,16 +431,18 @@ async function list(args: BoothArgs, config: FormationConfig, ask: (req: AdminRe
   const local = await ask({ op: 'list', local: true });
   if (!local.ok) throw new BoothFailure(local.message);
   io.err(`warning: no majority of the formation is reachable (${res.message}); this is ${local.answeredBy}'s own view\n`);
-  io.out(formatBoothList(local.data as TicketView[], io.now()));
+  io.out(formatBoothList(await withHolderLease(local.data as TicketView[], ask), io.now()));
   return boothExitOk;
 }
 
 /**
- * A registry leader that does not know a held ticket's lease end (it took
- * over since the last renewal it saw, or it answers from another view) leaves
- * leaseLeftMs null; booth prints every holder's expiry, so ask the holder for
- * its own view of it (as booth's holder reports its own lease). A holder that
- * does not answer leaves it unknown, and expires is left out.
+ * Only the registry leader and the holder know a held ticket's lease end: a
+ * site's own view (`list -s SITE`, the local view without a majority) leaves
+ * leaseLeftMs null unless that site holds the ticket or leads. booth prints
+ * every holder's expiry at every member (each keeps its own copy, and Hawk's
+ * parser expects it), so ask the holder for its own view of it (as booth's
+ * holder reports its own lease). A holder that does not answer leaves it
+ * unknown, and expires is left out.
  */
 async function withHolderLease(views: readonly TicketView[], ask: (req: AdminRequest) => Promise<AdminResponse>): Promise<TicketView[]> {
   const out: TicketView[] = [];

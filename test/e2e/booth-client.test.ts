@@ -232,6 +232,38 @@ describe('the booth client against a loopback formation', () => {
     expect(remote.out).toMatch(/^site {9}127\.0\.0\.1, last recv: /);
   });
 
+  it('list shows expires for a ticket the other site holds: at every member, and with -s naming a site that does not hold it', async () => {
+    // booth prints every holder's expiry at every member (each keeps its own copy); a member that
+    // neither holds the ticket nor leads the registry does not know the lease end, so the client asks
+    // the holder, as it does when the leader has just taken office.
+    const holderNow = (): Promise<string> =>
+      until('tkt to have a holder in booth list', formationWaitMs, async () => {
+        const t = listOf((await run(f.sites[0]!, ['list', '-c', f.configPath])).out).get('tkt');
+        return t !== undefined && t.leader !== 'NONE' && t.leader !== 'none' ? t.leader : null;
+      });
+    let holder = await holderNow();
+    // The case to check needs a site that neither holds the ticket nor leads the registry (the
+    // leader knows every lease): when a site leads, the ticket goes to that site.
+    const leader = await until('a registry leader', formationWaitMs, async () => ((await f.call(f.sites[0]!, { op: 'status' })).data as { leader: string | null } | undefined)?.leader ?? null);
+    if (leader !== holder && f.sites.some((m) => m.address === leader)) {
+      expect((await run(f.sites[0]!, ['revoke', '-w', '-c', f.configPath, 'tkt'])).code).toBe(0);
+      const g = await run(f.sites[0]!, ['grant', '-C', '-s', leader, '-c', f.configPath, 'tkt']);
+      expect(g.code, g.err).toBe(0);
+      holder = await holderNow();
+      expect(holder).toBe(leader);
+    }
+    const nonHolder = f.sites.find((m) => m.address !== holder)!;
+    for (const m of f.members) {
+      for (const args of [['list'], ['list', '-s', nonHolder.address], ['client', 'list', '-s', holder]]) {
+        const r = await run(m, [...args, '-c', f.configPath]);
+        expect(r.code, `${m.address}: booth ${args.join(' ')}: ${r.err}`).toBe(0);
+        const t = listOf(r.out).get('tkt');
+        expect(t?.leader, `${m.address}: booth ${args.join(' ')}`).toBe(holder);
+        expect(t?.expires, `${m.address}: booth ${args.join(' ')} prints expires for the holder's lease:\n${r.out}`).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      }
+    }
+  }, clientTestMs);
+
   it('without a majority: list answers from the local view (exit 0, a warning), status still 0; stopped: status 7', async () => {
     const [a, b] = f.sites;
     await f.kill(b!, 'SIGKILL');
