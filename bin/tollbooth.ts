@@ -594,7 +594,7 @@ program
   .argument('[args...]', "booth's arguments (booth -h lists them)")
   .action(async (args: string[]) => {
     const booth = isBoothName(process.argv[1]);
-    const { runBoothClient } = await import('../src/cli/booth-client.js');
+    const { runBoothClient, lookupHost, boothLookupTimeoutMs } = await import('../src/cli/booth-client.js');
     setExit(
       await runBoothClient(args, {
         out: (t) => process.stdout.write(t),
@@ -605,6 +605,7 @@ program
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         version: tollboothVersion(),
         programName: booth ? 'booth' : 'tollbooth booth',
+        lookup: (host) => lookupHost(host, boothLookupTimeoutMs),
       }),
     );
   });

@@ -19,6 +19,7 @@
 // Where tollbooth's semantics differ on purpose, this client follows booth
 // unless an option asks otherwise: boothClientDifferences below says how (it
 // is also the man page's "DIFFERENCES FROM BOOTH" and docs/operations.md's).
+import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import { quoted } from '../config/printable.js';
 import { adminTimeoutMsRange, rangeText } from './numeric-option.js';
@@ -35,7 +36,7 @@ export const boothClientDifferences: readonly string[] = [
   '-F is accepted for booth\'s sake ("do not wait for unreachable sites"); the registry guards every grant anyway, and a ticket, manual ones included, is never granted to a second site.',
   'status exits 0 while the local member answers on its admin socket and 7 when it does not (the two codes pcs accepts); -l is accepted and ignored (tollbooth has no lock file).',
   'list answers from the local member\'s own view when no majority of the formation is reachable, says so on standard error, and exits 0 (booth\'s members always answer from their own copy). expires is the lease end as the registry leader sees it, or as the holder does (asked when the answering member neither leads nor holds the ticket: only those two know it), and is left out only when neither answers; leader is NONE for a ticket never granted, none for one revoked or lost.',
-  '-s SITE is served by the local member, which forwards to that site; no admin key is needed on a member. -s other is the other site of a two-site formation.',
+  '-s SITE is served by the local member, which forwards to that site; no admin key is needed on a member. SITE is an address of the config, a host name that resolves to one (the first of its addresses the config lists; booth takes the first IPv4 address only), or other: the other site of a two-site formation.',
   'revoke of a free ticket says "ticket is not owned" and exits 0, as booth does; revoke -w waits until the old holder has revoked it in its CIB.',
   'grant exits 1 on every failure (booth 1.0 exits 0 on some, fixed upstream in 1.1); daemon mode (booth daemon) is not served: the site agent runs as tollbooth site-agent (booth-site resource) and the arbitrator as booth@NAME.',
   'peers shows the counters tollbooth keeps: frames sent and received per member, and rejected frames as authfail (bad signature, unknown key) or invalid; error and resends are always 0.',
@@ -51,6 +52,27 @@ export const boothRequestTimeoutMsDefault = 10_000;
 /** How long `grant -C` waits for the site's CIB write, and `-w` for the definite outcome. */
 export const boothWaitMsDefault = 120_000;
 const waitPollMs = 200;
+
+/** How long `-s NAME` may wait for the resolver (getaddrinfo has no timeout of its own). */
+export const boothLookupTimeoutMs = 5_000;
+
+/**
+ * A host name's addresses as getaddrinfo gives them (the system resolver:
+ * /etc/hosts, then DNS), bounded by timeoutMs; rejects with the resolver's
+ * code (ENOTFOUND, EAI_AGAIN) or ETIMEDOUT.
+ */
+export async function lookupHost(host: string, timeoutMs: number): Promise<readonly string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer from the resolver within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+  });
+  try {
+    const found = await Promise.race([lookup(host, { all: true, verbatim: true }), late]);
+    return found.map((a) => a.address);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export type BoothOp = 'list' | 'grant' | 'revoke' | 'peers' | 'status';
 
@@ -208,7 +230,8 @@ Options:
   -c FILE       Specify config file [default /etc/booth/booth.conf]
                 Can be a path or just a name without ".conf" suffix
                 (looked up in /etc/booth, then /etc/tollbooth)
-  -s <site>     Connect/grant to a different site ("other": the other one of two)
+  -s <site>     Connect/grant to a different site: its address, a host name
+                that resolves to it, or "other" (the other one of two)
   -t <ticket>   The ticket (or give it as the last argument)
   -F            Accepted for booth's sake: tollbooth's registry guards every grant
   -w            Wait for the outcome of the request
@@ -303,6 +326,11 @@ export interface BoothClientIo {
   readonly version: string;
   /** The name the program was run as, for messages and --version. */
   readonly programName: string;
+  /**
+   * A host name's addresses in the resolver's order (getaddrinfo, /etc/hosts
+   * included, as booth's client resolves `-s`); rejects when it does not resolve.
+   */
+  readonly lookup: (host: string) => Promise<readonly string[]>;
 }
 
 class BoothFailure extends TollboothError<'BOOTH_CLIENT_FAILED'> {
@@ -380,15 +408,39 @@ function readConfig(path: string): FormationConfig {
   return loaded.config;
 }
 
-/** The configured site `-s` names (`other` = the other site of two), or a failure worded as booth's. */
-function siteOf(config: FormationConfig, given: string, self: string | null, forTickets: boolean): string {
+/**
+ * The configured member `-s` names, as booth's client finds it: `other` is
+ * the other site of two; an address of the config is itself; anything else is
+ * looked up as a host name (getaddrinfo, so /etc/hosts counts) and the first
+ * of its addresses that the config lists is the member (booth converts the
+ * name to its first IPv4 address and compares that; taking the first listed
+ * one also finds a site the name reaches over IPv6). A name that is no member
+ * fails with booth's words: `cannot find site "X"` for list and peers, `Site
+ * "X" not configured.` for grant and revoke, then what the name resolved to.
+ */
+async function siteOf(config: FormationConfig, given: string, self: () => Promise<string>, op: BoothOp, io: BoothClientIo): Promise<string> {
+  const forTickets = op === 'grant' || op === 'revoke';
+  const notFound = (why: string): BoothFailure =>
+    new BoothFailure(`${forTickets ? `Site "${given}" not configured.` : `cannot find site "${given}"`}\n${why}; the formation's members are ${config.members.map((m) => `${m.address} (${m.kind})`).join(', ')}`);
+  let m = config.members.find((x) => x.address === given);
   if (given === 'other') {
-    const others = config.members.filter((m) => m.kind === 'site' && m.address !== self);
-    if (others.length !== 1) throw new BoothFailure(`Site "other" not configured: "other" needs exactly one site besides this member (${others.length} found)`);
-    return others[0]!.address;
+    const me = await self();
+    const others = config.members.filter((x) => x.kind === 'site' && x.address !== me);
+    if (others.length !== 1) throw notFound(`"other" is the other site when there are exactly two; besides ${me} there are ${others.length}`);
+    m = others[0]!;
+  } else if (m === undefined) {
+    let addresses: readonly string[];
+    try {
+      addresses = await io.lookup(given);
+    } catch (err) {
+      throw notFound(`"${given}" is no address of the config and does not resolve as a host name (${(err as { code?: string }).code ?? (err as Error).message})`);
+    }
+    for (const a of addresses) {
+      m = config.members.find((x) => x.address === a);
+      if (m !== undefined) break;
+    }
+    if (m === undefined) throw notFound(`"${given}" resolves to ${addresses.join(', ') || 'no address'}, none of them in the config`);
   }
-  const m = config.members.find((x) => x.address === given);
-  if (m === undefined) throw new BoothFailure(`Site "${given}" not configured.`);
   if (forTickets && m.kind === 'arbitrator') throw new BoothFailure(`${given} is just an arbitrator, cannot grant/revoke tickets there.`);
   return m.address;
 }
@@ -414,7 +466,7 @@ async function status(config: FormationConfig, socket: string, ask: (req: AdminR
 
 async function list(args: BoothArgs, config: FormationConfig, ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {
   if (args.site !== undefined) {
-    const site = siteOf(config, args.site, null, false);
+    const site = await siteOf(config, args.site, async () => (await localStatus(ask)).id, 'list', io);
     const res = await ask({ op: 'status', site });
     if (!res.ok) throw new BoothFailure(`${site} did not answer: ${res.message}`);
     // That site's own view: unless it holds the ticket or leads the registry, it does not know the lease end.
@@ -463,7 +515,7 @@ async function withHolderLease(views: readonly TicketView[], ask: (req: AdminReq
 }
 
 async function peers(args: BoothArgs, config: FormationConfig, ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {
-  const site = args.site === undefined ? undefined : siteOf(config, args.site, null, false);
+  const site = args.site === undefined ? undefined : await siteOf(config, args.site, async () => (await localStatus(ask)).id, 'peers', io);
   const res = await ask({ op: 'peers', ...(site === undefined ? {} : { site }) });
   if (!res.ok) throw new BoothFailure(res.message);
   io.out(formatBoothPeers(config, res.data as PeersView, io.now()));
@@ -509,7 +561,7 @@ async function grantOrRevoke(args: BoothArgs, config: FormationConfig, rawAsk: (
     if (me.kind !== 'site') throw new BoothFailure("We're just an arbitrator, cannot grant/revoke tickets here.");
     site = me.id;
   } else {
-    site = siteOf(config, args.site, me.id, true);
+    site = await siteOf(config, args.site, () => Promise.resolve(me.id), op, io);
   }
   const current = await ask({ op: 'list' });
   if (!current.ok) throw new BoothFailure(`${op} failed: ${current.message}`);

@@ -7,7 +7,9 @@
 // `status` as booth's lock-file fields, `peers` in booth's layout) and exit
 // codes (status 0 while the member runs and 7 when it does not; list answers
 // from the local view without a majority and says so on stderr; grant of a
-// granted ticket exits 1 with booth's message; revoke of a free one exits 0).
+// granted ticket exits 1 with booth's message; revoke of a free one exits 0),
+// expires printed for a ticket the other site holds at every member, and -s
+// naming a site by host name (resolved as booth does) or "other".
 // Hawk's view of `booth client list` is checked with a transcription of Hawk's
 // own regular expressions (Hawk is not packaged in Debian; both the older and
 // the current parser of hawk/app/models/cib.rb are transcribed below).
@@ -262,6 +264,46 @@ describe('the booth client against a loopback formation', () => {
         expect(t?.expires, `${m.address}: booth ${args.join(' ')} prints expires for the holder's lease:\n${r.out}`).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
       }
     }
+  }, clientTestMs);
+
+  it('-s takes a host name as booth does (resolved, /etc/hosts included, to a configured address) and "other"; unknown names fail in booth\'s words', async () => {
+    const [a, b] = f.sites;
+    const arb = f.members[2]!;
+    // localhost resolves to 127.0.0.1 here (/etc/hosts), the first site of the loopback formation.
+    expect(a!.address).toBe('127.0.0.1');
+    const leaders = (text: string): string[] => [...listOf(text).entries()].map(([t, v]) => `${t}=${v.leader}`).sort();
+    const byName = await run(b!, ['list', '-s', 'localhost', '-c', f.configPath]);
+    expect(byName.code, byName.err).toBe(0);
+    const byAddress = await run(b!, ['list', '-s', a!.address, '-c', f.configPath]);
+    expect(leaders(byName.out)).toEqual(leaders(byAddress.out));
+    const peersByName = await run(b!, ['peers', '-s', 'localhost', '-c', f.configPath]);
+    expect(peersByName.code, peersByName.err).toBe(0);
+    expect(peersByName.out, "127.0.0.1's own peers: every member but itself").toMatch(/^site {9}127\.0\.0\.2, last recv: /);
+    // "other" for list too: the other site of two, seen from each site.
+    for (const m of [a!, b!]) {
+      const o = await run(m, ['list', '-s', 'other', '-c', f.configPath]);
+      expect(o.code, `${m.address}: booth list -s other: ${o.err}`).toBe(0);
+      expect(listOf(o.out).has('tkt')).toBe(true);
+    }
+    // A grant to the site named by its host name, asked at the arbitrator.
+    const rv = await run(b!, ['revoke', '-w', '-c', f.configPath, 'man1']);
+    expect(rv.code, rv.err).toBe(0);
+    const g = await run(arb, ['grant', '-w', '-s', 'localhost', '-c', f.configPath, 'man1']);
+    expect(g.code, g.err).toBe(0);
+    expect(listOf((await run(b!, ['list', '-c', f.configPath])).out).get('man1')?.leader).toBe(a!.address);
+    // Names that are no member: booth's messages, exit 1, nothing changed.
+    const badGrant = await run(arb, ['grant', '-s', 'no-such-site.invalid', '-c', f.configPath, 'tkt']);
+    expect(badGrant.code).toBe(1);
+    expect(badGrant.err).toContain('ERROR: Site "no-such-site.invalid" not configured.');
+    expect(badGrant.err).toContain('does not resolve as a host name');
+    const badList = await run(b!, ['list', '-s', 'no-such-site.invalid', '-c', f.configPath]);
+    expect(badList.code).toBe(1);
+    expect(badList.err).toContain('ERROR: cannot find site "no-such-site.invalid"');
+    expect(badList.out).toBe('');
+    const notMember = await run(b!, ['revoke', '-s', '127.0.0.9', '-c', f.configPath, 'man1']);
+    expect(notMember.code).toBe(1);
+    expect(notMember.err).toContain('Site "127.0.0.9" not configured.');
+    expect(listOf((await run(b!, ['list', '-c', f.configPath])).out).get('man1')?.leader).toBe(a!.address);
   }, clientTestMs);
 
   it('without a majority: list answers from the local view (exit 0, a warning), status still 0; stopped: status 7', async () => {
