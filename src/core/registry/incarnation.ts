@@ -68,12 +68,32 @@ export class Admission {
   }
 
   /**
+   * Whether `msg` comes from another incarnation of its sender than the configuration admits (one
+   * that lost its store, or an old one that came back): its votes and acknowledgements never count
+   * (§10), and it is reported as ignored. A leader first binds a non-voter as it answers
+   * (sawIncarnation), after which it counts as that incarnation.
+   */
+  refuses(from: MemberId, msg: RaftMessage): boolean {
+    if (!carriesIncarnation(msg)) return false;
+    const h = this.host;
+    const inc = msg.inc ?? 0;
+    if (inc !== configuredIncarnation(h.members(), from)) this.sawIncarnation(from, inc);
+    // A refused append only moves the leader's `next` back: harmless from any incarnation, and needed by
+    // a member re-added before it joined again (its log may lack what the leader would send first).
+    const refusal = msg.type === 'append-resp' && !msg.success;
+    const admitted = configuredIncarnation(h.members(), from);
+    if (refusal || inc === admitted) return false;
+    h.event({ type: 'message-ignored', from, msgType: msg.type, reason: `incarnation ${inc} is not the admitted ${admitted}` });
+    return true;
+  }
+
+  /**
    * At the leader: a non-voter that answers as another incarnation than the configuration binds (a
    * member added back with its store, which still believes an older configuration and so never
    * asks to join) is bound as it is: a non-voter counts toward nothing, and it is promoted only
    * once this incarnation caught up.
    */
-  sawIncarnation(from: MemberId, inc: number): void {
+  private sawIncarnation(from: MemberId, inc: number): void {
     const h = this.host;
     const m = h.members().find((x) => x.id === from);
     if (m === undefined || votes(m) || from === h.self || !h.canChangeMembership()) return;

@@ -1,8 +1,9 @@
-/* eslint-disable max-lines -- 690 lines: incarnations (issue 11) pushed Raft past 600; its admission logic already
-   lives in incarnation.ts, and the next cut (follower-side replication into its own file) is noted as debt. */
 // The registry: Raft with PreVote (§9.6), CheckQuorum (§6.2), leader
 // stickiness and a leader lease (DESIGN.md §2), single-server membership
-// changes (dissertation §4.1), log compaction, snapshots in chunks. Raft only: it
+// changes (dissertation §4.1), log compaction, snapshots in chunks. Elections
+// (PreVote, votes, the vote block, TimeoutNow) live in election.ts, a follower's
+// side of replication in follower.ts, admission of
+// incarnations in incarnation.ts, snapshot transfer in snapshot-transfer.ts. Raft only: it
 // knows no tickets and no gossip (etcd's raft.go knows no application). What
 // a committed entry means, what a snapshot's table holds and how a message
 // travels is the host's business (member.ts), reached through RegistryHost.
@@ -13,15 +14,16 @@
 
 import type { Entry, EntryData, RaftMessage } from '../messages.js';
 import { leaderLeaseDurationMs } from '../lease.js';
-import type { RandomSource } from '../random.js';
 import type { PersistBatch, Role } from '../ready.js';
 import { assert, incarnationOf, index, ms, term, votes, type Index, type Member, type MemberId, type Term } from '../types.js';
-import type { RegistryDeps, RegistryHost, RegistryLimits, RegistryRules, RegistryStart, RegistryTiming, VoteRequest, VoterState } from './host.js';
+import type { RegistryDeps, RegistryHost, RegistryLimits, RegistryRules, RegistryStart, RegistryTiming } from './host.js';
+import { Election, type ElectionHost } from './election.js';
 import { majority } from './quorum.js';
 import { RaftLog } from './raft-log.js';
 import { ProgressTracker, type Progress } from './tracker.js';
-import { Admission, carriesIncarnation, configuredIncarnation, type AdmissionHost } from './incarnation.js';
-import { SnapshotReceiver, SnapshotSender, type ChunkOut } from './snapshot-transfer.js';
+import { Admission, configuredIncarnation, type AdmissionHost } from './incarnation.js';
+import { SnapshotSender, type ChunkOut } from './snapshot-transfer.js';
+import { Follower, type FollowerHost } from './follower.js';
 
 export type { RegistryHost, RegistryRules, VoteRequest, VoterState } from './host.js';
 
@@ -31,7 +33,6 @@ export class Registry {
   private readonly self: MemberId;
   private readonly timing: RegistryTiming;
   private readonly limits: RegistryLimits;
-  private readonly random: RandomSource;
   private readonly rules: RegistryRules;
   private readonly time: { readonly now: number };
   private readonly host: RegistryHost;
@@ -48,14 +49,10 @@ export class Registry {
   private leader: MemberId | null = null;
   private applied: Index;
   private members: readonly Member[];
-  private electionDeadline = 0;
-  /** Votes refused until then: this member acknowledged a leader (or is one) — the leader lease's other half. */
-  private voteBlockedUntil: number;
-  private votes = new Map<MemberId, boolean>();
-  /** The latest leader this member acknowledged: whom to look for a way to when it falls silent. */
-  private lastLeaderSeen: MemberId | null = null;
-  /** A snapshot being received from a leader, kept across leader changes (snapshot-transfer.ts). */
-  private readonly receiver: SnapshotReceiver;
+  /** Campaigns, votes, the vote block and hand-overs (election.ts). */
+  private readonly election: Election;
+  /** A follower's side of replication: appends and snapshot chunks from the leader (follower.ts). */
+  private readonly follower: Follower;
 
   /** This store's incarnation, bootstrap and admission (docs/protocol.md §10). */
   private readonly admission: Admission;
@@ -74,17 +71,16 @@ export class Registry {
     this.self = deps.self;
     this.timing = deps.timing;
     this.limits = deps.limits;
-    this.random = deps.random;
     this.rules = deps.rules;
     this.time = deps.time;
     this.host = deps.host;
-    this.receiver = new SnapshotReceiver(deps.snapshotCodec, deps.limits, (e) => this.host.event(e));
     // sentAt: the heartbeat a chunk rides with; an answer dates the leader lease like an append's.
     const send = (to: MemberId, c: ChunkOut): void => this.host.send(to, { type: 'snapshot-chunk', term: this.currentTerm, ...c, sentAt: ms(this.lastBroadcastAt) });
     this.snapshots = new SnapshotSender({ codec: deps.snapshotCodec, limits: deps.limits, resendAfterMs: deps.timing.electionTimeoutMs, send, event: (e) => this.host.event(e) });
     this.progress = new ProgressTracker(deps.self);
     const s = start.snapshot;
     this.log = new RaftLog(s, start.entries);
+    this.follower = new Follower(deps.snapshotCodec, deps.limits, this.followerHost());
     this.currentTerm = start.hardState?.term ?? term(0);
     this.votedFor = start.hardState?.votedFor ?? null;
     // An empty store is a new incarnation: it must not vote as the member it may have been
@@ -95,9 +91,7 @@ export class Registry {
     this.applied = s.index;
     this.members = s.members;
     this.members = this.log.latestMembers();
-    // A restarted member may have acknowledged a leader just before it died;
-    // it must not vote until that acknowledgement has run out (leader lease).
-    this.voteBlockedUntil = this.time.now + this.timing.electionTimeoutMs;
+    this.election = new Election(deps.timing, deps.random, deps.rules, this.electionHost());
   }
 
   /** Applies what the store says is committed, then arms the election timer. Called once, when the host is ready. */
@@ -197,7 +191,7 @@ export class Registry {
   nextDeadline(): number {
     if (!this.admitted()) return this.admission.nextJoinAt;
     if (!this.selfVotes()) return Number.POSITIVE_INFINITY;
-    return this.role === 'leader' ? Math.min(this.nextHeartbeatAt, this.checkQuorumAt) : this.electionDeadline;
+    return this.role === 'leader' ? Math.min(this.nextHeartbeatAt, this.checkQuorumAt) : this.election.deadline;
   }
 
   // ───────────────────────────── inputs ─────────────────────────────
@@ -210,8 +204,8 @@ export class Registry {
     }
     if (this.role === 'leader') {
       if (this.now >= this.nextHeartbeatAt) this.broadcastAppend();
-    } else if (this.selfVotes() && this.now >= this.electionDeadline) {
-      this.startPreVote();
+    } else if (this.selfVotes() && this.now >= this.election.deadline) {
+      this.election.startPreVote();
     }
   }
 
@@ -227,25 +221,10 @@ export class Registry {
       return false;
     }
     if (msg.type === 'join' || msg.type === 'join-resp') return true; // outside terms: a joiner only asks
-    // A refused append only moves the leader's `next` back: harmless from any incarnation, and needed by
-    // a member re-added before it joined again (its log may lack what the leader would send first).
-    const refusal = msg.type === 'append-resp' && !msg.success;
-    if (carriesIncarnation(msg) && (msg.inc ?? 0) !== this.configuredIncarnation(from)) this.admission.sawIncarnation(from, msg.inc ?? 0);
-    if (carriesIncarnation(msg) && !refusal && (msg.inc ?? 0) !== this.configuredIncarnation(from)) {
-      // Another incarnation of that member than the configuration admits (one that lost its store,
-      // or an old one that came back): its votes and acknowledgements never count (§10).
-      this.host.event({ type: 'message-ignored', from, msgType: msg.type, reason: `incarnation ${msg.inc ?? 0} is not the admitted ${this.configuredIncarnation(from)}` });
-      return false;
-    }
-    // Vote requests inside the vote-blocked window are ignored entirely, without
-    // adopting their term: leader stickiness, and the leader lease relies on it.
-    // A handover (timeout-now) is the leader's own doing, after it stopped serving: its voters need not
-    // wait its lease out (as etcd's campaignTransfer, the flag is trusted: members are keyed and correct).
-    const handover = msg.type === 'vote' && msg.transfer === true;
-    if ((msg.type === 'vote' || msg.type === 'pre-vote') && msg.term > this.currentTerm && this.now < this.voteBlockedUntil && !handover) {
-      this.host.send(from, { type: msg.type === 'vote' ? 'vote-resp' : 'pre-vote-resp', term: this.currentTerm, granted: false, ...this.inc() });
-      return false;
-    }
+    // Another incarnation of the sender than the configuration admits never counts (incarnation.ts).
+    if (this.admission.refuses(from, msg)) return false;
+    // Inside the vote-blocked window a vote request is refused without adopting its term (election.ts).
+    if (this.election.refusedWhileBlocked(from, msg)) return false;
     if (msg.term > this.currentTerm && msg.type !== 'pre-vote' && !(msg.type === 'pre-vote-resp' && msg.granted)) {
       const leader = msg.type === 'append' || msg.type === 'snapshot-chunk' ? from : null;
       this.becomeFollower(msg.term, leader);
@@ -257,25 +236,25 @@ export class Registry {
   step(from: MemberId, msg: Msg<'pre-vote' | 'pre-vote-resp' | 'vote' | 'vote-resp' | 'append' | 'append-resp' | 'snapshot-chunk' | 'snapshot-resp' | 'join' | 'join-resp' | 'timeout-now'>): void {
     switch (msg.type) {
       case 'timeout-now':
-        return this.onTimeoutNow(from, msg);
+        return this.election.onTimeoutNow(from, msg);
       case 'join':
         return this.admission.onJoin(from, msg);
       case 'join-resp':
         return this.admission.onJoinResp(from, msg, this.admitted());
       case 'pre-vote':
-        return this.onPreVote(from, msg);
+        return this.election.onPreVote(from, msg);
       case 'pre-vote-resp':
-        return this.onPreVoteResp(from, msg);
+        return this.election.onPreVoteResp(from, msg);
       case 'vote':
-        return this.onVote(from, msg);
+        return this.election.onVote(from, msg);
       case 'vote-resp':
-        return this.onVoteResp(from, msg);
+        return this.election.onVoteResp(from, msg);
       case 'append':
-        return this.onAppend(from, msg);
+        return this.follower.onAppend(from, msg);
       case 'append-resp':
         return this.onAppendResp(from, msg);
       case 'snapshot-chunk':
-        return this.onSnapshotChunk(from, msg);
+        return this.follower.onSnapshotChunk(from, msg);
       case 'snapshot-resp':
         return this.onSnapshotResp(from, msg);
     }
@@ -302,97 +281,9 @@ export class Registry {
     return i === 0 ? {} : { inc: i };
   }
 
-  private resetElectionTimer(): void {
-    const et = this.timing.electionTimeoutMs;
-    this.electionDeadline = this.now + et + Math.floor(this.random.next() * et);
-  }
-
   /** Arms the first election timeout (after start-up has applied the committed log). */
   armElectionTimer(): void {
-    this.resetElectionTimer();
-  }
-
-  private startPreVote(): void {
-    // The leader fell silent: if only our link to it broke, gossip finds a relay (DESIGN.md §3.2).
-    if (this.lastLeaderSeen !== null) this.host.probeRoute(this.lastLeaderSeen);
-    // Raft §9.6 PreVote: ask first, without raising our term, whether we could win.
-    this.role = 'pre-candidate';
-    this.leader = null;
-    this.votes = new Map([[this.self, true]]);
-    this.resetElectionTimer();
-    this.emitRole();
-    const req = { term: term(this.currentTerm + 1), lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() };
-    if (this.countVotes() === 'won') return this.startElection();
-    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'pre-vote', ...req, ...this.inc() });
-  }
-
-  private startElection(transfer = false): void {
-    this.currentTerm = term(this.currentTerm + 1);
-    this.votedFor = this.self;
-    this.hardStateDirty = true;
-    this.role = 'candidate';
-    this.leader = null;
-    this.votes = new Map([[this.self, true]]);
-    this.resetElectionTimer();
-    this.emitRole();
-    if (this.countVotes() === 'won') return this.becomeLeader();
-    const req = { term: this.currentTerm, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() };
-    for (const v of this.voters()) if (v !== this.self) this.host.send(v, { type: 'vote', ...req, ...this.inc(), ...(transfer ? { transfer } : {}) });
-  }
-
-  private countVotes(): 'won' | 'lost' | 'pending' {
-    const n = this.voters().length;
-    let yes = 0;
-    let no = 0;
-    for (const [id, granted] of this.votes) {
-      if (!this.isVoter(id)) continue;
-      if (granted) yes++;
-      else no++;
-    }
-    if (yes >= majority(n)) return 'won';
-    if (n - no < majority(n)) return 'lost';
-    return 'pending';
-  }
-
-  private onPreVote(from: MemberId, msg: Msg<'pre-vote'>): void {
-    // Only a voter at its admitted incarnation votes, and only for a voter (§10).
-    const granted = this.selfVotes() && this.isVoter(from) && msg.term > this.currentTerm && this.now >= this.voteBlockedUntil && this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
-    this.host.send(from, { type: 'pre-vote-resp', term: granted ? msg.term : this.currentTerm, granted, ...this.inc() });
-  }
-
-  private onPreVoteResp(from: MemberId, msg: Msg<'pre-vote-resp'>): void {
-    if (this.role !== 'pre-candidate') return;
-    if (!msg.granted && msg.term > this.currentTerm) return; // handled by the term check in admit()
-    if (msg.granted && msg.term !== this.currentTerm + 1) return;
-    this.votes.set(from, msg.granted);
-    const r = this.countVotes();
-    if (r === 'won') this.startElection();
-    else if (r === 'lost') this.becomeFollower(this.currentTerm, null);
-  }
-
-  private onVote(from: MemberId, msg: Msg<'vote'>): void {
-    const voter: VoterState = {
-      currentTerm: this.currentTerm,
-      votedFor: this.votedFor,
-      logUpToDate: (i, t) => this.log.isUpToDate(i, t),
-    };
-    const req: VoteRequest = { from, term: msg.term, lastIndex: msg.lastIndex, lastTerm: msg.lastTerm };
-    const handover = msg.transfer === true;
-    const granted = this.selfVotes() && this.isVoter(from) && (this.now >= this.voteBlockedUntil || handover) && this.rules.shouldGrantVote(req, voter);
-    if (granted) {
-      this.votedFor = from;
-      this.hardStateDirty = true;
-      this.resetElectionTimer();
-    }
-    this.host.send(from, { type: 'vote-resp', term: this.currentTerm, granted, ...this.inc() });
-  }
-
-  private onVoteResp(from: MemberId, msg: Msg<'vote-resp'>): void {
-    if (this.role !== 'candidate' || msg.term !== this.currentTerm) return;
-    this.votes.set(from, msg.granted);
-    const r = this.countVotes();
-    if (r === 'won') this.becomeLeader();
-    else if (r === 'lost') this.becomeFollower(this.currentTerm, null);
+    this.election.resetTimer();
   }
 
   private becomeFollower(newTerm: Term, leader: MemberId | null): void {
@@ -404,14 +295,14 @@ export class Registry {
     }
     if (wasLeader) {
       // Our own acknowledgement of ourselves lasts as long as any voter's.
-      this.voteBlockedUntil = Math.max(this.voteBlockedUntil, this.lastBroadcastAt + this.timing.electionTimeoutMs);
+      this.election.blockVotesUntil(this.lastBroadcastAt + this.timing.electionTimeoutMs);
       this.host.leftOffice();
       this.progress.clear();
     }
     const changed = this.role !== 'follower' || this.leader !== leader;
     this.role = 'follower';
     this.leader = leader;
-    this.resetElectionTimer();
+    this.election.resetTimer();
     if (changed) this.emitRole();
   }
 
@@ -448,7 +339,7 @@ export class Registry {
     const t = this.timing;
     this.lastBroadcastAt = this.now;
     this.nextHeartbeatAt = this.now + t.heartbeatIntervalMs;
-    this.voteBlockedUntil = Math.max(this.voteBlockedUntil, this.now + t.electionTimeoutMs);
+    this.election.blockVotesUntil(this.now + t.electionTimeoutMs);
     for (const [id, p] of this.progress.entries()) {
       // Two heartbeats unanswered: look for another way to this voter before CheckQuorum counts it out.
       if (this.lastBroadcastAt - Math.max(p.ackedSentAt, this.leaderSince) > 2 * t.heartbeatIntervalMs) this.host.probeRoute(id);
@@ -483,60 +374,14 @@ export class Registry {
     if (entries.length > 0) p.next = entries[entries.length - 1]!.index + 1;
   }
 
-  /**
-   * A term has at most one leader: an append or snapshot at our term from a member that does not
-   * lead it (we do, or we follow another) comes from a buggy or hostile member and deposes no one.
-   */
-  private fromUsurper(from: MemberId, msg: Msg<'append' | 'snapshot-chunk'>): boolean {
-    if (msg.term !== this.currentTerm || (this.role !== 'leader' && (this.leader === null || this.leader === from))) return false;
-    const reason = this.role === 'leader' ? 'this member leads that term' : `the leader of that term is ${this.leader}`;
-    this.host.event({ type: 'protocol-violation', from, msgType: msg.type, reason: `${msg.type} at term ${msg.term} from a member that does not lead it: ${reason}` });
-    return true;
-  }
-
-  private onAppend(from: MemberId, msg: Msg<'append'>): void {
-    if (msg.term < this.currentTerm) {
-      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt, ...this.inc() });
-      return;
-    }
-    if (this.fromUsurper(from, msg)) return;
-    this.acknowledgeLeader(from);
-    if (msg.prevIndex < this.log.snapshot.index) {
-      // Already compacted here: everything up to the snapshot matches by definition.
-      const skip = msg.entries.filter((e) => e.index > this.log.snapshot.index);
-      const prev = this.log.snapshot.index;
-      return this.acceptEntries(from, prev, skip, msg);
-    }
-    const termAtPrev = this.log.termAt(msg.prevIndex);
-    if (termAtPrev !== msg.prevTerm) {
-      const hint = Math.min(this.log.lastIndex(), msg.prevIndex - 1);
-      this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: index(Math.max(hint, this.commit)), sentAt: msg.sentAt, ...this.inc() });
-      return;
-    }
-    this.acceptEntries(from, msg.prevIndex, msg.entries, msg);
-  }
-
-  private acceptEntries(from: MemberId, prevIndex: number, entries: readonly Entry[], msg: Msg<'append'>): void {
-    const last = this.log.appendFromLeader(prevIndex, entries, this.commit);
-    // A new config entry, or a truncated one (an uncommitted change overwritten by a later leader's
-    // log): either way the latest configuration in the log is another (dissertation §4.1). Missing
-    // the truncation left a member counting by a change that never committed (simulator, seed 172).
-    if (this.log.latestMembers() !== this.members) this.refreshMembers();
-    const newCommit = Math.min(msg.commit, last);
-    if (newCommit > this.commit) this.setCommit(index(newCommit));
-    this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: last, sentAt: msg.sentAt, ...this.inc() });
-  }
-
   private acknowledgeLeader(from: MemberId): void {
-    this.lastLeaderSeen = from;
     if (this.role !== 'follower' || this.leader !== from) {
       this.role = 'follower';
       this.leader = from;
       this.emitRole();
       this.host.newLeader(from);
     }
-    this.voteBlockedUntil = Math.max(this.voteBlockedUntil, this.now + this.timing.electionTimeoutMs);
-    this.resetElectionTimer();
+    this.election.acknowledged(from);
   }
 
   private onAppendResp(from: MemberId, msg: Msg<'append-resp'>): void {
@@ -568,27 +413,6 @@ export class Registry {
     }
   }
 
-  private onSnapshotChunk(from: MemberId, msg: Msg<'snapshot-chunk'>): void {
-    if (msg.term < this.currentTerm) return this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: false, index: this.log.lastIndex(), sentAt: msg.sentAt, ...this.inc() });
-    if (this.fromUsurper(from, msg)) return;
-    this.acknowledgeLeader(from);
-    // Our log already holds everything the snapshot does.
-    if (msg.index <= this.commit) return this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: this.commit, sentAt: msg.sentAt, ...this.inc() });
-    const out = this.receiver.offer(msg, from);
-    // Not all there yet (or refused, then from 0): tell the leader where to go on.
-    if (out.kind !== 'complete') {
-      return this.host.send(from, { type: 'snapshot-resp', term: this.currentTerm, index: msg.index, lastTerm: msg.lastTerm, digest: msg.digest, offset: out.kind === 'partial' ? out.offset : 0, sentAt: msg.sentAt, ...this.inc() });
-    }
-    const s = out.snapshot;
-    this.log.install(s);
-    this.refreshMembers();
-    this.commit = s.index;
-    this.applied = s.index;
-    this.hardStateDirty = true;
-    this.host.installSnapshot(s);
-    this.host.send(from, { type: 'append-resp', term: this.currentTerm, success: true, index: s.index, sentAt: msg.sentAt, ...this.inc() });
-  }
-
   private onSnapshotResp(from: MemberId, msg: Msg<'snapshot-resp'>): void {
     if (this.role !== 'leader' || msg.term !== this.currentTerm) return;
     const p = this.progress.get(from);
@@ -609,7 +433,7 @@ export class Registry {
   private setCommit(i: Index): void {
     assert(i > this.commit, `commit index moves only forward: ${i} after ${this.commit}`);
     this.commit = i;
-    this.receiver.dropCovered(i);
+    this.follower.dropCovered(i);
     this.hardStateDirty = true;
     this.applyCommitted();
     // Tell followers at once: a new holder should not wait a heartbeat to learn its grant.
@@ -669,31 +493,68 @@ export class Registry {
     return this.role === 'leader' && this.commit >= this.leaderReadyIndex && !pending;
   }
 
-  /**
-   * Hands leadership over (Raft dissertation §3.10) before this leader leaves the configuration:
-   * to the voter whose log matches furthest (it must hold every entry, else no transfer), with
-   * `timeout-now`; this member stops leading at once, so it answers no renewal and serves no read
-   * after the handover began. The new leader treats every held ticket as renewed when it took
-   * office (DESIGN.md §2), which covers every answer this one gave. Returns the target or null.
-   */
+  /** Hands leadership over before this leader leaves the configuration (election.ts); the target or null. */
   transferLeadership(): MemberId | null {
-    if (this.role !== 'leader') return null;
-    let best: MemberId | null = null;
-    for (const id of this.voters()) {
-      if (id === this.self) continue;
-      const p = this.progress.get(id);
-      if (p !== undefined && p.match === this.log.lastIndex() && p.snapshot === null && (best === null || p.ackedSentAt > this.progress.get(best)!.ackedSentAt)) best = id;
-    }
-    if (best === null) return null;
-    this.host.send(best, { type: 'timeout-now', term: this.currentTerm });
-    this.becomeFollower(this.currentTerm, null);
-    return best;
+    return this.election.transferLeadership();
   }
 
-  private onTimeoutNow(from: MemberId, msg: Msg<'timeout-now'>): void {
-    // Only from the leader of our term, and only a voter at its admitted incarnation campaigns.
-    if (msg.term !== this.currentTerm || this.leader !== from || !this.selfVotes()) return;
-    this.startElection(true);
+  private followerHost(): FollowerHost {
+    return {
+      log: this.log,
+      term: () => this.currentTerm,
+      role: () => this.role,
+      leader: () => this.leader,
+      commitIndex: () => this.commit,
+      members: () => this.members,
+      inc: () => this.inc(),
+      send: (to, msg) => this.host.send(to, msg),
+      event: (e) => this.host.event(e),
+      acknowledgeLeader: (leader) => this.acknowledgeLeader(leader),
+      refreshMembers: () => this.refreshMembers(),
+      setCommit: (i) => this.setCommit(i),
+      installed: (s) => {
+        this.refreshMembers();
+        this.commit = s.index;
+        this.applied = s.index;
+        this.hardStateDirty = true;
+        this.host.installSnapshot(s);
+      },
+    };
+  }
+
+  private electionHost(): ElectionHost {
+    return {
+      self: this.self,
+      log: this.log,
+      now: () => this.now,
+      term: () => this.currentTerm,
+      votedFor: () => this.votedFor,
+      role: () => this.role,
+      leader: () => this.leader,
+      voters: () => this.voters(),
+      isVoter: (id) => this.isVoter(id),
+      selfVotes: () => this.selfVotes(),
+      inc: () => this.inc(),
+      progressOf: (id) => this.progress.get(id),
+      send: (to, msg) => this.host.send(to, msg),
+      probeRoute: (member) => this.host.probeRoute(member),
+      campaign: (role) => {
+        if (role === 'candidate') {
+          this.currentTerm = term(this.currentTerm + 1);
+          this.votedFor = this.self;
+          this.hardStateDirty = true;
+        }
+        this.role = role;
+        this.leader = null;
+      },
+      recordVote: (candidate) => {
+        this.votedFor = candidate;
+        this.hardStateDirty = true;
+      },
+      emitRole: () => this.emitRole(),
+      becomeLeader: () => this.becomeLeader(),
+      stepDown: () => this.becomeFollower(this.currentTerm, null),
+    };
   }
 
   private admissionHost(): AdmissionHost {
