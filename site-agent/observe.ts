@@ -1,10 +1,14 @@
 // Composition of what operators watch (issue 13) in a member process: the
 // event stream (src/runtime/formation-events.ts), and with `--http` the
-// metrics listener (src/runtime/metrics.ts over src/adapters/http-listener.ts).
+// listener (src/adapters/http-listener.ts) serving the metrics
+// (src/runtime/metrics.ts) and the status page: `/` (src/runtime/status-page.ts),
+// `/state.json` (src/runtime/status-snapshot.ts) and its live updates,
+// `/events` (src/runtime/status-stream.ts).
 
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { listenHttp, parseHttpListen, HttpListenError } from '../src/adapters/http-listener.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenHttp, parseHttpListen, HttpListenError, serverSentEvents } from '../src/adapters/http-listener.js';
 import type { MonotonicClock, Transport } from '../src/ports/ports.js';
 import type { AdminService } from '../src/runtime/admin-service.js';
 import { FormationEvents, type GuardianSample } from '../src/runtime/formation-events.js';
@@ -12,6 +16,9 @@ import { memberMetrics, type SiteCounters } from '../src/runtime/metrics.js';
 import type { Pump } from '../src/runtime/pump.js';
 import { tollboothVersion } from '../src/cli/version.js';
 import { AlertQueue } from '../src/runtime/alert-hooks.js';
+import { renderStatusPage, statusPageCsp } from '../src/runtime/status-page.js';
+import { StatusFeed } from '../src/runtime/status-snapshot.js';
+import { StatusStream, statusStreamClientsMax } from '../src/runtime/status-stream.js';
 import { runAlertHandler } from '../src/adapters/alert-handler.js';
 import { checkHandlerPath, type HandlerCommand } from '../src/adapters/pacemaker/handlers.js';
 
@@ -52,6 +59,8 @@ export async function startObservation(c: ObservationComponents, http: string | 
   if (alerts !== null) events.subscribe((e) => alerts.push(e));
   events.start();
   let server: Server | null = null;
+  let feed: StatusFeed | null = null;
+  let stream: StatusStream | null = null;
   let bound: { host: string; port: number } | null = null;
   if (http !== undefined) {
     const listen = parseHttpListen(http);
@@ -68,6 +77,21 @@ export async function startObservation(c: ObservationComponents, http: string | 
       ...(c.siteCounters === undefined ? {} : { siteCounters: c.siteCounters }),
       ...(alerts === null ? {} : { alertHandler: () => alerts.counts() }),
     });
+    const status = new StatusFeed({
+      self: c.self,
+      kind: c.kind,
+      formation: c.formation,
+      version: tollboothVersion(),
+      pump: c.pump,
+      transport: c.transport,
+      clock: c.clock,
+      events,
+      tickets: () => c.admin.views(c.pump.core.tickets(), true),
+      wallClockMs: () => Date.now(),
+    });
+    const live = new StatusStream({ source: status, nowMs: () => c.clock.now(), onError: (err) => c.log.error({ err }, 'status page render failed') });
+    feed = status;
+    stream = live;
     server = await listenHttp(
       listen,
       {
@@ -75,18 +99,27 @@ export async function startObservation(c: ObservationComponents, http: string | 
           const text = await registry.metrics();
           res.writeHead(200, { 'content-type': registry.contentType }).end(text);
         },
+        '/': (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': statusPageCsp, ...noStore }).end(renderStatusPage(status.snapshot()));
+        },
+        '/state.json': (_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json', ...noStore }).end(`${JSON.stringify(status.snapshot())}\n`);
+        },
+        '/events': (req, res) => serveEvents(live, req, res),
       },
       (err) => c.log.warn({ err }, 'http request failed'),
     );
     const addr = server.address();
     bound = addr !== null && typeof addr === 'object' ? { host: addr.address, port: addr.port } : { host: listen.host, port: listen.port };
-    c.log.info({ http: bound }, 'serving /metrics');
+    c.log.info({ http: bound }, 'serving /metrics and the status page');
   }
   return {
     events,
     alerts,
     http: bound,
     stop: async () => {
+      stream?.close();
+      feed?.stop();
       events.stop();
       await alerts?.close();
       if (server !== null) {
@@ -96,6 +129,21 @@ export async function startObservation(c: ObservationComponents, http: string | 
       }
     },
   };
+}
+
+const noStore = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const;
+
+/** `/events`: one more live page, or 503 when statusStreamClientsMax are served (the browser retries). */
+function serveEvents(live: StatusStream, req: IncomingMessage, res: ServerResponse): void {
+  if (req.method === 'HEAD') {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', ...noStore }).end();
+    return;
+  }
+  if (live.clientCount >= statusStreamClientsMax) {
+    res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' }).end(`${statusStreamClientsMax} live pages already served here\n`);
+    return;
+  }
+  live.serve(serverSentEvents(req, res));
 }
 
 /** The alert handler's queue (src/runtime/alert-hooks.ts) running the configured programs (src/adapters/alert-handler.ts). */

@@ -6,6 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { TollboothError } from '../errors.js';
+import type { EventStream } from '../ports/event-stream.js';
+import { assert } from '../core/types.js';
 
 export interface HttpListen {
   readonly host: string;
@@ -18,6 +20,9 @@ export const httpHostDefault = '127.0.0.1';
 export const httpConnectionsMax = 64;
 /** A request that has not arrived whole within this is dropped, ms. */
 export const httpRequestTimeoutMs = 10_000;
+
+/** How long a browser waits before reconnecting a lost event stream, ms (the SSE `retry` field). */
+export const sseRetryMs = 2_000;
 
 export class HttpListenError extends TollboothError<'HTTP_LISTEN_INVALID' | 'HTTP_LISTEN_FAILED'> {}
 
@@ -78,4 +83,44 @@ export async function listenHttp(listen: HttpListen, routes: Readonly<Record<str
   });
   server.on('error', onError);
   return server;
+}
+
+/**
+ * Turns `res` into a stream of server-sent events (text/event-stream): the
+ * headers go out at once, then one `event:`/`data:` block per send. Closing
+ * drops the connection without flushing: it is how a slow client is cut off.
+ */
+export function serverSentEvents(req: IncomingMessage, res: ServerResponse): EventStream {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    // A reverse proxy must not hold events back to fill a buffer.
+    'x-accel-buffering': 'no',
+  });
+  res.write(`retry: ${sseRetryMs}\n\n`);
+  req.socket.setNoDelay(true);
+  let closed = false;
+  const listeners: Array<() => void> = [];
+  res.once('close', () => {
+    closed = true;
+    for (const l of listeners.splice(0)) l();
+  });
+  return {
+    send(event, data) {
+      // A line break would end the field early and let data pose as another event.
+      assert(!/[\r\n]/.test(event) && !/[\r\n]/.test(data), `server-sent event ${JSON.stringify(event)}: event and data must be single lines`);
+      if (!closed) res.write(`event: ${event}\ndata: ${data}\n\n`);
+    },
+    get backlogBytes() {
+      return res.writableLength;
+    },
+    close() {
+      res.destroy();
+    },
+    onClose(listener) {
+      if (closed) listener();
+      else listeners.push(listener);
+    },
+  };
 }

@@ -19,8 +19,8 @@ export function isWatchRequest(body: unknown): boolean {
 }
 
 export function serveWatch(events: FormationEvents, self: string, stream: AdminStream): void {
-  if (events.listenerCount >= watchersMax + 2) {
-    // + 2: the metrics and the alert hooks listen too.
+  if (events.listenerCount >= watchersMax + 4) {
+    // + 4: the metrics, the alert hooks, the status page's record of recent events and its live pages (one listener for all) listen too.
     stream.write(JSON.stringify({ ok: false, code: 'busy', message: `${watchersMax} watchers already`, answeredBy: self }));
     stream.close();
     return;

@@ -1,0 +1,224 @@
+// The status page's rendering and live stream (issue 13, item 5), without a
+// member: snapshots are written here, with hostile strings wherever a string
+// reaches the page (ticket names, holders, attribute values, member
+// addresses, history and event reasons), and the rendered HTML must carry
+// them as text only. The stream is driven with a fake source and fake
+// clients: the first render on connection, a formation event followed by a
+// render, the client limit, a slow client dropped, and nothing left
+// subscribed once the last client leaves. Renders run on timers; the tests
+// wait for the client to receive them (a promise with the test's deadline),
+// never for a fixed time. The page in a real browser, on a real formation:
+// test/e2e/status-page.test.ts.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { EventStream } from '../../src/ports/event-stream.js';
+import type { FormationEvent } from '../../src/runtime/formation-events.js';
+import { escapeHtml, html, renderStatusMain, renderStatusPage, SafeHtml, statusPageCsp } from '../../src/runtime/status-page.js';
+import type { StatusSnapshot, StatusSource } from '../../src/runtime/status-snapshot.js';
+import { StatusStream, statusStreamBacklogBytesMax, statusStreamClientsMax } from '../../src/runtime/status-stream.js';
+
+const hostile = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">"\'&';
+
+function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
+  return {
+    self: '10.0.0.1',
+    kind: 'site',
+    formation: 'geo',
+    version: '0.1.0',
+    generatedAtUnixMs: Date.UTC(2026, 11, 6, 10, 0, 0),
+    registry: { role: 'leader', term: 3, leader: '10.0.0.1', commit: 12 },
+    tickets: [{ name: 'db', mode: 'automatic', holder: '10.0.0.1', generation: 4, standby: false, managed: true, leaseDurationMs: 10_000, leaseLeftMs: 7_500, grantedHere: true, attrs: {} }],
+    ticketCount: 1,
+    members: [
+      { id: '10.0.0.1', kind: 'site', self: true, role: 'leader', state: null, rttMs: null, route: null },
+      { id: '10.0.0.2', kind: 'site', self: false, role: 'follower', state: 'alive', rttMs: 0.8, route: 'direct' },
+      { id: '10.0.0.9', kind: 'arbitrator', self: false, role: 'follower', state: 'suspect', rttMs: null, route: 'via 10.0.0.2' },
+    ],
+    history: [{ index: 7 as never, ticket: 'db', change: 'grant', holder: '10.0.0.1' as never, generation: 4 as never, cause: { by: 'auto', reason: 'failover' } }],
+    events: [{ seq: 1, event: 'failover', timeUnixMs: Date.UTC(2026, 11, 6, 9, 59, 0), member: '10.0.0.1', ticket: 'db', site: '10.0.0.1', previous: '10.0.0.2', generation: 4, index: 7, reason: 'auto failover' }],
+    ...over,
+  };
+}
+
+function hostileSnapshot(): StatusSnapshot {
+  const base = snapshot();
+  return snapshot({
+    self: hostile,
+    formation: hostile,
+    version: hostile,
+    registry: { role: 'follower', term: 1, leader: hostile, commit: 1 },
+    tickets: [{ ...base.tickets[0]!, name: hostile, mode: hostile, holder: hostile, attrs: { [hostile]: hostile } }],
+    members: [{ id: hostile, kind: hostile, self: false, role: hostile, state: hostile, rttMs: 1, route: hostile }],
+    history: [{ ...base.history[0]!, ticket: hostile, change: hostile, holder: hostile as never, requester: { user: hostile, uid: 0 } }],
+    events: [{ ...base.events[0]!, ticket: hostile, site: hostile, previous: hostile, reason: hostile, peer: hostile, route: hostile }],
+  });
+}
+
+describe('status page rendering', () => {
+  it('escapes every string of the snapshot: no element, attribute or script comes from data', () => {
+    const page = renderStatusPage(hostileSnapshot());
+    expect(page).not.toContain('<script>window.pwned');
+    expect(page).not.toContain('<img');
+    expect(page).not.toContain('onerror="');
+    expect(page).toContain('&lt;script&gt;window.pwned=1&lt;/script&gt;&lt;img src=x onerror=&quot;window.pwned=2&quot;&gt;&quot;&#39;&amp;');
+    // The only script and style elements are the page's own.
+    expect(page.match(/<script/g)).toHaveLength(1);
+    expect(page.match(/<style/g)).toHaveLength(1);
+    // Attribute values stay inside their quotes.
+    expect(page).toMatch(/data-ticket="&lt;script&gt;[^"]*&quot;[^"]*"/);
+  });
+
+  it('escapes with the html tag unless the value is rendered HTML', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    expect(html`<p>${'<b>'}${new SafeHtml('<i>x</i>')}${[html`<u>${'&'}</u>`]}${null}${undefined}${3}</p>`.text).toBe('<p>&lt;b&gt;<i>x</i><u>&amp;</u>3</p>');
+  });
+
+  it('shows holder, generation, lease, members with state, RTT and route, leader, term and history', () => {
+    const main = renderStatusMain(snapshot()).text;
+    expect(main).toMatch(/<tr data-ticket="db">[\s\S]*<td class="holder">10\.0\.0\.1 <span class="ok">\(granted in this CIB\)<\/span><\/td>/);
+    expect(main).toContain('<td class="generation mono">4</td>');
+    expect(main).toContain('<progress max="10000" value="7500" data-left-ms="7500"></progress> <span class="mono">7.5 s</span>');
+    expect(main).toContain('<strong class="leader" id="leader">10.0.0.1</strong>, term <span class="mono" id="term">3</span>');
+    expect(main).toMatch(/<tr data-member="10\.0\.0\.9">[\s\S]*<td class="state suspect">suspect<\/td>[\s\S]*<td class="route">via 10\.0\.0\.2<\/td>/);
+    expect(main).toContain('<td class="mono">0.8 ms</td>');
+    expect(main).toMatch(/<li data-index="7">.*<strong>db<\/strong> grant → 10\.0\.0\.1 .*generation 4; auto failover/);
+    expect(main).toMatch(/<li data-seq="1"><span class="mono">2026-12-06 09:59:00Z<\/span> <strong>failover<\/strong>/);
+  });
+
+  it('shows a history entry\'s commit time and requester when the entry has them', () => {
+    const base = snapshot();
+    const main = renderStatusMain(snapshot({ history: [{ ...base.history[0]!, cause: { by: 'admin', commandId: 'c1', force: false }, committedAtUnixMs: Date.UTC(2026, 11, 6, 9, 0, 0), requester: { name: 'root', uid: 0 } }] })).text;
+    expect(main).toContain('2026-12-06 09:00:00Z</span> <span class="muted">(leader\'s clock)</span>');
+    expect(main).toContain('generation 4; admin: root, uid 0');
+  });
+
+  it('bounds the ticket table and says how many it left out', () => {
+    const main = renderStatusMain(snapshot({ ticketCount: 10_000 })).text;
+    expect(main).toContain('9999 more tickets not shown');
+  });
+
+  it('admits its own script and style by hash in its Content-Security-Policy', () => {
+    const page = renderStatusPage(snapshot());
+    const script = /<script>([\s\S]*)<\/script>/.exec(page)![1]!;
+    const style = /<style>([\s\S]*)<\/style>/.exec(page)![1]!;
+    const hash = (t: string): string => `'sha256-${createHash('sha256').update(t).digest('base64')}'`;
+    expect(statusPageCsp).toContain(`script-src ${hash(script)}`);
+    expect(statusPageCsp).toContain(`style-src ${hash(style)}`);
+    expect(statusPageCsp).toContain("default-src 'none'");
+  });
+});
+
+/** A client that records what it is sent; `next(event)` resolves with the next such event. */
+class FakeClient implements EventStream {
+  readonly sent: Array<{ event: string; data: string }> = [];
+  backlogBytes = 0;
+  closed = false;
+  private readonly closeListeners: Array<() => void> = [];
+  private waiters: Array<{ event: string; resolve: (data: string) => void }> = [];
+
+  send(event: string, data: string): void {
+    this.sent.push({ event, data });
+    const w = this.waiters.find((x) => x.event === event);
+    if (w !== undefined) {
+      this.waiters = this.waiters.filter((x) => x !== w);
+      w.resolve(data);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.closeListeners) l();
+  }
+
+  onClose(listener: () => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  next(event: string): Promise<string> {
+    return new Promise((resolve) => this.waiters.push({ event, resolve }));
+  }
+}
+
+class FakeSource implements StatusSource {
+  current = snapshot();
+  readonly listeners = new Set<(e: FormationEvent) => void>();
+  snapshot(): StatusSnapshot {
+    return this.current;
+  }
+  subscribe(listener: (e: FormationEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  emit(e: FormationEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}
+
+describe('status page stream', () => {
+  const failover: FormationEvent = { seq: 2, event: 'failover', timeUnixMs: 0, member: '10.0.0.1', ticket: 'db', site: '10.0.0.2', previous: '10.0.0.1', generation: 5 };
+
+  it('renders the page at connection, then sends each event and the page rendered after it', async () => {
+    const source = new FakeSource();
+    const stream = new StatusStream({ source, nowMs: () => performance.now(), renderSpacingMs: 0, refreshIntervalMs: 600_000 });
+    const client = new FakeClient();
+    expect(stream.serve(client)).toBe(true);
+    expect(client.sent.map((s) => s.event)).toEqual(['render']);
+    expect((JSON.parse(client.sent[0]!.data) as { html: string }).html).toContain('10.0.0.1 <span class="ok">');
+    source.current = snapshot({ tickets: [{ ...snapshot().tickets[0]!, holder: '10.0.0.2', generation: 5 }] });
+    const rendered = client.next('render');
+    source.emit(failover);
+    expect(client.sent.at(-1)).toEqual({ event: 'formation', data: JSON.stringify(failover) });
+    const html = (JSON.parse(await rendered) as { html: string }).html;
+    expect(html).toContain('<td class="holder">10.0.0.2');
+    expect(html).toContain('<td class="generation mono">5</td>');
+    stream.close();
+    expect(client.closed).toBe(true);
+    expect(source.listeners.size).toBe(0);
+  });
+
+  it('renders a burst of events once', async () => {
+    const source = new FakeSource();
+    const stream = new StatusStream({ source, nowMs: () => performance.now(), renderSpacingMs: 0, refreshIntervalMs: 600_000 });
+    const client = new FakeClient();
+    stream.serve(client);
+    const rendered = client.next('render');
+    for (let i = 0; i < 50; i++) source.emit({ ...failover, seq: 10 + i });
+    await rendered;
+    expect(client.sent.filter((s) => s.event === 'formation')).toHaveLength(50);
+    expect(client.sent.filter((s) => s.event === 'render')).toHaveLength(2);
+    stream.close();
+  });
+
+  it('serves at most statusStreamClientsMax clients, and unsubscribes when the last one leaves', () => {
+    const source = new FakeSource();
+    const stream = new StatusStream({ source, nowMs: () => performance.now(), refreshIntervalMs: 600_000 });
+    const clients = Array.from({ length: statusStreamClientsMax }, () => new FakeClient());
+    for (const c of clients) expect(stream.serve(c)).toBe(true);
+    const extra = new FakeClient();
+    expect(stream.serve(extra)).toBe(false);
+    expect(extra.sent).toEqual([]);
+    expect(source.listeners.size).toBe(1);
+    for (const c of clients) c.close();
+    expect(stream.clientCount).toBe(0);
+    expect(source.listeners.size).toBe(0);
+    expect(stream.serve(extra)).toBe(true);
+    stream.close();
+  });
+
+  it('drops a client that leaves more than statusStreamBacklogBytesMax unread, and keeps serving the others', () => {
+    const source = new FakeSource();
+    const stream = new StatusStream({ source, nowMs: () => performance.now(), refreshIntervalMs: 600_000 });
+    const slow = new FakeClient();
+    const quick = new FakeClient();
+    stream.serve(slow);
+    stream.serve(quick);
+    slow.backlogBytes = statusStreamBacklogBytesMax + 1;
+    source.emit(failover);
+    expect(slow.closed).toBe(true);
+    expect(slow.sent.filter((s) => s.event === 'formation')).toHaveLength(0);
+    expect(quick.sent.filter((s) => s.event === 'formation')).toHaveLength(1);
+    expect(stream.clientCount).toBe(1);
+    stream.close();
+  });
+});
