@@ -93,7 +93,7 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
     .option('--log <file>', 'log file (default: standard error)')
     .option('--log-level <level>', 'pino level', 'info')
     .addOption(
-      new Option('--http <address:port>', 'serve Prometheus /metrics on ADDRESS:PORT (a bare PORT listens on 127.0.0.1 only); off by default')
+      new Option('--http <address:port>', 'serve Prometheus /metrics and the status page (/, /state.json, /events) on ADDRESS:PORT (a bare PORT listens on 127.0.0.1 only); off by default')
         .env('TOLLBOOTH_HTTP'),
     )
     // Hidden: announce another protocol version than this build's, to rehearse an upgrade's mixed

@@ -206,7 +206,8 @@ describeBrowser('the status page in headless Chromium, on a real formation', () 
     await page.setJavaScriptEnabled(false);
     await page.goto(url(viewer), { waitUntil: 'load', timeout: browserWaitMs });
     // Timing without scripts, in a browser that has painted before (the first page's figure includes the browser's first paint).
-    const paintMs = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
+    // (The page runs no script, so the wait is on this side, with the protocol's evaluate.)
+    const paintMs = await until('the first contentful paint to be recorded', browserWaitMs, () => page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null));
     expect(await holderText(page)).toMatch(new RegExp(`^${viewer.address.replaceAll('.', '\\.')}`));
     expect(Number(await page.$eval('tr[data-ticket="auto"] td.generation', (td) => td.textContent))).toBeGreaterThan(1);
     expect(await page.$('tr[data-ticket="auto"] progress[data-left-ms]')).not.toBeNull();
