@@ -156,33 +156,9 @@ function memberRow(m: StatusMember, leader: string | null): SafeHtml {
 </tr>`;
 }
 
-/** Who caused a history entry: the audit fields when the entry has them (issue 13 item 3), else its cause. */
-function historyBy(h: StatusHistoryEntry): string {
-  const c = h.cause;
-  const cause = c.by === 'auto' ? `auto ${c.reason}` : `admin${c.force ? ' (forced)' : ''}`;
-  const requester = h['requester'];
-  if (requester !== null && typeof requester === 'object') {
-    const r = requester as Record<string, unknown>;
-    const who = [r['user'], r['name'], r['uid'] === undefined ? undefined : `uid ${String(r['uid'] as number)}`, r['key'], r['keyId'], r['reason']]
-      .filter((x): x is string | number => typeof x === 'string' || typeof x === 'number')
-      .join(', ');
-    return who === '' ? cause : `${cause}: ${who}`;
-  }
-  return typeof requester === 'string' ? `${cause}: ${requester}` : cause;
-}
-
-/** The commit time of a history entry, when it carries one (the leader's clock, issue 13 item 3). */
-function historyTime(h: StatusHistoryEntry): number | null {
-  for (const k of ['committedAtUnixMs', 'timeUnixMs', 'committedAt', 'time']) {
-    const v = h[k];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-  }
-  return null;
-}
-
 function historyItem(h: StatusHistoryEntry): SafeHtml {
-  const at = historyTime(h);
-  return html`<li data-index="${h.index}">${at === null ? null : html`<span class="mono">${isoTime(at)}</span> <span class="muted">(leader's clock)</span> `}<span class="mono muted">#${h.index}</span> <strong>${h.ticket}</strong> ${h.change}${h.holder === null ? null : html` → ${h.holder}`} <span class="muted">generation ${h.generation}; ${historyBy(h)}</span></li>`;
+  const at = h.timeUnixMs;
+  return html`<li data-index="${h.index}">${at === null ? null : html`<span class="mono">${isoTime(at)}</span> <span class="muted">(leader's clock)</span> `}<span class="mono muted">#${h.index}</span> <strong>${h.ticket}</strong> ${h.change}${h.holder === null ? null : html` → ${h.holder}`} <span class="muted">generation ${h.generation}; ${h.by}</span></li>`;
 }
 
 function eventItem(e: FormationEvent): SafeHtml {

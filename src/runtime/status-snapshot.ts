@@ -47,8 +47,18 @@ export interface StatusMember {
   readonly route: string | null;
 }
 
-/** A history entry; later fields (commit time, requester: issue 13 item 3) pass through as they are. */
-export type StatusHistoryEntry = HistoryRecord & Readonly<Record<string, unknown>>;
+/** A history entry, with who caused it in words and when the leader appended it (issue 13 item 3). */
+export interface StatusHistoryEntry extends HistoryRecord {
+  /** The cause in words (describeCause). */
+  readonly by: string;
+  /** The leader's wall clock when it appended the entry, Unix ms; null when the entry carries none. */
+  readonly timeUnixMs: number | null;
+}
+
+/** The cause of a history entry in words, short: what the page shows when the host gives no describer. */
+export function describeCauseBriefly(c: HistoryRecord['cause']): string {
+  return c.by === 'auto' ? `auto ${c.reason}` : `admin${c.force ? ' (forced)' : ''}`;
+}
 
 export interface StatusSnapshot {
   readonly self: string;
@@ -80,6 +90,8 @@ export interface StatusFeedComponents {
   /** Every ticket as this member sees it (AdminService.views with local = true). */
   readonly tickets: () => readonly TicketView[];
   readonly wallClockMs: () => number;
+  /** A history entry's cause in words (the CLI's `tollbooth history` wording); describeCauseBriefly without. */
+  readonly describeCause?: (cause: HistoryRecord['cause']) => string;
 }
 
 /** The page's data source: snapshots on demand, and the member's event stream (the one `tollbooth watch` reads). */
@@ -135,7 +147,14 @@ export class StatusFeed implements StatusSource {
       })),
       ticketCount: all.length,
       members: this.members(),
-      history: history.slice(-statusHistoryShownMax).reverse() as StatusHistoryEntry[],
+      history: history
+        .slice(-statusHistoryShownMax)
+        .reverse()
+        .map((h) => {
+          // `wallMs`: the appending leader's clock, in entries of protocol 1.1 and later (absent before).
+          const wallMs = (h as { readonly wallMs?: unknown }).wallMs;
+          return { ...h, by: (this.c.describeCause ?? describeCauseBriefly)(h.cause), timeUnixMs: typeof wallMs === 'number' && Number.isFinite(wallMs) ? wallMs : null };
+        }),
       events: [...this.recent],
     };
   }

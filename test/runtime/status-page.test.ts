@@ -34,7 +34,7 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
       { id: '10.0.0.2', kind: 'site', self: false, role: 'follower', state: 'alive', rttMs: 0.8, route: 'direct' },
       { id: '10.0.0.9', kind: 'arbitrator', self: false, role: 'follower', state: 'suspect', rttMs: null, route: 'via 10.0.0.2' },
     ],
-    history: [{ index: 7 as never, ticket: 'db', change: 'grant', holder: '10.0.0.1' as never, generation: 4 as never, cause: { by: 'auto', reason: 'failover' } }],
+    history: [{ index: 7 as never, ticket: 'db', change: 'grant', holder: '10.0.0.1' as never, generation: 4 as never, cause: { by: 'auto', reason: 'failover' }, by: 'auto failover', timeUnixMs: null }],
     events: [{ seq: 1, event: 'failover', timeUnixMs: Date.UTC(2026, 11, 6, 9, 59, 0), member: '10.0.0.1', ticket: 'db', site: '10.0.0.1', previous: '10.0.0.2', generation: 4, index: 7, reason: 'auto failover' }],
     ...over,
   };
@@ -49,7 +49,7 @@ function hostileSnapshot(): StatusSnapshot {
     registry: { role: 'follower', term: 1, leader: hostile, commit: 1 },
     tickets: [{ ...base.tickets[0]!, name: hostile, mode: hostile, holder: hostile, attrs: { [hostile]: hostile } }],
     members: [{ id: hostile, kind: hostile, self: false, role: hostile, state: hostile, rttMs: 1, route: hostile }],
-    history: [{ ...base.history[0]!, ticket: hostile, change: hostile, holder: hostile as never, requester: { user: hostile, uid: 0 } }],
+    history: [{ ...base.history[0]!, ticket: hostile, change: hostile, holder: hostile as never, by: hostile }],
     events: [{ ...base.events[0]!, ticket: hostile, site: hostile, previous: hostile, reason: hostile, peer: hostile, route: hostile }],
   });
 }
@@ -85,11 +85,12 @@ describe('status page rendering', () => {
     expect(main).toMatch(/<li data-seq="1"><span class="mono">2026-12-06 09:59:00Z<\/span> <strong>failover<\/strong>/);
   });
 
-  it('shows a history entry\'s commit time and requester when the entry has them', () => {
+  it('shows a history entry\'s commit time when the entry has one, and who caused it', () => {
     const base = snapshot();
-    const main = renderStatusMain(snapshot({ history: [{ ...base.history[0]!, cause: { by: 'admin', commandId: 'c1', force: false }, committedAtUnixMs: Date.UTC(2026, 11, 6, 9, 0, 0), requester: { name: 'root', uid: 0 } }] })).text;
+    const main = renderStatusMain(snapshot({ history: [{ ...base.history[0]!, cause: { by: 'admin', commandId: 'c1', force: false }, by: 'admin: root (uid 0) on 10.0.0.1', timeUnixMs: Date.UTC(2026, 11, 6, 9, 0, 0) }] })).text;
     expect(main).toContain('2026-12-06 09:00:00Z</span> <span class="muted">(leader\'s clock)</span>');
-    expect(main).toContain('generation 4; admin: root, uid 0');
+    expect(main).toContain('generation 4; admin: root (uid 0) on 10.0.0.1');
+    expect(renderStatusMain(snapshot()).text).not.toContain('leader\'s clock');
   });
 
   it('bounds the ticket table and says how many it left out', () => {
