@@ -5,7 +5,10 @@
 // them as text only. The stream is driven with a fake source and fake
 // clients: the first render on connection, a formation event followed by a
 // render, the client limit, a slow client dropped, and nothing left
-// subscribed once the last client leaves. Renders run on timers; the tests
+// subscribed once the last client leaves. The feed that builds snapshots from
+// a running member, over a stand-in for the reads it makes: members' roles,
+// states and routes (gossip's, else the links'), history newest first with
+// its time and cause, and the bounds on tickets, history and events. Renders run on timers; the tests
 // wait for the client to receive them (a promise with the test's deadline),
 // never for a fixed time. The page in a real browser, on a real formation:
 // test/e2e/status-page.test.ts.
@@ -14,7 +17,11 @@ import { describe, expect, it } from 'vitest';
 import type { EventStream } from '../../src/ports/event-stream.js';
 import type { FormationEvent } from '../../src/runtime/formation-events.js';
 import { escapeHtml, html, renderStatusMain, renderStatusPage, SafeHtml, statusPageCsp } from '../../src/runtime/status-page.js';
-import type { StatusSnapshot, StatusSource } from '../../src/runtime/status-snapshot.js';
+import type { MonotonicClock, Transport } from '../../src/ports/ports.js';
+import type { TicketView } from '../../src/runtime/admin-service.js';
+import type { FormationEvents } from '../../src/runtime/formation-events.js';
+import type { Pump } from '../../src/runtime/pump.js';
+import { StatusFeed, statusEventsShownMax, statusHistoryShownMax, statusTicketsShownMax, type StatusSnapshot, type StatusSource } from '../../src/runtime/status-snapshot.js';
 import { StatusStream, statusStreamBacklogBytesMax, statusStreamClientsMax } from '../../src/runtime/status-stream.js';
 
 const hostile = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">"\'&';
@@ -221,5 +228,89 @@ describe('status page stream', () => {
     expect(quick.sent.filter((s) => s.event === 'formation')).toHaveLength(1);
     expect(stream.clientCount).toBe(1);
     stream.close();
+  });
+});
+
+/**
+ * StatusFeed over a stand-in for the running member: only the reads it makes
+ * (the core's status, gossip view and history, the transport's links, the
+ * ticket views), so that each mapping can be checked by itself.
+ */
+describe('status feed (the snapshot of a running member)', () => {
+  type Listener = (e: FormationEvent) => void;
+  function feed(o: { gossip: boolean; history?: ReadonlyArray<Record<string, unknown>>; tickets?: number; describeCause?: (c: unknown) => string }): { feed: StatusFeed; emit: (e: FormationEvent) => void } {
+    const listeners = new Set<Listener>();
+    const peers = [
+      { id: '10.0.0.2', state: 'suspect', rttMs: 1.5, route: { via: '10.0.0.9' } },
+      { id: '10.0.0.9', state: 'alive', rttMs: 0.7, route: { direct: true } },
+    ];
+    const core = {
+      status: () => ({ id: '10.0.0.1', role: 'follower', term: 6, leader: '10.0.0.9', commit: 40, members: [{ id: '10.0.0.1', kind: 'site' }, { id: '10.0.0.2', kind: 'site' }, { id: '10.0.0.9', kind: 'arbitrator' }] }),
+      peers: () => (o.gossip ? { peers } : null),
+      history: () => o.history ?? [],
+    };
+    const links = [
+      { id: '10.0.0.2', state: 'disconnected', rttMs: null },
+      { id: '10.0.0.9', state: 'connected', rttMs: 2.5 },
+    ];
+    const view = (i: number): TicketView => ({ name: `t${i}`, mode: 'automatic', holder: '10.0.0.9', generation: 1, standby: false, managed: true, attrs: {}, leaseDurationMs: 10_000, leaseLeftMs: null, grantedHere: false });
+    const f = new StatusFeed({
+      self: '10.0.0.1',
+      kind: 'site',
+      formation: 'geo',
+      version: '0.1.0',
+      pump: { core } as unknown as Pump,
+      transport: { peers: () => links } as unknown as Transport,
+      clock: { now: () => 0 } as MonotonicClock,
+      events: { subscribe: (l: Listener) => (listeners.add(l), () => listeners.delete(l)) } as unknown as FormationEvents,
+      tickets: () => Array.from({ length: o.tickets ?? 1 }, (_, i) => view(i)),
+      wallClockMs: () => 1_000,
+      ...(o.describeCause === undefined ? {} : { describeCause: o.describeCause }),
+    });
+    return { feed: f, emit: (e) => listeners.forEach((l) => l(e)) };
+  }
+
+  it('shows each member\'s kind and role, and gossip\'s state, RTT and route', () => {
+    const s = feed({ gossip: true }).feed.snapshot();
+    expect(s.registry).toEqual({ role: 'follower', term: 6, leader: '10.0.0.9', commit: 40 });
+    expect(s.members).toEqual([
+      { id: '10.0.0.1', kind: 'site', self: true, role: 'follower', state: null, rttMs: null, route: null },
+      { id: '10.0.0.2', kind: 'site', self: false, role: 'follower', state: 'suspect', rttMs: 1.5, route: 'via 10.0.0.9' },
+      { id: '10.0.0.9', kind: 'arbitrator', self: false, role: 'leader', state: 'alive', rttMs: 0.7, route: 'direct' },
+    ]);
+  });
+
+  it('falls back to the transport\'s links without gossip', () => {
+    const s = feed({ gossip: false }).feed.snapshot();
+    expect(s.members.slice(1).map((m) => [m.state, m.rttMs, m.route])).toEqual([
+      ['disconnected', null, 'none'],
+      ['connected', 2.5, 'direct'],
+    ]);
+  });
+
+  it('gives the newest history first, at most statusHistoryShownMax, with the append time and the cause in words', () => {
+    const history = Array.from({ length: 30 }, (_, i) => ({ index: i + 1, ticket: 't0', change: 'grant', holder: '10.0.0.1', generation: i + 1, cause: { by: 'auto', reason: 'failover' }, ...(i === 29 ? { wallMs: 5_000 } : {}) }));
+    const s = feed({ gossip: true, history }).feed.snapshot();
+    expect(s.history).toHaveLength(statusHistoryShownMax);
+    expect(s.history.map((h) => h.index)).toEqual(Array.from({ length: statusHistoryShownMax }, (_, i) => 30 - i));
+    expect(s.history[0]).toMatchObject({ by: 'auto failover', timeUnixMs: 5_000 });
+    expect(s.history[1]!.timeUnixMs).toBeNull();
+    const worded = feed({ gossip: true, history, describeCause: () => 'in words' }).feed.snapshot();
+    expect(worded.history[0]!.by).toBe('in words');
+  });
+
+  it('shows at most statusTicketsShownMax tickets and counts them all', () => {
+    const s = feed({ gossip: true, tickets: statusTicketsShownMax + 5 }).feed.snapshot();
+    expect(s.tickets).toHaveLength(statusTicketsShownMax);
+    expect(s.ticketCount).toBe(statusTicketsShownMax + 5);
+  });
+
+  it('keeps the last statusEventsShownMax events, newest first, until stopped', () => {
+    const { feed: f, emit } = feed({ gossip: true });
+    for (let i = 1; i <= 30; i++) emit({ seq: i, event: 'member-alive', timeUnixMs: i, member: '10.0.0.1', peer: '10.0.0.2' });
+    expect(f.snapshot().events.map((e) => e.seq)).toEqual(Array.from({ length: statusEventsShownMax }, (_, i) => 30 - i));
+    f.stop();
+    emit({ seq: 31, event: 'member-alive', timeUnixMs: 31, member: '10.0.0.1' });
+    expect(f.snapshot().events[0]!.seq).toBe(30);
   });
 });
