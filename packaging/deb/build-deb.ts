@@ -8,7 +8,9 @@
 //                                       booth's client: src/cli/booth-client.ts)
 //   /lib/systemd/system/                packaging/systemd/*, plus booth@.service and
 //                                       booth-arbitrator.service made from the arbitrator unit
-//                                       (the names pcs and crmsh start for an arbitrator)
+//                                       (the names pcs and crmsh start for an arbitrator), and
+//                                       booth.service, an alias of booth-arbitrator.service
+//                                       (pcs booth disable acts only when booth.service exists)
 //   /usr/lib/ocf/resource.d/            tollbooth/tollbooth and pacemaker/booth-site
 //   /usr/lib/firewalld/services/        tollbooth.xml and booth.xml (the config's port, TCP)
 //   /usr/share/tollbooth/alert-handlers/   packaging/alert-handlers/* (syslog, webhook), mode 0755
@@ -351,6 +353,11 @@ export function buildDeb(outDir: string): string {
     const arbitratorUnit = readFileSync(join(repo, 'packaging/systemd/tollbooth-arbitrator@.service'), 'utf8');
     write(join(units, 'booth@.service'), boothUnitFrom(arbitratorUnit, null));
     write(join(units, 'booth-arbitrator.service'), boothUnitFrom(arbitratorUnit, 'booth'));
+    // pcs 0.11's systemd driver disables a unit only when `systemctl list-unit-files` lists
+    // SERVICE.service (is_installed("booth")); booth@.service does not count, so without this
+    // alias `pcs booth disable` printed "booth@booth disabled", exited 0 and left the unit enabled
+    // (test/packaging/deb.test.ts). A symlink in the unit directory is an alias to systemd.
+    symlinkSync('booth-arbitrator.service', join(units, 'booth.service'));
 
     write(join(root, 'usr/lib/ocf/resource.d/tollbooth/tollbooth'), readFileSync(join(repo, 'packaging/ocf/tollbooth')), 0o755);
     write(join(root, 'usr/lib/ocf/resource.d/pacemaker/booth-site'), readFileSync(join(repo, 'packaging/ocf/booth-site')), 0o755);

@@ -8,14 +8,20 @@
 // config at /etc/booth/booth.conf as pcs and crmsh expect, its first site
 // feeding a CIB file through the real crm_ticket; the time from `dpkg -i` to
 // a granted ticket is printed. Against it run Debian's real pcs and crmsh:
-// `pcs booth status` (also with no majority), `pcs booth ticket grant|revoke`
-// with a site, `crm site ticket show|grant|revoke` on the site's CIB file,
-// `crm -F site ticket grant` of a ticket the formation has not given to the
-// site (reverted by the cluster lease guard, which logs a warning with the
-// reason), and crmsh's `crm report` booth section (its own function, run by
-// Debian's python). Operations that need a live cluster (pcs booth ticket
-// grant|revoke without a site, pcs booth restart, pcs status --full) cannot
-// run on CIB files: pcs refuses -f for booth commands and passes no
+// `pcs booth status` (also with no majority; expires shown for the held
+// ticket), `pcs booth ticket grant|revoke` with a site, `pcs status --full`
+// on the site's CIB file (-f with --corosync_conf), `pcs booth enable` and
+// `disable` (systemctl works from the unit files alone) and `pcs booth start`
+// (needs systemd as PID 1: recorded as not run where it is not), `crm site
+// ticket show|grant|revoke` on the site's CIB file, `crm -F site ticket
+// grant` of a ticket the formation has not given to the site (reverted by the
+// cluster lease guard, which logs a warning with the reason), crmsh's `crm
+// report` for real on this node (-S -n HOST: its sysinfo.txt carries `booth
+// --version`, and it collects /etc/booth/booth.conf), and `crm cluster
+// geo-init-arbitrator` up to its first check (a package named booth must be
+// installed; tollbooth only provides it). Operations that need a live
+// cluster (pcs booth ticket grant|revoke without a site, pcs booth restart)
+// cannot run on CIB files: pcs refuses -f for booth commands and passes no
 // environment to the tools it runs. The package is purged at the end. Each
 // operation's outcome is printed as a works/fails table. Runs are serialized
 // with a lock directory: the test owns /etc/booth/booth.conf and the package
@@ -35,6 +41,7 @@ const haveDpkg = existsSync('/usr/bin/dpkg-deb');
 const havePcs = existsSync('/usr/sbin/pcs');
 const haveCrm = existsSync('/usr/sbin/crm');
 const haveCrmTicket = existsSync('/usr/sbin/crm_ticket');
+const haveSystemctl = existsSync('/usr/bin/systemctl') || existsSync('/bin/systemctl');
 const lockDir = '/run/lock/tollbooth-deb-test';
 const boothConf = '/etc/booth/booth.conf';
 const boothSocket = '/run/tollbooth/booth.sock';
@@ -67,6 +74,8 @@ async function dpkg(args: readonly string[]): Promise<Run> {
     return /lock/i.test(r.err) && r.code !== 0 ? null : r;
   }, 1000);
 }
+
+const firstLine = (r: Run): string => ((r.err + r.out).split('\n').find((l) => l.trim() !== '') ?? '').trim();
 
 const table: Array<[string, string, string]> = [];
 const record = (what: string, works: boolean | string, note: string): void => {
@@ -132,6 +141,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
       '/lib/systemd/system/tollbooth-site-agent@.service',
       '/lib/systemd/system/booth@.service',
       '/lib/systemd/system/booth-arbitrator.service',
+      '/lib/systemd/system/booth.service',
       '/usr/lib/ocf/resource.d/tollbooth/tollbooth',
       '/usr/lib/ocf/resource.d/pacemaker/booth-site',
       '/usr/lib/firewalld/services/tollbooth.xml',
@@ -210,9 +220,11 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     expect(st.code, st.out + st.err).toBe(0);
     expect(st.out).toContain('TICKETS:');
     expect(st.out).toMatch(/ticket: tkt, leader: 127\.0\.0\.\d/);
-    // booth prints every holder's expiry; tollbooth leaves it out when neither the answering leader
-    // nor the holder reports the lease end (seen on a loaded host): recorded, not required.
-    record('pcs booth status: expires of the held ticket', /ticket: tkt, leader: 127\.0\.0\.\d, expires: /.test(st.out) ? 'shown' : 'missing', 'booth always prints it');
+    // booth prints every holder's expiry at every member; so does the booth client (it asks the
+    // holder when the answering site neither holds nor leads: test/e2e/booth-client.test.ts).
+    const expiresShown = /ticket: tkt, leader: 127\.0\.0\.\d, expires: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/.test(st.out);
+    record('pcs booth status: expires of the held ticket', expiresShown ? 'shown' : 'missing', 'booth always prints it; Hawk parses it');
+    expect(expiresShown, st.out).toBe(true);
     expect(st.out).toContain('booth_state=started');
     expect(st.out).toMatch(/site {9}127\.0\.0\.2, last recv: /);
 
@@ -231,7 +243,58 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     await until('man1 revoked at the other site', formationWaitMs, async () => ((await f!.localTicket(other, 'man1'))?.grantedHere === false ? true : null));
 
     const noSite = await run('/usr/sbin/pcs', ['booth', 'ticket', 'grant', 'man1']);
-    record('pcs booth ticket grant T (no site)', false, `not runnable here: pcs reads the booth-site group's IP from a live CIB (exit ${noSite.code}: ${(noSite.err.split('\n')[0] ?? '').trim()})`);
+    record('pcs booth ticket grant T (no site)', 'not run', `needs a live cluster: pcs reads the booth-site group's IP from the live CIB and refuses -f for booth commands (exit ${noSite.code}: ${firstLine(noSite)})`);
+    const restart = await run('/usr/sbin/pcs', ['booth', 'restart']);
+    record('pcs booth restart', 'not run', `needs a live cluster: pcs finds the booth-site primitive in the live CIB and restarts it with crm_resource (exit ${restart.code}: ${firstLine(restart)})`);
+  }, toolsTestMs);
+
+  it.skipIf(!havePcs || !haveCrmTicket)('pcs status --full on the site CIB shows the formation\'s ticket', async () => {
+    // pcs reads a CIB file with -f, and then wants the corosync.conf it would otherwise read from /etc.
+    const corosyncConf = join(f!.root, 'corosync.conf');
+    await writeFile(corosyncConf, 'totem {\n  version: 2\n  cluster_name: siteA\n  transport: knet\n}\nnodelist {\n  node {\n    ring0_addr: 127.0.0.1\n    name: node1\n    nodeid: 1\n  }\n}\nquorum {\n  provider: corosync_votequorum\n}\n');
+    const granted = (await f!.grantedAt('tkt')).includes(site);
+    const st = await run('/usr/sbin/pcs', ['-f', cib, '--corosync_conf', corosyncConf, 'status', '--full']);
+    const line = st.out.split('\n').find((l) => /^\s*tkt\s/.test(l))?.trim() ?? '';
+    const expected = granted ? 'granted' : 'revoked';
+    record('pcs status --full', st.code === 0 && line.includes(expected), `on the site's CIB file (-f, --corosync_conf): "${line}"`);
+    expect(st.code, st.err).toBe(0);
+    expect(st.out).toContain('Tickets:');
+    expect(line).toContain(expected);
+  }, toolsTestMs);
+
+  it.skipIf(!havePcs || !haveSystemctl)('pcs booth enable|disable|start on an arbitrator: booth@NAME is tollbooth\'s arbitrator unit', async () => {
+    // pcs runs `systemctl enable booth@booth.service`, which systemctl does from the unit files
+    // alone (no running systemd needed); it creates the multi-user.target.wants link.
+    const wants = '/etc/systemd/system/multi-user.target.wants/booth@booth.service';
+    // A link left from before (not this run's) is put back as it was at the end.
+    const before = await readlink(wants).catch(() => null);
+    await rm(wants, { force: true });
+    try {
+      const en = await run('/usr/sbin/pcs', ['booth', 'enable']);
+      record('pcs booth enable', en.code === 0 && existsSync(wants), `exit ${en.code}: ${firstLine(en)}`);
+      expect(en.code, en.out + en.err).toBe(0);
+      expect(existsSync(wants)).toBe(true);
+      expect(await readlink(wants)).toMatch(/\/systemd\/system\/booth@\.service$/);
+      // pcs disables only a service that `systemctl list-unit-files` lists as booth.service: the package's alias.
+      const dis = await run('/usr/sbin/pcs', ['booth', 'disable']);
+      record('pcs booth disable', dis.code === 0 && !existsSync(wants), `exit ${dis.code}: ${firstLine(dis)}${existsSync(wants) ? ' — but the unit stays enabled' : ''}`);
+      expect(dis.code, dis.out + dis.err).toBe(0);
+      expect(existsSync(wants)).toBe(false);
+    } finally {
+      await rm(wants, { force: true });
+      if (before !== null) await symlink(before, wants);
+    }
+    // Starting needs a running systemd (PID 1): with one, booth@booth runs `tollbooth arbitrator`.
+    const start = await run('/usr/sbin/pcs', ['booth', 'start']);
+    if (existsSync('/run/systemd/system')) {
+      record('pcs booth start', start.code === 0, `exit ${start.code}: ${firstLine(start)}`);
+      expect(start.code, start.out + start.err).toBe(0);
+      const stop = await run('/usr/sbin/pcs', ['booth', 'stop']);
+      expect(stop.code, stop.out + stop.err).toBe(0);
+    } else {
+      record('pcs booth start', 'not run', `no systemd as PID 1 on this machine (PID 1 is ${(await readFile('/proc/1/comm', 'utf8')).trim()}); systemctl says: ${firstLine(start)}`);
+      expect(start.code).not.toBe(0);
+    }
   }, toolsTestMs);
 
   it.skipIf(!haveCrm || !haveCrmTicket)('crm site ticket show|grant|revoke on the site CIB, and the guard against a forced grant', async () => {
@@ -287,6 +350,38 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     const py = await run('/usr/bin/python3', ['-c', 'from crmsh.report import utillib; print(utillib.booth_info(), end="")']);
     record("crm report's booth section (crmsh's booth_info)", py.code === 0 && py.out.startsWith('booth '), py.out.trim() || py.err.trim());
     expect(py.out).toMatch(/^booth \d/);
+  }, toolsTestMs);
+
+  it.skipIf(!haveCrm)('crm report, run for real: its booth section and /etc/booth/booth.conf', async () => {
+    // -S: this node only (no ssh); -n: the node list, which crmsh would otherwise read from a
+    // running cluster; -f: since when (the report's log window).
+    const dest = join(f!.root, 'crm-report');
+    const since = new Date(Date.now() - 10 * 60_000);
+    const pad = (n: number): string => String(n).padStart(2, '0');
+    const from = `${since.getFullYear()}-${pad(since.getMonth() + 1)}-${pad(since.getDate())} ${pad(since.getHours())}:${pad(since.getMinutes())}`;
+    const host = (await run('/bin/hostname', [])).out.trim();
+    const rep = await run('/usr/sbin/crm', ['report', '-S', '-n', host, '-f', from, dest], process.env, 300_000);
+    expect(rep.code, rep.out + rep.err).toBe(0);
+    const untar = await run('/bin/tar', ['-xjf', `${dest}.tar.bz2`, '-C', f!.root]);
+    expect(untar.code, untar.err).toBe(0);
+    const sysinfo = await readFile(join(dest, host, 'sysinfo.txt'), 'utf8');
+    const boothLine = sysinfo.split('\n').find((l) => l.startsWith('booth ')) ?? '';
+    const conf = await readFile(join(dest, host, 'booth.conf'), 'utf8').catch(() => null);
+    record('crm report (booth section, booth.conf)', boothLine !== '' && conf !== null, `sysinfo.txt: "${boothLine}"; booth.conf ${conf === null ? 'NOT collected' : 'collected'}`);
+    expect(boothLine).toMatch(/^booth \d+\.\d+\.\d+ \(tollbooth /);
+    expect(conf).toBe(await readFile(boothConf, 'utf8'));
+  }, toolsTestMs);
+
+  it.skipIf(!haveCrm)('crm cluster geo-init-arbitrator: refused before it changes anything', async () => {
+    // crmsh checks `dpkg-query --status booth` first: a package named booth must be installed, and
+    // tollbooth only provides it (a virtual package has no status). After that it would need a tty,
+    // ssh as root to a cluster node (scp of /etc/booth) and systemd to start booth@booth.
+    const confBefore = await readFile(boothConf, 'utf8');
+    const geo = await run('/usr/sbin/crm', ['cluster', 'geo-init-arbitrator', '-c', site.address, '-y']);
+    const why = (geo.out + geo.err).split('\n').find((l) => l.includes('ERROR')) ?? firstLine(geo);
+    record('crm cluster geo-init-arbitrator', 'not run', `stops at its first check (exit ${geo.code}): ${why.replace(/\x1b\[[0-9;]*m/g, '').trim()}`);
+    expect(geo.code).not.toBe(0);
+    expect(await readFile(boothConf, 'utf8')).toBe(confBefore);
   }, toolsTestMs);
 
   it.skipIf(!havePcs)('pcs booth status with no majority: the local view, exit 0', async () => {
