@@ -4,6 +4,7 @@
 // trusts values that passed validateCoreConfig().
 
 import { leaderLeaseDurationMs } from './lease.js';
+import { historyRecordsLimit, historyRecordsMaxDefault } from './tickets/ticket-table.js';
 import type { Member, MemberId, TicketDef } from './types.js';
 
 export interface CoreTiming {
@@ -32,6 +33,8 @@ export interface CoreLimits {
   readonly ticketCountMax: number;
   /** Attributes per ticket. */
   readonly attrsPerTicketMax: number;
+  /** History records the ticket table keeps (ticket-table.ts historyRecordsMaxDefault, historyRecordsLimit). */
+  readonly historyRecordsMax: number;
   /** Characters in an attribute name or value. */
   readonly attrCharsMax: number;
   /** Admin commands waiting at the leader (proposed or waiting on a lease guard). */
@@ -63,6 +66,7 @@ export const defaultLimits: CoreLimits = {
   logEntriesBeforeSnapshot: 256,
   ticketCountMax: 50_000,
   attrsPerTicketMax: 64,
+  historyRecordsMax: historyRecordsMaxDefault,
   attrCharsMax: 256,
   pendingCommandsMax: 1024,
   renewalsInFlightMax: 16,
@@ -111,6 +115,9 @@ export function validateCoreConfig(config: CoreConfig): ConfigViolation[] {
   }
   for (const [name, v] of Object.entries(config.limits)) {
     if (!Number.isSafeInteger(v) || v <= 0) bad(`limits.${name}`, `must be a positive integer (got ${v})`);
+  }
+  if (config.limits.historyRecordsMax > historyRecordsLimit) {
+    bad('limits.historyRecordsMax', `must not exceed ${historyRecordsLimit} (got ${config.limits.historyRecordsMax})`);
   }
   const ids = new Set<string>();
   let sites = 0;

@@ -103,7 +103,7 @@ const selfMessagesPerInputMax = 10_000;
 export class Member {
   readonly id: MemberId;
   private readonly config: CoreConfig;
-  private readonly time: { now: Ms };
+  private readonly time: { now: Ms; wallMs?: number };
   private table: TicketTable;
   private readonly registry: Registry;
   private readonly office: LeaseOffice;
@@ -217,6 +217,17 @@ export class Member {
   tick(now: Ms): void {
     this.advanceTime(now);
     this.finishInput();
+  }
+
+  /**
+   * The host's wall clock (ms since the Unix epoch), handed in with an input:
+   * it stamps the entries this member appends while it leads (Entry.wallMs,
+   * the history's time) and nothing else — leases, timers and elections run on
+   * the monotonic `now` alone (DESIGN.md §1). It may jump or go backwards.
+   */
+  setWallClock(wallMs: number): void {
+    assert(Number.isSafeInteger(wallMs) && wallMs >= 0, `wall clock must be a non-negative integer of ms, got ${wallMs}`);
+    this.time.wallMs = wallMs;
   }
 
   command(cmd: AdminCommand, now: Ms): void {
@@ -444,7 +455,7 @@ export class Member {
 
   /** Applies one committed entry to the ticket table; the lease office answers its command and, at the leader, publishes it. */
   private apply(e: Entry): boolean {
-    const outcome = this.table.apply(e.data, e.index);
+    const outcome = this.table.apply(e.data, e.index, e.wallMs);
     this.outEvents.push({ type: 'applied', index: e.index, data: e.data, ok: outcome.ok, ...(outcome.ok ? {} : { reason: outcome.reason }) });
     this.office.applied(e, outcome.ok ? null : outcome.reason);
     return outcome.ok;

@@ -6,10 +6,38 @@ import { swimMessageTypes, type SwimMessage } from './gossip/messages.js';
 import type { Generation, Index, Member, MemberId, Ms, Term, TicketDef } from './types.js';
 import type { TableSnapshot } from './tickets/ticket-table.js';
 
-/** Why a log entry was written: an admin command (with its id) or the registry itself. */
+/**
+ * Who asked for an admin command, as the member that received it established
+ * it (docs/operations.md, "The audit history"). Never the client's own claim:
+ * `socket`: the kernel's SO_PEERCRED of the local admin socket's peer (uid and
+ * pid at connect time; `user` is that uid's name in the receiving member's
+ * user database, null when it has none) — `claimedUser` is what the client
+ * said it was, unverified, kept only when it differs from `user`; `admin-key`:
+ * the remote admin key whose signature the receiving member verified, by its
+ * id (`admin:` and the first 16 characters of its base64). `member`: the
+ * member whose socket or transport received the request (a request forwarded
+ * to the leader keeps it).
+ */
+export type Requester =
+  | {
+      readonly via: 'socket';
+      readonly member: MemberId;
+      readonly uid: number;
+      readonly user: string | null;
+      readonly pid: number;
+      readonly claimedUser?: string;
+    }
+  | { readonly via: 'admin-key'; readonly member: MemberId; readonly keyId: string };
+
+/**
+ * Why a log entry was written: an admin command (with its id, and who asked
+ * when the receiving member knew: absent from members older than protocol
+ * 1.1) or the registry itself, `reason` with a `detail` in words (absent from
+ * older members; older members drop it, docs/protocol.md §9).
+ */
 export type Cause =
-  | { readonly by: 'admin'; readonly commandId: string; readonly force: boolean }
-  | { readonly by: 'auto'; readonly reason: 'initial' | 'failover' };
+  | { readonly by: 'admin'; readonly commandId: string; readonly force: boolean; readonly requester?: Requester }
+  | { readonly by: 'auto'; readonly reason: 'initial' | 'failover'; readonly detail?: string };
 
 /** Commands replicated through the registry log (the ticket table's inputs). */
 export type EntryData =
@@ -40,6 +68,15 @@ export interface Entry {
   readonly index: Index;
   readonly term: Term;
   readonly data: EntryData;
+  /**
+   * The wall clock of the leader that appended this entry (ms since the Unix
+   * epoch), as its host handed it in (Member.setWallClock): for people reading
+   * the history, never for any decision (DESIGN.md §1: no synchronised clocks).
+   * Stamped at append, before the entry is replicated, so it precedes the
+   * commit by a replication round trip. Absent: the leader had no wall clock
+   * (simulator, tests) or was older than protocol 1.1.
+   */
+  readonly wallMs?: number;
 }
 
 export interface Snapshot {

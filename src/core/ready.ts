@@ -20,7 +20,7 @@
 // effects may depend on a persisted commit. Reordering these steps breaks the
 // protocol's safety argument.
 
-import type { Entry, Envelope, Snapshot, SiteHealth, EntryData } from './messages.js';
+import type { Entry, Envelope, Snapshot, SiteHealth, EntryData, Requester } from './messages.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from './tickets/site-holder.js';
 import type { SwimEvent } from './gossip/events.js';
 import type { SwimRejectReason } from './gossip/messages.js';
@@ -132,7 +132,14 @@ export interface Ready {
   readonly events: readonly CoreEvent[];
 }
 
-export type AdminCommand =
+/**
+ * An admin command, with who asked for it when the host established that
+ * (messages.ts Requester): every entry the command leads to names them in its
+ * cause, and so in the history.
+ */
+export type AdminCommand = AdminCommandBody & { readonly requester?: Requester };
+
+export type AdminCommandBody =
   | { readonly id: string; readonly type: 'grant'; readonly ticket: string; readonly site: MemberId; readonly force: boolean }
   | { readonly id: string; readonly type: 'revoke'; readonly ticket: string }
   | { readonly id: string; readonly type: 'standby'; readonly ticket: string }

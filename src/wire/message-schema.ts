@@ -34,11 +34,12 @@ import {
   type RenewGrant,
   type RenewItem,
   type RenewRefusal,
+  type Requester,
   type SiteHealth,
   type Snapshot,
   type TicketRumor,
 } from '../core/messages.js';
-import { historyRecordsMax, type HistoryRecord, type TableSnapshot, type TicketState } from '../core/tickets/ticket-table.js';
+import { historyRecordsLimit, type HistoryRecord, type TableSnapshot, type TicketState } from '../core/tickets/ticket-table.js';
 import { swimMessageTypes, swimStates, type MemberUpdate, type Rumor, type SwimMessage } from '../core/gossip/messages.js';
 import { claimSignatureChars } from './claim-signer.js';
 import {
@@ -72,7 +73,7 @@ export interface MessageSchemaLimits {
   readonly ticketsMax: number;
   /** Entries in one append (the core sends entriesPerAppendMax, default 64). */
   readonly entriesMax: number;
-  /** History records in a snapshot (the table keeps historyRecordsMax). */
+  /** History records in a snapshot (a table keeps at most historyRecordsLimit; members before protocol 1.1 accepted 1024). */
   readonly historyRecordsMax: number;
   /** Attributes per ticket (core default attrsPerTicketMax 64). */
   readonly attrsPerTicketMax: number;
@@ -92,7 +93,7 @@ export const messageSchemaLimitsDefault: MessageSchemaLimits = {
   membersMax: 256,
   ticketsMax: defaultLimits.ticketCountMax,
   entriesMax: 4096,
-  historyRecordsMax,
+  historyRecordsMax: historyRecordsLimit,
   attrsPerTicketMax: 1024,
   attrCharsMax: 4096,
   ticketNameBytesMax: 128,
@@ -108,6 +109,14 @@ const base64Text = /^[A-Za-z0-9+/=]*$/;
 
 /** Lengths of a history record's `change` text ("attr-set <name>"): the name plus a short verb. */
 const changeVerbCharsMax = 32;
+/** An automatic cause's detail (lease-office.ts placeTickets: a sentence naming a member twice). */
+const causeDetailCharsMax = 512;
+/** A user name (NSS allows long ones; useradd's limit is 32) or the name a client claims. */
+const userNameCharsMax = 256;
+/** A uid or pid: 32 bits on Linux. */
+const uint32Max = 0xffff_ffff;
+/** An admin key's id (`admin:` and 16 characters of base64, libp2p-transport.ts adminSenderPrefix), with room. */
+const adminKeyIdCharsMax = 64;
 
 export type ParseResult<T> = { readonly ok: true; readonly msg: T } | { readonly ok: false; readonly reason: string };
 
@@ -274,14 +283,41 @@ class Parser {
   cause(value: unknown, path: string): Cause {
     const o = object(value, path);
     const by = oneOf(field(o, 'by', path), `${path}.by`, ['admin', 'auto'] as const);
+    // requester and detail: added in protocol 1.1, optional (absent in entries of older leaders).
     if (by === 'admin') {
+      const requester = optional(o, 'requester', path, (v, at) => this.requester(v, at));
       return {
         by,
         commandId: text(field(o, 'commandId', path), `${path}.commandId`, this.limits.commandIdCharsMax),
         force: boolean(field(o, 'force', path), `${path}.force`),
+        ...(requester === undefined ? {} : { requester }),
       };
     }
-    return { by, reason: oneOf(field(o, 'reason', path), `${path}.reason`, ['initial', 'failover'] as const) };
+    const detail = optional(o, 'detail', path, (v, at) => text(v, at, causeDetailCharsMax));
+    return { by, reason: oneOf(field(o, 'reason', path), `${path}.reason`, ['initial', 'failover'] as const), ...(detail === undefined ? {} : { detail }) };
+  }
+
+  /** Who asked for an admin command (core/messages.ts Requester). */
+  requester(value: unknown, path: string): Requester {
+    const o = object(value, path);
+    const via = oneOf(field(o, 'via', path), `${path}.via`, ['socket', 'admin-key'] as const);
+    const member = this.memberId(field(o, 'member', path), `${path}.member`);
+    if (via === 'admin-key') return { via, member, keyId: name(field(o, 'keyId', path), `${path}.keyId`, adminKeyIdCharsMax) };
+    const id32 = (key: string): number => {
+      const v = uint(field(o, key, path), `${path}.${key}`);
+      if (v > uint32Max) throw new Invalid(`${path}.${key}`, `${v} exceeds ${uint32Max}`);
+      return v;
+    };
+    const user = field(o, 'user', path);
+    const claimedUser = optional(o, 'claimedUser', path, (v, at) => name(v, at, userNameCharsMax));
+    return {
+      via,
+      member,
+      uid: id32('uid'),
+      user: user === null ? null : name(user, `${path}.user`, userNameCharsMax),
+      pid: id32('pid'),
+      ...(claimedUser === undefined ? {} : { claimedUser }),
+    };
   }
 
   ticketDef(value: unknown, path: string): TicketDef {
@@ -374,10 +410,12 @@ class Parser {
 
   entry(value: unknown, path: string): Entry {
     const o = object(value, path);
+    const wallMs = optional(o, 'wallMs', path, uint);
     return {
       index: this.index(field(o, 'index', path), `${path}.index`),
       term: this.term(field(o, 'term', path), `${path}.term`),
       data: this.entryData(field(o, 'data', path), `${path}.data`),
+      ...(wallMs === undefined ? {} : { wallMs }),
     };
   }
 
@@ -416,6 +454,7 @@ class Parser {
   historyRecord(value: unknown, path: string): HistoryRecord {
     const o = object(value, path);
     const holder = field(o, 'holder', path);
+    const wallMs = optional(o, 'wallMs', path, uint);
     return {
       index: this.index(field(o, 'index', path), `${path}.index`),
       ticket: this.ticketName(field(o, 'ticket', path), `${path}.ticket`),
@@ -423,6 +462,7 @@ class Parser {
       holder: holder === null ? null : this.memberId(holder, `${path}.holder`),
       generation: this.generation(field(o, 'generation', path), `${path}.generation`),
       cause: this.cause(field(o, 'cause', path), `${path}.cause`),
+      ...(wallMs === undefined ? {} : { wallMs }),
     };
   }
 
@@ -733,6 +773,16 @@ export function parseTicketDef(json: unknown, path = 'def', limits?: MessageSche
   const parser = limits === undefined ? defaultParser : new Parser(limits);
   try {
     return { ok: true, def: parser.ticketDef(json, path) };
+  } catch (error) {
+    if (error instanceof Invalid) return { ok: false, reason: error.message.slice(0, reasonCharsMax) };
+    return { ok: false, reason: `not plain JSON data (${error instanceof Error ? error.name : typeof error} thrown)` };
+  }
+}
+
+/** Checks who asked for an admin command, as a member forwarding it to the leader says (admin-service.ts). Never throws. */
+export function parseRequester(json: unknown, path = 'requester'): { ok: true; requester: Requester } | { ok: false; reason: string } {
+  try {
+    return { ok: true, requester: defaultParser.requester(json, path) };
   } catch (error) {
     if (error instanceof Invalid) return { ok: false, reason: error.message.slice(0, reasonCharsMax) };
     return { ok: false, reason: `not plain JSON data (${error instanceof Error ? error.name : typeof error} thrown)` };

@@ -20,7 +20,7 @@ export interface ProtocolVersion {
 }
 
 /** This build's protocol version. Bump it by the rules in docs/protocol.md §10. */
-export const protocolVersion: ProtocolVersion = Object.freeze({ major: 1, minor: 0 });
+export const protocolVersion: ProtocolVersion = Object.freeze({ major: 1, minor: 1 });
 
 /** How many minor versions apart two members of one major may be and still interoperate. */
 export const minorVersionsApartMax = 1;

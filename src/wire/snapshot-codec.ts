@@ -21,7 +21,8 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { SnapshotCodec } from '../core/registry/snapshot-transfer.js';
-import type { Cause, Snapshot } from '../core/messages.js';
+import type { CoreTiming } from '../core/config.js';
+import type { Cause, Requester, Snapshot } from '../core/messages.js';
 import { parseSnapshot } from './message-schema.js';
 
 /** Base64 with padding; a plain character class (a regex with a repeated group overflows the stack on megabytes). */
@@ -29,7 +30,25 @@ const base64Text = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** A cause with its fields in the schema's order. */
 function cause(c: Cause): Cause {
-  return c.by === 'admin' ? { by: c.by, commandId: c.commandId, force: c.force } : { by: c.by, reason: c.reason };
+  if (c.by === 'auto') return { by: c.by, reason: c.reason, ...(c.detail === undefined ? {} : { detail: c.detail }) };
+  return { by: c.by, commandId: c.commandId, force: c.force, ...(c.requester === undefined ? {} : { requester: requester(c.requester) }) };
+}
+
+function requester(r: Requester): Requester {
+  if (r.via === 'admin-key') return { via: r.via, member: r.member, keyId: r.keyId };
+  return { via: r.via, member: r.member, uid: r.uid, user: r.user, pid: r.pid, ...(r.claimedUser === undefined ? {} : { claimedUser: r.claimedUser }) };
+}
+
+function timing(t: CoreTiming): CoreTiming {
+  return {
+    heartbeatIntervalMs: t.heartbeatIntervalMs,
+    electionTimeoutMs: t.electionTimeoutMs,
+    renewIntervalMs: t.renewIntervalMs,
+    renewRetryMs: t.renewRetryMs,
+    clockDriftPpmMax: t.clockDriftPpmMax,
+    effectRetryMs: t.effectRetryMs,
+    siteAliveWindowMs: t.siteAliveWindowMs,
+  };
 }
 
 /**
@@ -60,8 +79,20 @@ function canonical(s: Snapshot): Snapshot {
         standby: t.standby,
         managed: t.managed,
         attrs: t.attrs,
+        // A shortened lease still owed (ticket-table.ts): a follower that installs the snapshot and then leads must honour it (S1).
+        ...(t.leaseDurationHonouredMs === undefined ? {} : { leaseDurationHonouredMs: t.leaseDurationHonouredMs }),
       })),
-      history: s.table.history.map((h) => ({ index: h.index, ticket: h.ticket, change: h.change, holder: h.holder, generation: h.generation, cause: cause(h.cause) })),
+      history: s.table.history.map((h) => ({
+        index: h.index,
+        ticket: h.ticket,
+        change: h.change,
+        holder: h.holder,
+        generation: h.generation,
+        cause: cause(h.cause),
+        ...(h.wallMs === undefined ? {} : { wallMs: h.wallMs }),
+      })),
+      ...(s.table.configVersion === undefined ? {} : { configVersion: s.table.configVersion }),
+      ...(s.table.timing === undefined ? {} : { timing: timing(s.table.timing) }),
     },
   };
 }

@@ -17,7 +17,7 @@
 // is printed for docs/operations.md §8.
 //
 // The second test rehearses a rolling upgrade under the same watch: each
-// member restarted announcing protocol 1.1 (the hidden --protocol-version;
+// member restarted announcing the next minor protocol version (the hidden --protocol-version;
 // the build is the same, what is exercised is the mixed formation's
 // handshake), the links of the mixed formation showing both versions; then
 // one member restarted announcing 2.0 is refused by every other member and
@@ -36,6 +36,11 @@ import { descendants, parseXmlDocument } from '../../src/adapters/xml-cursor.js'
 import type { MemberStatus } from '../../src/core/member.js';
 import type { PeersView, TicketView } from '../../src/runtime/admin-service.js';
 import { callLed, formationWaitMs } from '../support/led-calls.js';
+import { formatProtocolVersion, protocolVersion } from '../../src/wire/protocol-version.js';
+
+/** This build's protocol version, and the next minor the upgrade rehearsal announces (the build is the same). */
+const current = formatProtocolVersion(protocolVersion);
+const next = formatProtocolVersion({ major: protocolVersion.major, minor: protocolVersion.minor + 1 });
 
 const command = [process.execPath, 'dist/bin/tollbooth.js'];
 const fixture = join(import.meta.dirname, '..', 'adapters', 'fixtures', 'cib-tickets.xml');
@@ -249,22 +254,22 @@ describe('a rolling restart of every member', () => {
     const peersOf = async (m: LoopbackMember): Promise<PeersView> => (await f.call(m, { op: 'peers' })).data as PeersView;
     let odd: LoopbackMember | null = null;
     try {
-      // Each member restarted announcing 1.1 (the build is the same: what is rehearsed is the mixed handshake).
+      // Each member restarted announcing the next minor (the build is the same: what is rehearsed is the mixed handshake).
       const order = await leaderFirst(h);
       for (const [i, m] of order.entries()) {
-        figures.push(await restart(m, h, ['--protocol-version', '1.1']));
+        figures.push(await restart(m, h, ['--protocol-version', next]));
         if (i === 0) {
           // Mixed: the upgraded member and the others each see the other's version on their link.
           const rest = order.slice(1);
           await until('the links of the mixed formation to show both versions', formationWaitMs, async () => {
             const up = await peersOf(m);
-            if (up.protocol !== '1.1' || !rest.every((o) => up.peers.find((p) => p.id === o.address)?.protocol === '1.0')) return null;
-            for (const o of rest) if ((await peersOf(o)).peers.find((p) => p.id === m.address)?.protocol !== '1.1') return null;
+            if (up.protocol !== next || !rest.every((o) => up.peers.find((p) => p.id === o.address)?.protocol === current)) return null;
+            for (const o of rest) if ((await peersOf(o)).peers.find((p) => p.id === m.address)?.protocol !== next) return null;
             return true;
           });
         }
       }
-      for (const m of f.members) expect((await statusOf(m)) as MemberStatus & { protocol?: string }).toMatchObject({ protocol: '1.1' });
+      for (const m of f.members) expect((await statusOf(m)) as MemberStatus & { protocol?: string }).toMatchObject({ protocol: next });
 
       // One member (not the holder, not the leader) restarted announcing 2.0: refused at both ends.
       const leaderAddress = (await statusOf(h.other))?.leader;
@@ -278,16 +283,16 @@ describe('a rolling restart of every member', () => {
           const l = (await peersOf(m)).peers.find((p) => p.id === oddAddress);
           return l?.state === 'incompatible' ? l : null;
         });
-        expect(link).toMatchObject({ protocol: '2.0', refused: 'protocol 2.0 there, 1.1 here: major versions differ' });
+        expect(link).toMatchObject({ protocol: '2.0', refused: `protocol 2.0 there, ${next} here: major versions differ` });
         const oddMember = odd;
-        expect(await until(`${m.address}'s log to name both versions`, formationWaitMs, () => refusalLogged(m, oddAddress))).toMatchObject({ reason: 'incompatible-version', ours: '1.1', theirs: '2.0' });
-        expect(await until(`${oddAddress}'s log to name both versions`, formationWaitMs, () => refusalLogged(oddMember, m.address))).toMatchObject({ reason: 'incompatible-version', ours: '2.0', theirs: '1.1' });
+        expect(await until(`${m.address}'s log to name both versions`, formationWaitMs, () => refusalLogged(m, oddAddress))).toMatchObject({ reason: 'incompatible-version', ours: next, theirs: '2.0' });
+        expect(await until(`${oddAddress}'s log to name both versions`, formationWaitMs, () => refusalLogged(oddMember, m.address))).toMatchObject({ reason: 'incompatible-version', ours: '2.0', theirs: next });
       }
       const oddView = await peersOf(odd);
       expect(oddView.protocol).toBe('2.0');
-      expect(oddView.peers.every((p) => p.state === 'incompatible' && p.protocol === '1.1')).toBe(true);
+      expect(oddView.peers.every((p) => p.state === 'incompatible' && p.protocol === next)).toBe(true);
       // Put back on a compatible version, it rejoins.
-      figures.push(await restart(odd, h, ['--protocol-version', '1.1']));
+      figures.push(await restart(odd, h, ['--protocol-version', next]));
     } finally {
       const seen = await w.stop();
       console.log(JSON.stringify({ rollingUpgrade: figures, ...seen, cibProblems: seen.cibProblems.length, tableProblems: seen.tableProblems.length }));

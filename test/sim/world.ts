@@ -140,6 +140,9 @@ export interface HostOptions {
 /** How often the stranded-grant check looks at every site (simulated ms). */
 const strandSampleMs = 100;
 
+/** The simulated wall clocks' start (2026-01-01T00:00:00Z): any fixed point; the history shows times from it. */
+const simWallEpochMs = 1_767_225_600_000;
+
 export class World {
   readonly rng: SeededRandom;
   readonly nodes: Node[];
@@ -355,6 +358,9 @@ export class World {
   private feed(n: Node, input: (core: Member, now: ReturnType<typeof ms>) => void): void {
     if (n.core === null || n.paused) return;
     try {
+      // Each member's wall clock runs at its own rate from its own offset, as the monotonic one does (no synchronised
+      // clocks, DESIGN.md §1): it only stamps the entries a leader appends (the history's times), never a decision.
+      n.core.setWallClock(simWallEpochMs + this.local(n));
       input(n.core, ms(this.local(n)));
       this.drain(n);
     } catch (err) {

@@ -22,6 +22,10 @@ type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string
 
 const adminCause = { by: 'admin', commandId: 'cmd-1', force: false };
 const autoCause = { by: 'auto', reason: 'failover' };
+// Issue 13 item 3 (protocol 1.1): who asked, and why the registry acted, for the audit history.
+const socketCause = { by: 'admin', commandId: 'cmd-2', force: false, requester: { via: 'socket', member: 'siteA', uid: 65534, user: 'nobody', pid: 4242, claimedUser: 'alice' } };
+const keyCause = { by: 'admin', commandId: 'cmd-3', force: true, requester: { via: 'admin-key', member: 'siteB', keyId: 'admin:AbCdEfGhIjKlMnOp' } };
+const detailCause = { by: 'auto', reason: 'failover', detail: "the lease of siteA (generation 3) ran out in the leader's view" };
 const def = {
   name: 'ticketA',
   mode: 'automatic',
@@ -35,6 +39,8 @@ const def = {
 function isOptional(path: ReadonlyArray<string | number>): boolean {
   const last = path[path.length - 1];
   if (last === 'configVersion' || last === 'leaseDurationHonouredMs' || last === 'timing') return true;
+  // Protocol 1.1 (issue 13): the history's time and who caused an entry.
+  if (last === 'wallMs' || last === 'requester' || last === 'detail' || last === 'claimedUser') return true;
   return last === 'leaseDurationMs' && path.includes('granted');
 }
 
@@ -49,6 +55,9 @@ const entryDatas: JsonValue[] = [
   { type: 'ticket-add', def, cause: { by: 'auto', reason: 'initial' } },
   { type: 'ticket-remove', ticket: 'ticketB', cause: adminCause },
   { type: 'ticket-change', def: { ...def, leaseDurationMs: 5_000 }, cause: adminCause },
+  { type: 'grant', ticket: 'ticketA', site: 'siteB', expectedGeneration: 6, cause: socketCause },
+  { type: 'grant', ticket: 'ticketA', site: 'siteA', expectedGeneration: 7, cause: keyCause },
+  { type: 'grant', ticket: 'ticketA', site: 'siteB', expectedGeneration: 8, cause: detailCause },
 ];
 
 // 'snapshot' is no message (snapshots travel in chunks): it stands for an
@@ -66,7 +75,8 @@ const samples: Record<Message['type'] | 'snapshot', JsonValue> = {
     term: 7,
     prevIndex: 11,
     prevTerm: 7,
-    entries: entryDatas.map((data, i) => ({ index: 12 + i, term: 7, data })),
+    // Every other entry with the leader's wall time (protocol 1.1), the rest without (older leaders).
+    entries: entryDatas.map((data, i) => ({ index: 12 + i, term: 7, data, ...(i % 2 === 0 ? { wallMs: 1_765_000_000_000 + i } : {}) })),
     commit: 11,
     sentAt: 123_456,
   },
@@ -98,6 +108,9 @@ const samples: Record<Message['type'] | 'snapshot', JsonValue> = {
         history: [
           { index: 30, ticket: 'ticketA', change: 'grant', holder: 'siteA', generation: 3, cause: adminCause },
           { index: 31, ticket: 'ticketB', change: 'attr-set b c', holder: null, generation: 0, cause: autoCause },
+          { index: 32, ticket: 'ticketA', change: 'revoke', holder: null, generation: 4, cause: socketCause, wallMs: 1_765_000_000_000 },
+          { index: 33, ticket: 'ticketA', change: 'grant', holder: 'siteB', generation: 5, cause: detailCause, wallMs: 1_765_000_000_123 },
+          { index: 34, ticket: 'ticketA', change: 'grant', holder: 'siteA', generation: 6, cause: keyCause },
         ],
         configVersion: 3,
         timing: { heartbeatIntervalMs: 100, electionTimeoutMs: 1000, renewIntervalMs: 1000, renewRetryMs: 500, clockDriftPpmMax: 500, effectRetryMs: 1000, siteAliveWindowMs: 3000 },
@@ -204,7 +217,7 @@ describe('valid messages', () => {
   }
 
   it('the samples cover every entry type and every message type', () => {
-    expect(entryDatas.map((d) => (d as { type: string }).type).sort()).toEqual(
+    expect([...new Set(entryDatas.map((d) => (d as { type: string }).type))].sort()).toEqual(
       ['attr-delete', 'attr-set', 'config', 'grant', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove', 'ticket-change'].sort(),
     );
     expect(Object.keys(samples)).toHaveLength(15);
@@ -366,9 +379,23 @@ describe('bounds', () => {
     expect(reasonOf({ ...(samples.append as object), entries })).toBe('msg.entries[0]: expected an object, got undefined');
   });
 
+  // Issue 13 item 3: the requester is the receiving member's word; what it cannot be is refused with its path.
+  it('refuses a bad requester or detail with its path', () => {
+    const grantAt = samples.append as { entries: Array<{ data: JsonValue }> };
+    const socketAt = grantAt.entries.findIndex((e) => JSON.stringify(e.data).includes('"via":"socket"'));
+    const path = ['entries', socketAt, 'data', 'cause', 'requester'];
+    expect(reasonOf(setAt(samples.append, [...path, 'via'], 'telepathy'))).toMatch(/requester\.via: expected one of socket\|admin-key/);
+    expect(reasonOf(setAt(samples.append, [...path, 'uid'], 2 ** 32))).toMatch(/requester\.uid: 4294967296 exceeds 4294967295/);
+    expect(reasonOf(setAt(samples.append, [...path, 'user'], 'a\nb'))).toMatch(/requester\.user: contains a control character/);
+    expect(reasonOf(setAt(samples.append, [...path, 'user'], null))).toBe('accepted');
+    expect(reasonOf(setAt(samples.append, ['entries', 0, 'wallMs'], -1))).toMatch(/entries\[0\]\.wallMs: expected an integer/);
+    const detailAt = grantAt.entries.findIndex((e) => JSON.stringify(e.data).includes('"detail"'));
+    expect(reasonOf(setAt(samples.append, ['entries', detailAt, 'data', 'cause', 'detail'], 'x'.repeat(513)))).toMatch(/detail: 513 characters, limit 512/);
+  });
+
   it('tighter limits can be passed in', () => {
     const limits = { ...messageSchemaLimitsDefault, entriesMax: 2 };
-    expect(parseMessage(samples.append, limits)).toMatchObject({ ok: false, reason: 'msg.entries: 10 items, limit 2' });
+    expect(parseMessage(samples.append, limits)).toMatchObject({ ok: false, reason: 'msg.entries: 13 items, limit 2' });
   });
 
   it('map keys such as __proto__ and toString stay plain data', () => {

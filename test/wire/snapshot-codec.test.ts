@@ -5,12 +5,13 @@
 // (so a new leader holding the snapshot it received resumes another leader's
 // transfer); and decode refuses, never throws on, text that is not base64,
 // not UTF-8 JSON, or not a snapshot. The large case once overflowed the stack
-// in a base64 regex: it runs at full size here.
+// in a base64 regex: it runs at full size here. Every field of the table
+// survives, the audit history's times and causes included.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../src/core/config.js';
 import type { Snapshot } from '../../src/core/messages.js';
 import { TicketTable } from '../../src/core/tickets/ticket-table.js';
-import { index, memberId, term, type TicketDef } from '../../src/core/types.js';
+import { generation, index, memberId, term, type TicketDef } from '../../src/core/types.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 
 function snapshotOf(tickets: number): Snapshot {
@@ -49,6 +50,28 @@ describe('snapshot codec', () => {
     const s: Snapshot = { index: index(3), term: term(1), members, table: TicketTable.fromDefs([], defaultLimits).snapshot() };
     const back = snapshotCodec.decode(snapshotCodec.encode(s));
     expect(back).toMatchObject({ ok: true, snapshot: { members } });
+  });
+
+  // Issue 13 item 3: the audit history travels whole in a snapshot (time, requester, detail). Before it,
+  // the encoding also dropped the committed config version, timings and a shortened lease still owed:
+  // a follower that installed such a snapshot and then led would have honoured the shorter lease (S1).
+  it('keeps the history\'s times and causes, the config version, the timings and a lease still owed', () => {
+    const def: TicketDef = { name: 'db', mode: 'automatic', leaseDurationMs: 60_000, acquireAfterMs: 0, revokeLeadMs: 5_000, weights: {} };
+    const timing = { heartbeatIntervalMs: 100, electionTimeoutMs: 1000, renewIntervalMs: 500, renewRetryMs: 200, clockDriftPpmMax: 500, effectRetryMs: 200, siteAliveWindowMs: 1500 };
+    const table = TicketTable.fromDefs([def], defaultLimits, timing);
+    const site = memberId('site-a');
+    const requester = { via: 'socket', member: site, uid: 0, user: 'root', pid: 77, claimedUser: 'alice' } as const;
+    table.apply({ type: 'grant', ticket: 'db', site, expectedGeneration: generation(0), cause: { by: 'auto', reason: 'initial', detail: 'held nowhere: placed on site-a' } }, index(2), 1_765_000_000_000);
+    table.apply({ type: 'ticket-change', def: { ...def, leaseDurationMs: 30_000 }, cause: { by: 'admin', commandId: 'c1', force: false, requester } }, index(3), 1_765_000_000_500);
+    table.apply({ type: 'standby', ticket: 'db', standby: true, cause: { by: 'admin', commandId: 'c2', force: false, requester: { via: 'admin-key', member: site, keyId: 'admin:AbCdEfGhIjKlMnOp' } } }, index(4));
+    const s: Snapshot = { index: index(4), term: term(1), members: [{ id: site, kind: 'site' }], table: table.snapshot() };
+    expect(s.table).toMatchObject({ configVersion: 1, timing, tickets: [{ leaseDurationHonouredMs: 60_000 }] });
+    const back = snapshotCodec.decode(snapshotCodec.encode(s));
+    expect(back.ok).toBe(true);
+    if (!back.ok) return;
+    expect(JSON.parse(JSON.stringify(back.snapshot))).toEqual(JSON.parse(JSON.stringify(s)));
+    expect(back.snapshot.table.history.map((h) => h.wallMs)).toEqual([1_765_000_000_000, 1_765_000_000_500, undefined]);
+    expect(back.snapshot.table.history[1]?.cause).toEqual({ by: 'admin', commandId: 'c1', force: false, requester });
   });
 
   it('the digest is SHA-256 in hex and tells texts apart', () => {

@@ -87,7 +87,8 @@ export interface RegistryDeps {
   /** How snapshots are encoded for transfer (src/wire/snapshot-codec.ts in the runtime). */
   readonly snapshotCodec: SnapshotCodec;
   /** The node's current monotonic time, moved forward by the host before each input. */
-  readonly time: { readonly now: number };
+  /** `wallMs`: the host's wall clock, stamped on entries this member appends as leader (Entry.wallMs); absent without one. */
+  readonly time: { readonly now: number; readonly wallMs?: number };
   readonly host: RegistryHost;
 }
 

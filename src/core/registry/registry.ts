@@ -34,7 +34,7 @@ export class Registry {
   private readonly timing: RegistryTiming;
   private readonly limits: RegistryLimits;
   private readonly rules: RegistryRules;
-  private readonly time: { readonly now: number };
+  private readonly time: { readonly now: number; readonly wallMs?: number };
   private readonly host: RegistryHost;
 
   // Raft persistent state.
@@ -328,7 +328,9 @@ export class Registry {
   // ─────────────────────────── replication ───────────────────────────
 
   private appendEntry(data: EntryData): Index {
-    const e: Entry = { index: index(this.log.lastIndex() + 1), term: this.currentTerm, data };
+    // The wall clock only labels the entry for people (history); nothing reads it to decide (DESIGN.md §1).
+    const wallMs = this.time.wallMs;
+    const e: Entry = { index: index(this.log.lastIndex() + 1), term: this.currentTerm, data, ...(wallMs === undefined ? {} : { wallMs }) };
     this.log.append(e);
     if (data.type === 'config') this.refreshMembers();
     this.maybeCommit();

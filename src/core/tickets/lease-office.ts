@@ -5,7 +5,7 @@
 // synchronous; the node (member.ts) owns one and calls it only while the
 // registry says this member leads (takeOffice … leaveOffice).
 
-import type { Cause, Entry, EntryData, RaftMessage, RenewGrant, RenewItem, RenewRefusal, TicketRumor } from '../messages.js';
+import type { Cause, Entry, EntryData, RaftMessage, RenewGrant, RenewItem, RenewRefusal, Requester, TicketRumor } from '../messages.js';
 import type { AdminCommand, CommandErrorCode, CoreEvent } from '../ready.js';
 import type { Registry } from '../registry/registry.js';
 import { assert, generation, index, type Generation, type Index, type MemberId } from '../types.js';
@@ -59,6 +59,8 @@ interface LeaseView {
   basis: 'office' | 'commit' | number;
   /** For a view assumed on taking office: its end, which bounds every earlier leader's answers. */
   readonly officeUntil: number | null;
+  /** The holder released the ticket (onReleased ended the view early): what the history says of the failover. */
+  released?: boolean;
 }
 
 interface PendingGrant {
@@ -83,6 +85,13 @@ export class LeaseOffice {
   /** Guarded removals (ticket-remove with revokeFirst): the command waiting for the revoked holder's lease to end. */
   private readonly pendingRemovals = new Map<string, string>();
   private placeUnheldFrom = 0;
+  /**
+   * Who asked for each pending command (AdminCommand.requester), so that every
+   * entry the command leads to names them, also the ones proposed later (a
+   * guarded grant or removal). Dropped with the command's result; bounded by
+   * pendingCommandsMax as the commands are.
+   */
+  private readonly requesters = new Map<string, Requester>();
   /** A forced removal waiting for its revokes to commit: the config entry follows them (the leaving site must learn them first). */
   private pendingRemoval: Command<'member-remove' | 'member-replace'> | null = null;
 
@@ -285,6 +294,7 @@ export class LeaseOffice {
     } else if (t !== undefined && t.holder === from && t.generation === msg.generation) {
       // Voluntary release by a holder that is still the registered one: it stops renewing.
       v.until = this.now;
+      v.released = true;
     } else {
       this.leases.delete(msg.name);
     }
@@ -322,7 +332,10 @@ export class LeaseOffice {
       const eligible = (s: MemberId): boolean => isEligible(s, name, this.sites.get(s), this.now, this.deps.timing.siteAliveWindowMs);
       const site = chooseSite(t.def, this.deps.registry.config, eligible, t.holder);
       if (site === null) continue;
-      const cause: Cause = { by: 'auto', reason: t.holder === null ? 'initial' : 'failover' };
+      const cause: Cause =
+        t.holder === null
+          ? { by: 'auto', reason: 'initial', detail: `held nowhere: placed on ${site}` }
+          : { by: 'auto', reason: 'failover', detail: v?.released === true ? `${t.holder} released it` : `the lease of ${t.holder} (generation ${t.generation}) ran out in the leader's view` };
       this.propose({ type: 'grant', ticket: name, site, expectedGeneration: t.generation, cause }, null);
     }
   }
@@ -334,7 +347,7 @@ export class LeaseOffice {
       this.result(pg.commandId, true, undefined, 'already held by that site');
       return;
     }
-    this.propose({ type: 'grant', ticket: name, site: pg.site, expectedGeneration: gen, cause: { by: 'admin', commandId: pg.commandId, force: false } }, pg.commandId);
+    this.propose({ type: 'grant', ticket: name, site: pg.site, expectedGeneration: gen, cause: this.adminCause(pg.commandId) }, pg.commandId);
   }
 
   /** The revoked holder's lease has run out in this leader's view: the ticket can go (issue 11 item 2). */
@@ -344,7 +357,13 @@ export class LeaseOffice {
       this.result(commandId, false, 'superseded', `${name} was granted to ${holder} again before it could be removed`);
       return;
     }
-    this.propose({ type: 'ticket-remove', ticket: name, cause: { by: 'admin', commandId, force: false } }, commandId);
+    this.propose({ type: 'ticket-remove', ticket: name, cause: this.adminCause(commandId) }, commandId);
+  }
+
+  /** The cause of an entry an admin command leads to, naming who asked when the command said (requesters). */
+  private adminCause(commandId: string, force = false): Cause {
+    const requester = this.requesters.get(commandId);
+    return { by: 'admin', commandId, force, ...(requester === undefined ? {} : { requester }) };
   }
 
   private hasUncommittedChange(name: string): boolean {
@@ -363,6 +382,7 @@ export class LeaseOffice {
   // ─────────────────────────── admin commands ───────────────────────────
 
   private result(id: string, ok: boolean, code: CommandErrorCode | undefined, message: string, at?: Index): void {
+    this.requesters.delete(id);
     this.deps.event({
       type: 'command-result',
       id,
@@ -381,6 +401,7 @@ export class LeaseOffice {
     }
     const max = this.deps.limits.pendingCommandsMax;
     if (this.proposals.size + this.pendingGrants.size + this.pendingRemovals.size >= max) return this.result(cmd.id, false, 'busy', `${max} commands already pending`);
+    if (cmd.requester !== undefined && this.requesters.size < max) this.requesters.set(cmd.id, cmd.requester);
     if (cmd.type === 'member-add' || cmd.type === 'member-remove' || cmd.type === 'member-replace') return this.changeMembership(cmd);
     if (cmd.type === 'ticket-add' || cmd.type === 'ticket-change' || cmd.type === 'ticket-remove') {
       const refusal = this.configChangeRefusal(cmd.expectedVersion);
@@ -396,12 +417,12 @@ export class LeaseOffice {
         return this.revoke(cmd, t.holder, t.managed, t.generation);
       case 'standby':
       case 'activate':
-        this.propose({ type: 'standby', ticket: cmd.ticket, standby: cmd.type === 'standby', cause: admin(cmd) }, cmd.id);
+        this.propose({ type: 'standby', ticket: cmd.ticket, standby: cmd.type === 'standby', cause: this.adminCause(cmd.id) }, cmd.id);
         return;
       case 'attr-set':
         return this.attrSet(cmd);
       case 'attr-delete':
-        this.propose({ type: 'attr-delete', ticket: cmd.ticket, key: cmd.key, cause: admin(cmd) }, cmd.id);
+        this.propose({ type: 'attr-delete', ticket: cmd.ticket, key: cmd.key, cause: this.adminCause(cmd.id) }, cmd.id);
         return;
       case 'ticket-remove':
         return this.removeTicket(cmd, t.holder, t.generation);
@@ -430,7 +451,7 @@ export class LeaseOffice {
     // The table refuses a bad definition when it applies the entry too; refusing here names the problem to the admin.
     const problem = this.table.checkDef(cmd.def);
     if (problem !== null) return this.result(cmd.id, false, 'invalid', `ticket ${cmd.def.name}: ${problem}`);
-    this.propose({ type: cmd.type, def: cmd.def, cause: admin(cmd) }, cmd.id);
+    this.propose({ type: cmd.type, def: cmd.def, cause: this.adminCause(cmd.id) }, cmd.id);
   }
 
   private removeTicket(cmd: Command<'ticket-remove'>, holder: MemberId | null, gen: Generation): void {
@@ -440,7 +461,7 @@ export class LeaseOffice {
     const v = this.leases.get(cmd.ticket);
     const live = v !== undefined && v.until > this.now;
     if (holder === null && !live) {
-      this.propose({ type: 'ticket-remove', ticket: cmd.ticket, cause: admin(cmd) }, cmd.id);
+      this.propose({ type: 'ticket-remove', ticket: cmd.ticket, cause: this.adminCause(cmd.id) }, cmd.id);
       return;
     }
     if (cmd.revokeFirst !== true) {
@@ -448,7 +469,7 @@ export class LeaseOffice {
     }
     // Guarded, as revoke --wait: revoke (committed), then remove once the old holder's lease has run out
     // in this leader's view, so that the name added again can never be granted beside the old grant (S1).
-    if (holder !== null) this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: gen, cause: admin(cmd) }, null);
+    if (holder !== null) this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: gen, cause: this.adminCause(cmd.id) }, null);
     this.pendingRemovals.set(cmd.ticket, cmd.id);
     this.placeTickets();
   }
@@ -464,12 +485,12 @@ export class LeaseOffice {
     if (cmd.force) {
       // A logged force: the admin overrides the lease guard (booth's grant -F).
       this.leases.delete(cmd.ticket);
-      this.propose({ type: 'grant', ticket: cmd.ticket, site: cmd.site, expectedGeneration: gen, cause: admin(cmd, true) }, cmd.id);
+      this.propose({ type: 'grant', ticket: cmd.ticket, site: cmd.site, expectedGeneration: gen, cause: this.adminCause(cmd.id, true) }, cmd.id);
       return;
     }
     // Guarded grant: take the ticket from its holder first (if any), then
     // grant once the old holder's lease has run out or it confirmed release.
-    if (holder !== null) this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: gen, cause: admin(cmd) }, null);
+    if (holder !== null) this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: gen, cause: this.adminCause(cmd.id) }, null);
     this.pendingGrants.set(cmd.ticket, { commandId: cmd.id, site: cmd.site });
     this.placeTickets();
   }
@@ -491,7 +512,7 @@ export class LeaseOffice {
       if (waiting !== undefined) return this.result(cmd.id, true, undefined, 'already revoked; the pending grant was cancelled');
       return this.result(cmd.id, false, 'not-granted', `${cmd.ticket} is not granted`);
     }
-    this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: gen, cause: admin(cmd) }, cmd.id);
+    this.propose({ type: 'revoke', ticket: cmd.ticket, expectedGeneration: gen, cause: this.adminCause(cmd.id) }, cmd.id);
   }
 
   private attrSet(cmd: Command<'attr-set'>): void {
@@ -505,7 +526,7 @@ export class LeaseOffice {
       return this.result(cmd.id, false, 'invalid', `"${cmd.key}" cannot be a ticket attribute: names match ${attrNamePattern.source} and are not one of ${[...reservedAttrNames].join(', ')}`);
     }
     if (controlChars.test(cmd.value)) return this.result(cmd.id, false, 'invalid', 'attribute values cannot hold control characters');
-    this.propose({ type: 'attr-set', ticket: cmd.ticket, key: cmd.key, value: cmd.value, cause: admin(cmd) }, cmd.id);
+    this.propose({ type: 'attr-set', ticket: cmd.ticket, key: cmd.key, value: cmd.value, cause: this.adminCause(cmd.id) }, cmd.id);
   }
 
   /**
@@ -553,7 +574,7 @@ export class LeaseOffice {
     if (held.length > 0 && cmd.type !== 'member-add') {
       if (this.pendingRemoval !== null) return this.result(cmd.id, false, 'change-in-progress', `the removal of ${this.pendingRemoval.type === 'member-remove' ? this.pendingRemoval.member : this.pendingRemoval.old} is revoking its tickets`);
       // Revoke first; the change follows once they committed (applied()), so the site learns them while still a member.
-      for (const t of held) this.propose({ type: 'revoke', ticket: t.def.name, expectedGeneration: t.generation, cause: admin(cmd, true) }, null);
+      for (const t of held) this.propose({ type: 'revoke', ticket: t.def.name, expectedGeneration: t.generation, cause: this.adminCause(cmd.id, true) }, null);
       this.pendingRemoval = cmd;
       return;
     }
@@ -566,6 +587,3 @@ function isConfigChange(d: EntryData): boolean {
   return d.type === 'config' || d.type === 'ticket-add' || d.type === 'ticket-remove' || d.type === 'ticket-change';
 }
 
-function admin(cmd: AdminCommand, force = false): Cause {
-  return { by: 'admin', commandId: cmd.id, force };
-}

@@ -38,6 +38,8 @@ export interface HistoryRecord {
   readonly holder: MemberId | null;
   readonly generation: Generation;
   readonly cause: Cause;
+  /** The entry's Entry.wallMs: the leader's wall clock when it appended the entry (absent when it had none). */
+  readonly wallMs?: number;
 }
 
 export interface TableSnapshot {
@@ -57,12 +59,27 @@ export type ApplyOutcome =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: string };
 
-/** History records kept in the table (and so in every snapshot). */
-export const historyRecordsMax = 1024;
+/**
+ * History records kept in the table (and so in every snapshot) unless the
+ * formation file says otherwise (`tollbooth-history-records`). 1024: what
+ * every member before protocol 1.1 keeps and accepts in a snapshot, so a
+ * formation that keeps the default never sends an older member a snapshot it
+ * refuses; about 0.3 MB of snapshot (measured: docs/configuration.md).
+ */
+export const historyRecordsMaxDefault = 1024;
+
+/**
+ * The most history records a table keeps or a snapshot may carry, whatever
+ * the config says: the whole history is encoded into every snapshot (each
+ * logEntriesBeforeSnapshot entries) and held in memory on every member.
+ */
+export const historyRecordsLimit = 16_384;
 
 export interface TableLimits {
   readonly ticketCountMax: number;
   readonly attrsPerTicketMax: number;
+  /** History records kept, oldest dropped first; default historyRecordsMaxDefault. */
+  readonly historyRecordsMax?: number;
 }
 
 /**
@@ -80,6 +97,8 @@ export class TicketTable {
   private history: HistoryRecord[] = [];
   private version = 0;
   private timingCommitted: CoreTiming | undefined;
+  /** The wall time of the entry being applied (apply), for its history record. */
+  private applyingWallMs: number | undefined;
 
   constructor(
     private readonly limits: TableLimits,
@@ -105,7 +124,8 @@ export class TicketTable {
   static fromSnapshot(snap: TableSnapshot, limits: TableLimits, checkDef?: TicketDefCheck): TicketTable {
     const table = new TicketTable(limits, checkDef);
     for (const t of snap.tickets) table.tickets.set(t.def.name, t);
-    table.history = [...snap.history];
+    // A snapshot from a leader that keeps more history than this member: keep the newest.
+    table.history = snap.history.slice(Math.max(0, snap.history.length - table.historyMax));
     table.version = snap.configVersion ?? 0;
     table.timingCommitted = snap.timing;
     return table;
@@ -153,12 +173,21 @@ export class TicketTable {
     return this.tickets.size;
   }
 
+  /** How many history records this table keeps. */
+  get historyMax(): number {
+    return this.limits.historyRecordsMax ?? historyRecordsMaxDefault;
+  }
+
   historyOf(ticket?: string): HistoryRecord[] {
     return ticket === undefined ? [...this.history] : this.history.filter((h) => h.ticket === ticket);
   }
 
-  /** Applies one committed entry. Entries that no longer fit (a stale compare-and-set) change nothing. */
-  apply(data: EntryData, at: Index): ApplyOutcome {
+  /**
+   * Applies one committed entry. Entries that no longer fit (a stale compare-and-set) change nothing.
+   * `wallMs`: the entry's Entry.wallMs, copied into its history record.
+   */
+  apply(data: EntryData, at: Index, wallMs?: number): ApplyOutcome {
+    this.applyingWallMs = wallMs;
     const outcome = this.applyOne(data, at);
     if (outcome.ok && (data.type === 'config' || data.type === 'ticket-add' || data.type === 'ticket-remove' || data.type === 'ticket-change')) this.version += 1;
     return outcome;
@@ -258,8 +287,10 @@ export class TicketTable {
   }
 
   private record(h: HistoryRecord): void {
-    this.history.push(h);
-    if (this.history.length > historyRecordsMax) this.history.splice(0, this.history.length - historyRecordsMax);
+    const wallMs = this.applyingWallMs;
+    this.history.push(wallMs === undefined ? h : { ...h, wallMs });
+    const max = this.historyMax;
+    if (this.history.length > max) this.history.splice(0, this.history.length - max);
   }
 }
 

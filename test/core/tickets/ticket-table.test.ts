@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../../src/core/config.js';
 import type { Cause, EntryData } from '../../../src/core/messages.js';
-import { historyRecordsMax, TicketTable, type TableLimits } from '../../../src/core/tickets/ticket-table.js';
+import { historyRecordsMaxDefault as historyRecordsMax, TicketTable, type TableLimits } from '../../../src/core/tickets/ticket-table.js';
 import { generation, index, memberId, type TicketDef } from '../../../src/core/types.js';
 
 const siteA = memberId('site-a');
@@ -248,6 +248,26 @@ describe('limits', () => {
     expect(h[0]!.index).toBe(n - historyRecordsMax + 1);
     expect(h.at(-1)!.index).toBe(n);
     expect(t.snapshot().history).toHaveLength(historyRecordsMax);
+  });
+
+  // Issue 13 item 3: `tollbooth-history-records` sets the retention; a snapshot from a leader that keeps more is cut to it.
+  it('keeps the configured number of records, also from a longer snapshot', () => {
+    const t = table(['ticket-a'], { ...limits, historyRecordsMax: 5 });
+    for (let i = 1; i <= 8; i++) t.apply({ type: 'standby', ticket: 'ticket-a', standby: i % 2 === 1, cause: admin }, index(i));
+    expect(t.historyOf().map((h) => h.index)).toEqual([4, 5, 6, 7, 8]);
+    const smaller = TicketTable.fromSnapshot(t.snapshot(), { ...limits, historyRecordsMax: 3 });
+    expect(smaller.historyOf().map((h) => h.index)).toEqual([6, 7, 8]);
+    expect(TicketTable.fromSnapshot(t.snapshot(), limits).historyOf()).toHaveLength(5);
+  });
+
+  it('records the entry\'s wall time (the leader\'s) with the change, and none when the entry has none', () => {
+    const t = table();
+    t.apply(grant('ticket-a', siteA, 0), index(1), 1_765_000_000_000);
+    t.apply({ type: 'standby', ticket: 'ticket-a', standby: true, cause: admin }, index(2));
+    expect(t.historyOf()).toEqual([
+      { index: 1, ticket: 'ticket-a', change: 'grant', holder: siteA, generation: 1, cause: auto, wallMs: 1_765_000_000_000 },
+      { index: 2, ticket: 'ticket-a', change: 'standby', holder: siteA, generation: 1, cause: admin },
+    ]);
   });
 });
 
