@@ -18,6 +18,7 @@
 // we read it the same way and add a warning.
 import { parseMemberAddress, memberAddressBytesMax, type ParsedAddress } from './address.js';
 import { defaultLimits } from '../core/config.js';
+import { historyRecordsLimit, historyRecordsMaxDefault } from '../core/tickets/ticket-table.js';
 import type { AttrPrereq, MemberKind, TicketHandler, TicketMode } from './formation-config.js';
 import { tokenizeConfigLine } from './line-tokenizer.js';
 import { configProblem, type ConfigProblem, type ConfigProblemSeverity } from './problems.js';
@@ -113,7 +114,8 @@ export type GlobalKey =
   | typeof tollboothKeys.clockDriftPpmMax
   | typeof tollboothKeys.preset
   | typeof tollboothKeys.alertHandler
-  | typeof tollboothKeys.alertTimeout;
+  | typeof tollboothKeys.alertTimeout
+  | typeof tollboothKeys.historyRecords;
 
 /** Keys that may appear several times, each line adding an entry. */
 type ListKey = 'site' | 'arbitrator' | 'ticket' | typeof tollboothKeys.memberKey | typeof tollboothKeys.adminKey;
@@ -152,6 +154,7 @@ const keySpecs: ReadonlyMap<string, KeySpec> = new Map<GlobalKey | ListKey | Tic
   // Local to each member and left out of the fingerprint (tollbooth-keys.ts says why).
   [tollboothKeys.alertHandler, { scope: 'global', origin: 'tollbooth' }],
   [tollboothKeys.alertTimeout, { scope: 'global', origin: 'tollbooth' }],
+  [tollboothKeys.historyRecords, { scope: 'global', origin: 'tollbooth' }],
 ]);
 
 /** The keys a `__defaults__` block hands on: booth's five, plus our revoke lead (tollbooth-keys.ts). */
@@ -222,6 +225,8 @@ export interface ConfigDocument {
   alertHandler: TicketHandler | null;
   /** `tollbooth-alert-timeout`, ms. */
   alertTimeoutMs: number;
+  /** `tollbooth-history-records`. */
+  historyRecordsMax: number;
   readonly tickets: TicketBlock[];
   /** The line each global key was last set on. */
   readonly valueLines: Partial<Record<GlobalKey, number>>;
@@ -294,6 +299,7 @@ class BoothConfParser {
       presetName: timingPresetDefault,
       alertHandler: null,
       alertTimeoutMs: alertTimeoutMsDefault,
+      historyRecordsMax: historyRecordsMaxDefault,
       tickets: [],
       valueLines: {},
     };
@@ -493,6 +499,17 @@ class BoothConfParser {
         }
         this.noteGlobalLine(key);
         doc.alertTimeoutMs = ms;
+        return;
+      }
+      case tollboothKeys.historyRecords: {
+        const n = this.accept(key, parseDecimal(value));
+        if (n === undefined) return;
+        if (n < 1 || n > historyRecordsLimit) {
+          this.report(this.line, 'error', `${key}: ${n} is outside 1 – ${historyRecordsLimit}`, key);
+          return;
+        }
+        this.noteGlobalLine(key);
+        doc.historyRecordsMax = n;
         return;
       }
     }

@@ -71,6 +71,7 @@ export function buildFormationConfig(document: ConfigDocument): FormationConfig 
     debugLevel: document.debugLevel,
     alertHandler: document.alertHandler,
     alertTimeoutMs: document.alertTimeoutMs,
+    historyRecordsMax: document.historyRecordsMax,
   };
 }
 

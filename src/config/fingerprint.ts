@@ -16,7 +16,10 @@
 // `tollbooth-alert-timeout`) are left out for the same reason: a hook is
 // local behaviour — it tells people about events and decides nothing — so a
 // member with a new or no hook must not be taken for a member with another
-// config (which its peers would refuse to run beside).
+// config (which its peers would refuse to run beside). `historyRecordsMax`
+// (`tollbooth-history-records`) likewise: the history informs people and
+// decides nothing, and a file written before the key existed must keep its
+// fingerprint (rolling upgrades compare them).
 import { createHash } from 'node:crypto';
 import type { FormationConfig } from './formation-config.js';
 

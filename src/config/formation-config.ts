@@ -98,6 +98,8 @@ export interface FormationConfig {
   readonly alertHandler: TicketHandler | null;
   /** `tollbooth-alert-timeout`: deadline of one alert program run, ms. Local; not part of the fingerprint. */
   readonly alertTimeoutMs: number;
+  /** `tollbooth-history-records`: history records kept. Local; not part of the fingerprint. */
+  readonly historyRecordsMax: number;
 }
 
 /**

@@ -12,7 +12,7 @@ import { coreMembersOf, coreTimingOf, ticketDefsOf } from './core-defs.js';
 export { memberIdOf } from './member-id.js';
 
 export function toCoreConfig(config: FormationConfig, self: MemberId): CoreConfig {
-  return { self, members: coreMembersOf(config), tickets: ticketDefsOf(config), timing: coreTimingOf(config), limits: defaultLimits };
+  return { self, members: coreMembersOf(config), tickets: ticketDefsOf(config), timing: coreTimingOf(config), limits: { ...defaultLimits, historyRecordsMax: config.historyRecordsMax } };
 }
 
 /**

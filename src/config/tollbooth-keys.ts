@@ -21,6 +21,7 @@
  * | `tollbooth-revoke-lead`         | ticket, defaults | time (`5`, `1500ms`), > 0, < expire − renewal | preset's, capped |
  * | `tollbooth-alert-handler`       | global, local    | `<absolute program or directory> [args…]`     | none           |
  * | `tollbooth-alert-timeout`       | global, local    | time, 100 ms – 1 hour                         | 30 s           |
+ * | `tollbooth-history-records`     | global, local    | integer, 1 – 16384                            | 1024           |
  *
  * - `tollbooth-member-key`: the member whose `site`/`arbitrator` line has
  *   this address (same spelling rules as duplicate detection: `2001:DB8::1`
@@ -55,6 +56,14 @@
  * - `tollbooth-alert-timeout`: the deadline of one run of one alert program;
  *   past it its process group is killed and the run counted as `timeout`.
  *   Local, as the handler.
+ * - `tollbooth-history-records`: how many history records (`tollbooth
+ *   history`, the audit trail) the member keeps, oldest dropped first; they
+ *   live in memory and in every snapshot (about 0.3 KB each). Local and not
+ *   fingerprinted, as the hooks: the history tells people what happened and
+ *   decides nothing, and a member that keeps more must be possible by a
+ *   rolling restart, not look like a config split. Above 1024 only once every
+ *   member runs protocol 1.1 or later: older members refuse a snapshot with
+ *   more than 1024 records (docs/configuration.md).
  */
 export const tollboothKeys = {
   memberKey: 'tollbooth-member-key',
@@ -65,6 +74,7 @@ export const tollboothKeys = {
   revokeLead: 'tollbooth-revoke-lead',
   alertHandler: 'tollbooth-alert-handler',
   alertTimeout: 'tollbooth-alert-timeout',
+  historyRecords: 'tollbooth-history-records',
 } as const;
 
 /** Default of `tollbooth-alert-timeout`, ms: a webhook over a slow WAN, with room; a hook is not meant to take long. */

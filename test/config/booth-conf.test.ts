@@ -384,4 +384,21 @@ tollbooth-alert-timeout = 7200
     expect(errorsOf(result)[1]?.message).toContain('50 ms is outside 100 ms');
     expect(result.config).toMatchObject({ alertHandler: null, alertTimeoutMs: 30_000 });
   });
+
+  it('reads the history retention, and refuses one out of range or not a number, naming the line', () => {
+    expect(parse(`${validConfig}tollbooth-history-records = 4096\n`).config.historyRecordsMax).toBe(4_096);
+    const result = parse(`${validConfig}tollbooth-history-records = 0
+tollbooth-history-records = 20000
+tollbooth-history-records = lots
+`);
+    const lines = validConfig.split('\n').length;
+    expect(errorsOf(result).map((p) => [p.line, p.key])).toEqual([
+      [lines, 'tollbooth-history-records'],
+      [lines + 1, 'tollbooth-history-records'],
+      [lines + 2, 'tollbooth-history-records'],
+    ]);
+    expect(errorsOf(result)[0]?.message).toBe('tollbooth-history-records: 0 is outside 1 – 16384');
+    expect(errorsOf(result)[2]?.message).toContain('"lots" is not a non-negative decimal integer');
+    expect(result.config.historyRecordsMax).toBe(1_024);
+  });
 });

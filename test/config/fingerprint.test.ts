@@ -59,7 +59,7 @@ describe('config fingerprint', () => {
     expect(fingerprintOf(longer)).not.toBe(fingerprintOf(pinned));
   });
 
-  it('covers every field of the config except the local ones: debug level, alert handler and its timeout', () => {
+  it('covers every field of the config except the local ones: debug level, alert handler and its timeout, history retention', () => {
     const { config } = parse(`${validConfig}  before-acquire-handler = /bin/true\n  attr-prereq = auto a eq b\n`);
     const canonical = JSON.parse(canonicalConfigText(config)) as Record<string, unknown> & {
       members: Array<Record<string, unknown>>;
@@ -67,7 +67,7 @@ describe('config fingerprint', () => {
       timing: Record<string, unknown>;
     };
     const keysOf = (value: object): string[] => Object.keys(value).sort();
-    expect(keysOf(canonical)).toEqual([...keysOf(config).filter((key) => !['debugLevel', 'alertHandler', 'alertTimeoutMs'].includes(key)), 'version'].sort());
+    expect(keysOf(canonical)).toEqual([...keysOf(config).filter((key) => !['debugLevel', 'alertHandler', 'alertTimeoutMs', 'historyRecordsMax'].includes(key)), 'version'].sort());
     expect(keysOf(canonical.members[0] ?? {})).toEqual(keysOf(config.members[0] ?? {}));
     expect(keysOf(canonical.tickets[0] ?? {})).toEqual(keysOf(config.tickets[0] ?? {}));
     const { gossip, ...registryTiming } = config.timing;
@@ -77,6 +77,14 @@ describe('config fingerprint', () => {
     for (const field of keysOf(gossip).filter((key) => !gossipHashed.includes(key)) as Array<keyof typeof gossip>) {
       for (const name of timingPresetNames) expect(timingPresets[name].gossip[field], `${name} ${field}`).toBe(gossip[field]);
     }
+  });
+
+  it('is the same with tollbooth-history-records as without: a file from before the key keeps its fingerprint', () => {
+    // The history's retention is local (tollbooth-keys.ts): a rolling restart that sets it must not look like a config split.
+    const withRetention = `tollbooth-history-records = 4096\n${validConfig}`;
+    expect(parse(withRetention).config.historyRecordsMax).toBe(4096);
+    expect(parse(validConfig).config.historyRecordsMax).toBe(1024);
+    expect(fingerprintOf(withRetention)).toBe(base);
   });
 
   it('changes with anything else that changes behaviour', () => {
