@@ -24,7 +24,7 @@ import '../src/polyfills.js';
 import { Command, CommanderError, Option } from 'commander';
 import { basename } from 'node:path';
 import { adminStream, AdminSocketError } from '../src/adapters/admin-socket.js';
-import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
+import type { AdminRequest, AdminResponse, HistoryView, TicketView } from '../src/runtime/admin-service.js';
 import type { PumpStats } from '../src/runtime/pump.js';
 import { call, exitCodeOf, exitNoLeader, exitNotRunning, exitOk, exitRefused, exitUsage, formatHistory, formatList, formatPeers, type ClientOptions } from '../src/cli/admin-client.js';
 import type { MemberOptions } from '../site-agent/main.js';
@@ -37,6 +37,7 @@ import { memberNiceDefault, memberOomScoreAdjDefault } from '../src/adapters/pro
 import { tollboothVersion } from '../src/cli/version.js';
 import { resolveConfigPath, defaultSocketPath } from '../src/config/paths.js';
 import { UsageError } from '../src/cli/usage-error.js';
+import { parseSince } from '../src/cli/since.js';
 
 function isBoothName(script: string | undefined): boolean {
   if (script === undefined) return false;
@@ -301,7 +302,7 @@ function exitOfError(err: unknown): number {
   return exitRefused;
 }
 
-async function run(o: GlobalAdminOptions, req: AdminRequest, human: (res: AdminResponse) => string): Promise<AdminResponse | null> {
+async function run(o: GlobalAdminOptions, req: AdminRequest, human: (res: AdminResponse) => string, json: (res: AdminResponse) => AdminResponse = (r) => r): Promise<AdminResponse | null> {
   let res: AdminResponse;
   try {
     res = await (await callerOf(o))(req);
@@ -310,7 +311,7 @@ async function run(o: GlobalAdminOptions, req: AdminRequest, human: (res: AdminR
     setExit(exitOfError(err));
     return null;
   }
-  if (o.json === true) process.stdout.write(`${JSON.stringify(res)}\n`);
+  if (o.json === true) process.stdout.write(`${JSON.stringify(json(res))}\n`);
   else if (res.ok) process.stdout.write(`${human(res)}\n`);
   else process.stderr.write(`tollbooth: ${res.message}${res.code === undefined ? '' : ` (${res.code})`}\n`);
   setExit(exitCodeOf(res));
@@ -490,10 +491,25 @@ adminCommand('status', 'this member\'s state; exit 0 when it follows a leader, 3
     if (res?.ok === true && (res.data as { leader: string | null }).leader === null) setExit(exitNoLeader);
   });
 
-adminCommand('history', 'the ordered history of ticket changes (who, what, why)')
+adminCommand('history', 'the ordered history of ticket changes: when (the leader\'s clock), what, who asked or why it was automatic')
   .argument('[ticket]')
-  .action(async (ticket: string | undefined, o: GlobalAdminOptions) => {
-    await run(o, { op: 'history', ...(ticket === undefined ? {} : { ticket }) }, (r) => formatHistory(r.data as Parameters<typeof formatHistory>[0]));
+  .option('--since <time>', 'only changes from this time on: ISO 8601 (2026-12-06T10:00:00Z) or a duration ago (90s, 10m, 2h, 1d)')
+  .action(async (ticket: string | undefined, o: GlobalAdminOptions & { since?: string }) => {
+    let sinceMs: number | undefined;
+    try {
+      sinceMs = o.since === undefined ? undefined : parseSince(o.since, Date.now());
+    } catch (err) {
+      process.stderr.write(`tollbooth: ${(err as Error).message}\n`);
+      setExit(exitOfError(err));
+      return;
+    }
+    const req: AdminRequest = { op: 'history', ...(ticket === undefined ? {} : { ticket }), ...(sinceMs === undefined ? {} : { sinceMs }) };
+    // Filtered here too: an agent older than --since answers with the whole history.
+    const since = (r: AdminResponse): HistoryView[] => {
+      const records = r.data as HistoryView[];
+      return sinceMs === undefined ? records : records.filter((h) => h.wallMs !== undefined && h.wallMs >= sinceMs);
+    };
+    await run(o, req, (r) => formatHistory(since(r)), (r) => (r.ok ? { ...r, data: since(r) } : r));
   });
 
 /** A subcommand that asks the local agent (or --remote) one admin question, with the usual admin options. */

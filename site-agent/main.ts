@@ -28,7 +28,7 @@ import { RunnabilityChecker } from '../src/adapters/pacemaker/runnability.js';
 import { SiteHealthMonitor, type HealthProbes } from '../src/runtime/site-health.js';
 import { LevelStorage } from '../src/adapters/storage/level-storage.js';
 import { Libp2pTransport } from '../src/adapters/transport/libp2p-transport.js';
-import { SystemClock, bootId } from '../src/adapters/system-clock.js';
+import { SystemClock, SystemWallClock, bootId } from '../src/adapters/system-clock.js';
 import { AdminService } from '../src/runtime/admin-service.js';
 import { Pump } from '../src/runtime/pump.js';
 import { KeyFileError, publicKeyOfSeed, readSeedFile } from '../src/cli/keys.js';
@@ -270,7 +270,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     logger: log.child({ module: 'transport' }),
     ...(announced === null ? {} : { protocolVersion: announced.version }),
   });
-  const pump = new Pump({ core, storage, transport, sink, clock, log: log.child({ module: 'pump' }) });
+  const pump = new Pump({ core, storage, transport, sink, clock, wallClock: new SystemWallClock(), log: log.child({ module: 'pump' }) });
   const admin = new AdminService({
     self: id,
     pump,
@@ -316,10 +316,10 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   }
   const socketPath = opts.socket ?? `/run/tollbooth/${config.name}.sock`;
   await mkdir(join(socketPath, '..'), { recursive: true, mode: 0o755 });
-  const server = await listenAdminSocket(socketPath, config.adminGroup, async (body) => {
+  const server = await listenAdminSocket(socketPath, config.adminGroup, async (body, peer) => {
     const req = AdminService.check(body);
     if (typeof req === 'string') return { ok: false, code: 'invalid', message: req, answeredBy: id };
-    return admin.handle(req);
+    return admin.handle(req, false, { via: 'socket', credentials: () => peer.credentials() });
   }, (body, stream) => {
     if (!isWatchRequest(body)) return false;
     serveWatch(observation.events, id, stream);

@@ -2,20 +2,28 @@
 // and a configured group (mode 0660) can open (DESIGN.md §7). Protocol: the
 // client writes one JSON request line, the server answers with one JSON line
 // and closes. Requests are bounded in size and time; a bad request gets a
-// clear error and changes nothing.
+// clear error and changes nothing. Who connected is the kernel's word
+// (SO_PEERCRED, peer-credentials.ts), asked only when the handler needs it.
 
 import { chmod, chown, readFile, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { TollboothError } from '../errors.js';
 import type { AdminStream } from '../ports/admin-stream.js';
+import { peerCredentials, type PeerCredentials } from './peer-credentials.js';
 
 export const adminRequestBytesMax = 64 * 1024;
 export const adminResponseBytesMax = 16 * 1024 * 1024;
 /** A client connection idle this long is closed, ms (a request is one line; `watch` streams keep writing). */
 export const adminSocketIdleTimeoutMs = 30_000;
 
+/** The client at the other end of one connection. */
+export interface AdminPeer {
+  /** The kernel's SO_PEERCRED for this connection: asked once, on the first call (it costs a process). */
+  credentials(): Promise<PeerCredentials>;
+}
+
 export interface AdminSocketHandler {
-  (body: unknown): Promise<unknown>;
+  (body: unknown, peer: AdminPeer): Promise<unknown>;
 }
 
 export class AdminSocketError extends TollboothError<'ADMIN_SOCKET_UNREACHABLE' | 'ADMIN_SOCKET_TIMEOUT' | 'ADMIN_SOCKET_PROTOCOL' | 'ADMIN_SOCKET_GROUP'> {}
@@ -43,6 +51,8 @@ export async function listenAdminSocket(path: string, group: string | null, hand
     let done = false;
     sock.setEncoding('utf8');
     sock.setTimeout(adminSocketIdleTimeoutMs, () => sock.destroy());
+    let credentials: Promise<PeerCredentials> | undefined;
+    const peer: AdminPeer = { credentials: () => (credentials ??= peerCredentials(sock)) };
     const answer = (obj: unknown): void => {
       done = true;
       sock.end(`${JSON.stringify(obj)}\n`);
@@ -79,7 +89,7 @@ export async function listenAdminSocket(path: string, group: string | null, hand
           return;
         }
       }
-      handler(body).then(answer, (err: unknown) => answer({ ok: false, code: 'internal', message: String(err), answeredBy: '' }));
+      handler(body, peer).then(answer, (err: unknown) => answer({ ok: false, code: 'internal', message: String(err), answeredBy: '' }));
     });
     sock.on('error', () => sock.destroy());
   });

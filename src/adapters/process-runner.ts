@@ -30,6 +30,7 @@
 // outputGraceMs, then settle with what was read.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 
 /** What a run of one program asks for. argv never passes through a shell. */
 export interface RunRequest {
@@ -56,6 +57,12 @@ export interface RunRequest {
   readonly processGroup?: boolean;
   /** How long to wait for the pipes to close once the program exited, ms. Default outputGraceMsDefault. */
   readonly outputGraceMs?: number;
+  /**
+   * Open sockets (or other streams with a descriptor) the program gets as its
+   * file descriptors 3, 4, …: duplicated into the child, ours stay open
+   * (peer-credentials.ts hands over an admin connection this way).
+   */
+  readonly passFds?: readonly Socket[];
 }
 
 /** How a run ended. */
@@ -135,7 +142,7 @@ export function runProcess(request: RunRequest): Promise<RunResult> {
         ...(request.cwd === undefined ? {} : { cwd: request.cwd }),
         env: request.env ?? process.env,
         detached: request.processGroup === true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', ...(request.passFds ?? [])],
         windowsHide: true,
       });
     } catch (err) {

@@ -5,7 +5,8 @@
 //   7 the agent is not running or not reachable (as `booth status`).
 
 import { adminRequest, AdminSocketError } from '../adapters/admin-socket.js';
-import type { AdminRequest, AdminResponse, PeersView, TicketView } from '../runtime/admin-service.js';
+import { userInfo } from 'node:os';
+import type { AdminRequest, AdminResponse, HistoryView, PeersView, TicketView } from '../runtime/admin-service.js';
 
 export const exitOk = 0;
 export const exitRefused = 1;
@@ -19,8 +20,26 @@ export interface ClientOptions {
   readonly timeoutMs: number;
 }
 
+/**
+ * The name this client says it runs as, sent with every local request: under
+ * sudo the invoking user's (SUDO_USER), else this process's. Only a hint — the
+ * agent records the kernel's uid for the connection and keeps this beside it
+ * as `claimedUser` when it differs. Null when this uid has no name here.
+ */
+export function claimedUser(): string | null {
+  const sudo = process.env.SUDO_USER;
+  if (sudo !== undefined && sudo !== '') return sudo;
+  try {
+    return userInfo().username;
+  } catch {
+    // No passwd entry for this uid (a container's arbitrary uid): the kernel's uid is recorded anyway.
+    return null;
+  }
+}
+
 export async function call(opts: ClientOptions, req: AdminRequest): Promise<AdminResponse> {
-  const res = await adminRequest(opts.socket, req, opts.timeoutMs);
+  const user = req.user ?? claimedUser();
+  const res = await adminRequest(opts.socket, user === null ? req : { ...req, user }, opts.timeoutMs);
   if (typeof res !== 'object' || res === null || typeof (res as AdminResponse).ok !== 'boolean') {
     throw new AdminSocketError('ADMIN_SOCKET_PROTOCOL', 'malformed answer from the agent');
   }
@@ -94,12 +113,32 @@ export function formatPeers(data: PeersView): string {
   return lines.join('\n');
 }
 
-export function formatHistory(records: ReadonlyArray<{ index: number; ticket: string; change: string; holder: string | null; generation: number; cause: { by: string; commandId?: string; reason?: string; force?: boolean } }>): string {
+/** Who caused a history record, in words: the verified requester first, then what it claimed. */
+export function describeCause(c: HistoryView['cause']): string {
+  if (c.by === 'auto') return `auto ${c.reason}${c.detail === undefined ? '' : `: ${c.detail}`}`;
+  const forced = c.force ? ' FORCED' : '';
+  const command = ` [command ${c.commandId.slice(0, commandIdShownChars)}]`;
+  const r = c.requester;
+  if (r === undefined) return `admin${forced} (requester not recorded)${command}`;
+  if (r.via === 'admin-key') return `admin${forced}: admin key ${r.keyId} to ${r.member}${command}`;
+  const who = r.user === null ? `uid ${r.uid}` : `${r.user} (uid ${r.uid})`;
+  const claimed = r.claimedUser === undefined ? '' : `, said to be ${r.claimedUser}`;
+  return `admin${forced}: ${who} on ${r.member}, pid ${r.pid}${claimed}${command}`;
+}
+
+/** Characters of a command id shown in the human history (the JSON has it whole). */
+const commandIdShownChars = 8;
+
+/**
+ * `tollbooth history`: oldest first. TIME is when the leader appended the
+ * entry, on the leader's wall clock, in UTC (- when the entry has no time).
+ */
+export function formatHistory(records: readonly HistoryView[]): string {
   if (records.length === 0) return 'no history';
-  return records
-    .map((h) => {
-      const cause = h.cause.by === 'admin' ? `admin${h.cause.force === true ? ' (FORCED)' : ''} ${h.cause.commandId ?? ''}` : `auto ${h.cause.reason ?? ''}`;
-      return `#${h.index}  ${h.ticket}  ${h.change}  holder ${h.holder ?? 'none'}  gen ${h.generation}  by ${cause.trim()}`;
-    })
-    .join('\n');
+  const rows = [['TIME (LEADER, UTC)', 'INDEX', 'TICKET', 'CHANGE', 'HOLDER', 'GEN', 'BY']];
+  for (const h of records) {
+    const time = h.wallMs === undefined ? '-' : new Date(h.wallMs).toISOString().replace('T', ' ');
+    rows.push([time, `#${h.index}`, h.ticket, h.change, h.holder ?? 'none', String(h.generation), describeCause(h.cause)]);
+  }
+  return table(rows).join('\n');
 }

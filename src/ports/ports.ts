@@ -123,3 +123,8 @@ export interface TicketSink {
 export interface MonotonicClock {
   now(): Ms;
 }
+
+/** The wall clock (ms since the Unix epoch): only to label what people read (the history's times), never to decide. */
+export interface WallClock {
+  nowMs(): number;
+}

@@ -9,11 +9,12 @@
 
 import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import type { TicketState } from '../core/tickets/ticket-table.js';
+import type { HistoryRecord, TicketState } from '../core/tickets/ticket-table.js';
 import type { AdminCommand, CommandErrorCode } from '../core/ready.js';
+import type { Requester } from '../core/messages.js';
 import type { MemberId, MemberKind, TicketDef } from '../core/types.js';
 import type { CoreTiming } from '../core/config.js';
-import { parseTicketDef } from '../wire/message-schema.js';
+import { parseRequester, parseTicketDef } from '../wire/message-schema.js';
 import type { MemberStatus, SiteHealthSeen } from '../core/member.js';
 import type { SwimView } from '../core/gossip/view.js';
 import type { AdminFrame, MonotonicClock, PeerStatus, Transport } from '../ports/ports.js';
@@ -73,6 +74,50 @@ export interface AdminRequest {
   readonly role?: string;
   /** member-add, member-replace: the joining member's Ed25519 public key, base64 of its 32 raw bytes. */
   readonly publicKey?: string;
+  /** history: only records whose leader wall time (wallMs) is at or after this, ms since the Unix epoch. */
+  readonly sinceMs?: number;
+  /** The user name the client says it runs as: a hint, recorded as `claimedUser` beside the kernel's word when they differ. */
+  readonly user?: string;
+  /**
+   * Who asked, as the member that received the request established it: set by
+   * this service, and accepted from a request body only when another member
+   * forwarded it (signed by that member); a client's own is dropped (check).
+   */
+  readonly requester?: Requester;
+}
+
+/**
+ * Where a request came from, as the receiving end knows it (for the audit
+ * history): the local socket, whose peer's credentials are asked of the
+ * kernel only when a command needs them (reads never ask; it costs a process,
+ * src/adapters/peer-credentials.ts), or an admin key whose signature the
+ * transport verified.
+ */
+export type RequestSource =
+  | { readonly via: 'socket'; readonly credentials: () => Promise<{ readonly pid: number; readonly uid: number; readonly user: string | null }> }
+  | { readonly via: 'admin-key'; readonly keyId: string };
+
+/**
+ * One record of the `history` answer: the table's record (ticket-table.ts
+ * HistoryRecord: index, ticket, change, holder, generation, cause with its
+ * requester or detail, wallMs) and, when the entry carries a time, that time
+ * as text. Additive: fields are only ever added (the status page reads it).
+ */
+export interface HistoryView extends HistoryRecord {
+  /**
+   * ISO 8601 in UTC of wallMs: when the leader appended the entry to its log,
+   * on that leader's wall clock — before replication, so a round trip before
+   * the commit. Absent when the entry carries no time (older leader).
+   */
+  readonly appendedAt?: string;
+  /** Whose clock appendedAt was read from: the leader's that appended the entry (members' clocks are not synchronised). */
+  readonly clock?: 'leader';
+}
+
+/** The `history` answer's records, oldest first, from `sinceMs` on (records without a time are left out then). */
+export function historyViews(records: readonly HistoryRecord[], sinceMs?: number): HistoryView[] {
+  const kept = sinceMs === undefined ? records : records.filter((h) => h.wallMs !== undefined && h.wallMs >= sinceMs);
+  return kept.map((h) => (h.wallMs === undefined ? h : { ...h, appendedAt: new Date(h.wallMs).toISOString(), clock: 'leader' }));
 }
 
 /** `config show`'s answer (issue 11): the formation config the registry has committed. */
@@ -202,22 +247,49 @@ export class AdminService {
     if (typeof body !== 'object' || body === null) return 'request must be a JSON object';
     const r = body as Record<string, unknown>;
     if (typeof r.op !== 'string' || !(adminOps as readonly string[]).includes(r.op)) return `unknown op ${JSON.stringify(r.op)}`;
-    for (const k of ['ticket', 'site', 'key', 'value', 'address', 'newAddress', 'role', 'publicKey'] as const) {
+    for (const k of ['ticket', 'site', 'key', 'value', 'address', 'newAddress', 'role', 'publicKey', 'user'] as const) {
       const v = r[k];
       if (v !== undefined && (typeof v !== 'string' || v.length > admitChars)) return `${k} must be a string of at most ${admitChars} characters`;
     }
     for (const k of ['force', 'local', 'revokeFirst'] as const) if (r[k] !== undefined && typeof r[k] !== 'boolean') return `${k} must be true or false`;
     if (r.expectedVersion !== undefined && !(Number.isSafeInteger(r.expectedVersion) && (r.expectedVersion as number) >= 0)) return 'expectedVersion must be a non-negative integer';
-    if (r.def !== undefined) {
-      const def = parseTicketDef(r.def);
+    if (r.sinceMs !== undefined && !(Number.isSafeInteger(r.sinceMs) && (r.sinceMs as number) >= 0)) return 'sinceMs must be a non-negative integer (ms since the Unix epoch)';
+    // Who asked is never the client's to say: only this service sets it (handle), or a member that forwards (onFrame).
+    const { requester: _claimed, ...rest } = r;
+    if (rest.def !== undefined) {
+      const def = parseTicketDef(rest.def);
       if (!def.ok) return def.reason;
-      if (r.ticket !== undefined && r.ticket !== def.def.name) return `ticket ${JSON.stringify(r.ticket)} and def.name ${JSON.stringify(def.def.name)} differ`;
-      return { ...(r as unknown as AdminRequest), def: def.def };
+      if (rest.ticket !== undefined && rest.ticket !== def.def.name) return `ticket ${JSON.stringify(rest.ticket)} and def.name ${JSON.stringify(def.def.name)} differ`;
+      return { ...(rest as unknown as AdminRequest), def: def.def };
     }
-    return r as unknown as AdminRequest;
+    return rest as unknown as AdminRequest;
   }
 
-  async handle(req: AdminRequest, forwarded = false): Promise<AdminResponse> {
+  /**
+   * Who asked for a command received here (RequestSource), for its history
+   * entries; null when unknown (no source: a caller that does not say, as
+   * tests; or the kernel could not be asked — then `problem` says why, and the
+   * command still runs: an admin in an emergency must not be stopped by the
+   * audit trail).
+   */
+  private async requesterOf(req: AdminRequest, source: RequestSource | undefined): Promise<{ requester: Requester | null; problem: string | null }> {
+    if (source === undefined) return { requester: null, problem: null };
+    if (source.via === 'admin-key') return { requester: { via: 'admin-key', member: this.c.self, keyId: source.keyId }, problem: null };
+    try {
+      const c = await source.credentials();
+      const claimed = req.user !== undefined && req.user !== '' && req.user !== c.user ? { claimedUser: req.user } : {};
+      return { requester: { via: 'socket', member: this.c.self, uid: c.uid, user: c.user, pid: c.pid, ...claimed }, problem: null };
+    } catch (err) {
+      return { requester: null, problem: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /**
+   * Answers one request. `forwarded`: another member sent it (its `requester`
+   * stands, it is never forwarded again); `source`: where a request received
+   * here came from, resolved into its requester for commands.
+   */
+  async handle(req: AdminRequest, forwarded = false, source?: RequestSource): Promise<AdminResponse> {
     const core = this.c.pump.core;
     const me = this.c.self;
     switch (req.op) {
@@ -271,7 +343,7 @@ export class AdminService {
           return this.forward(req);
         }
         if (req.op === 'list') return { ok: true, message: 'list', answeredBy: me, data: this.views(tickets, req.local === true) };
-        if (req.op === 'history') return { ok: true, message: 'history', answeredBy: me, data: core.history(req.ticket) };
+        if (req.op === 'history') return { ok: true, message: 'history', answeredBy: me, data: historyViews(core.history(req.ticket), req.sinceMs) };
         const t = tickets.find((x) => x.def.name === req.ticket);
         if (t === undefined) return { ok: false, code: 'no-such-ticket', message: `no ticket ${req.ticket ?? ''}`, answeredBy: me };
         const key = req.key ?? '';
@@ -284,14 +356,23 @@ export class AdminService {
           if (!this.c.isSite) return { ok: false, code: 'invalid', message: 'this member is an arbitrator: name the site with --site', answeredBy: me };
           req = { ...req, site: me };
         }
-        const cmd = this.toCommand(req);
-        if (typeof cmd === 'string') return { ok: false, code: 'invalid', message: cmd, answeredBy: me };
+        const checked = this.toCommand(req);
+        if (typeof checked === 'string') return { ok: false, code: 'invalid', message: checked, answeredBy: me };
+        let unknownRequester = '';
+        if (!forwarded) {
+          // Established here, where the request arrived, and carried along if it is forwarded to the leader.
+          const { requester, problem } = await this.requesterOf(req, source);
+          const { requester: _none, ...rest } = req;
+          req = requester === null ? rest : { ...rest, requester };
+          if (problem !== null) unknownRequester = ` (who asked is not recorded: ${problem})`;
+        }
+        const cmd: AdminCommand = req.requester === undefined ? checked : { ...checked, requester: req.requester };
         if (core.status().role !== 'leader') return forwarded ? this.notLeader() : this.forward(req);
         const r = await this.c.pump.command(cmd, forwardTimeoutMs);
         // Removing the leader hands leadership over first: the new leader takes the change once elected.
         if (!r.ok && r.code === 'not-leader' && !forwarded && isMemberOp(req.op)) return this.forwardOnceLed(req);
         if (!r.ok && r.code === 'not-leader' && !forwarded) return this.forward(req);
-        return { ok: r.ok, ...(r.code === undefined ? {} : { code: r.code }), message: r.message, answeredBy: me, data: { index: r.index ?? null } };
+        return { ok: r.ok, ...(r.code === undefined ? {} : { code: r.code }), message: r.message + unknownRequester, answeredBy: me, data: { index: r.index ?? null } };
       }
     }
   }
@@ -460,7 +541,15 @@ export class AdminService {
       w(res !== undefined && typeof res === 'object' && typeof res.ok === 'boolean' ? res : { ok: false, code: 'invalid', message: 'malformed reply', answeredBy: f.from });
       return;
     }
-    const req = AdminService.check(body.req);
+    let req = AdminService.check(body.req);
+    if (typeof req !== 'string' && f.origin !== 'admin-key') {
+      // A member forwarding a request vouches for who asked there (it is signed by that member).
+      const claimed = (body.req as { requester?: unknown }).requester;
+      if (claimed !== undefined) {
+        const parsed = parseRequester(claimed, 'req.requester');
+        req = parsed.ok ? { ...req, requester: parsed.requester } : parsed.reason;
+      }
+    }
     const reply = (res: AdminResponse): void => {
       let body: unknown = { rid, res };
       // An answer over the frame cap would be dropped at our transport and the client left to time out: say why instead.
@@ -477,6 +566,7 @@ export class AdminService {
     }
     // A request from an admin key is this member's to serve, as one from the local socket is.
     const forwarded = f.origin !== 'admin-key';
-    this.handle(req, forwarded).then(reply, (err: unknown) => reply({ ok: false, code: 'internal', message: String(err), answeredBy: this.c.self }));
+    const source: RequestSource | undefined = forwarded ? undefined : { via: 'admin-key', keyId: f.from };
+    this.handle(req, forwarded, source).then(reply, (err: unknown) => reply({ ok: false, code: 'internal', message: String(err), answeredBy: this.c.self }));
   }
 }

@@ -29,7 +29,7 @@ import { isSwimMessage, type Envelope } from '../core/messages.js';
 import type { AdminCommand, CoreEvent, Ready } from '../core/ready.js';
 import type { GuardUpdate, TicketEffect } from '../core/tickets/site-holder.js';
 import type { Ms } from '../core/types.js';
-import type { MonotonicClock, Storage, TicketSink, Transport } from '../ports/ports.js';
+import type { MonotonicClock, Storage, TicketSink, Transport, WallClock } from '../ports/ports.js';
 
 export interface PumpLogger {
   info(obj: object, msg: string): void;
@@ -44,6 +44,8 @@ export interface PumpComponents {
   /** Sites only. */
   readonly sink: TicketSink | null;
   readonly clock: MonotonicClock;
+  /** Stamps the entries this member appends while it leads (the history's times); absent: entries carry no time. */
+  readonly wallClock?: WallClock;
   readonly log: PumpLogger;
 }
 
@@ -323,6 +325,7 @@ export class Pump extends EventEmitter<{
         for (let n = 0; n < inputsPerReadyMax; n++) {
           const input = this.next();
           if (input === undefined) break;
+          if (this.c.wallClock !== undefined) this.c.core.setWallClock(this.c.wallClock.nowMs());
           input(this.c.core, this.c.clock.now());
         }
         while (this.c.core.hasReady()) await this.handle(this.c.core.ready());

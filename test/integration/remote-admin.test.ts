@@ -5,7 +5,8 @@
 // (src/cli/remote-admin.ts: a short-lived libp2p node, no listening address)
 // asks a member over the network: `list` answers the ticket table; a `grant`
 // of the manual ticket sent to a member that does not lead is forwarded to
-// the leader, commits, and shows in the history. A key that is not in the
+// the leader, commits, and shows in the history — naming the admin key by
+// its id and the member it reached (issue 13, item 3). A key that is not in the
 // config is refused (the member's gater closes the connection; the client gets
 // no answer), and so is a member's own key used by an admin client (its
 // frames' sender is not the member the key authenticates); neither changes
@@ -27,7 +28,8 @@ import { readSeedFile, writeSeedFile } from '../../src/cli/keys.js';
 import { remoteAdminRequest, remoteMember, RemoteAdminError, checkAdminKey } from '../../src/cli/remote-admin.js';
 import { loadConfigFile } from '../../src/config/index.js';
 import type { FormationConfig } from '../../src/config/formation-config.js';
-import type { AdminRequest, AdminResponse, TicketView } from '../../src/runtime/admin-service.js';
+import type { AdminRequest, AdminResponse, HistoryView, TicketView } from '../../src/runtime/admin-service.js';
+import { adminSenderId } from '../../src/adapters/transport/libp2p-transport.js';
 import { startMember, type RunningMember } from '../../site-agent/main.js';
 import { callLed, formationWaitMs, leaderWaitMsMax, worthRetrying } from '../support/led-calls.js';
 
@@ -53,6 +55,7 @@ describe('remote admin commands signed with an admin key', () => {
   let config: FormationConfig;
   let adminSeed: Buffer;
   let strangerSeed: Buffer;
+  let adminKeyId: string;
   const running = new Map<string, RunningMember>();
 
   const remote = (m: LoopbackMember, req: AdminRequest, seed: Uint8Array = adminSeed, timeoutMs = remoteRequestMsMax): Promise<AdminResponse> =>
@@ -77,6 +80,7 @@ describe('remote admin commands signed with an admin key', () => {
     const admin = await writeSeedFile(join(keysDir, 'admin.key'), false);
     await writeSeedFile(join(keysDir, 'stranger.key'), false);
     adminSeed = admin.seed;
+    adminKeyId = adminSenderId(admin.publicKey);
     strangerSeed = await readSeedFile(join(keysDir, 'stranger.key'));
     f = await LoopbackFormation.create({
       sites: 2,
@@ -124,6 +128,10 @@ describe('remote admin commands signed with an admin key', () => {
     await until('man granted at the first site', formationWaitMs, async () => ((await f.localTicket(site, 'man'))?.grantedHere === true ? true : null));
     const changes = (await history()).map((h) => `${h.change}/${h.cause.by}/${h.holder ?? 'none'}`);
     expect(changes).toEqual([`grant/admin/${site.address}`]);
+    // Who asked: the admin key whose signature the follower verified, carried to the leader with the request.
+    const [grant] = (await callLed(f, f.members[0]!, { op: 'history', ticket: 'man' })).data as HistoryView[];
+    expect(grant!.cause).toEqual({ by: 'admin', commandId: expect.any(String) as string, force: false, requester: { via: 'admin-key', member: follower.address, keyId: adminKeyId } });
+    expect(grant!).toMatchObject({ clock: 'leader', appendedAt: new Date(grant!.wallMs!).toISOString() });
     const list = await remoteRead(site, { op: 'list' });
     expect((list.data as TicketView[])[0]!.holder).toBe(site.address);
   });
