@@ -15,6 +15,7 @@ import { FormationEvents, type GuardianSample } from '../src/runtime/formation-e
 import { memberMetrics, type SiteCounters } from '../src/runtime/metrics.js';
 import type { Pump } from '../src/runtime/pump.js';
 import { tollboothVersion } from '../src/cli/version.js';
+import { describeCause } from '../src/cli/admin-client.js';
 import { AlertQueue } from '../src/runtime/alert-hooks.js';
 import { renderStatusPage, statusPageCsp } from '../src/runtime/status-page.js';
 import { StatusFeed } from '../src/runtime/status-snapshot.js';
@@ -88,6 +89,8 @@ export async function startObservation(c: ObservationComponents, http: string | 
       events,
       tickets: () => c.admin.views(c.pump.core.tickets(), true),
       wallClockMs: () => Date.now(),
+      // Who caused each history entry in the CLI's words (`tollbooth history`): the verified requester, or auto's reason.
+      describeCause,
     });
     const live = new StatusStream({ source: status, nowMs: () => c.clock.now(), onError: (err) => c.log.error({ err }, 'status page render failed') });
     feed = status;
