@@ -26,6 +26,8 @@ export interface FormationTicket {
   /** booth's per-attempt timeout; default expire/10 (as the loopback formation). */
   readonly timeoutMs?: number;
   readonly retries?: number;
+  /** booth's ticket mode; default automatic. */
+  readonly mode?: 'manual';
 }
 
 export interface LiveFormationOptions {
@@ -105,6 +107,7 @@ export class LiveFormation {
         `    timeout = ${t.timeoutMs ?? Math.max(100, Math.floor((t.expireS * 1000) / 10))}ms`,
         `    retries = ${t.retries ?? 3}`,
         `    acquire-after = ${t.acquireAfterS}`,
+        ...(t.mode === undefined ? [] : [`    mode = ${t.mode}`]),
       );
     }
     const configPath = join(o.dir, 'booth.conf');
