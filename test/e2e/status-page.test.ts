@@ -219,7 +219,13 @@ describeBrowser('the status page in headless Chromium, on a real formation', () 
     expect(members.find((r) => r[0] === holder.address)?.[3]).toMatch(/^(suspect|dead)$/);
     expect(members.find((r) => r[0] === viewer.address)?.[3]).toBe('this member');
     expect(members.find((r) => r[0] === '127.0.0.3')?.slice(1, 4)).toEqual(['arbitrator', expect.stringMatching(/^(leader|follower)$/), 'alive']);
-    expect(await page.$$eval('#history li', (li) => li.length)).toBeGreaterThanOrEqual(2);
+    const history = await page.$$eval('#history li', (li) => li.map((x) => x.textContent));
+    expect(history.length).toBeGreaterThanOrEqual(3);
+    // Newest first: the failover, with the leader's time; the attribute set over the admin socket names the kernel's uid (issue 13 item 3).
+    const viewerPattern = viewer.address.replaceAll('.', '\\.');
+    expect(history[0]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\(leader's clock\\) #\\d+ auto grant → ${viewerPattern} generation \\d+; auto failover`));
+    const attrSet = history.find((h) => h?.includes('attr-set note') === true);
+    expect(attrSet).toMatch(new RegExp(`\\(leader's clock\\).*; admin: .*\\(uid ${process.getuid?.() ?? 0}\\) on ${viewerPattern}, pid \\d+`));
     // Without the script the page says it is a snapshot, not live.
     expect(await page.$eval('#conn', (e) => e.textContent)).toBe('snapshot; reload to refresh');
     const screenshot = `${artifactsDir}status-page-no-javascript.png` as const;
