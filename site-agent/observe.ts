@@ -19,6 +19,7 @@ import { describeCause } from '../src/cli/admin-client.js';
 import { AlertQueue } from '../src/runtime/alert-hooks.js';
 import { renderStatusPage, statusPageCsp } from '../src/runtime/status-page.js';
 import { StatusFeed } from '../src/runtime/status-snapshot.js';
+import type { MemberReadings } from '../src/runtime/member-readings.js';
 import { StatusStream, statusStreamClientsMax } from '../src/runtime/status-stream.js';
 import { runAlertHandler } from '../src/adapters/alert-handler.js';
 import { checkHandlerPath, type HandlerCommand } from '../src/adapters/pacemaker/handlers.js';
@@ -65,7 +66,7 @@ export async function startObservation(c: ObservationComponents, http: string | 
   let bound: { host: string; port: number } | null = null;
   if (http !== undefined) {
     const listen = parseHttpListen(http);
-    const registry = memberMetrics({
+    const readings: MemberReadings = {
       self: c.self,
       kind: c.kind,
       formation: c.formation,
@@ -75,19 +76,14 @@ export async function startObservation(c: ObservationComponents, http: string | 
       clock: c.clock,
       events,
       tickets: () => c.admin.views(c.pump.core.tickets(), true),
+    };
+    const registry = memberMetrics({
+      ...readings,
       ...(c.siteCounters === undefined ? {} : { siteCounters: c.siteCounters }),
       ...(alerts === null ? {} : { alertHandler: () => alerts.counts() }),
     });
     const status = new StatusFeed({
-      self: c.self,
-      kind: c.kind,
-      formation: c.formation,
-      version: tollboothVersion(),
-      pump: c.pump,
-      transport: c.transport,
-      clock: c.clock,
-      events,
-      tickets: () => c.admin.views(c.pump.core.tickets(), true),
+      ...readings,
       wallClockMs: () => Date.now(),
       // Who caused each history entry in the CLI's words (`tollbooth history`): the verified requester, or auto's reason.
       describeCause,

@@ -13,11 +13,10 @@
 // are reset and set to the source's value at each scrape.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { MonotonicClock, PeerState, Transport } from '../ports/ports.js';
+import type { PeerState, Transport } from '../ports/ports.js';
 import { formatProtocolVersion, protocolVersion } from '../wire/protocol-version.js';
 import type { TicketView } from './admin-service.js';
-import type { FormationEvents } from './formation-events.js';
-import type { Pump } from './pump.js';
+import type { MemberReadings } from './member-readings.js';
 
 /** Counters kept by the composition root's probes (a site's health probes, its alert hooks). */
 export interface SiteCounters {
@@ -37,17 +36,7 @@ export interface AlertHandlerCounts {
   readonly lastDurationMs: number | null;
 }
 
-export interface MetricsComponents {
-  readonly self: string;
-  readonly kind: 'site' | 'arbitrator';
-  readonly formation: string;
-  readonly version: string;
-  readonly pump: Pump;
-  readonly transport: Transport;
-  readonly clock: MonotonicClock;
-  readonly events: FormationEvents;
-  /** Every ticket as this member sees it (AdminService.views with local = true). */
-  readonly tickets: () => readonly TicketView[];
+export interface MetricsComponents extends MemberReadings {
   /** Sites only. */
   readonly siteCounters?: SiteCounters;
   /** With an alert handler configured. */

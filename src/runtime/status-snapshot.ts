@@ -7,10 +7,8 @@
 // list` and /metrics have them all).
 
 import type { HistoryRecord } from '../core/tickets/ticket-table.js';
-import type { MonotonicClock, Transport } from '../ports/ports.js';
-import type { TicketView } from './admin-service.js';
-import type { FormationEvent, FormationEvents } from './formation-events.js';
-import type { Pump } from './pump.js';
+import type { FormationEvent } from './formation-events.js';
+import type { MemberReadings } from './member-readings.js';
 
 /** Ticket rows on the page; the rest are counted, not shown. */
 export const statusTicketsShownMax = 200;
@@ -78,17 +76,7 @@ export interface StatusSnapshot {
   readonly events: readonly FormationEvent[];
 }
 
-export interface StatusFeedComponents {
-  readonly self: string;
-  readonly kind: 'site' | 'arbitrator';
-  readonly formation: string;
-  readonly version: string;
-  readonly pump: Pump;
-  readonly transport: Transport;
-  readonly clock: MonotonicClock;
-  readonly events: FormationEvents;
-  /** Every ticket as this member sees it (AdminService.views with local = true). */
-  readonly tickets: () => readonly TicketView[];
+export interface StatusFeedComponents extends MemberReadings {
   readonly wallClockMs: () => number;
   /** A history entry's cause in words (the CLI's `tollbooth history` wording); describeCauseBriefly without. */
   readonly describeCause?: (cause: HistoryRecord['cause']) => string;
