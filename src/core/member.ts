@@ -130,7 +130,7 @@ export class Member {
     const { timing, limits } = config;
     const p = init.persisted;
     const snapshot: Snapshot = p?.snapshot ?? bootstrapSnapshot(config);
-    this.table = TicketTable.fromSnapshot(snapshot.table, limits, this.checkDef);
+    this.table = TicketTable.fromSnapshot(snapshot.table, limits, this.checkDef, snapshot.index);
     const event = (e: CoreEvent): void => void this.outEvents.push(e);
     const send = (to: MemberId, msg: RaftMessage): void => this.send(to, msg);
     this.registry = new Registry(
@@ -182,7 +182,7 @@ export class Member {
       },
       snapshotTable: () => this.table.snapshot(),
       installSnapshot: (s) => {
-        this.table = TicketTable.fromSnapshot(s.table, this.config.limits, this.checkDef);
+        this.table = TicketTable.fromSnapshot(s.table, this.config.limits, this.checkDef, s.index);
         this.site?.holder.syncWithTable(this.table.all(), this.time.now);
       },
       membersChanged: (before, after) => this.bridge.setMembers(before, after),

@@ -112,7 +112,19 @@ export interface RenewGrant extends RenewItem {
   readonly leaseDurationMs?: number;
 }
 
-export type RenewRefusal = 'not-holder' | 'stale-generation' | 'change-pending' | 'no-such-ticket' | 'superseded';
+/** Why one ticket was not renewed; `changed` only in an answer to a renewal by index (an entry after its index changed the ticket). */
+export type RenewRefusal = 'not-holder' | 'stale-generation' | 'change-pending' | 'no-such-ticket' | 'superseded' | 'changed';
+
+/**
+ * Why a renewal by index was refused whole (docs/protocol.md §3): the leader
+ * has not applied its index yet, cannot name every ticket changed since it,
+ * or would refuse more tickets than an answer may name. The site retries.
+ */
+export type RenewAllRefusal = 'index-ahead' | 'index-behind' | 'too-many-refusals';
+export const renewAllRefusals: readonly RenewAllRefusal[] = ['index-ahead', 'index-behind', 'too-many-refusals'];
+
+/** The most tickets one answer to a renewal by index refuses by name (beyond: refused whole). */
+export const renewRefusalsMax = 1024;
 
 /** The registry's messages (Raft and leases): every one carries the sender's term. */
 /**
@@ -201,10 +213,24 @@ export type RaftMessage =
       readonly inc?: number;
     }
   | {
+      /** A renewal listing the tickets to renew (every protocol version). */
       readonly type: 'renew';
       readonly term: Term;
       readonly seq: number;
       readonly tickets: readonly RenewItem[];
+      readonly health: SiteHealth;
+    }
+  | {
+      /**
+       * A renewal by index (protocol 1.1, docs/protocol.md §3): every ticket the
+       * committed table after entry `since` gives the sender, except those named
+       * (given up here). Sent only to a leader that marked an answer `renewsByIndex`.
+       */
+      readonly type: 'renew';
+      readonly term: Term;
+      readonly seq: number;
+      readonly since: Index;
+      readonly except: readonly string[];
       readonly health: SiteHealth;
     }
   | {
@@ -213,6 +239,12 @@ export type RaftMessage =
       readonly seq: number;
       readonly granted: readonly RenewGrant[];
       readonly refused: ReadonlyArray<{ readonly name: string; readonly reason: RenewRefusal }>;
+      /** Answers a renewal by index with this `since`: every ticket it covers is renewed but the refused ones. */
+      readonly since?: Index;
+      /** The renewal by index was not answered at all (nothing renewed): retry. */
+      readonly refusedAll?: RenewAllRefusal;
+      /** The leader takes renewals by index (protocol 1.1). */
+      readonly renewsByIndex?: true;
     }
   | {
       readonly type: 'released';

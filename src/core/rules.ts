@@ -32,6 +32,12 @@ export interface MemberRules extends RegistryRules {
    */
   readonly viewAfterTicketChange: (untilMs: number, fromMs: number, honouredMs: number, newLeaseMs: number, clockDriftPpmMax: number) => number;
   /**
+   * docs/protocol.md §3, renewals by index: the leader refuses every ticket that an entry after this
+   * index changed, given the renewal's index and its own applied one — the renewal's index: the site
+   * may have held any such ticket there.
+   */
+  readonly renewalRefusesChangesAfter: (sinceIndex: number, appliedIndex: number) => number;
+  /**
    * DESIGN.md §3.2: how a registry message travels, given gossip's answer
    * (direct while the latest direct probe succeeded, else through a member
    * that recently reached the target; null: no way known yet).
@@ -62,6 +68,7 @@ export const defaultRules: MemberRules = Object.freeze({
   emptyStoreRejoins: true,
   /** Raft dissertation §4.1: one membership change at a time, each committed before the next. */
   oneMembershipChangeAtATime: true,
+  renewalRefusesChangesAfter: (sinceIndex: number): number => sinceIndex,
   routeFor: (gossipRoute: Route | null): Route | null => gossipRoute,
   useIndirectProbes: true,
 });

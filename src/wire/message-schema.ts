@@ -30,6 +30,8 @@ import {
   type Cause,
   type Entry,
   type EntryData,
+  renewAllRefusals,
+  renewRefusalsMax,
   type RaftMessage,
   type RenewGrant,
   type RenewItem,
@@ -538,12 +540,32 @@ class Parser {
     });
   }
 
-  refusals(value: unknown, path: string): Array<{ name: string; reason: RenewRefusal }> {
-    const reasons: readonly RenewRefusal[] = ['not-holder', 'stale-generation', 'change-pending', 'no-such-ticket', 'superseded'];
-    return list(value, path, this.limits.ticketsMax, (item, at) => {
+  refusals(value: unknown, path: string, lengthMax = this.limits.ticketsMax): Array<{ name: string; reason: RenewRefusal }> {
+    const reasons: readonly RenewRefusal[] = ['not-holder', 'stale-generation', 'change-pending', 'no-such-ticket', 'superseded', 'changed'];
+    return list(value, path, lengthMax, (item, at) => {
       const o = object(item, at);
       return { name: this.ticketName(field(o, 'name', at), `${at}.name`), reason: oneOf(field(o, 'reason', at), `${at}.reason`, reasons) };
     });
+  }
+
+  /** An answer to a renewal: by list, or by index (`since`, bounded by renewRefusalsMax, maybe refused whole). */
+  renewResp(o: Json, path: string, msgTerm: Term): Extract<RaftMessage, { type: 'renew-resp' }> {
+    const at = (key: string): string => `${path}.${key}`;
+    const since = optional(o, 'since', path, (v, p) => this.index(v, p));
+    const refusedAll = optional(o, 'refusedAll', path, (v, p) => oneOf(v, p, renewAllRefusals));
+    if (refusedAll !== undefined && since === undefined) throw new Invalid(at('refusedAll'), 'only in an answer by index (since)');
+    const byIndex = optional(o, 'renewsByIndex', path, boolean);
+    if (byIndex === false) throw new Invalid(at('renewsByIndex'), 'true or absent');
+    return {
+      type: 'renew-resp',
+      term: msgTerm,
+      seq: uint(field(o, 'seq', path), at('seq')),
+      granted: this.renewGrants(field(o, 'granted', path), at('granted')),
+      refused: this.refusals(field(o, 'refused', path), at('refused'), since === undefined ? this.limits.ticketsMax : renewRefusalsMax),
+      ...(since === undefined ? {} : { since }),
+      ...(refusedAll === undefined ? {} : { refusedAll }),
+      ...(byIndex === true ? { renewsByIndex: true as const } : {}),
+    };
   }
 
   update(value: unknown, path: string): MemberUpdate {
@@ -705,6 +727,18 @@ class Parser {
           ...incTag(o, path),
         };
       case 'renew':
+        if (Object.hasOwn(o, 'since')) {
+          // By index (protocol 1.1, docs/protocol.md §3): `since` and `except` instead of a list.
+          if (Object.hasOwn(o, 'tickets')) throw new Invalid(at('tickets'), 'a renewal by index (since) lists no tickets');
+          return {
+            type,
+            term: msgTerm,
+            seq: uint(get('seq'), at('seq')),
+            since: this.index(get('since'), at('since')),
+            except: list(get('except'), at('except'), this.limits.ticketsMax, (n, p) => this.ticketName(n, p)),
+            health: this.health(get('health'), at('health')),
+          };
+        }
         return {
           type,
           term: msgTerm,
@@ -713,13 +747,7 @@ class Parser {
           health: this.health(get('health'), at('health')),
         };
       case 'renew-resp':
-        return {
-          type,
-          term: msgTerm,
-          seq: uint(get('seq'), at('seq')),
-          granted: this.renewGrants(get('granted'), at('granted')),
-          refused: this.refusals(get('refused'), at('refused')),
-        };
+        return this.renewResp(o, path, msgTerm);
       case 'released':
         return {
           type,

@@ -422,7 +422,10 @@ describe('the automatic ticket', () => {
       if (input.kind === 'step') {
         expect(input.env.from).toBe(leader);
         expect(input.env.msg.type).toBe('renew-resp');
-        if (input.env.msg.type === 'renew-resp') expect(input.env.msg.granted).toEqual([{ name: ticketName, generation: 1, leaseDurationMs: 10_000 }]);
+        // Listing the ticket, or by index (docs/protocol.md §3): the grant at or before the renewal's index, not refused.
+        const m = input.env.msg;
+        if (m.type === 'renew-resp' && m.since === undefined) expect(m.granted).toEqual([{ name: ticketName, generation: 1, leaseDurationMs: 10_000 }]);
+        if (m.type === 'renew-resp' && m.since !== undefined) expect({ refused: m.refused, all: m.refusedAll }).toEqual({ refused: [], all: undefined });
       }
     }
     expect(net.node(holder).member.holderView(ticketName)).toMatchObject({ granted: true, confirmed: true, gen: 1 });
@@ -798,11 +801,17 @@ describe('config changes of a held ticket (issue 11)', () => {
     expect(after).toMatchObject({ holder: before.holder, generation: before.generation, leaseDurationHonouredMs: ticketDef.leaseDurationMs });
     expect(net.node(leader).member.committedConfig().version).toBe(1);
     expect(net.node(leader).member.leaseView(ticketName)!.until).toBeGreaterThanOrEqual(viewBefore.until);
-    // Renewals go on under the new D, answered with it; nothing moves while the holder renews.
+    // Renewals go on under the new D (by index: the holder dates with the D its table had at the renewal's
+    // index, after the change); nothing moves while the holder renews.
+    const changedAt = (resultOf(net, leader, 'cfg-1') as { index?: number }).index!;
     net.runUntil(net.now + 30_000);
-    const answers = net.log.flatMap((r) => r.ready.messages).filter((e) => e.msg.type === 'renew-resp' && e.msg.granted.length > 0);
+    const answers = net.log.flatMap((r) => r.ready.messages).filter((e) => e.msg.type === 'renew-resp' && e.to === before.holder);
     const last = answers.at(-1)!.msg;
-    if (last.type === 'renew-resp') expect(last.granted).toEqual([{ name: ticketName, generation: before.generation, leaseDurationMs: 5_000 }]);
+    expect(last).toMatchObject({ type: 'renew-resp', refused: [] });
+    if (last.type === 'renew-resp') expect(last.since).toBeGreaterThanOrEqual(changedAt);
+    const lease = net.node(before.holder!).member.holderView(ticketName)!;
+    expect(lease.leaseEnd! - net.now).toBeLessThanOrEqual(5_000);
+    expect(lease.leaseEnd! - net.now).toBeGreaterThan(0);
     expect(net.node(leader).member.ticket(ticketName)).toMatchObject({ holder: before.holder, generation: before.generation });
   });
 

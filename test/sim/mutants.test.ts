@@ -50,6 +50,21 @@ describe('simulator negative controls', () => {
     for (let s = 1; s < seed; s++) expect(runSeed(s, undefined, { cibRamp: true }).violations, `seed ${s} with a ramp`).toEqual([]);
   }, simTestTimeoutMs);
 
+  // Issue 15 item 4 (docs/protocol.md §3, renewals by index): a leader that refuses no ticket changed after
+  // the renewal's index renews as of its own table. A holder cut off while its ticket fails over comes back
+  // with its old index; its renewal is answered before it learns of the failover, so it extends its old
+  // lease and grants the ticket again beside the new holder. The draws hit that within a few dozen seeds.
+  it('catches a leader that does not refuse the tickets changed after a renewal\'s index (renew-uncovered)', () => {
+    let caught: string | undefined;
+    let seed = 1;
+    for (; seed <= 300 && caught === undefined; seed++) {
+      const r = runSeed(seed, 'renew-uncovered');
+      if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
+    }
+    expect(caught, 'renew-uncovered survived 300 seeds').toMatch(/^S[12]: /);
+    expect(runSeed(seed - 1).violations, `the real core on seed ${seed - 1}`).toEqual([]);
+  }, simTestTimeoutMs);
+
   it('the real core passes the seeds that catch the mutants', () => {
     for (const seed of [1, 9, 11, 13, 33, 106, 125, 163]) expect(runSeed(seed).violations).toEqual([]);
   }, simTestTimeoutMs);

@@ -35,6 +35,12 @@ const mutantRules: Record<string, MemberRules> = {
   'shorten-live-lease': broken({ viewAfterTicketChange: (_untilMs, fromMs, _honouredMs, newLeaseMs, clockDriftPpmMax) => leaderViewEnd(fromMs, newLeaseMs, clockDriftPpmMax) }),
   /** The holder keeps the configured revoke lead however slow its CIB writes get (issue 12 item 6 undone). */
   'fixed-revoke-lead': broken({ revokeLead: (revokeLeadMs) => revokeLeadMs }),
+  /**
+   * docs/protocol.md §3, renewals by index: the leader refuses no ticket changed after the renewal's
+   * index — it renews as of its own table, as if the site had applied everything it has — so a site
+   * that has not yet learnt that its ticket moved extends its old lease.
+   */
+  'renew-uncovered': broken({ renewalRefusesChangesAfter: (_sinceIndex, appliedIndex) => appliedIndex }),
   /** A member that lost its store votes as the incarnation its configuration lists for it (docs/protocol.md §10 undone). */
   'wiped-member-votes': broken({ emptyStoreRejoins: false }),
   /** A second membership change may be proposed before the first committed (Raft dissertation §4.1 undone). */
@@ -63,4 +69,6 @@ export const gossipMutantNames = ['no-relay', 'no-indirect-probe'];
  * negative control forces the ramp (mutants.test.ts) rather than searching the default draws.
  */
 export const slowSinkMutantNames = ['fixed-revoke-lead'];
-export const safetyMutantNames = mutantNames.filter((m) => !gossipMutantNames.includes(m) && !slowSinkMutantNames.includes(m));
+/** Mutants with a dedicated negative control in mutants.test.ts (what they need and which invariant must catch them). */
+export const renewalMutantNames = ['renew-uncovered'];
+export const safetyMutantNames = mutantNames.filter((m) => !gossipMutantNames.includes(m) && !slowSinkMutantNames.includes(m) && !renewalMutantNames.includes(m));

@@ -36,8 +36,10 @@ const def = {
 };
 
 /** Fields a member older than them never sends or stores: optional on the wire and in snapshots. */
-function isOptional(path: ReadonlyArray<string | number>): boolean {
+function isOptional(path: ReadonlyArray<string | number>, type: string): boolean {
   const last = path[path.length - 1];
+  // An answer's by-index fields (protocol 1.1): absent in every answer of a 1.0 leader.
+  if (type === 'renew-resp' && path.length === 1 && (last === 'since' || last === 'renewsByIndex')) return true;
   if (last === 'configVersion' || last === 'leaseDurationHonouredMs' || last === 'timing') return true;
   // Protocol 1.1 (issue 13): the history's time and who caused an entry.
   if (last === 'wallMs' || last === 'requester' || last === 'detail' || last === 'claimedUser') return true;
@@ -123,6 +125,26 @@ const samples: Record<Message['type'] | 'snapshot', JsonValue> = {
     seq: 77,
     tickets: [{ name: 'ticketA', generation: 3 }],
     health: { quorate: true, handlersOk: false, unrunnable: ['ticketB'] },
+  },
+  'renew (by index)': {
+    type: 'renew',
+    term: 9,
+    seq: 78,
+    since: 1234,
+    except: ['ticketB'],
+    health: { quorate: true, handlersOk: true, unrunnable: ['ticketB'] },
+  },
+  'renew-resp (by index)': {
+    type: 'renew-resp',
+    term: 9,
+    seq: 78,
+    granted: [],
+    refused: [
+      { name: 'ticketB', reason: 'changed' },
+      { name: 'ticketC', reason: 'superseded' },
+    ],
+    since: 1234,
+    renewsByIndex: true,
   },
   'renew-resp': {
     type: 'renew-resp',
@@ -220,7 +242,7 @@ describe('valid messages', () => {
     expect([...new Set(entryDatas.map((d) => (d as { type: string }).type))].sort()).toEqual(
       ['attr-delete', 'attr-set', 'config', 'grant', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove', 'ticket-change'].sort(),
     );
-    expect(Object.keys(samples)).toHaveLength(15);
+    expect(Object.keys(samples)).toHaveLength(17);
   });
 
   // docs/protocol.md §10: incarnations are optional (absent: 0, as members before them sent).
@@ -271,7 +293,7 @@ describe('every field wrong is rejected', () => {
     it(`${type}: each field deleted`, () => {
       for (const leaf of leaves) {
         if (leaf.inMap || typeof leaf.path[leaf.path.length - 1] === 'number') continue;
-        if (isOptional(leaf.path)) {
+        if (isOptional(leaf.path, (sample as { type: string }).type)) {
           // Fields older members never sent (issue 11): absent is valid, and stays absent.
           expect(reasonOf(setAt(sample, leaf.path, undefined)), `path ${leaf.path.join('.')}`).toBe('accepted');
           continue;
@@ -371,6 +393,26 @@ describe('bounds', () => {
     expect(reasonOf(setAt(samples.snapshot, ['snapshot', 'table', 'history'], Array(limits.historyRecordsMax + 1).fill(record)))).toMatch(/items, limit/);
     const attrs = Object.fromEntries(Array.from({ length: limits.attrsPerTicketMax + 1 }, (_, i) => [`k${i}`, 'v']));
     expect(reasonOf(setAt(samples.snapshot, ['snapshot', 'table', 'tickets', 0, 'attrs'], attrs))).toMatch(/entries, limit/);
+  });
+
+  // docs/protocol.md §3, renewals by index (protocol 1.1): one form or the other, bounded answers.
+  it('a renewal by index and its answer: one form at a time, bounded, refusals of the whole renewal only by index', () => {
+    const byIndex = samples['renew (by index)'] as Record<string, JsonValue>;
+    const answer = samples['renew-resp (by index)'] as Record<string, JsonValue>;
+    expect(reasonOf({ ...byIndex, tickets: [] })).toMatch(/^msg\.tickets: a renewal by index \(since\) lists no tickets/);
+    expect(reasonOf({ ...byIndex, since: -1 })).toMatch(/^msg\.since: /);
+    expect(reasonOf({ ...byIndex, except: Array(messageSchemaLimitsDefault.ticketsMax + 1).fill('t') })).toMatch(/^msg\.except: .*items, limit/);
+    for (const all of ['index-ahead', 'index-behind', 'too-many-refusals']) {
+      expect(parseMessage({ ...answer, refused: [], refusedAll: all })).toEqual({ ok: true, msg: { ...answer, refused: [], refusedAll: all } });
+    }
+    expect(reasonOf({ ...answer, refusedAll: 'bored' })).toMatch(/^msg\.refusedAll: expected one of/);
+    const { since: _since, ...listAnswer } = answer;
+    expect(reasonOf({ ...listAnswer, refusedAll: 'index-ahead' })).toMatch(/^msg\.refusedAll: only in an answer by index/);
+    expect(reasonOf({ ...answer, renewsByIndex: false })).toMatch(/^msg\.renewsByIndex: true or absent/);
+    // An answer by index refuses at most renewRefusalsMax tickets by name (beyond, it refuses the whole renewal).
+    const refusal = { name: 't', reason: 'changed' };
+    expect(reasonOf({ ...answer, refused: Array(1024).fill(refusal) })).toBe('accepted');
+    expect(reasonOf({ ...answer, refused: Array(1025).fill(refusal) })).toMatch(/^msg\.refused: 1025 items, limit 1024/);
   });
 
   it('a hole in a sparse array is refused, not passed on', () => {

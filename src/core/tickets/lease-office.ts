@@ -11,6 +11,7 @@ import type { Registry } from '../registry/registry.js';
 import { assert, generation, index, type Generation, type Index, type MemberId } from '../types.js';
 import { chooseSite, isEligible, type SiteView } from './placement.js';
 import { honouredLeaseMs, type TicketTable } from './ticket-table.js';
+import { answerByIndex } from './renew-by-index.js';
 
 export interface LeaseOfficeTiming {
   readonly renewIntervalMs: number;
@@ -27,6 +28,7 @@ export interface LeaseOfficeRules {
   readonly leaderViewEnd: (receivedAtMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
   readonly viewOnTakingOffice: (nowMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
   readonly viewAfterTicketChange: (untilMs: number, fromMs: number, honouredMs: number, newLeaseMs: number, clockDriftPpmMax: number) => number;
+  readonly renewalRefusesChangesAfter: (sinceIndex: number, appliedIndex: number) => number;
 }
 
 export interface LeaseOfficeDeps {
@@ -223,16 +225,25 @@ export class LeaseOffice {
     if (!this.deps.registry.isLeader()) return; // the sender learns the leader from heartbeats
     this.sites.set(from, { lastHeardAt: this.now, health: msg.health });
     if (!this.deps.registry.canServeLeases()) return; // no answer at all: the holder's lease simply runs on its own clock
+    const term = this.deps.registry.term;
+    const pending = this.ticketsWithUncommittedChange();
+    if ('since' in msg) {
+      // By index (docs/protocol.md §3): no ticket named but those refused, no D (the site dates with the D it held at `since`).
+      const renewOne = (item: RenewItem): RenewRefusal | null => this.renewOne(from, item, msg.seq, pending);
+      const a = answerByIndex(from, msg.since, msg.except, { table: this.table, renewOne, refusesChangesAfter: this.deps.rules.renewalRefusesChangesAfter });
+      const all = a.refusedAll === undefined ? {} : { refusedAll: a.refusedAll };
+      this.deps.send(from, { type: 'renew-resp', term, seq: msg.seq, granted: [], refused: a.refused, since: msg.since, ...all, renewsByIndex: true });
+      return;
+    }
     const granted: RenewGrant[] = [];
     const refused: Array<{ name: string; reason: RenewRefusal }> = [];
-    const pending = this.ticketsWithUncommittedChange();
     for (const item of msg.tickets) {
       const reason = this.renewOne(from, item, msg.seq, pending);
       // The D this view was dated with goes with the answer: the holder dates its lease with the same D.
       if (reason === null) granted.push({ ...item, leaseDurationMs: this.table.get(item.name)!.def.leaseDurationMs });
       else refused.push({ name: item.name, reason });
     }
-    this.deps.send(from, { type: 'renew-resp', term: this.deps.registry.term, seq: msg.seq, granted, refused });
+    this.deps.send(from, { type: 'renew-resp', term, seq: msg.seq, granted, refused, renewsByIndex: true });
   }
 
   /** Extends this leader's view of one lease, or says why not. */

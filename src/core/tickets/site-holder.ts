@@ -3,13 +3,14 @@
 // acquire-after wait, and the desired CIB state handed to the Pacemaker feed
 // as ticket effects. Pure and synchronous; the Member owns one per site.
 
-import type { RenewGrant, RenewItem, SiteHealth } from '../messages.js';
-import type { TicketState } from './ticket-table.js';
+import type { RenewItem, SiteHealth } from '../messages.js';
+import type { TicketState, TicketTable } from './ticket-table.js';
+import { RenewalBook, type HeldAtIndex, type RenewAnswer } from './site-renewals.js';
 import { holderRevokeAt } from '../lease.js';
 import { SinkWriteTimes, type SinkSpeedChange } from './sink-write-times.js';
 import { MinHeap } from '../min-heap.js';
 import type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
-import { assert, ms, type Generation, type MemberId, type Ms } from '../types.js';
+import { assert, ms, type Generation, type Index, type MemberId, type Ms } from '../types.js';
 
 export type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
 
@@ -45,11 +46,6 @@ interface HeldTicket {
   answerSeqFloor: number;
 }
 
-interface PendingRenewal {
-  readonly sentAt: Ms;
-  readonly items: readonly RenewItem[];
-}
-
 export interface HolderHooks {
   /** Lease end computed from a renewal's send and receive times (overridden only by test mutants). */
   leaseEnd(sentAt: number, receivedAt: number, leaseDurationMs: number): number;
@@ -59,14 +55,8 @@ export interface HolderHooks {
 
 export class SiteHolder {
   private readonly held = new Map<string, HeldTicket>();
-  private readonly pending = new Map<number, PendingRenewal>();
-  /**
-   * Renewal sequence numbers of each incarnation start above every earlier
-   * incarnation's (MemberInit.renewSeqStart): an answer addressed to an earlier
-   * incarnation (delayed across a restart) must never match a renewal sent
-   * later, whose send time would give a later lease end than the leader granted.
-   */
-  private nextSeq: number;
+  /** Renewals in flight (site-renewals.ts). */
+  private readonly renewals: RenewalBook;
   /** Local quorum and handlers are fine; while not, the site neither renews nor grants. */
   private healthy = true;
   /** Tickets this site cannot run now (a before-acquire handler failed, or not runnable here): given up one by one. */
@@ -89,7 +79,7 @@ export class SiteHolder {
 
   constructor(
     private readonly self: MemberId,
-    private readonly renewalsInFlightMax: number,
+    renewalsInFlightMax: number,
     private readonly effectRetryMs: number,
     private readonly hooks: HolderHooks,
     /** The least of a lease that a raised revoke lead leaves to hold the ticket in (lease.ts usableLeaseMinMs). */
@@ -98,7 +88,7 @@ export class SiteHolder {
     now: Ms,
     seqStart: number,
   ) {
-    this.nextSeq = seqStart;
+    this.renewals = new RenewalBook(renewalsInFlightMax, seqStart);
     this.writes = new SinkWriteTimes(usableMinMs);
     for (const c of cib) {
       const h = this.ticket(c.name);
@@ -189,7 +179,7 @@ export class SiteHolder {
    */
   private owe(h: HeldTicket, gen: Generation): void {
     h.releaseGen = gen;
-    h.answerSeqFloor = this.nextSeq;
+    h.answerSeqFloor = this.renewals.nextSeq;
     this.owed.add(h.name);
     this.dirty.add(h.name);
   }
@@ -239,36 +229,46 @@ export class SiteHolder {
     return items;
   }
 
-  hasUnanswered(): boolean {
-    return this.pending.size > 0;
-  }
-
-  recordRenewal(items: readonly RenewItem[], now: Ms): number {
-    const seq = this.nextSeq++;
-    this.pending.set(seq, { sentAt: now, items });
-    // Bounded: forget the oldest unanswered renewal (its answer no longer matters much).
-    while (this.pending.size > this.renewalsInFlightMax) {
-      const oldest = this.pending.keys().next().value;
-      if (oldest === undefined) break;
-      this.pending.delete(oldest);
+  /**
+   * A renewal by index (docs/protocol.md §3): the table's applied index, the
+   * tickets it gives this site there that are renewed (with their generation
+   * and D) and those given up (`except`). Null when a list says it better: the
+   * site renews nothing (unhealthy), or gave up more than it renews.
+   */
+  renewalByIndex(table: Pick<TicketTable, 'appliedIndex' | 'heldBy' | 'get'>): { since: Index; except: string[]; held: HeldAtIndex[] } | null {
+    if (!this.healthy) return null;
+    const held: HeldAtIndex[] = [];
+    const except: string[] = [];
+    for (const name of table.heldBy(this.self)) {
+      const [t, h] = [table.get(name), this.held.get(name)];
+      assert(t !== undefined && t.holder === this.self, `ticket ${name} indexed as held here but not in the table`);
+      // Held at that generation and not given up (a holder view behind the table counts as given up).
+      if (h !== undefined && h.gen === t.generation && h.releasedGen !== h.gen) held.push({ name, generation: t.generation, leaseDurationMs: t.def.leaseDurationMs });
+      else except.push(name);
     }
-    this.lastRenewSentAt = now;
-    return seq;
+    return except.length > held.length ? null : { since: table.appliedIndex, except, held };
   }
 
-  /** An answer from a leader that held its leader lease when it replied. */
-  onRenewed(seq: number, granted: readonly RenewGrant[], tickets: (name: string) => TicketState | undefined, now: Ms): void {
-    const p = this.pending.get(seq);
-    if (p === undefined) return;
-    // Older renewals are superseded by this answer (it was sent later than them only if seq is larger,
-    // and their answers would give an earlier lease end anyway).
-    for (const k of [...this.pending.keys()]) if (k <= seq) this.pending.delete(k);
-    for (const g of granted) {
+  hasUnanswered(): boolean {
+    return this.renewals.hasUnanswered();
+  }
+
+  /** A renewal sent now: by index (`since`, with what `renewalByIndex` found held) or a list (`since` null). */
+  recordRenewal(since: Index | null, held: readonly HeldAtIndex[], now: Ms): number {
+    this.lastRenewSentAt = now;
+    return this.renewals.record(since, held, now);
+  }
+
+  /** An answer from a leader that held its leader lease when it replied; returns the tickets a renewal by index held at its index. */
+  onRenewed(seq: number, answer: RenewAnswer, tickets: (name: string) => TicketState | undefined, now: Ms): ReadonlySet<string> {
+    const p = this.renewals.take(seq, answer, (name) => tickets(name)?.def.leaseDurationMs);
+    if (p === null) return new Set();
+    for (const g of p.renewed) {
       const h = this.held.get(g.name);
       const t = tickets(g.name);
       if (h === undefined || t === undefined || h.gen !== g.generation || h.releasedGen === g.generation) continue;
       if (seq < h.answerSeqFloor) continue; // sent before a release the leader may already have honoured
-      const leaseMs = g.leaseDurationMs ?? t.def.leaseDurationMs; // the D the leader dated its view with (RenewGrant)
+      const leaseMs = g.leaseDurationMs; // the D the leader dated its view with (RenewGrant, or held at the index)
       const end = ms(this.hooks.leaseEnd(p.sentAt, now, leaseMs));
       // A lease runs at most D past the answer: it is measured from a time no later than the answer's arrival.
       assert(p.sentAt <= now && end <= now + leaseMs, `lease end of ${g.name} (${end}) past the answer at ${now} plus ${leaseMs} ms`);
@@ -281,6 +281,7 @@ export class SiteHolder {
         this.dirty.add(g.name);
       }
     }
+    return new Set(p.held.map((x) => x.name));
   }
 
   /** Gives up every held ticket voluntarily (local quorum lost or handlers failing). */

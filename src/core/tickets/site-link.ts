@@ -27,6 +27,11 @@ export interface SiteLinkDeps {
 
 export class SiteLink {
   private lastRenewTo: MemberId | null = null;
+  /**
+   * The leader (and its term) whose answer was marked `renewsByIndex`: renewals to it go by index
+   * (docs/protocol.md §3). A member's build cannot change within a term (a restart means an election).
+   */
+  private byIndexWith: string | null = null;
 
   constructor(
     private readonly deps: SiteLinkDeps,
@@ -49,18 +54,29 @@ export class SiteLink {
     }
     // A retry: the last renewal got no answer; look for another way to the leader.
     if (h.hasUnanswered()) this.deps.probeRoute(to);
-    const items = h.renewItems();
-    const seq = h.recordRenewal(items, this.deps.time.now);
     this.lastRenewTo = to;
-    this.deps.send(to, { type: 'renew', term: this.deps.term(), seq, tickets: items, health: this.deps.health() });
+    const term = this.deps.term();
+    const now = this.deps.time.now;
+    const byIndex = this.byIndexWith === leaderKey(to, term) ? h.renewalByIndex(this.deps.table()) : null;
+    if (byIndex !== null) {
+      const seq = h.recordRenewal(byIndex.since, byIndex.held, now);
+      this.deps.send(to, { type: 'renew', term, seq, since: byIndex.since, except: byIndex.except, health: this.deps.health() });
+      return;
+    }
+    const items = h.renewItems();
+    const seq = h.recordRenewal(null, [], now);
+    this.deps.send(to, { type: 'renew', term, seq, tickets: items, health: this.deps.health() });
   }
 
   onRenewResp(from: MemberId, msg: Extract<RaftMessage, { type: 'renew-resp' }>): void {
     if (from !== this.lastRenewTo && from !== this.deps.leader()) return;
+    if (msg.renewsByIndex === true) this.byIndexWith = leaderKey(from, msg.term);
     const table = this.deps.table();
-    this.holder.onRenewed(msg.seq, msg.granted, (n) => table.get(n), this.deps.time.now);
+    const heldAtIndex = this.holder.onRenewed(msg.seq, msg, (n) => table.get(n), this.deps.time.now);
     for (const r of msg.refused) {
-      if (r.reason !== 'change-pending' && r.reason !== 'superseded') this.deps.event({ type: 'lease-lost', ticket: r.name, reason: r.reason });
+      if (r.reason === 'change-pending' || r.reason === 'superseded' || r.reason === 'changed') continue;
+      // An answer by index refuses every ticket changed since its index: a loss here only for those held there.
+      if (msg.since === undefined || heldAtIndex.has(r.name)) this.deps.event({ type: 'lease-lost', ticket: r.name, reason: r.reason });
     }
   }
 
@@ -96,6 +112,10 @@ export class SiteLink {
     for (const r of releases) this.deps.send(leader, { type: 'released', term, name: r.name, generation: r.generation, health, seqFloor: r.seqFloor });
     this.deps.drainSelfQueue();
   }
+}
+
+function leaderKey(leader: MemberId, term: Term): string {
+  return `${leader}@${term}`;
 }
 
 export function sameNames(a: readonly string[], b: readonly string[]): boolean {

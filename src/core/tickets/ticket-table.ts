@@ -5,7 +5,8 @@
 
 import type { CoreTiming } from '../config.js';
 import type { Cause, EntryData } from '../messages.js';
-import { generation, type Generation, type Index, type MemberId, type TicketDef } from '../types.js';
+import { generation, index, type Generation, type Index, type MemberId, type TicketDef } from '../types.js';
+import { ChangeLog } from './change-log.js';
 
 export interface TicketState {
   readonly def: TicketDef;
@@ -99,14 +100,24 @@ export class TicketTable {
   private timingCommitted: CoreTiming | undefined;
   /** The wall time of the entry being applied (apply), for its history record. */
   private applyingWallMs: number | undefined;
+  // Derived, not replicated (rebuilt on load): who holds what, the last index applied, and the
+  // tickets the latest entries changed — what a renewal by index needs (docs/protocol.md §3).
+  private readonly held = new Map<MemberId, Set<string>>();
+  private applied: Index;
+  private readonly changes: ChangeLog;
 
   constructor(
     private readonly limits: TableLimits,
     private readonly checkDefinition: TicketDefCheck = acceptAnyDef,
-  ) {}
+    /** The log index this table's state is at when built (a snapshot's); unknown: no change after any index is known. */
+    loadedAt?: Index,
+  ) {
+    this.applied = loadedAt ?? index(0);
+    this.changes = new ChangeLog(loadedAt ?? Number.POSITIVE_INFINITY);
+  }
 
   static fromDefs(defs: readonly TicketDef[], limits: TableLimits, timing?: CoreTiming): TicketTable {
-    const table = new TicketTable(limits);
+    const table = new TicketTable(limits, acceptAnyDef, index(0));
     table.timingCommitted = timing;
     for (const def of defs) {
       table.tickets.set(def.name, {
@@ -121,9 +132,13 @@ export class TicketTable {
     return table;
   }
 
-  static fromSnapshot(snap: TableSnapshot, limits: TableLimits, checkDef?: TicketDefCheck): TicketTable {
-    const table = new TicketTable(limits, checkDef);
-    for (const t of snap.tickets) table.tickets.set(t.def.name, t);
+  /** `loadedAt`: the index of the snapshot the table comes from (without it the table cannot answer renewals by index). */
+  static fromSnapshot(snap: TableSnapshot, limits: TableLimits, checkDef?: TicketDefCheck, loadedAt?: Index): TicketTable {
+    const table = new TicketTable(limits, checkDef, loadedAt);
+    for (const t of snap.tickets) {
+      table.tickets.set(t.def.name, t);
+      table.hold(t.def.name, null, t.holder);
+    }
     // A snapshot from a leader that keeps more history than this member: keep the newest.
     table.history = snap.history.slice(Math.max(0, snap.history.length - table.historyMax));
     table.version = snap.configVersion ?? 0;
@@ -178,6 +193,34 @@ export class TicketTable {
     return this.limits.historyRecordsMax ?? historyRecordsMaxDefault;
   }
 
+  /** The index of the last entry applied to this table (its state is the log's up to there). */
+  get appliedIndex(): Index {
+    return this.applied;
+  }
+
+  /** The tickets this table gives `member` (a view: do not keep it across applies). */
+  heldBy(member: MemberId): ReadonlySet<string> {
+    return this.held.get(member) ?? noNames;
+  }
+
+  /**
+   * The tickets that entries after `since` changed (removed ones included), or
+   * null when this table cannot tell — it was loaded after `since`, or kept
+   * fewer changes — or they are more than `max` (docs/protocol.md §3).
+   */
+  changedAfter(since: number, max: number): Set<string> | null {
+    return this.changes.changedAfter(since, max);
+  }
+
+  private hold(name: string, before: MemberId | null, after: MemberId | null): void {
+    if (before === after) return;
+    if (before !== null) this.held.get(before)?.delete(name);
+    if (after === null) return;
+    let names = this.held.get(after);
+    if (names === undefined) this.held.set(after, (names = new Set()));
+    names.add(name);
+  }
+
   historyOf(ticket?: string): HistoryRecord[] {
     return ticket === undefined ? [...this.history] : this.history.filter((h) => h.ticket === ticket);
   }
@@ -188,6 +231,7 @@ export class TicketTable {
    */
   apply(data: EntryData, at: Index, wallMs?: number): ApplyOutcome {
     this.applyingWallMs = wallMs;
+    this.applied = at;
     const outcome = this.applyOne(data, at);
     if (outcome.ok && (data.type === 'config' || data.type === 'ticket-add' || data.type === 'ticket-remove' || data.type === 'ticket-change')) this.version += 1;
     return outcome;
@@ -247,6 +291,7 @@ export class TicketTable {
         if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
         if (t.holder !== null) return { ok: false, reason: 'ticket-held' };
         this.tickets.delete(data.ticket);
+        this.changes.note(at, data.ticket);
         this.record({ index: at, ticket: data.ticket, change: 'remove', holder: null, generation: t.generation, cause: data.cause });
         return { ok: true };
       }
@@ -282,7 +327,9 @@ export class TicketTable {
   }
 
   private set(t: TicketState, at: Index, change: string, cause: Cause): void {
+    this.hold(t.def.name, this.tickets.get(t.def.name)?.holder ?? null, t.holder);
     this.tickets.set(t.def.name, t);
+    this.changes.note(at, t.def.name);
     this.record({ index: at, ticket: t.def.name, change, holder: t.holder, generation: t.generation, cause });
   }
 
@@ -293,6 +340,8 @@ export class TicketTable {
     if (this.history.length > max) this.history.splice(0, this.history.length - max);
   }
 }
+
+const noNames: ReadonlySet<string> = new Set();
 
 function withoutHonoured(t: TicketState): TicketState {
   if (t.leaseDurationHonouredMs === undefined) return t;

@@ -303,10 +303,12 @@ function describeMessage(m: Message): string {
     case 'snapshot-resp':
       return `snapshot-resp term=${m.term} snap=${m.index}/${m.lastTerm} offset=${m.offset} sentAt=${m.sentAt}`;
     case 'renew':
+      if ('since' in m) return `renew term=${m.term} seq=${m.seq} since=${m.since} except=[${m.except.join(' ')}]`;
       return `renew term=${m.term} seq=${m.seq} [${m.tickets.map((t) => `${t.name}@${t.generation}`).join(' ')}]`;
     case 'renew-resp': {
       const refused = m.refused.map((r) => `${r.name}:${r.reason}`).join(' ');
-      return `renew-resp term=${m.term} seq=${m.seq} granted=[${m.granted.map((t) => `${t.name}@${t.generation}`).join(' ')}] refused=[${refused}]`;
+      const byIndex = m.since === undefined ? '' : ` since=${m.since}${m.refusedAll === undefined ? '' : ` refused-all=${m.refusedAll}`}`;
+      return `renew-resp term=${m.term} seq=${m.seq}${byIndex} granted=[${m.granted.map((t) => `${t.name}@${t.generation}`).join(' ')}] refused=[${refused}]`;
     }
     case 'released':
       return `released term=${m.term} ${m.name}@${m.generation}`;
