@@ -64,7 +64,7 @@ const entryDatas: JsonValue[] = [
 
 // 'snapshot' is no message (snapshots travel in chunks): it stands for an
 // assembled snapshot, checked by parseSnapshot (see parseAny).
-const samples: Record<Message['type'] | 'snapshot', JsonValue> = {
+const samples: Record<Message['type'] | 'snapshot' | 'renew (by index)' | 'renew-resp (by index)', JsonValue> = {
   'pre-vote': { type: 'pre-vote', term: 5, lastIndex: 10, lastTerm: 4 },
   'pre-vote-resp': { type: 'pre-vote-resp', term: 5, granted: false },
   vote: { type: 'vote', term: 6, lastIndex: 0, lastTerm: 0 },

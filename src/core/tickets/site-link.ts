@@ -32,6 +32,8 @@ export class SiteLink {
    * (docs/protocol.md §3). A member's build cannot change within a term (a restart means an election).
    */
   private byIndexWith: string | null = null;
+  /** The leader refused a renewal by index whole: the retry lists the tickets (whatever lags, a list can be answered). */
+  private listNext = false;
 
   constructor(
     private readonly deps: SiteLinkDeps,
@@ -57,7 +59,8 @@ export class SiteLink {
     this.lastRenewTo = to;
     const term = this.deps.term();
     const now = this.deps.time.now;
-    const byIndex = this.byIndexWith === leaderKey(to, term) ? h.renewalByIndex(this.deps.table()) : null;
+    const byIndex = this.byIndexWith === leaderKey(to, term) && !this.listNext ? h.renewalByIndex(this.deps.table()) : null;
+    this.listNext = false;
     if (byIndex !== null) {
       const seq = h.recordRenewal(byIndex.since, byIndex.held, now);
       this.deps.send(to, { type: 'renew', term, seq, since: byIndex.since, except: byIndex.except, health: this.deps.health() });
@@ -71,6 +74,7 @@ export class SiteLink {
   onRenewResp(from: MemberId, msg: Extract<RaftMessage, { type: 'renew-resp' }>): void {
     if (from !== this.lastRenewTo && from !== this.deps.leader()) return;
     if (msg.renewsByIndex === true) this.byIndexWith = leaderKey(from, msg.term);
+    if (msg.refusedAll !== undefined) this.listNext = true;
     const table = this.deps.table();
     const heldAtIndex = this.holder.onRenewed(msg.seq, msg, (n) => table.get(n), this.deps.time.now);
     for (const r of msg.refused) {
