@@ -8,16 +8,21 @@
 // gave up), and refuses the whole renewal when the index is ahead of it, too
 // old, or the refusals too many; the site renews exactly what it held at the
 // index less what was refused, with the D it held there, and takes a refusal
-// of the whole renewal as no answer.
+// of the whole renewal as no answer; the site link lists its tickets to a
+// leader until that leader marks an answer in the current term, and lists
+// again to retry a renewal refused whole.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../../src/core/config.js';
-import { renewRefusalsMax, type Cause, type EntryData, type RenewItem, type RenewRefusal } from '../../../src/core/messages.js';
+import { renewRefusalsMax, type Cause, type EntryData, type RaftMessage, type RenewItem, type RenewRefusal } from '../../../src/core/messages.js';
+import { defaultRules } from '../../../src/core/rules.js';
+import { SiteHolder } from '../../../src/core/tickets/site-holder.js';
+import { SiteLink } from '../../../src/core/tickets/site-link.js';
 import { changesKeptMax } from '../../../src/core/tickets/change-log.js';
 import { answerByIndex } from '../../../src/core/tickets/renew-by-index.js';
 import { RenewalBook } from '../../../src/core/tickets/site-renewals.js';
 import { TicketTable, type TableLimits, type TicketState } from '../../../src/core/tickets/ticket-table.js';
-import { generation, index, memberId, ms, type TicketDef } from '../../../src/core/types.js';
+import { generation, index, memberId, ms, term, type TicketDef } from '../../../src/core/types.js';
 
 const siteA = memberId('site-a');
 const siteB = memberId('site-b');
@@ -190,5 +195,66 @@ describe('the site renews what it held at the index', () => {
     ]);
     // s2 was older than the answered s3: gone with it.
     expect(book.take(s2, { granted: [], refused: [] }, () => 1)).toBeNull();
+  });
+});
+
+describe('the site link picks the form', () => {
+  it('lists until the leader marks an answer in this term, then goes by index; a renewal refused whole is retried as a list', () => {
+    const arb = memberId('arb');
+    const { table } = tableWith(['a'], [grant('a', siteA, 0)]);
+    const time = { now: ms(0) };
+    let currentTerm = term(1);
+    const sent: Array<Extract<RaftMessage, { type: 'renew' }>> = [];
+    const holder = new SiteHolder(siteA, 4, 200, { leaseEnd: defaultRules.holderLeaseEnd, revokeLead: defaultRules.revokeLead }, 1_000, [], time.now, 1);
+    holder.syncWithTable(table.all(), time.now);
+    const link = new SiteLink(
+      {
+        time,
+        timing: { renewIntervalMs: 500, renewRetryMs: 200 },
+        table: () => table,
+        leader: () => arb,
+        term: () => currentTerm,
+        health: () => ({ quorate: true, handlersOk: true, unrunnable: [] }),
+        send: (_to, msg) => void (msg.type === 'renew' && sent.push(msg)),
+        probeRoute: () => undefined,
+        event: () => undefined,
+        drainSelfQueue: () => undefined,
+      },
+      holder,
+    );
+    const answer = (extra: Partial<Extract<RaftMessage, { type: 'renew-resp' }>>): void =>
+      link.onRenewResp(arb, { type: 'renew-resp', term: currentTerm, seq: sent.at(-1)!.seq, granted: [], refused: [], renewsByIndex: true, ...extra });
+    const form = (): string => {
+      const m = sent.at(-1)!;
+      return 'since' in m ? `since ${m.since}` : 'list';
+    };
+
+    link.sendRenewal();
+    expect(form()).toBe('list');
+    answer({ granted: [{ name: 'a', generation: generation(1), leaseDurationMs: 10_000 }] });
+    expect(holder.view('a')?.leaseEnd).toBe(10_000);
+
+    time.now = ms(500);
+    link.sendRenewal();
+    expect(form()).toBe('since 1');
+    answer({ since: index(1) });
+    expect(holder.view('a')?.leaseEnd).toBe(10_500);
+
+    time.now = ms(1_000);
+    link.sendRenewal();
+    answer({ since: index(1), refusedAll: 'index-behind' });
+    expect(holder.view('a')?.leaseEnd).toBe(10_500);
+    expect(holder.hasUnanswered()).toBe(true);
+    link.sendRenewal();
+    expect(form()).toBe('list');
+    link.sendRenewal();
+    expect(form()).toBe('since 1');
+    // A refused ticket is not renewed; a new term (a new leader, maybe of another build) is listed to first.
+    time.now = ms(1_500);
+    answer({ since: index(1), refused: [{ name: 'a', reason: 'changed' }] });
+    expect(holder.view('a')?.leaseEnd).toBe(10_500);
+    currentTerm = term(2);
+    link.sendRenewal();
+    expect(form()).toBe('list');
   });
 });
