@@ -48,7 +48,10 @@ import {
   type EnvelopeFields,
 } from '../../../src/wire/index.js';
 import type { AdminFrame } from '../../../src/ports/ports.js';
-import { helloPayload, protocolVersion, type ProtocolVersion } from '../../../src/wire/protocol-version.js';
+import { formatProtocolVersion, helloPayload, protocolVersion, type ProtocolVersion } from '../../../src/wire/protocol-version.js';
+
+/** This build's protocol version as it travels ("1.1"). */
+const here = formatProtocolVersion(protocolVersion);
 import { remoteAdminRequest } from '../../../src/cli/remote-admin.js';
 import { describeTransportCompliance, Inbox, vote, waitFor, type ComplianceCluster, type ComplianceOptions } from './transport-compliance.js';
 import { createRawLibp2p } from '../../support/raw-libp2p.js';
@@ -678,7 +681,7 @@ describe('Libp2pTransport: the protocol version handshake', () => {
     // hello: the payload of the first frame's hello, or null for a first frame that is no hello at all.
     const cases: Array<{ hello: unknown; reason: string; detail: string }> = [
       { hello: null, reason: 'no-hello', detail: "no protocol version: the stream's first frame is a raft frame, not a hello" },
-      { hello: {}, reason: 'bad-hello', detail: 'no protocol version; protocol 1.0 here' },
+      { hello: {}, reason: 'bad-hello', detail: `no protocol version; protocol ${here} here` },
       { hello: { protocol: 1 }, reason: 'bad-hello', detail: 'protocol version is a number, not a "major.minor" string' },
       { hello: { protocol: '1.0.0' }, reason: 'bad-hello', detail: 'protocol version "1.0.0" is not "major.minor"' },
       { hello: { protocol: '01.0' }, reason: 'bad-hello', detail: 'protocol version "01.0" is not "major.minor"' },
@@ -693,7 +696,7 @@ describe('Libp2pTransport: the protocol version handshake', () => {
       await lp.write(c.hello === null ? encodeEnvelope({ kind: 'raft', formation, sender: 'c', recipient: 'b', seq: (seq += 1), term: 5, payload: vote(5) }, new Ed25519Signer(privateKeyFromSeed(seedC))) : helloFrame((seq += 1), seedC, c.hello));
       await waitFor(() => refusals(logsB).length === i + 1, deadlineMs, `the refusal of case ${i}`);
       const line = refusals(logsB)[i]!;
-      expect(line.obj).toMatchObject({ peer: 'c', reason: c.reason, ours: '1.0', theirs: null });
+      expect(line.obj).toMatchObject({ peer: 'c', reason: c.reason, ours: here, theirs: null });
       expect(line.obj['detail']).toContain(c.detail);
       expect(b.peers().find((p) => p.id === 'c')).toMatchObject({ state: 'incompatible', protocol: null });
       // A frame after the refused hello, on another stream of the same connection, is refused too.
@@ -716,7 +719,7 @@ describe('Libp2pTransport: the protocol version handshake', () => {
     const { lp: good } = await raw.open((seq += 1));
     await good.write(encodeEnvelope({ kind: 'raft', formation, sender: 'c', recipient: 'b', seq: (seq += 1), term: 5, payload: vote(5) }, new Ed25519Signer(privateKeyFromSeed(seedC))));
     await waitFor(() => inboxB.from(memberId('c')).length === 1, deadlineMs, 'c after a good hello');
-    expect(b.peers().find((p) => p.id === 'c')).toMatchObject({ state: 'connected', protocol: '1.0' });
+    expect(b.peers().find((p) => p.id === 'c')).toMatchObject({ state: 'connected', protocol: here });
     // b served a all along.
     a.send({ from: memberId('a'), to: memberId('b'), msg: vote(9) });
     await waitFor(() => inboxB.from(memberId('a')).length === 1, deadlineMs, 'a → b');
@@ -733,7 +736,7 @@ describe('Libp2pTransport: the protocol version handshake', () => {
       { formation, member: { id: b.self, host: '127.0.0.1', port: all[0]!.port, publicKey: publicKeyOf(all[0]!.seed) }, seed: adminSeed, timeoutMs: deadlineMs },
       { op: 'list' },
     );
-    await expect(request).rejects.toThrow(/do not interoperate: protocol 2\.0 there, 1\.0 here: major versions differ/);
-    expect(refusals(logsB)[0]!.obj).toMatchObject({ reason: 'incompatible-version', ours: '2.0', theirs: '1.0' });
+    await expect(request).rejects.toThrow(`do not interoperate: protocol 2.0 there, ${here} here: major versions differ`);
+    expect(refusals(logsB)[0]!.obj).toMatchObject({ reason: 'incompatible-version', ours: '2.0', theirs: here });
   });
 });
