@@ -200,12 +200,14 @@ config
       return;
     }
     const { loadConfigFile } = await import('../src/config/index.js');
-    const { formatConfigProblem, hasConfigErrors } = await import('../src/config/problems.js');
+    const { formatConfigProblem, hasConfigErrors, sortConfigProblems } = await import('../src/config/problems.js');
     const { configFingerprint } = await import('../src/config/fingerprint.js');
     const { printable } = await import('../src/config/printable.js');
+    const { handlerPathProblems } = await import('../src/cli/config-check-handlers.js');
     const file = resolveConfigPath(given);
     const r = loadConfigFile(file);
-    for (const p of r.problems) process.stdout.write(`${formatConfigProblem(p)}\n`);
+    const problems = sortConfigProblems([...r.problems, ...(await handlerPathProblems(r.fileName, r.handlers))]);
+    for (const p of problems) process.stdout.write(`${formatConfigProblem(p)}\n`);
     if (hasConfigErrors(r.problems)) {
       setExit(exitRefused);
       return;

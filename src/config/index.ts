@@ -2,12 +2,13 @@
 // keys in, a FormationConfig and every problem out. A config with errors is
 // still returned (best effort, e.g. for `tollbooth config check` to show);
 // requireValidConfig() is what a process calls before it runs on one.
-import { parseBoothConf, configFileBytesMax } from './booth-conf.js';
+import { parseBoothConf, configFileBytesMax, type ConfigDocument } from './booth-conf.js';
 import { buildFormationConfig } from './build-formation-config.js';
 import { ConfigFileReadError, ConfigFileTooLargeError, ConfigInvalidError } from './errors.js';
 import type { FormationConfig, ValidFormationConfig, ValidFormationMember } from './formation-config.js';
 import { configProblem, hasConfigErrors, sortConfigProblems, type ConfigProblem } from './problems.js';
 import { readRegularFileSync, RegularFileError } from './regular-file.js';
+import { tollboothKeys } from './tollbooth-keys.js';
 import { validateFormation } from './validate.js';
 
 export interface ConfigLoadResult {
@@ -17,6 +18,17 @@ export interface ConfigLoadResult {
   readonly config: FormationConfig;
   /** Every problem found, ordered by line (file-level ones last). */
   readonly problems: readonly ConfigProblem[];
+  /** The handler programs the file names, each with its line: `config check` checks them on this machine. */
+  readonly handlers: readonly ConfiguredHandler[];
+}
+
+/** A handler program named by the file (`before-acquire-handler`, `tollbooth-alert-handler`) and the line that names it. */
+export interface ConfiguredHandler {
+  readonly key: string;
+  readonly line: number;
+  readonly program: string;
+  /** The ticket whose handler it is; absent for the alert handler. */
+  readonly ticket?: string;
 }
 
 /**
@@ -31,7 +43,18 @@ function parseWithProblems(text: string, fileName: string, earlier: readonly Con
   const { document, problems } = parseBoothConf(text, fileName);
   const config = buildFormationConfig(document);
   const relationProblems = validateFormation(document, config);
-  return { fileName, config, problems: sortConfigProblems([...earlier, ...problems, ...relationProblems]) };
+  return { fileName, config, problems: sortConfigProblems([...earlier, ...problems, ...relationProblems]), handlers: configuredHandlers(document) };
+}
+
+function configuredHandlers(document: ConfigDocument): ConfiguredHandler[] {
+  const out: ConfiguredHandler[] = [];
+  const alert = document.alertHandler;
+  if (alert !== null) out.push({ key: tollboothKeys.alertHandler, line: document.valueLines[tollboothKeys.alertHandler] ?? 0, program: alert.program });
+  for (const t of document.tickets) {
+    if (t.beforeAcquireHandler === null) continue;
+    out.push({ key: 'before-acquire-handler', line: t.valueLines['before-acquire-handler'] ?? t.line, program: t.beforeAcquireHandler.program, ticket: t.name });
+  }
+  return out;
 }
 
 /**

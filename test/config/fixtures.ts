@@ -58,10 +58,10 @@ export function parse(text: string, fileName = 'booth.conf'): ConfigLoadResult {
   return parseConfigText(text, fileName);
 }
 
-export function errorsOf(result: ConfigLoadResult): ConfigProblem[] {
+export function errorsOf(result: Pick<ConfigLoadResult, 'problems'>): ConfigProblem[] {
   return result.problems.filter((problem) => problem.severity === 'error');
 }
 
-export function warningsOf(result: ConfigLoadResult): ConfigProblem[] {
+export function warningsOf(result: Pick<ConfigLoadResult, 'problems'>): ConfigProblem[] {
   return result.problems.filter((problem) => problem.severity === 'warning');
 }
