@@ -120,6 +120,16 @@ export function historyViews(records: readonly HistoryRecord[], sinceMs?: number
   return kept.map((h) => (h.wallMs === undefined ? h : { ...h, appendedAt: new Date(h.wallMs).toISOString(), clock: 'leader' }));
 }
 
+/**
+ * A requester as every member's wire schema will take it in a log entry, or
+ * why not: an entry a follower refuses would stop its replication for good
+ * (message-schema.ts), so nothing the schema refuses may reach the leader's log.
+ */
+function fitForTheLog(r: Requester): { requester: Requester | null; problem: string | null } {
+  const parsed = parseRequester(r);
+  return parsed.ok ? { requester: parsed.requester, problem: null } : { requester: null, problem: `requester not recordable: ${parsed.reason}` };
+}
+
 /** `config show`'s answer (issue 11): the formation config the registry has committed. */
 export interface CommittedConfigData {
   readonly version: number;
@@ -274,14 +284,18 @@ export class AdminService {
    */
   private async requesterOf(req: AdminRequest, source: RequestSource | undefined): Promise<{ requester: Requester | null; problem: string | null }> {
     if (source === undefined) return { requester: null, problem: null };
-    if (source.via === 'admin-key') return { requester: { via: 'admin-key', member: this.c.self, keyId: source.keyId }, problem: null };
+    if (source.via === 'admin-key') return fitForTheLog({ via: 'admin-key', member: this.c.self, keyId: source.keyId });
+    let c: Awaited<ReturnType<typeof source.credentials>>;
     try {
-      const c = await source.credentials();
-      const claimed = req.user !== undefined && req.user !== '' && req.user !== c.user ? { claimedUser: req.user } : {};
-      return { requester: { via: 'socket', member: this.c.self, uid: c.uid, user: c.user, pid: c.pid, ...claimed }, problem: null };
+      c = await source.credentials();
     } catch (err) {
       return { requester: null, problem: err instanceof Error ? err.message : String(err) };
     }
+    const verified: Requester = { via: 'socket', member: this.c.self, uid: c.uid, user: c.user, pid: c.pid };
+    if (req.user === undefined || req.user === '' || req.user === c.user) return fitForTheLog(verified);
+    // The client's claim is only a hint: one the wire would refuse (a control character, too long) is left out, not the record.
+    const claimed = fitForTheLog({ ...verified, claimedUser: req.user });
+    return claimed.requester !== null ? claimed : fitForTheLog(verified);
   }
 
   /**
