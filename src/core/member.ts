@@ -103,7 +103,7 @@ const selfMessagesPerInputMax = 10_000;
 export class Member {
   readonly id: MemberId;
   private readonly config: CoreConfig;
-  private readonly time: { now: Ms; wallMs?: number };
+  private readonly time: { now: Ms; wallMs?: number | undefined };
   private table: TicketTable;
   private readonly registry: Registry;
   private readonly office: LeaseOffice;
@@ -226,8 +226,8 @@ export class Member {
    * the monotonic `now` alone (DESIGN.md §1). It may jump or go backwards.
    */
   setWallClock(wallMs: number): void {
-    assert(Number.isSafeInteger(wallMs) && wallMs >= 0, `wall clock must be a non-negative integer of ms, got ${wallMs}`);
-    this.time.wallMs = wallMs;
+    // Not an assertion: a host whose clock reads before 1970 (a dead RTC) must still run; its entries carry no time.
+    this.time.wallMs = Number.isSafeInteger(wallMs) && wallMs >= 0 ? wallMs : undefined;
   }
 
   command(cmd: AdminCommand, now: Ms): void {

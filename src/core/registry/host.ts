@@ -88,7 +88,7 @@ export interface RegistryDeps {
   readonly snapshotCodec: SnapshotCodec;
   /** The node's current monotonic time, moved forward by the host before each input. */
   /** `wallMs`: the host's wall clock, stamped on entries this member appends as leader (Entry.wallMs); absent without one. */
-  readonly time: { readonly now: number; readonly wallMs?: number };
+  readonly time: { readonly now: number; readonly wallMs?: number | undefined };
   readonly host: RegistryHost;
 }
 

@@ -34,7 +34,7 @@ export class Registry {
   private readonly timing: RegistryTiming;
   private readonly limits: RegistryLimits;
   private readonly rules: RegistryRules;
-  private readonly time: { readonly now: number; readonly wallMs?: number };
+  private readonly time: { readonly now: number; readonly wallMs?: number | undefined };
   private readonly host: RegistryHost;
 
   // Raft persistent state.
