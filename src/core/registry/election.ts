@@ -1,9 +1,11 @@
-// Elections: who campaigns, who votes, how votes are counted, and how a leader
-// hands over. Raft §5.2 with PreVote (§9.6: ask first, without raising the
-// term, whether a campaign could win), leader stickiness and the voters' half
-// of the leader lease (DESIGN.md §2: a voter that acknowledged a leader votes
-// for no other until an election timeout has passed on its own clock), and the
-// leadership hand-over with TimeoutNow (dissertation §3.10).
+// Elections: who campaigns, who votes, how votes are counted, how long a
+// leader may act alone, and how it hands over. Raft §5.2 with PreVote (§9.6:
+// ask first, without raising the term, whether a campaign could win), leader
+// stickiness, both halves of the leader lease (DESIGN.md §2: a voter that
+// acknowledged a leader votes for no other until an election timeout has
+// passed on its own clock; the leader counts a shorter time from the
+// heartbeat a majority acknowledged), CheckQuorum (§6.2), and the leadership
+// hand-over with TimeoutNow (dissertation §3.10).
 //
 // The registry (registry.ts) owns one Election. It keeps the term, the vote
 // cast, the role and the log, and reaches back through the narrow
@@ -18,7 +20,8 @@ import { term, type MemberId, type Term } from '../types.js';
 import type { RegistryRules, RegistryTiming, VoteRequest, VoterState } from './host.js';
 import { majority } from './quorum.js';
 import type { RaftLog } from './raft-log.js';
-import type { Progress } from './tracker.js';
+import type { ProgressTracker } from './tracker.js';
+import { leaderLeaseDurationMs } from '../lease.js';
 
 type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
 
@@ -38,7 +41,8 @@ export interface ElectionHost {
   /** The incarnation tag every vote message carries. */
   inc(): { inc?: number };
   /** The leader's record of a member (undefined elsewhere). */
-  progressOf(id: MemberId): Progress | undefined;
+  /** The leader's record of every member (empty elsewhere). */
+  readonly progress: ProgressTracker;
   send(to: MemberId, msg: RaftMessage): void;
   /** Asks gossip to find a way to a member that fell silent (DESIGN.md §3.2). */
   probeRoute(member: MemberId): void;
@@ -60,6 +64,8 @@ export class Election {
   private votes = new Map<MemberId, boolean>();
   /** The latest leader this member acknowledged: whom to look for a way to when it falls silent. */
   private lastLeaderSeen: MemberId | null = null;
+  /** At a leader: when CheckQuorum looks next. */
+  private checkQuorumDue = 0;
 
   constructor(
     private readonly timing: RegistryTiming,
@@ -70,6 +76,11 @@ export class Election {
     // A restarted member may have acknowledged a leader just before it died;
     // it must not vote until that acknowledgement has run out (leader lease).
     this.voteBlockedUntil = host.now() + timing.electionTimeoutMs;
+  }
+
+  /** At a leader: when CheckQuorum looks next. */
+  get checkQuorumAt(): number {
+    return this.checkQuorumDue;
   }
 
   /** When a follower's election timer fires. */
@@ -205,8 +216,8 @@ export class Election {
     let best: MemberId | null = null;
     for (const id of h.voters()) {
       if (id === h.self) continue;
-      const p = h.progressOf(id);
-      if (p !== undefined && p.match === h.log.lastIndex() && p.snapshot === null && (best === null || p.ackedSentAt > h.progressOf(best)!.ackedSentAt)) best = id;
+      const p = h.progress.get(id);
+      if (p !== undefined && p.match === h.log.lastIndex() && p.snapshot === null && (best === null || p.ackedSentAt > h.progress.get(best)!.ackedSentAt)) best = id;
     }
     if (best === null) return null;
     h.send(best, { type: 'timeout-now', term: h.term() });
@@ -219,5 +230,33 @@ export class Election {
     // Only from the leader of our term, and only a voter at its admitted incarnation campaigns.
     if (msg.term !== h.term() || h.leader() !== from || !h.selfVotes()) return;
     this.startElection(true);
+  }
+
+  // ─────────────────────────── leader lease ───────────────────────────
+
+  /**
+   * The leader's half of the leader lease (DESIGN.md §2): from the send time of the newest heartbeat
+   * (at or before `lastBroadcastAt`) a majority acknowledged, for an election timeout shrunk by the
+   * drift bound — every voter that acknowledged refuses votes for longer on its own clock.
+   */
+  leaderLeaseEnd(lastBroadcastAt: number): number {
+    const voters = this.host.voters();
+    const q = this.host.progress.acknowledgedSince(voters, lastBroadcastAt, this.rules.ackQuorum(voters.length));
+    if (q === undefined || !Number.isFinite(q)) return Number.NEGATIVE_INFINITY;
+    return q + leaderLeaseDurationMs(this.timing.electionTimeoutMs, this.timing.clockDriftPpmMax);
+  }
+
+  /** A new leader: CheckQuorum first looks an election timeout from now. */
+  armCheckQuorum(): void {
+    this.checkQuorumDue = this.host.now() + this.timing.electionTimeoutMs;
+  }
+
+  checkQuorum(): void {
+    const h = this.host;
+    // CheckQuorum (Raft §6.2, etcd): once per election timeout, step down unless a
+    // majority was heard from since the last check.
+    const active = h.progress.takeActive((id) => (id === h.self ? h.selfVotes() : h.isVoter(id)));
+    this.armCheckQuorum();
+    if (active < majority(h.voters().length)) h.stepDown();
   }
 }

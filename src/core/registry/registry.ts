@@ -1,7 +1,7 @@
 // The registry: Raft with PreVote (§9.6), CheckQuorum (§6.2), leader
 // stickiness and a leader lease (DESIGN.md §2), single-server membership
 // changes (dissertation §4.1), log compaction, snapshots in chunks. Elections
-// (PreVote, votes, the vote block, TimeoutNow) live in election.ts, a follower's
+// (PreVote, votes, the leader lease, CheckQuorum, TimeoutNow) live in election.ts, a follower's
 // side of replication in follower.ts, admission of
 // incarnations in incarnation.ts, snapshot transfer in snapshot-transfer.ts. Raft only: it
 // knows no tickets and no gossip (etcd's raft.go knows no application). What
@@ -13,12 +13,10 @@
 // made, which the interaction scripts pin down.
 
 import type { Entry, EntryData, RaftMessage } from '../messages.js';
-import { leaderLeaseDurationMs } from '../lease.js';
 import type { PersistBatch, Role } from '../ready.js';
 import { assert, incarnationOf, index, ms, term, votes, type Index, type Member, type MemberId, type Term } from '../types.js';
 import type { RegistryDeps, RegistryHost, RegistryLimits, RegistryRules, RegistryStart, RegistryTiming } from './host.js';
 import { Election, type ElectionHost } from './election.js';
-import { majority } from './quorum.js';
 import { RaftLog } from './raft-log.js';
 import { ProgressTracker, type Progress } from './tracker.js';
 import { Admission, configuredIncarnation, type AdmissionHost } from './incarnation.js';
@@ -61,7 +59,6 @@ export class Registry {
   private readonly progress: ProgressTracker;
   private lastBroadcastAt = Number.NEGATIVE_INFINITY;
   private nextHeartbeatAt = 0;
-  private checkQuorumAt = 0;
   private leaderSince = 0;
   private leaderReadyIndex: Index = index(0);
   /** Sends snapshots in chunks to followers behind the log (snapshot-transfer.ts). */
@@ -163,11 +160,11 @@ export class Registry {
 
   /** The leader may vouch for the committed state: it leads, holds its lease and committed an entry of its term. */
   canServeLeases(now: number = this.now): boolean {
-    return this.role === 'leader' && this.commit >= this.leaderReadyIndex && this.rules.hasLeaderLease(now, this.leaderLeaseEnd());
+    return this.role === 'leader' && this.commit >= this.leaderReadyIndex && this.rules.hasLeaderLease(now, this.election.leaderLeaseEnd(this.lastBroadcastAt));
   }
 
   leaderLeaseEndNow(): number | null {
-    return this.role === 'leader' ? this.leaderLeaseEnd() : null;
+    return this.role === 'leader' ? this.election.leaderLeaseEnd(this.lastBroadcastAt) : null;
   }
 
   hasPersist(): boolean {
@@ -191,7 +188,7 @@ export class Registry {
   nextDeadline(): number {
     if (!this.admitted()) return this.admission.nextJoinAt;
     if (!this.selfVotes()) return Number.POSITIVE_INFINITY;
-    return this.role === 'leader' ? Math.min(this.nextHeartbeatAt, this.checkQuorumAt) : this.election.deadline;
+    return this.role === 'leader' ? Math.min(this.nextHeartbeatAt, this.election.checkQuorumAt) : this.election.deadline;
   }
 
   // ───────────────────────────── inputs ─────────────────────────────
@@ -200,7 +197,7 @@ export class Registry {
   onTime(): void {
     if (!this.admitted() && this.now >= this.admission.nextJoinAt) this.admission.sendJoin(this.now + this.timing.heartbeatIntervalMs);
     if (this.role === 'leader') {
-      if (this.now >= this.checkQuorumAt) this.checkQuorum();
+      if (this.now >= this.election.checkQuorumAt) this.election.checkQuorum();
     }
     if (this.role === 'leader') {
       if (this.now >= this.nextHeartbeatAt) this.broadcastAppend();
@@ -312,7 +309,7 @@ export class Registry {
     this.leaderSince = this.now;
     // Every member, non-voters too: they catch up from the leader like the others (their acknowledgements count for nothing).
     this.progress.reset(this.members, this.log.lastIndex());
-    this.checkQuorumAt = this.now + this.timing.electionTimeoutMs;
+    this.election.armCheckQuorum();
     this.host.tookOffice();
     this.emitRole();
     // Renewals are answered only after an entry of our term committed: then our table is complete.
@@ -537,7 +534,7 @@ export class Registry {
       isVoter: (id) => this.isVoter(id),
       selfVotes: () => this.selfVotes(),
       inc: () => this.inc(),
-      progressOf: (id) => this.progress.get(id),
+      progress: this.progress,
       send: (to, msg) => this.host.send(to, msg),
       probeRoute: (member) => this.host.probeRoute(member),
       campaign: (role) => {
@@ -575,22 +572,4 @@ export class Registry {
       bootstrapped: () => void (this.hardStateDirty = true),
     };
   }
-
-  // ─────────────────────────── leader lease ───────────────────────────
-
-  private leaderLeaseEnd(): number {
-    const voters = this.voters();
-    const q = this.progress.acknowledgedSince(voters, this.lastBroadcastAt, this.rules.ackQuorum(voters.length));
-    if (q === undefined || !Number.isFinite(q)) return Number.NEGATIVE_INFINITY;
-    return q + leaderLeaseDurationMs(this.timing.electionTimeoutMs, this.timing.clockDriftPpmMax);
-  }
-
-  private checkQuorum(): void {
-    // CheckQuorum (Raft §6.2, etcd): once per election timeout, step down unless a
-    // majority was heard from since the last check.
-    const active = this.progress.takeActive((id) => (id === this.self ? this.selfVotes() : this.isVoter(id)));
-    this.checkQuorumAt = this.now + this.timing.electionTimeoutMs;
-    if (active < majority(this.voters().length)) this.becomeFollower(this.currentTerm, null);
-  }
 }
-
