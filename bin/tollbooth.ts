@@ -565,8 +565,10 @@ memberSubcommand('add', ['<address>'], 'add a member: it joins as a non-voter, c
   });
 memberSubcommand('remove', ['<address>'], 'remove a member (the leader hands leadership over first)')
   .option('--force', 'a site that holds tickets: revoke them first (guarded: granted elsewhere only after their leases end)')
-  .action(async (address: string, o: MemberCliOptions) => {
-    await run(o, { op: 'member-remove', address, ...(o.force === true ? { force: true } : {}) }, (r) => `${address} removed (${committedAt(r)})`);
+  .option('--confirm-fenced', 'with --force, on a survivor when the majority is lost for good: ADDRESS is powered off or stopped for good; once every other voter is so confirmed and their leases ran out, this member goes on alone (docs/operations.md §8 (disaster recovery))')
+  .action(async (address: string, o: MemberCliOptions & { confirmFenced?: boolean }) => {
+    const req: AdminRequest = { op: 'member-remove', address, ...(o.force === true ? { force: true } : {}), ...(o.confirmFenced === true ? { confirmFenced: true } : {}) };
+    await run(o, req, (r) => (o.confirmFenced === true ? r.message : `${address} removed (${committedAt(r)})`));
   });
 memberSubcommand('replace', ['<old>', '<new>'], 'replace a member by a new one in one change: OLD leaves, NEW joins as a non-voter')
   .requiredOption('--key <base64>', "NEW's Ed25519 public key")

@@ -49,6 +49,9 @@ import { snapshotCodec } from '../src/wire/snapshot-codec.js';
 import { parseProtocolVersion } from '../src/wire/protocol-version.js';
 import { raiseProcessPriority, type PriorityTarget } from '../src/adapters/process-priority.js';
 
+/** Removed members whose registry messages are warned of (once each), bounded: the log is not theirs to fill. */
+const nonMemberWarningsMax = 64;
+
 export { exitConfig, findSelf, StartupError } from './find-self.js';
 
 export interface MemberOptions {
@@ -326,6 +329,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     return true;
   });
   let protocolViolations = 0;
+  const nonMembersWarned = new Set<string>();
   pump.on('event', (e) => {
     if (e.type === 'role') log.info({ role: e.role, term: e.term, leader: e.leader }, 'role changed');
     else if (e.type === 'applied' && e.data.type !== 'noop') log.info({ index: e.index, entry: e.data, ok: e.ok }, 'registry entry applied');
@@ -338,7 +342,11 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
       else if (e.speed === 'raised') log.warn(fields, 'CIB writes are slow: revoke lead raised to twice the slowest recent write');
       else log.info(fields, 'CIB writes are back within half of every configured revoke lead');
     }
-    else if (e.type === 'protocol-violation') log.warn({ from: e.from, msgType: e.msgType, reason: e.reason, count: ++protocolViolations }, 'protocol violation by a member: ignored');
+    else if (e.type === 'message-ignored' && e.reason === 'not a member' && !nonMembersWarned.has(e.from) && nonMembersWarned.size < nonMemberWarningsMax) {
+      // A removed member still running (one removed by force that came back, docs/operations.md §8 (disaster recovery)): said once per member.
+      nonMembersWarned.add(e.from);
+      log.warn({ from: e.from, msgType: e.msgType }, 'registry message from a member not in the configuration (removed): ignored; it neither votes nor counts until added again with member add');
+    } else if (e.type === 'protocol-violation') log.warn({ from: e.from, msgType: e.msgType, reason: e.reason, count: ++protocolViolations }, 'protocol violation by a member: ignored');
     else if (e.type === 'snapshot-transfer') {
       const fields = { peer: e.peer, stage: e.stage, index: e.index, bytes: e.bytes, ...(e.offset === undefined ? {} : { offset: e.offset }), ...(e.reason === undefined ? {} : { reason: e.reason }) };
       if (e.stage === 'refused') log.warn(fields, 'snapshot transfer');

@@ -23,6 +23,7 @@ import type { AdminCommand, CoreEvent, PersistedState, Ready, Report, Role } fro
 import { Registry } from './registry/registry.js';
 import type { SnapshotCodec } from './registry/snapshot-transfer.js';
 import { defaultRules, type MemberRules } from './rules.js';
+import { ForcedRemoval } from './forced-removal.js';
 import { LeaseOffice } from './tickets/lease-office.js';
 import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from './tickets/site-holder.js';
 import { sameNames, SiteLink } from './tickets/site-link.js';
@@ -107,6 +108,7 @@ export class Member {
   private table: TicketTable;
   private readonly registry: Registry;
   private readonly office: LeaseOffice;
+  private readonly forced: ForcedRemoval;
   private readonly bridge: GossipBridge;
   private readonly site: SiteLink | null;
   private health: SiteHealth = noHealth;
@@ -148,6 +150,16 @@ export class Member {
       send,
       event,
       publish: (name, at, rumor) => this.bridge.publishTicket(name, at, rumor),
+    });
+    this.forced = new ForcedRemoval({
+      self: this.id,
+      time: this.time,
+      clockDriftPpmMax: timing.clockDriftPpmMax,
+      rules,
+      registry: this.registry,
+      table: () => this.table,
+      heardNow: (m) => this.bridge.peers()?.peers.find((p) => p.id === m)?.state === 'alive',
+      event,
     });
     const isSite = config.members.find((m) => m.id === config.self)?.kind === 'site';
     const seqStart = init.renewSeqStart ?? init.now * 2 ** 16 + 1;
@@ -232,7 +244,9 @@ export class Member {
 
   command(cmd: AdminCommand, now: Ms): void {
     this.advanceTime(now);
-    this.office.handleCommand(cmd);
+    // A lost majority: this survivor decides alone (forced-removal.ts); every other command goes to the leader's office.
+    if (cmd.type === 'member-remove' && cmd.confirmFenced === true) this.forced.handle(cmd);
+    else this.office.handleCommand(cmd);
     this.finishInput();
   }
 

@@ -39,10 +39,23 @@ export type Cause =
   | { readonly by: 'admin'; readonly commandId: string; readonly force: boolean; readonly requester?: Requester }
   | { readonly by: 'auto'; readonly reason: 'initial' | 'failover'; readonly detail?: string };
 
+/** What a forced configuration entry says about itself (docs/operations.md §8 (disaster recovery)). */
+export interface ForcedRemovalNote {
+  readonly removed: readonly MemberId[];
+  readonly commandId: string;
+  /** Who asked (AdminCommand.requester), when the admin service could tell. */
+  readonly requester?: Requester;
+}
+
 /** Commands replicated through the registry log (the ticket table's inputs). */
 export type EntryData =
   | { readonly type: 'noop' }
-  | { readonly type: 'config'; readonly members: readonly Member[] }
+  /**
+   * The configuration from this entry on (dissertation §4.1: in force once in the log). `forced`: written
+   * by a survivor without a majority (member remove --force --confirm-fenced, docs/operations.md §8 (disaster recovery)):
+   * the members it removed and the admin command; recorded in the history when it applies.
+   */
+  | { readonly type: 'config'; readonly members: readonly Member[]; readonly forced?: ForcedRemovalNote }
   | {
       readonly type: 'grant';
       readonly ticket: string;

@@ -71,7 +71,11 @@ export type CommandErrorCode =
   | 'unknown-outcome'
   | 'rejected'
   /** The committed config's version is not the one the command expected (another change landed first). */
-  | 'config-changed';
+  | 'config-changed'
+  /** member remove --confirm-fenced: the member (or another voter) is not known to be fenced, or a leader is known. */
+  | 'not-fenced'
+  /** member remove --confirm-fenced: a lease the removed member may hold still runs in this member's view (the message says how long). */
+  | 'lease-running';
 
 export type CoreEvent =
   | { readonly type: 'role'; readonly role: Role; readonly term: Term; readonly leader: MemberId | null }
@@ -162,8 +166,12 @@ export type AdminCommandBody =
   | { readonly id: string; readonly type: 'ticket-remove'; readonly ticket: string; readonly revokeFirst?: boolean; readonly expectedVersion?: number }
   | { readonly id: string; readonly type: 'ticket-change'; readonly def: TicketDef; readonly expectedVersion?: number }
   | { readonly id: string; readonly type: 'member-add'; readonly member: Member }
-  /** `force`: a site that holds tickets has them revoked first (guarded: nobody else gets them before their leases end). */
-  | { readonly id: string; readonly type: 'member-remove'; readonly member: MemberId; readonly force?: boolean }
+  /**
+   * `force`: a site that holds tickets has them revoked first (guarded: nobody else gets them before their leases end).
+   * `confirmFenced` (with force): the majority is lost for good; this member, not the leader, writes a configuration
+   * of itself alone once every other voter is confirmed fenced and their leases ran out (forced-removal.ts).
+   */
+  | { readonly id: string; readonly type: 'member-remove'; readonly member: MemberId; readonly force?: boolean; readonly confirmFenced?: boolean }
   /** One config entry: `old` leaves, `member` joins as a non-voter (then catches up and is promoted). */
   | { readonly id: string; readonly type: 'member-replace'; readonly old: MemberId; readonly member: Member; readonly force?: boolean };
 

@@ -45,6 +45,8 @@ export interface MemberRules extends RegistryRules {
   readonly routeFor: (gossipRoute: Route | null) => Route | null;
   /** SWIM §3.1: a missed direct probe is retried through k other members before anyone is suspected. */
   readonly useIndirectProbes: boolean;
+  /** Issue 11 item 5 (forced-removal.ts): when a fenced member's last lease has run out, from the latest time a renewal could have been answered. */
+  readonly fencedLeasesEnd: (answeredBeforeMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
 }
 
 export const defaultRules: MemberRules = Object.freeze({
@@ -71,4 +73,5 @@ export const defaultRules: MemberRules = Object.freeze({
   renewalRefusesChangesAfter: (sinceIndex: number): number => sinceIndex,
   routeFor: (gossipRoute: Route | null): Route | null => gossipRoute,
   useIndirectProbes: true,
+  fencedLeasesEnd: leaderViewEnd,
 });

@@ -68,6 +68,8 @@ export interface AdminRequest {
   readonly revokeFirst?: boolean;
   /** member-add, member-remove, member-replace: the member (its address); replace: the one leaving. */
   readonly address?: string;
+  /** member-remove with force: the majority is lost for good and the member is fenced; run on a survivor (docs/operations.md §8 (disaster recovery)). */
+  readonly confirmFenced?: boolean;
   /** member-replace: the member that takes `address`'s place. */
   readonly newAddress?: string;
   /** member-add (and replace, default: the leaving member's): site or arbitrator. */
@@ -261,7 +263,7 @@ export class AdminService {
       const v = r[k];
       if (v !== undefined && (typeof v !== 'string' || v.length > admitChars)) return `${k} must be a string of at most ${admitChars} characters`;
     }
-    for (const k of ['force', 'local', 'revokeFirst'] as const) if (r[k] !== undefined && typeof r[k] !== 'boolean') return `${k} must be true or false`;
+    for (const k of ['force', 'local', 'revokeFirst', 'confirmFenced'] as const) if (r[k] !== undefined && typeof r[k] !== 'boolean') return `${k} must be true or false`;
     if (r.expectedVersion !== undefined && !(Number.isSafeInteger(r.expectedVersion) && (r.expectedVersion as number) >= 0)) return 'expectedVersion must be a non-negative integer';
     if (r.sinceMs !== undefined && !(Number.isSafeInteger(r.sinceMs) && (r.sinceMs as number) >= 0)) return 'sinceMs must be a non-negative integer (ms since the Unix epoch)';
     // Who asked is never the client's to say: only this service sets it (handle), or a member that forwards (onFrame).
@@ -381,6 +383,7 @@ export class AdminService {
           if (problem !== null) unknownRequester = ` (who asked is not recorded: ${problem})`;
         }
         const cmd: AdminCommand = req.requester === undefined ? checked : { ...checked, requester: req.requester };
+        if (cmd.type === 'member-remove' && cmd.confirmFenced === true) return this.forcedRemoval(cmd, forwarded, unknownRequester);
         if (core.status().role !== 'leader') return forwarded ? this.notLeader() : this.forward(req);
         const r = await this.c.pump.command(cmd, forwardTimeoutMs);
         // Removing the leader hands leadership over first: the new leader takes the change once elected.
@@ -389,6 +392,14 @@ export class AdminService {
         return { ok: r.ok, ...(r.code === undefined ? {} : { code: r.code }), message: r.message + unknownRequester, answeredBy: me, data: { index: r.index ?? null } };
       }
     }
+  }
+
+  /** member remove --confirm-fenced: decided by this survivor alone, never by a leader (src/core/forced-removal.ts). */
+  private async forcedRemoval(cmd: AdminCommand, forwarded: boolean, unknownRequester: string): Promise<AdminResponse> {
+    const me = this.c.self;
+    if (forwarded) return { ok: false, code: 'invalid', message: `--confirm-fenced is run on the survivor itself (its admin socket), never forwarded to ${me}`, answeredBy: me };
+    const r = await this.c.pump.command(cmd, forwardTimeoutMs);
+    return { ok: r.ok, ...(r.code === undefined ? {} : { code: r.code }), message: r.message + unknownRequester, answeredBy: me, data: { index: r.index ?? null } };
   }
 
   private notLeader(): AdminResponse {
@@ -496,7 +507,7 @@ export class AdminService {
   private memberCommand(id: string, req: AdminRequest): AdminCommand | string {
     const address = req.address;
     if (address === undefined || !memberAddress.test(address)) return `${req.op} needs the member's address (1-64 characters: letters, digits, '.', ':', '-', '_'), got ${JSON.stringify(address ?? null)}`;
-    if (req.op === 'member-remove') return { id, type: 'member-remove', member: address as MemberId, force: req.force === true };
+    if (req.op === 'member-remove') return { id, type: 'member-remove', member: address as MemberId, force: req.force === true, ...(req.confirmFenced === true ? { confirmFenced: true } : {}) };
     const joining = req.op === 'member-add' ? address : req.newAddress;
     if (joining === undefined || !memberAddress.test(joining)) return `${req.op} needs the new member's address, got ${JSON.stringify(joining ?? null)}`;
     const key = req.publicKey;

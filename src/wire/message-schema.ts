@@ -32,6 +32,7 @@ import {
   type EntryData,
   renewAllRefusals,
   renewRefusalsMax,
+  type ForcedRemovalNote,
   type RaftMessage,
   type RenewGrant,
   type RenewItem,
@@ -282,6 +283,16 @@ class Parser {
     return list(value, path, this.limits.membersMax, (m, at) => this.member(m, at));
   }
 
+  forcedNote(value: unknown, path: string): ForcedRemovalNote {
+    const o = object(value, path);
+    const requester = optional(o, 'requester', path, (v, at) => this.requester(v, at));
+    return {
+      removed: list(field(o, 'removed', path), `${path}.removed`, this.limits.membersMax, (m, at) => this.memberId(m, at)),
+      commandId: text(field(o, 'commandId', path), `${path}.commandId`, this.limits.commandIdCharsMax),
+      ...(requester === undefined ? {} : { requester }),
+    };
+  }
+
   cause(value: unknown, path: string): Cause {
     const o = object(value, path);
     const by = oneOf(field(o, 'by', path), `${path}.by`, ['admin', 'auto'] as const);
@@ -364,7 +375,10 @@ class Parser {
       case 'noop':
         return { type };
       case 'config':
-        return { type, members: this.members(get('members'), at('members')) };
+      {
+        const forced = optional(o, 'forced', path, (v, p) => this.forcedNote(v, p));
+        return { type, members: this.members(get('members'), at('members')), ...(forced === undefined ? {} : { forced }) };
+      }
       case 'grant':
         return {
           type,

@@ -78,6 +78,11 @@ export class Election {
     this.voteBlockedUntil = host.now() + timing.electionTimeoutMs;
   }
 
+  /** Until when this member refuses votes: it vouches for a leader it acknowledged (or was). */
+  get votesBlockedUntil(): number {
+    return this.voteBlockedUntil;
+  }
+
   /** At a leader: when CheckQuorum looks next. */
   get checkQuorumAt(): number {
     return this.checkQuorumDue;

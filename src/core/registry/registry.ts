@@ -492,6 +492,27 @@ export class Registry {
     return this.role === 'leader' && this.commit >= this.leaderReadyIndex && !pending;
   }
 
+  /** Until when this member vouches for the last leader it acknowledged (or led as): it votes for no other before. */
+  get votesBlockedUntil(): number {
+    return this.election.votesBlockedUntil;
+  }
+
+  /**
+   * A survivor that lost its majority for good writes a configuration without one (forced-removal.ts
+   * checks when; docs/operations.md §8 (disaster recovery)): in a term of its own, as a candidate's (no other member made
+   * entries in it), then campaigns by it at once: a configuration counts once in the log (§4.1).
+   */
+  forceConfiguration(data: Extract<EntryData, { type: 'config' }>): Index {
+    assert(this.role !== 'leader' && this.selfVotes() && data.members.some((m) => m.id === this.self), 'a forced configuration is written by a voting non-leader that it keeps');
+    this.currentTerm = term(this.currentTerm + 1);
+    this.votedFor = this.self;
+    this.hardStateDirty = true;
+    this.becomeFollower(this.currentTerm, null);
+    const i = this.appendEntry(data);
+    this.election.startPreVote();
+    return i;
+  }
+
   /** Hands leadership over before this leader leaves the configuration (election.ts); the target or null. */
   transferLeadership(): MemberId | null {
     return this.election.transferLeadership();

@@ -240,7 +240,15 @@ export class TicketTable {
   private applyOne(data: EntryData, at: Index): ApplyOutcome {
     switch (data.type) {
       case 'noop':
+        return { ok: true };
       case 'config':
+        // A forced configuration (docs/operations.md §8 (disaster recovery)) goes into every ticket's history: who and why.
+        if (data.forced !== undefined) {
+          const { commandId, requester } = data.forced;
+          const cause: Cause = { by: 'admin', commandId, force: true, ...(requester === undefined ? {} : { requester }) };
+          const change = forcedRemovalChange(data.forced.removed);
+          for (const t of this.tickets.values()) this.record({ index: at, ticket: t.def.name, change, holder: t.holder, generation: t.generation, cause });
+        }
         return { ok: true };
       case 'grant': {
         const t = this.tickets.get(data.ticket);
@@ -342,6 +350,14 @@ export class TicketTable {
 }
 
 const noNames: ReadonlySet<string> = new Set();
+
+/** Names listed in a forced removal's history text: with member names of up to 64 characters it fits a record's change text. */
+const forcedNamesListedMax = 3;
+
+function forcedRemovalChange(removed: readonly MemberId[]): string {
+  const more = removed.length - forcedNamesListedMax;
+  return `forced removal of ${removed.slice(0, forcedNamesListedMax).join(', ')}${more > 0 ? ` and ${more} more` : ''}, confirmed fenced`;
+}
 
 function withoutHonoured(t: TicketState): TicketState {
   if (t.leaseDurationHonouredMs === undefined) return t;
