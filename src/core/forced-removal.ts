@@ -86,6 +86,8 @@ export class ForcedRemoval {
     if (dead === d.self) return { code: 'invalid', message: `${dead} is this member: run the command on a survivor, naming the member that is gone` };
     if (!r.config.some((m) => m.id === dead)) return { code: 'no-such-member', message: `${dead} is not a member` };
     if (!r.selfVotes()) return { code: 'invalid', message: `${d.self} does not vote (a non-voter or another incarnation): run it on a voting survivor` };
+    // The formation of one that results must be able to hold tickets (as member remove keeps the last site).
+    if (r.config.find((m) => m.id === d.self)?.kind !== 'site') return { code: 'invalid', message: `${d.self} is an arbitrator: a formation of it alone holds no tickets; run it on a surviving site` };
     if (r.isLeader() || r.leaderNow !== null) {
       return { code: 'not-fenced', message: `a leader is known (${r.leaderNow}): a majority is reachable, so remove ${dead} with member remove --force (through the log)` };
     }

@@ -201,6 +201,15 @@ describe('member remove --force --confirm-fenced', () => {
     expect(net.member(s1).status().members.map((m) => m.id)).toEqual([s2, s1]);
   });
 
+  it('is refused on an arbitrator: a formation of it alone would hold no tickets', () => {
+    const net = new Net([{ id: s1, kind: 'site' }, { id: a1, kind: 'arbitrator' }]);
+    net.run(5000);
+    net.nodes.get(s1)!.down = true;
+    net.run(net.now + 3000);
+    expect(net.command(a1, forced('arb', s1))).toMatchObject({ ok: false, code: 'invalid' });
+    expect(net.member(a1).status().members.map((m) => m.id)).toEqual([s1, a1]);
+  });
+
   it('with three voters and two lost: every lost voter is confirmed, and the wait counts from the latest confirmation', () => {
     const three: MemberInfo[] = [...twoSites, { id: a1, kind: 'arbitrator' }];
     const net = new Net(three);
