@@ -14,14 +14,11 @@
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
 import { leaderViewEnd } from '../../src/core/lease.js';
-import { Member } from '../../src/core/member.js';
 import { defaultRules, type MemberRules } from '../../src/core/rules.js';
-import type { Envelope } from '../../src/core/messages.js';
-import { SeededRandom } from '../../src/core/random.js';
-import type { AdminCommand, CoreEvent } from '../../src/core/ready.js';
-import { memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
-import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
-import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
+import type { AdminCommand } from '../../src/core/ready.js';
+import { memberId, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
+import { emptyRaftStore, type RaftStore } from '../support/raft-store.js';
+import { VirtualNet, type CommandResult } from '../support/virtual-net.js';
 
 const s1 = memberId('site1');
 const s2 = memberId('site2');
@@ -43,74 +40,21 @@ function config(self: MemberId, members: MemberInfo[]): CoreConfig {
   };
 }
 
-type Result = Extract<CoreEvent, { type: 'command-result' }>;
+type Result = CommandResult;
 
-class Net {
-  now = 0;
-  readonly nodes = new Map<MemberId, { member: Member; store: RaftStore; down: boolean }>();
-  readonly events: Array<{ at: MemberId; e: CoreEvent }> = [];
-  private queue: Array<{ at: number; env: Envelope }> = [];
-  /** Members cut off from every other (they run on, alone). */
-  readonly isolated = new Set<MemberId>();
-
+/** The shared virtual network, with this file's config per member and, optionally, broken rules. */
+class Net extends VirtualNet {
   constructor(
     members: MemberInfo[],
     private readonly rules: MemberRules = defaultRules,
   ) {
-    members.forEach((m, i) => this.start(m.id, members, i + 1, emptyRaftStore()));
+    super();
+    members.forEach((m, i) => this.restart(m.id, members, i + 1, emptyRaftStore()));
   }
 
-  start(id: MemberId, members: MemberInfo[], seed: number, store: RaftStore): void {
-    const persisted = loadFrom(store);
-    const init = { now: ms(this.now), random: new SeededRandom(seed), snapshotCodec, ...(persisted === undefined ? {} : { persisted }) };
-    const member = new Member(config(id, members), init, this.rules);
-    this.nodes.set(id, { member, store, down: false });
-    this.drain(id);
-  }
-
-  member(id: MemberId): Member {
-    return this.nodes.get(id)!.member;
-  }
-
-  private drain(id: MemberId): void {
-    const n = this.nodes.get(id)!;
-    while (n.member.hasReady()) {
-      const r = n.member.ready();
-      persistInto(n.store, r.persist);
-      for (const env of r.messages) this.queue.push({ at: this.now + 1, env });
-      for (const e of r.events) this.events.push({ at: id, e });
-      for (const eff of r.effects) n.member.report({ type: 'effect-result', id: eff.id, ok: true }, ms(this.now));
-      n.member.advance(r);
-    }
-  }
-
-  /** The command's result if it came at once (a forced removal's always does; a proposal's after commit). */
-  command(id: MemberId, cmd: AdminCommand): Result | undefined {
-    this.member(id).command(cmd, ms(this.now));
-    this.drain(id);
-    return this.result(cmd.id);
-  }
-
-  result(id: string): Result | undefined {
-    return this.events.map((x) => x.e).find((e): e is Result => e.type === 'command-result' && e.id === id);
-  }
-
-  run(untilMs: number): void {
-    for (; this.now < untilMs; this.now += 1) {
-      const due = this.queue.filter((q) => q.at <= this.now);
-      this.queue = this.queue.filter((q) => q.at > this.now);
-      for (const { env } of due) {
-        const n = this.nodes.get(env.to);
-        if (n === undefined || n.down || (env.from !== env.to && (this.isolated.has(env.from) || this.isolated.has(env.to)))) continue;
-        n.member.step(env, ms(this.now));
-        this.drain(env.to);
-      }
-      for (const [id, n] of this.nodes) {
-        if (n.down || n.member.nextDeadline() > this.now) continue;
-        n.member.tick(ms(this.now));
-        this.drain(id);
-      }
-    }
+  /** Starts `id` on `store` (its old one: a restart from what it persisted). */
+  restart(id: MemberId, members: MemberInfo[], seed: number, store: RaftStore): void {
+    this.start(config(id, members), seed, store, { rules: this.rules });
   }
 
   leaderOf(id: MemberId): MemberId | null {
@@ -187,7 +131,7 @@ describe('member remove --force --confirm-fenced', () => {
 
     // The dead member comes back with its old store: a non-member's votes count for nothing; it never leads.
     const term = net.member(s2).status().term;
-    net.start(s1, twoSites, 11, net.nodes.get(s1)!.store);
+    net.restart(s1, twoSites, 11, net.nodes.get(s1)!.store);
     net.run(net.now + 5000);
     expect(net.member(s1).status().role).not.toBe('leader');
     expect(net.member(s2).status()).toMatchObject({ role: 'leader', term });

@@ -8,13 +8,9 @@
 // after 1 ms; nothing sleeps.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
-import { Member } from '../../src/core/member.js';
-import type { Envelope } from '../../src/core/messages.js';
-import { SeededRandom } from '../../src/core/random.js';
-import type { AdminCommand, CoreEvent } from '../../src/core/ready.js';
-import { memberId, ms, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
-import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
-import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
+import { memberId, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
+import { emptyRaftStore } from '../support/raft-store.js';
+import { VirtualNet } from '../support/virtual-net.js';
 
 const s1 = memberId('site1');
 const s2 = memberId('site2');
@@ -36,57 +32,10 @@ function config(self: MemberId, members: MemberInfo[]): CoreConfig {
   };
 }
 
-class Net {
-  now = 0;
-  readonly nodes = new Map<MemberId, { member: Member; store: RaftStore; down: boolean }>();
-  readonly events: Array<{ at: MemberId; e: CoreEvent }> = [];
-  private queue: Array<{ at: number; env: Envelope }> = [];
-
+/** The shared virtual network, with this file's config per member. */
+class Net extends VirtualNet {
   add(id: MemberId, members: MemberInfo[], seed: number): void {
-    const store = emptyRaftStore();
-    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed), snapshotCodec });
-    this.nodes.set(id, { member, store, down: false });
-    this.drain(id);
-  }
-
-  private drain(id: MemberId): void {
-    const n = this.nodes.get(id)!;
-    while (n.member.hasReady()) {
-      const r = n.member.ready();
-      persistInto(n.store, r.persist);
-      for (const env of r.messages) this.queue.push({ at: this.now + 1, env });
-      for (const e of r.events) this.events.push({ at: id, e });
-      // Effects are confirmed at once: this test is about membership, not the CIB.
-      for (const eff of r.effects) n.member.report({ type: 'effect-result', id: eff.id, ok: true }, ms(this.now));
-      n.member.advance(r);
-    }
-  }
-
-  command(id: MemberId, cmd: AdminCommand): void {
-    this.nodes.get(id)!.member.command(cmd, ms(this.now));
-    this.drain(id);
-  }
-
-  result(id: string): Extract<CoreEvent, { type: 'command-result' }> | undefined {
-    return this.events.map((x) => x.e).find((e): e is Extract<CoreEvent, { type: 'command-result' }> => e.type === 'command-result' && e.id === id);
-  }
-
-  run(untilMs: number): void {
-    for (; this.now < untilMs; this.now += 1) {
-      const due = this.queue.filter((q) => q.at <= this.now);
-      this.queue = this.queue.filter((q) => q.at > this.now);
-      for (const { env } of due) {
-        const n = this.nodes.get(env.to);
-        if (n === undefined || n.down) continue;
-        n.member.step(env, ms(this.now));
-        this.drain(env.to);
-      }
-      for (const [id, n] of this.nodes) {
-        if (n.down || n.member.nextDeadline() > this.now) continue;
-        n.member.tick(ms(this.now));
-        this.drain(id);
-      }
-    }
+    this.start(config(id, members), seed);
   }
 
   leader(): MemberId {
@@ -97,18 +46,11 @@ class Net {
 
   /** The member's store is lost: it starts again empty, as a new incarnation (docs/protocol.md §10). */
   wipe(id: MemberId, members: MemberInfo[], seed: number, freshIncarnation: number): void {
-    const store = emptyRaftStore();
-    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed), snapshotCodec, freshIncarnation });
-    this.nodes.set(id, { member, store, down: false });
-    this.drain(id);
+    this.start(config(id, members), seed, emptyRaftStore(), { freshIncarnation });
   }
 
   restartFromStore(id: MemberId, members: MemberInfo[], seed: number): void {
-    const old = this.nodes.get(id)!;
-    const persisted = loadFrom(old.store);
-    const member = new Member(config(id, members), { now: ms(this.now), random: new SeededRandom(seed), snapshotCodec, ...(persisted === undefined ? {} : { persisted }) });
-    this.nodes.set(id, { member, store: old.store, down: false });
-    this.drain(id);
+    this.start(config(id, members), seed, this.nodes.get(id)!.store);
   }
 }
 
