@@ -19,10 +19,11 @@
 // the machine's), and purges the package at the end. Each operation's
 // outcome is printed as a works/fails table. Waits are polls with deadlines.
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeb } from '../../packaging/deb/build-deb.js';
+import { releasePackageTestLock, tryTakePackageTestLock } from '../support/package-test-lock.js';
 import { cleanupStaleLabs, startCluster, waitFor, type Cluster, type RunResult } from './lab.js';
 import { LiveFormation, type RunningMember } from './formation.js';
 import { run } from './lab/run.js';
@@ -33,7 +34,6 @@ const havePcs = existsSync('/usr/sbin/pcs') && existsSync('/usr/bin/dpkg-deb') &
 const prefix = 'tbt';
 const subnet = '10.94.1';
 const floatingIp = `${subnet}.100`;
-const lockDir = '/run/lock/tollbooth-deb-test';
 const boothConf = '/etc/booth/booth.conf';
 /** Budget of one pcs run inside the node (Python start-up, crm_resource --restart waits for stop and start). */
 const pcsMs = 180_000;
@@ -73,17 +73,7 @@ describe.skipIf(!isRoot || !havePcs)('pcs against a live cluster running the ins
 
   beforeAll(async () => {
     await waitFor(
-      async () => {
-        try {
-          await mkdir(lockDir);
-          await writeFile(join(lockDir, 'pid'), String(process.pid));
-          return true;
-        } catch {
-          const pid = Number(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => '0'));
-          if (pid > 0 && !existsSync(`/proc/${pid}`)) await rm(lockDir, { recursive: true, force: true });
-          return null;
-        }
-      },
+      tryTakePackageTestLock,
       { what: 'the package test lock', timeoutMs: 600_000, intervalMs: 1000 },
     );
     locked = true;
@@ -162,7 +152,7 @@ describe.skipIf(!isRoot || !havePcs)('pcs against a live cluster running the ins
         const purge = await run(['dpkg', '--purge', 'tollbooth'], { timeoutMs: 300_000 });
         record('dpkg --purge tollbooth', purge.code === 0, `exit ${purge.code}`);
       }
-      await rm(lockDir, { recursive: true, force: true });
+      await releasePackageTestLock();
     }
     const w = Math.max(0, ...table.map((r) => r[0].length));
     const v = Math.max(0, ...table.map((r) => r[1].length));

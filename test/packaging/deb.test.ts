@@ -34,6 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, memberReadyMsMax, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
 import { formationWaitMs } from '../support/led-calls.js';
 import { buildDeb } from '../../packaging/deb/build-deb.js';
+import { releasePackageTestLock, tryTakePackageTestLock } from '../support/package-test-lock.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const isRoot = process.getuid?.() === 0;
@@ -42,7 +43,6 @@ const havePcs = existsSync('/usr/sbin/pcs');
 const haveCrm = existsSync('/usr/sbin/crm');
 const haveCrmTicket = existsSync('/usr/sbin/crm_ticket');
 const haveSystemctl = existsSync('/usr/bin/systemctl') || existsSync('/bin/systemctl');
-const lockDir = '/run/lock/tollbooth-deb-test';
 const boothConf = '/etc/booth/booth.conf';
 const boothSocket = '/run/tollbooth/booth.sock';
 const cibFixture = join(repo, 'test/adapters/fixtures/cib-tickets.xml');
@@ -95,18 +95,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
   let installedAt = 0;
 
   beforeAll(async () => {
-    await until('the package test lock', 600_000, async () => {
-      try {
-        await mkdir(lockDir);
-        await writeFile(join(lockDir, 'pid'), String(process.pid));
-        return true;
-      } catch {
-        // Another run holds it; a holder that died leaves its pid behind.
-        const pid = Number(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => '0'));
-        if (pid > 0 && !existsSync(`/proc/${pid}`)) await rm(lockDir, { recursive: true, force: true });
-        return null;
-      }
-    }, 1000);
+    await until('the package test lock', 600_000, tryTakePackageTestLock, 1000);
     locked = true;
     deb = buildDeb(join(repo, 'build'));
   }, 900_000);
@@ -119,7 +108,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     else await rm(boothConf, { force: true });
     const purge = await dpkg(['--purge', 'tollbooth']);
     record('dpkg --purge tollbooth', purge.code === 0 && !existsSync('/usr/sbin/booth'), `exit ${purge.code}`);
-    if (locked) await rm(lockDir, { recursive: true, force: true });
+    if (locked) await releasePackageTestLock();
     const w = Math.max(...table.map((r) => r[0].length));
     const v = Math.max(...table.map((r) => r[1].length));
     process.stdout.write(`\nbooth tools against tollbooth (this run):\n${table.map(([a, b, c]) => `  ${a.padEnd(w)}  ${b.padEnd(v)}  ${c}`).join('\n')}\n`);
