@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import { formationWaitMs } from '../support/led-calls.js';
+import { startWithHttp } from '../support/http-members.js';
 
 const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
 const leaseS = 4;
@@ -85,11 +86,7 @@ describe('metrics and events of a real formation', () => {
 
   beforeAll(async () => {
     f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, command: tsxCommand, tickets: [{ name: 'auto', expireS: leaseS, acquireAfterS: 0 }] });
-    for (const m of f.members) {
-      const port = await freePort([m.address]);
-      http.set(m.address, port);
-      f.start(m, ['--http', `${m.address}:${port}`]);
-    }
+    await startWithHttp(f, http);
     await Promise.all(f.members.map((m) => f.waitReady(m)));
     promDir = await mkdtemp(join(tmpdir(), 'tollbooth-prom-'));
     promPort = await freePort(['127.0.0.1']);

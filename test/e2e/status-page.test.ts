@@ -21,11 +21,12 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
+import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import type { FormationEvent } from '../../src/runtime/formation-events.js';
 import type { StatusSnapshot } from '../../src/runtime/status-snapshot.js';
 import { statusStreamClientsMax } from '../../src/runtime/status-stream.js';
 import { callLed, formationWaitMs } from '../support/led-calls.js';
+import { startWithHttp } from '../support/http-members.js';
 
 const chromiumCandidates = ['/usr/bin/chromium', '/usr/lib/chromium/chromium'];
 const chromium = chromiumCandidates.find((p) => existsSync(p)) ?? null;
@@ -79,11 +80,7 @@ describeBrowser('the status page in headless Chromium, on a real formation', () 
 
   beforeAll(async () => {
     f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, command: tsxCommand, tickets: [{ name: 'auto', expireS: leaseS, acquireAfterS: 0 }] });
-    for (const m of f.members) {
-      const port = await freePort([m.address]);
-      http.set(m.address, port);
-      f.start(m, ['--http', `${m.address}:${port}`]);
-    }
+    await startWithHttp(f, http);
     browser = await puppeteer.launch({
       executablePath: chromium!,
       headless: true,
