@@ -10,7 +10,7 @@
 //   --json              end with the JSON line
 //   --out FILE          also write the JSON object to FILE
 //   --quick             fewer samples and shorter windows (smoke run, figures not for the docs)
-//   --only LIST         comma-separated subset of cli,startup,grant,failover,idle,tickets
+//   --only LIST         comma-separated subset of cli,startup,grant,failover,idle,health,tickets
 //   --idle-presets LIST presets of the idle-footprint formations (default lan,loopback)
 //   --idle-window-s N   length of each idle window (default 30; 10 with --quick)
 //   --node-flags FLAGS  space-separated Node flags for every idle member (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
@@ -35,10 +35,11 @@ import { round } from './stats.js';
 import { measureStartup, type StartupResult } from './startup.js';
 import { measureSteady, type SteadyResult } from './steady.js';
 import { describeIdle, measureIdle, type IdlePreset, type IdleResult } from './idle.js';
+import { measureHealthRound, type HealthRoundResult } from './health-round.js';
 
 const execFileP = promisify(execFile);
 
-const sections = ['cli', 'startup', 'grant', 'failover', 'idle', 'tickets'] as const;
+const sections = ['cli', 'startup', 'grant', 'failover', 'idle', 'health', 'tickets'] as const;
 type Section = (typeof sections)[number];
 
 interface Options {
@@ -206,6 +207,16 @@ async function main(): Promise<number> {
           b.say(`  idle ${p} FAILED: ${brief(err)}`);
         }
       }
+    }
+
+    const health = await run<HealthRoundResult>('health', () => measureHealthRound(o.quick ? 5 : 20));
+    if (health !== null) {
+      result.healthRound = health;
+      const lan = health.corePctByPreset.lan!;
+      b.say(
+        `health round of a crm_ticket site: full ${health.full.cpuMsPerRound} ms CPU (${health.full.wallMsPerRound} ms wall), ` +
+          `kept (CIB unchanged) ${health.kept.cpuMsPerRound} ms CPU; under lan ${lan.full} % → ${lan.kept} % of a core`,
+      );
     }
 
     if (o.only.has('tickets')) {

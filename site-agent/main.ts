@@ -22,7 +22,7 @@ import { memberIdOf, toCoreConfig, toSwimTiming } from '../src/config/to-core.js
 import { gossipInitFor } from '../src/runtime/gossip-init.js';
 import { listenAdminSocket } from '../src/adapters/admin-socket.js';
 import { ensureLeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
-import { readClusterState, ticketResources } from '../src/adapters/pacemaker/cluster-state.js';
+import { readCibVersion, readClusterState, ticketResources } from '../src/adapters/pacemaker/cluster-state.js';
 import { HandlerRunner } from '../src/adapters/pacemaker/handlers.js';
 import { RunnabilityChecker } from '../src/adapters/pacemaker/runnability.js';
 import { SiteHealthMonitor, type HealthProbes } from '../src/runtime/site-health.js';
@@ -442,6 +442,8 @@ function siteHealthMonitor(
   }
   if (sinkKind === 'crm_ticket') {
     if (opts.quorumCheck !== false) probes.quorate = async () => (await readClusterState()).quorate;
+    // One small CIB read per round; crm_mon and crm_simulate only when it changed (or a minute passed).
+    if (opts.quorumCheck !== false || opts.runnabilityCheck !== false) probes.cibVersion = () => readCibVersion();
     if (opts.runnabilityCheck !== false) {
       const checker = new RunnabilityChecker({});
       probes.runnable = async (tickets) => {

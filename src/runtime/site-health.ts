@@ -22,6 +22,16 @@ export interface HealthProbes {
   readonly runnable?: (tickets: readonly string[]) => Promise<ReadonlyMap<string, { runnable: boolean; reason?: string } | Error>>;
   /** Whether this site's cluster partition has quorum; throws when it cannot tell. */
   readonly quorate?: () => Promise<boolean>;
+  /**
+   * A cheap reading that changes whenever anything `quorate` and `runnable`
+   * read could change (the CIB's root element: epoch, num_updates,
+   * admin_epoch, have-quorum, dc-uuid; crm_mon takes the DC and quorum from
+   * those too). While it stays the same, a round keeps the last quorum and
+   * runnability answers instead of running crm_mon and crm_simulate again
+   * (at most fullRoundMaxAgeMs apart). Throws when it cannot tell: the round
+   * then runs every probe.
+   */
+  readonly cibVersion?: () => Promise<string>;
 }
 
 export interface HealthLogger {
@@ -33,6 +43,13 @@ export interface HealthLogger {
 export const writeFailuresMaxDefault = 3;
 /** How long a ticket given up for failed writes stays unrunnable here, ms. */
 export const writeFailureHoldMsDefault = 60_000;
+/**
+ * Longest time between two rounds that run the quorum and runnability probes
+ * even though the CIB did not change, ms: time-based rules and expiring fail
+ * counts change what crm_simulate says without a CIB write. booth runs its
+ * service-runnable check once per renewal (expire / 2, 300 s by default).
+ */
+export const fullRoundMaxAgeMsDefault = 60_000;
 
 export interface SiteHealthMonitorOptions {
   readonly tickets: ReadonlyArray<{ readonly name: string; readonly hasHandler: boolean }>;
@@ -47,6 +64,8 @@ export interface SiteHealthMonitorOptions {
   readonly writeFailuresMax?: number;
   /** How long a ticket given up for failed writes stays unrunnable here before the site tries again. Default writeFailureHoldMsDefault. */
   readonly writeFailureHoldMs?: number;
+  /** See HealthProbes.cibVersion. Default fullRoundMaxAgeMsDefault. */
+  readonly fullRoundMaxAgeMs?: number;
   /** Monotonic ms. Default performance.now. */
   readonly now?: () => number;
 }
@@ -64,6 +83,10 @@ export class SiteHealthMonitor {
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly urgent = new Set<string>();
+  /** The CIB version the last full round started from, and when (monotonic ms). */
+  private fullRound: { version: string; at: number } | null = null;
+  /** Rounds that ran the quorum and runnability probes, and rounds that kept their answers (metrics, tests). */
+  readonly rounds = { full: 0, kept: 0 };
 
   constructor(private readonly o: SiteHealthMonitorOptions) {}
 
@@ -148,13 +171,16 @@ export class SiteHealthMonitor {
   /** One round over `only` (or every ticket), then a report if anything changed. */
   private async round(only: ReadonlySet<string> | null): Promise<void> {
     const p = this.o.probes;
-    if (only === null && p.quorate !== undefined) {
+    const probe = only !== null || (await this.cibChanged());
+    if (only === null) this.rounds[probe ? 'full' : 'kept'] += 1;
+    if (only === null && probe && p.quorate !== undefined) {
       try {
         const q = await p.quorate();
         if (q !== this.quorate) this.o.log.warn({ quorate: q }, q ? 'the site cluster has quorum again' : 'the site cluster has lost quorum: giving tickets up');
         this.quorate = q;
       } catch (err) {
         this.o.log.warn(errorFields(err), 'cannot read the site cluster quorum; keeping the last answer');
+        this.fullRound = null; // ask again next round, not only once the CIB changes
       }
     }
     const hold = this.o.writeFailureHoldMs ?? writeFailureHoldMsDefault;
@@ -166,11 +192,12 @@ export class SiteHealthMonitor {
     }
     const tickets = only === null ? this.o.tickets : this.o.tickets.filter((t) => only.has(t.name));
     let runnable: ReadonlyMap<string, { runnable: boolean; reason?: string } | Error> | null = null;
-    if (p.runnable !== undefined && tickets.length > 0) {
+    if (probe && p.runnable !== undefined && tickets.length > 0) {
       try {
         runnable = await p.runnable(tickets.map((t) => t.name));
       } catch (err) {
         this.o.log.warn(errorFields(err), 'runnability check failed; keeping the last answers');
+        this.fullRound = null;
       }
     }
     for (const t of tickets) {
@@ -181,10 +208,37 @@ export class SiteHealthMonitor {
         this.flip(this.handlerFailed, t.name, !r.ok, r.message ?? 'before-acquire handler failed', 'before-acquire handler passes again');
       }
       const r = runnable?.get(t.name);
-      if (r instanceof Error) this.o.log.warn({ ticket: t.name, ...errorFields(r) }, 'runnability check failed; keeping the last answer');
+      if (r instanceof Error) {
+        this.o.log.warn({ ticket: t.name, ...errorFields(r) }, 'runnability check failed; keeping the last answer');
+        this.fullRound = null;
+      }
       else if (r !== undefined) this.flip(this.notRunnable, t.name, !r.runnable, r.reason ?? 'not runnable here', 'runnable here again');
     }
     this.publish();
+  }
+
+  /**
+   * Whether a periodic round must run the quorum and runnability probes: the
+   * CIB changed since the last full round (or cannot be read), or that round
+   * is older than fullRoundMaxAgeMs. The version is read before the probes
+   * run, so a change while they run shows at the next round.
+   */
+  private async cibChanged(): Promise<boolean> {
+    const read = this.o.probes.cibVersion;
+    if (read === undefined) return true;
+    const at = this.now();
+    let version: string;
+    try {
+      version = await read();
+    } catch (err) {
+      this.fullRound = null;
+      this.o.log.warn(errorFields(err), 'cannot read the CIB version; running every health probe');
+      return true;
+    }
+    const last = this.fullRound;
+    if (last !== null && last.version === version && at - last.at < (this.o.fullRoundMaxAgeMs ?? fullRoundMaxAgeMsDefault)) return false;
+    this.fullRound = { version, at };
+    return true;
   }
 
   private flip(set: Set<string>, ticket: string, bad: boolean, badMsg: string, goodMsg: string): void {

@@ -111,6 +111,73 @@ describe('the site health monitor', () => {
   });
 });
 
+describe('rounds gated by the CIB version', () => {
+  it('run crm_mon and crm_simulate again only when the CIB changed, a probe failed, or the last full round is old', async () => {
+    let version: string | Error = 'epoch=1';
+    let quorate: boolean | Error = true;
+    let now = 0;
+    const calls = { version: 0, quorate: 0, runnable: 0 };
+    const probes: HealthProbes = {
+      cibVersion: () => {
+        calls.version += 1;
+        return version instanceof Error ? Promise.reject(version) : Promise.resolve(version);
+      },
+      quorate: () => {
+        calls.quorate += 1;
+        return quorate instanceof Error ? Promise.reject(quorate) : Promise.resolve(quorate);
+      },
+      runnable: (tickets) => {
+        calls.runnable += 1;
+        return Promise.resolve(new Map(tickets.map((t) => [t, { runnable: true }])));
+      },
+    };
+    const reports: SiteHealth[] = [];
+    const m = new SiteHealthMonitor({
+      tickets: [{ name: 'a', hasHandler: false }],
+      probes,
+      intervalMs: 5,
+      fullRoundMaxAgeMs: 60_000,
+      held: () => ({ held: false, expiresUnixSec: 0 }),
+      report: (h) => reports.push(h),
+      log: quiet,
+      now: () => now,
+    });
+    monitors.push(m);
+    await m.start();
+    expect(calls).toMatchObject({ quorate: 1, runnable: 1 });
+    // The CIB stays the same: rounds go on, reading only the version.
+    await until('five kept rounds', () => m.rounds.kept >= 5);
+    expect(calls).toMatchObject({ quorate: 1, runnable: 1 });
+    // A write (here: quorum lost) changes the version: the next round runs the probes and reports it.
+    quorate = false;
+    version = 'epoch=2';
+    await until('lost quorum reported', () => reports.length === 2);
+    expect(reports[1]).toEqual({ quorate: false, handlersOk: true, unrunnable: [] });
+    const afterChange = calls.quorate;
+    await until('kept rounds again', () => m.rounds.kept >= 10);
+    expect(calls.quorate).toBe(afterChange);
+    // The last full round is a minute old: the probes run although the CIB did not change.
+    now += 60_000;
+    await until('a full round after the bound', () => calls.quorate > afterChange);
+    // A quorum probe that fails is asked again next round, not only after the next CIB change.
+    const beforeFailure = calls.quorate;
+    quorate = new Error('crm_mon timed out');
+    version = 'epoch=3';
+    await until('the failing probe asked again', () => calls.quorate >= beforeFailure + 3);
+    // A version that cannot be read runs every probe.
+    quorate = true;
+    version = new Error('cibadmin: Could not connect');
+    await until('quorum back through the full rounds', () => reports.length === 3);
+    expect(reports[2]).toEqual({ quorate: true, handlersOk: true, unrunnable: [] });
+    // An urgent check (the registry just gave this site the ticket) always asks crm_simulate.
+    version = 'epoch=3';
+    await until('kept rounds on the readable version', () => m.rounds.kept >= 14);
+    const runnableBefore = calls.runnable;
+    await m.checkNow('a');
+    expect(calls.runnable).toBe(runnableBefore + 1);
+  });
+});
+
 describe('grants that cannot be written', () => {
   it('give the ticket up after three failed writes in a row, and make it eligible again after the hold', async () => {
     let now = 0;

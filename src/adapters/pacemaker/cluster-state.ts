@@ -65,6 +65,30 @@ export async function readClusterState(o: ClusterStateOptions = {}): Promise<Clu
   return parseClusterState(stdout);
 }
 
+/**
+ * The CIB's root element alone (`cibadmin -Q --xpath /cib --no-children`: a
+ * few hundred bytes whatever the CIB's size). Its admin_epoch, epoch and
+ * num_updates change with every write to the CIB, and it carries have-quorum
+ * and dc-uuid, from which crm_mon takes the quorum and the DC: while this
+ * text stays the same, neither crm_mon's quorum nor crm_simulate's answer can
+ * have changed through the CIB (site-health.ts). Throws ClusterStateError
+ * when the CIB cannot be read or the answer is not one <cib> element.
+ */
+export async function readCibVersion(o: ClusterStateOptions & { readonly cibadmin?: string } = {}): Promise<string> {
+  const xml = await runTool('cibadmin', o.cibadmin ?? 'cibadmin', ['-Q', '--xpath', '/cib', '--no-children'], o);
+  let root: XmlElement;
+  try {
+    root = parseXmlDocument(xml);
+  } catch (err) {
+    throw new ClusterStateError('BAD_OUTPUT', `cibadmin -Q --xpath /cib output is not XML: ${(err as Error).message}`);
+  }
+  if (root.name !== 'cib') throw new ClusterStateError('BAD_OUTPUT', `cibadmin -Q --xpath /cib printed <${root.name}>, not <cib>`);
+  if (!['admin_epoch', 'epoch', 'num_updates'].every((a) => root.attrs.has(a))) {
+    throw new ClusterStateError('BAD_OUTPUT', '<cib> lacks admin_epoch, epoch or num_updates: cannot tell a change');
+  }
+  return [...root.attrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
 /** Parses `crm_mon -1 --output-as=xml`; throws ClusterStateError BAD_OUTPUT naming what is wrong. */
 export function parseClusterState(xml: string): ClusterState {
   let root: XmlElement;

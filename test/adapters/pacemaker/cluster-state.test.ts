@@ -3,10 +3,12 @@
 // (a DC with and without quorum; active primitives inside a group and a
 // promotable clone), plus every malformed answer we refuse.
 import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ClusterStateError, parseClusterState, readClusterState } from '../../../src/adapters/pacemaker/cluster-state.js';
+import { ClusterStateError, parseClusterState, readCibVersion, readClusterState } from '../../../src/adapters/pacemaker/cluster-state.js';
 
 const run = promisify(execFile);
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'cib-tickets.xml');
@@ -101,5 +103,41 @@ describe('a ticket\'s resources and where they are active', () => {
     } finally {
       await rm(d, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the CIB version (the root element alone) that gates the health probes', () => {
+  it('changes with every CIB write and with quorum or DC, and matches what crm_mon reads (real cibadmin, crm_ticket, crm_mon)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cib-version-'));
+    try {
+      const cib = join(dir, 'cib.xml');
+      await copyFile(fixture, cib);
+      const env = { CIB_file: cib };
+      const v1 = await readCibVersion({ env });
+      expect(v1).toContain('epoch=');
+      expect(v1).toContain('num_updates=');
+      // Reading changes nothing.
+      expect(await readCibVersion({ env })).toBe(v1);
+      // A ticket granted in the CIB (what a runnability answer depends on) is a write: a new version.
+      await run('crm_ticket', ['-t', 'some-ticket', '-g', '--force'], { env: { ...process.env, ...env } });
+      const v2 = await readCibVersion({ env });
+      expect(v2).not.toBe(v1);
+      // A DC with quorum appears (what crm_mon's quorum comes from), then quorum goes: each a new version.
+      const text = await readFile(cib, 'utf8');
+      await writeFile(cib, text.replace('<cib ', '<cib dc-uuid="1" '));
+      const v3 = await readCibVersion({ env });
+      expect((await readClusterState({ env })).quorate).toBe(true);
+      await writeFile(cib, text.replace('<cib ', '<cib dc-uuid="1" ').replace('have-quorum="1"', 'have-quorum="0"'));
+      const v4 = await readCibVersion({ env });
+      expect((await readClusterState({ env })).quorate).toBe(false);
+      expect(new Set([v1, v2, v3, v4]).size).toBe(4);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names what is wrong when the CIB cannot be read', async () => {
+    await expect(readCibVersion({ env: { CIB_file: '/nonexistent/cib.xml' } })).rejects.toThrow(ClusterStateError);
+    await expect(readCibVersion({ cibadmin: '/nonexistent/cibadmin' })).rejects.toThrow(/not found/);
   });
 });
