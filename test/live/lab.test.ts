@@ -365,6 +365,31 @@ describe('3 core nodes + 2 remote nodes (issue 6 shape)', () => {
     timings['startNode -> node online again'] = Math.round(performance.now() - t1);
   }, 2 * actionTimeoutMs);
 
+  it('losing quorum shows in the CIB root that gates the site health probes, as crm_mon reports it', async () => {
+    // src/runtime/site-health.ts runs crm_mon only when `cibadmin -Q --xpath /cib --no-children`
+    // changed since its last full round: that holds only if a quorum change always rewrites the root.
+    const root = async (): Promise<string> => {
+      const r = await site!.exec('node1', ['cibadmin', '-Q', '--xpath', '/cib', '--no-children']);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    const quorate = await root();
+    expect(quorate).toMatch(/have-quorum="(1|true)"/);
+    expect((await site!.crmMon()).quorate).toBe(true);
+    await site!.killNode('node2');
+    await site!.killNode('node3');
+    await site!.waitFor(async () => !(await site!.crmMon()).quorate, { timeoutMs: actionTimeoutMs, what: 'node1 alone: no quorum in crm_mon' });
+    const lost = await root();
+    expect(lost).toMatch(/have-quorum="(0|false)"/);
+    expect(lost).not.toBe(quorate);
+    await site!.startNode('node2');
+    await site!.startNode('node3');
+    await site!.waitFor(async () => (await site!.crmMon()).quorate, { timeoutMs: actionTimeoutMs, what: 'quorum back in sitec' });
+    const back = await root();
+    expect(back).toMatch(/have-quorum="(1|true)"/);
+    expect(back).not.toBe(lost);
+  }, 3 * actionTimeoutMs);
+
   it('stop leaves nothing behind', async () => {
     const t0 = performance.now();
     await site!.stop();
