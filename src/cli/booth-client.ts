@@ -35,7 +35,7 @@ export const boothClientDifferences: readonly string[] = [
   "grant of a ticket that some site holds is refused with booth's \"You're granting a granted ticket\" (exit 1), as booth refuses it; tollbooth's own grant would make it a guarded move, and booth grant --move asks for that move.",
   '-F is accepted for booth\'s sake ("do not wait for unreachable sites"); the registry guards every grant anyway, and a ticket, manual ones included, is never granted to a second site.',
   'status exits 0 while the local member answers on its admin socket and 7 when it does not (the two codes pcs accepts); -l is accepted and ignored (tollbooth has no lock file).',
-  'list answers from the local member\'s own view when no majority of the formation is reachable, says so on standard error, and exits 0 (booth\'s members always answer from their own copy). expires is the lease end as the registry leader sees it, or as the holder does (asked when the answering member neither leads nor holds the ticket: only those two know it), and is left out only when neither answers; leader is NONE for a ticket never granted, none for one revoked or lost.',
+  'list answers from the local member\'s own view when no majority of the formation is reachable, says so on standard error, and exits 0 (booth\'s members always answer from their own copy). expires is the lease end as the registry leader sees it, or as the holder does (asked when the answering member neither leads nor holds the ticket: only those two know it), and is left out only when neither answers (the holder is asked best effort: one that does not answer in time, a dead one, never fails the list); a local member that does not answer a forwarded read within --timeout gives the local view too; leader is NONE for a ticket never granted, none for one revoked or lost.',
   '-s SITE is served by the local member, which forwards to that site; no admin key is needed on a member. SITE is an address of the config, a host name that resolves to one (the first of its addresses the config lists; booth takes the first IPv4 address only), or other: the other site of a two-site formation.',
   'revoke of a free ticket says "ticket is not owned" and exits 0, as booth does; revoke -w waits until the old holder has revoked it in its CIB.',
   'grant exits 1 on every failure (booth 1.0 exits 0 on some, fixed upstream in 1.1); daemon mode (booth daemon) is not served: the site agent runs as tollbooth site-agent (booth-site resource) and the arbitrator as booth@NAME.',
@@ -342,6 +342,14 @@ class BoothFailure extends TollboothError<'BOOTH_CLIENT_FAILED'> {
   }
 }
 
+/**
+ * The local member's socket gave no answer within the client's bound. The
+ * member may well run: a request it forwards (to the leader, to a holder, to
+ * `-s SITE`) waits up to its own forwardTimeoutMs for a member that may be
+ * gone, and --timeout may be shorter than that.
+ */
+class BoothNoAnswer extends BoothFailure {}
+
 const info = (io: BoothClientIo, s: string): void => io.err(`info: ${s}\n`);
 
 const noMajorityCodes = new Set(['no-leader', 'timeout', 'not-leader', 'unknown-outcome']);
@@ -371,7 +379,9 @@ export async function runBoothClient(argv: readonly string[], io: BoothClientIo)
       try {
         return await io.call(socket, req, args.timeoutMs);
       } catch (err) {
-        throw new BoothFailure(`cannot reach the local tollbooth member at ${socket}: ${(err as Error).message}`, args.op === 'status' ? boothExitNotRunning : boothExitFailure);
+        const exitCode = args.op === 'status' ? boothExitNotRunning : boothExitFailure;
+        const message = `cannot reach the local tollbooth member at ${socket}: ${(err as Error).message}`;
+        throw (err as { code?: unknown }).code === 'ADMIN_SOCKET_TIMEOUT' ? new BoothNoAnswer(message, exitCode) : new BoothFailure(message, exitCode);
       }
     };
     switch (args.op) {
@@ -467,23 +477,40 @@ async function status(config: FormationConfig, socket: string, ask: (req: AdminR
 async function list(args: BoothArgs, config: FormationConfig, ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<number> {
   if (args.site !== undefined) {
     const site = await siteOf(config, args.site, async () => (await localStatus(ask)).id, 'list', io);
-    const res = await ask({ op: 'status', site });
+    let res: AdminResponse;
+    try {
+      res = await ask({ op: 'status', site });
+    } catch (err) {
+      // The local member runs but did not relay that site's answer in time: say who was silent.
+      if (err instanceof BoothNoAnswer) throw new BoothFailure(`${site} did not answer within ${args.timeoutMs} ms (asked through the local member)`);
+      throw err;
+    }
     if (!res.ok) throw new BoothFailure(`${site} did not answer: ${res.message}`);
     // That site's own view: unless it holds the ticket or leads the registry, it does not know the lease end.
-    io.out(formatBoothList(await withHolderLease((res.data as { tickets: TicketView[] }).tickets, ask), io.now()));
+    io.out(formatBoothList(await withHolderLease((res.data as { tickets: TicketView[] }).tickets, ask, io), io.now()));
     return boothExitOk;
   }
-  const res = await ask({ op: 'list' });
+  let res: AdminResponse;
+  try {
+    res = await ask({ op: 'list' });
+  } catch (err) {
+    // The member runs but forwards the read to a leader that does not answer (one just killed is
+    // still followed for an election timeout), and --timeout ran out before the member's own
+    // forward bound: that is the no-majority case too, and the member's own view can answer.
+    if (!(err instanceof BoothNoAnswer)) throw err;
+    res = { ok: false, code: 'timeout', message: `no answer from the registry leader within ${args.timeoutMs} ms`, answeredBy: '' };
+  }
   if (res.ok) {
-    io.out(formatBoothList(await withHolderLease(res.data as TicketView[], ask), io.now()));
+    io.out(formatBoothList(await withHolderLease(res.data as TicketView[], ask, io), io.now()));
     return boothExitOk;
   }
   if (res.code === undefined || !noMajorityCodes.has(res.code)) throw new BoothFailure(res.message);
   // No majority: booth's members each answer from their own copy; so does this one, and says so.
+  // From here on nothing but the local member's own answer may fail the list (pcs takes only 0 or 7).
   const local = await ask({ op: 'list', local: true });
   if (!local.ok) throw new BoothFailure(local.message);
   io.err(`warning: no majority of the formation is reachable (${res.message}); this is ${local.answeredBy}'s own view\n`);
-  io.out(formatBoothList(await withHolderLease(local.data as TicketView[], ask), io.now()));
+  io.out(formatBoothList(await withHolderLease(local.data as TicketView[], ask, io), io.now()));
   return boothExitOk;
 }
 
@@ -493,22 +520,39 @@ async function list(args: BoothArgs, config: FormationConfig, ask: (req: AdminRe
  * leaseLeftMs null unless that site holds the ticket or leads. booth prints
  * every holder's expiry at every member (each keeps its own copy, and Hawk's
  * parser expects it), so ask the holder for its own view of it (as booth's
- * holder reports its own lease). A holder that does not answer leaves it
- * unknown, and expires is left out.
+ * holder reports its own lease).
+ *
+ * Best effort: the list is already answered, and without a majority the
+ * holder is often the member that died. A holder that does not answer —
+ * refused, the member's forward timeout, or no answer on the socket within
+ * --timeout — leaves the lease end unknown and expires is left out (stderr
+ * says so); it never fails the list. The holders are asked at once, so a list
+ * waits one bound however many silent holders it names.
  */
-async function withHolderLease(views: readonly TicketView[], ask: (req: AdminRequest) => Promise<AdminResponse>): Promise<TicketView[]> {
+async function withHolderLease(views: readonly TicketView[], ask: (req: AdminRequest) => Promise<AdminResponse>, io: BoothClientIo): Promise<TicketView[]> {
+  const unknown = (v: TicketView): v is TicketView & { holder: string } => v.holder !== null && v.mode !== 'manual' && v.leaseLeftMs === null;
+  const holders = [...new Set(views.filter(unknown).map((v) => v.holder))];
+  const answers = await Promise.all(
+    holders.map(async (holder): Promise<readonly [string, TicketView[] | string]> => {
+      try {
+        const st = await ask({ op: 'status', site: holder });
+        return [holder, st.ok ? (st.data as { tickets: TicketView[] }).tickets : st.message];
+      } catch (err) {
+        if (err instanceof BoothFailure) return [holder, err.message];
+        throw err;
+      }
+    }),
+  );
+  const byHolder = new Map(answers);
   const out: TicketView[] = [];
-  const byHolder = new Map<string, TicketView[] | null>();
   for (const v of views) {
-    if (v.holder === null || v.mode === 'manual' || v.leaseLeftMs !== null) {
+    if (!unknown(v)) {
       out.push(v);
       continue;
     }
-    if (!byHolder.has(v.holder)) {
-      const st = await ask({ op: 'status', site: v.holder });
-      byHolder.set(v.holder, st.ok ? (st.data as { tickets: TicketView[] }).tickets : null);
-    }
-    const own = byHolder.get(v.holder)?.find((t) => t.name === v.name && t.holder === v.holder);
+    const seen = byHolder.get(v.holder);
+    const own = typeof seen === 'string' ? undefined : seen?.find((t) => t.name === v.name && t.holder === v.holder);
+    if (typeof seen === 'string') info(io, `expires of ${v.name} left out: its holder ${v.holder} did not answer (${seen})`);
     out.push(own === undefined ? v : { ...v, leaseLeftMs: own.leaseLeftMs });
   }
   return out;
