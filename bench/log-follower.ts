@@ -41,7 +41,11 @@ export class LogFollower {
     fatal: null,
   };
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    /** Called for every successful sink write this member logs (sites), in log order, at poll time. */
+    private readonly onSinkWrite?: (w: { ticket: string; granted: boolean; generation: number | null }) => void,
+  ) {}
 
   async poll(): Promise<void> {
     let fh;
@@ -74,9 +78,10 @@ export class LogFollower {
     switch (msg) {
       case 'ticket granted locally':
       case 'ticket revoked locally': {
-        const o = JSON.parse(line) as { ticket?: string; granted?: boolean; ok?: boolean };
+        const o = JSON.parse(line) as { ticket?: string; granted?: boolean; ok?: boolean; generation?: number };
         if (o.ticket === undefined || o.ok !== true) return;
         this.sinkWrites += 1;
+        this.onSinkWrite?.({ ticket: o.ticket, granted: o.granted === true, generation: typeof o.generation === 'number' ? o.generation : null });
         const was = this.granted.get(o.ticket) === true;
         const now = o.granted === true;
         this.granted.set(o.ticket, now);

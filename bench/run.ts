@@ -10,7 +10,8 @@
 //   --json              end with the JSON line
 //   --out FILE          also write the JSON object to FILE
 //   --quick             fewer samples and shorter windows (smoke run, figures not for the docs)
-//   --only LIST         comma-separated subset of cli,startup,grant,failover,idle,health,tickets
+//   --only LIST         comma-separated subset of cli,startup,grant,failover,idle,health,tickets,wan
+//                       (default: all but wan)
 //   --idle-presets LIST presets of the idle-footprint formations (default lan,loopback)
 //   --idle-window-s N   length of each idle window (default 30; 10 with --quick)
 //   --node-flags FLAGS  space-separated Node flags for every idle member (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
@@ -19,6 +20,16 @@
 //                       5 000 tickets, lan from 5 000 on — loopback renews every 200 ms, which is
 //                       meant for small demos, not thousands of tickets), loopback, lan, wan
 //   --keep              keep the formations' directories (configs, logs, state)
+// The wan section (issue 15 item 6; bench/wan.ts, bench/wan-net.ts; needs root): per (preset, expire),
+// 2 sites + 1 arbitrator in network namespaces behind an emulated WAN, left alone for a run, then a
+// failover after a kill and after a cut WAN:
+//   --wan-rtt-ms N      round-trip time (default 200)
+//   --wan-jitter-ms N   ± jitter of each one-way delay (default 20)
+//   --wan-loss-pct N    loss in each direction, percent (default 5)
+//   --wan-presets LIST  timing presets (default lan,wan)
+//   --wan-expire LIST   ticket expire values, seconds (default 10,20,30)
+//   --wan-minutes N     length of each point's run (default 60: the issue's hour)
+//   --wan-failovers N   failover samples per point, each of kill and cut (default 1)
 
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -36,10 +47,13 @@ import { measureStartup, type StartupResult } from './startup.js';
 import { measureSteady, type SteadyResult } from './steady.js';
 import { describeIdle, measureIdle, type IdlePreset, type IdleResult } from './idle.js';
 import { measureHealthRound, type HealthRoundResult } from './health-round.js';
+import { measureWan, type WanResult } from './wan.js';
 
 const execFileP = promisify(execFile);
 
-const sections = ['cli', 'startup', 'grant', 'failover', 'idle', 'health', 'tickets'] as const;
+const sections = ['cli', 'startup', 'grant', 'failover', 'idle', 'health', 'tickets', 'wan'] as const;
+/** Run without --only: every section but wan (root, network namespaces, and minutes to hours per point). */
+const defaultSections = sections.filter((s) => s !== 'wan');
 type Section = (typeof sections)[number];
 
 interface Options {
@@ -54,10 +68,11 @@ interface Options {
   idlePresets: IdlePreset[];
   idleWindowS: number | null;
   nodeFlags: string[];
+  wan: { rttMs: number; jitterMs: number; lossPct: number; presets: Array<'lan' | 'wan' | 'loopback'>; expireS: number[]; minutes: number; failovers: number };
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { json: false, out: null, quick: false, only: new Set(sections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto', idlePresets: ['lan', 'loopback'], idleWindowS: null, nodeFlags: [] };
+  const o: Options = { json: false, out: null, quick: false, only: new Set(defaultSections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto', idlePresets: ['lan', 'loopback'], idleWindowS: null, nodeFlags: [], wan: { rttMs: 200, jitterMs: 20, lossPct: 5, presets: ['lan', 'wan'], expireS: [10, 20, 30], minutes: 60, failovers: 1 } };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -90,6 +105,18 @@ function parseArgs(argv: readonly string[]): Options {
     } else if (a === '--tickets') {
       o.tickets = value().split(',').map(Number);
       if (o.tickets.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 20_000)) throw new Error('--tickets: counts must be integers in 1..20000');
+    } else if (a === '--wan-rtt-ms' || a === '--wan-jitter-ms' || a === '--wan-loss-pct' || a === '--wan-minutes' || a === '--wan-failovers') {
+      const n = Number(value());
+      const [key, lo, hi] = ({ '--wan-rtt-ms': ['rttMs', 0, 10_000], '--wan-jitter-ms': ['jitterMs', 0, 5_000], '--wan-loss-pct': ['lossPct', 0, 50], '--wan-minutes': ['minutes', 0.1, 24 * 60], '--wan-failovers': ['failovers', 0, 100] } as const)[a];
+      if (!Number.isFinite(n) || n < lo || n > hi) throw new Error(`${a}: a number in ${lo}..${hi}`);
+      o.wan[key] = n;
+    } else if (a === '--wan-presets') {
+      const list = value().split(',');
+      for (const p of list) if (p !== 'loopback' && p !== 'lan' && p !== 'wan') throw new Error(`--wan-presets: unknown preset ${p} (loopback, lan, wan)`);
+      o.wan.presets = list as Array<'lan' | 'wan' | 'loopback'>;
+    } else if (a === '--wan-expire') {
+      o.wan.expireS = value().split(',').map(Number);
+      if (o.wan.expireS.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 3600)) throw new Error('--wan-expire: seconds, integers in 1..3600');
     } else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -267,6 +294,18 @@ async function main(): Promise<number> {
           note: tickets['10000'] !== undefined && 'error' in tickets['10000'] ? '10000 tickets could not be measured (see tickets["10000"].error); the largest measured count is compared instead' : undefined,
         };
         b.say(`renewal traffic (${s.preset} preset): ${s.messagesPerSec} frames/s with ${sn} ticket(s), ${l.messagesPerSec} frames/s with ${ln}; bytes ×${(result.renewalScaling as { bytesPerSec: { ratio: number | null } }).bytesPerSec.ratio ?? '?'}`);
+      }
+    }
+
+    const wan = await run<WanResult>('wan', () =>
+      measureWan(b, { profile: { rttMs: o.wan.rttMs, jitterMs: o.wan.jitterMs, lossPct: o.wan.lossPct }, presets: o.wan.presets, expireS: o.wan.expireS, minutes: o.wan.minutes, failovers: o.wan.failovers }),
+    );
+    if (wan !== null) {
+      result.wan = wan;
+      for (const p of wan.points) {
+        if (p.error !== undefined) continue;
+        const fo = p.failovers.map((x) => `${x.how} ${(x.failoverMs / 1000).toFixed(1)} s`).join(', ');
+        b.say(`wan ${p.preset} expire ${p.expireS} s, ${(p.runS / 60).toFixed(1)} min: ${p.held ? 'held' : 'DID NOT HOLD'} (${p.revokes} revokes, ${p.regrants} regrants, ${p.termsGoneBy} terms); failover ${fo}`);
       }
     }
   } catch (err) {

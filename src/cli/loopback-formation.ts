@@ -48,6 +48,15 @@ export interface LoopbackOptions {
   readonly command?: readonly string[];
   /** Extra global config lines. */
   readonly extraConfig?: readonly string[];
+  /**
+   * Member addresses, in member order (default 127.0.0.1, 127.0.0.2, …): e.g. addresses in network
+   * namespaces of an emulated WAN (bench/wan-net.ts). Then `port` must be given too (a free port
+   * cannot be probed from here) and `wrap` usually (to run each member in its namespace).
+   */
+  readonly addresses?: readonly string[];
+  readonly port?: number;
+  /** argv put before each member's command line (e.g. `ip netns exec NS`). */
+  readonly wrap?: (m: LoopbackMember, index: number) => readonly string[];
 }
 
 /** A TCP port free on every given address. */
@@ -118,10 +127,13 @@ export class LoopbackFormation {
     const root = await mkdtemp(join(tmpdir(), 'tollbooth-'));
     const members: LoopbackMember[] = [];
     const kinds: Array<'site' | 'arbitrator'> = [...Array<'site'>(o.sites).fill('site'), ...Array<'arbitrator'>(o.arbitrators).fill('arbitrator')];
+    if (o.addresses !== undefined && (o.addresses.length !== kinds.length || o.port === undefined)) {
+      throw new Error(`loopback formation: ${kinds.length} addresses and a port are needed with addresses, got ${o.addresses.length} and ${o.port ?? 'no port'}`);
+    }
     kinds.forEach((kind, i) => {
       const name = `member${i + 1}`;
       members.push({
-        address: `127.0.0.${i + 1}`,
+        address: o.addresses?.[i] ?? `127.0.0.${i + 1}`,
         kind,
         dir: join(root, name),
         socket: join(root, `${name}.sock`),
@@ -130,7 +142,7 @@ export class LoopbackFormation {
         proc: null,
       });
     });
-    const port = await freePort(members.map((m) => m.address));
+    const port = o.port ?? (await freePort(members.map((m) => m.address)));
     const keyLines: string[] = [];
     for (const m of members) {
       const { publicKey } = await writeSeedFile(m.key, false);
@@ -169,7 +181,7 @@ export class LoopbackFormation {
 
   start(m: LoopbackMember, extraArgs: readonly string[] = []): ChildProcess {
     const sub = m.kind === 'site' ? 'site-agent' : 'arbitrator';
-    const [exe, ...pre] = this.command;
+    const [exe, ...pre] = [...(this.options.wrap?.(m, this.members.indexOf(m)) ?? []), ...this.command];
     // Sites write the file stand-in: a loopback formation has no Pacemaker cluster behind it.
     const sink = m.kind === 'site' ? ['--ticket-sink', this.options.ticketSink ?? 'file', ...(this.options.siteArgs ?? [])] : [];
     const args = [...pre, sub, '-c', this.configPath, '--self', m.address, '-k', m.key, '--state-dir', m.dir, '--socket', m.socket, '--log', m.log, ...sink, ...extraArgs];
