@@ -47,7 +47,7 @@ import { measureStartup, type StartupResult } from './startup.js';
 import { measureSteady, type SteadyResult } from './steady.js';
 import { describeIdle, measureIdle, type IdlePreset, type IdleResult } from './idle.js';
 import { measureHealthRound, type HealthRoundResult } from './health-round.js';
-import { measureWan, type WanResult } from './wan.js';
+import { measureWan, type WanPoint, type WanResult } from './wan.js';
 
 const execFileP = promisify(execFile);
 
@@ -297,8 +297,12 @@ async function main(): Promise<number> {
       }
     }
 
+    const wanProfile = { rttMs: o.wan.rttMs, jitterMs: o.wan.jitterMs, lossPct: o.wan.lossPct };
+    // Points go into the result as they complete: an interrupted run still reports the ones it finished.
+    const wanPoints: WanPoint[] = [];
+    if (o.only.has('wan')) result.wan = { profile: wanProfile, minutesPerPoint: o.wan.minutes, points: wanPoints };
     const wan = await run<WanResult>('wan', () =>
-      measureWan(b, { profile: { rttMs: o.wan.rttMs, jitterMs: o.wan.jitterMs, lossPct: o.wan.lossPct }, presets: o.wan.presets, expireS: o.wan.expireS, minutes: o.wan.minutes, failovers: o.wan.failovers }),
+      measureWan(b, { profile: wanProfile, presets: o.wan.presets, expireS: o.wan.expireS, minutes: o.wan.minutes, failovers: o.wan.failovers }, wanPoints),
     );
     if (wan !== null) {
       result.wan = wan;

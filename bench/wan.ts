@@ -126,9 +126,12 @@ class SinkTally {
   }
 }
 
-export async function measureWan(b: Bench, o: WanBenchOptions): Promise<WanResult> {
+/**
+ * Runs every point. `points` receives each point as it completes, so that a run stopped halfway
+ * (SIGINT) still reports the points it finished.
+ */
+export async function measureWan(b: Bench, o: WanBenchOptions, points: WanPoint[] = []): Promise<WanResult> {
   const wan = await WanNet.start(3, o.profile);
-  const points: WanPoint[] = [];
   try {
     b.say(`WAN: RTT ${o.profile.rttMs} ms ± ${o.profile.jitterMs} ms jitter each way, ${o.profile.lossPct} % loss each way; namespaces ${wan.prefix}-*`);
     let index = 0;
@@ -228,7 +231,8 @@ async function measurePoint(b: Bench, wan: WanNet, o: WanBenchOptions, preset: T
     b.say(
       `  ${preset} expire ${expireS} s over ${(runS / 60).toFixed(1)} min: ${tally.revokes} revokes, ${tally.regrants} regrants, ${tally.holderChanges} holder changes, ` +
         `${termsGoneBy} terms, ${leaderChangesSeen} leader changes seen, ${trouble.renewalsRefused} renewals refused, ${trouble.peerDisconnects} disconnects; ` +
-        `delay line ${dl.packets} packets, ${dl.lossPct} % lost, late ≤ ${dl.lateMsMax} ms; load ${loads[0]}→${loadEnd}${held ? '' : '  (DID NOT HOLD)'}`,
+        `delay line ${dl.packets} packets, ${dl.lossPct} % lost, late ≤ ${dl.lateMsMax} ms; TCP ping before the run p50 ${ping?.p50 ?? '?'} ms; ` +
+        `load ${loads[0]}→${loadEnd} (mean ${round(loads.reduce((x, y) => x + y, 0) / loads.length, 1)})${held ? '' : '  (DID NOT HOLD)'}`,
     );
 
     // ── failover times ──
