@@ -11,6 +11,15 @@
 //   election safety    — at most one leader per term;
 //   state machine      — every member commits the same entry at each index;
 //   assertion          — a core's own assertions never fire.
+//
+// A majority lost for good (the simulator's 'lost-majority' fault, docs/operations.md §8, disaster
+// recovery) ends the history of the members lost: `member remove --force --confirm-fenced` promises
+// that they never run again with their stores, and the survivor goes on from its own log. What the
+// lost members alone had committed (entries past the survivor's commit index, terms they led, the
+// generations they were granted) is gone with them: from the forced removal on, the checker judges
+// the survivor's history, and counts what was lost (onForcedRecovery). S1 is not rebased: a lost
+// site's CIB keeps its grant until its lease guard revokes it, and no other site may hold the
+// ticket meanwhile.
 
 import type { CoreEvent } from '../../src/core/ready.js';
 import type { EntryData } from '../../src/core/messages.js';
@@ -39,6 +48,12 @@ export class Checker {
   private readonly maxGen = new Map<string, { gen: number; site: MemberId }>();
   private readonly lastRevokeAt = new Map<string, { site: MemberId; at: number }>();
   minGuardGapMs = Number.POSITIVE_INFINITY;
+  /** Per ticket, per site: the highest generation its CIB held (S2 is rebased on it after a forced removal). */
+  private readonly siteGen = new Map<string, Map<MemberId, number>>();
+  /** What forced removals lost: committed entries the survivor overwrote, grants at a generation a lost site had held. */
+  readonly forcedLoss = { entries: 0, generationsReused: 0 };
+  private readonly lostEntries = new Map<number, string>();
+  private readonly lostGen = new Map<string, number>();
   /** Committed config changes by entry type: the log indexes applied anywhere. */
   readonly configChanges = new Map<string, Set<number>>();
 
@@ -74,6 +89,11 @@ export class Checker {
   /** Every applied entry is also the committed entry at its index. */
   onCommittedEntry(member: MemberId, index: number, term: number, data: EntryData, atMs: number): void {
     const key = `${term}:${JSON.stringify(data)}`;
+    const lost = this.lostEntries.get(index);
+    if (lost !== undefined) {
+      this.lostEntries.delete(index);
+      if (lost !== key) this.forcedLoss.entries += 1;
+    }
     const prev = this.committed.get(index);
     if (prev === undefined) this.committed.set(index, key);
     else if (prev !== key) this.fail('stateMachineSafety', atMs, `index ${index}: ${member} committed ${key}, another member ${prev}`);
@@ -128,6 +148,14 @@ export class Checker {
         if (last !== undefined && last.site !== site) this.minGuardGapMs = Math.min(this.minGuardGapMs, atMs - last.at);
         list.push({ site, since: atMs, generation });
       }
+      const perSite = this.siteGen.get(ticket) ?? new Map<MemberId, number>();
+      perSite.set(site, Math.max(generation, perSite.get(site) ?? generation));
+      this.siteGen.set(ticket, perSite);
+      const lostGen = this.lostGen.get(ticket);
+      if (lostGen !== undefined && generation <= lostGen) {
+        this.forcedLoss.generationsReused += 1;
+        this.lostGen.delete(ticket);
+      }
       const max = this.maxGen.get(ticket);
       if (max !== undefined && (generation < max.gen || (generation === max.gen && max.site !== site))) {
         this.fail('S2', atMs, `${ticket} granted at ${site} with generation ${generation} after ${max.site} held ${max.gen}`);
@@ -138,6 +166,32 @@ export class Checker {
       this.lastRevokeAt.set(ticket, { site, at: atMs });
     }
     this.granted.set(ticket, list);
+  }
+
+  /**
+   * A forced removal was accepted on `survivor`, whose commit index was `survivorCommit`; `fenced`
+   * are every other member, never to run again with their stores (see the opening comment).
+   */
+  onForcedRecovery(fenced: ReadonlySet<MemberId>, survivorCommit: number): void {
+    for (const [i, key] of this.committed) {
+      if (i <= survivorCommit) continue;
+      this.committed.delete(i);
+      this.lostEntries.set(i, key);
+    }
+    for (const [t, m] of this.leaders) if (fenced.has(m)) this.leaders.delete(t);
+    for (const key of this.committedGen.keys()) if (fenced.has(key.slice(0, key.indexOf('|')) as MemberId)) this.committedGen.delete(key);
+    for (const [ticket, perSite] of this.siteGen) {
+      let kept: { gen: number; site: MemberId } | undefined;
+      let lost = -1;
+      for (const [site, gen] of perSite) {
+        if (fenced.has(site)) lost = Math.max(lost, gen);
+        else if (kept === undefined || gen > kept.gen) kept = { gen, site };
+      }
+      for (const site of fenced) perSite.delete(site);
+      if (kept === undefined) this.maxGen.delete(ticket);
+      else this.maxGen.set(ticket, kept);
+      if (lost >= 0 && (kept === undefined || lost >= kept.gen)) this.lostGen.set(ticket, lost);
+    }
   }
 
   holdersOf(ticket: string): MemberId[] {

@@ -6,8 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { simTestTimeoutMs } from './seed-blocks.js';
 import { safetyMutantNames } from './mutants.js';
 import { runSeed } from './run.js';
+import { drawParams } from './params.js';
 
 const seedsMax = 2000;
+/** Seeds searched for the lost-majority mutant (about one in ten draws the fault). */
+const lostMajoritySeedsMax = 1000;
 
 describe('simulator negative controls', () => {
   for (const name of safetyMutantNames) {
@@ -63,6 +66,27 @@ describe('simulator negative controls', () => {
     }
     expect(caught, 'renew-uncovered survived 300 seeds').toMatch(/^S[12]: /);
     expect(runSeed(seed - 1).violations, `the real core on seed ${seed - 1}`).toEqual([]);
+  }, simTestTimeoutMs);
+
+  // Issue 11 item 5 (docs/operations.md §8, disaster recovery): a majority lost for good, then the runbook on the
+  // survivor — `member remove X --force --confirm-fenced` until accepted, then `grant --force` of what the lost
+  // members held, which the runbook calls safe once accepted. Accepted before the lost holder's lease ran out in
+  // the survivor's view, that grant lands while the lost site's Pacemaker still has the ticket (its lease guard
+  // revokes it only at the lease's end): S1. Only the seeds that draw the fault are run.
+  it('catches a forced removal accepted before the fenced members\' leases ran out (confirm-fenced-early)', () => {
+    let caught: string | undefined;
+    let seed = 0;
+    let runs = 0;
+    for (seed = 1; seed <= lostMajoritySeedsMax && caught === undefined; seed++) {
+      if (!drawParams(seed).faults.includes('lost-majority')) continue;
+      runs += 1;
+      const r = runSeed(seed, 'confirm-fenced-early');
+      if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
+    }
+    expect(caught, `confirm-fenced-early survived ${runs} lost-majority seeds of 1–${lostMajoritySeedsMax}`).toMatch(/^S1: /);
+    const real = runSeed(seed - 1);
+    expect(real.violations, `the real core on seed ${seed - 1}`).toEqual([]);
+    expect(real.forcedRemoval.acceptedAfterMs.length, `the real core's forced removal on seed ${seed - 1}`).toBe(1);
   }, simTestTimeoutMs);
 
   it('the real core passes the seeds that catch the mutants', () => {

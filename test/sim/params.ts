@@ -43,7 +43,19 @@ export type FaultKind =
    * sometimes two in a row) is removed and added back later, often with the formation
    * partitioned right after the removal was proposed. Drawn apart from the others.
    */
-  | 'member-change';
+  | 'member-change'
+  /**
+   * A majority of the members lost for good (issue 11 item 5; docs/operations.md §8, disaster
+   * recovery): their agents stop and never start again with their stores; their sites' Pacemaker
+   * keeps a granted ticket until the lease guard revokes it (the runbook's "agent stopped for good",
+   * the weaker of what --confirm-fenced allows). The admin follows the runbook: picks the surviving
+   * site with the newest log, stops every other survivor for good, and runs `member remove X --force
+   * --confirm-fenced` there for every other voter until it is accepted; then grants with --force the
+   * tickets the lost members held, as the runbook says is safe once accepted. Once per run, drawn
+   * apart from the others; the lost members are reinstalled (wiped) and added back when the
+   * liveness phase heals.
+   */
+  | 'lost-majority';
 
 /** Fault classes: fault-free and loss-only runs are where L2 (no false failovers) is checked. */
 export type FaultClass = 'fault-free' | 'loss-only' | 'mixed';
@@ -150,6 +162,9 @@ export interface SimParams {
   readonly configEveryMs?: number;
 }
 
+/** Share of the mixed seeds that lose a majority for good ('lost-majority'). */
+const lostMajorityShare = 0.15;
+
 const allFaults: readonly FaultKind[] = [
   'loss',
   'duplication',
@@ -253,6 +268,7 @@ function drawMixedParams(seed: number): SimParams {
     // Added with incarnations (issue 11): its own stream again.
     if (new SeededRandom(seed ^ 0x3199e).chance(0.35)) faults.push('wipe');
     if (new SeededRandom(seed ^ 0x3e3be).chance(0.35)) faults.push('member-change');
+    if (new SeededRandom(seed ^ 0x1057a).chance(lostMajorityShare)) faults.push('lost-majority');
   }
   const wan = profile === 'wan';
   const net = {

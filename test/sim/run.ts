@@ -37,6 +37,8 @@ export interface Summary {
   failingSeeds: number[];
   /** Config changes (issue 11): proposed on a held ticket, by kind; committed, by entry type. */
   configChanges: { proposedHeld: Record<string, number>; committed: Record<string, number> };
+  /** A majority lost for good (issue 11 item 5): runs, forced removals accepted, refusals before, time from the loss to acceptance, --force grants after. */
+  forcedRemoval: { runs: number; accepted: number; refused: number; acceptedAfterMs: { p50: number; max: number }; forceGrants: number; lostEntries: number; generationsReused: number; seedsWithLoss: number[] };
 }
 
 export function failed(r: RunResult): boolean {
@@ -65,6 +67,18 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     for (const [k, v] of Object.entries(r.configChanges.proposedHeld)) cfgHeld[k] = (cfgHeld[k] ?? 0) + v;
     for (const [k, v] of Object.entries(r.configChanges.committed)) cfgCommitted[k] = (cfgCommitted[k] ?? 0) + v;
   }
+  const forced = { runs: 0, refused: 0, forceGrants: 0, lostEntries: 0, generationsReused: 0, seedsWithLoss: [] as number[] };
+  const acceptedAfter: number[] = [];
+  for (const r of results) {
+    forced.runs += r.forcedRemoval.runs;
+    forced.refused += r.forcedRemoval.refused;
+    forced.forceGrants += r.forcedRemoval.forceGrants;
+    forced.lostEntries += r.forcedRemoval.lostEntries;
+    forced.generationsReused += r.forcedRemoval.generationsReused;
+    if (r.forcedRemoval.lostEntries + r.forcedRemoval.generationsReused > 0) forced.seedsWithLoss.push(r.seed);
+    acceptedAfter.push(...r.forcedRemoval.acceptedAfterMs);
+  }
+  acceptedAfter.sort((a, b) => a - b);
   let unconverged = 0;
   let relayed = 0;
   let relayDropped = 0;
@@ -113,5 +127,6 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     guardLate: { writes: guardLateWrites, grantsLost, maxStrandedMs },
     failingSeeds: failing,
     configChanges: { proposedHeld: cfgHeld, committed: cfgCommitted },
+    forcedRemoval: { ...forced, accepted: acceptedAfter.length, acceptedAfterMs: { p50: quantile(acceptedAfter, 0.5), max: acceptedAfter.length === 0 ? 0 : Math.round(acceptedAfter[acceptedAfter.length - 1]!) } },
   };
 }

@@ -28,6 +28,7 @@ import { Checker } from './checker.js';
 import { EventHeap } from './heap.js';
 import type { FaultKind, ScenarioName, SimParams } from './params.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
+import { majority } from '../../src/core/registry/quorum.js';
 
 export type MemberFactory = (config: CoreConfig, init: ConstructorParameters<typeof Member>[1]) => Member;
 
@@ -126,6 +127,19 @@ export interface RunResult {
    * ticket held, by kind, and those committed, by entry type.
    */
   readonly configChanges: { readonly proposedHeld: Readonly<Record<string, number>>; readonly committed: Readonly<Record<string, number>> };
+  /**
+   * The 'lost-majority' fault (issue 11 item 5): runs, forced removals refused before the one
+   * accepted, the time from the loss to the accepted command, and tickets then granted with --force.
+   */
+  readonly forcedRemoval: {
+    readonly runs: number;
+    readonly refused: number;
+    readonly acceptedAfterMs: readonly number[];
+    readonly forceGrants: number;
+    /** What the lost members alone had: committed entries the survivor's log replaced, and generations granted again. */
+    readonly lostEntries: number;
+    readonly generationsReused: number;
+  };
 }
 
 /**
@@ -195,6 +209,22 @@ export class World {
   private relayDropped = 0;
   /** Members removed by the 'member-change' fault, to be added back (by the fault, else in the liveness phase). */
   private readonly removed = new Set<Node>();
+  /**
+   * The 'lost-majority' fault (params.ts): members lost for good, or stopped for good by the admin
+   * (every survivor but one, as the runbook says). Their agents never start again with their stores;
+   * their sites' CIBs and lease guards go on. Reinstalled (wiped) and added back when the liveness
+   * phase heals.
+   */
+  private readonly fenced = new Set<Node>();
+  /** Its own stream: the other draws of a seed stay what they were. */
+  private readonly lostRng: SeededRandom;
+  /** The survivor the admin runs the forced removal on, once a majority was lost; when it was accepted (true ms). */
+  private survivor: Node | null = null;
+  private forcedAt: number | null = null;
+  /** Forced-removal figures: attempts refused, and the time from the loss to the accepted command. */
+  private readonly forced = { runs: 0, refused: 0, acceptedAfterMs: [] as number[], forceGrants: 0 };
+  /** Admin commands whose result the world acts on, by id. */
+  private readonly onResult = new Map<string, (e: Extract<Ready['events'][number], { type: 'command-result' }>) => void>();
 
   constructor(
     readonly params: SimParams,
@@ -203,6 +233,7 @@ export class World {
   ) {
     this.rng = new SeededRandom(params.seed ^ 0x5eed);
     this.cfgRng = new SeededRandom(params.seed ^ 0xc0f1c0);
+    this.lostRng = new SeededRandom(params.seed ^ 0x1057b);
     this.leaseEverMs = Math.max(...params.tickets.map((t) => t.leaseDurationMs));
     this.acquireEverMs = Math.max(...params.tickets.map((t) => t.acquireAfterMs));
     this.net = params.net;
@@ -309,7 +340,7 @@ export class World {
    * been re-admitted as a voter: losing a majority's stores is disaster recovery, not a fault.
    */
   wipe(n: Node): boolean {
-    if (this.removed.size > 0 || this.nodes.some((m) => m !== n && this.wipedPending(m))) return false;
+    if (this.removed.size > 0 || this.survivor !== null || this.nodes.some((m) => m !== n && this.wipedPending(m))) return false;
     this.crash(n);
     n.store = emptyRaftStore();
     n.wipes += 1;
@@ -329,7 +360,8 @@ export class World {
   }
 
   restart(n: Node): void {
-    if (n.core !== null) return;
+    // A member lost for good never starts again with its store (--confirm-fenced's promise).
+    if (n.core !== null || this.fenced.has(n)) return;
     n.restarts += 1;
     this.start(n);
   }
@@ -441,6 +473,13 @@ export class World {
 
 
   private onEvents(n: Node, r: Ready): void {
+    // Results first: a forced removal's acceptance rebases the checker before the entries it commits at once.
+    for (const e of r.events) {
+      const then = e.type === 'command-result' ? this.onResult.get(e.id) : undefined;
+      if (then === undefined || e.type !== 'command-result') continue;
+      this.onResult.delete(e.id);
+      then(e);
+    }
     this.checker.onEvents(n.info.id, r.events, this.now);
     for (const e of r.events) {
       if (e.type === 'grant-lost') this.grantsLost += 1;
@@ -699,7 +738,7 @@ export class World {
     const r = this.rng;
     const l = this.leader();
     // Not beside a lost store: two voters short at once would be a majority lost in small formations.
-    if (l === undefined || this.removed.size > 0 || this.nodes.some((m) => this.wipedPending(m))) return;
+    if (l === undefined || this.removed.size > 0 || this.survivor !== null || this.nodes.some((m) => this.wipedPending(m))) return;
     const heal = (): void => this.at(this.now + r.int(500, 4 * this.params.timing.electionTimeoutMs), () => this.heal());
     const split = (side: Set<number>): void => {
       for (const a of this.nodes) for (const b of this.nodes) if (side.has(a.idx) !== side.has(b.idx)) this.cut(a.idx, b.idx);
@@ -742,6 +781,144 @@ export class World {
       this.admin((id) => ({ id, type: 'member-add', member: n.info }));
     }
     if (this.removed.size > 0 && triesLeft > 0) this.at(this.now + 2 * this.params.timing.electionTimeoutMs, () => this.addBackRemoved(triesLeft - 1));
+  }
+
+  // ───────────── a majority lost for good ─────────────
+
+  /**
+   * The 'lost-majority' fault (params.ts): a majority of the members, usually with a ticket's holder
+   * among them, lost for good at once. The admin then follows docs/operations.md §8 (disaster
+   * recovery): picks the surviving site with the newest log (`status`: highest term, then last
+   * index), stops every other survivor for good (fenced too), and on the chosen one runs `member
+   * remove X --force --confirm-fenced` for every other member in turn, again and again, until it is
+   * accepted. Everything --confirm-fenced promises holds here, and no more: a fenced member's agent
+   * never runs again with its store; its site's Pacemaker keeps a granted ticket until the lease
+   * guard revokes it (the agent stopped, the node not powered off); it never grants again.
+   */
+  private loseMajority(triesLeft: number): void {
+    const r = this.lostRng;
+    const et = this.params.timing.electionTimeoutMs;
+    // As the other membership faults: not beside a lost store or a removal under way.
+    if (this.removed.size > 0 || this.leader() === undefined || this.nodes.some((m) => this.wipedPending(m))) {
+      if (triesLeft > 0) this.at(this.now + r.int(et, 4 * et), () => this.loseMajority(triesLeft - 1));
+      return;
+    }
+    const holder = this.holderOf(r.pick(this.params.tickets).name);
+    const holderLost = holder !== undefined && r.chance(0.8);
+    // One site survives (an arbitrator alone holds no tickets: the runbook has no recovery for it).
+    const keep = r.pick(this.sites().filter((x) => !(holderLost && x === holder)));
+    const lostCount = r.int(majority(this.nodes.length), this.nodes.length - 1);
+    const lost = new Set<Node>(holderLost ? [holder] : []);
+    while (lost.size < lostCount) lost.add(r.pick(this.nodes.filter((x) => x !== keep && !lost.has(x))));
+    const survivors = this.sites().filter((x) => !lost.has(x));
+    const newest = (x: Node): [number, number] => {
+      const st = x.core?.status();
+      return st === undefined ? [-1, -1] : [st.term, st.lastIndex];
+    };
+    let chosen = survivors[0]!;
+    for (const x of survivors) {
+      const [a, b] = newest(x);
+      const [c, d] = newest(chosen);
+      if (a > c || (a === c && b > d)) chosen = x;
+    }
+    for (const x of this.nodes) {
+      if (x === chosen) continue;
+      this.crash(x);
+      this.fenced.add(x);
+    }
+    this.survivor = chosen;
+    this.forced.runs += 1;
+    const lostAt = this.now;
+    // A survivor that was down is started again: its machine works.
+    this.restart(chosen);
+    this.at(this.now + r.int(0, 2 * et), () => this.confirmFenced(0, lostAt));
+  }
+
+  /**
+   * One try of `member remove X --force --confirm-fenced` on the survivor. The admin names the other
+   * members in turn, moving on when one is noted as fenced, asking again a little later when
+   * refused otherwise (a leader still known, gossip still hearing it), or once the time a refusal
+   * says a lease may still run has passed on the admin's watch.
+   */
+  private confirmFenced(attempt: number, lostAt: number): void {
+    const s = this.survivor;
+    if (s === null || this.forcedAt !== null) return;
+    const et = this.params.timing.electionTimeoutMs;
+    const again = (next = attempt, afterMs = this.lostRng.int(Math.ceil(et / 4), et)): void => {
+      this.at(this.now + afterMs, () => this.confirmFenced(next, lostAt));
+    };
+    const core = s.core;
+    if (core === null || s.paused) return again();
+    const others = core.status().members.filter((m) => m.id !== s.info.id);
+    const dead = others[attempt % Math.max(1, others.length)]?.id;
+    if (dead === undefined) return;
+    const id = `forced-${this.adminSeq++}`;
+    this.adminIds.add(id);
+    const commit = core.status().commit;
+    this.onResult.set(id, (e) => {
+      if (!e.ok) {
+        this.forced.refused += 1;
+        if (e.message.includes('noted as fenced')) return again(attempt + 1);
+        const left = e.code === 'lease-running' ? /for (\d+) ms/.exec(e.message) : null;
+        return left === null ? again() : again(attempt, Number(left[1]) + this.lostRng.int(1, et));
+      }
+      this.forcedAt = this.now;
+      this.forced.acceptedAfterMs.push(this.now - lostAt);
+      this.checker.onForcedRecovery(new Set([...this.fenced].map((x) => x.info.id)), commit);
+      this.at(this.now, () => this.grantAfterForced(20));
+    });
+    this.feed(s, (c, now) => c.command({ id, type: 'member-remove', member: dead, force: true, confirmFenced: true }, now));
+    if (this.onResult.delete(id)) again(); // no answer: the core caught a broken invariant and stopped
+  }
+
+  /**
+   * The runbook once the forced removal was accepted: "a manual [ticket] stays with DEAD until an
+   * admin grants it ... the forced removal was accepted only after DEAD's own leases ran out, so
+   * `grant --force` is also safe then". The admin grants every ticket a fenced member holds to the
+   * survivor with --force, the manual ones always, the automatic ones often (rather than waiting for
+   * their failover): exactly what an early acceptance would turn into two holders.
+   */
+  private grantAfterForced(triesLeft: number): void {
+    const s = this.survivor;
+    const core = s?.core;
+    if (s === null || core === null || core === undefined || s.paused || core.status().role !== 'leader') {
+      if (triesLeft > 0) this.at(this.now + this.params.timing.heartbeatIntervalMs, () => this.grantAfterForced(triesLeft - 1));
+      return;
+    }
+    const fenced = new Set([...this.fenced].map((x) => x.info.id));
+    for (const t of core.tickets()) {
+      if (t.holder === null || !fenced.has(t.holder) || (t.def.mode === 'automatic' && !this.lostRng.chance(0.7))) continue;
+      const id = `forced-grant-${this.adminSeq++}`;
+      this.adminIds.add(id);
+      this.forced.forceGrants += 1;
+      this.feed(s, (c, now) => c.command({ id, type: 'grant', ticket: t.def.name, site: s.info.id, force: true }, now));
+    }
+  }
+
+  /**
+   * Liveness after a lost majority: the admin goes on until the forced removal is accepted (one
+   * stretched lease after the last confirmation at most, plus the tries); then, runbook step 3, the
+   * lost members are reinstalled with wiped stores and added back one at a time.
+   */
+  private finishRecovery(): void {
+    if (this.survivor === null) return;
+    const t = this.params.timing;
+    // Gossip must first hold every lost member dead (a few probe rounds each), then each is confirmed, then one lease.
+    const gossipMs = 20 * this.params.swim.probeIntervalMs * this.nodes.length;
+    const by = this.now + gossipMs + (2 * this.leaseEverMs * driftStretch(t.clockDriftPpmMax)) / (1 - this.rho) + 4 * this.nodes.length * t.electionTimeoutMs;
+    while (this.forcedAt === null && this.now < by) this.runUntil(Math.min(by, this.now + 100));
+    if (this.forcedAt === null) {
+      this.liveness.push(`the forced removal on ${this.survivor.info.id} was not accepted by ${Math.round(by)} ms (healed before)`);
+      return;
+    }
+    const back = [...this.fenced];
+    this.fenced.clear();
+    for (const n of back) {
+      n.store = emptyRaftStore();
+      n.wipes += 1;
+      this.removed.add(n);
+      this.restart(n);
+    }
   }
 
   randomAdmin(): void {
@@ -1048,7 +1225,7 @@ export class World {
   /** The random fault mix: faults and admin commands at random times. */
   private runSafetyPhase(): void {
     const p = this.params;
-    const structural = p.faults.filter((f) => !['loss', 'duplication', 'reorder', 'wan-tail', 'cib-slow', 'cib-fail'].includes(f));
+    const structural = p.faults.filter((f) => !['loss', 'duplication', 'reorder', 'wan-tail', 'cib-slow', 'cib-fail', 'lost-majority'].includes(f));
     this.countFalseFailovers = p.faultClass !== 'mixed';
     this.countGossip = true;
     this.memberMsFrom = this.now;
@@ -1064,6 +1241,9 @@ export class World {
       for (let t = this.cfgRng.int(3000, 15000); t < p.safetyPhaseMs; t += this.cfgRng.int(Math.floor(cfgEvery / 2), cfgEvery * 2)) {
         this.at(t, () => this.randomConfigChange());
       }
+    }
+    if (p.faults.includes('lost-majority')) {
+      this.at(this.lostRng.int(Math.floor(p.safetyPhaseMs / 10), Math.floor((p.safetyPhaseMs * 6) / 10)), () => this.loseMajority(20));
     }
     this.runUntil(p.safetyPhaseMs);
   }
@@ -1150,8 +1330,11 @@ export class World {
       if (n.paused) this.resume(n);
       if (n.info.kind === 'site') this.setHealthy(n);
     }
+    // A formation that lost its majority recovers first (the forced removal, then reinstalls).
+    const reinstalled = this.survivor === null ? 0 : this.fenced.size;
+    this.finishRecovery();
     // Members removed by a membership change are added back, as an operator would.
-    if (this.removed.size > 0) this.addBackRemoved(20);
+    if (this.removed.size > 0) this.addBackRemoved(20 + 10 * reinstalled);
     // Tickets left unmanaged by an admin revoke are granted again, as an operator would.
     const healedAt = this.now;
     const bound = this.convergenceBoundMs();
@@ -1169,7 +1352,7 @@ export class World {
     this.checkConverged('after healing');
     // Membership converges too (issue 11): every member re-admitted and a voter again, before the probe
     // counts on a majority. Each rejoin costs a join, a commit, a catch-up and a promotion.
-    const votersBy = this.now + bound;
+    const votersBy = this.now + bound * (1 + reinstalled);
     while (this.now < votersBy && !this.allVoters()) this.runUntil(Math.min(votersBy, this.now + 100));
     if (!this.allVoters()) this.liveness.push(`after healing: not every member is a voter again within ${Math.round(bound)} ms (${this.nodes.filter((n) => n.core === null || !n.core.incarnation().votes).map((n) => n.info.id).join(', ')})`);
 
@@ -1302,6 +1485,7 @@ export class World {
         proposedHeld: Object.fromEntries(this.cfgProposedHeld),
         committed: Object.fromEntries([...this.checker.configChanges].map(([k, v]) => [k, v.size])),
       },
+      forcedRemoval: { ...this.forced, lostEntries: this.checker.forcedLoss.entries, generationsReused: this.checker.forcedLoss.generationsReused },
     };
   }
 }
