@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { bootstrapSnapshot, Member } from '../src/core/member.js';
 import { SeededRandom } from '../src/core/random.js';
-import type { MemberId } from '../src/core/types.js';
+import { index, term, type MemberId } from '../src/core/types.js';
 import { configFingerprint } from '../src/config/fingerprint.js';
 import { loadConfigFile, validConfig } from '../src/config/index.js';
 import type { FormationConfig, FormationMember, MemberKind } from '../src/config/formation-config.js';
@@ -44,7 +44,7 @@ import { startObservation, type Observation } from './observe.js';
 import { isWatchRequest, serveWatch } from '../src/runtime/watch-stream.js';
 import { exitConfig, findSelf, StartupError } from './find-self.js';
 import { describeDiff, diffConfig, wantedConfigOf, type WantedConfig } from '../src/cli/config-apply.js';
-import type { CoreEvent } from '../src/core/ready.js';
+import type { CoreEvent, HardState } from '../src/core/ready.js';
 import { snapshotCodec } from '../src/wire/snapshot-codec.js';
 import { parseProtocolVersion } from '../src/wire/protocol-version.js';
 import { raiseProcessPriority, type PriorityTarget } from '../src/adapters/process-priority.js';
@@ -197,10 +197,16 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   const fingerprint = configFingerprint(config);
   const storage = await LevelStorage.open(join(stateDir, 'registry'));
   let persisted = await storage.load();
+  // docs/protocol.md §10: an empty store is a new incarnation, never one an earlier store of this member had.
+  const freshIncarnation = randomInt(1, freshIncarnationMax);
   if (persisted === null) {
     // First start: the bootstrap state is stored before anything else, so that every later start
     // replays the log onto it, whatever the file says by then (issue 11: the registry owns the config).
-    await storage.persist({ hardState: null, snapshot: bootstrapSnapshot(toCoreConfig(config, id)), truncateFrom: null, entries: [] });
+    // The hard state carries the fresh incarnation: written without one, the store read back as the
+    // bootstrap incarnation 0, so a member whose state directory was wiped voted as the member it
+    // was (seen by test/e2e/rolling-restart.test.ts; the simulator's store skips this host step).
+    const hardState: HardState = { term: term(0), votedFor: null, commit: index(0), incarnation: freshIncarnation };
+    await storage.persist({ hardState, snapshot: bootstrapSnapshot(toCoreConfig(config, id)), truncateFrom: null, entries: [] });
     persisted = await storage.load();
   }
   const sinkKind = opts.ticketSink ?? 'crm_ticket';
@@ -245,8 +251,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     ...(persisted === null ? {} : { persisted }),
     cib,
     renewSeqStart: epoch * 2 ** 32,
-    // docs/protocol.md §10: an empty store is a new incarnation, never one an earlier store of this member had.
-    freshIncarnation: randomInt(1, freshIncarnationMax),
+    freshIncarnation,
     // Gossip (DESIGN.md §3): membership, relay and dissemination, claims signed with this member's key.
     gossip: gossipInitFor({
       self: id,
