@@ -26,9 +26,25 @@
 //
 // The third restarts every member with a newer file (one ticket more, not yet
 // applied): each runs on the committed config and logs that its file differs
-// (issue 11, item 1), and the held ticket is watched as before.
-import { appendFile, copyFile, readFile } from 'node:fs/promises';
+// (issue 11, item 1); then `tollbooth config apply` commits the new ticket,
+// and the held ticket is watched as before throughout.
+//
+// The fourth wipes state directories (issue 11, item 4): the arbitrator's,
+// then the other site's (its lease guard with it, as on a reinstalled node),
+// each stopped, its directory deleted and started again: it comes back as a
+// new incarnation that the leader re-admits and promotes to voter.
+//
+// The fifth adds a member and removes it again (issue 11, item 3): a second
+// arbitrator, listed with its key in every member's file first (a rolling
+// restart: the transport admits only the keys of the file read at start,
+// docs/operations.md §8), `tollbooth member add` on a running member, started
+// with an empty store, caught up and promoted to voter, then `tollbooth
+// member remove` and stopped. In all five the held ticket's holder and
+// generation never change and its CIB grant is never revoked.
+import { execFile } from 'node:child_process';
+import { appendFile, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import { boothSiteId } from '../../src/config/site-id.js';
@@ -37,6 +53,9 @@ import type { MemberStatus } from '../../src/core/member.js';
 import type { PeersView, TicketView } from '../../src/runtime/admin-service.js';
 import { callLed, formationWaitMs } from '../support/led-calls.js';
 import { formatProtocolVersion, protocolVersion } from '../../src/wire/protocol-version.js';
+import { runningLeaseGuard } from '../../src/adapters/pacemaker/lease-guard.js';
+import { writeSeedFile } from '../../src/cli/keys.js';
+import type { CommittedConfigData } from '../../src/runtime/admin-service.js';
 
 /** This build's protocol version, and the next minor the upgrade rehearsal announces (the build is the same). */
 const current = formatProtocolVersion(protocolVersion);
@@ -57,6 +76,19 @@ const cibReadableMsMax = 30_000;
 const rollingTestMs = 3 * (memberReadyMsMax + 2 * formationWaitMs) + formationWaitMs;
 
 const cibOf = (m: LoopbackMember): string => join(m.dir, '..', `${m.address}.cib.xml`);
+
+const run = promisify(execFile);
+
+/** The CLI's exit code and output (stdout then stderr). */
+async function cli(args: readonly string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(command[0]!, [...command.slice(1), ...args]);
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
 
 interface CibTicket {
   readonly granted: boolean;
@@ -317,6 +349,15 @@ describe('a rolling restart of every member', () => {
         const local = await f.call(m, { op: 'list', local: true });
         expect((local.data as TicketView[]).map((t) => t.name)).toEqual([ticket]);
       }
+      // Every member runs the newer file now: `config apply` commits the ticket it adds.
+      const applied = await cli(['config', 'apply', '-c', f.configPath, '--socket', h.other.socket, '--timeout', '30000']);
+      expect(applied.code, applied.out).toBe(0);
+      expect(applied.out).toMatch(/ticket ticketB: added/);
+      const shown = (await callLed(f, h.other, { op: 'config-show' })).data as CommittedConfigData;
+      expect(shown.tickets.map((t) => t.name).sort()).toEqual([ticket, 'ticketB']);
+      expect(shown.tickets.find((t) => t.name === ticket)).toMatchObject({ holder: h.holder.address, generation: h.generation });
+      // ticketB is placed like an initial grant, at one site.
+      await until('ticketB granted at one site', formationWaitMs, async () => ((await f.grantedAt('ticketB')).length === 1 ? true : null));
     } finally {
       const seen = await w.stop();
       console.log(JSON.stringify({ rollingRestartNewerFile: figures, ...seen, cibProblems: seen.cibProblems.length, tableProblems: seen.tableProblems.length }));
@@ -325,6 +366,102 @@ describe('a rolling restart of every member', () => {
     }
     await expectOneGrant(h);
   }, rollingTestMs);
+
+  /** The leader's configuration entry of `m` (status of a running member that follows a leader). */
+  const configured = async (m: LoopbackMember): Promise<{ voter?: boolean; incarnation?: number } | null> => {
+    const r = await callLed(f, f.members.find((o) => o !== m && o.proc !== null)!, { op: 'status' });
+    return ((r.data as MemberStatus | undefined)?.members ?? []).find((x) => x.id === m.address) ?? null;
+  };
+
+  it('a member whose state directory is wiped rejoins as a new incarnation, a voter again, and the held ticket never moves', async () => {
+    const h = await held();
+    const arb = f.members.find((m) => m.kind === 'arbitrator')!;
+    const w = watch(h);
+    const figures: Array<{ member: string; before: number; after: number; voterAgainMs: number }> = [];
+    try {
+      for (const m of [arb, h.other]) {
+        const before = (await configured(m))?.incarnation ?? 0;
+        const t0 = performance.now();
+        expect(await f.kill(m, 'SIGTERM'), `${m.address} exit on SIGTERM`).toBe(0);
+        // A reinstalled node: the store and everything else under the state directory go, the lease guard too.
+        const guard = m.kind === 'site' ? await runningLeaseGuard(m.dir) : null;
+        if (guard !== null) process.kill(guard, 'SIGTERM');
+        await rm(m.dir, { recursive: true, force: true });
+        f.start(m);
+        await f.waitReady(m);
+        const after = await until(`${m.address} re-admitted as a new incarnation and a voter`, formationWaitMs, async () => {
+          const c = await configured(m);
+          return c !== null && c.voter !== false && (c.incarnation ?? 0) !== before ? (c.incarnation ?? 0) : null;
+        });
+        await backInFormation(m);
+        figures.push({ member: m.address, before, after, voterAgainMs: Math.round(performance.now() - t0) });
+      }
+    } finally {
+      const seen = await w.stop();
+      console.log(JSON.stringify({ wipedStores: figures, ...seen, cibProblems: seen.cibProblems.length, tableProblems: seen.tableProblems.length }));
+      expect(seen.cibProblems.slice(0, 5)).toEqual([]);
+      expect(seen.tableProblems.slice(0, 5)).toEqual([]);
+    }
+    await expectOneGrant(h);
+  }, 2 * rollingTestMs);
+
+  it('a member added with member add and removed with member remove; the held ticket never moves', async () => {
+    const h = await held();
+    const root = join(f.configPath, '..');
+    const added: LoopbackMember = {
+      address: `127.0.0.${f.members.length + 1}`,
+      kind: 'arbitrator',
+      dir: join(root, 'added'),
+      socket: join(root, 'added.sock'),
+      key: join(root, 'added.key'),
+      log: join(root, 'added.log'),
+      proc: null,
+    };
+    const key = (await writeSeedFile(added.key, false)).publicKey.toString('base64');
+    // Every member's file lists the newcomer with its key (the transport admits the file's keys, read at start).
+    const text = await readFile(f.configPath, 'utf8');
+    const at = text.indexOf('ticket = ');
+    await writeFile(f.configPath, `${text.slice(0, at)}arbitrator = ${added.address}\ntollbooth-member-key = ${added.address} ${key}\n${text.slice(at)}`);
+    const w = watch(h);
+    const figures: Record<string, number> = {};
+    try {
+      for (const m of await leaderFirst(h)) await restart(m, h);
+      const t0 = performance.now();
+      const add = await cli(['member', 'add', added.address, '--role', 'arbitrator', '--key', key, '--socket', h.other.socket]);
+      expect(add.code, add.out).toBe(0);
+      f.start(added);
+      await f.waitReady(added);
+      await until(`${added.address} a voter`, formationWaitMs, async () => ((await configured(added))?.voter !== false && (await configured(added)) !== null ? true : null));
+      await until(`${added.address} to follow the leader`, formationWaitMs, async () => {
+        const st = (await f.call(added, { op: 'status' })).data as MemberStatus | undefined;
+        return st?.leader !== null && st?.leader !== undefined ? true : null;
+      });
+      figures['addedVoterMs'] = Math.round(performance.now() - t0);
+      const t1 = performance.now();
+      // Asked again while the outcome is unknown: when the newcomer leads, it hands leadership over first (not-leader,
+      // or the answer is lost with the leadership: exit 3); once gone, a repeat answers that it is not a member.
+      const answers: string[] = [];
+      await until(`${added.address} gone from the configuration`, formationWaitMs, async () => {
+        if ((await configured(added)) === null) return true;
+        const remove = await cli(['member', 'remove', added.address, '--socket', h.other.socket]);
+        answers.push(`${remove.code}: ${remove.out.trim()}`);
+        return null;
+      }, 1000);
+      expect(answers.length, 'member remove was asked').toBeGreaterThan(0);
+      expect(answers.filter((x) => x.startsWith('1:') && !x.includes('is not a member')), 'refusals of member remove').toEqual([]);
+      figures['removedMs'] = Math.round(performance.now() - t1);
+      figures['removeAsks'] = answers.length;
+      const shown = (await callLed(f, h.other, { op: 'config-show' })).data as CommittedConfigData;
+      expect(shown.members.map((m) => m.address).sort()).toEqual(f.members.map((m) => m.address).sort());
+    } finally {
+      await f.kill(added, 'SIGTERM');
+      const seen = await w.stop();
+      console.log(JSON.stringify({ memberAddRemove: figures, ...seen, cibProblems: seen.cibProblems.length, tableProblems: seen.tableProblems.length }));
+      expect(seen.cibProblems.slice(0, 5)).toEqual([]);
+      expect(seen.tableProblems.slice(0, 5)).toEqual([]);
+    }
+    await expectOneGrant(h);
+  }, 2 * rollingTestMs);
 });
 
 /** The last line of a member's log whose message starts with `msg` (its fields), or null. */
