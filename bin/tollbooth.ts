@@ -23,6 +23,7 @@
 import '../src/polyfills.js';
 import { Command, CommanderError, Option } from 'commander';
 import { basename } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { adminStream, AdminSocketError } from '../src/adapters/admin-socket.js';
 import type { AdminRequest, AdminResponse, HistoryView, TicketView } from '../src/runtime/admin-service.js';
 import type { PumpStats } from '../src/runtime/pump.js';
@@ -39,14 +40,32 @@ import { resolveConfigPath, defaultSocketPath } from '../src/config/paths.js';
 import { UsageError } from '../src/cli/usage-error.js';
 import { parseSince } from '../src/cli/since.js';
 
-function isBoothName(script: string | undefined): boolean {
-  if (script === undefined) return false;
-  const base = basename(script);
-  return base === 'booth' || base === 'booth.js';
+/** The booth name this program runs under, if any: booth ships one binary as both booth and boothd. */
+function boothNameOf(script: string | undefined): 'booth' | 'boothd' | null {
+  if (script === undefined) return null;
+  const base = basename(script).replace(/\.js$/, '');
+  return base === 'booth' || base === 'boothd' ? base : null;
 }
+const isBoothName = (script: string | undefined): boolean => boothNameOf(script) !== null;
 
-// Run as `booth` (/usr/sbin/booth links here): booth's client, as `tollbooth booth`.
-if (isBoothName(process.argv[1])) process.argv.splice(2, 0, 'booth');
+// Run as `booth` or `boothd` (/usr/sbin/booth and /usr/sbin/boothd link here): the first word picks
+// booth's mode. daemon (site, arbitrator, start) runs this host's member (src/cli/boothd.ts); every
+// other word is booth's client, as `tollbooth booth`.
+if (isBoothName(process.argv[1])) {
+  const { boothDaemonWords, localAddresses, runBoothDaemon } = await import('../src/cli/boothd.js');
+  if (process.argv[2] !== undefined && boothDaemonWords.has(process.argv[2])) {
+    const r = await runBoothDaemon(process.argv.slice(2), {
+      out: (t) => process.stdout.write(t),
+      err: (t) => process.stderr.write(t),
+      // Run again through the real script: under a booth name it would be booth's client.
+      self: [process.execPath, ...process.execArgv, realpathSync(process.argv[1]!)],
+      call: (socket, req, timeoutMs) => call({ socket, json: true, timeoutMs }, req),
+      localAddresses,
+    });
+    if (r.kind === 'exit') process.exit(r.code);
+    process.argv.splice(2, Infinity, ...r.argv);
+  } else process.argv.splice(2, 0, 'booth');
+}
 
 const program = new Command();
 program
@@ -613,7 +632,7 @@ program
   .allowExcessArguments()
   .argument('[args...]', "booth's arguments (booth -h lists them)")
   .action(async (args: string[]) => {
-    const booth = isBoothName(process.argv[1]);
+    const booth = boothNameOf(process.argv[1]);
     const { runBoothClient, lookupHost, boothLookupTimeoutMs } = await import('../src/cli/booth-client.js');
     setExit(
       await runBoothClient(args, {
@@ -624,7 +643,7 @@ program
         call: (socket, req, timeoutMs) => call({ socket, json: true, timeoutMs }, req),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         version: tollboothVersion(),
-        programName: booth ? 'booth' : 'tollbooth booth',
+        programName: booth ?? 'tollbooth booth',
         lookup: (host) => lookupHost(host, boothLookupTimeoutMs),
       }),
     );

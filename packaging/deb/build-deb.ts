@@ -4,8 +4,10 @@
 //   /usr/lib/tollbooth/                 dist/ (npm run build) and the production dependencies,
 //                                       installed with `npm ci --omit=dev` from package-lock.json
 //                                       (the locked tree, overrides included; no install scripts)
-//   /usr/sbin/tollbooth, /usr/sbin/booth   links to dist/bin/tollbooth.js (run as `booth`, it is
-//                                       booth's client: src/cli/booth-client.ts)
+//   /usr/sbin/tollbooth, /usr/sbin/booth,  links to dist/bin/tollbooth.js (run as `booth` or
+//   /usr/sbin/boothd                    `boothd`, one binary as booth's: `daemon` runs this host's
+//                                       member, src/cli/boothd.ts; the rest is booth's client,
+//                                       src/cli/booth-client.ts)
 //   /lib/systemd/system/                packaging/systemd/*, plus booth@.service and
 //                                       booth-arbitrator.service made from the arbitrator unit
 //                                       (the names pcs and crmsh start for an arbitrator), and
@@ -36,6 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { CliCommandSpec } from '../../src/cli/cli-spec.js';
 import { boothClientDifferences, boothUsage } from '../../src/cli/booth-client.js';
+import { boothdUsage } from '../../src/cli/boothd.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const nodeVersionMin = '20.19';
@@ -158,20 +161,29 @@ ticket grant T SITE\\fR.
 
 function boothMan(version: string, date: string): string {
   return `${manHeader('booth', 8, version, date, 'System Administration')}.SH NAME
-booth \\- booth's ticket client, served by tollbooth
+booth, boothd \\- booth's ticket client and daemon entry point, served by tollbooth
 .SH SYNOPSIS
 .nf
 ${roff(boothUsage.trimEnd())}
+
+${roff(boothdUsage.trimEnd())}
 .fi
 .SH DESCRIPTION
-/usr/sbin/booth is tollbooth run under booth's name: it takes booth's
-operations, options, output formats and exit codes, so that pcs, crmsh, Hawk
-and scripts written for booth work unchanged. It talks to the local tollbooth
-member's admin socket; \\fB\\-s SITE\\fR is served by the local member, which
-asks that site. The same client runs as \\fBtollbooth booth ...\\fR.
+/usr/sbin/booth and /usr/sbin/boothd are tollbooth run under booth's names
+(one binary, as booth's): they take booth's operations, options, output
+formats and exit codes, so that pcs, crmsh, Hawk and scripts written for
+booth work unchanged. The client talks to the local tollbooth member's admin
+socket; \\fB\\-s SITE\\fR is served by the local member, which asks that
+site. The same client runs as \\fBtollbooth booth ...\\fR.
+\\fBboothd daemon \\-c NAME\\fR runs this host's member of the formation: a
+site agent or an arbitrator, as the config address configured on a local
+interface says; with \\fB\\-S\\fR or \\fB\\-D\\fR in the foreground, otherwise
+in the background, once it answers on its admin socket.
 .SH EXIT STATUS
 0 success; 1 failure (booth's "ERROR:" or "info:" line on standard error says
-why); \\fBstatus\\fR exits 7 when the local member does not run.
+why); \\fBstatus\\fR exits 7 when the local member does not run;
+\\fBdaemon\\fR exits 78 on a config problem, and a background start with the
+member's own status when it stops before it answers.
 .SH DIFFERENCES FROM BOOTH
 ${boothClientDifferences.map((d) => `.IP \\(bu 2\n${roff(d)}`).join('\n')}
 .SH SEE ALSO
@@ -259,10 +271,10 @@ _booth() {
     -c) COMPREPLY=($(compgen -f -- "$cur") $(compgen -W "$(cd /etc/booth 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\\.conf$//')" -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-c -s -t -F -w -C -h --move --socket --timeout" -- "$cur")); return; fi
-  [[ $COMP_CWORD -eq 1 ]] && COMPREPLY=($(compgen -W "list grant revoke peers status client --version --help" -- "$cur"))
+  [[ $COMP_CWORD -eq 1 ]] && COMPREPLY=($(compgen -W "list grant revoke peers status client daemon --version --help" -- "$cur"))
 }
 complete -F _tollbooth tollbooth
-complete -F _booth booth
+complete -F _booth booth boothd
 `;
 }
 
@@ -347,6 +359,8 @@ export function buildDeb(outDir: string): string {
     mkdirSync(join(root, 'usr/sbin'), { recursive: true });
     symlinkSync('../lib/tollbooth/dist/bin/tollbooth.js', join(root, 'usr/sbin/tollbooth'));
     symlinkSync('../lib/tollbooth/dist/bin/tollbooth.js', join(root, 'usr/sbin/booth'));
+    // booth's daemon name: booth@.service, booth's own booth-site agent and scripts run `boothd daemon -c NAME`.
+    symlinkSync('../lib/tollbooth/dist/bin/tollbooth.js', join(root, 'usr/sbin/boothd'));
 
     const units = join(root, 'lib/systemd/system');
     for (const f of readdirSync(join(repo, 'packaging/systemd'))) cpSync(join(repo, 'packaging/systemd', f), join(units, f));
@@ -369,10 +383,13 @@ export function buildDeb(outDir: string): string {
     const spec = JSON.parse(sh(process.execPath, [join(repo, 'dist/bin/tollbooth.js'), 'cli-spec'])) as CliCommandSpec;
     write(join(root, 'usr/share/man/man8/tollbooth.8.gz'), gzipSync(tollboothMan(spec, pkg.version, date), { level: 9 }));
     write(join(root, 'usr/share/man/man8/booth.8.gz'), gzipSync(boothMan(pkg.version, date), { level: 9 }));
+    // One page for both names, as booth's package links boothd.8 to booth.8.
+    symlinkSync('booth.8.gz', join(root, 'usr/share/man/man8/boothd.8.gz'));
     write(join(root, 'usr/share/man/man5/tollbooth.conf.5.gz'), gzipSync(markdownMan(readFileSync(join(repo, 'docs/configuration.md'), 'utf8'), pkg.version, date), { level: 9 }));
     const completion = tollboothCompletion(spec);
     write(join(root, 'usr/share/bash-completion/completions/tollbooth'), completion);
     write(join(root, 'usr/share/bash-completion/completions/booth'), completion);
+    symlinkSync('booth', join(root, 'usr/share/bash-completion/completions/boothd'));
 
     const doc = join(root, 'usr/share/doc/tollbooth');
     cpSync(join(repo, 'README.md'), join(doc, 'README.md'));
@@ -424,9 +441,10 @@ Priority: optional
 Description: multi-site ticket arbitrator for Pacemaker clusters (booth-compatible)
  Site agents and arbitrators decide which site of a geo cluster holds each
  ticket and feed that into Pacemaker with crm_ticket, as booth does. It
- replaces booth: /usr/sbin/booth is its booth-compatible client, the OCF
- agent is also installed as ocf:pacemaker:booth-site, and booth@.service
- runs an arbitrator, so that pcs, crmsh and Hawk keep working.
+ replaces booth: /usr/sbin/booth is its booth-compatible client and
+ /usr/sbin/boothd booth's daemon entry point, the OCF agent is also
+ installed as ocf:pacemaker:booth-site, and booth@.service runs an
+ arbitrator, so that pcs, crmsh and Hawk keep working.
 `,
     );
     setTimes(root, epoch);

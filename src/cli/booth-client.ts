@@ -38,7 +38,8 @@ export const boothClientDifferences: readonly string[] = [
   'list answers from the local member\'s own view when no majority of the formation is reachable, says so on standard error, and exits 0 (booth\'s members always answer from their own copy). expires is the lease end as the registry leader sees it, or as the holder does (asked when the answering member neither leads nor holds the ticket: only those two know it), and is left out only when neither answers (the holder is asked best effort: one that does not answer in time, a dead one, never fails the list); a local member that does not answer a forwarded read within --timeout gives the local view too; leader is NONE for a ticket never granted, none for one revoked or lost.',
   '-s SITE is served by the local member, which forwards to that site; no admin key is needed on a member. SITE is an address of the config, a host name that resolves to one (the first of its addresses the config lists; booth takes the first IPv4 address only), or other: the other site of a two-site formation.',
   'revoke of a free ticket says "ticket is not owned" and exits 0, as booth does; revoke -w waits until the old holder has revoked it in its CIB.',
-  'grant exits 1 on every failure (booth 1.0 exits 0 on some, fixed upstream in 1.1); daemon mode (booth daemon) is not served: the site agent runs as tollbooth site-agent (booth-site resource) and the arbitrator as booth@NAME.',
+  'grant exits 1 on every failure (booth 1.0 exits 0 on some, fixed upstream in 1.1).',
+  'boothd daemon (and booth daemon: one binary, two names, as booth) runs this host\'s member, a site agent or an arbitrator as the config says, with -S or -D in the foreground and otherwise started in the background (logging to /var/log/tollbooth/NAME.log) once it answers; -l is ignored, and tollbooth\'s own options follow "--". The booth-site resource and booth@NAME run tollbooth directly.',
   'peers shows the counters tollbooth keeps: frames sent and received per member, and rejected frames as authfail (bad signature, unknown key) or invalid; error and resends are always 0.',
 ];
 
@@ -128,7 +129,8 @@ export function parseBoothArgs(argv: readonly string[]): ParsedBoothArgs {
     rest = argv.slice(1);
   }
   if (op === 'daemon' || op === 'site' || op === 'arbitrator' || op === 'start') {
-    return { kind: 'error', message: `"booth ${op}" starts booth's daemon; tollbooth runs "tollbooth site-agent" or "tollbooth arbitrator" instead (or the booth@NAME unit, the booth-site resource)` };
+    // Reached only as `tollbooth booth daemon`: under the names booth and boothd, bin/tollbooth.ts runs src/cli/boothd.ts.
+    return { kind: 'error', message: `"booth ${op}" starts booth's daemon: run it as "boothd ${op}" (/usr/sbin/boothd), or "tollbooth site-agent" / "tollbooth arbitrator"` };
   }
   if (first !== 'client' && op === 'status') {
     // status is its own mode in booth, not a client operation.

@@ -1,13 +1,15 @@
 // The Debian package and the booth tools around it, for real (issue 14,
 // items 3 and 4). As root on this machine: the package is built by
 // packaging/deb/build-deb.ts (what `npm run package` runs) and installed with
-// `dpkg -i`; the installed /usr/sbin/tollbooth and /usr/sbin/booth print
-// their versions, `tollbooth config check` passes the installed example, the
+// `dpkg -i`; the installed /usr/sbin/tollbooth, /usr/sbin/booth and
+// /usr/sbin/boothd print their versions, `tollbooth config check` passes the installed example, the
 // man pages and completions are where man and bash look. A loopback formation
 // (two sites, one arbitrator) then runs from the installed program, its
 // config at /etc/booth/booth.conf as pcs and crmsh expect, its first site
 // feeding a CIB file through the real crm_ticket; the time from `dpkg -i` to
-// a granted ticket is printed. Against it run Debian's real pcs and crmsh:
+// a granted ticket is printed; its arbitrator is restarted once with the
+// installed `boothd daemon -c booth`, as booth@.service and booth's scripts
+// start booth's daemon. Against it run Debian's real pcs and crmsh:
 // `pcs booth status` (also with no majority; expires shown for the held
 // ticket), `pcs booth ticket grant|revoke` with a site, `pcs status --full`
 // on the site's CIB file (-f with --corosync_conf), `pcs booth enable` and
@@ -127,6 +129,8 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     for (const p of [
       '/usr/sbin/tollbooth',
       '/usr/sbin/booth',
+      '/usr/sbin/boothd',
+      '/usr/share/man/man8/boothd.8.gz',
       '/lib/systemd/system/tollbooth-site-agent@.service',
       '/lib/systemd/system/booth@.service',
       '/lib/systemd/system/booth-arbitrator.service',
@@ -152,6 +156,13 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     expect(bv.code).toBe(0);
     expect(bv.out).toMatch(/^booth \d+\.\d+\.\d+ /);
     record('booth --version (crm report runs it)', true, bv.out.trim());
+    const dv = await run('/usr/sbin/boothd', ['--version'], {});
+    expect(dv.code).toBe(0);
+    expect(dv.out).toMatch(/^boothd \d+\.\d+\.\d+ /);
+    // boothd.8.gz links to booth.8.gz (one page for both names, as booth's package): man resolves the link.
+    const boothdPage = await run('/usr/bin/man', ['-w', 'boothd']);
+    expect(boothdPage.code, boothdPage.err).toBe(0);
+    expect(boothdPage.out.trim()).toBe('/usr/share/man/man8/booth.8.gz');
     const check = await run('/usr/sbin/tollbooth', ['config', 'check', '/usr/share/doc/tollbooth/examples/booth.conf']);
     expect(check.code, check.out + check.err).toBe(0);
     expect(check.out).toMatch(/examples\/booth\.conf: ok \(3 members, 2 tickets/);
@@ -202,6 +213,25 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     process.stdout.write(`dpkg -i to a formation of the installed program with its ticket granted (at ${holder.address}): ${ms} ms (members started to ticket granted: ${startMs} ms)\n`);
     record('formation from installed /usr/sbin/tollbooth', true, `dpkg -i → ticket granted ${(ms / 1000).toFixed(1)} s (of which start → granted ${(startMs / 1000).toFixed(1)} s; loopback, 3 members)`);
   }, memberReadyMsMax + formationWaitMs + 60_000);
+
+  it('boothd daemon -c booth from the installed path (booth@.service, booth\'s scripts): the arbitrator, in the background, and its booth status', async () => {
+    const arb = f!.members[2]!;
+    await f!.kill(arb, 'SIGTERM');
+    const started = Date.now();
+    // The config is found by booth's short name (/etc/booth/booth.conf); the loopback member's own paths follow "--".
+    const d = await run('/usr/sbin/boothd', ['daemon', '-c', 'booth', '--', '--self', arb.address, '-k', arb.key, '--state-dir', arb.dir, '--socket', arb.socket, '--log', arb.log], {});
+    record('boothd daemon -c booth (background)', d.code === 0, `exit ${d.code} after ${Date.now() - started} ms, once the arbitrator answered${d.code === 0 ? '' : `: ${firstLine(d)}`}`);
+    expect(d.code, d.err).toBe(0);
+    const st = await run('/usr/sbin/boothd', ['status', '-c', 'booth'], { TOLLBOOTH_SOCKET: arb.socket });
+    expect(st.code, st.err).toBe(0);
+    expect(st.out).toContain('booth_type=arbitrator');
+    const pid = Number(/booth_pid=(\d+)/.exec(st.out)?.[1]);
+    process.kill(pid, 'SIGTERM');
+    await until('the boothd-started arbitrator to stop', formationWaitMs, async () => ((await run('/usr/sbin/boothd', ['status', '-c', 'booth'], { TOLLBOOTH_SOCKET: arb.socket })).code === 7 ? true : null));
+    // The formation's own arbitrator again, for the tests that follow.
+    f!.start(arb);
+    await f!.waitReady(arb);
+  }, memberReadyMsMax + 2 * formationWaitMs);
 
   it.skipIf(!havePcs)('pcs booth status, and pcs booth ticket grant|revoke with a site', async () => {
     const st = await run('/usr/sbin/pcs', ['booth', 'status']);
