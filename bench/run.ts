@@ -14,7 +14,7 @@
 //                       (default: all but wan)
 //   --idle-presets LIST presets of the idle-footprint formations (default lan,loopback)
 //   --idle-window-s N   length of each idle window (default 30; 10 with --quick)
-//   --node-flags FLAGS  space-separated Node flags for every idle member (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+//   --node-flags FLAGS  space-separated Node flags for every idle and steady-state member (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
 //   --tickets LIST      ticket counts for the steady-state runs (default 1,100,1000,10000)
 //   --steady-preset P   timing preset of the steady-state formations: auto (default: loopback below
 //                       5 000 tickets, lan from 5 000 on — loopback renews every 200 ms, which is
@@ -258,7 +258,7 @@ async function main(): Promise<number> {
         const preset = o.steadyPreset === 'auto' ? (n >= 5_000 ? 'lan' : 'loopback') : o.steadyPreset;
         b.say(`steady state with ${n} automatic ticket${n === 1 ? '' : 's'}, ${preset} preset (placement deadline ${(placementDeadlineMs / 1000).toFixed(0)} s)`);
         try {
-          tickets[String(n)] = await measureSteady(b, n, windowMs, placementDeadlineMs, preset);
+          tickets[String(n)] = await measureSteady(b, n, windowMs, placementDeadlineMs, preset, o.nodeFlags);
         } catch (err) {
           if (err instanceof BenchAborted || b.signal.aborted) throw err;
           tickets[String(n)] = { error: brief(err) };

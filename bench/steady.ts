@@ -169,11 +169,11 @@ function diagnose(n: number, granted: number, elapsedMs: number, t: LogTrouble):
   return parts.join('; ');
 }
 
-export async function measureSteady(b: Bench, n: number, windowMs: number, placementDeadlineMs: number, presetName: 'loopback' | 'lan' | 'wan' = 'loopback'): Promise<SteadyResult> {
+export async function measureSteady(b: Bench, n: number, windowMs: number, placementDeadlineMs: number, presetName: 'loopback' | 'lan' | 'wan' = 'loopback', nodeFlags: readonly string[] = []): Promise<SteadyResult> {
   const names = Array.from({ length: n }, (_, i) => `t${String(i + 1).padStart(5, '0')}`);
   // The lan and wan presets need leases longer than twice their election timeout plus a renewal.
   const expireS = presetName === 'loopback' ? 10 : presetName === 'lan' ? 30 : 120;
-  const f = await b.formation({ sites: 2, arbitrators: 1, preset: presetName, tickets: names.map((name) => ({ name, expireS, acquireAfterS: 0 })) });
+  const f = await b.formation({ sites: 2, arbitrators: 1, preset: presetName, tickets: names.map((name) => ({ name, expireS, acquireAfterS: 0 })) }, nodeFlags);
   const notes: string[] = [];
   try {
     for (const m of f.members) f.start(m, ['--http', `${m.address}:${metricsPort}`]);

@@ -112,6 +112,8 @@ export class Member {
   private readonly bridge: GossipBridge;
   private readonly site: SiteLink | null;
   private health: SiteHealth = noHealth;
+  /** Members that announced protocol 1.2 or later (setBatchGrantPeers): batch grants wait for all of them. */
+  private batchPeers: ReadonlySet<MemberId> = new Set();
 
   // Output being collected for the next Ready.
   private outMessages: Envelope[] = [];
@@ -150,6 +152,8 @@ export class Member {
       send,
       event,
       publish: (name, at, rumor) => this.bridge.publishTicket(name, at, rumor),
+      // Learners too: a member that joins replicates the log, and one that refuses an entry stops there.
+      batchGrants: () => this.registry.config.every((m) => m.id === this.id || this.batchPeers.has(m.id)),
     });
     this.forced = new ForcedRemoval({
       self: this.id,
@@ -240,6 +244,17 @@ export class Member {
   setWallClock(wallMs: number): void {
     // Not an assertion: a host whose clock reads before 1970 (a dead RTC) must still run; its entries carry no time.
     this.time.wallMs = Number.isSafeInteger(wallMs) && wallMs >= 0 ? wallMs : undefined;
+  }
+
+  /**
+   * The members known to speak protocol 1.2 or later (docs/protocol.md §9): as
+   * their hellos announced it, also while disconnected (the host keeps the
+   * last version heard). Only while every member of the configuration is
+   * among them does the leader append `grant-batch` entries, which an older
+   * member would refuse. Until the host says, none: one entry per grant.
+   */
+  setBatchGrantPeers(ids: Iterable<MemberId>): void {
+    this.batchPeers = new Set(ids);
   }
 
   command(cmd: AdminCommand, now: Ms): void {
@@ -470,7 +485,8 @@ export class Member {
   /** Applies one committed entry to the ticket table; the lease office answers its command and, at the leader, publishes it. */
   private apply(e: Entry): boolean {
     const outcome = this.table.apply(e.data, e.index, e.wallMs);
-    this.outEvents.push({ type: 'applied', index: e.index, data: e.data, ok: outcome.ok, ...(outcome.ok ? {} : { reason: outcome.reason }) });
+    const detail = outcome.ok ? (outcome.skipped === undefined ? {} : { skipped: outcome.skipped }) : { reason: outcome.reason };
+    this.outEvents.push({ type: 'applied', index: e.index, data: e.data, ok: outcome.ok, ...detail });
     this.office.applied(e, outcome.ok ? null : outcome.reason);
     return outcome.ok;
   }

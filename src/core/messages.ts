@@ -64,6 +64,15 @@ export type EntryData =
       readonly expectedGeneration: Generation;
       readonly cause: Cause;
     }
+  /**
+   * Automatic grants of many tickets in one entry (protocol 1.2, docs/protocol.md
+   * §3 "Batch grants"): each item applies as a `grant` of its own would, with
+   * its own compare-and-set, in order; an item that no longer fits changes
+   * nothing and the others still apply. At most grantsPerEntryMax items
+   * (tickets/batch-grants.ts), one cause for all. Appended only while every
+   * voter speaks 1.2: an older member refuses an entry kind it does not know.
+   */
+  | { readonly type: 'grant-batch'; readonly grants: readonly BatchGrant[]; readonly cause: Cause }
   | { readonly type: 'revoke'; readonly ticket: string; readonly expectedGeneration: Generation; readonly cause: Cause }
   | { readonly type: 'standby'; readonly ticket: string; readonly standby: boolean; readonly cause: Cause }
   | { readonly type: 'attr-set'; readonly ticket: string; readonly key: string; readonly value: string; readonly cause: Cause }
@@ -76,6 +85,13 @@ export type EntryData =
    * generation changes (ticket-table.ts: leaseDurationHonouredMs).
    */
   | { readonly type: 'ticket-change'; readonly def: TicketDef; readonly cause: Cause };
+
+/** One ticket of a `grant-batch`: granted to `site` if it is still at `expectedGeneration`. */
+export interface BatchGrant {
+  readonly ticket: string;
+  readonly site: MemberId;
+  readonly expectedGeneration: Generation;
+}
 
 export interface Entry {
   readonly index: Index;

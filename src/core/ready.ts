@@ -79,7 +79,8 @@ export type CommandErrorCode =
 
 export type CoreEvent =
   | { readonly type: 'role'; readonly role: Role; readonly term: Term; readonly leader: MemberId | null }
-  | { readonly type: 'applied'; readonly index: Index; readonly data: EntryData; readonly ok: boolean; readonly reason?: string }
+  /** `skipped`: the items of a grant-batch that no longer fit (a stale generation, a removed ticket) and changed nothing. */
+  | { readonly type: 'applied'; readonly index: Index; readonly data: EntryData; readonly ok: boolean; readonly reason?: string; readonly skipped?: readonly string[] }
   | {
       readonly type: 'command-result';
       readonly id: string;

@@ -38,6 +38,11 @@ export interface MemberRules extends RegistryRules {
    */
   readonly renewalRefusesChangesAfter: (sinceIndex: number, appliedIndex: number) => number;
   /**
+   * docs/protocol.md §3, batch grants: a ticket goes into a `grant-batch` only once its last lease has
+   * run out in the leader's view (`viewUntilMs`, null: no lease known), as a grant of its own (S1).
+   */
+  readonly batchGrantLeaseEnded: (viewUntilMs: number | null, nowMs: number) => boolean;
+  /**
    * DESIGN.md §3.2: how a registry message travels, given gossip's answer
    * (direct while the latest direct probe succeeded, else through a member
    * that recently reached the target; null: no way known yet).
@@ -71,6 +76,7 @@ export const defaultRules: MemberRules = Object.freeze({
   /** Raft dissertation §4.1: one membership change at a time, each committed before the next. */
   oneMembershipChangeAtATime: true,
   renewalRefusesChangesAfter: (sinceIndex: number): number => sinceIndex,
+  batchGrantLeaseEnded: (viewUntilMs: number | null, nowMs: number): boolean => viewUntilMs === null || viewUntilMs <= nowMs,
   routeFor: (gossipRoute: Route | null): Route | null => gossipRoute,
   useIndirectProbes: true,
   fencedLeasesEnd: leaderViewEnd,

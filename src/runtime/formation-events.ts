@@ -179,7 +179,18 @@ export class FormationEvents {
       case 'applied': {
         if (!e.ok) return;
         const d = e.data;
-        if (d.type === 'grant') {
+        if (d.type === 'grant-batch') {
+          // One event per ticket the batch granted, as one grant entry each would give.
+          const skipped = new Set(e.skipped ?? []);
+          const failover = d.cause.by === 'auto' && d.cause.reason === 'failover';
+          const reason = d.cause.by === 'auto' ? `auto ${d.cause.reason}` : 'admin';
+          for (const g of d.grants) {
+            if (skipped.has(g.ticket)) continue;
+            const previous = this.holders.get(g.ticket) ?? null;
+            this.holders.set(g.ticket, g.site);
+            this.emit({ event: failover ? 'failover' : 'grant', ticket: g.ticket, site: g.site, previous, generation: g.expectedGeneration + 1, index: e.index, reason });
+          }
+        } else if (d.type === 'grant') {
           const previous = this.holders.get(d.ticket) ?? null;
           this.holders.set(d.ticket, d.site);
           const failover = d.cause.by === 'auto' && d.cause.reason === 'failover';

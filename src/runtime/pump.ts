@@ -28,8 +28,9 @@ import type { Member } from '../core/member.js';
 import { isSwimMessage, type Envelope } from '../core/messages.js';
 import type { AdminCommand, CoreEvent, Ready } from '../core/ready.js';
 import type { GuardUpdate, TicketEffect } from '../core/tickets/site-holder.js';
-import type { Ms } from '../core/types.js';
+import type { MemberId, Ms } from '../core/types.js';
 import type { MonotonicClock, Storage, TicketSink, Transport, WallClock } from '../ports/ports.js';
+import { batchGrantsSince, speaksAtLeast } from '../wire/protocol-version.js';
 
 export interface PumpLogger {
   info(obj: object, msg: string): void;
@@ -163,6 +164,9 @@ export class Pump extends EventEmitter<{
   private readingBack = false;
   private readBackTimer: NodeJS.Timeout | null = null;
   readonly abort = new AbortController();
+  /** The last protocol version each peer announced, kept while it is disconnected (noteProtocols). */
+  private readonly peerProtocols = new Map<string, string>();
+  private batchPeersKey: string | null = null;
 
   constructor(private readonly c: PumpComponents) {
     super();
@@ -322,6 +326,7 @@ export class Pump extends EventEmitter<{
       while (this.network.registry.length + this.network.gossip.length + this.local.length > 0 && !this.stopped) {
         // Feed what has queued up (bounded) before taking one Ready: whole-table work
         // in the core runs once per Ready, and one sync covers the whole batch.
+        this.noteProtocols();
         for (let n = 0; n < inputsPerReadyMax; n++) {
           const input = this.next();
           if (input === undefined) break;
@@ -338,6 +343,20 @@ export class Pump extends EventEmitter<{
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * Tells the core which peers speak protocol 1.2 (batch grants, docs/protocol.md §9): the version of
+   * each peer's last accepted hello, remembered across disconnects — a site that died must not turn
+   * the failover of its many tickets back into one entry each.
+   */
+  private noteProtocols(): void {
+    for (const p of this.c.transport.peers()) if (typeof p.protocol === 'string') this.peerProtocols.set(p.id, p.protocol);
+    const ids = [...this.peerProtocols].filter(([, v]) => speaksAtLeast(v, batchGrantsSince)).map(([id]) => id as MemberId);
+    const key = ids.join('\n');
+    if (key === this.batchPeersKey) return;
+    this.batchPeersKey = key;
+    this.c.core.setBatchGrantPeers(ids);
   }
 
   private async handle(r: Ready): Promise<void> {

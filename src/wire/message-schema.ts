@@ -367,7 +367,7 @@ class Parser {
 
   entryData(value: unknown, path: string): EntryData {
     const o = object(value, path);
-    const types = ['noop', 'config', 'grant', 'revoke', 'standby', 'attr-set', 'attr-delete', 'ticket-add', 'ticket-remove', 'ticket-change'] as const;
+    const types = ['noop', 'config', 'grant', 'grant-batch', 'revoke', 'standby', 'attr-set', 'attr-delete', 'ticket-add', 'ticket-remove', 'ticket-change'] as const;
     const type = oneOf(field(o, 'type', path), `${path}.type`, types);
     const get = (key: string): unknown => field(o, key, path);
     const at = (key: string): string => `${path}.${key}`;
@@ -387,6 +387,19 @@ class Parser {
           expectedGeneration: this.generation(get('expectedGeneration'), at('expectedGeneration')),
           cause: this.cause(get('cause'), at('cause')),
         };
+      case 'grant-batch': {
+        // Protocol 1.2: a batch no longer than a table (ticketsMax), each item checked as a grant is.
+        const grants = list(get('grants'), at('grants'), this.limits.ticketsMax, (g, p) => {
+          const item = object(g, p);
+          return {
+            ticket: this.ticketName(field(item, 'ticket', p), `${p}.ticket`),
+            site: this.memberId(field(item, 'site', p), `${p}.site`),
+            expectedGeneration: this.generation(field(item, 'expectedGeneration', p), `${p}.expectedGeneration`),
+          };
+        });
+        if (grants.length === 0) throw new Invalid(at('grants'), 'a grant batch names at least one ticket');
+        return { type, grants, cause: this.cause(get('cause'), at('cause')) };
+      }
       case 'revoke':
         return {
           type,

@@ -20,7 +20,16 @@ export interface ProtocolVersion {
 }
 
 /** This build's protocol version. Bump it by the rules in docs/protocol.md §10. */
-export const protocolVersion: ProtocolVersion = Object.freeze({ major: 1, minor: 1 });
+export const protocolVersion: ProtocolVersion = Object.freeze({ major: 1, minor: 2 });
+
+/** The first version whose members apply `grant-batch` entries (docs/protocol.md §3, "Batch grants"). */
+export const batchGrantsSince: ProtocolVersion = Object.freeze({ major: 1, minor: 2 });
+
+/** Whether a peer that announced `announced` (major.minor text) speaks `since` or a later minor of its major. */
+export function speaksAtLeast(announced: string, since: ProtocolVersion): boolean {
+  const parsed = parseProtocolVersion(announced);
+  return parsed.ok && parsed.version.major === since.major && parsed.version.minor >= since.minor;
+}
 
 /** How many minor versions apart two members of one major may be and still interoperate. */
 export const minorVersionsApartMax = 1;

@@ -57,6 +57,7 @@ class StubCore {
   canRelayTo(): boolean {
     return true;
   }
+  setBatchGrantPeers(): void {}
 }
 
 class HoldingStorage implements Storage {

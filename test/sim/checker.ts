@@ -82,7 +82,11 @@ export class Checker {
         }
         this.leaders.set(e.term, member);
       }
-      if (e.type === 'applied') this.onApplied(member, e.index, e.data, e.ok, atMs);
+      if (e.type === 'applied' && e.data.type === 'grant-batch') {
+        // Each item of a batch is checked as the grant entry it stands for (the skipped ones changed nothing).
+        const skipped = new Set(e.skipped ?? []);
+        for (const g of e.data.grants) if (e.ok && !skipped.has(g.ticket)) this.onApplied(member, e.index, { type: 'grant', ...g, cause: e.data.cause }, true, atMs);
+      } else if (e.type === 'applied') this.onApplied(member, e.index, e.data, e.ok, atMs);
     }
   }
 

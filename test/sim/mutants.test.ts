@@ -89,6 +89,20 @@ describe('simulator negative controls', () => {
     expect(real.forcedRemoval.acceptedAfterMs.length, `the real core's forced removal on seed ${seed - 1}`).toBe(1);
   }, simTestTimeoutMs);
 
+  // Issue 15 item 5 (docs/protocol.md §3, batch grants): a leader that batches tickets whose last lease is
+  // still running in its view fails a live holder's ticket over beside it. Forced: every member speaks 1.2
+  // and several automatic tickets, so that placements and failovers go as grant-batch entries.
+  it('catches a leader that batches grants of tickets whose lease has not run out (batch-grants-live)', () => {
+    let caught: string | undefined;
+    let seed = 1;
+    for (; seed <= 300 && caught === undefined; seed++) {
+      const r = runSeed(seed, 'batch-grants-live', { batchGrants: true, manyTickets: true });
+      if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
+    }
+    expect(caught, 'batch-grants-live survived 300 seeds').toMatch(/^S1: /);
+    expect(runSeed(seed - 1, undefined, { batchGrants: true, manyTickets: true }).violations, `the real core on seed ${seed - 1}`).toEqual([]);
+  }, simTestTimeoutMs);
+
   it('the real core passes the seeds that catch the mutants', () => {
     for (const seed of [1, 9, 11, 13, 33, 106, 125, 163]) expect(runSeed(seed).violations).toEqual([]);
   }, simTestTimeoutMs);

@@ -41,6 +41,12 @@ const mutantRules: Record<string, MemberRules> = {
    * that has not yet learnt that its ticket moved extends its old lease.
    */
   'renew-uncovered': broken({ renewalRefusesChangesAfter: (_sinceIndex, appliedIndex) => appliedIndex }),
+  /**
+   * docs/protocol.md §3, batch grants (issue 15 item 5): the leader puts a ticket into a `grant-batch`
+   * without waiting for its last lease to run out in its view — a live holder's ticket is failed over
+   * to another site while the holder still renews it.
+   */
+  'batch-grants-live': broken({ batchGrantLeaseEnded: () => true }),
   /** A member that lost its store votes as the incarnation its configuration lists for it (docs/protocol.md §10 undone). */
   'wiped-member-votes': broken({ emptyStoreRejoins: false }),
   /** A second membership change may be proposed before the first committed (Raft dissertation §4.1 undone). */
@@ -80,6 +86,8 @@ export const slowSinkMutantNames = ['fixed-revoke-lead'];
 export const renewalMutantNames = ['renew-uncovered'];
 /** Mutants that only the 'lost-majority' fault (in about a tenth of the seeds) exposes: their control runs those seeds only. */
 export const lostMajorityMutantNames = ['confirm-fenced-early'];
+/** Mutants of the batch path: their negative control forces batches and several tickets (mutants.test.ts). */
+export const batchMutantNames = ['batch-grants-live'];
 export const safetyMutantNames = mutantNames.filter(
-  (m) => !gossipMutantNames.includes(m) && !slowSinkMutantNames.includes(m) && !renewalMutantNames.includes(m) && !lostMajorityMutantNames.includes(m),
+  (m) => !gossipMutantNames.includes(m) && !slowSinkMutantNames.includes(m) && !renewalMutantNames.includes(m) && !lostMajorityMutantNames.includes(m) && !batchMutantNames.includes(m),
 );

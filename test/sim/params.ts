@@ -99,6 +99,10 @@ export interface DrawOptions {
   readonly guardLateRate?: number;
   /** Forces (true) or forbids (false) a site whose CIB writes slow down in a ramp (issue 12 item 6). */
   readonly cibRamp?: boolean;
+  /** Forces (true) or forbids (false) that every member speaks protocol 1.2 (SimParams.batchGrants). */
+  readonly batchGrants?: boolean;
+  /** Always draws the extra automatic tickets that make placements move several at once (batchTickets). */
+  readonly manyTickets?: boolean;
 }
 
 export interface SimParams {
@@ -111,6 +115,12 @@ export interface SimParams {
   /** The gossip scenario, or null for the random fault mix. */
   readonly scenario: ScenarioPlan | null;
   readonly tickets: readonly TicketDef[];
+  /**
+   * Every member announces protocol 1.2 (Member.setBatchGrantPeers), so the leader places and fails over
+   * several tickets as one `grant-batch` entry (docs/protocol.md §3). False: a formation with a 1.1
+   * member, one grant entry per ticket. Drawn from its own stream; absent: true.
+   */
+  readonly batchGrants?: boolean;
   /** Each member's clock rate, within ±clockDriftPpmMax of real time. */
   readonly clockRates: readonly number[];
   /** Each member's monotonic clock offset (machines boot at different times). */
@@ -185,7 +195,7 @@ const allFaults: readonly FaultKind[] = [
 
 export function drawParams(seed: number, options: DrawOptions = {}): SimParams {
   if (options.scenario !== undefined) return drawScenarioParams(seed, options.scenario, options.lossRate);
-  const drawn = drawMixedParams(seed);
+  const drawn = drawMixedParams(seed, options);
   const p = options.lossRate === undefined ? drawn : { ...drawn, net: { ...drawn.net, lossRate: options.lossRate } };
   const q = options.guardLateRate === undefined ? p : { ...p, cib: { ...p.cib, guardLateRate: options.guardLateRate } };
   if (options.cibRamp === undefined || (options.cibRamp === (q.cib.ramp !== null))) return q;
@@ -203,7 +213,7 @@ function drawRamp(r: SeededRandom, sites: number, tickets: readonly TicketDef[],
 }
 
 /** The random fault mix (the default): formation, timing and faults drawn exactly as before gossip existed. */
-function drawMixedParams(seed: number): SimParams {
+function drawMixedParams(seed: number, options: DrawOptions): SimParams {
   const r = new SeededRandom(seed);
   // 2+1 up to 7 members; sites ≥ 2, arbitrators ≥ 1 (booth's usual shape), sometimes 2 arbitrators.
   const total = r.pick([3, 3, 3, 4, 5, 5, 6, 7]);
@@ -246,6 +256,7 @@ function drawMixedParams(seed: number): SimParams {
       weights,
     });
   }
+  tickets.push(...batchTickets(seed, tickets[0]!, options));
   const total2 = sites + arbitrators;
   const rho = clockDriftPpmMax / 1e6;
   const clockRates = Array.from({ length: total2 }, () => {
@@ -300,6 +311,7 @@ function drawMixedParams(seed: number): SimParams {
       guardLateRate: new SeededRandom(seed ^ 0x9a7d).pick([0, 0, 0.05, 0.3]),
       ramp: faultClass === 'mixed' && new SeededRandom(seed ^ 0xc1b5).chance(0.3) ? drawRamp(new SeededRandom(seed ^ 0xc1b7), sites, tickets, timing) : null,
     },
+    batchGrants: options.batchGrants ?? new SeededRandom(seed ^ 0xba7c5).chance(0.85),
     faultClass,
     faults,
     safetyPhaseMs: r.int(60_000, 180_000),
@@ -308,6 +320,18 @@ function drawMixedParams(seed: number): SimParams {
     // Drawn from its own stream, so that every other parameter of a seed stays what it was.
     configEveryMs: new SeededRandom(seed ^ 0xc0f1).int(8_000, 40_000),
   };
+}
+
+/**
+ * Automatic tickets beyond the drawn ones, so that placement and failover
+ * often move several at once (one `grant-batch`, issue 15 item 5): in half of
+ * the seeds, 3–10 more with the first ticket's timings and no weights. Drawn
+ * from their own stream, so a seed's other parameters are what they were.
+ */
+function batchTickets(seed: number, like: TicketDef, options: DrawOptions): TicketDef[] {
+  const r = new SeededRandom(seed ^ 0xba7c4);
+  const n = options.manyTickets === true || r.chance(0.5) ? r.int(3, 10) : 0;
+  return Array.from({ length: n }, (_, i) => ({ ...like, name: `b${i + 1}`, mode: 'automatic', weights: {} }));
 }
 
 /**

@@ -25,6 +25,8 @@ export interface Summary {
   failoverMs: { p50: number; p99: number; max: number; count: number };
   failoverBoundMs: number;
   falseFailovers: number;
+  /** Committed grant-batch entries and the tickets they named (issue 15 item 5: the batch path ran). */
+  grantBatches: { entries: number; tickets: number };
   /** Suspicions of running members reachable within two hops, per member-hour of the counted phase (issue 5). */
   falseSuspicions: { count: number; perMemberHour: number; memberHours: number };
   /** Scenario runs: from a commit changing a ticket's holder or generation until every member's local view shows it. */
@@ -51,6 +53,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
   let events = 0;
   let liveness = 0;
   let falseFailovers = 0;
+  const grantBatches = { entries: 0, tickets: 0 };
   let minGap = Number.POSITIVE_INFINITY;
   let guardLateWrites = 0;
   let grantsLost = 0;
@@ -94,6 +97,8 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     events += r.events;
     liveness += r.livenessFailures.length;
     falseFailovers += r.falseFailovers;
+    grantBatches.entries += r.grantBatches.entries;
+    grantBatches.tickets += r.grantBatches.tickets;
     minGap = Math.min(minGap, r.minGuardGapMs);
     guardLateWrites += r.guardLate.writes;
     grantsLost += r.guardLate.grantsLost;
@@ -120,6 +125,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     failoverMs: { p50: q(0.5), p99: q(0.99), max: fo.length === 0 ? 0 : Math.round(fo[fo.length - 1]!), count: fo.length },
     failoverBoundMs: Math.round(bound),
     falseFailovers,
+    grantBatches,
     falseSuspicions: { count: suspicions, perMemberHour: memberHours === 0 ? 0 : Math.round((suspicions / memberHours) * 100) / 100, memberHours: Math.round(memberHours * 100) / 100 },
     convergenceMs: { p50: quantile(conv, 0.5), p99: quantile(conv, 0.99), max: conv.length === 0 ? 0 : Math.round(conv[conv.length - 1]!), count: conv.length, unconverged },
     relay: { sent: relayed, dropped: relayDropped },

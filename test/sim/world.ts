@@ -117,6 +117,8 @@ export interface RunResult {
   readonly livenessFailures: string[];
   readonly failovers: FailoverSample[];
   readonly falseFailovers: number;
+  /** Committed grant-batch entries (issue 15 item 5) and the tickets they named. */
+  readonly grantBatches: { readonly entries: number; readonly tickets: number };
   readonly minGuardGapMs: number;
   /** Guard updates made to land after the deadline they replace, and grants the holders then found lost in the CIB. */
   readonly guardLate: { readonly writes: number; readonly grantsLost: number; readonly maxStrandedMs: number };
@@ -178,7 +180,10 @@ export class World {
   private acquireEverMs: number;
   private addedTickets = 0;
   private readonly cfgProposedHeld = new Map<string, number>();
-  private readonly autoFailoverIndexes = new Set<number>();
+  /** Automatic failovers committed while counting, one key per (index, ticket). */
+  private readonly autoFailovers = new Set<string>();
+  /** Committed grant-batch entries by index: how many tickets each named. */
+  private readonly grantBatches = new Map<number, number>();
   private net: SimParams['net'];
   private cibFailRate: number;
   /** Share of guard-record writes that land after the deadline they replace; healing ends this fault too. */
@@ -315,6 +320,8 @@ export class World {
           incarnation: n.incarnation,
         },
       });
+      // Every member announces protocol 1.2 unless the seed plays a formation with a 1.1 member.
+      if (this.params.batchGrants !== false) n.core.setBatchGrantPeers(this.nodes.map((x) => x.info.id));
       this.drain(n);
     } catch (err) {
       if (!(err instanceof AssertionError)) throw err;
@@ -490,16 +497,21 @@ export class World {
       if (e.type === 'applied' && e.ok && this.countGossip && this.params.scenario !== null && !this.changesSeen.has(e.index)) {
         this.changesSeen.add(e.index);
         const d = e.data;
-        if (d.type === 'grant' || d.type === 'revoke') {
-          const t = n.core?.ticket(d.ticket);
-          if (t !== undefined) this.pendingChanges.push({ ticket: d.ticket, holder: t.holder, generation: t.generation, at: this.now });
+        const names = d.type === 'grant' || d.type === 'revoke' ? [d.ticket] : d.type === 'grant-batch' ? d.grants.map((g) => g.ticket) : [];
+        for (const name of names) {
+          const t = n.core?.ticket(name);
+          if (t !== undefined) this.pendingChanges.push({ ticket: name, holder: t.holder, generation: t.generation, at: this.now });
         }
       }
       if (e.type !== 'applied') continue;
       const term = n.store.entries.get(e.index)?.term ?? n.store.snapshot?.term ?? -1;
       if (n.store.entries.has(e.index)) this.checker.onCommittedEntry(n.info.id, e.index, term, e.data, this.now);
-      if (e.ok && e.data.type === 'grant' && e.data.cause.by === 'auto' && e.data.cause.reason === 'failover' && this.countFalseFailovers) {
-        this.autoFailoverIndexes.add(e.index);
+      if (e.data.type === 'grant-batch') this.grantBatches.set(e.index, e.data.grants.length);
+      if (e.ok && (e.data.type === 'grant' || e.data.type === 'grant-batch') && e.data.cause.by === 'auto' && e.data.cause.reason === 'failover' && this.countFalseFailovers) {
+        // Per ticket moved: a batch that fails over three tickets is three failovers.
+        const skipped = new Set(e.skipped ?? []);
+        const moved = e.data.type === 'grant' ? [e.data.ticket] : e.data.grants.map((g) => g.ticket).filter((t) => !skipped.has(t));
+        for (const t of moved) this.autoFailovers.add(`${e.index}:${t}`);
       }
     }
   }
@@ -1476,7 +1488,8 @@ export class World {
       counts: this.checker.counts(),
       livenessFailures: this.liveness,
       failovers: this.failovers,
-      falseFailovers: this.autoFailoverIndexes.size,
+      falseFailovers: this.autoFailovers.size,
+      grantBatches: { entries: this.grantBatches.size, tickets: [...this.grantBatches.values()].reduce((a, b) => a + b, 0) },
       minGuardGapMs: this.checker.minGuardGapMs,
       guardLate: { writes: this.guardLateWrites, grantsLost: this.grantsLost, maxStrandedMs: this.maxStrandedMs },
       simulatedMs: this.now,

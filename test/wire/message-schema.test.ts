@@ -60,6 +60,8 @@ const entryDatas: JsonValue[] = [
   { type: 'grant', ticket: 'ticketA', site: 'siteB', expectedGeneration: 6, cause: socketCause },
   { type: 'grant', ticket: 'ticketA', site: 'siteA', expectedGeneration: 7, cause: keyCause },
   { type: 'grant', ticket: 'ticketA', site: 'siteB', expectedGeneration: 8, cause: detailCause },
+  // Protocol 1.2 (docs/protocol.md §3, batch grants).
+  { type: 'grant-batch', grants: [{ ticket: 'ticketA', site: 'siteA', expectedGeneration: 9 }, { ticket: 'ticketB', site: 'siteB', expectedGeneration: 0 }], cause: detailCause },
 ];
 
 // 'snapshot' is no message (snapshots travel in chunks): it stands for an
@@ -240,9 +242,18 @@ describe('valid messages', () => {
 
   it('the samples cover every entry type and every message type', () => {
     expect([...new Set(entryDatas.map((d) => (d as { type: string }).type))].sort()).toEqual(
-      ['attr-delete', 'attr-set', 'config', 'grant', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove', 'ticket-change'].sort(),
+      ['attr-delete', 'attr-set', 'config', 'grant', 'grant-batch', 'noop', 'revoke', 'standby', 'ticket-add', 'ticket-remove', 'ticket-change'].sort(),
     );
     expect(Object.keys(samples)).toHaveLength(17);
+  });
+
+  // docs/protocol.md §3, batch grants: at least one item, each checked as a grant's fields are.
+  it('refuses a grant batch without items or with a bad item, naming where', () => {
+    const batch = (grants: unknown): string => reasonOf({ ...(samples.append as object), entries: [{ index: 1, term: 1, data: { type: 'grant-batch', grants, cause: autoCause } }] });
+    expect(batch([])).toMatch(/data\.grants: a grant batch names at least one ticket/);
+    expect(batch([{ ticket: 'ticketA', site: 'siteA', expectedGeneration: -1 }])).toMatch(/data\.grants\[0\]\.expectedGeneration: /);
+    expect(batch([{ ticket: 'ticketA', expectedGeneration: 1 }])).toMatch(/data\.grants\[0\]/);
+    expect(batch('ticketA')).toMatch(/data\.grants: expected an array/);
   });
 
   // docs/protocol.md §10: incarnations are optional (absent: 0, as members before them sent).
@@ -437,7 +448,7 @@ describe('bounds', () => {
 
   it('tighter limits can be passed in', () => {
     const limits = { ...messageSchemaLimitsDefault, entriesMax: 2 };
-    expect(parseMessage(samples.append, limits)).toMatchObject({ ok: false, reason: 'msg.entries: 13 items, limit 2' });
+    expect(parseMessage(samples.append, limits)).toMatchObject({ ok: false, reason: 'msg.entries: 14 items, limit 2' });
   });
 
   it('map keys such as __proto__ and toString stay plain data', () => {

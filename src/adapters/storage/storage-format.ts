@@ -289,6 +289,7 @@ const entryDataTypes: Readonly<Record<EntryData['type'], true>> = {
   noop: true,
   config: true,
   grant: true,
+  'grant-batch': true,
   revoke: true,
   standby: true,
   'attr-set': true,

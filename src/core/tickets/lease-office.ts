@@ -10,8 +10,10 @@ import type { AdminCommand, CommandErrorCode, CoreEvent } from '../ready.js';
 import type { Registry } from '../registry/registry.js';
 import { assert, generation, index, type Generation, type Index, type MemberId } from '../types.js';
 import { chooseSite, isEligible, type SiteView } from './placement.js';
-import { honouredLeaseMs, type TicketTable } from './ticket-table.js';
+import { honouredLeaseMs, isConfigChange, type TicketTable } from './ticket-table.js';
 import { answerByIndex } from './renew-by-index.js';
+import { autoGrantEntries, ticketsOf, type AutoGrant } from './batch-grants.js';
+import { attrRefusal } from './attr-check.js';
 
 export interface LeaseOfficeTiming {
   readonly renewIntervalMs: number;
@@ -29,6 +31,7 @@ export interface LeaseOfficeRules {
   readonly viewOnTakingOffice: (nowMs: number, leaseDurationMs: number, clockDriftPpmMax: number) => number;
   readonly viewAfterTicketChange: (untilMs: number, fromMs: number, honouredMs: number, newLeaseMs: number, clockDriftPpmMax: number) => number;
   readonly renewalRefusesChangesAfter: (sinceIndex: number, appliedIndex: number) => number;
+  readonly batchGrantLeaseEnded: (viewUntilMs: number | null, nowMs: number) => boolean;
 }
 
 export interface LeaseOfficeDeps {
@@ -43,6 +46,8 @@ export interface LeaseOfficeDeps {
   readonly event: (e: CoreEvent) => void;
   /** Spreads a committed change of a ticket by gossip (DESIGN.md §3.3). */
   readonly publish: (name: string, at: Index, rumor: TicketRumor) => void;
+  /** Whether every voter speaks protocol 1.2, so automatic grants may go as `grant-batch` entries (batch-grants.ts). */
+  readonly batchGrants: () => boolean;
 }
 
 interface LeaseView {
@@ -72,12 +77,6 @@ interface PendingGrant {
 
 type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
 type Command<T extends AdminCommand['type']> = Extract<AdminCommand, { type: T }>;
-
-/** Ticket attribute names: what a CIB ticket_state attribute can be called. */
-const attrNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-/** Attributes that Pacemaker or booth own in the CIB: never geo attributes. */
-const reservedAttrNames: ReadonlySet<string> = new Set(['id', 'granted', 'standby', 'last-granted', 'owner', 'expires', 'term', 'booth-cfg-name']);
-const controlChars = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 
 export class LeaseOffice {
   private readonly leases = new Map<string, LeaseView>();
@@ -188,6 +187,16 @@ export class LeaseOffice {
         this.leases.set(d.ticket, { holder: d.site, generation: t.generation, until, from: this.now, basis: 'commit', officeUntil: null });
       }
     }
+    if (d.type === 'grant-batch') {
+      for (const g of d.grants) {
+        const t = this.table.get(g.ticket);
+        // Only the items that applied (each is its own compare-and-set): the table shows them granted to their site.
+        if (t === undefined || t.holder !== g.site || t.generation !== g.expectedGeneration + 1) continue;
+        const until = this.deps.rules.leaderViewEnd(this.now, t.def.leaseDurationMs, this.deps.timing.clockDriftPpmMax);
+        this.leases.set(g.ticket, { holder: g.site, generation: t.generation, until, from: this.now, basis: 'commit', officeUntil: null });
+        this.deps.publish(g.ticket, e.index, this.rumorOf(g.ticket));
+      }
+    }
     if (d.type === 'ticket-change') this.redateAfterChange(d.def.name);
     const changed = d.type === 'grant' || d.type === 'revoke' || d.type === 'standby' || d.type === 'ticket-remove' ? d.ticket : d.type === 'ticket-add' || d.type === 'ticket-change' ? d.def.name : null;
     if (changed !== null) this.deps.publish(changed, e.index, this.rumorOf(changed));
@@ -278,10 +287,7 @@ export class LeaseOffice {
 
   private ticketsWithUncommittedChange(): Set<string> {
     const out = new Set<string>();
-    for (const e of this.deps.registry.uncommitted()) {
-      const d = e.data;
-      if (d.type === 'grant' || d.type === 'revoke' || d.type === 'ticket-remove') out.add(d.ticket);
-    }
+    for (const e of this.deps.registry.uncommitted()) for (const name of ticketsOf(e.data)) out.add(name);
     for (const name of this.pendingGrants.keys()) out.add(name);
     for (const name of this.pendingRemovals.keys()) out.add(name);
     return out;
@@ -319,6 +325,8 @@ export class LeaseOffice {
   placeTickets(): void {
     if (!this.deps.registry.canServeLeases()) return;
     const pending = this.ticketsWithUncommittedChange();
+    const batches = this.deps.batchGrants();
+    const auto: AutoGrant[] = [];
     for (const t of this.table.all()) {
       const name = t.def.name;
       const v = this.leases.get(name);
@@ -334,21 +342,23 @@ export class LeaseOffice {
         if (!live && !this.hasUncommittedChange(name)) this.completeGuardedGrant(name, pg, t.holder, t.generation);
         continue;
       }
-      if (t.def.mode !== 'automatic' || !t.managed || pending.has(name) || live) continue;
+      if (t.def.mode !== 'automatic' || !t.managed || pending.has(name)) continue;
+      // Only once the last lease has run out in this leader's view (S1); in a batch the rule says so (rules.ts).
+      if (batches ? !this.deps.rules.batchGrantLeaseEnded(v === undefined ? null : v.until, this.now) : live) continue;
       if (t.holder === null && this.now < this.placeUnheldFrom) continue;
-      if (t.holder !== null && v !== undefined && v.holder === t.holder && v.until > this.now) continue;
       // The holder's lease has run out (or it released): another eligible site takes it. Not the
       // holder itself: a healthy, connected holder renews instead (and a renewal of its generation
       // is accepted again as long as nothing else was committed).
       const eligible = (s: MemberId): boolean => isEligible(s, name, this.sites.get(s), this.now, this.deps.timing.siteAliveWindowMs);
       const site = chooseSite(t.def, this.deps.registry.config, eligible, t.holder);
       if (site === null) continue;
-      const cause: Cause =
+      const cause: AutoGrant['cause'] =
         t.holder === null
           ? { by: 'auto', reason: 'initial', detail: `held nowhere: placed on ${site}` }
           : { by: 'auto', reason: 'failover', detail: v?.released === true ? `${t.holder} released it` : `the lease of ${t.holder} (generation ${t.generation}) ran out in the leader's view` };
-      this.propose({ type: 'grant', ticket: name, site, expectedGeneration: t.generation, cause }, null);
+      auto.push({ ticket: name, site, expectedGeneration: t.generation, cause });
     }
+    for (const data of autoGrantEntries(auto, batches)) this.propose(data, null);
   }
 
   /** The old holder's lease has run out (or there was none): the guarded admin grant goes ahead. */
@@ -378,7 +388,7 @@ export class LeaseOffice {
   }
 
   private hasUncommittedChange(name: string): boolean {
-    return this.deps.registry.uncommitted().some((e) => 'ticket' in e.data && e.data.ticket === name);
+    return this.deps.registry.uncommitted().some((e) => ('ticket' in e.data && e.data.ticket === name) || (e.data.type === 'grant-batch' && e.data.grants.some((g) => g.ticket === name)));
   }
 
   private propose(data: EntryData, commandId: string | null): Index {
@@ -527,16 +537,8 @@ export class LeaseOffice {
   }
 
   private attrSet(cmd: Command<'attr-set'>): void {
-    const max = this.deps.limits.attrCharsMax;
-    if (cmd.key.length === 0 || cmd.key.length > max || cmd.value.length > max) {
-      return this.result(cmd.id, false, 'invalid', `attribute name and value must be 1–${max} characters`);
-    }
-    // Attributes become CIB ticket attributes: a name the CIB cannot hold, or one that Pacemaker or
-    // booth own, would make every CIB write of the ticket fail at every site.
-    if (!attrNamePattern.test(cmd.key) || reservedAttrNames.has(cmd.key)) {
-      return this.result(cmd.id, false, 'invalid', `"${cmd.key}" cannot be a ticket attribute: names match ${attrNamePattern.source} and are not one of ${[...reservedAttrNames].join(', ')}`);
-    }
-    if (controlChars.test(cmd.value)) return this.result(cmd.id, false, 'invalid', 'attribute values cannot hold control characters');
+    const refusal = attrRefusal(cmd.key, cmd.value, this.deps.limits.attrCharsMax);
+    if (refusal !== null) return this.result(cmd.id, false, 'invalid', refusal);
     this.propose({ type: 'attr-set', ticket: cmd.ticket, key: cmd.key, value: cmd.value, cause: this.adminCause(cmd.id) }, cmd.id);
   }
 
@@ -591,10 +593,5 @@ export class LeaseOffice {
     }
     this.propose({ type: 'config', members }, cmd.id);
   }
-}
-
-/** Entries that change the committed formation config (and its version, ticket-table.ts). */
-function isConfigChange(d: EntryData): boolean {
-  return d.type === 'config' || d.type === 'ticket-add' || d.type === 'ticket-remove' || d.type === 'ticket-change';
 }
 

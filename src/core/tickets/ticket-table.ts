@@ -57,7 +57,8 @@ export interface TableSnapshot {
 }
 
 export type ApplyOutcome =
-  | { readonly ok: true }
+  /** `skipped`: a grant-batch's items that no longer fitted and changed nothing (absent: none). */
+  | { readonly ok: true; readonly skipped?: readonly string[] }
   | { readonly ok: false; readonly reason: string };
 
 /**
@@ -233,7 +234,7 @@ export class TicketTable {
     this.applyingWallMs = wallMs;
     this.applied = at;
     const outcome = this.applyOne(data, at);
-    if (outcome.ok && (data.type === 'config' || data.type === 'ticket-add' || data.type === 'ticket-remove' || data.type === 'ticket-change')) this.version += 1;
+    if (outcome.ok && isConfigChange(data)) this.version += 1;
     return outcome;
   }
 
@@ -250,14 +251,12 @@ export class TicketTable {
           for (const t of this.tickets.values()) this.record({ index: at, ticket: t.def.name, change, holder: t.holder, generation: t.generation, cause });
         }
         return { ok: true };
-      case 'grant': {
-        const t = this.tickets.get(data.ticket);
-        if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
-        if (t.generation !== data.expectedGeneration) return { ok: false, reason: 'stale-generation' };
-        // Every grant is a new generation: the fencing token only grows (S2).
-        const next: TicketState = { ...withoutHonoured(t), holder: data.site, generation: generation(t.generation + 1), managed: true, standby: false };
-        this.set(next, at, 'grant', data.cause);
-        return { ok: true };
+      case 'grant':
+        return this.grant(data.ticket, data.site, data.expectedGeneration, at, data.cause);
+      case 'grant-batch': {
+        // Each item is its own compare-and-set: one that no longer fits leaves the others to apply.
+        const skipped = data.grants.filter((g) => !this.grant(g.ticket, g.site, g.expectedGeneration, at, data.cause).ok).map((g) => g.ticket);
+        return skipped.length === 0 ? { ok: true } : { ok: true, skipped };
       }
       case 'revoke': {
         const t = this.tickets.get(data.ticket);
@@ -308,6 +307,16 @@ export class TicketTable {
     }
   }
 
+  private grant(name: string, site: MemberId, expected: Generation, at: Index, cause: Cause): ApplyOutcome {
+    const t = this.tickets.get(name);
+    if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
+    if (t.generation !== expected) return { ok: false, reason: 'stale-generation' };
+    // Every grant is a new generation: the fencing token only grows (S2).
+    const next: TicketState = { ...withoutHonoured(t), holder: site, generation: generation(t.generation + 1), managed: true, standby: false };
+    this.set(next, at, 'grant', cause);
+    return { ok: true };
+  }
+
   private add(def: TicketDef, at: Index, cause: Cause): ApplyOutcome {
     if (this.tickets.has(def.name)) return { ok: false, reason: 'ticket-exists' };
     if (this.tickets.size >= this.limits.ticketCountMax) return { ok: false, reason: 'too-many-tickets' };
@@ -350,6 +359,11 @@ export class TicketTable {
 }
 
 const noNames: ReadonlySet<string> = new Set();
+
+/** Entries that change the committed formation config, and so its version (TableSnapshot.configVersion). */
+export function isConfigChange(d: EntryData): boolean {
+  return d.type === 'config' || d.type === 'ticket-add' || d.type === 'ticket-remove' || d.type === 'ticket-change';
+}
 
 /** Names listed in a forced removal's history text: with member names of up to 64 characters it fits a record's change text. */
 const forcedNamesListedMax = 3;

@@ -50,7 +50,7 @@ import {
 import type { AdminFrame } from '../../../src/ports/ports.js';
 import { formatProtocolVersion, helloPayload, protocolVersion, type ProtocolVersion } from '../../../src/wire/protocol-version.js';
 
-/** This build's protocol version as it travels ("1.1"). */
+/** This build's protocol version as it travels ("1.2"). */
 const here = formatProtocolVersion(protocolVersion);
 import { remoteAdminRequest } from '../../../src/cli/remote-admin.js';
 import { describeTransportCompliance, Inbox, vote, waitFor, type ComplianceCluster, type ComplianceOptions } from './transport-compliance.js';

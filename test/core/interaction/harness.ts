@@ -263,6 +263,8 @@ function describeEntry(d: EntryData): string {
       return `config ${d.members.map((m) => m.id).join(',')}`;
     case 'grant':
       return `grant ${d.ticket} -> ${d.site} gen ${d.expectedGeneration + 1} (${describeCause(d.cause)})`;
+    case 'grant-batch':
+      return `grant-batch ${d.grants.map((g) => `${g.ticket} -> ${g.site} gen ${g.expectedGeneration + 1}`).join(', ')} (${describeCause(d.cause)})`;
     case 'revoke':
       return `revoke ${d.ticket} gen ${d.expectedGeneration + 1} (${describeCause(d.cause)})`;
     case 'standby':
@@ -348,6 +350,8 @@ export class Interaction {
   private nodes: Node[] = [];
   private started = false;
   private seed = 1;
+  /** The protocol every member speaks: from 1.2 on, every member is told the others announced it (batch grants). */
+  private protocolMinor = 1;
   private readonly heap = new EventHeap<Ev>();
   private seq = 0;
   /** True time, integer milliseconds. */
@@ -396,6 +400,8 @@ export class Interaction {
         return this.cmdSeed(a);
       case 'gossip':
         return this.cmdGossip(a);
+      case 'protocol':
+        return this.cmdProtocol(a);
       case 'peers':
         return this.cmdPeers(a);
       case 'start':
@@ -563,6 +569,16 @@ export class Interaction {
   private cmdSeed(a: Args): void {
     this.requireNotStarted(a);
     this.seed = Number(a.pos(0, 'seed'));
+    a.done(1);
+  }
+
+  /** `protocol 1.2`: every member speaks (and is told the others speak) this version; default 1.1 (no batch grants). */
+  private cmdProtocol(a: Args): void {
+    this.requireNotStarted(a);
+    const v = a.pos(0, 'major.minor');
+    const m = /^1\.(\d+)$/.exec(v);
+    if (m === null) throw new ScriptError(`protocol: ${v} is not 1.<minor>`);
+    this.protocolMinor = Number(m[1]);
     a.done(1);
   }
 
@@ -805,6 +821,7 @@ export class Interaction {
             },
           };
     n.core = new Member(config, { now: ms(this.local(n)), random, snapshotCodec, ...(persisted === undefined ? {} : { persisted }), cib, ...gossip });
+    if (this.protocolMinor >= 2) n.core.setBatchGrantPeers(this.nodes.map((x) => x.info.id));
     this.drain(n);
   }
 
