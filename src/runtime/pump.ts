@@ -75,6 +75,13 @@ type Input = (core: Member, now: Ms) => void;
 
 export type CommandResult = Extract<CoreEvent, { type: 'command-result' }>;
 
+/** Per ticket: the effect being written, the newest one waiting, and how to stop a start-up revoke's wait for a slot. */
+interface EffectSlot {
+  busy: boolean;
+  next: TicketEffect | null;
+  cancelWait?: (() => void) | null;
+}
+
 /** Network messages by class: registry (Raft, relayed or not) goes ahead of gossip (SWIM). */
 export type NetworkClass = 'registry' | 'gossip';
 
@@ -130,6 +137,79 @@ class InputQueue {
  */
 export const effectsInFlightMax = 32;
 
+/**
+ * Start-up revokes (TicketEffect.background) in flight at once, on slots of
+ * their own: a site that starts with 10,000 tickets writes each one's state
+ * once, and those writes must not hold back the grants and revokes that leases
+ * depend on (issue 15 item 5).
+ */
+export const backgroundEffectsInFlightMax = 4;
+
+interface SlotWaiter {
+  /** true: the slot is the waiter's; false: it gave up waiting (cancel) or the pump stopped. */
+  readonly resolve: (got: boolean) => void;
+  done: boolean;
+}
+
+/** Sink write slots: at most `max` writes at once, the rest wait in FIFO order. */
+class SlotPool {
+  private inFlight = 0;
+  private waiters: SlotWaiter[] = [];
+  private head = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Resolves true with a slot (give it back), or false if `onWait`'s cancel was called first (no slot). */
+  take(stopped: boolean, onWait?: (cancel: () => void) => void): Promise<boolean> {
+    if (this.inFlight < this.max || stopped) {
+      this.inFlight += 1;
+      return Promise.resolve(true);
+    }
+    return new Promise<boolean>((resolve) => {
+      const w: SlotWaiter = { resolve, done: false };
+      this.waiters.push(w);
+      onWait?.(() => {
+        if (w.done) return;
+        w.done = true;
+        resolve(false);
+      });
+    });
+  }
+
+  /** Hands the slot to the oldest waiter still waiting, or frees it. */
+  give(): void {
+    for (;;) {
+      const next = this.waiters[this.head];
+      if (next === undefined) {
+        this.inFlight -= 1;
+        return;
+      }
+      this.head += 1;
+      // Drop the consumed prefix once it is most of the array: 10,000 waiters at start-up made shift() quadratic.
+      if (this.head >= 1024 && this.head * 2 >= this.waiters.length) {
+        this.waiters = this.waiters.slice(this.head);
+        this.head = 0;
+      }
+      if (next.done) continue;
+      next.done = true;
+      next.resolve(true);
+      return;
+    }
+  }
+
+  /** Releases every waiter (stop): they see the pump stopped and end. */
+  releaseAll(): void {
+    const waiting = this.waiters.slice(this.head);
+    this.waiters = [];
+    this.head = 0;
+    for (const w of waiting) {
+      if (w.done) continue;
+      w.done = true;
+      w.resolve(false);
+    }
+  }
+}
+
 export class Pump extends EventEmitter<{
   event: [CoreEvent];
   fatal: [Error];
@@ -152,10 +232,10 @@ export class Pump extends EventEmitter<{
   private armedFor = Number.NaN;
   private readonly waiters = new Map<string, (r: CommandResult) => void>();
   /** Per ticket: the effect being written and the newest one waiting (older waiting ones are superseded). */
-  private readonly effects = new Map<string, { busy: boolean; next: TicketEffect | null }>();
-  /** Sink writes in flight (effectsInFlightMax at most) and the tickets' writers waiting for one to finish. */
-  private effectsInFlight = 0;
-  private readonly effectSlotWaiters: Array<() => void> = [];
+  private readonly effects = new Map<string, EffectSlot>();
+  /** Sink writes in flight and the tickets' writers waiting for one to finish: start-up revokes on slots of their own. */
+  private readonly effectSlots = new SlotPool(effectsInFlightMax);
+  private readonly backgroundSlots = new SlotPool(backgroundEffectsInFlightMax);
   /** Guard updates waiting for the one being written; written together as one (group commit). */
   private guardWaiting: GuardUpdate[] = [];
   private guardBusy = false;
@@ -232,7 +312,8 @@ export class Pump extends EventEmitter<{
   async stop(): Promise<void> {
     this.stopped = true;
     // Writers waiting for a sink slot see `stopped` and end.
-    for (const w of this.effectSlotWaiters.splice(0)) w();
+    this.effectSlots.releaseAll();
+    this.backgroundSlots.releaseAll();
     this.abort.abort();
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.readBackTimer !== null) clearInterval(this.readBackTimer);
@@ -454,25 +535,13 @@ export class Pump extends EventEmitter<{
       this.effects.set(e.ticket, slot);
     }
     slot.next = e; // supersedes a waiting one (ready.ts contract)
+    // A start-up revoke still waiting for its slot is superseded at once: the newer effect does not wait behind it.
+    slot.cancelWait?.();
     if (!slot.busy) void this.runEffects(e.ticket, slot, sink);
   }
 
-  /** Waits for one of the effectsInFlightMax sink slots (the one a finishing writer hands over, in FIFO order). */
-  private takeEffectSlot(): Promise<void> {
-    if (this.effectsInFlight < effectsInFlightMax || this.stopped) {
-      this.effectsInFlight += 1;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => this.effectSlotWaiters.push(resolve));
-  }
 
-  private giveEffectSlot(): void {
-    const next = this.effectSlotWaiters.shift();
-    if (next !== undefined) next();
-    else this.effectsInFlight -= 1;
-  }
-
-  private async runEffects(ticket: string, slot: { busy: boolean; next: TicketEffect | null }, sink: TicketSink): Promise<void> {
+  private async runEffects(ticket: string, slot: EffectSlot, sink: TicketSink): Promise<void> {
     slot.busy = true;
     try {
       while (slot.next !== null && !this.stopped) {
@@ -480,7 +549,11 @@ export class Pump extends EventEmitter<{
         slot.next = null;
         let outcome: { ok: boolean; error?: string };
         let writeMs = 0;
-        await this.takeEffectSlot();
+        const pool = e.background === true ? this.backgroundSlots : this.effectSlots;
+        const got = await pool.take(this.stopped, e.background === true ? (cancel) => (slot.cancelWait = cancel) : undefined);
+        slot.cancelWait = null;
+        // Superseded while waiting (no result: the core ignores superseded effects), or stopped.
+        if (!got) continue;
         try {
           // Checked once the write can start: a grant may have waited for a slot.
           if (e.granted && e.revokeBy !== null && this.c.clock.now() >= e.revokeBy) {
@@ -495,7 +568,7 @@ export class Pump extends EventEmitter<{
             writeMs = this.c.clock.now() - writeStarted;
           }
         } finally {
-          this.giveEffectSlot();
+          pool.give();
         }
         if (!outcome.ok) this.c.log.warn({ ticket, effect: e.id, granted: e.granted, error: outcome.error }, 'ticket effect failed');
         this.emit('effect', e, { ...outcome, ms: writeMs });

@@ -24,6 +24,13 @@ export interface TicketEffect {
    */
   readonly revokeBy: Ms | null;
   readonly attrs: Readonly<Record<string, string>>;
+  /**
+   * A start-up revoke: the first write of a ticket this incarnation found not
+   * granted to it in the sink (it only sets booth's attributes and clears a
+   * stray grant). The host may write it after every other effect (issue 15
+   * item 5: 10,000 of them at start-up held every grant back). Absent: false.
+   */
+  readonly background?: true;
 }
 
 /**

@@ -10,6 +10,7 @@ import { holderRevokeAt } from '../lease.js';
 import { SinkWriteTimes, type SinkSpeedChange } from './sink-write-times.js';
 import { MinHeap } from '../min-heap.js';
 import type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
+import { assertGuardInsideLease, sameAttrs } from './holder-checks.js';
 import { assert, ms, type Generation, type Index, type MemberId, type Ms } from '../types.js';
 
 export type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
@@ -39,6 +40,8 @@ interface HeldTicket {
   releaseGen: Generation | null;
   /** Released voluntarily (handlers failing, no local quorum): do not renew this generation. */
   releasedGen: Generation | null;
+  /** Nothing issued yet by this incarnation, and the sink did not show it granted here at start-up (TicketEffect.background). */
+  startup: boolean;
   /**
    * Answers to renewals with a seq below this no longer extend the lease: they
    * were sent before a release, which the leader may honour (its seqFloor rule).
@@ -109,6 +112,7 @@ export class SiteHolder {
         h.gen = null;
         h.acquireReadyAt = now;
         h.leaseEnd = null;
+        h.startup = false;
         this.cibLease.set(c.name, { gen: c.generation, revokeBy: c.revokeBy });
       }
     }
@@ -120,7 +124,7 @@ export class SiteHolder {
   private ticket(name: string): HeldTicket {
     let h = this.held.get(name);
     if (h === undefined) {
-      h = { name, gen: null, acquireReadyAt: ms(0), leaseEnd: null, leaseEndHigh: null, leaseMsHigh: 0, issued: null, retryAt: ms(0), releaseGen: null, releasedGen: null, answerSeqFloor: 0 };
+      h = { name, gen: null, acquireReadyAt: ms(0), leaseEnd: null, leaseEndHigh: null, leaseMsHigh: 0, issued: null, retryAt: ms(0), releaseGen: null, releasedGen: null, answerSeqFloor: 0, startup: true };
       this.held.set(name, h);
     }
     return h;
@@ -450,7 +454,9 @@ export class SiteHolder {
       owner: want.owner,
       revokeBy: want.revokeBy === null ? null : ms(want.revokeBy),
       attrs: want.attrs,
+      ...(h.startup && !want.granted ? { background: true as const } : {}),
     });
+    h.startup = false;
   }
 
   /**
@@ -579,22 +585,6 @@ export class SiteHolder {
     if (h === undefined) return undefined;
     return { granted: h.issued?.granted ?? false, confirmed: h.issued?.confirmed ?? false, leaseEnd: h.leaseEnd, gen: h.gen };
   }
-}
-
-/**
- * DESIGN.md §2: the guard revokes a grant by its lease end minus the revoke lead (the time Pacemaker
- * needs to stop the resources). A deadline past that would let the resources run after the leader may
- * have granted elsewhere.
- */
-function assertGuardInsideLease(revokeBy: Ms | null, leaseEnd: Ms | null, revokeLeadMs: number, ticket: string): void {
-  assert(revokeBy !== null && leaseEnd !== null, `grant of ${ticket} without a lease end and a guard deadline`);
-  assert(revokeBy <= leaseEnd - revokeLeadMs, `guard deadline of ${ticket} (${revokeBy}) past its lease end ${leaseEnd} minus the revoke lead ${revokeLeadMs}`);
-}
-
-function sameAttrs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => a[k] === b[k]);
 }
 
 export type { SiteHealth };

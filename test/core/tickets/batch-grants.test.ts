@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../../src/core/config.js';
 import type { Cause, EntryData } from '../../../src/core/messages.js';
 import { autoGrantEntries, grantsPerEntryMax, ticketsOf, type AutoGrant } from '../../../src/core/tickets/batch-grants.js';
+import { SiteHolder, type TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { TicketTable } from '../../../src/core/tickets/ticket-table.js';
-import { generation, index, memberId, type TicketDef } from '../../../src/core/types.js';
+import { generation, index, memberId, ms, type TicketDef } from '../../../src/core/types.js';
 
 const siteA = memberId('site-a');
 const siteB = memberId('site-b');
@@ -87,5 +88,28 @@ describe('TicketTable applies a grant-batch', () => {
     expect([...table.heldBy(siteB)].sort()).toEqual(['b', 'c']);
     // What a renewal by index needs: the batch's tickets count as changed after index 1.
     expect([...(table.changedAfter(1, 100) ?? [])].sort()).toEqual(['a', 'c']);
+  });
+});
+
+describe('SiteHolder start-up revokes (TicketEffect.background)', () => {
+  const hooks = { leaseEnd: (sentAt: number, _r: number, d: number) => sentAt + d, revokeLead: (lead: number) => lead };
+
+  it('marks the first write of a ticket the sink did not show granted here, and nothing else', () => {
+    const limits = { ticketCountMax: defaultLimits.ticketCountMax, attrsPerTicketMax: defaultLimits.attrsPerTicketMax };
+    const table = TicketTable.fromDefs(['a', 'b'].map(def), limits);
+    // b was granted here before a restart (the sink read shows it): its write is no start-up revoke.
+    const holder = new SiteHolder(siteA, 8, 200, hooks, 1000, [{ name: 'b', granted: true, generation: generation(1), revokeBy: ms(5000) }], ms(0), 1);
+    holder.syncWithTable(table.all(), ms(0));
+    const first: TicketEffect[] = [];
+    holder.reconcile((n) => table.get(n), () => table.all(), ms(0), first, []);
+    expect(first.map((e) => [e.ticket, e.granted, e.background ?? false]).sort()).toEqual([
+      ['a', false, true],
+      ['b', false, false],
+    ]);
+    // A failed start-up revoke is written again as an ordinary effect.
+    holder.onEffectResult(first.find((e) => e.ticket === 'a')!.id, false, ms(1));
+    const again: TicketEffect[] = [];
+    holder.reconcile((n) => table.get(n), () => table.all(), ms(500), again, []);
+    expect(again.map((e) => [e.ticket, e.background ?? false])).toEqual([['a', false]]);
   });
 });
