@@ -105,12 +105,16 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
   afterAll(async () => {
     if (guard !== null) guard.kill('SIGTERM');
     await f?.stop();
-    await rm(boothSocket, { force: true });
-    if (savedConf !== null) await rename(savedConf, boothConf);
-    else await rm(boothConf, { force: true });
-    const purge = await dpkg(['--purge', 'tollbooth']);
-    record('dpkg --purge tollbooth', purge.code === 0 && !existsSync('/usr/sbin/booth'), `exit ${purge.code}`);
-    if (locked) await releasePackageTestLock();
+    // The package, /etc/booth/booth.conf and booth's socket are the lock holder's: a run that never
+    // got the lock (its wait timed out) must not purge the package another run has just installed.
+    if (locked) {
+      await rm(boothSocket, { force: true });
+      if (savedConf !== null) await rename(savedConf, boothConf);
+      else await rm(boothConf, { force: true });
+      const purge = await dpkg(['--purge', 'tollbooth']);
+      record('dpkg --purge tollbooth', purge.code === 0 && !existsSync('/usr/sbin/booth'), `exit ${purge.code}`);
+      await releasePackageTestLock();
+    }
     const w = Math.max(...table.map((r) => r[0].length));
     const v = Math.max(...table.map((r) => r[1].length));
     process.stdout.write(`\nbooth tools against tollbooth (this run):\n${table.map(([a, b, c]) => `  ${a.padEnd(w)}  ${b.padEnd(v)}  ${c}`).join('\n')}\n`);
