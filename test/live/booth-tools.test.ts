@@ -8,8 +8,12 @@
 // Pacemaker starts the installed agent, which runs the installed
 // /usr/sbin/tollbooth site-agent on the floating address, feeding the live
 // CIB through crm_ticket. The formation's other site and its arbitrator run
-// in the same node's network namespace on loopback addresses (from the
-// build, dist/). Inside the node, Debian's real pcs then runs `pcs booth
+// in the same node's network namespace on loopback addresses, also from the
+// installed package: the site as /usr/sbin/tollbooth site-agent, the
+// arbitrator as booth's daemon entry point, `/usr/sbin/boothd daemon -S -c
+// /etc/booth/booth.conf` (booth@.service's command; its loopback identity and
+// paths after `--`), so every member and every CLI call of the formation runs
+// the installed program. Inside the node, Debian's real pcs then runs `pcs booth
 // restart` (it finds the booth-site primitive in the live CIB and restarts it
 // with crm_resource: the agent process is replaced, its ticket stays with the
 // site and is granted in the CIB again), `pcs booth ticket revoke|grant T`
@@ -35,6 +39,7 @@ const prefix = 'tbt';
 const subnet = '10.94.1';
 const floatingIp = `${subnet}.100`;
 const boothConf = '/etc/booth/booth.conf';
+const installedTollbooth = '/usr/sbin/tollbooth';
 /** Budget of one pcs run inside the node (Python start-up, crm_resource --restart waits for stop and start). */
 const pcsMs = 180_000;
 const grantWaitMs = 120_000;
@@ -65,9 +70,10 @@ describe.skipIf(!isRoot || !havePcs)('pcs against a live cluster running the ins
     const n = Number(r.stdout.trim().split(' ')[0]);
     return Number.isInteger(n) && n > 0 ? n : null;
   };
+  /** The ticket's leader in booth list at siteA (a line's leader ends at a comma or the line's end). */
   const holder = async (ticket: string): Promise<string | null> => {
     const r = await cluster!.exec('node1', ['/usr/sbin/booth', 'list']);
-    const m = new RegExp(`^ticket: ${ticket}, leader: ([^, ]+)`, 'm').exec(r.stdout);
+    const m = new RegExp(`^ticket: ${ticket}, leader: ([^,\\s]+)`, 'm').exec(r.stdout);
     return m === null || m[1] === 'none' || m[1] === 'NONE' ? null : m[1]!;
   };
 
@@ -88,6 +94,8 @@ describe.skipIf(!isRoot || !havePcs)('pcs against a live cluster running the ins
       dir,
       port: 29_400,
       preset: 'lan',
+      // Every member and CLI call from the installed package, not from dist/.
+      program: [installedTollbooth],
       sites: [
         { name: 'siteA', address: floatingIp },
         { name: 'siteB', address: '127.0.0.2' },
@@ -134,11 +142,13 @@ describe.skipIf(!isRoot || !havePcs)('pcs against a live cluster running the ins
     </group>
   </resources>`;
     cluster = await startCluster({ name: 'sitea', prefix, subnet, nodes: 1, cib, startTimeoutMs: 240_000 });
-    for (const name of ['siteB', 'arb']) {
-      const m = formation.member(name);
-      const extra = name === 'siteB' ? ['--ticket-sink', 'file'] : [];
-      running.push(formation.start(m, (argv) => cluster!.spawn('node1', [...argv, ...extra])));
-    }
+    const siteB = formation.member('siteB');
+    running.push(formation.start(siteB, (argv) => cluster!.spawn('node1', [...argv, '--ticket-sink', 'file'])));
+    // The arbitrator as booth@.service starts booth's daemon. node1 also has siteA's floating address,
+    // so its identity is given (booth's own test setups force it the same way, with -D -s).
+    const arb = formation.member('arb');
+    const boothdArgv = ['/usr/sbin/boothd', 'daemon', '-S', '-c', boothConf, '--', '--self', arb.address, '-k', arb.key, '--state-dir', arb.stateDir, '--socket', arb.socket, '--log', arb.log];
+    running.push(formation.start(arb, (argv) => cluster!.spawn('node1', argv), boothdArgv));
   }, 1_200_000);
 
   afterAll(async () => {
@@ -165,6 +175,9 @@ describe.skipIf(!isRoot || !havePcs)('pcs against a live cluster running the ins
       throw new Error(`${String(e)}\n${await formation.logTail(formation.member('siteA'))}\n${await cluster!.logTail()}`);
     });
     const now = performance.now();
+    const arbStatus = await cluster!.exec('node1', ['/usr/sbin/boothd', 'status', '-c', 'booth'], { env: { TOLLBOOTH_SOCKET: formation.member('arb').socket } });
+    record('arbitrator as /usr/sbin/boothd daemon -S -c /etc/booth/booth.conf', arbStatus.code === 0 && arbStatus.stdout.includes('booth_type=arbitrator'), `boothd status exit ${arbStatus.code}: ${arbStatus.stdout.trim().replace(/ booth_lockfile=\S+/, '')}`);
+    expect(arbStatus.stdout).toContain('booth_type=arbitrator');
     record('booth-site resource running the installed tollbooth', true, `tkt held by ${at} ${((now - t0) / 1000).toFixed(1)} s after the cluster came up; ${((now - installStartMs) / 1000).toFixed(1)} s from dpkg -i (a one-node lab cluster started in between)`);
     expect(await agentPid()).not.toBeNull();
   }, grantWaitMs + 60_000);

@@ -38,6 +38,12 @@ export interface LiveFormationOptions {
   readonly sites: readonly { readonly name: string; readonly address: string }[];
   readonly arbitrators: readonly { readonly name: string; readonly address: string }[];
   readonly tickets: readonly FormationTicket[];
+  /**
+   * The program members and the CLI run as: default the build (node and
+   * dist/bin/tollbooth.js); ['/usr/sbin/tollbooth'] runs them from the
+   * installed package (test/live/booth-tools.test.ts).
+   */
+  readonly program?: readonly string[];
 }
 
 export interface LiveMember {
@@ -69,6 +75,8 @@ export class LiveFormation {
     readonly dir: string,
     readonly configPath: string,
     readonly members: readonly LiveMember[],
+    /** What runs as `tollbooth` (LiveFormationOptions.program). */
+    readonly program: readonly string[],
   ) {}
 
   /** Writes the keys and the config, and checks the config with `tollbooth config check`. */
@@ -112,8 +120,9 @@ export class LiveFormation {
     }
     const configPath = join(o.dir, 'booth.conf');
     await writeFile(configPath, `${lines.join('\n')}\n`, { mode: 0o644 });
-    await must([process.execPath, tollboothScript, 'config', 'check', configPath], { timeoutMs: 30_000 });
-    return new LiveFormation(o.dir, configPath, members);
+    const program = o.program ?? [process.execPath, tollboothScript];
+    await must([...program, 'config', 'check', configPath], { timeoutMs: 30_000 });
+    return new LiveFormation(o.dir, configPath, members, program);
   }
 
   member(name: string): LiveMember {
@@ -125,8 +134,7 @@ export class LiveFormation {
   /** argv of the member's process (`site-agent` with the default crm_ticket sink, or `arbitrator`). */
   argv(m: LiveMember): string[] {
     return [
-      process.execPath,
-      tollboothScript,
+      ...this.program,
       m.kind === 'site' ? 'site-agent' : 'arbitrator',
       '-c',
       this.configPath,
@@ -143,9 +151,9 @@ export class LiveFormation {
     ];
   }
 
-  /** Starts the member through `spawnIn` (Cluster.spawn of a node, or WanHost.spawn). */
-  start(m: LiveMember, spawnIn: (argv: string[]) => ChildProcess): RunningMember {
-    const proc = spawnIn(this.argv(m));
+  /** Starts the member through `spawnIn` (Cluster.spawn of a node, or WanHost.spawn), with `argv` (default this.argv(m)). */
+  start(m: LiveMember, spawnIn: (argv: string[]) => ChildProcess, argv: readonly string[] = this.argv(m)): RunningMember {
+    const proc = spawnIn([...argv]);
     let stderr = '';
     proc.stdout?.resume();
     proc.stderr?.setEncoding('utf8');
@@ -158,7 +166,7 @@ export class LiveFormation {
 
   /** Runs `tollbooth ARGS --socket SOCKET` on the host (the CLI an operator uses), with its exit code. */
   async cli(m: LiveMember, args: readonly string[], timeoutMs = 20_000): Promise<RunResult> {
-    return await run([process.execPath, tollboothScript, ...args, '--socket', m.socket], { timeoutMs });
+    return await run([...this.program, ...args, '--socket', m.socket], { timeoutMs });
   }
 
   /** `tollbooth ARGS --json`, parsed; null when the command fails or prints no JSON. */
