@@ -210,7 +210,7 @@ export class Member {
 
   private siteLink(holder: SiteHolder): SiteLink {
     const r = this.registry;
-    const deps = { time: this.time, timing: this.config.timing, table: () => this.table, leader: () => r.leaderNow, term: () => r.term, health: () => this.health };
+    const deps = { time: this.time, timing: this.config.timing, table: () => this.table, leader: () => r.leaderNow, term: () => r.term, inc: () => r.incarnation, health: () => this.health };
     return new SiteLink({ ...deps, send: (to, msg) => this.send(to, msg), probeRoute: (m) => this.bridge.probeRoute(m), event: (e) => void this.outEvents.push(e), drainSelfQueue: () => this.drainSelfQueue() }, holder);
   }
 

@@ -248,6 +248,12 @@ export type RaftMessage =
       readonly seq: number;
       readonly tickets: readonly RenewItem[];
       readonly health: SiteHealth;
+      /**
+       * The sender's store incarnation (docs/protocol.md §10; absent: 0). Renewal numbers are
+       * ordered only within one incarnation: a site agent started on another node of its site
+       * with an empty store numbers its renewals afresh.
+       */
+      readonly inc?: number;
     }
   | {
       /**
@@ -261,6 +267,12 @@ export type RaftMessage =
       readonly since: Index;
       readonly except: readonly string[];
       readonly health: SiteHealth;
+      /**
+       * The sender's store incarnation (docs/protocol.md §10; absent: 0). Renewal numbers are
+       * ordered only within one incarnation: a site agent started on another node of its site
+       * with an empty store numbers its renewals afresh.
+       */
+      readonly inc?: number;
     }
   | {
       readonly type: 'renew-resp';
@@ -283,6 +295,8 @@ export type RaftMessage =
       readonly health: SiteHealth;
       /** Every renewal this site sends after this release has a seq at or above this. */
       readonly seqFloor: number;
+      /** The sender's store incarnation (absent: 0): seqFloor compares only with renewals of the same one. */
+      readonly inc?: number;
     };
 
 /**

@@ -764,6 +764,7 @@ class Parser {
             since: this.index(get('since'), at('since')),
             except: list(get('except'), at('except'), this.limits.ticketsMax, (n, p) => this.ticketName(n, p)),
             health: this.health(get('health'), at('health')),
+            ...incTag(o, path),
           };
         }
         return {
@@ -772,6 +773,7 @@ class Parser {
           seq: uint(get('seq'), at('seq')),
           tickets: this.renewItems(get('tickets'), at('tickets')),
           health: this.health(get('health'), at('health')),
+          ...incTag(o, path),
         };
       case 'renew-resp':
         return this.renewResp(o, path, msgTerm);
@@ -783,6 +785,7 @@ class Parser {
           generation: this.generation(get('generation'), at('generation')),
           health: this.health(get('health'), at('health')),
           seqFloor: uint(get('seqFloor'), at('seqFloor')),
+          ...incTag(o, path),
         };
     }
   }

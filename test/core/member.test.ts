@@ -850,3 +850,51 @@ describe('config changes of a held ticket (issue 11)', () => {
     expect(net.node(leader).member.committedConfig()).toMatchObject({ version: 0, timing });
   });
 });
+
+// docs/protocol.md §10: a site agent started on another node of its site with an
+// empty store is a new incarnation that numbers its renewals afresh, below the
+// old incarnation's. The leader orders renewal numbers only within one
+// incarnation: the new one's first renewal is answered (not refused as
+// superseded by the old one's higher numbers), and a release is honoured only
+// against renewals of its own incarnation.
+describe('renewal numbers of another store incarnation (a site agent moved to another node)', () => {
+  const health = { quorate: true, handlersOk: true, unrunnable: [] };
+  const sent = (net: Net, from: MemberId, to: MemberId, msg: Envelope['msg']): void => {
+    net.input(to, { kind: 'step', env: { from, to, msg } });
+    net.deliverAll();
+  };
+  const answers = (net: Net, leader: MemberId, holder: MemberId, seq: number): Array<Extract<Envelope['msg'], { type: 'renew-resp' }>> =>
+    net.log
+      .filter((r) => r.member === leader)
+      .flatMap((r) => r.ready.messages)
+      .filter((env) => env.to === holder && env.msg.type === 'renew-resp' && env.msg.seq === seq)
+      .map((env) => env.msg as Extract<Envelope['msg'], { type: 'renew-resp' }>);
+
+  it('answers the new incarnation\'s lower renewal numbers, and ignores a release of another incarnation than the last answered renewal\'s', () => {
+    const net = settled({ seed: 7, first: arb });
+    const leader = net.leaders()[0]!;
+    const t = net.node(leader).member.ticket(ticketName)!;
+    const holder = t.holder!;
+    expect(holder).not.toBe(leader);
+    const term = net.node(leader).member.status().term;
+    // The old incarnation (0) renewed with high numbers; the new one (77) starts low.
+    const highSeq = 1_000_000;
+    sent(net, holder, leader, { type: 'renew', term, seq: highSeq, tickets: [{ name: ticketName, generation: t.generation }], health });
+    expect(answers(net, leader, holder, highSeq).at(-1)).toMatchObject({ granted: [{ name: ticketName }], refused: [] });
+    const lowSeq = 500;
+    sent(net, holder, leader, { type: 'renew', term, seq: lowSeq, tickets: [{ name: ticketName, generation: t.generation }], health, inc: 77 });
+    expect(answers(net, leader, holder, lowSeq).at(-1), 'the new incarnation is answered').toMatchObject({ granted: [{ name: ticketName }], refused: [] });
+    // Within one incarnation a lower number is still superseded.
+    sent(net, holder, leader, { type: 'renew', term, seq: lowSeq - 1, tickets: [{ name: ticketName, generation: t.generation }], health, inc: 77 });
+    expect(answers(net, leader, holder, lowSeq - 1).at(-1)).toMatchObject({ granted: [], refused: [{ name: ticketName, reason: 'superseded' }] });
+    // A late release of the old incarnation (its floor is above the new one's renewal, but that says
+    // nothing about renewals of incarnation 77): not honoured, the lease runs on.
+    const until = net.node(leader).member.leaseView(ticketName)!.until;
+    sent(net, holder, leader, { type: 'released', term, name: ticketName, generation: t.generation, health, seqFloor: highSeq + 1 });
+    expect(net.events(leader).some((e) => e.type === 'released')).toBe(false);
+    expect(net.node(leader).member.leaseView(ticketName)!.until).toBe(until);
+    // A release of the incarnation whose renewal was answered last, above its number: honoured.
+    sent(net, holder, leader, { type: 'released', term, name: ticketName, generation: t.generation, health, seqFloor: lowSeq + 1, inc: 77 });
+    expect(net.events(leader).some((e) => e.type === 'released' && e.site === holder)).toBe(true);
+  });
+});

@@ -64,16 +64,15 @@ interface LeaseView {
    * newest renewal this leader answered for it.
    */
   basis: 'office' | 'commit' | number;
+  /** The store incarnation of the renewal that is the basis: seqs are ordered only within one (docs/protocol.md §10). */
+  basisInc?: number;
   /** For a view assumed on taking office: its end, which bounds every earlier leader's answers. */
   readonly officeUntil: number | null;
   /** The holder released the ticket (onReleased ended the view early): what the history says of the failover. */
   released?: boolean;
 }
 
-interface PendingGrant {
-  readonly commandId: string;
-  readonly site: MemberId;
-}
+interface PendingGrant { readonly commandId: string; readonly site: MemberId }
 
 type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
 type Command<T extends AdminCommand['type']> = Extract<AdminCommand, { type: T }>;
@@ -238,7 +237,7 @@ export class LeaseOffice {
     const pending = this.ticketsWithUncommittedChange();
     if ('since' in msg) {
       // By index (docs/protocol.md §3): no ticket named but those refused, no D (the site dates with the D it held at `since`).
-      const renewOne = (item: RenewItem): RenewRefusal | null => this.renewOne(from, item, msg.seq, pending);
+      const renewOne = (item: RenewItem): RenewRefusal | null => this.renewOne(from, item, msg.seq, msg.inc ?? 0, pending);
       const a = answerByIndex(from, msg.since, msg.except, { table: this.table, renewOne, refusesChangesAfter: this.deps.rules.renewalRefusesChangesAfter });
       const all = a.refusedAll === undefined ? {} : { refusedAll: a.refusedAll };
       this.deps.send(from, { type: 'renew-resp', term, seq: msg.seq, granted: [], refused: a.refused, since: msg.since, ...all, renewsByIndex: true });
@@ -247,7 +246,7 @@ export class LeaseOffice {
     const granted: RenewGrant[] = [];
     const refused: Array<{ name: string; reason: RenewRefusal }> = [];
     for (const item of msg.tickets) {
-      const reason = this.renewOne(from, item, msg.seq, pending);
+      const reason = this.renewOne(from, item, msg.seq, msg.inc ?? 0, pending);
       // The D this view was dated with goes with the answer: the holder dates its lease with the same D.
       if (reason === null) granted.push({ ...item, leaseDurationMs: this.table.get(item.name)!.def.leaseDurationMs });
       else refused.push({ name: item.name, reason });
@@ -256,7 +255,7 @@ export class LeaseOffice {
   }
 
   /** Extends this leader's view of one lease, or says why not. */
-  private renewOne(from: MemberId, item: RenewItem, seq: number, pending: ReadonlySet<string>): RenewRefusal | null {
+  private renewOne(from: MemberId, item: RenewItem, seq: number, inc: number, pending: ReadonlySet<string>): RenewRefusal | null {
     const t = this.table.get(item.name);
     if (t === undefined) return 'no-such-ticket';
     if (t.holder !== from) return 'not-holder';
@@ -264,23 +263,21 @@ export class LeaseOffice {
     if (pending.has(item.name)) return 'change-pending';
     const until = this.deps.rules.leaderViewEnd(this.now, t.def.leaseDurationMs, this.deps.timing.clockDriftPpmMax);
     const v = this.leases.get(item.name);
-    if (v !== undefined && v.holder === from && v.generation === t.generation && typeof v.basis === 'number' && seq < v.basis) {
+    if (v !== undefined && v.holder === from && v.generation === t.generation && typeof v.basis === 'number' && (v.basisInc ?? 0) === inc && seq < v.basis) {
       // Overtaken by a newer renewal we already answered: its answer could only give an earlier
       // lease end, and extending our view from it would delay a failover for nothing.
       return 'superseded';
     }
     if (v === undefined || v.holder !== from || v.generation !== t.generation) {
-      this.leases.set(item.name, { holder: from, generation: t.generation, until, from: this.now, basis: seq, officeUntil: null });
+      this.leases.set(item.name, { holder: from, generation: t.generation, until, from: this.now, basis: seq, basisInc: inc, officeUntil: null });
     } else if (v.basis === 'office') {
       // From now on this leader knows the newest answer; what earlier leaders answered ends by officeUntil.
-      this.leases.set(item.name, { ...v, until: Math.max(until, v.until), from: until >= v.until ? this.now : v.from, basis: seq, officeUntil: v.until });
+      this.leases.set(item.name, { ...v, until: Math.max(until, v.until), from: until >= v.until ? this.now : v.from, basis: seq, basisInc: inc, officeUntil: v.until });
     } else {
       // The view of one generation's lease never moves back: an answered renewal only extends it.
-      if (until > v.until) {
-        v.until = until;
-        v.from = this.now;
-      }
-      if (v.basis === 'commit' || seq > v.basis) v.basis = seq;
+      if (until > v.until) Object.assign(v, { until, from: this.now });
+      // Another incarnation's renewal (a site agent moved to another node, §10) becomes the basis too.
+      if (v.basis === 'commit' || (v.basisInc ?? 0) !== inc || seq > v.basis) Object.assign(v, { basis: seq, basisInc: inc });
     }
     return null;
   }
@@ -304,7 +301,8 @@ export class LeaseOffice {
     // release was sent can be outstanding: renewals sent after it carry a seq ≥
     // seqFloor. A view assumed on taking office may cover answers from an earlier
     // leader that we cannot see: it runs its course.
-    if (v.basis === 'office' || (typeof v.basis === 'number' && v.basis >= msg.seqFloor)) return;
+    // Seqs compare only within one store incarnation (§10): another incarnation's release says nothing of that answer.
+    if (v.basis === 'office' || (typeof v.basis === 'number' && ((v.basisInc ?? 0) !== (msg.inc ?? 0) || v.basis >= msg.seqFloor))) return;
     const floor = v.officeUntil ?? this.now;
     if (floor > this.now) {
       v.until = floor;

@@ -16,6 +16,8 @@ export interface SiteLinkDeps {
   readonly table: () => TicketTable;
   readonly leader: () => MemberId | null;
   readonly term: () => Term;
+  /** This store's incarnation (docs/protocol.md §10): renewals and releases carry it, their numbers being ordered only within it. */
+  readonly inc: () => number;
   /** The health this site last reported (carried by every renewal and release). */
   readonly health: () => SiteHealth;
   readonly send: (to: MemberId, msg: RaftMessage) => void;
@@ -63,12 +65,18 @@ export class SiteLink {
     this.listNext = false;
     if (byIndex !== null) {
       const seq = h.recordRenewal(byIndex.since, byIndex.held, now);
-      this.deps.send(to, { type: 'renew', term, seq, since: byIndex.since, except: byIndex.except, health: this.deps.health() });
+      this.deps.send(to, { type: 'renew', term, seq, since: byIndex.since, except: byIndex.except, health: this.deps.health(), ...this.incTag() });
       return;
     }
     const items = h.renewItems();
     const seq = h.recordRenewal(null, [], now);
-    this.deps.send(to, { type: 'renew', term, seq, tickets: items, health: this.deps.health() });
+    this.deps.send(to, { type: 'renew', term, seq, tickets: items, health: this.deps.health(), ...this.incTag() });
+  }
+
+  /** The incarnation tag: absent for 0, so a bootstrap member's messages are as before. */
+  private incTag(): { inc?: number } {
+    const i = this.deps.inc();
+    return i === 0 ? {} : { inc: i };
   }
 
   onRenewResp(from: MemberId, msg: Extract<RaftMessage, { type: 'renew-resp' }>): void {
@@ -113,7 +121,7 @@ export class SiteLink {
     if (releases.length === 0 || leader === null) return;
     const term = this.deps.term();
     const health = this.deps.health();
-    for (const r of releases) this.deps.send(leader, { type: 'released', term, name: r.name, generation: r.generation, health, seqFloor: r.seqFloor });
+    for (const r of releases) this.deps.send(leader, { type: 'released', term, name: r.name, generation: r.generation, health, seqFloor: r.seqFloor, ...this.incTag() });
     this.deps.drainSelfQueue();
   }
 }

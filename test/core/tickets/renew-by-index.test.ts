@@ -214,6 +214,7 @@ describe('the site link picks the form', () => {
         table: () => table,
         leader: () => arb,
         term: () => currentTerm,
+        inc: () => 0,
         health: () => ({ quorate: true, handlersOk: true, unrunnable: [] }),
         send: (_to, msg) => void (msg.type === 'renew' && sent.push(msg)),
         probeRoute: () => undefined,
