@@ -339,6 +339,9 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     if (e.type === 'role') log.info({ role: e.role, term: e.term, leader: e.leader }, 'role changed');
     else if (e.type === 'applied' && e.data.type !== 'noop') log.info({ index: e.index, entry: e.data, ok: e.ok }, 'registry entry applied');
     else if (e.type === 'lease-lost') log.warn({ ticket: e.ticket, reason: e.reason }, 'renewal refused');
+    // docs/protocol.md §10: a member that lost its store (or moved to another node of its site) is re-admitted.
+    else if (e.type === 'member-rejoin') log.info({ rejoining: e.member, incarnation: e.incarnation, previous: e.previous }, 'member rejoins as a new incarnation: replacing its old one (non-voter until caught up)');
+    else if (e.type === 'bootstrapped') log.info({ members: e.members }, 'bootstrapped a new formation as incarnation 0');
     else if (e.type === 'sink-speed') {
       // docs/protocol.md §4: a revoke must land within half the revoke lead; the holder raises the lead to
       // twice its slowest recent write, up to what the lease leaves room for (issue 12 item 6).
