@@ -60,4 +60,10 @@ export interface CibTicketState {
   readonly generation: Generation;
   /** The lease guard's deadline for this grant, if one is armed. */
   readonly revokeBy: Ms | null;
+  /**
+   * booth's `expires` of a grant, on the local monotonic clock, less a slack for the wall clocks of
+   * the site's nodes (the host converts it): the latest an agent of this site that wrote the grant,
+   * maybe on another node, may leave it there. Absent or null: unknown.
+   */
+  readonly expiresAt?: Ms | null;
 }

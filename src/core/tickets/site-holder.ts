@@ -11,43 +11,11 @@ import { SinkWriteTimes, type SinkSpeedChange } from './sink-write-times.js';
 import { MinHeap } from '../min-heap.js';
 import type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
 import { assertGuardInsideLease, sameAttrs } from './holder-checks.js';
+import { newHeldTicket, type HeldTicket, type Issued } from './held-ticket.js';
+import { Takeovers } from './site-takeover.js';
 import { assert, ms, type Generation, type Index, type MemberId, type Ms } from '../types.js';
 
 export type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
-
-/** The last effect handed out for a ticket, and whether the host confirmed it. */
-interface Issued extends Omit<TicketEffect, 'ticket'> {
-  confirmed: boolean;
-  /** When the host confirmed the write: a sink read begun later must show it. */
-  confirmedAt: Ms | null;
-}
-
-interface HeldTicket {
-  readonly name: string;
-  /** The generation this site holds according to the committed table; null when not the holder. */
-  gen: Generation | null;
-  /** The CIB grant may not be written before this (acquire-after, DESIGN.md §2). */
-  acquireReadyAt: Ms;
-  /** Lease end on the local clock, from the send time of the newest answered renewal. */
-  leaseEnd: Ms | null;
-  /** The latest lease end an answer gave this generation (kept across a release), and the longest D an answer gave it. */
-  leaseEndHigh: Ms | null;
-  leaseMsHigh: number;
-  /** The last effect handed out (null: unknown CIB state, issue one). */
-  issued: Issued | null;
-  retryAt: Ms;
-  /** A generation given up that the leader should hear about once the CIB revoke is confirmed. */
-  releaseGen: Generation | null;
-  /** Released voluntarily (handlers failing, no local quorum): do not renew this generation. */
-  releasedGen: Generation | null;
-  /** Nothing issued yet by this incarnation, and the sink did not show it granted here at start-up (TicketEffect.background). */
-  startup: boolean;
-  /**
-   * Answers to renewals with a seq below this no longer extend the lease: they
-   * were sent before a release, which the leader may honour (its seqFloor rule).
-   */
-  answerSeqFloor: number;
-}
 
 export interface HolderHooks {
   /** Lease end computed from a renewal's send and receive times (overridden only by test mutants). */
@@ -96,6 +64,9 @@ export class SiteHolder {
     for (const c of cib) {
       const h = this.ticket(c.name);
       if (c.granted) {
+        // A deadline of this store's guard that has passed is no memory of a live lease: that guard
+        // revoked the grant, or stood down because another agent of this site took it over.
+        const revokeBy = c.revokeBy !== null && c.revokeBy > now ? c.revokeBy : null;
         // A grant found in the CIB at start-up came from a real renewal before
         // a restart; its guard deadline is the only safe memory of that lease.
         h.issued = {
@@ -104,7 +75,7 @@ export class SiteHolder {
           standby: false,
           generation: c.generation,
           owner: this.self,
-          revokeBy: c.revokeBy,
+          revokeBy,
           attrs: {},
           confirmed: true,
           confirmedAt: now,
@@ -113,10 +84,18 @@ export class SiteHolder {
         h.acquireReadyAt = now;
         h.leaseEnd = null;
         h.startup = false;
-        this.cibLease.set(c.name, { gen: c.generation, revokeBy: c.revokeBy });
+        this.cibLease.set(c.name, { gen: c.generation, revokeBy });
+        // No deadline of ours, but booth's `expires` is still ahead: an agent of this site wrote the
+        // grant on another node and stopped (the group moved). Hold it, neither revoked nor written,
+        // until the registry confirms this site holds that generation — then it stays granted, no
+        // resource restarts — or refuses, or `expires` comes (docs/protocol.md §10, the hand-over).
+        if (revokeBy === null && c.expiresAt !== undefined && c.expiresAt !== null) this.takeovers.add(c.name, c.generation, c.expiresAt, now);
       }
     }
   }
+
+  /** Grants an agent of this site wrote on another node, held until the registry answers (site-takeover.ts). */
+  private readonly takeovers = new Takeovers();
 
   /** Leases recovered from the CIB at start-up, adopted once the table confirms the generation. */
   private readonly cibLease = new Map<string, { gen: Generation; revokeBy: Ms | null }>();
@@ -124,7 +103,7 @@ export class SiteHolder {
   private ticket(name: string): HeldTicket {
     let h = this.held.get(name);
     if (h === undefined) {
-      h = { name, gen: null, acquireReadyAt: ms(0), leaseEnd: null, leaseEndHigh: null, leaseMsHigh: 0, issued: null, retryAt: ms(0), releaseGen: null, releasedGen: null, answerSeqFloor: 0, startup: true };
+      h = newHeldTicket(name);
       this.held.set(name, h);
     }
     return h;
@@ -228,7 +207,10 @@ export class SiteHolder {
     const items: RenewItem[] = [];
     if (!this.healthy) return items;
     for (const [name, h] of this.held) {
-      if (h.gen !== null && h.releasedGen !== h.gen) items.push({ name, generation: h.gen });
+      // A grant held for a take-over is renewed at the CIB's generation: the answer is the registry's word on it.
+      const tk = this.takeovers.renewGen(name);
+      if (tk !== null) items.push({ name, generation: tk });
+      else if (h.gen !== null && h.releasedGen !== h.gen) items.push({ name, generation: h.gen });
     }
     return items;
   }
@@ -240,7 +222,8 @@ export class SiteHolder {
    * site renews nothing (unhealthy), or gave up more than it renews.
    */
   renewalByIndex(table: Pick<TicketTable, 'appliedIndex' | 'heldBy' | 'get'>): { since: Index; except: string[]; held: HeldAtIndex[] } | null {
-    if (!this.healthy) return null;
+    // A take-over renews what the CIB holds, which the table may not show yet: only a list says it.
+    if (!this.healthy || this.takeovers.pending()) return null;
     const held: HeldAtIndex[] = [];
     const except: string[] = [];
     for (const name of table.heldBy(this.self)) {
@@ -267,6 +250,7 @@ export class SiteHolder {
   onRenewed(seq: number, answer: RenewAnswer, tickets: (name: string) => TicketState | undefined, now: Ms): ReadonlySet<string> {
     const p = this.renewals.take(seq, answer, (name) => tickets(name)?.def.leaseDurationMs);
     if (p === null) return new Set();
+    for (const name of this.takeovers.answered(p.sentAt, p.renewed, answer.refused, now, (s, r, d) => this.hooks.leaseEnd(s, r, d))) this.dirty.add(name);
     for (const g of p.renewed) {
       const h = this.held.get(g.name);
       const t = tickets(g.name);
@@ -286,6 +270,17 @@ export class SiteHolder {
       }
     }
     return new Set(p.held.map((x) => x.name));
+  }
+
+  /** Whether a grant held for a take-over stays untouched now; adopts a confirmed one (site-takeover.ts). */
+  private holdsForTakeover(h: HeldTicket, t: TicketState | undefined, now: Ms): boolean {
+    const v = this.takeovers.verdict(h.name, h.gen, t?.generation, this.healthy && !this.blocked.has(h.name), t === undefined ? null : this.revokeLead(t), now);
+    if (v.kind === 'hold') this.wakeups.push(v.until, h.name);
+    if (v.kind !== 'adopt') return v.kind === 'hold';
+    if (h.leaseEnd === null || v.leaseEnd > h.leaseEnd) Object.assign(h, { leaseEnd: v.leaseEnd, leaseEndHigh: v.leaseEnd, leaseMsHigh: Math.max(h.leaseMsHigh, v.leaseMs) });
+    // A lease the registry vouches for, of a grant already in the CIB: no acquire-after.
+    h.acquireReadyAt = ms(Math.min(h.acquireReadyAt, now));
+    return false;
   }
 
   /** Gives up every held ticket voluntarily (local quorum lost or handlers failing). */
@@ -347,6 +342,7 @@ export class SiteHolder {
     for (const name of [...names]) {
       const t = lookup(name);
       const h = this.ticket(name);
+      if (this.holdsForTakeover(h, t, now)) continue;
       if (t === undefined) {
         const gen = h.issued?.generation ?? (0 as Generation);
         this.issue(h, name, { granted: false, standby: false, generation: gen, owner: null, revokeBy: null, attrs: {} }, now, out);

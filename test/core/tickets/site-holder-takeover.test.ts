@@ -1,0 +1,110 @@
+// The hand-over of a grant between two nodes of one site (docs/protocol.md
+// §10, docs/operations.md "move the agent"): the site agent starts on another
+// node with a store that knows nothing of the grant its predecessor wrote into
+// the site's CIB (an empty store, or a stale one), and finds it there with a
+// live booth `expires` but no deadline of its own guard. The SiteHolder must
+// neither revoke it (the resources would stop) nor write it before the
+// registry confirms the site holds that generation; confirmed (an answered
+// renewal of it) and shown by the table, it writes the grant again with its own
+// deadline — granted → granted, so nothing restarts — and never a revoke in
+// between; refused, or unanswered until `expires`, it revokes as before.
+import { describe, expect, it } from 'vitest';
+import { defaultLimits } from '../../../src/core/config.js';
+import type { Cause, EntryData } from '../../../src/core/messages.js';
+import { defaultRules } from '../../../src/core/rules.js';
+import { SiteHolder, type GuardUpdate, type TicketEffect } from '../../../src/core/tickets/site-holder.js';
+import { TicketTable, type TableLimits } from '../../../src/core/tickets/ticket-table.js';
+import { generation, index, memberId, ms, type Generation, type TicketDef } from '../../../src/core/types.js';
+
+const siteA = memberId('site-a');
+const siteB = memberId('site-b');
+const cause: Cause = { by: 'admin', commandId: 'c', force: false };
+const limits: TableLimits = { ticketCountMax: defaultLimits.ticketCountMax, attrsPerTicketMax: 4 };
+const leaseMs = 10_000;
+const def: TicketDef = { name: 'T', mode: 'automatic', leaseDurationMs: leaseMs, acquireAfterMs: 3_000, revokeLeadMs: 500, weights: {} };
+const hooks = { leaseEnd: defaultRules.holderLeaseEnd, revokeLead: defaultRules.revokeLead };
+
+/** The committed table after `entries`: empty (a fresh store's bootstrap table) or with grants. */
+function tableAfter(entries: readonly EntryData[]): TicketTable {
+  const table = TicketTable.fromDefs([def], limits);
+  entries.forEach((e, k) => expect(table.apply(e, index(k + 1))).toEqual({ ok: true }));
+  return table;
+}
+const grantTo = (site: typeof siteA, expected: number): EntryData => ({ type: 'grant', ticket: 'T', site, expectedGeneration: generation(expected), cause });
+
+/** A holder started at `now` that finds T granted in the CIB at generation `gen`, `expires` at `expiresAt`, no guard record. */
+function startedOnOtherNode(gen: Generation, now: number, expiresAt: number): SiteHolder {
+  return new SiteHolder(siteA, 4, 200, hooks, 1_000, [{ name: 'T', granted: true, generation: gen, revokeBy: null, expiresAt: ms(expiresAt) }], ms(now), 1);
+}
+
+function reconcile(holder: SiteHolder, table: TicketTable, now: number): TicketEffect[] {
+  const out: TicketEffect[] = [];
+  const guard: GuardUpdate[] = [];
+  holder.reconcile((n) => table.get(n), () => table.all(), ms(now), out, guard);
+  return out;
+}
+
+describe('a grant an agent of this site wrote on another node (the hand-over)', () => {
+  const held = tableAfter([grantTo(siteA, 0)]);
+  const gen = held.get('T')!.generation;
+
+  it('is held untouched until the registry confirms its generation, then written again with a deadline — never revoked', () => {
+    const fresh = tableAfter([]); // an empty store: the table does not know the grant yet
+    const h = startedOnOtherNode(gen, 1_000, 9_000);
+    h.syncWithTable(fresh.all(), ms(1_000));
+    expect(reconcile(h, fresh, 1_000)).toEqual([]);
+    // The renewal names the CIB's generation, as a list.
+    expect(h.renewItems()).toEqual([{ name: 'T', generation: gen }]);
+    expect(h.renewalByIndex(fresh)).toBeNull();
+    const seq = h.recordRenewal(null, [], ms(1_100));
+    h.onRenewed(seq, { granted: [{ name: 'T', generation: gen, leaseDurationMs: leaseMs }], refused: [] }, (n) => fresh.get(n), ms(1_150));
+    // Confirmed, but the table still lags: still nothing written.
+    expect(reconcile(h, fresh, 1_200)).toEqual([]);
+    // The table catches up: the grant is written again (granted, same generation) with this store's deadline, no acquire-after.
+    h.syncWithTable(held.all(), ms(1_300));
+    const effects = reconcile(h, held, 1_300);
+    expect(effects).toHaveLength(1);
+    expect(effects[0]).toMatchObject({ ticket: 'T', granted: true, generation: gen, owner: siteA });
+    expect(effects[0]!.revokeBy).toBe(1_100 + leaseMs - def.revokeLeadMs);
+    h.onEffectResult(effects[0]!.id, true, ms(1_350));
+    expect(h.view('T')).toMatchObject({ granted: true, confirmed: true, gen });
+  });
+
+  it('a stale store whose table already names this site waits for the answer too, and keeps the grant', () => {
+    const h = startedOnOtherNode(gen, 1_000, 9_000);
+    h.syncWithTable(held.all(), ms(1_000));
+    // Without the hold, a lease not yet renewed would revoke here.
+    expect(reconcile(h, held, 1_000)).toEqual([]);
+    const seq = h.recordRenewal(null, [], ms(1_100));
+    h.onRenewed(seq, { granted: [{ name: 'T', generation: gen, leaseDurationMs: leaseMs }], refused: [] }, (n) => held.get(n), ms(1_150));
+    const effects = reconcile(h, held, 1_200);
+    expect(effects.map((e) => e.granted)).toEqual([true]);
+  });
+
+  it('is revoked at once when the registry says another site or generation holds the ticket', () => {
+    const moved = tableAfter([grantTo(siteA, 0), grantTo(siteB, gen)]);
+    const h = startedOnOtherNode(gen, 1_000, 9_000);
+    h.syncWithTable(moved.all(), ms(1_000));
+    expect(reconcile(h, moved, 1_000)).toEqual([]);
+    const seq = h.recordRenewal(null, [], ms(1_100));
+    h.onRenewed(seq, { granted: [], refused: [{ name: 'T', reason: 'not-holder' }] }, (n) => moved.get(n), ms(1_150));
+    const effects = reconcile(h, moved, 1_200);
+    expect(effects.map((e) => ({ granted: e.granted, generation: e.generation }))).toEqual([{ granted: false, generation: moved.get('T')!.generation }]);
+  });
+
+  it('is revoked when its expires comes without an answer (slower than the lease: revoked and granted again, as before)', () => {
+    const fresh = tableAfter([]);
+    const h = startedOnOtherNode(gen, 1_000, 4_000);
+    h.syncWithTable(fresh.all(), ms(1_000));
+    expect(reconcile(h, fresh, 3_999)).toEqual([]);
+    expect(h.nextDeadline(ms(3_999))).toBeLessThanOrEqual(4_000);
+    expect(reconcile(h, fresh, 4_000).map((e) => e.granted)).toEqual([false]);
+  });
+
+  it('is revoked at once when its expires has already passed, as a grant without any deadline always was', () => {
+    const fresh = tableAfter([]);
+    const h = startedOnOtherNode(gen, 5_000, 4_000);
+    h.syncWithTable(fresh.all(), ms(5_000));
+    expect(reconcile(h, fresh, 5_000).map((e) => e.granted)).toEqual([false]);
+  });
+});
