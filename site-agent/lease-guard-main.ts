@@ -70,7 +70,7 @@ export async function runLeaseGuard(o: GuardCommandOptions & { agentPid?: number
     guardPath: parts.guard.path,
     boot: bootId(),
     clock: new SystemClock(),
-    revoke: (ticket, generation) => parts.sink.revokeLost(ticket, generation),
+    revoke: (ticket, generation, rec) => parts.sink.revokeLost(ticket, generation, undefined, rec.expiresSec),
     log,
     ...(agentPid === undefined ? {} : { agentAlive: () => processAlive(agentPid) }),
   });

@@ -30,6 +30,13 @@ import { readExit, type ExitMeaning } from '../exit-codes.js';
 import { commandLine, describeFailedRun, runFailureCode, stderrExcerpt, systemProcessRunner, type ProcessRunner, type RunFailureCode, type RunResult } from '../process-runner.js';
 import { TollboothError } from '../../errors.js';
 
+/**
+ * What a site agent taking over a grant from another node of its site (docs/operations.md, "move the
+ * agent") takes off booth's `expires` for the wall clocks of the two nodes, which are not assumed to
+ * agree (DESIGN.md §1) beyond what NTP keeps inside a cluster. Taking it off only ends a hold sooner.
+ */
+export const cibExpiresSlackMs = 1_000;
+
 /** Booth's `owner` when the ticket was lost (no leader known). */
 export const boothOwnerLost = 0;
 /** Booth's `owner` when the ticket was revoked (explicitly nobody; NO_ONE as int32). */
@@ -240,6 +247,8 @@ export class CrmTicketSink implements TicketSink {
       }
       const gen = generation(termText === undefined ? 0 : parseTerm(s.id, termText));
       const rec = this.options.guard.get(s.id);
+      const expiresText = s.attrs.get('expires');
+      const expiresSec = expiresText !== undefined && /^\d{1,12}$/.test(expiresText) ? Number(expiresText) : null;
       out.push({
         name: s.id,
         granted,
@@ -247,6 +256,8 @@ export class CrmTicketSink implements TicketSink {
         // The CIB stores only the wall-clock `expires`; the monotonic deadline
         // of a grant lives in the lease guard's record (same generation only).
         revokeBy: granted && rec !== undefined && rec.generation === gen ? ms(rec.revokeBy) : null,
+        // For a grant an agent of this site wrote on another node (no record here): how long it may stay.
+        expiresAt: granted && expiresSec !== null ? ms(this.options.clock.now() + expiresSec * 1000 - this.wallClockMs() - cibExpiresSlackMs) : null,
       });
     }
     return out;
@@ -288,17 +299,19 @@ export class CrmTicketSink implements TicketSink {
    */
   async extendGuard(update: GuardUpdate, options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
     let skipped: string[];
+    // The `expires` each deadline is written with goes into the guard record first (GuardRecord.expiresSec).
+    const wallNow = this.wallClockMs();
+    const monoNow = this.options.clock.now();
+    const entries = update.extend.map((e) => ({ ...e, expiresSec: Math.floor((wallNow + (e.revokeBy - monoNow)) / 1000) }));
     try {
-      skipped = await this.options.guard.extend(update.extend, () => this.options.clock.now());
+      skipped = await this.options.guard.extend(entries, () => this.options.clock.now());
     } catch (err) {
       return { ok: false, error: `lease guard record ${this.options.guard.path}: ${(err as Error).message}` };
     }
     const notMoved = new Set(skipped);
-    const moved = update.extend.filter((e) => !notMoved.has(e.ticket) && namePattern.test(e.ticket) && e.ticket.length <= nameBytesMax);
+    const moved = entries.filter((e) => !notMoved.has(e.ticket) && namePattern.test(e.ticket) && e.ticket.length <= nameBytesMax);
     if (moved.length === 0) return { ok: true, skipped };
-    const wallNow = this.wallClockMs();
-    const monoNow = this.options.clock.now();
-    const states = moved.map((e) => `<ticket_state id="${e.ticket}" expires="${Math.floor((wallNow + (e.revokeBy - monoNow)) / 1000)}"/>`).join('');
+    const states = moved.map((e) => `<ticket_state id="${e.ticket}" expires="${e.expiresSec}"/>`).join('');
     const args = ['--modify', '--scope', 'status', '--xml-text', `<status><tickets>${states}</tickets></status>`];
     const r = await this.runner.run({
       tool: 'cibadmin',
@@ -319,9 +332,11 @@ export class CrmTicketSink implements TicketSink {
 
   async apply(effect: TicketEffect, options?: AbortOptions): Promise<CrmTicketApplyResult> {
     try {
-      // The guard learns of a grant before it is written, and forgets it only once the revoke is.
-      if (effect.granted && effect.revokeBy !== null) await this.armGuard(effect.ticket, effect.generation, effect.revokeBy);
-      await this.applyOrThrow(effect, options);
+      // The guard learns of a grant (and the `expires` it is written with) before it is written, and
+      // forgets it only once the revoke is.
+      const expiresSec = effect.granted && effect.revokeBy !== null ? this.expiresSecOf(effect.revokeBy) : null;
+      if (effect.granted && effect.revokeBy !== null) await this.armGuard(effect.ticket, effect.generation, effect.revokeBy, expiresSec ?? undefined);
+      await this.applyOrThrow(effect, options, expiresSec);
       if (!effect.granted) await this.disarmGuard(effect.ticket);
       return { ok: true };
     } catch (err) {
@@ -331,7 +346,12 @@ export class CrmTicketSink implements TicketSink {
     }
   }
 
-  private async applyOrThrow(e: TicketEffect, options?: AbortOptions): Promise<void> {
+  /** booth's `expires` for a deadline: floored, so a reader (booth, an operator) never sees a lease end later than ours. */
+  private expiresSecOf(revokeBy: number): number {
+    return Math.floor((this.wallClockMs() + (revokeBy - this.options.clock.now())) / 1000);
+  }
+
+  private async applyOrThrow(e: TicketEffect, options?: AbortOptions, grantExpiresSec: number | null = null): Promise<void> {
     validateEffect(e);
     let expiresSec: number;
     if (e.granted) {
@@ -340,8 +360,8 @@ export class CrmTicketSink implements TicketSink {
       if (leftMs <= 0) {
         throw new CrmTicketError('INVALID_EFFECT', `refusing to grant ${e.ticket}: its revoke deadline passed ${-leftMs} ms ago`);
       }
-      // Floor: a reader of `expires` (booth, an operator) must never see a lease end later than ours.
-      expiresSec = Math.floor((this.wallClockMs() + leftMs) / 1000);
+      // The value the guard record holds (computed once, before the guard was armed).
+      expiresSec = grantExpiresSec ?? this.expiresSecOf(e.revokeBy);
     } else {
       expiresSec = Math.floor(this.wallClockMs() / 1000);
     }
@@ -416,7 +436,7 @@ export class CrmTicketSink implements TicketSink {
    * record not touched (only the agent writes it). A ticket that is not
    * granted, or has no ticket_state, is left alone. Never throws for CIB errors.
    */
-  async revokeLost(ticket: string, upToGeneration: number | null = null, options?: AbortOptions): Promise<CrmTicketApplyResult & { changed?: boolean }> {
+  async revokeLost(ticket: string, upToGeneration: number | null = null, options?: AbortOptions, unlessExpiresAfterSec?: number): Promise<CrmTicketApplyResult & { changed?: boolean; takenOver?: boolean }> {
     try {
       checkName('ticket', ticket);
       const current = await this.queryOne(ticket, options);
@@ -424,6 +444,12 @@ export class CrmTicketSink implements TicketSink {
       // A grant with a higher term was written after the one this deadline protects (a newer agent): not ours to end.
       const term = current.attrs.get('term');
       if (upToGeneration !== null && term !== undefined && parseTerm(ticket, term) > upToGeneration) return { ok: true, changed: false };
+      // The same grant written since with a later `expires` than the one this deadline goes with: an agent
+      // of this site on another node took it over (its own guard armed first) and keeps it (the hand-over).
+      const expires = current.attrs.get('expires');
+      if (unlessExpiresAfterSec !== undefined && expires !== undefined && /^\d{1,12}$/.test(expires) && Number(expires) > unlessExpiresAfterSec) {
+        return { ok: true, changed: false, takenOver: true };
+      }
       const cfg = current.attrs.get('booth-cfg-name');
       if (cfg !== undefined && cfg !== this.options.boothCfgName) {
         throw new CrmTicketError('FOREIGN_TICKET', `ticket ${ticket} belongs to booth configuration ${JSON.stringify(cfg)}, not ${JSON.stringify(this.options.boothCfgName)}`);
@@ -462,9 +488,9 @@ export class CrmTicketSink implements TicketSink {
     return (await this.ticketStates(options)).filter((s) => s.granted).map((s) => s.ticket);
   }
 
-  private async armGuard(ticket: string, gen: number, revokeBy: number): Promise<void> {
+  private async armGuard(ticket: string, gen: number, revokeBy: number, expiresSec?: number): Promise<void> {
     try {
-      await this.options.guard.arm(ticket, gen, revokeBy);
+      await this.options.guard.arm(ticket, gen, revokeBy, expiresSec);
     } catch (err) {
       throw new CrmTicketError('GUARD_FAILED', `cannot arm the lease guard for ${ticket} (${this.options.guard.path}): ${(err as Error).message}`, { cause: err });
     }

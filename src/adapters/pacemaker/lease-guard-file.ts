@@ -18,6 +18,13 @@ export interface GuardRecord {
   readonly generation: number;
   /** CLOCK_MONOTONIC ms of the file's boot by which the grant must be revoked. */
   readonly revokeBy: number;
+  /**
+   * booth's `expires` (Unix s) the agent writes into the CIB with this deadline. A grant the CIB
+   * shows with a later `expires` at the same term was written since by another agent of this site
+   * (the group moved to another node, which armed its own guard first): the guard stands down
+   * instead of revoking it. Absent in records of older agents: never stands down.
+   */
+  readonly expiresSec?: number;
 }
 
 interface GuardFileContent {
@@ -69,8 +76,8 @@ export class LeaseGuardFile {
   }
 
   /** Records a grant's deadline; resolves once durable. Call before writing the grant. */
-  arm(ticket: string, generation: number, revokeBy: number): Promise<void> {
-    return this.change({ kind: 'arm', ticket, rec: { generation, revokeBy } });
+  arm(ticket: string, generation: number, revokeBy: number, expiresSec?: number): Promise<void> {
+    return this.change({ kind: 'arm', ticket, rec: { generation, revokeBy, ...(expiresSec === undefined ? {} : { expiresSec }) } });
   }
 
   /** Forgets a grant; resolves once durable. Call after the revoke is written. */
@@ -90,7 +97,7 @@ export class LeaseGuardFile {
    * agent then believed intact, and renewed, for minutes). `now` is the
    * monotonic clock the deadlines are on (CLOCK_MONOTONIC ms).
    */
-  async extend(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number }>, now: () => number): Promise<string[]> {
+  async extend(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number; expiresSec?: number }>, now: () => number): Promise<string[]> {
     const skipped: string[] = [];
     const change: Change = { kind: 'extend', entries, now, skipped };
     await this.change(change);
@@ -131,7 +138,7 @@ export class LeaseGuardFile {
               else {
                 // Judged again once the write is durable (extend()): the deadline in force until then.
                 moved.set(e.ticket, Math.min(cur.revokeBy, moved.get(e.ticket) ?? Number.POSITIVE_INFINITY));
-                if (e.revokeBy > cur.revokeBy) next.set(e.ticket, { generation: e.generation, revokeBy: e.revokeBy });
+                if (e.revokeBy > cur.revokeBy) next.set(e.ticket, { generation: e.generation, revokeBy: e.revokeBy, ...(e.expiresSec === undefined ? {} : { expiresSec: e.expiresSec }) });
               }
             }
           }
@@ -179,7 +186,8 @@ export async function readGuardFile(path: string, boot: string): Promise<Map<str
     if (!Number.isSafeInteger(r.generation) || r.generation < 0 || !Number.isFinite(r.revokeBy)) {
       throw new GuardFileError(path, `ticket ${JSON.stringify(name)} has an invalid generation or revokeBy`);
     }
-    out.set(name, { generation: r.generation, revokeBy: r.revokeBy });
+    if (r.expiresSec !== undefined && !Number.isSafeInteger(r.expiresSec)) throw new GuardFileError(path, `ticket ${JSON.stringify(name)} has an invalid expiresSec`);
+    out.set(name, { generation: r.generation, revokeBy: r.revokeBy, ...(r.expiresSec === undefined ? {} : { expiresSec: r.expiresSec }) });
   }
   return out;
 }

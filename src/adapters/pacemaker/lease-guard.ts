@@ -40,7 +40,7 @@ export interface LeaseGuardOptions {
   readonly boot: string;
   readonly clock: MonotonicClock;
   /** Revokes one ticket in the CIB; resolves with ok false (and why) when it could not. */
-  readonly revoke: (ticket: string, generation: number) => Promise<{ ok: boolean; error?: string; changed?: boolean }>;
+  readonly revoke: (ticket: string, generation: number, rec: GuardRecord) => Promise<{ ok: boolean; error?: string; changed?: boolean; takenOver?: boolean }>;
   readonly log: GuardLogger;
   /** Longest time between two reads of the record, in ms. Default leaseGuardPollMsDefault. */
   readonly pollMs?: number;
@@ -63,6 +63,8 @@ export class LeaseGuard {
   private readonly finished: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   /** Revokes carried out (for logs and tests). */
   revoked = 0;
+  /** Deadlines left alone because another agent of this site took the grant over. */
+  tookOver = 0;
 
   constructor(private readonly o: LeaseGuardOptions) {}
 
@@ -147,10 +149,13 @@ export class LeaseGuard {
     for (const [ticket, rec] of this.records) {
       const key = `${ticket}@${rec.generation}@${rec.revokeBy}`;
       if (rec.revokeBy > now || this.done.has(key)) continue;
-      const r = await this.o.revoke(ticket, rec.generation);
+      const r = await this.o.revoke(ticket, rec.generation, rec);
       if (r.ok) {
         this.done.add(key);
-        if (r.changed !== false) {
+        if (r.takenOver === true) {
+          this.tookOver += 1;
+          this.o.log.info({ ticket, generation: rec.generation, revokeBy: rec.revokeBy, expiresSec: rec.expiresSec }, 'lease deadline passed, but an agent of this site on another node took the grant over (a later expires at the same term): not revoked');
+        } else if (r.changed !== false) {
           this.revoked += 1;
           this.o.log.warn({ ticket, generation: rec.generation, revokeBy: rec.revokeBy, lateMs: this.o.clock.now() - rec.revokeBy }, 'lease deadline passed: ticket revoked by the lease guard');
         }

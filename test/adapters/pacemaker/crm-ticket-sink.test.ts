@@ -27,6 +27,7 @@ import {
   parseQueryOutput,
   type CrmTicketCall,
   type CrmTicketSinkOptions,
+  cibExpiresSlackMs,
 } from '../../../src/adapters/pacemaker/crm-ticket-sink.js';
 import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { systemProcessRunner } from '../../../src/adapters/process-runner.js';
@@ -159,24 +160,26 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     const line = (await listDetails(cib)).split('\n').find((l) => l.startsWith('ticketA\tgranted '));
     for (const kv of ['term=7', 'booth-cfg-name=booth', `owner=${siteId}`]) expect(line).toMatch(new RegExp(`[(, ]${kv}[,)]`));
     // The deadline comes from the lease guard's record, armed before the grant.
-    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: mono0 + 30_000 }]);
+    // With booth's `expires` on the monotonic clock, less the slack for the wall clocks of the site's nodes.
+    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: mono0 + 30_000, expiresAt: mono0 + 30_000 - cibExpiresSlackMs }]);
   });
 
   it('arms the lease guard before a grant, moves it only later for the same generation, drops it after a revoke', async () => {
     const { cib, sink, guard } = await lab();
     expect(await sink.apply(effect())).toEqual({ ok: true });
-    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 30_000 });
+    // With the `expires` the grant is written with: a later one at the same term is another agent's take-over.
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 30_000, expiresSec: 1_800_000_030 });
     const ext = (ticket: string, gen: number, at: number) => ({ ticket, generation: generation(gen), revokeBy: ms(at) });
     expect(await sink.extendGuard({ id: 2, extend: [ext('ticketA', 7, mono0 + 40_000), ext('ticketB', 7, mono0 + 40_000)] })).toEqual({ ok: true, skipped: ['ticketB'] });
-    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 });
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000, expiresSec: 1_800_000_040 });
     expect(guard.get('ticketB')).toBeUndefined(); // not granted here: nothing to extend
     // booth's `expires` follows in the CIB (one cibadmin --modify), still granted, nothing else touched.
     expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'true', expires: '1800000040', term: '7', owner: String(siteId) });
     expect((await cibTickets(cib)).ticketB).toBeUndefined();
     await sink.extendGuard({ id: 3, extend: [ext('ticketA', 7, mono0 + 35_000), ext('ticketA', 6, mono0 + 90_000)] });
-    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 }); // earlier, or another generation
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000, expiresSec: 1_800_000_040 }); // earlier, or another generation
     // The record survives a reopen (it is what the lease guard process reads).
-    expect((await LeaseGuardFile.open(guard.path, 'test-boot')).get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000 });
+    expect((await LeaseGuardFile.open(guard.path, 'test-boot')).get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000, expiresSec: 1_800_000_040 });
     expect((await LeaseGuardFile.open(guard.path, 'another-boot')).get('ticketA')).toBeUndefined();
     expect(await sink.apply(effect({ granted: false, owner: null, revokeBy: null, generation: generation(8) }))).toEqual({ ok: true });
     expect((await cibTickets(cib)).ticketA?.granted).toBe('false');
@@ -186,8 +189,8 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
   it('reads a grant without a guard record (another boot) as having no known deadline', async () => {
     const { cib, clock, sink, guard } = await lab();
     expect(await sink.apply(effect())).toEqual({ ok: true });
-    const rebooted = new CrmTicketSink({ siteId, boothCfgName: 'booth', env: { CIB_file: cib }, clock, guard: await LeaseGuardFile.open(guard.path, 'another-boot') });
-    expect(await rebooted.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: null }]);
+    const rebooted = new CrmTicketSink({ siteId, boothCfgName: 'booth', env: { CIB_file: cib }, clock, wallClockMs: () => wall0 + (clock.now() - mono0), guard: await LeaseGuardFile.open(guard.path, 'another-boot') });
+    expect(await rebooted.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: null, expiresAt: mono0 + 30_000 - cibExpiresSlackMs }]);
   });
 
   it('floors expires to the second and measures it from the monotonic deadline', async () => {
@@ -215,7 +218,7 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     expect((await cibTickets(cib)).ticketA?.owner).toBe('1234567');
     expect(await sink.apply(effect({ granted: false, owner: memberId('site-with-hostname'), revokeBy: null }))).toEqual({ ok: true });
     expect((await cibTickets(cib)).ticketA?.owner).toBe('0');
-    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: false, generation: 7, revokeBy: null }]);
+    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: false, generation: 7, revokeBy: null, expiresAt: null }]);
   });
 
   it('revokes with owner 0 ("lost") when the registry still names this very site (its lease ran out)', async () => {
@@ -321,8 +324,9 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     const before = await readFile(cib, 'utf8');
     const got = await sink.readAll();
     expect(got).toEqual([
-      { name: 'ticketA', granted: true, generation: 7, revokeBy: null },
-      { name: 'ticketB', granted: false, generation: 3, revokeBy: null },
+      // booth's `expires` (1795638455, long past on the lab's wall clock) on the monotonic clock, less the slack.
+      { name: 'ticketA', granted: true, generation: 7, revokeBy: null, expiresAt: mono0 + (1_795_638_455_000 - wall0) - cibExpiresSlackMs },
+      { name: 'ticketB', granted: false, generation: 3, revokeBy: null, expiresAt: null },
     ]);
     expect(argvOf(calls)).toEqual(['-q']);
     expect(await readFile(cib, 'utf8')).toBe(before);

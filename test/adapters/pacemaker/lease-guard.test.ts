@@ -3,7 +3,10 @@
 // not before, and at its first look after — unless the agent moved the
 // deadline; a grant whose deadline the agent keeps moving stays. Also the
 // process: the `tollbooth lease-guard` command (built CLI) revokes on its own
-// after the agent that armed the grant is gone, then stops.
+// after the agent that armed the grant is gone, then stops. And the hand-over
+// (docs/operations.md, "move the agent"): a deadline whose grant an agent of
+// the same site on another node wrote since, with a later `expires`, is left
+// alone.
 //
 // The in-process guard runs on a clock the test moves by hand and counts the
 // guard's reads of it, so "not before" and "at its first look after" are
@@ -153,6 +156,34 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
     expect(await sink.revokeLost('ticketA', 4)).toEqual({ ok: true, changed: false });
     expect(await grantedIn(cib, 'ticketA')).toBe(true);
     expect(await sink.revokeLost('ticketA', 5)).toEqual({ ok: true, changed: true });
+    expect(await grantedIn(cib, 'ticketA')).toBe(false);
+  });
+
+  it('stands down at its deadline when an agent of this site on another node took the grant over (same term, later expires)', async () => {
+    // Two nodes of one site share the CIB (here one CIB file); each agent has its own state directory and guard.
+    const { cib, sink, guardFile } = await setup();
+    const other = await LeaseGuardFile.open(join(dir, 'other-node-lease-guard'), 'boot-x');
+    const otherSink = new CrmTicketSink({ siteId: 560592995, boothCfgName: 'booth', env: { CIB_file: cib }, clock, guard: other });
+    const deadline = clock.now() + 1_500;
+    expect(await sink.apply(grant('ticketA', deadline))).toEqual({ ok: true });
+    const own = guardFile.get('ticketA')!;
+    expect(own.expiresSec).toBe(Math.floor((Date.now() + (deadline - clock.now())) / 1000));
+    // The group moved: the agent on the other node writes the same grant (same term) with its own, later deadline.
+    expect(await otherSink.apply(grant('ticketA', clock.now() + 60_000))).toEqual({ ok: true });
+    let notedTakeOver = 0;
+    const log = { ...quiet, info: (_o: object, msg: string) => void (msg.includes('took the grant over') && (notedTakeOver += 1)) };
+    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock, revoke: (t, gen, rec) => sink.revokeLost(t, gen, undefined, rec.expiresSec), log, pollMs: 100 });
+    guards.push(g);
+    await g.start();
+    const until = clock.now() + processWaitMs;
+    while (g.tookOver === 0 && clock.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(clock.now()).toBeGreaterThanOrEqual(deadline);
+    expect(g.tookOver).toBe(1);
+    expect(notedTakeOver).toBe(1);
+    expect(g.revoked).toBe(0);
+    expect(await grantedIn(cib, 'ticketA')).toBe(true);
+    // Without a later expires (the other agent never wrote), the same deadline revokes: the record's own expires is no take-over.
+    expect(await sink.revokeLost('ticketA', 3, undefined, Number.MAX_SAFE_INTEGER)).toEqual({ ok: true, changed: true });
     expect(await grantedIn(cib, 'ticketA')).toBe(false);
   });
 
