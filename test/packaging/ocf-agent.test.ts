@@ -17,8 +17,11 @@
 // stop that revokes the site's tickets in the CIB), after which stop succeeds
 // and start works again, and a hung agent (SIGSTOP) is 1 and is killed by
 // stop after half the stop timeout. A start whose key is refused (exit 78)
-// fails with OCF_ERR_ARGS. Stop runs `tollbooth cib-revoke-all`: a ticket
-// granted to the site in the CIB is revoked there when stop returns; stop
+// fails with OCF_ERR_ARGS. A clean stop leaves the site's grants in the CIB
+// (to the lease guard, or to the agent started on another node: the hand-over);
+// with release_on_stop=true (and after a crash) stop runs `tollbooth
+// cib-revoke-all`: a ticket granted to the site in the CIB is revoked there
+// when stop returns; stop
 // fails when the revoke fails, and skips it (saying so) with a tollbooth that
 // lacks the command. The lifecycle runs once more with the agent's own
 // stand-ins for ocf-shellfuncs, once more as ocf:pacemaker:booth-site
@@ -293,7 +296,7 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     expect(child(root, 'longdesc')[0]!.text).toContain('pcs resource create');
     expect(child(root, 'longdesc')[0]!.text).toContain('crm configure group');
     const params = child(child(root, 'parameters')[0]!, 'parameter');
-    expect(params.map((p) => p.attrs.name)).toEqual(['config', 'binary', 'key', 'self', 'state_dir', 'socket', 'log', 'pidfile', 'user', 'group', 'args']);
+    expect(params.map((p) => p.attrs.name)).toEqual(['config', 'binary', 'key', 'self', 'state_dir', 'socket', 'log', 'pidfile', 'user', 'group', 'release_on_stop', 'args']);
     for (const p of params) {
       expect(p.children.map((c) => c.name), p.attrs.name).toEqual(['longdesc', 'shortdesc', 'content']);
       expect(['string', 'integer', 'boolean']).toContain(child(p, 'content')[0]!.attrs.type);
@@ -368,16 +371,22 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
     timings.push(`stop ${Math.round(stop.ms)} ms`);
     expect(await alive(pid)).toBe(false);
     expect(existsSync(pidfileOf(envFor()))).toBe(false);
-    if (crmTicket !== null) {
-      // Stop revoked it in the CIB before returning: no ticket stays granted by this site.
-      expect(stop.stderr).toMatch(/cib-revoke-all: .*revoked man/);
-      expect((await cibTicket('man')).granted).toBe('false');
-      expect((await cibTicket('db')).granted ?? 'false').toBe('false');
-    }
+    // A clean stop leaves the grant to the lease guard (or to this site's agent started on another node).
+    expect(stop.stderr).toMatch(/grants left in the CIB to the lease guard/);
+    if (crmTicket !== null) expect((await cibTicket('man')).granted).toBe('true');
     expectCode(await ra('monitor'), OCF_NOT_RUNNING, 'monitor after stop');
     const again = await ra('stop');
     expectCode(again, OCF_SUCCESS, 'stop of a stopped resource');
     timings.push(`stop when stopped ${Math.round(again.ms)} ms`);
+    // With release_on_stop=true, stop revokes in the CIB before returning: no ticket stays granted by this site.
+    const release = await ra('stop', envFor({ OCF_RESKEY_release_on_stop: 'true' }));
+    expectCode(release, OCF_SUCCESS, 'stop with release_on_stop=true');
+    timings.push(`stop with release_on_stop=true (cib-revoke-all) ${Math.round(release.ms)} ms`);
+    if (crmTicket !== null) {
+      expect(release.stderr).toMatch(/cib-revoke-all: .*revoked man/);
+      expect((await cibTicket('man')).granted).toBe('false');
+      expect((await cibTicket('db')).granted ?? 'false').toBe('false');
+    }
     expectCode(await ra('monitor'), OCF_NOT_RUNNING, 'monitor after the second stop');
   }, raTestMs);
 
@@ -463,7 +472,7 @@ describe('OCF resource agent packaging/ocf/tollbooth', () => {
       ].join('\n'),
     );
     await chmod(fake, 0o755);
-    const env = envFor({ OCF_RESKEY_binary: fake, OCF_RESKEY_pidfile: join(dir, 'rsctmp', 'revoke.pid') });
+    const env = envFor({ OCF_RESKEY_binary: fake, OCF_RESKEY_pidfile: join(dir, 'rsctmp', 'revoke.pid'), OCF_RESKEY_release_on_stop: 'true' });
     expectCode(await ra('start', env), OCF_SUCCESS, 'start');
     const failing = await ra('stop', { ...env, TB_FAKE: 'failing' });
     expectCode(failing, OCF_ERR_GENERIC, 'stop with a failing cib-revoke-all');
