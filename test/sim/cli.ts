@@ -1,4 +1,4 @@
-// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets] [--json] [--first F]
+// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets] [--batch-grants] [--json] [--first F]
 // Runs the deterministic simulator over seeds F..F+N-1 (or one seed S): the
 // random fault mix, or one gossip scenario family (params.ts) with --scenario;
 // --loss forces every link's loss rate (a fraction, e.g. 0.3); --guard-late forces
@@ -17,7 +17,7 @@ import { failed, runSeed, summarize } from './run.js';
 import type { RunResult } from './world.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets] [--batch-grants] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
   process.exit(2);
 }
 
@@ -33,6 +33,7 @@ let lossRate: number | undefined;
 let guardLateRate: number | undefined;
 let sinkReadBack = true;
 let manyTickets: boolean | undefined;
+let batchGrants: boolean | undefined;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const val = (): string => {
@@ -58,6 +59,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--guard-late') guardLateRate = fraction(a, val());
   else if (a === '--no-read-back') sinkReadBack = false;
   else if (a === '--many-tickets') manyTickets = true;
+  else if (a === '--batch-grants') batchGrants = true;
   else if (a === '--json') json = true;
   else if (a === '--keep-going') keepGoing = true;
   else usage(`unknown argument "${a}"`);
@@ -76,8 +78,9 @@ const options = {
   ...(lossRate === undefined ? {} : { lossRate }),
   ...(guardLateRate === undefined ? {} : { guardLateRate }),
   ...(manyTickets === undefined ? {} : { manyTickets }),
+  ...(batchGrants === undefined ? {} : { batchGrants }),
 };
-const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}${guardLateRate === undefined ? '' : ` --guard-late ${guardLateRate}`}${sinkReadBack ? '' : ' --no-read-back'}${manyTickets === true ? ' --many-tickets' : ''}`;
+const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}${guardLateRate === undefined ? '' : ` --guard-late ${guardLateRate}`}${sinkReadBack ? '' : ' --no-read-back'}${manyTickets === true ? ' --many-tickets' : ''}${batchGrants === true ? ' --batch-grants' : ''}`;
 // A gossip mutant is a liveness control: it is expected to fail over falsely, so the run goes on.
 const stopAtFirst = mutant !== undefined && !gossipMutantNames.includes(mutant) && !keepGoing;
 for (const seed of list) {
