@@ -4,11 +4,11 @@
 // site is restarted and, once it has rejoined and renews with the leader
 // again, the new holder is killed in turn. Each sample records whether the
 // killed holder was also the registry leader (then an election comes first);
-// before every third sample the leadership is moved to the holder, so that
-// both cases are measured.
+// before every Nth sample (leadEvery; 0: never) the leadership is moved to the
+// holder, so that both cases are measured. perExpire: each failover ÷ the
+// lease (booth's figure of merit: failover after SIGKILL ÷ expire).
 //
-// The bound compared against is the one of DESIGN.md §2 with the loopback
-// preset's timers (src/config/presets.ts):
+// The bound compared against is the one of DESIGN.md §2 with the preset's timers (src/config/presets.ts):
 //   lease × (1+ρ)/(1−ρ) + acquire-after + renewIntervalMs
 //     (+ electionTimeoutMs when the holder was the leader),
 // ρ = tollbooth-clock-drift-ppm-max / 10⁶ (default 500 ppm).
@@ -42,6 +42,9 @@ export interface FailoverSample {
 
 export interface FailoverResult {
   readonly failoverMs: Summary;
+  readonly preset: string;
+  /** failoverMs ÷ the lease, per kill. */
+  readonly perExpire: Summary;
   readonly failoverBoundMs: number;
   readonly failoverBoundLeaderMs: number;
   /** As failoverBoundLeaderMs with 2 × electionTimeoutMs, the longest randomized election timeout. */
@@ -105,8 +108,8 @@ async function leadershipTo(b: Bench, f: LoopbackFormation, holder: LoopbackMemb
   return false;
 }
 
-export async function measureFailover(b: Bench, reps: number, leaseS: number, acquireAfterS: number): Promise<FailoverResult> {
-  const preset = timingPresets.loopback;
+export async function measureFailover(b: Bench, reps: number, leaseS: number, acquireAfterS: number, presetName: 'loopback' | 'lan' | 'wan' = 'loopback', leadEvery = 3): Promise<FailoverResult> {
+  const preset = timingPresets[presetName];
   const driftPpm = clockDriftPpmMaxDefault;
   const rho = driftPpm / 1e6;
   const stretch = (1 + rho) / (1 - rho);
@@ -117,7 +120,7 @@ export async function measureFailover(b: Bench, reps: number, leaseS: number, ac
   // A follower's election timer is drawn from [electionTimeoutMs, 2 × electionTimeoutMs) (presets.ts), so the
   // election alone can take up to two election timeouts: the bound the protocol actually promises.
   const boundLeaderTwoTimeouts = boundBase + 2 * preset.electionTimeoutMs;
-  const f = await b.formation({ sites: 2, arbitrators: 1, tickets: [{ name: ticket, expireS: leaseS, acquireAfterS }] });
+  const f = await b.formation({ sites: 2, arbitrators: 1, preset: presetName, tickets: [{ name: ticket, expireS: leaseS, acquireAfterS }] });
   try {
     await f.startAll();
     let holder = await b.waitFor(`${ticket} granted at exactly one site`, 30_000, async () => {
@@ -131,8 +134,8 @@ export async function measureFailover(b: Bench, reps: number, leaseS: number, ac
     const samples: FailoverSample[] = [];
     for (let i = 0; i < reps; i++) {
       const other = f.sites.find((m) => m !== holder)!;
-      // Every third sample is taken with the holder leading the registry too (the bound adds an election).
-      if (i % 3 === 2 && !(await leadershipTo(b, f, holder, 4))) b.say(`  could not make ${holder.address} the leader in 4 tries; sampling as it is`);
+      // Every leadEvery-th sample is taken with the holder leading the registry too (the bound adds an election).
+      if (leadEvery > 0 && i % leadEvery === leadEvery - 1 && !(await leadershipTo(b, f, holder, 4))) b.say(`  could not make ${holder.address} the leader in 4 tries; sampling as it is`);
       await rejoined(b, f, other, holder);
       const leader = await b.waitFor('an agreed registry leader', 30_000, () => agreedLeader(f), 20);
       const before = (await f.localTicket(holder, ticket))!;
@@ -173,6 +176,8 @@ export async function measureFailover(b: Bench, reps: number, leaseS: number, ac
     const margins = samples.map((s) => s.s1MarginMs).filter((x): x is number => x !== null);
     return {
       failoverMs: summarize(samples.map((s) => s.failoverMs), 0),
+      preset: presetName,
+      perExpire: summarize(samples.map((s) => s.failoverMs / leaseMs), 2),
       failoverBoundMs: round(boundBase, 0),
       failoverBoundLeaderMs: round(boundLeader, 0),
       failoverBoundLeaderTwoTimeoutsMs: round(boundLeaderTwoTimeouts, 0),

@@ -10,8 +10,13 @@
 //   --json              end with the JSON line
 //   --out FILE          also write the JSON object to FILE
 //   --quick             fewer samples and shorter windows (smoke run, figures not for the docs)
-//   --only LIST         comma-separated subset of cli,startup,grant,failover,idle,health,tickets,wan
+//   --only LIST         comma-separated subset of cli,startup,firstgrant,grant,failover,idle,health,tickets,wan
 //                       (default: all but wan)
+//   --first-grant-rounds N / --first-grant-preset P   cold start → first grant (default 5 rounds, lan)
+//   --failover-kills N  kills of the holder (default 6; 2 with --quick)
+//   --failover-lease-s S / --failover-preset P        the failover ticket's expire (default 4) and preset (default loopback)
+//   --failover-lead-every N  before every Nth kill, move the registry leadership to the holder first
+//                       (default 3; 0: never, the leader is whoever the formation chose)
 //   --idle-presets LIST presets of the idle-footprint formations (default lan,loopback)
 //   --idle-window-s N   length of each idle window (default 30; 10 with --quick)
 //   --node-flags FLAGS  space-separated Node flags for every idle and steady-state member (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
@@ -39,6 +44,7 @@ import { timingPresets } from '../src/config/presets.js';
 import { nowMs } from './clock.js';
 import { measureCliStartup, type CliStartupResult } from './cli-startup.js';
 import { measureFailover, type FailoverResult } from './failover.js';
+import { measureFirstGrant, type FirstGrantResult } from './first-grant.js';
 import { measureGrants, type GrantResult } from './grant.js';
 import { Bench, BenchAborted, ensureBuilt, repoRoot } from './harness.js';
 import { loadAverage1m } from './proc-stats.js';
@@ -51,7 +57,7 @@ import { measureWan, type WanPoint, type WanResult } from './wan.js';
 
 const execFileP = promisify(execFile);
 
-const sections = ['cli', 'startup', 'grant', 'failover', 'idle', 'health', 'tickets', 'wan'] as const;
+const sections = ['cli', 'startup', 'firstgrant', 'grant', 'failover', 'idle', 'health', 'tickets', 'wan'] as const;
 /** Run without --only: every section but wan (root, network namespaces, and minutes to hours per point). */
 const defaultSections = sections.filter((s) => s !== 'wan');
 type Section = (typeof sections)[number];
@@ -69,10 +75,29 @@ interface Options {
   idleWindowS: number | null;
   nodeFlags: string[];
   wan: { rttMs: number; jitterMs: number; lossPct: number; presets: Array<'lan' | 'wan' | 'loopback'>; expireS: number[]; minutes: number; failovers: number };
+  firstGrantRounds: number;
+  firstGrantPreset: Preset;
+  failoverKills: number | null;
+  failoverLeaseS: number;
+  failoverPreset: Preset;
+  failoverLeadEvery: number;
+}
+
+type Preset = 'loopback' | 'lan' | 'wan';
+
+function preset(flag: string, v: string): Preset {
+  if (v !== 'loopback' && v !== 'lan' && v !== 'wan') throw new Error(`${flag}: loopback, lan or wan`);
+  return v;
+}
+
+function count(flag: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${flag}: an integer in ${min}..${max}`);
+  return n;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { json: false, out: null, quick: false, only: new Set(defaultSections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto', idlePresets: ['lan', 'loopback'], idleWindowS: null, nodeFlags: [], wan: { rttMs: 200, jitterMs: 20, lossPct: 5, presets: ['lan', 'wan'], expireS: [10, 20, 30], minutes: 60, failovers: 1 } };
+  const o: Options = { json: false, out: null, quick: false, only: new Set(defaultSections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto', idlePresets: ['lan', 'loopback'], idleWindowS: null, nodeFlags: [], wan: { rttMs: 200, jitterMs: 20, lossPct: 5, presets: ['lan', 'wan'], expireS: [10, 20, 30], minutes: 60, failovers: 1 }, firstGrantRounds: 5, firstGrantPreset: 'lan', failoverKills: null, failoverLeaseS: 4, failoverPreset: 'loopback', failoverLeadEvery: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -100,7 +125,13 @@ function parseArgs(argv: readonly string[]): Options {
       const n = Number(value());
       if (!Number.isSafeInteger(n) || n < 1 || n > 3600) throw new Error('--idle-window-s: an integer number of seconds in 1..3600');
       o.idleWindowS = n;
-    } else if (a === '--node-flags') {
+    } else if (a === '--first-grant-rounds') o.firstGrantRounds = count(a, value(), 1, 50);
+    else if (a === '--first-grant-preset') o.firstGrantPreset = preset(a, value());
+    else if (a === '--failover-kills') o.failoverKills = count(a, value(), 1, 100);
+    else if (a === '--failover-lease-s') o.failoverLeaseS = count(a, value(), 2, 600);
+    else if (a === '--failover-preset') o.failoverPreset = preset(a, value());
+    else if (a === '--failover-lead-every') o.failoverLeadEvery = count(a, value(), 0, 100);
+    else if (a === '--node-flags') {
       o.nodeFlags = value().split(' ').filter((x) => x !== '');
     } else if (a === '--tickets') {
       o.tickets = value().split(',').map(Number);
@@ -196,6 +227,12 @@ async function main(): Promise<number> {
       b.say(`startup: median ${startup.startupMs} ms spawn → admin socket answering; ${startup.startupInProcessMs} ms in-process ('member ready' startupMs)`);
     }
 
+    const firstGrant = await run<FirstGrantResult>('firstgrant', () => measureFirstGrant(b, o.quick ? 2 : o.firstGrantRounds, o.firstGrantPreset));
+    if (firstGrant !== null) {
+      result.firstGrant = { ...firstGrant, loadAverage1m: await loadAverage1m() };
+      b.say(`cold start → first grant (${firstGrant.preset}): p50 ${firstGrant.firstGrantMs.p50} ms (${firstGrant.firstGrantMs.min}–${firstGrant.firstGrantMs.max}); sockets ${firstGrant.socketsMs.p50}, leader ${firstGrant.leaderMs.p50}, committed ${firstGrant.committedMs.p50} ms`);
+    }
+
     const grants = await run<GrantResult>('grant', () => measureGrants(b, o.quick ? 6 : 30));
     if (grants !== null) {
       result.grantLatencyMs = grants.grantLatencyMs;
@@ -203,13 +240,15 @@ async function main(): Promise<number> {
       b.say(`grant latency (admin grant → sink write): p50 ${grants.grantLatencyMs.p50} ms, p99 ${grants.grantLatencyMs.p99} ms over ${grants.grantLatencyMs.n} grants`);
     }
 
-    const failover = await run<FailoverResult>('failover', () => measureFailover(b, o.quick ? 2 : 6, 4, 0));
+    const failover = await run<FailoverResult>('failover', () => measureFailover(b, o.failoverKills ?? (o.quick ? 2 : 6), o.failoverLeaseS, 0, o.failoverPreset, o.failoverLeadEvery));
     if (failover !== null) {
+      result.failoverLoadAverage1m = await loadAverage1m();
       result.failoverMs = failover.failoverMs;
       result.failoverBoundMs = failover.failoverBoundMs;
       result.failover = failover;
       b.say(
-        `failover (kill -9 → other site's sink write, lease 4 s): p50 ${failover.failoverMs.p50} ms, p99 ${failover.failoverMs.p99} ms; ` +
+        `failover (kill -9 → other site's sink write, lease ${o.failoverLeaseS} s, ${o.failoverPreset}): ÷ expire p50 ${failover.perExpire.p50} (${failover.perExpire.min}–${failover.perExpire.max}), killed holder led ${failover.samples.filter((x) => x.killedWasLeader).length}/${failover.samples.length};` +
+          ` p50 ${failover.failoverMs.p50} ms, p99 ${failover.failoverMs.p99} ms; ` +
           `bound ${failover.failoverBoundMs} ms (${failover.failoverBoundLeaderMs} ms when the holder led): ${failover.withinBound}/${failover.samples.length} within; ` +
           `with two election timeouts for the leader case (${failover.failoverBoundLeaderTwoTimeoutsMs} ms): ${failover.withinBoundTwoTimeouts}/${failover.samples.length} within`,
       );

@@ -440,6 +440,8 @@ export class Member {
   private settle(): void {
     if (!this.settlePending) return;
     this.settlePending = false;
+    // A leading site hands over to an arbitrator, which holds no tickets (registry/election.ts), before it places any.
+    if (this.registry.isLeader() && this.office.idle()) this.registry.preferArbitrator();
     if (this.registry.isLeader()) {
       this.office.placeTickets();
       this.drainSelfQueue();

@@ -389,12 +389,13 @@ describe('the sink read back (issue 12: learn of every revoke the holder did not
 describe('the automatic ticket', () => {
   it.each([
     { first: arb, who: 'an arbitrator leads: the renewal answer crosses the network' },
-    { first: siteB, who: 'a site leads: it answers its own renewal' },
+    { first: siteB, who: 'a site wins the first election and hands the leadership to the arbitrator' },
     { first: null, who: 'seeded election' },
   ])('is granted at exactly one site, once its renewal is answered ($who)', ({ first }) => {
     const net = settled({ seed: 4, first });
     const leader = net.leaders()[0]!;
-    if (first !== null) expect(leader).toBe(first);
+    // An arbitrator holds no tickets: a site that leads hands the leadership to it (docs/protocol.md §3, "who leads").
+    if (first !== null) expect(leader).toBe(arb);
 
     const t = net.node(leader).member.ticket(ticketName)!;
     expect(t.holder).not.toBeNull();
@@ -429,6 +430,24 @@ describe('the automatic ticket', () => {
       }
     }
     expect(net.node(holder).member.holderView(ticketName)).toMatchObject({ granted: true, confirmed: true, gen: 1 });
+  });
+
+  it('a site that wins the first election hands the leadership to the arbitrator once, before any ticket is placed', () => {
+    const net = settled({ seed: 4, first: siteB });
+    expect(net.leaders()).toEqual([arb]);
+    expect(net.events(siteB)).toContainEqual({ type: 'role', role: 'leader', term: 1, leader: siteB });
+    // One timeout-now, from the site to the arbitrator, after the site's first entry committed.
+    const handovers = net.log.flatMap((r) => r.ready.messages).filter((env) => env.msg.type === 'timeout-now');
+    expect(handovers.map((env) => `${env.from}->${env.to}`)).toEqual([`${siteB}->${arb}`]);
+    // The arbitrator placed the ticket, in its own term: the site never led with a ticket.
+    const grant = net.node(arb).member.committedEntries().find((e) => e.data.type === 'grant')!;
+    expect(grant.term).toBe(net.node(arb).member.status().term);
+    expect(net.node(arb).member.status().term).toBe(2);
+    // Nothing moves afterwards: no further hand-over, no new term.
+    net.runUntil(30_000);
+    expect(net.leaders()).toEqual([arb]);
+    expect(net.node(arb).member.status().term).toBe(2);
+    expect(net.log.flatMap((r) => r.ready.messages).filter((env) => env.msg.type === 'timeout-now')).toHaveLength(1);
   });
 
   it('keeps its holder and keeps renewing while nothing fails (L2)', () => {

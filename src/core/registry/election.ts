@@ -25,6 +25,14 @@ import { leaderLeaseDurationMs } from '../lease.js';
 
 type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
 
+/**
+ * A member hands leadership to an arbitrator at most once per this many election timeouts
+ * (preferArbitrator): 10 s with the lan preset. Each hand-over leaves the formation without a
+ * leader for about one round trip; an arbitrator whose links come and go would otherwise take the
+ * leadership back every time it reappears.
+ */
+const preferHoldOffElectionTimeouts = 10;
+
 /** What an election reads from, and asks of, the registry it runs in. */
 export interface ElectionHost {
   readonly self: MemberId;
@@ -40,7 +48,8 @@ export interface ElectionHost {
   selfVotes(): boolean;
   /** The incarnation tag every vote message carries. */
   inc(): { inc?: number };
-  /** The leader's record of a member (undefined elsewhere). */
+  /** Whether a member is a site or an arbitrator (undefined: not in the configuration). */
+  kindOf(id: MemberId): 'site' | 'arbitrator' | undefined;
   /** The leader's record of every member (empty elsewhere). */
   readonly progress: ProgressTracker;
   send(to: MemberId, msg: RaftMessage): void;
@@ -66,6 +75,8 @@ export class Election {
   private lastLeaderSeen: MemberId | null = null;
   /** At a leader: when CheckQuorum looks next. */
   private checkQuorumDue = 0;
+  /** No hand-over to an arbitrator before then: this member handed over once already (preferArbitrator). */
+  private preferHoldOffUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly timing: RegistryTiming,
@@ -215,12 +226,12 @@ export class Election {
    * after the handover began. The new leader treats every held ticket as renewed when it took
    * office (DESIGN.md §2), which covers every answer this one gave. Returns the target or null.
    */
-  transferLeadership(): MemberId | null {
+  transferLeadership(accept: (id: MemberId) => boolean = () => true): MemberId | null {
     const h = this.host;
     if (h.role() !== 'leader') return null;
     let best: MemberId | null = null;
     for (const id of h.voters()) {
-      if (id === h.self) continue;
+      if (id === h.self || !accept(id)) continue;
       const p = h.progress.get(id);
       if (p !== undefined && p.match === h.log.lastIndex() && p.snapshot === null && (best === null || p.ackedSentAt > h.progress.get(best)!.ackedSentAt)) best = id;
     }
@@ -230,10 +241,30 @@ export class Election {
     return best;
   }
 
+  /**
+   * An arbitrator holds no tickets (S3): a site that leads hands leadership to an arbitrator voter,
+   * so that losing the site costs no election on top of its lease (docs/protocol.md §3, "who
+   * leads"). Only to one that holds the whole log and answered a heartbeat sent within the last
+   * heartbeat interval (`lastBroadcastAt`: the newest), and at most once per hold-off at this
+   * member, so that an arbitrator that keeps losing its links cannot make the leadership flap
+   * faster than that. The caller checks that the leader committed an entry of its term and has no
+   * admin command waiting (a hand-over would answer it with not-leader). The target or null.
+   */
+  preferArbitrator(lastBroadcastAt: number): MemberId | null {
+    const h = this.host;
+    if (h.role() !== 'leader' || h.kindOf(h.self) !== 'site' || h.now() < this.preferHoldOffUntil) return null;
+    const fresh = lastBroadcastAt - this.timing.heartbeatIntervalMs;
+    const to = this.transferLeadership((id) => h.kindOf(id) === 'arbitrator' && (h.progress.get(id)?.ackedSentAt ?? Number.NEGATIVE_INFINITY) >= fresh);
+    if (to !== null) this.preferHoldOffUntil = h.now() + preferHoldOffElectionTimeouts * this.timing.electionTimeoutMs;
+    return to;
+  }
+
   onTimeoutNow(from: MemberId, msg: Msg<'timeout-now'>): void {
     const h = this.host;
     // Only from the leader of our term, and only a voter at its admitted incarnation campaigns.
     if (msg.term !== h.term() || h.leader() !== from || !h.selfVotes()) return;
+    // Leadership handed to this member on purpose (a leader leaving the configuration) is not handed back within the hold-off.
+    this.preferHoldOffUntil = h.now() + preferHoldOffElectionTimeouts * this.timing.electionTimeoutMs;
     this.startElection(true);
   }
 

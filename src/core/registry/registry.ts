@@ -86,7 +86,6 @@ export class Registry {
     if (start.hardState === null) this.hardStateDirty = true;
     this.commit = index(Math.max(start.hardState?.commit ?? 0, s.index));
     this.applied = s.index;
-    this.members = s.members;
     this.members = this.log.latestMembers();
     this.election = new Election(deps.timing, deps.random, deps.rules, this.electionHost());
   }
@@ -196,9 +195,7 @@ export class Registry {
   /** Timers: CheckQuorum and heartbeats at a leader, the election timeout elsewhere. */
   onTime(): void {
     if (!this.admitted() && this.now >= this.admission.nextJoinAt) this.admission.sendJoin(this.now + this.timing.heartbeatIntervalMs);
-    if (this.role === 'leader') {
-      if (this.now >= this.election.checkQuorumAt) this.election.checkQuorum();
-    }
+    if (this.role === 'leader' && this.now >= this.election.checkQuorumAt) this.election.checkQuorum();
     if (this.role === 'leader') {
       if (this.now >= this.nextHeartbeatAt) this.broadcastAppend();
     } else if (this.selfVotes() && this.now >= this.election.deadline) {
@@ -513,6 +510,11 @@ export class Registry {
     return i;
   }
 
+  /** A leading site hands over to an arbitrator (election.ts) once an entry of its term committed. The target or null. */
+  preferArbitrator(): MemberId | null {
+    return this.role === 'leader' && this.commit >= this.leaderReadyIndex ? this.election.preferArbitrator(this.lastBroadcastAt) : null;
+  }
+
   /** Hands leadership over before this leader leaves the configuration (election.ts); the target or null. */
   transferLeadership(): MemberId | null {
     return this.election.transferLeadership();
@@ -553,6 +555,7 @@ export class Registry {
       leader: () => this.leader,
       voters: () => this.voters(),
       isVoter: (id) => this.isVoter(id),
+      kindOf: (id) => this.kindOf(id),
       selfVotes: () => this.selfVotes(),
       inc: () => this.inc(),
       progress: this.progress,

@@ -97,13 +97,10 @@ export class LeaseOffice {
 
   constructor(private readonly deps: LeaseOfficeDeps) {}
 
-  private get now(): number {
-    return this.deps.time.now;
-  }
-
-  private get table(): TicketTable {
-    return this.deps.table();
-  }
+  private get now(): number { return this.deps.time.now; }
+  private get table(): TicketTable { return this.deps.table(); }
+  /** No admin command waits here: a leadership hand-over now would answer none of them with not-leader. */
+  idle(): boolean { return this.proposals.size + this.pendingGrants.size + this.pendingRemovals.size === 0 && this.pendingRemoval === null; }
 
   /** The leader's view of a held ticket's lease (not the wait for a revoked holder this leader could not see). */
   leaseView(name: string): { holder: MemberId; generation: Generation; until: number } | undefined {
@@ -127,7 +124,7 @@ export class LeaseOffice {
     this.leases.clear();
     this.sites.clear();
     // Sites renew as soon as they hear of a new leader; give them a renewal round to report
-    // before placing unheld tickets, so placement sees every site (weights, health).
+    // before placing unheld tickets, so placement sees every site (weights, health): less once every site has.
     this.placeUnheldFrom = this.now + this.deps.timing.renewIntervalMs;
     const drift = this.deps.timing.clockDriftPpmMax;
     for (const t of this.table.all()) {
@@ -325,6 +322,7 @@ export class LeaseOffice {
     const pending = this.ticketsWithUncommittedChange();
     const batches = this.deps.batchGrants();
     const auto: AutoGrant[] = [];
+    const placeUnheld = this.now >= this.placeUnheldFrom;
     for (const t of this.table.all()) {
       const name = t.def.name;
       const v = this.leases.get(name);
@@ -343,12 +341,12 @@ export class LeaseOffice {
       if (t.def.mode !== 'automatic' || !t.managed || pending.has(name)) continue;
       // Only once the last lease has run out in this leader's view (S1); in a batch the rule says so (rules.ts).
       if (batches ? !this.deps.rules.batchGrantLeaseEnded(v === undefined ? null : v.until, this.now) : live) continue;
-      if (t.holder === null && this.now < this.placeUnheldFrom) continue;
+      if (t.holder === null && !placeUnheld) continue;
       // The holder's lease has run out (or it released): another eligible site takes it. Not the
       // holder itself: a healthy, connected holder renews instead (and a renewal of its generation
       // is accepted again as long as nothing else was committed).
       const eligible = (s: MemberId): boolean => isEligible(s, name, this.sites.get(s), this.now, this.deps.timing.siteAliveWindowMs);
-      const site = chooseSite(t.def, this.deps.registry.config, eligible, t.holder);
+      const site = chooseSite(t.def, this.deps.registry.config, eligible, t.holder, this.deps.registry.leaderNow);
       if (site === null) continue;
       const cause: AutoGrant['cause'] =
         t.holder === null

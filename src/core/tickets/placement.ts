@@ -1,5 +1,7 @@
 // Where an automatic ticket goes: a pure choice among eligible sites by
-// configured weight (higher first), then by formation order. A site is
+// configured weight (higher first), then a site that does not lead the
+// registry (losing it then costs no election on top of the lease,
+// docs/protocol.md §3), then by formation order. A site is
 // eligible when the leader heard from it recently and it reports itself
 // healthy and able to run the ticket's resources (DESIGN.md §2).
 
@@ -28,13 +30,14 @@ export function chooseSite(
   members: readonly Member[],
   eligible: (site: MemberId) => boolean,
   exclude: MemberId | null,
+  leader: MemberId | null = null,
 ): MemberId | null {
   let best: { id: MemberId; weight: number; order: number } | null = null;
   members.forEach((m, order) => {
     if (m.kind !== 'site' || m.id === exclude || !eligible(m.id)) return;
     // Own keys only: a site named like an Object.prototype member must not inherit a weight.
     const weight = Object.hasOwn(def.weights, m.id) ? (def.weights[m.id] ?? 0) : 0;
-    if (best === null || weight > best.weight) best = { id: m.id, weight, order };
+    if (best === null || weight > best.weight || (weight === best.weight && best.id === leader)) best = { id: m.id, weight, order };
   });
   return best === null ? null : (best as { id: MemberId }).id;
 }

@@ -2,10 +2,11 @@
 // ticket, and which one gets it. Example tests pin the eligibility rules (a
 // site heard within the alive window, inclusive at the edge, reporting local
 // quorum, passing handlers and able to run the ticket) and the choice (higher
-// weight first, then formation order, never the excluded site, never an
-// arbitrator even with a weight). A property test compares chooseSite with a
-// dumb reference — filter, then sort by (−weight, formation order), take the
-// first — over random formations, weights and eligibility.
+// weight first, then a site that does not lead the registry, then formation
+// order, never the excluded site, never an arbitrator even with a weight). A
+// property test compares chooseSite with a dumb reference — filter, then sort
+// by (−weight, leads, formation order), take the first — over random
+// formations, weights, leaders and eligibility.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SiteHealth } from '../../../src/core/messages.js';
@@ -68,6 +69,14 @@ describe('chooseSite', () => {
     expect(chooseSite(ticket({ 'site-c': 5, 'site-b': 5 }), members, all, null)).toBe('site-b');
   });
 
+  it('breaks a tie away from the site that leads the registry (losing it then costs no election), never against the weights', () => {
+    expect(chooseSite(ticket(), members, all, null, memberId('site-a'))).toBe('site-b');
+    expect(chooseSite(ticket({ 'site-c': 5, 'site-b': 5 }), members, all, null, memberId('site-b'))).toBe('site-c');
+    expect(chooseSite(ticket({ 'site-a': 1 }), members, all, null, memberId('site-a'))).toBe('site-a');
+    // The leader is the only eligible site: it takes the ticket.
+    expect(chooseSite(ticket(), members, (s) => s === 'site-c', null, memberId('site-c'))).toBe('site-c');
+  });
+
   it('skips ineligible sites, even the heaviest', () => {
     const eligible = (s: MemberId): boolean => s !== 'site-c';
     expect(chooseSite(ticket({ 'site-c': 9, 'site-b': 1 }), members, eligible, null)).toBe('site-b');
@@ -98,22 +107,23 @@ const formation = fc
   .map((rows) => rows.map((r, i) => ({ ...r, id: memberId(`m${i}`) })));
 
 describe('property: chooseSite against a reference', () => {
-  it('picks the first of the eligible, non-excluded sites sorted by (−weight, formation order)', () => {
+  it('picks the first of the eligible, non-excluded sites sorted by (−weight, leads the registry, formation order)', () => {
     fc.assert(
-      fc.property(formation, fc.option(fc.nat(8)), (rows, excludePick) => {
+      fc.property(formation, fc.option(fc.nat(8)), fc.option(fc.nat(8)), (rows, excludePick, leaderPick) => {
         const members: Member[] = rows.map((r) => ({ id: r.id, kind: r.kind }));
         const weights: Record<string, number> = {};
         for (const r of rows) if (r.weight !== null) weights[r.id] = r.weight;
         const exclude = excludePick === null ? null : memberId(`m${excludePick}`);
+        const leader = leaderPick === null ? null : memberId(`m${leaderPick}`);
         const eligible = (s: MemberId): boolean => rows.find((r) => r.id === s)!.eligible;
 
         const candidates = rows
           .map((r, order) => ({ ...r, order, w: r.weight ?? 0 }))
           .filter((r) => r.kind === 'site' && r.eligible && r.id !== exclude)
-          .sort((x, y) => y.w - x.w || x.order - y.order);
+          .sort((x, y) => y.w - x.w || Number(x.id === leader) - Number(y.id === leader) || x.order - y.order);
         const expected = candidates[0]?.id ?? null;
 
-        expect(chooseSite(ticket(weights), members, eligible, exclude)).toBe(expected);
+        expect(chooseSite(ticket(weights), members, eligible, exclude, leader)).toBe(expected);
       }),
     );
   });
