@@ -322,7 +322,7 @@ export class LeaseOffice {
     const pending = this.ticketsWithUncommittedChange();
     const batches = this.deps.batchGrants();
     const auto: AutoGrant[] = [];
-    const placeUnheld = this.now >= this.placeUnheldFrom;
+    const placeUnheld = this.now >= this.placeUnheldFrom || this.deps.registry.config.every((m) => m.kind !== 'site' || this.sites.has(m.id));
     for (const t of this.table.all()) {
       const name = t.def.name;
       const v = this.leases.get(name);
