@@ -86,7 +86,9 @@ export class Election {
   ) {
     // A restarted member may have acknowledged a leader just before it died;
     // it must not vote until that acknowledgement has run out (leader lease).
-    this.voteBlockedUntil = host.now() + timing.electionTimeoutMs;
+    // A store that never saw a term acknowledged nobody: an append raises and
+    // persists the term before it is answered (docs/protocol.md §1, "first election").
+    this.voteBlockedUntil = host.term() === 0 ? Number.NEGATIVE_INFINITY : host.now() + timing.electionTimeoutMs;
   }
 
   /** Until when this member refuses votes: it vouches for a leader it acknowledged (or was). */
@@ -104,9 +106,20 @@ export class Election {
     return this.electionDeadline;
   }
 
+  /**
+   * Raft §5.2's randomized timeout, [ET, 2·ET). A store that never saw a term (a new formation)
+   * knows of no leader to wait for: it campaigns after a heartbeat interval or two, arbitrators
+   * first, sites a heartbeat interval later (an arbitrator holds no tickets, so it is the leader
+   * to prefer, preferArbitrator). PreVote keeps an early campaign from disturbing a leader that
+   * others elected meanwhile: they acknowledged it and refuse.
+   */
   resetTimer(): void {
+    const h = this.host;
     const et = this.timing.electionTimeoutMs;
-    this.electionDeadline = this.host.now() + et + Math.floor(this.random.next() * et);
+    const hb = this.timing.heartbeatIntervalMs;
+    const jitter = this.random.next();
+    if (h.term() === 0) this.electionDeadline = h.now() + Math.floor((h.kindOf(h.self) === 'arbitrator' ? 1 : 2) * hb + jitter * hb);
+    else this.electionDeadline = h.now() + et + Math.floor(jitter * et);
   }
 
   /** This member vouches for a leader (itself included) until `until`: it votes for no other before then. */

@@ -36,7 +36,9 @@
 //     ticket <name> [mode=automatic|manual] [lease=10000] [acquire-after=1000]
 //            [revoke-lead=1000] [weights=a:10,b:20]
 //     jitter <member> <x>       fixes the member's random source to x ∈ [0,1):
-//                               its election timeout is election·(1+x)
+//                               its election timeout is election·(1+x); in a
+//                               new formation (term 0) heartbeat·(1+x) for an
+//                               arbitrator, heartbeat·(2+x) for a site
 //     seed <n>                  seed of the random sources not fixed by jitter
 //     gossip on [preset=loopback] [probe=<ms>] [probe-timeout=<ms>] [indirect=<k>]
 //                               every member runs SWIM (DESIGN.md §3) with that
