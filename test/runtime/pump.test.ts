@@ -3,9 +3,10 @@
 // ticket effects and guard updates → advance, and nothing of a Ready — nor of
 // any later one — leaves the process before its persist has resolved.
 //
-// How: three real cores (site-a, site-b, an arbitrator, with gossip) each run
-// in a real Pump over the in-memory transport twin; the sites write to real
-// FileTicketSinks in a temp dir. Site-a's storage holds every persist open
+// How: three real cores (three sites — site-a, site-b and the one called arb —
+// with gossip; with an arbitrator, a leading site-a would hand the registry to
+// it) each run in a real Pump over the in-memory transport twin; the sites
+// write to real FileTicketSinks in a temp dir. Site-a's storage holds every persist open
 // until the test releases it, and a journal records, in order, every persist
 // begin and end, every send on site-a's transport, every call into site-a's
 // sink, and every Ready site-a's core hands out (the core's own ready(),
@@ -66,7 +67,8 @@ import { arb, ids, siteA, testMembers, testTiming } from '../support/core-format
 
 
 const timing = testTiming;
-const ticket: TicketDef = { name: 'db', mode: 'automatic', leaseDurationMs: 10_000, acquireAfterMs: 0, revokeLeadMs: 500, weights: {} };
+// Weighted to site-a, the leader: placement would otherwise break the tie away from the leading site.
+const ticket: TicketDef = { name: 'db', mode: 'automatic', leaseDurationMs: 10_000, acquireAfterMs: 0, revokeLeadMs: 500, weights: { 'site-a': 1 } };
 /** Virtual time per driver step: well under every timeout above, so a step is like a short network delay. */
 const stepMs = 50;
 /** Bound on driver steps for one phase (virtual time, not wall time): 60 s of formation life. */
@@ -259,7 +261,9 @@ async function formation(): Promise<Formation> {
   for (const id of ids) {
     const config: CoreConfig = {
       self: id,
-      members: testMembers,
+      // Three sites: with an arbitrator, a leading site hands the registry to it (docs/protocol.md §3,
+      // "who leads"), and this file watches the leader's Readies at site-a. The member called arb is a site here.
+      members: testMembers.map((m) => (m.id === arb ? { ...m, kind: 'site' as const } : m)),
       tickets: [ticket],
       timing,
       limits: defaultLimits,
@@ -277,7 +281,7 @@ async function formation(): Promise<Formation> {
     const storage = id === siteA ? (storageA = new HeldStorage(memory, journal)) : memory;
     const transport = new JournaledTransport(net.createTransport({ self: id, peers: ids }), mine);
     await transport.start();
-    const sink = id === arb ? null : new JournaledSink(new FileTicketSink(join(dir, id), 'test-boot', clock), mine);
+    const sink = new JournaledSink(new FileTicketSink(join(dir, id), 'test-boot', clock), mine);
     if (id === siteA) {
       let k = 0;
       const ready = core.ready.bind(core);
