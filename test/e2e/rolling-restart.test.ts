@@ -41,10 +41,8 @@
 // with an empty store, caught up and promoted to voter, then `tollbooth
 // member remove` and stopped. In all five the held ticket's holder and
 // generation never change and its CIB grant is never revoked.
-import { execFile } from 'node:child_process';
 import { appendFile, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import { boothSiteId } from '../../src/config/site-id.js';
@@ -56,6 +54,7 @@ import { formatProtocolVersion, protocolVersion } from '../../src/wire/protocol-
 import { runningLeaseGuard } from '../../src/adapters/pacemaker/lease-guard.js';
 import { writeSeedFile } from '../../src/cli/keys.js';
 import type { CommittedConfigData } from '../../src/runtime/admin-service.js';
+import { cliOutcome, type CliOutcome } from '../support/cli-outcome.js';
 
 /** This build's protocol version, and the next minor the upgrade rehearsal announces (the build is the same). */
 const current = formatProtocolVersion(protocolVersion);
@@ -77,18 +76,8 @@ const rollingTestMs = 3 * (memberReadyMsMax + 2 * formationWaitMs) + formationWa
 
 const cibOf = (m: LoopbackMember): string => join(m.dir, '..', `${m.address}.cib.xml`);
 
-const run = promisify(execFile);
-
 /** The CLI's exit code and output (stdout then stderr). */
-async function cli(args: readonly string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(command[0]!, [...command.slice(1), ...args]);
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
+const cli = (args: readonly string[]): Promise<CliOutcome> => cliOutcome(args, command);
 
 interface CibTicket {
   readonly granted: boolean;

@@ -11,16 +11,14 @@
 // and site 1 never has the ticket granted; `member add` takes it back and
 // both vote again. The figures (time from the kill to the accepted command,
 // refusals seen) are printed for docs/operations.md §8 (disaster recovery).
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, memberReadyMsMax, type LoopbackMember } from '../../src/cli/loopback-formation.js';
 import type { HistoryRecord } from '../../src/core/tickets/ticket-table.js';
 import type { MemberStatus } from '../../src/core/member.js';
 import { callLed, formationWaitMs } from '../support/led-calls.js';
+import { cliOutcome, type CliOutcome } from '../support/cli-outcome.js';
 
-const run = promisify(execFile);
 const command = [process.execPath, 'dist/bin/tollbooth.js'];
 /** The manual ticket's lease, s: the forced removal waits at least this long after the kill. */
 const leaseS = 10;
@@ -29,20 +27,8 @@ const tryEveryMs = 250;
 /** Budget of the whole scenario: waits for the formation, two leases and a re-admission. */
 const scenarioMs = 4 * formationWaitMs;
 
-interface CliOutcome {
-  readonly code: number;
-  readonly out: string;
-}
-
-async function cli(args: readonly string[]): Promise<CliOutcome> {
-  try {
-    const r = await run(command[0]!, [...command.slice(1), ...args]);
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
+/** The CLI's exit code and output (stdout then stderr). */
+const cli = (args: readonly string[]): Promise<CliOutcome> => cliOutcome(args, command);
 
 describe('two sites without an arbitrator, one lost for good', () => {
   let f: LoopbackFormation;
