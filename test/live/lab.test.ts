@@ -20,6 +20,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  dummyUnderTicket,
   cleanupStaleLabs,
   labLeftovers,
   onlineNodes,
@@ -43,16 +44,7 @@ const echoPort = 7070;
 const startTimeoutMs = 120_000;
 const actionTimeoutMs = 60_000;
 
-const svcCib = `<configuration>
-  <resources>
-    <primitive id="svc" class="ocf" provider="pacemaker" type="Dummy">
-      <operations><op id="svc-monitor" name="monitor" interval="5s"/></operations>
-    </primitive>
-  </resources>
-  <constraints>
-    <rsc_ticket id="svc-needs-ticketA" rsc="svc" ticket="ticketA" loss-policy="stop"/>
-  </constraints>
-</configuration>`;
+const svcCib = dummyUnderTicket('ticketA');
 
 /** Timings for the report printed at the end (ms). */
 const timings: Record<string, number> = {};

@@ -40,6 +40,24 @@ export { onlineNodes, parseCrmMon, placements, ticket, type CrmMonState } from '
 export type { ExecOptions, SpawnOptions } from './lab/ns-host.js';
 
 /** Where node state and logs live: TMPDIR/tollbooth-lab/PREFIX/NAME/NODE. */
+/**
+ * A site's configuration for the live tests: one ocf:pacemaker:Dummy `svc`
+ * (monitored every 5 s) that runs only where `ticket` is granted
+ * (`rsc_ticket` loss-policy=stop), loaded with startCluster's `cib`.
+ */
+export function dummyUnderTicket(ticket: string): string {
+  return `<configuration>
+  <resources>
+    <primitive id="svc" class="ocf" provider="pacemaker" type="Dummy">
+      <operations><op id="svc-monitor" name="monitor" interval="5s"/></operations>
+    </primitive>
+  </resources>
+  <constraints>
+    <rsc_ticket id="svc-needs-ticketA" rsc="svc" ticket="${ticket}" loss-policy="stop"/>
+  </constraints>
+</configuration>`;
+}
+
 export const labRoot = join(tmpdir(), 'tollbooth-lab');
 export const defaultPrefix = 'tbl';
 

@@ -31,7 +31,7 @@
 import { cp, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupStaleLabs, placements, startCluster, startWan, ticket, waitFor, type Cluster, type Wan, type WanHost } from './lab.js';
+import { cleanupStaleLabs, dummyUnderTicket, placements, startCluster, startWan, ticket, waitFor, type Cluster, type Wan, type WanHost } from './lab.js';
 import { LiveFormation, tollboothScript, type RunningMember } from './formation.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -51,16 +51,7 @@ const stateDir = '/var/lib/pacemaker/tollbooth-state';
 const agentLog = '/var/log/pacemaker/tollbooth-agent.log';
 const socket = '/run/tollbooth/booth.sock';
 
-const svcCib = `<configuration>
-  <resources>
-    <primitive id="svc" class="ocf" provider="pacemaker" type="Dummy">
-      <operations><op id="svc-monitor" name="monitor" interval="5s"/></operations>
-    </primitive>
-  </resources>
-  <constraints>
-    <rsc_ticket id="svc-needs-ticketA" rsc="svc" ticket="${ticketName}" loss-policy="stop"/>
-  </constraints>
-</configuration>`;
+const svcCib = dummyUnderTicket(ticketName);
 
 interface Reading {
   readonly t0: number;

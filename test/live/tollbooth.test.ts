@@ -66,6 +66,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseQueryOutput } from '../../src/adapters/pacemaker/crm-ticket-sink.js';
 import { boothSiteId } from '../../src/config/site-id.js';
 import {
+  dummyUnderTicket,
   cleanupStaleLabs,
   labLeftovers,
   labRoot,
@@ -115,16 +116,7 @@ const revokeLeadMs = 2_000;
  */
 const guardPeriodMs = (expireS * 1000 - revokeLeadMs) / 2;
 
-const svcCib = `<configuration>
-  <resources>
-    <primitive id="svc" class="ocf" provider="pacemaker" type="Dummy">
-      <operations><op id="svc-monitor" name="monitor" interval="5s"/></operations>
-    </primitive>
-  </resources>
-  <constraints>
-    <rsc_ticket id="svc-needs-ticketA" rsc="svc" ticket="${ticketName}" loss-policy="stop"/>
-  </constraints>
-</configuration>`;
+const svcCib = dummyUnderTicket(ticketName);
 
 /** Scenarios 5 and 6: at site A svc prefers node2, the node that survives the crash of node1. */
 const svcOnNode2 = `<configuration>
