@@ -17,7 +17,8 @@ import { nowMs } from './clock.js';
 const execFileP = promisify(execFile);
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const cliPath = join(repoRoot, 'dist', 'bin', 'tollbooth.js');
+/** The build under test; TOLLBOOTH_BENCH_CLI names another one (bench/run.ts). */
+export const cliPath = process.env['TOLLBOOTH_BENCH_CLI'] ?? join(repoRoot, 'dist', 'bin', 'tollbooth.js');
 /** The compiled CLI, as an operator runs it (no tsx in the measured processes). */
 export const cliCommand: readonly string[] = [process.execPath, cliPath];
 

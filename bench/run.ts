@@ -6,6 +6,9 @@
 // output is one JSON object with every figure. docs/benchmarks.md explains
 // the method and the figures.
 //
+// TOLLBOOTH_BENCH_CLI=PATH runs the members and the CLI from another build of
+// dist/bin/tollbooth.js (to compare two builds in alternating runs).
+//
 // Options:
 //   --json              end with the JSON line
 //   --out FILE          also write the JSON object to FILE
