@@ -96,12 +96,15 @@
 // dial to a connected peer is a no-op in libp2p), each dial bounded by
 // AbortSignal.timeout(dialTimeoutMs). A killed peer is noticed at once (TCP
 // closes); a hung or partitioned one only through a ping: every
-// pingIntervalMs each connection gets a yamux ping frame, and one unanswered
-// for pingTimeoutMs closes it (default 1 s each, about 1.7 s to notice,
-// stack.md). link-monitor.ts says why these replace libp2p's connection
-// monitor and ping service (a new stream per ping). Each batch of bytes goes
-// to the socket in one write (coalesce-writes.ts: Noise's length and
-// ciphertext were two TCP segments).
+// pingIntervalMs each connection that delivered none of our frames within
+// that period gets a yamux ping frame, and one unanswered for pingTimeoutMs
+// closes it (default 1 s each: noticed within 3 s of the peer's last frame).
+// link-monitor.ts says why these replace libp2p's connection monitor and ping
+// service (a new stream per ping) and why a link with traffic needs no ping.
+// Each batch of frames is one send() on the stream (length-prefix.ts) and one
+// write to the socket (coalesce-writes.ts: Noise's length and ciphertext
+// were two TCP segments), and yamux answers our frames with a window update
+// only once per half window (yamux-window-updates.ts: it was one per frame).
 //
 // Admission (issue 12, item 3; inbound-admission.ts). Members' IP addresses
 // (host names resolved at start) are on libp2p's allow list: they always get
@@ -178,6 +181,8 @@ import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromS
 import { FaultState, faultSeedDefault, type TransportFaults } from './transport-faults.js';
 import { InboundAdmission, memberUpgradeTimeoutMsDefault, normalizeHost, pendingConnectionsMaxDefault, type AdmissionOutcome } from './inbound-admission.js';
 import { coalescingEncrypter } from './coalesce-writes.js';
+import { lengthPrefixed } from './length-prefix.js';
+import { sendWindowUpdatesAtHalf } from './yamux-window-updates.js';
 import { LinkMonitor } from './link-monitor.js';
 import { DropCounter, FrameQueue, frameClassOf, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
 import { TollboothError } from '../../errors.js';
@@ -340,11 +345,13 @@ interface Slot {
   sent: number;
   received: number;
   lastRecvAt: number | null;
+  /** The connection the frame at lastRecvAt came by (the link monitor's evidence that it is alive). */
+  lastRecvConnectionId: string | null;
 }
 
 /** A fresh slot: nothing sent, received, queued or dialled yet. */
 function newSlot(role: Slot['role'], peer: TransportPeer, peerId: PeerId, address: Multiaddr | null, framesMax: number): Slot {
-  return { role, peer, peerId, address, queue: new FrameQueue(framesMax), out: null, opening: null, protocol: null, refusal: null, writing: false, dialing: false, dialFailures: 0, sent: 0, received: 0, lastRecvAt: null };
+  return { role, peer, peerId, address, queue: new FrameQueue(framesMax), out: null, opening: null, protocol: null, refusal: null, writing: false, dialing: false, dialFailures: 0, sent: 0, received: 0, lastRecvAt: null, lastRecvConnectionId: null };
 }
 
 /** The multiaddr for a host and TCP port: /ip4, /ip6 or /dns. */
@@ -573,6 +580,7 @@ export class Libp2pTransport implements Transport {
     // libp2p's allow list: /ip4 or /ip6 of each member, and the IPv4-mapped form a dual-stack listener reports.
     const allow = [...memberHosts].flatMap((h) => (isIPv4(h) ? [`/ip4/${h}`, `/ip6/::ffff:${h}`] : [`/ip6/${h}`]));
     const noiseEncrypter = noise();
+    sendWindowUpdatesAtHalf();
     const node = await createLibp2p({
       privateKey,
       start: false,
@@ -613,6 +621,12 @@ export class Libp2pTransport implements Transport {
       intervalMs: o.pingIntervalMs ?? pingIntervalMsDefault,
       timeoutMs: o.pingTimeoutMs ?? pingTimeoutMsDefault,
       connections: () => node.getConnections(),
+      // A connection that delivered one of our frames within the period is evidently alive (link-monitor.ts).
+      lastHeardAt: (connection) => {
+        const slot = this.#slotsByPeerId.get(connection.remotePeer.toString());
+        return slot !== undefined && slot.lastRecvConnectionId === connection.id ? slot.lastRecvAt : null;
+      },
+      clock: this.#clock,
       onHung: (connection, error) => {
         const peer = this.#slotsByPeerId.get(connection.remotePeer.toString())?.peer.id ?? connection.remotePeer.toString();
         this.#logger.warn({ peer, err: errorText(error) }, 'peer did not answer a ping: connection closed');
@@ -873,9 +887,14 @@ export class Libp2pTransport implements Transport {
       }
       const frames = slot.queue.take(writeBatchFramesMax);
       try {
-        // A peer whose window stays shut this long (it stopped reading, yet answers
-        // pings) gets its stream reset; the next frames go out on a fresh one.
-        await out.lp.writeV(frames, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        // The batch as one buffer in lpStream's framing (length-prefix.ts), one send(). Nearly
+        // every send is taken at once; only one the stream cannot take asks us to wait for its
+        // drain, and only that wait has a deadline: a peer whose window stays shut this long (it
+        // stopped reading, yet answers pings) gets its stream reset, and the next frames go out on
+        // a fresh one. (A deadline on every write was an AbortSignal.timeout per frame: a 5-s timer
+        // each, firing long after the write, with a DOMException and an abort event — 3 % of an
+        // idle member's CPU; issue 15, item 1.)
+        if (!out.stream.send(lengthPrefixed(frames))) await out.stream.onDrain({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
         slot.sent += frames.length;
       } catch (error) {
         this.#drops.record(slot.peer.id, 'write-failed', frames.length);
@@ -1180,7 +1199,7 @@ export class Libp2pTransport implements Transport {
       const parsed = parseMessage(e.payload);
       if (!parsed.ok) return this.#reject(peer, 'invalid-message', parsed.reason);
       if (parsed.msg.term !== e.term) return this.#reject(peer, 'invalid-message', `envelope term ${e.term}, message term ${parsed.msg.term}`);
-      this.#accepted(slot);
+      this.#accepted(slot, connectionId);
       const env: Envelope = { from: peer, to: this.self, msg: parsed.msg };
       for (const handler of this.#messageHandlers) this.#call(() => handler(env));
       return;
@@ -1188,14 +1207,14 @@ export class Libp2pTransport implements Transport {
     if (e.kind === 'gossip') {
       const parsed = parseSwimMessage(e.payload);
       if (!parsed.ok) return this.#reject(peer, 'invalid-message', parsed.reason);
-      this.#accepted(slot);
+      this.#accepted(slot, connectionId);
       const env: Envelope = { from: peer, to: this.self, msg: parsed.msg };
       for (const handler of this.#messageHandlers) this.#call(() => handler(env));
       return;
     }
-    if (e.kind === 'relay') return this.#onRelay(slot, e.payload);
+    if (e.kind === 'relay') return this.#onRelay(slot, e.payload, connectionId);
     if (e.kind === 'admin' || e.kind === 'admin-reply') {
-      this.#accepted(slot);
+      this.#accepted(slot, connectionId);
       const admin: AdminFrame =
         slot.role === 'admin'
           ? { from: peer, to: this.self, kind: e.kind, body: e.payload, origin: 'admin-key', via: connectionId }
@@ -1205,7 +1224,7 @@ export class Libp2pTransport implements Transport {
   }
 
   /** A 'relay' frame from a member: a registry message for us through a relay, or one to pass on (file comment). */
-  #onRelay(slot: Slot, payload: unknown): void {
+  #onRelay(slot: Slot, payload: unknown, connectionId: string): void {
     const peer = slot.peer.id;
     const frameText = typeof payload === 'object' && payload !== null ? (payload as { frame?: unknown }).frame : undefined;
     if (typeof frameText !== 'string' || frameText.length > Math.ceil(this.#messageBytesMax / 3) * 4) {
@@ -1228,7 +1247,7 @@ export class Libp2pTransport implements Transport {
       const parsed = parseMessage(ie.payload);
       if (!parsed.ok) return this.#reject(author.peer.id, 'invalid-message', parsed.reason);
       if (parsed.msg.term !== ie.term) return this.#reject(author.peer.id, 'invalid-message', `envelope term ${ie.term}, message term ${parsed.msg.term}`);
-      this.#accepted(slot);
+      this.#accepted(slot, connectionId);
       const env: Envelope = { from: author.peer.id, to: this.self, msg: parsed.msg, via: peer };
       for (const handler of this.#messageHandlers) this.#call(() => handler(env));
       return;
@@ -1237,15 +1256,16 @@ export class Libp2pTransport implements Transport {
     if (ie.sender !== peer) return this.#reject(peer, 'bad-relay', `asked to relay a frame by ${JSON.stringify(ie.sender)}: relays do not chain`);
     const target = ie.recipient as MemberId;
     if (!this.#slots.has(target)) return this.#reject(peer, 'bad-relay', `relay to ${JSON.stringify(ie.recipient)}, not a member`);
-    this.#accepted(slot);
+    this.#accepted(slot, connectionId);
     if (this.#relayPolicy === null || !this.#relayPolicy(target)) return this.#drop(target, 'relay-refused');
     if (!this.#relayBudget.take(peer, this.#clock())) return this.#drop(peer, 'relay-budget');
     this.#send(target, 'relay', 0, { frame: frameText });
   }
 
-  #accepted(slot: Slot): void {
+  #accepted(slot: Slot, connectionId: string): void {
     slot.received += 1;
     slot.lastRecvAt = this.#clock();
+    slot.lastRecvConnectionId = connectionId;
   }
 
   #call(fn: () => void): void {

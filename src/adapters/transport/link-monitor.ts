@@ -15,7 +15,16 @@
 // verdict (close the connection); one frame each way instead of ~20.
 //
 // One timer for every connection; a connection whose ping is still out is
-// not pinged again. A connection whose muxer cannot ping (not yamux) is left
+// not pinged again. A connection that delivered an authenticated frame within
+// the last period (`lastHeardAt`) is not pinged either: that frame showed the
+// peer's event loop and the path alive more recently than a ping would
+// (issue 15, item 1: between a Raft leader and its followers the heartbeats
+// flow both ways several times a period, so those links carry no pings at
+// all). The price is the bound on noticing a hang: the last frame may come
+// just before it, so a hung peer is noticed within 2 × intervalMs +
+// timeoutMs (3 s at the defaults) rather than intervalMs + timeoutMs. Raft's
+// and SWIM's own failure detection do not depend on this monitor; it only
+// stops frames going into a dead socket and hands the link to the redial loop. A connection whose muxer cannot ping (not yamux) is left
 // alone and counted in `unmonitored`, so that a library change shows up in
 // the tests rather than as a silent loss of hung-peer detection.
 
@@ -30,6 +39,13 @@ export interface LinkMonitorOptions {
   readonly connections: () => readonly Connection[];
   /** Called when a connection is closed for an unanswered ping. */
   readonly onHung: (connection: Connection, error: Error) => void;
+  /**
+   * When this connection last delivered an authenticated frame, on `clock`, or
+   * null: a connection heard within the last intervalMs is not pinged. Absent: every connection is pinged.
+   */
+  readonly lastHeardAt?: (connection: Connection) => number | null;
+  /** Monotonic ms for lastHeardAt. Default performance.now. */
+  readonly clock?: () => number;
 }
 
 /** The yamux muxer's ping, as libp2p's Connection holds it (not part of the Connection interface). */
@@ -47,6 +63,7 @@ export class LinkMonitor {
   #timer: NodeJS.Timeout | null = null;
   readonly #inFlight = new WeakSet<Connection>();
   #unmonitored = 0;
+  #skipped = 0;
 
   constructor(private readonly o: LinkMonitorOptions) {
     if (!Number.isSafeInteger(o.intervalMs) || o.intervalMs <= 0) throw new RangeError(`intervalMs must be a positive integer, got ${o.intervalMs}`);
@@ -68,22 +85,38 @@ export class LinkMonitor {
     this.#timer = null;
   }
 
+  /** Connections not pinged in a period because they delivered a frame within it. */
+  get skipped(): number {
+    return this.#skipped;
+  }
+
   #pingAll(): void {
+    const now = (this.o.clock ?? performance.now.bind(performance))();
     for (const connection of this.o.connections()) {
       if (connection.status !== 'open' || this.#inFlight.has(connection)) continue;
+      const heardAt = this.o.lastHeardAt?.(connection) ?? null;
+      if (heardAt !== null && now - heardAt < this.o.intervalMs) {
+        this.#skipped += 1;
+        continue;
+      }
       const muxer = muxerOf(connection);
       if (muxer === null) {
         this.#unmonitored += 1;
         continue;
       }
       this.#inFlight.add(connection);
-      muxer.ping({ signal: AbortSignal.timeout(this.o.timeoutMs) }).then(
+      // A timer cleared on the answer (AbortSignal.timeout's timer would fire anyway, a second later).
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new Error(`no answer to a ping within ${this.o.timeoutMs} ms`)), this.o.timeoutMs);
+      muxer.ping({ signal: deadline.signal }).then(
         (rttMs) => {
+          clearTimeout(timer);
           this.#inFlight.delete(connection);
           // The same field libp2p's monitor set: peers() reports it.
           connection.rtt = rttMs;
         },
         (err: unknown) => {
+          clearTimeout(timer);
           this.#inFlight.delete(connection);
           if (this.#timer === null || connection.status !== 'open') return;
           const error = err instanceof Error ? err : new Error(String(err));
