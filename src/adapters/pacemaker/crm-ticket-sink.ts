@@ -292,24 +292,30 @@ export class CrmTicketSink implements TicketSink {
 
   /**
    * Moves the guard record's deadlines, then refreshes booth's `expires` of
-   * the same tickets in the CIB in one `cibadmin --modify` (one CIB update
+   * the tickets whose deadline moved in one `cibadmin --modify` (one CIB update
    * however many tickets): readers of `expires` (crm_ticket -L, booth's
    * tools, and the cluster-wide guard, `tollbooth lease-guard --cib`) see the
-   * current deadline, never a later one (floored to the second).
+   * current deadline, never a later one (floored to the second). An entry the
+   * record already had as late or later is not written: its `expires` went
+   * with that deadline, and one written from this entry would be earlier than
+   * the record's (the cluster-wide guard would revoke a live grant early).
    */
   async extendGuard(update: GuardUpdate, options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
     let skipped: string[];
+    let advanced: ReadonlyMap<string, number>;
     // The `expires` each deadline is written with goes into the guard record first (GuardRecord.expiresSec).
     const wallNow = this.wallClockMs();
     const monoNow = this.options.clock.now();
     const entries = update.extend.map((e) => ({ ...e, expiresSec: Math.floor((wallNow + (e.revokeBy - monoNow)) / 1000) }));
     try {
-      skipped = await this.options.guard.extend(entries, () => this.options.clock.now());
+      const r = await this.options.guard.extendMoved(entries, () => this.options.clock.now());
+      skipped = r.skipped;
+      advanced = r.moved;
     } catch (err) {
       return { ok: false, error: `lease guard record ${this.options.guard.path}: ${(err as Error).message}` };
     }
-    const notMoved = new Set(skipped);
-    const moved = entries.filter((e) => !notMoved.has(e.ticket) && namePattern.test(e.ticket) && e.ticket.length <= nameBytesMax);
+    // The entry that moved each ticket (an update may name a ticket twice; the record took the later).
+    const moved = [...new Map(entries.filter((e) => advanced.get(e.ticket) === e.revokeBy && namePattern.test(e.ticket) && e.ticket.length <= nameBytesMax).map((e) => [e.ticket, e])).values()];
     if (moved.length === 0) return { ok: true, skipped };
     const states = moved.map((e) => `<ticket_state id="${e.ticket}" expires="${e.expiresSec}"/>`).join('');
     const args = ['--modify', '--scope', 'status', '--xml-text', `<status><tickets>${states}</tickets></status>`];

@@ -48,7 +48,14 @@ export class GuardFileError extends TollboothError<'GUARD_FILE_INVALID'> {
 type Change =
   | { readonly kind: 'arm'; readonly ticket: string; readonly rec: GuardRecord }
   | { readonly kind: 'disarm'; readonly ticket: string }
-  | { readonly kind: 'extend'; readonly entries: ReadonlyArray<{ readonly ticket: string } & GuardRecord>; readonly now: () => number; readonly skipped: string[] };
+  | {
+      readonly kind: 'extend';
+      readonly entries: ReadonlyArray<{ readonly ticket: string } & GuardRecord>;
+      readonly now: () => number;
+      readonly skipped: string[];
+      /** Per ticket, the deadline this write moved the record to (later; an entry at or before the record's changes nothing). */
+      readonly advanced: Map<string, number>;
+    };
 
 export class LeaseGuardFile {
   private records = new Map<string, GuardRecord>();
@@ -98,14 +105,25 @@ export class LeaseGuardFile {
    * monotonic clock the deadlines are on (CLOCK_MONOTONIC ms).
    */
   async extend(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number; expiresSec?: number }>, now: () => number): Promise<string[]> {
+    return (await this.extendMoved(entries, now)).skipped;
+  }
+
+  /**
+   * As extend, and also the deadlines the write moved later (`moved`: ticket → the recorded deadline
+   * now; none of them skipped): only those need booth's `expires` rewritten in the CIB
+   * (crm-ticket-sink.ts extendGuard).
+   */
+  async extendMoved(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number; expiresSec?: number }>, now: () => number): Promise<{ skipped: string[]; moved: Map<string, number> }> {
     const skipped: string[] = [];
-    const change: Change = { kind: 'extend', entries, now, skipped };
+    const advanced = new Map<string, number>();
+    const change: Change = { kind: 'extend', entries, now, skipped, advanced };
     await this.change(change);
-    // Old deadlines of the grants this write moved: the write counts only if it landed before them.
+    // Old deadlines of the grants this write judged: the write counts only if it landed before them.
     const landedAt = now();
     for (const [ticket, before] of this.movedBy.get(change) ?? []) if (before <= landedAt) skipped.push(ticket);
     this.movedBy.delete(change);
-    return skipped;
+    for (const t of skipped) advanced.delete(t);
+    return { skipped, moved: advanced };
   }
 
   /** Per extend request, the deadline each moved grant had before the write (read when the request resolves). */
@@ -138,7 +156,10 @@ export class LeaseGuardFile {
               else {
                 // Judged again once the write is durable (extend()): the deadline in force until then.
                 moved.set(e.ticket, Math.min(cur.revokeBy, moved.get(e.ticket) ?? Number.POSITIVE_INFINITY));
-                if (e.revokeBy > cur.revokeBy) next.set(e.ticket, { generation: e.generation, revokeBy: e.revokeBy, ...(e.expiresSec === undefined ? {} : { expiresSec: e.expiresSec }) });
+                if (e.revokeBy > cur.revokeBy) {
+                  next.set(e.ticket, { generation: e.generation, revokeBy: e.revokeBy, ...(e.expiresSec === undefined ? {} : { expiresSec: e.expiresSec }) });
+                  c.advanced.set(e.ticket, e.revokeBy);
+                }
               }
             }
           }

@@ -178,12 +178,29 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     expect((await cibTickets(cib)).ticketB).toBeUndefined();
     await sink.extendGuard({ id: 3, extend: [ext('ticketA', 7, mono0 + 35_000), ext('ticketA', 6, mono0 + 90_000)] });
     expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000, expiresSec: 1_800_000_040 }); // earlier, or another generation
+    // Nothing moved, so nothing is written to the CIB: an `expires` from the earlier entry (…035) would
+    // let the cluster-wide guard revoke the live grant 5 s early.
+    expect((await cibTickets(cib)).ticketA).toMatchObject({ granted: 'true', expires: '1800000040' });
     // The record survives a reopen (it is what the lease guard process reads).
     expect((await LeaseGuardFile.open(guard.path, 'test-boot')).get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 40_000, expiresSec: 1_800_000_040 });
     expect((await LeaseGuardFile.open(guard.path, 'another-boot')).get('ticketA')).toBeUndefined();
     expect(await sink.apply(effect({ granted: false, owner: null, revokeBy: null, generation: generation(8) }))).toEqual({ ok: true });
     expect((await cibTickets(cib)).ticketA?.granted).toBe('false');
     expect(guard.get('ticketA')).toBeUndefined();
+  });
+
+  it('writes booth expires only for the grants whose recorded deadline moved (one cibadmin --modify)', async () => {
+    const { cib, sink, guard } = await lab();
+    expect(await sink.apply(effect())).toEqual({ ok: true });
+    expect(await sink.apply(effect({ id: 2, ticket: 'ticketB', revokeBy: ms(mono0 + 50_000) }))).toEqual({ ok: true });
+    const ext = (ticket: string, at: number) => ({ ticket, generation: generation(7), revokeBy: ms(at) });
+    // ticketA moves later; ticketB's entry is earlier than its record, so the record and its `expires` stay.
+    expect(await sink.extendGuard({ id: 3, extend: [ext('ticketA', mono0 + 45_000), ext('ticketB', mono0 + 42_000)] })).toEqual({ ok: true, skipped: [] });
+    expect(guard.get('ticketA')).toEqual({ generation: 7, revokeBy: mono0 + 45_000, expiresSec: 1_800_000_045 });
+    expect(guard.get('ticketB')).toEqual({ generation: 7, revokeBy: mono0 + 50_000, expiresSec: 1_800_000_050 });
+    const t = await cibTickets(cib);
+    expect(t.ticketA).toMatchObject({ granted: 'true', expires: '1800000045' });
+    expect(t.ticketB).toMatchObject({ granted: 'true', expires: '1800000050' });
   });
 
   it('reads a grant without a guard record (another boot) as having no known deadline', async () => {

@@ -45,6 +45,28 @@ describe('the lease guard record', () => {
     expect((await readGuardFile(path, 'boot-1')).get('a')).toEqual({ generation: 3, revokeBy: 15_000 });
   });
 
+  it('tells which deadlines a write moved later: not those already as late, not skipped ones', async () => {
+    const path = await fresh();
+    const g = await LeaseGuardFile.open(path, 'boot-1');
+    await g.arm('a', 3, 10_000);
+    await g.arm('b', 3, 20_000);
+    await g.arm('c', 3, 8_000);
+    const r = await g.extendMoved(
+      [
+        { ticket: 'a', generation: 3, revokeBy: 15_000 }, // moved
+        { ticket: 'b', generation: 3, revokeBy: 20_000 }, // as late already
+        { ticket: 'c', generation: 3, revokeBy: 30_000 }, // its deadline passed before the write: skipped
+        { ticket: 'a', generation: 3, revokeBy: 12_000 }, // the same ticket again, earlier: the record keeps 15 s
+      ],
+      () => 9_000,
+    );
+    expect(r.skipped).toEqual(['c']);
+    expect([...r.moved]).toEqual([['a', 15_000]]);
+    const late = await g.extendMoved([{ ticket: 'b', generation: 3, revokeBy: 25_000 }, { ticket: 'c', generation: 3, revokeBy: 40_000 }], () => 31_000);
+    expect(late.skipped.sort()).toEqual(['b', 'c']);
+    expect([...late.moved]).toEqual([]);
+  });
+
   it('arms, extends only later and only the same generation, skips passed deadlines, disarms', async () => {
     const path = await fresh();
     const g = await LeaseGuardFile.open(path, 'boot-1');
