@@ -48,6 +48,11 @@ function boothNameOf(script: string | undefined): 'booth' | 'boothd' | null {
 }
 const isBoothName = (script: string | undefined): boolean => boothNameOf(script) !== null;
 
+// booth's two other programs, served here too (the package links /usr/sbin/geostore and
+// /usr/sbin/booth-keygen to this file): run under that name, the program is that command.
+const boothToolName = process.argv[1] === undefined ? '' : basename(process.argv[1]).replace(/\.js$/, '');
+if (boothToolName === 'geostore' || boothToolName === 'booth-keygen') process.argv.splice(2, 0, boothToolName);
+
 // Run as `booth` or `boothd` (/usr/sbin/booth and /usr/sbin/boothd link here): the first word picks
 // booth's mode. daemon (site, arbitrator, start) runs this host's member (src/cli/boothd.ts); every
 // other word is booth's client, as `tollbooth booth`.
@@ -647,6 +652,47 @@ program
         lookup: (host) => lookupHost(host, boothLookupTimeoutMs),
       }),
     );
+  });
+
+program
+  .command('geostore')
+  .description("booth's geostore (list, set, get, delete of a ticket's attributes) with booth's options and output; also run as `geostore`")
+  .usage('{list|set|get|delete} [-t TICKET] [-s SITE] [-c NAME|FILE] [attr [value]]')
+  .helpOption(false)
+  .passThroughOptions()
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .argument('[args...]', "geostore's arguments (geostore -h lists them)")
+  .action(async (args: string[]) => {
+    const { runGeostore } = await import('../src/cli/geostore.js');
+    const { lookupHost, boothLookupTimeoutMs } = await import('../src/cli/booth-client.js');
+    setExit(
+      await runGeostore(args, {
+        out: (t) => process.stdout.write(t),
+        err: (t) => process.stderr.write(t),
+        now: () => new Date(),
+        env: process.env,
+        call: (socket, req, timeoutMs) => call({ socket, json: true, timeoutMs }, req),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        version: tollboothVersion(),
+        programName: boothToolName === 'geostore' ? 'geostore' : 'tollbooth geostore',
+        lookup: (host) => lookupHost(host, boothLookupTimeoutMs),
+      }),
+    );
+  });
+
+program
+  .command('booth-keygen')
+  .description("booth's booth-keygen: write this member's key (a tollbooth member key) to booth's authfile path, default /etc/booth/authkey; also run as `booth-keygen`")
+  .usage('[-h] [auth-file]')
+  .helpOption(false)
+  .passThroughOptions()
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .argument('[args...]', 'an absolute path (default /etc/booth/authkey)')
+  .action(async (args: string[]) => {
+    const { runBoothKeygen, boothKeygenIo } = await import('../src/cli/booth-keygen.js');
+    setExit(await runBoothKeygen(args, boothKeygenIo((t) => process.stdout.write(t), (t) => process.stderr.write(t))));
   });
 
 // Issue 11: the formation config the registry has committed, and changing it on a running formation.

@@ -335,7 +335,7 @@ export interface BoothClientIo {
   readonly lookup: (host: string) => Promise<readonly string[]>;
 }
 
-class BoothFailure extends TollboothError<'BOOTH_CLIENT_FAILED'> {
+export class BoothFailure extends TollboothError<'BOOTH_CLIENT_FAILED'> {
   constructor(
     message: string,
     readonly exitCode: number = boothExitFailure,
@@ -350,11 +350,11 @@ class BoothFailure extends TollboothError<'BOOTH_CLIENT_FAILED'> {
  * `-s SITE`) waits up to its own forwardTimeoutMs for a member that may be
  * gone, and --timeout may be shorter than that.
  */
-class BoothNoAnswer extends BoothFailure {}
+export class BoothNoAnswer extends BoothFailure {}
 
 const info = (io: BoothClientIo, s: string): void => io.err(`info: ${s}\n`);
 
-const noMajorityCodes = new Set(['no-leader', 'timeout', 'not-leader', 'unknown-outcome']);
+export const noMajorityCodes: ReadonlySet<string> = new Set(['no-leader', 'timeout', 'not-leader', 'unknown-outcome']);
 
 /** Runs booth's client; returns the exit code. */
 export async function runBoothClient(argv: readonly string[], io: BoothClientIo): Promise<number> {
@@ -406,7 +406,7 @@ export async function runBoothClient(argv: readonly string[], io: BoothClientIo)
   }
 }
 
-function readConfig(path: string): FormationConfig {
+export function readConfig(path: string): FormationConfig {
   if (!existsSync(path)) throw new BoothFailure(`config file ${path} does not exist`);
   let loaded;
   try {
@@ -430,8 +430,8 @@ function readConfig(path: string): FormationConfig {
  * fails with booth's words: `cannot find site "X"` for list and peers, `Site
  * "X" not configured.` for grant and revoke, then what the name resolved to.
  */
-async function siteOf(config: FormationConfig, given: string, self: () => Promise<string>, op: BoothOp, io: BoothClientIo): Promise<string> {
-  const forTickets = op === 'grant' || op === 'revoke';
+export async function siteOf(config: FormationConfig, given: string, self: () => Promise<string>, op: BoothOp | 'attr', io: BoothClientIo): Promise<string> {
+  const forTickets = op === 'grant' || op === 'revoke' || op === 'attr';
   const notFound = (why: string): BoothFailure =>
     new BoothFailure(`${forTickets ? `Site "${given}" not configured.` : `cannot find site "${given}"`}\n${why}; the formation's members are ${config.members.map((m) => `${m.address} (${m.kind})`).join(', ')}`);
   let m = config.members.find((x) => x.address === given);
@@ -453,11 +453,11 @@ async function siteOf(config: FormationConfig, given: string, self: () => Promis
     }
     if (m === undefined) throw notFound(`"${given}" resolves to ${addresses.join(', ') || 'no address'}, none of them in the config`);
   }
-  if (forTickets && m.kind === 'arbitrator') throw new BoothFailure(`${given} is just an arbitrator, cannot grant/revoke tickets there.`);
+  if (forTickets && m.kind === 'arbitrator') throw new BoothFailure(op === 'attr' ? `${given} is just an arbitrator, no attributes there.` : `${given} is just an arbitrator, cannot grant/revoke tickets there.`);
   return m.address;
 }
 
-async function localStatus(ask: (req: AdminRequest) => Promise<AdminResponse>): Promise<{ id: string; kind: string; pid?: number; tickets: TicketView[] }> {
+export async function localStatus(ask: (req: AdminRequest) => Promise<AdminResponse>): Promise<{ id: string; kind: string; pid?: number; tickets: TicketView[] }> {
   const res = await ask({ op: 'status' });
   if (!res.ok) throw new BoothFailure(`the local member did not answer: ${res.message}`);
   return res.data as { id: string; kind: string; pid?: number; tickets: TicketView[] };
@@ -568,7 +568,7 @@ async function peers(args: BoothArgs, config: FormationConfig, ask: (req: AdminR
   return boothExitOk;
 }
 
-function ticketOf(config: FormationConfig, given: string | undefined): string {
+export function ticketOf(config: FormationConfig, given: string | undefined): string {
   if (given === undefined) {
     if (config.tickets.length === 1) return config.tickets[0]!.name;
     throw new BoothFailure('No ticket given.');
@@ -587,7 +587,7 @@ const notAppliedCodes = new Set(['no-leader', 'not-leader']);
  * every no-majority code; commands only on those that say nothing was
  * applied, so a command is never applied twice.
  */
-async function askThroughElection(io: BoothClientIo, ask: (req: AdminRequest) => Promise<AdminResponse>, req: AdminRequest, timeoutMs: number): Promise<AdminResponse> {
+export async function askThroughElection(io: BoothClientIo, ask: (req: AdminRequest) => Promise<AdminResponse>, req: AdminRequest, timeoutMs: number): Promise<AdminResponse> {
   const retryable = req.op === 'list' || req.op === 'status' ? noMajorityCodes : notAppliedCodes;
   const end = io.now().getTime() + timeoutMs;
   for (;;) {

@@ -10,6 +10,10 @@
 // granted ticket exits 1 with booth's message; revoke of a free one exits 0),
 // expires printed for a ticket the other site holds at every member, and -s
 // naming a site by host name (resolved as booth does) or "other".
+// booth's geostore runs the same way (a `geostore` symlink): set, get, list
+// and delete of a ticket's attributes through one site, read back through the
+// other (tollbooth's attributes are the formation's, replicated), with
+// booth's messages for a missing attribute, ticket or site.
 // Hawk's view of `booth client list` is checked with a transcription of Hawk's
 // own regular expressions (Hawk is not packaged in Debian; both the older and
 // the current parser of hawk/app/models/cib.rb are transcribed below).
@@ -38,11 +42,12 @@ interface Run {
 describe('the booth client against a loopback formation', () => {
   let f: LoopbackFormation;
   let booth: string;
+  let geostore: string;
 
-  const runOnce = (m: LoopbackMember | null, args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
+  const runOnce = (m: LoopbackMember | null, args: readonly string[], extraEnv: Record<string, string> = {}, program = booth): Promise<Run> =>
     new Promise((resolveRun) => {
       const env = { ...process.env, ...extraEnv, ...(m === null ? {} : { TOLLBOOTH_SOCKET: m.socket }) };
-      execFile(process.execPath, [booth, ...args], { env, timeout: 60_000 }, (err, out, errText) => {
+      execFile(process.execPath, [program, ...args], { env, timeout: 60_000 }, (err, out, errText) => {
         const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
         resolveRun({ code, out, err: errText });
       });
@@ -87,6 +92,8 @@ describe('the booth client against a loopback formation', () => {
     });
     booth = join(f.root, 'booth');
     await symlink(dist, booth);
+    geostore = join(f.root, 'geostore');
+    await symlink(dist, geostore);
     await f.startAll();
   }, memberReadyMsMax + 60_000);
 
@@ -304,6 +311,52 @@ describe('the booth client against a loopback formation', () => {
     expect(notMember.code).toBe(1);
     expect(notMember.err).toContain('Site "127.0.0.9" not configured.');
     expect(listOf((await run(b!, ['list', '-c', f.configPath])).out).get('man1')?.leader).toBe(a!.address);
+  }, clientTestMs);
+
+  it('geostore: set, get, list and delete of a ticket attribute, read back at the other site; booth\'s errors', async () => {
+    const [a, b] = f.sites;
+    /** geostore through member m, again while no leader is known (an election: nothing was done). */
+    const geo = async (m: LoopbackMember, args: readonly string[]): Promise<Run> =>
+      until(`geostore ${args.join(' ')}`, leaderWaitMsMax, async () => {
+        const r = await runOnce(m, [...args, '-c', f.configPath], {}, geostore);
+        return r.err.includes('no leader known') ? null : r;
+      });
+    const set = await geo(a!, ['set', '-t', 'tkt', '-s', 'other', 'repl', 'UPTODATE']);
+    expect(set.code, set.err).toBe(0);
+    expect(set.err).toBe('info: set succeeded!\n');
+    expect(set.out).toBe('');
+    // Read at the other site: the attribute is the formation's, not only site a's.
+    const get = await geo(b!, ['get', '-t', 'tkt', 'repl']);
+    expect(get.code, get.err).toBe(0);
+    expect(get.out).toBe('UPTODATE\n');
+    expect((await geo(a!, ['set', '-t', 'tkt', 'mode', 'sync'])).code).toBe(0);
+    const list = await geo(b!, ['list', '-t', 'tkt']);
+    expect(list.code, list.err).toBe(0);
+    expect(list.out.split('\n').filter((l) => l !== '').sort()).toEqual(['mode sync', 'repl UPTODATE']);
+    const del = await geo(b!, ['delete', '-t', 'tkt', 'repl']);
+    expect(del.code, del.err).toBe(0);
+    const gone = await geo(a!, ['get', '-t', 'tkt', 'repl']);
+    expect(gone.code).toBe(1);
+    expect(gone.err).toBe('ERROR: attribute "repl" not set\n');
+    const delAgain = await geo(a!, ['delete', '-t', 'tkt', 'repl']);
+    expect(delAgain.code).toBe(1);
+    expect(delAgain.err).toBe('ERROR: attribute "repl" not set\n');
+    // booth's other refusals: no such ticket, a ticket needed with two configured, an arbitrator, a site not in the config.
+    const noTicket = await geo(a!, ['get', '-t', 'nope', 'mode']);
+    expect(noTicket.code).toBe(1);
+    expect(noTicket.err).toContain('ticket "nope" does not exist');
+    const which = await geo(a!, ['get', 'mode']);
+    expect(which.code).toBe(1);
+    expect(which.err).toContain('No ticket given.');
+    const arb = await geo(a!, ['list', '-t', 'tkt', '-s', f.members[2]!.address]);
+    expect(arb.code).toBe(1);
+    expect(arb.err).toContain(`${f.members[2]!.address} is just an arbitrator, no attributes there.`);
+    const stranger = await geo(a!, ['list', '-t', 'tkt', '-s', '192.0.2.99']);
+    expect(stranger.code).toBe(1);
+    expect(stranger.err).toContain('Site "192.0.2.99" not configured.');
+    const usage = await runOnce(a!, ['set', 'onlyname'], {}, geostore);
+    expect(usage.code).toBe(1);
+    expect(usage.err).toContain('set needs an attribute name and a value');
   }, clientTestMs);
 
   it('without a majority: list answers from the local view (exit 0, a warning), status still 0; stopped: status 7', async () => {
