@@ -8,6 +8,8 @@
 //   /usr/sbin/boothd                    `boothd`, one binary as booth's: `daemon` runs this host's
 //                                       member, src/cli/boothd.ts; the rest is booth's client,
 //                                       src/cli/booth-client.ts)
+//   /usr/sbin/geostore,                 links too: booth's attribute client (src/cli/geostore.ts)
+//   /usr/sbin/booth-keygen              and key writer (src/cli/booth-keygen.ts)
 //   /lib/systemd/system/                packaging/systemd/*, plus booth@.service and
 //                                       booth-arbitrator.service made from the arbitrator unit
 //                                       (the names pcs and crmsh start for an arbitrator), and
@@ -17,15 +19,23 @@
 //   /usr/lib/firewalld/services/        tollbooth.xml and booth.xml (the config's port, TCP)
 //   /usr/share/tollbooth/alert-handlers/   packaging/alert-handlers/* (syslog, webhook), mode 0755
 //   /usr/share/man/                     tollbooth(8) from the CLI's commander definitions
-//                                       (`tollbooth cli-spec`), booth(8) from the booth client's
-//                                       usage text, tollbooth.conf(5) from docs/configuration.md
+//                                       (`tollbooth cli-spec`), booth(8), geostore(8) and
+//                                       booth-keygen(8) from those programs' usage texts,
+//                                       tollbooth.conf(5) from docs/configuration.md
 //   /usr/share/bash-completion/         tollbooth and booth, from the same command tree
 //   /usr/share/doc/tollbooth/           README, docs/, copyright, examples/booth.conf (the
 //                                       complete example of docs/configuration.md §9),
 //                                       examples/prometheus/tollbooth-rules.yml (alerting rules)
 //
-// Control: Depends nodejs (>= 20.19); Provides, Conflicts and Replaces booth
-// (the package owns /usr/sbin/booth and booth's unit and agent names).
+// Control: Depends nodejs (>= 20.19); Provides booth (= the transitional
+// package's version), Conflicts and Replaces booth (<< 1:0), i.e. every booth
+// built from booth's sources (no epoch), not the transitional one.
+//
+// A second package, build/booth_1:VERSION_all.deb (buildBoothTransitionalDeb):
+// an empty package named booth that Depends on tollbooth (= VERSION). crmsh's
+// geo bootstrap checks `dpkg-query --status booth`, which a virtual package
+// does not satisfy. Its epoch 1 puts it above every booth version Debian has
+// (none has an epoch), so apt does not replace it with booth's own.
 // Reproducible as far as dpkg-deb goes: every mtime is SOURCE_DATE_EPOCH (the
 // last commit's time), man pages are gzipped without a time stamp, owners
 // are root (--root-owner-group).
@@ -39,10 +49,18 @@ import { gzipSync } from 'node:zlib';
 import type { CliCommandSpec } from '../../src/cli/cli-spec.js';
 import { boothClientDifferences, boothUsage } from '../../src/cli/booth-client.js';
 import { boothdUsage } from '../../src/cli/boothd.js';
+import { geostoreUsage } from '../../src/cli/geostore.js';
+import { boothKeygenUsage } from '../../src/cli/booth-keygen.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const nodeVersionMin = '20.19';
 const boothPortDefault = 9929;
+/**
+ * The transitional booth package's epoch: above every booth of Debian's (none has one), and what
+ * tollbooth's Conflicts/Replaces booth (<< 1:0) leave out.
+ */
+const boothTransitionalEpoch = 1;
+export const boothTransitionalVersion = (version: string): string => `${boothTransitionalEpoch}:${version}`;
 
 function sh(file: string, args: readonly string[], cwd = repo): string {
   return execFileSync(file, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
@@ -188,6 +206,48 @@ member's own status when it stops before it answers.
 ${boothClientDifferences.map((d) => `.IP \\(bu 2\n${roff(d)}`).join('\n')}
 .SH SEE ALSO
 .BR tollbooth (8),
+.BR geostore (8),
+.BR booth\\-keygen (8),
+.BR tollbooth.conf (5)
+`;
+}
+
+/** geostore(8) and booth-keygen(8): each program's usage text, and what differs from booth's. */
+function boothToolMan(name: 'geostore' | 'booth-keygen', version: string, date: string): string {
+  const summary = name === 'geostore' ? "booth's ticket attribute client, served by tollbooth" : "writes this member's key at booth's authfile path, served by tollbooth";
+  const usage = name === 'geostore' ? geostoreUsage : boothKeygenUsage;
+  const description =
+    name === 'geostore'
+      ? `/usr/sbin/geostore is tollbooth run under booth's name. set, get, delete and list
+act on tollbooth's ticket attributes: one set per ticket for the whole
+formation, replicated through the registry and written by every site agent
+into its CIB ticket state (booth keeps them per site, each in its own site's
+CIB). A value set at one site is the value every site reads; \\fB\\-s SITE\\fR is still checked
+against the config as booth checks it. Reads answer from the registry leader,
+or without a majority from the local member's own view (said on standard
+error). The config's attr\\-prereq lines are checked but not evaluated.`
+      : `/usr/sbin/booth\\-keygen is tollbooth run under booth's name, as crmsh's
+\\fBcrm cluster geo\\-init\\fR runs it. booth's authfile is one shared HMAC
+secret; under tollbooth the config's authfile names where each member keeps
+its own Ed25519 key, and the config lists every member's public key. So this
+writes a new tollbooth member key (mode 0600, never over an existing file) and
+prints, on standard error, the tollbooth\\-member\\-key line the config needs,
+with ADDRESS to be replaced by the member's address. Copying the file to the
+other nodes of the same site is right (csync2, pcs booth sync); another site
+or an arbitrator writes its own (\\fBtollbooth keygen \\-a ADDRESS \\-\\-force FILE\\fR).`;
+  return `${manHeader(name, 8, version, date, 'System Administration')}.SH NAME
+${roff(name)} \\- ${roff(summary)}
+.SH SYNOPSIS
+.nf
+${roff(usage.trimEnd())}
+.fi
+.SH DESCRIPTION
+${description}
+.SH EXIT STATUS
+0 success; 1 failure or bad usage (an "ERROR:" line on standard error says why).
+.SH SEE ALSO
+.BR booth (8),
+.BR tollbooth (8),
 .BR tollbooth.conf (5)
 `;
 }
@@ -274,7 +334,17 @@ _booth() {
   [[ $COMP_CWORD -eq 1 ]] && COMPREPLY=($(compgen -W "list grant revoke peers status client daemon --version --help" -- "$cur"))
 }
 complete -F _tollbooth tollbooth
+_geostore() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
+  case $prev in
+    -c) COMPREPLY=($(compgen -f -- "$cur") $(compgen -W "$(cd /etc/booth 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\\.conf$//')" -- "$cur")); return ;;
+  esac
+  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-c -s -t -h --socket --timeout" -- "$cur")); return; fi
+  [[ $COMP_CWORD -eq 1 ]] && COMPREPLY=($(compgen -W "list set get delete --version --help" -- "$cur"))
+}
 complete -F _booth booth boothd
+complete -F _geostore geostore
+complete -f booth-keygen
 `;
 }
 
@@ -361,6 +431,9 @@ export function buildDeb(outDir: string): string {
     symlinkSync('../lib/tollbooth/dist/bin/tollbooth.js', join(root, 'usr/sbin/booth'));
     // booth's daemon name: booth@.service, booth's own booth-site agent and scripts run `boothd daemon -c NAME`.
     symlinkSync('../lib/tollbooth/dist/bin/tollbooth.js', join(root, 'usr/sbin/boothd'));
+    // booth's attribute client and key writer (crmsh's geo-init runs booth-keygen).
+    symlinkSync('../lib/tollbooth/dist/bin/tollbooth.js', join(root, 'usr/sbin/geostore'));
+    symlinkSync('../lib/tollbooth/dist/bin/tollbooth.js', join(root, 'usr/sbin/booth-keygen'));
 
     const units = join(root, 'lib/systemd/system');
     for (const f of readdirSync(join(repo, 'packaging/systemd'))) cpSync(join(repo, 'packaging/systemd', f), join(units, f));
@@ -385,11 +458,14 @@ export function buildDeb(outDir: string): string {
     write(join(root, 'usr/share/man/man8/booth.8.gz'), gzipSync(boothMan(pkg.version, date), { level: 9 }));
     // One page for both names, as booth's package links boothd.8 to booth.8.
     symlinkSync('booth.8.gz', join(root, 'usr/share/man/man8/boothd.8.gz'));
+    for (const tool of ['geostore', 'booth-keygen'] as const) write(join(root, `usr/share/man/man8/${tool}.8.gz`), gzipSync(boothToolMan(tool, pkg.version, date), { level: 9 }));
     write(join(root, 'usr/share/man/man5/tollbooth.conf.5.gz'), gzipSync(markdownMan(readFileSync(join(repo, 'docs/configuration.md'), 'utf8'), pkg.version, date), { level: 9 }));
     const completion = tollboothCompletion(spec);
     write(join(root, 'usr/share/bash-completion/completions/tollbooth'), completion);
     write(join(root, 'usr/share/bash-completion/completions/booth'), completion);
     symlinkSync('booth', join(root, 'usr/share/bash-completion/completions/boothd'));
+    symlinkSync('booth', join(root, 'usr/share/bash-completion/completions/geostore'));
+    symlinkSync('booth', join(root, 'usr/share/bash-completion/completions/booth-keygen'));
 
     const doc = join(root, 'usr/share/doc/tollbooth');
     cpSync(join(repo, 'README.md'), join(doc, 'README.md'));
@@ -433,16 +509,17 @@ Installed-Size: ${installedSizeKb(root)}
 Depends: nodejs (>= ${nodeVersionMin})
 Recommends: pacemaker-cli-utils
 Suggests: pcs | crmsh
-Provides: booth
-Conflicts: booth
-Replaces: booth
+Provides: booth (= ${boothTransitionalVersion(pkg.version)})
+Conflicts: booth (<< ${boothTransitionalEpoch}:0)
+Replaces: booth (<< ${boothTransitionalEpoch}:0)
 Section: admin
 Priority: optional
 Description: multi-site ticket arbitrator for Pacemaker clusters (booth-compatible)
  Site agents and arbitrators decide which site of a geo cluster holds each
  ticket and feed that into Pacemaker with crm_ticket, as booth does. It
  replaces booth: /usr/sbin/booth is its booth-compatible client and
- /usr/sbin/boothd booth's daemon entry point, the OCF agent is also
+ /usr/sbin/boothd booth's daemon entry point (geostore and booth-keygen
+ too), the OCF agent is also
  installed as ocf:pacemaker:booth-site, and booth@.service runs an
  arbitrator, so that pcs, crmsh and Hawk keep working.
 `,
@@ -457,9 +534,55 @@ Description: multi-site ticket arbitrator for Pacemaker clusters (booth-compatib
   }
 }
 
+/**
+ * The transitional package named booth (see the top of the file): no files but its copyright,
+ * Depends tollbooth of the same build. Returns its path.
+ */
+export function buildBoothTransitionalDeb(outDir: string): string {
+  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string; license: string };
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? sh('git', ['log', '-1', '--format=%ct']).trim());
+  const version = boothTransitionalVersion(pkg.version);
+  const stage = mkdtempSync(join(tmpdir(), 'booth-transitional-deb-'));
+  const root = join(stage, 'booth');
+  try {
+    write(
+      join(root, 'usr/share/doc/booth/copyright'),
+      `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: tollbooth\n\nFiles: *\nLicense: ${pkg.license}\n On Debian systems the GNU General Public License version 2 is in\n /usr/share/common-licenses/GPL-2.\n`,
+    );
+    const control = join(root, 'DEBIAN');
+    mkdirSync(control, { recursive: true });
+    setTimes(root, epoch);
+    write(join(control, 'md5sums'), md5sums(root));
+    write(
+      join(control, 'control'),
+      `Package: booth
+Version: ${version}
+Architecture: all
+Maintainer: tollbooth developers <root@localhost>
+Installed-Size: ${installedSizeKb(root)}
+Depends: tollbooth (= ${pkg.version})
+Section: oldlibs
+Priority: optional
+Description: booth served by tollbooth (transitional package)
+ Installs tollbooth, which replaces booth: /usr/sbin/booth, boothd, geostore
+ and booth-keygen, booth@.service and ocf:pacemaker:booth-site are
+ tollbooth's. This package exists because crmsh's geo bootstrap (crm cluster
+ geo-init, geo-join, geo-init-arbitrator) requires an installed package named
+ booth; it holds no files and may be removed when nothing checks for it.
+`,
+    );
+    setTimes(root, epoch);
+    mkdirSync(outDir, { recursive: true });
+    const deb = join(outDir, `booth_${pkg.version}_all.deb`);
+    execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, deb], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } });
+    return deb;
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const outArg = process.argv.indexOf('--out');
   const out = outArg > 0 && process.argv[outArg + 1] !== undefined ? resolve(process.argv[outArg + 1]!) : join(repo, 'build');
-  const deb = buildDeb(out);
-  process.stdout.write(`${deb} (${statSync(deb).size} bytes)\n`);
+  for (const deb of [buildDeb(out), buildBoothTransitionalDeb(out)]) process.stdout.write(`${deb} (${statSync(deb).size} bytes)\n`);
 }

@@ -1,8 +1,12 @@
 // The Debian package and the booth tools around it, for real (issue 14,
 // items 3 and 4). As root on this machine: the package is built by
 // packaging/deb/build-deb.ts (what `npm run package` runs) and installed with
-// `dpkg -i`; the installed /usr/sbin/tollbooth, /usr/sbin/booth and
-// /usr/sbin/boothd print their versions, `tollbooth config check` passes the installed example, the
+// `dpkg -i`, with the transitional package named booth (Depends tollbooth;
+// a booth package crmsh's geo bootstrap finds; tollbooth cannot be removed
+// while it is installed); the installed /usr/sbin/tollbooth, /usr/sbin/booth,
+// /usr/sbin/boothd and /usr/sbin/geostore print their versions,
+// /usr/sbin/booth-keygen writes a member key the installed config check
+// accepts, `tollbooth config check` passes the installed example, the
 // man pages and completions are where man and bash look. A loopback formation
 // (two sites, one arbitrator) then runs from the installed program, its
 // config at /etc/booth/booth.conf as pcs and crmsh expect, its first site
@@ -19,9 +23,11 @@
 // grant` of a ticket the formation has not given to the site (reverted by the
 // cluster lease guard, which logs a warning with the reason), crmsh's `crm
 // report` for real on this node (-S -n HOST: its sysinfo.txt carries `booth
-// --version`, and it collects /etc/booth/booth.conf), and `crm cluster
-// geo-init-arbitrator` up to its first check (a package named booth must be
-// installed; tollbooth only provides it). Operations that need a live
+// --version`, and it collects /etc/booth/booth.conf), `geostore set|get|list`
+// through the installed path, and `crm cluster geo-init-arbitrator`: past
+// crmsh's package check (the booth package) up to its fetch of /etc/booth
+// from a cluster node with scp as root, which needs an ssh server this
+// machine does not run (test/live/systemd.test.ts runs the whole command). Operations that need a live
 // cluster (pcs booth ticket grant|revoke without a site, pcs booth restart)
 // cannot run on CIB files: pcs refuses -f for booth commands and passes no
 // environment to the tools it runs. The package is purged at the end. Each
@@ -30,12 +36,13 @@
 // while it runs. Skipped when not root or without dpkg-deb.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, memberReadyMsMax, until, type LoopbackMember } from '../../src/cli/loopback-formation.js';
 import { formationWaitMs } from '../support/led-calls.js';
-import { buildDeb } from '../../packaging/deb/build-deb.js';
+import { buildBoothTransitionalDeb, buildDeb } from '../../packaging/deb/build-deb.js';
 import { releasePackageTestLock, tryTakePackageTestLock } from '../support/package-test-lock.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -86,6 +93,7 @@ const record = (what: string, works: boolean | string, note: string): void => {
 
 describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / crmsh / Hawk against it', () => {
   let deb = '';
+  let boothDeb = '';
   let f: LoopbackFormation | null = null;
   let site: LoopbackMember;
   let other: LoopbackMember;
@@ -100,6 +108,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     await until('the package test lock', 600_000, tryTakePackageTestLock, 1000);
     locked = true;
     deb = buildDeb(join(repo, 'build'));
+    boothDeb = buildBoothTransitionalDeb(join(repo, 'build'));
   }, 900_000);
 
   afterAll(async () => {
@@ -111,6 +120,9 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
       await rm(boothSocket, { force: true });
       if (savedConf !== null) await rename(savedConf, boothConf);
       else await rm(boothConf, { force: true });
+      // The transitional package first: tollbooth cannot go while booth depends on it.
+      const purgeBooth = await dpkg(['--purge', 'booth']);
+      record('dpkg --purge booth (transitional)', purgeBooth.code === 0, `exit ${purgeBooth.code}`);
       const purge = await dpkg(['--purge', 'tollbooth']);
       record('dpkg --purge tollbooth', purge.code === 0 && !existsSync('/usr/sbin/booth'), `exit ${purge.code}`);
       await releasePackageTestLock();
@@ -130,10 +142,25 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     const files = (await dpkg(['-L', 'tollbooth'])).out.split('\n');
     const installedSize = (await run('/usr/bin/dpkg-query', ['-W', '-f=${Installed-Size}', 'tollbooth'])).out;
     process.stdout.write(`package: ${deb} ${size} bytes, Installed-Size ${installedSize} KiB, ${files.length} paths; outside /usr/lib/tollbooth:\n${files.filter((p) => p !== '' && !p.startsWith('/usr/lib/tollbooth/')).map((p) => `  ${p}`).join('\n')}\n`);
+    // The package named booth, for crmsh's `dpkg-query --status booth`; tollbooth cannot go while it is there.
+    const instBooth = await dpkg(['-i', boothDeb]);
+    expect(instBooth.code, instBooth.err).toBe(0);
+    const boothStatus = await run('/usr/bin/dpkg-query', ['--status', 'booth']);
+    record('dpkg -i booth_*.deb (transitional)', boothStatus.code === 0 && boothStatus.out.includes('Status: install ok installed'), `dpkg-query --status booth: exit ${boothStatus.code}, ${/^Version: .*$/m.exec(boothStatus.out)?.[0] ?? ''}`);
+    expect(boothStatus.out).toContain('Status: install ok installed');
+    expect(boothStatus.out).toMatch(/^Depends: tollbooth \(= \d+\.\d+\.\d+\)$/m);
+    const removeFirst = await dpkg(['--remove', 'tollbooth']);
+    record('dpkg --remove tollbooth while booth is installed', removeFirst.code !== 0 ? 'refused' : 'removed', `exit ${removeFirst.code}: ${(removeFirst.err.split('\n').find((l) => l.includes('depends on')) ?? firstLine(removeFirst)).trim()}`);
+    expect(removeFirst.code).not.toBe(0);
+    expect(existsSync('/usr/sbin/tollbooth')).toBe(true);
     for (const p of [
       '/usr/sbin/tollbooth',
       '/usr/sbin/booth',
       '/usr/sbin/boothd',
+      '/usr/sbin/geostore',
+      '/usr/sbin/booth-keygen',
+      '/usr/share/man/man8/geostore.8.gz',
+      '/usr/share/man/man8/booth-keygen.8.gz',
       '/usr/share/man/man8/boothd.8.gz',
       '/lib/systemd/system/tollbooth-site-agent@.service',
       '/lib/systemd/system/booth@.service',
@@ -160,6 +187,33 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     expect(bv.code).toBe(0);
     expect(bv.out).toMatch(/^booth \d+\.\d+\.\d+ /);
     record('booth --version (crm report runs it)', true, bv.out.trim());
+    const gv = await run('/usr/sbin/geostore', ['--version'], {});
+    expect(gv.out).toMatch(/^geostore \d+\.\d+\.\d+ /);
+    // booth-keygen at booth's authfile path: a member key the installed config check takes.
+    const keyDir = await mkdtemp(join(tmpdir(), 'tollbooth-keygen-'));
+    try {
+      const kg = await run('/usr/sbin/booth-keygen', [join(keyDir, 'authkey')], {});
+      const line = /^tollbooth-member-key = ADDRESS (\S+)$/m.exec(kg.err);
+      record('booth-keygen FILE', kg.code === 0 && line !== null, `exit ${kg.code}; prints the member key line on stderr`);
+      expect(kg.code, kg.err).toBe(0);
+      expect(line).not.toBeNull();
+      expect((await stat(join(keyDir, 'authkey'))).mode & 0o777).toBe(0o600);
+      // The other two members' keys, as each would write its own on its machine.
+      const others: string[] = [];
+      for (const n of ['b', 'c']) {
+        const o = await run('/usr/sbin/booth-keygen', [join(keyDir, `authkey-${n}`)], {});
+        others.push(/^tollbooth-member-key = ADDRESS (\S+)$/m.exec(o.err)![1]!);
+      }
+      const keys = [line![1]!, ...others];
+      await writeFile(join(keyDir, 'one.conf'), `site = 192.0.2.1\nsite = 192.0.2.2\narbitrator = 192.0.2.3\nticket = t\nauthfile = ${join(keyDir, 'authkey')}\n${['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((a, i) => `tollbooth-member-key = ${a} ${keys[i]!}`).join('\n')}\n`);
+      const ck = await run('/usr/sbin/tollbooth', ['config', 'check', join(keyDir, 'one.conf')]);
+      expect(ck.code, ck.out + ck.err).toBe(0);
+      const again = await run('/usr/sbin/booth-keygen', [join(keyDir, 'authkey')], {});
+      expect(again.code).toBe(1);
+      expect(again.err).toContain('already exists');
+    } finally {
+      await rm(keyDir, { recursive: true, force: true });
+    }
     const dv = await run('/usr/sbin/boothd', ['--version'], {});
     expect(dv.code).toBe(0);
     expect(dv.out).toMatch(/^boothd \d+\.\d+\.\d+ /);
@@ -315,7 +369,7 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
       const stop = await run('/usr/sbin/pcs', ['booth', 'stop']);
       expect(stop.code, stop.out + stop.err).toBe(0);
     } else {
-      record('pcs booth start', 'not run', `no systemd as PID 1 on this machine (PID 1 is ${(await readFile('/proc/1/comm', 'utf8')).trim()}); systemctl says: ${firstLine(start)}`);
+      record('pcs booth start', 'not run', `no systemd as PID 1 on this machine (PID 1 is ${(await readFile('/proc/1/comm', 'utf8')).trim()}); systemctl says: ${firstLine(start)} — test/live/systemd.test.ts runs it under systemd as PID 1 of a namespace`);
       expect(start.code).not.toBe(0);
     }
   }, toolsTestMs);
@@ -395,16 +449,37 @@ describe.skipIf(!isRoot || !haveDpkg)('the Debian package, installed, and pcs / 
     expect(conf).toBe(await readFile(boothConf, 'utf8'));
   }, toolsTestMs);
 
-  it.skipIf(!haveCrm)('crm cluster geo-init-arbitrator: refused before it changes anything', async () => {
-    // crmsh checks `dpkg-query --status booth` first: a package named booth must be installed, and
-    // tollbooth only provides it (a virtual package has no status). After that it would need a tty,
-    // ssh as root to a cluster node (scp of /etc/booth) and systemd to start booth@booth.
+  it.skipIf(!haveCrm)('crm cluster geo-init-arbitrator: past the package check, up to its scp from the cluster node', async () => {
+    // crmsh checks `dpkg-query --status booth` (the transitional package answers it), -y skips its
+    // tty check, then it fetches /etc/booth/* from the cluster node with `scp root@NODE`: no ssh
+    // server runs here, so it stops there, before it changes anything. test/live/systemd.test.ts
+    // runs the whole command (an sshd and systemd as PID 1 in a namespace).
     const confBefore = await readFile(boothConf, 'utf8');
     const geo = await run('/usr/sbin/crm', ['cluster', 'geo-init-arbitrator', '-c', site.address, '-y']);
-    const why = (geo.out + geo.err).split('\n').find((l) => l.includes('ERROR')) ?? firstLine(geo);
-    record('crm cluster geo-init-arbitrator', 'not run', `stops at its first check (exit ${geo.code}): ${why.replace(/\x1b\[[0-9;]*m/g, '').trim()}`);
+    const text = (geo.out + geo.err).replace(/\x1b\[[0-9;]*m/g, '');
+    const why = text.split('\n').find((l) => l.includes('ERROR')) ?? firstLine(geo);
+    record('crm cluster geo-init-arbitrator (no sshd)', 'not run', `passes the booth package check, stops at its scp (exit ${geo.code}): ${why.trim()}`);
+    expect(text).not.toContain('Booth not installed');
+    expect(text).toContain('Failed to retrieve configuration');
     expect(geo.code).not.toBe(0);
     expect(await readFile(boothConf, 'utf8')).toBe(confBefore);
+  }, toolsTestMs);
+
+  it('geostore set|get|list through the installed path, against the formation (/etc/booth/booth.conf)', async () => {
+    const geo = (args: readonly string[]): Promise<Run> =>
+      until(`geostore ${args.join(' ')}`, formationWaitMs, async () => {
+        const r = await run('/usr/sbin/geostore', args, {});
+        return r.err.includes('no leader known') ? null : r;
+      });
+    const set = await geo(['set', '-t', 'tkt', '-s', other.address, 'repl', 'UPTODATE']);
+    record('geostore set -t T -s SITE NAME VALUE', set.code === 0, `exit ${set.code}: ${firstLine(set)}`);
+    expect(set.code, set.err).toBe(0);
+    const get = await geo(['get', '-t', 'tkt', 'repl']);
+    record('geostore get -t T NAME', get.out === 'UPTODATE\n', `exit ${get.code}: ${get.out.trim()} (set at ${other.address}, read at ${site.address}: one set per ticket)`);
+    expect(get.out).toBe('UPTODATE\n');
+    const list = await geo(['list', '-t', 'tkt']);
+    expect(list.out).toBe('repl UPTODATE\n');
+    expect((await geo(['delete', '-t', 'tkt', 'repl'])).code).toBe(0);
   }, toolsTestMs);
 
   it.skipIf(!havePcs)('pcs booth status with no majority: the local view, exit 0', async () => {
