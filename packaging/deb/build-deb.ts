@@ -168,6 +168,8 @@ reason field that says why). Grant through the formation instead:
 ticket grant T SITE\\fR.
 .SH SEE ALSO
 .BR booth (8),
+.BR geostore (8),
+.BR booth\\-keygen (8),
 .BR tollbooth.conf (5),
 .BR crm_ticket (8),
 .BR pcs (8),
