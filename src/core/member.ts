@@ -104,6 +104,7 @@ const selfMessagesPerInputMax = 10_000;
 export class Member {
   readonly id: MemberId;
   private readonly config: CoreConfig;
+  private readonly rules: MemberRules;
   private readonly time: { now: Ms; wallMs?: number | undefined };
   private table: TicketTable;
   private readonly registry: Registry;
@@ -129,6 +130,7 @@ export class Member {
       throw new AssertionError(`invalid core config: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
     }
     this.config = config;
+    this.rules = rules;
     this.id = config.self;
     this.time = { now: init.now };
     const { timing, limits } = config;
@@ -175,13 +177,20 @@ export class Member {
   }
 
   /**
-   * A ticket definition brought by an entry must fit the formation as
-   * committed when it applies (its members, the timings this member runs
-   * with): every member runs the same check on the same log, so all apply or
-   * all refuse it.
+   * A ticket definition brought by an entry must fit the formation as the log
+   * has it at that entry (its members there, the timings this member runs
+   * with): every member runs the same check on the same log prefix, so all
+   * apply or all refuse it. Not the latest configuration: a member replaying
+   * its log after a restart already holds later config entries, and a
+   * `ticket-change` it alone refused left it a different lease duration than
+   * the leader's (simulator seed 599: a forced removal of the site the
+   * change's weights named; the holder then kept its CIB grant past the
+   * leader's view of its lease, S1). A command checked before it is proposed
+   * (`at` null) is checked against the latest one.
    */
-  private readonly checkDef: TicketDefCheck = (def) => {
-    const problems = validateTicketDef(def, this.config.timing, this.registry.config);
+  private readonly checkDef: TicketDefCheck = (def, at) => {
+    const members = at === null ? this.registry.config : this.rules.ticketDefMembers(this.registry.configAt(at), this.registry.config);
+    const problems = validateTicketDef(def, this.config.timing, members);
     return problems.length === 0 ? null : problems.map((p) => `${p.field}: ${p.message}`).join('; ');
   };
 

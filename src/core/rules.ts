@@ -7,6 +7,7 @@ import type { Route } from './gossip/routes.js';
 import { effectiveRevokeLeadMs, holderLeaseEnd, leaderViewEnd } from './lease.js';
 import { majority } from './registry/quorum.js';
 import type { RegistryRules, VoteRequest, VoterState } from './registry/registry.js';
+import type { Member } from './types.js';
 
 export interface MemberRules extends RegistryRules {
   /** DESIGN.md §2: the holder's lease runs from its send time. */
@@ -43,6 +44,14 @@ export interface MemberRules extends RegistryRules {
    */
   readonly batchGrantLeaseEnded: (viewUntilMs: number | null, nowMs: number) => boolean;
   /**
+   * DESIGN.md §2 (a replicated state machine): the members a ticket definition that an entry brings
+   * (`ticket-add`, `ticket-change`) is checked against when the entry applies — those of the
+   * configuration in force at the entry's index (`atEntry`), never the latest in this member's log
+   * (`latest`), which a member replaying its log may hold ahead of the entry: else members apply the
+   * same committed entry differently (one refuses a lease change the others made: S1).
+   */
+  readonly ticketDefMembers: (atEntry: readonly Member[], latest: readonly Member[]) => readonly Member[];
+  /**
    * DESIGN.md §3.2: how a registry message travels, given gossip's answer
    * (direct while the latest direct probe succeeded, else through a member
    * that recently reached the target; null: no way known yet).
@@ -77,6 +86,7 @@ export const defaultRules: MemberRules = Object.freeze({
   oneMembershipChangeAtATime: true,
   renewalRefusesChangesAfter: (sinceIndex: number): number => sinceIndex,
   batchGrantLeaseEnded: (viewUntilMs: number | null, nowMs: number): boolean => viewUntilMs === null || viewUntilMs <= nowMs,
+  ticketDefMembers: (atEntry: readonly Member[]): readonly Member[] => atEntry,
   routeFor: (gossipRoute: Route | null): Route | null => gossipRoute,
   useIndirectProbes: true,
   fencedLeasesEnd: leaderViewEnd,

@@ -9,7 +9,9 @@
 //   S4 manual tickets  — change holder only through an admin command;
 // and the Raft properties the registry rests on:
 //   election safety    — at most one leader per term;
-//   state machine      — every member commits the same entry at each index;
+//   state machine      — every member commits the same entry at each index,
+//                        and applies it with the same outcome (applied or
+//                        refused, and why; a batch's skipped items);
 //   assertion          — a core's own assertions never fire.
 //
 // A majority lost for good (the simulator's 'lost-majority' fault, docs/operations.md §8, disaster
@@ -43,6 +45,8 @@ export class Checker {
   readonly violations: Violation[] = [];
   private readonly leaders = new Map<number, MemberId>();
   private readonly committed = new Map<number, string>();
+  /** Per log index: the entry applied there and its outcome, as the first member to apply it saw them. */
+  private readonly outcomes = new Map<number, { entry: string; outcome: string; member: MemberId }>();
   private readonly committedGen = new Map<string, { gen: number; index: number }>(); // member|ticket → last applied change
   private readonly granted = new Map<string, CibGrant[]>(); // ticket → sites granted now
   private readonly maxGen = new Map<string, { gen: number; site: MemberId }>();
@@ -82,11 +86,29 @@ export class Checker {
         }
         this.leaders.set(e.term, member);
       }
+      if (e.type === 'applied') this.onOutcome(member, e, atMs);
       if (e.type === 'applied' && e.data.type === 'grant-batch') {
         // Each item of a batch is checked as the grant entry it stands for (the skipped ones changed nothing).
         const skipped = new Set(e.skipped ?? []);
         for (const g of e.data.grants) if (e.ok && !skipped.has(g.ticket)) this.onApplied(member, e.index, { type: 'grant', ...g, cause: e.data.cause }, true, atMs);
       } else if (e.type === 'applied') this.onApplied(member, e.index, e.data, e.ok, atMs);
+    }
+  }
+
+  /**
+   * The state machine is deterministic: a committed entry applies alike on every member, and again
+   * on a member replaying its log after a restart. Seed 599 found a ticket-change checked against
+   * the latest configuration in the log: a restarted member refused what the others had applied,
+   * kept the longer lease duration, and its holder outlived the leader's view of its lease (S1).
+   */
+  private onOutcome(member: MemberId, e: Extract<CoreEvent, { type: 'applied' }>, atMs: number): void {
+    const entry = JSON.stringify(e.data);
+    const outcome = e.ok ? `applied${e.skipped === undefined || e.skipped.length === 0 ? '' : `, skipped ${e.skipped.join(' ')}`}` : `refused: ${e.reason ?? '?'}`;
+    const prev = this.outcomes.get(e.index);
+    // Another entry at this index is the committed-entry check's to judge (or one a forced removal lost).
+    if (prev === undefined || prev.entry !== entry) this.outcomes.set(e.index, { entry, outcome, member });
+    else if (prev.outcome !== outcome) {
+      this.fail('stateMachineSafety', atMs, `index ${e.index} (${e.data.type}): ${member} ${outcome}, ${prev.member} ${prev.outcome}`);
     }
   }
 
@@ -182,6 +204,7 @@ export class Checker {
       this.committed.delete(i);
       this.lostEntries.set(i, key);
     }
+    for (const i of this.outcomes.keys()) if (i > survivorCommit) this.outcomes.delete(i);
     for (const [t, m] of this.leaders) if (fenced.has(m)) this.leaders.delete(t);
     for (const key of this.committedGen.keys()) if (fenced.has(key.slice(0, key.indexOf('|')) as MemberId)) this.committedGen.delete(key);
     for (const [ticket, perSite] of this.siteGen) {

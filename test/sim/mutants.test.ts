@@ -89,6 +89,25 @@ describe('simulator negative controls', () => {
     expect(real.forcedRemoval.acceptedAfterMs.length, `the real core's forced removal on seed ${seed - 1}`).toBe(1);
   }, simTestTimeoutMs);
 
+  // DESIGN.md §2, the registry a replicated state machine: a ticket definition in an entry checked against the
+  // latest configuration in the member's log instead of the one at the entry. After a lost majority the survivor
+  // removes the lost members (a config entry); when it replays its log after a restart, a ticket-change whose
+  // weights named one of them is refused there alone, and it keeps the old lease duration (seed 599 with batch
+  // grants: S1). The checker sees the refusal itself: an entry applied differently (stateMachineSafety).
+  it('catches a member that checks an entry\'s ticket definition against a later configuration (def-check-latest-config)', () => {
+    let caught: string | undefined;
+    let seed = 0;
+    let runs = 0;
+    for (seed = 1; seed <= lostMajoritySeedsMax && caught === undefined; seed++) {
+      if (!drawParams(seed).faults.includes('lost-majority')) continue;
+      runs += 1;
+      const r = runSeed(seed, 'def-check-latest-config');
+      if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
+    }
+    expect(caught, `def-check-latest-config survived ${runs} lost-majority seeds of 1–${lostMajoritySeedsMax}`).toMatch(/^(stateMachineSafety|S1): /);
+    expect(runSeed(seed - 1).violations, `the real core on seed ${seed - 1}`).toEqual([]);
+  }, simTestTimeoutMs);
+
   // Issue 15 item 5 (docs/protocol.md §3, batch grants): a leader that batches tickets whose last lease is
   // still running in its view fails a live holder's ticket over beside it. Forced: every member speaks 1.2
   // and several automatic tickets, so that placements and failovers go as grant-batch entries.

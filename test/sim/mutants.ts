@@ -47,6 +47,12 @@ const mutantRules: Record<string, MemberRules> = {
    * to another site while the holder still renews it.
    */
   'batch-grants-live': broken({ batchGrantLeaseEnded: () => true }),
+  /**
+   * A ticket definition in an entry is checked against the latest configuration in the member's log,
+   * not the one in force at the entry (rules.ts ticketDefMembers undone): a member replaying its log
+   * after a forced removal refuses a ticket-change the others applied (simulator seed 599).
+   */
+  'def-check-latest-config': broken({ ticketDefMembers: (_atEntry, latest) => latest }),
   /** A member that lost its store votes as the incarnation its configuration lists for it (docs/protocol.md §10 undone). */
   'wiped-member-votes': broken({ emptyStoreRejoins: false }),
   /** A second membership change may be proposed before the first committed (Raft dissertation §4.1 undone). */
@@ -85,7 +91,7 @@ export const slowSinkMutantNames = ['fixed-revoke-lead'];
 /** Mutants with a dedicated negative control in mutants.test.ts (what they need and which invariant must catch them). */
 export const renewalMutantNames = ['renew-uncovered'];
 /** Mutants that only the 'lost-majority' fault (in about a tenth of the seeds) exposes: their control runs those seeds only. */
-export const lostMajorityMutantNames = ['confirm-fenced-early'];
+export const lostMajorityMutantNames = ['confirm-fenced-early', 'def-check-latest-config'];
 /** Mutants of the batch path: their negative control forces batches and several tickets (mutants.test.ts). */
 export const batchMutantNames = ['batch-grants-live'];
 export const safetyMutantNames = mutantNames.filter(

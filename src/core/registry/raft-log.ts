@@ -62,6 +62,7 @@ export class RaftLog {
 
   /** The configuration in force at `i` (latest config entry at or before it). */
   membersAt(i: number): readonly Member[] {
+    assert(i >= this.snap.index, `configuration at ${i} asked for, below the snapshot at ${this.snap.index}`);
     let members = this.snap.members;
     for (const e of this.slice(this.firstIndex(), i - this.snap.index)) if (e.data.type === 'config') members = e.data.members;
     return members;

@@ -109,6 +109,7 @@ export class Registry {
   get lastIndex(): Index { return this.log.lastIndex(); }
   get snapshotIndex(): Index { return this.log.snapshot.index; }
   get config(): readonly Member[] { return this.members; }
+  configAt(i: Index): readonly Member[] { return this.log.membersAt(i); } // in force at entry i, all that applying it may read (config: the latest, committed or not)
 
   isLeader(): boolean {
     return this.role === 'leader';

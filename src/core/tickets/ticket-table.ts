@@ -87,10 +87,15 @@ export interface TableLimits {
 /**
  * Checks a ticket definition that an entry brings (`ticket-add`,
  * `ticket-change`) against the formation it applies to: null when it fits,
- * else the reason. Every member passes the same check (config.ts:
- * validateTicketDef), so every member applies or refuses the entry alike.
+ * else the reason. `at`: the index of the entry being applied — the check
+ * must then read only what the log up to there says (the configuration in
+ * force at `at`, never the latest one in the log), so that every member, also
+ * one replaying its log after a restart with later config entries already
+ * appended, applies or refuses the entry alike (config.ts: validateTicketDef).
+ * Null: an admin command checked before it is proposed (the latest
+ * configuration).
  */
-export type TicketDefCheck = (def: TicketDef) => string | null;
+export type TicketDefCheck = (def: TicketDef, at: Index | null) => string | null;
 
 const acceptAnyDef: TicketDefCheck = () => null;
 
@@ -158,9 +163,9 @@ export class TicketTable {
     };
   }
 
-  /** Whether a ticket definition fits this formation (null) or why not. */
+  /** Whether a ticket definition fits this formation as it is now, for a command before it is proposed (null) or why not. */
   checkDef(def: TicketDef): string | null {
-    return this.checkDefinition(def);
+    return this.checkDefinition(def, null);
   }
 
   /** The committed formation config's version (TableSnapshot.configVersion). */
@@ -320,7 +325,7 @@ export class TicketTable {
   private add(def: TicketDef, at: Index, cause: Cause): ApplyOutcome {
     if (this.tickets.has(def.name)) return { ok: false, reason: 'ticket-exists' };
     if (this.tickets.size >= this.limits.ticketCountMax) return { ok: false, reason: 'too-many-tickets' };
-    const problem = this.checkDefinition(def);
+    const problem = this.checkDefinition(def, at);
     if (problem !== null) return { ok: false, reason: `invalid: ${problem}` };
     // Start above any generation this name had before a removal: every earlier
     // grant or revoke was its own, earlier log entry, so it cannot exceed this index (S2).
@@ -332,7 +337,7 @@ export class TicketTable {
   private change(def: TicketDef, at: Index, cause: Cause): ApplyOutcome {
     const t = this.tickets.get(def.name);
     if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
-    const problem = this.checkDefinition(def);
+    const problem = this.checkDefinition(def, at);
     if (problem !== null) return { ok: false, reason: `invalid: ${problem}` };
     // The holder, generation and lease stay: a change never moves a held ticket by itself.
     // A shorter lease still owes the longer one to every answer already given for this
