@@ -145,14 +145,6 @@ export const effectsInFlightMax = 32;
  */
 export const backgroundEffectsInFlightMax = 4;
 
-/**
- * Batch grants (docs/protocol.md §3) stay off in the host until simulator seed 599
- * (`npm run sim -- --seed 599 --batch-grants`: an S1 violation with batches, none
- * without, in a seed with the lost-majority fault) is understood: the core then
- * proposes one grant entry per ticket, as protocol 1.1 does.
- */
-const batchGrantsEnabled = false;
-
 interface SlotWaiter {
   /** true: the slot is the waiter's; false: it gave up waiting (cancel) or the pump stopped. */
   readonly resolve: (got: boolean) => void;
@@ -415,7 +407,7 @@ export class Pump extends EventEmitter<{
       while (this.network.registry.length + this.network.gossip.length + this.local.length > 0 && !this.stopped) {
         // Feed what has queued up (bounded) before taking one Ready: whole-table work
         // in the core runs once per Ready, and one sync covers the whole batch.
-        if (batchGrantsEnabled) this.noteProtocols();
+        this.noteProtocols();
         for (let n = 0; n < inputsPerReadyMax; n++) {
           const input = this.next();
           if (input === undefined) break;

@@ -1,10 +1,12 @@
-// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets] [--batch-grants] [--json] [--first F]
+// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets] [--batch-grants|--no-batch-grants] [--json] [--first F]
 // Runs the deterministic simulator over seeds F..F+N-1 (or one seed S): the
 // random fault mix, or one gossip scenario family (params.ts) with --scenario;
 // --loss forces every link's loss rate (a fraction, e.g. 0.3); --guard-late forces
 // the share of guard-record writes that land after their old deadline;
 // --many-tickets adds the extra automatic tickets that make placements and failovers move several
 // at once (params.ts batchTickets; not in the default draw yet: see there).
+// Each seed draws whether every member speaks protocol 1.2 (batch grants, as the
+// daemon then runs; 85 %) or one speaks 1.1; --batch-grants and --no-batch-grants force it.
 // --no-read-back is the stranded-grant check's negative control (the host
 // does not read its CIB back after a guard update). Exits non-zero
 // when any seed violates an invariant, misses a liveness bound or (in
@@ -17,7 +19,7 @@ import { failed, runSeed, summarize } from './run.js';
 import type { RunResult } from './world.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets] [--batch-grants] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets] [--batch-grants|--no-batch-grants] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
   process.exit(2);
 }
 
@@ -60,6 +62,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--no-read-back') sinkReadBack = false;
   else if (a === '--many-tickets') manyTickets = true;
   else if (a === '--batch-grants') batchGrants = true;
+  else if (a === '--no-batch-grants') batchGrants = false;
   else if (a === '--json') json = true;
   else if (a === '--keep-going') keepGoing = true;
   else usage(`unknown argument "${a}"`);
@@ -80,7 +83,7 @@ const options = {
   ...(manyTickets === undefined ? {} : { manyTickets }),
   ...(batchGrants === undefined ? {} : { batchGrants }),
 };
-const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}${guardLateRate === undefined ? '' : ` --guard-late ${guardLateRate}`}${sinkReadBack ? '' : ' --no-read-back'}${manyTickets === true ? ' --many-tickets' : ''}${batchGrants === true ? ' --batch-grants' : ''}`;
+const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}${guardLateRate === undefined ? '' : ` --guard-late ${guardLateRate}`}${sinkReadBack ? '' : ' --no-read-back'}${manyTickets === true ? ' --many-tickets' : ''}${batchGrants === undefined ? '' : batchGrants ? ' --batch-grants' : ' --no-batch-grants'}`;
 // A gossip mutant is a liveness control: it is expected to fail over falsely, so the run goes on.
 const stopAtFirst = mutant !== undefined && !gossipMutantNames.includes(mutant) && !keepGoing;
 for (const seed of list) {

@@ -118,7 +118,7 @@ export interface SimParams {
   /**
    * Every member announces protocol 1.2 (Member.setBatchGrantPeers), so the leader places and fails over
    * several tickets as one `grant-batch` entry (docs/protocol.md §3). False: a formation with a 1.1
-   * member, one grant entry per ticket. Drawn from its own stream; absent: true.
+   * member, one grant entry per ticket. Drawn from its own stream (batchGrantsShare); absent: true.
    */
   readonly batchGrants?: boolean;
   /** Each member's clock rate, within ±clockDriftPpmMax of real time. */
@@ -172,6 +172,8 @@ export interface SimParams {
   readonly configEveryMs?: number;
 }
 
+/** Share of the seeds whose members all speak protocol 1.2 (batch grants); the rest have a 1.1 member. */
+const batchGrantsShare = 0.85;
 /** Share of the mixed seeds that lose a majority for good ('lost-majority'). */
 const lostMajorityShare = 0.15;
 
@@ -311,8 +313,9 @@ function drawMixedParams(seed: number, options: DrawOptions): SimParams {
       guardLateRate: new SeededRandom(seed ^ 0x9a7d).pick([0, 0, 0.05, 0.3]),
       ramp: faultClass === 'mixed' && new SeededRandom(seed ^ 0xc1b5).chance(0.3) ? drawRamp(new SeededRandom(seed ^ 0xc1b7), sites, tickets, timing) : null,
     },
-    // Opt-in until seed 599's S1 violation with batches is understood (src/runtime/pump.ts batchGrantsEnabled).
-    batchGrants: options.batchGrants === true,
+    // As the daemon runs (src/runtime/pump.ts noteProtocols): batches once every member speaks 1.2; some
+    // seeds play a formation with a 1.1 member (a rolling upgrade), one grant entry per ticket.
+    batchGrants: options.batchGrants ?? new SeededRandom(seed ^ 0xba7c5).chance(batchGrantsShare),
     faultClass,
     faults,
     safetyPhaseMs: r.int(60_000, 180_000),
