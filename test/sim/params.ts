@@ -336,8 +336,8 @@ function drawMixedParams(seed: number, options: DrawOptions): SimParams {
  * seconds before its CIB slowed down in the ramp, docs/protocol.md §4, "Where
  * this does not hold yet"); at e98e161 that seed passes, but seed 1933 shows
  * the same S1, revokes land after the lease in other seeds, and seeds 326,
- * 1440 and 1511 fail over falsely (L2) — to be fixed before they join the
- * seeds CI runs. The default
+ * 1440, 1511, 2574, 2627 and 2825 fail over falsely (L2) — to be fixed before
+ * they join the seeds CI runs. The default
  * draw places 2–3 tickets at once in some seeds, which exercises the batch
  * path too. Drawn from their own stream, so a seed's other parameters are
  * what they were.
