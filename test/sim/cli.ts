@@ -106,7 +106,7 @@ if (json) process.stdout.write(`${JSON.stringify({ ...summary, wallMs })}\n`);
 else {
   process.stdout.write(
     `${summary.seeds} seeds, ${summary.simulatedHours} simulated hours in ${(wallMs / 1000).toFixed(1)} s; violations ${JSON.stringify(summary.violations)}; ` +
-      `liveness failures ${summary.livenessFailures}; false failovers ${summary.falseFailovers}; failover p50 ${summary.failoverMs.p50} ms, p99 ${summary.failoverMs.p99} ms, max ${summary.failoverMs.max} ms (bound ${summary.failoverBoundMs} ms); min guard gap ${summary.minGuardGapMs} ms; ` +
+      `liveness failures ${summary.livenessFailures}; false failovers ${summary.falseFailovers}; moved from a reachable holder ${summary.movedFromReachable.count}${summary.movedFromReachable.seeds.length === 0 ? '' : ` (seeds ${summary.movedFromReachable.seeds.join(' ')})`}; failover p50 ${summary.failoverMs.p50} ms, p99 ${summary.failoverMs.p99} ms, max ${summary.failoverMs.max} ms (bound ${summary.failoverBoundMs} ms); min guard gap ${summary.minGuardGapMs} ms; ` +
       `false suspicions ${summary.falseSuspicions.count} (${summary.falseSuspicions.perMemberHour} per member-hour); ` +
       `convergence p50 ${summary.convergenceMs.p50} ms, p99 ${summary.convergenceMs.p99} ms, max ${summary.convergenceMs.max} ms (${summary.convergenceMs.count} changes, ${summary.convergenceMs.unconverged} unconverged); relayed ${summary.relay.sent}\n`,
   );

@@ -25,6 +25,11 @@ export interface Summary {
   failoverMs: { p50: number; p99: number; max: number; count: number };
   failoverBoundMs: number;
   falseFailovers: number;
+  /**
+   * Automatic failovers away from a holder that only message loss could have kept from renewing
+   * (RunResult.movedFromReachable), in every fault class: counted, and the seeds they happened in.
+   */
+  movedFromReachable: { count: number; seeds: number[] };
   /** Committed grant-batch entries and the tickets they named (issue 15 item 5: the batch path ran). */
   grantBatches: { entries: number; tickets: number };
   /** Suspicions of running members reachable within two hops, per member-hour of the counted phase (issue 5). */
@@ -53,6 +58,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
   let events = 0;
   let liveness = 0;
   let falseFailovers = 0;
+  const moved = { count: 0, seeds: [] as number[] };
   const grantBatches = { entries: 0, tickets: 0 };
   let minGap = Number.POSITIVE_INFINITY;
   let guardLateWrites = 0;
@@ -97,6 +103,8 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     events += r.events;
     liveness += r.livenessFailures.length;
     falseFailovers += r.falseFailovers;
+    moved.count += r.movedFromReachable.length;
+    if (r.movedFromReachable.length > 0) moved.seeds.push(r.seed);
     grantBatches.entries += r.grantBatches.entries;
     grantBatches.tickets += r.grantBatches.tickets;
     minGap = Math.min(minGap, r.minGuardGapMs);
@@ -125,6 +133,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     failoverMs: { p50: q(0.5), p99: q(0.99), max: fo.length === 0 ? 0 : Math.round(fo[fo.length - 1]!), count: fo.length },
     failoverBoundMs: Math.round(bound),
     falseFailovers,
+    movedFromReachable: moved,
     grantBatches,
     falseSuspicions: { count: suspicions, perMemberHour: memberHours === 0 ? 0 : Math.round((suspicions / memberHours) * 100) / 100, memberHours: Math.round(memberHours * 100) / 100 },
     convergenceMs: { p50: quantile(conv, 0.5), p99: quantile(conv, 0.99), max: conv.length === 0 ? 0 : Math.round(conv[conv.length - 1]!), count: conv.length, unconverged },

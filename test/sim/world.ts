@@ -17,7 +17,7 @@ import { CibWriteQueue } from '../support/cib-write-queue.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
 import { driftStretch } from '../../src/core/lease.js';
 import { Member } from '../../src/core/member.js';
-import type { Envelope } from '../../src/core/messages.js';
+import type { EntryData, Envelope } from '../../src/core/messages.js';
 import { RelayBudget } from '../../src/wire/relay-budget.js';
 import { fakeClaimAuth } from '../support/fake-claim-auth.js';
 import { SeededRandom } from '../../src/core/random.js';
@@ -66,6 +66,8 @@ interface Node {
   restarts: number;
   /** Store wipes so far: each restart after one is a new incarnation that must be re-admitted. */
   wipes: number;
+  /** The last true time a fault other than message loss touched this member (crash, restart, pause, wipe, health, a cut of its links). */
+  disturbedAt: number;
 }
 
 type SimEvent =
@@ -108,6 +110,16 @@ export interface GossipFigures {
   readonly relayDropped: number;
 }
 
+/** One automatic failover away from a holder that only message loss could have kept from renewing (RunResult.movedFromReachable). */
+export interface MovedFromReachable {
+  readonly atMs: number;
+  readonly index: number;
+  readonly ticket: string;
+  readonly from: MemberId;
+  /** How long (true ms) neither the holder nor the formation had seen a fault other than loss. */
+  readonly quietMs: number;
+}
+
 export interface RunResult {
   readonly seed: number;
   readonly scenario: ScenarioName | null;
@@ -117,6 +129,13 @@ export interface RunResult {
   readonly livenessFailures: string[];
   readonly failovers: FailoverSample[];
   readonly falseFailovers: number;
+  /**
+   * L2 under the loss model, in every fault class: automatic failovers (lease ran out, not a release)
+   * committed while the old holder had been up, healthy and uncut — nothing but message loss, delay,
+   * duplication, reordering or CIB latency anywhere in the formation — for a whole quiet window
+   * (World.quietWindowMs) before the commit. Counted, not failed: loss alone can starve a lease.
+   */
+  readonly movedFromReachable: readonly MovedFromReachable[];
   /** Committed grant-batch entries (issue 15 item 5) and the tickets they named. */
   readonly grantBatches: { readonly entries: number; readonly tickets: number };
   readonly minGuardGapMs: number;
@@ -182,6 +201,12 @@ export class World {
   private readonly cfgProposedHeld = new Map<string, number>();
   /** Automatic failovers committed while counting, one key per (index, ticket). */
   private readonly autoFailovers = new Set<string>();
+  /** The last true time a fault other than loss touched the whole formation (a cut or heal anywhere, slow inbound, membership). */
+  private formationDisturbedAt = 0;
+  /** Per ticket, the holder after the latest committed grant or revoke seen (index): who a failover took it from. */
+  private readonly holderAfter = new Map<string, { index: number; holder: MemberId | null }>();
+  private readonly movedFromReachable: MovedFromReachable[] = [];
+  private readonly movedSeen = new Set<string>();
   /** Committed grant-batch entries by index: how many tickets each named. */
   private readonly grantBatches = new Map<number, number>();
   private net: SimParams['net'];
@@ -275,6 +300,7 @@ export class World {
       crashInNextReady: false,
       restarts: 0,
       wipes: 0,
+      disturbedAt: 0,
       relayBudget: new RelayBudget(),
     }));
     for (const n of this.nodes) this.start(n);
@@ -334,6 +360,7 @@ export class World {
 
   crash(n: Node): void {
     if (n.core === null) return;
+    n.disturbedAt = this.now;
     n.core = null;
     n.paused = false;
     n.inbox = [];
@@ -372,18 +399,21 @@ export class World {
     // A member lost for good never starts again with its store (--confirm-fenced's promise).
     if (n.core !== null || this.fenced.has(n)) return;
     n.restarts += 1;
+    n.disturbedAt = this.now;
     this.start(n);
   }
 
   pause(n: Node, durationMs: number): void {
     if (n.core === null || n.paused) return;
     n.paused = true;
+    n.disturbedAt = this.now;
     this.at(this.now + durationMs, () => this.resume(n));
   }
 
   resume(n: Node): void {
     if (!n.paused) return;
     n.paused = false;
+    n.disturbedAt = this.now;
     const inbox = n.inbox;
     n.inbox = [];
     for (const env of inbox) {
@@ -510,6 +540,7 @@ export class World {
       const term = n.store.entries.get(e.index)?.term ?? n.store.snapshot?.term ?? -1;
       if (n.store.entries.has(e.index)) this.checker.onCommittedEntry(n.info.id, e.index, term, e.data, this.now);
       if (e.data.type === 'grant-batch') this.grantBatches.set(e.index, e.data.grants.length);
+      if (e.ok) this.noteHolderChange(e.index, e.data, new Set(e.skipped ?? []));
       if (e.ok && (e.data.type === 'grant' || e.data.type === 'grant-batch') && e.data.cause.by === 'auto' && e.data.cause.reason === 'failover' && this.countFalseFailovers) {
         // Per ticket moved: a batch that fails over three tickets is three failovers.
         const skipped = new Set(e.skipped ?? []);
@@ -531,11 +562,55 @@ export class World {
 
   cut(a: number, b: number): void {
     this.blocked.add(`${a}>${b}`);
+    this.formationDisturbed();
   }
 
   heal(): void {
+    if (this.blocked.size > 0 || this.inboundDelayMs.size > 0) this.formationDisturbed();
     this.blocked.clear();
     this.inboundDelayMs.clear();
+  }
+
+  /** A fault other than loss anywhere (movedFromReachable): a cut can leave a holder without a path to a majority. */
+  private formationDisturbed(): void {
+    this.formationDisturbedAt = this.now;
+  }
+
+  /**
+   * The quiet a failover must follow to count (movedFromReachable): a whole lease as the leader
+   * stretches it, and two renewal rounds. The view that ran out was dated (from a renewal, a
+   * commit or an election) inside it, so the holder was up and uncut for all of that view, and
+   * renewed at every interval: only loss (or a defect) kept every renewal from being answered.
+   */
+  private quietWindowMs(): number {
+    const t = this.params.timing;
+    return (this.leaseEverMs * driftStretch(t.clockDriftPpmMax) + 2 * t.renewIntervalMs) / (1 - this.rho);
+  }
+
+  /** An applied entry: follows each ticket's holder, and notes an automatic failover away from a holder only loss could have hindered. */
+  private noteHolderChange(at: number, data: EntryData, skipped: ReadonlySet<string>): void {
+    const changes: Array<{ ticket: string; holder: MemberId | null }> =
+      data.type === 'grant' ? [{ ticket: data.ticket, holder: data.site }]
+      : data.type === 'grant-batch' ? data.grants.filter((g) => !skipped.has(g.ticket)).map((g) => ({ ticket: g.ticket, holder: g.site }))
+      : data.type === 'revoke' || data.type === 'ticket-remove' ? [{ ticket: data.ticket, holder: null }]
+      : [];
+    const failover = (data.type === 'grant' || data.type === 'grant-batch') && data.cause.by === 'auto' && data.cause.reason === 'failover' && data.cause.detail?.includes('ran out') === true;
+    for (const c of changes) {
+      const before = this.holderAfter.get(c.ticket);
+      if (before !== undefined && before.index >= at) continue;
+      this.holderAfter.set(c.ticket, { index: at, holder: c.holder });
+      if (!failover || before === undefined || before.holder === null || before.holder === c.holder) continue;
+      const from = this.nodes[this.idxOf(before.holder)];
+      // Up, and a member at its admitted incarnation (a wiped store is re-admitted first: docs/protocol.md §10).
+      if (from === undefined || from.core === null || from.paused || this.fenced.has(from) || this.removed.has(from) || this.wipedPending(from)) continue;
+      // A cut or a slow link still in place is a fault going on: no quiet at all.
+      const faultNow = this.blocked.size > 0 || this.inboundDelayMs.size > 0;
+      const quietMs = faultNow ? 0 : this.now - Math.max(from.disturbedAt, this.formationDisturbedAt);
+      const key = `${at}:${c.ticket}`;
+      if (quietMs < this.quietWindowMs() || this.movedSeen.has(key)) continue;
+      this.movedSeen.add(key);
+      this.movedFromReachable.push({ atMs: Math.round(this.now), index: at, ticket: c.ticket, from: before.holder, quietMs: Math.round(quietMs) });
+    }
   }
 
   private idxOf(id: MemberId): number {
@@ -775,6 +850,7 @@ export class World {
         });
       }
     }
+    this.formationDisturbed();
     for (const v of victims) {
       this.removed.add(v);
       // --force: a holder's tickets are revoked first. Seed 345 found a new leader granting such a ticket
@@ -799,6 +875,7 @@ export class World {
         continue;
       }
       this.removalsPending.delete(n.info.id);
+      this.formationDisturbed();
       this.admin((id) => ({ id, type: 'member-add', member: n.info }));
     }
     if (this.removed.size > 0 && triesLeft > 0) this.at(this.now + 2 * this.params.timing.electionTimeoutMs, () => this.addBackRemoved(triesLeft - 1));
@@ -848,6 +925,7 @@ export class World {
       this.fenced.add(x);
     }
     this.survivor = chosen;
+    this.formationDisturbed();
     this.forced.runs += 1;
     const lostAt = this.now;
     // A survivor that was down is started again: its machine works.
@@ -1116,6 +1194,7 @@ export class World {
         const victim = r.chance(0.7) ? (this.holderOf(r.pick(this.params.tickets).name) ?? r.pick(this.nodes)) : r.pick(this.nodes);
         const lateMs = r.int(200, Math.floor(maxLease * 0.8));
         this.inboundDelayMs.set(victim.idx, lateMs);
+        this.formationDisturbed();
         // Often the slow host then loses its links, with answers still on their way to it.
         const isolateAt = this.now + r.int(lateMs, 3 * lateMs);
         const safetyEnd = this.params.safetyPhaseMs;
@@ -1203,6 +1282,7 @@ export class World {
             : kind === 1
               ? { quorate: true, handlersOk: false, unrunnable: [] }
               : { quorate: true, handlersOk: true, unrunnable: [ticket] };
+        victim.disturbedAt = this.now;
         this.feed(victim, (c, now) => c.report({ type: 'health', health: bad }, now));
         this.at(this.now + (r.chance(0.5) ? r.int(1, 300) : r.int(300, maxLease)), () => this.setHealthy(victim));
         return;
@@ -1220,6 +1300,7 @@ export class World {
   }
 
   private setHealthy(n: Node): void {
+    n.disturbedAt = this.now;
     this.feed(n, (c, now) => c.report({ type: 'health', health: { quorate: true, handlersOk: true, unrunnable: [] } }, now));
   }
 
@@ -1498,6 +1579,7 @@ export class World {
       livenessFailures: this.liveness,
       failovers: this.failovers,
       falseFailovers: this.autoFailovers.size,
+      movedFromReachable: this.movedFromReachable,
       grantBatches: { entries: this.grantBatches.size, tickets: [...this.grantBatches.values()].reduce((a, b) => a + b, 0) },
       minGuardGapMs: this.checker.minGuardGapMs,
       guardLate: { writes: this.guardLateWrites, grantsLost: this.grantsLost, maxStrandedMs: this.maxStrandedMs },
