@@ -341,7 +341,7 @@ export class Registry {
       // Two heartbeats unanswered: look for another way to this voter before CheckQuorum counts it out.
       if (this.lastBroadcastAt - Math.max(p.ackedSentAt, this.leaderSince) > 2 * t.heartbeatIntervalMs) this.host.probeRoute(id);
       if (p.snapshot !== null) {
-        this.snapshots.heartbeat(id, p.snapshot, this.now);
+        this.snapshots.heartbeat(id, p.snapshot, this.now, this.lastBroadcastAt);
       } else {
         // Resend from the last confirmed match: lost appends are repaired on the next heartbeat.
         p.next = p.match + 1;
@@ -354,7 +354,7 @@ export class Registry {
     assert(Number.isFinite(this.lastBroadcastAt), 'appends are sent only after the first broadcast of a term');
     if (p.snapshot !== null) return;
     // The follower needs entries compacted away: the snapshot, in chunks (snapshot-transfer.ts).
-    if (p.next <= this.log.snapshot.index) return void (p.snapshot = this.snapshots.start(to, this.log.snapshot, this.now));
+    if (p.next <= this.log.snapshot.index) return void (p.snapshot = this.snapshots.start(to, this.log.snapshot, this.now, this.lastBroadcastAt));
     const prevIndex = p.next - 1;
     const prevTerm = this.log.termAt(prevIndex);
     assert(prevTerm !== undefined, `no term at ${prevIndex}`);
@@ -416,7 +416,7 @@ export class Registry {
     if (p === undefined) return;
     p.recentActive = true;
     if (msg.sentAt > p.ackedSentAt) p.ackedSentAt = msg.sentAt;
-    if (p.snapshot !== null) this.snapshots.onAnswer(from, p.snapshot, msg, this.now);
+    if (p.snapshot !== null) this.snapshots.onAnswer(from, p.snapshot, msg, this.now, this.lastBroadcastAt);
   }
 
   private maybeCommit(): void {
