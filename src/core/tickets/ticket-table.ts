@@ -6,7 +6,7 @@
 import type { CoreTiming } from '../config.js';
 import type { Cause, EntryData } from '../messages.js';
 import { generation, index, type Generation, type Index, type MemberId, type TicketDef } from '../types.js';
-import { ChangeLog } from './change-log.js';
+import { ChangeLog, type GrantAt } from './change-log.js';
 
 export interface TicketState {
   readonly def: TicketDef;
@@ -218,6 +218,11 @@ export class TicketTable {
     return this.changes.changedAfter(since, max);
   }
 
+  /** changedAfter, with each changed ticket's grant at `since` (change-log.ts GrantAt; null: it did not exist then). */
+  grantsChangedAfter(since: number, max: number): Map<string, GrantAt | null> | null {
+    return this.changes.grantsAt(since, max);
+  }
+
   private hold(name: string, before: MemberId | null, after: MemberId | null): void {
     if (before === after) return;
     if (before !== null) this.held.get(before)?.delete(name);
@@ -303,7 +308,7 @@ export class TicketTable {
         if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
         if (t.holder !== null) return { ok: false, reason: 'ticket-held' };
         this.tickets.delete(data.ticket);
-        this.changes.note(at, data.ticket);
+        this.changes.note(at, data.ticket, grantOf(t));
         this.record({ index: at, ticket: data.ticket, change: 'remove', holder: null, generation: t.generation, cause: data.cause });
         return { ok: true };
       }
@@ -349,9 +354,10 @@ export class TicketTable {
   }
 
   private set(t: TicketState, at: Index, change: string, cause: Cause): void {
-    this.hold(t.def.name, this.tickets.get(t.def.name)?.holder ?? null, t.holder);
+    const before = this.tickets.get(t.def.name);
+    this.hold(t.def.name, before?.holder ?? null, t.holder);
     this.tickets.set(t.def.name, t);
-    this.changes.note(at, t.def.name);
+    this.changes.note(at, t.def.name, before === undefined ? null : grantOf(before));
     this.record({ index: at, ticket: t.def.name, change, holder: t.holder, generation: t.generation, cause });
   }
 
@@ -376,6 +382,10 @@ const forcedNamesListedMax = 3;
 function forcedRemovalChange(removed: readonly MemberId[]): string {
   const more = removed.length - forcedNamesListedMax;
   return `forced removal of ${removed.slice(0, forcedNamesListedMax).join(', ')}${more > 0 ? ` and ${more} more` : ''}, confirmed fenced`;
+}
+
+function grantOf(t: TicketState): GrantAt {
+  return { holder: t.holder, generation: t.generation, leaseDurationMs: t.def.leaseDurationMs };
 }
 
 function withoutHonoured(t: TicketState): TicketState {

@@ -84,6 +84,55 @@ describe('the table names every ticket changed after an index', () => {
     );
   });
 
+  it('property: grantsChangedAfter(i) gives each changed ticket its holder, generation and D at i', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 50 }), (seq) => {
+        const table = TicketTable.fromDefs(names.map((n) => def(n)), limits);
+        const states: Array<Map<string, TicketState>> = [new Map([...table.all()].map((t) => [t.def.name, t]))];
+        seq.forEach((e, k) => {
+          table.apply(e, index(k + 1));
+          states.push(new Map([...table.all()].map((t) => [t.def.name, t])));
+        });
+        for (let i = 0; i < states.length; i++) {
+          const at = table.grantsChangedAfter(i, changesKeptMax)!;
+          expect(new Set(at.keys())).toEqual(table.changedAfter(i, changesKeptMax));
+          for (const [n, g] of at) {
+            const t = states[i]!.get(n);
+            expect(g, `${n} at ${i}`).toEqual(t === undefined ? null : { holder: t.holder, generation: t.generation, leaseDurationMs: t.def.leaseDurationMs });
+          }
+        }
+      }),
+    );
+  });
+
+  it('property (the answer\'s proof, docs/protocol.md §4 (5)): every ticket the sender held at i that the answer does not refuse is the sender\'s at the end at the same generation and D', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 50 }), fc.constantFrom(siteA, siteB), (seq, site) => {
+        const table = TicketTable.fromDefs(names.map((n) => def(n)), limits);
+        const states: Array<Map<string, TicketState>> = [new Map([...table.all()].map((t) => [t.def.name, t]))];
+        seq.forEach((e, k) => {
+          table.apply(e, index(k + 1));
+          states.push(new Map([...table.all()].map((t) => [t.def.name, t])));
+        });
+        const end = states.at(-1)!;
+        for (let i = 0; i < states.length; i++) {
+          const renewed: string[] = [];
+          const a = answerByIndex(site, i, [], { table, renewOne: renewAll(renewed), refusesChangesAfter: shipped });
+          const refused = new Set(a.refused.map((r) => r.name));
+          for (const t of states[i]!.values()) {
+            if (t.holder !== site || refused.has(t.def.name)) continue;
+            const now = end.get(t.def.name);
+            expect(now?.holder, `${t.def.name} held at ${i}`).toBe(site);
+            expect(now?.generation).toBe(t.generation);
+            expect(now?.def.leaseDurationMs).toBe(t.def.leaseDurationMs);
+            // …and the leader renewed it (extended its view) by this very answer.
+            expect(renewed).toContain(t.def.name);
+          }
+        }
+      }),
+    );
+  });
+
   it('cannot tell before the index it was loaded at, beyond what it kept, or past a bound', () => {
     const { table } = tableWith(['a', 'b'], [grant('a', siteA, 0)]);
     const loaded = TicketTable.fromSnapshot(structuredClone(table.snapshot()), limits, undefined, index(1));
@@ -107,6 +156,7 @@ describe('the table names every ticket changed after an index', () => {
 describe('the leader answers a renewal by index', () => {
   it('refuses every ticket changed after the index, with the reason a list would give, and renews the rest of the sender\'s', () => {
     // a, b, c, d granted to site A at 1–4; then b revoked (5), c moved to B (6, 7), d's attribute set (8), e added (9).
+    // d changed, but not its grant: renewed as a (below).
     const { table } = tableWith(['a', 'b', 'c', 'd'], [
       grant('a', siteA, 0),
       grant('b', siteA, 0),
@@ -122,13 +172,45 @@ describe('the leader answers a renewal by index', () => {
     const a = answerByIndex(siteA, 4, [], { table, renewOne: renewAll(renewed), refusesChangesAfter: shipped });
     expect(a.refusedAll).toBeUndefined();
     expect(new Map(a.refused.map((r) => [r.name, r.reason]))).toEqual(
-      new Map<string, RenewRefusal>([['b', 'not-holder'], ['c', 'not-holder'], ['d', 'changed'], ['e', 'not-holder']]),
+      new Map<string, RenewRefusal>([['b', 'not-holder'], ['c', 'not-holder'], ['e', 'not-holder']]),
     );
-    expect(renewed).toEqual(['a']);
+    expect(renewed.sort()).toEqual(['a', 'd']);
     // Caught up: nothing refused, both of its tickets renewed — but not one it gave up.
     const later: string[] = [];
     expect(answerByIndex(siteA, 9, ['d'], { table, renewOne: renewAll(later), refusesChangesAfter: shipped })).toEqual({ refused: [] });
     expect(later).toEqual(['a']);
+  });
+
+  it('a holder behind the leader keeps a ticket whose attribute, standby or other settings changed, but not one whose grant or D changed', () => {
+    // Simulator: a holder waiting for a snapshot renews by its old index; an admin's attribute or
+    // standby on its ticket must not make the leader refuse that ticket until its lease runs out.
+    // a: attribute, standby, activate, acquire-after changed. b: its D halved. c: revoked and granted
+    // to A again (a new generation). d: granted to A only after the index (A cannot know it holds it).
+    const { table } = tableWith(['a', 'b', 'c', 'd'], [
+      grant('a', siteA, 0),
+      grant('b', siteA, 0),
+      grant('c', siteA, 0),
+      { type: 'attr-set', ticket: 'a', key: 'k', value: 'v', cause },
+      { type: 'standby', ticket: 'a', standby: true, cause },
+      { type: 'standby', ticket: 'a', standby: false, cause },
+      { type: 'ticket-change', def: { ...def('a'), acquireAfterMs: 500 }, cause },
+      { type: 'ticket-change', def: def('b', 5_000), cause },
+      { type: 'revoke', ticket: 'c', expectedGeneration: generation(1), cause },
+      grant('c', siteA, 2),
+      grant('d', siteA, 0),
+    ]);
+    const renewed: string[] = [];
+    const a = answerByIndex(siteA, 3, [], { table, renewOne: renewAll(renewed), refusesChangesAfter: shipped });
+    expect(new Map(a.refused.map((r) => [r.name, r.reason]))).toEqual(new Map<string, RenewRefusal>([['b', 'changed'], ['c', 'changed'], ['d', 'changed']]));
+    expect(renewed).toEqual(['a']);
+    // Given up at the index (`except`): neither renewed nor counted as held.
+    const none: string[] = [];
+    expect(answerByIndex(siteA, 3, ['a'], { table, renewOne: renewAll(none), refusesChangesAfter: shipped }).refused.map((r) => r.name).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(none).toEqual([]);
+    // The mutant's rule (refuse nothing changed after the index) would renew all four: the shipped rule is what refuses b, c and d.
+    const all: string[] = [];
+    answerByIndex(siteA, 3, [], { table, renewOne: renewAll(all), refusesChangesAfter: (_since, applied) => applied });
+    expect(all.sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('a removed ticket is refused as no-such-ticket', () => {
