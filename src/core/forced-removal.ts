@@ -60,7 +60,12 @@ export interface ForcedRemovalDeps {
 }
 
 export class ForcedRemoval {
-  /** Members the admin confirmed fenced, and when (first confirmation). Kept in memory: a restart asks again. */
+  /**
+   * Members the admin confirmed fenced, and when (first confirmation). Kept in memory on purpose
+   * (docs/protocol.md §10, "Confirmations are not persisted"): a restart asks again, which only
+   * dates the wait later; and a confirmation speaks of the present, so it lapses when a leader is
+   * heard again or gossip hears the member.
+   */
   private readonly confirmedAt = new Map<MemberId, number>();
 
   constructor(private readonly deps: ForcedRemovalDeps) {}
@@ -89,9 +94,15 @@ export class ForcedRemoval {
     // The formation of one that results must be able to hold tickets (as member remove keeps the last site).
     if (r.config.find((m) => m.id === d.self)?.kind !== 'site') return { code: 'invalid', message: `${d.self} is an arbitrator: a formation of it alone holds no tickets; run it on a surviving site` };
     if (r.isLeader() || r.leaderNow !== null) {
+      // The majority is reachable again: whatever was confirmed fenced belonged to an incident that is over.
+      this.confirmedAt.clear();
       return { code: 'not-fenced', message: `a leader is known (${r.leaderNow}): a majority is reachable, so remove ${dead} with member remove --force (through the log)` };
     }
     if (d.heardNow(dead)) return { code: 'not-fenced', message: `${dead} answers gossip: it is not fenced; power it off or stop its agent for good first` };
+    // One confirmed before that gossip hears now was not fenced (or came back): its confirmation goes.
+    const back = [...this.confirmedAt.keys()].filter((id) => d.heardNow(id));
+    for (const id of back) this.confirmedAt.delete(id);
+    if (back.length > 0) return { code: 'not-fenced', message: `${back.join(', ')} answer${back.length === 1 ? 's' : ''} gossip again: ${back.length === 1 ? 'its' : 'their'} confirmation is void; fence and confirm again` };
     const now = d.time.now;
     if (!this.confirmedAt.has(dead)) this.confirmedAt.set(dead, now);
     const voters = r.config.filter(votes).map((m) => m.id);

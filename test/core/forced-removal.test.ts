@@ -176,6 +176,47 @@ describe('member remove --force --confirm-fenced', () => {
     expect(net.member(s2).status().members.map((m) => m.id)).toEqual([s2]);
   });
 
+  // Confirmations are kept in memory on purpose (docs/protocol.md §10, "Confirmations are not persisted"). The
+  // survivor restarted from its store (a real Member rebuilt from what it persisted) has forgotten them: every lost
+  // voter is confirmed again, and the wait then counts from the later confirmation — never earlier than before the
+  // restart. And a confirmation lapses once a leader is heard again: the next incident confirms afresh.
+  it('a restarted survivor asks for every confirmation again, and its wait only moves later; a leader heard again voids them', () => {
+    const three: MemberInfo[] = [...twoSites, { id: a1, kind: 'arbitrator' }];
+    const net = new Net(three);
+    net.run(5000);
+    net.nodes.get(s1)!.down = true;
+    net.nodes.get(a1)!.down = true;
+    net.run(net.now + 3000);
+    expect(net.command(s2, forced('c1', s1))?.message).toContain('arb1 still votes');
+    net.run(net.now + 2000);
+    const before = net.command(s2, forced('c2', a1));
+    expect(before).toMatchObject({ ok: false, code: 'lease-running' });
+    const endBefore = net.now + leftMsOf(before);
+
+    net.restart(s2, three, 21, net.nodes.get(s2)!.store);
+    net.run(net.now + 500);
+    // site1's confirmation did not survive the restart: nothing is written until it is given again.
+    expect(net.command(s2, forced('c3', a1))?.message).toContain('site1 still votes');
+    net.run(net.now + 1000);
+    const again = net.command(s2, forced('c4', s1));
+    expect(again).toMatchObject({ ok: false, code: 'lease-running' });
+    const endAfter = net.now + leftMsOf(again);
+    expect(endAfter).toBe(leaderViewEnd(net.now, leaseMs, driftPpm));
+    expect(endAfter).toBeGreaterThan(endBefore);
+    net.run(endAfter - 1);
+    expect(net.command(s2, forced('c5', a1))).toMatchObject({ ok: false, code: 'lease-running' });
+
+    // The lost members come back before the wait ends: a leader is elected, and the confirmations lapse.
+    net.nodes.get(s1)!.down = false;
+    net.nodes.get(a1)!.down = false;
+    net.run(net.now + 5000);
+    expect(net.command(s2, forced('c6', a1))).toMatchObject({ ok: false, code: 'not-fenced' });
+    net.nodes.get(s1)!.down = true;
+    net.nodes.get(a1)!.down = true;
+    net.run(net.now + 5000);
+    expect(net.command(s2, forced('c7', a1))?.message).toContain('site1 still votes');
+  });
+
   // Defence in depth, and what each wait is for. The "fenced" member here is only cut off (the admin's
   // confirmation is wrong): it keeps its lease, renewed by itself as leader while its leader lease held.
   // With the forced removal's lease wait broken (the mutant confirm-fenced-early) the survivor, leading
