@@ -99,11 +99,10 @@ export interface BoothArgs {
   readonly timeoutMs: number;
 }
 
-export type ParsedBoothArgs =
-  | { readonly kind: 'run'; readonly args: BoothArgs }
-  | { readonly kind: 'help' }
-  | { readonly kind: 'version' }
-  | { readonly kind: 'error'; readonly message: string };
+/** A parse of one of booth's programs: what to run, or help, version or a usage error. */
+export type ParsedBoothProgram<A> = { readonly kind: 'run'; readonly args: A } | { readonly kind: 'help' } | { readonly kind: 'version' } | { readonly kind: 'error'; readonly message: string };
+
+export type ParsedBoothArgs = ParsedBoothProgram<BoothArgs>;
 
 const clientOps: readonly BoothOp[] = ['list', 'grant', 'revoke', 'peers'];
 
@@ -356,23 +355,30 @@ const info = (io: BoothClientIo, s: string): void => io.err(`info: ${s}\n`);
 
 export const noMajorityCodes: ReadonlySet<string> = new Set(['no-leader', 'timeout', 'not-leader', 'unknown-outcome']);
 
-/** Runs booth's client; returns the exit code. */
-export async function runBoothClient(argv: readonly string[], io: BoothClientIo): Promise<number> {
-  const parsed = parseBoothArgs(argv);
+/**
+ * Answers help, --version and a usage error as booth's programs do (the
+ * client, geostore): the exit code, or the arguments to run with.
+ */
+export function boothProgramArgs<A>(parsed: ParsedBoothProgram<A>, usage: string, what: string, io: BoothClientIo): A | number {
   switch (parsed.kind) {
     case 'help':
-      io.out(boothUsage);
+      io.out(usage);
       return boothExitOk;
     case 'version':
-      io.out(`${io.programName} ${io.version} (tollbooth ${io.version}, booth-compatible client)\n`);
+      io.out(`${io.programName} ${io.version} (tollbooth ${io.version}, booth-compatible ${what})\n`);
       return boothExitOk;
     case 'error':
       io.err(`${parsed.message}\nPlease use '-h' for usage.\n`);
       return boothExitFailure;
     case 'run':
-      break;
+      return parsed.args;
   }
-  const args = parsed.args;
+}
+
+/** Runs booth's client; returns the exit code. */
+export async function runBoothClient(argv: readonly string[], io: BoothClientIo): Promise<number> {
+  const args = boothProgramArgs(parseBoothArgs(argv), boothUsage, 'client', io);
+  if (typeof args === 'number') return args;
   try {
     const path = resolveConfigPath(args.config);
     const config = readConfig(path);

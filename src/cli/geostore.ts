@@ -34,8 +34,8 @@ import { adminTimeoutMsRange, rangeText } from './numeric-option.js';
 import {
   askThroughElection,
   BoothFailure,
-  boothExitFailure,
   boothExitOk,
+  boothProgramArgs,
   boothRequestTimeoutMsDefault,
   localStatus,
   noMajorityCodes,
@@ -43,6 +43,7 @@ import {
   siteOf,
   ticketOf,
   type BoothClientIo,
+  type ParsedBoothProgram,
 } from './booth-client.js';
 
 export type GeostoreOp = 'list' | 'set' | 'get' | 'delete';
@@ -58,11 +59,7 @@ export interface GeostoreArgs {
   readonly timeoutMs: number;
 }
 
-export type ParsedGeostoreArgs =
-  | { readonly kind: 'run'; readonly args: GeostoreArgs }
-  | { readonly kind: 'help' }
-  | { readonly kind: 'version' }
-  | { readonly kind: 'error'; readonly message: string };
+export type ParsedGeostoreArgs = ParsedBoothProgram<GeostoreArgs>;
 
 const ops: readonly GeostoreOp[] = ['list', 'set', 'get', 'delete'];
 /** Positional arguments after the operation: the attribute's name, and for set its value. */
@@ -167,21 +164,8 @@ function failureOf(res: AdminResponse, ticket: string, name: string | undefined)
 
 /** Runs geostore; returns the exit code. */
 export async function runGeostore(argv: readonly string[], io: BoothClientIo): Promise<number> {
-  const parsed = parseGeostoreArgs(argv);
-  switch (parsed.kind) {
-    case 'help':
-      io.out(geostoreUsage);
-      return boothExitOk;
-    case 'version':
-      io.out(`${io.programName} ${io.version} (tollbooth ${io.version}, booth-compatible geostore)\n`);
-      return boothExitOk;
-    case 'error':
-      io.err(`${parsed.message}\nPlease use '-h' for usage.\n`);
-      return boothExitFailure;
-    case 'run':
-      break;
-  }
-  const args = parsed.args;
+  const args = boothProgramArgs(parseGeostoreArgs(argv), geostoreUsage, 'geostore', io);
+  if (typeof args === 'number') return args;
   try {
     const path = resolveConfigPath(args.config);
     const config = readConfig(path);
