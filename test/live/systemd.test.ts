@@ -83,6 +83,9 @@ mount --rbind /sys "$R/sys"
 mount --rbind /dev "$R/dev"
 mount -t tmpfs tmpfs "$R/run"
 mount -t tmpfs tmpfs "$R/tmp"
+# The packages the test installs, at the same paths inside: under the fresh /tmp above, or below
+# any other mount the overlay of / does not carry, they would be missing (a clone in /tmp).
+for d in build debs; do mkdir -p "$R$D/$d"; mount --bind "$D/$d" "$R$D/$d"; done
 mkdir -p "$R/etc/systemd/system"
 printf '[Unit]\\nDescription=tollbooth systemd test\\nDefaultDependencies=no\\n' > "$R/etc/systemd/system/tbtest.target"
 for u in ${maskedUnits.join(' ')}; do ln -sf /dev/null "$R/etc/systemd/system/$u"; done
