@@ -131,7 +131,9 @@ describe('metrics and events of a real formation', () => {
       const text = await until(`${m.address}'s metrics to show the holder, and both peers alive on a direct route`, formationWaitMs, async () => {
         const t = await scrape(m);
         const settled = f.members.filter((p) => p !== m).every((p) => sample(t, 'tollbooth_peer_state', `peer="${p.address}",state="alive"`) === 1 && sample(t, 'tollbooth_peer_route_info', `peer="${p.address}",route="direct"`) === 1);
-        return holderOf(t, 'auto') === holder.address && settled ? t : null;
+        // A link that carries frames is pinged once in link-monitor.ts's busyPingEveryPeriods: its RTT comes within ~10 s.
+        const rtt = sample(t, 'tollbooth_peer_rtt_seconds');
+        return holderOf(t, 'auto') === holder.address && settled && typeof rtt === 'number' && rtt > 0 ? t : null;
       }, 200);
       const check = await promtool(['check', 'metrics'], text);
       expect(check.output, `promtool check metrics on ${m.address}:\n${check.output}`).toBe('');

@@ -59,9 +59,17 @@ function muxerOf(connection: Connection): PingingMuxer | null {
   return typeof (muxer as { ping?: unknown }).ping === 'function' ? (muxer as PingingMuxer) : null;
 }
 
+/**
+ * A connection that carries frames is still pinged once in this many periods,
+ * so that its round-trip time (peers, tollbooth_peer_rtt_seconds) stays
+ * measured; its liveness needs no ping.
+ */
+export const busyPingEveryPeriods = 10;
+
 export class LinkMonitor {
   #timer: NodeJS.Timeout | null = null;
   readonly #inFlight = new WeakSet<Connection>();
+  readonly #pingedAt = new WeakMap<Connection, number>();
   #unmonitored = 0;
   #skipped = 0;
 
@@ -95,7 +103,10 @@ export class LinkMonitor {
     for (const connection of this.o.connections()) {
       if (connection.status !== 'open' || this.#inFlight.has(connection)) continue;
       const heardAt = this.o.lastHeardAt?.(connection) ?? null;
-      if (heardAt !== null && now - heardAt < this.o.intervalMs) {
+      // A busy connection first seen now counts as pinged now: its first ping comes busyPingEveryPeriods later.
+      if (!this.#pingedAt.has(connection)) this.#pingedAt.set(connection, now);
+      const pingedAt = this.#pingedAt.get(connection)!;
+      if (heardAt !== null && now - heardAt < this.o.intervalMs && now - pingedAt < busyPingEveryPeriods * this.o.intervalMs) {
         this.#skipped += 1;
         continue;
       }
@@ -105,6 +116,7 @@ export class LinkMonitor {
         continue;
       }
       this.#inFlight.add(connection);
+      this.#pingedAt.set(connection, now);
       // A timer cleared on the answer (AbortSignal.timeout's timer would fire anyway, a second later).
       const deadline = new AbortController();
       const timer = setTimeout(() => deadline.abort(new Error(`no answer to a ping within ${this.o.timeoutMs} ms`)), this.o.timeoutMs);
