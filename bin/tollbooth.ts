@@ -29,6 +29,7 @@ import type { AdminRequest, AdminResponse, HistoryView, TicketView } from '../sr
 import type { PumpStats } from '../src/runtime/pump.js';
 import { call, exitCodeOf, exitNoLeader, exitNotRunning, exitOk, exitRefused, exitUsage, formatHistory, formatList, formatPeers, type ClientOptions } from '../src/cli/admin-client.js';
 import type { MemberOptions } from '../site-agent/main.js';
+import type { BoothClientIo } from '../src/cli/booth-client.js';
 import { ticketSinkKinds, type TicketSinkKind } from '../site-agent/ticket-sink-kind.js';
 // Node built-ins and the guard record only: the lease guard's own default, for --help.
 import { cibGuardMarginMsDefault } from '../src/adapters/pacemaker/lease-guard.js';
@@ -627,6 +628,22 @@ program
     setExit(r.ok ? exitOk : exitRefused);
   });
 
+/** The process's side of booth's programs (the client, geostore): standard streams, the admin socket, DNS. */
+async function boothClientIo(programName: string): Promise<BoothClientIo> {
+  const { lookupHost, boothLookupTimeoutMs } = await import('../src/cli/booth-client.js');
+  return {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    now: () => new Date(),
+    env: process.env,
+    call: (socket, req, timeoutMs) => call({ socket, json: true, timeoutMs }, req),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    version: tollboothVersion(),
+    programName,
+    lookup: (host) => lookupHost(host, boothLookupTimeoutMs),
+  };
+}
+
 program
   .command('booth')
   .description("booth's client (list, grant, revoke, peers, status) with booth's options, output and exit codes; also run as `booth`")
@@ -638,20 +655,8 @@ program
   .argument('[args...]', "booth's arguments (booth -h lists them)")
   .action(async (args: string[]) => {
     const booth = boothNameOf(process.argv[1]);
-    const { runBoothClient, lookupHost, boothLookupTimeoutMs } = await import('../src/cli/booth-client.js');
-    setExit(
-      await runBoothClient(args, {
-        out: (t) => process.stdout.write(t),
-        err: (t) => process.stderr.write(t),
-        now: () => new Date(),
-        env: process.env,
-        call: (socket, req, timeoutMs) => call({ socket, json: true, timeoutMs }, req),
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-        version: tollboothVersion(),
-        programName: booth ?? 'tollbooth booth',
-        lookup: (host) => lookupHost(host, boothLookupTimeoutMs),
-      }),
-    );
+    const { runBoothClient } = await import('../src/cli/booth-client.js');
+    setExit(await runBoothClient(args, await boothClientIo(booth ?? 'tollbooth booth')));
   });
 
 program
@@ -665,20 +670,7 @@ program
   .argument('[args...]', "geostore's arguments (geostore -h lists them)")
   .action(async (args: string[]) => {
     const { runGeostore } = await import('../src/cli/geostore.js');
-    const { lookupHost, boothLookupTimeoutMs } = await import('../src/cli/booth-client.js');
-    setExit(
-      await runGeostore(args, {
-        out: (t) => process.stdout.write(t),
-        err: (t) => process.stderr.write(t),
-        now: () => new Date(),
-        env: process.env,
-        call: (socket, req, timeoutMs) => call({ socket, json: true, timeoutMs }, req),
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-        version: tollboothVersion(),
-        programName: boothToolName === 'geostore' ? 'geostore' : 'tollbooth geostore',
-        lookup: (host) => lookupHost(host, boothLookupTimeoutMs),
-      }),
-    );
+    setExit(await runGeostore(args, await boothClientIo(boothToolName === 'geostore' ? 'geostore' : 'tollbooth geostore')));
   });
 
 program
