@@ -1,7 +1,7 @@
 // The stream framing of our protocol, write side: each frame behind its
-// length as an unsigned LEB128 varint — exactly what libp2p's lpStream reads
-// (@libp2p/utils lpStream with uint8-varint, the reader in
-// libp2p-transport.ts #readLoop). A batch of frames becomes one buffer, so
+// length as an unsigned LEB128 varint — what frame-reader.ts reads, and
+// libp2p's lpStream too (@libp2p/utils lpStream with uint8-varint: the tests'
+// raw peers and older members). A batch of frames becomes one buffer, so
 // that the writer hands the stream one send() per batch and no per-frame
 // list or promise is made on the way (issue 15, item 1: per-frame costs).
 

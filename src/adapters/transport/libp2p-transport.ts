@@ -15,7 +15,8 @@
 //
 // Streams. Each member opens one long-lived outbound stream per peer with
 // protocol /tollbooth/1.0.0 and only writes to it; it only reads the streams
-// its peers open to it. Frames are length-prefixed (lpStream, varint) and each
+// its peers open to it. Frames are length-prefixed (a varint; length-prefix.ts
+// writes them, frame-reader.ts reads them as the chunks arrive) and each
 // is one signed envelope: kind 'raft' for registry messages, 'gossip' for
 // SWIM messages, 'relay' for a relayed registry message, 'admin' and
 // 'admin-reply' for AdminFrames.
@@ -65,13 +66,15 @@
 // replay window, the schema) and delivers it as the author's with `via` set.
 // A rejected frame is counted per peer and reason (RejectCounter), logged
 // rate-limited, and changes nothing else. A length prefix above
-// messageBytesMax aborts that stream ('oversize'); the peer's next stream is
+// messageBytesMax, or a longer varint than that needs, aborts that stream
+// ('oversize') before any of the frame is held; the peer's next stream is
 // served normally.
 //
 // Frame size (issue 12, item 2). What really bounds a frame is not the length
-// prefix but the stream's buffers: lpStream's byte stream and yamux's stream
-// read buffer each abort the stream once they hold more than a limit (4 MiB in
-// libp2p, and a whole frame is buffered before it is read). Both are set here
+// prefix but the stream's buffers: our frame reader (the bytes it holds
+// unparsed) and yamux's stream read buffer (while the stream is paused) each
+// abort the stream once they hold more than a limit (4 MiB in libp2p, and a
+// whole frame is buffered before it is read). Both are set here
 // to streamBufferBytes, and the frame cap (messageBytesMax, default
 // messageBytesMaxDefault) must stay streamBufferMarginBytes below it, checked
 // at construction: the margin holds the length prefix and the start of the
@@ -156,10 +159,9 @@ import { tcp } from '@libp2p/tcp';
 import { yamux } from '@libp2p/yamux';
 import { generateKeyPairFromSeed, publicKeyFromRaw as libp2pPublicKeyFromRaw } from '@libp2p/crypto/keys';
 import { peerIdFromPublicKey } from '@libp2p/peer-id';
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import type { Connection, MultiaddrConnection, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, MultiaddrConnection, PeerId, Stream, StreamMessageEvent } from '@libp2p/interface';
 import { isSwimMessage, type Envelope, type RaftMessage } from '../../core/messages.js';
 import type { MemberId } from '../../core/types.js';
 import type { AdminFrame, PeerState, PeerStatus, Transport } from '../../ports/ports.js';
@@ -182,6 +184,7 @@ import { FaultState, faultSeedDefault, type TransportFaults } from './transport-
 import { InboundAdmission, memberUpgradeTimeoutMsDefault, normalizeHost, pendingConnectionsMaxDefault, type AdmissionOutcome } from './inbound-admission.js';
 import { coalescingEncrypter } from './coalesce-writes.js';
 import { lengthPrefixed } from './length-prefix.js';
+import { FrameReader, type FrameReaderState } from './frame-reader.js';
 import { sendWindowUpdatesAtHalf } from './yamux-window-updates.js';
 import { LinkMonitor } from './link-monitor.js';
 import { DropCounter, FrameQueue, frameClassOf, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
@@ -202,7 +205,7 @@ export const pingTimeoutMsDefault = 1000;
 export const writeTimeoutMsDefault = 5000;
 /**
  * The bytes a stream buffers before it is aborted: yamux's stream read buffer and
- * lpStream's byte stream, both set to this (libp2p's own default, made explicit here).
+ * our frame reader's unparsed bytes, both set to this (libp2p's own default, made explicit here).
  */
 export const streamBufferBytes = 4 * 1024 * 1024;
 /** Room left in a stream's buffer above the largest frame: its length prefix and the start of the next frame. */
@@ -313,7 +316,6 @@ export class TransportConfigError extends TollboothError<'TRANSPORT_CONFIG'> {
 
 interface OutboundStream {
   readonly stream: Stream;
-  readonly lp: LengthPrefixedStream<Stream>;
 }
 
 /** Why a peer's link is refused (the handshake, see the file comment). */
@@ -377,8 +379,8 @@ function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** Errors of lpStream and the byte stream that mean the peer announced or pushed more than we allow. */
-const framingErrorNames = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError', 'StreamBufferError']);
+/** The error a libp2p stream aborts itself with when its read buffer holds more than streamBufferBytes: the peer pushed more than we allow. */
+const streamBufferErrorName = 'StreamBufferError';
 
 export class Libp2pTransport implements Transport {
   readonly self: MemberId;
@@ -846,7 +848,7 @@ export class Libp2pTransport implements Transport {
     void (async () => {
       try {
         const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
-        await lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes }).writeV([hello, bytes], { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        await this.#writeFrames(stream, [hello, bytes]);
         slot.sent += 1;
         await stream.close({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
       } catch (error) {
@@ -887,14 +889,14 @@ export class Libp2pTransport implements Transport {
       }
       const frames = slot.queue.take(writeBatchFramesMax);
       try {
-        // The batch as one buffer in lpStream's framing (length-prefix.ts), one send(). Nearly
+        // The batch as one buffer in our framing (length-prefix.ts), one send(). Nearly
         // every send is taken at once; only one the stream cannot take asks us to wait for its
         // drain, and only that wait has a deadline: a peer whose window stays shut this long (it
         // stopped reading, yet answers pings) gets its stream reset, and the next frames go out on
         // a fresh one. (A deadline on every write was an AbortSignal.timeout per frame: a 5-s timer
         // each, firing long after the write, with a DOMException and an abort event — 3 % of an
         // idle member's CPU; issue 15, item 1.)
-        if (!out.stream.send(lengthPrefixed(frames))) await out.stream.onDrain({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        await this.#writeFrames(out.stream, frames);
         slot.sent += frames.length;
       } catch (error) {
         this.#drops.record(slot.peer.id, 'write-failed', frames.length);
@@ -903,6 +905,14 @@ export class Libp2pTransport implements Transport {
         out.stream.abort(error instanceof Error ? error : new Error(String(error)));
       }
     }
+  }
+
+  /**
+   * The frames as one buffer in our framing (length-prefix.ts), one send(); waits, with the
+   * write deadline, only when the stream cannot take it at once (see #flush).
+   */
+  async #writeFrames(stream: Stream, frames: readonly Uint8Array[]): Promise<void> {
+    if (!stream.send(lengthPrefixed(frames))) await stream.onDrain({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
   }
 
   async #outbound(slot: Slot): Promise<OutboundStream> {
@@ -927,9 +937,9 @@ export class Libp2pTransport implements Transport {
     const hello = this.#hello(slot);
     if (hello === null) throw new Error('cannot encode the hello');
     const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
-    const out: OutboundStream = { stream, lp: lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes }) };
+    const out: OutboundStream = { stream };
     try {
-      await out.lp.write(hello, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+      await this.#writeFrames(stream, [hello]);
     } catch (error) {
       stream.abort(error instanceof Error ? error : new Error(String(error)));
       throw error;
@@ -1054,45 +1064,110 @@ export class Libp2pTransport implements Transport {
       stream.abort(new Error('link cut by test fault'));
       return;
     }
-    void this.#readLoop(slot, stream, connection.id);
+    this.#readStream(slot, stream, connection.id);
   }
 
-  async #readLoop(slot: Slot, stream: Stream, connectionId: string): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes });
+  /**
+   * Reads a peer's inbound stream: each chunk is parsed as it arrives, in the
+   * same turn (frame-reader.ts; lpStream's awaited one-byte reads were the
+   * largest share of an idle member's CPU), and each frame passes the checks
+   * of the file comment in order.
+   */
+  #readStream(slot: Slot, stream: Stream, connectionId: string): void {
     let greeted = false;
-    try {
-      for (;;) {
-        const frame = (await lp.read()).subarray();
+    let resumeTimer: NodeJS.Timeout | null = null;
+    // True while stream.resume() runs: a pause asked for inside it is applied after it returns,
+    // since resume() ends by reopening yamux's window (sendResume) and would undo a pause set during it.
+    let resumingStream = false;
+    let pauseAfterResume = false;
+    const reader = new FrameReader({
+      frameBytesMax: this.#messageBytesMax,
+      bufferedBytesMax: streamBufferBytes,
+      onFrame: (frame) => {
         // The cheap check first: over budget, the frame is refused before its signature costs anything,
         // and this stream is not read for a moment, so that the peer's flood waits in its own buffers
-        // (yamux's window) instead of costing us the decryption of frames we would refuse.
+        // (yamux's window stays shut) instead of costing us the decryption of frames we would refuse.
         const claimedKind = envelopeKindOf(frame);
         if (!this.#inboundBudget.take(slot.peer.id, claimedKind, this.#clock())) {
           this.#reject(slot.peer.id, 'rate-limited', `over this peer's ${claimedKind} budget; its stream is not read for ${rateLimitedReadPauseMs} ms`);
-          await new Promise((resolve) => setTimeout(resolve, rateLimitedReadPauseMs).unref());
-          continue;
+          return 'pause';
         }
         if (!greeted) {
           // The first frame is the peer's hello; nothing else on this stream is read before it passed.
           if (!this.#checkHello(slot, frame, stream)) {
             stream.abort(new Error('no acceptable hello'));
-            return;
+            return 'stop';
           }
           greeted = true;
-          continue;
+          return 'next';
         }
         this.#receive(slot, frame, connectionId);
-      }
-    } catch (error) {
-      const name = error instanceof Error ? error.name : '';
-      if (framingErrorNames.has(name)) {
-        this.#reject(slot.peer.id, 'oversize', `${errorText(error)}; stream closed`);
-        stream.abort(error as Error);
+        return 'next';
+      },
+    });
+    const pauseStream = (): void => {
+      if (resumingStream) pauseAfterResume = true;
+      else if (stream.readStatus === 'readable') stream.pause();
+    };
+    const settle = (state: FrameReaderState): void => {
+      if (state.state === 'refused') {
+        // A length or a backlog over our limits: the peer's next stream is served normally.
+        this.#reject(slot.peer.id, 'oversize', `${state.detail}; stream closed`);
+        stream.abort(new Error(`framing refused: ${state.detail}`));
         return;
       }
-      // End of stream or a closed connection: the normal way for this loop to end.
-      this.#logger.debug?.({ peer: slot.peer.id, err: errorText(error) }, 'inbound stream ended');
-    }
+      if (state.state !== 'paused' || resumeTimer !== null) return;
+      pauseStream();
+      resumeTimer = setTimeout(() => {
+        resumeTimer = null;
+        if (stream.status !== 'open') return;
+        settle(reader.resume());
+        if (reader.state.state !== 'reading' || stream.readStatus !== 'paused') return;
+        // What the stream buffered while paused comes now, in this call.
+        resumingStream = true;
+        try {
+          stream.resume();
+        } finally {
+          resumingStream = false;
+        }
+        if (pauseAfterResume) {
+          pauseAfterResume = false;
+          pauseStream();
+        }
+      }, rateLimitedReadPauseMs);
+      resumeTimer.unref();
+    };
+    const onMessage = (event: StreamMessageEvent): void => {
+      try {
+        settle(reader.push(event.data));
+      } catch (error) {
+        // Every frame's checks count their own rejects; a throw here is a bug, and must not reach the event target.
+        (this.#logger.error ?? this.#logger.warn).call(this.#logger, { peer: slot.peer.id, err: errorText(error) }, 'inbound stream reader failed; stream closed');
+        reader.stop();
+        stream.abort(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    stream.addEventListener('message', onMessage);
+    stream.addEventListener(
+      'close',
+      (event) => {
+        stream.removeEventListener('message', onMessage);
+        if (resumeTimer !== null) clearTimeout(resumeTimer);
+        resumeTimer = null;
+        const refused = reader.state.state === 'refused';
+        reader.stop();
+        if (refused) return; // counted when refused
+        const error = event.error;
+        if (error !== undefined && error.name === streamBufferErrorName) {
+          // The stream's own buffer (yamux's, while paused) overflowed.
+          this.#reject(slot.peer.id, 'oversize', `${errorText(error)}; stream closed`);
+          return;
+        }
+        // A closed or reset stream or connection: the normal way for a stream to end.
+        this.#logger.debug?.({ peer: slot.peer.id, err: error === undefined ? null : errorText(error), unreadBytes: reader.bufferedBytes }, 'inbound stream ended');
+      },
+      { once: true },
+    );
   }
 
   /**
@@ -1174,7 +1249,7 @@ export class Libp2pTransport implements Transport {
     void (async () => {
       try {
         const stream = await connection.newStream(tollboothProtocol, { signal: AbortSignal.timeout(this.#dialTimeoutMs) });
-        await lpStream(stream, { maxDataLength: this.#messageBytesMax, maxBufferSize: streamBufferBytes }).write(hello, { signal: AbortSignal.timeout(this.#writeTimeoutMs) });
+        await this.#writeFrames(stream, [hello]);
         await stream.close({ signal: AbortSignal.timeout(this.#writeTimeoutMs) });
       } catch (error) {
         this.#logger.debug?.({ peer: slot.peer.id, err: errorText(error) }, 'hello to a refused admin client not sent');

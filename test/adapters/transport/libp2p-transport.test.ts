@@ -39,6 +39,8 @@ import {
 } from '../../../src/adapters/transport/libp2p-transport.js';
 import { memberId, type MemberId } from '../../../src/core/types.js';
 import { messageBytesMaxDefault } from '../../../src/wire/envelope.js';
+import { inboundBudgetDefaults } from '../../../src/wire/inbound-budget.js';
+import { lengthPrefixed } from '../../../src/adapters/transport/length-prefix.js';
 import {
   Ed25519Signer,
   encodeEnvelope,
@@ -317,6 +319,82 @@ describe('Libp2pTransport only', () => {
     // Regular traffic was never disturbed.
     a.send({ from: memberId('a'), to: memberId('b'), msg: vote(77) });
     await waitFor(() => inboxB.from(memberId('a')).length === 1, deadlineMs, 'a → b after the garbage');
+  });
+
+  it('frames arrive whole however the peer cuts its writes; an over-long length varint or a truncated frame closes only that stream', async () => {
+    const { b, all, inboxB } = await abWithRawC();
+    const seedC = all[2]!.seed;
+    const raw = await RawPeer.start(seedC, b);
+    cleanup.push(() => raw.stop());
+    let seq = sequenceNumber(1, 0);
+    const next = (): number => (seq += 1);
+    const fromC = (): number[] => inboxB.from(memberId('c')).map((m) => ('term' in m ? m.term : -1));
+    // Many frames in one write: one chunk at the reader.
+    const { stream } = await raw.open(next());
+    stream.send(lengthPrefixed([1, 2, 3, 4, 5].map((t) => frame({ seq: next(), term: t, payload: vote(t) }, seedC))));
+    await waitFor(() => fromC().length === 5, deadlineMs, 'five frames from one write');
+    // One frame written a byte at a time, its length varint too: many chunks at the reader.
+    const split = lengthPrefixed([frame({ seq: next(), term: 6, payload: vote(6) }, seedC)]);
+    for (let i = 0; i < split.byteLength; i += 1) stream.send(split.subarray(i, i + 1));
+    await waitFor(() => fromC().length === 6, deadlineMs, 'the frame written byte by byte');
+    expect(fromC()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(b.peers().find((p) => p.id === 'c')!.rejected).toEqual({});
+
+    // A length varint longer than the cap needs (the cap takes 4 bytes) is refused at its fifth byte…
+    const { stream: endless } = await raw.open(next());
+    endless.send(new Uint8Array(64).fill(0xff));
+    await waitFor(() => b.rejectedFrames('c', 'oversize') === 1, deadlineMs, 'the over-long varint refused');
+    // …and a stream that ends inside a frame delivers nothing of it.
+    const { stream: truncated } = await raw.open(next());
+    truncated.send(lengthPrefixed([frame({ seq: next(), term: 7, payload: vote(7) }, seedC)]).subarray(0, 40));
+    await truncated.close({ signal: AbortSignal.timeout(deadlineMs) });
+    // The next stream from the same peer is served, and nothing of the truncated frame came through.
+    const { lp: fresh } = await raw.open(next());
+    await fresh.write(frame({ seq: next(), term: 8, payload: vote(8) }, seedC));
+    await waitFor(() => fromC().length === 7, deadlineMs, 'a frame on a new stream');
+    expect(fromC()).toEqual([1, 2, 3, 4, 5, 6, 8]);
+    expect(b.peers().find((p) => p.id === 'c')!.rejected).toEqual({ oversize: 1 });
+  });
+
+  it('a peer over its budget is refused rate-limited and its stream paused, then read again, in order', async () => {
+    const all = await members(['a', 'b', 'c']);
+    const logs: LogLine[] = [];
+    // Three registry frames of burst, ten a second: a write of twelve runs over at once.
+    const budgets = { ...inboundBudgetDefaults(3), registry: { framesPerSecond: 10, burstFrames: 3 } };
+    const b = transportFor(all[1]!, peerList(all), 1, logs, { inboundBudgets: budgets });
+    cleanup.push(() => b.stop());
+    await b.start();
+    const inboxB = new Inbox(b);
+    const seedC = all[2]!.seed;
+    const raw = await RawPeer.start(seedC, b);
+    cleanup.push(() => raw.stop());
+    let seq = sequenceNumber(1, 0);
+    const next = (): number => (seq += 1);
+    const { stream } = await raw.open(next());
+    const terms = Array.from({ length: 12 }, (_, i) => i + 1);
+    stream.send(lengthPrefixed(terms.map((t) => frame({ seq: next(), term: t, payload: vote(t) }, seedC))));
+    const fromC = (): number[] => inboxB.from(memberId('c')).map((m) => ('term' in m ? m.term : -1));
+    await waitFor(() => fromC().length + b.rejectedFrames('c', 'rate-limited') === terms.length, deadlineMs, 'every frame delivered or refused');
+    // The burst passed; each refusal paused the stream, and the frames after it were read once it was resumed.
+    expect(fromC().slice(0, 3)).toEqual([1, 2, 3]);
+    expect(b.rejectedFrames('c', 'rate-limited')).toBeGreaterThanOrEqual(1);
+    expect(fromC().length).toBeGreaterThan(3);
+    expect(fromC()).toEqual([...fromC()].sort((x, y) => x - y));
+    // The stream still serves: frames written later, one at a time once the last is accounted for, get through.
+    let written = terms.length;
+    await waitFor(
+      () => {
+        if (fromC().some((t) => t > terms.length)) return true;
+        if (fromC().length + b.rejectedFrames('c', 'rate-limited') === written) {
+          written += 1;
+          stream.send(lengthPrefixed([frame({ seq: next(), term: written, payload: vote(written) }, seedC)]));
+        }
+        return false;
+      },
+      deadlineMs,
+      'a later frame on the same stream',
+    );
+    expect(b.peers().find((p) => p.id === 'c')!.rejected).toEqual({ 'rate-limited': b.rejectedFrames('c', 'rate-limited') });
   });
 
   it('a frame signed by member a but sent over c’s connection is rejected as sender-mismatch', async () => {
