@@ -4,8 +4,9 @@
 // its start/stop.
 //
 // Identity. The member's 32-byte Ed25519 seed is both its libp2p key
-// (generateKeyPairFromSeed) and its envelope signer (privateKeyFromSeed); the
-// two are checked to be the same key at start. Each configured peer's libp2p
+// (privateKeyFromRaw of the seed and its public half) and its envelope signer
+// (privateKeyFromSeed); the libp2p key is checked at start to sign what its
+// public half verifies. Each configured peer's libp2p
 // peer id is derived from its configured public key, so Noise authenticates
 // exactly the keys the formation config lists, and a connection gater
 // refuses every other peer id, inbound and outbound, after the handshake
@@ -157,7 +158,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { noise } from '@libp2p/noise';
 import { tcp } from '@libp2p/tcp';
 import { yamux } from '@libp2p/yamux';
-import { generateKeyPairFromSeed, publicKeyFromRaw as libp2pPublicKeyFromRaw } from '@libp2p/crypto/keys';
+import { privateKeyFromRaw, publicKeyFromRaw as libp2pPublicKeyFromRaw } from '@libp2p/crypto/keys';
 import { peerIdFromPublicKey } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
@@ -564,11 +565,17 @@ export class Libp2pTransport implements Transport {
 
   async #start(): Promise<void> {
     const o = this.#options;
-    const privateKey = await generateKeyPairFromSeed('Ed25519', o.seed);
+    // libp2p's key: the seed and the public half OpenSSL derived from it for the envelope signer
+    // (libp2p's 64-byte raw form). generateKeyPairFromSeed derived the public half again in pure
+    // JavaScript (@noble/curves), whose first use builds its precomputed tables: 65 ms of a member's
+    // start, spent on the event loop while the admin socket waited (issue 15, item 2). libp2p signs
+    // and verifies Ed25519 with node:crypto on Node; the halves are checked to belong together.
     const signerRaw = publicKeyToRaw(this.#signer.publicKey);
-    if (Buffer.compare(Buffer.from(privateKey.publicKey.raw), Buffer.from(signerRaw)) !== 0) {
-      // Both come from one seed; a mismatch means a library changed its key derivation.
-      throw new Error('libp2p key and envelope signing key differ for the same seed');
+    const privateKey = privateKeyFromRaw(Buffer.concat([o.seed, signerRaw]));
+    const probe = Buffer.from(`tollbooth key check ${o.self}`);
+    if (!(await privateKey.publicKey.verify(probe, await privateKey.sign(probe)))) {
+      // The public half is not the seed's: the key this member's peers know would not be the one it signs with.
+      throw new Error('libp2p key: the public half does not match the seed');
     }
     const connectionsMax = 64 + 4 * this.#slots.size;
     const memberHosts = await this.#memberHosts();
