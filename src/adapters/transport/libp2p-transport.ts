@@ -3,6 +3,11 @@
 // choice below). One instance per member process; the composition root owns
 // its start/stop.
 //
+// The libp2p node (TCP, Noise, yamux) is built in start() from libp2p-node.ts,
+// which start() imports when it runs: constructing a transport loads none of
+// that stack (issue 15, item 2: loading it was most of a member's start-up,
+// and the admin socket, open before the transport starts, need not wait for it).
+//
 // Identity. The member's 32-byte Ed25519 seed is both its libp2p key
 // (privateKeyFromRaw of the seed and its public half) and its envelope signer
 // (privateKeyFromSeed); the libp2p key is checked at start to sign what its
@@ -155,13 +160,10 @@ import { Buffer } from 'node:buffer';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
-import { noise } from '@libp2p/noise';
-import { tcp } from '@libp2p/tcp';
-import { yamux } from '@libp2p/yamux';
 import { privateKeyFromRaw, publicKeyFromRaw as libp2pPublicKeyFromRaw } from '@libp2p/crypto/keys';
 import { peerIdFromPublicKey } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import { createLibp2p, type Libp2p } from 'libp2p';
+import type { Libp2p } from 'libp2p';
 import type { Connection, MultiaddrConnection, PeerId, Stream, StreamMessageEvent } from '@libp2p/interface';
 import { isSwimMessage, type Envelope, type RaftMessage } from '../../core/messages.js';
 import type { MemberId } from '../../core/types.js';
@@ -183,10 +185,8 @@ import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../../wir
 import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../../wire/signer.js';
 import { FaultState, faultSeedDefault, type TransportFaults } from './transport-faults.js';
 import { InboundAdmission, memberUpgradeTimeoutMsDefault, normalizeHost, pendingConnectionsMaxDefault, type AdmissionOutcome } from './inbound-admission.js';
-import { coalescingEncrypter } from './coalesce-writes.js';
 import { lengthPrefixed } from './length-prefix.js';
 import { FrameReader, type FrameReaderState } from './frame-reader.js';
-import { sendWindowUpdatesAtHalf } from './yamux-window-updates.js';
 import { LinkMonitor } from './link-monitor.js';
 import { DropCounter, FrameQueue, frameClassOf, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
 import { TollboothError } from '../../errors.js';
@@ -588,23 +588,17 @@ export class Libp2pTransport implements Transport {
     this.#admission = admission;
     // libp2p's allow list: /ip4 or /ip6 of each member, and the IPv4-mapped form a dual-stack listener reports.
     const allow = [...memberHosts].flatMap((h) => (isIPv4(h) ? [`/ip4/${h}`, `/ip6/::ffff:${h}`] : [`/ip6/${h}`]));
-    const noiseEncrypter = noise();
-    sendWindowUpdatesAtHalf();
-    const node = await createLibp2p({
+    // Loaded now, not with this module: see libp2p-node.ts.
+    const { createMemberNode } = await import('./libp2p-node.js');
+    const node = await createMemberNode({
       privateKey,
-      start: false,
-      addresses: { listen: o.clientOnly === true ? [] : [tcpMultiaddr(o.listenHost, o.listenPort).toString()] },
-      transports: [tcp({ maxConnections: connectionsMax })],
-      connectionEncrypters: [(components) => coalescingEncrypter(noiseEncrypter(components))],
-      streamMuxers: [yamux({ streamOptions: { maxReadBufferLength: streamBufferBytes } })],
-      peerDiscovery: [],
-      connectionManager: {
-        maxConnections: connectionsMax,
-        dialTimeout: this.#dialTimeoutMs,
-        allow,
-        maxIncomingPendingConnections: positiveInt(o.pendingConnectionsMax ?? pendingConnectionsMaxDefault, 'pendingConnectionsMax'),
-        inboundUpgradeTimeout: memberUpgradeTimeoutMsDefault,
-      },
+      listen: o.clientOnly === true ? [] : [tcpMultiaddr(o.listenHost, o.listenPort).toString()],
+      connectionsMax,
+      dialTimeoutMs: this.#dialTimeoutMs,
+      allow,
+      pendingConnectionsMax: positiveInt(o.pendingConnectionsMax ?? pendingConnectionsMaxDefault, 'pendingConnectionsMax'),
+      inboundUpgradeTimeoutMs: memberUpgradeTimeoutMsDefault,
+      streamBufferBytes,
       connectionGater: {
         denyDialPeer: (peerId: PeerId) => this.#deny(peerId, 'dial'),
         denyInboundConnection: (maConn: MultiaddrConnection) => admission.deny(maConn),
@@ -614,8 +608,6 @@ export class Libp2pTransport implements Transport {
         },
         denyOutboundEncryptedConnection: (peerId: PeerId) => this.#deny(peerId, 'outbound'),
       },
-      // Our LinkMonitor pings instead (yamux ping frames); nothing else here uses libp2p's ping service.
-      connectionMonitor: { enabled: false },
     });
     this.#node = node;
     node.addEventListener('peer:connect', (evt) => this.#onPeerConnect(evt.detail));
