@@ -37,7 +37,7 @@ import { ticketSinkFor, type TicketSinkKind } from './ticket-sink.js';
 import { quorumGuardianLoop, readGuardianSettings } from './quorum-guardian.js';
 import type { QuorumGuardianLoop } from '../src/guardian/guardian-loop.js';
 import { errorFields } from '../src/errors.js';
-import { parseHttpListen } from '../src/adapters/http-listener.js';
+import { parseHttpListen } from '../src/adapters/http-listen-address.js';
 import { logDestination } from '../src/adapters/log-destination.js';
 import type { SiteCounters } from '../src/runtime/metrics.js';
 import { startObservation, type Observation } from './observe.js';

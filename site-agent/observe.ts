@@ -1,26 +1,15 @@
 // Composition of what operators watch (issue 13) in a member process: the
-// event stream (src/runtime/formation-events.ts), and with `--http` the
-// listener (src/adapters/http-listener.ts) serving the metrics
-// (src/runtime/metrics.ts) and the status page: `/` (src/runtime/status-page.ts),
-// `/state.json` (src/runtime/status-snapshot.ts) and its live updates,
-// `/events` (src/runtime/status-stream.ts).
+// event stream (src/runtime/formation-events.ts), the alert handler, and with
+// `--http` the metrics and the status page (observe-http.ts, loaded only then).
 
-import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listenHttp, parseHttpListen, HttpListenError, serverSentEvents } from '../src/adapters/http-listener.js';
+import { HttpListenError } from '../src/adapters/http-listen-address.js';
 import type { MonotonicClock, Transport } from '../src/ports/ports.js';
 import type { AdminService } from '../src/runtime/admin-service.js';
 import { FormationEvents, type GuardianSample } from '../src/runtime/formation-events.js';
-import { memberMetrics, type SiteCounters } from '../src/runtime/metrics.js';
+import type { SiteCounters } from '../src/runtime/metrics.js';
 import type { Pump } from '../src/runtime/pump.js';
-import { tollboothVersion } from '../src/cli/version.js';
-import { describeCause } from '../src/cli/admin-client.js';
 import { AlertQueue } from '../src/runtime/alert-hooks.js';
-import { renderStatusPage, statusPageCsp } from '../src/runtime/status-page.js';
-import { StatusFeed } from '../src/runtime/status-snapshot.js';
-import type { MemberReadings } from '../src/runtime/member-readings.js';
-import { StatusStream, statusStreamClientsMax } from '../src/runtime/status-stream.js';
 import { runAlertHandler } from '../src/adapters/alert-handler.js';
 import { checkHandlerPath, type HandlerCommand } from '../src/adapters/pacemaker/handlers.js';
 
@@ -37,6 +26,16 @@ export interface ObservationComponents {
   readonly siteCounters?: SiteCounters;
   /** `tollbooth-alert-handler` and `tollbooth-alert-timeout`, when set. */
   readonly alertHandler?: { readonly command: HandlerCommand; readonly timeoutMs: number };
+}
+
+/** What observe-http.ts serves, to be stopped with the observation. */
+export interface ServedHttp {
+  /** The address the listener is bound to. */
+  readonly bound: { host: string; port: number };
+  /** Ends the status page's feed and live streams (before the event stream stops). */
+  closeFeeds(): void;
+  /** Closes the listener and its connections. */
+  close(): Promise<void>;
 }
 
 export interface Observation {
@@ -60,89 +59,23 @@ export async function startObservation(c: ObservationComponents, http: string | 
   const alerts = c.alertHandler === undefined ? null : await alertQueue(c, c.alertHandler);
   if (alerts !== null) events.subscribe((e) => alerts.push(e));
   events.start();
-  let server: Server | null = null;
-  let feed: StatusFeed | null = null;
-  let stream: StatusStream | null = null;
-  let bound: { host: string; port: number } | null = null;
+  let served: ServedHttp | null = null;
   if (http !== undefined) {
-    const listen = parseHttpListen(http);
-    const readings: MemberReadings = {
-      self: c.self,
-      kind: c.kind,
-      formation: c.formation,
-      version: tollboothVersion(),
-      pump: c.pump,
-      transport: c.transport,
-      clock: c.clock,
-      events,
-      tickets: () => c.admin.views(c.pump.core.tickets(), true),
-    };
-    const registry = memberMetrics({
-      ...readings,
-      ...(c.siteCounters === undefined ? {} : { siteCounters: c.siteCounters }),
-      ...(alerts === null ? {} : { alertHandler: () => alerts.counts() }),
-    });
-    const status = new StatusFeed({
-      ...readings,
-      wallClockMs: () => Date.now(),
-      // Who caused each history entry in the CLI's words (`tollbooth history`): the verified requester, or auto's reason.
-      describeCause,
-    });
-    const live = new StatusStream({ source: status, nowMs: () => c.clock.now(), onError: (err) => c.log.error({ err }, 'status page render failed') });
-    feed = status;
-    stream = live;
-    server = await listenHttp(
-      listen,
-      {
-        '/metrics': async (_req, res) => {
-          const text = await registry.metrics();
-          res.writeHead(200, { 'content-type': registry.contentType }).end(text);
-        },
-        '/': (_req, res) => {
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': statusPageCsp, ...noStore }).end(renderStatusPage(status.snapshot()));
-        },
-        '/state.json': (_req, res) => {
-          res.writeHead(200, { 'content-type': 'application/json', ...noStore }).end(`${JSON.stringify(status.snapshot())}\n`);
-        },
-        '/events': (req, res) => serveEvents(live, req, res),
-      },
-      (err) => c.log.warn({ err }, 'http request failed'),
-    );
-    const addr = server.address();
-    bound = addr !== null && typeof addr === 'object' ? { host: addr.address, port: addr.port } : { host: listen.host, port: listen.port };
-    c.log.info({ http: bound }, 'serving /metrics and the status page');
+    // Only a member asked to serve HTTP loads the server, prom-client and the status page (issue 15, item 2).
+    const { serveHttp } = await import('./observe-http.js');
+    served = await serveHttp(c, events, alerts, http);
   }
   return {
     events,
     alerts,
-    http: bound,
+    http: served?.bound ?? null,
     stop: async () => {
-      stream?.close();
-      feed?.stop();
+      served?.closeFeeds();
       events.stop();
       await alerts?.close();
-      if (server !== null) {
-        server.closeAllConnections();
-        const s = server;
-        await new Promise<void>((resolve) => s.close(() => resolve()));
-      }
+      await served?.close();
     },
   };
-}
-
-const noStore = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const;
-
-/** `/events`: one more live page, or 503 when statusStreamClientsMax are served (the browser retries). */
-function serveEvents(live: StatusStream, req: IncomingMessage, res: ServerResponse): void {
-  if (req.method === 'HEAD') {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', ...noStore }).end();
-    return;
-  }
-  if (live.clientCount >= statusStreamClientsMax) {
-    res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' }).end(`${statusStreamClientsMax} live pages already served here\n`);
-    return;
-  }
-  live.serve(serverSentEvents(req, res));
 }
 
 /** The alert handler's queue (src/runtime/alert-hooks.ts) running the configured programs (src/adapters/alert-handler.ts). */
