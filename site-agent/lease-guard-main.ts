@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CibExpiryGuard, cibGuardIntervalMsDefault, cibGuardMarginMsDefault, LeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
-import { CrmTicketSink } from '../src/adapters/pacemaker/crm-ticket-sink.js';
+import { CrmTicketSink, type LostRevokeResult } from '../src/adapters/pacemaker/crm-ticket-sink.js';
 import { LeaseGuardFile } from '../src/adapters/pacemaker/lease-guard-file.js';
 import { writeLeaseGuardPid, runningLeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
 import { SystemClock, bootId } from '../src/adapters/system-clock.js';
@@ -70,7 +70,8 @@ export async function runLeaseGuard(o: GuardCommandOptions & { agentPid?: number
     guardPath: parts.guard.path,
     boot: bootId(),
     clock: new SystemClock(),
-    revoke: (ticket, generation, rec) => parts.sink.revokeLost(ticket, generation, undefined, rec.expiresSec),
+    revokeAll: (due) =>
+      parts.sink.revokeLostAll(due.map(({ ticket, generation, rec }) => ({ ticket, upToGeneration: generation, ...(rec.expiresSec === undefined ? {} : { unlessExpiresAfterSec: rec.expiresSec }) }))),
     log,
     ...(agentPid === undefined ? {} : { agentAlive: () => processAlive(agentPid) }),
   });
@@ -119,7 +120,7 @@ export async function runCibGuard(o: { config: string; marginMs?: number; interv
   raisePriority(log, o.priority);
   const guard = new CibExpiryGuard({
     read: () => sink.ticketStates(),
-    revoke: (ticket, term) => sink.revokeLost(ticket, term),
+    revokeAll: (overdue) => sink.revokeLostAll(overdue.map(({ ticket, term }) => ({ ticket, upToGeneration: term }))),
     wallMs: Date.now,
     ...(o.marginMs === undefined ? {} : { marginMs: o.marginMs }),
     ...(o.intervalMs === undefined ? {} : { intervalMs: o.intervalMs }),
@@ -152,8 +153,10 @@ export async function cibRevokeAll(o: GuardCommandOptions, out: (line: string) =
     return 1;
   }
   let failed = 0;
+  // All together: one read and one CIB update (per cibBatchTicketsMax), however many are granted.
+  const results = granted.length === 0 ? new Map<string, LostRevokeResult>() : await parts.sink.revokeLostAll(granted.map((ticket) => ({ ticket, upToGeneration: null })));
   for (const t of granted) {
-    const r = await parts.sink.revokeLost(t);
+    const r = results.get(t)!;
     if (r.ok) out(`revoked ${t}`);
     else {
       failed += 1;

@@ -110,6 +110,15 @@ export interface TicketSink {
   /** Makes one ticket match the effect's desired state. Resolves with the outcome; does not throw for CIB errors. */
   apply(effect: TicketEffect, options?: AbortOptions): Promise<{ ok: boolean; error?: string }>;
   /**
+   * Makes many tickets (at most one effect each) match their effects in one
+   * write where the medium allows it (one CIB update, one guard record write
+   * before the grants and one after the revokes). Resolves with one outcome
+   * per effect, in order; does not throw for CIB errors. An effect is ok only
+   * if its write landed: a write that failed fails every effect in it, and one
+   * refused on its own (a bad name, a deadline already passed) fails alone.
+   */
+  applyBatch(effects: readonly TicketEffect[], options?: AbortOptions): Promise<EffectOutcome[]>;
+  /**
    * Moves the lease guard's deadlines later for grants already written (one
    * durable write for the whole update). An entry whose deadline is not later
    * is ignored; one whose ticket has no grant of that generation, or whose
@@ -117,6 +126,13 @@ export interface TicketSink {
    * named in `skipped`, so that the core writes that grant again.
    */
   extendGuard(update: GuardUpdate, options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: readonly string[] }>;
+}
+
+/** The outcome of one effect of TicketSink.applyBatch. */
+export interface EffectOutcome {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly error?: string;
 }
 
 /** The process's monotonic clock, in integer milliseconds. */

@@ -16,10 +16,11 @@
 // the site holder waits on before it trusts or retries a CIB write (drop it and
 // the ticket is stranded), an admin command has a caller waiting, a health
 // report is sent only on a change, a tick is the core's only clock. They are
-// bounded by construction instead: at most one effect result per ticket and
-// one per guard batch can wait (a write's next one starts only from a Ready,
-// which waits behind the queue), one tick (the timer is armed only when the
-// pump is idle), one health report per health round; admin commands are the
+// bounded by construction instead: one effect result per effect written,
+// which the core issued (at most one waits per ticket), and one per guard
+// batch (a guard write's next one starts only from a Ready, which
+// waits behind the queue), one tick (the timer is armed only when the pump is
+// idle), one health report per health round; admin commands are the
 // one local input a caller can multiply, so beyond commandsQueuedMax they are
 // refused at once with 'busy' rather than queued.
 
@@ -75,13 +76,6 @@ type Input = (core: Member, now: Ms) => void;
 
 export type CommandResult = Extract<CoreEvent, { type: 'command-result' }>;
 
-/** Per ticket: the effect being written, the newest one waiting, and how to stop a start-up revoke's wait for a slot. */
-interface EffectSlot {
-  busy: boolean;
-  next: TicketEffect | null;
-  cancelWait?: (() => void) | null;
-}
-
 /** Network messages by class: registry (Raft, relayed or not) goes ahead of gossip (SWIM). */
 export type NetworkClass = 'registry' | 'gossip';
 
@@ -130,91 +124,32 @@ class InputQueue {
 }
 
 /**
- * Ticket effects (sink writes) in flight at once, across tickets. A site writes
- * the state of every ticket at start-up: with 50 000 tickets, all at once,
- * the file sink ran out of file descriptors (EMFILE) and every failure was
- * retried. Each ticket's own effects stay in order (one writer per ticket).
+ * Most effects in one sink write (TicketSink.applyBatch): every effect waiting
+ * when the sink is free goes in one write, up to this many. The crm_ticket sink
+ * writes them with one `cibadmin --modify` per cibBatchTicketsMax (1,000, the
+ * same figure: measured flat in the count up to there, docs/benchmarks.md);
+ * the file sink writes one file each, fileWritesInFlightMax at once.
  */
-export const effectsInFlightMax = 32;
+export const sinkBatchEffectsMax = 1000;
 
 /**
- * Start-up revokes (TicketEffect.background) in flight at once, on slots of
- * their own: a site that starts with 10,000 tickets writes each one's state
- * once, and those writes must not hold back the grants and revokes that leases
- * depend on (issue 15 item 5).
+ * Most start-up revokes (TicketEffect.background) in one sink write. They are
+ * written only while no other effect waits, in batches of their own, so the
+ * grants and revokes that leases depend on never queue behind them (issue 15
+ * item 5: 10,000 of them at start-up held every grant back); one of theirs in
+ * flight delays a grant by one write at most, so they go in smaller batches.
+ * They are the first writes of their tickets, so their batch also reads the
+ * CIB state those tickets have (one `crm_ticket -q`).
  */
-export const backgroundEffectsInFlightMax = 4;
-
-interface SlotWaiter {
-  /** true: the slot is the waiter's; false: it gave up waiting (cancel) or the pump stopped. */
-  readonly resolve: (got: boolean) => void;
-  done: boolean;
-}
-
-/** Sink write slots: at most `max` writes at once, the rest wait in FIFO order. */
-class SlotPool {
-  private inFlight = 0;
-  private waiters: SlotWaiter[] = [];
-  private head = 0;
-
-  constructor(private readonly max: number) {}
-
-  /** Resolves true with a slot (give it back), or false if `onWait`'s cancel was called first (no slot). */
-  take(stopped: boolean, onWait?: (cancel: () => void) => void): Promise<boolean> {
-    if (this.inFlight < this.max || stopped) {
-      this.inFlight += 1;
-      return Promise.resolve(true);
-    }
-    return new Promise<boolean>((resolve) => {
-      const w: SlotWaiter = { resolve, done: false };
-      this.waiters.push(w);
-      onWait?.(() => {
-        if (w.done) return;
-        w.done = true;
-        resolve(false);
-      });
-    });
-  }
-
-  /** Hands the slot to the oldest waiter still waiting, or frees it. */
-  give(): void {
-    for (;;) {
-      const next = this.waiters[this.head];
-      if (next === undefined) {
-        this.inFlight -= 1;
-        return;
-      }
-      this.head += 1;
-      // Drop the consumed prefix once it is most of the array: 10,000 waiters at start-up made shift() quadratic.
-      if (this.head >= 1024 && this.head * 2 >= this.waiters.length) {
-        this.waiters = this.waiters.slice(this.head);
-        this.head = 0;
-      }
-      if (next.done) continue;
-      next.done = true;
-      next.resolve(true);
-      return;
-    }
-  }
-
-  /** Releases every waiter (stop): they see the pump stopped and end. */
-  releaseAll(): void {
-    const waiting = this.waiters.slice(this.head);
-    this.waiters = [];
-    this.head = 0;
-    for (const w of waiting) {
-      if (w.done) continue;
-      w.done = true;
-      w.resolve(false);
-    }
-  }
-}
+export const backgroundBatchEffectsMax = 250;
 
 export class Pump extends EventEmitter<{
   event: [CoreEvent];
   fatal: [Error];
-  /** A ticket effect's outcome; `ms`: how long the sink write took (0 when it was not attempted). */
+  /** A ticket effect's outcome; `ms`: how long the sink write (of its whole batch) took (0 when it was not attempted). */
   effect: [TicketEffect, { ok: boolean; error?: string; ms: number }];
+  /** One sink write of a batch of effects: how many, how many failed, how long it took. */
+  effects: [{ effects: number; failed: number; background: boolean; ms: number }];
   guard: [{ tickets: number; skipped: number; ok: boolean; ms: number }];
 }> {
   /** Network messages by class: bounded together, the oldest gossip dropped first (see the opening comment). */
@@ -231,11 +166,15 @@ export class Pump extends EventEmitter<{
   /** The core deadline the timer was armed for (meaningful while `timer` is set). */
   private armedFor = Number.NaN;
   private readonly waiters = new Map<string, (r: CommandResult) => void>();
-  /** Per ticket: the effect being written and the newest one waiting (older waiting ones are superseded). */
-  private readonly effects = new Map<string, EffectSlot>();
-  /** Sink writes in flight and the tickets' writers waiting for one to finish: start-up revokes on slots of their own. */
-  private readonly effectSlots = new SlotPool(effectsInFlightMax);
-  private readonly backgroundSlots = new SlotPool(backgroundEffectsInFlightMax);
+  /**
+   * Per ticket, the newest effect waiting for the sink (a newer one supersedes it, ready.ts contract:
+   * the core ignores superseded effects, so they get no result). Insertion order is arrival order.
+   */
+  private readonly effectsWaiting = new Map<string, TicketEffect>();
+  /** Start-up revokes waiting, by ticket; written only when effectsWaiting is empty. */
+  private readonly backgroundWaiting = new Map<string, TicketEffect>();
+  /** One batch of effects is being written: the next waits for it (one writer, so each ticket's effects stay in order). */
+  private effectsBusy = false;
   /** Guard updates waiting for the one being written; written together as one (group commit). */
   private guardWaiting: GuardUpdate[] = [];
   private guardBusy = false;
@@ -311,9 +250,6 @@ export class Pump extends EventEmitter<{
 
   async stop(): Promise<void> {
     this.stopped = true;
-    // Writers waiting for a sink slot see `stopped` and end.
-    this.effectSlots.releaseAll();
-    this.backgroundSlots.releaseAll();
     this.abort.abort();
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.readBackTimer !== null) clearInterval(this.readBackTimer);
@@ -443,7 +379,9 @@ export class Pump extends EventEmitter<{
   private async handle(r: Ready): Promise<void> {
     if (r.persist !== null) await this.c.storage.persist(r.persist, { signal: this.abort.signal });
     for (const env of r.messages) this.c.transport.send(env);
-    for (const e of r.effects) this.startEffect(e);
+    for (const e of r.effects) this.queueEffect(e);
+    // Started once the whole Ready's effects wait: they go in one write.
+    if (r.effects.length > 0 && this.c.sink !== null && !this.effectsBusy) void this.runEffects(this.c.sink);
     if (r.guard.length > 0) this.startGuard(r.guard);
     if (this.guardFlushPending !== null) {
       this.guardFlushPending();
@@ -526,59 +464,75 @@ export class Pump extends EventEmitter<{
     }
   }
 
-  private startEffect(e: TicketEffect): void {
-    const sink = this.c.sink;
-    if (sink === null) return;
-    let slot = this.effects.get(e.ticket);
-    if (slot === undefined) {
-      slot = { busy: false, next: null };
-      this.effects.set(e.ticket, slot);
-    }
-    slot.next = e; // supersedes a waiting one (ready.ts contract)
-    // A start-up revoke still waiting for its slot is superseded at once: the newer effect does not wait behind it.
-    slot.cancelWait?.();
-    if (!slot.busy) void this.runEffects(e.ticket, slot, sink);
+  private queueEffect(e: TicketEffect): void {
+    if (this.c.sink === null) return;
+    // The newest effect of a ticket supersedes a waiting one, of either kind (ready.ts contract).
+    this.effectsWaiting.delete(e.ticket);
+    this.backgroundWaiting.delete(e.ticket);
+    (e.background === true ? this.backgroundWaiting : this.effectsWaiting).set(e.ticket, e);
   }
 
+  /** Up to `max` effects from `waiting`, oldest first, removed from it. */
+  private static take(waiting: Map<string, TicketEffect>, max: number): TicketEffect[] {
+    const out: TicketEffect[] = [];
+    for (const [ticket, e] of waiting) {
+      if (out.length >= max) break;
+      out.push(e);
+      waiting.delete(ticket);
+    }
+    return out;
+  }
 
-  private async runEffects(ticket: string, slot: EffectSlot, sink: TicketSink): Promise<void> {
-    slot.busy = true;
+  /**
+   * The one sink writer: while effects wait, hands the sink every one waiting (up to
+   * sinkBatchEffectsMax) as one write, and start-up revokes only when nothing else waits.
+   */
+  private async runEffects(sink: TicketSink): Promise<void> {
+    this.effectsBusy = true;
     try {
-      while (slot.next !== null && !this.stopped) {
-        const e = slot.next;
-        slot.next = null;
-        let outcome: { ok: boolean; error?: string };
+      while (!this.stopped) {
+        const background = this.effectsWaiting.size === 0;
+        const batch = background ? Pump.take(this.backgroundWaiting, backgroundBatchEffectsMax) : Pump.take(this.effectsWaiting, sinkBatchEffectsMax);
+        if (batch.length === 0) break;
+        const results: Array<{ e: TicketEffect; ok: boolean; error?: string; written: boolean }> = [];
+        // Checked once the write can start: a grant may have waited for the writer.
+        const now = this.c.clock.now();
+        const toWrite = batch.filter((e) => {
+          if (!(e.granted && e.revokeBy !== null && now >= e.revokeBy)) return true;
+          results.push({ e, ok: false, error: 'lease ran out before the grant could be written', written: false });
+          return false;
+        });
         let writeMs = 0;
-        const pool = e.background === true ? this.backgroundSlots : this.effectSlots;
-        const got = await pool.take(this.stopped, e.background === true ? (cancel) => (slot.cancelWait = cancel) : undefined);
-        slot.cancelWait = null;
-        // Superseded while waiting (no result: the core ignores superseded effects), or stopped.
-        if (!got) continue;
-        try {
-          // Checked once the write can start: a grant may have waited for a slot.
-          if (e.granted && e.revokeBy !== null && this.c.clock.now() >= e.revokeBy) {
-            outcome = { ok: false, error: 'lease ran out before the grant could be written' };
-          } else {
-            const writeStarted = this.c.clock.now();
-            try {
-              outcome = await sink.apply(e, { signal: this.abort.signal });
-            } catch (err) {
-              outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
-            }
-            writeMs = this.c.clock.now() - writeStarted;
+        if (toWrite.length > 0) {
+          const writeStarted = this.c.clock.now();
+          let outcomes: ReadonlyArray<{ ok: boolean; error?: string }>;
+          try {
+            outcomes = await sink.applyBatch(toWrite, { signal: this.abort.signal });
+            if (outcomes.length !== toWrite.length) throw new Error(`the sink answered ${outcomes.length} outcomes for ${toWrite.length} effects`);
+          } catch (err) {
+            const error = err instanceof Error ? err.message : String(err);
+            outcomes = toWrite.map(() => ({ ok: false, error }));
           }
-        } finally {
-          pool.give();
+          writeMs = this.c.clock.now() - writeStarted;
+          for (const [i, e] of toWrite.entries()) {
+            const o = outcomes[i]!;
+            results.push({ e, ok: o.ok, ...(o.error === undefined ? {} : { error: o.error }), written: true });
+          }
+          this.emit('effects', { effects: toWrite.length, failed: outcomes.filter((o) => !o.ok).length, background, ms: writeMs });
         }
-        if (!outcome.ok) this.c.log.warn({ ticket, effect: e.id, granted: e.granted, error: outcome.error }, 'ticket effect failed');
-        this.emit('effect', e, { ...outcome, ms: writeMs });
-        this.enqueue((core, now) =>
-          core.report({ type: 'effect-result', id: e.id, ok: outcome.ok, ...(outcome.error === undefined ? {} : { error: outcome.error }), ...(writeMs > 0 ? { writeMs } : {}) }, now),
-        );
+        for (const r of results) {
+          if (!r.ok) this.c.log.warn({ ticket: r.e.ticket, effect: r.e.id, granted: r.e.granted, error: r.error }, 'ticket effect failed');
+          this.emit('effect', r.e, { ok: r.ok, ...(r.error === undefined ? {} : { error: r.error }), ms: r.written ? writeMs : 0 });
+        }
+        // One input per result, so that inputsPerReadyMax still bounds the work between two Readies.
+        for (const r of results) {
+          this.enqueue((core, t) =>
+            core.report({ type: 'effect-result', id: r.e.id, ok: r.ok, ...(r.error === undefined ? {} : { error: r.error }), ...(r.written && writeMs > 0 ? { writeMs } : {}) }, t),
+          );
+        }
       }
     } finally {
-      slot.busy = false;
-      this.effects.delete(ticket);
+      this.effectsBusy = false;
     }
   }
 }

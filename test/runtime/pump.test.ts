@@ -58,7 +58,7 @@ import type { PersistBatch, PersistedState, Ready } from '../../src/core/ready.j
 import type { GuardExtension, GuardUpdate, TicketEffect } from '../../src/core/tickets/site-holder.js';
 import { ms, type MemberId, type Ms, type TicketDef } from '../../src/core/types.js';
 import { holderRevokeAt } from '../../src/core/lease.js';
-import type { AbortOptions, AdminFrame, MonotonicClock, PeerStatus, Storage, TicketSink, Transport } from '../../src/ports/ports.js';
+import type { AbortOptions, AdminFrame, EffectOutcome, MonotonicClock, PeerStatus, Storage, TicketSink, Transport } from '../../src/ports/ports.js';
 import { AdminService } from '../../src/runtime/admin-service.js';
 import { commandsQueuedMax, networkQueueMax, Pump, type CommandResult } from '../../src/runtime/pump.js';
 import { fakeClaimAuth } from '../support/fake-claim-auth.js';
@@ -183,6 +183,13 @@ class JournaledSink implements TicketSink {
     // A held write does not count as in flight: the test advances time while it waits.
     if (this.holdApplies) await new Promise<void>((release) => this.heldApplies.push(release));
     return this.track(() => this.inner.apply(effect, options));
+  }
+
+  /** Journaled as one 'apply' per effect, in the batch's order; a held batch is held whole. */
+  async applyBatch(effects: readonly TicketEffect[], options?: AbortOptions): Promise<EffectOutcome[]> {
+    for (const effect of effects) this.journal?.push({ kind: 'apply', effect });
+    if (this.holdApplies) await new Promise<void>((release) => this.heldApplies.push(release));
+    return this.track(() => this.inner.applyBatch(effects, options));
   }
 
   extendGuard(update: GuardUpdate, options?: AbortOptions): ReturnType<TicketSink['extendGuard']> {

@@ -23,11 +23,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
 import { assert, generation, ms, type MemberId } from '../../core/types.js';
-import type { AbortOptions, MonotonicClock, TicketSink } from '../../ports/ports.js';
+import type { AbortOptions, EffectOutcome, MonotonicClock, TicketSink } from '../../ports/ports.js';
 import type { LeaseGuardFile } from './lease-guard-file.js';
 import { parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
 import { readExit, type ExitMeaning } from '../exit-codes.js';
-import { commandLine, describeFailedRun, runFailureCode, stderrExcerpt, systemProcessRunner, type ProcessRunner, type RunFailureCode, type RunResult } from '../process-runner.js';
+import { commandLine, describeFailedRun, runFailureCode, systemProcessRunner, type ProcessRunner, type RunFailureCode, type RunResult } from '../process-runner.js';
 import { TollboothError } from '../../errors.js';
 
 /**
@@ -104,6 +104,20 @@ export type CrmTicketErrorCode =
  */
 const transientCodes: ReadonlySet<CrmTicketErrorCode> = new Set(['TIMEOUT', 'KILLED']);
 
+/**
+ * Most ticket states in one `cibadmin --modify` (a batch of effects, a guard update, the lease guard's
+ * revokes). Measured on CIB files (docs/benchmarks.md, "One CIB update for many tickets"): a call
+ * costs about the same for 1 and for 1,000 states (the whole CIB is parsed and written either way),
+ * and grows faster than the count beyond ~2,000 (10,000 in one call: 3 s).
+ */
+export const cibBatchTicketsMax = 1000;
+/**
+ * A batch that finds more tickets than this whose CIB state this sink does not know reads every
+ * ticket with one `crm_ticket -q`; fewer are read one by one (a whole-CIB read costs as much as one
+ * ticket's on a CIB file, but its output grows with the ticket count).
+ */
+const queryOneByOneMax = 4;
+
 /** Deadline of one crm_ticket or cibadmin call, ms (a call takes ~25 ms, pacemaker.md §2.3). */
 export const crmTicketCallTimeoutMsDefault = 10_000;
 /** Attempts per call for transient failures, the first included. */
@@ -138,8 +152,12 @@ export class CrmTicketError extends TollboothError<CrmTicketErrorCode> {
   }
 }
 
-/** One finished crm_ticket attempt, for logs, metrics and tests. */
+/** One finished crm_ticket (or cibadmin) attempt, for logs, metrics and tests. */
 export interface CrmTicketCall {
+  /** Absent: crm_ticket. */
+  readonly tool?: 'cibadmin';
+  /** cibadmin only: the size of the XML it was given on standard input. */
+  readonly stdinBytes?: number;
   readonly args: readonly string[];
   readonly exitCode: number | null;
   readonly durationMs: number;
@@ -185,6 +203,18 @@ export interface CrmTicketSinkOptions {
 }
 
 export type CrmTicketApplyResult = { ok: true } | { ok: false; code: CrmTicketErrorCode; error: string };
+
+/** A grant to revoke without the agent (CrmTicketSink.revokeLostAll). */
+export interface LostRevoke {
+  readonly ticket: string;
+  /** Leave a grant at a higher term alone (a newer agent wrote it); null: any term. */
+  readonly upToGeneration: number | null;
+  /** Leave a grant whose `expires` is later than this (Unix s) alone: another agent of this site took it over. */
+  readonly unlessExpiresAfterSec?: number;
+}
+
+/** changed: the grant was revoked now (false: there was nothing to revoke); takenOver: left to another agent of this site. */
+export type LostRevokeResult = CrmTicketApplyResult & { changed?: boolean; takenOver?: boolean };
 
 /** One ticket_state as `crm_ticket -q` shows it: raw attributes, entities decoded. */
 export interface RawTicketState {
@@ -317,23 +347,186 @@ export class CrmTicketSink implements TicketSink {
     // The entry that moved each ticket (an update may name a ticket twice; the record took the later).
     const moved = [...new Map(entries.filter((e) => advanced.get(e.ticket) === e.revokeBy && namePattern.test(e.ticket) && e.ticket.length <= nameBytesMax).map((e) => [e.ticket, e])).values()];
     if (moved.length === 0) return { ok: true, skipped };
-    const states = moved.map((e) => `<ticket_state id="${e.ticket}" expires="${e.expiresSec}"/>`).join('');
-    const args = ['--modify', '--scope', 'status', '--xml-text', `<status><tickets>${states}</tickets></status>`];
-    const r = await this.runner.run({
-      tool: 'cibadmin',
-      file: this.options.cibadmin ?? 'cibadmin',
-      argv: args,
-      env: this.env,
-      timeoutMs: this.callTimeoutMs,
-      outputBytesMax: this.outputBytesMax,
-      ...(options?.signal === undefined ? {} : { signal: options.signal }),
-    });
-    const failed = r.kind !== 'exited' ? describeFailedRun(r) : r.exitCode !== 0 ? `exited ${r.exitCode} (${readExit('cibadmin', r.exitCode, r.stderr).name}): ${stderrExcerpt(r)}` : null;
-    const error = failed === null ? null : `cibadmin --modify (expires of ${moved.length} tickets) failed: ${failed}`;
-    // The guard record moved, but the CIB's `expires` did not: report a failure, so the core writes
-    // these grants again in full (which rewrites `expires` with crm_ticket).
-    if (error !== null) return { ok: false, error, skipped };
+    try {
+      for (let i = 0; i < moved.length; i += cibBatchTicketsMax) {
+        await this.modifyTicketStates(
+          moved.slice(i, i + cibBatchTicketsMax).map((e) => ({ id: e.ticket, attrs: new Map([['expires', String(e.expiresSec)]]) })),
+          options,
+        );
+      }
+    } catch (err) {
+      if (!(err instanceof CrmTicketError)) throw err;
+      // The guard record moved, but the CIB's `expires` did not (or not everywhere): report a failure,
+      // so the core writes these grants again in full (which rewrites `expires`).
+      return { ok: false, error: `cibadmin --modify (expires of ${moved.length} tickets) failed: ${err.message}`, skipped };
+    }
     return { ok: true, skipped };
+  }
+
+  /**
+   * Writes many effects (at most one per ticket) with one `cibadmin --modify`
+   * of their ticket_state elements per cibBatchTicketsMax, with one durable
+   * write of the guard record before it (the grants' deadlines) and one after
+   * it (the revokes'): the order `apply` keeps for one ticket. A modify sets
+   * only the attributes it names and creates a missing ticket_state, so a
+   * concurrent change to another ticket, or to an attribute we do not write,
+   * is kept (crm_ticket itself writes a ticket with a modify of the status
+   * section). One CIB update is applied whole or not at all: a failed call
+   * fails every effect in it. An effect refused before the call (a bad name,
+   * its deadline passed, another booth configuration's ticket, its grant's
+   * guard record not written) fails alone. An effect that removes a geo
+   * attribute, which a modify cannot do, is written alone with crm_ticket, as
+   * `apply` writes it.
+   */
+  async applyBatch(effects: readonly TicketEffect[], options?: AbortOptions): Promise<EffectOutcome[]> {
+    assert(new Set(effects.map((e) => e.ticket)).size === effects.length, 'a batch holds at most one effect per ticket');
+    const failed = new Map<number, string>();
+    const fail = (e: TicketEffect, err: unknown): void => {
+      // AssertionError and other programmer errors are not CIB errors: let them out.
+      if (!(err instanceof CrmTicketError)) throw err;
+      failed.set(e.id, err.message);
+    };
+    const outcomes = (): EffectOutcome[] => effects.map((e) => (failed.has(e.id) ? { id: e.id, ok: false, error: failed.get(e.id)! } : { id: e.id, ok: true }));
+
+    // Refused before any call: what `apply` refuses.
+    const nowMono = this.options.clock.now();
+    let live: Array<{ e: TicketEffect; expiresSec: number }> = [];
+    for (const e of effects) {
+      try {
+        validateEffect(e);
+        if (e.granted) {
+          assert(e.revokeBy !== null, 'a granted effect carries revokeBy');
+          if (e.revokeBy <= nowMono) throw new CrmTicketError('INVALID_EFFECT', `refusing to grant ${e.ticket}: its revoke deadline passed ${nowMono - e.revokeBy} ms ago`);
+        }
+        live.push({ e, expiresSec: e.granted ? this.expiresSecOf(e.revokeBy!) : Math.floor(this.wallClockMs() / 1000) });
+      } catch (err) {
+        fail(e, err);
+      }
+    }
+    if (live.length === 0) return outcomes();
+
+    // The CIB state a write needs: booth-cfg-name, standby, granted (for last-granted), geo attributes to remove.
+    const unknown = live.filter((x) => !this.known.has(x.e.ticket));
+    try {
+      if (unknown.length > queryOneByOneMax) await this.queryAll(options);
+      else for (const x of unknown) await this.queryOne(x.e.ticket, options);
+    } catch (err) {
+      for (const x of live) fail(x.e, err);
+      return outcomes();
+    }
+    live = live.filter((x) => {
+      const cfg = this.known.get(x.e.ticket)?.attrs.get('booth-cfg-name');
+      if (cfg === undefined || cfg === this.options.boothCfgName) return true;
+      fail(x.e, new CrmTicketError('FOREIGN_TICKET', `ticket ${x.e.ticket} belongs to booth configuration ${JSON.stringify(cfg)}, not ${JSON.stringify(this.options.boothCfgName)}`));
+      return false;
+    });
+
+    // The guard learns of the grants (and the `expires` each is written with) before any is written.
+    const grants = live.filter((x) => x.e.granted);
+    try {
+      await this.options.guard.armAll(grants.map((x) => ({ ticket: x.e.ticket, generation: x.e.generation, revokeBy: x.e.revokeBy!, expiresSec: x.expiresSec })));
+    } catch (err) {
+      const guardErr = new CrmTicketError('GUARD_FAILED', `cannot arm the lease guard for ${grants.length} tickets (${this.options.guard.path}): ${(err as Error).message}`, { cause: err });
+      for (const x of grants) fail(x.e, guardErr);
+      live = live.filter((x) => !x.e.granted);
+    }
+
+    const simple: Array<{ e: TicketEffect; expiresSec: number; current: RawTicketState | null }> = [];
+    const alone: Array<{ e: TicketEffect; expiresSec: number }> = [];
+    for (const x of live) {
+      const current = this.known.get(x.e.ticket) ?? null;
+      const removes = current !== null && [...current.attrs.keys()].some((k) => !reservedAttrs.has(k) && !Object.hasOwn(x.e.attrs, k));
+      if (removes) alone.push(x);
+      else simple.push({ ...x, current });
+    }
+
+    const written: TicketEffect[] = [];
+    for (let i = 0; i < simple.length; i += cibBatchTicketsMax) {
+      const chunk = simple.slice(i, i + cibBatchTicketsMax);
+      const states = chunk.map((x) => ({ id: x.e.ticket, attrs: this.stateAttrs(x.e, x.current, x.expiresSec) }));
+      // From here the CIB may change: the state of these tickets is unknown until the call succeeds.
+      this.writeSeq += 1;
+      for (const x of chunk) {
+        this.writtenAt.set(x.e.ticket, this.writeSeq);
+        this.known.delete(x.e.ticket);
+      }
+      try {
+        await this.modifyTicketStates(states, options);
+        for (const [j, x] of chunk.entries()) {
+          const attrs = new Map(x.current?.attrs ?? []);
+          for (const [k, v] of states[j]!.attrs) attrs.set(k, v);
+          attrs.set('id', x.e.ticket);
+          this.known.set(x.e.ticket, { id: x.e.ticket, attrs });
+          written.push(x.e);
+        }
+      } catch (err) {
+        for (const x of chunk) fail(x.e, err);
+      } finally {
+        // A read that starts after this write ended may refresh these tickets again.
+        this.writeSeq += 1;
+      }
+    }
+    for (const x of alone) {
+      try {
+        await this.applyOrThrow(x.e, options, x.expiresSec);
+        written.push(x.e);
+      } catch (err) {
+        fail(x.e, err);
+      }
+    }
+
+    // The guard forgets a grant only once its revoke is in the CIB.
+    const revoked = written.filter((e) => !e.granted);
+    try {
+      await this.options.guard.disarmAll(revoked.map((e) => e.ticket));
+    } catch (err) {
+      const guardErr = new CrmTicketError('GUARD_FAILED', `revoked ${revoked.length} tickets, but cannot update the lease guard record (${this.options.guard.path}): ${(err as Error).message}`, { cause: err });
+      for (const e of revoked) fail(e, guardErr);
+    }
+    return outcomes();
+  }
+
+  /**
+   * The attributes one modify sets for an effect: what `write` sets with crm_ticket (booth's four,
+   * `granted`, standby where it is or was set, the geo attributes), and `last-granted` where the
+   * ticket was not granted, as crm_ticket -g sets it.
+   */
+  private stateAttrs(e: TicketEffect, current: RawTicketState | null, expiresSec: number): Map<string, string> {
+    const standbyNow = current === null ? false : parseBool(current, 'standby', false);
+    const grantedNow = current === null ? false : parseBool(current, 'granted', false);
+    const attrs = new Map<string, string>([
+      ['granted', e.granted ? 'true' : 'false'],
+      ['owner', String(this.ownerFor(e))],
+      ['expires', String(expiresSec)],
+      ['term', String(e.generation)],
+      ['booth-cfg-name', this.options.boothCfgName],
+    ]);
+    if (e.granted && !grantedNow) attrs.set('last-granted', String(Math.floor(this.wallClockMs() / 1000)));
+    if (e.standby || standbyNow) attrs.set('standby', e.standby ? 'true' : 'false');
+    for (const [k, v] of Object.entries(e.attrs)) attrs.set(k, v);
+    return attrs;
+  }
+
+  /**
+   * One `cibadmin --modify` of the status section that sets these attributes of these ticket_state
+   * elements (created where missing). The XML goes on standard input: 1,000 states are ~150 KB, more
+   * than one argv string may hold (128 KiB). Throws CrmTicketError. One CIB update: applied whole or
+   * not at all.
+   */
+  private async modifyTicketStates(states: ReadonlyArray<{ id: string; attrs: ReadonlyMap<string, string> }>, options?: AbortOptions): Promise<void> {
+    assert(states.length > 0 && states.length <= cibBatchTicketsMax, `a CIB update holds 1..${cibBatchTicketsMax} ticket states, got ${states.length}`);
+    const parts: string[] = ['<status><tickets>'];
+    for (const st of states) {
+      checkName('ticket', st.id);
+      parts.push(`<ticket_state id="${st.id}"`);
+      for (const [k, v] of st.attrs) {
+        checkName('attribute', k);
+        parts.push(` ${k}="${xmlAttrValue(v)}"`);
+      }
+      parts.push('/>');
+    }
+    parts.push('</tickets></status>');
+    await this.cibadmin(['--modify', '--scope', 'status', '--xml-pipe'], parts.join(''), options);
   }
 
   async apply(effect: TicketEffect, options?: AbortOptions): Promise<CrmTicketApplyResult> {
@@ -442,37 +635,105 @@ export class CrmTicketSink implements TicketSink {
    * record not touched (only the agent writes it). A ticket that is not
    * granted, or has no ticket_state, is left alone. Never throws for CIB errors.
    */
-  async revokeLost(ticket: string, upToGeneration: number | null = null, options?: AbortOptions, unlessExpiresAfterSec?: number): Promise<CrmTicketApplyResult & { changed?: boolean; takenOver?: boolean }> {
-    try {
-      checkName('ticket', ticket);
-      const current = await this.queryOne(ticket, options);
-      if (current === null || !parseBool(current, 'granted', false)) return { ok: true, changed: false };
-      // A grant with a higher term was written after the one this deadline protects (a newer agent): not ours to end.
-      const term = current.attrs.get('term');
-      if (upToGeneration !== null && term !== undefined && parseTerm(ticket, term) > upToGeneration) return { ok: true, changed: false };
-      // The same grant written since with a later `expires` than the one this deadline goes with: an agent
-      // of this site on another node took it over (its own guard armed first) and keeps it (the hand-over).
-      const expires = current.attrs.get('expires');
-      if (unlessExpiresAfterSec !== undefined && expires !== undefined && /^\d{1,12}$/.test(expires) && Number(expires) > unlessExpiresAfterSec) {
-        return { ok: true, changed: false, takenOver: true };
-      }
-      const cfg = current.attrs.get('booth-cfg-name');
-      if (cfg !== undefined && cfg !== this.options.boothCfgName) {
-        throw new CrmTicketError('FOREIGN_TICKET', `ticket ${ticket} belongs to booth configuration ${JSON.stringify(cfg)}, not ${JSON.stringify(this.options.boothCfgName)}`);
-      }
-      const expiresSec = Math.floor(this.wallClockMs() / 1000);
-      this.known.delete(ticket);
-      this.writtenAt.set(ticket, ++this.writeSeq);
+  async revokeLost(ticket: string, upToGeneration: number | null = null, options?: AbortOptions, unlessExpiresAfterSec?: number): Promise<LostRevokeResult> {
+    const r = await this.revokeLostAll([{ ticket, upToGeneration, ...(unlessExpiresAfterSec === undefined ? {} : { unlessExpiresAfterSec }) }], options);
+    return r.get(ticket)!;
+  }
+
+  /**
+   * revokeLost for many tickets at once (the lease guard revoking every grant
+   * due at the same moment): one read of their state and one `cibadmin
+   * --modify` per cibBatchTicketsMax, instead of two crm_ticket calls per
+   * ticket one after another, which made the last revoke of N land N call
+   * times after its deadline (docs/protocol.md §4). Each ticket is judged as
+   * revokeLost judges it: left alone unless granted; left alone when granted
+   * at a term above `upToGeneration` (a newer agent's grant) or with an
+   * `expires` after `unlessExpiresAfterSec` (taken over by an agent of this
+   * site on another node); refused when of another booth configuration. One
+   * result per ticket; a failed read or CIB update fails every ticket it was
+   * for. Never throws for CIB errors.
+   */
+  async revokeLostAll(items: readonly LostRevoke[], options?: AbortOptions): Promise<Map<string, LostRevokeResult>> {
+    assert(new Set(items.map((x) => x.ticket)).size === items.length, 'revokeLostAll names each ticket once');
+    const out = new Map<string, LostRevokeResult>();
+    const fail = (ticket: string, err: unknown): void => {
+      if (!(err instanceof CrmTicketError)) throw err;
+      out.set(ticket, { ok: false, code: err.code, error: err.message });
+    };
+    const named = items.filter((x) => {
       try {
-        await this.call(['-t', ticket, '-r', '--force', ...setAttr('owner', String(boothOwnerLost)), ...setAttr('expires', String(expiresSec))], options, false);
+        checkName('ticket', x.ticket);
+        return true;
+      } catch (err) {
+        fail(x.ticket, err);
+        return false;
+      }
+    });
+    if (named.length === 0) return out;
+    // The state now, read for these tickets (never the cache: another agent may have written since).
+    const current = new Map<string, RawTicketState>();
+    try {
+      if (named.length > queryOneByOneMax) for (const s of await this.queryAll(options)) current.set(s.id, s);
+      else
+        for (const x of named) {
+          const s = await this.queryOne(x.ticket, options);
+          if (s !== null) current.set(x.ticket, s);
+        }
+    } catch (err) {
+      for (const x of named) fail(x.ticket, err);
+      return out;
+    }
+    const toRevoke: string[] = [];
+    for (const x of named) {
+      try {
+        const s = current.get(x.ticket);
+        if (s === undefined || !parseBool(s, 'granted', false)) {
+          out.set(x.ticket, { ok: true, changed: false });
+          continue;
+        }
+        // A grant with a higher term was written after the one this deadline protects (a newer agent): not ours to end.
+        const term = s.attrs.get('term');
+        if (x.upToGeneration !== null && term !== undefined && parseTerm(x.ticket, term) > x.upToGeneration) {
+          out.set(x.ticket, { ok: true, changed: false });
+          continue;
+        }
+        // The same grant written since with a later `expires` than the one this deadline goes with: an agent
+        // of this site on another node took it over (its own guard armed first) and keeps it (the hand-over).
+        const expires = s.attrs.get('expires');
+        if (x.unlessExpiresAfterSec !== undefined && expires !== undefined && /^\d{1,12}$/.test(expires) && Number(expires) > x.unlessExpiresAfterSec) {
+          out.set(x.ticket, { ok: true, changed: false, takenOver: true });
+          continue;
+        }
+        const cfg = s.attrs.get('booth-cfg-name');
+        if (cfg !== undefined && cfg !== this.options.boothCfgName) {
+          throw new CrmTicketError('FOREIGN_TICKET', `ticket ${x.ticket} belongs to booth configuration ${JSON.stringify(cfg)}, not ${JSON.stringify(this.options.boothCfgName)}`);
+        }
+        toRevoke.push(x.ticket);
+      } catch (err) {
+        fail(x.ticket, err);
+      }
+    }
+    const expiresSec = String(Math.floor(this.wallClockMs() / 1000));
+    for (let i = 0; i < toRevoke.length; i += cibBatchTicketsMax) {
+      const chunk = toRevoke.slice(i, i + cibBatchTicketsMax);
+      this.writeSeq += 1;
+      for (const t of chunk) {
+        this.known.delete(t);
+        this.writtenAt.set(t, this.writeSeq);
+      }
+      try {
+        await this.modifyTicketStates(
+          chunk.map((t) => ({ id: t, attrs: new Map([['granted', 'false'], ['owner', String(boothOwnerLost)], ['expires', expiresSec]]) })),
+          options,
+        );
+        for (const t of chunk) out.set(t, { ok: true, changed: true });
+      } catch (err) {
+        for (const t of chunk) fail(t, err);
       } finally {
         this.writeSeq += 1;
       }
-      return { ok: true, changed: true };
-    } catch (err) {
-      if (err instanceof CrmTicketError) return { ok: false, code: err.code, error: err.message };
-      throw err;
     }
+    return out;
   }
 
   /** Our tickets with their state as the CIB holds it: granted, `expires` (Unix s) and `term` (null when absent or not a number). */
@@ -526,8 +787,17 @@ export class CrmTicketSink implements TicketSink {
   private async call(args: readonly string[], options: AbortOptions | undefined, noStateIsNull: true): Promise<string | null>;
   private async call(args: readonly string[], options: AbortOptions | undefined, noStateIsNull: false): Promise<string>;
   private async call(args: readonly string[], options: AbortOptions | undefined, noStateIsNull: boolean): Promise<string | null> {
+    return this.callTool({ tool: 'crm_ticket', args }, options, noStateIsNull);
+  }
+
+  /** One cibadmin call (stdin: its --xml-pipe input), with the same bounded retries as crm_ticket's. */
+  private async cibadmin(args: readonly string[], stdin: string, options: AbortOptions | undefined): Promise<void> {
+    await this.callTool({ tool: 'cibadmin', args, stdin }, options, false);
+  }
+
+  private async callTool(what: ToolCall, options: AbortOptions | undefined, noStateIsNull: boolean): Promise<string | null> {
     for (let attempt = 1; ; attempt++) {
-      const r = await this.once(args, options?.signal, attempt);
+      const r = await this.once(what, options?.signal, attempt);
       if (r.error === null) return r.stdout;
       if (noStateIsNull && r.error.code === 'NO_SUCH_TICKET') return null;
       const transient = transientCodes.has(r.error.code) || r.error.transient;
@@ -535,25 +805,27 @@ export class CrmTicketSink implements TicketSink {
       try {
         await sleep(this.retryBackoffMs * 2 ** (attempt - 1), undefined, options?.signal === undefined ? undefined : { signal: options.signal });
       } catch (err) {
-        throw new CrmTicketError('ABORTED', `aborted while waiting to retry crm_ticket ${args.join(' ')}`, { args, cause: err });
+        throw new CrmTicketError('ABORTED', `aborted while waiting to retry ${what.tool} ${what.args.join(' ')}`, { args: what.args, cause: err });
       }
     }
   }
 
-  private async once(args: readonly string[], signal: AbortSignal | undefined, attempt: number): Promise<{ stdout: string; error: CrmTicketError | null }> {
+  private async once(what: ToolCall, signal: AbortSignal | undefined, attempt: number): Promise<{ stdout: string; error: CrmTicketError | null }> {
     const started = this.options.clock.now();
     const r = await this.runner.run({
-      tool: 'crm_ticket',
-      file: this.binary,
-      argv: args,
+      tool: what.tool,
+      file: what.tool === 'crm_ticket' ? this.binary : (this.options.cibadmin ?? 'cibadmin'),
+      argv: what.args,
       env: this.env,
       timeoutMs: this.callTimeoutMs,
       outputBytesMax: this.outputBytesMax,
+      ...(what.stdin === undefined ? {} : { stdin: what.stdin }),
       ...(signal === undefined ? {} : { signal }),
     });
     const error = r.kind === 'exited' && r.exitCode === 0 ? null : crmTicketErrorOf(r);
     this.options.onCall?.({
-      args,
+      ...(what.tool === 'crm_ticket' ? {} : { tool: what.tool, stdinBytes: Buffer.byteLength(what.stdin ?? '') }),
+      args: what.args,
       exitCode: r.kind === 'exited' ? r.exitCode : null,
       durationMs: this.options.clock.now() - started,
       attempt,
@@ -561,6 +833,13 @@ export class CrmTicketSink implements TicketSink {
     });
     return { stdout: r.stdout, error };
   }
+}
+
+/** One run of crm_ticket or cibadmin. */
+interface ToolCall {
+  readonly tool: 'crm_ticket' | 'cibadmin';
+  readonly args: readonly string[];
+  readonly stdin?: string;
 }
 
 /** crm_ticket's exit meanings (exit-codes.ts) as error codes of this sink. */
@@ -583,9 +862,14 @@ function crmTicketErrorOf(r: RunResult): CrmTicketError {
     const message = r.kind === 'not-found' ? `${r.file} not found (is pacemaker-cli-utils installed?)` : describeFailedRun(r);
     return new CrmTicketError(runFailureCode(r), message, base);
   }
-  const reading = readExit('crm_ticket', r.exitCode, stderr);
+  const reading = readExit(r.tool === 'cibadmin' ? 'cibadmin' : 'crm_ticket', r.exitCode, stderr);
   const what = `${commandLine(r)} exited ${r.exitCode}${stderr === '' ? '' : `: ${stderr}`}`;
   return new CrmTicketError(crmTicketCodeOf[reading.meaning] ?? 'FAILED', what, { ...base, exitCode: r.exitCode, transient: reading.transient });
+}
+
+/** An XML attribute value, quoted with `"`: the markup characters and the whitespace a parser would normalise, as character references. */
+function xmlAttrValue(v: string): string {
+  return v.replace(/[&<>"'\t\n\r]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function setAttr(name: string, value: string): string[] {

@@ -13,8 +13,11 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
 import { assert, generation, ms } from '../../core/types.js';
-import type { AbortOptions, MonotonicClock, TicketSink } from '../../ports/ports.js';
+import type { AbortOptions, EffectOutcome, MonotonicClock, TicketSink } from '../../ports/ports.js';
 import { LeaseGuardFile, readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
+
+/** Ticket files written at once by applyBatch (the pump's per-ticket writers had 32 in flight): 50,000 at once ran out of file descriptors (EMFILE). */
+export const fileWritesInFlightMax = 32;
 
 /** The lease guard record's file name inside the ticket directory. */
 export const guardFileName = 'lease-guard';
@@ -80,16 +83,59 @@ export class FileTicketSink implements TicketSink {
     }
   }
 
-  async apply(e: TicketEffect, _options?: AbortOptions): Promise<{ ok: boolean; error?: string }> {
-    // As the crm_ticket sink: a grant past its deadline is not written (ready.ts), even if the host's own
-    // check let it through a moment earlier; it would arm the guard with a deadline already gone.
-    // A grant without a deadline would be one the guard never revokes: a programmer error, as there.
-    assert(!e.granted || e.revokeBy !== null, 'a granted effect carries revokeBy');
+  /**
+   * As apply for many tickets: one guard record write arms every grant before any ticket file is
+   * written, the files are written (fileWritesInFlightMax at once), and one guard record write
+   * disarms the revokes that were written. Each file stands alone (there is no one write for all),
+   * so each effect's outcome is its own file's.
+   */
+  async applyBatch(effects: readonly TicketEffect[], _options?: AbortOptions): Promise<EffectOutcome[]> {
+    assert(new Set(effects.map((e) => e.ticket)).size === effects.length, 'a batch holds at most one effect per ticket');
+    const out = new Map<number, EffectOutcome>();
     const now = this.clock.now();
-    if (e.granted && e.revokeBy !== null && e.revokeBy <= now) {
-      return { ok: false, error: `refusing to grant ${e.ticket}: its revoke deadline passed ${now - e.revokeBy} ms ago` };
+    const live: TicketEffect[] = [];
+    for (const e of effects) {
+      assert(!e.granted || e.revokeBy !== null, 'a granted effect carries revokeBy');
+      if (e.granted && e.revokeBy !== null && e.revokeBy <= now) out.set(e.id, { id: e.id, ok: false, error: `refusing to grant ${e.ticket}: its revoke deadline passed ${now - e.revokeBy} ms ago` });
+      else live.push(e);
     }
-    const state: FileTicketState = {
+    let guard: LeaseGuardFile;
+    try {
+      guard = await this.guard();
+      // The guard learns of the grants before any is written, and forgets a revoked one only once it is.
+      await guard.armAll(live.filter((e) => e.granted).map((e) => ({ ticket: e.ticket, generation: e.generation, revokeBy: e.revokeBy! })));
+    } catch (err) {
+      for (const e of live) out.set(e.id, { id: e.id, ok: false, error: (err as Error).message });
+      return effects.map((e) => out.get(e.id)!);
+    }
+    const revoked: string[] = [];
+    for (let i = 0; i < live.length; i += fileWritesInFlightMax) {
+      await Promise.all(
+        live.slice(i, i + fileWritesInFlightMax).map(async (e) => {
+          try {
+            await writeFileAtomic(join(this.dir, FileTicketSink.fileName(e.ticket)), `${JSON.stringify(this.fileState(e))}\n`);
+            if (!e.granted) revoked.push(e.ticket);
+            out.set(e.id, { id: e.id, ok: true });
+          } catch (err) {
+            out.set(e.id, { id: e.id, ok: false, error: (err as Error).message });
+          }
+        }),
+      );
+    }
+    try {
+      await guard.disarmAll(revoked);
+    } catch (err) {
+      const byTicket = new Map(effects.map((e) => [e.ticket, e]));
+      for (const t of revoked) {
+        const e = byTicket.get(t)!;
+        out.set(e.id, { id: e.id, ok: false, error: (err as Error).message });
+      }
+    }
+    return effects.map((e) => out.get(e.id)!);
+  }
+
+  private fileState(e: TicketEffect): FileTicketState {
+    return {
       ticket: e.ticket,
       granted: e.granted,
       standby: e.standby,
@@ -100,6 +146,18 @@ export class FileTicketSink implements TicketSink {
       attrs: e.attrs,
       writtenAt: new Date().toISOString(),
     };
+  }
+
+  async apply(e: TicketEffect, _options?: AbortOptions): Promise<{ ok: boolean; error?: string }> {
+    // As the crm_ticket sink: a grant past its deadline is not written (ready.ts), even if the host's own
+    // check let it through a moment earlier; it would arm the guard with a deadline already gone.
+    // A grant without a deadline would be one the guard never revokes: a programmer error, as there.
+    assert(!e.granted || e.revokeBy !== null, 'a granted effect carries revokeBy');
+    const now = this.clock.now();
+    if (e.granted && e.revokeBy !== null && e.revokeBy <= now) {
+      return { ok: false, error: `refusing to grant ${e.ticket}: its revoke deadline passed ${now - e.revokeBy} ms ago` };
+    }
+    const state = this.fileState(e);
     try {
       const guard = await this.guard();
       // The guard learns of a grant before it is written, and forgets it only once the revoke is.

@@ -46,8 +46,8 @@ export class GuardFileError extends TollboothError<'GUARD_FILE_INVALID'> {
 }
 
 type Change =
-  | { readonly kind: 'arm'; readonly ticket: string; readonly rec: GuardRecord }
-  | { readonly kind: 'disarm'; readonly ticket: string }
+  | { readonly kind: 'arm'; readonly entries: ReadonlyArray<{ readonly ticket: string; readonly rec: GuardRecord }> }
+  | { readonly kind: 'disarm'; readonly tickets: readonly string[] }
   | {
       readonly kind: 'extend';
       readonly entries: ReadonlyArray<{ readonly ticket: string } & GuardRecord>;
@@ -84,13 +84,30 @@ export class LeaseGuardFile {
 
   /** Records a grant's deadline; resolves once durable. Call before writing the grant. */
   arm(ticket: string, generation: number, revokeBy: number, expiresSec?: number): Promise<void> {
-    return this.change({ kind: 'arm', ticket, rec: { generation, revokeBy, ...(expiresSec === undefined ? {} : { expiresSec }) } });
+    return this.armAll([{ ticket, generation, revokeBy, ...(expiresSec === undefined ? {} : { expiresSec }) }]);
+  }
+
+  /** Records the deadlines of many grants in one durable write (a batch of sink writes); resolves once durable. */
+  armAll(entries: ReadonlyArray<{ readonly ticket: string } & GuardRecord>): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    return this.change({
+      kind: 'arm',
+      entries: entries.map((e) => ({ ticket: e.ticket, rec: { generation: e.generation, revokeBy: e.revokeBy, ...(e.expiresSec === undefined ? {} : { expiresSec: e.expiresSec }) } })),
+    });
   }
 
   /** Forgets a grant; resolves once durable. Call after the revoke is written. */
   disarm(ticket: string): Promise<void> {
-    if (!this.records.has(ticket) && !this.waiting.some((w) => w.change.kind === 'arm' && w.change.ticket === ticket)) return Promise.resolve();
-    return this.change({ kind: 'disarm', ticket });
+    return this.disarmAll([ticket]);
+  }
+
+  /** Forgets many grants in one durable write; resolves once durable. Tickets with no record (and none being armed) cost nothing. */
+  disarmAll(tickets: readonly string[]): Promise<void> {
+    const arming = new Set<string>();
+    for (const w of this.waiting) if (w.change.kind === 'arm') for (const e of w.change.entries) arming.add(e.ticket);
+    const armed = tickets.filter((t) => this.records.has(t) || arming.has(t));
+    if (armed.length === 0) return Promise.resolve();
+    return this.change({ kind: 'disarm', tickets: armed });
   }
 
   /**
@@ -144,8 +161,8 @@ export class LeaseGuardFile {
         this.waiting = [];
         const next = new Map(this.records);
         for (const { change: c } of batch) {
-          if (c.kind === 'arm') next.set(c.ticket, c.rec);
-          else if (c.kind === 'disarm') next.delete(c.ticket);
+          if (c.kind === 'arm') for (const e of c.entries) next.set(e.ticket, e.rec);
+          else if (c.kind === 'disarm') for (const t of c.tickets) next.delete(t);
           else {
             const moved = new Map<string, number>();
             this.movedBy.set(c, moved);

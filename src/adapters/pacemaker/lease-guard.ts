@@ -9,7 +9,9 @@
 // It reads the agent's guard record (lease-guard-file.ts) on every change
 // (inotify) and at least every pollMs, keeps one timer on the earliest
 // deadline, and at a deadline re-reads the record and revokes every grant
-// whose deadline has passed, through `crm_ticket -r --force`. It never writes
+// whose deadline has passed, all of them together: one read of the CIB and
+// one `cibadmin --modify` (CrmTicketSink.revokeLostAll), so the last of N
+// revokes due at once does not land N crm_ticket calls late. It never writes
 // the record: the agent learns that a deadline passed when its next guard
 // update is refused (skipped) and writes the grant again if its lease allows.
 //
@@ -39,8 +41,11 @@ export interface LeaseGuardOptions {
   readonly guardPath: string;
   readonly boot: string;
   readonly clock: MonotonicClock;
-  /** Revokes one ticket in the CIB; resolves with ok false (and why) when it could not. */
-  readonly revoke: (ticket: string, generation: number, rec: GuardRecord) => Promise<{ ok: boolean; error?: string; changed?: boolean; takenOver?: boolean }>;
+  /**
+   * Revokes every ticket named, together (one CIB update); resolves with each one's outcome: ok false
+   * (and why) where it could not. A ticket missing from the answer counts as not revoked.
+   */
+  readonly revokeAll: (due: ReadonlyArray<{ readonly ticket: string; readonly generation: number; readonly rec: GuardRecord }>) => Promise<ReadonlyMap<string, RevokeOutcome>>;
   readonly log: GuardLogger;
   /** Longest time between two reads of the record, in ms. Default leaseGuardPollMsDefault. */
   readonly pollMs?: number;
@@ -48,6 +53,14 @@ export interface LeaseGuardOptions {
   readonly retryMs?: number;
   /** Whether the agent still runs; with none armed and the agent gone, the guard stops. */
   readonly agentAlive?: () => boolean;
+}
+
+/** What a revoke of the lease guard came to: `changed` false, nothing to revoke; `takenOver`, left to another agent of this site. */
+export interface RevokeOutcome {
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly changed?: boolean;
+  readonly takenOver?: boolean;
 }
 
 export class LeaseGuard {
@@ -146,10 +159,22 @@ export class LeaseGuard {
 
   private async enforce(): Promise<void> {
     const now = this.o.clock.now();
+    const due: Array<{ ticket: string; generation: number; rec: GuardRecord; key: string }> = [];
     for (const [ticket, rec] of this.records) {
       const key = `${ticket}@${rec.generation}@${rec.revokeBy}`;
-      if (rec.revokeBy > now || this.done.has(key)) continue;
-      const r = await this.o.revoke(ticket, rec.generation, rec);
+      if (rec.revokeBy <= now && !this.done.has(key)) due.push({ ticket, generation: rec.generation, rec, key });
+    }
+    let outcomes: ReadonlyMap<string, RevokeOutcome> = new Map();
+    let thrown = 'no outcome for this ticket';
+    if (due.length > 0) {
+      try {
+        outcomes = await this.o.revokeAll(due);
+      } catch (err) {
+        thrown = err instanceof Error ? err.message : String(err);
+      }
+    }
+    for (const { ticket, rec, key } of due) {
+      const r = outcomes.get(ticket) ?? { ok: false, error: thrown };
       if (r.ok) {
         this.done.add(key);
         if (r.takenOver === true) {
@@ -272,7 +297,8 @@ export const cibGuardIntervalMsDefault = 1_000;
 export interface CibExpiryGuardOptions {
   /** Our tickets in the CIB: id, granted, `expires` (Unix s) and `term`. */
   readonly read: () => Promise<ReadonlyArray<{ readonly ticket: string; readonly granted: boolean; readonly expiresSec: number | null; readonly term: number | null }>>;
-  readonly revoke: (ticket: string, term: number | null) => Promise<{ ok: boolean; error?: string; changed?: boolean }>;
+  /** Revokes every ticket named, together (one CIB update); a ticket missing from the answer counts as not revoked. */
+  readonly revokeAll: (overdue: ReadonlyArray<{ readonly ticket: string; readonly term: number | null }>) => Promise<ReadonlyMap<string, RevokeOutcome>>;
   /** Wall clock, Unix ms. */
   readonly wallMs: () => number;
   /** Slack for wall clocks that differ between the cluster's nodes, in ms. Default cibGuardMarginMsDefault. */
@@ -326,9 +352,17 @@ export class CibExpiryGuard {
       return out;
     }
     const limitSec = (this.o.wallMs() - (this.o.marginMs ?? cibGuardMarginMsDefault)) / 1000;
-    for (const s of states) {
-      if (!s.granted || s.expiresSec === null || s.expiresSec >= limitSec) continue;
-      const r = await this.o.revoke(s.ticket, s.term);
+    const overdue = states.flatMap((s) => (s.granted && s.expiresSec !== null && s.expiresSec < limitSec ? [{ ...s, expiresSec: s.expiresSec }] : []));
+    if (overdue.length === 0) return out;
+    let outcomes: ReadonlyMap<string, RevokeOutcome> = new Map();
+    let thrown = 'no outcome for this ticket';
+    try {
+      outcomes = await this.o.revokeAll(overdue.map((s) => ({ ticket: s.ticket, term: s.term })));
+    } catch (err) {
+      thrown = err instanceof Error ? err.message : String(err);
+    }
+    for (const s of overdue) {
+      const r = outcomes.get(s.ticket) ?? { ok: false, error: thrown };
       if (r.ok && r.changed !== false) {
         this.revoked += 1;
         out.push(s.ticket);

@@ -10,7 +10,11 @@
 // the real binary where it can produce them (invalid CIB XML, missing CIB
 // file) and tiny fake crm_ticket scripts in a temp dir where it cannot (every
 // mapped exit code, a slow binary for the timeout, a transient failure that
-// heals, malformed output). Time is a fixed offset between a monotonic and a
+// heals, malformed output). applyBatch is checked with the real cibadmin: N
+// grants and N revokes in one CIB update (the guard record armed before, and
+// cleared after), an invalid or foreign ticket failing alone, a failed update
+// failing every effect in it with the CIB unchanged, a concurrent change by
+// hand kept, and the split into updates of cibBatchTicketsMax. Time is a fixed offset between a monotonic and a
 // wall clock so that `expires` is exact. If crm_ticket is not installed the
 // suite FAILS (it never skips): install pacemaker-cli-utils (see .ci/run).
 import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
@@ -28,6 +32,7 @@ import {
   type CrmTicketCall,
   type CrmTicketSinkOptions,
   cibExpiresSlackMs,
+  cibBatchTicketsMax,
 } from '../../../src/adapters/pacemaker/crm-ticket-sink.js';
 import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { systemProcessRunner } from '../../../src/adapters/process-runner.js';
@@ -384,6 +389,164 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
       expect(r.ok ? '' : r.error).toMatch(msg);
     }
     expect(calls).toEqual([]);
+  });
+});
+
+describe('CrmTicketSink.applyBatch on a CIB file (real cibadmin and crm_ticket)', () => {
+  const names = (n: number, prefix = 't'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+  const cibadminCalls = (calls: readonly CrmTicketCall[]): CrmTicketCall[] => calls.filter((c) => c.tool === 'cibadmin');
+
+  it('grants N tickets with ONE cibadmin --modify after one read of every ticket, the guard armed for all before it', async () => {
+    const armedAtWrite: number[] = [];
+    const { cib, calls, sink, guard } = await lab('cib-tickets.xml', {
+      runner: {
+        run: (req) => {
+          if (req.tool === 'cibadmin') armedAtWrite.push(tickets.filter((t) => guard.get(t) !== undefined).length);
+          return systemProcessRunner.run(req);
+        },
+      },
+    });
+    const tickets = names(300);
+    const batch = tickets.map((ticket, i) => effect({ id: i + 1, ticket }));
+    expect(await sink.applyBatch(batch)).toEqual(batch.map((e) => ({ id: e.id, ok: true })));
+    expect(calls.map((c) => `${c.tool ?? 'crm_ticket'} ${c.args.join(' ')}`)).toEqual(['crm_ticket -q', 'cibadmin --modify --scope status --xml-pipe']);
+    // Every grant's deadline was durable in the guard record before the CIB write started.
+    expect(armedAtWrite).toEqual([300]);
+    for (const t of tickets) expect(guard.get(t)).toEqual({ generation: 7, revokeBy: mono0 + 30_000, expiresSec: 1_800_000_030 });
+    const cibState = await cibTickets(cib);
+    for (const t of tickets) {
+      expect(cibState[t]).toMatchObject({ granted: 'true', owner: String(siteId), expires: '1800000030', term: '7', 'booth-cfg-name': 'booth' });
+      expect(cibState[t]?.['last-granted']).toMatch(/^\d+$/);
+      expect(cibState[t]?.standby).toBeUndefined();
+    }
+    expect((await listDetails(cib)).split('\n').filter((l) => /^t\d{4}\tgranted /.test(l))).toHaveLength(300);
+    expect((await sink.readAll()).filter((s) => s.granted)).toHaveLength(300);
+  });
+
+  it('revokes N tickets with ONE cibadmin --modify, then forgets them in the guard record', async () => {
+    const { cib, calls, clock, sink, guard } = await lab();
+    const tickets = names(300);
+    await sink.applyBatch(tickets.map((ticket, i) => effect({ id: i + 1, ticket })));
+    calls.length = 0;
+    clock.t = mono0 + 2_500;
+    const revokes = tickets.map((ticket, i) => effect({ id: 1000 + i, ticket, granted: false, owner: null, revokeBy: null, generation: generation(8) }));
+    expect(await sink.applyBatch(revokes)).toEqual(revokes.map((e) => ({ id: e.id, ok: true })));
+    // The sink wrote these tickets itself: no read first, one CIB update.
+    expect(calls.map((c) => `${c.tool ?? 'crm_ticket'} ${c.args.join(' ')}`)).toEqual(['cibadmin --modify --scope status --xml-pipe']);
+    const cibState = await cibTickets(cib);
+    for (const t of tickets) expect(cibState[t]).toMatchObject({ granted: 'false', owner: '-1', expires: '1800000002', term: '8', 'booth-cfg-name': 'booth' });
+    for (const t of tickets) expect(guard.get(t)).toBeUndefined();
+    expect((await LeaseGuardFile.open(guard.path, 'test-boot')).all().size).toBe(0);
+    expect(await listDetails(cib)).not.toMatch(/^t\d{4}\tgranted /m);
+  });
+
+  it('an effect with an invalid ticket name fails alone, before any call; the others are written', async () => {
+    const { cib, sink } = await lab();
+    const batch = [effect({ id: 1, ticket: 'good1' }), effect({ id: 2, ticket: 'bad name' }), effect({ id: 3, ticket: 'x"/><evil a="' }), effect({ id: 4, ticket: 'good2', granted: false, owner: null, revokeBy: null })];
+    const r = await sink.applyBatch(batch);
+    expect(r.map((o) => [o.id, o.ok])).toEqual([
+      [1, true],
+      [2, false],
+      [3, false],
+      [4, true],
+    ]);
+    expect(r[1]?.error).toMatch(/^INVALID_EFFECT: ticket name "bad name" is not a valid name/);
+    const cibState = await cibTickets(cib);
+    expect(Object.keys(cibState).sort()).toEqual(['good1', 'good2']);
+    expect(cibState.good1).toMatchObject({ granted: 'true' });
+    expect(cibState.good2).toMatchObject({ granted: 'false' });
+  });
+
+  it('a CIB update that fails fails every effect in it and changes nothing (all or nothing)', async () => {
+    const { cib, calls, sink } = await lab();
+    const tickets = names(20);
+    await sink.applyBatch(tickets.map((ticket, i) => effect({ id: i + 1, ticket })));
+    const before = await readFile(cib, 'utf8');
+    // The CIB becomes unreadable between two batches: the sink knows every ticket, so its one call is the update.
+    await writeFile(cib, 'this is not XML');
+    calls.length = 0;
+    const batch = tickets.map((ticket, i) => effect({ id: 100 + i, ticket, granted: false, owner: null, revokeBy: null, generation: generation(8) }));
+    const r = await sink.applyBatch(batch);
+    expect(calls.map((c) => [c.tool, c.exitCode])).toEqual([['cibadmin', 78]]);
+    for (const o of r) {
+      expect(o.ok).toBe(false);
+      expect(o.error).toMatch(/^CIB_INVALID: cibadmin --modify --scope status --xml-pipe exited 78/);
+    }
+    expect(await readFile(cib, 'utf8')).toBe('this is not XML');
+    // Healed: the state of those tickets is unknown after the failure, so the next batch reads it first.
+    await writeFile(cib, before);
+    calls.length = 0;
+    expect((await sink.applyBatch(batch)).every((o) => o.ok)).toBe(true);
+    expect(calls.map((c) => `${c.tool ?? 'crm_ticket'} ${c.args.join(' ')}`)).toEqual(['crm_ticket -q', 'cibadmin --modify --scope status --xml-pipe']);
+    for (const t of tickets) expect((await cibTickets(cib))[t]).toMatchObject({ granted: 'false', term: '8' });
+  });
+
+  it('a cibadmin that fails after a partial write is not taken for success: every effect fails', async () => {
+    // A fake cibadmin that applies the update and then exits 1 (the worst case: we cannot know what landed).
+    const fake = await fakeBinary(`cibadmin "$@"; exit 1`);
+    const { sink } = await lab('cib-tickets.xml', { cibadmin: fake, attemptsMax: 1 });
+    const r = await sink.applyBatch([effect({ id: 1, ticket: 'a' }), effect({ id: 2, ticket: 'b' })]);
+    expect(r.map((o) => o.ok)).toEqual([false, false]);
+    expect(r[0]?.error).toMatch(/^FAILED: cibadmin --modify --scope status --xml-pipe exited 1/);
+    // What the CIB holds is unknown now: the next write of either reads it first.
+    expect(await sink.readAll()).toEqual(expect.any(Array));
+  });
+
+  it('keeps a concurrent change to another ticket and to an attribute it does not write', async () => {
+    const { cib, sink } = await lab();
+    await sink.applyBatch([effect({ id: 1, ticket: 'a' }), effect({ id: 2, ticket: 'b' })]);
+    // By hand, after the sink read and wrote: another ticket granted, an attribute added to a batched one.
+    const env = { ...process.env, CIB_file: cib };
+    await run(crmTicket, ['-t', 'byhand', '-g', '--force'], { env });
+    await run(crmTicket, ['-t', 'a', '-S', 'handmade', '-v', 'yes'], { env });
+    const revokes = ['a', 'b'].map((ticket, i) => effect({ id: 10 + i, ticket, granted: false, owner: null, revokeBy: null, generation: generation(8) }));
+    expect(await sink.applyBatch(revokes)).toEqual(revokes.map((e) => ({ id: e.id, ok: true })));
+    const t = await cibTickets(cib);
+    expect(t.byhand).toMatchObject({ granted: 'true' });
+    expect(t.a).toMatchObject({ granted: 'false', term: '8', handmade: 'yes' });
+    expect(t.b).toMatchObject({ granted: 'false', term: '8' });
+  });
+
+  it('a ticket of another booth configuration fails alone and is left as it was', async () => {
+    const { cib, sink } = await lab('cib-foreign-tickets.xml');
+    const before = (await cibTickets(cib)).otherT;
+    const r = await sink.applyBatch([effect({ id: 1, ticket: 'otherT' }), effect({ id: 2, ticket: 'ticketB', generation: generation(4) }), effect({ id: 3, ticket: 'n1' }), effect({ id: 4, ticket: 'n2' }), effect({ id: 5, ticket: 'n3' }), effect({ id: 6, ticket: 'n4' })]);
+    expect(r.map((o) => o.ok)).toEqual([false, true, true, true, true, true]);
+    expect(r[0]?.error).toMatch(/^FOREIGN_TICKET: ticket otherT belongs to booth configuration "other"/);
+    const t = await cibTickets(cib);
+    expect(t.otherT).toEqual(before);
+    expect(t.ticketB).toMatchObject({ granted: 'true', term: '4', owner: String(siteId) });
+  });
+
+  it('standby, geo attributes with markup, and a removed geo attribute (written alone with crm_ticket -D)', async () => {
+    const { cib, calls, sink } = await lab();
+    // (Newlines and tabs are not kept by the CIB either way: crm_ticket -S stores them as cibadmin does.)
+    const tricky = 'a "quoted" <value> & \'more\' &amp; &#10;';
+    expect((await sink.applyBatch([effect({ id: 1, ticket: 'a', standby: true, attrs: { note: tricky, k: '1' } }), effect({ id: 2, ticket: 'b' })])).every((o) => o.ok)).toBe(true);
+    expect((await cibTickets(cib)).a).toMatchObject({ granted: 'true', standby: 'true', k: '1' });
+    expect((await sink.queryOne('a'))?.attrs.get('note')).toBe(tricky);
+    calls.length = 0;
+    // a loses its note (a -D, which a modify cannot express) and leaves standby; b is revoked.
+    const r = await sink.applyBatch([effect({ id: 3, ticket: 'a', attrs: { k: '2' } }), effect({ id: 4, ticket: 'b', granted: false, owner: null, revokeBy: null })]);
+    expect(r.every((o) => o.ok)).toBe(true);
+    expect(calls.map((c) => `${c.tool ?? 'crm_ticket'} ${c.args.join(' ')}`)).toEqual([
+      'cibadmin --modify --scope status --xml-pipe',
+      `crm_ticket -t a -g --force ${boothAttrs(siteId, 1_800_000_030, 7)} -S k --attr-value=2 -D note`,
+      'crm_ticket -t a --activate',
+    ]);
+    const t = await cibTickets(cib);
+    expect(t.a).toMatchObject({ granted: 'true', standby: 'false', k: '2' });
+    expect(t.a?.note).toBeUndefined();
+    expect(t.b).toMatchObject({ granted: 'false' });
+  });
+
+  it(`splits more than cibBatchTicketsMax (${cibBatchTicketsMax}) tickets into several CIB updates`, async () => {
+    const { cib, calls, sink } = await lab();
+    const tickets = names(cibBatchTicketsMax + 1);
+    const r = await sink.applyBatch(tickets.map((ticket, i) => effect({ id: i + 1, ticket })));
+    expect(r.every((o) => o.ok)).toBe(true);
+    expect(cibadminCalls(calls)).toHaveLength(2);
+    expect(Object.values(await cibTickets(cib)).filter((t) => t.granted === 'true')).toHaveLength(cibBatchTicketsMax + 1);
   });
 });
 

@@ -6,7 +6,8 @@
 // after the agent that armed the grant is gone, then stops. And the hand-over
 // (docs/operations.md, "move the agent"): a deadline whose grant an agent of
 // the same site on another node wrote since, with a later `expires`, is left
-// alone.
+// alone. Every grant due at the same moment is revoked together, with one
+// read and one cibadmin --modify.
 //
 // The in-process guard runs on a clock the test moves by hand and counts the
 // guard's reads of it, so "not before" and "at its first look after" are
@@ -20,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CrmTicketSink } from '../../../src/adapters/pacemaker/crm-ticket-sink.js';
+import { CrmTicketSink, type CrmTicketCall } from '../../../src/adapters/pacemaker/crm-ticket-sink.js';
 import { CibExpiryGuard, LeaseGuard } from '../../../src/adapters/pacemaker/lease-guard.js';
 import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
 import { SystemClock } from '../../../src/adapters/system-clock.js';
@@ -112,7 +113,7 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
     const { cib, sink, guardFile } = await setup('booth', hand);
     const deadline = hand.t + 600;
     expect(await sink.apply(grant('ticketA', deadline))).toEqual({ ok: true });
-    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock: hand.forGuard, revoke: (t) => sink.revokeLost(t), log: quiet, pollMs: 100 });
+    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock: hand.forGuard, revokeAll: (due) => sink.revokeLostAll(due.map((d) => ({ ticket: d.ticket, upToGeneration: null }))), log: quiet, pollMs: 100 });
     guards.push(g);
     await g.start();
     // Not before: the guard has looked at 1 ms before the deadline (however long that took), and left it.
@@ -130,12 +131,47 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
     expect(g.revoked).toBe(1);
   });
 
+  it('revokes every grant due at the same moment together: one read and one cibadmin --modify, not two crm_ticket calls each', async () => {
+    const hand = new HandClock(5_000_000);
+    const { cib, guardFile } = await setup('booth', hand);
+    const calls: CrmTicketCall[] = [];
+    const sink = new CrmTicketSink({ siteId: 560592995, boothCfgName: 'booth', env: { CIB_file: cib }, clock: hand, guard: guardFile, onCall: (c) => calls.push(c) });
+    const deadline = hand.t + 600;
+    const tickets = Array.from({ length: 40 }, (_, i) => `t${i}`);
+    // Granted in one batch; a newer grant (term 4) of one of them, written since by another agent, is left alone.
+    expect((await sink.applyBatch(tickets.map((t, i) => ({ ...grant(t, deadline), id: i + 1 })))).every((o) => o.ok)).toBe(true);
+    await run('crm_ticket', ['-t', 't0', '-S', 'term', '--attr-value=4'], { env: { ...process.env, CIB_file: cib } });
+    const g = new LeaseGuard({
+      guardPath: guardFile.path,
+      boot: 'boot-x',
+      clock: hand.forGuard,
+      revokeAll: (due) => sink.revokeLostAll(due.map((d) => ({ ticket: d.ticket, upToGeneration: d.generation }))),
+      log: quiet,
+      pollMs: 100,
+    });
+    guards.push(g);
+    await g.start();
+    await moveAndLook(hand, deadline - 1);
+    calls.length = 0;
+    hand.t = deadline;
+    expect(await revokedAt(cib, 't39', processWaitMs, hand)).toBe(deadline);
+    const until = clock.now() + processWaitMs;
+    while (g.revoked < 39 && clock.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(g.revoked).toBe(39);
+    expect(calls.map((c) => `${c.tool ?? 'crm_ticket'} ${c.args.join(' ')}`)).toEqual(['crm_ticket -q', 'cibadmin --modify --scope status --xml-pipe']);
+    for (const t of tickets.slice(1)) expect(await grantedIn(cib, t)).toBe(false);
+    expect(await grantedIn(cib, 't0')).toBe(true);
+    const { stdout } = await run('crm_ticket', ['-t', 't7', '-q'], { env: { ...process.env, CIB_file: cib } });
+    expect(stdout).toMatch(/owner="0"/);
+    expect(stdout).toMatch(/term="3"/);
+  });
+
   it('keeps a grant whose deadline the agent moves later, and revokes at the moved deadline', async () => {
     const hand = new HandClock(5_000_000);
     const { cib, sink, guardFile } = await setup('booth', hand);
     const first = hand.t + 3_000;
     await sink.apply(grant('ticketA', first));
-    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock: hand.forGuard, revoke: (t) => sink.revokeLost(t), log: quiet, pollMs: 100 });
+    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock: hand.forGuard, revokeAll: (due) => sink.revokeLostAll(due.map((d) => ({ ticket: d.ticket, upToGeneration: null }))), log: quiet, pollMs: 100 });
     guards.push(g);
     await g.start();
     // The extension lands before the first deadline on the guard's clock, however long the write took.
@@ -172,7 +208,7 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
     expect(await otherSink.apply(grant('ticketA', clock.now() + 60_000))).toEqual({ ok: true });
     let notedTakeOver = 0;
     const log = { ...quiet, info: (_o: object, msg: string) => void (msg.includes('took the grant over') && (notedTakeOver += 1)) };
-    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock, revoke: (t, gen, rec) => sink.revokeLost(t, gen, undefined, rec.expiresSec), log, pollMs: 100 });
+    const g = new LeaseGuard({ guardPath: guardFile.path, boot: 'boot-x', clock, revokeAll: (due) => sink.revokeLostAll(due.map((d) => ({ ticket: d.ticket, upToGeneration: d.generation, unlessExpiresAfterSec: d.rec.expiresSec! }))), log, pollMs: 100 });
     guards.push(g);
     await g.start();
     const until = clock.now() + processWaitMs;
@@ -256,7 +292,7 @@ describe('the cluster lease guard (CIB expires; real crm_ticket, CIB file)', () 
     const logs: string[] = [];
     const g = new CibExpiryGuard({
       read: () => sink.ticketStates(),
-      revoke: (t, term) => sink.revokeLost(t, term),
+      revokeAll: (overdue) => sink.revokeLostAll(overdue.map((o) => ({ ticket: o.ticket, upToGeneration: o.term }))),
       wallMs: () => nowSec * 1000,
       marginMs: 2_000,
       log: { info: () => undefined, warn: (_o, m) => logs.push(m), error: (_o, m) => logs.push(m) },

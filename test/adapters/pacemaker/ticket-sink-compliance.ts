@@ -20,7 +20,11 @@
 // a deadline is refused as a programmer error (it throws); after a reboot no
 // deadline comes back; applying an effect or a guard update twice changes
 // nothing more; a broken medium makes apply and extendGuard resolve with
-// ok: false and an error, never throw.
+// ok: false and an error, never throw. applyBatch (many tickets in one
+// write): one outcome per effect, in order; grants, revokes, standby and
+// attributes of many tickets land as apply's would, deadlines armed; a grant
+// whose deadline passed fails alone and the rest are written; on a broken
+// medium every effect fails.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CibTicketState, GuardExtension, TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { AssertionError, generation, memberId, ms, type Ms } from '../../../src/core/types.js';
@@ -84,7 +88,7 @@ function ext(ticket: string, gen: number, revokeBy: number): GuardExtension {
   return { ticket, generation: generation(gen), revokeBy: ms(revokeBy) };
 }
 
-const byName = (a: CibTicketState, b: CibTicketState): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byName = (a: { readonly name: string }, b: { readonly name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** What every sink reads back; `expiresAt` (booth's `expires`, the CIB's alone) is checked in crm-ticket-sink.test.ts. */
 async function readAll(sink: TicketSink): Promise<CibTicketState[]> {
@@ -238,6 +242,59 @@ export function describeTicketSinkCompliance(name: string, makeMedium: () => Pro
       await expect(sink.apply(grant({ revokeBy: null }))).rejects.toThrow(AssertionError);
       expect(await m.inspect('ticketA')).toBeNull();
       expect(await sink.readAll()).toEqual([]);
+    });
+
+    it('applyBatch writes many tickets as apply would, one outcome per effect, in order', async () => {
+      const m = await medium();
+      const sink = await m.open();
+      const names = Array.from({ length: 12 }, (_, i) => `t${i}`);
+      const grants = names.map((ticket, i) => grant({ id: 100 + i, ticket, revokeBy: ms(start + leaseMs + i), standby: i === 3, attrs: i === 4 ? { note: 'a "quoted" <value> & more' } : {} }));
+      expect(await sink.applyBatch(grants)).toEqual(grants.map((e) => ({ id: e.id, ok: true })));
+      expect(await m.inspect('t3')).toEqual({ granted: true, standby: true, generation: 7, attrs: {} });
+      expect(await m.inspect('t4')).toEqual({ granted: true, standby: false, generation: 7, attrs: { note: 'a "quoted" <value> & more' } });
+      const want = names.map((name, i) => ({ name, granted: true, generation: 7, revokeBy: start + leaseMs + i })).sort(byName);
+      expect(await readAll(sink)).toEqual(want);
+      expect(await readAll(await m.open())).toEqual(want);
+      // Half of them revoked at a later generation, in one batch; the others untouched.
+      const revokes = names.filter((_, i) => i % 2 === 0).map((ticket, i) => revoke({ id: 200 + i, ticket, generation: generation(8) }));
+      expect(await sink.applyBatch(revokes)).toEqual(revokes.map((e) => ({ id: e.id, ok: true })));
+      expect(await readAll(await m.open())).toEqual(
+        names.map((name, i) => (i % 2 === 0 ? { name, granted: false, generation: 8, revokeBy: null } : { name, granted: true, generation: 7, revokeBy: start + leaseMs + i })).sort(byName),
+      );
+      expect(await m.inspect('t3')).toEqual({ granted: true, standby: true, generation: 7, attrs: {} });
+      expect(await sink.applyBatch([])).toEqual([]);
+    });
+
+    it('applyBatch: a grant whose deadline passed fails alone; the rest of the batch is written', async () => {
+      const m = await medium();
+      const sink = await m.open();
+      m.clock.t = start + 1_000;
+      const batch = [grant({ id: 1, ticket: 'a' }), grant({ id: 2, ticket: 'late', revokeBy: ms(start + 1_000) }), revoke({ id: 3, ticket: 'b', generation: generation(2) })];
+      const r = await sink.applyBatch(batch);
+      expect(r.map((o) => [o.id, o.ok])).toEqual([
+        [1, true],
+        [2, false],
+        [3, true],
+      ]);
+      expect(r[1]?.error).toMatch(/deadline/);
+      expect(await m.inspect('late')).toBeNull();
+      expect(await readAll(sink)).toEqual([
+        { name: 'a', granted: true, generation: 7, revokeBy: start + leaseMs },
+        { name: 'b', granted: false, generation: 2, revokeBy: null },
+      ]);
+    });
+
+    it('applyBatch on a broken medium: every effect fails with an error, nothing throws', async () => {
+      const m = await medium();
+      const sink = await m.open();
+      expect(await sink.apply(grant())).toEqual({ ok: true });
+      await m.break();
+      const r = await sink.applyBatch([grant({ id: 1, revokeBy: ms(start + 40_000) }), revoke({ id: 2, ticket: 'ticketB', generation: generation(8) }), grant({ id: 3, ticket: 'ticketC' })]);
+      expect(r.map((o) => o.id)).toEqual([1, 2, 3]);
+      for (const o of r) {
+        expect(o.ok, `effect ${o.id}`).toBe(false);
+        expect(o.error).toMatch(/\S/);
+      }
     });
 
     it('a broken medium: apply and extendGuard resolve with ok false and an error, never throw', async () => {
