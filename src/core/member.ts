@@ -26,6 +26,7 @@ import { defaultRules, type MemberRules } from './rules.js';
 import { ForcedRemoval } from './forced-removal.js';
 import { LeaseOffice } from './tickets/lease-office.js';
 import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from './tickets/site-holder.js';
+import { sinkProbeTiming } from './tickets/sink-probe.js';
 import { sameNames, SiteLink } from './tickets/site-link.js';
 import { TicketTable, type TicketDefCheck, type TicketState } from './tickets/ticket-table.js';
 import { AssertionError, assert, index, ms, term, type Generation, type Index, type Member as MemberInfo, type MemberId, type Ms, type Term, type TicketDef } from './types.js';
@@ -169,7 +170,7 @@ export class Member {
     });
     const isSite = config.members.find((m) => m.id === config.self)?.kind === 'site';
     const seqStart = init.renewSeqStart ?? init.now * 2 ** 16 + 1;
-    this.site = isSite ? this.siteLink(new SiteHolder(config.self, limits.renewalsInFlightMax, timing.effectRetryMs, { leaseEnd: rules.holderLeaseEnd, revokeLead: rules.revokeLead }, usableLeaseMinMs(timing.renewIntervalMs, timing.electionTimeoutMs), init.cib ?? [], init.now, seqStart)) : null;
+    this.site = isSite ? this.siteLink(new SiteHolder(config.self, limits.renewalsInFlightMax, timing.effectRetryMs, { leaseEnd: rules.holderLeaseEnd, revokeLead: rules.revokeLead }, usableLeaseMinMs(timing.renewIntervalMs, timing.electionTimeoutMs), init.cib ?? [], init.now, seqStart, sinkProbeTiming(timing))) : null;
     this.registry.start();
     this.site?.holder.syncWithTable(this.table.all(), this.time.now);
     this.registry.armElectionTimer();
@@ -373,6 +374,15 @@ export class Member {
   holderView(name: string): ReturnType<SiteHolder['view']> {
     this.settle();
     return this.site?.holder.view(name);
+  }
+
+  /**
+   * The holder side's lease of a ticket: the generation it holds and the lease end on this member's
+   * clock, as they stand (sites only; null when none): read without settling, so a checker that looks after every input does not change the run.
+   */
+  holderLease(name: string): { generation: Generation; leaseEnd: Ms } | null {
+    const v = this.site?.holder.view(name);
+    return v === undefined || v.gen === null || v.leaseEnd === null ? null : { generation: v.gen, leaseEnd: v.leaseEnd };
   }
 
   /** The leader's view of a ticket's lease (leader only). */

@@ -9,10 +9,12 @@ import { RenewalBook, type HeldAtIndex, type RenewAnswer } from './site-renewals
 import { holderRevokeAt } from '../lease.js';
 import { SinkWriteTimes, type SinkSpeedChange } from './sink-write-times.js';
 import { MinHeap } from '../min-heap.js';
-import type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
+import type { CibTicketState, GuardUpdate, TicketEffect } from './holder-effects.js';
 import { assertGuardInsideLease, sameAttrs } from './holder-checks.js';
 import { newHeldTicket, type HeldTicket, type Issued } from './held-ticket.js';
 import { Takeovers } from './site-takeover.js';
+import { guardExtensions, guardNeedsExtending, onGuardResult, sinkLost, type GuardSent } from './holder-guard.js';
+import { SinkProbe, type SinkProbeTiming } from './sink-probe.js';
 import { assert, ms, type Generation, type Index, type MemberId, type Ms } from '../types.js';
 
 export type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
@@ -42,7 +44,13 @@ export class SiteHolder {
   private readonly issuedBy = new Map<number, string>();
   private readonly owed = new Set<string>();
   /** Guard updates in flight: per update, each ticket's deadline as it was sent. */
-  private readonly guardBatches = new Map<number, ReadonlyArray<{ readonly name: string; readonly revokeBy: Ms }>>();
+  private readonly guardBatches = new Map<number, readonly GuardSent[]>();
+  /** Tickets whose last effect is a grant the host confirmed: what a probe writes again. */
+  private readonly confirmedGrants = new Set<string>();
+  /** Sink probes while renewals go unanswered (sink-probe.ts); null: this holder does not probe. */
+  private readonly probe: SinkProbe | null;
+  /** Set during a reconcile that writes every confirmed grant again (a probe). */
+  private rewriteAll = false;
   private nextEffectId = 1;
   /** The latest sink write times: the slowest sets a floor under every revoke lead. */
   private readonly writes: SinkWriteTimes;
@@ -58,7 +66,10 @@ export class SiteHolder {
     cib: readonly CibTicketState[],
     now: Ms,
     seqStart: number,
+    /** Absent: the holder never probes its sink (unit tests of other concerns). */
+    probeTiming: SinkProbeTiming | null = null,
   ) {
+    this.probe = probeTiming === null ? null : new SinkProbe(probeTiming, now);
     this.renewals = new RenewalBook(renewalsInFlightMax, seqStart);
     this.writes = new SinkWriteTimes(usableMinMs);
     for (const c of cib) {
@@ -80,6 +91,7 @@ export class SiteHolder {
           confirmed: true,
           confirmedAt: now,
         };
+        this.confirmedGrants.add(c.name);
         h.gen = null;
         h.acquireReadyAt = now;
         h.leaseEnd = null;
@@ -250,6 +262,7 @@ export class SiteHolder {
   onRenewed(seq: number, answer: RenewAnswer, tickets: (name: string) => TicketState | undefined, now: Ms): ReadonlySet<string> {
     const p = this.renewals.take(seq, answer, (name) => tickets(name)?.def.leaseDurationMs);
     if (p === null) return new Set();
+    this.probe?.answered(now);
     for (const name of this.takeovers.answered(p.sentAt, p.renewed, answer.refused, now, (s, r, d) => this.hooks.leaseEnd(s, r, d))) this.dirty.add(name);
     for (const g of p.renewed) {
       const h = this.held.get(g.name);
@@ -339,6 +352,11 @@ export class SiteHolder {
       while ((this.wakeups.peekTime() ?? Number.POSITIVE_INFINITY) <= now) this.dirty.add(this.wakeups.pop()!);
       names = this.dirty;
     }
+    this.rewriteAll = this.probeDue(now);
+    if (this.rewriteAll) {
+      this.probe!.probed(now);
+      for (const name of this.confirmedGrants) this.dirty.add(name);
+    }
     for (const name of [...names]) {
       const t = lookup(name);
       const h = this.ticket(name);
@@ -346,7 +364,10 @@ export class SiteHolder {
       if (t === undefined) {
         const gen = h.issued?.generation ?? (0 as Generation);
         this.issue(h, name, { granted: false, standby: false, generation: gen, owner: null, revokeBy: null, attrs: {} }, now, out);
-        if (h.issued?.confirmed === true && !h.issued.granted && !this.owed.has(name)) this.held.delete(name);
+        if (h.issued?.confirmed === true && !h.issued.granted && !this.owed.has(name)) {
+          this.held.delete(name);
+          this.confirmedGrants.delete(name);
+        }
         else this.scheduleWake(h, null, now);
         continue;
       }
@@ -370,12 +391,19 @@ export class SiteHolder {
         continue;
       }
       this.issue(h, name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
-      if (!extendDue && h.issued?.granted === true && h.issued.confirmed && this.guardNeedsExtending(h.issued.revokeBy, revokeBy, now)) extendDue = true;
+      if (!extendDue && h.issued?.granted === true && h.issued.confirmed && guardNeedsExtending(h.issued.revokeBy, revokeBy, now)) extendDue = true;
       this.scheduleWake(h, t, now);
     }
     this.dirty.clear();
     this.allDirty = false;
+    this.rewriteAll = false;
     if (extendDue) this.extendGuard(lookup, now, guardOut);
+  }
+
+  /** Whether to write every confirmed grant again to time the sink (sink-probe.ts); not beside a guard update (mustRewrite). */
+  private probeDue(now: Ms): boolean {
+    if (this.probe === null || this.confirmedGrants.size === 0 || this.guardBatches.size > 0) return false;
+    return this.probe.due(now, this.slowestWriteMs(), this.renewals.hasUnanswered());
   }
 
   /**
@@ -385,22 +413,13 @@ export class SiteHolder {
    * Also called before a clean stop (Report 'stopping'), due or not.
    */
   extendGuard(lookup: (name: string) => TicketState | undefined, now: Ms, guardOut: GuardUpdate[]): void {
-    const extend: GuardExtension[] = [];
-    const sent: Array<{ name: string; revokeBy: Ms }> = [];
-    for (const h of this.held.values()) {
-      const cur = h.issued;
-      if (cur === null || !cur.granted || !cur.confirmed || h.leaseEnd === null || cur.revokeBy === null) continue;
+    // Not with a lead this incarnation has not measured (sink-probe.ts): its probe comes first.
+    if (this.probe !== null && !this.probe.timed()) return;
+    const { extend, sent } = guardExtensions(this.held.values(), (h) => {
       const t = lookup(h.name);
-      if (t === undefined || !this.grantable(h, t, now)) continue;
-      const want = ms(holderRevokeAt(h.leaseEnd, this.revokeLead(t)));
-      if (want <= cur.revokeBy) continue;
-      // An extension only moves a deadline of the same grant later, and never past the lease.
-      assertGuardInsideLease(want, h.leaseEnd, t.def.revokeLeadMs, h.name);
-      assert(cur.generation === h.gen, `guard extension of ${h.name} for generation ${cur.generation} while holding ${h.gen}`);
-      h.issued = { ...cur, revokeBy: want };
-      extend.push({ ticket: h.name, generation: cur.generation, revokeBy: want });
-      sent.push({ name: h.name, revokeBy: want });
-    }
+      if (t === undefined || h.leaseEnd === null || !this.grantable(h, t, now)) return null;
+      return { revokeBy: ms(holderRevokeAt(h.leaseEnd, this.revokeLead(t))), revokeLeadMs: t.def.revokeLeadMs };
+    });
     if (extend.length === 0) return;
     const id = this.nextEffectId++;
     this.guardBatches.set(id, sent);
@@ -433,14 +452,17 @@ export class SiteHolder {
       cur.generation === want.generation &&
       cur.owner === want.owner &&
       sameAttrs(cur.attrs, want.attrs) &&
-      (!want.granted || cur.revokeBy !== null);
+      (!want.granted || (cur.revokeBy !== null && !this.mustRewrite(cur, want.revokeBy)));
     // A granted ticket whose deadline moves later needs no CIB write: the guard update covers it
     // (a grant found without a known guard deadline is written again, which arms the guard).
     if (same) return;
+    // A probe writes a grant again at its recorded deadline or earlier, never later: that is a guard update's job.
+    if (this.rewriteAll && cur?.granted === true && want.granted && cur.revokeBy !== null && want.revokeBy !== null && want.revokeBy > cur.revokeBy) want = { ...want, revokeBy: cur.revokeBy };
     const id = this.nextEffectId++;
     if (cur !== null) this.issuedBy.delete(cur.id);
     this.issuedBy.set(id, name);
     h.issued = { ...want, id, confirmed: false, confirmedAt: null };
+    this.confirmedGrants.delete(name);
     out.push({
       id,
       ticket: name,
@@ -456,19 +478,17 @@ export class SiteHolder {
   }
 
   /**
-   * Each renewal moves the guard deadline forward, but writing the CIB on every
-   * renewal would make Pacemaker's CIB churn: extend once half of the time the
-   * guard had left when last written has passed.
+   * Whether a confirmed grant is written again (arming the guard with its deadline, earlier too): a probe, or its deadline must
+   * move earlier (a slower write raised the lead, or D shrank) — not while a guard update that could land later is in flight.
    */
-  private guardNeedsExtending(cur: number | null, want: number | null, now: Ms): boolean {
-    if (want === null) return false;
-    if (cur === null) return true;
-    if (want <= cur) return false;
-    return cur - now < (want - now) / 2;
+  private mustRewrite(cur: Issued, want: Ms | null): boolean {
+    if (!cur.granted || !cur.confirmed || this.guardBatches.size > 0) return false;
+    return this.rewriteAll || (want !== null && cur.revokeBy !== null && want < cur.revokeBy);
   }
 
   /** The host's report on an effect or a guard update. A failure makes the state unknown: re-issue after a delay. */
   onEffectResult(id: number, ok: boolean, now: Ms, skipped: readonly string[] = [], writeMs?: number): void {
+    if (ok || writeMs !== undefined) this.probe?.wrote(now); // a write, timed or not (the pump leaves out 0 ms)
     // A changed lead moves the deadlines of the tickets held here: only those are looked at again (the
     // whole table, on every change of the slowest write, made a 50 000-ticket start-up quadratic).
     if (this.writes.note(writeMs, this.heldStates())) {
@@ -477,18 +497,7 @@ export class SiteHolder {
     const batch = this.guardBatches.get(id);
     if (batch !== undefined) {
       this.guardBatches.delete(id);
-      // A skipped ticket's guard may have revoked it already: write the grant again (a full write re-arms the guard).
-      const lost = ok ? new Set(skipped) : null;
-      for (const { name, revokeBy } of batch) {
-        if (lost !== null && !lost.has(name)) continue;
-        const h = this.held.get(name);
-        // Only where nothing newer was issued since: the guard's deadline for this grant is unknown now.
-        if (h?.issued?.granted !== true || h.issued.revokeBy !== revokeBy) continue;
-        this.issuedBy.delete(h.issued.id);
-        h.issued = null;
-        h.retryAt = lost !== null ? now : ms(now + this.effectRetryMs);
-        this.dirty.add(name);
-      }
+      for (const name of onGuardResult(batch, ok, skipped, this.held, now, this.effectRetryMs, (h) => this.forget(h))) this.dirty.add(name);
       return;
     }
     const name = this.issuedBy.get(id);
@@ -500,33 +509,34 @@ export class SiteHolder {
     if (ok) {
       h.issued.confirmed = true;
       h.issued.confirmedAt = now;
+      if (h.issued.granted) this.confirmedGrants.add(name);
     } else {
-      h.issued = null;
-      h.retryAt = ms(now + this.effectRetryMs);
+      // A grant refused because its deadline had passed before the write could start (the host's
+      // rule): the revoke is due now, not after the retry delay (a grant written again while held).
+      const expired = h.issued.granted && h.issued.revokeBy !== null && h.issued.revokeBy <= now;
+      this.forget(h);
+      h.retryAt = expired ? now : ms(now + this.effectRetryMs);
     }
+  }
+
+  /** The CIB state of this ticket is unknown now: the next reconcile issues an effect. */
+  private forget(h: HeldTicket): void {
+    if (h.issued !== null) this.issuedBy.delete(h.issued.id);
+    h.issued = null;
+    this.confirmedGrants.delete(h.name);
   }
 
   /**
    * The sink as the host read it back: a write confirmed before the read began that the sink does
-   * not show (a grant the lease guard or an admin revoked; a revoke undone by hand) is written again,
-   * or the ticket given up if its lease no longer allows. Returns the grants found lost.
+   * not show is written again, or the ticket given up if its lease no longer allows (holder-guard.ts
+   * sinkLost). Returns the grants found lost.
    */
   onSinkState(states: readonly CibTicketState[], readStartedAt: Ms, now: Ms): Array<{ ticket: string; generation: Generation }> {
-    const byName = new Map(states.map((c) => [c.name, c]));
-    const lost: Array<{ ticket: string; generation: Generation }> = [];
-    for (const h of this.held.values()) {
-      const cur = h.issued;
-      if (cur === null || !cur.confirmed || cur.confirmedAt === null || cur.confirmedAt > readStartedAt) continue;
-      const c = byName.get(h.name);
-      const holds = c !== undefined && c.granted && c.generation === cur.generation;
-      if (holds === cur.granted) continue;
-      if (cur.granted) lost.push({ ticket: h.name, generation: cur.generation });
-      this.issuedBy.delete(cur.id);
-      h.issued = null;
+    return sinkLost(states, readStartedAt, this.held.values(), (h) => {
+      this.forget(h);
       h.retryAt = now;
       this.dirty.add(h.name);
-    }
-    return lost;
+    });
   }
 
   /** Generations given up whose CIB revoke is confirmed: tell the leader so it can move them at once. */
@@ -572,7 +582,11 @@ export class SiteHolder {
   nextDeadline(now: Ms): number {
     // Entries at or before now were taken by the reconcile that ran before this call.
     const t = this.wakeups.peekTime();
-    return t !== undefined && t > now ? t : t === undefined ? Number.POSITIVE_INFINITY : now + 1;
+    const next = t !== undefined && t > now ? t : t === undefined ? Number.POSITIVE_INFINITY : now + 1;
+    // A probe can come due without input only while a grant is held and renewals go unanswered.
+    const p = this.probe;
+    const at = p === null || this.confirmedGrants.size === 0 || this.guardBatches.size > 0 ? null : p.nextAt(this.slowestWriteMs(), this.renewals.hasUnanswered());
+    return at === null ? next : Math.min(next, Math.max(now + 1, at));
   }
 
   /** The CIB state this side believes in (for status output and the simulator's checks). */
