@@ -39,6 +39,11 @@ export interface Summary {
   /** Registry messages the cores sent through a relay, and relayed frames the relay dropped. */
   relay: { sent: number; dropped: number };
   minGuardGapMs: number | null;
+  /**
+   * CIB revokes landing after the holder's own lease end (RunResult.lateRevokes): how many, in which
+   * seeds, the latest by how much, and whose; those of a guard whose agent was lost counted apart.
+   */
+  lateRevokes: { count: number; seeds: number[]; maxLateMs: number; byGuard: number; byAgent: number; agentLost: { count: number; seeds: number[]; maxLateMs: number } };
   /** Late guard writes, grants found lost by the read-back, and the longest a running agent believed in a grant its CIB lacked. */
   guardLate: { writes: number; grantsLost: number; maxStrandedMs: number };
   failingSeeds: number[];
@@ -64,6 +69,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
   let guardLateWrites = 0;
   let grantsLost = 0;
   let maxStrandedMs = 0;
+  const late = { count: 0, seeds: [] as number[], maxLateMs: 0, byGuard: 0, byAgent: 0, agentLost: { count: 0, seeds: [] as number[], maxLateMs: 0 } };
   const fo: number[] = [];
   let bound = 0;
   const failing: number[] = [];
@@ -108,6 +114,21 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     grantBatches.entries += r.grantBatches.entries;
     grantBatches.tickets += r.grantBatches.tickets;
     minGap = Math.min(minGap, r.minGuardGapMs);
+    // Split: with the agent that recorded the deadline lost, nothing could have measured the CIB (protocol.md §4).
+    const lost = r.lateRevokes.filter((x) => x.by === 'guard, agent lost');
+    const live = r.lateRevokes.filter((x) => x.by !== 'guard, agent lost');
+    if (live.length > 0) late.seeds.push(r.seed);
+    if (lost.length > 0) late.agentLost.seeds.push(r.seed);
+    for (const x of lost) {
+      late.agentLost.count += 1;
+      late.agentLost.maxLateMs = Math.max(late.agentLost.maxLateMs, Math.ceil(x.lateMs));
+    }
+    for (const x of live) {
+      late.count += 1;
+      late.maxLateMs = Math.max(late.maxLateMs, Math.ceil(x.lateMs));
+      if (x.by === 'guard') late.byGuard += 1;
+      else late.byAgent += 1;
+    }
     guardLateWrites += r.guardLate.writes;
     grantsLost += r.guardLate.grantsLost;
     maxStrandedMs = Math.max(maxStrandedMs, r.guardLate.maxStrandedMs);
@@ -139,6 +160,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     convergenceMs: { p50: quantile(conv, 0.5), p99: quantile(conv, 0.99), max: conv.length === 0 ? 0 : Math.round(conv[conv.length - 1]!), count: conv.length, unconverged },
     relay: { sent: relayed, dropped: relayDropped },
     minGuardGapMs: Number.isFinite(minGap) ? Math.round(minGap * 10) / 10 : null,
+    lateRevokes: late,
     guardLate: { writes: guardLateWrites, grantsLost, maxStrandedMs },
     failingSeeds: failing,
     configChanges: { proposedHeld: cfgHeld, committed: cfgCommitted },

@@ -13,9 +13,9 @@
 // dead), within a per-member budget (src/wire/relay-budget.ts).
 
 import { defaultLimits, validateTicketDef, type CoreConfig } from '../../src/core/config.js';
-import { CibWriteQueue } from '../support/cib-write-queue.js';
+import { CibWriteQueue, type QueuedWrite } from '../support/cib-write-queue.js';
 import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
-import { driftStretch } from '../../src/core/lease.js';
+import { driftStretch, revokeLeadCeilingMs, usableLeaseMinMs } from '../../src/core/lease.js';
 import { Member } from '../../src/core/member.js';
 import type { EntryData, Envelope } from '../../src/core/messages.js';
 import { RelayBudget } from '../../src/wire/relay-budget.js';
@@ -61,7 +61,12 @@ interface Node {
    * arms it before writing a grant and disarms it after writing a revoke; the guard process reads it
    * and revokes in the CIB, leaving the record as it is. Extensions are judged against it, not the CIB.
    */
-  guardRecord: Map<string, { generation: number; guardAt: number }>;
+  guardRecord: Map<string, { generation: number; guardAt: number; incarnation: number }>;
+  /** Guard updates waiting for the one being written (the host's runGuard: one at a time, the waiting ones merged into one). */
+  guardWaiting: Array<{ update: GuardUpdate; incarnation: number }>;
+  guardWriting: boolean;
+  /** Deadlines the lease guard process enforced (`ticket@generation@deadline`). */
+  guardEnforced: Set<string>;
   crashInNextReady: boolean;
   restarts: number;
   /** Store wipes so far: each restart after one is a new incarnation that must be re-admitted. */
@@ -73,9 +78,9 @@ interface Node {
 type SimEvent =
   | { at: number; seq: number; kind: 'deliver'; env: Envelope; to: number }
   | { at: number; seq: number; kind: 'timer'; node: number; token: number }
-  | { at: number; seq: number; kind: 'cib-done'; node: number; effect: TicketEffect; ok: boolean; incarnation: number; startedLocal: number }
-  | { at: number; seq: number; kind: 'guard'; node: number; ticket: string; guardAt: number }
-  | { at: number; seq: number; kind: 'guard-done'; node: number; update: GuardUpdate; ok: boolean; incarnation: number; startedLocal: number }
+  | { at: number; seq: number; kind: 'cib-done'; node: number; writes: readonly QueuedWrite[]; ok: boolean; startedLocal: number }
+  | { at: number; seq: number; kind: 'guard'; node: number }
+  | { at: number; seq: number; kind: 'guard-done'; node: number; updates: ReadonlyArray<{ update: GuardUpdate; incarnation: number }>; extend: GuardUpdate['extend']; ok: boolean; startedLocal: number }
   | { at: number; seq: number; kind: 'action'; run: () => void };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -120,6 +125,22 @@ export interface MovedFromReachable {
   readonly quietMs: number;
 }
 
+/** A CIB revoke that landed after the holder's own lease end (RunResult.lateRevokes). */
+export interface LateRevoke {
+  readonly site: MemberId;
+  readonly ticket: string;
+  readonly generation: number;
+  /** How long after the lease end (true ms) the revoke landed. */
+  readonly lateMs: number;
+  /**
+   * Whose write it was: the agent's (its effect) or the lease guard's — 'guard, agent lost' when the
+   * agent that recorded the deadline was down, paused or restarted by then: nothing measured the CIB
+   * since (docs/protocol.md §4, where this does not hold).
+   */
+  readonly by: 'agent' | 'guard' | 'guard, agent lost';
+  readonly atMs: number;
+}
+
 export interface RunResult {
   readonly seed: number;
   readonly scenario: ScenarioName | null;
@@ -139,6 +160,12 @@ export interface RunResult {
   /** Committed grant-batch entries (issue 15 item 5) and the tickets they named. */
   readonly grantBatches: { readonly entries: number; readonly tickets: number };
   readonly minGuardGapMs: number;
+  /**
+   * CIB revokes that landed after the latest lease end the site's own holder side had for that grant
+   * (docs/protocol.md §4): the grant outlived the lease, which S1 rests on. Not yet an S1 (the leader
+   * waits longer, and the next holder acquire-after), but the margin is gone.
+   */
+  readonly lateRevokes: readonly LateRevoke[];
   /** Guard updates made to land after the deadline they replace, and grants the holders then found lost in the CIB. */
   readonly guardLate: { readonly writes: number; readonly grantsLost: number; readonly maxStrandedMs: number };
   readonly simulatedMs: number;
@@ -232,6 +259,9 @@ export class World {
   private readonly strandedSince = new Map<string, number>();
   private readonly strandReported = new Set<string>();
   private maxStrandedMs = 0;
+  /** Per "node|ticket|generation": the latest lease end (true ms) the site's holder side believed in for that grant. */
+  private readonly leaseEndTrue = new Map<string, number>();
+  private readonly lateRevokes: LateRevoke[] = [];
   private nextStrandSampleAt = 0;
   private readonly pendingChanges: Array<{ ticket: string; holder: MemberId | null; generation: number; at: number }> = [];
   private readonly changesSeen = new Set<number>();
@@ -297,6 +327,9 @@ export class World {
       cib: new Map(),
       cibQueue: new CibWriteQueue(),
       guardRecord: new Map(),
+      guardWaiting: [],
+      guardWriting: false,
+      guardEnforced: new Set(),
       crashInNextReady: false,
       restarts: 0,
       wipes: 0,
@@ -368,6 +401,7 @@ export class World {
     n.timerToken += 1;
     // CIB writes not yet started die with the agent; the one in progress completes.
     n.cibQueue.dropWaiting();
+    n.guardWaiting = [];
   }
 
   /**
@@ -460,8 +494,28 @@ export class World {
       for (const update of r.guard) this.startGuardUpdate(n, update);
       core.advance(r);
     }
+    this.noteLeaseEnds(n);
     this.scheduleTimer(n);
     if (this.countGossip && this.pendingChanges.length > 0) this.checkConvergence();
+  }
+
+  /**
+   * The latest lease end (true time) each site's holder side has believed in, per ticket and
+   * generation: a CIB revoke of that grant landing later is a late revoke (RunResult.lateRevokes).
+   */
+  private noteLeaseEnds(n: Node): void {
+    const core = n.core;
+    if (core === null || n.info.kind !== 'site') return;
+    // Every ticket the site holds, whether or not its CIB shows the grant yet: a lease renewed while
+    // the grant was being written again counts (seed 49 with --many-tickets).
+    for (const held of core.tickets()) {
+      const ticket = held.def.name;
+      const lease = core.holderLease(ticket);
+      if (lease === null) continue;
+      const key = `${n.idx}|${ticket}|${lease.generation}`;
+      const t = (lease.leaseEnd - n.offset) / n.rate;
+      if (t > (this.leaseEndTrue.get(key) ?? Number.NEGATIVE_INFINITY)) this.leaseEndTrue.set(key, t);
+    }
   }
 
   /**
@@ -667,17 +721,25 @@ export class World {
     this.pumpCib(n);
   }
 
+  /**
+   * The host's sink writer (runtime/pump.ts, TicketSink.applyBatch): when free, it takes every
+   * waiting effect — the newest per ticket — as one CIB write (one `cibadmin --modify` of their
+   * ticket states and one guard-record write), which takes one write's time and fails or succeeds
+   * as a whole. Per ticket it costs next to nothing: `cibadmin --modify` of 1, 100 and 1000
+   * ticket_state elements on a CIB file took the same 45–90 ms here (load 5, noise larger than any
+   * difference), so a batch draws one latency whatever its size.
+   */
   private pumpCib(n: Node): void {
-    const next = n.cibQueue.take(this.local(n), (late) => {
+    const writes = n.cibQueue.takeAll(this.local(n), (late) => {
       // Too late to grant: the write would outlive the lease. Report it as failed.
       if (n.incarnation === late.incarnation) {
         this.report(n, { type: 'effect-result', id: late.effect.id, ok: false, error: 'expired' });
       }
     });
-    if (next === undefined) return;
+    if (writes.length === 0) return;
     const latency = this.cibLatency(n);
     const ok = !this.rng.chance(this.cibFailRate);
-    this.push({ at: this.now + latency, kind: 'cib-done', node: n.idx, effect: next.effect, ok, incarnation: next.incarnation, startedLocal: this.local(n) });
+    this.push({ at: this.now + latency, kind: 'cib-done', node: n.idx, writes, ok, startedLocal: this.local(n) });
   }
 
   /**
@@ -709,53 +771,71 @@ export class World {
     else this.feed(n, (core, now) => core.report(report, now));
   }
 
-  private cibDone(n: Node, effect: TicketEffect, ok: boolean, incarnation: number, startedLocal: number): void {
+  private cibDone(n: Node, writes: readonly QueuedWrite[], ok: boolean, startedLocal: number): void {
     n.cibQueue.done();
     if (ok) {
-      if (effect.granted && effect.revokeBy !== null) n.guardRecord.set(effect.ticket, { generation: effect.generation, guardAt: effect.revokeBy });
-      else if (!effect.granted) n.guardRecord.delete(effect.ticket);
-      this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
+      for (const { effect, incarnation } of writes) {
+        // Armed (or moved, earlier too) with the grant, disarmed with the revoke (lease-guard-file.ts arm/disarm).
+        if (effect.granted && effect.revokeBy !== null) n.guardRecord.set(effect.ticket, { generation: effect.generation, guardAt: effect.revokeBy, incarnation });
+        else if (!effect.granted) n.guardRecord.delete(effect.ticket);
+        this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
+      }
     }
-    if (n.incarnation === incarnation) {
-      // The host times the write itself (runtime/pump.ts) on its own clock.
-      this.report(n, { type: 'effect-result', id: effect.id, ok, writeMs: this.local(n) - startedLocal });
+    // The host times the write itself (runtime/pump.ts) on its own clock: every effect of the batch took that long.
+    const writeMs = this.local(n) - startedLocal;
+    for (const { effect, incarnation } of writes) {
+      if (n.incarnation === incarnation) this.report(n, { type: 'effect-result', id: effect.id, ok, writeMs });
     }
     this.pumpCib(n);
   }
 
-  private writeCib(n: Node, ticket: string, granted: boolean, gen: number, guardAt: number | null): void {
+  private writeCib(n: Node, ticket: string, granted: boolean, gen: number, guardAt: number | null, by: LateRevoke['by'] = 'agent'): void {
     const prev = n.cib.get(ticket);
+    if (prev?.granted === true && !granted) {
+      const end = this.leaseEndTrue.get(`${n.idx}|${ticket}|${prev.generation}`);
+      if (end !== undefined && this.now > end) this.lateRevokes.push({ site: n.info.id, ticket, generation: prev.generation, lateMs: this.now - end, by, atMs: this.now });
+    }
     n.cib.set(ticket, { granted, generation: gen, guardAt: granted ? guardAt : null });
     if (prev?.granted !== granted || (granted && prev.generation !== gen)) {
       this.checker.onCib(n.info.id, ticket, granted, gen, this.now);
     }
-    if (granted && guardAt !== null) {
-      this.push({ at: this.trueAt(n, guardAt), kind: 'guard', node: n.idx, ticket, guardAt });
-    }
+    if (granted && guardAt !== null) this.push({ at: this.trueAt(n, guardAt), kind: 'guard', node: n.idx });
   }
 
   /**
    * The guard record is a local file beside the CIB: its writes take CIB-like
-   * time, fail as often, and land in any order (each entry only moves a
-   * deadline later, so order does not matter). A write in progress completes
+   * time and fail as often. As the host's runGuard (runtime/pump.ts), one
+   * update is written at a time and those that waited meanwhile go together as
+   * one, the later entry for a ticket winning. A write in progress completes
    * even if the agent crashes.
    */
   private startGuardUpdate(n: Node, update: GuardUpdate): void {
+    n.guardWaiting.push({ update, incarnation: n.incarnation });
+    if (!n.guardWriting) this.writeGuardUpdates(n);
+  }
+
+  private writeGuardUpdates(n: Node): void {
+    const updates = n.guardWaiting.splice(0);
+    if (updates.length === 0) return;
+    n.guardWriting = true;
+    const merged = new Map<string, GuardUpdate['extend'][number]>();
+    for (const u of updates) for (const x of u.update.extend) merged.set(x.ticket, x);
+    const extend = [...merged.values()];
     let latency = this.cibLatency(n);
     if (this.guardLateRate > 0 && this.rng.chance(this.guardLateRate)) {
       // A stalled write: it lands only after the earliest deadline it replaces, so the guard may revoke first.
-      const olds = update.extend.map((x) => n.cib.get(x.ticket)?.guardAt ?? null).filter((t): t is number => t !== null);
+      const olds = extend.map((x) => n.cib.get(x.ticket)?.guardAt ?? null).filter((t): t is number => t !== null);
       if (olds.length > 0) this.guardLateWrites += 1;
       if (olds.length > 0) latency = Math.max(latency, this.trueAt(n, Math.min(...olds)) - this.now + 1 + this.rng.next() * 500);
     }
     const ok = !this.rng.chance(this.cibFailRate);
-    this.push({ at: this.now + latency, kind: 'guard-done', node: n.idx, update, ok, incarnation: n.incarnation, startedLocal: this.local(n) });
+    this.push({ at: this.now + latency, kind: 'guard-done', node: n.idx, updates, extend, ok, startedLocal: this.local(n) });
   }
 
-  private guardDone(n: Node, update: GuardUpdate, ok: boolean, incarnation: number, startedLocal: number): void {
+  private guardDone(n: Node, updates: ReadonlyArray<{ update: GuardUpdate; incarnation: number }>, extend: GuardUpdate['extend'], ok: boolean, startedLocal: number): void {
     const skipped: string[] = [];
     if (ok) {
-      for (const x of update.extend) {
+      for (const x of extend) {
         // As the real record: judged by the record alone, once the write has landed (a deadline passed
         // by then may have been enforced already; the CIB is not consulted).
         const rec = n.guardRecord.get(x.ticket);
@@ -765,16 +845,19 @@ export class World {
         }
         if (x.revokeBy <= rec.guardAt) continue;
         rec.guardAt = x.revokeBy;
+        rec.incarnation = updates[updates.length - 1]!.incarnation;
         const c = n.cib.get(x.ticket);
         if (c !== undefined && c.granted && c.generation === x.generation) c.guardAt = x.revokeBy;
-        this.push({ at: this.trueAt(n, x.revokeBy), kind: 'guard', node: n.idx, ticket: x.ticket, guardAt: x.revokeBy });
+        this.push({ at: this.trueAt(n, x.revokeBy), kind: 'guard', node: n.idx });
       }
     }
-    if (n.incarnation === incarnation) {
-      this.report(n, { type: 'effect-result', id: update.id, ok, skipped, writeMs: this.local(n) - startedLocal });
-      // The host reads its sink back after a guard update (runtime/pump.ts): revokes it did not make show up.
-      if (ok && this.host.sinkReadBack) this.report(n, { type: 'sink-state', tickets: this.cibStates(n), readStartedAt: ms(this.local(n)) });
-    }
+    const writeMs = this.local(n) - startedLocal;
+    const mine = updates.filter((u) => u.incarnation === n.incarnation);
+    for (const u of mine) this.report(n, { type: 'effect-result', id: u.update.id, ok, skipped, writeMs });
+    // The host reads its sink back after a guard update (runtime/pump.ts): revokes it did not make show up.
+    if (mine.length > 0 && ok && this.host.sinkReadBack) this.report(n, { type: 'sink-state', tickets: this.cibStates(n), readStartedAt: ms(this.local(n)) });
+    n.guardWriting = false;
+    this.writeGuardUpdates(n);
   }
 
   private cibStates(n: Node): CibTicketState[] {
@@ -783,15 +866,31 @@ export class World {
     return out;
   }
 
-  private guardFires(n: Node, ticket: string, guardAt: number): void {
-    const rec = n.guardRecord.get(ticket);
-    if (rec === undefined || rec.guardAt !== guardAt) return; // extended or disarmed since
-    const gen = rec.generation;
-    // The guard is a separate process: it revokes that generation's grant on its own (its write takes CIB time too).
+  /**
+   * The lease guard process (src/adapters/pacemaker/lease-guard.ts) at a deadline: it reads the
+   * record and revokes every grant whose deadline has passed, all in one CIB write (one `cibadmin
+   * --modify`), each only if that generation is still granted. Its writes take CIB time too, beside
+   * the agent's, and a revoke never waits for one in progress: deadlines a few ms apart held behind
+   * each other's writes landed after the lease (seed 129 with --many-tickets: seven grants due 6 ms
+   * after an eighth, 16 ms late).
+   */
+  private guardFires(n: Node): void {
+    const due: Array<{ ticket: string; generation: number; agentLost: boolean }> = [];
+    for (const [ticket, rec] of n.guardRecord) {
+      const key = `${ticket}@${rec.generation}@${rec.guardAt}`;
+      // Due by the same arithmetic that timed the 'guard' event (trueAt), not by the floored local clock.
+      if (this.trueAt(n, rec.guardAt) > this.now || n.guardEnforced.has(key)) continue;
+      n.guardEnforced.add(key);
+      // The agent that recorded this deadline is down, paused or was restarted since (LateRevoke.agentLost).
+      due.push({ ticket, generation: rec.generation, agentLost: n.core === null || n.paused || n.incarnation !== rec.incarnation });
+    }
+    if (due.length === 0) return;
     const latency = this.cibLatency(n);
     this.at(this.now + latency, () => {
-      const now = n.cib.get(ticket);
-      if (now !== undefined && now.granted && now.generation === gen) this.writeCib(n, ticket, false, now.generation, null);
+      for (const { ticket, generation: gen, agentLost } of due) {
+        const now = n.cib.get(ticket);
+        if (now !== undefined && now.granted && now.generation === gen) this.writeCib(n, ticket, false, now.generation, null, agentLost ? 'guard, agent lost' : 'guard');
+      }
     });
   }
 
@@ -1061,7 +1160,7 @@ export class World {
       };
       // Keep expire within 4× the drawn one, so the run's liveness bounds stay meaningful.
       const drawn = this.params.tickets.find((p) => p.name === d.name)?.leaseDurationMs ?? d.leaseDurationMs;
-      if (changed.leaseDurationMs > 4 * drawn || !fits(changed)) return;
+      if (changed.leaseDurationMs > 4 * drawn || !fits(changed) || !this.rampCoverable(changed)) return;
       this.noteDef(changed);
       if (t.holder !== null) this.countHeld(changed.leaseDurationMs < d.leaseDurationMs ? 'expire-shortened' : changed.leaseDurationMs > d.leaseDurationMs ? 'expire-lengthened' : 'other-setting');
       this.admin((id) => ({ id, type: 'ticket-change', def: changed }));
@@ -1076,6 +1175,20 @@ export class World {
       if (t.holder !== null) this.countHeld('remove');
       this.admin((id) => ({ id, type: 'ticket-remove', ticket: t.def.name, revokeFirst: true }));
     }
+  }
+
+  /**
+   * Whether the seed's slow-CIB ramp stays within what this ticket's lease can cover with a raised
+   * lead (half the lead's ceiling, as drawRamp in params.ts sizes it for the drawn tickets): a change
+   * that shortened expire below that made the ramp a sink no lead can keep a revoke inside the lease
+   * in (seed 71 with --many-tickets: D halved twice under a 2.5 s ramp; the holder reports such a sink
+   * as `beyond`, docs/protocol.md §3).
+   */
+  private rampCoverable(def: TicketDef): boolean {
+    const ramp = this.params.cib.ramp;
+    if (ramp === null || ramp === undefined) return true;
+    const t = this.params.timing;
+    return revokeLeadCeilingMs(def.revokeLeadMs, def.leaseDurationMs, usableLeaseMinMs(t.renewIntervalMs, t.electionTimeoutMs)) / 2 >= ramp.peakMs;
   }
 
   private countHeld(kind: string): void {
@@ -1129,11 +1242,11 @@ export class World {
         return;
       }
       case 'cib-done':
-        return this.cibDone(this.nodes[e.node]!, e.effect, e.ok, e.incarnation, e.startedLocal);
+        return this.cibDone(this.nodes[e.node]!, e.writes, e.ok, e.startedLocal);
       case 'guard':
-        return this.guardFires(this.nodes[e.node]!, e.ticket, e.guardAt);
+        return this.guardFires(this.nodes[e.node]!);
       case 'guard-done':
-        return this.guardDone(this.nodes[e.node]!, e.update, e.ok, e.incarnation, e.startedLocal);
+        return this.guardDone(this.nodes[e.node]!, e.updates, e.extend, e.ok, e.startedLocal);
       case 'action':
         return e.run();
     }
@@ -1582,6 +1695,7 @@ export class World {
       movedFromReachable: this.movedFromReachable,
       grantBatches: { entries: this.grantBatches.size, tickets: [...this.grantBatches.values()].reduce((a, b) => a + b, 0) },
       minGuardGapMs: this.checker.minGuardGapMs,
+      lateRevokes: this.lateRevokes,
       guardLate: { writes: this.guardLateWrites, grantsLost: this.grantsLost, maxStrandedMs: this.maxStrandedMs },
       simulatedMs: this.now,
       events: this.eventCount,

@@ -1,6 +1,7 @@
 // The CIB write queue that the test hosts (the simulator and the interaction
 // harness) give each site, with the host-side rules of src/core/ready.ts: one
-// write at a time; a newer desired state for a ticket supersedes one whose
+// write at a time (the harness writes one effect; the simulator all waiting
+// effects together, as the pump's batch write); a newer desired state for a ticket supersedes one whose
 // write has not started; a grant whose revokeBy has passed when its write
 // would start is not written and is reported as failed.
 import type { TicketEffect } from '../../src/core/tickets/site-holder.js';
@@ -42,6 +43,23 @@ export class CibWriteQueue {
       return next;
     }
     return undefined;
+  }
+
+  /**
+   * Every waiting write, as one batch (the host's TicketSink.applyBatch: one `cibadmin --modify` of
+   * several ticket states), or [] when busy or empty. Grants already past their revokeBy at
+   * `localNow` are handed to `refuse` and left out.
+   */
+  takeAll(localNow: number, refuse: (w: QueuedWrite) => void): QueuedWrite[] {
+    if (this.busy) return [];
+    const batch: QueuedWrite[] = [];
+    for (const next of this.queue.splice(0)) {
+      const e = next.effect;
+      if (e.granted && e.revokeBy !== null && localNow >= e.revokeBy) refuse(next);
+      else batch.push(next);
+    }
+    this.busy = batch.length > 0;
+    return batch;
   }
 
   done(): void {
