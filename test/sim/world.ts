@@ -1063,6 +1063,10 @@ export class World {
       this.forcedAt = this.now;
       this.forced.acceptedAfterMs.push(this.now - lostAt);
       this.checker.onForcedRecovery(new Set([...this.fenced].map((x) => x.info.id)), commit);
+      // The lost members' entries above the survivor's commit are gone, their indexes used again: a holder
+      // noted from one of them would hide the survivor's later grants (seed 179: the failover probe of site2
+      // counted as a move from a reachable site3, the holder at an index of the lost log).
+      for (const [t, h] of this.holderAfter) if (h.index > commit) this.holderAfter.delete(t);
       this.at(this.now, () => this.grantAfterForced(20));
     });
     this.feed(s, (c, now) => c.command({ id, type: 'member-remove', member: dead, force: true, confirmFenced: true }, now));
