@@ -23,6 +23,8 @@ export interface FollowerHost {
   term(): Term;
   role(): Role;
   leader(): MemberId | null;
+  /** Whether the configuration admits this store's incarnation (incarnation.ts). */
+  admitted(): boolean;
   commitIndex(): Index;
   members(): readonly Member[];
   /** The incarnation tag every answer carries. */
@@ -76,6 +78,12 @@ export class Follower {
       const skip = msg.entries.filter((e) => e.index > h.log.snapshot.index);
       const prev = h.log.snapshot.index;
       return this.acceptEntries(from, prev, skip, msg);
+    }
+    // A store not admitted yet (a new incarnation) holds its own file's state at 0, not the formation's first: replaying
+    // the log on it would part its table from the others' (sim seed 556). It waits to be admitted, then gets a snapshot.
+    if (msg.prevIndex === 0 && h.log.snapshot.index === 0 && !h.admitted()) {
+      h.send(from, { type: 'append-resp', term: h.term(), success: false, index: index(0), sentAt: msg.sentAt, ...h.inc() });
+      return;
     }
     const termAtPrev = h.log.termAt(msg.prevIndex);
     if (termAtPrev !== msg.prevTerm) {

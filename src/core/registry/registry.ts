@@ -111,18 +111,14 @@ export class Registry {
   get config(): readonly Member[] { return this.members; }
   configAt(i: Index): readonly Member[] { return this.log.membersAt(i); } // in force at entry i, all that applying it may read (config: the latest, committed or not)
 
-  isLeader(): boolean {
-    return this.role === 'leader';
-  }
+  isLeader(): boolean { return this.role === 'leader'; }
 
   /** Whether the configuration counts `id` as a voter (which incarnation of it: see admit()). */
   isVoter(id: MemberId): boolean {
     return this.members.some((m) => m.id === id && votes(m));
   }
 
-  isMember(id: MemberId): boolean {
-    return this.members.some((m) => m.id === id);
-  }
+  isMember(id: MemberId): boolean { return this.members.some((m) => m.id === id); }
 
   /** This store's incarnation (docs/protocol.md §10). */
   get incarnation(): number {
@@ -144,9 +140,7 @@ export class Registry {
     return this.isVoter(this.self) && this.admitted();
   }
 
-  kindOf(id: MemberId): Member['kind'] | undefined {
-    return this.members.find((m) => m.id === id)?.kind;
-  }
+  kindOf(id: MemberId): Member['kind'] | undefined { return this.members.find((m) => m.id === id)?.kind; }
 
   /** Entries appended but not yet committed (the leader's in-flight proposals). */
   uncommitted(): readonly Entry[] {
@@ -353,6 +347,8 @@ export class Registry {
   private sendAppend(to: MemberId, p: Progress): void {
     assert(Number.isFinite(this.lastBroadcastAt), 'appends are sent only after the first broadcast of a term');
     if (p.snapshot !== null) return;
+    // A non-voter catching up from 1 (it joined later) holds its own file's state at 0, not the formation's: a snapshot first (sim seed 12).
+    if (p.next === 1 && !this.isVoter(to)) this.maybeCompact(true);
     // The follower needs entries compacted away: the snapshot, in chunks (snapshot-transfer.ts).
     if (p.next <= this.log.snapshot.index) return void (p.snapshot = this.snapshots.start(to, this.log.snapshot, this.now, this.lastBroadcastAt));
     const prevIndex = p.next - 1;
@@ -461,9 +457,8 @@ export class Registry {
     }
   }
 
-  private maybeCompact(): void {
-    const keep = this.limits.logEntriesBeforeSnapshot;
-    if (this.applied - this.log.snapshot.index < keep) return;
+  private maybeCompact(now = false): void {
+    if (this.applied - this.log.snapshot.index < (now ? 1 : this.limits.logEntriesBeforeSnapshot)) return;
     const t = this.log.termAt(this.applied);
     assert(t !== undefined, 'term of applied entry');
     this.log.compact({ index: this.applied, term: t, members: this.log.membersAt(this.applied), table: this.host.snapshotTable() });
@@ -527,6 +522,7 @@ export class Registry {
       term: () => this.currentTerm,
       role: () => this.role,
       leader: () => this.leader,
+      admitted: () => this.admitted(),
       commitIndex: () => this.commit,
       members: () => this.members,
       inc: () => this.inc(),
