@@ -204,7 +204,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     // replays the log onto it, whatever the file says by then (issue 11: the registry owns the config).
     // The hard state carries the fresh incarnation: written without one, the store read back as the
     // bootstrap incarnation 0, so a member whose state directory was wiped voted as the member it
-    // was (seen by test/e2e/rolling-restart.test.ts; the simulator's store skips this host step).
+    // was (seen by test/e2e/rolling-restart.test.ts). The core would write both with its first persist too.
     const hardState: HardState = { term: term(0), votedFor: null, commit: index(0), incarnation: freshIncarnation };
     await storage.persist({ hardState, snapshot: bootstrapSnapshot(toCoreConfig(config, id)), truncateFrom: null, entries: [] });
     persisted = await storage.load();

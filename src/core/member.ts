@@ -90,9 +90,12 @@ export interface CommittedConfig {
 
 /**
  * The formation's state before any entry: the config's members, tickets and
- * timings at index 0. A host persists it at a member's first start (issue 11),
- * so that a later start replays the log onto it and not onto whatever the file
- * says by then: the file's tickets are the bootstrap's only once.
+ * timings at index 0. It is stored at a member's first start (issue 11), so
+ * that a later start replays the log onto it and not onto whatever the file
+ * says by then: the file's tickets are the bootstrap's only once. The site
+ * agent writes it before the core starts; the core itself writes it with its
+ * first persist whenever the store holds no snapshot (RegistryStart's
+ * snapshotStored), so no host can skip it (the simulator's did: seed 780).
  */
 export function bootstrapSnapshot(config: CoreConfig): Snapshot {
   return { index: index(0), term: term(0), members: config.members, table: TicketTable.fromDefs(config.tickets, config.limits, config.timing).snapshot() };
@@ -142,7 +145,7 @@ export class Member {
     const send = (to: MemberId, msg: RaftMessage): void => this.send(to, msg);
     this.registry = new Registry(
       { self: this.id, timing, limits, random: init.random, rules, snapshotCodec: init.snapshotCodec, time: this.time, host: this.registryHost() },
-      { snapshot, entries: p?.entries ?? [], hardState: p?.hardState ?? null, freshIncarnation: init.freshIncarnation ?? init.now + 1 },
+      { snapshot, snapshotStored: p?.snapshot != null, entries: p?.entries ?? [], hardState: p?.hardState ?? null, freshIncarnation: init.freshIncarnation ?? init.now + 1 },
     );
     this.bridge = new GossipBridge({ self: this.id, time: this.time, members: () => this.registry.config, routeFor: rules.routeFor, useIndirectProbes: rules.useIndirectProbes, event }, init.gossip);
     this.office = new LeaseOffice({

@@ -9,15 +9,23 @@
 // member kept the old, longer lease duration while the leader that answered
 // its renewals by index used the new one, so the holder's lease outlived the
 // leader's view of it and the ticket was granted elsewhere beside it (S1).
+//
+// The last test starts a member from nothing and restarts it from what it
+// stored, with its file edited in between as the runbook has the admin do
+// after a replace (docs/operations.md §8): the index-0 state must come from the
+// store, written at the first start, not from the edited file (simulator seed
+// 780: a store without it replayed a ticket-change whose weights named the
+// replaced site onto the edited file's members, and refused it alone).
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
 import { bootstrapSnapshot, Member } from '../../src/core/member.js';
 import type { Entry, EntryData } from '../../src/core/messages.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { CoreEvent } from '../../src/core/ready.js';
-import { index, ms, term, type TicketDef } from '../../src/core/types.js';
+import { index, memberId, ms, term, type TicketDef } from '../../src/core/types.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 import { arb, siteA, siteB, testMembers, testTiming } from '../support/core-formation.js';
+import { emptyRaftStore, loadFrom, persistInto, type RaftStore } from '../support/raft-store.js';
 
 const before: TicketDef = { name: 'db', mode: 'automatic', leaseDurationMs: 20_000, acquireAfterMs: 0, revokeLeadMs: 500, weights: {} };
 /** The change: half the lease, and a weight for site-b (which the next entry removes). */
@@ -78,5 +86,48 @@ describe('replaying a committed ticket-change after a later configuration (seed 
     expect(applied?.reason).toContain(`weights.${siteB}: names no member`);
     // Index 1's change stands: the table keeps it.
     expect(member.ticket('db')?.def).toEqual(changed);
+  });
+});
+
+describe("a member's first start stores its index-0 state (seed 780)", () => {
+  const siteC = memberId('site-c');
+  /** The file after `member replace site-b site-c`, edited as the runbook says: site-c where site-b was. */
+  function editedConfig(): CoreConfig {
+    return { ...config(), members: testMembers.map((m) => (m.id === siteB ? { id: siteC, kind: 'site' as const } : m)) };
+  }
+
+  /** Runs a member's Ready batches into `store`, as a host does; returns the events. */
+  function drain(member: Member, store: RaftStore): CoreEvent[] {
+    const events: CoreEvent[] = [];
+    while (member.hasReady()) {
+      const r = member.ready();
+      persistInto(store, r.persist);
+      events.push(...r.events);
+      member.advance(r);
+    }
+    return events;
+  }
+
+  it('writes the bootstrap snapshot with its first persist, and a restart with an edited file replays onto it', () => {
+    const store = emptyRaftStore();
+    const first = new Member(config(), { now: ms(1000), random: new SeededRandom(1), snapshotCodec });
+    drain(first, store);
+    expect(store.snapshot, 'the index-0 state is in the store after the first Ready').toEqual(bootstrapSnapshot(config()));
+
+    // The formation then committed the change (weights naming site-b) and the replace of site-b by site-c.
+    const replaced = testMembers.map((m) => (m.id === siteB ? { id: siteC, kind: 'site' as const } : m));
+    const log: EntryData[] = [
+      { type: 'ticket-change', def: changed, cause },
+      { type: 'config', members: replaced },
+    ];
+    log.forEach((data, i) => store.entries.set(i + 1, { index: index(i + 1), term: term(1), data }));
+    store.hardState = { ...store.hardState!, term: term(1), commit: index(log.length) };
+
+    const restarted = new Member(editedConfig(), { now: ms(5000), random: new SeededRandom(2), snapshotCodec, persisted: loadFrom(store)! });
+    const events = drain(restarted, store);
+    const applied = events.find((e): e is Extract<CoreEvent, { type: 'applied' }> => e.type === 'applied' && e.index === 1);
+    expect(applied, 'the change applies on replay, as it did everywhere').toMatchObject({ ok: true });
+    expect(restarted.ticket('db')?.def).toEqual(changed);
+    expect(restarted.status().members.map((m) => m.id)).toEqual(replaced.map((m) => m.id));
   });
 });

@@ -96,6 +96,12 @@ export interface RegistryStart {
   readonly snapshot: Snapshot;
   readonly entries: readonly Entry[];
   readonly hardState: HardState | null;
+  /**
+   * Whether the store holds `snapshot`. False for a store without one (a first start): the index-0 state the host
+   * built from its file is then written with the first persist, before any message, so that every later start
+   * replays the log onto that state and not onto whatever the file says by then (simulator seed 780).
+   */
+  readonly snapshotStored?: boolean;
   /** The incarnation this store takes if it is empty (hardState null): never one an earlier store of this member had. */
   readonly freshIncarnation: number;
 }

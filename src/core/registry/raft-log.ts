@@ -13,8 +13,10 @@ export class RaftLog {
   /** Set when an installed snapshot replaced the whole log: the store drops every entry after it. */
   private dropAllAfterSnapshot = false;
 
-  constructor(snapshot: Snapshot, entries: readonly Entry[]) {
+  /** `snapshotStored` false: the store holds no snapshot yet, and the first persist writes this one (the index-0 state). */
+  constructor(snapshot: Snapshot, entries: readonly Entry[], snapshotStored = true) {
     this.snap = snapshot;
+    this.snapshotUnstable = !snapshotStored;
     this.entries = entries.filter((e) => e.index > snapshot.index);
     for (let i = 0; i < this.entries.length; i++) {
       assert(this.entries[i]!.index === snapshot.index + 1 + i, 'log entries must be contiguous after the snapshot');

@@ -76,7 +76,7 @@ export class Registry {
     this.snapshots = new SnapshotSender({ codec: deps.snapshotCodec, limits: deps.limits, resendAfterMs: deps.timing.electionTimeoutMs, send, event: (e) => this.host.event(e) });
     this.progress = new ProgressTracker(deps.self);
     const s = start.snapshot;
-    this.log = new RaftLog(s, start.entries);
+    this.log = new RaftLog(s, start.entries, start.snapshotStored ?? true);
     this.follower = new Follower(deps.snapshotCodec, deps.limits, this.followerHost());
     this.currentTerm = start.hardState?.term ?? term(0);
     this.votedFor = start.hardState?.votedFor ?? null;
