@@ -8,7 +8,7 @@
 // after 1 ms; nothing sleeps.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type CoreConfig } from '../../src/core/config.js';
-import { memberId, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
+import { memberId, term, type Member as MemberInfo, type MemberId } from '../../src/core/types.js';
 import { emptyRaftStore } from '../support/raft-store.js';
 import { VirtualNet } from '../support/virtual-net.js';
 
@@ -139,6 +139,29 @@ describe('membership changes through the log', () => {
     net.command(leader, { id: 'attr', type: 'attr-set', ticket: 't1', key: 'k', value: 'v' });
     net.run(net.now + 2000);
     expect(net.result('attr')).toMatchObject({ ok: true });
+  });
+
+  // Sim seed 341: a member's join, sent as the incarnation its empty store drew before every other member
+  // answered that the formation was new (it then bootstrapped as 0), reached the leader late. The leader
+  // demoted the live voter to a non-voter of that incarnation; a later wipe of another member left two
+  // voters of three and no leader. A join now replaces a voter only once its admitted incarnation has been
+  // silent for an election timeout; a store really lost asks every heartbeat and gets in after that.
+  it('a late join from an incarnation a voter no longer runs does not demote it; one after the voter fell silent does', () => {
+    const net = formation();
+    const leader = net.leader();
+    const victim = [s1, s2, a1].find((id) => id !== leader)!;
+    const from = net.events.length;
+    net.inject({ from: victim, to: leader, msg: { type: 'join', term: term(0), inc: 4 } });
+    net.run(net.now + 3000);
+    expect(net.events.slice(from).some((x) => x.e.type === 'member-rejoin')).toBe(false);
+    for (const [, n] of net.nodes) expect(n.member.status().members.find((m) => m.id === victim)).toEqual({ id: victim, kind: initial.find((m) => m.id === victim)!.kind });
+    expect(net.member(victim).incarnation()).toEqual({ incarnation: 0, admitted: true, votes: true });
+    // The same join once the voter has been silent for longer than an election timeout (1 s here): replaced.
+    net.nodes.get(victim)!.down = true;
+    net.run(net.now + 1500);
+    net.inject({ from: victim, to: leader, msg: { type: 'join', term: term(0), inc: 4 } });
+    net.run(net.now + 500);
+    expect(net.events.slice(from).some((x) => x.at === leader && x.e.type === 'member-rejoin' && x.e.member === victim && x.e.incarnation === 4)).toBe(true);
   });
 
   it('a wiped member alone with the leader down cannot help elect anyone until re-admitted', () => {

@@ -59,6 +59,11 @@ export class VirtualNet {
     return this.result(cmd.id);
   }
 
+  /** Delivers a message 1 ms from now as if the network had carried it (a late or duplicated one). */
+  inject(env: Envelope): void {
+    this.queue.push({ at: this.now + 1, env });
+  }
+
   result(id: string): CommandResult | undefined {
     return this.events.map((x) => x.e).find((e): e is CommandResult => e.type === 'command-result' && e.id === id);
   }

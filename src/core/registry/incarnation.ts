@@ -16,6 +16,9 @@ type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
 
 export interface AdmissionHost {
   readonly self: MemberId;
+  /** The leader's clock, and how long a voter's silence must last before a join replaces its admitted incarnation. */
+  now(): number;
+  readonly electionTimeoutMs: number;
   members(): readonly Member[];
   /** Term 0 and an empty log: no vote, no entry, nothing a member that lost its store may have counted on. */
   neverTookPart(): boolean;
@@ -60,6 +63,14 @@ export class Admission {
     h.send(from, { type: 'join-resp', term: h.term(), inc: msg.inc, empty: h.neverTookPart(), leader: h.leader() });
     const previous = configuredIncarnation(h.members(), from);
     if (from === h.self || previous === msg.inc || !h.canChangeMembership()) return;
+    // A voter whose admitted incarnation was heard within an election timeout (or that timeout has not passed since this
+    // leader took office) runs as that incarnation: this join was sent before its store bootstrapped as incarnation 0 and
+    // arrived late (sim seed 341: the live voter was demoted, and the formation of three then had two voters and no
+    // leader once one of them lost its store), or its store was lost since. A lost store asks again every heartbeat and
+    // is admitted once the old incarnation has been silent for an election timeout.
+    const voter = h.members().find((m) => m.id === from);
+    const heardAt = h.progressOf(from)?.admittedHeardAt ?? Number.NEGATIVE_INFINITY;
+    if (voter !== undefined && votes(voter) && h.now() - heardAt < h.electionTimeoutMs) return;
     // The configuration admits another incarnation of `from`: replace it by this one, as a
     // non-voter that catches up before it votes (one voter fewer: a single-server change).
     const members = h.members().map((m) => (m.id === from ? withVoter({ ...m, incarnation: msg.inc }, false) : m));
@@ -82,6 +93,8 @@ export class Admission {
     // a member re-added before it joined again (its log may lack what the leader would send first).
     const refusal = msg.type === 'append-resp' && !msg.success;
     const admitted = configuredIncarnation(h.members(), from);
+    const p = inc === admitted ? h.progressOf(from) : undefined;
+    if (p !== undefined) p.admittedHeardAt = h.now();
     if (refusal || inc === admitted) return false;
     h.event({ type: 'message-ignored', from, msgType: msg.type, reason: `incarnation ${inc} is not the admitted ${admitted}` });
     return true;

@@ -300,7 +300,7 @@ export class Registry {
     this.leader = this.self;
     this.leaderSince = this.now;
     // Every member, non-voters too: they catch up from the leader like the others (their acknowledgements count for nothing).
-    this.progress.reset(this.members, this.log.lastIndex());
+    this.progress.reset(this.members, this.log.lastIndex(), this.now);
     this.election.armCheckQuorum();
     this.host.tookOffice();
     this.emitRole();
@@ -580,6 +580,8 @@ export class Registry {
   private admissionHost(): AdmissionHost {
     return {
       self: this.self,
+      now: () => this.now,
+      electionTimeoutMs: this.timing.electionTimeoutMs,
       members: () => this.members,
       neverTookPart: () => this.currentTerm === 0 && this.log.lastIndex() === 0,
       term: () => this.currentTerm,

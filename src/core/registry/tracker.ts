@@ -15,6 +15,11 @@ export interface Progress {
   recentActive: boolean;
   /** A snapshot transfer in progress (etcd's StateSnapshot): no appends until the follower installed it. */
   snapshot: SnapshotSend | null;
+  /**
+   * Leader-clock time a message carrying the admitted incarnation last came from this member: while that is recent,
+   * a join from another incarnation is not acted on (incarnation.ts onJoin).
+   */
+  admittedHeardAt: number;
   /** The member's incarnation this record is about (docs/protocol.md §10): another one holds none of what this one acknowledged. */
   incarnation: number;
 }
@@ -24,10 +29,13 @@ export class ProgressTracker {
 
   constructor(private readonly self: MemberId) {}
 
-  /** A new term of office: every other voter starts unmatched, to be probed from the end of our log. */
-  reset(members: readonly Member[], lastIndex: number): void {
+  /**
+   * A new term of office: every other voter starts unmatched, to be probed from the end of our log, and counts as heard
+   * at `now` as the incarnation the configuration admits (it may have just voted for us; its answers may be on the way).
+   */
+  reset(members: readonly Member[], lastIndex: number, now: number): void {
     this.byMember.clear();
-    for (const m of members) if (m.id !== this.self) this.byMember.set(m.id, fresh(lastIndex, false, incarnationOf(m)));
+    for (const m of members) if (m.id !== this.self) this.byMember.set(m.id, { ...fresh(lastIndex, false, incarnationOf(m)), admittedHeardAt: now });
   }
 
   clear(): void {
@@ -81,5 +89,5 @@ export class ProgressTracker {
 }
 
 function fresh(lastIndex: number, recentActive: boolean, incarnation: number): Progress {
-  return { match: 0, next: lastIndex + 1, ackedSentAt: Number.NEGATIVE_INFINITY, recentActive, snapshot: null, incarnation };
+  return { match: 0, next: lastIndex + 1, ackedSentAt: Number.NEGATIVE_INFINITY, admittedHeardAt: Number.NEGATIVE_INFINITY, recentActive, snapshot: null, incarnation };
 }
