@@ -164,6 +164,26 @@ describe('membership changes through the log', () => {
     expect(net.events.slice(from).some((x) => x.at === leader && x.e.type === 'member-rejoin' && x.e.member === victim && x.e.incarnation === 4)).toBe(true);
   });
 
+  // 24e2b11 made a store not admitted yet refuse appends from index 1 (it gets a snapshot once admitted). Its
+  // refusals brought the append straight back, once more per relay: sim seed 30 ran into an event storm while
+  // the leader waited an election timeout to admit it. It leaves them unanswered; the heartbeat asks again.
+  it('a store not admitted yet does not answer appends from index 1; the leader sends them at the heartbeat rate', () => {
+    const net = formation();
+    const leader = net.leader();
+    const victim = [s1, s2, a1].find((id) => id !== leader)!;
+    const from = net.sent.length;
+    const startedAt = net.now;
+    net.wipe(victim, initial, 45, 999);
+    net.run(net.now + 600); // less than the election timeout: the old incarnation was heard just now, so not admitted yet
+    expect(net.member(victim).incarnation().admitted).toBe(false);
+    const sent = net.sent.slice(from);
+    // The first heartbeat's probe (from its match point) is refused as in any Raft; the appends from index 1 after it are not answered.
+    expect(sent.filter((x) => x.env.from === victim && x.env.msg.type === 'append-resp').length).toBeLessThanOrEqual(1);
+    const appends = sent.filter((x) => x.env.from === leader && x.env.to === victim && x.env.msg.type === 'append');
+    // Heartbeats every 100 ms (and a commit or two): a handful, not one per refusal.
+    expect(appends.length).toBeLessThanOrEqual(Math.ceil((net.now - startedAt) / 100) + 3);
+  });
+
   it('a wiped member alone with the leader down cannot help elect anyone until re-admitted', () => {
     const net = formation();
     const leader = net.leader();

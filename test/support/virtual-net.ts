@@ -26,6 +26,8 @@ export class VirtualNet {
   now = 0;
   readonly nodes = new Map<MemberId, VirtualNode>();
   readonly events: Array<{ at: MemberId; e: CoreEvent }> = [];
+  /** Every message sent, with the virtual time it was sent at. */
+  readonly sent: Array<{ now: number; env: Envelope }> = [];
   /** Members cut off from every other (they run on, alone). */
   readonly isolated = new Set<MemberId>();
   private queue: Array<{ at: number; env: Envelope }> = [];
@@ -91,7 +93,10 @@ export class VirtualNet {
     while (n.member.hasReady()) {
       const r = n.member.ready();
       persistInto(n.store, r.persist);
-      for (const env of r.messages) this.queue.push({ at: this.now + 1, env });
+      for (const env of r.messages) {
+        this.queue.push({ at: this.now + 1, env });
+        this.sent.push({ now: this.now, env });
+      }
       for (const e of r.events) this.events.push({ at: id, e });
       for (const eff of r.effects) n.member.report({ type: 'effect-result', id: eff.id, ok: true }, ms(this.now));
       n.member.advance(r);

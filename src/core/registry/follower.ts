@@ -81,10 +81,9 @@ export class Follower {
     }
     // A store not admitted yet (a new incarnation) holds its own file's state at 0, not the formation's first: replaying
     // the log on it would part its table from the others' (sim seed 556). It waits to be admitted, then gets a snapshot.
-    if (msg.prevIndex === 0 && h.log.snapshot.index === 0 && !h.admitted()) {
-      h.send(from, { type: 'append-resp', term: h.term(), success: false, index: index(0), sentAt: msg.sentAt, ...h.inc() });
-      return;
-    }
+    // Unanswered: a refusal would only bring the same append back at once, and each relay another (sim seed 30: an
+    // event storm); its acknowledgements count for nothing until it is admitted, and the next heartbeat asks again.
+    if (msg.prevIndex === 0 && h.log.snapshot.index === 0 && !h.admitted()) return;
     const termAtPrev = h.log.termAt(msg.prevIndex);
     if (termAtPrev !== msg.prevTerm) {
       const hint = Math.min(h.log.lastIndex(), msg.prevIndex - 1);
