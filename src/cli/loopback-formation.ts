@@ -99,16 +99,20 @@ export class WaitAborted extends TollboothError<'WAIT_ABORTED'> {
   }
 }
 
-/** Polls `probe` until it returns non-null or the deadline passes; errors count as "not yet", except WaitAborted. */
+/** Polls `probe` until it returns non-null or the deadline passes; errors count as "not yet" (the last one is named on a timeout), except WaitAborted. */
 export async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T | null>, everyMs = 100): Promise<T> {
   const end = Date.now() + deadlineMs;
+  // An object, so that the type survives the closure's assignment (a narrowed `let` would not).
+  const last: { error: string | null } = { error: null };
   for (;;) {
     const v = await probe().catch((err: unknown) => {
       if (err instanceof WaitAborted) throw err;
+      last.error = err instanceof Error ? err.message : String(err);
       return null;
     });
     if (v !== null) return v;
-    if (Date.now() >= end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    // The probe's last error, if it threw: what a failed wait was up against.
+    if (Date.now() >= end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${last.error === null ? '' : ` (the last try failed: ${last.error})`}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -116,8 +116,10 @@ describe(`a late follower catches up by a chunked snapshot of ${ticketCount} tic
   /** One attribute write, asked of the leader of the moment, again until it commits (a leader change answers unknown-outcome). */
   const write = async (ticket: string, key: string, value: string): Promise<void> => {
     await until(`${ticket} ${key}=${value} to commit`, catchUpDeadlineMs, async () => {
-      const r = await f.call(await agreedLeader(), { op: 'attr-set', ticket, key, value }, 30_000).catch(() => null);
-      return r?.ok === true ? true : null;
+      // A refusal is thrown, so that a timeout names the last one (until() counts it as "not yet").
+      const r = await f.call(await agreedLeader(), { op: 'attr-set', ticket, key, value }, 30_000);
+      if (!r.ok) throw new Error(`attr-set answered ${r.code ?? 'not ok'}: ${r.message}`);
+      return true;
     }, 500);
   };
 

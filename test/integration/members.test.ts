@@ -33,6 +33,18 @@ describe('three members in one process over real libp2p', () => {
     return out;
   };
 
+  /** What each running member says of the registry and of db, for a failed wait's message. */
+  const runningState = async (): Promise<string> => {
+    const parts: string[] = [];
+    for (const m of f.members.filter((x) => running.has(x.address))) {
+      const st = await f.call(m, { op: 'peers' }, 5_000).catch((e: unknown) => ({ ok: false, message: String(e), data: undefined }));
+      const s = (st.data as PeersView | undefined)?.status;
+      const db = ((await f.call(m, { op: 'list', local: true }, 5_000).catch(() => null))?.data as TicketView[] | undefined)?.find((v) => v.name === 'db');
+      parts.push(`${m.address}: ${s === undefined ? st.message : `leader ${s.leader} term ${s.term} commit ${s.commit}`}; db ${db === undefined ? '?' : `holder ${db.holder} generation ${db.generation}`}`);
+    }
+    return parts.join(' | ');
+  };
+
   beforeAll(async () => {
     f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, tickets: [{ name: 'db', expireS: 3, acquireAfterS: 0 }] });
     for (const m of f.members) await start(m);
@@ -76,10 +88,16 @@ describe('three members in one process over real libp2p', () => {
     const other = f.sites.find((m) => m !== holder)!;
     await running.get(holder.address)!.stop();
     running.delete(holder.address);
-    await until('db granted at the other site', formationWaitMs, async () => ((await f.localTicket(other, 'db'))?.grantedHere === true ? true : null));
-    const file = JSON.parse(await readFile(join(other.dir, 'tickets', 'db.json'), 'utf8')) as { granted: boolean; owner: string };
-    expect(file).toMatchObject({ granted: true, owner: other.address });
-    await start(holder);
+    try {
+      await until('db granted at the other site', formationWaitMs, async () => ((await f.localTicket(other, 'db'))?.grantedHere === true ? true : null)).catch(async (err: unknown) => {
+        throw new Error(`${err instanceof Error ? err.message : String(err)}; the running members: ${await runningState()}`);
+      });
+      const file = JSON.parse(await readFile(join(other.dir, 'tickets', 'db.json'), 'utf8')) as { granted: boolean; owner: string };
+      expect(file).toMatchObject({ granted: true, owner: other.address });
+    } finally {
+      // Back in any case: the tests below need the whole formation.
+      await start(holder);
+    }
   });
 
   it('runs with the committed config when its file differs, and says so (status, log) without applying it (issue 11)', async () => {
