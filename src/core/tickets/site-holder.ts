@@ -434,9 +434,9 @@ export class SiteHolder {
       const revokeAt = holderRevokeAt(h.leaseEnd, this.revokeLead(t));
       if (h.issued?.granted === true && revokeAt > now) {
         at = Math.min(at, revokeAt);
-        // The guard's deadline is extended once half its remaining time has passed (guardNeedsExtending).
+        // A confirmed grant's guard deadline is extended once half its remaining time has passed (guardNeedsExtending, guardExtensions).
         const cur = h.issued.revokeBy;
-        if (cur !== null && cur < revokeAt) at = Math.min(at, Math.max(now + 1, 2 * cur - revokeAt + 1));
+        if (h.issued.confirmed && cur !== null && cur < revokeAt) at = Math.min(at, Math.max(now + 1, 2 * cur - revokeAt + 1));
       } else if (h.acquireReadyAt > now && h.acquireReadyAt < revokeAt) at = Math.min(at, h.acquireReadyAt);
     }
     if (Number.isFinite(at)) this.wakeups.push(at, h.name);
