@@ -1,31 +1,30 @@
 // Negative controls: each mutant is the real core with one deliberate bug
 // (test/sim/mutants.ts). The same simulator and checker that pass the real
 // core must catch every one within 2,000 seeds; a checker that cannot fail
-// would let these through.
+// would let these through. Each search tries the seed that caught the mutant
+// last first (test/sim/mutant-pins.ts), then the rest in order.
 import { describe, expect, it } from 'vitest';
 import { simTestTimeoutMs } from './seed-blocks.js';
 import { safetyMutantNames } from './mutants.js';
 import { runSeed } from './run.js';
 import { drawParams } from './params.js';
+import { mutantPins, searchPinnedFirst } from './mutant-pins.js';
 
 const seedsMax = 2000;
+/** A mutant's run ends at its first violation: the catch is all a negative control needs (world.ts HostOptions). */
+const untilCaught = { sinkReadBack: true, stopAtViolation: true } as const;
 /** Seeds searched for the lost-majority mutant (about one in ten draws the fault). */
 const lostMajoritySeedsMax = 1000;
 
 describe('simulator negative controls', () => {
   for (const name of safetyMutantNames) {
     it(`catches the mutant ${name}`, () => {
-      let caughtAt: number | null = null;
-      let what = '';
-      for (let seed = 1; seed <= seedsMax && caughtAt === null; seed++) {
-        const r = runSeed(seed, name);
-        if (r.violations.length > 0) {
-          caughtAt = seed;
-          what = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
-        }
-      }
-      expect(caughtAt, `mutant ${name} survived ${seedsMax} seeds`).not.toBeNull();
-      expect(what).not.toBe('');
+      const caught = searchPinnedFirst(name, seedsMax, (seed) => {
+        const v = runSeed(seed, name, {}, untilCaught).violations[0];
+        return v === undefined ? undefined : `${v.invariant}: ${v.detail}`;
+      });
+      expect(caught, `mutant ${name} survived ${seedsMax} seeds`).not.toBeNull();
+      expect(caught!.what).not.toBe('');
     }, simTestTimeoutMs);
   }
 
@@ -46,7 +45,7 @@ describe('simulator negative controls', () => {
     let caught: string | undefined;
     let seed = 1;
     for (; seed <= 300 && caught === undefined; seed++) {
-      const r = runSeed(seed, 'fixed-revoke-lead', { cibRamp: true });
+      const r = runSeed(seed, 'fixed-revoke-lead', { cibRamp: true }, untilCaught);
       if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
     }
     expect(caught, 'fixed-revoke-lead survived 300 seeds with a slow-CIB ramp').toMatch(/^S1: /);
@@ -61,7 +60,7 @@ describe('simulator negative controls', () => {
     let caught: string | undefined;
     let seed = 1;
     for (; seed <= 300 && caught === undefined; seed++) {
-      const r = runSeed(seed, 'renew-uncovered');
+      const r = runSeed(seed, 'renew-uncovered', {}, untilCaught);
       if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
     }
     expect(caught, 'renew-uncovered survived 300 seeds').toMatch(/^S[12]: /);
@@ -80,7 +79,7 @@ describe('simulator negative controls', () => {
     for (seed = 1; seed <= lostMajoritySeedsMax && caught === undefined; seed++) {
       if (!drawParams(seed).faults.includes('lost-majority')) continue;
       runs += 1;
-      const r = runSeed(seed, 'confirm-fenced-early');
+      const r = runSeed(seed, 'confirm-fenced-early', {}, untilCaught);
       if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
     }
     expect(caught, `confirm-fenced-early survived ${runs} lost-majority seeds of 1–${lostMajoritySeedsMax}`).toMatch(/^S1: /);
@@ -101,7 +100,7 @@ describe('simulator negative controls', () => {
     for (seed = 1; seed <= lostMajoritySeedsMax && caught === undefined; seed++) {
       if (!drawParams(seed).faults.includes('lost-majority')) continue;
       runs += 1;
-      const r = runSeed(seed, 'def-check-latest-config');
+      const r = runSeed(seed, 'def-check-latest-config', {}, untilCaught);
       if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
     }
     expect(caught, `def-check-latest-config survived ${runs} lost-majority seeds of 1–${lostMajoritySeedsMax}`).toMatch(/^(stateMachineSafety|S1): /);
@@ -112,17 +111,16 @@ describe('simulator negative controls', () => {
   // still running in its view fails a live holder's ticket over beside it. Forced: every member speaks 1.2
   // and several automatic tickets, so that placements and failovers go as grant-batch entries.
   it('catches a leader that batches grants of tickets whose lease has not run out (batch-grants-live)', () => {
-    let caught: string | undefined;
-    let seed = 1;
-    for (; seed <= 300 && caught === undefined; seed++) {
-      const r = runSeed(seed, 'batch-grants-live', { batchGrants: true, manyTickets: true });
-      if (r.violations.length > 0) caught = `${r.violations[0]!.invariant}: ${r.violations[0]!.detail}`;
-    }
-    expect(caught, 'batch-grants-live survived 300 seeds').toMatch(/^S1: /);
-    expect(runSeed(seed - 1, undefined, { batchGrants: true, manyTickets: true }).violations, `the real core on seed ${seed - 1}`).toEqual([]);
+    const caught = searchPinnedFirst('batch-grants-live', 300, (seed) => {
+      const v = runSeed(seed, 'batch-grants-live', { batchGrants: true, manyTickets: true }, untilCaught).violations[0];
+      return v === undefined ? undefined : `${v.invariant}: ${v.detail}`;
+    });
+    expect(caught?.what, 'batch-grants-live survived 300 seeds').toMatch(/^S1: /);
+    expect(runSeed(caught!.seed, undefined, { batchGrants: true, manyTickets: true }).violations, `the real core on seed ${caught!.seed}`).toEqual([]);
   }, simTestTimeoutMs);
 
   it('the real core passes the seeds that catch the mutants', () => {
-    for (const seed of [1, 9, 11, 13, 33, 106, 125, 163]) expect(runSeed(seed).violations).toEqual([]);
+    const pinned = new Set(safetyMutantNames.map((name) => mutantPins[name]).filter((seed): seed is number => seed !== undefined));
+    for (const seed of pinned) expect(runSeed(seed).violations, `the real core on seed ${seed}`).toEqual([]);
   }, simTestTimeoutMs);
 });

@@ -197,7 +197,15 @@ export interface RunResult {
  */
 export interface HostOptions {
   readonly sinkReadBack: boolean;
+  /**
+   * End the run at the first violation the checker records (the negative controls need only the
+   * catch: a mutant's diverged formation can run on for minutes of CPU). Default false.
+   */
+  readonly stopAtViolation?: boolean;
 }
+
+/** Thrown inside a run asked to stop at its first violation; run() ends there with what was caught. */
+class StoppedAtViolation extends Error {}
 
 /** How often the stranded-grant check looks at every site (simulated ms). */
 const strandSampleMs = 100;
@@ -1222,6 +1230,7 @@ export class World {
       this.now = e.at;
       this.eventCount += 1;
       this.handle(e);
+      if (this.host.stopAtViolation === true && this.checker.violations.length > 0) throw new StoppedAtViolation(`stopped at the first violation, at ${this.now} ms`);
     }
     this.now = Math.max(this.now, t);
   }
@@ -1436,7 +1445,7 @@ export class World {
       // A formation whose logs already diverged (a mutant the checker caught) may storm on: the run
       // ends there with what was caught. Without a violation caught first, a storm is a bug: rethrown.
       if (this.checker.violations.length === 0) throw err;
-      this.liveness.push(`run stopped after a violation: ${(err as Error).message}`);
+      if (!(err instanceof StoppedAtViolation)) this.liveness.push(`run stopped after a violation: ${(err as Error).message}`);
     }
     return this.result();
   }
