@@ -374,9 +374,9 @@ export class SiteHolder {
       const granted = this.grantable(h, t, now);
       const revokeBy = granted && h.leaseEnd !== null ? ms(holderRevokeAt(h.leaseEnd, this.revokeLead(t))) : null;
       if (granted) assertGuardInsideLease(revokeBy, h.leaseEnd, t.def.revokeLeadMs, name);
-      // A grant of a new generation to this site that waits only for its lease or acquire-after: the CIB
-      // already shows the ticket revoked (confirmed), and a revoke carrying the new term would be a
-      // second crm_ticket call per grant (issue 15: one call, as booth's). The grant writes the term.
+      // A grant of a new generation to this site that waits only for its lease or acquire-after, with a revoke issued (written, or
+      // waiting: a start-up revoke): a revoke carrying the new term would be a second write per grant (issue 15: one call,
+      // as booth's), ahead of the grants. The grant writes the term; a revoke that fails is forgotten and issued again.
       const grantPending =
         !granted &&
         this.healthy &&
@@ -384,7 +384,6 @@ export class SiteHolder {
         h.gen === t.generation &&
         h.releasedGen !== h.gen &&
         h.issued?.granted === false &&
-        h.issued.confirmed &&
         (h.leaseEnd === null || now < h.acquireReadyAt);
       if (grantPending) {
         this.scheduleWake(h, t, now);

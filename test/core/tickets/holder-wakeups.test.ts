@@ -4,7 +4,9 @@
 // confirmed grants only. With 10,000 grants queued behind a slow sink, the
 // wake at now + 1 that an unconfirmed grant got once half its deadline had
 // passed made the holder re-examine every one of them at every input and
-// tick (docs/benchmarks.md, "Placement of 10 000 tickets: a holder that spun").
+// tick (docs/benchmarks.md, "A holder that spun on grants waiting for the writer").
+// And a grant waiting for its lease behind a start-up revoke not yet written
+// gets no revoke of its new generation first (one write per grant).
 // SiteHolder driven directly, with the default rules' lease arithmetic.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../../src/core/config.js';
@@ -63,5 +65,49 @@ describe('wake-ups of grants waiting for the writer', () => {
     const confirmed = at(9_000);
     expect(confirmed.effects).toEqual([]);
     expect(confirmed.guard.flatMap((g) => g.extend.map((x) => [x.ticket, x.revokeBy]))).toEqual(names.map((n) => [n, 6_000 + leaseMs - leadMs]));
+  });
+});
+
+describe('a grant waiting for its lease behind a start-up revoke not yet written', () => {
+  it('writes no revoke of the new generation first: the start-up revoke stays, then the grant', () => {
+    const table = TicketTable.fromDefs([def('t1')], { ticketCountMax: defaultLimits.ticketCountMax, attrsPerTicketMax: defaultLimits.attrsPerTicketMax });
+    const holder = new SiteHolder(siteA, 4, 200, { leaseEnd: defaultRules.holderLeaseEnd, revokeLead: defaultRules.revokeLead }, 1_000, [], ms(0), 1, { unansweredMs: 1_000, everyMinMs: 200 });
+    const at = (now: number): TicketEffect[] => {
+      const effects: TicketEffect[] = [];
+      holder.reconcile((n) => table.get(n), () => table.all(), ms(now), effects, []);
+      return effects;
+    };
+    holder.syncWithTable(table.all(), ms(0));
+    const startup = at(0);
+    expect(startup.map((e) => [e.ticket, e.granted, e.generation, e.background])).toEqual([['t1', false, 0, true]]);
+    // Granted here before the start-up revoke is written; no renewal answered yet.
+    const grant: EntryData = { type: 'grant', ticket: 't1', site: siteA, expectedGeneration: generation(0), cause: { by: 'auto', reason: 'initial', detail: 'test' } };
+    expect(table.apply(grant, index(1))).toEqual({ ok: true });
+    holder.syncWithTable(table.all(), ms(100));
+    expect(at(100)).toEqual([]);
+    // The lease comes: the grant, which supersedes the start-up revoke if it still waits.
+    const seq = holder.recordRenewal(null, [], ms(200));
+    holder.onRenewed(seq, { granted: [{ name: 't1', generation: generation(1), leaseDurationMs: leaseMs }], refused: [] }, (n) => table.get(n), ms(200));
+    expect(at(200).map((e) => [e.ticket, e.granted, e.generation])).toEqual([['t1', true, 1]]);
+  });
+
+  it('issues the revoke of the new generation when the start-up revoke fails', () => {
+    const table = TicketTable.fromDefs([def('t1')], { ticketCountMax: defaultLimits.ticketCountMax, attrsPerTicketMax: defaultLimits.attrsPerTicketMax });
+    const holder = new SiteHolder(siteA, 4, 200, { leaseEnd: defaultRules.holderLeaseEnd, revokeLead: defaultRules.revokeLead }, 1_000, [], ms(0), 1, { unansweredMs: 1_000, everyMinMs: 200 });
+    const at = (now: number): TicketEffect[] => {
+      const effects: TicketEffect[] = [];
+      holder.reconcile((n) => table.get(n), () => table.all(), ms(now), effects, []);
+      return effects;
+    };
+    holder.syncWithTable(table.all(), ms(0));
+    const [startup] = at(0);
+    const grant: EntryData = { type: 'grant', ticket: 't1', site: siteA, expectedGeneration: generation(0), cause: { by: 'auto', reason: 'initial', detail: 'test' } };
+    expect(table.apply(grant, index(1))).toEqual({ ok: true });
+    holder.syncWithTable(table.all(), ms(100));
+    expect(at(100)).toEqual([]);
+    holder.onEffectResult(startup!.id, false, ms(150));
+    // Retried after effectRetryMs (1 000), with the new generation.
+    expect(at(150)).toEqual([]);
+    expect(at(1_150).map((e) => [e.ticket, e.granted, e.generation])).toEqual([['t1', false, 1]]);
   });
 });
