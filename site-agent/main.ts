@@ -363,7 +363,8 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   });
   pump.on('guard', (g) => log.info(g, 'lease guard deadlines moved'));
   pump.on('effect', (e, outcome) => {
-    log.info({ ticket: e.ticket, granted: e.granted, generation: e.generation, revokeBy: e.revokeBy, ok: outcome.ok }, e.granted ? 'ticket granted locally' : 'ticket revoked locally');
+    // Only what was written: a write that failed is the pump's warning `ticket effect failed`, with the error.
+    if (outcome.ok) log.info({ ticket: e.ticket, granted: e.granted, generation: e.generation, revokeBy: e.revokeBy, ok: true }, e.granted ? 'ticket granted locally' : 'ticket revoked locally');
   });
   let stopHealth = (): void => undefined;
   let resolveDone!: (code: number) => void;
