@@ -492,8 +492,10 @@ describe('the automatic ticket', () => {
     expect(updates.length).toBeGreaterThanOrEqual(Math.floor(110_000 / (period + ticketDef.leaseDurationMs / 10)));
     let last = 0;
     for (const { at, u } of updates) {
-      expect(u.extend).toEqual([{ ticket: ticketName, generation: 1, revokeBy: expect.any(Number) as number }]);
+      expect(u.extend).toEqual([{ ticket: ticketName, generation: 1, revokeBy: expect.any(Number) as number, leaseEnd: expect.any(Number) as number }]);
       const d = u.extend[0]!.revokeBy;
+      // The lease end the deadline came from goes with it (for the lease guard's own timing).
+      expect(u.extend[0]!.leaseEnd! - d).toBe(ticketDef.revokeLeadMs);
       expect(d).toBeGreaterThan(last);
       expect(d).toBeGreaterThan(at);
       expect(d).toBeLessThanOrEqual(at + ticketDef.leaseDurationMs - ticketDef.revokeLeadMs);
@@ -518,7 +520,7 @@ describe('a clean stop (Report stopping)', () => {
     m.report({ type: 'stopping' }, ms(net.now));
     const r = m.ready();
     expect(r.guard).toHaveLength(1);
-    expect(r.guard[0]!.extend).toEqual([{ ticket: ticketName, generation: 1, revokeBy: most }]);
+    expect(r.guard[0]!.extend).toEqual([{ ticket: ticketName, generation: 1, revokeBy: most, leaseEnd: view.leaseEnd }]);
     // Inside the lease, as every extension; nothing else is written or sent for it.
     expect(most).toBeLessThanOrEqual(view.leaseEnd! - ticketDef.revokeLeadMs);
     expect(r.effects).toEqual([]);

@@ -424,7 +424,7 @@ export class CrmTicketSink implements TicketSink {
     // The guard learns of the grants (and the `expires` each is written with) before any is written.
     const grants = live.filter((x) => x.e.granted);
     try {
-      await this.options.guard.armAll(grants.map((x) => ({ ticket: x.e.ticket, generation: x.e.generation, revokeBy: x.e.revokeBy!, expiresSec: x.expiresSec })));
+      await this.options.guard.armAll(grants.map((x) => ({ ticket: x.e.ticket, generation: x.e.generation, revokeBy: x.e.revokeBy!, expiresSec: x.expiresSec, ...(x.e.leaseEnd === undefined ? {} : { leaseEnd: x.e.leaseEnd }) })));
     } catch (err) {
       const guardErr = new CrmTicketError('GUARD_FAILED', `cannot arm the lease guard for ${grants.length} tickets (${this.options.guard.path}): ${(err as Error).message}`, { cause: err });
       for (const x of grants) fail(x.e, guardErr);
@@ -534,7 +534,7 @@ export class CrmTicketSink implements TicketSink {
       // The guard learns of a grant (and the `expires` it is written with) before it is written, and
       // forgets it only once the revoke is.
       const expiresSec = effect.granted && effect.revokeBy !== null ? this.expiresSecOf(effect.revokeBy) : null;
-      if (effect.granted && effect.revokeBy !== null) await this.armGuard(effect.ticket, effect.generation, effect.revokeBy, expiresSec ?? undefined);
+      if (effect.granted && effect.revokeBy !== null) await this.armGuard(effect.ticket, effect.generation, effect.revokeBy, expiresSec ?? undefined, effect.leaseEnd);
       await this.applyOrThrow(effect, options, expiresSec);
       if (!effect.granted) await this.disarmGuard(effect.ticket);
       return { ok: true };
@@ -755,9 +755,9 @@ export class CrmTicketSink implements TicketSink {
     return (await this.ticketStates(options)).filter((s) => s.granted).map((s) => s.ticket);
   }
 
-  private async armGuard(ticket: string, gen: number, revokeBy: number, expiresSec?: number): Promise<void> {
+  private async armGuard(ticket: string, gen: number, revokeBy: number, expiresSec?: number, leaseEnd?: number): Promise<void> {
     try {
-      await this.options.guard.arm(ticket, gen, revokeBy, expiresSec);
+      await this.options.guard.arm(ticket, gen, revokeBy, expiresSec, leaseEnd);
     } catch (err) {
       throw new CrmTicketError('GUARD_FAILED', `cannot arm the lease guard for ${ticket} (${this.options.guard.path}): ${(err as Error).message}`, { cause: err });
     }

@@ -103,7 +103,7 @@ export class FileTicketSink implements TicketSink {
     try {
       guard = await this.guard();
       // The guard learns of the grants before any is written, and forgets a revoked one only once it is.
-      await guard.armAll(live.filter((e) => e.granted).map((e) => ({ ticket: e.ticket, generation: e.generation, revokeBy: e.revokeBy! })));
+      await guard.armAll(live.filter((e) => e.granted).map((e) => ({ ticket: e.ticket, generation: e.generation, revokeBy: e.revokeBy!, ...(e.leaseEnd === undefined ? {} : { leaseEnd: e.leaseEnd }) })));
     } catch (err) {
       for (const e of live) out.set(e.id, { id: e.id, ok: false, error: (err as Error).message });
       return effects.map((e) => out.get(e.id)!);
@@ -161,7 +161,7 @@ export class FileTicketSink implements TicketSink {
     try {
       const guard = await this.guard();
       // The guard learns of a grant before it is written, and forgets it only once the revoke is.
-      if (e.granted && e.revokeBy !== null) await guard.arm(e.ticket, e.generation, e.revokeBy);
+      if (e.granted && e.revokeBy !== null) await guard.arm(e.ticket, e.generation, e.revokeBy, undefined, e.leaseEnd);
       await writeFileAtomic(join(this.dir, FileTicketSink.fileName(e.ticket)), `${JSON.stringify(state)}\n`);
       if (!e.granted) await guard.disarm(e.ticket);
       return { ok: true };

@@ -25,6 +25,17 @@ export interface GuardRecord {
    * instead of revoking it. Absent in records of older agents: never stands down.
    */
   readonly expiresSec?: number;
+  /**
+   * The holder's lease end the agent computed `revokeBy` from, on the same clock: the guard enforces
+   * the grant earlier than `revokeBy` when its own CIB operations have become slower than the agent's
+   * lead allows for (guard-timing.ts). Absent in records of older agents: enforced at `revokeBy`.
+   */
+  readonly leaseEnd?: number;
+}
+
+/** The record of one grant, with the optional fields only where present. */
+function recordOf(e: GuardRecord): GuardRecord {
+  return { generation: e.generation, revokeBy: e.revokeBy, ...(e.expiresSec === undefined ? {} : { expiresSec: e.expiresSec }), ...(e.leaseEnd === undefined ? {} : { leaseEnd: e.leaseEnd }) };
 }
 
 interface GuardFileContent {
@@ -83,8 +94,8 @@ export class LeaseGuardFile {
   }
 
   /** Records a grant's deadline; resolves once durable. Call before writing the grant. */
-  arm(ticket: string, generation: number, revokeBy: number, expiresSec?: number): Promise<void> {
-    return this.armAll([{ ticket, generation, revokeBy, ...(expiresSec === undefined ? {} : { expiresSec }) }]);
+  arm(ticket: string, generation: number, revokeBy: number, expiresSec?: number, leaseEnd?: number): Promise<void> {
+    return this.armAll([{ ticket, generation, revokeBy, ...(expiresSec === undefined ? {} : { expiresSec }), ...(leaseEnd === undefined ? {} : { leaseEnd }) }]);
   }
 
   /** Records the deadlines of many grants in one durable write (a batch of sink writes); resolves once durable. */
@@ -92,7 +103,7 @@ export class LeaseGuardFile {
     if (entries.length === 0) return Promise.resolve();
     return this.change({
       kind: 'arm',
-      entries: entries.map((e) => ({ ticket: e.ticket, rec: { generation: e.generation, revokeBy: e.revokeBy, ...(e.expiresSec === undefined ? {} : { expiresSec: e.expiresSec }) } })),
+      entries: entries.map((e) => ({ ticket: e.ticket, rec: recordOf(e) })),
     });
   }
 
@@ -121,7 +132,7 @@ export class LeaseGuardFile {
    * agent then believed intact, and renewed, for minutes). `now` is the
    * monotonic clock the deadlines are on (CLOCK_MONOTONIC ms).
    */
-  async extend(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number; expiresSec?: number }>, now: () => number): Promise<string[]> {
+  async extend(entries: ReadonlyArray<{ ticket: string } & GuardRecord>, now: () => number): Promise<string[]> {
     return (await this.extendMoved(entries, now)).skipped;
   }
 
@@ -130,7 +141,7 @@ export class LeaseGuardFile {
    * now; none of them skipped): only those need booth's `expires` rewritten in the CIB
    * (crm-ticket-sink.ts extendGuard).
    */
-  async extendMoved(entries: ReadonlyArray<{ ticket: string; generation: number; revokeBy: number; expiresSec?: number }>, now: () => number): Promise<{ skipped: string[]; moved: Map<string, number> }> {
+  async extendMoved(entries: ReadonlyArray<{ ticket: string } & GuardRecord>, now: () => number): Promise<{ skipped: string[]; moved: Map<string, number> }> {
     const skipped: string[] = [];
     const advanced = new Map<string, number>();
     const change: Change = { kind: 'extend', entries, now, skipped, advanced };
@@ -174,7 +185,7 @@ export class LeaseGuardFile {
                 // Judged again once the write is durable (extend()): the deadline in force until then.
                 moved.set(e.ticket, Math.min(cur.revokeBy, moved.get(e.ticket) ?? Number.POSITIVE_INFINITY));
                 if (e.revokeBy > cur.revokeBy) {
-                  next.set(e.ticket, { generation: e.generation, revokeBy: e.revokeBy, ...(e.expiresSec === undefined ? {} : { expiresSec: e.expiresSec }) });
+                  next.set(e.ticket, recordOf(e));
                   c.advanced.set(e.ticket, e.revokeBy);
                 }
               }
@@ -225,7 +236,8 @@ export async function readGuardFile(path: string, boot: string): Promise<Map<str
       throw new GuardFileError(path, `ticket ${JSON.stringify(name)} has an invalid generation or revokeBy`);
     }
     if (r.expiresSec !== undefined && !Number.isSafeInteger(r.expiresSec)) throw new GuardFileError(path, `ticket ${JSON.stringify(name)} has an invalid expiresSec`);
-    out.set(name, { generation: r.generation, revokeBy: r.revokeBy, ...(r.expiresSec === undefined ? {} : { expiresSec: r.expiresSec }) });
+    if (r.leaseEnd !== undefined && !Number.isFinite(r.leaseEnd)) throw new GuardFileError(path, `ticket ${JSON.stringify(name)} has an invalid leaseEnd`);
+    out.set(name, recordOf(r));
   }
   return out;
 }

@@ -23,6 +23,12 @@ export interface TicketEffect {
    * from the CIB. A lease guard that outlives the agent enforces it (issue 4).
    */
   readonly revokeBy: Ms | null;
+  /**
+   * While granted: the holder's lease end that revokeBy was computed from (same clock), recorded
+   * beside it for the lease guard, which times its own CIB writes and enforces the grant earlier
+   * when they have become slower than the lead allows for (lease-guard's guard-timing.ts).
+   */
+  readonly leaseEnd?: Ms;
   readonly attrs: Readonly<Record<string, string>>;
   /**
    * A start-up revoke: the first write of a ticket this incarnation found not
@@ -51,6 +57,8 @@ export interface GuardExtension {
   readonly generation: Generation;
   /** The new deadline on the local monotonic clock; never earlier than the one it replaces. */
   readonly revokeBy: Ms;
+  /** The holder's lease end the deadline was computed from (TicketEffect.leaseEnd). */
+  readonly leaseEnd?: Ms;
 }
 
 /** What the CIB held when the agent started (read by the host before the core is built). */

@@ -33,7 +33,7 @@ export function guardExtensions(held: Iterable<HeldTicket>, want: (h: HeldTicket
     assertGuardInsideLease(w.revokeBy, h.leaseEnd, w.revokeLeadMs, h.name);
     assert(cur.generation === h.gen, `guard extension of ${h.name} for generation ${cur.generation} while holding ${h.gen}`);
     h.issued = { ...cur, revokeBy: w.revokeBy };
-    extend.push({ ticket: h.name, generation: cur.generation, revokeBy: w.revokeBy });
+    extend.push({ ticket: h.name, generation: cur.generation, revokeBy: w.revokeBy, leaseEnd: h.leaseEnd });
     sent.push({ name: h.name, revokeBy: w.revokeBy });
   }
   return { extend, sent };

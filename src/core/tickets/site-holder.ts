@@ -367,8 +367,7 @@ export class SiteHolder {
         if (h.issued?.confirmed === true && !h.issued.granted && !this.owed.has(name)) {
           this.held.delete(name);
           this.confirmedGrants.delete(name);
-        }
-        else this.scheduleWake(h, null, now);
+        } else this.scheduleWake(h, null, now);
         continue;
       }
       const granted = this.grantable(h, t, now);
@@ -470,6 +469,7 @@ export class SiteHolder {
       generation: want.generation,
       owner: want.owner,
       revokeBy: want.revokeBy === null ? null : ms(want.revokeBy),
+      ...(want.granted && h.leaseEnd !== null ? { leaseEnd: h.leaseEnd } : {}),
       attrs: want.attrs,
       ...(h.startup && !want.granted ? { background: true as const } : {}),
     });

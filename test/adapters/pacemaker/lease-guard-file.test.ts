@@ -93,6 +93,23 @@ describe('the lease guard record', () => {
     expect([...(await readGuardFile(path, 'boot-1'))]).toEqual([['b', { generation: 5, revokeBy: 10_000 }]]);
   });
 
+  it('keeps the lease end beside each deadline (armed and moved with it); a record without one reads as before', async () => {
+    const path = await fresh();
+    const g = await LeaseGuardFile.open(path, 'boot-1');
+    await g.armAll([
+      { ticket: 'a', generation: 3, revokeBy: 10_000, leaseEnd: 10_400 },
+      { ticket: 'old', generation: 1, revokeBy: 10_000 },
+    ]);
+    expect(await g.extend([{ ticket: 'a', generation: 3, revokeBy: 15_000, leaseEnd: 15_400 }], () => 9_000)).toEqual([]);
+    // An entry that does not move the deadline does not move the lease end either.
+    expect(await g.extend([{ ticket: 'a', generation: 3, revokeBy: 14_000, leaseEnd: 99_000 }], () => 9_000)).toEqual([]);
+    const onDisk = await readGuardFile(path, 'boot-1');
+    expect(onDisk.get('a')).toEqual({ generation: 3, revokeBy: 15_000, leaseEnd: 15_400 });
+    expect(onDisk.get('old')).toEqual({ generation: 1, revokeBy: 10_000 });
+    await writeFile(path, JSON.stringify({ format: 'tollbooth-lease-guard', version: 1, bootId: 'b', tickets: { t: { generation: 1, revokeBy: 5, leaseEnd: 'soon' } } }));
+    await expect(readGuardFile(path, 'b')).rejects.toThrow('ticket "t" has an invalid leaseEnd');
+  });
+
   it('group-commits: many changes asked for at once all land, each resolved once durable', async () => {
     const path = await fresh();
     const g = await LeaseGuardFile.open(path, 'boot-1');

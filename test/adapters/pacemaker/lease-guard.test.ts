@@ -186,6 +186,15 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
     expect(await sink.extendGuard({ id: 3, extend: [{ ticket: 'ticketA', generation: generation(3), revokeBy: ms(hand.t + 5_000) }] })).toEqual({ ok: true, skipped: ['ticketA'] });
   });
 
+  it('records the holder’s lease end beside each deadline the sink arms or moves (the guard’s own timing needs it)', async () => {
+    const { sink, guardFile } = await setup();
+    const revokeBy = clock.now() + 60_000;
+    expect(await sink.applyBatch([{ ...grant('ticketA', revokeBy), leaseEnd: ms(revokeBy + 400) }])).toEqual([{ id: 1, ok: true }]);
+    expect(guardFile.get('ticketA')).toMatchObject({ generation: 3, revokeBy, leaseEnd: revokeBy + 400 });
+    expect(await sink.extendGuard({ id: 2, extend: [{ ticket: 'ticketA', generation: generation(3), revokeBy: ms(revokeBy + 1_000), leaseEnd: ms(revokeBy + 1_400) }] })).toEqual({ ok: true, skipped: [] });
+    expect(guardFile.get('ticketA')).toMatchObject({ revokeBy: revokeBy + 1_000, leaseEnd: revokeBy + 1_400 });
+  });
+
   it('leaves a newer grant (higher term) alone: that deadline protected an older one', async () => {
     const { cib, sink } = await setup();
     await sink.apply(grant('ticketA', clock.now() + 60_000, 5));

@@ -113,13 +113,13 @@ describe('a fresh incarnation that found grants in its CIB', () => {
     const guard: GuardUpdate[] = [];
     holder.reconcile((n) => table.get(n), () => table.all(), ms(50_010), effects, guard);
     // The lease now allows 59 600, but the write goes at the recorded 53 000, and no guard update yet.
-    expect(effects.map((x) => [x.ticket, x.granted, x.revokeBy])).toEqual([['t', true, 53_000]]);
+    expect(effects.map((x) => [x.ticket, x.granted, x.revokeBy, x.leaseEnd])).toEqual([['t', true, 53_000, 60_000]]);
     expect(guard).toEqual([]);
     // The write took 800 ms: the deadline moves later only now, and with the lead that write gave (1 600 ms).
     holder.onEffectResult(effects[0]!.id, true, ms(50_810), [], 800);
     const later: GuardUpdate[] = [];
     holder.extendGuard((n) => table.get(n), ms(50_810), later);
-    expect(later.map((u) => u.extend)).toEqual([[{ ticket: 't', generation: 1, revokeBy: 60_000 - 1_600 }]]);
+    expect(later.map((u) => u.extend)).toEqual([[{ ticket: 't', generation: 1, revokeBy: 60_000 - 1_600, leaseEnd: 60_000 }]]);
   });
 });
 
