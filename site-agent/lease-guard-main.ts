@@ -72,6 +72,8 @@ export async function runLeaseGuard(o: GuardCommandOptions & { agentPid?: number
     clock: new SystemClock(),
     revokeAll: (due) =>
       parts.sink.revokeLostAll(due.map(({ ticket, generation, rec }) => ({ ticket, upToGeneration: generation, ...(rec.expiresSec === undefined ? {} : { unlessExpiresAfterSec: rec.expiresSec }) }))),
+    // The read a revoke of many tickets starts with (crm_ticket -q), timed while the agent is gone or silent.
+    probe: () => parts.sink.queryAll(),
     log,
     ...(agentPid === undefined ? {} : { agentAlive: () => processAlive(agentPid) }),
   });

@@ -25,6 +25,8 @@ import type { AdminCommand, PersistBatch, Ready, Report } from '../../src/core/r
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../src/core/tickets/site-holder.js';
 import { AssertionError, generation, memberId, ms, type Member as MemberInfo, type MemberId, type TicketDef } from '../../src/core/types.js';
 import { Checker } from './checker.js';
+import { guardKey, SimGuard, type SimGuardRecord } from './guard-model.js';
+import { probeReadsPerRevoke } from '../../src/adapters/pacemaker/guard-timing.js';
 import { EventHeap } from './heap.js';
 import type { FaultKind, ScenarioName, SimParams } from './params.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
@@ -61,7 +63,9 @@ interface Node {
    * arms it before writing a grant and disarms it after writing a revoke; the guard process reads it
    * and revokes in the CIB, leaving the record as it is. Extensions are judged against it, not the CIB.
    */
-  guardRecord: Map<string, { generation: number; guardAt: number; incarnation: number }>;
+  guardRecord: Map<string, SimGuardRecord>;
+  /** The lease guard process's own state: its CIB timing, probes and revokes in flight (guard-model.ts). */
+  guard: SimGuard;
   /** Guard updates waiting for the one being written (the host's runGuard: one at a time, the waiting ones merged into one). */
   guardWaiting: Array<{ update: GuardUpdate; incarnation: number }>;
   guardWriting: boolean;
@@ -286,6 +290,7 @@ export class World {
   private readonly fenced = new Set<Node>();
   /** Its own stream: the other draws of a seed stay what they were. */
   private readonly lostRng: SeededRandom;
+  private readonly guardRng: SeededRandom;
   /** The survivor the admin runs the forced removal on, once a majority was lost; when it was accepted (true ms). */
   private survivor: Node | null = null;
   private forcedAt: number | null = null;
@@ -304,6 +309,8 @@ export class World {
     this.rng = new SeededRandom(params.seed ^ 0x5eed);
     this.cfgRng = new SeededRandom(params.seed ^ 0xc0f1c0);
     this.lostRng = new SeededRandom(params.seed ^ 0x1057b);
+    // The guards' probes draw from their own stream: seeds whose guards never probe run as before.
+    this.guardRng = new SeededRandom(params.seed ^ 0x9a4d);
     this.leaseEverMs = Math.max(...params.tickets.map((t) => t.leaseDurationMs));
     this.acquireEverMs = Math.max(...params.tickets.map((t) => t.acquireAfterMs));
     this.net = params.net;
@@ -338,6 +345,7 @@ export class World {
       guardWaiting: [],
       guardWriting: false,
       guardEnforced: new Set(),
+      guard: new SimGuard(),
       crashInNextReady: false,
       restarts: 0,
       wipes: 0,
@@ -410,6 +418,8 @@ export class World {
     // CIB writes not yet started die with the agent; the one in progress completes.
     n.cibQueue.dropWaiting();
     n.guardWaiting = [];
+    // Its lease guard sees the agent gone (kill -0 fails): it starts timing its CIB (guard-model.ts).
+    if (n.guardRecord.size > 0) this.guardLook(n);
   }
 
   /**
@@ -755,15 +765,15 @@ export class World {
    * now, in real time: the drawn latency, or on the ramping site a triangle wave up to the ramp's
    * peak and back (params.cib.ramp), each write between half and all of the wave's value.
    */
-  private cibLatency(n: Node): number {
+  private cibLatency(n: Node, rng: SeededRandom = this.rng): number {
     const c = this.params.cib;
-    const base = c.latencyMinMs + this.rng.next() * (c.latencyMaxMs - c.latencyMinMs);
+    const base = c.latencyMinMs + rng.next() * (c.latencyMaxMs - c.latencyMinMs);
     const ramp = this.cibRamp;
     if (ramp === null || ramp === undefined || n.idx !== ramp.site) return base;
     const phase = (this.now % ramp.periodMs) / ramp.periodMs;
     const wave = phase < 0.5 ? 2 * phase : 2 - 2 * phase;
     const bound = c.latencyMaxMs + (ramp.peakMs - c.latencyMaxMs) * wave;
-    return Math.max(base, bound * (0.5 + 0.5 * this.rng.next()));
+    return Math.max(base, bound * (0.5 + 0.5 * rng.next()));
   }
 
   /**
@@ -784,12 +794,13 @@ export class World {
     if (ok) {
       for (const { effect, incarnation } of writes) {
         // Armed (or moved, earlier too) with the grant, disarmed with the revoke (lease-guard-file.ts arm/disarm).
-        if (effect.granted && effect.revokeBy !== null) n.guardRecord.set(effect.ticket, { generation: effect.generation, guardAt: effect.revokeBy, incarnation });
+        if (effect.granted && effect.revokeBy !== null) n.guardRecord.set(effect.ticket, { generation: effect.generation, guardAt: effect.revokeBy, ...(effect.leaseEnd === undefined ? {} : { leaseEnd: effect.leaseEnd }), incarnation });
         else if (!effect.granted) n.guardRecord.delete(effect.ticket);
         this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
       }
     }
     // The host times the write itself (runtime/pump.ts) on its own clock: every effect of the batch took that long.
+    if (ok) this.guardLook(n);
     const writeMs = this.local(n) - startedLocal;
     for (const { effect, incarnation } of writes) {
       if (n.incarnation === incarnation) this.report(n, { type: 'effect-result', id: effect.id, ok, writeMs });
@@ -807,7 +818,6 @@ export class World {
     if (prev?.granted !== granted || (granted && prev.generation !== gen)) {
       this.checker.onCib(n.info.id, ticket, granted, gen, this.now);
     }
-    if (granted && guardAt !== null) this.push({ at: this.trueAt(n, guardAt), kind: 'guard', node: n.idx });
   }
 
   /**
@@ -853,11 +863,13 @@ export class World {
         }
         if (x.revokeBy <= rec.guardAt) continue;
         rec.guardAt = x.revokeBy;
+        if (x.leaseEnd === undefined) delete rec.leaseEnd;
+        else rec.leaseEnd = x.leaseEnd;
         rec.incarnation = updates[updates.length - 1]!.incarnation;
         const c = n.cib.get(x.ticket);
         if (c !== undefined && c.granted && c.generation === x.generation) c.guardAt = x.revokeBy;
-        this.push({ at: this.trueAt(n, x.revokeBy), kind: 'guard', node: n.idx });
       }
+      this.guardLook(n);
     }
     const writeMs = this.local(n) - startedLocal;
     const mine = updates.filter((u) => u.incarnation === n.incarnation);
@@ -875,31 +887,75 @@ export class World {
   }
 
   /**
-   * The lease guard process (src/adapters/pacemaker/lease-guard.ts) at a deadline: it reads the
-   * record and revokes every grant whose deadline has passed, all in one CIB write (one `cibadmin
-   * --modify`), each only if that generation is still granted. Its writes take CIB time too, beside
-   * the agent's, and a revoke never waits for one in progress: deadlines a few ms apart held behind
-   * each other's writes landed after the lease (seed 129 with --many-tickets: seven grants due 6 ms
-   * after an eighth, 16 ms late).
+   * The lease guard process (src/adapters/pacemaker/lease-guard.ts) when it looks: it revokes every
+   * grant due — at min(revokeBy, leaseEnd − 2 × its slowest measurement: guard-model.ts) — all in
+   * one CIB write (one `cibadmin --modify`), each only if that generation is still granted. Its
+   * writes take CIB time too, beside the agent's, and a revoke never waits for one in progress (up to
+   * the real guard's bound on revokes in flight): deadlines a few ms apart held behind each other's
+   * writes landed after the lease (seed 129 with --many-tickets: seven grants due 6 ms after an
+   * eighth, 16 ms late). It times each revoke, and while grants are armed and the agent is gone or
+   * silent it probes its CIB (one read, drawn as half a write's latency), so a CIB that slows while the
+   * agent is down moves its deadlines earlier (seed 91 with --many-tickets: the agent down 14 s, a
+   * 720 ms revoke against the 438 ms lead the agent last measured, 285 ms late).
    */
   private guardFires(n: Node): void {
+    const g = n.guard;
+    const local = this.guardLocal(n);
+    g.observe(n.guardRecord, n.guardEnforced, local);
     const due: Array<{ ticket: string; generation: number; agentLost: boolean }> = [];
-    for (const [ticket, rec] of n.guardRecord) {
-      const key = `${ticket}@${rec.generation}@${rec.guardAt}`;
-      // Due by the same arithmetic that timed the 'guard' event (trueAt), not by the floored local clock.
-      if (this.trueAt(n, rec.guardAt) > this.now || n.guardEnforced.has(key)) continue;
-      n.guardEnforced.add(key);
-      // The agent that recorded this deadline is down, paused or was restarted since (LateRevoke.agentLost).
-      due.push({ ticket, generation: rec.generation, agentLost: n.core === null || n.paused || n.incarnation !== rec.incarnation });
-    }
-    if (due.length === 0) return;
-    const latency = this.cibLatency(n);
-    this.at(this.now + latency, () => {
-      for (const { ticket, generation: gen, agentLost } of due) {
-        const now = n.cib.get(ticket);
-        if (now !== undefined && now.granted && now.generation === gen) this.writeCib(n, ticket, false, now.generation, null, agentLost ? 'guard, agent lost' : 'guard');
+    if (g.mayRevoke()) {
+      for (const [ticket, rec] of n.guardRecord) {
+        const key = guardKey(ticket, rec);
+        // Due by the same arithmetic that timed the wake-up (trueAt), not by the floored local clock.
+        if (n.guardEnforced.has(key) || this.trueAt(n, g.enforceAt(ticket, rec, n.core !== null, local)) > this.now) continue;
+        n.guardEnforced.add(key);
+        // The agent that recorded this deadline is down, paused or was restarted since (LateRevoke.agentLost).
+        due.push({ ticket, generation: rec.generation, agentLost: n.core === null || n.paused || n.incarnation !== rec.incarnation });
       }
-    });
+    }
+    if (due.length > 0) {
+      g.revokesRunning += 1;
+      const latency = this.cibLatency(n);
+      this.at(this.now + latency, () => {
+        g.revokesRunning -= 1;
+        g.timing.note(this.guardLocal(n) - local, this.guardLocal(n));
+        for (const { ticket, generation: gen, agentLost } of due) {
+          const now = n.cib.get(ticket);
+          if (now !== undefined && now.granted && now.generation === gen) this.writeCib(n, ticket, false, now.generation, null, agentLost ? 'guard, agent lost' : 'guard');
+        }
+        this.guardFires(n);
+      });
+    }
+    if (g.probeDue(n.core !== null, local)) {
+      g.probing = true;
+      // The real probe is a read that stands for half a revoke (a read and a write: guard-timing.ts);
+      // a revoke here is one write's latency, so the probe's read takes half of one.
+      const latency = this.cibLatency(n, this.guardRng) / probeReadsPerRevoke;
+      this.at(this.now + latency, () => {
+        g.probing = false;
+        g.timing.noteProbe(this.guardLocal(n) - local, this.guardLocal(n));
+        this.guardFires(n);
+      });
+    }
+    this.guardLook(n);
+  }
+
+  /** Sets the guard's wake-up on the next time it must look (a deadline or a probe), unless one as early is pending. */
+  private guardLook(n: Node): void {
+    const g = n.guard;
+    const local = this.guardLocal(n);
+    g.observe(n.guardRecord, n.guardEnforced, local);
+    const next = g.nextLook(n.guardRecord, n.guardEnforced, n.core !== null, local);
+    if (!Number.isFinite(next)) return;
+    const at = this.trueAt(n, next);
+    if (g.wakeAt !== null && g.wakeAt <= at) return;
+    g.wakeAt = at;
+    this.push({ at, kind: 'guard', node: n.idx });
+  }
+
+  /** The guard's clock: the node's, unfloored (the real guard reads CLOCK_MONOTONIC in fractions of a ms). */
+  private guardLocal(n: Node): number {
+    return n.offset + n.rate * this.now;
   }
 
   // ───────────── admin ─────────────
@@ -1256,8 +1312,11 @@ export class World {
       }
       case 'cib-done':
         return this.cibDone(this.nodes[e.node]!, e.writes, e.ok, e.startedLocal);
-      case 'guard':
-        return this.guardFires(this.nodes[e.node]!);
+      case 'guard': {
+        const n = this.nodes[e.node]!;
+        if (n.guard.wakeAt !== null && n.guard.wakeAt <= this.now) n.guard.wakeAt = null;
+        return this.guardFires(n);
+      }
       case 'guard-done':
         return this.guardDone(this.nodes[e.node]!, e.updates, e.extend, e.ok, e.startedLocal);
       case 'action':

@@ -11,7 +11,12 @@
 // deadline, and at a deadline re-reads the record and revokes every grant
 // whose deadline has passed, all of them together: one read of the CIB and
 // one `cibadmin --modify` (CrmTicketSink.revokeLostAll), so the last of N
-// revokes due at once does not land N crm_ticket calls late. It never writes
+// revokes due at once does not land N crm_ticket calls late. A deadline that
+// comes due while a revoke is in progress starts its own revoke at once, up
+// to leaseGuardRevokesInFlightMax of them: it never waits behind a slow one.
+// It times its own CIB operations (guard-timing.ts) and enforces a grant
+// earlier than the agent's deadline when they have become slower than the
+// agent's lead allows for — what an agent that is down cannot see. It never writes
 // the record: the agent learns that a deadline passed when its next guard
 // update is refused (skipped) and writes the grant again if its lease allows.
 //
@@ -24,6 +29,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { MonotonicClock } from '../../ports/ports.js';
 import { readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
+import { GuardTiming } from './guard-timing.js';
 import { errorFields } from '../../errors.js';
 
 export interface GuardLogger {
@@ -37,6 +43,13 @@ export const leaseGuardPollMsDefault = 500;
 /** Delay before retrying a revoke that failed, ms. */
 export const leaseGuardRetryMsDefault = 200;
 
+/**
+ * Revokes that may run at once. A deadline that comes due while a revoke is in progress starts its
+ * own at once (a revoke held behind a slow one lands late: simulator seed 129 with --many-tickets);
+ * the bound keeps a CIB that has stalled from gathering a crowd of clients, each one slowing it more.
+ */
+export const leaseGuardRevokesInFlightMax = 4;
+
 export interface LeaseGuardOptions {
   readonly guardPath: string;
   readonly boot: string;
@@ -46,11 +59,18 @@ export interface LeaseGuardOptions {
    * (and why) where it could not. A ticket missing from the answer counts as not revoked.
    */
   readonly revokeAll: (due: ReadonlyArray<{ readonly ticket: string; readonly generation: number; readonly rec: GuardRecord }>) => Promise<ReadonlyMap<string, RevokeOutcome>>;
+  /**
+   * A cheap read of the CIB the guard times while grants are armed and the agent is gone or silent
+   * (guard-timing.ts: it counts as half a revoke). Absent: the guard times only its revokes.
+   */
+  readonly probe?: () => Promise<unknown>;
   readonly log: GuardLogger;
   /** Longest time between two reads of the record, in ms. Default leaseGuardPollMsDefault. */
   readonly pollMs?: number;
   /** Delay before retrying a revoke that failed, in ms. Default leaseGuardRetryMsDefault. */
   readonly retryMs?: number;
+  /** Revokes that may run at once. Default leaseGuardRevokesInFlightMax. */
+  readonly revokesInFlightMax?: number;
   /** Whether the agent still runs; with none armed and the agent gone, the guard stops. */
   readonly agentAlive?: () => boolean;
 }
@@ -63,17 +83,35 @@ export interface RevokeOutcome {
   readonly takenOver?: boolean;
 }
 
+interface Due {
+  readonly ticket: string;
+  readonly generation: number;
+  readonly rec: GuardRecord;
+  readonly key: string;
+}
+
+const keyOf = (ticket: string, rec: GuardRecord): string => `${ticket}@${rec.generation}@${rec.revokeBy}`;
+
 export class LeaseGuard {
   private records = new Map<string, GuardRecord>();
   /** Deadlines already enforced, as `ticket@generation@revokeBy`. */
   private readonly done = new Set<string>();
+  /** Deadlines whose revoke is in progress. */
+  private readonly inFlight = new Set<string>();
+  /** Deadlines whose revoke failed: not tried again before this time. */
+  private readonly retryAt = new Map<string, number>();
+  private revokesRunning = 0;
+  private probing = false;
   private timer: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
   private watcher: FSWatcher | null = null;
   private stopped = false;
+  /** A read of the record and what it makes due, one at a time; the revokes it starts run on their own. */
   private busy = false;
   private again = false;
   private readonly finished: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  /** The guard's own measure of its CIB (guard-timing.ts). */
+  readonly timing = new GuardTiming();
   /** Revokes carried out (for logs and tests). */
   revoked = 0;
   /** Deadlines left alone because another agent of this site took the grant over. */
@@ -117,18 +155,18 @@ export class LeaseGuard {
     void this.check();
   }
 
-  /** Reads the record, revokes what is due, and sets the timer on the next deadline. */
+  /** Reads the record, starts a revoke of what is due, and sets the timer on the next deadline. */
   private async check(): Promise<void> {
     this.busy = true;
     try {
       do {
         this.again = false;
         await this.reload();
-        await this.enforce();
+        this.dispatch();
       } while (this.again && !this.stopped);
       this.arm();
-      const armed = [...this.records].some(([t, r]) => !this.done.has(`${t}@${r.generation}@${r.revokeBy}`));
-      if (!armed && this.o.agentAlive !== undefined && !this.o.agentAlive()) {
+      const armed = [...this.records].some(([t, r]) => !this.done.has(keyOf(t, r)));
+      if (!armed && this.revokesRunning === 0 && this.o.agentAlive !== undefined && !this.o.agentAlive()) {
         this.o.log.info({}, 'the site agent is gone and every deadline is enforced: lease guard stopping');
         this.stop();
       }
@@ -157,57 +195,96 @@ export class LeaseGuard {
     }
   }
 
-  private async enforce(): Promise<void> {
+  /** Starts one revoke of every deadline due now that none is revoking (within the bound), and a probe when one is due. */
+  private dispatch(): void {
     const now = this.o.clock.now();
-    const due: Array<{ ticket: string; generation: number; rec: GuardRecord; key: string }> = [];
+    // Forget enforced deadlines and failed ones that are no longer in the record.
+    const current = new Set([...this.records].map(([t, r]) => keyOf(t, r)));
+    for (const key of this.done) if (!current.has(key)) this.done.delete(key);
+    for (const key of this.retryAt.keys()) if (!current.has(key)) this.retryAt.delete(key);
+    const armed = new Map<string, number>();
+    for (const [ticket, rec] of this.records) if (!this.done.has(keyOf(ticket, rec))) armed.set(keyOf(ticket, rec), rec.revokeBy);
+    this.timing.observe(armed, now);
+    const alive = this.o.agentAlive?.() ?? true;
+    const due: Due[] = [];
     for (const [ticket, rec] of this.records) {
-      const key = `${ticket}@${rec.generation}@${rec.revokeBy}`;
-      if (rec.revokeBy <= now && !this.done.has(key)) due.push({ ticket, generation: rec.generation, rec, key });
+      const key = keyOf(ticket, rec);
+      if (!armed.has(key) || this.inFlight.has(key) || (this.retryAt.get(key) ?? Number.NEGATIVE_INFINITY) > now) continue;
+      if (this.timing.enforceAt(rec, key, alive, now) <= now) due.push({ ticket, generation: rec.generation, rec, key });
     }
-    let outcomes: ReadonlyMap<string, RevokeOutcome> = new Map();
-    let thrown = 'no outcome for this ticket';
-    if (due.length > 0) {
-      try {
-        outcomes = await this.o.revokeAll(due);
-      } catch (err) {
-        thrown = err instanceof Error ? err.message : String(err);
+    if (due.length > 0 && this.revokesRunning < (this.o.revokesInFlightMax ?? leaseGuardRevokesInFlightMax)) this.revoke(due, now);
+    const probeAt = this.o.probe === undefined || this.probing ? null : this.timing.nextProbeAt(alive, now);
+    if (probeAt !== null && probeAt <= now) this.probe(now);
+  }
+
+  private revoke(due: readonly Due[], startedAt: number): void {
+    for (const d of due) this.inFlight.add(d.key);
+    this.revokesRunning += 1;
+    const settle = (outcomes: ReadonlyMap<string, RevokeOutcome>, thrown: string): void => {
+      const now = this.o.clock.now();
+      this.revokesRunning -= 1;
+      this.timing.note(now - startedAt, now);
+      for (const d of due) {
+        this.inFlight.delete(d.key);
+        this.outcome(d, outcomes.get(d.ticket) ?? { ok: false, error: thrown }, now);
       }
-    }
-    for (const { ticket, rec, key } of due) {
-      const r = outcomes.get(ticket) ?? { ok: false, error: thrown };
-      if (r.ok) {
-        this.done.add(key);
-        if (r.takenOver === true) {
-          this.tookOver += 1;
-          this.o.log.info({ ticket, generation: rec.generation, revokeBy: rec.revokeBy, expiresSec: rec.expiresSec }, 'lease deadline passed, but an agent of this site on another node took the grant over (a later expires at the same term): not revoked');
-        } else if (r.changed !== false) {
-          this.revoked += 1;
-          this.o.log.warn({ ticket, generation: rec.generation, revokeBy: rec.revokeBy, lateMs: this.o.clock.now() - rec.revokeBy }, 'lease deadline passed: ticket revoked by the lease guard');
-        }
-      } else {
-        this.o.log.error({ ticket, generation: rec.generation, error: r.error }, 'lease deadline passed but the revoke failed; retrying');
-        this.again = true;
+      this.kick();
+    };
+    this.o.revokeAll(due).then(
+      (outcomes) => settle(outcomes, 'no outcome for this ticket'),
+      (err: unknown) => settle(new Map(), err instanceof Error ? err.message : String(err)),
+    );
+  }
+
+  private outcome({ ticket, rec, key }: Due, r: RevokeOutcome, now: number): void {
+    if (r.ok) {
+      this.done.add(key);
+      this.retryAt.delete(key);
+      if (r.takenOver === true) {
+        this.tookOver += 1;
+        this.o.log.info({ ticket, generation: rec.generation, revokeBy: rec.revokeBy, expiresSec: rec.expiresSec }, 'lease deadline passed, but an agent of this site on another node took the grant over (a later expires at the same term): not revoked');
+      } else if (r.changed !== false) {
+        this.revoked += 1;
+        const fields = { ticket, generation: rec.generation, revokeBy: rec.revokeBy, leaseEnd: rec.leaseEnd, lateMs: now - rec.revokeBy, leaseLeftMs: rec.leaseEnd === undefined ? undefined : rec.leaseEnd - now };
+        this.o.log.warn(fields, 'lease deadline passed: ticket revoked by the lease guard');
       }
+    } else {
+      this.o.log.error({ ticket, generation: rec.generation, error: r.error }, 'lease deadline passed but the revoke failed; retrying');
+      this.retryAt.set(key, now + (this.o.retryMs ?? leaseGuardRetryMsDefault));
     }
-    // Forget enforced deadlines that are no longer in the record.
-    for (const key of this.done) {
-      const [ticket, gen, by] = key.split('@');
-      const rec = this.records.get(ticket ?? '');
-      if (rec === undefined || String(rec.generation) !== gen || String(rec.revokeBy) !== by) this.done.delete(key);
-    }
-    if (this.again) await new Promise((r) => setTimeout(r, this.o.retryMs ?? leaseGuardRetryMsDefault));
+  }
+
+  private probe(startedAt: number): void {
+    this.probing = true;
+    const settle = (): void => {
+      const now = this.o.clock.now();
+      // A probe that failed took that long too: slowness either way.
+      this.timing.noteProbe(now - startedAt, now);
+      this.probing = false;
+      this.kick();
+    };
+    this.o.probe!().then(settle, (err: unknown) => {
+      this.o.log.warn({ ...errorFields(err) }, 'the lease guard could not read the CIB to time it');
+      settle();
+    });
   }
 
   private arm(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.stopped) return;
+    const now = this.o.clock.now();
+    const alive = this.o.agentAlive?.() ?? true;
     let next = Number.POSITIVE_INFINITY;
     for (const [ticket, rec] of this.records) {
-      if (!this.done.has(`${ticket}@${rec.generation}@${rec.revokeBy}`)) next = Math.min(next, rec.revokeBy);
+      const key = keyOf(ticket, rec);
+      if (this.done.has(key) || this.inFlight.has(key)) continue;
+      next = Math.min(next, Math.max(this.timing.enforceAt(rec, key, alive, now), this.retryAt.get(key) ?? Number.NEGATIVE_INFINITY));
     }
+    const probeAt = this.o.probe === undefined || this.probing ? null : this.timing.nextProbeAt(alive, now);
+    if (probeAt !== null) next = Math.min(next, probeAt);
     if (!Number.isFinite(next)) return;
-    const delay = Math.max(0, next - this.o.clock.now());
+    const delay = Math.max(0, next - now);
     this.timer = setTimeout(() => this.kick(), Math.min(delay, 2 ** 31 - 1));
   }
 }

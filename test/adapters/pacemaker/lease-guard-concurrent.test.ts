@@ -1,0 +1,254 @@
+// The lease guard with a fake revoke it holds open: a deadline that comes due
+// while a slow revoke is in progress starts its own revoke at once (it never
+// waits behind one), within a bound on revokes in flight; and the guard times
+// its own CIB operations — its revokes, and a probe while the agent is gone —
+// enforcing a grant at min(revokeBy, leaseEnd − 2 × its slowest measurement).
+//
+// The clock is moved by hand and a revoke ends only when the test ends it, so
+// every assertion is an order of events: the test waits for the guard to call
+// revokeAll (or the probe), or to look at the clock, with a deadline, never
+// for a fixed time.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LeaseGuard, type RevokeOutcome } from '../../../src/adapters/pacemaker/lease-guard.js';
+import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
+import { guardProbeEveryMinMs, probeReadsPerRevoke } from '../../../src/adapters/pacemaker/guard-timing.js';
+import { ms, type Ms } from '../../../src/core/types.js';
+
+/** Upper bound on waiting for the guard to act, generous for a loaded machine. */
+const waitMs = 30_000;
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+let dir = '';
+const guards: LeaseGuard[] = [];
+afterEach(async () => {
+  for (const g of guards.splice(0)) g.stop();
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+  dir = '';
+});
+
+/** A revokeAll the test ends by hand: each call is recorded with its tickets and waits for `end`. */
+class HeldRevokes {
+  readonly calls: Array<{ tickets: string[]; end: () => void }> = [];
+  private waiters: Array<{ n: number; resolve: () => void }> = [];
+  constructor(private readonly onEnd: () => void = () => undefined) {}
+  readonly revokeAll = (due: ReadonlyArray<{ ticket: string }>): Promise<ReadonlyMap<string, RevokeOutcome>> =>
+    new Promise((resolve) => {
+      const tickets = due.map((d) => d.ticket);
+      this.calls.push({
+        tickets,
+        end: () => {
+          this.onEnd();
+          resolve(new Map(tickets.map((t) => [t, { ok: true, changed: true }])));
+        },
+      });
+      for (const w of this.waiters.filter((x) => this.calls.length >= x.n)) w.resolve();
+      this.waiters = this.waiters.filter((x) => this.calls.length < x.n);
+    });
+  /** Resolves once revokeAll has been called n times in all (rejects after waitMs). */
+  called(n: number): Promise<void> {
+    if (this.calls.length >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`revokeAll called ${this.calls.length} times, not ${n}, within ${waitMs} ms`)), waitMs);
+      this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+}
+
+async function recordFile(): Promise<LeaseGuardFile> {
+  dir = await mkdtemp(join(tmpdir(), 'lease-guard-concurrent-'));
+  return LeaseGuardFile.open(join(dir, 'lease-guard'), 'boot-x');
+}
+
+/**
+ * A clock moved by hand that counts the guard's reads of it: the guard reads it once when it looks
+ * for due deadlines and once when it sets its timer, so three reads after a move include one whole
+ * look at the new time — "not yet" is an order of events, not a wall-clock margin.
+ */
+class CountingClock {
+  reads = 0;
+  constructor(public t: number) {}
+  readonly now = (): Ms => {
+    this.reads += 1;
+    return ms(this.t);
+  };
+  /** Waits until the guard has looked at the current time once, whole. */
+  async looked(): Promise<void> {
+    const from = this.reads;
+    await until(() => this.reads >= from + 3, 'the guard looked at the clock');
+  }
+}
+
+/** Waits (bounded) until `cond` holds, checking at every turn of the event loop's timers. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = performance.now() + waitMs;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`${what}: not within ${waitMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('the lease guard never holds a due revoke behind one in progress', () => {
+  it('starts the second deadline’s revoke while the first is still running', async () => {
+    const clock = new CountingClock(1_000_000);
+    const file = await recordFile();
+    await file.armAll([
+      { ticket: 'a', generation: 1, revokeBy: clock.t + 100 },
+      { ticket: 'b', generation: 1, revokeBy: clock.t + 200 },
+    ]);
+    const held = new HeldRevokes();
+    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, log: quiet, pollMs: 20 });
+    guards.push(g);
+    await g.start();
+    clock.t += 100;
+    await held.called(1);
+    expect(held.calls[0]!.tickets).toEqual(['a']);
+    // a's revoke is still in progress when b comes due: b's starts anyway.
+    clock.t += 100;
+    await held.called(2);
+    expect(held.calls[1]!.tickets).toEqual(['b']);
+    expect(g.revoked).toBe(0);
+    held.calls[1]!.end();
+    held.calls[0]!.end();
+    await until(() => g.revoked === 2, 'both revokes counted');
+  });
+
+  it('keeps at most revokesInFlightMax revokes running; a deadline due at the bound starts when one ends', async () => {
+    const clock = new CountingClock(1_000_000);
+    const file = await recordFile();
+    await file.armAll(['a', 'b', 'c'].map((ticket, i) => ({ ticket, generation: 1, revokeBy: clock.t + 100 * (i + 1) })));
+    const held = new HeldRevokes();
+    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, log: quiet, pollMs: 20, revokesInFlightMax: 2 });
+    guards.push(g);
+    await g.start();
+    clock.t += 100;
+    await held.called(1);
+    clock.t += 100;
+    await held.called(2);
+    clock.t += 100;
+    // c is due, but two revokes run: c waits for one of them (looked at by several polls meanwhile).
+    await clock.looked();
+    expect(held.calls).toHaveLength(2);
+    held.calls[0]!.end();
+    await held.called(3);
+    expect(held.calls[2]!.tickets).toEqual(['c']);
+  });
+});
+
+describe('the lease guard times its own CIB operations', () => {
+  it('enforces a grant at leaseEnd − 2 × its slowest revoke when that is before revokeBy; a record without leaseEnd at revokeBy', async () => {
+    const clock = new CountingClock(1_000_000);
+    const file = await recordFile();
+    const start = clock.t;
+    // The agent's lead was 100 ms (revokeBy = leaseEnd − 100).
+    await file.armAll([
+      { ticket: 'first', generation: 1, revokeBy: start + 100, leaseEnd: start + 200 },
+      { ticket: 'timed', generation: 1, revokeBy: start + 10_000, leaseEnd: start + 10_100 },
+      { ticket: 'old', generation: 1, revokeBy: start + 9_000 },
+    ]);
+    // Each revoke takes 300 ms on the guard's clock.
+    const held = new HeldRevokes(() => (clock.t += 300));
+    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, log: quiet, pollMs: 20 });
+    guards.push(g);
+    await g.start();
+    clock.t = start + 100;
+    await held.called(1);
+    held.calls[0]!.end();
+    await until(() => g.revoked === 1, 'the first revoke counted');
+    expect(g.timing.slowestMs(clock.t)).toBe(300);
+    // 'timed' is now enforced at 10 100 − 600 = 9 500, not at 10 000; 'old' (no leaseEnd) at its 9 000.
+    clock.t = start + 8_999;
+    await clock.looked();
+    expect(held.calls).toHaveLength(1);
+    clock.t = start + 9_000;
+    await held.called(2);
+    expect(held.calls[1]!.tickets).toEqual(['old']);
+    clock.t = start + 9_499;
+    await clock.looked();
+    expect(held.calls).toHaveLength(2);
+    clock.t = start + 9_500;
+    await held.called(3);
+    expect(held.calls[2]!.tickets).toEqual(['timed']);
+  });
+
+  it('with the agent gone, probes its CIB (at most once per guardProbeEveryMinMs) and enforces earlier as the probes slow down', async () => {
+    const clock = new CountingClock(1_000_000);
+    const file = await recordFile();
+    const start = clock.t;
+    await file.armAll([{ ticket: 't', generation: 1, revokeBy: start + 20_000, leaseEnd: start + 20_400 }]);
+    const held = new HeldRevokes();
+    let probes = 0;
+    let readMs = 50;
+    const probe = (): Promise<void> => {
+      probes += 1;
+      clock.t += readMs;
+      return Promise.resolve();
+    };
+    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, probe, log: quiet, pollMs: 20, agentAlive: () => false });
+    guards.push(g);
+    await g.start();
+    await until(() => probes === 1, 'the first probe');
+    await until(() => g.timing.slowestMs(clock.t) === probeReadsPerRevoke * 50, 'the first probe noted');
+    // Not again before guardProbeEveryMinMs.
+    await clock.looked();
+    expect(probes).toBe(1);
+    readMs = 400;
+    clock.t += guardProbeEveryMinMs;
+    await until(() => probes === 2, 'the second probe');
+    // A read of 400 ms stands for a revoke of 800: enforced at 20 400 − 1 600 = 18 800.
+    await until(() => g.timing.slowestMs(clock.t) === probeReadsPerRevoke * 400, 'the second probe noted');
+    // Later probes take no time on the hand clock (they still come, every 4 × 800 ms): the slowest stays.
+    readMs = 0;
+    clock.t = start + 18_799;
+    await clock.looked();
+    expect(held.calls).toHaveLength(0);
+    clock.t = start + 18_800;
+    await held.called(1);
+    expect(held.calls[0]!.tickets).toEqual(['t']);
+  });
+
+  it('does not probe while the agent runs and moves its deadlines', async () => {
+    const clock = new CountingClock(1_000_000);
+    const file = await recordFile();
+    const start = clock.t;
+    await file.armAll([{ ticket: 't', generation: 1, revokeBy: start + 20_000, leaseEnd: start + 20_400 }]);
+    let probes = 0;
+    const probe = (): Promise<void> => ((probes += 1), Promise.resolve());
+    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: new HeldRevokes().revokeAll, probe, log: quiet, pollMs: 20, agentAlive: () => true });
+    guards.push(g);
+    await g.start();
+    clock.t = start + 10_000;
+    await clock.looked();
+    expect(probes).toBe(0);
+    // Three quarters of the deadline's time passed without a move: the agent is silent, the guard probes.
+    clock.t = start + 15_000;
+    await until(() => probes === 1, 'a probe once the agent is silent');
+  });
+
+  it('with the agent running, enforces its own earlier deadline no sooner than the agent counts as silent', async () => {
+    const clock = new CountingClock(1_000_000);
+    const file = await recordFile();
+    const start = clock.t;
+    await file.armAll([
+      { ticket: 'first', generation: 1, revokeBy: start + 100, leaseEnd: start + 200 },
+      // Seen at start: silent from start + 3/4 × 10 000 = 7 500; its own deadline would be 10 100 − 6 000 = 4 100.
+      { ticket: 'timed', generation: 1, revokeBy: start + 10_000, leaseEnd: start + 10_100 },
+    ]);
+    const held = new HeldRevokes(() => (clock.t += 3_000));
+    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, log: quiet, pollMs: 20, agentAlive: () => true });
+    guards.push(g);
+    await g.start();
+    clock.t = start + 100;
+    await held.called(1);
+    held.calls[0]!.end();
+    await until(() => g.revoked === 1, 'the first revoke counted');
+    clock.t = start + 7_499;
+    await clock.looked();
+    expect(held.calls).toHaveLength(1);
+    clock.t = start + 7_500;
+    await held.called(2);
+    expect(held.calls[1]!.tickets).toEqual(['timed']);
+  });
+});

@@ -1,0 +1,73 @@
+// The simulator's lease guard process, one per node (src/adapters/pacemaker/
+// lease-guard.ts): it outlives its agent, times its own CIB operations with
+// the real guard's rules (guard-timing.ts: every revoke it makes, and while
+// grants are armed and the agent is gone or silent a probe, one read that
+// counts as half a revoke), and enforces each grant at min(revokeBy,
+// leaseEnd − 2 × its slowest recent measurement), with at most
+// leaseGuardRevokesInFlightMax revokes at once, none waiting behind another.
+// world.ts draws the CIB's latencies and applies the revokes; this keeps the
+// guard's own state and answers what is due and when it next must look.
+
+import { GuardTiming } from '../../src/adapters/pacemaker/guard-timing.js';
+import { leaseGuardRevokesInFlightMax } from '../../src/adapters/pacemaker/lease-guard.js';
+
+/** One grant in the guard record: the deadline (local ms), the lease end it came from, the incarnation that wrote it. */
+export interface SimGuardRecord {
+  generation: number;
+  guardAt: number;
+  /** The holder's lease end (local ms) the deadline was computed from; absent in older agents' records. */
+  leaseEnd?: number;
+  incarnation: number;
+}
+
+export const guardKey = (ticket: string, rec: SimGuardRecord): string => `${ticket}@${rec.generation}@${rec.guardAt}`;
+
+export class SimGuard {
+  readonly timing = new GuardTiming();
+  probing = false;
+  revokesRunning = 0;
+  /** True time of the pending wake-up event, if any. */
+  wakeAt: number | null = null;
+
+  /** Whether another revoke may start now. */
+  mayRevoke(): boolean {
+    return this.revokesRunning < leaseGuardRevokesInFlightMax;
+  }
+
+  /** Records the armed deadlines (not enforced yet) as the guard reads them at local time `local`. */
+  observe(records: ReadonlyMap<string, SimGuardRecord>, enforced: ReadonlySet<string>, local: number): void {
+    const armed = new Map<string, number>();
+    for (const [ticket, rec] of records) {
+      const key = guardKey(ticket, rec);
+      if (!enforced.has(key)) armed.set(key, rec.guardAt);
+    }
+    this.timing.observe(armed, local);
+  }
+
+  /** When (local ms) the guard enforces this deadline of `ticket`. */
+  enforceAt(ticket: string, rec: SimGuardRecord, agentAlive: boolean, local: number): number {
+    return this.timing.enforceAt({ revokeBy: rec.guardAt, ...(rec.leaseEnd === undefined ? {} : { leaseEnd: rec.leaseEnd }) }, guardKey(ticket, rec), agentAlive, local);
+  }
+
+  /**
+   * The next local time the guard must look without an input: the earliest deadline not enforced (not
+   * those already due while the bound holds them: a revoke's end looks again), or a probe.
+   */
+  nextLook(records: ReadonlyMap<string, SimGuardRecord>, enforced: ReadonlySet<string>, agentAlive: boolean, local: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [ticket, rec] of records) {
+      if (enforced.has(guardKey(ticket, rec))) continue;
+      const at = this.enforceAt(ticket, rec, agentAlive, local);
+      if (at <= local && !this.mayRevoke()) continue;
+      next = Math.min(next, at);
+    }
+    const probe = this.probing ? null : this.timing.nextProbeAt(agentAlive, local);
+    return probe === null ? next : Math.min(next, probe);
+  }
+
+  probeDue(agentAlive: boolean, local: number): boolean {
+    if (this.probing) return false;
+    const at = this.timing.nextProbeAt(agentAlive, local);
+    return at !== null && at <= local;
+  }
+}
