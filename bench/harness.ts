@@ -57,6 +57,8 @@ export interface MemberStatusData {
 export interface PeersData {
   readonly self: string;
   readonly peers: PeerStatus[];
+  /** The member's SWIM view (null without gossip); queueLength: entries its gossip rounds still have to send. */
+  readonly gossip: { readonly queueLength: number } | null;
 }
 
 /** The newest file under `dir` (recursively), by mtime; 0 when there is none. */

@@ -4,7 +4,12 @@
 //   - messagesPerSec: transport frames sent per second, summed over all
 //     members (the `peers` op's per-peer `sent` counters, delta over the
 //     window) — Raft heartbeats and their answers, batched renewals and their
-//     answers, and nothing else when nothing changes;
+//     answers, SWIM probes and their acks, and nothing else when nothing
+//     changes (bench/steady-expected.ts). The window opens once every
+//     member's gossip broadcast queue is empty: the placement's ticket
+//     rumors take minutes to go out at 1 000 tickets and more, at the same
+//     rate whatever the count (5 gossip frames/s per link on lan), and a
+//     window inside that tail measured 68–70 frames/s against 50;
 //   - bytesPerSec: TCP payload bytes sent between the members (tcp-bytes.ts);
 //   - cpuPct: CPU of the registry leader over the window, % of one core (and
 //     every member's, in `members`);
@@ -23,6 +28,7 @@ import { cpuSeconds, rssMiB } from './proc-stats.js';
 import { LogFollower, totalTrouble, type LogTrouble } from './log-follower.js';
 import { round, summarize, type Summary } from './stats.js';
 import { bytesBetween, sampleTcp, type TcpSample } from './tcp-bytes.js';
+import { expectedSteadyFrames, type ExpectedFrames } from './steady-expected.js';
 
 export interface SteadyMember {
   readonly address: string;
@@ -39,6 +45,12 @@ const metricsPort = 9464;
 /** Scrapes per member; the first one is counted too (Prometheus does not warm anything up). */
 const scrapesPerMember = 5;
 const scrapeDeadlineMs = 60_000;
+/**
+ * How long the gossip broadcast queues may take to empty after placement. A queue holds at most
+ * broadcastQueueMax (4 096) entries, each sent 8 times in a 3-member formation, 16 per message, and a
+ * site sends the leader's rumors to one peer only: 2 048 messages at 5/s on lan, about 410 s.
+ */
+const gossipDrainDeadlineMs = 600_000;
 
 export interface ScrapeFigures {
   readonly member: string;
@@ -81,6 +93,9 @@ export interface SteadyResult {
    * leader's own site renews locally) per renewal interval.
    */
   readonly expectedMessagesPerSec: number;
+  readonly expected: ExpectedFrames;
+  /** Log settled → every member's gossip broadcast queue empty (null: still not empty at the deadline). */
+  readonly gossipDrainMs: number | null;
   /**
    * Ticket sink writes (CIB writes) per second at the sites in the window: 0 when nothing changes, at
    * any ticket count — lease deadlines move through the guard record instead.
@@ -126,6 +141,23 @@ async function snapshot(f: LoopbackFormation): Promise<Snapshot> {
     }),
   ]);
   return { at, sent, cpu, tcp };
+}
+
+/** Every member's gossip broadcast queue length (`peers` op, gossip.queueLength). */
+async function gossipQueues(f: LoopbackFormation): Promise<number[]> {
+  return Promise.all(f.members.map(async (m) => (await peersOf(f, m)).gossip?.queueLength ?? 0));
+}
+
+/** Waits until no member has gossip left to send; ms it took, or null (and a note) at the deadline. */
+async function gossipDrained(b: Bench, f: LoopbackFormation, notes: string[]): Promise<number | null> {
+  const started = nowMs();
+  try {
+    await b.waitFor('every gossip broadcast queue empty', gossipDrainDeadlineMs, async () => ((await gossipQueues(f)).every((q) => q === 0) ? true : null), 500);
+    return round(nowMs() - started, 0);
+  } catch {
+    notes.push(`gossip queues not empty after ${gossipDrainDeadlineMs / 1000} s (${(await gossipQueues(f)).join(', ')}): the window includes rumor traffic`);
+    return null;
+  }
 }
 
 /** Per site, how many tickets its sink has granted and confirmed; with the generations, to see that nothing moved. */
@@ -215,7 +247,9 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
     const settleMs = nowMs() - grantedAt;
     const before = await grantedPicture(f, n);
     const leaderStatus = await statusOf(f, leader);
-    b.say(`  ${n} tickets placed in ${(placementMs / 1000).toFixed(1)} s (${[...before.bySite].map(([s, k]) => `${s}: ${k}`).join(', ')}); log settled after ${(settleMs / 1000).toFixed(1)} s; leader ${leader.address}; measuring ${windowMs / 1000} s`);
+    b.say(`  ${n} tickets placed in ${(placementMs / 1000).toFixed(1)} s (${[...before.bySite].map(([s, k]) => `${s}: ${k}`).join(', ')}); log settled after ${(settleMs / 1000).toFixed(1)} s; leader ${leader.address}; waiting for the gossip queues to empty`);
+    const gossipDrainMs = await gossipDrained(b, f, notes);
+    b.say(`  ${n} tickets: gossip queues ${gossipDrainMs === null ? 'NOT empty' : `empty after ${(gossipDrainMs / 1000).toFixed(1)} s`}; measuring ${windowMs / 1000} s`);
     await Promise.all(siteLogs.map((l) => l.poll()));
     const writesBefore = siteLogs.reduce((s, l) => s + l.sinkWrites, 0);
     const guardBefore = siteLogs.reduce((s, l) => s + l.guardWrites, 0);
@@ -259,16 +293,15 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
     const metrics = [await scrapeFigures(leader, 'leader')];
     if (holderMember !== leader) metrics.push(await scrapeFigures(holderMember, 'busiest site'));
     const preset = timingPresets[presetName];
-    const followers = f.members.length - 1;
-    const remoteSites = f.sites.filter((m) => m !== leader).length;
-    const expectedMessagesPerSec = round((2 * followers * 1000) / preset.heartbeatIntervalMs + (2 * remoteSites * 1000) / preset.renewIntervalMs, 1);
+    const expected = expectedSteadyFrames(preset, f.members.length, f.sites.filter((m) => m !== leader).length);
+    const expectedMessagesPerSec = expected.totalPerSec;
     b.say(
-      `  ${n} tickets: ${messagesPerSec} frames/s (expected ${expectedMessagesPerSec}), ${bytesPerSec === null ? '?' : (bytesPerSec / 1024).toFixed(1)} KiB/s on the wire, ${(writesInWindow / windowS).toFixed(1)} sink writes/s, ${(guardInWindow / windowS).toFixed(2)} guard writes/s, leader CPU ${cpuPct} %; ` +
+      `  ${n} tickets: ${messagesPerSec} frames/s (expected ${expectedMessagesPerSec}: raft ${expected.raftPerSec}, renewals ${expected.renewalsPerSec}, probes ${expected.probesPerSec}), ${bytesPerSec === null ? '?' : (bytesPerSec / 1024).toFixed(1)} KiB/s on the wire, ${(writesInWindow / windowS).toFixed(1)} sink writes/s, ${(guardInWindow / windowS).toFixed(2)} guard writes/s, leader CPU ${cpuPct} %; ` +
         members.map((m) => `${m.address} ${m.role} cpu ${m.cpuPct} % rss ${m.rssMiB} MiB ${m.framesSentPerSec} frames/s`).join('; ') +
         (stable ? '' : ' — NOT STABLE'),
     );
     b.say(`  ${n} tickets: /metrics ` + metrics.map((x) => `${x.member} (${x.role}) ${(x.bytes / 1024).toFixed(1)} KiB, ${x.series} series, scrape p50 ${x.scrapeMs.p50} ms max ${x.scrapeMs.max} ms`).join('; '));
-    return { tickets: n, preset: presetName, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, sinkWritesPerSec: round(writesInWindow / windowS, 1), guardWritesPerSec: round(guardInWindow / windowS, 2), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, metrics, notes };
+    return { tickets: n, preset: presetName, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, expected, gossipDrainMs, sinkWritesPerSec: round(writesInWindow / windowS, 1), guardWritesPerSec: round(guardInWindow / windowS, 2), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, metrics, notes };
   } finally {
     await b.release(f);
   }
