@@ -20,6 +20,15 @@
 // the record: the agent learns that a deadline passed when its next guard
 // update is refused (skipped) and writes the grant again if its lease allows.
 //
+// A grant write of the same generation the agent started before the deadline
+// can land after the guard's revoke (simulator seed 29 with --many-tickets:
+// 240 ms after it): the CIB shows the ticket granted again under a deadline
+// the guard has enforced. So while the record still holds an enforced
+// deadline, the guard checks it again — once when such a write could have
+// landed (2 × its slowest measured CIB operation after its revoke), then every
+// probe interval — with the same revokeAll, which revokes only a ticket still
+// granted at that generation, and stops once the key leaves the record.
+//
 // The agent starts it detached (ensureLeaseGuard) and checks on it; it exits
 // on its own once the agent is gone and no grant is armed.
 
@@ -29,7 +38,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { MonotonicClock } from '../../ports/ports.js';
 import { readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
-import { GuardTiming } from './guard-timing.js';
+import { GuardTiming, guardProbeEveryMinMs, guardProbeMultiple } from './guard-timing.js';
 import { errorFields } from '../../errors.js';
 
 export interface GuardLogger {
@@ -58,7 +67,7 @@ export interface LeaseGuardOptions {
    * Revokes every ticket named, together (one CIB update); resolves with each one's outcome: ok false
    * (and why) where it could not. A ticket missing from the answer counts as not revoked.
    */
-  readonly revokeAll: (due: ReadonlyArray<{ readonly ticket: string; readonly generation: number; readonly rec: GuardRecord }>) => Promise<ReadonlyMap<string, RevokeOutcome>>;
+  readonly revokeAll: (due: ReadonlyArray<GuardRevoke>) => Promise<ReadonlyMap<string, RevokeOutcome>>;
   /**
    * A cheap read of the CIB the guard times while grants are armed and the agent is gone or silent
    * (guard-timing.ts: it counts as half a revoke). Absent: the guard times only its revokes.
@@ -75,6 +84,14 @@ export interface LeaseGuardOptions {
   readonly agentAlive?: () => boolean;
 }
 
+/** One grant the guard revokes: due now, or (`recheck`) a deadline it enforced already, checked again for a grant written after its revoke. */
+export interface GuardRevoke {
+  readonly ticket: string;
+  readonly generation: number;
+  readonly rec: GuardRecord;
+  readonly recheck?: boolean;
+}
+
 /** What a revoke of the lease guard came to: `changed` false, nothing to revoke; `takenOver`, left to another agent of this site. */
 export interface RevokeOutcome {
   readonly ok: boolean;
@@ -83,10 +100,7 @@ export interface RevokeOutcome {
   readonly takenOver?: boolean;
 }
 
-interface Due {
-  readonly ticket: string;
-  readonly generation: number;
-  readonly rec: GuardRecord;
+interface Due extends GuardRevoke {
   readonly key: string;
 }
 
@@ -100,6 +114,13 @@ export class LeaseGuard {
   private readonly inFlight = new Set<string>();
   /** Deadlines whose revoke failed: not tried again before this time. */
   private readonly retryAt = new Map<string, number>();
+  /**
+   * Enforced deadlines still in the record, by key: when the guard next checks that no grant written
+   * after its revoke stands (a write of the agent in flight at the deadline can land after it).
+   */
+  private readonly recheckAt = new Map<string, number>();
+  /** Enforced deadlines whose first check again (when a write in flight could have landed) is still to come. */
+  private readonly firstRecheck = new Set<string>();
   private revokesRunning = 0;
   private probing = false;
   private timer: NodeJS.Timeout | null = null;
@@ -116,6 +137,8 @@ export class LeaseGuard {
   revoked = 0;
   /** Deadlines left alone because another agent of this site took the grant over. */
   tookOver = 0;
+  /** Grants revoked again: written after the guard had enforced their deadline. */
+  revokedAgain = 0;
 
   constructor(private readonly o: LeaseGuardOptions) {}
 
@@ -166,7 +189,7 @@ export class LeaseGuard {
       } while (this.again && !this.stopped);
       this.arm();
       const armed = [...this.records].some(([t, r]) => !this.done.has(keyOf(t, r)));
-      if (!armed && this.revokesRunning === 0 && this.o.agentAlive !== undefined && !this.o.agentAlive()) {
+      if (!armed && this.revokesRunning === 0 && this.firstRecheck.size === 0 && this.o.agentAlive !== undefined && !this.o.agentAlive()) {
         this.o.log.info({}, 'the site agent is gone and every deadline is enforced: lease guard stopping');
         this.stop();
       }
@@ -202,6 +225,11 @@ export class LeaseGuard {
     const current = new Set([...this.records].map(([t, r]) => keyOf(t, r)));
     for (const key of this.done) if (!current.has(key)) this.done.delete(key);
     for (const key of this.retryAt.keys()) if (!current.has(key)) this.retryAt.delete(key);
+    for (const key of this.recheckAt.keys()) {
+      if (current.has(key)) continue;
+      this.recheckAt.delete(key);
+      this.firstRecheck.delete(key);
+    }
     const armed = new Map<string, number>();
     for (const [ticket, rec] of this.records) if (!this.done.has(keyOf(ticket, rec))) armed.set(keyOf(ticket, rec), rec.revokeBy);
     this.timing.observe(armed, now);
@@ -211,6 +239,10 @@ export class LeaseGuard {
       const key = keyOf(ticket, rec);
       if (!armed.has(key) || this.inFlight.has(key) || (this.retryAt.get(key) ?? Number.NEGATIVE_INFINITY) > now) continue;
       if (this.timing.enforceAt(rec, key, alive, now) <= now) due.push({ ticket, generation: rec.generation, rec, key });
+    }
+    for (const [ticket, rec] of this.records) {
+      const key = keyOf(ticket, rec);
+      if (!this.inFlight.has(key) && (this.recheckAt.get(key) ?? Number.POSITIVE_INFINITY) <= now) due.push({ ticket, generation: rec.generation, rec, key, recheck: true });
     }
     if (due.length > 0 && this.revokesRunning < (this.o.revokesInFlightMax ?? leaseGuardRevokesInFlightMax)) this.revoke(due, now);
     const probeAt = this.o.probe === undefined || this.probing ? null : this.timing.nextProbeAt(alive, now);
@@ -236,7 +268,9 @@ export class LeaseGuard {
     );
   }
 
-  private outcome({ ticket, rec, key }: Due, r: RevokeOutcome, now: number): void {
+  private outcome(d: Due, r: RevokeOutcome, now: number): void {
+    const { ticket, rec, key } = d;
+    if (d.recheck === true) return this.recheckOutcome(d, r, now);
     if (r.ok) {
       this.done.add(key);
       this.retryAt.delete(key);
@@ -248,10 +282,42 @@ export class LeaseGuard {
         const fields = { ticket, generation: rec.generation, revokeBy: rec.revokeBy, leaseEnd: rec.leaseEnd, lateMs: now - rec.revokeBy, leaseLeftMs: rec.leaseEnd === undefined ? undefined : rec.leaseEnd - now };
         this.o.log.warn(fields, 'lease deadline passed: ticket revoked by the lease guard');
       }
+      if (r.takenOver !== true) {
+        // A grant write in flight at the deadline lands within about one slow write: look then.
+        this.recheckAt.set(key, now + 2 * this.timing.slowestMs(now));
+        this.firstRecheck.add(key);
+      }
     } else {
       this.o.log.error({ ticket, generation: rec.generation, error: r.error }, 'lease deadline passed but the revoke failed; retrying');
       this.retryAt.set(key, now + (this.o.retryMs ?? leaseGuardRetryMsDefault));
     }
+  }
+
+  /** What a check again of an enforced deadline found: a grant written after the revoke is revoked again. */
+  private recheckOutcome({ ticket, rec, key }: Due, r: RevokeOutcome, now: number): void {
+    if (!r.ok) {
+      this.o.log.error({ ticket, generation: rec.generation, error: r.error }, 'checking an enforced lease deadline again failed; retrying');
+      this.recheckAt.set(key, now + (this.o.retryMs ?? leaseGuardRetryMsDefault));
+      return;
+    }
+    this.firstRecheck.delete(key);
+    if (r.takenOver === true) {
+      this.recheckAt.delete(key);
+      return;
+    }
+    this.recheckAt.set(key, now + Math.max(guardProbeEveryMinMs, guardProbeMultiple * this.timing.slowestMs(now)));
+    if (r.changed === false) return;
+    this.revokedAgain += 1;
+    const fields = {
+      ticket,
+      generation: rec.generation,
+      revokeBy: rec.revokeBy,
+      leaseEnd: rec.leaseEnd,
+      lateMs: now - rec.revokeBy,
+      leaseLeftMs: rec.leaseEnd === undefined ? undefined : rec.leaseEnd - now,
+      found: 'granted again at the same generation after the guard had revoked it (a grant write that landed after the revoke)',
+    };
+    this.o.log.warn(fields, 'lease deadline already enforced, but the CIB showed the grant again: ticket revoked again by the lease guard');
   }
 
   private probe(startedAt: number): void {
@@ -281,6 +347,7 @@ export class LeaseGuard {
       if (this.done.has(key) || this.inFlight.has(key)) continue;
       next = Math.min(next, Math.max(this.timing.enforceAt(rec, key, alive, now), this.retryAt.get(key) ?? Number.NEGATIVE_INFINITY));
     }
+    for (const [key, at] of this.recheckAt) if (!this.inFlight.has(key)) next = Math.min(next, at);
     const probeAt = this.o.probe === undefined || this.probing ? null : this.timing.nextProbeAt(alive, now);
     if (probeAt !== null) next = Math.min(next, probeAt);
     if (!Number.isFinite(next)) return;

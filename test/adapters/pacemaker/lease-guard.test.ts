@@ -158,7 +158,10 @@ describe('the lease guard (real crm_ticket, CIB file)', () => {
     const until = clock.now() + processWaitMs;
     while (g.revoked < 39 && clock.now() < until) await new Promise((r) => setTimeout(r, 10));
     expect(g.revoked).toBe(39);
-    expect(calls.map((c) => `${c.tool ?? 'crm_ticket'} ${c.args.join(' ')}`)).toEqual(['crm_ticket -q', 'cibadmin --modify --scope status --xml-pipe']);
+    const made = calls.map((c) => `${c.tool ?? 'crm_ticket'} ${c.args.join(' ')}`);
+    expect(made.slice(0, 2)).toEqual(['crm_ticket -q', 'cibadmin --modify --scope status --xml-pipe']);
+    // Then the guard's checks again of the deadlines it enforced (nothing granted since): one read each, no write.
+    expect(made.slice(2).every((c) => c === 'crm_ticket -q')).toBe(true);
     for (const t of tickets.slice(1)) expect(await grantedIn(cib, t)).toBe(false);
     expect(await grantedIn(cib, 't0')).toBe(true);
     const { stdout } = await run('crm_ticket', ['-t', 't7', '-q'], { env: { ...process.env, CIB_file: cib } });
