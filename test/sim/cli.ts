@@ -1,4 +1,4 @@
-// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets|--no-many-tickets] [--batch-grants|--no-batch-grants] [--json] [--first F]
+// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--no-guard-recheck] [--many-tickets|--no-many-tickets] [--batch-grants|--no-batch-grants] [--json] [--first F]
 // Runs the deterministic simulator over seeds F..F+N-1 (or one seed S): the
 // random fault mix, or one gossip scenario family (params.ts) with --scenario;
 // --loss forces every link's loss rate (a fraction, e.g. 0.3); --guard-late forces
@@ -8,7 +8,8 @@
 // Each seed draws whether every member speaks protocol 1.2 (batch grants, as the
 // daemon then runs; 85 %) or one speaks 1.1; --batch-grants and --no-batch-grants force it.
 // --no-read-back is the stranded-grant check's negative control (the host
-// does not read its CIB back after a guard update). Exits non-zero
+// does not read its CIB back after a guard update); --no-guard-recheck that of
+// grantsAfterGuard (the lease guard never checks an enforced deadline again). Exits non-zero
 // when any seed violates an invariant, misses a liveness bound or (in
 // fault-free, loss-only and scenario runs) fails a ticket over falsely, and
 // prints the exact command that replays each failing seed.
@@ -19,7 +20,7 @@ import { failed, runSeed, summarize } from './run.js';
 import type { RunResult } from './world.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--many-tickets|--no-many-tickets] [--batch-grants|--no-batch-grants] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--no-guard-recheck] [--many-tickets|--no-many-tickets] [--batch-grants|--no-batch-grants] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
   process.exit(2);
 }
 
@@ -34,6 +35,7 @@ let scenario: ScenarioName | undefined;
 let lossRate: number | undefined;
 let guardLateRate: number | undefined;
 let sinkReadBack = true;
+let guardRecheck = true;
 let manyTickets: boolean | undefined;
 let batchGrants: boolean | undefined;
 for (let i = 0; i < args.length; i++) {
@@ -60,6 +62,7 @@ for (let i = 0; i < args.length; i++) {
   } else if (a === '--loss') lossRate = fraction(a, val());
   else if (a === '--guard-late') guardLateRate = fraction(a, val());
   else if (a === '--no-read-back') sinkReadBack = false;
+  else if (a === '--no-guard-recheck') guardRecheck = false;
   else if (a === '--many-tickets') manyTickets = true;
   else if (a === '--no-many-tickets') manyTickets = false;
   else if (a === '--batch-grants') batchGrants = true;
@@ -84,11 +87,11 @@ const options = {
   ...(manyTickets === undefined ? {} : { manyTickets }),
   ...(batchGrants === undefined ? {} : { batchGrants }),
 };
-const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}${guardLateRate === undefined ? '' : ` --guard-late ${guardLateRate}`}${sinkReadBack ? '' : ' --no-read-back'}${manyTickets === undefined ? '' : manyTickets ? ' --many-tickets' : ' --no-many-tickets'}${batchGrants === undefined ? '' : batchGrants ? ' --batch-grants' : ' --no-batch-grants'}`;
+const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}${guardLateRate === undefined ? '' : ` --guard-late ${guardLateRate}`}${sinkReadBack ? '' : ' --no-read-back'}${guardRecheck ? '' : ' --no-guard-recheck'}${manyTickets === undefined ? '' : manyTickets ? ' --many-tickets' : ' --no-many-tickets'}${batchGrants === undefined ? '' : batchGrants ? ' --batch-grants' : ' --no-batch-grants'}`;
 // A gossip mutant is a liveness control: it is expected to fail over falsely, so the run goes on.
 const stopAtFirst = mutant !== undefined && !gossipMutantNames.includes(mutant) && !keepGoing;
 for (const seed of list) {
-  const r = runSeed(seed, mutant, options, { sinkReadBack });
+  const r = runSeed(seed, mutant, options, { sinkReadBack, guardRecheck });
   results.push(r);
   if (failed(r)) {
     const replay = `npm run sim -- --seed ${seed}${extra}`;
@@ -110,6 +113,7 @@ else {
       `liveness failures ${summary.livenessFailures}; false failovers ${summary.falseFailovers}; moved from a reachable holder ${summary.movedFromReachable.count}${summary.movedFromReachable.seeds.length === 0 ? '' : ` (seeds ${summary.movedFromReachable.seeds.join(' ')})`}; failover p50 ${summary.failoverMs.p50} ms, p99 ${summary.failoverMs.p99} ms, max ${summary.failoverMs.max} ms (bound ${summary.failoverBoundMs} ms); min guard gap ${summary.minGuardGapMs} ms; ` +
       `late revokes ${summary.lateRevokes.count}${summary.lateRevokes.count === 0 ? '' : ` (max ${summary.lateRevokes.maxLateMs} ms late; guard ${summary.lateRevokes.byGuard}, agent ${summary.lateRevokes.byAgent}; seeds ${summary.lateRevokes.seeds.join(' ')})`}` +
       `, with the agent lost ${summary.lateRevokes.agentLost.count}${summary.lateRevokes.agentLost.count === 0 ? '' : ` (max ${summary.lateRevokes.agentLost.maxLateMs} ms; seeds ${summary.lateRevokes.agentLost.seeds.join(' ')})`}; ` +
+      `grants after the guard's revoke ${summary.grantsAfterGuard.landed} (revoked again ${summary.grantsAfterGuard.revokedAgain}; stood past the lease ${summary.grantsAfterGuard.stood.count}${summary.grantsAfterGuard.stood.count === 0 ? '' : `, max ${summary.grantsAfterGuard.stood.maxStoodMs} ms, never revoked ${summary.grantsAfterGuard.stood.neverRevoked}; seeds ${summary.grantsAfterGuard.stood.seeds.join(' ')}`}); ` +
       `false suspicions ${summary.falseSuspicions.count} (${summary.falseSuspicions.perMemberHour} per member-hour); ` +
       `convergence p50 ${summary.convergenceMs.p50} ms, p99 ${summary.convergenceMs.p99} ms, max ${summary.convergenceMs.max} ms (${summary.convergenceMs.count} changes, ${summary.convergenceMs.unconverged} unconverged); relayed ${summary.relay.sent}\n`,
   );

@@ -5,10 +5,14 @@
 // counts as half a revoke), and enforces each grant at min(revokeBy,
 // leaseEnd − 2 × its slowest recent measurement), with at most
 // leaseGuardRevokesInFlightMax revokes at once, none waiting behind another.
+// While the record keeps a deadline it enforced, it checks it again (a grant
+// of that generation written after its revoke is revoked again): first 2 × its
+// slowest measurement after the revoke, then every max(guardProbeEveryMinMs,
+// guardProbeMultiple × slowest), as the real guard.
 // world.ts draws the CIB's latencies and applies the revokes; this keeps the
 // guard's own state and answers what is due and when it next must look.
 
-import { GuardTiming } from '../../src/adapters/pacemaker/guard-timing.js';
+import { GuardTiming, guardProbeEveryMinMs, guardProbeMultiple } from '../../src/adapters/pacemaker/guard-timing.js';
 import { leaseGuardRevokesInFlightMax } from '../../src/adapters/pacemaker/lease-guard.js';
 
 /** One grant in the guard record: the deadline (local ms), the lease end it came from, the incarnation that wrote it. */
@@ -28,6 +32,20 @@ export class SimGuard {
   revokesRunning = 0;
   /** True time of the pending wake-up event, if any. */
   wakeAt: number | null = null;
+  /** Enforced deadlines still in the record, by key: the local time of the next check again (none while one runs). */
+  readonly recheckAt = new Map<string, number>();
+
+  /** After a revoke (`first`) or a check again of `key` ended at local time `local`: when to check again. */
+  noteChecked(key: string, first: boolean, local: number): void {
+    const slowest = this.timing.slowestMs(local);
+    this.recheckAt.set(key, local + (first ? 2 * slowest : Math.max(guardProbeEveryMinMs, guardProbeMultiple * slowest)));
+  }
+
+  /** Forgets the checks again of keys no longer in the record (nothing at idle). */
+  forgetGone(records: ReadonlyMap<string, SimGuardRecord>): void {
+    const current = new Set([...records].map(([t, r]) => guardKey(t, r)));
+    for (const key of this.recheckAt.keys()) if (!current.has(key)) this.recheckAt.delete(key);
+  }
 
   /** Whether another revoke may start now. */
   mayRevoke(): boolean {
@@ -61,6 +79,7 @@ export class SimGuard {
       if (at <= local && !this.mayRevoke()) continue;
       next = Math.min(next, at);
     }
+    if (this.mayRevoke()) for (const at of this.recheckAt.values()) next = Math.min(next, at);
     const probe = this.probing ? null : this.timing.nextProbeAt(agentAlive, local);
     return probe === null ? next : Math.min(next, probe);
   }

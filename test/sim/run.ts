@@ -44,6 +44,12 @@ export interface Summary {
    * seeds, the latest by how much, and whose; those of a guard whose agent was lost counted apart.
    */
   lateRevokes: { count: number; seeds: number[]; maxLateMs: number; byGuard: number; byAgent: number; agentLost: { count: number; seeds: number[]; maxLateMs: number } };
+  /**
+   * Grants written after their site's guard had enforced the deadline (RunResult.grantsAfterGuard):
+   * landed, revoked again by the guard's checks again, and those that stood past the holder's lease
+   * end (in which seeds, the longest, and how many no revoke ended by the run's end).
+   */
+  grantsAfterGuard: { landed: number; revokedAgain: number; stood: { count: number; seeds: number[]; maxStoodMs: number; neverRevoked: number } };
   /** Late guard writes, grants found lost by the read-back, and the longest a running agent believed in a grant its CIB lacked. */
   guardLate: { writes: number; grantsLost: number; maxStrandedMs: number };
   failingSeeds: number[];
@@ -67,6 +73,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
   const grantBatches = { entries: 0, tickets: 0 };
   let minGap = Number.POSITIVE_INFINITY;
   let guardLateWrites = 0;
+  const afterGuard = { landed: 0, revokedAgain: 0, stood: { count: 0, seeds: [] as number[], maxStoodMs: 0, neverRevoked: 0 } };
   let grantsLost = 0;
   let maxStrandedMs = 0;
   const late = { count: 0, seeds: [] as number[], maxLateMs: 0, byGuard: 0, byAgent: 0, agentLost: { count: 0, seeds: [] as number[], maxLateMs: 0 } };
@@ -130,6 +137,14 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
       else late.byAgent += 1;
     }
     guardLateWrites += r.guardLate.writes;
+    afterGuard.landed += r.grantsAfterGuard.landed;
+    afterGuard.revokedAgain += r.grantsAfterGuard.revokedAgain;
+    if (r.grantsAfterGuard.stood.length > 0) afterGuard.stood.seeds.push(r.seed);
+    for (const x of r.grantsAfterGuard.stood) {
+      afterGuard.stood.count += 1;
+      afterGuard.stood.maxStoodMs = Math.max(afterGuard.stood.maxStoodMs, Math.ceil(x.stoodMs));
+      if (x.revokedBy === null) afterGuard.stood.neverRevoked += 1;
+    }
     grantsLost += r.guardLate.grantsLost;
     maxStrandedMs = Math.max(maxStrandedMs, r.guardLate.maxStrandedMs);
     for (const f of r.failovers) {
@@ -161,6 +176,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     relay: { sent: relayed, dropped: relayDropped },
     minGuardGapMs: Number.isFinite(minGap) ? Math.round(minGap * 10) / 10 : null,
     lateRevokes: late,
+    grantsAfterGuard: afterGuard,
     guardLate: { writes: guardLateWrites, grantsLost, maxStrandedMs },
     failingSeeds: failing,
     configChanges: { proposedHeld: cfgHeld, committed: cfgCommitted },

@@ -145,6 +145,17 @@ export interface LateRevoke {
   readonly atMs: number;
 }
 
+/** A grant that landed after the site's guard had enforced its deadline and stood past the holder's lease end. */
+export interface LateGrant {
+  readonly site: MemberId;
+  readonly ticket: string;
+  readonly generation: number;
+  /** How long past the holder's latest lease end for that grant (true ms) it stood: until revoked, or until the run ended. */
+  readonly stoodMs: number;
+  /** Whose revoke ended it; null: none by the end of the run. */
+  readonly revokedBy: LateRevoke['by'] | null;
+}
+
 export interface RunResult {
   readonly seed: number;
   readonly scenario: ScenarioName | null;
@@ -170,6 +181,12 @@ export interface RunResult {
    * waits longer, and the next holder acquire-after), but the margin is gone.
    */
   readonly lateRevokes: readonly LateRevoke[];
+  /**
+   * Grants of a generation written to the CIB after the site's lease guard had enforced that deadline
+   * (a write in flight at the deadline landing after the guard's revoke: seed 29 with --many-tickets);
+   * those the guard's checks again revoked; and those that stood past the holder's lease end.
+   */
+  readonly grantsAfterGuard: { readonly landed: number; readonly revokedAgain: number; readonly stood: readonly LateGrant[] };
   /** Guard updates made to land after the deadline they replace, and grants the holders then found lost in the CIB. */
   readonly guardLate: { readonly writes: number; readonly grantsLost: number; readonly maxStrandedMs: number };
   readonly simulatedMs: number;
@@ -201,6 +218,12 @@ export interface RunResult {
  */
 export interface HostOptions {
   readonly sinkReadBack: boolean;
+  /**
+   * Whether the lease guard checks its enforced deadlines again (default true); false is the
+   * negative control of RunResult.grantsAfterGuard (the guard as it was before commit "lease guard:
+   * check an enforced deadline again").
+   */
+  readonly guardRecheck?: boolean;
   /**
    * End the run at the first violation the checker records (the negative controls need only the
    * catch: a mutant's diverged formation can run on for minutes of CPU). Default false.
@@ -291,6 +314,12 @@ export class World {
   /** Its own stream: the other draws of a seed stay what they were. */
   private readonly lostRng: SeededRandom;
   private readonly guardRng: SeededRandom;
+  /** The guards' checks again of enforced deadlines that revoke nothing else draw from their own stream too. */
+  private readonly recheckRng: SeededRandom;
+  /** Grants written after the site's guard had enforced their deadline, by `idx|ticket|generation`: when they landed (true ms). */
+  private readonly grantsAfterEnforced = new Map<string, number>();
+  /** RunResult.grantsAfterGuard. */
+  private readonly afterGuard = { landed: 0, revokedAgain: 0, stood: [] as LateGrant[] };
   /** The survivor the admin runs the forced removal on, once a majority was lost; when it was accepted (true ms). */
   private survivor: Node | null = null;
   private forcedAt: number | null = null;
@@ -311,6 +340,7 @@ export class World {
     this.lostRng = new SeededRandom(params.seed ^ 0x1057b);
     // The guards' probes draw from their own stream: seeds whose guards never probe run as before.
     this.guardRng = new SeededRandom(params.seed ^ 0x9a4d);
+    this.recheckRng = new SeededRandom(params.seed ^ 0x4ec4);
     this.leaseEverMs = Math.max(...params.tickets.map((t) => t.leaseDurationMs));
     this.acquireEverMs = Math.max(...params.tickets.map((t) => t.acquireAfterMs));
     this.net = params.net;
@@ -813,11 +843,24 @@ export class World {
     if (prev?.granted === true && !granted) {
       const end = this.leaseEndTrue.get(`${n.idx}|${ticket}|${prev.generation}`);
       if (end !== undefined && this.now > end) this.lateRevokes.push({ site: n.info.id, ticket, generation: prev.generation, lateMs: this.now - end, by, atMs: this.now });
+      this.lateGrantEnds(n, ticket, prev.generation, by);
+    }
+    if (granted && !(prev?.granted === true && prev.generation === gen) && guardAt !== null && n.guardEnforced.has(`${ticket}@${gen}@${guardAt}`)) {
+      this.afterGuard.landed += 1;
+      this.grantsAfterEnforced.set(`${n.idx}|${ticket}|${gen}`, this.now);
     }
     n.cib.set(ticket, { granted, generation: gen, guardAt: granted ? guardAt : null });
     if (prev?.granted !== granted || (granted && prev.generation !== gen)) {
       this.checker.onCib(n.info.id, ticket, granted, gen, this.now);
     }
+  }
+
+  /** A grant written after its guard's revoke ends (or the run does): counted if it stood past the lease. */
+  private lateGrantEnds(n: Node, ticket: string, gen: number, by: LateRevoke['by'] | null): void {
+    const key = `${n.idx}|${ticket}|${gen}`;
+    if (!this.grantsAfterEnforced.delete(key)) return;
+    const end = this.leaseEndTrue.get(key);
+    if (end !== undefined && this.now > end) this.afterGuard.stood.push({ site: n.info.id, ticket, generation: gen, stoodMs: this.now - end, revokedBy: by });
   }
 
   /**
@@ -902,26 +945,39 @@ export class World {
     const g = n.guard;
     const local = this.guardLocal(n);
     g.observe(n.guardRecord, n.guardEnforced, local);
-    const due: Array<{ ticket: string; generation: number; agentLost: boolean }> = [];
+    g.forgetGone(n.guardRecord);
+    const due: Array<{ ticket: string; generation: number; guardAt: number; agentLost: boolean; key: string; recheck: boolean }> = [];
     if (g.mayRevoke()) {
       for (const [ticket, rec] of n.guardRecord) {
         const key = guardKey(ticket, rec);
+        // The agent that recorded this deadline is down, paused or was restarted since (LateRevoke.agentLost).
+        const agentLost = n.core === null || n.paused || n.incarnation !== rec.incarnation;
+        const recheckAt = g.recheckAt.get(key);
+        if (this.host.guardRecheck !== false && n.guardEnforced.has(key) && recheckAt !== undefined && this.trueAt(n, recheckAt) <= this.now) {
+          g.recheckAt.delete(key);
+          due.push({ ticket, generation: rec.generation, guardAt: rec.guardAt, agentLost, key, recheck: true });
+        }
         // Due by the same arithmetic that timed the wake-up (trueAt), not by the floored local clock.
         if (n.guardEnforced.has(key) || this.trueAt(n, g.enforceAt(ticket, rec, n.core !== null, local)) > this.now) continue;
         n.guardEnforced.add(key);
-        // The agent that recorded this deadline is down, paused or was restarted since (LateRevoke.agentLost).
-        due.push({ ticket, generation: rec.generation, agentLost: n.core === null || n.paused || n.incarnation !== rec.incarnation });
+        due.push({ ticket, generation: rec.generation, guardAt: rec.guardAt, agentLost, key, recheck: false });
       }
     }
     if (due.length > 0) {
       g.revokesRunning += 1;
-      const latency = this.cibLatency(n);
+      // Checks again alone draw from their own stream: the deadlines' revokes draw as before.
+      const latency = due.some((d) => !d.recheck) ? this.cibLatency(n) : this.cibLatency(n, this.recheckRng);
       this.at(this.now + latency, () => {
         g.revokesRunning -= 1;
         g.timing.note(this.guardLocal(n) - local, this.guardLocal(n));
-        for (const { ticket, generation: gen, agentLost } of due) {
+        for (const { ticket, generation: gen, guardAt, agentLost, key, recheck } of due) {
           const now = n.cib.get(ticket);
-          if (now !== undefined && now.granted && now.generation === gen) this.writeCib(n, ticket, false, now.generation, null, agentLost ? 'guard, agent lost' : 'guard');
+          // A check again leaves alone a grant of that generation written since with a later deadline (the
+          // real guard: a later `expires`, revokeLostAll's unlessExpiresAfterSec): the agent's, under a lease it renewed.
+          const granted = now !== undefined && now.granted && now.generation === gen && (!recheck || (now.guardAt !== null && now.guardAt <= guardAt));
+          if (granted && recheck) this.afterGuard.revokedAgain += 1;
+          if (granted) this.writeCib(n, ticket, false, now.generation, null, agentLost ? 'guard, agent lost' : 'guard');
+          if (this.host.guardRecheck !== false) g.noteChecked(key, !recheck, this.guardLocal(n));
         }
         this.guardFires(n);
       });
@@ -945,6 +1001,7 @@ export class World {
     const g = n.guard;
     const local = this.guardLocal(n);
     g.observe(n.guardRecord, n.guardEnforced, local);
+    g.forgetGone(n.guardRecord);
     const next = g.nextLook(n.guardRecord, n.guardEnforced, n.core !== null, local);
     if (!Number.isFinite(next)) return;
     const at = this.trueAt(n, next);
@@ -1747,6 +1804,19 @@ export class World {
     if (doneAt - start > boundMs) this.liveness.push(`failover of ${ticket} took ${Math.round(doneAt - start)} ms, bound ${Math.round(boundMs)} ms`);
   }
 
+  /** RunResult.grantsAfterGuard: with those still granted at the end of the run past their lease end. */
+  private grantsAfterGuardResult(): RunResult['grantsAfterGuard'] {
+    const stood = [...this.afterGuard.stood];
+    for (const key of this.grantsAfterEnforced.keys()) {
+      const [idx, ticket, gen] = key.split('|');
+      const n = this.nodes[Number(idx)]!;
+      const c = n.cib.get(ticket!);
+      const end = this.leaseEndTrue.get(key);
+      if (c?.granted === true && c.generation === Number(gen) && end !== undefined && this.now > end) stood.push({ site: n.info.id, ticket: ticket!, generation: Number(gen), stoodMs: this.now - end, revokedBy: null });
+    }
+    return { landed: this.afterGuard.landed, revokedAgain: this.afterGuard.revokedAgain, stood };
+  }
+
   result(): RunResult {
     return {
       seed: this.params.seed,
@@ -1768,6 +1838,7 @@ export class World {
       grantBatches: { entries: this.grantBatches.size, tickets: [...this.grantBatches.values()].reduce((a, b) => a + b, 0) },
       minGuardGapMs: this.checker.minGuardGapMs,
       lateRevokes: this.lateRevokes,
+      grantsAfterGuard: this.grantsAfterGuardResult(),
       guardLate: { writes: this.guardLateWrites, grantsLost: this.grantsLost, maxStrandedMs: this.maxStrandedMs },
       simulatedMs: this.now,
       events: this.eventCount,
