@@ -16,9 +16,9 @@
 // leader can only catch it up with a snapshot of the whole table. The test waits
 // (with generous deadlines: two busy cores) for the late site to log the
 // snapshot installed, to follow the leader at its commit index, and to hold
-// the table; the leader must not have changed since before the late site
-// started (no term change anywhere), and a write after the transfer reaches
-// the late site. It prints the snapshot's size, its chunk count and the
+// the table; no run of elections since before the late site started (at
+// most termMovesMax term moves at any member: none on an idle machine), and a
+// write after the transfer reaches the late site. It prints the snapshot's size, its chunk count and the
 // transfer time (from the late site's 'member ready' to its 'installed' log
 // line; the leader may begin earlier, sending into the void).
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -40,6 +40,15 @@ const catchUpDeadlineMs = 240_000;
 /** A site's start-up writes of 50 000 ticket files: 1–2 min when the machine is quiet, far more when it is not. */
 const sinkWritesDeadlineMs = 600_000;
 
+/**
+ * Term moves allowed at any member from just before the late site starts to the end. Before
+ * snapshots went in chunks the term ran from 8 to 148 in 2.5 minutes; on an idle machine it does
+ * not move at all. Two busy cores (CI beside stress-ng, a 50 000-ticket install beside another test
+ * file) can stall a member past an election timeout once: 2 → 3 at one site, seen 2026-12-07 at
+ * 8cecc23 beside stress-ng. An election there is the protocol doing its job, not the bug this test
+ * guards against; a run of them is.
+ */
+const termMovesMax = 2;
 /** Short names (t00000…): a renewal naming all 50 000 must fit in one frame (validate.ts). */
 const name = (i: number): string => `t${String(i).padStart(5, '0')}`;
 
@@ -113,6 +122,11 @@ describe(`a late follower catches up by a chunked snapshot of ${ticketCount} tic
       return a.status.leader !== null && a.status.leader === e.status.leader && a.status.term === e.status.term ? f.member(a.status.leader) : null;
     }, 500);
 
+  /** Each member's term, at most termMovesMax above `term`. */
+  const expectTermsSettled = async (term: number): Promise<void> => {
+    for (const m of f.members) expect((await peersOf(m)).status.term - term, `${m.address}: term moves since before the late site started`).toBeLessThanOrEqual(termMovesMax);
+  };
+
   /** One attribute write, asked of the leader of the moment, again until it commits (a leader change answers unknown-outcome). */
   const write = async (ticket: string, key: string, value: string): Promise<void> => {
     await until(`${ticket} ${key}=${value} to commit`, catchUpDeadlineMs, async () => {
@@ -147,13 +161,14 @@ describe(`a late follower catches up by a chunked snapshot of ${ticketCount} tic
       return (await logLines(late)).find((l) => l.msg === 'snapshot transfer' && l['stage'] === 'installed') ?? null;
     }, 500);
     const caughtUp = await until('the late site to follow the leader at its commit index', catchUpDeadlineMs, async () => {
-      const [l, s] = [await peersOf(leader), await peersOf(late)];
-      return s.status.leader === leader.address && s.status.commit >= before.commit && s.status.commit >= l.status.commit - 5 ? s.status : null;
+      const now = await agreedLeader();
+      const [l, s] = [await peersOf(now), await peersOf(late)];
+      return s.status.leader === now.address && s.status.commit >= before.commit && s.status.commit >= l.status.commit - 5 ? s.status : null;
     }, 500);
 
-    // One leader throughout: the term never moved, at any member.
-    for (const m of f.members) expect((await peersOf(m)).status.term, m.address).toBe(before.term);
-    expect(caughtUp.term).toBe(before.term);
+    // No run of elections: the term moved by at most termMovesMax anywhere (see its comment).
+    await expectTermsSettled(before.term);
+    expect(caughtUp.term - before.term).toBeLessThanOrEqual(termMovesMax);
 
     // The late site holds the whole table, with the attributes written before it started.
     const list = await f.call(late, { op: 'list', local: true }, 60_000);
@@ -163,16 +178,16 @@ describe(`a late follower catches up by a chunked snapshot of ${ticketCount} tic
     expect(tickets.find((t) => t.name === name(0))?.attrs['k']).toBe('v0');
 
     // Replication goes on after the snapshot.
-    const w = await f.call(leader, { op: 'attr-set', ticket: name(1), key: 'after', value: 'snapshot' }, 30_000);
-    expect(w.ok, JSON.stringify(w)).toBe(true);
-    // Still the same term everywhere: no election during the transfer, the install, or since.
-    for (const m of f.members) expect((await peersOf(m)).status.term, m.address).toBe(before.term);
+    await write(name(1), 'after', 'snapshot');
+    // Still no run of elections, during the transfer, the install, or since.
+    await expectTermsSettled(before.term);
     await until('the write after the snapshot to reach the late site', 60_000, async () => {
       const r = await f.call(late, { op: 'attr-get', ticket: name(1), key: 'after', local: true }, 20_000);
       return r.ok && r.data === 'snapshot' ? true : null;
     }, 500);
 
-    const sending = (await logLines(leader)).filter((l) => l.msg === 'snapshot transfer' && l['peer'] === late.address);
+    // Sent by the leader of the moment (the one before the late site started, unless an election came between).
+    const sending = (await Promise.all([arb, early].map(logLines))).flat().filter((l) => l.msg === 'snapshot transfer' && l['peer'] === late.address);
     const started = sending.find((l) => l['stage'] === 'sending');
     expect(started).toBeDefined();
     expect((await logLines(late)).filter((l) => l.msg === 'snapshot transfer' && l['stage'] === 'refused')).toEqual([]);
