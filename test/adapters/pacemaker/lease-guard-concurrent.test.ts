@@ -15,10 +15,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseGuard, type RevokeOutcome } from '../../../src/adapters/pacemaker/lease-guard.js';
 import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
 import { guardProbeEveryMinMs, probeReadsPerRevoke } from '../../../src/adapters/pacemaker/guard-timing.js';
-import { ms, type Ms } from '../../../src/core/types.js';
+import { CountingClock, until, waitMs } from './guard-test-kit.js';
 
-/** Upper bound on waiting for the guard to act, generous for a loaded machine. */
-const waitMs = 30_000;
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 let dir = '';
@@ -53,6 +51,14 @@ class HeldRevokes {
       for (const w of this.waiters.filter((x) => this.calls.length >= x.n)) w.resolve();
       this.waiters = this.waiters.filter((x) => this.calls.length < x.n);
     });
+  /** Revoke n is not made while the clock shows at − 1 (after a whole look at that time) and is made at `at`. */
+  async nthAt(clock: CountingClock, at: number, n: number): Promise<void> {
+    clock.t = at - 1;
+    await clock.looked();
+    expect(this.calls, `revoke ${n} before ${at}`).toHaveLength(n - 1);
+    clock.t = at;
+    await this.called(n);
+  }
   /** Resolves once revokeAll has been called n times in all (rejects after waitMs). */
   called(n: number): Promise<void> {
     if (this.calls.length >= n) return Promise.resolve();
@@ -66,34 +72,6 @@ class HeldRevokes {
 async function recordFile(): Promise<LeaseGuardFile> {
   dir = await mkdtemp(join(tmpdir(), 'lease-guard-concurrent-'));
   return LeaseGuardFile.open(join(dir, 'lease-guard'), 'boot-x');
-}
-
-/**
- * A clock moved by hand that counts the guard's reads of it: the guard reads it once when it looks
- * for due deadlines and once when it sets its timer, so three reads after a move include one whole
- * look at the new time — "not yet" is an order of events, not a wall-clock margin.
- */
-class CountingClock {
-  reads = 0;
-  constructor(public t: number) {}
-  readonly now = (): Ms => {
-    this.reads += 1;
-    return ms(this.t);
-  };
-  /** Waits until the guard has looked at the current time once, whole. */
-  async looked(): Promise<void> {
-    const from = this.reads;
-    await until(() => this.reads >= from + 3, 'the guard looked at the clock');
-  }
-}
-
-/** Waits (bounded) until `cond` holds, checking at every turn of the event loop's timers. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = performance.now() + waitMs;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${waitMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('the lease guard never holds a due revoke behind one in progress', () => {
@@ -165,17 +143,9 @@ describe('the lease guard times its own CIB operations', () => {
     await until(() => g.revoked === 1, 'the first revoke counted');
     expect(g.timing.slowestMs(clock.t)).toBe(300);
     // 'timed' is now enforced at 10 100 − 600 = 9 500, not at 10 000; 'old' (no leaseEnd) at its 9 000.
-    clock.t = start + 8_999;
-    await clock.looked();
-    expect(held.calls).toHaveLength(1);
-    clock.t = start + 9_000;
-    await held.called(2);
+    await held.nthAt(clock, start + 9_000, 2);
     expect(held.calls[1]!.tickets).toEqual(['old']);
-    clock.t = start + 9_499;
-    await clock.looked();
-    expect(held.calls).toHaveLength(2);
-    clock.t = start + 9_500;
-    await held.called(3);
+    await held.nthAt(clock, start + 9_500, 3);
     expect(held.calls[2]!.tickets).toEqual(['timed']);
   });
 
@@ -207,11 +177,7 @@ describe('the lease guard times its own CIB operations', () => {
     await until(() => g.timing.slowestMs(clock.t) === probeReadsPerRevoke * 400, 'the second probe noted');
     // Later probes take no time on the hand clock (they still come, every 4 × 800 ms): the slowest stays.
     readMs = 0;
-    clock.t = start + 18_799;
-    await clock.looked();
-    expect(held.calls).toHaveLength(0);
-    clock.t = start + 18_800;
-    await held.called(1);
+    await held.nthAt(clock, start + 18_800, 1);
     expect(held.calls[0]!.tickets).toEqual(['t']);
   });
 
@@ -250,11 +216,7 @@ describe('the lease guard times its own CIB operations', () => {
     await held.called(1);
     held.calls[0]!.end();
     await until(() => g.revoked === 1, 'the first revoke counted');
-    clock.t = start + 7_499;
-    await clock.looked();
-    expect(held.calls).toHaveLength(1);
-    clock.t = start + 7_500;
-    await held.called(2);
+    await held.nthAt(clock, start + 7_500, 2);
     expect(held.calls[1]!.tickets).toEqual(['timed']);
   });
 });

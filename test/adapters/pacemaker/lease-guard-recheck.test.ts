@@ -16,10 +16,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseGuard, type RevokeOutcome } from '../../../src/adapters/pacemaker/lease-guard.js';
 import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
 import { guardProbeEveryMinMs } from '../../../src/adapters/pacemaker/guard-timing.js';
-import { ms, type Ms } from '../../../src/core/types.js';
+import { CountingClock, until } from './guard-test-kit.js';
 
-/** Upper bound on waiting for the guard to act, generous for a loaded machine. */
-const waitMs = 30_000;
 
 let dir = '';
 const guards: LeaseGuard[] = [];
@@ -28,28 +26,6 @@ afterEach(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
   dir = '';
 });
-
-/** A clock moved by hand that counts the guard's reads (three reads after a move: one whole look). */
-class CountingClock {
-  reads = 0;
-  constructor(public t: number) {}
-  readonly now = (): Ms => {
-    this.reads += 1;
-    return ms(this.t);
-  };
-  async looked(): Promise<void> {
-    const from = this.reads;
-    await until(() => this.reads >= from + 3, 'the guard looked at the clock');
-  }
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = performance.now() + waitMs;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${waitMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /**
  * The CIB as the crm_ticket sink's revokeLostAll treats it: a ticket granted at the generation named
