@@ -44,10 +44,14 @@ async function hookLines(outDir: string, member: string): Promise<HookLine[]> {
     throw err;
   }
   // Records are separated by a line `--`; each variable on its own line (values never hold newlines here).
+  // The hook appends a record in several writes (the environment, then RAN_MS, then ARGS): a record read
+  // between them is still being written and is left out until its ARGS line, its last, is there (a read
+  // in between once gave a failover record without RAN_MS: CI dry run beside stress-ng, 2026-12-07).
   return text
     .split('\n--\n')
     .filter((r) => r.trim() !== '')
-    .map((r) => Object.fromEntries(r.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])));
+    .map((r): HookLine => Object.fromEntries(r.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])))
+    .filter((r) => r['ARGS'] !== undefined);
 }
 
 function alive(pid: number): boolean {
