@@ -99,7 +99,7 @@ describe('alert hooks of a real formation', () => {
   }, memberReadyMsMax + 60_000);
 
   afterAll(async () => {
-    await f?.stop();
+    await f?.stop(process.env['TOLLBOOTH_KEEP'] === '1');
     if (root !== '') await rm(root, { recursive: true, force: true });
   });
 
