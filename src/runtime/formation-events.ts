@@ -157,6 +157,21 @@ export class FormationEvents {
     }
   }
 
+  /**
+   * A member that caught up by a snapshot (a late start, a lost store) applied no entry for what the
+   * snapshot holds: each ticket whose holder differs from the one this member knew is told as the
+   * entries would have told it — a grant (or, with no holder, a revoke) at the snapshot's index, with
+   * reason `snapshot`. Without it, the hooks of a member caught up at start missed the first grant.
+   */
+  private holdersFromSnapshot(index: number): void {
+    for (const t of this.c.pump.core.tickets()) {
+      const previous = this.holders.get(t.def.name) ?? null;
+      if (previous === t.holder) continue;
+      this.holders.set(t.def.name, t.holder);
+      this.emit({ event: t.holder === null ? 'revoke' : 'grant', ticket: t.def.name, site: t.holder, previous, generation: t.generation, index, reason: 'snapshot' });
+    }
+  }
+
   private onCore(e: CoreEvent): void {
     switch (e.type) {
       case 'role':
@@ -175,6 +190,9 @@ export class FormationEvents {
         return;
       case 'sink-speed':
         this.emit({ event: 'sink-speed', site: this.c.self, reason: `${e.speed}: slowest recent CIB write ${Math.round(e.slowestWriteMs)} ms` });
+        return;
+      case 'snapshot-transfer':
+        if (e.stage === 'installed') this.holdersFromSnapshot(e.index);
         return;
       case 'applied': {
         if (!e.ok) return;
