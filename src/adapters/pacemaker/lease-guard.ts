@@ -279,8 +279,7 @@ export class LeaseGuard {
         this.o.log.info({ ticket, generation: rec.generation, revokeBy: rec.revokeBy, expiresSec: rec.expiresSec }, 'lease deadline passed, but an agent of this site on another node took the grant over (a later expires at the same term): not revoked');
       } else if (r.changed !== false) {
         this.revoked += 1;
-        const fields = { ticket, generation: rec.generation, revokeBy: rec.revokeBy, leaseEnd: rec.leaseEnd, lateMs: now - rec.revokeBy, leaseLeftMs: rec.leaseEnd === undefined ? undefined : rec.leaseEnd - now };
-        this.o.log.warn(fields, 'lease deadline passed: ticket revoked by the lease guard');
+        this.o.log.warn(revokeFields(ticket, rec, now), 'lease deadline passed: ticket revoked by the lease guard');
       }
       if (r.takenOver !== true) {
         // A grant write in flight at the deadline lands within about one slow write: look then.
@@ -309,12 +308,7 @@ export class LeaseGuard {
     if (r.changed === false) return;
     this.revokedAgain += 1;
     const fields = {
-      ticket,
-      generation: rec.generation,
-      revokeBy: rec.revokeBy,
-      leaseEnd: rec.leaseEnd,
-      lateMs: now - rec.revokeBy,
-      leaseLeftMs: rec.leaseEnd === undefined ? undefined : rec.leaseEnd - now,
+      ...revokeFields(ticket, rec, now),
       found: 'granted again at the same generation after the guard had revoked it (a grant write that landed after the revoke)',
     };
     this.o.log.warn(fields, 'lease deadline already enforced, but the CIB showed the grant again: ticket revoked again by the lease guard');
@@ -354,6 +348,11 @@ export class LeaseGuard {
     const delay = Math.max(0, next - now);
     this.timer = setTimeout(() => this.kick(), Math.min(delay, 2 ** 31 - 1));
   }
+}
+
+/** What a revoke by the guard logs of its deadline: how late it came, and how much of the lease was left. */
+function revokeFields(ticket: string, rec: GuardRecord, now: number): object {
+  return { ticket, generation: rec.generation, revokeBy: rec.revokeBy, leaseEnd: rec.leaseEnd, lateMs: now - rec.revokeBy, leaseLeftMs: rec.leaseEnd === undefined ? undefined : rec.leaseEnd - now };
 }
 
 /** Where the guard of a state directory keeps its pid. */
