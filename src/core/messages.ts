@@ -196,6 +196,13 @@ export type RaftMessage =
       readonly inc: number;
       readonly empty: boolean;
       readonly leader: MemberId | null;
+      /** The answering store's own incarnation (absent from members before it: unknown), which the asker records when it bootstraps on this answer. */
+      readonly ownInc?: number;
+      /**
+       * The answering store bootstrapped as incarnation 0 counting an `empty` answer of the asker's incarnation
+       * `inc` (docs/protocol.md §10): it persisted nothing before that incarnation existed, as an empty answer would say.
+       */
+      readonly vouch?: true;
     }
   | {
       readonly type: 'append';

@@ -181,6 +181,14 @@ function incTag(obj: Json, path: string): { inc?: number } {
   return inc === undefined || inc === 0 ? {} : { inc };
 }
 
+/** A join answer's optional fields (docs/protocol.md §10): the answering store's incarnation, and `vouch` (true or absent). */
+function joinVouch(obj: Json, path: string): { ownInc?: number; vouch?: true } {
+  const ownInc = optional(obj, 'ownInc', path, uint);
+  const vouch = optional(obj, 'vouch', path, boolean);
+  if (vouch === false) throw new Invalid(`${path}.vouch`, 'expected true or no field, got false');
+  return { ...(ownInc === undefined ? {} : { ownInc }), ...(vouch === true ? { vouch } : {}) };
+}
+
 /** Base64 of an Ed25519 public key's 32 raw bytes: 44 characters, one '=' of padding. */
 const publicKeyBase64 = /^[A-Za-z0-9+/]{43}=$/;
 
@@ -706,6 +714,7 @@ class Parser {
           inc: uint(get('inc'), at('inc')),
           empty: boolean(get('empty'), at('empty')),
           leader: leader === null ? null : this.memberId(leader, at('leader')),
+          ...joinVouch(o, path),
         };
       }
       case 'append':

@@ -30,6 +30,8 @@ export class VirtualNet {
   readonly sent: Array<{ now: number; env: Envelope }> = [];
   /** Members cut off from every other (they run on, alone). */
   readonly isolated = new Set<MemberId>();
+  /** Messages the network loses (the links a member is still opening when it starts, say). */
+  drop: (env: Envelope) => boolean = () => false;
   private queue: Array<{ at: number; env: Envelope }> = [];
 
   /**
@@ -76,7 +78,7 @@ export class VirtualNet {
       this.queue = this.queue.filter((q) => q.at > this.now);
       for (const { env } of due) {
         const n = this.nodes.get(env.to);
-        if (n === undefined || n.down || (env.from !== env.to && (this.isolated.has(env.from) || this.isolated.has(env.to)))) continue;
+        if (n === undefined || n.down || this.drop(env) || (env.from !== env.to && (this.isolated.has(env.from) || this.isolated.has(env.to)))) continue;
         n.member.step(env, ms(this.now));
         this.drain(env.to);
       }

@@ -41,6 +41,8 @@ function isOptional(path: ReadonlyArray<string | number>, type: string): boolean
   // An answer's by-index fields (protocol 1.1): absent in every answer of a 1.0 leader.
   if (type === 'renew-resp' && path.length === 1 && (last === 'since' || last === 'renewsByIndex')) return true;
   if (last === 'configVersion' || last === 'leaseDurationHonouredMs' || last === 'timing') return true;
+  // A join answer's vouch for a late member's bootstrap (docs/protocol.md §10).
+  if (type === 'join-resp' && (last === 'ownInc' || last === 'vouch')) return true;
   // Protocol 1.1 (issue 13): the history's time and who caused an entry.
   if (last === 'wallMs' || last === 'requester' || last === 'detail' || last === 'claimedUser') return true;
   return last === 'leaseDurationMs' && path.includes('granted');
@@ -73,7 +75,7 @@ const samples: Record<Message['type'] | 'snapshot' | 'renew (by index)' | 'renew
   'vote-resp': { type: 'vote-resp', term: 6, granted: true },
   join: { type: 'join', term: 0, inc: 12345 },
   'timeout-now': { type: 'timeout-now', term: 4 },
-  'join-resp': { type: 'join-resp', term: 3, inc: 12345, empty: false, leader: 'siteA' },
+  'join-resp': { type: 'join-resp', term: 3, inc: 12345, empty: false, leader: 'siteA', ownInc: 0, vouch: true },
   append: {
     type: 'append',
     term: 7,
@@ -271,6 +273,8 @@ describe('valid messages', () => {
     expect(bad({ id: 'a', kind: 'site', key: 'short=' })).toMatch(/members\[0\]\.key: not the base64/);
     expect(bad({ id: 'a', kind: 'site', voter: 'no' })).toMatch(/members\[0\]\.voter: /);
     expect(bad({ id: 'a', kind: 'site', incarnation: 1.5 })).toMatch(/members\[0\]\.incarnation: /);
+    expect(reasonOf({ ...(samples['join-resp'] as object), vouch: false })).toMatch(/^msg\.vouch: expected true or no field/);
+    expect(reasonOf({ ...(samples['join-resp'] as object), ownInc: -1 })).toMatch(/^msg\.ownInc: /);
   });
 
   it('tolerates extra keys but does not pass them on', () => {

@@ -22,6 +22,11 @@ export interface AdmissionHost {
   members(): readonly Member[];
   /** Term 0 and an empty log: no vote, no entry, nothing a member that lost its store may have counted on. */
   neverTookPart(): boolean;
+  /**
+   * No vote and an empty log: nothing this store's incarnation could have been counted on for. Its term may have
+   * moved (an unadmitted store learns the term from the leader's appends): a term without a vote promises nothing.
+   */
+  holdsNothing(): boolean;
   term(): Term;
   leader(): MemberId | null;
   commitIndex(): number;
@@ -36,8 +41,15 @@ export interface AdmissionHost {
 }
 
 export class Admission {
-  /** Answers to this incarnation's join: who said it never took part (true) or did (false). */
-  private readonly joinAnswers = new Map<MemberId, boolean>();
+  /** Answers to this incarnation's join: whether each member never took part, vouched for it, and its own incarnation. */
+  private readonly joinAnswers = new Map<MemberId, Pick<Msg<'join-resp'>, 'empty' | 'vouch' | 'ownInc'>>();
+  /**
+   * Once this store bootstrapped: the incarnation of each member whose `empty` answer it counted. It vouches for
+   * that incarnation's own bootstrap (§10); kept in memory only, so a restart makes it answer as any member that took part.
+   */
+  private readonly countedOn = new Map<MemberId, number>();
+  /** At the leader: when it first vouched for a member's incarnation asking to join, which that member should bootstrap as 0. */
+  private readonly vouchedJoins = new Map<MemberId, { inc: number; since: number }>();
   /** When to ask again (only while not admitted). */
   nextJoinAt = 0;
 
@@ -60,9 +72,11 @@ export class Admission {
 
   onJoin(from: MemberId, msg: Msg<'join'>): void {
     const h = this.host;
-    h.send(from, { type: 'join-resp', term: h.term(), inc: msg.inc, empty: h.neverTookPart(), leader: h.leader() });
+    const vouch = this.countedOn.get(from) === msg.inc;
+    h.send(from, { type: 'join-resp', term: h.term(), inc: msg.inc, empty: h.neverTookPart(), leader: h.leader(), ownInc: this.selfInc, ...(vouch ? { vouch } : {}) });
     const previous = configuredIncarnation(h.members(), from);
     if (from === h.self || previous === msg.inc || !h.canChangeMembership()) return;
+    if (vouch && previous === 0 && this.awaitsBootstrap(from, msg.inc)) return;
     // A voter whose admitted incarnation was heard within an election timeout (or that timeout has not passed since this
     // leader took office) runs as that incarnation: this join was sent before its store bootstrapped as incarnation 0 and
     // arrived late (sim seed 341: the live voter was demoted, and the formation of three then had two voters and no
@@ -114,24 +128,42 @@ export class Admission {
     h.propose({ type: 'config', members: h.members().map((x) => (x.id === from ? withVoter({ ...x, incarnation: inc }, false) : x)) });
   }
 
+  /**
+   * A member this leader vouches for is expected to bootstrap as incarnation 0 once every other member answered it
+   * (empty or vouching): not replaced for an election timeout from its first such join, so that its bootstrap and a
+   * replacement do not race. A member that still asks after that (another member down, say) is replaced as any other.
+   */
+  private awaitsBootstrap(from: MemberId, inc: number): boolean {
+    const h = this.host;
+    const seen = this.vouchedJoins.get(from);
+    if (seen === undefined || seen.inc !== inc) this.vouchedJoins.set(from, { inc, since: h.now() });
+    return h.now() - (this.vouchedJoins.get(from)?.since ?? h.now()) < h.electionTimeoutMs;
+  }
+
   onJoinResp(from: MemberId, msg: Msg<'join-resp'>, admitted: boolean): void {
     if (admitted || msg.inc !== this.selfInc) return; // an answer to an earlier incarnation's join
-    this.joinAnswers.set(from, msg.empty);
+    this.joinAnswers.set(from, { empty: msg.empty, ...(msg.vouch === true ? { vouch: true } : {}), ...(msg.ownInc === undefined ? {} : { ownInc: msg.ownInc }) });
     this.maybeBootstrap();
   }
 
   /**
    * A brand-new formation (§10): this member started with an empty store, the configuration
    * is the file's (its log is empty) and lists it at the bootstrap incarnation 0, and every
-   * other configured member answered this incarnation's join saying it never took part.
-   * Then no majority ever formed without this member's lost state being held by another
-   * member too, so it may vote as incarnation 0. Otherwise it waits to be re-admitted.
+   * other configured member answered this incarnation's join saying it never took part, or
+   * vouching for it (it bootstrapped on this incarnation's own empty answer, so it holds
+   * nothing from before this incarnation existed). Then no majority ever formed without this
+   * member's lost state being held by another member too, so it may vote as incarnation 0.
+   * Otherwise it waits to be re-admitted.
    */
   maybeBootstrap(): void {
     const h = this.host;
     const members = h.members();
-    if (!h.neverTookPart() || !members.some((m) => m.id === h.self) || configuredIncarnation(members, h.self) !== 0) return;
-    for (const m of members) if (m.id !== h.self && this.joinAnswers.get(m.id) !== true) return;
+    if (!h.holdsNothing() || !members.some((m) => m.id === h.self) || configuredIncarnation(members, h.self) !== 0) return;
+    for (const m of members) {
+      const answer = this.joinAnswers.get(m.id);
+      if (m.id !== h.self && answer?.empty !== true && answer?.vouch !== true) return;
+    }
+    for (const [id, answer] of this.joinAnswers) if (answer.empty && answer.ownInc !== undefined) this.countedOn.set(id, answer.ownInc);
     this.selfInc = 0;
     this.joinAnswers.clear();
     h.bootstrapped();

@@ -584,6 +584,7 @@ export class Registry {
       electionTimeoutMs: this.timing.electionTimeoutMs,
       members: () => this.members,
       neverTookPart: () => this.currentTerm === 0 && this.log.lastIndex() === 0,
+      holdsNothing: () => this.votedFor === null && this.log.lastIndex() === 0,
       term: () => this.currentTerm,
       leader: () => this.leader,
       commitIndex: () => this.commit,
