@@ -82,6 +82,7 @@ export const defaultRules: MemberRules = Object.freeze({
   },
   /** docs/protocol.md §10: an empty store is a new incarnation; it votes only once bootstrapped or re-admitted. */
   emptyStoreRejoins: true,
+  vouchesFor: (counted: number | undefined, asking: number): boolean => counted === asking,
   /** Raft dissertation §4.1: one membership change at a time, each committed before the next. */
   oneMembershipChangeAtATime: true,
   renewalRefusesChangesAfter: (sinceIndex: number): number => sinceIndex,

@@ -235,6 +235,27 @@ describe('membership changes through the log', () => {
     for (const [, n] of net.nodes) expect(n.member.incarnation()).toEqual({ incarnation: 0, admitted: true, votes: true });
   });
 
+  // Sim seeds 40 and 58: two late members, each unadmitted with a term learned from the leader's appends, answered
+  // each other that they took part; neither bootstrapped and both were re-admitted. Such a store was never counted
+  // toward anything (not the bootstrap incarnation, no vote, no entry), and answers so.
+  it('two late members whose first joins were lost answer each other that they never counted and both bootstrap', () => {
+    const s3 = memberId('site3');
+    const five = [...initial, { id: a2, kind: 'arbitrator' as const }, { id: s3, kind: 'site' as const }];
+    const net = new Net();
+    for (const [i, id] of [s1, s2, a1].entries()) net.add(id, five, i + 1);
+    net.run(5000);
+    const lost = new Map<MemberId, number>();
+    const late = (id: MemberId): boolean => id === a2 || id === s3;
+    net.drop = (env) => late(env.from) && env.msg.type === 'join' && (lost.set(env.from, (lost.get(env.from) ?? 0) + 1).get(env.from) ?? 0) <= 12;
+    net.add(a2, five, 4);
+    net.add(s3, five, 5);
+    net.run(15_000);
+    expect(net.member(a2).status().term).toBeGreaterThan(0);
+    expect(net.events.filter((x) => x.e.type === 'member-rejoin')).toEqual([]);
+    expect(net.events.filter((x) => x.e.type === 'bootstrapped').map((x) => x.at).sort()).toEqual([a1, a2, s1, s2, s3].sort());
+    for (const [, n] of net.nodes) expect(n.member.incarnation()).toEqual({ incarnation: 0, admitted: true, votes: true });
+  });
+
   // Issue 11, item 3: removing the leader hands leadership over first; a holder goes only with --force.
   it('removing the leader hands leadership over first; the new leader commits the removal', () => {
     const net = formation();

@@ -114,6 +114,7 @@ else {
       `late revokes ${summary.lateRevokes.count}${summary.lateRevokes.count === 0 ? '' : ` (max ${summary.lateRevokes.maxLateMs} ms late; guard ${summary.lateRevokes.byGuard}, agent ${summary.lateRevokes.byAgent}; seeds ${summary.lateRevokes.seeds.join(' ')})`}` +
       `, with the agent lost ${summary.lateRevokes.agentLost.count}${summary.lateRevokes.agentLost.count === 0 ? '' : ` (max ${summary.lateRevokes.agentLost.maxLateMs} ms; seeds ${summary.lateRevokes.agentLost.seeds.join(' ')})`}; ` +
       `grants after the guard's revoke ${summary.grantsAfterGuard.landed} (revoked again ${summary.grantsAfterGuard.revokedAgain}; stood past the lease ${summary.grantsAfterGuard.stood.count}${summary.grantsAfterGuard.stood.count === 0 ? '' : `, max ${summary.grantsAfterGuard.stood.maxStoodMs} ms, never revoked ${summary.grantsAfterGuard.stood.neverRevoked}; seeds ${summary.grantsAfterGuard.stood.seeds.join(' ')}`}); ` +
+      `members of a new formation re-admitted ${summary.startRejoins.count}${summary.startRejoins.count === 0 ? '' : ` (seeds ${summary.startRejoins.seeds.join(' ')})`}; ` +
       `false suspicions ${summary.falseSuspicions.count} (${summary.falseSuspicions.perMemberHour} per member-hour); ` +
       `convergence p50 ${summary.convergenceMs.p50} ms, p99 ${summary.convergenceMs.p99} ms, max ${summary.convergenceMs.max} ms (${summary.convergenceMs.count} changes, ${summary.convergenceMs.unconverged} unconverged); relayed ${summary.relay.sent}\n`,
   );

@@ -19,6 +19,8 @@ export const mutantPins: Readonly<Record<string, number>> = {
   'wiped-member-votes': 156,
   'change-before-commit': 106,
   'batch-grants-live': 5,
+  // Added with the vouch of docs/protocol.md §10 ("The last member to start"), at b16198e + staggered starts.
+  'vouch-any-incarnation': 532,
 };
 
 /** A catch: the seed and what the checker said. */

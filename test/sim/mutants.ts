@@ -55,6 +55,8 @@ const mutantRules: Record<string, MemberRules> = {
   'def-check-latest-config': broken({ ticketDefMembers: (_atEntry, latest) => latest }),
   /** A member that lost its store votes as the incarnation its configuration lists for it (docs/protocol.md §10 undone). */
   'wiped-member-votes': broken({ emptyStoreRejoins: false }),
+  /** A member that bootstrapped vouches for any incarnation of a member it counted on, not only the one it counted (§10). */
+  'vouch-any-incarnation': broken({ vouchesFor: (counted) => counted !== undefined }),
   /** A second membership change may be proposed before the first committed (Raft dissertation §4.1 undone). */
   'change-before-commit': broken({ oneMembershipChangeAtATime: false }),
   /**

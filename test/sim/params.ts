@@ -121,6 +121,12 @@ export interface SimParams {
    * member, one grant entry per ticket. Drawn from its own stream (batchGrantsShare); absent: true.
    */
   readonly batchGrants?: boolean;
+  /**
+   * How long after the run's start each member starts, in true ms (absent: all at once). A formation's
+   * members rarely start together: the last one to start answers the others' joins, and they elect at once,
+   * often before they answer its own (docs/protocol.md §10, "The last member to start").
+   */
+  readonly startDelaysMs?: readonly number[];
   /** Each member's clock rate, within ±clockDriftPpmMax of real time. */
   readonly clockRates: readonly number[];
   /** Each member's monotonic clock offset (machines boot at different times). */
@@ -323,7 +329,14 @@ function drawMixedParams(seed: number, options: DrawOptions): SimParams {
     adminEveryMs: r.int(10_000, 40_000),
     // Drawn from its own stream, so that every other parameter of a seed stays what it was.
     configEveryMs: new SeededRandom(seed ^ 0xc0f1).int(8_000, 40_000),
+    ...drawStartDelays(new SeededRandom(seed ^ 0x5ba97), sites + arbitrators, timing),
   };
+}
+
+/** In half the seeds the members start one by one, up to three election timeouts apart (SimParams.startDelaysMs). */
+function drawStartDelays(r: SeededRandom, members: number, timing: CoreTiming): { startDelaysMs?: readonly number[] } {
+  if (!r.chance(0.5)) return {};
+  return { startDelaysMs: Array.from({ length: members }, () => (r.chance(0.3) ? 0 : r.int(0, 3 * timing.electionTimeoutMs))) };
 }
 
 /**

@@ -52,6 +52,8 @@ export interface Summary {
   grantsAfterGuard: { landed: number; revokedAgain: number; stood: { count: number; seeds: number[]; maxStoodMs: number; neverRevoked: number } };
   /** Late guard writes, grants found lost by the read-back, and the longest a running agent believed in a grant its CIB lacked. */
   guardLate: { writes: number; grantsLost: number; maxStrandedMs: number };
+  /** Members of a new formation re-admitted as a new incarnation though they never lost their store (RunResult.startRejoins), and in which seeds. */
+  startRejoins: { count: number; seeds: number[] };
   failingSeeds: number[];
   /** Config changes (issue 11): proposed on a held ticket, by kind; committed, by entry type. */
   configChanges: { proposedHeld: Record<string, number>; committed: Record<string, number> };
@@ -75,6 +77,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
   let guardLateWrites = 0;
   const afterGuard = { landed: 0, revokedAgain: 0, stood: { count: 0, seeds: [] as number[], maxStoodMs: 0, neverRevoked: 0 } };
   let grantsLost = 0;
+  const startRejoins = { count: 0, seeds: [] as number[] };
   let maxStrandedMs = 0;
   const late = { count: 0, seeds: [] as number[], maxLateMs: 0, byGuard: 0, byAgent: 0, agentLost: { count: 0, seeds: [] as number[], maxLateMs: 0 } };
   const fo: number[] = [];
@@ -146,6 +149,8 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
       if (x.revokedBy === null) afterGuard.stood.neverRevoked += 1;
     }
     grantsLost += r.guardLate.grantsLost;
+    startRejoins.count += r.startRejoins;
+    if (r.startRejoins > 0) startRejoins.seeds.push(r.seed);
     maxStrandedMs = Math.max(maxStrandedMs, r.guardLate.maxStrandedMs);
     for (const f of r.failovers) {
       fo.push(f.ms);
@@ -178,6 +183,7 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     lateRevokes: late,
     grantsAfterGuard: afterGuard,
     guardLate: { writes: guardLateWrites, grantsLost, maxStrandedMs },
+    startRejoins,
     failingSeeds: failing,
     configChanges: { proposedHeld: cfgHeld, committed: cfgCommitted },
     forcedRemoval: { ...forced, accepted: acceptedAfter.length, acceptedAfterMs: { p50: quantile(acceptedAfter, 0.5), max: acceptedAfter.length === 0 ? 0 : Math.round(acceptedAfter[acceptedAfter.length - 1]!) } },

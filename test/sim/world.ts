@@ -189,6 +189,11 @@ export interface RunResult {
   readonly grantsAfterGuard: { readonly landed: number; readonly revokedAgain: number; readonly stood: readonly LateGrant[] };
   /** Guard updates made to land after the deadline they replace, and grants the holders then found lost in the CIB. */
   readonly guardLate: { readonly writes: number; readonly grantsLost: number; readonly maxStrandedMs: number };
+  /**
+   * Members re-admitted as a new incarnation (event `member-rejoin`) though their store was never lost and
+   * they were never removed: a member of a new formation that missed the bootstrap (docs/protocol.md §10).
+   */
+  readonly startRejoins: number;
   readonly simulatedMs: number;
   readonly events: number;
   /**
@@ -290,6 +295,9 @@ export class World {
   private readonly convergence: number[] = [];
   private guardLateWrites = 0;
   private grantsLost = 0;
+  private startRejoins = 0;
+  /** Members removed at some point (added back with their stores, they may be bound as another incarnation). */
+  private readonly removedEver = new Set<string>();
   /** Since when (true ms) a site's agent has believed in a confirmed grant its CIB does not hold, by "node ticket". */
   private readonly strandedSince = new Map<string, number>();
   private readonly strandReported = new Set<string>();
@@ -382,7 +390,12 @@ export class World {
       disturbedAt: 0,
       relayBudget: new RelayBudget(),
     }));
-    for (const n of this.nodes) this.start(n);
+    // A member started late is down until then: a crash before has nothing to stop, a restart starts it.
+    for (const n of this.nodes) {
+      const delay = params.startDelaysMs?.[n.idx] ?? 0;
+      if (delay === 0) this.start(n);
+      else this.at(delay, () => void (n.core === null && n.restarts === 0 && n.wipes === 0 && this.start(n)));
+    }
   }
 
   // ───────────── clocks and scheduling ─────────────
@@ -625,6 +638,7 @@ export class World {
     for (const e of r.events) {
       if (e.type === 'command-result') for (const [m, id] of this.removalsPending) if (id === e.id) this.removalsPending.delete(m);
       if (e.type === 'grant-lost') this.grantsLost += 1;
+      if (e.type === 'member-rejoin' && !this.removedEver.has(e.member) && this.nodes[this.idxOf(e.member)]?.wipes === 0) this.startRejoins += 1;
       if (e.type === 'member-state' && (e.state === 'suspect' || e.state === 'dead') && this.countGossip) {
         const subject = this.nodes[this.idxOf(e.member)];
         if (subject !== undefined && subject.core !== null && !subject.paused && this.twoWayWithinTwoHops(n, subject)) this.falseSuspicions += 1;
@@ -1073,6 +1087,7 @@ export class World {
     this.formationDisturbed();
     for (const v of victims) {
       this.removed.add(v);
+      this.removedEver.add(v.info.id);
       // --force: a holder's tickets are revoked first. Seed 345 found a new leader granting such a ticket
       // elsewhere before the removed holder's lease ran out (fixed: takeOffice waits out revoked tickets too).
       this.admin((id) => {
@@ -1240,6 +1255,7 @@ export class World {
       n.store = emptyRaftStore();
       n.wipes += 1;
       this.removed.add(n);
+      this.removedEver.add(n.info.id);
       this.restart(n);
     }
   }
@@ -1840,6 +1856,7 @@ export class World {
       lateRevokes: this.lateRevokes,
       grantsAfterGuard: this.grantsAfterGuardResult(),
       guardLate: { writes: this.guardLateWrites, grantsLost: this.grantsLost, maxStrandedMs: this.maxStrandedMs },
+      startRejoins: this.startRejoins,
       simulatedMs: this.now,
       events: this.eventCount,
       configChanges: {

@@ -23,6 +23,12 @@ export interface RegistryRules {
    */
   readonly emptyStoreRejoins: boolean;
   /**
+   * docs/protocol.md §10, "The last member to start": whether a member that bootstrapped counting incarnation
+   * `counted` of the asker (undefined: none) vouches for the asker's incarnation `asking` — only the same one.
+   * Any counted incarnation (the mutant `vouch-any-incarnation`): a member that lost its store since is vouched for.
+   */
+  readonly vouchesFor: (counted: number | undefined, asking: number) => boolean;
+  /**
    * Raft dissertation §4.1: a membership change is proposed only once the last one committed.
    * False (the mutant `change-before-commit`): a second change may be proposed before.
    */

@@ -585,6 +585,7 @@ export class Registry {
       members: () => this.members,
       neverTookPart: () => this.currentTerm === 0 && this.log.lastIndex() === 0,
       holdsNothing: () => this.votedFor === null && this.log.lastIndex() === 0,
+      vouchesFor: (counted, asking) => this.rules.vouchesFor(counted, asking),
       term: () => this.currentTerm,
       leader: () => this.leader,
       commitIndex: () => this.commit,
