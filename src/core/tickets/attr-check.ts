@@ -2,6 +2,11 @@
 // CIB ticket_state attributes, so a name the CIB cannot hold, or one that
 // Pacemaker or booth own, would make every CIB write of the ticket fail at
 // every site. Pure; the lease office refuses such a command (lease-office.ts).
+// Also when a change of the ticket config may go into the log at all.
+
+import type { Entry } from '../messages.js';
+import type { CommandErrorCode } from '../ready.js';
+import { isConfigChange } from './ticket-table.js';
 
 /** Ticket attribute names: what a CIB ticket_state attribute can be called. */
 const attrNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -16,5 +21,19 @@ export function attrRefusal(key: string, value: string, attrCharsMax: number): s
     return `"${key}" cannot be a ticket attribute: names match ${attrNamePattern.source} and are not one of ${[...reservedAttrNames].join(', ')}`;
   }
   if (controlChars.test(value)) return 'attribute values cannot hold control characters';
+  return null;
+}
+
+/**
+ * Config changes go one at a time (issue 11): none while another is
+ * uncommitted (`uncommitted`: the leader's uncommitted entries) or a guarded
+ * removal waits, and, with `expectedVersion`, only onto that committed
+ * version (compare-and-set).
+ */
+export function configChangeRefusal(uncommitted: readonly Entry[], removalWaits: boolean, version: number, expectedVersion: number | undefined): { code: CommandErrorCode; message: string } | null {
+  if (removalWaits || uncommitted.some((e) => isConfigChange(e.data))) return { code: 'change-in-progress', message: 'another config change is still in progress' };
+  if (expectedVersion !== undefined && expectedVersion !== version) {
+    return { code: 'config-changed', message: `the committed config is at version ${version}, not ${expectedVersion}: it changed meanwhile; look again (config show) and apply again` };
+  }
   return null;
 }

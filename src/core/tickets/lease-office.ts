@@ -13,7 +13,8 @@ import { chooseSite, isEligible, type SiteView } from './placement.js';
 import { honouredLeaseMs, isConfigChange, type TicketTable } from './ticket-table.js';
 import { answerByIndex } from './renew-by-index.js';
 import { autoGrantEntries, ticketsOf, type AutoGrant } from './batch-grants.js';
-import { attrRefusal } from './attr-check.js';
+import { attrRefusal, configChangeRefusal } from './attr-check.js';
+import { PlacementWatch } from './placement-watch.js';
 
 export interface LeaseOfficeTiming {
   readonly renewIntervalMs: number;
@@ -85,6 +86,8 @@ export class LeaseOffice {
   /** Guarded removals (ticket-remove with revokeFirst): the command waiting for the revoked holder's lease to end. */
   private readonly pendingRemovals = new Map<string, string>();
   private placeUnheldFrom = 0;
+  /** The tickets placeTickets looks at (placement-watch.ts): not the whole table on every Ready. */
+  private readonly watch = new PlacementWatch();
   /**
    * Who asked for each pending command (AdminCommand.requester), so that every
    * entry the command leads to names them, also the ones proposed later (a
@@ -110,11 +113,10 @@ export class LeaseOffice {
 
   /** The earliest time at which a lease runs out or placement needs another look (leader only). */
   nextDeadline(): number {
-    let next = Number.POSITIVE_INFINITY;
-    for (const v of this.leases.values()) if (v.until > this.now) next = Math.min(next, v.until);
-    for (const v of this.leases.values()) if (v.until === this.now) next = Math.min(next, this.now + 1);
+    // The leases placement waits on (placement-watch.ts): placeTickets, which ran before this, took those due.
+    const wake = this.watch.nextWake();
     // Placement needs a periodic look even without expiries (sites coming back).
-    return Math.min(next, this.now + this.deps.timing.renewIntervalMs);
+    return Math.min(wake > this.now ? wake : this.now + 1, this.now + this.deps.timing.renewIntervalMs);
   }
 
   // ─────────────────────────── office ───────────────────────────
@@ -123,6 +125,7 @@ export class LeaseOffice {
   takeOffice(): void {
     this.leases.clear();
     this.sites.clear();
+    this.watch.everything();
     // Sites renew as soon as they hear of a new leader; give them a renewal round to report
     // before placing unheld tickets, so placement sees every site (weights, health): less once every site has.
     this.placeUnheldFrom = this.now + this.deps.timing.renewIntervalMs;
@@ -160,6 +163,9 @@ export class LeaseOffice {
 
   /** A committed entry was applied to the table: answer its command; at the leader, start a granted lease and publish. */
   applied(e: Entry, failure: string | null): void {
+    const d = e.data;
+    if (d.type === 'config') this.watch.everything();
+    for (const name of 'ticket' in d ? [d.ticket] : 'def' in d ? [d.def.name] : ticketsOf(d)) this.watch.mark(name);
     const id = this.proposals.get(e.index);
     if (id !== undefined) {
       this.proposals.delete(e.index);
@@ -174,7 +180,6 @@ export class LeaseOffice {
       this.changeMembership(removal);
     }
     if (failure !== null) return;
-    const d = e.data;
     if (d.type === 'grant') {
       const t = this.table.get(d.ticket);
       // Counted as renewed at commit, so that the new holder is not failed over before it could renew.
@@ -294,6 +299,7 @@ export class LeaseOffice {
     const v = this.leases.get(msg.name);
     const t = this.table.get(msg.name);
     if (v === undefined || v.holder !== from || v.generation !== msg.generation) return;
+    this.watch.mark(msg.name);
     // A release ends the lease early only if no renewal answered later than the
     // release was sent can be outstanding: renewals sent after it carry a seq ≥
     // seqFloor. A view assumed on taking office may cover answers from an earlier
@@ -318,16 +324,23 @@ export class LeaseOffice {
 
   /** Commits automatic grants and guarded admin grants whose old lease has run out. */
   placeTickets(): void {
+    const table = this.table;
+    const names = this.watch.due(this.now, table, () => table.names(), [...this.pendingRemovals.keys(), ...this.pendingGrants.keys()]);
     if (!this.deps.registry.canServeLeases()) return;
     const pending = this.ticketsWithUncommittedChange();
     const batches = this.deps.batchGrants();
     const auto: AutoGrant[] = [];
     const placeUnheld = this.now >= this.placeUnheldFrom || this.deps.registry.config.every((m) => m.kind !== 'site' || this.sites.has(m.id));
-    for (const t of this.table.all()) {
-      const name = t.def.name;
+    for (const name of names) {
+      const t = table.get(name);
+      if (t === undefined) {
+        this.watch.settled(name);
+        continue;
+      }
       const v = this.leases.get(name);
       const live = v !== undefined && v.until > this.now;
       if (v !== undefined && !live && (t.holder !== v.holder || t.generation !== v.generation)) this.leases.delete(name);
+      if (live) this.watch.wakeUpAt(name, v.until);
       const removal = this.pendingRemovals.get(name);
       if (removal !== undefined) {
         if (!live && !this.hasUncommittedChange(name)) this.completeGuardedRemoval(name, removal, t.holder);
@@ -338,9 +351,14 @@ export class LeaseOffice {
         if (!live && !this.hasUncommittedChange(name)) this.completeGuardedGrant(name, pg, t.holder, t.generation);
         continue;
       }
+      if (t.def.mode !== 'automatic' || !t.managed) this.watch.settled(name);
       if (t.def.mode !== 'automatic' || !t.managed || pending.has(name)) continue;
       // Only once the last lease has run out in this leader's view (S1); in a batch the rule says so (rules.ts).
-      if (batches ? !this.deps.rules.batchGrantLeaseEnded(v === undefined ? null : v.until, this.now) : live) continue;
+      if (batches ? !this.deps.rules.batchGrantLeaseEnded(v === undefined ? null : v.until, this.now) : live) {
+        // Its wake-up at the lease's end brings it back (or a change of it before).
+        if (live) this.watch.settled(name);
+        continue;
+      }
       if (t.holder === null && !placeUnheld) continue;
       // The holder's lease has run out (or it released): another eligible site takes it. Not the
       // holder itself: a healthy, connected holder renews instead (and a renewal of its generation
@@ -421,7 +439,7 @@ export class LeaseOffice {
     if (cmd.requester !== undefined && this.requesters.size < max) this.requesters.set(cmd.id, cmd.requester);
     if (cmd.type === 'member-add' || cmd.type === 'member-remove' || cmd.type === 'member-replace') return this.changeMembership(cmd);
     if (cmd.type === 'ticket-add' || cmd.type === 'ticket-change' || cmd.type === 'ticket-remove') {
-      const refusal = this.configChangeRefusal(cmd.expectedVersion);
+      const refusal = configChangeRefusal(this.deps.registry.uncommitted(), this.pendingRemovals.size > 0, this.table.configVersion, cmd.expectedVersion);
       if (refusal !== null) return this.result(cmd.id, false, refusal.code, refusal.message);
     }
     if (cmd.type === 'ticket-add' || cmd.type === 'ticket-change') return this.defineTicket(cmd);
@@ -444,21 +462,6 @@ export class LeaseOffice {
       case 'ticket-remove':
         return this.removeTicket(cmd, t.holder, t.generation);
     }
-  }
-
-  /**
-   * Config changes go one at a time (issue 11): none while another is
-   * uncommitted or a guarded removal waits, and, with `expectedVersion`, only
-   * onto that committed version (compare-and-set).
-   */
-  private configChangeRefusal(expectedVersion: number | undefined): { code: CommandErrorCode; message: string } | null {
-    const inFlight = this.deps.registry.uncommitted().some((e) => isConfigChange(e.data));
-    if (inFlight || this.pendingRemovals.size > 0) return { code: 'change-in-progress', message: 'another config change is still in progress' };
-    const version = this.table.configVersion;
-    if (expectedVersion !== undefined && expectedVersion !== version) {
-      return { code: 'config-changed', message: `the committed config is at version ${version}, not ${expectedVersion}: it changed meanwhile; look again (config show) and apply again` };
-    }
-    return null;
   }
 
   private defineTicket(cmd: Command<'ticket-add' | 'ticket-change'>): void {
@@ -502,6 +505,7 @@ export class LeaseOffice {
     if (cmd.force) {
       // A logged force: the admin overrides the lease guard (booth's grant -F).
       this.leases.delete(cmd.ticket);
+      this.watch.mark(cmd.ticket);
       this.propose({ type: 'grant', ticket: cmd.ticket, site: cmd.site, expectedGeneration: gen, cause: this.adminCause(cmd.id, true) }, cmd.id);
       return;
     }
