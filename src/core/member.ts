@@ -147,7 +147,7 @@ export class Member {
       { self: this.id, timing, limits, random: init.random, rules, snapshotCodec: init.snapshotCodec, time: this.time, host: this.registryHost() },
       { snapshot, snapshotStored: p?.snapshot != null, entries: p?.entries ?? [], hardState: p?.hardState ?? null, freshIncarnation: init.freshIncarnation ?? init.now + 1 },
     );
-    this.bridge = new GossipBridge({ self: this.id, time: this.time, members: () => this.registry.config, routeFor: rules.routeFor, useIndirectProbes: rules.useIndirectProbes, event }, init.gossip);
+    this.bridge = new GossipBridge({ self: this.id, time: this.time, members: () => this.registry.config, routeFor: rules.routeFor, useIndirectProbes: rules.useIndirectProbes, event, matchOf: (m) => this.registry.matchOf(m) }, init.gossip);
     this.office = new LeaseOffice({
       timing,
       limits,

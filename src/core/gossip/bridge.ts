@@ -75,6 +75,13 @@ export interface BridgeDeps {
   readonly routeFor: (gossipRoute: Route | null) => Route | null;
   readonly useIndirectProbes: boolean;
   readonly event: (e: CoreEvent) => void;
+  /**
+   * While leading: the index up to which a member's log is known to hold ours
+   * (Registry.matchOf). A ticket rumor of a commit at or below it is not sent
+   * to that member: replication brought it the entry, and the next heartbeat
+   * the commit. Without it: 0.
+   */
+  readonly matchOf?: (member: MemberId) => number;
 }
 
 /** Bound on the rumor counter of one incarnation (site-health versions are incarnation·2²⁰ + counter). */
@@ -119,6 +126,7 @@ export class GossipBridge {
         incarnation: init.incarnation,
         indirectProbes: deps.useIndirectProbes,
         rumorKinds,
+        rumorKnown: (member, r) => r.kind === ticketRumorKind && r.version <= (deps.matchOf?.(member) ?? 0),
       },
       { random: init.random, auth: init.auth },
     );

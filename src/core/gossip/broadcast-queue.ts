@@ -28,7 +28,12 @@ interface QueueEntry {
   /** Insertion order: newer entries go first among equals. */
   readonly order: number;
   transmits: number;
+  /** Members known to have this rumor (it came from them): it is not sent to them. */
+  knownBy: Set<MemberId> | null;
 }
+
+/** Whether an entry is still worth sending (to one member, or at all), seeing who is known to have it. */
+export type EntryTest = (key: string, item: QueueItem, knownBy: ReadonlySet<MemberId> | null) => boolean;
 
 /**
  * SWIM's bounded retransmit queue (memberlist's TransmitLimitedQueue in
@@ -53,9 +58,10 @@ export class BroadcastQueue {
     return this.entries.has(key);
   }
 
-  push(key: string, item: QueueItem, priority: number, limit: number): void {
+  /** Queues `item` under `key` (replacing what was there); `knownBy`: a member known to have it already. */
+  push(key: string, item: QueueItem, priority: number, limit: number, knownBy?: MemberId): void {
     this.entries.delete(key);
-    this.entries.set(key, { key, item, priority, limit, order: this.order++, transmits: 0 });
+    this.entries.set(key, { key, item, priority, limit, order: this.order++, transmits: 0, knownBy: knownBy === undefined ? null : new Set([knownBy]) });
     if (this.entries.size > this.capacity) {
       let worst: QueueEntry | null = null;
       for (const e of this.entries.values()) if (worst === null || before(worst, e)) worst = e;
@@ -63,14 +69,25 @@ export class BroadcastQueue {
     }
   }
 
+  /** `member` sent us the rumor queued under `key` at `version`: if ours is no newer, it is not sent to that member again. */
+  noteKnown(key: string, version: number, member: MemberId): void {
+    const e = this.entries.get(key);
+    if (e !== undefined && e.item.t === 'rumor' && e.item.rumor.version <= version) (e.knownBy ??= new Set()).add(member);
+  }
+
   /**
    * Takes up to `count` items for one message, counting a transmission for
-   * each; items for which `skip` is true are left alone and not counted.
+   * each; items for which `skip` is true are left alone and not counted, and
+   * those for which `done` is true (every member has them) leave the queue.
    */
-  take(count: number, skip: (key: string, item: QueueItem) => boolean): QueueItem[] {
+  take(count: number, skip: EntryTest, done?: EntryTest): QueueItem[] {
     const chosen: QueueEntry[] = [];
     for (const e of this.entries.values()) {
-      if (skip(e.key, e.item)) continue;
+      if (done?.(e.key, e.item, e.knownBy) === true) {
+        this.entries.delete(e.key);
+        continue;
+      }
+      if (skip(e.key, e.item, e.knownBy)) continue;
       // Insertion into a sorted list of at most `count` (M is small).
       let i = chosen.length;
       while (i > 0 && before(e, chosen[i - 1]!)) i--;

@@ -22,6 +22,12 @@ export interface DisseminatorOptions {
   readonly queueMax: number;
   /** When the first gossip round may go. Unit ms, local monotonic time. */
   readonly firstGossipAt: number;
+  /**
+   * Whether `member` is known to have `rumor` by other means (the registry: a
+   * ticket rumor of a commit its log already holds); such a rumor is not sent
+   * to it. None: only its origin and the members it came from are known to.
+   */
+  readonly rumorKnown?: (member: MemberId, rumor: Rumor) => boolean;
 }
 
 /** A gossip message to send: its piggyback, to one member. */
@@ -52,8 +58,14 @@ export class Disseminator {
     this.queue.push(memberQueueKey(u.member), { t: 'update', update: u }, memberUpdatePriority, this.retransmits());
   }
 
-  enqueueRumor(rumor: Rumor, priority: number): void {
-    this.queue.push(rumorQueueKey(rumor.kind, rumor.key), { t: 'rumor', rumor }, priority, this.retransmits());
+  /** Queues a rumor; `from`: the member it came from, which has it. */
+  enqueueRumor(rumor: Rumor, priority: number, from?: MemberId): void {
+    this.queue.push(rumorQueueKey(rumor.kind, rumor.key), { t: 'rumor', rumor }, priority, this.retransmits(), from);
+  }
+
+  /** `from` sent us `rumor`, which we had already: it is not sent back to `from`. */
+  noteKnown(rumor: Rumor, from: MemberId): void {
+    this.queue.noteKnown(rumorQueueKey(rumor.kind, rumor.key), rumor.version, from);
   }
 
   /** Whether an update about `member` still waits in the queue. */
@@ -68,7 +80,10 @@ export class Disseminator {
    * queue's most urgent items, M in all. A member's own alive claim and its
    * own rumors are not sent back to it: it knows them, and the transmission
    * is better spent elsewhere. (Its accusations are: if it has since heard
-   * the refutation, it answers with it.)
+   * the refutation, it answers with it.) Likewise a rumor it sent us, or one
+   * it has by other means (rumorKnown); a rumor every member has leaves the
+   * queue before its retransmissions are used up (no tail of copies nobody
+   * needs after a burst of rumors, e.g. a placement of many tickets).
    */
   piggybackFor(to: MemberId, subject?: MemberId): Piggyback {
     const updates: MemberUpdate[] = [];
@@ -82,9 +97,14 @@ export class Disseminator {
       }
     }
     const room = this.timing.piggybackItemsMax - updates.length;
-    const skip = (key: string, item: QueueItem): boolean =>
-      buddies.has(key) || (item.t === 'update' ? item.update.state === 'alive' && item.update.member === to : item.rumor.origin === to);
-    for (const item of this.queue.take(room, skip)) {
+    const skip = (key: string, item: QueueItem, knownBy: ReadonlySet<MemberId> | null): boolean =>
+      buddies.has(key) || (item.t === 'update' ? item.update.state === 'alive' && item.update.member === to : this.hasRumor(to, item.rumor, knownBy));
+    const done = (_key: string, item: QueueItem, knownBy: ReadonlySet<MemberId> | null): boolean => {
+      if (item.t !== 'rumor') return false;
+      for (const id of this.peers.keys()) if (!this.hasRumor(id, item.rumor, knownBy)) return false;
+      return true;
+    };
+    for (const item of this.queue.take(room, skip, done)) {
       if (item.t === 'update') updates.push(item.update);
       else rumors.push(item.rumor);
     }
@@ -119,6 +139,11 @@ export class Disseminator {
   /** When gossipRound() has work to do; +∞ while it has none. */
   nextDeadline(): number {
     return this.gossipEnabled() && this.queue.size > 0 ? this.nextGossipAt : Number.POSITIVE_INFINITY;
+  }
+
+  /** Whether `member` is known to have `rumor`: its origin, a member it came from, or rumorKnown says so. */
+  private hasRumor(member: MemberId, rumor: Rumor, knownBy: ReadonlySet<MemberId> | null): boolean {
+    return rumor.origin === member || knownBy?.has(member) === true || this.options.rumorKnown?.(member, rumor) === true;
   }
 
   private retransmits(): number {

@@ -62,6 +62,8 @@ export interface SwimOptions {
   readonly indirectProbes?: boolean;
   /** Rumor kinds this member accepts and disseminates; others are refused. */
   readonly rumorKinds?: Readonly<Record<string, RumorKind>>;
+  /** Whether a member has a rumor by other means: it is not sent to it (DisseminatorOptions.rumorKnown). */
+  readonly rumorKnown?: (member: MemberId, rumor: Rumor) => boolean;
 }
 
 export interface SwimDependencies {
@@ -110,7 +112,7 @@ export class SwimNode {
     const { timing, now } = options;
     const indirectProbes = options.indirectProbes ?? true;
     this.awareness = new Awareness(timing.healthScoreMax);
-    this.dissemination = new Disseminator({ timing, random: deps.random, peers: this.peers, queueMax: limits.broadcastQueueMax, firstGossipAt: now });
+    this.dissemination = new Disseminator({ timing, random: deps.random, peers: this.peers, queueMax: limits.broadcastQueueMax, firstGossipAt: now, ...(options.rumorKnown === undefined ? {} : { rumorKnown: options.rumorKnown }) });
     this.rumors = new RumorStore(options.rumorKinds ?? {}, limits, deps.auth);
     this.relays = new PingReqRelays(limits.pendingRelaysMax);
     for (const id of options.members) if (id !== this.self) this.peers.set(id, newPeer(id));
@@ -531,9 +533,10 @@ export class SwimNode {
 
   private receiveRumor(r: Rumor, from: MemberId): void {
     const accepted = this.rumors.receive(r, (id) => this.isMember(id));
-    if (accepted === null) return;
+    // Not newer than ours: the sender has ours, which need not go back to it.
+    if (accepted === null) return this.dissemination.noteKnown(r, from);
     if (typeof accepted === 'string') return this.reject(from, 'rumor', accepted);
-    this.dissemination.enqueueRumor(accepted.rumor, accepted.priority);
+    this.dissemination.enqueueRumor(accepted.rumor, accepted.priority, from);
     this.outEvents.push({ type: 'rumor', rumor: accepted.rumor, from });
   }
 

@@ -47,3 +47,29 @@ describe('broadcast queue', () => {
     expect(q.has('a')).toBe(false);
   });
 });
+
+describe('broadcast queue: who has a rumor', () => {
+  const m2 = memberId('m2');
+  const m3 = memberId('m3');
+
+  it('passes each entry\'s known holders to skip and done, and drops the entries done says every member has', () => {
+    const q = new BroadcastQueue(8);
+    q.push('a', item(1), 0, 8, m2);
+    q.push('b', item(2), 0, 8);
+    // m3 sent us b at version 1 (ours): it has it; an older version would not say so.
+    q.noteKnown('b', 1, m3);
+    q.noteKnown('a', 0, m3);
+    const seen = new Map<string, string[]>();
+    q.take(4, (key, _item, knownBy) => {
+      seen.set(key, [...(knownBy ?? [])].sort());
+      return false;
+    });
+    expect(Object.fromEntries(seen)).toEqual({ a: ['m2'], b: ['m3'] });
+    // Every member (m2, m3) has b: it leaves without being sent; a goes out.
+    const all = (_key: string, _item: QueueItem, knownBy: ReadonlySet<string> | null): boolean => knownBy?.has(m2) === true && knownBy.has(m3);
+    q.noteKnown('b', 1, m2);
+    expect(keys(q.take(4, () => false, all))).toEqual(['k1']);
+    expect(q.has('b')).toBe(false);
+    expect(q.has('a')).toBe(true);
+  });
+});

@@ -269,7 +269,7 @@ function gossip(updates: MemberUpdate[], rumors: Rumor[] = []): SwimMessage {
 }
 
 /** One SwimNode outside any network, fed by hand. */
-function soloNode(self: MemberId, opts: { members?: MemberId[]; timing?: SwimTiming; seed?: number; limits?: typeof swimLimitsDefault } = {}): SwimNode {
+function soloNode(self: MemberId, opts: { members?: MemberId[]; timing?: SwimTiming; seed?: number; limits?: typeof swimLimitsDefault; rumorKnown?: (m: MemberId, r: Rumor) => boolean } = {}): SwimNode {
   return new SwimNode(
     {
       self,
@@ -278,6 +278,7 @@ function soloNode(self: MemberId, opts: { members?: MemberId[]; timing?: SwimTim
       now: ms(0),
       rumorKinds: ticketKind,
       ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+      ...(opts.rumorKnown === undefined ? {} : { rumorKnown: opts.rumorKnown }),
     },
     { random: new SeededRandom(opts.seed ?? 1), auth: authFor(self) },
   );
@@ -579,6 +580,48 @@ describe('dissemination (SWIM §4.1)', () => {
     expect(node.rumor('ticket', 't1')?.payload).toEqual({ holder: 'site2' });
     node.onMessage(m2, gossip([], [{ ...rumorBy(m2, 'x', 1, 0), kind: 'unknown' }]), ms(30));
     expect(node.ready().events).toContainEqual({ type: 'rejected', from: m2, item: 'rumor', reason: 'unknown-kind' });
+  });
+});
+
+describe('dissemination: no copies to members that have the rumor', () => {
+  /** Every rumor key each peer was sent while the node runs from `from` to `to` (pings acked at once). */
+  function sentRumors(node: SwimNode, from: number, to: number): Map<MemberId, string[]> {
+    const out = new Map<MemberId, string[]>();
+    for (let t = from; t <= to; t += 50) {
+      node.tick(ms(t));
+      for (const e of node.ready().messages) {
+        out.set(e.to, [...(out.get(e.to) ?? []), ...e.msg.rumors.map((r) => r.key)]);
+        if (e.msg.type === 'ping') node.onMessage(e.to, { type: 'ack', seq: e.msg.seq, updates: [], rumors: [] }, ms(t));
+      }
+    }
+    return out;
+  }
+
+  it('a rumor that came from one member and was made by the other leaves the queue unsent', () => {
+    const node = soloNode(m1, { members: [m1, m2, m3] });
+    node.onMessage(m3, gossip([], [rumorBy(m2, 't1', 1, { holder: 'site2' })]), ms(10));
+    expect(node.view().queueLength).toBe(1);
+    const sent = sentRumors(node, 20, 5_000);
+    expect([...sent.values()].flat()).toEqual([]);
+    expect(node.view().queueLength).toBe(0);
+  });
+
+  it('a copy back from a member stops the copies to it; what another means says a member has is not sent to it', () => {
+    let m3Has = false;
+    const node = soloNode(m1, { rumorKnown: (m, r) => r.key === 't1' && (m === m2 || (m === m3 && m3Has)) });
+    node.piggyback('ticket', 't1', 7, { holder: 'site1' });
+    node.piggyback('ticket', 't2', 7, { holder: 'site1' });
+    // m4 answers with t2: it has it.
+    node.onMessage(m4, gossip([], [rumorBy(m1, 't2', 7, { holder: 'site1' })]), ms(5));
+    const sent = sentRumors(node, 10, 400);
+    expect(sent.get(m2) ?? []).not.toContain('t1');
+    expect(sent.get(m3) ?? []).toContain('t1');
+    expect(sent.get(m4) ?? []).not.toContain('t2');
+    // From now on m3 has t1 too: only m4 still gets it.
+    m3Has = true;
+    const later = sentRumors(node, 450, 1_000);
+    expect(later.get(m3) ?? []).not.toContain('t1');
+    expect(later.get(m4) ?? []).toContain('t1');
   });
 });
 
