@@ -202,8 +202,9 @@ export class SiteHealthMonitor {
     }
     for (const t of tickets) {
       if (this.stopped) return;
-      const h = this.o.held(t.name);
       if (t.hasHandler && p.handler !== undefined) {
+        // Asked only for a ticket with a handler: at 10,000 tickets, asking for each was 5 % of a site's CPU at rest.
+        const h = this.o.held(t.name);
         const r = await p.handler(t.name, h.held ? 'renew' : 'acquire', h.expiresUnixSec);
         this.flip(this.handlerFailed, t.name, !r.ok, r.message ?? 'before-acquire handler failed', 'before-acquire handler passes again');
       }

@@ -9,7 +9,7 @@
 // current deadline, armed before the grant is written and extended in one
 // write per guard update; readTicketState combines the two.
 
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
 import { assert, generation, ms } from '../../core/types.js';
@@ -38,6 +38,12 @@ export interface FileTicketState {
 
 export class FileTicketSink implements TicketSink {
   private guardFile: Promise<LeaseGuardFile> | null = null;
+  /**
+   * readAll's last reading of each ticket file, by file name, with the file's identity then (inode, size,
+   * change and modification times in ns): a file whose identity is the same is not read and parsed again.
+   * Every write replaces the file (a new inode); an edit in place changes its times.
+   */
+  private readonly lastRead = new Map<string, { readonly identity: string; readonly state: FileTicketState | null }>();
 
   constructor(
     private readonly dir: string,
@@ -58,9 +64,10 @@ export class FileTicketSink implements TicketSink {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const guard = await this.guard();
     const out: CibTicketState[] = [];
-    for (const f of await readdir(this.dir)) {
-      if (!f.endsWith('.json') || f.startsWith('.')) continue;
-      const file = await readTicketFile(join(this.dir, f));
+    const names = new Set((await readdir(this.dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')));
+    for (const f of [...this.lastRead.keys()]) if (!names.has(f)) this.lastRead.delete(f);
+    for (const f of names) {
+      const file = await this.readKnown(f);
       if (file === null) continue;
       const s = withGuard(file, guard.get(file.ticket));
       const sameBoot = s.bootId === this.boot;
@@ -72,6 +79,24 @@ export class FileTicketSink implements TicketSink {
       });
     }
     return out;
+  }
+
+  /** One ticket file, read again only if it changed since the last readAll (lastRead). */
+  private async readKnown(f: string): Promise<FileTicketState | null> {
+    const path = join(this.dir, f);
+    let identity: string;
+    try {
+      const st = await stat(path, { bigint: true });
+      identity = `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
+    } catch {
+      this.lastRead.delete(f);
+      return null;
+    }
+    const known = this.lastRead.get(f);
+    if (known !== undefined && known.identity === identity) return known.state;
+    const state = await readTicketFile(path);
+    this.lastRead.set(f, { identity, state });
+    return state;
   }
 
   async extendGuard(update: GuardUpdate, _options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
