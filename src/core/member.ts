@@ -127,6 +127,12 @@ export class Member {
   private outEvents: CoreEvent[] = [];
   private readonly selfQueue: RaftMessage[] = [];
   private settlePending = true;
+  /**
+   * Per member and store incarnation, the highest index its log was known to match while this member
+   * led (Registry.matchOf). A committed entry stays in every log that holds it, so this stays true after
+   * leadership moves on: gossip does not send a ticket rumor of such a commit to that member (bridge.ts).
+   */
+  private readonly matchKnown = new Map<string, number>();
 
   constructor(config: CoreConfig, init: MemberInit, rules: MemberRules = defaultRules) {
     const problems = validateCoreConfig(config);
@@ -147,7 +153,7 @@ export class Member {
       { self: this.id, timing, limits, random: init.random, rules, snapshotCodec: init.snapshotCodec, time: this.time, host: this.registryHost() },
       { snapshot, snapshotStored: p?.snapshot != null, entries: p?.entries ?? [], hardState: p?.hardState ?? null, freshIncarnation: init.freshIncarnation ?? init.now + 1 },
     );
-    this.bridge = new GossipBridge({ self: this.id, time: this.time, members: () => this.registry.config, routeFor: rules.routeFor, useIndirectProbes: rules.useIndirectProbes, event, matchOf: (m) => this.registry.matchOf(m) }, init.gossip);
+    this.bridge = new GossipBridge({ self: this.id, time: this.time, members: () => this.registry.config, routeFor: rules.routeFor, useIndirectProbes: rules.useIndirectProbes, event, matchOf: (m) => this.matchOf(m) }, init.gossip);
     this.office = new LeaseOffice({
       timing,
       limits,
@@ -467,8 +473,19 @@ export class Member {
     if (this.registry.isLeader()) {
       this.office.placeTickets();
       this.drainSelfQueue();
+      for (const m of this.registry.config) this.matchOf(m.id);
     }
     this.site?.reconcile(this.outEffects, this.outGuard);
+  }
+
+  /** The index up to which `id`'s log is known to match this member's log as leader, now or before (matchKnown). */
+  private matchOf(id: MemberId): number {
+    const m = this.registry.config.find((x) => x.id === id);
+    if (m === undefined) return 0;
+    const key = `${id}\u0000${m.incarnation ?? 0}`;
+    const known = Math.max(this.registry.matchOf(id), this.matchKnown.get(key) ?? 0);
+    if (known > 0) this.matchKnown.set(key, known);
+    return known;
   }
 
   private dispatch(from: MemberId, msg: RaftMessage): void {

@@ -56,3 +56,40 @@ export class MinHeap {
     return top;
   }
 }
+
+/**
+ * A MinHeap that keeps at most the earliest pending entry per key: a push no
+ * earlier than the key's pending entry is dropped. For callers that look at
+ * the whole state of a key when it wakes and schedule it again from there
+ * (SiteHolder's wake-ups): the earlier wake-up brings the key back, and the
+ * later time is scheduled again then if it still matters. A holder that
+ * re-schedules every held ticket on every renewal answer kept 10,000 stale
+ * entries per answer otherwise (a lease's worth of answers: 300,000 at rest).
+ */
+export class EarliestPerKeyHeap {
+  private readonly heap = new MinHeap();
+  private readonly pending = new Map<string, number>();
+
+  get size(): number {
+    return this.heap.size;
+  }
+
+  push(time: number, key: string): void {
+    const p = this.pending.get(key);
+    if (p !== undefined && p <= time) return;
+    this.pending.set(key, time);
+    this.heap.push(time, key);
+  }
+
+  peekTime(): number | undefined {
+    return this.heap.peekTime();
+  }
+
+  /** Removes and returns the earliest key. */
+  pop(): string | undefined {
+    const t = this.heap.peekTime();
+    const key = this.heap.pop();
+    if (key !== undefined && this.pending.get(key) === t) this.pending.delete(key);
+    return key;
+  }
+}

@@ -76,10 +76,11 @@ export interface BridgeDeps {
   readonly useIndirectProbes: boolean;
   readonly event: (e: CoreEvent) => void;
   /**
-   * While leading: the index up to which a member's log is known to hold ours
-   * (Registry.matchOf). A ticket rumor of a commit at or below it is not sent
-   * to that member: replication brought it the entry, and the next heartbeat
-   * the commit. Without it: 0.
+   * The index up to which a member's log was known to match this member's log
+   * while it led (Registry.matchOf, kept after leadership moved on: member.ts
+   * matchKnown). A ticket rumor of a commit at or below it is not sent to that
+   * member: replication brought it the entry (a committed entry stays in every
+   * log that holds it), and a heartbeat the commit. Without it: 0.
    */
   readonly matchOf?: (member: MemberId) => number;
 }

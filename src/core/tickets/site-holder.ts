@@ -8,7 +8,7 @@ import type { TicketState, TicketTable } from './ticket-table.js';
 import { RenewalBook, type HeldAtIndex, type RenewAnswer } from './site-renewals.js';
 import { holderRevokeAt } from '../lease.js';
 import { SinkWriteTimes, type SinkSpeedChange } from './sink-write-times.js';
-import { MinHeap } from '../min-heap.js';
+import { EarliestPerKeyHeap } from '../min-heap.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from './holder-effects.js';
 import { assertGuardInsideLease, sameAttrs } from './holder-checks.js';
 import { newHeldTicket, type HeldTicket, type Issued } from './held-ticket.js';
@@ -39,7 +39,7 @@ export class SiteHolder {
   // the cost of a Ready does not grow with the number of tickets.
   private readonly dirty = new Set<string>();
   private allDirty = true;
-  private readonly wakeups = new MinHeap();
+  private readonly wakeups = new EarliestPerKeyHeap();
   private readonly lastSeen = new Map<string, TicketState>();
   private readonly issuedBy = new Map<number, string>();
   private readonly owed = new Set<string>();
