@@ -98,7 +98,6 @@ export class Registry {
   }
 
   private get now(): number { return this.time.now; }
-
   // ───────────────────────────── views ─────────────────────────────
 
   get term(): Term { return this.currentTerm; }
@@ -109,8 +108,7 @@ export class Registry {
   get lastIndex(): Index { return this.log.lastIndex(); }
   get snapshotIndex(): Index { return this.log.snapshot.index; }
   get config(): readonly Member[] { return this.members; }
-  /** While leading: the index up to which `id`'s log is known to match ours (0: unknown, or not leading). */
-  matchOf(id: MemberId): number { return this.role === 'leader' ? (this.progress.get(id)?.match ?? 0) : 0; }
+  matchOf(id: MemberId): number { return this.role === 'leader' ? (this.progress.get(id)?.match ?? 0) : 0; } // while leading: up to where id's log is known to match ours (0: unknown)
   configAt(i: Index): readonly Member[] { return this.log.membersAt(i); } // in force at entry i, all that applying it may read (config: the latest, committed or not)
 
   isLeader(): boolean { return this.role === 'leader'; }
