@@ -184,6 +184,28 @@ describe('membership changes through the log', () => {
     expect(appends.length).toBeLessThanOrEqual(Math.ceil((net.now - startedAt) / 100) + 3);
   });
 
+  // Sim seed 234 --many-tickets: a site that missed the bootstrap renewed as the incarnation its empty store drew, the
+  // leader granted it a ticket, and the snapshot that carried the grant took longer to reach it (7.4 s at 20 % loss) than
+  // the leader's view of the lease: a failover from a site that never heard of its grant. Placement now passes over a
+  // site until the configuration admits the incarnation it renews from as a voter (placement.ts isEligible).
+  it('an automatic ticket is not placed on a site renewing as a store the configuration does not admit yet', () => {
+    const net = formation();
+    const leader = net.leader();
+    const victim = leader === s1 ? s2 : s1;
+    const other = victim === s1 ? s2 : s1;
+    net.wipe(victim, initial, 47, 5151);
+    net.run(net.now + 600); // its renewals (as 5151) reached the leader; the old incarnation was heard less than an election timeout ago
+    expect(net.member(victim).incarnation().admitted).toBe(false);
+    const from = net.events.length;
+    net.command(leader, { id: 'add', type: 'ticket-add', def: { name: 'auto', mode: 'automatic', leaseDurationMs: 10_000, acquireAfterMs: 0, revokeLeadMs: 500, weights: { [victim]: 9 } } });
+    net.run(net.now + 3000);
+    expect(net.result('add')).toMatchObject({ ok: true });
+    const grants = net.events.slice(from).filter((x) => x.at === leader && x.e.type === 'applied' && x.e.data.type === 'grant' && x.e.data.ticket === 'auto');
+    expect(grants.map((x) => (x.e.type === 'applied' && x.e.data.type === 'grant' ? x.e.data.site : null))).toEqual([other]);
+    // Admitted, caught up and a voter again: it counts once more (the ticket stays where its lease is renewed).
+    expect(net.member(victim).incarnation()).toEqual({ incarnation: 5151, admitted: true, votes: true });
+  });
+
   it('a wiped member alone with the leader down cannot help elect anyone until re-admitted', () => {
     const net = formation();
     const leader = net.leader();

@@ -233,7 +233,7 @@ export class LeaseOffice {
       return;
     }
     if (!this.deps.registry.isLeader()) return; // the sender learns the leader from heartbeats
-    this.sites.set(from, { lastHeardAt: this.now, health: msg.health });
+    this.sites.set(from, { lastHeardAt: this.now, health: msg.health, inc: msg.inc ?? 0 });
     if (!this.deps.registry.canServeLeases()) return; // no answer at all: the holder's lease simply runs on its own clock
     const term = this.deps.registry.term;
     const pending = this.ticketsWithUncommittedChange();
@@ -295,7 +295,7 @@ export class LeaseOffice {
   onReleased(from: MemberId, msg: Msg<'released'>): void {
     if (!this.deps.registry.isLeader()) return;
     // The release says why: a site that gave a ticket up for its health is not eligible now.
-    if (this.deps.registry.kindOf(from) === 'site') this.sites.set(from, { lastHeardAt: this.now, health: msg.health });
+    if (this.deps.registry.kindOf(from) === 'site') this.sites.set(from, { lastHeardAt: this.now, health: msg.health, inc: msg.inc ?? 0 });
     const v = this.leases.get(msg.name);
     const t = this.table.get(msg.name);
     if (v === undefined || v.holder !== from || v.generation !== msg.generation) return;
@@ -363,8 +363,9 @@ export class LeaseOffice {
       // The holder's lease has run out (or it released): another eligible site takes it. Not the
       // holder itself: a healthy, connected holder renews instead (and a renewal of its generation
       // is accepted again as long as nothing else was committed).
-      const eligible = (s: MemberId): boolean => isEligible(s, name, this.sites.get(s), this.now, this.deps.timing.siteAliveWindowMs);
-      const site = chooseSite(t.def, this.deps.registry.config, eligible, t.holder, this.deps.registry.leaderNow);
+      const config = this.deps.registry.config;
+      const eligible = (s: MemberId): boolean => isEligible(s, name, this.sites.get(s), this.now, this.deps.timing.siteAliveWindowMs, config.find((m) => m.id === s));
+      const site = chooseSite(t.def, config, eligible, t.holder, this.deps.registry.leaderNow);
       if (site === null) continue;
       const cause: AutoGrant['cause'] =
         t.holder === null

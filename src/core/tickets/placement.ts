@@ -2,15 +2,18 @@
 // configured weight (higher first), then a site that does not lead the
 // registry (losing it then costs no election on top of the lease,
 // docs/protocol.md §3), then by formation order. A site is
-// eligible when the leader heard from it recently and it reports itself
-// healthy and able to run the ticket's resources (DESIGN.md §2).
+// eligible when the leader heard from it recently, from the store incarnation
+// the configuration admits as a voter, and it reports itself healthy and able
+// to run the ticket's resources (DESIGN.md §2).
 
 import type { SiteHealth } from '../messages.js';
-import type { Member, MemberId, TicketDef } from '../types.js';
+import { incarnationOf, votes, type Member, type MemberId, type TicketDef } from '../types.js';
 
 export interface SiteView {
   readonly lastHeardAt: number;
   readonly health: SiteHealth;
+  /** The store incarnation the site's message carried (docs/protocol.md §10; absent in the message: 0). */
+  readonly inc: number;
 }
 
 export function isEligible(
@@ -19,9 +22,16 @@ export function isEligible(
   view: SiteView | undefined,
   now: number,
   aliveWindowMs: number,
+  member: Member | undefined,
 ): boolean {
-  if (view === undefined) return false;
+  if (view === undefined || member === undefined) return false;
   if (now - view.lastHeardAt > aliveWindowMs) return false;
+  // A store the configuration does not admit (one that missed the bootstrap, lost its store, or an agent
+  // started on another node) or a non-voter still catching up learns of a grant only once admitted and
+  // caught up: a snapshot under loss can take longer than the lease, which then fails over from a site
+  // that never heard of it (sim seed 234 --many-tickets: site2 missed the bootstrap, was granted t1,
+  // and installed the snapshot that carried the grant 0.4 s after the leader's view of its lease ended).
+  if (view.inc !== incarnationOf(member) || !votes(member)) return false;
   return view.health.quorate && view.health.handlersOk && !view.health.unrunnable.includes(ticket);
 }
 

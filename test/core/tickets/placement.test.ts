@@ -1,7 +1,8 @@
 // Checks src/core/placement.ts: which sites are eligible for an automatic
 // ticket, and which one gets it. Example tests pin the eligibility rules (a
-// site heard within the alive window, inclusive at the edge, reporting local
-// quorum, passing handlers and able to run the ticket) and the choice (higher
+// site heard within the alive window, inclusive at the edge, from the store
+// incarnation the configuration admits as a voter, reporting local quorum,
+// passing handlers and able to run the ticket) and the choice (higher
 // weight first, then a site that does not lead the registry, then formation
 // order, never the excluded site, never an arbitrator even with a weight). A
 // property test compares chooseSite with a dumb reference — filter, then sort
@@ -16,8 +17,8 @@ import { memberId, type Member, type MemberId, type TicketDef } from '../../../s
 const healthy: SiteHealth = { quorate: true, handlersOk: true, unrunnable: [] };
 const window = 1500;
 
-function view(lastHeardAt: number, health: Partial<SiteHealth> = {}): SiteView {
-  return { lastHeardAt, health: { ...healthy, ...health } };
+function view(lastHeardAt: number, health: Partial<SiteHealth> = {}, inc = 0): SiteView {
+  return { lastHeardAt, health: { ...healthy, ...health }, inc };
 }
 
 function ticket(weights: Record<string, number> = {}): TicketDef {
@@ -30,26 +31,41 @@ const all = (): boolean => true;
 
 describe('isEligible', () => {
   const a = memberId('site-a');
+  const admitted = site('site-a');
 
   it('needs a view: a site never heard from is not eligible', () => {
-    expect(isEligible(a, 'ticket-a', undefined, 1000, window)).toBe(false);
+    expect(isEligible(a, 'ticket-a', undefined, 1000, window, admitted)).toBe(false);
   });
 
   it('needs the site heard within the alive window (inclusive)', () => {
-    expect(isEligible(a, 'ticket-a', view(1000), 1000, window)).toBe(true);
-    expect(isEligible(a, 'ticket-a', view(1000), 1000 + window, window)).toBe(true);
-    expect(isEligible(a, 'ticket-a', view(1000), 1000 + window + 1, window)).toBe(false);
+    expect(isEligible(a, 'ticket-a', view(1000), 1000, window, admitted)).toBe(true);
+    expect(isEligible(a, 'ticket-a', view(1000), 1000 + window, window, admitted)).toBe(true);
+    expect(isEligible(a, 'ticket-a', view(1000), 1000 + window + 1, window, admitted)).toBe(false);
   });
 
   it('needs local quorum and passing handlers', () => {
-    expect(isEligible(a, 'ticket-a', view(1000, { quorate: false }), 1000, window)).toBe(false);
-    expect(isEligible(a, 'ticket-a', view(1000, { handlersOk: false }), 1000, window)).toBe(false);
+    expect(isEligible(a, 'ticket-a', view(1000, { quorate: false }), 1000, window, admitted)).toBe(false);
+    expect(isEligible(a, 'ticket-a', view(1000, { handlersOk: false }), 1000, window, admitted)).toBe(false);
+  });
+
+  it('needs a configured site', () => {
+    expect(isEligible(a, 'ticket-a', view(1000), 1000, window, undefined)).toBe(false);
+  });
+
+  // Sim seed 234 --many-tickets: site2 missed the bootstrap (its joins' answers were lost), renewed as the
+  // incarnation its empty store drew, and the leader granted it t1; it was admitted, caught up by a snapshot
+  // under 20 % loss for 7.4 s, and the leader's view of the lease it never knew it had ran out first.
+  it('needs the site heard from the incarnation the configuration admits, as a voter (docs/protocol.md §10)', () => {
+    expect(isEligible(a, 'ticket-a', view(1000, {}, 5), 1000, window, admitted)).toBe(false);
+    expect(isEligible(a, 'ticket-a', view(1000, {}, 5), 1000, window, { ...admitted, incarnation: 5 })).toBe(true);
+    expect(isEligible(a, 'ticket-a', view(1000, {}, 0), 1000, window, { ...admitted, incarnation: 5 })).toBe(false);
+    expect(isEligible(a, 'ticket-a', view(1000, {}, 5), 1000, window, { ...admitted, incarnation: 5, voter: false })).toBe(false);
   });
 
   it('excludes only the tickets reported unrunnable', () => {
     const v = view(1000, { unrunnable: ['ticket-b'] });
-    expect(isEligible(a, 'ticket-a', v, 1000, window)).toBe(true);
-    expect(isEligible(a, 'ticket-b', v, 1000, window)).toBe(false);
+    expect(isEligible(a, 'ticket-a', v, 1000, window, admitted)).toBe(true);
+    expect(isEligible(a, 'ticket-b', v, 1000, window, admitted)).toBe(false);
   });
 });
 
