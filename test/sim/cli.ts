@@ -4,7 +4,8 @@
 // --loss forces every link's loss rate (a fraction, e.g. 0.3); --guard-late forces
 // the share of guard-record writes that land after their old deadline;
 // --many-tickets forces the extra automatic tickets that make placements and failovers move several
-// at once (params.ts batchTickets; drawn in half of the seeds), --no-many-tickets leaves them out.
+// at once (params.ts batchTickets; the default draw gives them to about half of the seeds, CI's too),
+// --no-many-tickets leaves them out (the default draw as it was before they joined it).
 // Each seed draws whether every member speaks protocol 1.2 (batch grants, as the
 // daemon then runs; 85 %) or one speaks 1.1; --batch-grants and --no-batch-grants force it.
 // --no-read-back is the stranded-grant check's negative control (the host
