@@ -29,7 +29,7 @@ export function isEligible(
   // A store the configuration does not admit (one that missed the bootstrap, lost its store, or an agent
   // started on another node) or a non-voter still catching up learns of a grant only once admitted and
   // caught up: a snapshot under loss can take longer than the lease, which then fails over from a site
-  // that never heard of it (sim seed 234 --many-tickets: site2 missed the bootstrap, was granted t1,
+  // that never heard of it (sim seed 234 --many-tickets at e4e26c7: site2 missed the bootstrap, was granted t1,
   // and installed the snapshot that carried the grant 0.4 s after the leader's view of its lease ended).
   if (view.inc !== incarnationOf(member) || !votes(member)) return false;
   return view.health.quorate && view.health.handlersOk && !view.health.unrunnable.includes(ticket);
