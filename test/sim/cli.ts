@@ -117,7 +117,9 @@ else {
       `grants after the guard's revoke ${summary.grantsAfterGuard.landed} (revoked again ${summary.grantsAfterGuard.revokedAgain}; stood past the lease ${summary.grantsAfterGuard.stood.count}${summary.grantsAfterGuard.stood.count === 0 ? '' : `, max ${summary.grantsAfterGuard.stood.maxStoodMs} ms, never revoked ${summary.grantsAfterGuard.stood.neverRevoked}; seeds ${summary.grantsAfterGuard.stood.seeds.join(' ')}`}); ` +
       `members of a new formation re-admitted ${summary.startRejoins.count}${summary.startRejoins.count === 0 ? '' : ` (seeds ${summary.startRejoins.seeds.join(' ')})`}; ` +
       `false suspicions ${summary.falseSuspicions.count} (${summary.falseSuspicions.perMemberHour} per member-hour); ` +
-      `convergence p50 ${summary.convergenceMs.p50} ms, p99 ${summary.convergenceMs.p99} ms, max ${summary.convergenceMs.max} ms (${summary.convergenceMs.count} changes, ${summary.convergenceMs.unconverged} unconverged); relayed ${summary.relay.sent}\n`,
+      `convergence p50 ${summary.convergenceMs.p50} ms, p99 ${summary.convergenceMs.p99} ms, max ${summary.convergenceMs.max} ms (${summary.convergenceMs.count} changes, ${summary.convergenceMs.unconverged} unconverged); relayed ${summary.relay.sent}; ` +
+      `agent moves: fast ${summary.agentMoves.fast.moves} (grants ${summary.agentMoves.fast.grants}, kept ${summary.agentMoves.fast.kept}, revoked ${summary.agentMoves.fast.revoked}${summary.agentMoves.fastNotKept.count === 0 ? '' : `, ${summary.agentMoves.fastNotKept.quiet} of them quiet; seeds ${summary.agentMoves.fastNotKept.seeds.join(' ')}`}), slow ${summary.agentMoves.slow.moves} (grants ${summary.agentMoves.slow.grants}, kept ${summary.agentMoves.slow.kept}, revoked ${summary.agentMoves.slow.revoked}), old guards stood down ${summary.agentMoves.guardStoodDown}; ` +
+      `member replacements ${summary.replaces.proposed} (of a holder ${summary.replaces.holding}, committed ${summary.replaces.committed}, new members started ${summary.replaces.started}, refusals ${JSON.stringify(summary.replaces.refused)})\n`,
   );
 }
 process.exitCode = summary.failingSeeds.length > 0 ? 1 : 0;

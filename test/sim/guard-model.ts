@@ -22,6 +22,8 @@ export interface SimGuardRecord {
   /** The holder's lease end (local ms) the deadline was computed from; absent in older agents' records. */
   leaseEnd?: number;
   incarnation: number;
+  /** booth's `expires` (wall seconds) the agent wrote with this deadline: a later one at the same generation is another node's take-over. */
+  expiresSec?: number;
 }
 
 export const guardKey = (ticket: string, rec: SimGuardRecord): string => `${ticket}@${rec.generation}@${rec.guardAt}`;

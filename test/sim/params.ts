@@ -55,7 +55,26 @@ export type FaultKind =
    * apart from the others; the lost members are reinstalled (wiped) and added back when the
    * liveness phase heals.
    */
-  | 'lost-majority';
+  | 'lost-majority'
+  /**
+   * An admin replaces a member (site or arbitrator) by a new one at a new id, with a new key
+   * (`member replace OLD NEW --key`, issue 11 item 3): the new member starts with an empty store
+   * and its own empty CIB, is admitted as a non-voter, catches up and is promoted; the old one is
+   * stopped once the change committed (its site's lease guard runs on). A replaced site that holds
+   * tickets is refused without --force; with it, its tickets are revoked first (guarded). Drawn
+   * apart from the others and scheduled from its own stream (world.ts replaceRng).
+   */
+  | 'member-replace'
+  /**
+   * A site's agent moves to another node of the same site (the OCF resource moved with its group,
+   * docs/protocol.md §10, the hand-over of a grant): the new node's agent has an empty store (a new
+   * incarnation) and no guard record, but finds the grant in the site's shared CIB with a live
+   * `expires`; the old node's lease guard runs on until its deadline, standing down only if the CIB
+   * shows that grant with a later `expires` written by the new agent. Fast moves (well within the
+   * lease) must keep the grant; slow ones (longer than the lease) revoke and are granted again.
+   * Drawn apart from the others and scheduled from its own stream (world.ts moveRng).
+   */
+  | 'agent-move';
 
 /** Fault classes: fault-free and loss-only runs are where L2 (no false failovers) is checked. */
 export type FaultClass = 'fault-free' | 'loss-only' | 'mixed';
@@ -182,6 +201,9 @@ export interface SimParams {
 const batchGrantsShare = 0.85;
 /** Share of the mixed seeds that lose a majority for good ('lost-majority'). */
 const lostMajorityShare = 0.15;
+/** Share of the mixed seeds that replace members ('member-replace'), and that move site agents between nodes ('agent-move'). */
+const replaceShare = 0.35;
+const agentMoveShare = 0.35;
 
 const allFaults: readonly FaultKind[] = [
   'loss',
@@ -288,6 +310,9 @@ function drawMixedParams(seed: number, options: DrawOptions): SimParams {
     if (new SeededRandom(seed ^ 0x3199e).chance(0.35)) faults.push('wipe');
     if (new SeededRandom(seed ^ 0x3e3be).chance(0.35)) faults.push('member-change');
     if (new SeededRandom(seed ^ 0x1057a).chance(lostMajorityShare)) faults.push('lost-majority');
+    // Added with live formation changes (issue 11 items 3 and 4): their own streams as well.
+    if (new SeededRandom(seed ^ 0x4e91ace).chance(replaceShare)) faults.push('member-replace');
+    if (new SeededRandom(seed ^ 0xa6e7a0).chance(agentMoveShare)) faults.push('agent-move');
   }
   const wan = profile === 'wan';
   const net = {

@@ -2,7 +2,7 @@
 
 import { drawParams, type DrawOptions, type ScenarioName } from './params.js';
 import { mutants } from './mutants.js';
-import { World, type HostOptions, type RunResult } from './world.js';
+import { World, type AgentMoveFigures, type HostOptions, type RunResult } from './world.js';
 import type { Invariant } from './checker.js';
 
 export function runSeed(seed: number, mutant?: string, options: DrawOptions = {}, host?: HostOptions): RunResult {
@@ -59,6 +59,14 @@ export interface Summary {
   configChanges: { proposedHeld: Record<string, number>; committed: Record<string, number> };
   /** A majority lost for good (issue 11 item 5): runs, forced removals accepted, refusals before, time from the loss to acceptance, --force grants after. */
   forcedRemoval: { runs: number; accepted: number; refused: number; acceptedAfterMs: { p50: number; max: number }; forceGrants: number; lostEntries: number; generationsReused: number; seedsWithLoss: number[] };
+  /**
+   * Agent moves between the nodes of a site (issue 11 item 4): fast and slow, the grants held and those kept
+   * (written again by the new node's agent, never revoked); the old guards that stood down; the grants fast
+   * moves lost, and of those how many in a quiet formation (no cut, slow link or other member's fault since the move), with their seeds.
+   */
+  agentMoves: { fast: AgentMoveFigures; slow: AgentMoveFigures; guardStoodDown: number; fastNotKept: { count: number; quiet: number; seeds: number[] } };
+  /** Member replacements (issue 11 item 3): proposed, of a holding site, committed, new members started, refusals by code. */
+  replaces: { proposed: number; holding: number; committed: number; started: number; refused: Record<string, number> };
 }
 
 export function failed(r: RunResult): boolean {
@@ -104,6 +112,23 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     acceptedAfter.push(...r.forcedRemoval.acceptedAfterMs);
   }
   acceptedAfter.sort((a, b) => a - b);
+  const moveFigures = (): AgentMoveFigures => ({ moves: 0, grants: 0, kept: 0, revoked: 0 });
+  const add = (a: AgentMoveFigures, b: AgentMoveFigures): AgentMoveFigures => ({ moves: a.moves + b.moves, grants: a.grants + b.grants, kept: a.kept + b.kept, revoked: a.revoked + b.revoked });
+  const moves = { fast: moveFigures(), slow: moveFigures(), guardStoodDown: 0, fastNotKept: { count: 0, quiet: 0, seeds: [] as number[] } };
+  const replaces = { proposed: 0, holding: 0, committed: 0, started: 0, refused: {} as Record<string, number> };
+  for (const r of results) {
+    moves.fast = add(moves.fast, r.agentMoves.fast);
+    moves.slow = add(moves.slow, r.agentMoves.slow);
+    moves.guardStoodDown += r.agentMoves.guardStoodDown;
+    moves.fastNotKept.count += r.agentMoves.fastNotKept.length;
+    moves.fastNotKept.quiet += r.agentMoves.fastNotKept.filter((x) => x.quiet).length;
+    if (r.agentMoves.fastNotKept.length > 0) moves.fastNotKept.seeds.push(r.seed);
+    replaces.proposed += r.replaces.proposed;
+    replaces.holding += r.replaces.holding;
+    replaces.committed += r.replaces.committed;
+    replaces.started += r.replaces.started;
+    for (const [k, v] of Object.entries(r.replaces.refused)) replaces.refused[k] = (replaces.refused[k] ?? 0) + v;
+  }
   let unconverged = 0;
   let relayed = 0;
   let relayDropped = 0;
@@ -186,6 +211,8 @@ export function summarize(results: readonly RunResult[], mutant: string | null, 
     startRejoins,
     failingSeeds: failing,
     configChanges: { proposedHeld: cfgHeld, committed: cfgCommitted },
+    agentMoves: moves,
+    replaces,
     forcedRemoval: { ...forced, accepted: acceptedAfter.length, acceptedAfterMs: { p50: quantile(acceptedAfter, 0.5), max: acceptedAfter.length === 0 ? 0 : Math.round(acceptedAfter[acceptedAfter.length - 1]!) } },
   };
 }
