@@ -1,4 +1,4 @@
-// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--no-guard-recheck] [--many-tickets|--no-many-tickets] [--batch-grants|--no-batch-grants] [--json] [--first F]
+// npm run sim -- --seeds N [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--no-guard-recheck] [--many-tickets|--no-many-tickets] [--batch-grants|--no-batch-grants] [--live-changes] [--json] [--first F]
 // Runs the deterministic simulator over seeds F..F+N-1 (or one seed S): the
 // random fault mix, or one gossip scenario family (params.ts) with --scenario;
 // --loss forces every link's loss rate (a fraction, e.g. 0.3); --guard-late forces
@@ -21,7 +21,7 @@ import { failed, runSeed, summarize } from './run.js';
 import type { RunResult } from './world.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--no-guard-recheck] [--many-tickets|--no-many-tickets] [--batch-grants|--no-batch-grants] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N] [--first F] [--seed S] [--mutant NAME] [--scenario NAME] [--loss P] [--guard-late P] [--no-read-back] [--no-guard-recheck] [--many-tickets|--no-many-tickets] [--batch-grants|--no-batch-grants] [--live-changes] [--json] [--keep-going]\nmutants: ${mutantNames.join(', ')}\nscenarios: ${scenarioNames.join(', ')}\n`);
   process.exit(2);
 }
 
@@ -38,6 +38,8 @@ let guardLateRate: number | undefined;
 let sinkReadBack = true;
 let guardRecheck = true;
 let manyTickets: boolean | undefined;
+/** --live-changes: the member-replace and agent-move faults in their share of the mixed seeds (params.ts DrawOptions.liveChanges). */
+let liveChanges = false;
 let batchGrants: boolean | undefined;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -65,6 +67,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--no-read-back') sinkReadBack = false;
   else if (a === '--no-guard-recheck') guardRecheck = false;
   else if (a === '--many-tickets') manyTickets = true;
+  else if (a === '--live-changes') liveChanges = true;
   else if (a === '--no-many-tickets') manyTickets = false;
   else if (a === '--batch-grants') batchGrants = true;
   else if (a === '--no-batch-grants') batchGrants = false;
@@ -87,8 +90,9 @@ const options = {
   ...(guardLateRate === undefined ? {} : { guardLateRate }),
   ...(manyTickets === undefined ? {} : { manyTickets }),
   ...(batchGrants === undefined ? {} : { batchGrants }),
+  ...(liveChanges ? { liveChanges } : {}),
 };
-const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}${guardLateRate === undefined ? '' : ` --guard-late ${guardLateRate}`}${sinkReadBack ? '' : ' --no-read-back'}${guardRecheck ? '' : ' --no-guard-recheck'}${manyTickets === undefined ? '' : manyTickets ? ' --many-tickets' : ' --no-many-tickets'}${batchGrants === undefined ? '' : batchGrants ? ' --batch-grants' : ' --no-batch-grants'}`;
+const extra = `${mutant === undefined ? '' : ` --mutant ${mutant}`}${scenario === undefined ? '' : ` --scenario ${scenario}`}${lossRate === undefined ? '' : ` --loss ${lossRate}`}${guardLateRate === undefined ? '' : ` --guard-late ${guardLateRate}`}${sinkReadBack ? '' : ' --no-read-back'}${guardRecheck ? '' : ' --no-guard-recheck'}${manyTickets === undefined ? '' : manyTickets ? ' --many-tickets' : ' --no-many-tickets'}${batchGrants === undefined ? '' : batchGrants ? ' --batch-grants' : ' --no-batch-grants'}${liveChanges ? ' --live-changes' : ''}`;
 // A gossip mutant is a liveness control: it is expected to fail over falsely, so the run goes on.
 const stopAtFirst = mutant !== undefined && !gossipMutantNames.includes(mutant) && !keepGoing;
 for (const seed of list) {
