@@ -8,24 +8,13 @@
 // every assertion is an order of events: the test waits for the guard to call
 // revokeAll (or the probe), or to look at the clock, with a deadline, never
 // for a fixed time.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseGuard, type RevokeOutcome } from '../../../src/adapters/pacemaker/lease-guard.js';
-import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
+import type { RevokeOutcome } from '../../../src/adapters/pacemaker/lease-guard.js';
 import { guardProbeEveryMinMs, probeReadsPerRevoke } from '../../../src/adapters/pacemaker/guard-timing.js';
-import { CountingClock, until, waitMs } from './guard-test-kit.js';
+import { CountingClock, GuardBench, until, waitMs } from './guard-test-kit.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-let dir = '';
-const guards: LeaseGuard[] = [];
-afterEach(async () => {
-  for (const g of guards.splice(0)) g.stop();
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
-  dir = '';
-});
+const bench = new GuardBench('lease-guard-concurrent-');
+afterEach(() => bench.cleanUp());
 
 /**
  * A revokeAll the test ends by hand: each call is recorded with its tickets and waits for `end`. The
@@ -69,23 +58,16 @@ class HeldRevokes {
   }
 }
 
-async function recordFile(): Promise<LeaseGuardFile> {
-  dir = await mkdtemp(join(tmpdir(), 'lease-guard-concurrent-'));
-  return LeaseGuardFile.open(join(dir, 'lease-guard'), 'boot-x');
-}
-
 describe('the lease guard never holds a due revoke behind one in progress', () => {
   it('starts the second deadline’s revoke while the first is still running', async () => {
     const clock = new CountingClock(1_000_000);
-    const file = await recordFile();
+    const file = await bench.recordFile();
     await file.armAll([
       { ticket: 'a', generation: 1, revokeBy: clock.t + 100 },
       { ticket: 'b', generation: 1, revokeBy: clock.t + 200 },
     ]);
     const held = new HeldRevokes();
-    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, log: quiet, pollMs: 20 });
-    guards.push(g);
-    await g.start();
+    const g = await bench.start(file, { clock, revokeAll: held.revokeAll });
     clock.t += 100;
     await held.called(1);
     expect(held.calls[0]!.tickets).toEqual(['a']);
@@ -101,12 +83,10 @@ describe('the lease guard never holds a due revoke behind one in progress', () =
 
   it('keeps at most revokesInFlightMax revokes running; a deadline due at the bound starts when one ends', async () => {
     const clock = new CountingClock(1_000_000);
-    const file = await recordFile();
+    const file = await bench.recordFile();
     await file.armAll(['a', 'b', 'c'].map((ticket, i) => ({ ticket, generation: 1, revokeBy: clock.t + 100 * (i + 1) })));
     const held = new HeldRevokes();
-    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, log: quiet, pollMs: 20, revokesInFlightMax: 2 });
-    guards.push(g);
-    await g.start();
+    await bench.start(file, { clock, revokeAll: held.revokeAll, revokesInFlightMax: 2 });
     clock.t += 100;
     await held.called(1);
     clock.t += 100;
@@ -124,7 +104,7 @@ describe('the lease guard never holds a due revoke behind one in progress', () =
 describe('the lease guard times its own CIB operations', () => {
   it('enforces a grant at leaseEnd − 2 × its slowest revoke when that is before revokeBy; a record without leaseEnd at revokeBy', async () => {
     const clock = new CountingClock(1_000_000);
-    const file = await recordFile();
+    const file = await bench.recordFile();
     const start = clock.t;
     // The agent's lead was 100 ms (revokeBy = leaseEnd − 100).
     await file.armAll([
@@ -134,9 +114,7 @@ describe('the lease guard times its own CIB operations', () => {
     ]);
     // Each revoke takes 300 ms on the guard's clock.
     const held = new HeldRevokes(() => (clock.t += 300));
-    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, log: quiet, pollMs: 20 });
-    guards.push(g);
-    await g.start();
+    const g = await bench.start(file, { clock, revokeAll: held.revokeAll });
     clock.t = start + 100;
     await held.called(1);
     held.calls[0]!.end();
@@ -151,7 +129,7 @@ describe('the lease guard times its own CIB operations', () => {
 
   it('with the agent gone, probes its CIB (at most once per guardProbeEveryMinMs) and enforces earlier as the probes slow down', async () => {
     const clock = new CountingClock(1_000_000);
-    const file = await recordFile();
+    const file = await bench.recordFile();
     const start = clock.t;
     await file.armAll([{ ticket: 't', generation: 1, revokeBy: start + 20_000, leaseEnd: start + 20_400 }]);
     const held = new HeldRevokes();
@@ -162,9 +140,7 @@ describe('the lease guard times its own CIB operations', () => {
       clock.t += readMs;
       return Promise.resolve();
     };
-    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, probe, log: quiet, pollMs: 20, agentAlive: () => false });
-    guards.push(g);
-    await g.start();
+    const g = await bench.start(file, { clock, revokeAll: held.revokeAll, probe, agentAlive: () => false });
     await until(() => probes === 1, 'the first probe');
     await until(() => g.timing.slowestMs(clock.t) === probeReadsPerRevoke * 50, 'the first probe noted');
     // Not again before guardProbeEveryMinMs.
@@ -183,14 +159,12 @@ describe('the lease guard times its own CIB operations', () => {
 
   it('does not probe while the agent runs and moves its deadlines', async () => {
     const clock = new CountingClock(1_000_000);
-    const file = await recordFile();
+    const file = await bench.recordFile();
     const start = clock.t;
     await file.armAll([{ ticket: 't', generation: 1, revokeBy: start + 20_000, leaseEnd: start + 20_400 }]);
     let probes = 0;
     const probe = (): Promise<void> => ((probes += 1), Promise.resolve());
-    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: new HeldRevokes().revokeAll, probe, log: quiet, pollMs: 20, agentAlive: () => true });
-    guards.push(g);
-    await g.start();
+    await bench.start(file, { clock, revokeAll: new HeldRevokes().revokeAll, probe, agentAlive: () => true });
     clock.t = start + 10_000;
     await clock.looked();
     expect(probes).toBe(0);
@@ -201,7 +175,7 @@ describe('the lease guard times its own CIB operations', () => {
 
   it('with the agent running, enforces its own earlier deadline no sooner than the agent counts as silent', async () => {
     const clock = new CountingClock(1_000_000);
-    const file = await recordFile();
+    const file = await bench.recordFile();
     const start = clock.t;
     await file.armAll([
       { ticket: 'first', generation: 1, revokeBy: start + 100, leaseEnd: start + 200 },
@@ -209,9 +183,7 @@ describe('the lease guard times its own CIB operations', () => {
       { ticket: 'timed', generation: 1, revokeBy: start + 10_000, leaseEnd: start + 10_100 },
     ]);
     const held = new HeldRevokes(() => (clock.t += 3_000));
-    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: held.revokeAll, log: quiet, pollMs: 20, agentAlive: () => true });
-    guards.push(g);
-    await g.start();
+    const g = await bench.start(file, { clock, revokeAll: held.revokeAll, agentAlive: () => true });
     clock.t = start + 100;
     await held.called(1);
     held.calls[0]!.end();

@@ -9,23 +9,14 @@
 //
 // A fake CIB the test writes to; a clock moved by hand whose reads by the guard
 // are counted, so "not before" is an order of events, never a wall-clock margin.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseGuard, type RevokeOutcome } from '../../../src/adapters/pacemaker/lease-guard.js';
-import { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
+import type { RevokeOutcome } from '../../../src/adapters/pacemaker/lease-guard.js';
 import { guardProbeEveryMinMs } from '../../../src/adapters/pacemaker/guard-timing.js';
-import { CountingClock, until } from './guard-test-kit.js';
+import { CountingClock, GuardBench, until } from './guard-test-kit.js';
 
 
-let dir = '';
-const guards: LeaseGuard[] = [];
-afterEach(async () => {
-  for (const g of guards.splice(0)) g.stop();
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
-  dir = '';
-});
+const bench = new GuardBench('lease-guard-recheck-');
+afterEach(() => bench.cleanUp());
 
 /**
  * The CIB as the crm_ticket sink's revokeLostAll treats it: a ticket granted at the generation named
@@ -59,25 +50,18 @@ class FakeCib {
   }
 }
 
-async function recordFile(): Promise<LeaseGuardFile> {
-  dir = await mkdtemp(join(tmpdir(), 'lease-guard-recheck-'));
-  return LeaseGuardFile.open(join(dir, 'lease-guard'), 'boot-x');
-}
-
 describe('the lease guard checks an enforced deadline again while the record keeps it', () => {
   it('revokes again a grant of the same generation that landed after its revoke, and warns with what it found', async () => {
     const clock = new CountingClock(1_000_000);
     const start = clock.t;
-    const file = await recordFile();
+    const file = await bench.recordFile();
     await file.arm('t', 7, start + 100, undefined, start + 400);
     const cib = new FakeCib(clock, 50);
     cib.grant('t', 7);
     const warns: Array<{ obj: object; msg: string }> = [];
     const log = { info: () => undefined, warn: (obj: object, msg: string) => warns.push({ obj, msg }), error: () => undefined };
     // The agent runs but hangs right after its late write: it never moves nor disarms the deadline.
-    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: cib.revokeAll, log, pollMs: 20, agentAlive: () => true });
-    guards.push(g);
-    await g.start();
+    const g = await bench.start(file, { clock, revokeAll: cib.revokeAll, log, agentAlive: () => true });
     clock.t = start + 100;
     await until(() => g.revoked === 1, 'the deadline enforced');
     expect(cib.granted('t')).toBe(false);
@@ -105,16 +89,13 @@ describe('the lease guard checks an enforced deadline again while the record kee
   it('with the agent gone, does not stop before its first check again', async () => {
     const clock = new CountingClock(1_000_000);
     const start = clock.t;
-    const file = await recordFile();
+    const file = await bench.recordFile();
     await file.arm('t', 7, start + 100, undefined, start + 400);
     const cib = new FakeCib(clock, 50);
     cib.grant('t', 7);
-    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: cib.revokeAll, log: quiet, pollMs: 20, agentAlive: () => false });
-    guards.push(g);
+    const g = await bench.start(file, { clock, revokeAll: cib.revokeAll, agentAlive: () => false });
     let stopped = false;
     void g.stoppedPromise.then(() => (stopped = true));
-    await g.start();
     clock.t = start + 100;
     await until(() => g.revoked === 1, 'the deadline enforced');
     // The dead agent's write (a crm_ticket child still running) lands after the revoke.
@@ -130,14 +111,11 @@ describe('the lease guard checks an enforced deadline again while the record kee
   it('leaves a newer generation alone and stops checking once the key leaves the record (nothing at idle)', async () => {
     const clock = new CountingClock(1_000_000);
     const start = clock.t;
-    const file = await recordFile();
+    const file = await bench.recordFile();
     await file.arm('t', 7, start + 100, undefined, start + 400);
     const cib = new FakeCib(clock, 0);
     cib.grant('t', 7);
-    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    const g = new LeaseGuard({ guardPath: file.path, boot: 'boot-x', clock, revokeAll: cib.revokeAll, log: quiet, pollMs: 20, agentAlive: () => true });
-    guards.push(g);
-    await g.start();
+    const g = await bench.start(file, { clock, revokeAll: cib.revokeAll, agentAlive: () => true });
     clock.t = start + 100;
     await until(() => g.revoked === 1, 'the deadline enforced');
     // A later generation granted: the checks again find nothing to revoke.
