@@ -134,9 +134,12 @@ export class Admission {
    */
   private awaitsBootstrap(from: MemberId, inc: number): boolean {
     const h = this.host;
-    const seen = this.vouchedJoins.get(from);
-    if (seen === undefined || seen.inc !== inc) this.vouchedJoins.set(from, { inc, since: h.now() });
-    return h.now() - (this.vouchedJoins.get(from)?.since ?? h.now()) < h.electionTimeoutMs;
+    let seen = this.vouchedJoins.get(from);
+    if (seen?.inc !== inc) {
+      seen = { inc, since: h.now() };
+      this.vouchedJoins.set(from, seen);
+    }
+    return h.now() - seen.since < h.electionTimeoutMs;
   }
 
   onJoinResp(from: MemberId, msg: Msg<'join-resp'>, admitted: boolean): void {
