@@ -11,6 +11,7 @@
 // are counted, so "not before" is an order of events, never a wall-clock margin.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RevokeOutcome } from '../../../src/adapters/pacemaker/lease-guard.js';
+import type { LeaseGuardFile } from '../../../src/adapters/pacemaker/lease-guard-file.js';
 import { guardProbeEveryMinMs } from '../../../src/adapters/pacemaker/guard-timing.js';
 import { CountingClock, GuardBench, until } from './guard-test-kit.js';
 
@@ -50,14 +51,23 @@ class FakeCib {
   }
 }
 
+/**
+ * Ticket t armed at generation 7 (revoke by start + 100, lease end start + 400) on a fresh record, and
+ * granted at that generation in a fake CIB whose calls take `cibCallMs`.
+ */
+async function armedAndGranted(cibCallMs: number): Promise<{ clock: CountingClock; start: number; file: LeaseGuardFile; cib: FakeCib }> {
+  const clock = new CountingClock(1_000_000);
+  const start = clock.t;
+  const file = await bench.recordFile();
+  await file.arm('t', 7, start + 100, undefined, start + 400);
+  const cib = new FakeCib(clock, cibCallMs);
+  cib.grant('t', 7);
+  return { clock, start, file, cib };
+}
+
 describe('the lease guard checks an enforced deadline again while the record keeps it', () => {
   it('revokes again a grant of the same generation that landed after its revoke, and warns with what it found', async () => {
-    const clock = new CountingClock(1_000_000);
-    const start = clock.t;
-    const file = await bench.recordFile();
-    await file.arm('t', 7, start + 100, undefined, start + 400);
-    const cib = new FakeCib(clock, 50);
-    cib.grant('t', 7);
+    const { clock, start, file, cib } = await armedAndGranted(50);
     const warns: Array<{ obj: object; msg: string }> = [];
     const log = { info: () => undefined, warn: (obj: object, msg: string) => warns.push({ obj, msg }), error: () => undefined };
     // The agent runs but hangs right after its late write: it never moves nor disarms the deadline.
@@ -87,12 +97,7 @@ describe('the lease guard checks an enforced deadline again while the record kee
   });
 
   it('with the agent gone, does not stop before its first check again', async () => {
-    const clock = new CountingClock(1_000_000);
-    const start = clock.t;
-    const file = await bench.recordFile();
-    await file.arm('t', 7, start + 100, undefined, start + 400);
-    const cib = new FakeCib(clock, 50);
-    cib.grant('t', 7);
+    const { clock, start, file, cib } = await armedAndGranted(50);
     const g = await bench.start(file, { clock, revokeAll: cib.revokeAll, agentAlive: () => false });
     let stopped = false;
     void g.stoppedPromise.then(() => (stopped = true));
@@ -109,12 +114,7 @@ describe('the lease guard checks an enforced deadline again while the record kee
   });
 
   it('leaves a newer generation alone and stops checking once the key leaves the record (nothing at idle)', async () => {
-    const clock = new CountingClock(1_000_000);
-    const start = clock.t;
-    const file = await bench.recordFile();
-    await file.arm('t', 7, start + 100, undefined, start + 400);
-    const cib = new FakeCib(clock, 0);
-    cib.grant('t', 7);
+    const { clock, start, file, cib } = await armedAndGranted(0);
     const g = await bench.start(file, { clock, revokeAll: cib.revokeAll, agentAlive: () => true });
     clock.t = start + 100;
     await until(() => g.revoked === 1, 'the deadline enforced');
