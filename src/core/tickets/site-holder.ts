@@ -450,7 +450,7 @@ export class SiteHolder {
       cur.generation === want.generation &&
       cur.owner === want.owner &&
       sameAttrs(cur.attrs, want.attrs) &&
-      (!want.granted || (cur.revokeBy !== null && !this.mustRewrite(cur, want.revokeBy)));
+      (!want.granted || (cur.revokeBy !== null && !this.mustRewrite(cur, want.revokeBy, now)));
     // A granted ticket whose deadline moves later needs no CIB write: the guard update covers it
     // (a grant found without a known guard deadline is written again, which arms the guard).
     if (same) return;
@@ -478,11 +478,12 @@ export class SiteHolder {
 
   /**
    * Whether a confirmed grant is written again (arming the guard with its deadline, earlier too): a probe, or its deadline must
-   * move earlier (a slower write raised the lead, or D shrank) — not while a guard update that could land later is in flight.
-   */
-  private mustRewrite(cur: Issued, want: Ms | null): boolean {
-    if (!cur.granted || !cur.confirmed || this.guardBatches.size > 0) return false;
-    return this.rewriteAll || (want !== null && cur.revokeBy !== null && want < cur.revokeBy);
+   * move earlier (a slower write raised the lead, or D shrank) — not while a guard update that could land later is in flight, nor
+   * when a write as slow as the slowest recent one would run at the deadline and hold back its revoke (sim seed 83: 147 ms late). */
+  private mustRewrite(cur: Issued, want: Ms | null, now: number): boolean {
+    if (!cur.granted || !cur.confirmed || this.guardBatches.size > 0 || cur.revokeBy === null) return false;
+    if (now + this.slowestWriteMs() >= Math.min(cur.revokeBy, want ?? cur.revokeBy)) return false;
+    return this.rewriteAll || (want !== null && want < cur.revokeBy);
   }
 
   /** The host's report on an effect or a guard update. A failure makes the state unknown: re-issue after a delay. */

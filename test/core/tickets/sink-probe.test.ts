@@ -92,6 +92,25 @@ describe('sink probes while renewals go unanswered', () => {
     expect(at(next).effects.map((e) => [e.ticket, e.revokeBy])).toEqual(names.map((n) => [n, leaseMs - 2 * 700]));
   });
 
+  it('write no grant whose deadline a write as slow as the slowest recent one would reach: its revoke would wait behind it (simulator seed 83)', () => {
+    const { holder, at, confirm } = holding();
+    holder.recordRenewal(null, [], ms(500));
+    confirm(at(1_000).effects, 1_700, 700);
+    // The 700 ms write raised the lead to 1 400 ms: the grants are written again with the deadline 8 600.
+    const pulled = at(1_700).effects;
+    expect(pulled.map((e) => e.revokeBy)).toEqual(names.map(() => leaseMs - 2 * 700));
+    confirm(pulled, 2_300, 700);
+    const probe = 2_300 + sinkProbeWriteMultiple * 700;
+    const probed = at(probe).effects;
+    expect(probed.map((e) => e.revokeBy)).toEqual(names.map(() => leaseMs - 2 * 700));
+    confirm(probed, probe + 200, 200);
+    // The next probe comes 500 ms before the deadline, less than the slowest write (700 ms): no write, and the revoke goes at the deadline.
+    const late = probe + 200 + sinkProbeWriteMultiple * 700;
+    expect(holder.nextDeadline(ms(probe + 200))).toBe(late);
+    expect(at(late).effects).toEqual([]);
+    expect(at(leaseMs - 2 * 700).effects.map((e) => [e.ticket, e.granted])).toEqual(names.map((n) => [n, false]));
+  });
+
   it('do not start while renewals are answered', () => {
     const { holder, at } = holding();
     expect(holder.hasUnanswered()).toBe(false);
