@@ -392,6 +392,12 @@ export class World {
   private readonly afterGuard = { landed: 0, revokedAgain: 0, stood: [] as LateGrant[] };
   /** The survivor the admin runs the forced removal on, once a majority was lost; when it was accepted (true ms). */
   private survivor: Node | null = null;
+  /**
+   * The liveness phase has begun: a fault with a timeline of its own that was still asking again
+   * (lost-majority, member-replace, agent-move) does not start then (seed 753: a lost majority
+   * deferred 11 times struck 7 s after the heal, past the recovery that heal runs).
+   */
+  private healing = false;
   private forcedAt: number | null = null;
   /** Forced-removal figures: attempts refused, and the time from the loss to the accepted command. */
   private readonly forced = { runs: 0, refused: 0, acceptedAfterMs: [] as number[], forceGrants: 0 };
@@ -643,7 +649,7 @@ export class World {
       this.persist(n, r.persist);
       for (const env of r.messages) this.send(env);
       this.onEvents(n, r);
-      for (const effect of r.effects) this.enqueueEffect(n, effect);
+      this.enqueueEffects(n, r.effects);
       for (const update of r.guard) this.startGuardUpdate(n, update);
       core.advance(r);
     }
@@ -871,8 +877,16 @@ export class World {
 
   // ───────────── CIB and lease guard ─────────────
 
-  private enqueueEffect(n: Node, effect: TicketEffect): void {
-    n.cibQueue.enqueue(effect, n.incarnation);
+  /**
+   * A Ready's effects, all queued before the writer takes any (runtime/pump.ts hands the whole Ready's
+   * effects over, then starts its writer): an effect later in the Ready supersedes a waiting one of
+   * the same ticket before a batch can take it. Taking a batch after the first effect wrote a stale
+   * grant that the same Ready's revoke had replaced (seed 891: the revoke then waited behind it and
+   * the guard's check again revoked 148 ms after the lease).
+   */
+  private enqueueEffects(n: Node, effects: readonly TicketEffect[]): void {
+    if (effects.length === 0) return;
+    for (const effect of effects) n.cibQueue.enqueue(effect, n.incarnation);
     this.pumpCib(n);
   }
 
@@ -1253,6 +1267,7 @@ export class World {
    * well within the lease and must keep the grant; slow: after the lease, it is revoked and granted again.
    */
   private agentMove(triesLeft: number): void {
+    if (this.healing) return;
     const r = this.moveRng;
     const et = this.params.timing.electionTimeoutMs;
     const later = (): void => {
@@ -1326,6 +1341,7 @@ export class World {
    * and the new one starts with an empty store and its own empty CIB.
    */
   private replaceMember(triesLeft: number): void {
+    if (this.healing) return;
     const r = this.replaceRng;
     const l = this.leader();
     if (this.replacing !== null) return;
@@ -1434,6 +1450,7 @@ export class World {
    * guard revokes it (the agent stopped, the node not powered off); it never grants again.
    */
   private loseMajority(triesLeft: number): void {
+    if (this.healing) return;
     const r = this.lostRng;
     const et = this.params.timing.electionTimeoutMs;
     // As the other membership faults: not beside a lost store or a removal under way.
@@ -1992,6 +2009,7 @@ export class World {
     // Liveness phase: heal everything and require convergence within a stated bound.
     // Messages still held in a WAN tail are lost at the heal: the bound below
     // assumes the healed network's delays, not those of the faulty phase.
+    this.healing = true;
     this.heal();
     this.dropTailDelayed();
     this.net = { ...p.net, lossRate: 0, duplicateRate: 0, tailRate: 0, delayJitterMs: Math.min(p.net.delayJitterMs, 3) };
