@@ -4,7 +4,7 @@
 //   npx tsx test/sim/find-mutant-pins.ts
 import '../../src/polyfills.js';
 import { safetyMutantNames } from './mutants.js';
-import { runSeed } from './run.js';
+import { mutantViolation } from './run.js';
 import type { DrawOptions } from './params.js';
 
 const searches: Array<{ name: string; seedsMax: number; options?: DrawOptions }> = [
@@ -17,7 +17,7 @@ for (const { name, seedsMax, options } of searches) {
   const started = performance.now();
   let caught: number | null = null;
   for (let seed = 1; seed <= seedsMax && caught === null; seed++) {
-    if (runSeed(seed, name, options, { sinkReadBack: true, stopAtViolation: true }).violations.length > 0) caught = seed;
+    if (mutantViolation(seed, name, options) !== undefined) caught = seed;
   }
   process.stderr.write(`${name}: ${caught === null ? `not caught in ${seedsMax} seeds` : `seed ${caught}`} (${Math.round(performance.now() - started)} ms)\n`);
   if (caught !== null) lines.push(`  '${name}': ${caught},`);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { simTestTimeoutMs } from './seed-blocks.js';
 import { safetyMutantNames } from './mutants.js';
-import { runSeed } from './run.js';
+import { mutantViolation, runSeed } from './run.js';
 import { drawParams } from './params.js';
 import { mutantPins, searchPinnedFirst } from './mutant-pins.js';
 
@@ -20,7 +20,7 @@ describe('simulator negative controls', () => {
   for (const name of safetyMutantNames) {
     it(`catches the mutant ${name}`, () => {
       const caught = searchPinnedFirst(name, seedsMax, (seed) => {
-        const v = runSeed(seed, name, {}, untilCaught).violations[0];
+        const v = mutantViolation(seed, name);
         return v === undefined ? undefined : `${v.invariant}: ${v.detail}`;
       });
       expect(caught, `mutant ${name} survived ${seedsMax} seeds`).not.toBeNull();
@@ -112,7 +112,7 @@ describe('simulator negative controls', () => {
   // and several automatic tickets, so that placements and failovers go as grant-batch entries.
   it('catches a leader that batches grants of tickets whose lease has not run out (batch-grants-live)', () => {
     const caught = searchPinnedFirst('batch-grants-live', 300, (seed) => {
-      const v = runSeed(seed, 'batch-grants-live', { batchGrants: true, manyTickets: true }, untilCaught).violations[0];
+      const v = mutantViolation(seed, 'batch-grants-live', { batchGrants: true, manyTickets: true });
       return v === undefined ? undefined : `${v.invariant}: ${v.detail}`;
     });
     expect(caught?.what, 'batch-grants-live survived 300 seeds').toMatch(/^S1: /);

@@ -2,14 +2,27 @@
 
 import { drawParams, type DrawOptions, type ScenarioName } from './params.js';
 import { mutants } from './mutants.js';
-import { World, type AgentMoveFigures, type HostOptions, type RunResult } from './world.js';
-import type { Invariant } from './checker.js';
+import { EventStorm, World, type AgentMoveFigures, type HostOptions, type RunResult } from './world.js';
+import type { Invariant, Violation } from './checker.js';
 
 export function runSeed(seed: number, mutant?: string, options: DrawOptions = {}, host?: HostOptions): RunResult {
   const factory = mutant === undefined ? undefined : mutants[mutant];
   if (mutant !== undefined && factory === undefined) throw new Error(`unknown mutant ${mutant}; known: ${Object.keys(mutants).join(', ')}`);
   const world = new World(drawParams(seed, options), factory, host);
   return world.run();
+}
+
+/**
+ * A mutant search's try of one seed: the first violation, or undefined when none was seen — also when
+ * the run stormed before one (EventStorm: the search goes on to the next seed).
+ */
+export function mutantViolation(seed: number, mutant: string, options: DrawOptions = {}): Violation | undefined {
+  try {
+    return runSeed(seed, mutant, options, { sinkReadBack: true, stopAtViolation: true }).violations[0];
+  } catch (err) {
+    if (err instanceof EventStorm) return undefined;
+    throw err;
+  }
 }
 
 export interface Summary {
