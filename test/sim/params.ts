@@ -124,8 +124,8 @@ export interface DrawOptions {
   readonly manyTickets?: boolean;
   /**
    * Draws the 'member-replace' and 'agent-move' faults (issue 11 items 3, 4) in their share of the mixed
-   * seeds (`--live-changes`). Not in the default draw yet: after the rebase onto 6759b1d seeds 179 and
-   * 205 did not converge with them (docs/verification.md §7).
+   * seeds (`--live-changes`). Not in the default draw yet (the lead decides; docs/verification.md §7). Seeds
+   * 179 and 205, which did not converge with them, were the simulator's: a lost majority deferred past the heal.
    */
   readonly liveChanges?: boolean;
 }
