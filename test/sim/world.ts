@@ -302,6 +302,8 @@ export class EventStorm extends Error {}
 
 /** How often the stranded-grant check looks at every site (simulated ms). */
 const strandSampleMs = 100;
+/** The longest an agent move waits for the stopping agent's writes in flight (its guard flush: site-agent/main.ts, at most 5 s) before it gives the move up. */
+const stopWaitMaxMs = 30_000;
 
 /** The simulated wall clocks' start (2026-01-01T00:00:00Z): any fixed point; the history shows times from it. */
 const simWallEpochMs = 1_767_225_600_000;
@@ -422,6 +424,8 @@ export class World {
     guardStoodDown: 0,
     fastNotKept: [] as MoveNotKept[],
   };
+  /** Agents stopping for a move, waiting for their guard flush and writes in flight (agentMove). */
+  private readonly stoppingAgents = new Set<Node>();
   /** Grants a moved agent's site held at the move, by `home|ticket`: until the new node's agent writes them again, or they are revoked. */
   private readonly movePending = new Map<string, { generation: number; fast: boolean; machine: number; at: number; startAt: number; holdLeftMs: number }>();
   private readonly replaced = { proposed: 0, holding: 0, committed: 0, refused: {} as Record<string, number> };
@@ -1292,6 +1296,38 @@ export class World {
     const fast = r.chance(0.6);
     const stretch = driftStretch(this.params.timing.clockDriftPpmMax) / (1 - this.rho);
     const downMs = fast ? r.int(20, Math.max(20, Math.floor(leaseMs * 0.15))) : r.int(Math.ceil(1.2 * this.leaseEverMs * stretch), Math.ceil(2 * this.leaseEverMs * stretch));
+    // The resource stop is a SIGTERM: the agent moves its guard's deadlines (and `expires`) to the latest its
+    // leases allow and waits for that write (site-agent/main.ts stop, pump.flushGuard), then exits.
+    // Until the seeds of issue 11 item 4 the move crashed the agent instead: the new node then found `expires`
+    // where the last extension had left it (as little as half the lease) and most fast moves lost their grants.
+    if (this.stoppingAgents.has(n)) return later();
+    this.stoppingAgents.add(n);
+    this.feed(n, (c, now) => c.report({ type: 'stopping' }, now));
+    this.afterStopFlush(n, n.incarnation, this.now + stopWaitMaxMs, () => this.moveAgent(n, fast, downMs));
+  }
+
+  /**
+   * Runs `then` once nothing of the stopping agent is in flight: the stop's guard flush landed, no CIB
+   * write or guard revoke runs (one landing after the machine changed would be the new machine's: the
+   * first try of this flush switched machines with a grant in flight, and its guard record went to the
+   * new machine, seed 187's S1). Not if that agent crashed meanwhile, in the liveness phase, nor after `giveUpAt`.
+   */
+  private afterStopFlush(n: Node, incarnation: number, giveUpAt: number, then: () => void): void {
+    const idle = !n.paused && !n.cibQueue.busy && !n.guardWriting && n.guardWaiting.length === 0 && n.guard.revokesRunning === 0 && !n.guard.probing;
+    // As agentMove: no move starts in the liveness phase (the agent that was told to stop runs on).
+    const gone = n.core === null || n.incarnation !== incarnation || this.healing;
+    if (gone || idle || this.now >= giveUpAt) {
+      this.stoppingAgents.delete(n);
+      if (!gone && idle) then();
+      return;
+    }
+    this.at(this.now + 10, () => this.afterStopFlush(n, incarnation, giveUpAt, then));
+  }
+
+  /** The move itself, once the old agent stopped: the old machine's guard runs on, the new machine starts after `downMs`. */
+  private moveAgent(n: Node, fast: boolean, downMs: number): void {
+    const r = this.moveRng;
+    const granted = [...n.cib].filter(([, c]) => c.granted);
     this.crash(n);
     // The old machine: its guard, record and clock, beside the site's CIB (shared by reference).
     const old: Node = { ...n, idx: this.all.length, core: null, inbox: [], pendingReports: [], guardWaiting: [], guardWriting: false, cibQueue: new CibWriteQueue(), relayBudget: new RelayBudget(), store: emptyRaftStore() };
