@@ -4,6 +4,7 @@
 
 import { ms, type Generation, type Ms } from '../types.js';
 import type { TicketEffect } from './holder-effects.js';
+import type { SharedLease } from './lease-cohort.js';
 
 /** The last effect handed out for a ticket, and whether the host confirmed it. */
 export interface Issued extends Omit<TicketEffect, 'ticket'> {
@@ -12,34 +13,99 @@ export interface Issued extends Omit<TicketEffect, 'ticket'> {
   confirmedAt: Ms | null;
 }
 
-export interface HeldTicket {
-  readonly name: string;
+export class HeldTicket {
   /** The generation this site holds according to the committed table; null when not the holder. */
-  gen: Generation | null;
+  gen: Generation | null = null;
   /** The CIB grant may not be written before this (acquire-after, DESIGN.md §2). */
-  acquireReadyAt: Ms;
-  /** Lease end on the local clock, from the send time of the newest answered renewal. */
-  leaseEnd: Ms | null;
-  /** The latest lease end an answer gave this generation (kept across a release), and the longest D an answer gave it. */
-  leaseEndHigh: Ms | null;
-  leaseMsHigh: number;
+  acquireReadyAt: Ms = ms(0);
+  /** The longest D an answer gave this generation. */
+  leaseMsHigh = 0;
   /** The last effect handed out (null: unknown CIB state, issue one). */
-  issued: Issued | null;
-  retryAt: Ms;
+  issued: Issued | null = null;
+  retryAt: Ms = ms(0);
   /** A generation given up that the leader should hear about once the CIB revoke is confirmed. */
-  releaseGen: Generation | null;
+  releaseGen: Generation | null = null;
   /** Released voluntarily (handlers failing, no local quorum): do not renew this generation. */
-  releasedGen: Generation | null;
+  releasedGen: Generation | null = null;
   /** Nothing issued yet by this incarnation, and the sink did not show it granted here at start-up (TicketEffect.background). */
-  startup: boolean;
+  startup = true;
   /**
    * Answers to renewals with a seq below this no longer extend the lease: they
    * were sent before a release, which the leader may honour (its seqFloor rule).
    */
-  answerSeqFloor: number;
+  answerSeqFloor = 0;
+  /**
+   * While set, this ticket's lease end (and the latest one an answer gave it) is the end of the
+   * lease it shares with every ticket the same answer renewed with the same D (lease-cohort.ts):
+   * a later answer that renews the same tickets moves them all at once. Any write of its own
+   * lease end takes the ticket out first, keeping the value it had.
+   */
+  private shared: SharedLease | null = null;
+  private ownEnd: Ms | null = null;
+  private ownEndHigh: Ms | null = null;
+
+  constructor(readonly name: string) {}
+
+  /** Lease end on the local clock, from the send time of the newest answered renewal. */
+  get leaseEnd(): Ms | null {
+    return this.shared === null ? this.ownEnd : this.shared.end;
+  }
+
+  set leaseEnd(end: Ms | null) {
+    this.leave();
+    this.ownEnd = end;
+  }
+
+  /** The latest lease end an answer gave this generation (kept across a release). */
+  get leaseEndHigh(): Ms | null {
+    return this.shared === null ? this.ownEndHigh : this.shared.end;
+  }
+
+  set leaseEndHigh(end: Ms | null) {
+    this.leave();
+    this.ownEndHigh = end;
+  }
+
+  /** The shared lease this ticket's end is, if any. */
+  get sharedLease(): SharedLease | null {
+    return this.shared;
+  }
+
+  /** From now on this ticket's lease end is `s.end`: only for a ticket an answer just gave exactly that end. */
+  join(s: SharedLease): void {
+    this.leave();
+    this.shared = s;
+    s.joined(this.leaseMsHigh);
+  }
+
+  private leave(): void {
+    const s = this.shared;
+    if (s === null) return;
+    this.ownEnd = s.end;
+    this.ownEndHigh = s.end;
+    this.shared = null;
+    s.left += 1;
+  }
 }
 
 /** A ticket nothing is known of yet. */
 export function newHeldTicket(name: string): HeldTicket {
-  return { name, gen: null, acquireReadyAt: ms(0), leaseEnd: null, leaseEndHigh: null, leaseMsHigh: 0, issued: null, retryAt: ms(0), releaseGen: null, releasedGen: null, answerSeqFloor: 0, startup: true };
+  return new HeldTicket(name);
+}
+
+/** Generations given up whose CIB revoke is confirmed, taken out of `owed`: the leader hears of them (SiteHolder.takeReleases). */
+export function releasesDue(owed: Set<string>, held: ReadonlyMap<string, HeldTicket>): Array<{ name: string; generation: Generation; seqFloor: number }> {
+  const out: Array<{ name: string; generation: Generation; seqFloor: number }> = [];
+  for (const name of [...owed]) {
+    const h = held.get(name);
+    if (h === undefined || h.releaseGen === null) {
+      owed.delete(name);
+      continue;
+    }
+    if (h.issued === null || !h.issued.confirmed || h.issued.granted) continue;
+    out.push({ name, generation: h.releaseGen, seqFloor: h.answerSeqFloor });
+    h.releaseGen = null;
+    owed.delete(name);
+  }
+  return out;
 }

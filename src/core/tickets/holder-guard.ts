@@ -4,6 +4,7 @@
 // sink shows lost. Pure; split out of site-holder.ts to keep it within the
 // file-size limit.
 
+import { holderRevokeAt } from '../lease.js';
 import { assert, ms, type Generation, type Ms } from '../types.js';
 import { assertGuardInsideLease } from './holder-checks.js';
 import type { HeldTicket } from './held-ticket.js';
@@ -99,4 +100,24 @@ export function sinkLost(states: readonly CibTicketState[], readStartedAt: Ms, h
     lost(h);
   }
   return grants;
+}
+
+/**
+ * The next instant a ticket's desired CIB state can change without any input (SiteHolder's wake-ups;
+ * +∞: none): a retry, its revoke time, its guard's half time, or the end of its acquire-after wait.
+ * `leadMs`: its revoke lead now (null: the ticket is not in the table).
+ */
+export function nextWakeAt(h: HeldTicket, leadMs: number | null, now: Ms): number {
+  let at = Number.POSITIVE_INFINITY;
+  if (h.issued === null && h.retryAt > now) at = h.retryAt;
+  if (leadMs !== null && h.gen !== null && h.leaseEnd !== null) {
+    const revokeAt = holderRevokeAt(h.leaseEnd, leadMs);
+    if (h.issued?.granted === true && revokeAt > now) {
+      at = Math.min(at, revokeAt);
+      // A confirmed grant's guard deadline is extended once half its remaining time has passed (guardNeedsExtending, guardExtensions).
+      const cur = h.issued.revokeBy;
+      if (h.issued.confirmed && cur !== null && cur < revokeAt) at = Math.min(at, Math.max(now + 1, 2 * cur - revokeAt + 1));
+    } else if (h.acquireReadyAt > now && h.acquireReadyAt < revokeAt) at = Math.min(at, h.acquireReadyAt);
+  }
+  return at;
 }

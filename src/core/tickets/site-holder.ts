@@ -5,16 +5,17 @@
 
 import type { RenewItem, SiteHealth } from '../messages.js';
 import type { TicketState, TicketTable } from './ticket-table.js';
-import { RenewalBook, type HeldAtIndex, type RenewAnswer } from './site-renewals.js';
+import { ByIndexRenewals, RenewalBook, type ByIndexRenewal, type HeldAtIndex, type RenewAnswer } from './site-renewals.js';
 import { holderRevokeAt } from '../lease.js';
 import { SinkWriteTimes, type SinkSpeedChange } from './sink-write-times.js';
 import { EarliestPerKeyHeap } from '../min-heap.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from './holder-effects.js';
 import { assertGuardInsideLease, sameAttrs } from './holder-checks.js';
-import { newHeldTicket, type HeldTicket, type Issued } from './held-ticket.js';
+import { newHeldTicket, releasesDue, type HeldTicket, type Issued } from './held-ticket.js';
 import { Takeovers } from './site-takeover.js';
-import { guardExtensions, guardNeedsExtending, onGuardResult, sinkLost, type GuardSent } from './holder-guard.js';
+import { guardExtensions, guardNeedsExtending, nextWakeAt, onGuardResult, sinkLost, type GuardSent } from './holder-guard.js';
 import { SinkProbe, type SinkProbeTiming } from './sink-probe.js';
+import { renewEach, type LeaseCohort } from './lease-cohort.js';
 import { assert, ms, type Generation, type Index, type MemberId, type Ms } from '../types.js';
 
 export type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
@@ -52,6 +53,13 @@ export class SiteHolder {
   /** Set during a reconcile that writes every confirmed grant again (a probe). */
   private rewriteAll = false;
   private nextEffectId = 1;
+  /** The leases the last answer gave, shared per D (lease-cohort.ts); granted tickets on them wake through it. */
+  private cohort: LeaseCohort | null = null;
+  /** Held tickets (a generation of ours) whose last effect is not a grant: a later lease end can change what they need. */
+  private readonly pendingGrant = new Set<string>();
+  /** Renewals by index, worked out again after a change of a ticket's generation, release or of health (`version`). */
+  private readonly byIndex = new ByIndexRenewals();
+  private version = 0;
   /** The latest sink write times: the slowest sets a floor under every revoke lead. */
   private readonly writes: SinkWriteTimes;
   lastRenewSentAt: Ms = ms(Number.NEGATIVE_INFINITY);
@@ -134,6 +142,7 @@ export class SiteHolder {
       const h = this.ticket(t.def.name);
       const mine = t.holder === this.self ? t.generation : null;
       if (mine === h.gen) continue;
+      this.version += 1;
       if (h.gen !== null) this.owe(h, h.gen);
       h.gen = mine;
       Object.assign(h, { leaseEnd: null, leaseEndHigh: null, leaseMsHigh: 0 });
@@ -160,6 +169,7 @@ export class SiteHolder {
       // Ticket removed from the table: make sure it is revoked, then forget it.
       this.lastSeen.delete(name);
       this.dirty.add(name);
+      this.version += 1;
       if (h.gen !== null) this.owe(h, h.gen);
       h.gen = null;
       h.leaseEnd = null;
@@ -184,6 +194,7 @@ export class SiteHolder {
     if (ok === this.healthy) return;
     this.healthy = ok;
     this.allDirty = true;
+    this.version += 1;
     if (ok) this.resumeAll();
     else this.releaseAll();
   }
@@ -202,6 +213,7 @@ export class SiteHolder {
       const h = this.held.get(name);
       if (h === undefined) continue;
       this.dirty.add(name);
+      this.version += 1;
       if (now) {
         if (h.gen !== null && h.releasedGen !== h.gen) {
           h.releasedGen = h.gen;
@@ -233,19 +245,10 @@ export class SiteHolder {
    * and D) and those given up (`except`). Null when a list says it better: the
    * site renews nothing (unhealthy), or gave up more than it renews.
    */
-  renewalByIndex(table: Pick<TicketTable, 'appliedIndex' | 'heldBy' | 'get'>): { since: Index; except: string[]; held: HeldAtIndex[] } | null {
+  renewalByIndex(table: Pick<TicketTable, 'appliedIndex' | 'heldBy' | 'get'>): ByIndexRenewal | null {
     // A take-over renews what the CIB holds, which the table may not show yet: only a list says it.
     if (!this.healthy || this.takeovers.pending()) return null;
-    const held: HeldAtIndex[] = [];
-    const except: string[] = [];
-    for (const name of table.heldBy(this.self)) {
-      const [t, h] = [table.get(name), this.held.get(name)];
-      assert(t !== undefined && t.holder === this.self, `ticket ${name} indexed as held here but not in the table`);
-      // Held at that generation and not given up (a holder view behind the table counts as given up).
-      if (h !== undefined && h.gen === t.generation && h.releasedGen !== h.gen) held.push({ name, generation: t.generation, leaseDurationMs: t.def.leaseDurationMs });
-      else except.push(name);
-    }
-    return except.length > held.length ? null : { since: table.appliedIndex, except, held };
+    return this.byIndex.renewal(table, this.self, this.version, (name) => this.held.get(name));
   }
 
   hasUnanswered(): boolean {
@@ -258,31 +261,25 @@ export class SiteHolder {
     return this.renewals.record(since, held, now);
   }
 
-  /** An answer from a leader that held its leader lease when it replied; returns the tickets a renewal by index held at its index. */
-  onRenewed(seq: number, answer: RenewAnswer, tickets: (name: string) => TicketState | undefined, now: Ms): ReadonlySet<string> {
+  /** An answer from a leader that held its leader lease when it replied; returns whether a ticket was held at a renewal by index's index. */
+  onRenewed(seq: number, answer: RenewAnswer, tickets: (name: string) => TicketState | undefined, now: Ms): (name: string) => boolean {
     const p = this.renewals.take(seq, answer, (name) => tickets(name)?.def.leaseDurationMs);
-    if (p === null) return new Set();
+    if (p === null) return () => false;
     this.probe?.answered(now);
-    for (const name of this.takeovers.answered(p.sentAt, p.renewed, answer.refused, now, (s, r, d) => this.hooks.leaseEnd(s, r, d))) this.dirty.add(name);
-    for (const g of p.renewed) {
-      const h = this.held.get(g.name);
-      const t = tickets(g.name);
-      if (h === undefined || t === undefined || h.gen !== g.generation || h.releasedGen === g.generation) continue;
-      if (seq < h.answerSeqFloor) continue; // sent before a release the leader may already have honoured
-      const leaseMs = g.leaseDurationMs; // the D the leader dated its view with (RenewGrant, or held at the index)
-      const end = ms(this.hooks.leaseEnd(p.sentAt, now, leaseMs));
-      // A lease runs at most D past the answer: it is measured from a time no later than the answer's arrival.
-      assert(p.sentAt <= now && end <= now + leaseMs, `lease end of ${g.name} (${end}) past the answer at ${now} plus ${leaseMs} ms`);
-      // Answers come in send order (older renewals dropped, seq floor): an end moves back only if a ticket-change shortened D.
-      assert(h.leaseEndHigh === null || end >= h.leaseEndHigh || leaseMs < h.leaseMsHigh, `lease end of ${g.name} moving back from ${h.leaseEndHigh} to ${end}`);
-      h.leaseMsHigh = Math.max(h.leaseMsHigh, leaseMs);
-      if (h.leaseEnd === null || end > h.leaseEnd) {
-        h.leaseEnd = end;
-        h.leaseEndHigh = end;
-        this.dirty.add(g.name);
-      }
+    const leaseEnd = (s: number, r: number, d: number): number => this.hooks.leaseEnd(s, r, d);
+    for (const name of this.takeovers.answered(p.sentAt, p.renewed, answer.refused, now, leaseEnd)) this.dirty.add(name);
+    // Whole: no ticket of the cohort changed (each change writes its lease end, which takes it out) and the
+    // table applied since was synced (Member: appliedBatch), so renewEach would move every one the same way.
+    if (this.cohort?.extendWhole(p.renewed, p.sentAt, now, leaseEnd) === true) {
+      // A later lease end changes nothing for a granted ticket but its wake-ups, which the cohort keeps (park).
+      for (const name of this.pendingGrant) this.dirty.add(name);
+    } else {
+      // The tickets parked on the cohort replaced are looked at again: their wake-ups go with it.
+      for (const name of this.cohort?.names ?? []) this.dirty.add(name);
+      this.cohort = renewEach(p, seq, this.held, (n) => tickets(n) !== undefined, now, leaseEnd, this.dirty);
     }
-    return new Set(p.held.map((x) => x.name));
+    let names: Set<string> | null = null;
+    return (name) => (names ??= new Set(p.held.map((x) => x.name))).has(name);
   }
 
   /** Whether a grant held for a take-over stays untouched now; adopts a confirmed one (site-takeover.ts). */
@@ -348,8 +345,14 @@ export class SiteHolder {
       const every = new Set<string>(this.held.keys());
       for (const t of all()) every.add(t.def.name);
       names = every;
+      this.cohort?.unparkAll();
     } else {
       while ((this.wakeups.peekTime() ?? Number.POSITIVE_INFINITY) <= now) this.dirty.add(this.wakeups.pop()!);
+      // Parked tickets have no wake-ups of their own: once the first of them can need a look, all are looked at.
+      if (this.cohort !== null && this.cohort.wakeAt() <= now) {
+        for (const name of this.cohort.names) this.dirty.add(name);
+        this.cohort.unparkAll();
+      }
       names = this.dirty;
     }
     this.rewriteAll = this.probeDue(now);
@@ -358,44 +361,62 @@ export class SiteHolder {
       for (const name of this.confirmedGrants) this.dirty.add(name);
     }
     for (const name of [...names]) {
-      const t = lookup(name);
-      const h = this.ticket(name);
-      if (this.holdsForTakeover(h, t, now)) continue;
-      if (t === undefined) {
-        const gen = h.issued?.generation ?? (0 as Generation);
-        this.issue(h, name, { granted: false, standby: false, generation: gen, owner: null, revokeBy: null, attrs: {} }, now, out);
-        if (h.issued?.confirmed === true && !h.issued.granted && !this.owed.has(name)) {
-          this.held.delete(name);
-          this.confirmedGrants.delete(name);
-        } else this.scheduleWake(h, null, now);
-        continue;
-      }
-      const granted = this.grantable(h, t, now);
-      const revokeBy = granted && h.leaseEnd !== null ? ms(holderRevokeAt(h.leaseEnd, this.revokeLead(t))) : null;
-      if (granted) assertGuardInsideLease(revokeBy, h.leaseEnd, t.def.revokeLeadMs, name);
-      // A grant of a new generation to this site that waits only for its lease or acquire-after, with a revoke issued (written, or
-      // waiting: a start-up revoke): a revoke carrying the new term would be a second write per grant (issue 15: one call,
-      // as booth's), ahead of the grants. The grant writes the term; a revoke that fails is forgotten and issued again.
-      const grantPending =
-        !granted &&
-        this.healthy &&
-        t.holder === this.self &&
-        h.gen === t.generation &&
-        h.releasedGen !== h.gen &&
-        h.issued?.granted === false &&
-        (h.leaseEnd === null || now < h.acquireReadyAt);
-      if (grantPending) {
-        this.scheduleWake(h, t, now);
-        continue;
-      }
-      this.issue(h, name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
-      if (!extendDue && h.issued?.granted === true && h.issued.confirmed && guardNeedsExtending(h.issued.revokeBy, revokeBy, now)) extendDue = true;
-      this.scheduleWake(h, t, now);
+      if (this.visit(name, lookup(name), now, out)) extendDue = true;
+      const h = this.held.get(name);
+      if (h !== undefined && h.gen !== null && h.issued?.granted !== true) this.pendingGrant.add(name);
+      else this.pendingGrant.delete(name);
     }
     this.dirty.clear();
     this.allDirty = false;
     this.rewriteAll = false;
     if (extendDue) this.extendGuard(lookup, now, guardOut);
+  }
+
+  /** Brings one ticket's desired CIB state up to date; returns whether its guard deadline is due to be extended. */
+  private visit(name: string, t: TicketState | undefined, now: Ms, out: TicketEffect[]): boolean {
+    const h = this.ticket(name);
+    if (this.holdsForTakeover(h, t, now)) return false;
+    if (t === undefined) {
+      const gen = h.issued?.generation ?? (0 as Generation);
+      this.issue(h, name, { granted: false, standby: false, generation: gen, owner: null, revokeBy: null, attrs: {} }, now, out);
+      if (h.issued?.confirmed === true && !h.issued.granted && !this.owed.has(name)) {
+        this.held.delete(name);
+        this.confirmedGrants.delete(name);
+      } else this.scheduleWake(h, null, now);
+      return false;
+    }
+    const granted = this.grantable(h, t, now);
+    const revokeBy = granted && h.leaseEnd !== null ? ms(holderRevokeAt(h.leaseEnd, this.revokeLead(t))) : null;
+    if (granted) assertGuardInsideLease(revokeBy, h.leaseEnd, t.def.revokeLeadMs, name);
+    // A grant of a new generation to this site that waits only for its lease or acquire-after, with a revoke issued (written, or
+    // waiting: a start-up revoke): a revoke carrying the new term would be a second write per grant (issue 15: one call,
+    // as booth's), ahead of the grants. The grant writes the term; a revoke that fails is forgotten and issued again.
+    const grantPending =
+      !granted &&
+      this.healthy &&
+      t.holder === this.self &&
+      h.gen === t.generation &&
+      h.releasedGen !== h.gen &&
+      h.issued?.granted === false &&
+      (h.leaseEnd === null || now < h.acquireReadyAt);
+    if (grantPending) {
+      this.scheduleWake(h, t, now);
+      return false;
+    }
+    this.issue(h, name, { granted, standby: t.standby, generation: t.generation, owner: t.holder, revokeBy, attrs: t.attrs }, now, out);
+    if (!this.park(h, t)) this.scheduleWake(h, t, now);
+    return h.issued?.granted === true && h.issued.confirmed && guardNeedsExtending(h.issued.revokeBy, revokeBy, now);
+  }
+
+  /**
+   * A grant whose lease end is the cohort's (lease-cohort.ts) hands its wake-ups to it instead of the
+   * heap: they are lease end − lead and the guard's half time (scheduleWake), both moving with every answer.
+   */
+  private park(h: HeldTicket, t: TicketState): boolean {
+    const s = h.sharedLease;
+    if (this.cohort === null || !this.cohort.owns(s) || h.issued?.granted !== true || h.gen === null) return false;
+    s.park(this.revokeLead(t), h.issued.confirmed ? h.issued.revokeBy : null);
+    return true;
   }
 
   /** Whether to write every confirmed grant again to time the sink (sink-probe.ts); not beside a guard update (mustRewrite). */
@@ -424,19 +445,9 @@ export class SiteHolder {
     guardOut.push({ id, extend });
   }
 
-  /** The next instant this ticket's desired CIB state can change without any input. */
+  /** Schedules this ticket's next wake-up (holder-guard.ts nextWakeAt). */
   private scheduleWake(h: HeldTicket, t: TicketState | null, now: Ms): void {
-    let at = Number.POSITIVE_INFINITY;
-    if (h.issued === null && h.retryAt > now) at = h.retryAt;
-    if (t !== null && h.gen !== null && h.leaseEnd !== null) {
-      const revokeAt = holderRevokeAt(h.leaseEnd, this.revokeLead(t));
-      if (h.issued?.granted === true && revokeAt > now) {
-        at = Math.min(at, revokeAt);
-        // A confirmed grant's guard deadline is extended once half its remaining time has passed (guardNeedsExtending, guardExtensions).
-        const cur = h.issued.revokeBy;
-        if (h.issued.confirmed && cur !== null && cur < revokeAt) at = Math.min(at, Math.max(now + 1, 2 * cur - revokeAt + 1));
-      } else if (h.acquireReadyAt > now && h.acquireReadyAt < revokeAt) at = Math.min(at, h.acquireReadyAt);
-    }
+    const at = nextWakeAt(h, t === null ? null : this.revokeLead(t), now);
     if (Number.isFinite(at)) this.wakeups.push(at, h.name);
   }
 
@@ -541,19 +552,7 @@ export class SiteHolder {
 
   /** Generations given up whose CIB revoke is confirmed: tell the leader so it can move them at once. */
   takeReleases(): Array<{ name: string; generation: Generation; seqFloor: number }> {
-    const out: Array<{ name: string; generation: Generation; seqFloor: number }> = [];
-    for (const name of [...this.owed]) {
-      const h = this.held.get(name);
-      if (h === undefined || h.releaseGen === null) {
-        this.owed.delete(name);
-        continue;
-      }
-      if (h.issued === null || !h.issued.confirmed || h.issued.granted) continue;
-      out.push({ name, generation: h.releaseGen, seqFloor: h.answerSeqFloor });
-      h.releaseGen = null;
-      this.owed.delete(name);
-    }
-    return out;
+    return releasesDue(this.owed, this.held);
   }
 
   /** The revoke lead for this ticket now: its configured lead, or twice the slowest recent write if more. */
@@ -582,7 +581,8 @@ export class SiteHolder {
   nextDeadline(now: Ms): number {
     // Entries at or before now were taken by the reconcile that ran before this call.
     const t = this.wakeups.peekTime();
-    const next = t !== undefined && t > now ? t : t === undefined ? Number.POSITIVE_INFINITY : now + 1;
+    const heap = t !== undefined && t > now ? t : t === undefined ? Number.POSITIVE_INFINITY : now + 1;
+    const next = Math.min(heap, Math.max(now + 1, this.cohort?.wakeAt() ?? Number.POSITIVE_INFINITY));
     // A probe can come due without input only while a grant is held and renewals go unanswered.
     const p = this.probe;
     const at = p === null || this.confirmedGrants.size === 0 || this.guardBatches.size > 0 ? null : p.nextAt(this.slowestWriteMs(), this.renewals.hasUnanswered());

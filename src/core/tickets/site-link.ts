@@ -88,7 +88,7 @@ export class SiteLink {
     for (const r of msg.refused) {
       if (r.reason === 'change-pending' || r.reason === 'superseded' || r.reason === 'changed') continue;
       // An answer by index refuses every ticket changed since its index: a loss here only for those held there.
-      if (msg.since === undefined || heldAtIndex.has(r.name)) this.deps.event({ type: 'lease-lost', ticket: r.name, reason: r.reason });
+      if (msg.since === undefined || heldAtIndex(r.name)) this.deps.event({ type: 'lease-lost', ticket: r.name, reason: r.reason });
     }
   }
 

@@ -5,7 +5,8 @@
 // does not refuse. Pure bookkeeping; site-holder.ts applies what it returns.
 
 import type { RenewGrant, RenewRefusal, RenewAllRefusal } from '../messages.js';
-import type { Generation, Index, Ms } from '../types.js';
+import { assert, type Generation, type Index, type MemberId, type Ms } from '../types.js';
+import type { TicketTable } from './ticket-table.js';
 
 /** A ticket the committed table gave this site at a renewal's index, with the lease D it had there. */
 export interface HeldAtIndex {
@@ -74,7 +75,7 @@ export class RenewalBook {
    * such renewal in flight, or refused whole (then it stays in flight: the
    * site retries as if unanswered).
    */
-  take(seq: number, answer: RenewAnswer, tableLeaseMs: (name: string) => number | undefined): { sentAt: Ms; renewed: HeldAtIndex[]; held: readonly HeldAtIndex[] } | null {
+  take(seq: number, answer: RenewAnswer, tableLeaseMs: (name: string) => number | undefined): { sentAt: Ms; renewed: readonly HeldAtIndex[]; held: readonly HeldAtIndex[] } | null {
     const p = this.inFlight.get(seq);
     if (p === undefined || answer.refusedAll !== undefined) return null;
     // Older renewals are superseded by this answer (it was sent later than them only if seq is larger,
@@ -87,11 +88,52 @@ export class RenewalBook {
       if (leaseDurationMs !== undefined) renewed.push({ name: g.name, generation: g.generation, leaseDurationMs });
     }
     if (p.since !== null && answer.since === p.since) {
+      // Nothing granted by name, nothing refused: the renewal's own list, renewed whole (lease-cohort.ts moves it at once).
+      if (renewed.length === 0 && answer.refused.length === 0) return { sentAt: p.sentAt, renewed: p.held, held: p.held };
       // By index: every ticket held at `since` but those refused. The leader refused each ticket
       // changed after `since`, so it renewed each of the rest at the generation and D held there.
       const refused = new Set(answer.refused.map((r) => r.name));
       for (const h of p.held) if (!refused.has(h.name)) renewed.push(h);
     }
     return { sentAt: p.sentAt, renewed, held: p.held };
+  }
+}
+
+/** A renewal by index: the table's applied index, the tickets held there that are renewed, and those given up. */
+export interface ByIndexRenewal {
+  readonly since: Index;
+  readonly except: readonly string[];
+  readonly held: readonly HeldAtIndex[];
+}
+
+/**
+ * Works out renewals by index (SiteHolder.renewalByIndex), keeping the last one: the same table at
+ * the same index, with no ticket of the site's changed since (`version`), gives the same renewal —
+ * the same objects, so that an answer to it can be known for a renewal of the same list
+ * (lease-cohort.ts) and 10 000 tickets are not listed again every period.
+ */
+export class ByIndexRenewals {
+  private last: { table: object; at: Index; version: number; out: ByIndexRenewal | null } | null = null;
+
+  renewal(
+    table: Pick<TicketTable, 'appliedIndex' | 'heldBy' | 'get'>,
+    self: MemberId,
+    version: number,
+    holder: (name: string) => { readonly gen: Generation | null; readonly releasedGen: Generation | null } | undefined,
+  ): ByIndexRenewal | null {
+    const c = this.last;
+    if (c !== null && c.table === table && c.at === table.appliedIndex && c.version === version) return c.out;
+    const held: HeldAtIndex[] = [];
+    const except: string[] = [];
+    for (const name of table.heldBy(self)) {
+      const [t, h] = [table.get(name), holder(name)];
+      assert(t !== undefined && t.holder === self, `ticket ${name} indexed as held here but not in the table`);
+      // Held at that generation and not given up (a holder view behind the table counts as given up).
+      if (h !== undefined && h.gen === t.generation && h.releasedGen !== h.gen) held.push({ name, generation: t.generation, leaseDurationMs: t.def.leaseDurationMs });
+      else except.push(name);
+    }
+    const out = except.length > held.length ? null : { since: table.appliedIndex, except, held };
+    this.last = { table, at: table.appliedIndex, version, out };
+    return out;
   }
 }

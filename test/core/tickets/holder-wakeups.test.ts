@@ -58,8 +58,8 @@ describe('wake-ups of grants waiting for the writer', () => {
     const later = at(6_000);
     expect(later.effects).toEqual([]);
     expect(later.guard).toEqual([]);
-    // The next wake is the revoke deadline the first look scheduled (9 600), not 6 001.
-    expect(holder.nextDeadline(ms(6_000))).toBe(leaseMs - leadMs);
+    // The next wake is its revoke deadline under the lease the answer gave (15 600; lease-cohort.ts), not 6 001.
+    expect(holder.nextDeadline(ms(6_000))).toBe(6_000 + leaseMs - leadMs);
     // Its result comes: confirmed, it gets the guard update at once.
     for (const e of first) holder.onEffectResult(e.id, true, ms(9_000), [], 50);
     const confirmed = at(9_000);
