@@ -15,6 +15,7 @@ import { answerByIndex } from './renew-by-index.js';
 import { autoGrantEntries, ticketsOf, type AutoGrant } from './batch-grants.js';
 import { attrRefusal, configChangeRefusal } from './attr-check.js';
 import { PlacementWatch } from './placement-watch.js';
+import { grantTargetProblem, type PendingGrant } from './grant-target.js';
 
 export interface LeaseOfficeTiming {
   readonly renewIntervalMs: number;
@@ -72,8 +73,6 @@ interface LeaseView {
   /** The holder released the ticket (onReleased ended the view early): what the history says of the failover. */
   released?: boolean;
 }
-
-interface PendingGrant { readonly commandId: string; readonly site: MemberId }
 
 type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
 type Command<T extends AdminCommand['type']> = Extract<AdminCommand, { type: T }>;
@@ -348,7 +347,7 @@ export class LeaseOffice {
       }
       const pg = this.pendingGrants.get(name);
       if (pg !== undefined) {
-        if (!live && !this.hasUncommittedChange(name)) this.completeGuardedGrant(name, pg, t.holder, t.generation);
+        this.completeGuardedGrant(name, pg, t.holder, t.generation, live);
         continue;
       }
       if (t.def.mode !== 'automatic' || !t.managed) this.watch.settled(name);
@@ -376,9 +375,12 @@ export class LeaseOffice {
     for (const data of autoGrantEntries(auto, batches)) this.propose(data, null);
   }
 
-  /** The old holder's lease has run out (or there was none): the guarded admin grant goes ahead. */
-  private completeGuardedGrant(name: string, pg: PendingGrant, holder: MemberId | null, gen: Generation): void {
+  /** The old holder's lease has run out (or there was none): the guarded grant goes ahead, unless its site left (grant-target.ts). */
+  private completeGuardedGrant(name: string, pg: PendingGrant, holder: MemberId | null, gen: Generation, live: boolean): void {
+    const gone = grantTargetProblem(this.deps.registry.config, pg.site);
+    if (gone === null && (live || this.hasUncommittedChange(name))) return;
     this.pendingGrants.delete(name);
+    if (gone !== null) return this.result(pg.commandId, false, gone.code, `${gone.message} any more: ${name} was not granted`);
     if (holder === pg.site) {
       this.result(pg.commandId, true, undefined, 'already held by that site');
       return;
@@ -496,9 +498,8 @@ export class LeaseOffice {
   }
 
   private grant(cmd: Command<'grant'>, holder: MemberId | null, gen: Generation): void {
-    const kind = this.deps.registry.kindOf(cmd.site);
-    if (kind === undefined) return this.result(cmd.id, false, 'no-such-member', `${cmd.site} is not a member`);
-    if (kind !== 'site') return this.result(cmd.id, false, 'not-a-site', `${cmd.site} is an arbitrator; arbitrators never hold tickets`);
+    const target = grantTargetProblem(this.deps.registry.config, cmd.site);
+    if (target !== null) return this.result(cmd.id, false, target.code, target.message);
     if (holder === cmd.site) return this.result(cmd.id, false, 'already-granted', `${cmd.ticket} is already granted to ${cmd.site}`);
     if (this.pendingGrants.has(cmd.ticket) || this.hasUncommittedChange(cmd.ticket)) {
       return this.result(cmd.id, false, 'change-in-progress', `a change of ${cmd.ticket} is in progress`);
