@@ -28,8 +28,7 @@ import { LeaseOffice } from './tickets/lease-office.js';
 import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from './tickets/site-holder.js';
 import { sinkProbeTiming } from './tickets/sink-probe.js';
 import { sameNames, SiteLink } from './tickets/site-link.js';
-import { TicketTable, type SiteMemberCheck, type TicketDefCheck, type TicketState } from './tickets/ticket-table.js';
-import { grantTargetProblem } from './tickets/grant-target.js';
+import { TicketTable, type TicketDefCheck, type TicketState } from './tickets/ticket-table.js';
 import { AssertionError, assert, index, ms, term, type Generation, type Index, type Member as MemberInfo, type MemberId, type Ms, type Term, type TicketDef } from './types.js';
 
 export type { GossipInit, LocalTicketView, SiteHealthSeen, TicketSeen } from './gossip/bridge.js';
@@ -147,7 +146,7 @@ export class Member {
     const { timing, limits } = config;
     const p = init.persisted;
     const snapshot: Snapshot = p?.snapshot ?? bootstrapSnapshot(config);
-    this.table = TicketTable.fromSnapshot(snapshot.table, limits, this.checkDef, snapshot.index, this.isSiteAt);
+    this.table = TicketTable.fromSnapshot(snapshot.table, limits, this.checkDef, snapshot.index);
     const event = (e: CoreEvent): void => void this.outEvents.push(e);
     const send = (to: MemberId, msg: RaftMessage): void => this.send(to, msg);
     this.registry = new Registry(
@@ -205,9 +204,6 @@ export class Member {
     return problems.length === 0 ? null : problems.map((p) => `${p.field}: ${p.message}`).join('; ');
   };
 
-  /** A grant entry may name only a site member of the configuration in force at it (grant-target.ts), read as checkDef reads it. */
-  private readonly isSiteAt: SiteMemberCheck = (site, at) => grantTargetProblem(this.registry.configAt(at), site) === null;
-
   /** The registry's window on this node: the state machine, the lease office, the holder and gossip. */
   private registryHost(): ConstructorParameters<typeof Registry>[0]['host'] {
     return {
@@ -221,7 +217,7 @@ export class Member {
       },
       snapshotTable: () => this.table.snapshot(),
       installSnapshot: (s) => {
-        this.table = TicketTable.fromSnapshot(s.table, this.config.limits, this.checkDef, s.index, this.isSiteAt);
+        this.table = TicketTable.fromSnapshot(s.table, this.config.limits, this.checkDef, s.index);
         this.site?.holder.syncWithTable(this.table.all(), this.time.now);
       },
       membersChanged: (before, after) => this.bridge.setMembers(before, after),

@@ -99,16 +99,6 @@ export type TicketDefCheck = (def: TicketDef, at: Index | null) => string | null
 
 const acceptAnyDef: TicketDefCheck = () => null;
 
-/**
- * Whether `site` is a site member of the configuration in force at entry `at`
- * (grant-target.ts). Like TicketDefCheck, it must read only what the log up to
- * `at` says, so that every member — one replaying its log or starting from a
- * snapshot too — refuses a grant to a site that left before it alike.
- */
-export type SiteMemberCheck = (site: MemberId, at: Index) => boolean;
-
-const anySite: SiteMemberCheck = () => true;
-
 export class TicketTable {
   private readonly tickets = new Map<string, TicketState>();
   private history: HistoryRecord[] = [];
@@ -127,7 +117,6 @@ export class TicketTable {
     private readonly checkDefinition: TicketDefCheck = acceptAnyDef,
     /** The log index this table's state is at when built (a snapshot's); unknown: no change after any index is known. */
     loadedAt?: Index,
-    private readonly isSiteAt: SiteMemberCheck = anySite,
   ) {
     this.applied = loadedAt ?? index(0);
     this.changes = new ChangeLog(loadedAt ?? Number.POSITIVE_INFINITY);
@@ -150,8 +139,8 @@ export class TicketTable {
   }
 
   /** `loadedAt`: the index of the snapshot the table comes from (without it the table cannot answer renewals by index). */
-  static fromSnapshot(snap: TableSnapshot, limits: TableLimits, checkDef?: TicketDefCheck, loadedAt?: Index, isSiteAt?: SiteMemberCheck): TicketTable {
-    const table = new TicketTable(limits, checkDef, loadedAt, isSiteAt);
+  static fromSnapshot(snap: TableSnapshot, limits: TableLimits, checkDef?: TicketDefCheck, loadedAt?: Index): TicketTable {
+    const table = new TicketTable(limits, checkDef, loadedAt);
     for (const t of snap.tickets) {
       table.tickets.set(t.def.name, t);
       table.hold(t.def.name, null, t.holder);
@@ -332,8 +321,6 @@ export class TicketTable {
     const t = this.tickets.get(name);
     if (t === undefined) return { ok: false, reason: 'no-such-ticket' };
     if (t.generation !== expected) return { ok: false, reason: 'stale-generation' };
-    // A site that left the configuration before this entry (a grant that raced a member remove or replace) never holds it.
-    if (!this.isSiteAt(site, at)) return { ok: false, reason: 'not-a-site-member' };
     // Every grant is a new generation: the fencing token only grows (S2).
     const next: TicketState = { ...withoutHonoured(t), holder: site, generation: generation(t.generation + 1), managed: true, standby: false };
     this.set(next, at, 'grant', cause);

@@ -4,14 +4,10 @@
 // holder's lease; meanwhile site2 was replaced (`member replace`, index 28),
 // and the leader then proposed and applied the grant (index 31) to a member
 // that no longer existed — the ticket stayed with it for ever. The leader now
-// refuses the waiting command (`no-such-member`) and proposes nothing, and
-// the table refuses a grant entry naming a site that left before it, alike on
-// every member and after a restart from a snapshot.
+// refuses the waiting command (`no-such-member`) and proposes nothing.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type CoreConfig } from '../../../src/core/config.js';
-import type { Cause, EntryData } from '../../../src/core/messages.js';
-import { TicketTable, type SiteMemberCheck } from '../../../src/core/tickets/ticket-table.js';
-import { generation, index, memberId, type Member, type MemberId, type TicketDef } from '../../../src/core/types.js';
+import { memberId, type Member, type MemberId, type TicketDef } from '../../../src/core/types.js';
 import { VirtualNet } from '../../support/virtual-net.js';
 
 const [s1, s2, s3, s4] = ['site1', 'site2', 'site3', 'site4'].map(memberId) as [MemberId, MemberId, MemberId, MemberId];
@@ -73,30 +69,5 @@ describe('a guarded grant whose site is replaced while it waits', () => {
       expect(n.member.ticket('t1'), `${id}'s table`).toMatchObject({ holder: null });
       expect(n.member.history('t1').map((h) => `${h.change} ${h.holder ?? '-'}`), `${id}'s history`).toEqual([`grant ${holder}`, 'revoke -']);
     }
-  });
-});
-
-describe('the table refuses a grant entry naming a site that is not a site member at its index', () => {
-  const cause: Cause = { by: 'admin', commandId: 'c', force: false };
-  const limits = { ticketCountMax: defaultLimits.ticketCountMax, attrsPerTicketMax: defaultLimits.attrsPerTicketMax };
-  // site2 left the configuration at index 28 (seed 173): grants from index 29 on may not name it.
-  const isSiteAt: SiteMemberCheck = (site, at) => site !== s2 || at <= 28;
-  const grant = (site: MemberId, expected: number): EntryData => ({ type: 'grant', ticket: 't1', site, expectedGeneration: generation(expected), cause });
-
-  it('changes nothing for a grant or a batch item, and a table loaded from a snapshot refuses alike', () => {
-    const table = TicketTable.fromSnapshot(TicketTable.fromDefs([t1, { ...t1, name: 't2' }], limits).snapshot(), limits, undefined, index(20), isSiteAt);
-    expect(table.apply(grant(s2, 0), index(27))).toEqual({ ok: true });
-    expect(table.apply({ type: 'revoke', ticket: 't1', expectedGeneration: generation(1), cause }, index(29))).toEqual({ ok: true });
-    const before = structuredClone(table.snapshot());
-    expect(table.apply(grant(s2, 2), index(31))).toEqual({ ok: false, reason: 'not-a-site-member' });
-    expect(table.snapshot()).toEqual(before);
-    const batch: EntryData = { type: 'grant-batch', grants: [{ ticket: 't1', site: s2, expectedGeneration: generation(2) }, { ticket: 't2', site: s1, expectedGeneration: generation(0) }], cause: { by: 'auto', reason: 'initial' } };
-    const replayed = TicketTable.fromSnapshot(structuredClone(table.snapshot()), limits, undefined, index(31), isSiteAt);
-    for (const t of [table, replayed]) {
-      expect(t.apply(batch, index(32))).toEqual({ ok: true, skipped: ['t1'] });
-      expect(t.get('t1')).toMatchObject({ holder: null, generation: 2 });
-      expect(t.get('t2')).toMatchObject({ holder: s1, generation: 1 });
-    }
-    expect(replayed.snapshot()).toEqual(table.snapshot());
   });
 });
