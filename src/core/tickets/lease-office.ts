@@ -377,7 +377,7 @@ export class LeaseOffice {
 
   /** The old holder's lease has run out (or there was none): the guarded grant goes ahead, unless its site left (grant-target.ts). */
   private completeGuardedGrant(name: string, pg: PendingGrant, holder: MemberId | null, gen: Generation, live: boolean): void {
-    const gone = grantTargetProblem(this.deps.registry.config, pg.site);
+    const gone = grantTargetProblem(this.deps.registry.kindOf(pg.site), pg.site);
     if (gone === null && (live || this.hasUncommittedChange(name))) return;
     this.pendingGrants.delete(name);
     if (gone !== null) return this.result(pg.commandId, false, gone.code, `${gone.message} any more: ${name} was not granted`);
@@ -498,7 +498,7 @@ export class LeaseOffice {
   }
 
   private grant(cmd: Command<'grant'>, holder: MemberId | null, gen: Generation): void {
-    const target = grantTargetProblem(this.deps.registry.config, cmd.site);
+    const target = grantTargetProblem(this.deps.registry.kindOf(cmd.site), cmd.site);
     if (target !== null) return this.result(cmd.id, false, target.code, target.message);
     if (holder === cmd.site) return this.result(cmd.id, false, 'already-granted', `${cmd.ticket} is already granted to ${cmd.site}`);
     if (this.pendingGrants.has(cmd.ticket) || this.hasUncommittedChange(cmd.ticket)) {
