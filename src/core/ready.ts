@@ -75,7 +75,9 @@ export type CommandErrorCode =
   /** member remove --confirm-fenced: the member (or another voter) is not known to be fenced, or a leader is known. */
   | 'not-fenced'
   /** member remove --confirm-fenced: a lease the removed member may hold still runs in this member's view (the message says how long). */
-  | 'lease-running';
+  | 'lease-running'
+  /** member remove / replace: the voters left that the leader heard within an election timeout would be no majority (registry/reconfig-check.ts). */
+  | 'voters-silent';
 
 export type CoreEvent =
   | { readonly type: 'role'; readonly role: Role; readonly term: Term; readonly leader: MemberId | null }

@@ -1,8 +1,7 @@
 // The registry: Raft with PreVote (§9.6), CheckQuorum (§6.2), leader
 // stickiness and a leader lease (DESIGN.md §2), single-server membership
-// changes (dissertation §4.1), log compaction, snapshots in chunks. Elections
-// (PreVote, votes, the leader lease, CheckQuorum, TimeoutNow) live in election.ts, a follower's
-// side of replication in follower.ts, admission of
+// changes (dissertation §4.1), log compaction, snapshots in chunks. Elections (PreVote, votes, the leader lease,
+// CheckQuorum, TimeoutNow) live in election.ts, a follower's side of replication in follower.ts, admission of
 // incarnations in incarnation.ts, snapshot transfer in snapshot-transfer.ts. Raft only: it
 // knows no tickets and no gossip (etcd's raft.go knows no application). What
 // a committed entry means, what a snapshot's table holds and how a message
@@ -108,6 +107,7 @@ export class Registry {
   get lastIndex(): Index { return this.log.lastIndex(); }
   get snapshotIndex(): Index { return this.log.snapshot.index; }
   get config(): readonly Member[] { return this.members; }
+  heardRecently(id: MemberId): boolean { return id === this.self || (this.role === 'leader' && (this.progress.get(id)?.ackedSentAt ?? -Infinity) >= this.now - this.timing.electionTimeoutMs); } // while leading: id answered a heartbeat sent within an election timeout (reconfig-check.ts)
   matchOf(id: MemberId): number { return this.role === 'leader' ? (this.progress.get(id)?.match ?? 0) : 0; } // while leading: up to where id's log is known to match ours (0: unknown)
   configAt(i: Index): readonly Member[] { return this.log.membersAt(i); } // in force at entry i, all that applying it may read (config: the latest, committed or not)
 

@@ -16,6 +16,7 @@ import { autoGrantEntries, ticketsOf, type AutoGrant } from './batch-grants.js';
 import { attrRefusal, configChangeRefusal } from './attr-check.js';
 import { PlacementWatch } from './placement-watch.js';
 import { grantTargetProblem, type PendingGrant } from './grant-target.js';
+import { silentMajorityRefusal } from '../registry/reconfig-check.js';
 
 export interface LeaseOfficeTiming {
   readonly renewIntervalMs: number;
@@ -43,7 +44,7 @@ export interface LeaseOfficeDeps {
   readonly time: { readonly now: number };
   /** The applied ticket table (replaced when a snapshot is installed, hence a getter). */
   readonly table: () => TicketTable;
-  readonly registry: Pick<Registry, 'isLeader' | 'leaderNow' | 'term' | 'config' | 'kindOf' | 'canServeLeases' | 'propose' | 'uncommitted' | 'lastIndex' | 'canChangeMembership' | 'transferLeadership'>;
+  readonly registry: Pick<Registry, 'isLeader' | 'leaderNow' | 'term' | 'config' | 'kindOf' | 'canServeLeases' | 'propose' | 'uncommitted' | 'lastIndex' | 'canChangeMembership' | 'transferLeadership' | 'heardRecently'>;
   readonly send: (to: MemberId, msg: RaftMessage) => void;
   readonly event: (e: CoreEvent) => void;
   /** Spreads a committed change of a ticket by gossip (DESIGN.md §3.3). */
@@ -60,10 +61,9 @@ interface LeaseView {
   /** The time `until` was dated from (receipt, taking office, commit): a ticket-change re-dates from it. */
   from: number;
   /**
-   * Where the view comes from: 'office' (assumed when this leader took office:
-   * renewals answered by an earlier leader are unknown), 'commit' (the grant
-   * committed under this leader, no renewal answered yet) or the seq of the
-   * newest renewal this leader answered for it.
+   * Where the view comes from: 'office' (assumed when this leader took office: renewals answered by an earlier leader are
+   * unknown), 'commit' (the grant committed under this leader, no renewal answered yet) or the seq of the newest renewal
+   * this leader answered for it.
    */
   basis: 'office' | 'commit' | number;
   /** The store incarnation of the renewal that is the basis: seqs are ordered only within one (docs/protocol.md §10). */
@@ -88,10 +88,8 @@ export class LeaseOffice {
   /** The tickets placeTickets looks at (placement-watch.ts): not the whole table on every Ready. */
   private readonly watch = new PlacementWatch();
   /**
-   * Who asked for each pending command (AdminCommand.requester), so that every
-   * entry the command leads to names them, also the ones proposed later (a
-   * guarded grant or removal). Dropped with the command's result; bounded by
-   * pendingCommandsMax as the commands are.
+   * Who asked for each pending command (AdminCommand.requester), so that every entry the command leads to names them, also
+   * the ones proposed later (a guarded grant or removal). Dropped with the command's result; bounded as the commands are.
    */
   private readonly requesters = new Map<string, Requester>();
   /** A forced removal waiting for its revokes to commit: the config entry follows them (the leaving site must learn them first). */
@@ -548,7 +546,8 @@ export class LeaseOffice {
    * Membership changes (docs/protocol.md §9, operations.md §8): single-server changes, one at a time,
    * each committed before the next (registry.canChangeMembership). A member joins as a non-voter
    * and is promoted once caught up (registry/incarnation.ts). Removing this leader hands leadership
-   * over first; the command is then the new leader's to take (code not-leader). A site that holds
+   * over first; the command is then the new leader's to take (code not-leader). A remove or replace is refused
+   * when the voters left that this leader heard recently are no majority (reconfig-check.ts). A site that holds
    * tickets is removed only with `force`, which revokes them first: the revokes commit before the
    * change; while this leader stays, nobody else is granted them before their leases end (the lease
    * views run on). A new leader knows no view of a revoked lease: see docs/operations.md §8, caution.
@@ -586,6 +585,8 @@ export class LeaseOffice {
       members = [...members, { ...added, voter: false }];
     }
     if (!members.some((x) => x.kind === 'site')) return this.result(cmd.id, false, 'invalid', 'the last site cannot be removed');
+    const silent = leaving === null ? null : silentMajorityRefusal(members, leaving, (id) => reg.heardRecently(id));
+    if (silent !== null) return this.result(cmd.id, false, 'voters-silent', silent);
     if (held.length > 0 && cmd.type !== 'member-add') {
       if (this.pendingRemoval !== null) return this.result(cmd.id, false, 'change-in-progress', `the removal of ${this.pendingRemoval.type === 'member-remove' ? this.pendingRemoval.member : this.pendingRemoval.old} is revoking its tickets`);
       // Revoke first; the change follows once they committed (applied()), so the site learns them while still a member.
