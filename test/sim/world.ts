@@ -1456,8 +1456,12 @@ export class World {
     this.retired.add(old);
     this.nodes.splice(this.nodes.indexOf(old), 1);
     const r = this.replaceRng;
-    const leader = this.leader()?.core;
-    const members = (leader?.status().members ?? this.configs[old.idx]!.members).map((m) => ({ id: m.id, kind: m.kind }));
+    // The committed configuration as a member that applied it shows it: the leader, or (seed 856 --live-changes: the
+    // answer came as the leader lost office) any member whose latest configuration has the change; else as the admin
+    // would write it. Never the old file: it lists the old member and not the new one, which would refuse to start.
+    const done = (c: Node): boolean => c.core !== null && c.core.status().members.some((m) => m.id === rep.member.id) && !c.core.status().members.some((m) => m.id === old.info.id);
+    const leader = [this.leader(), ...this.nodes].find((c) => c !== undefined && done(c))?.core ?? undefined;
+    const members = (leader?.status().members ?? [...this.configs[old.idx]!.members.filter((m) => m.id !== old.info.id), rep.member]).map((m) => ({ id: m.id, kind: m.kind }));
     const n = this.newNode(this.all.length, rep.member, 1 + r.range(-this.rho, this.rho), r.int(0, 10_000_000), 0);
     // A new store: it must be admitted (a non-voter that catches up) before it votes.
     n.wipes = 1;
