@@ -8,7 +8,7 @@
 // (issue 15, item 2).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listenHttp, serverSentEvents } from '../src/adapters/http-listener.js';
+import { listenHttp, sendText, serverSentEvents } from '../src/adapters/http-listener.js';
 import { parseHttpListen } from '../src/adapters/http-listen-address.js';
 import type { FormationEvents } from '../src/runtime/formation-events.js';
 import { memberMetrics } from '../src/runtime/metrics.js';
@@ -35,7 +35,7 @@ export async function serveHttp(c: ObservationComponents, events: FormationEvent
     events,
     tickets: () => c.admin.views(c.pump.core.tickets(), true),
   };
-  const registry = memberMetrics({
+  const metrics = memberMetrics({
     ...readings,
     ...(c.siteCounters === undefined ? {} : { siteCounters: c.siteCounters }),
     ...(alerts === null ? {} : { alertHandler: () => alerts.counts() }),
@@ -50,10 +50,8 @@ export async function serveHttp(c: ObservationComponents, events: FormationEvent
   const server = await listenHttp(
     listen,
     {
-      '/metrics': async (_req, res) => {
-        const text = await registry.metrics();
-        res.writeHead(200, { 'content-type': registry.contentType }).end(text);
-      },
+      // Compressed when the scraper accepts it (Prometheus does): the text is repetitive, 1.7 MiB → 85 KiB at 10 000 tickets.
+      '/metrics': async (req, res) => sendText(req, res, { 'content-type': metrics.contentType }, await metrics.text()),
       '/': (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': statusPageCsp, ...noStore }).end(renderStatusPage(status.snapshot()));
       },

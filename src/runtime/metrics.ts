@@ -1,4 +1,5 @@
-// The Prometheus metrics of a member (issue 13), through prom-client: names
+// The Prometheus metrics of a member (issue 13), through prom-client but for
+// the ticket series (src/runtime/ticket-metrics.ts, sized for many tickets): names
 // with the `tollbooth_` prefix, base units (seconds), `_total` counters,
 // state as one 0/1 series per state, and who holds a ticket or leads the
 // registry as a label of an info-style gauge (value 1), so a query can read
@@ -15,8 +16,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PeerState, Transport } from '../ports/ports.js';
 import { formatProtocolVersion, protocolVersion } from '../wire/protocol-version.js';
-import type { TicketView } from './admin-service.js';
 import type { MemberReadings } from './member-readings.js';
+import { ticketMetricsText } from './ticket-metrics.js';
 
 /** Counters kept by the composition root's probes (a site's health probes, its alert hooks). */
 export interface SiteCounters {
@@ -53,8 +54,28 @@ const linkStates: readonly PeerState[] = ['connected', 'connecting', 'disconnect
  */
 const cibWriteBucketsSeconds = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10];
 
-/** A registry with every tollbooth metric and Node's default ones. */
-export function memberMetrics(c: MetricsComponents): Registry {
+/** A member's /metrics: the exposition and its content type. */
+export interface MemberMetrics {
+  readonly contentType: string;
+  /** The whole exposition, read from the member now. */
+  text(): Promise<string>;
+}
+
+/**
+ * Every tollbooth metric and Node's default ones: the ticket series from src/runtime/ticket-metrics.ts
+ * (per ticket only what an alert needs beyond ticketDetailSeriesMax tickets), the rest through prom-client.
+ */
+export function memberMetrics(c: MetricsComponents): MemberMetrics {
+  const lastChange = new Map<string, number>();
+  const registry = memberRegistry(c, lastChange);
+  return {
+    contentType: registry.contentType,
+    text: async () => `${await registry.metrics()}\n${ticketMetricsText({ kind: c.kind, tickets: c.tickets, lastChange })}`,
+  };
+}
+
+/** The prom-client registry of every metric but the ticket series; keeps `lastChange` (each ticket's) from the events. */
+function memberRegistry(c: MetricsComponents, lastChange: Map<string, number>): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // prom-client names three gauges `_total`, which `promtool check metrics` rejects; each is the sum
@@ -62,7 +83,6 @@ export function memberMetrics(c: MetricsComponents): Registry {
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const core = c.pump.core;
   const registers = [registry];
-  const lastChange = new Map<string, number>();
   const eventCounts = new Counter({ name: 'tollbooth_events_total', help: 'Events this member reported (tollbooth watch, alert hooks), by event.', labelNames: ['event'], registers });
   let leaderChanges = 0;
   let leaseGuardRevokes = 0;
@@ -105,42 +125,6 @@ export function memberMetrics(c: MetricsComponents): Registry {
       this.set({ member: c.self, kind: c.kind, formation: c.formation, version: c.version, protocol: c.transport.protocol ?? formatProtocolVersion(protocolVersion) }, 1);
     },
   });
-
-  // ── tickets ──
-  const perTicket = (name: string, help: string, value: (t: TicketView) => number | null): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['ticket'],
-      registers,
-      collect() {
-        this.reset();
-        for (const t of c.tickets()) {
-          const v = value(t);
-          if (v !== null) this.set({ ticket: t.name }, v);
-        }
-      },
-    });
-  };
-  new Gauge({
-    name: 'tollbooth_ticket_holder_info',
-    help: 'The site that holds the ticket in the registry, as the holder label (empty when none). Always 1.',
-    labelNames: ['ticket', 'holder'],
-    registers,
-    collect() {
-      this.reset();
-      for (const t of c.tickets()) this.set({ ticket: t.name, holder: t.holder ?? '' }, 1);
-    },
-  });
-  perTicket('tollbooth_ticket_generation', 'The ticket\'s generation (fencing token, the CIB term): it only grows.', (t) => t.generation);
-  perTicket('tollbooth_ticket_lease_remaining_seconds', 'Lease left in this member\'s view (the leader\'s, or the holder\'s own); absent when unknown.', (t) => (t.leaseLeftMs === null ? null : t.leaseLeftMs / 1000));
-  perTicket('tollbooth_ticket_lease_duration_seconds', 'The ticket\'s lease duration (booth expire).', (t) => t.leaseDurationMs / 1000);
-  perTicket('tollbooth_ticket_standby', '1 while the ticket is in standby.', (t) => (t.standby ? 1 : 0));
-  perTicket('tollbooth_ticket_managed', '0 after an admin revoke: the ticket is not placed again until granted.', (t) => (t.managed ? 1 : 0));
-  if (c.kind === 'site') {
-    perTicket('tollbooth_ticket_granted_here', '1 when this site\'s ticket sink (the CIB) has the ticket granted, confirmed by the write.', (t) => (t.grantedHere === true ? 1 : 0));
-  }
-  perTicket('tollbooth_ticket_last_change_timestamp_seconds', 'When this member applied the ticket\'s last grant, revoke or standby change (its wall clock, Unix seconds); absent before the first since start.', (t) => lastChange.get(t.name) ?? null);
 
   // ── registry ──
   new Gauge({

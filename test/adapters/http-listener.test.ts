@@ -5,11 +5,14 @@
 // event), a client that reads nothing shows as a growing backlog (what
 // the status page's stream drops such a client on), close() cuts the client
 // off, and a client that goes away is reported through onClose. Waits are for
-// the socket's own events, with the test's deadline.
+// the socket's own events, with the test's deadline. A text response
+// (sendText, /metrics) is gzip-compressed when the client's Accept-Encoding
+// takes gzip, and plain otherwise.
 import { connect, type Socket } from 'node:net';
-import type { Server } from 'node:http';
+import { request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listenHttp, serverSentEvents, sseRetryMs } from '../../src/adapters/http-listener.js';
+import { acceptsGzip, listenHttp, sendText, serverSentEvents, sseRetryMs } from '../../src/adapters/http-listener.js';
 import type { EventStream } from '../../src/ports/event-stream.js';
 
 describe('server-sent events on the HTTP listener', () => {
@@ -111,5 +114,61 @@ describe('server-sent events on the HTTP listener', () => {
     let late = false;
     stream.onClose(() => (late = true));
     expect(late).toBe(true);
+  });
+});
+
+describe('a text response, compressed when the client accepts it (sendText)', () => {
+  let server: Server | null = null;
+  const text = Array.from({ length: 5_000 }, (_, i) => `tollbooth_ticket_holder_info{ticket="t${i}",holder="10.0.0.1"} 1`).join('\n');
+
+  afterEach(async () => {
+    const s = server;
+    server = null;
+    if (s !== null) await new Promise<void>((resolve) => s.close(() => resolve()));
+  });
+
+  /** GET /metrics with `acceptEncoding` (none when null): the status, headers and raw body. */
+  async function get(acceptEncoding: string | null): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+    if (server === null) server = await listenHttp({ host: '127.0.0.1', port: 0 }, { '/metrics': (req, res) => sendText(req, res, { 'content-type': 'text/plain' }, text) }, (err) => {
+      throw err;
+    });
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/metrics', agent: false, headers: acceptEncoding === null ? {} : { 'accept-encoding': acceptEncoding } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('gzip when asked for, as Prometheus does: the same text, far fewer bytes', async () => {
+    const r = await get('gzip');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-encoding']).toBe('gzip');
+    expect(r.headers.vary).toBe('accept-encoding');
+    expect(r.headers['content-type']).toBe('text/plain');
+    expect(gunzipSync(r.body).toString('utf8')).toBe(text);
+    expect(r.body.length).toBeLessThan(Buffer.byteLength(text) / 10);
+  });
+
+  it('plain without Accept-Encoding, with gzip refused (q=0) or with other codings only', async () => {
+    for (const accept of [null, 'gzip;q=0', 'identity', 'br, deflate', 'gzip; q=0.0, identity']) {
+      const r = await get(accept);
+      expect(r.headers['content-encoding'], String(accept)).toBeUndefined();
+      expect(r.body.toString('utf8'), String(accept)).toBe(text);
+    }
+  });
+
+  it('reads Accept-Encoding as RFC 9110 lists it: any case, a weight, the wildcard', () => {
+    const req = (v: string): IncomingMessage => ({ headers: { 'accept-encoding': v } }) as IncomingMessage;
+    expect(acceptsGzip(req('deflate, GZIP;q=0.5'))).toBe(true);
+    expect(acceptsGzip(req('*'))).toBe(true);
+    expect(acceptsGzip(req('gzip;q=0.000'))).toBe(false);
+    expect(acceptsGzip(req('x-gzip2'))).toBe(false);
   });
 });
