@@ -7,17 +7,32 @@
 // Deadlines move later without rewriting ticket files: the lease guard record
 // (<dir>/lease-guard, src/adapters/lease-guard-file.ts) holds each grant's
 // current deadline, armed before the grant is written and extended in one
-// write per guard update; readTicketState combines the two.
+// write per guard update; readTicketState combines the two. readAll (the
+// pump's read-back) watches the directory and reads only the files reported
+// changed, and looks at every file (a stat each) at least every fullSweepMs.
 
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
 import { assert, generation, ms } from '../../core/types.js';
 import type { AbortOptions, EffectOutcome, MonotonicClock, TicketSink } from '../../ports/ports.js';
+import { DirectoryChanges } from './directory-changes.js';
 import { LeaseGuardFile, readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
 
 /** Ticket files written at once by applyBatch (the pump's per-ticket writers had 32 in flight): 50,000 at once ran out of file descriptors (EMFILE). */
 export const fileWritesInFlightMax = 32;
+
+/**
+ * readAll looks at every ticket file at least this often (a stat each, a read of those that changed);
+ * in between, only at the files the directory watch reported changed (src/adapters/pacemaker/
+ * directory-changes.ts). The pump reads back every 30 s (sinkReadBackIntervalMs) and after each guard
+ * update: a change whose watch event was lost is seen at the first read-back 30 s after the last sweep.
+ */
+export const fullSweepMs = 30_000;
+
+/** Ticket files a full sweep looks at between turns of the event loop. */
+const sweepChunk = 500;
 
 /** The lease guard record's file name inside the ticket directory. */
 export const guardFileName = 'lease-guard';
@@ -44,12 +59,20 @@ export class FileTicketSink implements TicketSink {
    * Every write replaces the file (a new inode); an edit in place changes its times.
    */
   private readonly lastRead = new Map<string, { readonly identity: string; readonly state: FileTicketState | null }>();
+  /** Which ticket files changed since the last readAll, as the directory watch saw it. */
+  private readonly changes: DirectoryChanges;
+  /** When readAll last looked at every ticket file (clock ms); null before the first. */
+  private lastSweepAt: number | null = null;
+  /** The last readAll: whether it looked at every ticket file, and how many it looked at (tests, bench). */
+  lastReadAll: { readonly sweep: boolean; readonly examined: number } | null = null;
 
   constructor(
     private readonly dir: string,
     private readonly boot: string,
     private readonly clock: MonotonicClock,
-  ) {}
+  ) {
+    this.changes = new DirectoryChanges(dir);
+  }
 
   static fileName(ticket: string): string {
     return `${encodeURIComponent(ticket)}.json`;
@@ -63,11 +86,30 @@ export class FileTicketSink implements TicketSink {
   async readAll(_options?: AbortOptions): Promise<CibTicketState[]> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const guard = await this.guard();
+    const changes = await this.changes.take();
+    const now = this.clock.now();
+    const sweep = !changes.complete || this.lastSweepAt === null || now - this.lastSweepAt >= fullSweepMs;
+    let examined = 0;
+    if (sweep) {
+      this.lastSweepAt = now;
+      const names = new Set((await readdir(this.dir)).filter(isTicketFile));
+      for (const f of [...this.lastRead.keys()]) if (!names.has(f)) this.lastRead.delete(f);
+      for (const f of names) {
+        // A file the watch reported is read again even if its identity looks the same (a write in the same clock tick).
+        await this.examine(f, changes.names.has(f));
+        examined += 1;
+        if (examined % sweepChunk === 0) await new Promise((r) => setImmediate(r));
+      }
+    } else {
+      for (const f of changes.names) {
+        if (!isTicketFile(f)) continue;
+        await this.examine(f, true);
+        examined += 1;
+      }
+    }
+    this.lastReadAll = { sweep, examined };
     const out: CibTicketState[] = [];
-    const names = new Set((await readdir(this.dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')));
-    for (const f of [...this.lastRead.keys()]) if (!names.has(f)) this.lastRead.delete(f);
-    for (const f of names) {
-      const file = await this.readKnown(f);
+    for (const { state: file } of this.lastRead.values()) {
       if (file === null) continue;
       const s = withGuard(file, guard.get(file.ticket));
       const sameBoot = s.bootId === this.boot;
@@ -81,22 +123,34 @@ export class FileTicketSink implements TicketSink {
     return out;
   }
 
-  /** One ticket file, read again only if it changed since the last readAll (lastRead). */
-  private async readKnown(f: string): Promise<FileTicketState | null> {
+  /**
+   * One ticket file: read again if `force` or if its identity changed since the last reading (lastRead);
+   * forgotten if it is gone. The stat is synchronous: a full sweep makes 10 000 of them, which take a
+   * tenth of the CPU of as many stat promises (sweepChunk at a time between turns of the event loop).
+   */
+  private async examine(f: string, force: boolean): Promise<void> {
     const path = join(this.dir, f);
     let identity: string;
     try {
-      const st = await stat(path, { bigint: true });
+      const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+      if (st === undefined) {
+        this.lastRead.delete(f);
+        return;
+      }
       identity = `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
     } catch {
       this.lastRead.delete(f);
-      return null;
+      return;
     }
     const known = this.lastRead.get(f);
-    if (known !== undefined && known.identity === identity) return known.state;
+    if (!force && known !== undefined && known.identity === identity) return;
     const state = await readTicketFile(path);
     this.lastRead.set(f, { identity, state });
-    return state;
+  }
+
+  /** Stops watching the ticket directory (readAll watches it from its first call). */
+  close(): void {
+    this.changes.close();
   }
 
   async extendGuard(update: GuardUpdate, _options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: string[] }> {
@@ -194,6 +248,11 @@ export class FileTicketSink implements TicketSink {
       return { ok: false, error: (err as Error).message };
     }
   }
+}
+
+/** A ticket file's name (not the guard record, not a temp file of writeFileAtomic). */
+function isTicketFile(f: string): boolean {
+  return f.endsWith('.json') && !f.startsWith('.');
 }
 
 /** Reads one ticket file; null when it is missing or not a ticket file (reported by the caller's checks). */

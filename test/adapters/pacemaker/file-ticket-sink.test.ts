@@ -3,11 +3,17 @@
 // ticket the way the CLI and the integration tests do (readTicketState: the
 // ticket file with the guard record's deadline), and a broken medium is the
 // ticket directory replaced by a plain file, so that every write fails.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// readAll reads again only what changed; at rest, with many tickets, it looks
+// at no file at all unless the directory watch reported one (an edit in place,
+// a file replaced or removed), and at every file at each full sweep or when
+// the watch was lost.
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileTicketSink, readTicketState } from '../../../src/adapters/pacemaker/file-ticket-sink.js';
+import { FileTicketSink, fullSweepMs, readTicketState } from '../../../src/adapters/pacemaker/file-ticket-sink.js';
+import { generation, ms } from '../../../src/core/types.js';
+import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { describeTicketSinkCompliance, HandClock, start, type SinkMedium } from './ticket-sink-compliance.js';
 
 describeTicketSinkCompliance('FileTicketSink', async (): Promise<SinkMedium> => {
@@ -51,6 +57,68 @@ describe('FileTicketSink.readAll reads again only what changed', () => {
       await rm(join(dir, FileTicketSink.fileName('ticketB')));
       expect((await sink.readAll()).map((t) => t.name)).toEqual(['ticketA']);
     } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('FileTicketSink.readAll at rest looks only at what the directory watch reported', () => {
+  it('many tickets: nothing looked at when nothing changed; an edit in place, a file replaced or removed is seen; every file at each full sweep', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'file-ticket-sink-'));
+    const clock = new HandClock(start);
+    const dir = join(root, 'tickets');
+    const sink = new FileTicketSink(dir, 'test-boot', clock);
+    try {
+      const n = 300;
+      const grant = (i: number): TicketEffect => ({ id: i, ticket: `t${i}`, granted: true, standby: false, generation: generation(3), owner: null, revokeBy: ms(start + 600_000), attrs: {} });
+      const results = await sink.applyBatch(Array.from({ length: n }, (_, i) => grant(i)));
+      expect(results.every((r) => r.ok)).toBe(true);
+      const granted = async (): Promise<Set<string>> => new Set((await sink.readAll()).filter((t) => t.granted).map((t) => t.name));
+      expect((await granted()).size).toBe(n);
+      expect(sink.lastReadAll).toEqual({ sweep: true, examined: n });
+      // At rest: not one file looked at, the same answer.
+      expect((await granted()).size).toBe(n);
+      expect(sink.lastReadAll).toEqual({ sweep: false, examined: 0 });
+
+      // Someone else revokes t7 by editing its file in place (the same inode), as an admin might.
+      const file = (t: string): string => join(dir, FileTicketSink.fileName(t));
+      const revoked = async (t: string): Promise<string> => `${JSON.stringify({ ...(JSON.parse(await readFile(file(t), 'utf8')) as object), granted: false, revokeBy: null })}\n`;
+      await writeFile(file('t7'), await revoked('t7'));
+      const seen = async (what: string, done: (g: Set<string>) => boolean): Promise<void> => {
+        // The watch's event is handled by the event loop: readAll is called until it is seen, within a deadline.
+        const deadline = Date.now() + 10_000;
+        while (Date.now() < deadline) {
+          if (done(await granted())) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        throw new Error(`readAll never saw ${what}`);
+      };
+      await seen('the edit in place', (g) => !g.has('t7') && g.size === n - 1);
+      expect(sink.lastReadAll?.sweep).toBe(false);
+      // Replaced (a new file renamed over it, as crm_ticket-like writers do) and removed.
+      const tmp = join(dir, '.t8.json.tmp');
+      await writeFile(tmp, await revoked('t8'));
+      await rename(tmp, file('t8'));
+      await rm(file('t9'));
+      await seen('t8 replaced and t9 removed', (g) => !g.has('t8') && !g.has('t9') && g.size === n - 3);
+      expect(sink.lastReadAll?.sweep).toBe(false);
+      expect((await sink.readAll()).some((t) => t.name === 't9')).toBe(false);
+      expect(sink.lastReadAll).toEqual({ sweep: false, examined: 0 });
+
+      // Every fullSweepMs, every file is looked at whatever the watch said.
+      clock.t += fullSweepMs;
+      expect((await granted()).size).toBe(n - 3);
+      expect(sink.lastReadAll).toEqual({ sweep: true, examined: n - 1 });
+
+      // Without the watch (lost, failed: here closed), the next readAll looks at every file, and sees an edit made meanwhile.
+      sink.close();
+      await writeFile(file('t10'), await revoked('t10'));
+      expect((await granted()).has('t10')).toBe(false);
+      expect(sink.lastReadAll).toEqual({ sweep: true, examined: n - 1 });
+      expect((await granted()).size).toBe(n - 4);
+      expect(sink.lastReadAll).toEqual({ sweep: false, examined: 0 });
+    } finally {
+      sink.close();
       await rm(root, { recursive: true, force: true });
     }
   });
