@@ -10,18 +10,29 @@
 // lease when a member restarts (issue 15), and a cold formation's first grant
 // waits for its members to start. A bundle is a few dozen files.
 //
-// What stays outside: classic-level (a native addon, found by node-gyp-build
-// next to its package), and level and pino (loaded as packages so their own
-// `require`s and worker files resolve as they expect). Everything the bundle
-// leaves out is a production dependency, so the installed package
-// (packaging/deb) and `npm ci` both carry it.
+// pino and classic-level's JavaScript are bundled too (issue 15: loaded as
+// packages, they were some thirty CommonJS files resolved, read and compiled
+// one at a time, their sources scanned again for the named exports an ES
+// module imports; docs/benchmarks.md, "CLI start-up"). Two things of theirs
+// still come from node_modules at run time:
+// - classic-level's native addon: its binding.js asks node-gyp-build for the
+//   addon next to `__dirname`, which in a bundle would be dist/bin (and an ES
+//   module has no `__dirname` at all). The plugin below gives node-gyp-build
+//   the package's own directory instead, found with `require.resolve` from
+//   the chunk, so the addon is the one `npm ci` or the .deb installed
+//   (prebuilds/ or build/, as node-gyp-build picks).
+// - pino's transports (worker threads that load pino/lib/worker.js by path,
+//   from `__dirname`): tollbooth writes its logs to a synchronous destination
+//   and starts none; in the bundle a transport would throw at once.
+// Both stay production dependencies, so the installed package (packaging/deb)
+// and `npm ci` carry their files. `level` stays outside: only tests use it.
 //
 // The bundle is written over dist/bin/tollbooth.js itself, with its chunks
 // beside it: every test, bench and the .deb then run what ships, and
 // site-agent/main.ts finds `../bin/tollbooth.js` (the lease guard's command)
 // from a chunk in dist/bin as from dist/site-agent. tsc is not incremental
 // here (tsconfig.build.json), so each build starts from tsc's own output.
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +41,21 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const binDir = join(repo, 'dist', 'bin');
 const entry = join(binDir, 'tollbooth.js');
 /** Packages loaded from node_modules at run time rather than bundled (see above). */
-const external = ['classic-level', 'level', 'pino'];
+const external = ['level'];
+
+/**
+ * classic-level's binding.js is `require('node-gyp-build')(__dirname)`: in the bundle, the directory
+ * of the installed package instead (see the file comment). `require` is the chunk's own (the banner).
+ */
+const classicLevelBinding: Plugin = {
+  name: 'classic-level-binding',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]classic-level[\\/]binding\.js$/ }, () => ({
+      contents: "module.exports = require('node-gyp-build')(require('node:path').dirname(require.resolve('classic-level/package.json')));\n",
+      loader: 'js',
+    }));
+  },
+};
 /** esbuild names the shared pieces `chunk-<hash>.js`, the lazily imported modules after their source. */
 const chunkPrefix = 'chunk-';
 
@@ -59,6 +84,7 @@ async function main(): Promise<void> {
     banner: { js: "import { createRequire as tollboothCreateRequire } from 'node:module'; const require = tollboothCreateRequire(import.meta.url);" },
     logLevel: 'warning',
     metafile: true,
+    plugins: [classicLevelBinding],
   });
   const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
   process.stdout.write(`bundle: ${entry} → ${outputs.length} files in dist/bin\n`);
