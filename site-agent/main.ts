@@ -34,7 +34,6 @@ import { Pump } from '../src/runtime/pump.js';
 import { KeyFileError, publicKeyOfSeed, readSeedFile } from '../src/cli/keys.js';
 import { memberKeyCandidates } from '../src/config/paths.js';
 import { ticketSinkFor, type TicketSinkKind } from './ticket-sink.js';
-import { quorumGuardianLoop, readGuardianSettings } from './quorum-guardian.js';
 import type { QuorumGuardianLoop } from '../src/guardian/guardian-loop.js';
 import { errorFields } from '../src/errors.js';
 import { parseHttpListen } from '../src/adapters/http-listen-address.js';
@@ -167,7 +166,9 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   }
   const me = findSelf(config, kind, opts.self);
   const id = memberIdOf(me);
-  const guardianSettings = opts.quorumGuardian === undefined ? null : readGuardianSettings(opts.quorumGuardian);
+  // Only with --quorum-guardian: the guardian and its corosync adapters are not loaded otherwise (issue 15: start-up).
+  const guardianModule = opts.quorumGuardian === undefined ? null : await import('./quorum-guardian.js');
+  const guardianSettings = opts.quorumGuardian === undefined || guardianModule === null ? null : guardianModule.readGuardianSettings(opts.quorumGuardian);
   if (guardianSettings !== null && 'errors' in guardianSettings) throw new StartupError(exitConfig, guardianSettings.errors);
   if (guardianSettings !== null && kind !== 'site') throw new StartupError(exitConfig, '--quorum-guardian is for site agents');
   if (opts.http !== undefined) {
@@ -408,10 +409,10 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
       await monitor.start();
     }
   }
-  if (guardianSettings !== null) {
+  if (guardianSettings !== null && guardianModule !== null) {
     const glog = log.child({ module: 'quorum-guardian' });
     for (const w of guardianSettings.warnings) glog.warn({}, w);
-    guardian = quorumGuardianLoop(guardianSettings.settings, seed, me.address, glog);
+    guardian = guardianModule.quorumGuardianLoop(guardianSettings.settings, seed, me.address, glog);
     guardian.start();
   }
   configWatch = watchCommittedConfig(pump, admin, opts.config, log.child({ module: 'config' }));
