@@ -306,13 +306,13 @@ export class Member {
 
   hasReady(): boolean {
     this.settle();
-    return this.outMessages.length > 0 || this.bridge.hasReady() || this.outEffects.length > 0 || this.outGuard.length > 0 || this.outEvents.length > 0 || this.registry.hasPersist();
+    return this.outMessages.length > 0 || this.bridge.hasReady() || this.outEffects.length > 0 || this.outGuard.length > 0 || this.outEvents.length > 0 || this.registry.hasPersist() || this.site?.holder.wantsSinkRead() === true;
   }
 
   ready(): Ready {
     this.settle();
     this.bridge.collect(this.outMessages);
-    const r: Ready = { persist: this.registry.takePersist(), messages: this.outMessages, effects: this.outEffects, guard: this.outGuard, events: this.outEvents };
+    const r: Ready = { persist: this.registry.takePersist(), messages: this.outMessages, effects: this.outEffects, guard: this.outGuard, events: this.outEvents, ...(this.site?.holder.takeSinkRead() === true ? { readSink: true as const } : {}) };
     this.outMessages = [];
     this.outEffects = [];
     this.outGuard = [];

@@ -137,6 +137,13 @@ export interface Ready {
   readonly effects: readonly TicketEffect[];
   readonly guard: readonly GuardUpdate[];
   readonly events: readonly CoreEvent[];
+  /**
+   * Set: read the sink back and report what it holds (Report 'sink-state'), as after a guard update.
+   * A site agent that took over a grant from another node of its site and holds it past booth's
+   * `expires` asks it: the old node's lease guard revokes the grant then, and no write of this agent
+   * would show it (site-takeover.ts). Absent: no read needed beyond the host's own.
+   */
+  readonly readSink?: true;
 }
 
 /**

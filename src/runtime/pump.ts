@@ -383,6 +383,8 @@ export class Pump extends EventEmitter<{
     // Started once the whole Ready's effects wait: they go in one write.
     if (r.effects.length > 0 && this.c.sink !== null && !this.effectsBusy) void this.runEffects(this.c.sink);
     if (r.guard.length > 0) this.startGuard(r.guard);
+    // A take-over hold past `expires` (site-takeover.ts): the old node's guard may have revoked the grant.
+    if (r.readSink === true && this.c.sink !== null) void this.readBack(this.c.sink);
     if (this.guardFlushPending !== null) {
       this.guardFlushPending();
       this.guardFlushPending = null;

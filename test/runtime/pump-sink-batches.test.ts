@@ -6,7 +6,8 @@
 // deadline passed while it waited is reported failed without being written;
 // a write that throws fails every effect in it; and the core gets one
 // effect-result per effect written (with the write's time), none for an
-// effect superseded while it waited.
+// effect superseded while it waited. A Ready that asks for a read of the sink
+// (readSink) gets one, reported as a sink-state.
 //
 // How: the real Pump around a scripted core (it hands out the Readies the test
 // queues and records the reports it gets) and a sink that records each batch
@@ -235,6 +236,19 @@ describe('Pump: ticket effects go to the sink in batches', () => {
     ]);
     expect(sink.batches[1]).toEqual(grants.slice(0, sinkBatchEffectsMax));
     await until('every result reported', () => core.results().length === revokes.length + grants.length);
+    await pump.stop();
+  });
+});
+
+describe('Pump: a read of the sink the core asks for', () => {
+  // Ready.readSink: a take-over hold past booth's `expires` (site-takeover.ts) learns only from a read
+  // whether the old node's guard revoked the grant; the pump's own reads come every 30 s.
+  it('reads the sink back and reports what it holds, with the time the read began', async () => {
+    const { core, clock, pump } = await setup();
+    core.readies.push({ persist: null, messages: [], effects: [], guard: [], events: [], readSink: true });
+    pump.report(() => undefined);
+    await until('the sink read back', () => core.reports.some((r) => r.type === 'sink-state'));
+    expect(core.reports.filter((r) => r.type === 'sink-state')).toEqual([{ type: 'sink-state', tickets: [], readStartedAt: clock.t }]);
     await pump.stop();
   });
 });

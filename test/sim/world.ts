@@ -663,6 +663,8 @@ export class World {
       this.onEvents(n, r);
       this.enqueueEffects(n, r.effects);
       for (const update of r.guard) this.startGuardUpdate(n, update);
+      // A take-over hold past `expires` asks for a read of the sink (runtime/pump.ts: Ready.readSink).
+      if (r.readSink === true && this.host.sinkReadBack) this.readSinkBack(n, n.incarnation);
       core.advance(r);
     }
     this.noteLeaseEnds(n);
@@ -1060,6 +1062,13 @@ export class World {
     if (mine.length > 0 && ok && this.host.sinkReadBack) this.report(n, { type: 'sink-state', tickets: this.cibStates(n), readStartedAt: ms(this.local(n)) });
     n.guardWriting = false;
     this.writeGuardUpdates(n);
+  }
+
+  /** A read of the sink the core asked for (Ready.readSink), reported as it is now, after the Ready that asked. */
+  private readSinkBack(n: Node, incarnation: number): void {
+    this.at(this.now, () => {
+      if (n.incarnation === incarnation) this.report(n, { type: 'sink-state', tickets: this.cibStates(n), readStartedAt: ms(this.local(n)) });
+    });
   }
 
   /**

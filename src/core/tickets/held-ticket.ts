@@ -2,7 +2,7 @@
 // generation the table gives this site, its lease, and the last CIB effect
 // handed out. Pure; split out of site-holder.ts to keep it within the file-size limit.
 
-import { ms, type Generation, type Ms } from '../types.js';
+import { ms, type Generation, type MemberId, type Ms } from '../types.js';
 import type { TicketEffect } from './holder-effects.js';
 import type { SharedLease } from './lease-cohort.js';
 
@@ -91,6 +91,18 @@ export class HeldTicket {
 /** A ticket nothing is known of yet. */
 export function newHeldTicket(name: string): HeldTicket {
   return new HeldTicket(name);
+}
+
+/**
+ * A grant found in the CIB at start-up: it came from a real renewal before a restart (or from an agent of this
+ * site on another node); its guard deadline (`revokeBy`, null: none live) is the only safe memory of that lease.
+ */
+export function foundGranted(h: HeldTicket, generation: Generation, owner: MemberId, revokeBy: Ms | null, now: Ms): void {
+  h.issued = { id: 0, granted: true, standby: false, generation, owner, revokeBy, attrs: {}, confirmed: true, confirmedAt: now };
+  h.gen = null;
+  h.acquireReadyAt = now;
+  h.leaseEnd = null;
+  h.startup = false;
 }
 
 /** Generations given up whose CIB revoke is confirmed, taken out of `owed`: the leader hears of them (SiteHolder.takeReleases). */

@@ -11,7 +11,7 @@ import { SinkWriteTimes, type SinkSpeedChange } from './sink-write-times.js';
 import { EarliestPerKeyHeap } from '../min-heap.js';
 import type { CibTicketState, GuardUpdate, TicketEffect } from './holder-effects.js';
 import { assertGuardInsideLease, sameAttrs } from './holder-checks.js';
-import { newHeldTicket, releasesDue, type HeldTicket, type Issued } from './held-ticket.js';
+import { foundGranted, newHeldTicket, releasesDue, type HeldTicket, type Issued } from './held-ticket.js';
 import { Takeovers } from './site-takeover.js';
 import { guardExtensions, guardNeedsExtending, nextWakeAt, onGuardResult, sinkLost, type GuardSent } from './holder-guard.js';
 import { SinkProbe, type SinkProbeTiming } from './sink-probe.js';
@@ -80,42 +80,28 @@ export class SiteHolder {
     this.probe = probeTiming === null ? null : new SinkProbe(probeTiming, now);
     this.renewals = new RenewalBook(renewalsInFlightMax, seqStart);
     this.writes = new SinkWriteTimes(usableMinMs);
+    this.takeovers = new Takeovers(effectRetryMs);
     for (const c of cib) {
       const h = this.ticket(c.name);
-      if (c.granted) {
-        // A deadline of this store's guard that has passed is no memory of a live lease: that guard
-        // revoked the grant, or stood down because another agent of this site took it over.
-        const revokeBy = c.revokeBy !== null && c.revokeBy > now ? c.revokeBy : null;
-        // A grant found in the CIB at start-up came from a real renewal before
-        // a restart; its guard deadline is the only safe memory of that lease.
-        h.issued = {
-          id: 0,
-          granted: true,
-          standby: false,
-          generation: c.generation,
-          owner: this.self,
-          revokeBy,
-          attrs: {},
-          confirmed: true,
-          confirmedAt: now,
-        };
-        this.confirmedGrants.add(c.name);
-        h.gen = null;
-        h.acquireReadyAt = now;
-        h.leaseEnd = null;
-        h.startup = false;
-        this.cibLease.set(c.name, { gen: c.generation, revokeBy });
-        // No deadline of ours, but booth's `expires` is still ahead: an agent of this site wrote the
-        // grant on another node and stopped (the group moved). Hold it, neither revoked nor written,
-        // until the registry confirms this site holds that generation — then it stays granted, no
-        // resource restarts — or refuses, or `expires` comes (docs/protocol.md §10, the hand-over).
-        if (revokeBy === null && c.expiresAt !== undefined && c.expiresAt !== null) this.takeovers.add(c.name, c.generation, c.expiresAt, now);
-      }
+      if (!c.granted) continue;
+      // A deadline of this store's guard that has passed is no memory of a live lease: that guard
+      // revoked the grant, or stood down because another agent of this site took it over.
+      const revokeBy = c.revokeBy !== null && c.revokeBy > now ? c.revokeBy : null;
+      foundGranted(h, c.generation, this.self, revokeBy, now);
+      this.confirmedGrants.add(c.name);
+      this.cibLease.set(c.name, { gen: c.generation, revokeBy });
+      // No deadline of ours, but booth's `expires` is still ahead: an agent of this site wrote the
+      // grant on another node and stopped (the group moved). Hold it, neither revoked nor written,
+      // until the registry confirms this site holds that generation — then it stays granted, no
+      // resource restarts — or refuses, or `expires` comes (docs/protocol.md §10, the hand-over).
+      if (revokeBy === null && c.expiresAt !== undefined && c.expiresAt !== null) this.takeovers.add(c.name, c.generation, c.expiresAt, now);
     }
   }
 
   /** Grants an agent of this site wrote on another node, held until the registry answers (site-takeover.ts). */
-  private readonly takeovers = new Takeovers();
+  private readonly takeovers: Takeovers;
+  /** A take-over hold past `expires` wants the host to read the sink back (Ready.readSink). */
+  private sinkReadWanted = false;
 
   /** Leases recovered from the CIB at start-up, adopted once the table confirms the generation. */
   private readonly cibLease = new Map<string, { gen: Generation; revokeBy: Ms | null }>();
@@ -285,7 +271,8 @@ export class SiteHolder {
   /** Whether a grant held for a take-over stays untouched now; adopts a confirmed one (site-takeover.ts). */
   private holdsForTakeover(h: HeldTicket, t: TicketState | undefined, now: Ms): boolean {
     const v = this.takeovers.verdict(h.name, h.gen, t?.generation, this.healthy && !this.blocked.has(h.name), t === undefined ? null : this.revokeLead(t), now);
-    if (v.kind === 'hold') this.wakeups.push(v.until, h.name);
+    if (v.kind === 'hold') this.wakeups.push(v.wakeAt, h.name);
+    if (v.kind === 'hold' && v.read) this.sinkReadWanted = true;
     if (v.kind !== 'adopt') return v.kind === 'hold';
     if (h.leaseEnd === null || v.leaseEnd > h.leaseEnd) Object.assign(h, { leaseEnd: v.leaseEnd, leaseEndHigh: v.leaseEnd, leaseMsHigh: Math.max(h.leaseMsHigh, v.leaseMs) });
     // A lease the registry vouches for, of a grant already in the CIB: no acquire-after.
@@ -543,12 +530,22 @@ export class SiteHolder {
    * sinkLost). Returns the grants found lost.
    */
   onSinkState(states: readonly CibTicketState[], readStartedAt: Ms, now: Ms): Array<{ ticket: string; generation: Generation }> {
-    return sinkLost(states, readStartedAt, this.held.values(), (h) => {
+    const lost = (h: HeldTicket): void => {
       this.forget(h);
       h.retryAt = now;
       this.dirty.add(h.name);
-    });
+    };
+    const grants = sinkLost(states, readStartedAt, this.held.values(), lost);
+    // A take-over whose grant is gone ends: from here on a ticket this site does not hold (site-takeover.ts).
+    for (const name of this.takeovers.sinkRead(states, readStartedAt)) lost(this.ticket(name));
+    return grants;
   }
+
+  /** Whether the host is to read the sink back (a take-over hold past `expires`: Ready.readSink). */
+  wantsSinkRead(): boolean { return this.sinkReadWanted; }
+
+  /** As wantsSinkRead, for the Ready that asks: cleared. */
+  takeSinkRead(): boolean { const want = this.sinkReadWanted; this.sinkReadWanted = false; return want; }
 
   /** Generations given up whose CIB revoke is confirmed: tell the leader so it can move them at once. */
   takeReleases(): Array<{ name: string; generation: Generation; seqFloor: number }> {

@@ -7,10 +7,19 @@
 // its generation; confirmed, and shown by the table, the holder adopts it and
 // writes it again with its own deadline (granted → granted: nothing restarts);
 // refused, or unconfirmed when `expires` comes, the hold ends and the holder
-// revokes it as it always did. Pure bookkeeping; site-holder.ts owns one.
+// revokes it as it always did. A hold that goes on past `expires` on the
+// registry's word keeps a grant only until the old node's lease guard revokes
+// it (its deadline is that `expires`): from then on the holder asks the host
+// to read the sink back, and a read that no longer shows the grant ends the
+// take-over — the ticket is then one this site does not hold (simulator
+// --live-changes seed 249, and 135 on f2e6fa4: a hold renewed by every answer
+// while the new store's table lagged believed for 17.3 s and 9.5 s in grants
+// the old guard had revoked).
+// Pure bookkeeping; site-holder.ts owns one.
 
 import { holderRevokeAt } from '../lease.js';
 import { assert, ms, type Generation, type Ms } from '../types.js';
+import type { CibTicketState } from './holder-effects.js';
 import type { HeldAtIndex } from './site-renewals.js';
 
 interface Takeover {
@@ -23,10 +32,18 @@ interface Takeover {
   leaseMs: number;
   /** The registry said another site or generation holds the ticket (or that it is gone). */
   refused: boolean;
+  /** When the take-over began: a sink read begun earlier says nothing of it. */
+  readonly since: Ms;
+  /** The next time the sink is to be read back while the hold lasts: from `holdUntil` (`expires`) on. */
+  readAt: Ms;
 }
 
 /** What the holder does with a ticket now: nothing special, hold it untouched until `until`, or adopt the confirmed lease. */
-export type TakeoverVerdict = { readonly kind: 'none' } | { readonly kind: 'hold'; readonly until: Ms } | { readonly kind: 'adopt'; readonly leaseEnd: Ms; readonly leaseMs: number };
+export type TakeoverVerdict =
+  | { readonly kind: 'none' }
+  /** `wakeAt`: the next look (the hold's end or its next read); `read`: the host is to read the sink back now. */
+  | { readonly kind: 'hold'; readonly until: Ms; readonly wakeAt: Ms; readonly read: boolean }
+  | { readonly kind: 'adopt'; readonly leaseEnd: Ms; readonly leaseMs: number };
 
 /** Refusals that say this site does not hold the CIB's generation. */
 const lostReasons: ReadonlySet<string> = new Set(['not-holder', 'stale-generation', 'no-such-ticket']);
@@ -34,9 +51,14 @@ const lostReasons: ReadonlySet<string> = new Set(['not-holder', 'stale-generatio
 export class Takeovers {
   private readonly book = new Map<string, Takeover>();
 
+  constructor(
+    /** How often the sink is read back while a hold lasts past `expires`. */
+    private readonly readEveryMs: number,
+  ) {}
+
   /** A grant found at start-up without a live deadline of this store's guard, `expires` at `holdUntil` (local clock). */
   add(name: string, gen: Generation, holdUntil: Ms, now: Ms): void {
-    if (holdUntil > now) this.book.set(name, { gen, holdUntil, leaseEnd: null, leaseMs: 0, refused: false });
+    if (holdUntil > now) this.book.set(name, { gen, holdUntil, leaseEnd: null, leaseMs: 0, refused: false, since: now, readAt: holdUntil });
   }
 
   /** Whether a renewal must list tickets (a take-over renews what the CIB holds, which the table may not show). */
@@ -87,8 +109,31 @@ export class Takeovers {
       return { kind: 'adopt', leaseEnd: tk.leaseEnd, leaseMs: tk.leaseMs };
     }
     const until = ms(tk.leaseEnd !== null && revokeLeadMs !== null ? holderRevokeAt(tk.leaseEnd, revokeLeadMs) : tk.holdUntil);
-    if (!tk.refused && canRun && now < until) return { kind: 'hold', until };
+    if (!tk.refused && canRun && now < until) {
+      // Past `expires` the old node's guard may have revoked the grant: only a read of the sink tells (sinkRead).
+      const read = now >= tk.readAt;
+      if (read) tk.readAt = ms(now + this.readEveryMs);
+      return { kind: 'hold', until, wakeAt: ms(Math.min(until, tk.readAt)), read };
+    }
     this.book.delete(name);
     return { kind: 'none' };
+  }
+
+  /**
+   * The sink as the host read it back (begun at `readStartedAt`): a take-over whose grant it does not
+   * show at the take-over's generation ends (the old node's guard revoked it at `expires`, or an
+   * admin did). Returns the tickets whose take-over ended.
+   */
+  sinkRead(states: readonly CibTicketState[], readStartedAt: Ms): string[] {
+    const ended: string[] = [];
+    if (this.book.size === 0) return ended;
+    const byName = new Map(states.map((c) => [c.name, c]));
+    for (const [name, tk] of this.book) {
+      const c = byName.get(name);
+      if (readStartedAt < tk.since || (c !== undefined && c.granted && c.generation === tk.gen)) continue;
+      this.book.delete(name);
+      ended.push(name);
+    }
+    return ended;
   }
 }

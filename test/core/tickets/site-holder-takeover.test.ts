@@ -7,7 +7,10 @@
 // registry confirms the site holds that generation; confirmed (an answered
 // renewal of it) and shown by the table, it writes the grant again with its own
 // deadline — granted → granted, so nothing restarts — and never a revoke in
-// between; refused, or unanswered until `expires`, it revokes as before.
+// between; refused, or unanswered until `expires`, it revokes as before. Held
+// past `expires` on the registry's word, it asks the host to read the sink
+// back, and a read without the grant (the old node's guard revoked it at
+// `expires`) ends the take-over.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../../src/core/config.js';
 import type { Cause, EntryData } from '../../../src/core/messages.js';
@@ -106,5 +109,60 @@ describe('a grant an agent of this site wrote on another node (the hand-over)', 
     const h = startedOnOtherNode(gen, 5_000, 4_000);
     h.syncWithTable(fresh.all(), ms(5_000));
     expect(reconcile(h, fresh, 5_000).map((e) => e.granted)).toEqual([false]);
+  });
+
+  describe('held past `expires` on the registry\'s word while the table lags (sim seed 249 --live-changes)', () => {
+    // Until then the hold, extended by every answer, never learnt that the old node's guard had revoked
+    // the grant at `expires`: the new agent believed in it for 14.6 s, renewing a ticket it did not run.
+    const fresh = tableAfter([]);
+    const start = (): SiteHolder => {
+      const h = startedOnOtherNode(gen, 1_000, 4_000);
+      h.syncWithTable(fresh.all(), ms(1_000));
+      expect(reconcile(h, fresh, 1_000)).toEqual([]);
+      const seq = h.recordRenewal(null, [], ms(1_100));
+      h.onRenewed(seq, { granted: [{ name: 'T', generation: gen, leaseDurationMs: leaseMs }], refused: [] }, (n) => fresh.get(n), ms(1_150));
+      expect(reconcile(h, fresh, 1_200)).toEqual([]);
+      return h;
+    };
+
+    it('asks for a read of the sink once `expires` has passed, and again every retry delay while the hold lasts', () => {
+      const h = start();
+      expect(reconcile(h, fresh, 3_999)).toEqual([]);
+      expect(h.wantsSinkRead()).toBe(false);
+      expect(h.nextDeadline(ms(3_999))).toBeLessThanOrEqual(4_000);
+      expect(reconcile(h, fresh, 4_000)).toEqual([]);
+      expect(h.takeSinkRead()).toBe(true);
+      expect(h.wantsSinkRead()).toBe(false);
+      expect(h.nextDeadline(ms(4_000))).toBeLessThanOrEqual(4_200);
+      expect(reconcile(h, fresh, 4_200)).toEqual([]);
+      expect(h.takeSinkRead()).toBe(true);
+    });
+
+    it('a read that still shows the grant keeps the hold; the table arriving then adopts it', () => {
+      const h = start();
+      expect(reconcile(h, fresh, 4_000)).toEqual([]);
+      expect(h.takeSinkRead()).toBe(true);
+      expect(h.onSinkState([{ name: 'T', granted: true, generation: gen, revokeBy: null, expiresAt: ms(4_000) }], ms(4_050), ms(4_100))).toEqual([]);
+      expect(reconcile(h, fresh, 4_100)).toEqual([]);
+      expect(h.renewItems()).toEqual([{ name: 'T', generation: gen }]);
+      h.syncWithTable(held.all(), ms(4_300));
+      expect(reconcile(h, held, 4_300).map((e) => ({ granted: e.granted, generation: e.generation }))).toEqual([{ granted: true, generation: gen }]);
+    });
+
+    it('a read without the grant ends the take-over: the ticket is then one this site does not hold', () => {
+      const h = start();
+      expect(reconcile(h, fresh, 4_000)).toEqual([]);
+      expect(h.takeSinkRead()).toBe(true);
+      expect(h.onSinkState([{ name: 'T', granted: false, generation: gen, revokeBy: null }], ms(4_050), ms(4_100))).toEqual([{ ticket: 'T', generation: gen }]);
+      expect(h.view('T')).toMatchObject({ granted: false });
+      // No longer renewed at the CIB's generation (the leader's lease runs out and it grants as always), nor held untouched.
+      expect(h.renewItems()).toEqual([]);
+      expect(h.renewalByIndex(fresh)).not.toBeNull();
+      expect(reconcile(h, fresh, 4_100).map((e) => e.granted)).toEqual([false]);
+      expect(h.wantsSinkRead()).toBe(false);
+      // The table catching up later gives it as any grant: after acquire-after, not adopted.
+      h.syncWithTable(held.all(), ms(5_000));
+      expect(reconcile(h, held, 5_000).filter((e) => e.granted)).toEqual([]);
+    });
   });
 });
