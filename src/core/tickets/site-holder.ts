@@ -270,7 +270,7 @@ export class SiteHolder {
 
   /** Whether a grant held for a take-over stays untouched now; adopts a confirmed one (site-takeover.ts). */
   private holdsForTakeover(h: HeldTicket, t: TicketState | undefined, now: Ms): boolean {
-    const v = this.takeovers.verdict(h.name, h.gen, t?.generation, this.healthy && !this.blocked.has(h.name), t === undefined ? null : this.revokeLead(t), now);
+    const v = this.takeovers.verdict(h.name, h.gen, t?.generation, this.healthy && !this.blocked.has(h.name), t === undefined ? null : this.revokeLead(t), this.usableMinMs, now);
     if (v.kind === 'hold') this.wakeups.push(v.wakeAt, h.name);
     if (v.kind === 'hold' && v.read) this.sinkReadWanted = true;
     if (v.kind !== 'adopt') return v.kind === 'hold';

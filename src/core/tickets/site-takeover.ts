@@ -99,16 +99,20 @@ export class Takeovers {
   /**
    * Adopt once the registry confirmed the CIB's generation and the table (`heldGen`, `tableGen`)
    * shows it; hold while unrefused, runnable here and before the deadline (`expires` unconfirmed,
-   * the confirmed lease's revoke time after); otherwise the take-over ends.
+   * the confirmed lease's revoke time after); otherwise the take-over ends. `revokeLeadMs` is null
+   * for a ticket this store's table does not know yet (added after the config file this agent read,
+   * its snapshot still on the way): a confirmed lease is then held with the largest lead any valid
+   * definition allows (lease − usableMinMs: config.ts), never later than a known lead would hold it,
+   * and at least until `expires` as unconfirmed.
    */
-  verdict(name: string, heldGen: Generation | null, tableGen: Generation | undefined, canRun: boolean, revokeLeadMs: number | null, now: Ms): TakeoverVerdict {
+  verdict(name: string, heldGen: Generation | null, tableGen: Generation | undefined, canRun: boolean, revokeLeadMs: number | null, usableMinMs: number, now: Ms): TakeoverVerdict {
     const tk = this.book.get(name);
     if (tk === undefined) return { kind: 'none' };
     if (!tk.refused && canRun && tk.leaseEnd !== null && heldGen === tk.gen && tableGen === tk.gen) {
       this.book.delete(name);
       return { kind: 'adopt', leaseEnd: tk.leaseEnd, leaseMs: tk.leaseMs };
     }
-    const until = ms(tk.leaseEnd !== null && revokeLeadMs !== null ? holderRevokeAt(tk.leaseEnd, revokeLeadMs) : tk.holdUntil);
+    const until = holdEnd(tk, revokeLeadMs, usableMinMs);
     if (!tk.refused && canRun && now < until) {
       // Past `expires` the old node's guard may have revoked the grant: only a read of the sink tells (sinkRead).
       const read = now >= tk.readAt;
@@ -136,4 +140,13 @@ export class Takeovers {
     }
     return ended;
   }
+}
+
+/** The latest a take-over may be held now (Takeovers.verdict). */
+function holdEnd(tk: Takeover, revokeLeadMs: number | null, usableMinMs: number): Ms {
+  if (tk.leaseEnd === null) return tk.holdUntil;
+  if (revokeLeadMs !== null) return ms(holderRevokeAt(tk.leaseEnd, revokeLeadMs));
+  // Until seed 249 --live-changes, a ticket unknown to the table was held only until `expires`, confirmed or not: a
+  // ticket added by `config apply` was revoked by the new agent of a fast move while the registry vouched for it.
+  return ms(Math.max(tk.holdUntil, holderRevokeAt(tk.leaseEnd, Math.max(0, tk.leaseMs - usableMinMs))));
 }

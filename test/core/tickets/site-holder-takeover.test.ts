@@ -165,4 +165,40 @@ describe('a grant an agent of this site wrote on another node (the hand-over)', 
       expect(reconcile(h, held, 5_000).filter((e) => e.granted)).toEqual([]);
     });
   });
+
+  describe('of a ticket the new store does not know yet (added by `config apply`, the snapshot still on the way)', () => {
+    // Seed 249 --live-changes: held only until `expires` although confirmed, then revoked as a ticket missing from the table.
+    const defU: TicketDef = { ...def, name: 'U' };
+    const usableMinMs = 5_000;
+    const known = TicketTable.fromDefs([def, defU], limits);
+    expect(known.apply({ type: 'grant', ticket: 'U', site: siteA, expectedGeneration: generation(0), cause }, index(1))).toEqual({ ok: true });
+    const genU = known.get('U')!.generation;
+    const unknown = tableAfter([]);
+    // T, not held here, gets its start-up revoke: only U matters.
+    const onU = (h: SiteHolder, table: TicketTable, now: number): TicketEffect[] => reconcile(h, table, now).filter((e) => e.ticket === 'U');
+    const start = (): SiteHolder => {
+      const h = new SiteHolder(siteA, 4, 200, hooks, usableMinMs, [{ name: 'U', granted: true, generation: genU, revokeBy: null, expiresAt: ms(4_000) }], ms(1_000), 1);
+      h.syncWithTable(unknown.all(), ms(1_000));
+      expect(onU(h, unknown, 1_000)).toEqual([]);
+      const seq = h.recordRenewal(null, [], ms(1_100));
+      h.onRenewed(seq, { granted: [{ name: 'U', generation: genU, leaseDurationMs: leaseMs }], refused: [] }, (n) => unknown.get(n), ms(1_150));
+      return h;
+    };
+
+    it('is held on the registry\'s word past `expires` and kept when the table arrives', () => {
+      const h = start();
+      expect(onU(h, unknown, 4_000)).toEqual([]);
+      h.syncWithTable(known.all(), ms(5_000));
+      const effects = onU(h, known, 5_000);
+      expect(effects.map((e) => ({ granted: e.granted, generation: e.generation, revokeBy: e.revokeBy }))).toEqual([{ granted: true, generation: genU, revokeBy: 1_100 + leaseMs - def.revokeLeadMs }]);
+    });
+
+    it('is revoked once the confirmed lease less the largest lead a definition may have runs out without the table', () => {
+      const h = start();
+      // lease − usableMinMs is the largest valid revoke lead: held until s + usableMinMs.
+      expect(h.nextDeadline(ms(4_000))).toBeLessThanOrEqual(1_100 + usableMinMs);
+      expect(onU(h, unknown, 1_100 + usableMinMs - 1)).toEqual([]);
+      expect(onU(h, unknown, 1_100 + usableMinMs).map((e) => e.granted)).toEqual([false]);
+    });
+  });
 });
