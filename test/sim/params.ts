@@ -124,8 +124,8 @@ export interface DrawOptions {
   readonly manyTickets?: boolean;
   /**
    * Draws the 'member-replace' and 'agent-move' faults (issue 11 items 3, 4) in their share of the mixed
-   * seeds (`--live-changes`). Not in the default draw yet (the lead decides; docs/verification.md §7). Seeds
-   * 179 and 205, which did not converge with them, were the simulator's: a lost majority deferred past the heal.
+   * seeds (`--live-changes`). Kept out of the default draw, so that the mutant pins (searched in it) stay put; CI
+   * runs seeds 1–300 with them too (seeds-live-changes.test.ts; docs/verification.md §7).
    */
   readonly liveChanges?: boolean;
 }

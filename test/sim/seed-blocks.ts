@@ -1,13 +1,14 @@
 // Shared by the seed test files: runs a block of seeds and returns what failed,
 // with the command that replays each failure.
 import { failed, runSeed, summarize, type Summary } from './run.js';
+import type { DrawOptions } from './params.js';
 
-export function runBlock(first: number, last: number): { bad: unknown[]; summary: Summary } {
+export function runBlock(first: number, last: number, options: DrawOptions = {}): { bad: unknown[]; summary: Summary } {
   const results = [];
-  for (let s = first; s <= last; s++) results.push(runSeed(s));
+  for (let s = first; s <= last; s++) results.push(runSeed(s, undefined, options));
   const bad = results.filter(failed).map((r) => ({
     seed: r.seed,
-    replay: `npm run sim -- --seed ${r.seed}`,
+    replay: `npm run sim -- --seed ${r.seed}${options.liveChanges === true ? ' --live-changes' : ''}`,
     violations: r.violations.slice(0, 3),
     liveness: r.livenessFailures.slice(0, 3),
     falseFailovers: r.falseFailovers,
@@ -27,18 +28,29 @@ export const simTestTimeoutMs = 30 * 60_000;
 /** Seeds run in CI: SIM_SEEDS (default 1000), split in two halves so both cores work. */
 export const seedsTotal = Number(process.env.SIM_SEEDS ?? 1000);
 
+/** Seeds run in CI with the live-change faults (member replace, agent moves) in their share too: SIM_LIVE_SEEDS (default 300). */
+export const liveSeedsTotal = Number(process.env.SIM_LIVE_SEEDS ?? 300);
+
+type Describe = (name: string, fn: () => void) => void;
+type It = (name: string, fn: () => void, timeoutMs: number) => void;
+type Expect = (v: unknown) => { toEqual(x: unknown): void; toBe(x: unknown): void; toBeGreaterThan(x: number): void };
+
 /** Declares the seed tests of one half (each half is its own file, so vitest runs them on both cores). */
-export function defineSeedTests(half: 1 | 2, describe: (name: string, fn: () => void) => void, it: (name: string, fn: () => void, timeoutMs: number) => void, expect: (v: unknown) => { toEqual(x: unknown): void; toBe(x: unknown): void; toBeGreaterThan(x: number): void }): void {
+export function defineSeedTests(half: 1 | 2, describe: Describe, it: It, expect: Expect): void {
   const mid = Math.ceil(seedsTotal / 2);
-  const lo = half === 1 ? 1 : mid + 1;
-  const hi = half === 1 ? mid : seedsTotal;
+  defineSeedBlocks(half === 1 ? 1 : mid + 1, half === 1 ? mid : seedsTotal, {}, describe, it, expect);
+}
+
+/** Declares seeds lo–hi in four blocks, drawn with `options`. */
+export function defineSeedBlocks(lo: number, hi: number, options: DrawOptions, describe: Describe, it: It, expect: Expect): void {
   const blocks = 4;
-  describe(`simulator: the real core under faults (seeds ${lo}–${hi})`, () => {
+  const what = options.liveChanges === true ? 'with live formation changes ' : '';
+  describe(`simulator: the real core under faults ${what}(seeds ${lo}–${hi})`, () => {
     for (let b = 0; b < blocks; b++) {
       const first = lo + Math.floor((b * (hi - lo + 1)) / blocks);
       const last = lo - 1 + Math.floor(((b + 1) * (hi - lo + 1)) / blocks);
       it(`seeds ${first}–${last} keep every invariant and converge`, () => {
-        const { bad, summary } = runBlock(first, last);
+        const { bad, summary } = runBlock(first, last, options);
         expect(bad).toEqual([]);
         expect(summary.minGuardGapMs === null || summary.minGuardGapMs > 0).toBe(true);
         expect(summary.failoverMs.count).toBeGreaterThan(0);
