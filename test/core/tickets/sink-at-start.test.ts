@@ -1,0 +1,92 @@
+// What a site writes for tickets it does not hold (tickets/sink-at-start.ts, SiteHolder.issue; issue 15):
+// nothing for a ticket its sink's start-up read shows not granted (but the first, whose write times the
+// sink), nothing when only the generation or the holder of a ticket not granted here changes, and still a
+// revoke of a grant the sink shows (S1).
+import { describe, expect, it } from 'vitest';
+import { defaultLimits } from '../../../src/core/config.js';
+import type { Cause, EntryData } from '../../../src/core/messages.js';
+import { defaultRules } from '../../../src/core/rules.js';
+import type { CibTicketState } from '../../../src/core/tickets/holder-effects.js';
+import { SiteHolder, type TicketEffect } from '../../../src/core/tickets/site-holder.js';
+import { TicketTable } from '../../../src/core/tickets/ticket-table.js';
+import { generation, index, memberId, ms, type TicketDef } from '../../../src/core/types.js';
+
+const siteA = memberId('site-a');
+const siteB = memberId('site-b');
+const cause: Cause = { by: 'auto', reason: 'initial', detail: 'test' };
+
+function def(name: string): TicketDef {
+  return { name, mode: 'automatic', leaseDurationMs: 10_000, acquireAfterMs: 0, revokeLeadMs: 500, weights: {} };
+}
+
+interface Setup {
+  table: TicketTable;
+  holder: SiteHolder;
+  at: (now: number) => TicketEffect[];
+  apply: (e: EntryData, i: number) => void;
+  /** The start-up reconcile: with a complete read, one revoke of the first ticket (it times the sink), confirmed. */
+  start: () => void;
+}
+
+function setup(names: readonly string[], cib: readonly CibTicketState[], complete: boolean): Setup {
+  const table = TicketTable.fromDefs(names.map(def), { ticketCountMax: defaultLimits.ticketCountMax, attrsPerTicketMax: defaultLimits.attrsPerTicketMax });
+  const holder = new SiteHolder(siteA, 4, 200, { leaseEnd: defaultRules.holderLeaseEnd, revokeLead: defaultRules.revokeLead }, 1_000, cib, ms(0), 1, { unansweredMs: 1_000, everyMinMs: 200 }, complete);
+  const at = (now: number): TicketEffect[] => {
+    holder.syncWithTable(table.all(), ms(now));
+    const effects: TicketEffect[] = [];
+    holder.reconcile((n) => table.get(n), () => table.all(), ms(now), effects, []);
+    return effects;
+  };
+  const apply = (e: EntryData, i: number): void => {
+    expect(table.apply(e, index(i))).toEqual({ ok: true });
+  };
+  const start = (): void => {
+    const first = at(0);
+    expect(first.map((e) => [e.ticket, e.granted, e.background])).toEqual([[names[0], false, true]]);
+    holder.onEffectResult(first[0]!.id, true, ms(50), [], 40);
+    expect(at(50)).toEqual([]);
+  };
+  return { table, holder, at, apply, start };
+}
+
+describe('a site writes only what changes its sink', () => {
+  it('writes no start-up revoke for a ticket its complete start-up read shows not granted, or does not name', () => {
+    const cib = ['first', 'revoked'].map((name) => ({ name, granted: false, generation: generation(3), revokeBy: null }));
+    const { start } = setup(['first', 'absent', 'revoked'], cib, true);
+    start();
+  });
+
+  it('writes nothing when a ticket not granted here is placed at another site, and a revoke once it was granted here', () => {
+    const { at, apply, holder, table, start } = setup(['t0', 't1', 't2'], [], true);
+    start();
+    apply({ type: 'grant', ticket: 't1', site: siteB, expectedGeneration: generation(0), cause }, 1);
+    expect(at(100)).toEqual([]);
+    // Placed here: the grant once the lease comes, then the revoke when the ticket moves on.
+    apply({ type: 'grant', ticket: 't2', site: siteA, expectedGeneration: generation(0), cause }, 2);
+    expect(at(200)).toEqual([]);
+    const seq = holder.recordRenewal(null, [], ms(300));
+    holder.onRenewed(seq, { granted: [{ name: 't2', generation: generation(1), leaseDurationMs: 10_000 }], refused: [] }, (n) => table.get(n), ms(300));
+    const [grant] = at(300);
+    expect(grant).toMatchObject({ ticket: 't2', granted: true, generation: 1 });
+    holder.onEffectResult(grant!.id, true, ms(310), [], 10);
+    apply({ type: 'revoke', ticket: 't2', expectedGeneration: generation(1), cause: { by: 'admin', commandId: 'c1', force: false } }, 3);
+    expect(at(400).map((e) => [e.ticket, e.granted, e.generation])).toEqual([['t2', false, 2]]);
+  });
+
+  it('still writes an attribute or a standby flag of a ticket not granted here', () => {
+    const { at, apply, start } = setup(['t0', 't1'], [], true);
+    start();
+    apply({ type: 'attr-set', ticket: 't1', key: 'k', value: 'v', cause }, 1);
+    expect(at(100).map((e) => [e.ticket, e.granted, e.attrs])).toEqual([['t1', false, { k: 'v' }]]);
+  });
+
+  it('revokes a grant the start-up read shows (S1), and writes start-up revokes when the read is not complete', () => {
+    const { at } = setup(['held', 'unlisted'], [{ name: 'held', granted: true, generation: generation(2), revokeBy: null }], false);
+    expect(at(0).map((e) => [e.ticket, e.granted, e.background ?? false]).sort()).toEqual([
+      ['held', false, false],
+      ['unlisted', false, true],
+    ]);
+    const complete = setup(['held'], [{ name: 'held', granted: true, generation: generation(2), revokeBy: null }], true);
+    expect(complete.at(0).map((e) => [e.ticket, e.granted])).toEqual([['held', false]]);
+  });
+});
