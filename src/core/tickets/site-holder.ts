@@ -447,11 +447,11 @@ export class SiteHolder {
     const cur = h.issued;
     if (cur === null && now < h.retryAt) return;
     // A granted ticket whose deadline moves later needs no CIB write: the guard update covers it
-    // (a grant found without a known guard deadline is written again, which arms the guard). Nor does a
-    // ticket not granted here whose generation or holder alone changed (booth writes nothing for a ticket
-    // it does not hold; issue 15: 10,000 "not granted, generation 1" writes beside the holder's grants).
-    const sameGrant = (c: Issued): boolean => c.generation === want.generation && c.owner === want.owner && c.revokeBy !== null && !this.mustRewrite(c, want.revokeBy, now);
-    if (cur !== null && cur.granted === want.granted && cur.standby === want.standby && sameAttrs(cur.attrs, want.attrs) && (!want.granted || sameGrant(cur))) return;
+    // (a grant found without a known guard deadline is written again, which arms the guard). A ticket not
+    // granted here is written when its generation or holder changes: booth writes `-r` with the holder as
+    // `owner` and the term at every site (reference/booth.md), and operators read the holder from any site's CIB.
+    const same = (c: Issued): boolean => c.generation === want.generation && c.owner === want.owner && (!want.granted || (c.revokeBy !== null && !this.mustRewrite(c, want.revokeBy, now)));
+    if (cur !== null && cur.granted === want.granted && cur.standby === want.standby && sameAttrs(cur.attrs, want.attrs) && same(cur)) return;
     // A probe writes a grant again at its recorded deadline or earlier, never later: that is a guard update's job.
     if (this.rewriteAll && cur?.granted === true && want.granted && cur.revokeBy !== null && want.revokeBy !== null && want.revokeBy > cur.revokeBy) want = { ...want, revokeBy: cur.revokeBy };
     const id = this.nextEffectId++;

@@ -1,7 +1,7 @@
 // What a site writes for tickets it does not hold (tickets/sink-at-start.ts, SiteHolder.issue; issue 15):
-// nothing for a ticket its sink's start-up read shows not granted (but the first, whose write times the
-// sink), nothing when only the generation or the holder of a ticket not granted here changes, and still a
-// revoke of a grant the sink shows (S1).
+// nothing at start-up for a ticket its sink's complete start-up read shows not granted (but the first, whose
+// write times the sink); a revoke naming the new holder and generation when the ticket is placed elsewhere
+// (as booth's `-r` at every site); and still a revoke of a grant the sink shows (S1).
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../../src/core/config.js';
 import type { Cause, EntryData } from '../../../src/core/messages.js';
@@ -51,16 +51,20 @@ function setup(names: readonly string[], cib: readonly CibTicketState[], complet
 
 describe('a site writes only what changes its sink', () => {
   it('writes no start-up revoke for a ticket its complete start-up read shows not granted, or does not name', () => {
-    const cib = ['first', 'revoked'].map((name) => ({ name, granted: false, generation: generation(3), revokeBy: null }));
+    // As the table has them (generation 0, nobody holds them): nothing to change. A state that differs is written (booth's `-r`).
+    const cib = ['first', 'revoked'].map((name) => ({ name, granted: false, generation: generation(0), revokeBy: null }));
     const { start } = setup(['first', 'absent', 'revoked'], cib, true);
     start();
   });
 
-  it('writes nothing when a ticket not granted here is placed at another site, and a revoke once it was granted here', () => {
+  it('writes a revoke naming the holder when a ticket not granted here is placed at another site, and a revoke once it was granted here', () => {
     const { at, apply, holder, table, start } = setup(['t0', 't1', 't2'], [], true);
     start();
     apply({ type: 'grant', ticket: 't1', site: siteB, expectedGeneration: generation(0), cause }, 1);
-    expect(at(100)).toEqual([]);
+    const placed = at(100);
+    expect(placed.map((e) => [e.ticket, e.granted, e.generation, e.owner])).toEqual([['t1', false, 1, siteB]]);
+    holder.onEffectResult(placed[0]!.id, true, ms(110), [], 10);
+    expect(at(150)).toEqual([]);
     // Placed here: the grant once the lease comes, then the revoke when the ticket moves on.
     apply({ type: 'grant', ticket: 't2', site: siteA, expectedGeneration: generation(0), cause }, 2);
     expect(at(200)).toEqual([]);
