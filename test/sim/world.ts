@@ -542,9 +542,6 @@ export class World {
         // Distinct for every start of every member: a wiped store never comes back as an incarnation it had.
         freshIncarnation: 1 + n.idx + this.all.length * (n.restarts + 1),
         cib,
-        // The simulated CIB lists every ticket it holds a state of (as the file sink's read); every other member is
-        // told nothing of that, as the crm_ticket sink's read, and writes its start-up revokes.
-        cibComplete: n.idx % 2 === 0,
         gossip: {
           timing: this.params.swim,
           // Its own stream: the registry's draws above are the same as without gossip.
