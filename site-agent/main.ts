@@ -251,6 +251,8 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     snapshotCodec,
     ...(persisted === null ? {} : { persisted }),
     cib,
+    // The file sink's read names every ticket file and all of it; crm_ticket's leaves out states without our booth-cfg-name.
+    cibComplete: sinkKind === 'file',
     renewSeqStart: epoch * 2 ** 32,
     freshIncarnation,
     // Gossip (DESIGN.md §3): membership, relay and dissemination, claims signed with this member's key.

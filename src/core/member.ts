@@ -40,6 +40,8 @@ export interface MemberInit {
   readonly persisted?: PersistedState;
   /** The CIB's ticket state at start-up (sites only). */
   readonly cib?: readonly CibTicketState[];
+  /** `cib` names every ticket state the sink holds, with `shown` of each not granted (tickets/sink-at-start.ts). Default false. */
+  readonly cibComplete?: boolean;
   /**
    * First renewal sequence number of this incarnation: must exceed every seq an
    * earlier incarnation of this member used, so a delayed answer to an old
@@ -179,7 +181,7 @@ export class Member {
     });
     const isSite = config.members.find((m) => m.id === config.self)?.kind === 'site';
     const seqStart = init.renewSeqStart ?? init.now * 2 ** 16 + 1;
-    this.site = isSite ? this.siteLink(new SiteHolder(config.self, limits.renewalsInFlightMax, timing.effectRetryMs, { leaseEnd: rules.holderLeaseEnd, revokeLead: rules.revokeLead }, usableLeaseMinMs(timing.renewIntervalMs, timing.electionTimeoutMs), init.cib ?? [], init.now, seqStart, sinkProbeTiming(timing))) : null;
+    this.site = isSite ? this.siteLink(new SiteHolder(config.self, limits.renewalsInFlightMax, timing.effectRetryMs, { leaseEnd: rules.holderLeaseEnd, revokeLead: rules.revokeLead }, usableLeaseMinMs(timing.renewIntervalMs, timing.electionTimeoutMs), init.cib ?? [], init.now, seqStart, sinkProbeTiming(timing), init.cibComplete ?? false)) : null;
     this.registry.start();
     this.site?.holder.syncWithTable(this.table.all(), this.time.now);
     this.registry.armElectionTimer();

@@ -8,8 +8,11 @@
 // arbitrator on 127.0.0.1–3, libp2p over TCP, LevelDB, the file ticket sink)
 // run a formation of 50 000 manual tickets (the most the config accepts).
 // All three start (a new formation starts once every member has: docs/protocol.md
-// §9), and the test waits for the sites' start-up writes of 50 000 ticket
-// files and a leader; then the second site stops and its state directory is
+// §9), and the test waits for a leader and for the early site's one start-up
+// write (the file sink's start-up read shows every ticket as it should be, not
+// granted and never written, so only the write that times the sink is made:
+// issue 15; until 2026-12-07 a site wrote all 50 000 ticket files here, and
+// the test waited for them); then the second site stops and its state directory is
 // deleted (a lost store); 300 attribute writes through the admin socket make
 // the leader compact its log (every 256 entries); then the second site starts
 // again with an empty store, a new incarnation the leader re-admits, so the
@@ -37,8 +40,8 @@ const writesInParallel = 8;
 const startDeadlineMs = 180_000;
 /** Snapshot transfer, install and catch-up of the late site. */
 const catchUpDeadlineMs = 240_000;
-/** A site's start-up writes of 50 000 ticket files: 1–2 min when the machine is quiet, far more when it is not. */
-const sinkWritesDeadlineMs = 600_000;
+/** A site's one start-up write (sink-at-start.ts), after its start-up read of the ticket directory. */
+const sinkWritesDeadlineMs = 120_000;
 
 /**
  * Term moves allowed at any member from just before the late site starts to the end. Before
@@ -138,12 +141,13 @@ describe(`a late follower catches up by a chunked snapshot of ${ticketCount} tic
   };
 
   it('installs the snapshot, follows the same leader, and keeps replicating', async () => {
-    // A site writes every ticket's state to its sink at start (here 50 000 files). On two busy cores
-    // that alone can cost leader changes (issue 12, item 6): the test lets it finish first.
-    await until('the early site to write its start-up ticket state', sinkWritesDeadlineMs, async () => {
-      const files = await readdir(join(early.dir, 'tickets')).catch(() => []);
-      return files.filter((x) => x.endsWith('.json')).length >= ticketCount ? true : null;
-    }, 1000);
+    // A site writes at start-up only the tickets its sink does not show as they should be, and one that
+    // times the sink (sink-at-start.ts): here every ticket is not granted and has never been written, so
+    // one file, not 50 000 (issue 15; 50 000 fsync'd files cost leader changes on two busy cores, issue 12
+    // item 6, and CI waited up to 10 min for them).
+    const ticketFiles = async (): Promise<string[]> => (await readdir(join(early.dir, 'tickets')).catch(() => [])).filter((x) => x.endsWith('.json') && !x.startsWith('.'));
+    await until('the early site to write the start-up revoke that times its sink', sinkWritesDeadlineMs, async () => ((await ticketFiles()).length >= 1 ? true : null), 1000);
+    expect(await ticketFiles(), 'ticket files the early site wrote at start-up').toHaveLength(1);
 
     // Enough entries for the leader to compact its log.
     for (let i = 0; i < writesBeforeLateStart; i += writesInParallel) {

@@ -44,6 +44,8 @@ interface CibTicket {
   machine: number;
   /** booth's `expires` (wall clock, whole seconds since the simulated epoch) of a grant: its deadline on the writer's wall clock. */
   expiresSec: number | null;
+  /** Standby, owner and attributes as last written (CibTicketState.shown); a guard's revoke leaves them. */
+  shown: NonNullable<CibTicketState['shown']> | null;
 }
 
 interface Node {
@@ -542,6 +544,9 @@ export class World {
         // Distinct for every start of every member: a wiped store never comes back as an incarnation it had.
         freshIncarnation: 1 + n.idx + this.all.length * (n.restarts + 1),
         cib,
+        // The simulated CIB lists every ticket it holds a state of (as the file sink's read); every other member is
+        // told nothing of that, as the crm_ticket sink's read, and writes its start-up revokes.
+        cibComplete: n.idx % 2 === 0,
         gossip: {
           timing: this.params.swim,
           // Its own stream: the registry's draws above are the same as without gossip.
@@ -961,7 +966,7 @@ export class World {
         // Armed (or moved, earlier too) with the grant, disarmed with the revoke (lease-guard-file.ts arm/disarm).
         if (effect.granted && effect.revokeBy !== null) n.guardRecord.set(effect.ticket, { generation: effect.generation, guardAt: effect.revokeBy, ...(effect.leaseEnd === undefined ? {} : { leaseEnd: effect.leaseEnd }), incarnation, expiresSec: this.expiresSecOf(n, effect.revokeBy) });
         else if (!effect.granted) n.guardRecord.delete(effect.ticket);
-        this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy);
+        this.writeCib(n, effect.ticket, effect.granted, effect.generation, effect.revokeBy, 'agent', { standby: effect.standby, owner: effect.owner, attrs: effect.attrs });
       }
     }
     // The host times the write itself (runtime/pump.ts) on its own clock: every effect of the batch took that long.
@@ -973,7 +978,7 @@ export class World {
     this.pumpCib(n);
   }
 
-  private writeCib(n: Node, ticket: string, granted: boolean, gen: number, guardAt: number | null, by: LateRevoke['by'] = 'agent'): void {
+  private writeCib(n: Node, ticket: string, granted: boolean, gen: number, guardAt: number | null, by: LateRevoke['by'] = 'agent', shown?: CibTicket['shown']): void {
     const prev = n.cib.get(ticket);
     if (prev?.granted === true && !granted) {
       const end = this.leaseEndTrue.get(`${n.home}|${ticket}|${prev.generation}`);
@@ -984,7 +989,7 @@ export class World {
       this.afterGuard.landed += 1;
       this.grantsAfterEnforced.set(`${n.home}|${ticket}|${gen}`, this.now);
     }
-    n.cib.set(ticket, { granted, generation: gen, guardAt: granted ? guardAt : null, machine: n.machine, expiresSec: granted && guardAt !== null ? this.expiresSecOf(n, guardAt) : null });
+    n.cib.set(ticket, { granted, generation: gen, guardAt: granted ? guardAt : null, machine: n.machine, expiresSec: granted && guardAt !== null ? this.expiresSecOf(n, guardAt) : null, shown: shown ?? prev?.shown ?? null });
     this.noteMoveOutcome(n, ticket, granted, gen, by);
     if (prev?.granted !== granted || (granted && prev.generation !== gen)) {
       this.checker.onCib(n.info.id, ticket, granted, gen, this.now);
@@ -1082,7 +1087,9 @@ export class World {
     for (const [name, c] of n.cib) {
       const own = c.machine === n.machine;
       const expiresAt = !own && c.granted && c.expiresSec !== null ? ms(Math.floor(this.local(n) + c.expiresSec * 1000 - this.wallNow(n) - cibExpiresSlackMs)) : null;
-      out.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: !own || c.guardAt === null ? null : ms(c.guardAt), ...(own ? {} : { expiresAt }) });
+      // An even-numbered member's read is complete (as the file sink's): it shows all of a ticket not granted.
+      const shown = n.idx % 2 === 0 && !c.granted && c.shown !== null ? { shown: c.shown } : {};
+      out.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: !own || c.guardAt === null ? null : ms(c.guardAt), ...(own ? {} : { expiresAt }), ...shown });
     }
     return out;
   }

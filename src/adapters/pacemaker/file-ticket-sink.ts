@@ -15,7 +15,7 @@ import { statSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
-import { assert, generation, ms } from '../../core/types.js';
+import { assert, generation, memberId, ms } from '../../core/types.js';
 import type { AbortOptions, EffectOutcome, MonotonicClock, TicketSink } from '../../ports/ports.js';
 import { DirectoryChanges } from './directory-changes.js';
 import { LeaseGuardFile, readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
@@ -118,6 +118,8 @@ export class FileTicketSink implements TicketSink {
         granted: s.granted && sameBoot,
         generation: generation(s.generation),
         revokeBy: sameBoot && s.revokeBy !== null ? ms(s.revokeBy) : null,
+        // All a revoke writes besides, of a file that is one: a start-up revoke that would write the same is not written.
+        ...shownOf(s),
       });
     }
     return out;
@@ -248,6 +250,13 @@ export class FileTicketSink implements TicketSink {
       return { ok: false, error: (err as Error).message };
     }
   }
+}
+
+/** CibTicketState.shown of a file not granted, if it holds all a revoke writes (a file edited by hand may not). */
+function shownOf(s: FileTicketState): Pick<CibTicketState, 'shown'> {
+  const attrs = s.attrs as unknown;
+  const wellFormed = typeof s.standby === 'boolean' && (s.owner === null || typeof s.owner === 'string') && typeof attrs === 'object' && attrs !== null && Object.values(attrs).every((v) => typeof v === 'string');
+  return s.granted || !wellFormed ? {} : { shown: { standby: s.standby, owner: s.owner === null ? null : memberId(s.owner), attrs: s.attrs } };
 }
 
 /** A ticket file's name (not the guard record, not a temp file of writeFileAtomic). */

@@ -74,4 +74,10 @@ export interface CibTicketState {
    * maybe on another node, may leave it there. Absent or null: unknown.
    */
   readonly expiresAt?: Ms | null;
+  /**
+   * Of a ticket the sink shows not granted, everything else a revoke writes, where the sink reads it
+   * (the file sink): a start-up revoke that would write exactly this is not written (sink-at-start.ts).
+   * Absent: unknown.
+   */
+  readonly shown?: { readonly standby: boolean; readonly owner: MemberId | null; readonly attrs: Readonly<Record<string, string>> };
 }

@@ -16,6 +16,7 @@ import { Takeovers } from './site-takeover.js';
 import { guardExtensions, guardNeedsExtending, nextWakeAt, onGuardResult, sinkLost, type GuardSent } from './holder-guard.js';
 import { SinkProbe, type SinkProbeTiming } from './sink-probe.js';
 import { renewEach, type LeaseCohort } from './lease-cohort.js';
+import { SinkAtStart } from './sink-at-start.js';
 import { assert, ms, type Generation, type Index, type MemberId, type Ms } from '../types.js';
 
 export type { CibTicketState, GuardExtension, GuardUpdate, TicketEffect } from './holder-effects.js';
@@ -76,7 +77,9 @@ export class SiteHolder {
     seqStart: number,
     /** Absent: the holder never probes its sink (unit tests of other concerns). */
     probeTiming: SinkProbeTiming | null = null,
+    cibComplete = false, // the start-up read names every ticket state the sink holds (sink-at-start.ts)
   ) {
+    this.atStart = new SinkAtStart(cib, cibComplete, now);
     this.probe = probeTiming === null ? null : new SinkProbe(probeTiming, now);
     this.renewals = new RenewalBook(renewalsInFlightMax, seqStart);
     this.writes = new SinkWriteTimes(usableMinMs);
@@ -105,11 +108,13 @@ export class SiteHolder {
 
   /** Leases recovered from the CIB at start-up, adopted once the table confirms the generation. */
   private readonly cibLease = new Map<string, { gen: Generation; revokeBy: Ms | null }>();
+  private readonly atStart: SinkAtStart; // what the start-up read showed of tickets not granted: only what differs is written
 
   private ticket(name: string): HeldTicket {
     let h = this.held.get(name);
     if (h === undefined) {
       h = newHeldTicket(name);
+      this.atStart.adopt(h);
       this.held.set(name, h);
     }
     return h;
@@ -441,17 +446,10 @@ export class SiteHolder {
   private issue(h: HeldTicket, name: string, want: Omit<Issued, 'id' | 'confirmed' | 'confirmedAt'>, now: number, out: TicketEffect[]): void {
     const cur = h.issued;
     if (cur === null && now < h.retryAt) return;
-    const same =
-      cur !== null &&
-      cur.granted === want.granted &&
-      cur.standby === want.standby &&
-      cur.generation === want.generation &&
-      cur.owner === want.owner &&
-      sameAttrs(cur.attrs, want.attrs) &&
-      (!want.granted || (cur.revokeBy !== null && !this.mustRewrite(cur, want.revokeBy, now)));
     // A granted ticket whose deadline moves later needs no CIB write: the guard update covers it
     // (a grant found without a known guard deadline is written again, which arms the guard).
-    if (same) return;
+    const same = (c: Issued): boolean => c.generation === want.generation && c.owner === want.owner && (!want.granted || (c.revokeBy !== null && !this.mustRewrite(c, want.revokeBy, now)));
+    if (cur !== null && cur.granted === want.granted && cur.standby === want.standby && sameAttrs(cur.attrs, want.attrs) && same(cur)) return;
     // A probe writes a grant again at its recorded deadline or earlier, never later: that is a guard update's job.
     if (this.rewriteAll && cur?.granted === true && want.granted && cur.revokeBy !== null && want.revokeBy !== null && want.revokeBy > cur.revokeBy) want = { ...want, revokeBy: cur.revokeBy };
     const id = this.nextEffectId++;

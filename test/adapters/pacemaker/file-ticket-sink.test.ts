@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileTicketSink, fullSweepMs, readTicketState } from '../../../src/adapters/pacemaker/file-ticket-sink.js';
-import { generation, ms } from '../../../src/core/types.js';
+import { generation, memberId, ms } from '../../../src/core/types.js';
 import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { describeTicketSinkCompliance, HandClock, start, type SinkMedium } from './ticket-sink-compliance.js';
 
@@ -119,6 +119,28 @@ describe('FileTicketSink.readAll at rest looks only at what the directory watch 
       expect(sink.lastReadAll).toEqual({ sweep: false, examined: 0 });
     } finally {
       sink.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('FileTicketSink.readAll shows all of a ticket not granted (CibTicketState.shown; tickets/sink-at-start.ts)', () => {
+  it('gives standby, owner and attributes of a file not granted, nothing more of a grant or of a file without them', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'file-ticket-sink-'));
+    try {
+      const dir = join(root, 'tickets');
+      const sink = new FileTicketSink(dir, 'test-boot', new HandClock(start));
+      const revoke: TicketEffect = { id: 1, ticket: 'revoked', granted: false, standby: true, generation: generation(4), owner: memberId('site-b'), revokeBy: null, attrs: { k: 'v' } };
+      expect((await sink.apply(revoke)).ok).toBe(true);
+      expect((await sink.apply({ ...revoke, id: 2, ticket: 'granted', granted: true, standby: false, owner: memberId('site-a'), revokeBy: ms(start + 30_000), attrs: {} })).ok).toBe(true);
+      // Written by hand without booth's attributes: not all of it is known, so a start-up revoke rewrites it.
+      await writeFile(join(dir, FileTicketSink.fileName('bare')), `${JSON.stringify({ ticket: 'bare', granted: false, generation: 0 })}\n`);
+      const byName = new Map((await sink.readAll()).map((t) => [t.name, t]));
+      expect(byName.get('revoked')).toMatchObject({ granted: false, generation: 4, shown: { standby: true, owner: 'site-b', attrs: { k: 'v' } } });
+      expect(byName.get('granted')?.granted).toBe(true);
+      expect(byName.get('granted')?.shown).toBeUndefined();
+      expect(byName.get('bare')?.shown).toBeUndefined();
+    } finally {
       await rm(root, { recursive: true, force: true });
     }
   });
