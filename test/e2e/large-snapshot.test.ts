@@ -48,10 +48,12 @@ const sinkWritesDeadlineMs = 120_000;
  * snapshots went in chunks the term ran from 8 to 148 in 2.5 minutes; on an idle machine it does
  * not move at all. Two busy cores (CI beside stress-ng, a 50 000-ticket install beside another test
  * file) can stall a member past an election timeout once: 2 → 3 at one site, seen 2026-12-07 at
- * 8cecc23 beside stress-ng. An election there is the protocol doing its job, not the bug this test
- * guards against; a run of them is.
+ * 8cecc23 beside stress-ng, and 3 moves at the early site at load 9-12 (703699e, beside simulator
+ * runs). An election there is the protocol doing its job, not the bug this test guards against; a
+ * run of them is: 140 moves in 2.5 minutes. Five leaves room for a loaded machine and still fails
+ * that bug by a factor of 28.
  */
-const termMovesMax = 2;
+const termMovesMax = 5;
 /** Short names (t00000…): a renewal naming all 50 000 must fit in one frame (validate.ts). */
 const name = (i: number): string => `t${String(i).padStart(5, '0')}`;
 
