@@ -143,7 +143,12 @@ function memberCommand(name: 'site-agent' | 'arbitrator', what: string): void {
         ...(o.http === undefined || o.http === '' ? {} : { http: o.http }),
         ...(o.protocolVersion === undefined ? {} : { protocolVersion: o.protocolVersion }),
       };
-      const code = name === 'site-agent' ? await (await import('../site-agent/main.js')).runMember('site', opts) : await (await import('../arbitrator/main.js')).runArbitrator(opts);
+      // One CommonJS bundle with V8's code cache where the build made one (bin/member-loader.ts; issue 15).
+      const member = await (await import('./member-loader.js')).loadMember();
+      const code = await member.runMember(name === 'site-agent' ? 'site' : 'arbitrator', { ...opts, codeLoad: member.load });
+      // Build time only (packaging/bundle.ts): keep the code this start compiled as the shipped cache.
+      const cacheOut = process.env['TOLLBOOTH_WRITE_CODE_CACHE'];
+      if (cacheOut !== undefined && cacheOut !== '') member.writeCache(cacheOut);
       // The member is stopped and its log flushed (synchronous destination): exit now rather than
       // wait for stray timers (an admin request still waiting for a peer's answer).
       process.exit(code);

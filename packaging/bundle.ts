@@ -33,13 +33,18 @@
 // from a chunk in dist/bin as from dist/site-agent. tsc is not incremental
 // here (tsconfig.build.json), so each build starts from tsc's own output.
 import { build, type Plugin } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LoopbackFormation } from '../src/cli/loopback-formation.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const binDir = join(repo, 'dist', 'bin');
 const entry = join(binDir, 'tollbooth.js');
+/** The member as one CommonJS file, and the V8 code cache of its start (bin/member-loader.ts). */
+const memberEntry = join(binDir, 'member-bundle.js');
+const memberBundle = join(binDir, 'member.cjs');
+const memberCache = `${memberBundle}.cache`;
 /** Packages loaded from node_modules at run time rather than bundled (see above). */
 const external = ['level'];
 
@@ -88,6 +93,73 @@ async function main(): Promise<void> {
   });
   const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
   process.stdout.write(`bundle: ${entry} → ${outputs.length} files in dist/bin\n`);
+  await buildMember();
+  await writeMemberCodeCache();
+}
+
+/**
+ * dist/bin/member.cjs: the member (site agent, arbitrator) as one CommonJS file, which Node 20 can
+ * load with a V8 code cache (vm.Script's cachedData; ES modules have none before Node 22). No
+ * splitting: the member's lazy imports (libp2p's stack, the HTTP observation, the quorum guardian)
+ * become functions of the one file that run when first called, as before.
+ */
+async function buildMember(): Promise<void> {
+  rmSync(memberCache, { force: true });
+  await build({
+    entryPoints: [memberEntry],
+    outfile: memberBundle,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: [...external, 'classic-level/package.json'],
+    sourcemap: true,
+    // A CommonJS file has no import.meta: its URL is the file's own (version.ts and the lease guard's
+    // command line find files beside it, as from the ES chunks in the same directory).
+    define: { 'import.meta.url': 'tollboothImportMetaUrl' },
+    banner: { js: "var tollboothImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+    plugins: [classicLevelBinding],
+  });
+  process.stdout.write(`bundle: ${memberEntry} → ${memberBundle}\n`);
+}
+
+/** The node flags of the bundle's `#!/usr/bin/env -S node FLAGS` line: V8 rejects a cache made under other flags. */
+function shebangFlags(): string[] {
+  const first = readFileSync(entry, 'utf8').split('\n', 1)[0]!;
+  return first.replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter((x) => x !== '' && !x.startsWith('#!'));
+}
+
+/**
+ * dist/bin/member.cjs.cache: a site agent (lan preset, file sink, alone) is started twice on the same
+ * store, the second time with TOLLBOOTH_WRITE_CODE_CACHE, and stopped once its socket answers; at its
+ * exit it writes the code V8 compiled, the functions its start ran included. A restart on an existing
+ * store is the start that counts against a lease. Without the cache a member still runs, compiling
+ * its code at each start; so a failure here is a warning, not a failed build.
+ */
+async function writeMemberCodeCache(): Promise<void> {
+  const f = await LoopbackFormation.create({
+    sites: 2,
+    arbitrators: 1,
+    preset: 'lan',
+    tickets: [{ name: 'warm-up', expireS: 10, acquireAfterS: 0 }],
+    command: [process.execPath, ...shebangFlags(), entry],
+  });
+  const m = f.members[0]!;
+  try {
+    for (const write of [false, true]) {
+      if (write) process.env['TOLLBOOTH_WRITE_CODE_CACHE'] = memberCache;
+      f.start(m);
+      delete process.env['TOLLBOOTH_WRITE_CODE_CACHE'];
+      await f.waitReady(m);
+      await f.kill(m, 'SIGTERM');
+    }
+  } catch (err) {
+    process.stderr.write(`bundle: WARNING: no code cache for ${memberBundle} (members will compile their code at each start): ${(err as Error).message}\n`);
+  } finally {
+    await f.stop();
+  }
+  if (existsSync(memberCache)) process.stdout.write(`bundle: code cache ${memberCache}\n`);
 }
 
 main().catch((err: unknown) => {

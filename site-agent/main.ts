@@ -75,6 +75,8 @@ export interface MemberOptions {
   readonly protocolVersion?: string;
   /** Raise the process's nice value and OOM protection to these at start (issue 12 item 6); absent: leave them. */
   readonly priority?: PriorityTarget;
+  /** How the member's code was loaded (bin/member-loader.ts: with the code cache or without), for 'member ready'. */
+  readonly codeLoad?: string;
 }
 
 /** argv that runs this `tollbooth` (the built script, or the source under the same loader). */
@@ -419,7 +421,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   }
   configWatch = watchCommittedConfig(pump, admin, opts.config, log.child({ module: 'config' }));
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
-  log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint, nice: priority.nice, oomScoreAdj: priority.oomScoreAdj, ...(observation.http === null ? {} : { http: observation.http }) }, 'member ready');
+  log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint, nice: priority.nice, oomScoreAdj: priority.oomScoreAdj, ...(opts.codeLoad === undefined ? {} : { codeLoad: opts.codeLoad }), ...(observation.http === null ? {} : { http: observation.http }) }, 'member ready');
   return { id, log, stop: () => stop(0), done };
 }
 
