@@ -24,6 +24,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import type { runMember } from '../site-agent/main.js';
+import type { runMemberCli } from './member-bundle.js';
 
 /** How the member's code was loaded: 'member.cjs, code cache' is the fast path; logged with 'member ready'. */
 export type MemberCodeLoad = 'member.cjs, code cache' | 'member.cjs, cache rejected' | 'member.cjs, no cache' | 'ES modules';
@@ -33,6 +34,18 @@ export interface LoadedMember {
   readonly load: MemberCodeLoad;
   /** Writes the code cache V8 holds now (functions compiled so far included) to `path`; build time only. */
   readonly writeCache: (path: string) => void;
+}
+
+/** The bundle, loaded: also the parser of the member commands (bin/member-bundle.ts). */
+export interface LoadedMemberBundle extends LoadedMember {
+  /** Parses argv, runs the member command, writes the cache if asked (writeCacheIfAsked) and exits. */
+  readonly runCli: (argv: readonly string[]) => Promise<void>;
+}
+
+/** Build time only (packaging/bundle.ts): with TOLLBOOTH_WRITE_CODE_CACHE, keep the code this start compiled as the shipped cache. */
+export function writeCacheIfAsked(member: LoadedMember): void {
+  const out = process.env['TOLLBOOTH_WRITE_CODE_CACHE'];
+  if (out !== undefined && out !== '') member.writeCache(out);
 }
 
 const keyBytes = 32;
@@ -54,7 +67,7 @@ function readCache(path: string, key: Buffer): Buffer | undefined {
   return bytes.subarray(keyBytes);
 }
 
-function loadBundle(file: string): LoadedMember {
+function loadBundle(file: string): LoadedMemberBundle {
   const bytes = readFileSync(file);
   const source = bytes.toString('utf8');
   const key = codeCacheKey(bytes);
@@ -66,23 +79,32 @@ function loadBundle(file: string): LoadedMember {
     ...(cachedData === undefined ? {} : { cachedData }),
   });
   const load: MemberCodeLoad = cachedData === undefined ? 'member.cjs, no cache' : script.cachedDataRejected === true ? 'member.cjs, cache rejected' : 'member.cjs, code cache';
-  const mod = { exports: {} as { runMember?: typeof runMember } };
+  const mod = { exports: {} as { runMember?: typeof runMember; runMemberCli?: typeof runMemberCli } };
   (script.runInThisContext() as (...args: unknown[]) => void)(mod.exports, createRequire(file), mod, file, dirname(file));
-  const run = mod.exports.runMember;
-  if (typeof run !== 'function') throw new Error(`${file} does not export runMember`);
-  return {
+  const { runMember: run, runMemberCli: runCli } = mod.exports;
+  if (typeof run !== 'function' || typeof runCli !== 'function') throw new Error(`${file} does not export runMember and runMemberCli`);
+  const member: LoadedMemberBundle = {
     runMember: run,
     load,
     writeCache: (path) => {
       writeFileSync(`${path}.tmp`, Buffer.concat([key, script.createCachedData()]));
       renameSync(`${path}.tmp`, path);
     },
+    runCli: (argv) => runCli(argv, load, () => writeCacheIfAsked(member)),
   };
+  return member;
 }
 
-export async function loadMember(): Promise<LoadedMember> {
+/** dist/bin/member.cjs loaded (with its cache when valid), or null when the build has none (tsc's output, sources). */
+export function loadMemberBundle(): LoadedMemberBundle | null {
   const bundle = fileURLToPath(new URL('./member.cjs', import.meta.url));
-  if (existsSync(bundle)) return loadBundle(bundle);
+  return existsSync(bundle) ? loadBundle(bundle) : null;
+}
+
+/** The member: from the bundle when the build made one, else imported as ES modules. */
+export async function loadMember(): Promise<LoadedMember> {
+  const bundled = loadMemberBundle();
+  if (bundled !== null) return bundled;
   const m = await import('../site-agent/main.js');
   return { runMember: m.runMember, load: 'ES modules', writeCache: () => undefined };
 }
