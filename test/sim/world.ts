@@ -685,15 +685,18 @@ export class World {
     const core = n.core;
     if (core === null || n.info.kind !== 'site') return;
     // Every ticket the site holds, whether or not its CIB shows the grant yet: a lease renewed while
-    // the grant was being written again counts (seed 49 with --many-tickets).
-    for (const held of core.tickets()) {
-      const ticket = held.def.name;
+    // the grant was being written again counts (seed 49 with --many-tickets). And every ticket its CIB
+    // names: an agent move's take-over is written on a confirmed lease of a ticket the new store's table
+    // may not define yet (site-takeover.ts; seed 83 --live-changes counted its revoke late against the old lease).
+    const note = (ticket: string): void => {
       const lease = core.holderLease(ticket);
-      if (lease === null) continue;
+      if (lease === null) return;
       const key = `${n.home}|${ticket}|${lease.generation}`;
       const t = (lease.leaseEnd - n.offset) / n.rate;
       if (t > (this.leaseEndTrue.get(key) ?? Number.NEGATIVE_INFINITY)) this.leaseEndTrue.set(key, t);
-    }
+    };
+    for (const held of core.tickets()) note(held.def.name);
+    for (const ticket of n.cib.keys()) if (core.ticket(ticket) === undefined) note(ticket);
   }
 
   /**
@@ -1089,7 +1092,9 @@ export class World {
       const expiresAt = !own && c.granted && c.expiresSec !== null ? ms(Math.floor(this.local(n) + c.expiresSec * 1000 - this.wallNow(n) - cibExpiresSlackMs)) : null;
       // An even-numbered member's read is complete (as the file sink's): it shows all of a ticket not granted.
       const shown = n.idx % 2 === 0 && !c.granted && c.shown !== null ? { shown: c.shown } : {};
-      out.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: !own || c.guardAt === null ? null : ms(c.guardAt), ...(own ? {} : { expiresAt }), ...shown });
+      // As crm-ticket-sink.ts readAll: a grant's standby and geo attributes (what a take-over writes it again with).
+      const grant = c.granted ? { standby: c.shown?.standby ?? false, attrs: c.shown?.attrs ?? {} } : {};
+      out.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: !own || c.guardAt === null ? null : ms(c.guardAt), ...(own ? {} : { expiresAt }), ...shown, ...grant });
     }
     return out;
   }

@@ -80,4 +80,13 @@ export interface CibTicketState {
    * Absent: unknown.
    */
   readonly shown?: { readonly standby: boolean; readonly owner: MemberId | null; readonly attrs: Readonly<Record<string, string>> };
+  /**
+   * Of a grant, its booth `standby` and geo attributes (every attribute that is not booth's or
+   * Pacemaker's own) as the sink holds them, where the sink reads them (the crm_ticket sink; `shown`
+   * says the same of a ticket not granted, with its owner): what a take-over writes with the grant
+   * before its table shows the ticket (site-takeover.ts). Absent: unknown; such a take-over writes
+   * nothing until the table does.
+   */
+  readonly standby?: boolean;
+  readonly attrs?: Readonly<Record<string, string>>;
 }

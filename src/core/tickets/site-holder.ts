@@ -83,7 +83,7 @@ export class SiteHolder {
     this.probe = probeTiming === null ? null : new SinkProbe(probeTiming, now);
     this.renewals = new RenewalBook(renewalsInFlightMax, seqStart);
     this.writes = new SinkWriteTimes(usableMinMs);
-    this.takeovers = new Takeovers(effectRetryMs);
+    this.takeovers = new Takeovers(effectRetryMs, self, usableMinMs);
     for (const c of cib) {
       const h = this.ticket(c.name);
       if (!c.granted) continue;
@@ -95,16 +95,14 @@ export class SiteHolder {
       this.cibLease.set(c.name, { gen: c.generation, revokeBy });
       // No deadline of ours, but booth's `expires` is still ahead: an agent of this site wrote the
       // grant on another node and stopped (the group moved). Hold it, neither revoked nor written,
-      // until the registry confirms this site holds that generation — then it stays granted, no
-      // resource restarts — or refuses, or `expires` comes (docs/protocol.md §10, the hand-over).
-      if (revokeBy === null && c.expiresAt !== undefined && c.expiresAt !== null) this.takeovers.add(c.name, c.generation, c.expiresAt, now);
+      // until the registry confirms this site holds that generation — then it is written again with this
+      // store's deadline, no resource restarts — or refuses, or `expires` comes (docs/protocol.md §10).
+      if (revokeBy === null && c.expiresAt !== undefined && c.expiresAt !== null) this.takeovers.add(c, c.expiresAt, now);
     }
   }
 
   /** Grants an agent of this site wrote on another node, held until the registry answers (site-takeover.ts). */
   private readonly takeovers: Takeovers;
-  /** A take-over hold past `expires` wants the host to read the sink back (Ready.readSink). */
-  private sinkReadWanted = false;
 
   /** Leases recovered from the CIB at start-up, adopted once the table confirms the generation. */
   private readonly cibLease = new Map<string, { gen: Generation; revokeBy: Ms | null }>();
@@ -273,16 +271,14 @@ export class SiteHolder {
     return (name) => (names ??= new Set(p.held.map((x) => x.name))).has(name);
   }
 
-  /** Whether a grant held for a take-over stays untouched now; adopts a confirmed one (site-takeover.ts). */
-  private holdsForTakeover(h: HeldTicket, t: TicketState | undefined, now: Ms): boolean {
-    const v = this.takeovers.verdict(h.name, h.gen, t?.generation, this.healthy && !this.blocked.has(h.name), t === undefined ? null : this.revokeLead(t), this.usableMinMs, now);
-    if (v.kind === 'hold') this.wakeups.push(v.wakeAt, h.name);
-    if (v.kind === 'hold' && v.read) this.sinkReadWanted = true;
-    if (v.kind !== 'adopt') return v.kind === 'hold';
-    if (h.leaseEnd === null || v.leaseEnd > h.leaseEnd) Object.assign(h, { leaseEnd: v.leaseEnd, leaseEndHigh: v.leaseEnd, leaseMsHigh: Math.max(h.leaseMsHigh, v.leaseMs) });
-    // A lease the registry vouches for, of a grant already in the CIB: no acquire-after.
-    h.acquireReadyAt = ms(Math.min(h.acquireReadyAt, now));
-    return false;
+  /** Whether a grant held for a take-over is left to it now: held, or written again on the registry's word (site-takeover.ts step). */
+  private holdsForTakeover(h: HeldTicket, t: TicketState | undefined, now: Ms, out: TicketEffect[]): boolean {
+    const s = this.takeovers.step(h, t?.generation, t === undefined ? null : this.revokeLead(t), this.healthy && !this.blocked.has(h.name), this.slowestWriteMs(), now);
+    if (s.wakeAt !== null) this.wakeups.push(s.wakeAt, h.name);
+    if (s.write !== null) this.issue(h, h.name, s.write, now, out, true);
+    // A write that failed is tried again after the retry delay.
+    if (s.write !== null && h.issued === null) this.wakeups.push(h.retryAt, h.name);
+    return s.hold;
   }
 
   /** Gives up every held ticket voluntarily (local quorum lost or handlers failing). */
@@ -367,7 +363,7 @@ export class SiteHolder {
   /** Brings one ticket's desired CIB state up to date; returns whether its guard deadline is due to be extended. */
   private visit(name: string, t: TicketState | undefined, now: Ms, out: TicketEffect[]): boolean {
     const h = this.ticket(name);
-    if (this.holdsForTakeover(h, t, now)) return false;
+    if (this.holdsForTakeover(h, t, now, out)) return false;
     if (t === undefined) {
       const gen = h.issued?.generation ?? (0 as Generation);
       this.issue(h, name, { granted: false, standby: false, generation: gen, owner: null, revokeBy: null, attrs: {} }, now, out);
@@ -443,13 +439,14 @@ export class SiteHolder {
     if (Number.isFinite(at)) this.wakeups.push(at, h.name);
   }
 
-  private issue(h: HeldTicket, name: string, want: Omit<Issued, 'id' | 'confirmed' | 'confirmedAt'>, now: number, out: TicketEffect[]): void {
+  /** Hands out an effect unless the last one issued has the same outcome; `rewrite`: a grant written again whatever the last one. */
+  private issue(h: HeldTicket, name: string, want: Omit<Issued, 'id' | 'confirmed' | 'confirmedAt'>, now: number, out: TicketEffect[], rewrite = false): void {
     const cur = h.issued;
     if (cur === null && now < h.retryAt) return;
     // A granted ticket whose deadline moves later needs no CIB write: the guard update covers it
     // (a grant found without a known guard deadline is written again, which arms the guard).
     const same = (c: Issued): boolean => c.generation === want.generation && c.owner === want.owner && (!want.granted || (c.revokeBy !== null && !this.mustRewrite(c, want.revokeBy, now)));
-    if (cur !== null && cur.granted === want.granted && cur.standby === want.standby && sameAttrs(cur.attrs, want.attrs) && same(cur)) return;
+    if (!rewrite && cur !== null && cur.granted === want.granted && cur.standby === want.standby && sameAttrs(cur.attrs, want.attrs) && same(cur)) return;
     // A probe writes a grant again at its recorded deadline or earlier, never later: that is a guard update's job.
     if (this.rewriteAll && cur?.granted === true && want.granted && cur.revokeBy !== null && want.revokeBy !== null && want.revokeBy > cur.revokeBy) want = { ...want, revokeBy: cur.revokeBy };
     const id = this.nextEffectId++;
@@ -457,6 +454,7 @@ export class SiteHolder {
     this.issuedBy.set(id, name);
     h.issued = { ...want, id, confirmed: false, confirmedAt: null };
     this.confirmedGrants.delete(name);
+    const leaseEnd = want.leaseEnd ?? h.leaseEnd;
     out.push({
       id,
       ticket: name,
@@ -465,7 +463,7 @@ export class SiteHolder {
       generation: want.generation,
       owner: want.owner,
       revokeBy: want.revokeBy === null ? null : ms(want.revokeBy),
-      ...(want.granted && h.leaseEnd !== null ? { leaseEnd: h.leaseEnd } : {}),
+      ...(want.granted && leaseEnd !== null ? { leaseEnd } : {}),
       attrs: want.attrs,
       ...(h.startup && !want.granted ? { background: true as const } : {}),
     });
@@ -540,10 +538,10 @@ export class SiteHolder {
   }
 
   /** Whether the host is to read the sink back (a take-over hold past `expires`: Ready.readSink). */
-  wantsSinkRead(): boolean { return this.sinkReadWanted; }
+  wantsSinkRead(): boolean { return this.takeovers.readWanted; }
 
   /** As wantsSinkRead, for the Ready that asks: cleared. */
-  takeSinkRead(): boolean { const want = this.sinkReadWanted; this.sinkReadWanted = false; return want; }
+  takeSinkRead(): boolean { return this.takeovers.takeRead(); }
 
   /** Generations given up whose CIB revoke is confirmed: tell the leader so it can move them at once. */
   takeReleases(): Array<{ name: string; generation: Generation; seqFloor: number }> {
@@ -588,7 +586,9 @@ export class SiteHolder {
   view(name: string): { granted: boolean; confirmed: boolean; leaseEnd: Ms | null; gen: Generation | null } | undefined {
     const h = this.held.get(name);
     if (h === undefined) return undefined;
-    return { granted: h.issued?.granted ?? false, confirmed: h.issued?.confirmed ?? false, leaseEnd: h.leaseEnd, gen: h.gen };
+    // A take-over confirmed while the table lags holds the CIB's generation on that lease: its grant is written with it.
+    const tk = h.gen === null ? this.takeovers.lease(name) : null;
+    return { granted: h.issued?.granted ?? false, confirmed: h.issued?.confirmed ?? false, leaseEnd: tk?.leaseEnd ?? h.leaseEnd, gen: tk?.gen ?? h.gen };
   }
 }
 

@@ -10,12 +10,15 @@
 // between; refused, or unanswered until `expires`, it revokes as before. Held
 // past `expires` on the registry's word, it asks the host to read the sink
 // back, and a read without the grant (the old node's guard revoked it at
-// `expires`) ends the take-over.
+// `expires`) ends the take-over. Confirmed while the table still lags, and
+// with the grant's standby and attributes read from the sink, it writes the
+// grant again at once with its own deadline (a later `expires`, at which the
+// old node's guard stands down) rather than wait for the table.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../../src/core/config.js';
 import type { Cause, EntryData } from '../../../src/core/messages.js';
 import { defaultRules } from '../../../src/core/rules.js';
-import { SiteHolder, type GuardUpdate, type TicketEffect } from '../../../src/core/tickets/site-holder.js';
+import { SiteHolder, type CibTicketState, type GuardUpdate, type TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { TicketTable, type TableLimits } from '../../../src/core/tickets/ticket-table.js';
 import { generation, index, memberId, ms, type Generation, type TicketDef } from '../../../src/core/types.js';
 
@@ -35,16 +38,24 @@ function tableAfter(entries: readonly EntryData[]): TicketTable {
 }
 const grantTo = (site: typeof siteA, expected: number): EntryData => ({ type: 'grant', ticket: 'T', site, expectedGeneration: generation(expected), cause });
 
-/** A holder started at `now` that finds T granted in the CIB at generation `gen`, `expires` at `expiresAt`, no guard record. */
-function startedOnOtherNode(gen: Generation, now: number, expiresAt: number): SiteHolder {
-  return new SiteHolder(siteA, 4, 200, hooks, 1_000, [{ name: 'T', granted: true, generation: gen, revokeBy: null, expiresAt: ms(expiresAt) }], ms(now), 1);
+/**
+ * A holder started at `now` that finds T granted in the CIB at generation `gen`, `expires` at `expiresAt`, no guard
+ * record; `cib`: the grant's standby and attributes as the sink read them (absent: a sink that does not say).
+ */
+function startedOnOtherNode(gen: Generation, now: number, expiresAt: number, cib: Partial<CibTicketState> = {}): SiteHolder {
+  return new SiteHolder(siteA, 4, 200, hooks, 1_000, [{ name: 'T', granted: true, generation: gen, revokeBy: null, expiresAt: ms(expiresAt), ...cib }], ms(now), 1);
 }
 
-function reconcile(holder: SiteHolder, table: TicketTable, now: number): TicketEffect[] {
+function reconcile(holder: SiteHolder, table: TicketTable, now: number, guard: GuardUpdate[] = []): TicketEffect[] {
   const out: TicketEffect[] = [];
-  const guard: GuardUpdate[] = [];
   holder.reconcile((n) => table.get(n), () => table.all(), ms(now), out, guard);
   return out;
+}
+
+/** An answered renewal (sent at `sentAt`, answered 50 ms later) that renews T at `gen`. */
+function answer(h: SiteHolder, table: TicketTable, gen: Generation, sentAt: number): void {
+  const seq = h.recordRenewal(null, [], ms(sentAt));
+  h.onRenewed(seq, { granted: [{ name: 'T', generation: gen, leaseDurationMs: leaseMs }], refused: [] }, (n) => table.get(n), ms(sentAt + 50));
 }
 
 describe('a grant an agent of this site wrote on another node (the hand-over)', () => {
@@ -199,6 +210,84 @@ describe('a grant an agent of this site wrote on another node (the hand-over)', 
       expect(h.nextDeadline(ms(4_000))).toBeLessThanOrEqual(1_100 + usableMinMs);
       expect(onU(h, unknown, 1_100 + usableMinMs - 1)).toEqual([]);
       expect(onU(h, unknown, 1_100 + usableMinMs).map((e) => e.granted)).toEqual([false]);
+    });
+  });
+  describe('confirmed while the table lags, the sink having said its standby and attributes (the old node\'s deadline before the table)', () => {
+    // Until then the grant was written again only once the table showed it: a table that came after the old node's
+    // guard deadline (booth's `expires`) lost the grant to that guard (--live-changes seeds 1–300: 240 of 432 fast-move
+    // grants revoked). Written on the registry's answer, `expires` moves later and the old guard stands down.
+    const fresh = tableAfter([]);
+    const cib = { standby: true, attrs: { geo: 'x' } };
+
+    it('writes the grant again at once: same generation, the CIB\'s standby and attributes, this store\'s deadline — no revoke', () => {
+      const h = startedOnOtherNode(gen, 1_000, 9_000, cib);
+      h.syncWithTable(fresh.all(), ms(1_000));
+      expect(reconcile(h, fresh, 1_000)).toEqual([]);
+      answer(h, fresh, gen, 1_100);
+      const effects = reconcile(h, fresh, 1_200);
+      expect(effects).toEqual([
+        { id: effects[0]!.id, ticket: 'T', granted: true, standby: true, generation: gen, owner: siteA, revokeBy: 1_100 + leaseMs - def.revokeLeadMs, leaseEnd: 1_100 + leaseMs, attrs: { geo: 'x' } },
+      ]);
+      h.onEffectResult(effects[0]!.id, true, ms(1_250), [], 50);
+      // Nothing more while the table lags and the deadline has time left; still renewed at the CIB's generation.
+      expect(reconcile(h, fresh, 1_300)).toEqual([]);
+      expect(h.renewItems()).toEqual([{ name: 'T', generation: gen }]);
+      // The table arrives with the same standby and attributes: adopted, nothing written again (no second CIB write).
+      const shown = tableAfter([grantTo(siteA, 0), { type: 'standby', ticket: 'T', standby: true, cause }, { type: 'attr-set', ticket: 'T', key: 'geo', value: 'x', cause }]);
+      h.syncWithTable(shown.all(), ms(1_400));
+      expect(reconcile(h, shown, 1_400)).toEqual([]);
+      expect(h.view('T')).toMatchObject({ granted: true, confirmed: true, gen, leaseEnd: 1_100 + leaseMs });
+    });
+
+    it('writes it again as a guard update would move the deadline: not on every answer, once half its time has passed', () => {
+      const h = startedOnOtherNode(gen, 1_000, 9_000, cib);
+      h.syncWithTable(fresh.all(), ms(1_000));
+      answer(h, fresh, gen, 1_100);
+      const first = reconcile(h, fresh, 1_200);
+      expect(first.map((e) => e.revokeBy)).toEqual([10_600]);
+      // Not while that write is in flight.
+      answer(h, fresh, gen, 1_300);
+      expect(reconcile(h, fresh, 1_400)).toEqual([]);
+      h.onEffectResult(first[0]!.id, true, ms(1_450), [], 50);
+      answer(h, fresh, gen, 2_000);
+      expect(reconcile(h, fresh, 2_100)).toEqual([]);
+      // Half the time the deadline had left (10 600 − 6 000 < (13 600 − 6 000) / 2) has passed: written again, later.
+      answer(h, fresh, gen, 5_950);
+      expect(reconcile(h, fresh, 6_000).map((e) => ({ granted: e.granted, generation: e.generation, revokeBy: e.revokeBy }))).toEqual([{ granted: true, generation: gen, revokeBy: 5_950 + leaseMs - def.revokeLeadMs }]);
+    });
+
+    it('writes nothing that would end the grant before its `expires`: the hold keeps it that long untouched', () => {
+      const h = startedOnOtherNode(gen, 1_000, 12_000, cib);
+      h.syncWithTable(fresh.all(), ms(1_000));
+      answer(h, fresh, gen, 1_100);
+      // 10 600 is before `expires` (12 000): nothing written.
+      expect(reconcile(h, fresh, 1_200)).toEqual([]);
+      // A later answer moves the deadline past it: written.
+      answer(h, fresh, gen, 3_000);
+      expect(reconcile(h, fresh, 3_100).map((e) => ({ granted: e.granted, revokeBy: e.revokeBy }))).toEqual([{ granted: true, revokeBy: 3_000 + leaseMs - def.revokeLeadMs }]);
+    });
+
+    it('writes nothing for a ticket it may not run here, nor without the sink\'s standby and attributes (they would be overwritten)', () => {
+      const blocked = startedOnOtherNode(gen, 1_000, 9_000, cib);
+      blocked.syncWithTable(fresh.all(), ms(1_000));
+      blocked.setBlocked(new Set(['T']));
+      answer(blocked, fresh, gen, 1_100);
+      expect(reconcile(blocked, fresh, 1_200).filter((e) => e.granted)).toEqual([]);
+      const unsaid = startedOnOtherNode(gen, 1_000, 9_000, { standby: true });
+      unsaid.syncWithTable(fresh.all(), ms(1_000));
+      answer(unsaid, fresh, gen, 1_100);
+      expect(reconcile(unsaid, fresh, 1_200)).toEqual([]);
+    });
+
+    it('a write that fails is tried again after the retry delay, while the hold lasts', () => {
+      const h = startedOnOtherNode(gen, 1_000, 9_000, cib);
+      h.syncWithTable(fresh.all(), ms(1_000));
+      answer(h, fresh, gen, 1_100);
+      const first = reconcile(h, fresh, 1_200);
+      h.onEffectResult(first[0]!.id, false, ms(1_300));
+      expect(reconcile(h, fresh, 1_300)).toEqual([]);
+      expect(h.nextDeadline(ms(1_300))).toBeLessThanOrEqual(1_500);
+      expect(reconcile(h, fresh, 1_500).map((e) => ({ granted: e.granted, generation: e.generation }))).toEqual([{ granted: true, generation: gen }]);
     });
   });
 });
