@@ -13,14 +13,22 @@
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readTicketFile, readTicketState } from '../../src/adapters/pacemaker/file-ticket-sink.js';
+import { guardFileName, readTicketFile, readTicketState } from '../../src/adapters/pacemaker/file-ticket-sink.js';
+import { readGuardFile, type GuardRecord } from '../../src/adapters/pacemaker/lease-guard-file.js';
+import { defaultRevokeLeadMs } from '../../src/config/build-formation-config.js';
+import { timingPresets } from '../../src/config/presets.js';
+import { revokeLeadCeilingMs, usableLeaseMinMs } from '../../src/core/lease.js';
 import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import type { TicketView } from '../../src/runtime/admin-service.js';
 import { callLed, formationWaitMs, runLed } from '../support/led-calls.js';
 
 const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
 const leaseS = 4;
+/** The most a holder raises the automatic ticket's revoke lead to (lease.ts revokeLeadCeilingMs): the loopback preset, booth's renewal-freq of expire/2. */
+const loopback = timingPresets.loopback;
+const leadCeilingMs = revokeLeadCeilingMs(defaultRevokeLeadMs(leaseS * 1000, (leaseS * 1000) / 2, loopback), leaseS * 1000, usableLeaseMinMs(loopback.renewIntervalMs, loopback.electionTimeoutMs));
 /** How long one run of the CLI from source may take: about a second idle, tens of seconds on a loaded machine (tsx compiles it at each start). */
 const cliRunMsMax = 90_000;
 /** Budget of a test that runs the CLI several times from source, generous for a loaded machine. */
@@ -45,7 +53,9 @@ describe('a formation of real processes on loopback', () => {
   }, memberReadyMsMax + 60_000);
 
   afterAll(async () => {
-    await f.stop();
+    // TOLLBOOTH_KEEP=1 keeps the members' logs and stores for a look after a failure.
+    if (process.env['TOLLBOOTH_KEEP'] === '1') console.log(`formation in ${f.root}`);
+    await f.stop(process.env['TOLLBOOTH_KEEP'] === '1');
   });
 
   const holderNow = (): Promise<LoopbackMember> =>
@@ -184,14 +194,32 @@ describe('a formation of real processes on loopback', () => {
     const old = await readTicketState(join(holder.dir, 'tickets'), 'auto');
     expect(old?.granted).toBe(true);
     await until('the other site to be granted the ticket', formationWaitMs, async () => ((await f.localTicket(other, 'auto'))?.grantedHere === true ? true : null));
-    // S1 on the clock both processes share: each site's deadline is (renewal sent) + lease − revoke
-    // lead, so the new holder's lease began after the old one's ended exactly when its first
-    // deadline lies more than one lease past the old holder's last. The grant write's own deadline is
-    // that first one (later renewals only move the guard record).
+    // S1 on the clock both processes share: each site's lease runs D from the send of the renewal whose
+    // answer gave it, and the new holder's began after the old holder's ended — started > ended. The
+    // old holder's lease end is in its guard record (armed and extended with the lease end it was worked
+    // out from); the new holder's start is its first grant's deadline plus the revoke lead it wrote it
+    // with, minus D. That lead is not the configured one: a holder raises it to twice its slowest recent
+    // sink write, up to revokeLeadCeilingMs (1 866 ms here). Comparing the two deadlines alone asks for
+    // more than S1 by the difference of the leads: at load 22, 3 878 ms apart, the leases 744 ms apart,
+    // the new holder's lead 1 866 ms and the old one's 1 000 ms.
     const fresh = await readTicketFile(join(other.dir, 'tickets', 'auto.json'));
-    expect(fresh).toMatchObject({ granted: true, owner: other.address });
-    expect(fresh!.generation).toBeGreaterThan(old!.generation);
-    expect(fresh!.revokeBy! - old!.revokeBy!).toBeGreaterThan(leaseS * 1000);
+    const freshGuard = await guardOf(other, fresh?.bootId);
+    const oldGuard = await guardOf(holder, old?.bootId);
+    const why = await failoverFacts(holder, other, { file: old, guard: oldGuard }, { file: fresh, guard: freshGuard });
+    if (process.env['TOLLBOOTH_KEEP'] === '1') console.log(`failover: ${why}`);
+    expect(fresh, why).toMatchObject({ granted: true, owner: other.address });
+    expect(fresh!.generation, why).toBeGreaterThan(old!.generation);
+    expect(oldGuard, why).toMatchObject({ generation: old!.generation, revokeBy: old!.revokeBy });
+    expect(typeof oldGuard!.leaseEnd, why).toBe('number');
+    const oldLeaseEnd = oldGuard!.leaseEnd!;
+    // The first grant's lead is exact while the guard record still holds that grant's deadline; once the
+    // guard moved it, the lead of that first write is at most the ceiling.
+    const firstLead = freshGuard?.generation === fresh!.generation && freshGuard.revokeBy === fresh!.revokeBy && freshGuard.leaseEnd !== undefined ? freshGuard.leaseEnd - fresh!.revokeBy : leadCeilingMs;
+    expect(firstLead, why).toBeLessThanOrEqual(leadCeilingMs);
+    const freshLeaseStart = fresh!.revokeBy! + firstLead - leaseS * 1000;
+    expect(freshLeaseStart - oldLeaseEnd, why).toBeGreaterThan(0);
+    // The old holder's sink deadline came before the new holder's lease (and so its grant write) began.
+    expect(freshLeaseStart - old!.revokeBy!, why).toBeGreaterThan(0);
     f.start(holder);
     await f.waitReady(holder);
     await until('the old holder to learn the new grant', formationWaitMs, async () => {
@@ -202,3 +230,18 @@ describe('a formation of real processes on loopback', () => {
     expect((await f.grantedAt('auto')).map((m) => m.address)).toEqual([other.address]);
   }, restartTestMs);
 });
+
+/** A site's guard record entry for the automatic ticket (null: none, or another boot). */
+async function guardOf(m: LoopbackMember, boot: string | undefined): Promise<GuardRecord | null> {
+  if (boot === undefined) return null;
+  return (await readGuardFile(join(m.dir, 'tickets', guardFileName), boot)).get('auto') ?? null;
+}
+
+/** Both sites' ticket files and guard records, and the members' log lines about the ticket and leaders: what a failed failover assertion prints. */
+async function failoverFacts(holder: LoopbackMember, other: LoopbackMember, old: object, fresh: object): Promise<string> {
+  const logLines = async (m: LoopbackMember): Promise<string[]> => {
+    const text = await readFile(m.log, 'utf8').catch(() => '');
+    return text.split('\n').filter((l) => l.includes('"auto"') || l.includes('sink-speed') || l.includes('leader')).slice(-40);
+  };
+  return JSON.stringify({ old: { site: holder.address, ...old }, fresh: { site: other.address, ...fresh }, leadCeilingMs, oldLog: await logLines(holder), freshLog: await logLines(other) }, null, 1);
+}
