@@ -21,6 +21,8 @@ export interface MoveOptions {
   readonly say: (line: string) => void;
   /** Poll interval. Default 250 ms. */
   readonly pollMs?: number;
+  /** How long a step waits for a leader when the formation has none (an election): default 30 s. */
+  readonly leaderWaitMs?: number;
 }
 
 export type MoveOutcome =
@@ -29,6 +31,10 @@ export type MoveOutcome =
 
 /** How often `tollbooth move` asks about the ticket and its resources, ms. */
 export const movePollMsDefault = 250;
+/** How long a step of `tollbooth move` waits out an election (answers that say nothing was applied), ms. */
+export const moveLeaderWaitMsDefault = 30_000;
+/** Answers that say the request reached no leader, so nothing was applied: asking again is safe. */
+const notAppliedCodes: ReadonlySet<string> = new Set(['no-leader', 'not-leader']);
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
@@ -36,8 +42,18 @@ export async function moveTicket(o: MoveOptions): Promise<MoveOutcome> {
   const started = performance.now();
   const poll = o.pollMs ?? movePollMsDefault;
   const fail = (code: string, message: string): MoveOutcome => ({ ok: false, code, message });
+  const leaderWait = o.leaderWaitMs ?? moveLeaderWaitMsDefault;
+  // A step asked during an election is asked again (bounded): the answer said nothing was applied.
+  const askLed = async (req: AdminRequest): Promise<AdminResponse> => {
+    const end = performance.now() + leaderWait;
+    for (;;) {
+      const r = await o.ask(req);
+      if (r.ok || !notAppliedCodes.has(r.code ?? '') || performance.now() >= end) return r;
+      await new Promise((resolve) => setTimeout(resolve, poll));
+    }
+  };
   const must = async (req: AdminRequest, what: string): Promise<AdminResponse> => {
-    const r = await o.ask(req);
+    const r = await askLed(req);
     if (!r.ok) throw new MoveError(r.code ?? 'failed', `${what}: ${r.message}`);
     return r;
   };
@@ -68,7 +84,7 @@ export async function moveTicket(o: MoveOptions): Promise<MoveOutcome> {
 
       // 2. Wait until the holder's cluster shows the ticket's resources stopped.
       step = performance.now();
-      const first = await o.ask({ op: 'resources', ticket: o.ticket, site: from });
+      const first = await askLed({ op: 'resources', ticket: o.ticket, site: from });
       if (!first.ok && first.code === 'unsupported') {
         o.say(`[2/4] cannot see ${from}'s resources (${first.message}); going on once the standby is written there`);
         const written = await waitFor('the standby write', o.stopTimeoutMs, async () => {
