@@ -12,7 +12,7 @@ function formation(elections: number, refusal = 'no-leader'): { ask: MoveOptions
   let left = elections;
   let holder: string | null = null;
   const ok = (data: unknown): AdminResponse => ({ ok: true, data, answeredBy: 'A' }) as AdminResponse;
-  const ask = async (req: AdminRequest): Promise<AdminResponse> => {
+  const answer = (req: AdminRequest): AdminResponse => {
     asked.push(req);
     if (left > 0) {
       left -= 1;
@@ -29,7 +29,7 @@ function formation(elections: number, refusal = 'no-leader'): { ask: MoveOptions
     if (req.op === 'resources') return ok({ resources: [], active: [] });
     throw new Error(`unexpected ${req.op}`);
   };
-  return { ask, asked };
+  return { ask: (req) => Promise.resolve(answer(req)), asked };
 }
 
 const run = (ask: MoveOptions['ask'], leaderWaitMs: number) =>
