@@ -538,7 +538,7 @@ export class SiteHolder {
   }
 
   /** Whether the host is to read the sink back (a take-over hold past `expires`: Ready.readSink). */
-  wantsSinkRead(): boolean { return this.takeovers.readWanted; }
+  wantsSinkRead(): boolean { return this.takeovers.wantsRead(); }
 
   /** As wantsSinkRead, for the Ready that asks: cleared. */
   takeSinkRead(): boolean { return this.takeovers.takeRead(); }

@@ -66,7 +66,7 @@ export interface TakeoverWrite extends CibGrant {
   readonly holdUntil: Ms;
 }
 
-/** What the holder does for a ticket now (Takeovers.step; a read of the sink it wants is in Takeovers.readWanted). */
+/** What the holder does for a ticket now (Takeovers.step; a read of the sink it wants: Takeovers.wantsRead). */
 export interface TakeoverStep {
   /** The take-over keeps the ticket: the holder issues nothing else for it now. */
   readonly hold: boolean;
@@ -95,7 +95,7 @@ const lostReasons: ReadonlySet<string> = new Set(['not-holder', 'stale-generatio
 export class Takeovers {
   private readonly book = new Map<string, Takeover>();
   /** A hold past `expires` wants the host to read the sink back (Ready.readSink; SiteHolder.takeSinkRead). */
-  readWanted = false;
+  private readWanted = false;
 
   constructor(
     /** How often the sink is read back while a hold lasts past `expires`. */
@@ -195,6 +195,11 @@ export class Takeovers {
     const write = takeoverGrant(h.issued, w, lead, slowestWriteMs, this.owner, now);
     if (write !== null) assertGuardInsideLease(write.revokeBy, w.leaseEnd, lead, h.name);
     return { hold: true, wakeAt: v.wakeAt, write };
+  }
+
+  /** Whether a read of the sink is wanted (not cleared). */
+  wantsRead(): boolean {
+    return this.readWanted;
   }
 
   /** A read of the sink wanted since the last call (cleared). */
