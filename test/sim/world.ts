@@ -839,9 +839,14 @@ export class World {
       const from = this.all[this.idxOf(before.holder)];
       // Up, and a member at its admitted incarnation (a wiped store is re-admitted first: docs/protocol.md §10).
       if (from === undefined || from.core === null || from.paused || this.fenced.has(from) || this.removed.has(from) || this.wipedPending(from)) continue;
-      // A cut or a slow link still in place is a fault going on: no quiet at all.
+      // A cut or a slow link still in place is a fault going on: no quiet at all. The holder renews
+      // through the leader, with a majority behind it: a pause, crash or restart of any member (the
+      // leader's own, or enough others to leave no majority) can stop its renewals as surely as its
+      // own (seed 37 --live-changes: the leader paused 27.5 s while another site's agent moved slowly;
+      // the two sites left could not elect, every lease ran out, and the leader failed them over on waking).
       const faultNow = this.blocked.size > 0 || this.inboundDelayMs.size > 0;
-      const quietMs = faultNow ? 0 : this.now - Math.max(from.disturbedAt, this.formationDisturbedAt);
+      const lastFault = Math.max(from.disturbedAt, this.formationDisturbedAt, ...this.nodes.map((m) => m.disturbedAt));
+      const quietMs = faultNow ? 0 : this.now - lastFault;
       const key = `${at}:${c.ticket}`;
       if (quietMs < this.quietWindowMs() || this.movedSeen.has(key)) continue;
       this.movedSeen.add(key);
