@@ -1096,10 +1096,12 @@ export class World {
       const own = c.machine === n.machine;
       const expiresAt = !own && c.granted && c.expiresSec !== null ? ms(Math.floor(this.local(n) + c.expiresSec * 1000 - this.wallNow(n) - cibExpiresSlackMs)) : null;
       // An even-numbered member's read is complete (as the file sink's): it shows all of a ticket not granted.
-      const shown = n.idx % 2 === 0 && !c.granted && c.shown !== null ? { shown: c.shown } : {};
-      // As crm-ticket-sink.ts readAll: a grant's standby and geo attributes (what a take-over writes it again with).
-      const grant = c.granted ? { standby: c.shown?.standby ?? false, attrs: c.shown?.attrs ?? {} } : {};
-      out.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: !own || c.guardAt === null ? null : ms(c.guardAt), ...(own ? {} : { expiresAt }), ...shown, ...grant });
+      // As crm-ticket-sink.ts readAll, every member's read shows a grant's standby and geo attributes (what a take-over writes it again with).
+      const shown =
+        c.granted ? { shown: { standby: c.shown?.standby ?? false, attrs: c.shown?.attrs ?? {} } }
+        : n.idx % 2 === 0 && c.shown !== null ? { shown: c.shown }
+        : {};
+      out.push({ name, granted: c.granted, generation: generation(c.generation), revokeBy: !own || c.guardAt === null ? null : ms(c.guardAt), ...(own ? {} : { expiresAt }), ...shown });
     }
     return out;
   }

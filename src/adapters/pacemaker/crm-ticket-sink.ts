@@ -289,7 +289,7 @@ export class CrmTicketSink implements TicketSink {
         // For a grant an agent of this site wrote on another node (no record here): how long it may stay.
         expiresAt: granted && expiresSec !== null ? ms(this.options.clock.now() + expiresSec * 1000 - this.wallClockMs() - cibExpiresSlackMs) : null,
         // What such a grant is written again with before the agent's table shows it (site-takeover.ts).
-        ...(granted ? { standby: parseBool(s, 'standby', false), attrs: Object.fromEntries([...s.attrs].filter(([k]) => !reservedAttrs.has(k))) } : {}),
+        ...(granted ? { shown: { standby: parseBool(s, 'standby', false), attrs: Object.fromEntries([...s.attrs].filter(([k]) => !reservedAttrs.has(k))) } } : {}),
       });
     }
     return out;

@@ -75,18 +75,21 @@ export interface CibTicketState {
    */
   readonly expiresAt?: Ms | null;
   /**
-   * Of a ticket the sink shows not granted, everything else a revoke writes, where the sink reads it
-   * (the file sink): a start-up revoke that would write exactly this is not written (sink-at-start.ts).
-   * Absent: unknown.
+   * What else the sink shows of the ticket, where the sink reads it; absent: unknown.
+   * - Of a ticket not granted (the file sink), everything a revoke writes, owner included: a start-up
+   *   revoke that would write exactly this is not written (sink-at-start.ts). Without `owner` it is
+   *   not used for that.
+   * - Of a grant (the crm_ticket sink, whose owner is booth's numeric site id: no `owner`), its booth
+   *   `standby` and geo attributes (every attribute that is not booth's or Pacemaker's own): what a
+   *   take-over writes with the grant before its table shows the ticket (site-takeover.ts). Without
+   *   it such a take-over writes nothing until the table does.
    */
-  readonly shown?: { readonly standby: boolean; readonly owner: MemberId | null; readonly attrs: Readonly<Record<string, string>> };
-  /**
-   * Of a grant, its booth `standby` and geo attributes (every attribute that is not booth's or
-   * Pacemaker's own) as the sink holds them, where the sink reads them (the crm_ticket sink; `shown`
-   * says the same of a ticket not granted, with its owner): what a take-over writes with the grant
-   * before its table shows the ticket (site-takeover.ts). Absent: unknown; such a take-over writes
-   * nothing until the table does.
-   */
-  readonly standby?: boolean;
-  readonly attrs?: Readonly<Record<string, string>>;
+  readonly shown?: CibTicketShown;
+}
+
+/** CibTicketState.shown: standby, geo attributes and (where the sink names members) the owner. */
+export interface CibTicketShown {
+  readonly standby: boolean;
+  readonly owner?: MemberId | null;
+  readonly attrs: Readonly<Record<string, string>>;
 }

@@ -47,7 +47,7 @@ export class SinkAtStart {
     if (!this.complete || this.taken.has(h.name)) return;
     this.taken.add(h.name);
     const c = this.listed.get(h.name);
-    if (c !== undefined && (c.granted || c.shown === undefined)) return;
+    if (c !== undefined && (c.granted || c.shown?.owner === undefined)) return;
     // The first is written all the same: it times the sink before this incarnation's first grant can be
     // due (the revoke lead is twice the slowest write measured; simulator seed 81, 605de0f: without it a fresh
     // incarnation's first grants, written with the configured lead, landed after their guard deadline).
@@ -57,6 +57,6 @@ export class SinkAtStart {
     }
     const shown = c?.shown ?? { standby: false, owner: null, attrs: {} };
     // Still `startup` (nothing written by this incarnation, not granted in the sink): its first revoke, if any, may wait behind the grants.
-    h.issued = { id: 0, granted: false, standby: shown.standby, generation: c?.generation ?? generation(0), owner: shown.owner, revokeBy: null, attrs: shown.attrs, confirmed: true, confirmedAt: this.readAt };
+    h.issued = { id: 0, granted: false, standby: shown.standby, generation: c?.generation ?? generation(0), owner: shown.owner ?? null, revokeBy: null, attrs: shown.attrs, confirmed: true, confirmedAt: this.readAt };
   }
 }

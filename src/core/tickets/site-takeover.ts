@@ -108,7 +108,7 @@ export class Takeovers {
 
   /** A grant found at start-up without a live deadline of this store's guard, `expires` at `holdUntil` (local clock). */
   add(c: CibTicketState, holdUntil: Ms, now: Ms): void {
-    const cib = c.standby === undefined || c.attrs === undefined ? null : { standby: c.standby, attrs: c.attrs };
+    const cib = !c.granted || c.shown === undefined ? null : { standby: c.shown.standby, attrs: c.shown.attrs };
     if (holdUntil > now) this.book.set(c.name, { gen: c.generation, holdUntil, leaseEnd: null, leaseMs: 0, refused: false, since: now, readAt: holdUntil, cib });
   }
 

@@ -167,7 +167,7 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     // The deadline comes from the lease guard's record, armed before the grant.
     // With booth's `expires` on the monotonic clock, less the slack for the wall clocks of the site's nodes.
     // With its standby and geo attributes (none here): what a take-over on another node writes it again with.
-    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: mono0 + 30_000, expiresAt: mono0 + 30_000 - cibExpiresSlackMs, standby: false, attrs: {} }]);
+    expect(await sink.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: mono0 + 30_000, expiresAt: mono0 + 30_000 - cibExpiresSlackMs, shown: { standby: false, attrs: {} } }]);
   });
 
   it('arms the lease guard before a grant, moves it only later for the same generation, drops it after a revoke', async () => {
@@ -213,7 +213,7 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     const { cib, clock, sink, guard } = await lab();
     expect(await sink.apply(effect())).toEqual({ ok: true });
     const rebooted = new CrmTicketSink({ siteId, boothCfgName: 'booth', env: { CIB_file: cib }, clock, wallClockMs: () => wall0 + (clock.now() - mono0), guard: await LeaseGuardFile.open(guard.path, 'another-boot') });
-    expect(await rebooted.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: null, expiresAt: mono0 + 30_000 - cibExpiresSlackMs, standby: false, attrs: {} }]);
+    expect(await rebooted.readAll()).toEqual([{ name: 'ticketA', granted: true, generation: 7, revokeBy: null, expiresAt: mono0 + 30_000 - cibExpiresSlackMs, shown: { standby: false, attrs: {} } }]);
   });
 
   it('floors expires to the second and measures it from the monotonic deadline', async () => {
@@ -349,7 +349,7 @@ describe('CrmTicketSink on a CIB file (real crm_ticket)', () => {
     expect(got).toEqual([
       // booth's `expires` (1795638455, long past on the lab's wall clock) on the monotonic clock, less the slack.
       // Its geo attribute (color) beside booth's and Pacemaker's own, which are not geo attributes.
-      { name: 'ticketA', granted: true, generation: 7, revokeBy: null, expiresAt: mono0 + (1_795_638_455_000 - wall0) - cibExpiresSlackMs, standby: false, attrs: { color: 'blue' } },
+      { name: 'ticketA', granted: true, generation: 7, revokeBy: null, expiresAt: mono0 + (1_795_638_455_000 - wall0) - cibExpiresSlackMs, shown: { standby: false, attrs: { color: 'blue' } } },
       { name: 'ticketB', granted: false, generation: 3, revokeBy: null, expiresAt: null },
     ]);
     expect(argvOf(calls)).toEqual(['-q']);

@@ -91,12 +91,12 @@ function ext(ticket: string, gen: number, revokeBy: number): GuardExtension {
 const byName = (a: { readonly name: string }, b: { readonly name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
- * What every sink reads back; `expiresAt` (booth's `expires`), `standby` and `attrs` (what a take-over of a grant
- * written on another node needs: the CIB's alone) are checked in crm-ticket-sink.test.ts.
+ * What every sink reads back; `expiresAt` (booth's `expires`) and a grant's `shown` (its standby and attributes:
+ * what a take-over of a grant written on another node needs, the CIB's alone) are checked in crm-ticket-sink.test.ts.
  */
 async function readAll(sink: TicketSink): Promise<CibTicketState[]> {
-  // `shown` (all of a ticket not granted, the file sink's only) is checked in file-ticket-sink.test.ts.
-  return (await sink.readAll()).map(({ expiresAt: _cibOnly, shown: _fileOnly, standby: _standby, attrs: _attrs, ...c }) => c).sort(byName);
+  // `shown` of a ticket not granted (all of it, owner included: the file sink's only) is checked in file-ticket-sink.test.ts.
+  return (await sink.readAll()).map(({ expiresAt: _cibOnly, shown: _sinkSpecific, ...c }) => c).sort(byName);
 }
 
 export function describeTicketSinkCompliance(name: string, makeMedium: () => Promise<SinkMedium>): void {

@@ -40,7 +40,7 @@ const grantTo = (site: typeof siteA, expected: number): EntryData => ({ type: 'g
 
 /**
  * A holder started at `now` that finds T granted in the CIB at generation `gen`, `expires` at `expiresAt`, no guard
- * record; `cib`: the grant's standby and attributes as the sink read them (absent: a sink that does not say).
+ * record; `cib`: the grant's standby and attributes as the sink read them (`shown`; absent: a sink that does not say).
  */
 function startedOnOtherNode(gen: Generation, now: number, expiresAt: number, cib: Partial<CibTicketState> = {}): SiteHolder {
   return new SiteHolder(siteA, 4, 200, hooks, 1_000, [{ name: 'T', granted: true, generation: gen, revokeBy: null, expiresAt: ms(expiresAt), ...cib }], ms(now), 1);
@@ -217,7 +217,7 @@ describe('a grant an agent of this site wrote on another node (the hand-over)', 
     // guard deadline (booth's `expires`) lost the grant to that guard (--live-changes seeds 1–300: 240 of 432 fast-move
     // grants revoked). Written on the registry's answer, `expires` moves later and the old guard stands down.
     const fresh = tableAfter([]);
-    const cib = { standby: true, attrs: { geo: 'x' } };
+    const cib = { shown: { standby: true, attrs: { geo: 'x' } } };
 
     it('writes the grant again at once: same generation, the CIB\'s standby and attributes, this store\'s deadline — no revoke', () => {
       const h = startedOnOtherNode(gen, 1_000, 9_000, cib);
@@ -273,7 +273,7 @@ describe('a grant an agent of this site wrote on another node (the hand-over)', 
       blocked.setBlocked(new Set(['T']));
       answer(blocked, fresh, gen, 1_100);
       expect(reconcile(blocked, fresh, 1_200).filter((e) => e.granted)).toEqual([]);
-      const unsaid = startedOnOtherNode(gen, 1_000, 9_000, { standby: true });
+      const unsaid = startedOnOtherNode(gen, 1_000, 9_000);
       unsaid.syncWithTable(fresh.all(), ms(1_000));
       answer(unsaid, fresh, gen, 1_100);
       expect(reconcile(unsaid, fresh, 1_200)).toEqual([]);
