@@ -65,19 +65,34 @@ describe('a formation of real processes on loopback', () => {
     });
 
   it('grants the automatic ticket to one site, and every member reports the same holder', async () => {
-    const holder = await holderNow();
-    for (const m of f.members) {
-      const r = await callLed(f, m, { op: 'list' });
-      expect(r.ok, JSON.stringify(r)).toBe(true);
-      const t = (r.data as TicketView[]).find((v) => v.name === 'auto');
-      expect(t?.holder).toBe(holder.address);
-    }
+    // One round of answers from every member must name the one site whose sink shows the grant. A round
+    // is asked again when the holder changed under it: a 4 s lease can run out on a loaded machine and
+    // fail over between two answers (seen once at load ~11); members that disagree for good time out.
+    const views = async (): Promise<{ holder: string; named: string[] } | null> => {
+      const at = await f.grantedAt('auto');
+      if (at.length !== 1) return null;
+      const named: string[] = [];
+      for (const m of f.members) {
+        const r = await callLed(f, m, { op: 'list' });
+        expect(r.ok, JSON.stringify(r)).toBe(true);
+        named.push((r.data as TicketView[]).find((v) => v.name === 'auto')?.holder ?? '(none)');
+      }
+      return { holder: at[0]!.address, named };
+    };
+    let last: { holder: string; named: string[] } | null = null;
+    await until('every member to name the one site the automatic ticket is granted at', formationWaitMs, async () => {
+      last = await views();
+      return last !== null && last.named.every((h) => h === last!.holder) ? true : null;
+    }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; last round: ${JSON.stringify(last)}`);
+    });
     // A --local read answers from the member's own committed state: it may lag the leader by a
     // heartbeat or two (the deadline is for a loaded machine, not that bound).
     for (const m of f.members) {
       await until(`${m.address}'s local view to show the holder`, formationWaitMs, async () => {
+        const at = await f.grantedAt('auto');
         const local = await f.call(m, { op: 'list', local: true });
-        return (local.data as TicketView[]).find((v) => v.name === 'auto')?.holder === holder.address ? true : null;
+        return at.length === 1 && (local.data as TicketView[]).find((v) => v.name === 'auto')?.holder === at[0]!.address ? true : null;
       }, 20);
     }
   });
