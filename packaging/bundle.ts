@@ -37,6 +37,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LoopbackFormation } from '../src/cli/loopback-formation.js';
+import { lazyBuiltinsPlugin } from './lazy-builtins.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const binDir = join(repo, 'dist', 'bin');
@@ -119,7 +120,8 @@ async function buildMember(): Promise<void> {
     define: { 'import.meta.url': 'tollboothImportMetaUrl' },
     banner: { js: "var tollboothImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
-    plugins: [classicLevelBinding],
+    // Built-ins not needed before the admin socket answers load on first use (packaging/lazy-builtins.ts).
+    plugins: [classicLevelBinding, lazyBuiltinsPlugin],
   });
   process.stdout.write(`bundle: ${memberEntry} → ${memberBundle}\n`);
 }
