@@ -1,7 +1,8 @@
 // The member's bundle and its code cache (bin/member-loader.ts, packaging/bundle.ts): the build's
 // cache is used under the flags of the CLI's `#!` line, and not used when the bundle changed (V8
 // itself checks only the source's length, so a same-length change is the case the loader's own key
-// must catch) or when node runs with other flags (V8 rejects it). Runs against the built dist/.
+// must catch) or when node runs with other flags (V8 rejects it); and the bundle is ASCII only (a
+// single other character made its 2.5 MB a two-byte string). Runs against the built dist/.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -43,4 +44,9 @@ describe.skipIf(!existsSync(join(bin, 'member.cjs.cache')))('the member bundle\'
     await writeFile(join(dir, 'member.cjs'), changed);
     expect(await loadIn(dir, shebangFlags)).toBe('member.cjs, no cache');
   }, 3 * loadMs);
+
+  it('is made of an ASCII-only bundle (packaging/bundle.ts asciiSource: a one-byte string for V8)', async () => {
+    const bytes = await readFile(join(bin, 'member.cjs'));
+    expect(bytes.findIndex((b) => b > 0x7f)).toBe(-1);
+  });
 });
