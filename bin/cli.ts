@@ -441,8 +441,10 @@ adminCommand('watch', 'stream events from this member until interrupted, one lin
 adminCommand('status', 'this member\'s state; exit 0 when it follows a leader, 3 when there is none, 7 when not running')
   .action(async (o: GlobalAdminOptions) => {
     const res = await run(o, { op: 'status' }, (r) => {
-      const d = r.data as { id: string; role: string; term: number; leader: string | null; commit: number; formation: string; kind: string; pump?: PumpStats };
-      const line = `${d.kind} ${d.id} in formation ${d.formation}: ${d.role}, term ${d.term}, leader ${d.leader ?? 'none'}, commit ${d.commit}`;
+      const d = r.data as { id: string; role: string; term: number; leader: string | null; commit: number; formation: string; kind: string; ready?: boolean; pump?: PumpStats };
+      // `ready: false`: the agent answers while its transport starts (site-agent/main.ts); older agents send no `ready`.
+      const starting = d.ready === false ? ', starting (not yet talking to its peers)' : '';
+      const line = `${d.kind} ${d.id} in formation ${d.formation}: ${d.role}, term ${d.term}, leader ${d.leader ?? 'none'}, commit ${d.commit}${starting}`;
       // Shown only when it happened: a flood of network input outran the agent (peers resend; see `peers`).
       const dropped = d.pump === undefined || d.pump.inputsDropped === 0 ? '' : `\n${d.pump.inputsDropped} network messages dropped (more than ${d.pump.networkQueueMax} were waiting)`;
       return line + dropped;

@@ -159,7 +159,7 @@ const stopGuardFlushMsMax = 5_000;
 const freshIncarnationMax = 2 ** 48 - 1;
 
 export async function startMember(kind: MemberKind, opts: MemberOptions): Promise<RunningMember> {
-  const started = process.hrtime.bigint();
+  const startedAt = process.hrtime.bigint();
   const loaded = loadConfigFile(opts.config);
   // The valid config's type carries what validation proved: every member has its key.
   const config = validConfig(loaded);
@@ -284,13 +284,18 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     ...(announced === null ? {} : { protocolVersion: announced.version }),
   });
   const pump = new Pump({ core, storage, transport, sink, clock, wallClock: new SystemWallClock(), log: log.child({ module: 'pump' }) });
+  // The admin socket answers before the transport and the pump have started (issue 15: spawn → answer); until
+  // 'member ready' `status` says `ready: false` and every other request waits for the start's end.
+  let ready = false;
+  let markReady!: () => void;
+  const started = new Promise<void>((resolve) => (markReady = resolve));
   const admin = new AdminService({
     self: id,
     pump,
     transport,
     clock,
     // status --json: the alert handler's counts beside the member's own (issue 13).
-    describe: () => ({ formation: config.name, kind, fingerprint, pid: process.pid, nice: priority.nice, oomScoreAdj: priority.oomScoreAdj, ...alertStatus(), ...(configWatch === null ? {} : { configFile: configWatch.status() }) }),
+    describe: () => ({ formation: config.name, kind, fingerprint, ready, pid: process.pid, nice: priority.nice, oomScoreAdj: priority.oomScoreAdj, ...alertStatus(), ...(configWatch === null ? {} : { configFile: configWatch.status() }) }),
     isSite: kind === 'site',
     ...(kind === 'site' && sinkKind === 'crm_ticket' ? { resources: (ticket: string) => ticketResources(ticket) } : {}),
     ...(guardianSettings === null ? {} : { quorum: () => guardian?.status() ?? null }),
@@ -332,6 +337,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   const server = await listenAdminSocket(socketPath, config.adminGroup, async (body, peer) => {
     const req = AdminService.check(body);
     if (typeof req === 'string') return { ok: false, code: 'invalid', message: req, answeredBy: id };
+    if (!ready && !(req.op === 'status' && (req.site === undefined || req.site === id))) await started;
     return admin.handle(req, false, { via: 'socket', credentials: () => peer.credentials() });
   }, (body, stream) => {
     if (!isWatchRequest(body)) return false;
@@ -420,7 +426,9 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     guardian.start();
   }
   configWatch = watchCommittedConfig(pump, admin, opts.config, log.child({ module: 'config' }));
-  const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
+  ready = true;
+  markReady();
+  const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
   log.info({ startupMs: Math.round(startupMs), socket: socketPath, stateDir, fingerprint, nice: priority.nice, oomScoreAdj: priority.oomScoreAdj, ...(opts.codeLoad === undefined ? {} : { codeLoad: opts.codeLoad }), ...(observation.http === null ? {} : { http: observation.http }) }, 'member ready');
   return { id, log, stop: () => stop(0), done };
 }
@@ -545,7 +553,20 @@ interface ConfigFileStatus {
 
 /** Runs a member until SIGTERM/SIGINT; returns the process exit code. */
 export async function runMember(kind: MemberKind, opts: MemberOptions): Promise<number> {
-  let m: RunningMember;
+  let m: RunningMember | null = null;
+  // The admin socket answers before the start ends (startMember): a signal sent once it answered stops the
+  // member cleanly when the start ends, rather than killing it half-started. A second signal kills it (once).
+  let signalled: string | null = null;
+  const onSignal = (sig: string): void => {
+    if (m === null) {
+      signalled = sig;
+      return;
+    }
+    m.log.info({ signal: sig }, 'signal received');
+    void m.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   try {
     m = await startMember(kind, opts);
   } catch (err) {
@@ -553,11 +574,6 @@ export async function runMember(kind: MemberKind, opts: MemberOptions): Promise<
     process.stderr.write(`tollbooth ${kind === 'site' ? 'site-agent' : 'arbitrator'}: ${(err as Error).message}\n`);
     return code;
   }
-  const onSignal = (sig: string): void => {
-    m.log.info({ signal: sig }, 'signal received');
-    void m.stop();
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  if (signalled !== null) onSignal(signalled);
   return m.done;
 }

@@ -7,13 +7,16 @@
 // its transport is up (peers not yet connected), as it always did between
 // opening the socket and starting the transport. Everything else about the
 // node (the gater, admission, limits) is decided by the transport and passed in.
-import { noise } from '@libp2p/noise';
-import { tcp } from '@libp2p/tcp';
-import { yamux } from '@libp2p/yamux';
+//
+// In the member's bundle (dist/bin/member.cjs) an import is no longer a file read but a synchronous
+// evaluation of the package, and the transport's start ran 40–60 ms of CPU (Noise compiling its
+// WebAssembly, libp2p checking its allow list's multiaddrs) without one turn of the event loop
+// between the admin socket's bind and its first answer. So the stack is imported here piece by
+// piece, with a turn of the event loop before each piece and before the node is built: a `status`
+// that reached the socket meanwhile is answered in between (docs/benchmarks.md, "CLI start-up").
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface';
-import { createLibp2p, type Libp2p } from 'libp2p';
+import type { Libp2p } from 'libp2p';
 import { coalescingEncrypter } from './coalesce-writes.js';
-import { sendWindowUpdatesAtHalf } from './yamux-window-updates.js';
 
 export interface MemberNodeOptions {
   readonly privateKey: PrivateKey;
@@ -31,8 +34,20 @@ export interface MemberNodeOptions {
   readonly connectionGater: ConnectionGater;
 }
 
+/** One turn of the event loop (its poll phase: the admin socket's connections and requests). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A libp2p node, not started: TCP, Noise (one socket write per message), yamux (window updates at half). */
 export async function createMemberNode(o: MemberNodeOptions): Promise<Libp2p> {
+  await nextTurn();
+  const { noise } = await import('@libp2p/noise');
+  await nextTurn();
+  const [{ tcp }, { yamux }, { sendWindowUpdatesAtHalf }] = await Promise.all([import('@libp2p/tcp'), import('@libp2p/yamux'), import('./yamux-window-updates.js')]);
+  await nextTurn();
+  const { createLibp2p } = await import('libp2p');
+  await nextTurn();
   const noiseEncrypter = noise();
   sendWindowUpdatesAtHalf();
   return createLibp2p({
