@@ -2,8 +2,8 @@
 // the module that imports them is evaluated (issue 15: spawn → admin socket). In the bundle every
 // static `import … from 'node:child_process'` is a `require()` run with the importing module's
 // body, so a member loaded child_process (and with it dgram, net's socket list), assert, zlib and
-// timers/promises before its admin socket could bind, though with the file sink none of them runs
-// before then: ~10–30 ms of a start (docs/benchmarks.md, "CLI start-up and the lease guard's
+// timers/promises before its admin socket could bind, though with the file sink only zlib (booth's
+// site id) runs before then: ~5–10 ms of CPU of a start (docs/benchmarks.md, "CLI start-up and the lease guard's
 // footprint"). Here each of them is, for the bundle, a small module whose exports are getters that
 // require the real one the first time any of them is read; a module that destructures at its top
 // level (`const { x } = require(...)`) still loads it then, as before.
