@@ -98,7 +98,7 @@ interface ReasonState {
 }
 
 export class RejectCounter {
-  readonly rejectPeersMax: number;
+  #rejectPeersMax: number;
   readonly logIntervalMs: number;
   readonly #peers = new Map<string, Map<RejectReason, ReasonState>>();
   readonly #other = new Map<RejectReason, ReasonState>();
@@ -113,7 +113,7 @@ export class RejectCounter {
     if (!Number.isFinite(logIntervalMs) || logIntervalMs < 0) {
       throw new RejectCounterError('REJECT_COUNTER_CONFIG', `logIntervalMs must be a non-negative number, got ${logIntervalMs}`);
     }
-    this.rejectPeersMax = rejectPeersMax;
+    this.#rejectPeersMax = rejectPeersMax;
     this.logIntervalMs = logIntervalMs;
     for (const peer of options.pinnedPeers ?? []) this.#peers.set(peerKey(peer), new Map());
     if (this.#peers.size > rejectPeersMax) {
@@ -152,6 +152,23 @@ export class RejectCounter {
     return { log: false, bucket, count: state.count };
   }
 
+  /** Distinct peers with their own counters at most (pinned ones raise it, see pin()). */
+  get rejectPeersMax(): number {
+    return this.#rejectPeersMax;
+  }
+
+  /**
+   * Gives `peer` its own counters for good, as pinnedPeers does at
+   * construction (a member added at runtime): the limit grows by one when
+   * the peer was not tracked yet, so the room left for others stays the same.
+   */
+  pin(peer: string): void {
+    const key = peerKey(peer);
+    if (key === otherPeersKey || this.#peers.has(key)) return;
+    this.#peers.set(key, new Map());
+    this.#rejectPeersMax += 1;
+  }
+
   /** Rejects counted for this peer (or otherPeersKey) and reason. */
   countOf(peer: string, reason: RejectReason): number {
     const key = peerKey(peer);
@@ -185,7 +202,7 @@ export class RejectCounter {
     if (key === otherPeersKey) return { bucket: otherPeersKey, reasons: this.#other };
     let reasons = this.#peers.get(key);
     if (reasons === undefined) {
-      if (this.#peers.size >= this.rejectPeersMax) return { bucket: otherPeersKey, reasons: this.#other };
+      if (this.#peers.size >= this.#rejectPeersMax) return { bucket: otherPeersKey, reasons: this.#other };
       reasons = new Map();
       this.#peers.set(key, reasons);
     }

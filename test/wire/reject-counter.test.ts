@@ -66,6 +66,19 @@ describe('counting', () => {
     for (const entry of counter.snapshot()) expect(entry.peer.length).toBeLessThanOrEqual(peerKeyCharsMax);
   });
 
+  it('pin() gives a member added at runtime its own counters even once the made-up peers filled every slot', () => {
+    const counter = new RejectCounter({ rejectPeersMax: 4, pinnedPeers: ['site-a'] });
+    for (let i = 0; i < 100; i += 1) counter.record(`fake-${i}`, 'bad-signature', i);
+    expect(counter.trackedPeerCount).toBe(4);
+    counter.pin('site-new');
+    counter.pin('site-new');
+    expect(counter.rejectPeersMax).toBe(5);
+    counter.record('site-new', 'bad-signature', 100);
+    expect(counter.countOf('site-new', 'bad-signature')).toBe(1);
+    // The room left for others is what it was: still full.
+    expect(counter.record('fake-new', 'bad-signature', 101).bucket).toBe(otherPeersKey);
+  });
+
   it('cuts long peer strings to peerKeyCharsMax', () => {
     const counter = new RejectCounter();
     const long = 'p'.repeat(1000);

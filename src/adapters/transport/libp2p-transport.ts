@@ -162,7 +162,7 @@ import { lookup } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { privateKeyFromRaw, publicKeyFromRaw as libp2pPublicKeyFromRaw } from '@libp2p/crypto/keys';
 import { peerIdFromPublicKey } from '@libp2p/peer-id';
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { Multiaddr } from '@multiformats/multiaddr';
 import type { Libp2p } from 'libp2p';
 import type { Connection, MultiaddrConnection, PeerId, Stream, StreamMessageEvent } from '@libp2p/interface';
 import { isSwimMessage, type Envelope, type RaftMessage } from '../../core/messages.js';
@@ -172,7 +172,6 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   envelopeKindOf,
-  memberIdBytesMax,
   messageBytesMaxDefault,
   type DecodeContext,
   type EnvelopeKind,
@@ -183,13 +182,13 @@ import { InboundBudget, inboundBudgetDefaults, type InboundBudgets } from '../..
 import { RejectCounter, rejectLogIntervalMsDefault, type RejectCountEntry, type RejectReason } from '../../wire/reject-counter.js';
 import { ReplayWindow, SequenceSource, replaySendersMaxDefault } from '../../wire/replay-window.js';
 import { Ed25519Signer, ed25519PublicKeyBytes, ed25519SeedBytes, privateKeyFromSeed, publicKeyFromRaw, publicKeyToRaw } from '../../wire/signer.js';
+import { checkPeers, checkPort, planPeerChange, tcpMultiaddr, TransportConfigError, type CheckedPeer, type TransportPeer } from './peer-set.js';
 import { FaultState, faultSeedDefault, type TransportFaults } from './transport-faults.js';
 import { InboundAdmission, memberUpgradeTimeoutMsDefault, normalizeHost, pendingConnectionsMaxDefault, type AdmissionOutcome } from './inbound-admission.js';
 import { lengthPrefixed } from './length-prefix.js';
 import { FrameReader, type FrameReaderState } from './frame-reader.js';
 import { LinkMonitor } from './link-monitor.js';
 import { DropCounter, FrameQueue, frameClassOf, sendQueueFramesMaxDefault, type DropCountEntry, type DropReason, type TransportLogger } from './transport-support.js';
-import { TollboothError } from '../../errors.js';
 import { compatibility, formatProtocolVersion, helloPayload, parseHello, protocolVersion, type ProtocolVersion } from '../../wire/protocol-version.js';
 
 /**
@@ -230,13 +229,14 @@ export function adminSenderId(publicKey: Uint8Array): MemberId {
   return `${adminSenderPrefix}${Buffer.from(publicKey).toString('base64').slice(0, 16)}` as MemberId;
 }
 
-export interface TransportPeer {
-  readonly id: MemberId;
-  /** IPv4 or IPv6 literal (brackets allowed) or a host name, resolved when dialled. */
-  readonly host: string;
-  readonly port: number;
-  /** The member's raw 32-byte Ed25519 public key, from the formation config. */
-  readonly publicKey: Uint8Array;
+export { TransportConfigError, tcpMultiaddr, type TransportPeer } from './peer-set.js';
+
+/** What setPeers() changed, by member id (also the `transport peers changed` log line). */
+export interface PeersChanged {
+  readonly added: readonly MemberId[];
+  readonly removed: readonly MemberId[];
+  /** Same key, another host or port: its connections are closed and it is dialled at the new address. */
+  readonly readdressed: readonly MemberId[];
 }
 
 export interface Libp2pTransportOptions {
@@ -306,15 +306,6 @@ export interface Libp2pTransportOptions {
 /** Bound on resolving the members' host names for the allow list at start (ms). */
 const memberHostLookupMsMax = 5_000;
 
-export class TransportConfigError extends TollboothError<'TRANSPORT_CONFIG'> {
-  constructor(
-    message: string,
-    readonly field: string,
-  ) {
-    super('TRANSPORT_CONFIG', message, { details: { field } });
-  }
-}
-
 interface OutboundStream {
   readonly stream: Stream;
 }
@@ -330,9 +321,10 @@ interface Refusal {
 interface Slot {
   /** A formation member, or an admin client (never dialled: no address). */
   readonly role: 'member' | 'admin';
-  readonly peer: TransportPeer;
+  /** The peer as last configured (setPeers may re-address a member). */
+  peer: TransportPeer;
   readonly peerId: PeerId;
-  readonly address: Multiaddr | null;
+  address: Multiaddr | null;
   readonly queue: FrameQueue<Uint8Array>;
   out: OutboundStream | null;
   /** The outbound stream being opened (its hello written), so that two writers never open two. */
@@ -357,23 +349,9 @@ function newSlot(role: Slot['role'], peer: TransportPeer, peerId: PeerId, addres
   return { role, peer, peerId, address, queue: new FrameQueue(framesMax), out: null, opening: null, protocol: null, refusal: null, writing: false, dialing: false, dialFailures: 0, sent: 0, received: 0, lastRecvAt: null, lastRecvConnectionId: null };
 }
 
-/** The multiaddr for a host and TCP port: /ip4, /ip6 or /dns. */
-export function tcpMultiaddr(host: string, port: number): Multiaddr {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIPv4(bare)) return multiaddr(`/ip4/${bare}/tcp/${port}`);
-  if (isIPv6(bare)) return multiaddr(`/ip6/${bare}/tcp/${port}`);
-  return multiaddr(`/dns/${bare}/tcp/${port}`);
-}
-
 function positiveInt(value: number, field: string): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new TransportConfigError(`${field} must be a positive integer, got ${value}`, field);
   return value;
-}
-
-function checkPort(port: number, field: string, allowZero: boolean): void {
-  if (!Number.isSafeInteger(port) || port < (allowZero ? 0 : 1) || port > 65_535) {
-    throw new TransportConfigError(`${field} must be a TCP port, got ${port}`, field);
-  }
 }
 
 function errorText(error: unknown): string {
@@ -411,8 +389,13 @@ export class Libp2pTransport implements Transport {
   readonly #adminHandlers: Array<(frame: AdminFrame) => void> = [];
   readonly #connectionHandlers: Array<(peer: MemberId, connected: boolean) => void> = [];
   readonly #refusalHandlers: Array<(peer: MemberId, detail: string) => void> = [];
-  readonly #relayBudget: RelayBudget;
-  readonly #inboundBudget: InboundBudget;
+  /** Rebuilt, sized to the formation, whenever setPeers changes the members (#sizeBudgets). */
+  #relayBudget!: RelayBudget;
+  #inboundBudget!: InboundBudget;
+  /** The members' envelope keys by member id: a member dropped by setPeers is dropped here, so its frames are 'unknown-sender'. */
+  readonly #memberKeys = new Map<string, KeyObject>();
+  readonly #selfKeyHex: string;
+  readonly #framesMax: number;
   #relayPolicy: ((to: MemberId) => boolean) | null = null;
   readonly #delayTimers = new Set<NodeJS.Timeout>();
   #node: Libp2p | null = null;
@@ -456,34 +439,11 @@ export class Libp2pTransport implements Transport {
     // Throws ReplayWindowError for an epoch out of range: a config error, raised before anything starts.
     this.#sequence = new SequenceSource(options.epoch, options.sequenceCounterStart ?? 0);
 
-    const keys = new Map<string, KeyObject>();
-    const seenKeys = new Set<string>();
-    for (const peer of options.peers) {
-      const keyHex = Buffer.from(peer.publicKey).toString('hex');
-      if (peer.publicKey.byteLength !== ed25519PublicKeyBytes) {
-        throw new TransportConfigError(`peer ${peer.id}: public key must be ${ed25519PublicKeyBytes} bytes`, 'peers.publicKey');
-      }
-      if (peer.id === options.self) {
-        if (keyHex !== Buffer.from(selfRaw).toString('hex')) {
-          throw new TransportConfigError(`the configured public key of ${peer.id} (this member) does not match its seed`, 'peers.publicKey');
-        }
-        continue;
-      }
-      if (peer.id.length === 0 || Buffer.byteLength(peer.id, 'utf8') > memberIdBytesMax) {
-        throw new TransportConfigError(`peer id ${JSON.stringify(peer.id)} must be 1–${memberIdBytesMax} bytes`, 'peers.id');
-      }
-      if (this.#slots.has(peer.id)) throw new TransportConfigError(`peer ${peer.id} listed twice`, 'peers.id');
-      if (seenKeys.has(keyHex) || keyHex === Buffer.from(selfRaw).toString('hex')) {
-        throw new TransportConfigError(`peer ${peer.id} shares its public key with another member`, 'peers.publicKey');
-      }
-      seenKeys.add(keyHex);
-      checkPort(peer.port, `peers.${peer.id}.port`, false);
-      const peerId = peerIdFromPublicKey(libp2pPublicKeyFromRaw(peer.publicKey));
-      const slot = newSlot('member', peer, peerId, tcpMultiaddr(peer.host, peer.port).encapsulate(`/p2p/${peerId.toString()}`), framesMax);
-      this.#slots.set(peer.id, slot);
-      this.#slotsByPeerId.set(peerId.toString(), slot);
-      keys.set(peer.id, publicKeyFromRaw(peer.publicKey));
-    }
+    this.#selfKeyHex = Buffer.from(selfRaw).toString('hex');
+    this.#framesMax = framesMax;
+    const members = checkPeers(options.self, this.#selfKeyHex, options.peers);
+    for (const c of members) this.#addMember(c);
+    const memberKeyHexes = new Set(members.map((c) => c.keyHex));
 
     const adminKeys = new Map<string, KeyObject>();
     for (const publicKey of options.adminKeys ?? []) {
@@ -491,7 +451,7 @@ export class Libp2pTransport implements Transport {
         throw new TransportConfigError(`admin key must be ${ed25519PublicKeyBytes} bytes`, 'adminKeys');
       }
       const keyHex = Buffer.from(publicKey).toString('hex');
-      if (seenKeys.has(keyHex) || keyHex === Buffer.from(selfRaw).toString('hex')) {
+      if (memberKeyHexes.has(keyHex) || keyHex === this.#selfKeyHex) {
         // One peer id cannot be both; the member role wins, so this key cannot act as an admin.
         this.#logger.warn({ adminKey: Buffer.from(publicKey).toString('base64') }, 'admin key is also a member key; it is not admitted as an admin');
         continue;
@@ -524,12 +484,10 @@ export class Libp2pTransport implements Transport {
       localMemberId: options.self,
       // Members may send every kind. An admin key verifies every kind too, so that a wrong kind from an
       // admin is counted as what it is ('admin-kind-only', checked in #receive) once its signature is known good.
-      publicKeyOf: (sender: string) => adminKeys.get(sender) ?? keys.get(sender),
+      publicKeyOf: (sender: string) => adminKeys.get(sender) ?? this.#memberKeys.get(sender),
       messageBytesMax: this.#messageBytesMax,
     };
-    this.#relayBudget = new RelayBudget({ ...relayBudgetDefaults, peersMax: this.#slots.size + 1 });
-    // Members and admin clients only: #receive is never reached for anyone else.
-    this.#inboundBudget = new InboundBudget(options.inboundBudgets ?? inboundBudgetDefaults(this.#slots.size + 1), this.#slots.size + this.#adminSlots.size + 1);
+    this.#sizeBudgets();
     this.#faultState =
       options.testFaults === true
         ? new FaultState(options.faultSeed ?? faultSeedDefault, {
@@ -719,6 +677,41 @@ export class Libp2pTransport implements Transport {
     const inner = this.#encode(to, 'raft', msg.term, msg);
     if (inner === null) return;
     this.#send(via, 'relay', 0, { frame: Buffer.from(inner).toString('base64') });
+  }
+
+  /**
+   * Makes the member peers these (issue 11: members added and removed at
+   * runtime, one committed change at a time). The list is checked as the
+   * constructor's is (peer-set.ts; a bad one throws TransportConfigError and
+   * changes nothing). A new member gets a slot, its key is admitted and the
+   * redial loop dials it; a member no longer listed is forgotten — its key,
+   * so that its frames are refused ('unknown-sender', and 'unknown-peer' at
+   * the gater for its next connection), its replay window, its queue — and
+   * its connections are closed; a member at another host or port has its
+   * connections closed and is dialled at the new address. The relay and
+   * inbound budgets are sized again to the formation (each starts full).
+   * Not changed at runtime: libp2p's allow list and reserved slots for
+   * members' addresses (inbound-admission.ts) and the connection cap, fixed
+   * at start: a member added since then connects as any address must, by
+   * authenticating within handshakeTimeoutMs.
+   */
+  setPeers(peers: readonly TransportPeer[]): PeersChanged {
+    if (this.#options.clientOnly === true) throw new TransportConfigError('an admin client has no member peers to change', 'peers');
+    if (this.#state === 'stopped') throw new TransportConfigError('the transport is stopped', 'peers');
+    const change = planPeerChange(this.#slots, checkPeers(this.self, this.#selfKeyHex, peers));
+    for (const id of change.removed) this.#dropMember(id);
+    for (const c of change.added) {
+      this.#addMember(c);
+      this.#rejects.pin(c.peer.id);
+      this.#drops.know(c.peer.id);
+    }
+    for (const c of change.readdressed) this.#readdress(c);
+    const changed: PeersChanged = { added: change.added.map((c) => c.peer.id), removed: change.removed, readdressed: change.readdressed.map((c) => c.peer.id) };
+    if (changed.added.length + changed.removed.length + changed.readdressed.length === 0) return changed;
+    this.#sizeBudgets();
+    this.#logger.info?.({ ...changed, members: this.#slots.size }, 'transport peers changed');
+    this.#redialAll();
+    return changed;
   }
 
   setRelayPolicy(canRelayTo: (to: MemberId) => boolean): void {
@@ -959,6 +952,67 @@ export class Libp2pTransport implements Transport {
     return this.#encode(slot.peer.id, 'hello', 0, helloPayload(this.#protocol));
   }
 
+  // ─────────────────────────── member peers ───────────────────────────
+
+  /** A checked member's slot and key (the constructor, setPeers). */
+  #addMember(c: CheckedPeer): void {
+    const key = c.peerId.toString();
+    const admin = this.#slotsByPeerId.get(key);
+    if (admin !== undefined && admin.role === 'admin') {
+      // One peer id cannot be both; the member role wins, as at start, so this key no longer acts as an admin.
+      this.#adminSlots.delete(admin.peer.id);
+      this.#logger.warn({ peer: c.peer.id, adminKey: Buffer.from(c.peer.publicKey).toString('base64') }, 'admin key is also a member key; it is not admitted as an admin');
+    }
+    const slot = newSlot('member', c.peer, c.peerId, c.address, this.#framesMax);
+    this.#slots.set(c.peer.id, slot);
+    this.#slotsByPeerId.set(key, slot);
+    this.#memberKeys.set(c.peer.id, publicKeyFromRaw(c.peer.publicKey));
+  }
+
+  /** A member setPeers no longer lists: forgotten, its queue dropped, its connections closed. */
+  #dropMember(id: MemberId): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return;
+    const wasConnected = this.#isConnected(slot);
+    this.#slots.delete(id);
+    this.#slotsByPeerId.delete(slot.peerId.toString());
+    this.#memberKeys.delete(id);
+    this.#replay.forget(id);
+    this.#drops.record(id, 'peer-removed', slot.queue.clear());
+    slot.out = null;
+    this.#hangUp(slot, 'member removed');
+    // peer:disconnect no longer finds its slot: say it here.
+    if (wasConnected) for (const handler of this.#connectionHandlers) this.#call(() => handler(id, false));
+  }
+
+  /** A member at another host or port: dialled there from now on. */
+  #readdress(c: CheckedPeer): void {
+    const slot = this.#slots.get(c.peer.id);
+    if (slot === undefined) return;
+    slot.peer = c.peer;
+    slot.address = c.address;
+    this.#hangUp(slot, 'member re-addressed');
+  }
+
+  #hangUp(slot: Slot, why: string): void {
+    this.#node?.hangUp(slot.peerId).catch((error: unknown) => {
+      this.#logger.warn({ peer: slot.peer.id, why, err: errorText(error) }, 'hang-up failed');
+    });
+  }
+
+  /** The relay and inbound budgets for the members there are now (constructor, setPeers). */
+  #sizeBudgets(): void {
+    const n = this.#slots.size;
+    this.#relayBudget = new RelayBudget({ ...relayBudgetDefaults, peersMax: n + 1 });
+    // Members and admin clients only: #receive is never reached for anyone else.
+    this.#inboundBudget = new InboundBudget(this.#options.inboundBudgets ?? inboundBudgetDefaults(n + 1), n + this.#adminSlots.size + 1);
+  }
+
+  /** Whether this slot is still one of ours (a stream of a member setPeers dropped may deliver a frame before it closes). */
+  #isCurrent(slot: Slot): boolean {
+    return this.#slotsByPeerId.get(slot.peerId.toString()) === slot;
+  }
+
   // ─────────────────────────── connections ───────────────────────────
 
   #openConnections(slot: Slot): Connection[] {
@@ -1083,6 +1137,11 @@ export class Libp2pTransport implements Transport {
       frameBytesMax: this.#messageBytesMax,
       bufferedBytesMax: streamBufferBytes,
       onFrame: (frame) => {
+        if (!this.#isCurrent(slot)) {
+          this.#reject(slot.peer.id, 'unknown-peer', 'frame from a member no longer configured; stream closed');
+          stream.abort(new Error('peer no longer configured'));
+          return 'stop';
+        }
         // The cheap check first: over budget, the frame is refused before its signature costs anything,
         // and this stream is not read for a moment, so that the peer's flood waits in its own buffers
         // (yamux's window stays shut) instead of costing us the decryption of frames we would refuse.

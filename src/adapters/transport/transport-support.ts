@@ -43,6 +43,8 @@ export const dropReasons = [
   'relay-budget',
   /** A frame to a peer whose hello this member refused (an incompatible protocol version; libp2p-transport.ts). */
   'incompatible',
+  /** Queued for a member that setPeers dropped (removed from the formation; libp2p-transport.ts). */
+  'peer-removed',
 ] as const;
 export type DropReason = (typeof dropReasons)[number];
 
@@ -59,11 +61,16 @@ export interface DropCountEntry {
  */
 export class DropCounter {
   readonly #counts = new Map<string, Map<DropReason, number>>();
-  readonly #known: ReadonlySet<string>;
+  readonly #known: Set<string>;
   #total = 0;
 
   constructor(knownPeers: Iterable<string>) {
     this.#known = new Set(knownPeers);
+  }
+
+  /** Counts this peer on its own from now on (a member added at runtime). */
+  know(peer: string): void {
+    this.#known.add(peer);
   }
 
   record(peer: string, reason: DropReason, frames = 1): void {

@@ -818,3 +818,106 @@ describe('Libp2pTransport: the protocol version handshake', () => {
     expect(refusals(logsB)[0]!.obj).toMatchObject({ reason: 'incompatible-version', ours: '2.0', theirs: here });
   });
 });
+
+// Issue 11: the member peers change at runtime (setPeers), with no restart.
+// A member admitted by setPeers connects and exchanges frames both ways; a
+// member dropped by it has its connection closed, its reconnections refused
+// at the gater ('unknown-peer') and its frames no longer delivered; a bad
+// list throws TransportConfigError and changes nothing.
+describe('Libp2pTransport.setPeers', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  /** Starts each member with its own peer list (ids into `all`). */
+  async function start(all: readonly Member[], lists: readonly (readonly number[])[], logs: LogLine[][]): Promise<Libp2pTransport[]> {
+    const running = all.map((m, i) => transportFor(m, peerList(lists[i]!.map((j) => all[j]!)), 1, logs[i]!));
+    cleanup.push(() => Promise.all(running.map((t) => t.stop())).then(() => undefined));
+    await Promise.all(running.map((t) => t.start()));
+    return running;
+  }
+
+  const connected = (t: Libp2pTransport, peer: string): boolean => t.peers().find((p) => p.id === peer)?.state === 'connected';
+
+  it('admits a member added at runtime: the two connect and exchange frames', async () => {
+    const all = await members(['a', 'b', 'c']);
+    const logs: LogLine[][] = [[], [], []];
+    // c lists everyone (a newcomer's file); a and b list only each other (the running members' files).
+    const [a, , c] = await start(all, [[0, 1], [0, 1], [0, 1, 2]], logs);
+    const inboxA = new Inbox(a!);
+    const inboxC = new Inbox(c!);
+    const cPeerId = c!.peerId!;
+    await waitFor(() => a!.rejectedFrames(cPeerId, 'unknown-peer') >= 1, deadlineMs, 'a to refuse c before it is admitted');
+    expect(connected(a!, 'c')).toBe(false);
+    const changed = a!.setPeers(peerList(all));
+    expect(changed).toEqual({ added: ['c'], removed: [], readdressed: [] });
+    expect(logs[0]!.find((l) => l.msg === 'transport peers changed')?.obj).toMatchObject({ added: ['c'], removed: [], members: 2 });
+    await waitFor(() => connected(a!, 'c') && connected(c!, 'a'), deadlineMs, 'a and c connected');
+    a!.send({ from: memberId('a'), to: memberId('c'), msg: vote(7) });
+    c!.send({ from: memberId('c'), to: memberId('a'), msg: vote(8) });
+    await waitFor(() => inboxC.from(memberId('a')).length > 0 && inboxA.from(memberId('c')).length > 0, deadlineMs, 'a frame each way');
+    expect(inboxC.from(memberId('a'))).toEqual([vote(7)]);
+    expect(inboxA.from(memberId('c'))).toEqual([vote(8)]);
+    // The same list again changes nothing and logs nothing.
+    expect(a!.setPeers(peerList(all))).toEqual({ added: [], removed: [], readdressed: [] });
+    expect(logs[0]!.filter((l) => l.msg === 'transport peers changed')).toHaveLength(1);
+  });
+
+  it('drops a removed member: its connection closes, its reconnections and frames are refused', async () => {
+    const all = await members(['a', 'b', 'c']);
+    const logs: LogLine[][] = [[], [], []];
+    const [a, b, c] = await start(all, [[0, 1, 2], [0, 1, 2], [0, 1, 2]], logs);
+    const inboxA = new Inbox(a!);
+    const seenByA: Array<[string, boolean]> = [];
+    a!.onConnection((peer, up) => seenByA.push([peer, up]));
+    await waitFor(() => connected(a!, 'c') && connected(c!, 'a') && connected(a!, 'b'), deadlineMs, 'a connected to b and c');
+    const cPeerId = c!.peerId!;
+    const changed = a!.setPeers(peerList(all.slice(0, 2)));
+    expect(changed).toEqual({ added: [], removed: ['c'], readdressed: [] });
+    expect(a!.peers().map((p) => p.id)).toEqual(['b']);
+    expect(seenByA).toContainEqual(['c', false]);
+    await waitFor(() => !connected(c!, 'a'), deadlineMs, 'c to lose its link to a');
+    // c keeps redialling a (its list still has a): each attempt is refused at a's gater.
+    // (c may see its side of a refused connection open for a moment: the refused dialer only sees an EOF.)
+    await waitFor(() => a!.rejectedFrames(cPeerId, 'unknown-peer') >= 2, deadlineMs, 'a to refuse two reconnections of c');
+    c!.send({ from: memberId('c'), to: memberId('a'), msg: vote(9) });
+    a!.send({ from: memberId('a'), to: memberId('c'), msg: vote(9) });
+    expect(a!.droppedFrames(memberId('c'), 'unknown-peer')).toBe(1);
+    const refusedSoFar = a!.rejectedFrames(cPeerId, 'unknown-peer');
+    await waitFor(() => a!.rejectedFrames(cPeerId, 'unknown-peer') > refusedSoFar, deadlineMs, 'a to refuse c once more');
+    // b is untouched: a frame a → b still arrives, and nothing from c ever did after the drop.
+    const inboxB = new Inbox(b!);
+    a!.send({ from: memberId('a'), to: memberId('b'), msg: vote(10) });
+    await waitFor(() => inboxB.from(memberId('a')).length > 0, deadlineMs, 'a frame a → b');
+    expect(inboxA.from(memberId('c'))).toEqual([]);
+    expect(connected(a!, 'c')).toBe(false);
+  });
+
+  it('refuses a bad list with TransportConfigError and changes nothing', async () => {
+    const all = await members(['a', 'b', 'c']);
+    const logs: LogLine[][] = [[], []];
+    const [a, b] = await start(all.slice(0, 2), [[0, 1], [0, 1]], logs);
+    await waitFor(() => connected(a!, 'b'), deadlineMs, 'a and b connected');
+    const good = peerList(all);
+    const shortKey = good.map((p) => (p.id === 'c' ? { ...p, publicKey: p.publicKey.slice(0, 31) } : p));
+    const twice = [...good, good[2]!];
+    const notMySeed = good.map((p) => (p.id === 'a' ? { ...p, publicKey: good[2]!.publicKey } : p));
+    const badPort = good.map((p) => (p.id === 'c' ? { ...p, port: 0 } : p));
+    for (const [list, message] of [
+      [shortKey, /peer c: public key must be 32 bytes/],
+      [twice, /peer c listed twice/],
+      [notMySeed, /configured public key of a \(this member\) does not match its seed/],
+      [badPort, /peers\.c\.port must be a TCP port/],
+    ] as const) {
+      expect(() => a!.setPeers(list)).toThrow(TransportConfigError);
+      expect(() => a!.setPeers(list)).toThrow(message);
+    }
+    // Not even the good part of a bad list applied: b is still the only peer, connected, and c unknown.
+    expect(a!.peers().map((p) => [p.id, p.state])).toEqual([['b', 'connected']]);
+    expect(logs[0]!.filter((l) => l.msg === 'transport peers changed')).toEqual([]);
+    const inboxB = new Inbox(b!);
+    a!.send({ from: memberId('a'), to: memberId('b'), msg: vote(3) });
+    await waitFor(() => inboxB.from(memberId('a')).length > 0, deadlineMs, 'a frame a → b after the refused change');
+  });
+});
