@@ -20,6 +20,7 @@ import type { FormationConfig, FormationMember, MemberKind } from '../src/config
 import { formatConfigProblem } from '../src/config/problems.js';
 import { memberIdOf, toCoreConfig, toSwimTiming } from '../src/config/to-core.js';
 import { gossipInitFor } from '../src/runtime/gossip-init.js';
+import { CommittedPeers } from '../src/runtime/committed-peers.js';
 import { listenAdminSocket } from '../src/adapters/admin-socket.js';
 import { ensureLeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
 import { readCibVersion, readClusterState, ticketResources } from '../src/adapters/pacemaker/cluster-state.js';
@@ -247,6 +248,9 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
   // One persisted epoch per start orders this incarnation's transport sequence
   // numbers and renewal numbers above every earlier one, across reboots too.
   const epoch = await nextEpoch(stateDir);
+  // Issue 11: the transport admits, and gossip verifies, the committed configuration's members (committed-peers.ts).
+  const fileMembers = config.members.map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey }));
+  const committedPeers = new CommittedPeers({ self: id, file: fileMembers, port: me.port, setPeers: (peers) => transport.setPeers(peers), log: log.child({ module: 'peers' }) });
   const core = new Member(coreConfig, {
     now: clock.now(),
     random: new SeededRandom(Number(process.hrtime.bigint() % 4294967296n)),
@@ -261,7 +265,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     gossip: gossipInitFor({
       self: id,
       seed,
-      members: config.members.map((m) => ({ id: memberIdOf(m), publicKey: m.publicKey })),
+      publicKeyOf: (member) => committedPeers.publicKeyOf(member),
       timing: toSwimTiming(config),
       epoch,
     }),
@@ -273,9 +277,7 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     epoch,
     listenHost: me.address,
     listenPort: me.port,
-    peers: config.members
-      .filter((m) => m.address !== me.address)
-      .map((m) => ({ id: memberIdOf(m), host: m.address, port: m.port, publicKey: m.publicKey })),
+    peers: fileMembers.filter((m) => m.id !== id),
     adminKeys: config.adminKeys,
     // The member's own monotonic clock: `peers` dates lastRecvAt against clock.now() (booth peers' "last recv").
     clock: () => clock.now(),
@@ -284,6 +286,10 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     ...(announced === null ? {} : { protocolVersion: announced.version }),
   });
   const pump = new Pump({ core, storage, transport, sink, clock, wallClock: new SystemWallClock(), log: log.child({ module: 'pump' }) });
+  committedPeers.update(core.committedMembers());
+  pump.on('event', (e) => {
+    if ((e.type === 'applied' && e.data.type === 'config') || (e.type === 'snapshot-transfer' && e.stage === 'installed')) committedPeers.update(core.committedMembers());
+  });
   // The admin socket answers before the transport and the pump have started (issue 15: spawn → answer); until
   // 'member ready' `status` says `ready: false` and every other request waits for the start's end.
   let ready = false;

@@ -356,6 +356,17 @@ export class Member {
     return { version: this.table.configVersion, members: this.registry.config, tickets: [...this.table.all()].map((t) => t.def), timing: this.table.timing ?? null };
   }
 
+  /**
+   * The members of the configuration in force at the last applied entry: the
+   * committed one (issue 11: the transport admits exactly their keys). The
+   * registry itself runs on the latest configuration in its log, committed or
+   * not (dissertation §4.1); this one only grows or shrinks by an applied
+   * entry or an installed snapshot.
+   */
+  committedMembers(): readonly MemberInfo[] {
+    return this.registry.configAt(this.registry.appliedIndex);
+  }
+
   /** This store's incarnation, and whether the configuration admits it as a voter (docs/protocol.md §10). */
   incarnation(): { readonly incarnation: number; readonly admitted: boolean; readonly votes: boolean } {
     const r = this.registry;
