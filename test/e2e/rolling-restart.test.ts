@@ -34,15 +34,18 @@
 // each stopped, its directory deleted and started again: it comes back as a
 // new incarnation that the leader re-admits and promotes to voter.
 //
-// The fifth adds a member and removes it again (issue 11, item 3): a second
-// arbitrator, listed with its key in every member's file first (a rolling
-// restart: the transport admits only the keys of the file read at start,
-// docs/operations.md §8), `tollbooth member add` on a running member, started
-// with an empty store, caught up and promoted to voter, then `tollbooth
-// member remove` and stopped. In all five the held ticket's holder and
+// The fifth adds a member and removes it again (issue 11, item 3), with no
+// file edit and no restart of the running members: a second arbitrator,
+// started with an empty store and a file of its own that lists everyone, is
+// refused by the running members until `tollbooth member add` on one of them
+// commits it; each then admits its key (`transport peers changed`), it catches
+// up, is promoted to voter and every running member's gossip holds it alive
+// (its claims verify); then `tollbooth member remove`, after which each
+// running member drops its key and refuses its reconnections, and it is
+// stopped. The running members' processes and file are the same throughout. In all five the held ticket's holder and
 // generation never change and its CIB grant is never revoked.
-import { appendFile, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, type LoopbackMember, memberReadyMsMax } from '../../src/cli/loopback-formation.js';
 import { boothSiteId } from '../../src/config/site-id.js';
@@ -407,23 +410,40 @@ describe('a rolling restart of every member', () => {
       proc: null,
     };
     const key = (await writeSeedFile(added.key, false)).publicKey.toString('base64');
-    // Every member's file lists the newcomer with its key (the transport admits the file's keys, read at start).
-    const text = await readFile(f.configPath, 'utf8');
-    const at = text.indexOf('ticket = ');
-    await writeFile(f.configPath, `${text.slice(0, at)}arbitrator = ${added.address}\ntollbooth-member-key = ${added.address} ${key}\n${text.slice(at)}`);
+    // Only the newcomer's own file lists it: the running members' file is not touched, nor are they restarted.
+    const shared = await readFile(f.configPath, 'utf8');
+    const at = shared.indexOf('ticket = ');
+    // Same file name in another directory: the formation's name is the file's (booth), and must be the same.
+    const addedConfig = join(root, 'added-config', basename(f.configPath));
+    await mkdir(join(addedConfig, '..'));
+    await writeFile(addedConfig, `${shared.slice(0, at)}arbitrator = ${added.address}\ntollbooth-member-key = ${added.address} ${key}\n${shared.slice(at)}`);
+    const running = [...f.members];
+    const pids = running.map((m) => m.proc?.pid);
     const w = watch(h);
     const figures: Record<string, number> = {};
     try {
-      for (const m of await leaderFirst(h)) await restart(m, h);
+      f.start(added, ['-c', addedConfig]);
+      await f.waitReady(added);
       const t0 = performance.now();
       const add = await cli(['member', 'add', added.address, '--role', 'arbitrator', '--key', key, '--socket', h.other.socket]);
       expect(add.code, add.out).toBe(0);
-      f.start(added);
-      await f.waitReady(added);
+      // Each running member admits the key once the entry applies there, and says so.
+      for (const m of running) {
+        await until(`${m.address} to admit ${added.address}`, formationWaitMs, async () => {
+          const line = await logLine(m, 'transport peers changed');
+          return line !== null && (line['added'] as string[]).includes(added.address) ? true : null;
+        });
+      }
       await until(`${added.address} a voter`, formationWaitMs, async () => ((await configured(added))?.voter !== false && (await configured(added)) !== null ? true : null));
-      await until(`${added.address} to follow the leader`, formationWaitMs, async () => {
+      // Followed a leader, and every running member's gossip verifies its claims and holds it alive.
+      await until(`${added.address} in the formation`, formationWaitMs, async () => {
         const st = (await f.call(added, { op: 'status' })).data as MemberStatus | undefined;
-        return st?.leader !== null && st?.leader !== undefined ? true : null;
+        if (st?.leader === null || st?.leader === undefined) return null;
+        for (const o of running) {
+          const p = await f.call(o, { op: 'peers' });
+          if (!p.ok || (p.data as PeersView).gossip?.peers.find((x) => x.id === added.address)?.state !== 'alive') return null;
+        }
+        return true;
       });
       figures['addedVoterMs'] = Math.round(performance.now() - t0);
       const t1 = performance.now();
@@ -438,10 +458,23 @@ describe('a rolling restart of every member', () => {
       }, 1000);
       expect(answers.length, 'member remove was asked').toBeGreaterThan(0);
       expect(answers.filter((x) => x.startsWith('1:') && !x.includes('is not a member')), 'refusals of member remove').toEqual([]);
+      // Each running member drops the key, closes its links and refuses the removed member's reconnections.
+      for (const m of running) {
+        await until(`${m.address} to drop ${added.address}`, formationWaitMs, async () => {
+          const line = await logLine(m, 'transport peers changed');
+          return line !== null && (line['removed'] as string[]).includes(added.address) ? true : null;
+        });
+        await until(`${m.address} to refuse ${added.address}'s connections`, formationWaitMs, async () => ((await refusedAfterRemoval(m)) ? true : null));
+        const p = (await f.call(m, { op: 'peers' })).data as PeersView;
+        expect(p.peers.map((x) => x.id)).not.toContain(added.address);
+      }
       figures['removedMs'] = Math.round(performance.now() - t1);
       figures['removeAsks'] = answers.length;
       const shown = (await callLed(f, h.other, { op: 'config-show' })).data as CommittedConfigData;
-      expect(shown.members.map((m) => m.address).sort()).toEqual(f.members.map((m) => m.address).sort());
+      expect(shown.members.map((m) => m.address).sort()).toEqual(running.map((m) => m.address).sort());
+      // Nobody was restarted, and the running members' file is as it was.
+      expect(running.map((m) => m.proc?.pid)).toEqual(pids);
+      expect(await readFile(f.configPath, 'utf8')).toBe(shared);
     } finally {
       await f.kill(added, 'SIGTERM');
       const seen = await w.stop();
@@ -452,6 +485,19 @@ describe('a rolling restart of every member', () => {
     await expectOneGrant(h);
   }, 2 * rollingTestMs);
 });
+
+/**
+ * Whether a member's log, after its last `transport peers changed` line, has
+ * an unknown-peer reject: a connection from a key it no longer admits.
+ */
+async function refusedAfterRemoval(m: LoopbackMember): Promise<boolean> {
+  const lines = (await readFile(m.log, 'utf8')).split('\n');
+  let changedAt = -1;
+  lines.forEach((line, i) => {
+    if (line.includes('"msg":"transport peers changed"')) changedAt = i;
+  });
+  return changedAt >= 0 && lines.slice(changedAt + 1).some((line) => line.includes('"msg":"frame rejected"') && line.includes('"reason":"unknown-peer"'));
+}
 
 /** The last line of a member's log whose message starts with `msg` (its fields), or null. */
 async function logLine(m: LoopbackMember, msg: string): Promise<Record<string, unknown> | null> {
