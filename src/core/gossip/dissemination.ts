@@ -9,8 +9,9 @@ import type { RandomSource } from '../random.js';
 import type { MemberId } from '../types.js';
 import { BroadcastQueue, memberQueueKey, memberUpdatePriority, rumorQueueKey, type QueueItem } from './broadcast-queue.js';
 import type { SwimTiming } from './config.js';
-import type { MemberUpdate, Piggyback, Rumor } from './messages.js';
+import type { MemberUpdate, Piggyback, Rumor, RumorClaim } from './messages.js';
 import type { Peer } from './peer.js';
+import type { StoredRumor } from './rumors.js';
 import { retransmitLimit, shuffled } from './swim-math.js';
 
 export interface DisseminatorOptions {
@@ -27,7 +28,9 @@ export interface DisseminatorOptions {
    * ticket rumor of a commit its log already holds); such a rumor is not sent
    * to it. None: only its origin and the members it came from are known to.
    */
-  readonly rumorKnown?: (member: MemberId, rumor: Rumor) => boolean;
+  readonly rumorKnown?: (member: MemberId, rumor: RumorClaim) => boolean;
+  /** A queued rumor as it goes on the wire: this member's own is signed when first sent (RumorStore.seal). */
+  readonly seal: (rumor: StoredRumor) => Rumor;
 }
 
 /** A gossip message to send: its piggyback, to one member. */
@@ -59,7 +62,7 @@ export class Disseminator {
   }
 
   /** Queues a rumor; `from`: the member it came from, which has it. */
-  enqueueRumor(rumor: Rumor, priority: number, from?: MemberId): void {
+  enqueueRumor(rumor: StoredRumor, priority: number, from?: MemberId): void {
     this.queue.push(rumorQueueKey(rumor.kind, rumor.key), { t: 'rumor', rumor }, priority, this.retransmits(), from);
   }
 
@@ -83,7 +86,9 @@ export class Disseminator {
    * the refutation, it answers with it.) Likewise a rumor it sent us, or one
    * it has by other means (rumorKnown); a rumor every member has leaves the
    * queue before its retransmissions are used up (no tail of copies nobody
-   * needs after a burst of rumors, e.g. a placement of many tickets).
+   * needs after a burst of rumors, e.g. a placement of many tickets). Only
+   * what is taken here is signed (seal): a rumor that leaves the queue unsent
+   * never costs a signature.
    */
   piggybackFor(to: MemberId, subject?: MemberId): Piggyback {
     const updates: MemberUpdate[] = [];
@@ -106,7 +111,7 @@ export class Disseminator {
     };
     for (const item of this.queue.take(room, skip, done)) {
       if (item.t === 'update') updates.push(item.update);
-      else rumors.push(item.rumor);
+      else rumors.push(this.options.seal(item.rumor));
     }
     return { updates, rumors };
   }
@@ -142,7 +147,7 @@ export class Disseminator {
   }
 
   /** Whether `member` is known to have `rumor`: its origin, a member it came from, or rumorKnown says so. */
-  private hasRumor(member: MemberId, rumor: Rumor, knownBy: ReadonlySet<MemberId> | null): boolean {
+  private hasRumor(member: MemberId, rumor: RumorClaim, knownBy: ReadonlySet<MemberId> | null): boolean {
     return rumor.origin === member || knownBy?.has(member) === true || this.options.rumorKnown?.(member, rumor) === true;
   }
 

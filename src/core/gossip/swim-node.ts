@@ -29,6 +29,7 @@ import {
   type MemberUpdate,
   type PingReqMessage,
   type Rumor,
+  type RumorClaim,
   type SwimEnvelope,
   type SwimMessage,
   type SwimRejectReason,
@@ -39,7 +40,7 @@ import { PingReqRelays } from './ping-req-relays.js';
 import { Prober, type ProbeHost } from './probe.js';
 import { RouteProber } from './route-probe.js';
 import { routeToPeer, type Route } from './routes.js';
-import { RumorStore, type RumorKind } from './rumors.js';
+import { RumorStore, type RumorKind, type StoredRumor } from './rumors.js';
 import { Suspicion } from './suspicion.js';
 import { healthMultiplier, reachWindowMs, smoothedRttMs } from './swim-math.js';
 import { peerView, type PeerView, type SwimView } from './view.js';
@@ -63,7 +64,7 @@ export interface SwimOptions {
   /** Rumor kinds this member accepts and disseminates; others are refused. */
   readonly rumorKinds?: Readonly<Record<string, RumorKind>>;
   /** Whether a member has a rumor by other means: it is not sent to it (DisseminatorOptions.rumorKnown). */
-  readonly rumorKnown?: (member: MemberId, rumor: Rumor) => boolean;
+  readonly rumorKnown?: (member: MemberId, rumor: RumorClaim) => boolean;
 }
 
 export interface SwimDependencies {
@@ -112,8 +113,17 @@ export class SwimNode {
     const { timing, now } = options;
     const indirectProbes = options.indirectProbes ?? true;
     this.awareness = new Awareness(timing.healthScoreMax);
-    this.dissemination = new Disseminator({ timing, random: deps.random, peers: this.peers, queueMax: limits.broadcastQueueMax, firstGossipAt: now, ...(options.rumorKnown === undefined ? {} : { rumorKnown: options.rumorKnown }) });
     this.rumors = new RumorStore(options.rumorKinds ?? {}, limits, deps.auth);
+    const rumors = this.rumors;
+    this.dissemination = new Disseminator({
+      timing,
+      random: deps.random,
+      peers: this.peers,
+      queueMax: limits.broadcastQueueMax,
+      firstGossipAt: now,
+      seal: (r) => rumors.seal(r),
+      ...(options.rumorKnown === undefined ? {} : { rumorKnown: options.rumorKnown }),
+    });
     this.relays = new PingReqRelays(limits.pendingRelaysMax);
     for (const id of options.members) if (id !== this.self) this.peers.set(id, newPeer(id));
     this.incarnationNow = incarnation;
@@ -181,7 +191,8 @@ export class SwimNode {
 
   /**
    * Disseminates a rumor of a registered kind: (kind, key) at `version`, with
-   * `payload` (JSON-serialisable), signed by this member. A version above the
+   * `payload` (JSON-serialisable), signed by this member when it first goes
+   * out (RumorStore.seal; not at all if it never does). A version above the
    * known one replaces it; the same version re-queues the known rumor (the
    * host's anti-entropy republish: members that have it ignore it, members
    * that missed it take it); a lower one is refused. Returns whether queued.
@@ -274,8 +285,8 @@ export class SwimNode {
     return this.peers.get(member)?.state;
   }
 
-  /** The newest rumor known for (kind, key), ours or received. */
-  rumor(kind: string, key: string): Rumor | undefined {
+  /** The newest rumor known for (kind, key), ours (unsigned until first sent) or received. */
+  rumor(kind: string, key: string): StoredRumor | undefined {
     return this.rumors.get(kind, key);
   }
 

@@ -37,7 +37,7 @@ import { SeededRandom } from '../../../src/core/random.js';
 import { suspicionBoundsMs } from '../../../src/core/gossip/swim-math.js';
 import { swimLimitsDefault, swimPresets, type SwimTiming } from '../../../src/core/gossip/config.js';
 import type { SwimEvent } from '../../../src/core/gossip/events.js';
-import type { Claim, ClaimAuthenticator, MemberClaim, MemberUpdate, Rumor, SwimEnvelope, SwimMessage } from '../../../src/core/gossip/messages.js';
+import type { Claim, ClaimAuthenticator, MemberClaim, MemberUpdate, Rumor, RumorClaim, SwimEnvelope, SwimMessage } from '../../../src/core/gossip/messages.js';
 import type { RumorKind } from '../../../src/core/gossip/rumors.js';
 import { SwimNode } from '../../../src/core/gossip/swim-node.js';
 import { AssertionError, memberId, ms, type MemberId } from '../../../src/core/types.js';
@@ -269,7 +269,7 @@ function gossip(updates: MemberUpdate[], rumors: Rumor[] = []): SwimMessage {
 }
 
 /** One SwimNode outside any network, fed by hand. */
-function soloNode(self: MemberId, opts: { members?: MemberId[]; timing?: SwimTiming; seed?: number; limits?: typeof swimLimitsDefault; rumorKnown?: (m: MemberId, r: Rumor) => boolean } = {}): SwimNode {
+function soloNode(self: MemberId, opts: { members?: MemberId[]; timing?: SwimTiming; seed?: number; limits?: typeof swimLimitsDefault; rumorKnown?: (m: MemberId, r: RumorClaim) => boolean } = {}): SwimNode {
   return new SwimNode(
     {
       self,
