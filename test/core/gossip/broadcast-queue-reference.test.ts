@@ -2,8 +2,9 @@
 // the queue it replaced. The queue finds the entry to drop when full in a heap
 // instead of scanning every entry (a leader publishing 10,000 ticket rumors
 // into a queue of 4,096 scanned it 5,904 times in one turn); its behaviour
-// must be the same. ScanQueue below is the queue as it was at e87f86e, copied
-// whole; random sequences of pushes (small capacities, few keys, so that
+// must be the same. ScanQueue below is the queue as it was at e87f86e: its
+// push and its scan for the entry to drop copied as they were, its take
+// written as the plain sort it amounts to; random sequences of pushes (small capacities, few keys, so that
 // replacements, evictions, transmission limits and noteKnown all happen
 // often), noteKnown calls and takes with random skip and done predicates go
 // to both, and every take must give the same items in the same order, and
@@ -15,15 +16,8 @@ import { memberId, type MemberId } from '../../../src/core/types.js';
 
 // ─────────────── the queue as it was (e87f86e), the reference ───────────────
 
-interface ScanEntry {
-  readonly key: string;
-  readonly item: QueueItem;
-  readonly priority: number;
-  readonly limit: number;
-  readonly order: number;
-  transmits: number;
-  knownBy: Set<MemberId> | null;
-}
+/** One entry, as the old queue kept it (the new one adds its place in the heap). */
+type ScanEntry = { readonly key: string; readonly item: QueueItem; readonly priority: number; readonly limit: number; readonly order: number; transmits: number; knownBy: Set<MemberId> | null };
 
 class ScanQueue {
   private readonly entries = new Map<string, ScanEntry>();
@@ -54,25 +48,12 @@ class ScanQueue {
     if (e !== undefined && e.item.t === 'rumor' && e.item.rumor.version <= version) (e.knownBy ??= new Set()).add(member);
   }
 
+  /** The old take's choice, written as the plain sort it amounts to: done entries leave, the rest by `scanBefore`, the first `count` not skipped. */
   take(count: number, skip: EntryTest, done?: EntryTest): QueueItem[] {
-    const chosen: ScanEntry[] = [];
-    for (const e of this.entries.values()) {
-      if (done?.(e.key, e.item, e.knownBy) === true) {
-        this.entries.delete(e.key);
-        continue;
-      }
-      if (skip(e.key, e.item, e.knownBy)) continue;
-      let i = chosen.length;
-      while (i > 0 && scanBefore(e, chosen[i - 1]!)) i--;
-      if (i < count) {
-        chosen.splice(i, 0, e);
-        if (chosen.length > count) chosen.pop();
-      }
-    }
-    for (const e of chosen) {
-      e.transmits += 1;
-      if (e.transmits >= e.limit) this.entries.delete(e.key);
-    }
+    for (const e of [...this.entries.values()]) if (done?.(e.key, e.item, e.knownBy) === true) this.entries.delete(e.key);
+    const eligible = [...this.entries.values()].filter((e) => !skip(e.key, e.item, e.knownBy));
+    const chosen = eligible.sort((a, b) => (scanBefore(a, b) ? -1 : 1)).slice(0, count);
+    for (const e of chosen) if (++e.transmits >= e.limit) this.entries.delete(e.key);
     return chosen.map((e) => e.item);
   }
 }
