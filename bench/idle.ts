@@ -12,7 +12,9 @@
 // A baseline process, `node -e "setInterval(()=>{},1000)"`, runs through the
 // same window on the same machine and is measured the same way: on a shared
 // machine the honest figure is the member against that baseline, in the
-// same run. The machine's load average is recorded at both ends.
+// same run. So does a bare TCP exchange of two Node processes (exchangePerSec
+// small messages each way, no crypto, no protocol): the least a member's
+// frames can cost on this machine. The load average is recorded at both ends.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,7 +25,9 @@ import { cpuSeconds, loadAverage1m, rssMiB } from './proc-stats.js';
 import { round } from './stats.js';
 import { bytesBetween, sampleTcp, segmentsBetween, type TcpSample } from './tcp-bytes.js';
 
-export type IdlePreset = 'loopback' | 'lan' | 'wan';
+/** A timing preset, or `booth`: a booth.conf's own timers (no preset line; the ticket at booth's defaults, expire 600 s, timeout 5 s). */
+export type IdlePreset = 'loopback' | 'lan' | 'wan' | 'booth';
+export const idlePresets: readonly IdlePreset[] = ['loopback', 'lan', 'wan', 'booth'];
 
 export interface IdleMember {
   readonly address: string;
@@ -40,6 +44,8 @@ export interface IdleResult {
   readonly windowS: number;
   /** `node -e "setInterval(()=>{},1000)"` through the same window. */
   readonly baseline: { readonly cpuPct: number; readonly rssMiB: number };
+  /** Two bare Node processes exchanging `messagesPerSec` 120-byte messages each way over TCP through the same window (exchangeScript): CPU of the sender and of the echo. */
+  readonly tcpExchange: { readonly messagesPerSec: number; readonly senderCpuPct: number; readonly echoCpuPct: number };
   readonly members: IdleMember[];
   /** The site agent that holds the ticket and does not lead (else any site that does not lead). */
   readonly idleSite: IdleMember;
@@ -55,6 +61,34 @@ export interface IdleResult {
   readonly notes: string[];
 }
 
+/**
+ * The second baseline: two bare Node processes on 127.0.0.1 that exchange a 120-byte message
+ * `exchangePerSec` times a second over one TCP connection (TCP_NODELAY), one sending and reading the
+ * echo, the other echoing — no encryption, no signatures, no protocol: what a member's frames cost at
+ * least on this machine, since each frame is a write and a read of a socket. A follower under `lan`
+ * receives and answers about 10 Raft heartbeats a second, hence the rate.
+ */
+const exchangePerSec = 10;
+const echoScript = `const s=require('net').createServer(c=>{c.setNoDelay(true);c.on('data',d=>c.write(d))});s.listen(0,'127.0.0.1',()=>console.log(s.address().port))`;
+const pingScript = `const c=require('net').connect(+process.argv[1],'127.0.0.1',()=>{c.setNoDelay(true);const m=Buffer.alloc(120,7);setInterval(()=>c.write(m),${1000 / exchangePerSec})});c.on('data',()=>{});c.on('error',()=>process.exit(1))`;
+
+interface Exchange {
+  readonly echo: ChildProcess;
+  readonly ping: ChildProcess;
+}
+
+async function startExchange(): Promise<Exchange> {
+  const echo = spawn(process.execPath, ['-e', echoScript], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const [line] = (await once(echo.stdout, 'data')) as [Buffer];
+  const ping = spawn(process.execPath, ['-e', pingScript, line.toString().trim()], { stdio: 'ignore' });
+  return { echo, ping };
+}
+
+async function stopProcess(p: ChildProcess): Promise<void> {
+  p.kill('SIGTERM');
+  if (p.exitCode === null && p.signalCode === null) await once(p, 'exit');
+}
+
 /** Time after the log settled before the window opens: start-up garbage and first-contact work are done. */
 const settleMsDefault = 5_000;
 const baselineScript = 'setInterval(()=>{},1000)';
@@ -64,19 +98,21 @@ interface Sample {
   readonly sent: Map<string, number>;
   readonly cpu: Map<string, number>;
   readonly baselineCpu: number;
+  readonly exchangeCpu: { readonly ping: number; readonly echo: number };
   readonly tcp: TcpSample | null;
 }
 
-async function sample(f: LoopbackFormation, baseline: ChildProcess): Promise<Sample> {
+async function sample(f: LoopbackFormation, baseline: ChildProcess, exchange: Exchange): Promise<Sample> {
   const at = nowMs();
   const sent = new Map<string, number>();
   const cpu = new Map<string, number>();
   // CPU first and together, so that the admin calls below do not fall inside one member's figure and not another's.
   await Promise.all(f.members.map(async (m) => cpu.set(m.address, await cpuSeconds(pidOf(m)))));
   const baselineCpu = await cpuSeconds(baseline.pid!);
+  const exchangeCpu = { ping: await cpuSeconds(exchange.ping.pid!), echo: await cpuSeconds(exchange.echo.pid!) };
   const tcp = await sampleTcp(f.port).catch(() => null);
   for (const m of f.members) sent.set(m.address, (await peersOf(f, m)).peers.reduce((a, p) => a + p.sent, 0));
-  return { at, sent, cpu, baselineCpu, tcp };
+  return { at, sent, cpu, baselineCpu, exchangeCpu, tcp };
 }
 
 async function ticketPicture(f: LoopbackFormation): Promise<{ holder: string | null; generation: number }> {
@@ -94,10 +130,11 @@ async function ticketPicture(f: LoopbackFormation): Promise<{ holder: string | n
  * for a profile of the same run).
  */
 export async function measureIdle(b: Bench, preset: IdlePreset, windowMs: number, nodeFlags: readonly string[] = [], settleMs = settleMsDefault): Promise<IdleResult> {
-  // Leases long enough for each preset's timers (steady.ts uses the same).
-  const expireS = preset === 'loopback' ? 10 : preset === 'lan' ? 30 : 120;
-  const f = await b.formation({ sites: 2, arbitrators: 1, preset, tickets: [{ name: 'idle', expireS, acquireAfterS: 0 }] }, nodeFlags);
+  // Leases long enough for each preset's timers (steady.ts uses the same); booth's defaults for `booth`.
+  const ticket = preset === 'booth' ? { name: 'idle', expireS: 600, timeoutMs: 5_000, acquireAfterS: 0 } : { name: 'idle', expireS: preset === 'loopback' ? 10 : preset === 'lan' ? 30 : 120, acquireAfterS: 0 };
+  const f = await b.formation({ sites: 2, arbitrators: 1, preset, tickets: [ticket] }, nodeFlags);
   const baseline = spawn(process.execPath, ['-e', baselineScript], { stdio: 'ignore' });
+  const exchange = await startExchange();
   const notes: string[] = [];
   try {
     for (const m of f.members) f.start(m);
@@ -110,9 +147,9 @@ export async function measureIdle(b: Bench, preset: IdlePreset, windowMs: number
     const termBefore = (await statusOf(f, leader)).term;
     await windowElapsed(settleMs, b.signal);
     const loadStart = await loadAverage1m();
-    const a = await sample(f, baseline);
+    const a = await sample(f, baseline, exchange);
     await windowElapsed(windowMs, b.signal);
-    const z = await sample(f, baseline);
+    const z = await sample(f, baseline, exchange);
     const loadEnd = await loadAverage1m();
     const windowS = (z.at - a.at) / 1000;
     const rss = new Map<string, number>();
@@ -152,6 +189,11 @@ export async function measureIdle(b: Bench, preset: IdlePreset, windowMs: number
       preset,
       windowS: round(windowS, 2),
       baseline: { cpuPct: round((100 * (z.baselineCpu - a.baselineCpu)) / windowS, 2), rssMiB: round(baselineRss, 1) },
+      tcpExchange: {
+        messagesPerSec: exchangePerSec,
+        senderCpuPct: round((100 * (z.exchangeCpu.ping - a.exchangeCpu.ping)) / windowS, 2),
+        echoCpuPct: round((100 * (z.exchangeCpu.echo - a.exchangeCpu.echo)) / windowS, 2),
+      },
       members,
       idleSite,
       framesPerSec: round(members.reduce((s, m) => s + m.framesSentPerSec, 0), 1),
@@ -163,8 +205,7 @@ export async function measureIdle(b: Bench, preset: IdlePreset, windowMs: number
       notes,
     };
   } finally {
-    baseline.kill('SIGTERM');
-    if (baseline.exitCode === null && baseline.signalCode === null) await once(baseline, 'exit');
+    await Promise.all([stopProcess(baseline), stopProcess(exchange.ping), stopProcess(exchange.echo)]);
     await b.release(f);
   }
 }
@@ -175,7 +216,7 @@ export function describeIdle(r: IdleResult): string {
   return (
     `idle ${r.preset}: ` +
     r.members.map((m) => `${m.address} ${m.kind}${m.role === 'leader' ? ' (leader)' : ''}${m.holdsTicket ? ' (holder)' : ''} cpu ${m.cpuPct} % rss ${m.rssMiB} MiB ${m.framesSentPerSec} frames/s`).join('; ') +
-    `; baseline node cpu ${r.baseline.cpuPct} % rss ${r.baseline.rssMiB} MiB; ${r.framesPerSec} frames/s, ${wire}; load ${r.loadAverage1m.start}→${r.loadAverage1m.end}` +
+    `; baseline node cpu ${r.baseline.cpuPct} % rss ${r.baseline.rssMiB} MiB; bare TCP exchange of ${r.tcpExchange.messagesPerSec} messages/s each way: sender cpu ${r.tcpExchange.senderCpuPct} %, echo ${r.tcpExchange.echoCpuPct} %; ${r.framesPerSec} frames/s, ${wire}; load ${r.loadAverage1m.start}→${r.loadAverage1m.end}` +
     (r.stable ? '' : ' — NOT STABLE')
   );
 }

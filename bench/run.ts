@@ -20,7 +20,8 @@
 //   --failover-lease-s S / --failover-preset P        the failover ticket's expire (default 4) and preset (default loopback)
 //   --failover-lead-every N  before every Nth kill, move the registry leadership to the holder first
 //                       (default 3; 0: never, the leader is whoever the formation chose)
-//   --idle-presets LIST presets of the idle-footprint formations (default lan,loopback)
+//   --idle-presets LIST presets of the idle-footprint formations (default lan,loopback; also wan, and booth:
+//                       a booth.conf's own timers, booth's default expire 600 s and timeout 5 s)
 //   --idle-window-s N   length of each idle window (default 30; 10 with --quick)
 //   --node-flags FLAGS  space-separated Node flags for every idle and steady-state member (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
 //   --tickets LIST      ticket counts for the steady-state runs (default 1,100,1000,10000)
@@ -54,7 +55,7 @@ import { loadAverage1m } from './proc-stats.js';
 import { round } from './stats.js';
 import { measureStartup, type StartupResult } from './startup.js';
 import { measureSteady, type SteadyResult } from './steady.js';
-import { describeIdle, measureIdle, type IdlePreset, type IdleResult } from './idle.js';
+import { describeIdle, idlePresets, measureIdle, type IdlePreset, type IdleResult } from './idle.js';
 import { measureHealthRound, type HealthRoundResult } from './health-round.js';
 import { measureWan, type WanPoint, type WanResult } from './wan.js';
 
@@ -122,7 +123,7 @@ function parseArgs(argv: readonly string[]): Options {
       o.steadyPreset = v;
     } else if (a === '--idle-presets') {
       const list = value().split(',');
-      for (const p of list) if (p !== 'loopback' && p !== 'lan' && p !== 'wan') throw new Error(`--idle-presets: unknown preset ${p} (loopback, lan, wan)`);
+      for (const p of list) if (!(idlePresets as readonly string[]).includes(p)) throw new Error(`--idle-presets: unknown preset ${p} (${idlePresets.join(', ')})`);
       o.idlePresets = list as IdlePreset[];
     } else if (a === '--idle-window-s') {
       const n = Number(value());

@@ -31,13 +31,16 @@ export interface LoopbackTicket {
   readonly acquireAfterS?: number;
   readonly mode?: 'automatic' | 'manual';
   readonly extra?: readonly string[];
+  /** booth's `timeout` of the ticket (default expire/10, at least 100 ms). */
+  readonly timeoutMs?: number;
 }
 
 export interface LoopbackOptions {
   readonly sites: number;
   readonly arbitrators: number;
   readonly tickets: readonly LoopbackTicket[];
-  readonly preset?: 'loopback' | 'lan' | 'wan';
+  /** The timing preset line (default loopback); `booth`: no `tollbooth-preset` line, timers derived from the tickets' booth keys as for any booth.conf. */
+  readonly preset?: 'loopback' | 'lan' | 'wan' | 'booth';
   /** Where sites write ticket state (default: the file stand-in; crm_ticket needs a CIB, e.g. CIB_file from siteEnv). */
   readonly ticketSink?: 'file' | 'crm_ticket';
   /** Extra arguments of every site agent. */
@@ -156,14 +159,14 @@ export class LoopbackFormation {
     const lines = [
       '# written by tollbooth (loopback formation): booth.conf syntax plus tollbooth-* keys',
       `port = ${port}`,
-      `tollbooth-preset = ${o.preset ?? 'loopback'}`,
+      ...(o.preset === 'booth' ? [] : [`tollbooth-preset = ${o.preset ?? 'loopback'}`]),
       ...(o.extraConfig ?? []),
       ...members.map((m) => `${m.kind} = ${m.address}`),
       ...keyLines,
     ];
     for (const t of o.tickets) {
       // booth's rule timeout × (retries + 1) < renewal-freq (= expire/2 by default) holds for short leases too.
-      lines.push(`ticket = "${t.name}"`, `    expire = ${t.expireS}`, `    timeout = ${Math.max(ticketTimeoutMsMin, Math.floor((t.expireS * 1000) / 10))}ms`, `    retries = ${ticketRetries}`);
+      lines.push(`ticket = "${t.name}"`, `    expire = ${t.expireS}`, `    timeout = ${t.timeoutMs ?? Math.max(ticketTimeoutMsMin, Math.floor((t.expireS * 1000) / 10))}ms`, `    retries = ${ticketRetries}`);
       if (t.acquireAfterS !== undefined) lines.push(`    acquire-after = ${t.acquireAfterS}`);
       if (t.mode === 'manual') lines.push('    mode = manual');
       for (const x of t.extra ?? []) lines.push(`    ${x}`);
