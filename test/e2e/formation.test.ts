@@ -26,6 +26,7 @@ import { callLed, formationWaitMs, runLed } from '../support/led-calls.js';
 
 const tsxCommand = [process.execPath, '--import', 'tsx', 'bin/tollbooth.ts'];
 const leaseS = 4;
+const steadyLeaseS = 30;
 /** The most a holder raises the automatic ticket's revoke lead to (lease.ts revokeLeadCeilingMs): the loopback preset, booth's renewal-freq of expire/2. */
 const loopback = timingPresets.loopback;
 const leadCeilingMs = revokeLeadCeilingMs(defaultRevokeLeadMs(leaseS * 1000, (leaseS * 1000) / 2, loopback), leaseS * 1000, usableLeaseMinMs(loopback.renewIntervalMs, loopback.electionTimeoutMs));
@@ -47,6 +48,11 @@ describe('a formation of real processes on loopback', () => {
       tickets: [
         { name: 'auto', expireS: leaseS, acquireAfterS: 0 },
         { name: 'man', expireS: leaseS, mode: 'manual' },
+        // For the restart of a non-holder: a 4 s lease can run out on a loaded machine while a member
+        // starts from source beside it (seen once at load ~16); what that test checks is the protocol's
+        // part — the holder keeps its grant, same generation —, so its ticket has a lease that a few
+        // seconds of starvation do not end.
+        { name: 'steady', expireS: steadyLeaseS, acquireAfterS: 0 },
       ],
     });
     await f.startAll();
@@ -58,9 +64,9 @@ describe('a formation of real processes on loopback', () => {
     await f.stop(process.env['TOLLBOOTH_KEEP'] === '1');
   });
 
-  const holderNow = (): Promise<LoopbackMember> =>
-    until('the automatic ticket to be granted at exactly one site', formationWaitMs, async () => {
-      const at = await f.grantedAt('auto');
+  const holderNow = (ticket = 'auto'): Promise<LoopbackMember> =>
+    until(`${ticket} to be granted at exactly one site`, formationWaitMs, async () => {
+      const at = await f.grantedAt(ticket);
       return at.length === 1 ? at[0]! : null;
     });
 
@@ -189,14 +195,14 @@ describe('a formation of real processes on loopback', () => {
   });
 
   it('restarts a non-holder without disturbing the holder', async () => {
-    const holder = await holderNow();
+    const holder = await holderNow('steady');
     const other = f.sites.find((m) => m !== holder)!;
-    const before = await f.localTicket(holder, 'auto');
+    const before = await f.localTicket(holder, 'steady');
     await f.kill(other, 'SIGKILL');
     f.start(other);
     await f.waitReady(other);
     await until('the restarted site to follow the leader', formationWaitMs, async () => ((await f.call(other, { op: 'status' })).data as { leader: string | null }).leader);
-    const after = await f.localTicket(holder, 'auto');
+    const after = await f.localTicket(holder, 'steady');
     expect(after?.grantedHere).toBe(true);
     expect(after?.generation).toBe(before?.generation);
   }, restartTestMs);
