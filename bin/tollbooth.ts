@@ -9,22 +9,20 @@
 // runs its members with the flags of this line, and the member's code cache
 // is made under them (V8 rejects a cache made under other flags).
 //
-// The entry point of `tollbooth` (and of booth's names linked to it). The
-// member commands, `tollbooth site-agent|arbitrator`, run from the member's
-// own bundle, dist/bin/member.cjs, loaded with V8's code cache
-// (bin/member-loader.ts): it holds their parser (bin/member-commands.ts) and
-// the member, so a member's start loads neither the rest of the CLI nor a
-// module graph of ES modules (issue 15: spawn → admin socket). Every other
-// command, booth's names, and a build without the bundle go to bin/cli.ts.
+// The ES-module entry point of `tollbooth` (and of booth's names linked to it). In a bundled build it
+// is dist/bin/tollbooth.mjs, which the installed command, dist/bin/tollbooth.js (the CommonJS entry
+// bin/tollbooth-entry.ts, whose `#!` line packaging/bundle.ts copies from this file), imports for
+// every command but the member's; in tsc's output alone it is dist/bin/tollbooth.js itself. The
+// member commands, `tollbooth site-agent|arbitrator`, run from the member's own bundle,
+// dist/bin/member.cjs, loaded with V8's code cache (bin/member-loader.ts): it holds their parser
+// (bin/member-commands.ts) and the member, so a member's start loads neither the rest of the CLI nor
+// a module graph of ES modules (issue 15: spawn → admin socket). Every other command, booth's names,
+// and a build without the bundle go to bin/cli.ts.
 //
 // The polyfill stays first and static: every path that reaches libp2p runs after it.
 import '../src/polyfills.js';
-import { basename } from 'node:path';
+import { runsMemberCommand } from './member-command.js';
 
-/** The names under which bin/cli.ts rewrites argv before parsing (booth's programs linked to this file). */
-const boothNames = new Set(['booth', 'boothd', 'geostore', 'booth-keygen']);
-const command = process.argv[2];
-const script = basename(process.argv[1] ?? '').replace(/\.js$/, '');
-const member = (command === 'site-agent' || command === 'arbitrator') && !boothNames.has(script) ? (await import('./member-loader.js')).loadMemberBundle() : null;
+const member = runsMemberCommand(process.argv) ? (await import('./member-loader.js')).loadMemberBundle() : null;
 if (member !== null) await member.runCli(process.argv);
 else await import('./cli.js');

@@ -27,13 +27,17 @@
 // Both stay production dependencies, so the installed package (packaging/deb)
 // and `npm ci` carry their files. `level` stays outside: only tests use it.
 //
-// The bundle is written over dist/bin/tollbooth.js itself, with its chunks
-// beside it: every test, bench and the .deb then run what ships, and
-// site-agent/main.ts finds `../bin/tollbooth.js` (the lease guard's command)
-// from a chunk in dist/bin as from dist/site-agent. tsc is not incremental
-// here (tsconfig.build.json), so each build starts from tsc's own output.
+// The bundle is dist/bin/tollbooth.mjs (the ES entry, bin/tollbooth.ts), with its chunks
+// (chunk-*.mjs) beside it. dist/bin/tollbooth.js itself, the path every launch runs (the package's
+// "bin", the .deb's links, the tests, the bench), becomes the CommonJS entry bin/tollbooth-entry.ts
+// (issue 15: a member's start skips Node's ES-module loader), with dist/bin/package.json saying
+// "type": "commonjs" for the .js files there; the chunks are .mjs so that they stay ES modules.
+// site-agent/main.ts finds `../bin/tollbooth.js` (the lease guard's command) from dist/bin as from
+// dist/site-agent. tsc is not incremental here (tsconfig.build.json), so each build starts from
+// tsc's own output (and first removes the package.json, which would make tsc's ES output in
+// dist/bin CommonJS).
 import { build, type Plugin } from 'esbuild';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LoopbackFormation } from '../src/cli/loopback-formation.js';
@@ -42,6 +46,10 @@ import { lazyBuiltinsPlugin } from './lazy-builtins.js';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const binDir = join(repo, 'dist', 'bin');
 const entry = join(binDir, 'tollbooth.js');
+/** tsc's output of bin/tollbooth-entry.ts: the CommonJS entry written over `entry` (see above). */
+const cjsEntry = join(binDir, 'tollbooth-entry.js');
+/** Marks dist/bin's .js files (the CommonJS entry; tsc's leftovers there are not run) as CommonJS. */
+const binPackageJson = join(binDir, 'package.json');
 /** The member as one CommonJS file, and the V8 code cache of its start (bin/member-loader.ts). */
 const memberEntry = join(binDir, 'member-bundle.js');
 const memberBundle = join(binDir, 'member.cjs');
@@ -62,8 +70,18 @@ const classicLevelBinding: Plugin = {
     }));
   },
 };
-/** esbuild names the shared pieces `chunk-<hash>.js`, the lazily imported modules after their source. */
+/** esbuild names the shared pieces `chunk-<hash>.mjs` (`.js` before the CommonJS entry). */
 const chunkPrefix = 'chunk-';
+/**
+ * The banner of code bundled as CommonJS: `import.meta.url`'s stand-in (version.ts and
+ * member-loader.ts find files beside the script) after "use strict", which must come first to be a
+ * directive (esbuild's own "use strict" follows the banner, where it is a plain string; the modules
+ * were written as ES modules, strict).
+ */
+const importMetaUrl = {
+  define: { 'import.meta.url': 'tollboothImportMetaUrl' },
+  banner: "\"use strict\";\nvar tollboothImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+};
 
 function removeOldChunks(): void {
   for (const f of readdirSync(binDir)) {
@@ -73,10 +91,13 @@ function removeOldChunks(): void {
 
 async function main(): Promise<void> {
   removeOldChunks();
+  rmSync(binPackageJson, { force: true });
+  const shebang = readFileSync(entry, 'utf8').split('\n', 1)[0]!;
+  if (!shebang.startsWith('#!')) throw new Error(`${entry}: no #! line (tsc's output of bin/tollbooth.ts expected)`);
   const result = await build({
-    entryPoints: [entry],
+    entryPoints: [{ in: entry, out: 'tollbooth' }],
     outdir: binDir,
-    allowOverwrite: true,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -92,10 +113,36 @@ async function main(): Promise<void> {
     metafile: true,
     plugins: [classicLevelBinding],
   });
-  const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
+  const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.mjs'));
   process.stdout.write(`bundle: ${entry} → ${outputs.length} files in dist/bin\n`);
   await buildMember();
-  await writeMemberCodeCache();
+  await buildCommonJsEntry(shebang);
+  await writeMemberCodeCache(shebang);
+}
+
+/**
+ * dist/bin/tollbooth.js: bin/tollbooth-entry.ts (with bin/member-loader.ts) as one CommonJS script,
+ * under the `#!` line of bin/tollbooth.ts (the flags the member's code cache is made under), and the
+ * package.json that makes Node run it as CommonJS. `import('./tollbooth.mjs')` stays an import.
+ */
+async function buildCommonJsEntry(shebang: string): Promise<void> {
+  await build({
+    entryPoints: [cjsEntry],
+    outfile: entry,
+    allowOverwrite: true,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    define: importMetaUrl.define,
+    banner: { js: `${shebang}\n${importMetaUrl.banner}` },
+    logLevel: 'warning',
+  });
+  // Executable, as esbuild leaves an ES output with a `#!` line (the .deb and npm's bin link set it too).
+  chmodSync(entry, 0o755);
+  writeFileSync(binPackageJson, `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+  process.stdout.write(`bundle: ${cjsEntry} → ${entry} (CommonJS)\n`);
 }
 
 /**
@@ -117,8 +164,8 @@ async function buildMember(): Promise<void> {
     sourcemap: true,
     // A CommonJS file has no import.meta: its URL is the file's own (version.ts and the lease guard's
     // command line find files beside it, as from the ES chunks in the same directory).
-    define: { 'import.meta.url': 'tollboothImportMetaUrl' },
-    banner: { js: "var tollboothImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: importMetaUrl.define,
+    banner: { js: importMetaUrl.banner },
     logLevel: 'warning',
     // Built-ins not needed before the admin socket answers load on first use (packaging/lazy-builtins.ts).
     plugins: [classicLevelBinding, lazyBuiltinsPlugin],
@@ -142,9 +189,8 @@ function asciiSource(text: string): string {
   return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** The node flags of the bundle's `#!/usr/bin/env -S node FLAGS` line: V8 rejects a cache made under other flags. */
-function shebangFlags(): string[] {
-  const first = readFileSync(entry, 'utf8').split('\n', 1)[0]!;
+/** The node flags of a `#!/usr/bin/env -S node FLAGS` line: V8 rejects a cache made under other flags. */
+function shebangFlags(first: string): string[] {
   return first.replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter((x) => x !== '' && !x.startsWith('#!'));
 }
 
@@ -155,13 +201,13 @@ function shebangFlags(): string[] {
  * store is the start that counts against a lease. Without the cache a member still runs, compiling
  * its code at each start; so a failure here is a warning, not a failed build.
  */
-async function writeMemberCodeCache(): Promise<void> {
+async function writeMemberCodeCache(shebang: string): Promise<void> {
   const f = await LoopbackFormation.create({
     sites: 2,
     arbitrators: 1,
     preset: 'lan',
     tickets: [{ name: 'warm-up', expireS: 10, acquireAfterS: 0 }],
-    command: [process.execPath, ...shebangFlags(), entry],
+    command: [process.execPath, ...shebangFlags(shebang), entry],
   });
   const m = f.members[0]!;
   try {
