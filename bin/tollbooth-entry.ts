@@ -12,13 +12,14 @@
 // other command, booth's names, and a build whose member.cjs is missing import the ES entry,
 // dist/bin/tollbooth.mjs (bin/tollbooth.ts), which decides as before: the same code, one import later.
 import { runsMemberCommand } from './member-command.js';
-import { loadMemberBundle } from './member-loader.js';
 
 /** bin/tollbooth.ts as packaging/bundle.ts writes it, beside this script. */
 const esEntry = './tollbooth.mjs';
 
 async function main(): Promise<void> {
-  const member = runsMemberCommand(process.argv) ? loadMemberBundle() : null;
+  // The loader (node:crypto, node:vm) is evaluated for the member commands only: bundled in this
+  // script, this import is a function call, not an ES module.
+  const member = runsMemberCommand(process.argv) ? (await import('./member-loader.js')).loadMemberBundle() : null;
   if (member !== null) await member.runCli(process.argv);
   else await import(esEntry);
 }

@@ -134,6 +134,9 @@ async function buildCommonJsEntry(shebang: string): Promise<void> {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
+    // member-loader.ts's ES-module fallback (loadMember, for builds without member.cjs) is not this
+    // script's: left as an import, it keeps the member out of the entry.
+    external: ['../site-agent/main.js'],
     sourcemap: true,
     define: importMetaUrl.define,
     banner: { js: `${shebang}\n${importMetaUrl.banner}` },
