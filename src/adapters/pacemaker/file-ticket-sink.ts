@@ -1,9 +1,11 @@
 // The file-backed ticket sink: the STAND-IN for the Pacemaker feed until the
 // crm_ticket sink lands (issue 4). One JSON file per ticket under
 // <dir>/<encoded name>.json, written atomically (temp file, fsync, rename,
-// fsync of the directory). A grant is only valid until `revokeBy` on the
-// CLOCK_MONOTONIC of the boot named in `bootId`: readers (tests, the CLI)
-// must treat a grant past its deadline, or from another boot, as revoked.
+// fsync of the directory; applyBatch renames all of its files before one fsync
+// of the directory: lease-guard-file.ts writeFilesAtomic). A grant is only
+// valid until `revokeBy` on the CLOCK_MONOTONIC of the boot named in `bootId`:
+// readers (tests, the CLI) must treat a grant past its deadline, or from
+// another boot, as revoked.
 // Deadlines move later without rewriting ticket files: the lease guard record
 // (<dir>/lease-guard, src/adapters/lease-guard-file.ts) holds each grant's
 // current deadline, armed before the grant is written and extended in one
@@ -18,7 +20,7 @@ import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/ticke
 import { assert, generation, memberId, ms } from '../../core/types.js';
 import type { AbortOptions, EffectOutcome, MonotonicClock, TicketSink } from '../../ports/ports.js';
 import { DirectoryChanges } from './directory-changes.js';
-import { LeaseGuardFile, readGuardFile, writeFileAtomic, type GuardRecord } from './lease-guard-file.js';
+import { LeaseGuardFile, readGuardFile, syncDirectory, writeFileAtomic, writeFilesAtomic, type GuardRecord, type SyncDirectory } from './lease-guard-file.js';
 
 /** Ticket files written at once by applyBatch (the pump's per-ticket writers had 32 in flight): 50,000 at once ran out of file descriptors (EMFILE). */
 export const fileWritesInFlightMax = 32;
@@ -70,6 +72,8 @@ export class FileTicketSink implements TicketSink {
     private readonly dir: string,
     private readonly boot: string,
     private readonly clock: MonotonicClock,
+    /** The directory fsync of applyBatch's writes, one per batch (tests pass one that counts). */
+    private readonly syncDir: SyncDirectory = syncDirectory,
   ) {
     this.changes = new DirectoryChanges(dir);
   }
@@ -166,9 +170,10 @@ export class FileTicketSink implements TicketSink {
 
   /**
    * As apply for many tickets: one guard record write arms every grant before any ticket file is
-   * written, the files are written (fileWritesInFlightMax at once), and one guard record write
-   * disarms the revokes that were written. Each file stands alone (there is no one write for all),
-   * so each effect's outcome is its own file's.
+   * written, the files are written group-committed (writeFilesAtomic: each temp file written and
+   * fsync'd, fileWritesInFlightMax at once, then all renamed, then one fsync of the directory), and
+   * one guard record write disarms the revokes that were written. Each file stands alone (a crash
+   * leaves each the old or the new one, whole), so each effect's outcome is its own file's.
    */
   async applyBatch(effects: readonly TicketEffect[], _options?: AbortOptions): Promise<EffectOutcome[]> {
     assert(new Set(effects.map((e) => e.ticket)).size === effects.length, 'a batch holds at most one effect per ticket');
@@ -189,19 +194,17 @@ export class FileTicketSink implements TicketSink {
       for (const e of live) out.set(e.id, { id: e.id, ok: false, error: (err as Error).message });
       return effects.map((e) => out.get(e.id)!);
     }
+    const written = await writeFilesAtomic(
+      this.dir,
+      live.map((e) => ({ name: FileTicketSink.fileName(e.ticket), text: `${JSON.stringify(this.fileState(e))}\n` })),
+      fileWritesInFlightMax,
+      this.syncDir,
+    );
     const revoked: string[] = [];
-    for (let i = 0; i < live.length; i += fileWritesInFlightMax) {
-      await Promise.all(
-        live.slice(i, i + fileWritesInFlightMax).map(async (e) => {
-          try {
-            await writeFileAtomic(join(this.dir, FileTicketSink.fileName(e.ticket)), `${JSON.stringify(this.fileState(e))}\n`);
-            if (!e.granted) revoked.push(e.ticket);
-            out.set(e.id, { id: e.id, ok: true });
-          } catch (err) {
-            out.set(e.id, { id: e.id, ok: false, error: (err as Error).message });
-          }
-        }),
-      );
+    for (const [i, e] of live.entries()) {
+      const err = written[i]!;
+      out.set(e.id, err === null ? { id: e.id, ok: true } : { id: e.id, ok: false, error: err.message });
+      if (err === null && !e.granted) revoked.push(e.ticket);
     }
     try {
       await guard.disarmAll(revoked);

@@ -10,7 +10,7 @@
 // go into the next write together, so 10 000 tickets granted at once cost a
 // handful of writes, and one renewal's extension of every ticket costs one.
 
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TollboothError } from '../../errors.js';
 
@@ -255,21 +255,92 @@ async function writeGuardFile(path: string, boot: string, records: ReadonlyMap<s
 
 /** Temp file, fsync, rename, fsync of the directory: after a crash the old or the new file, whole. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
+  const [err] = await writeFilesAtomic(dirname(path), [{ name: basename(path), text }], 1);
+  if (err !== null && err !== undefined) throw err;
+}
+
+/** One file of writeFilesAtomic: its name in the directory and its whole content. */
+export interface AtomicFile {
+  readonly name: string;
+  readonly text: string;
+}
+
+/** The one fsync of a directory that makes writeFilesAtomic's renames durable (tests pass one that counts). */
+export type SyncDirectory = (dir: string) => Promise<void>;
+
+export async function syncDirectory(dir: string): Promise<void> {
   const d = await open(dir, 'r');
   try {
     await d.sync();
   } finally {
     await d.close();
   }
+}
+
+/**
+ * writeFileAtomic for many files of one directory, group-committed: every file is written to its temp
+ * file and fsync'd (`inFlight` at once), then every temp file that is whole is renamed over its file,
+ * then ONE fsync of the directory makes all the renames durable. After a crash each file is the old or
+ * the new one, whole: a temp file is durable before its rename, and a rename replaces a file atomically.
+ * A file counts as written only once the directory's fsync is done. Resolves with one outcome per file,
+ * in order: null, or the error of its temp file, its rename or the directory's fsync; never rejects.
+ */
+export async function writeFilesAtomic(dir: string, files: readonly AtomicFile[], inFlight: number, sync: SyncDirectory = syncDirectory): Promise<Array<Error | null>> {
+  const out: Array<Error | null> = files.map(() => null);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    return files.map(() => asError(err));
+  }
+  const temp = (i: number): string => join(dir, `.${files[i]!.name}.${process.pid}.tmp`);
+  await eachAtMost(inFlight, files.length, async (i) => {
+    try {
+      await writeDurably(temp(i), files[i]!.text);
+    } catch (err) {
+      out[i] = asError(err);
+      await rm(temp(i), { force: true }).catch(() => undefined);
+    }
+  });
+  const renamed: number[] = [];
+  await eachAtMost(inFlight, files.length, async (i) => {
+    if (out[i] !== null) return;
+    try {
+      await rename(temp(i), join(dir, files[i]!.name));
+      renamed.push(i);
+    } catch (err) {
+      out[i] = asError(err);
+      await rm(temp(i), { force: true }).catch(() => undefined);
+    }
+  });
+  if (renamed.length === 0) return out;
+  try {
+    await sync(dir);
+  } catch (err) {
+    for (const i of renamed) out[i] = asError(err);
+  }
+  return out;
+}
+
+/** A new file with `text`, fsync'd before it is closed. */
+async function writeDurably(path: string, text: string): Promise<void> {
+  const fh = await open(path, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Runs `f(0)` … `f(count - 1)`, at most `limit` at once (a slow one does not hold the next ones back). */
+async function eachAtMost(limit: number, count: number, f: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) await f(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

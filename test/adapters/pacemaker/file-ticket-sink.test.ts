@@ -7,11 +7,12 @@
 // at no file at all unless the directory watch reported one (an edit in place,
 // a file replaced or removed), and at every file at each full sweep or when
 // the watch was lost.
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileTicketSink, fullSweepMs, readTicketState } from '../../../src/adapters/pacemaker/file-ticket-sink.js';
+import { FileTicketSink, fullSweepMs, guardFileName, readTicketFile, readTicketState, type FileTicketState } from '../../../src/adapters/pacemaker/file-ticket-sink.js';
+import { readGuardFile, syncDirectory } from '../../../src/adapters/pacemaker/lease-guard-file.js';
 import { generation, memberId, ms } from '../../../src/core/types.js';
 import type { TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { describeTicketSinkCompliance, HandClock, start, type SinkMedium } from './ticket-sink-compliance.js';
@@ -144,4 +145,73 @@ describe('FileTicketSink.readAll shows all of a ticket not granted (CibTicketSta
       await rm(root, { recursive: true, force: true });
     }
   });
+});
+
+describe('FileTicketSink.applyBatch group-commits its ticket files', () => {
+  const grantOf = (i: number, gen = 1): TicketEffect => ({ id: i, ticket: `t${i}`, granted: true, standby: false, generation: generation(gen), owner: memberId('site-a'), revokeBy: ms(start + 30_000), attrs: { n: String(i) } });
+  const revokeOf = (i: number): TicketEffect => ({ ...grantOf(i, 2), id: 1000 + i, granted: false, revokeBy: null });
+  /** Runs `f` on a ticket directory inside a fresh temporary one, removed afterwards. */
+  const inTicketDir = async (f: (dir: string) => Promise<void>): Promise<void> => {
+    const root = await mkdtemp(join(tmpdir(), 'file-ticket-sink-'));
+    try {
+      await f(join(root, 'tickets'));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  };
+
+  it('one fsync of the directory per batch, made when every file of the batch is whole and renamed (no temp file left)', () =>
+    inTicketDir(async (dir) => {
+      const seen: Array<{ temps: string[]; files: Array<FileTicketState | null> }> = [];
+      const batch = Array.from({ length: 100 }, (_, i) => grantOf(i));
+      const sync = async (d: string): Promise<void> => {
+        expect(d).toBe(dir);
+        const names = await readdir(dir);
+        seen.push({ temps: names.filter((n) => n.endsWith('.tmp')), files: await Promise.all(batch.map((e) => readTicketFile(join(dir, FileTicketSink.fileName(e.ticket))))) });
+        await syncDirectory(d);
+      };
+      const sink = new FileTicketSink(dir, 'test-boot', new HandClock(start), sync);
+      const out = await sink.applyBatch(batch);
+      expect(out.map((o) => o.ok)).toEqual(batch.map(() => true));
+      expect(seen).toHaveLength(1);
+      expect(seen[0]!.temps).toEqual([]);
+      expect(seen[0]!.files.map((f) => [f?.ticket, f?.granted, f?.attrs['n']])).toEqual(batch.map((e) => [e.ticket, true, e.attrs['n']]));
+      // A second batch: one more.
+      expect((await sink.applyBatch(batch.slice(0, 10).map((e) => revokeOf(e.id)))).every((o) => o.ok)).toBe(true);
+      expect(seen).toHaveLength(2);
+    }));
+
+  it('a failed directory fsync fails every file of the batch, and a revoke not known durable stays armed in the guard', () =>
+    inTicketDir(async (dir) => {
+      let failSync = false;
+      const sync = async (d: string): Promise<void> => {
+        if (failSync) throw new Error('EIO: directory fsync failed');
+        await syncDirectory(d);
+      };
+      const sink = new FileTicketSink(dir, 'test-boot', new HandClock(start), sync);
+      const grants = Array.from({ length: 5 }, (_, i) => grantOf(i));
+      expect((await sink.applyBatch(grants)).every((o) => o.ok)).toBe(true);
+      failSync = true;
+      const out = await sink.applyBatch(grants.map((e) => revokeOf(e.id)));
+      expect(out).toEqual(grants.map((e) => ({ id: 1000 + e.id, ok: false, error: 'EIO: directory fsync failed' })));
+      const guard = await readGuardFile(join(dir, guardFileName), 'test-boot');
+      expect([...guard.keys()].sort()).toEqual(grants.map((e) => e.ticket).sort());
+    }));
+
+  it('a file that cannot be renamed fails alone; the rest of the batch is written, with one directory fsync', () =>
+    inTicketDir(async (dir) => {
+      // A non-empty directory where t3's file goes: its rename fails (EISDIR / ENOTEMPTY).
+      await mkdir(join(dir, FileTicketSink.fileName('t3'), 'x'), { recursive: true });
+      let syncs = 0;
+      const sink = new FileTicketSink(dir, 'test-boot', new HandClock(start), async (d) => {
+        syncs += 1;
+        await syncDirectory(d);
+      });
+      const batch = Array.from({ length: 6 }, (_, i) => grantOf(i));
+      const out = await sink.applyBatch(batch);
+      expect(out.map((o) => o.ok)).toEqual([true, true, true, false, true, true]);
+      expect(syncs).toBe(1);
+      expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      for (const e of batch.filter((e) => e.ticket !== 't3')) expect((await readTicketState(dir, e.ticket))?.granted).toBe(true);
+    }));
 });
