@@ -332,6 +332,25 @@ describe('docker-compose.yml and packaging/docker/Dockerfile', () => {
     }
   });
 
+  it('the Dockerfile copies every file of ours that packaging/bundle.ts (the build\'s last step) imports', async () => {
+    const sources = contextCopySources(await readFile(join(repo, 'packaging/docker/Dockerfile'), 'utf8')).map((x) => x.replace(/\/$/, ''));
+    const copied = (file: string): boolean => sources.some((x) => file === x || file.startsWith(`${x}/`));
+    const seen = new Set<string>();
+    const visit = async (file: string): Promise<void> => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      expect(copied(file), `${file} is imported by the build but not copied into the image's build stage`).toBe(true);
+      // Our own modules only: src, bin, site-agent and arbitrator are copied whole (checked above).
+      if (!file.startsWith('packaging/')) return;
+      const text = await readFile(join(repo, file), 'utf8');
+      for (const m of text.matchAll(/^import [^;]*? from '(\.{1,2}\/[^']+)';$/gm)) {
+        await visit(join(dirname(file), m[1]!).replace(/\.js$/, '.ts'));
+      }
+    };
+    await visit('packaging/bundle.ts');
+    expect([...seen]).toEqual(expect.arrayContaining(['packaging/bundle.ts', 'packaging/lazy-builtins.ts']));
+  });
+
   it('the Dockerfile copies only what exists and embeds the entrypoint (sh -n; shellcheck when installed)', async () => {
     const text = await readFile(join(repo, 'packaging/docker/Dockerfile'), 'utf8');
     const sources = contextCopySources(text);
