@@ -9,6 +9,7 @@ import { readFileSync, rmSync, statSync, readdirSync, existsSync } from 'node:fs
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runningLeaseGuard } from '../src/adapters/pacemaker/lease-guard.js';
 import { LoopbackFormation, type LoopbackMember, type LoopbackOptions } from '../src/cli/loopback-formation.js';
 import type { AdminRequest, AdminResponse, TicketView } from '../src/runtime/admin-service.js';
 import type { PeerStatus } from '../src/ports/ports.js';
@@ -163,6 +164,15 @@ export class Bench {
     const t = nowMs();
     const killed = (await Promise.all(f.members.map((m) => stopMember(f, m)))).filter((k) => k).length;
     this.sigkills += killed;
+    // Lease guards (crm_ticket sites) outlive their agents by design: the formation takes them down with it.
+    for (const m of f.sites) {
+      const pid = await runningLeaseGuard(m.dir);
+      try {
+        if (pid !== null) process.kill(pid, 'SIGTERM');
+      } catch {
+        // It exited on its own meanwhile.
+      }
+    }
     this.say(`formation stopped in ${((nowMs() - t) / 1000).toFixed(1)} s${killed > 0 ? ` (${killed} member(s) needed SIGKILL)` : ''}`);
     if (this.keep) this.say(`kept ${f.root}`);
     else await rm(f.root, { recursive: true, force: true });

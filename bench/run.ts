@@ -28,6 +28,10 @@
 //   --steady-preset P   timing preset of the steady-state formations: auto (default: loopback below
 //                       5 000 tickets, lan from 5 000 on — loopback renews every 200 ms, which is
 //                       meant for small demos, not thousands of tickets), loopback, lan, wan
+//   --tickets-sink S    what the steady-state sites write: file (default; the stand-in, one fsync'd file
+//                       per ticket) or crm_ticket (the real sink: cibadmin/crm_ticket on a copy of
+//                       test/adapters/fixtures/cib-tickets.xml per site through CIB_file, no cib daemon;
+//                       needs pacemaker-cli-utils)
 //   --keep              keep the formations' directories (configs, logs, state)
 // The wan section (issue 15 item 6; bench/wan.ts, bench/wan-net.ts; needs root): per (preset, expire),
 // 2 sites + 1 arbitrator in network namespaces behind an emulated WAN, left alone for a run, then a
@@ -55,6 +59,7 @@ import { loadAverage1m } from './proc-stats.js';
 import { round } from './stats.js';
 import { measureStartup, type StartupResult } from './startup.js';
 import { measureSteady, type SteadyResult } from './steady.js';
+import { parseTicketsSink, type TicketsSink } from './tickets-sink.js';
 import { describeIdle, idlePresets, measureIdle, type IdlePreset, type IdleResult } from './idle.js';
 import { measureHealthRound, type HealthRoundResult } from './health-round.js';
 import { measureWan, type WanPoint, type WanResult } from './wan.js';
@@ -74,6 +79,8 @@ interface Options {
   tickets: number[];
   /** Timing preset for the steady-state formations (the other sections use loopback). */
   steadyPreset: 'auto' | 'loopback' | 'lan' | 'wan';
+  /** What the steady-state sites write (bench/tickets-sink.ts). */
+  ticketsSink: TicketsSink;
   keep: boolean;
   idlePresets: IdlePreset[];
   idleWindowS: number | null;
@@ -101,7 +108,7 @@ function count(flag: string, v: string, min: number, max: number): number {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { json: false, out: null, quick: false, only: new Set(defaultSections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto', idlePresets: ['lan', 'loopback'], idleWindowS: null, nodeFlags: [], wan: { rttMs: 200, jitterMs: 20, lossPct: 5, presets: ['lan', 'wan'], expireS: [10, 20, 30], minutes: 60, failovers: 1 }, firstGrantRounds: 5, firstGrantPreset: 'lan', failoverKills: null, failoverLeaseS: 4, failoverPreset: 'loopback', failoverLeadEvery: 3 };
+  const o: Options = { json: false, out: null, quick: false, only: new Set(defaultSections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto', ticketsSink: 'file', idlePresets: ['lan', 'loopback'], idleWindowS: null, nodeFlags: [], wan: { rttMs: 200, jitterMs: 20, lossPct: 5, presets: ['lan', 'wan'], expireS: [10, 20, 30], minutes: 60, failovers: 1 }, firstGrantRounds: 5, firstGrantPreset: 'lan', failoverKills: null, failoverLeaseS: 4, failoverPreset: 'loopback', failoverLeadEvery: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -121,7 +128,8 @@ function parseArgs(argv: readonly string[]): Options {
       const v = value();
       if (v !== 'auto' && v !== 'loopback' && v !== 'lan' && v !== 'wan') throw new Error('--steady-preset: auto, loopback, lan or wan');
       o.steadyPreset = v;
-    } else if (a === '--idle-presets') {
+    } else if (a === '--tickets-sink') o.ticketsSink = parseTicketsSink(value());
+    else if (a === '--idle-presets') {
       const list = value().split(',');
       for (const p of list) if (!(idlePresets as readonly string[]).includes(p)) throw new Error(`--idle-presets: unknown preset ${p} (${idlePresets.join(', ')})`);
       o.idlePresets = list as IdlePreset[];
@@ -290,7 +298,7 @@ async function main(): Promise<number> {
     }
 
     if (o.only.has('tickets')) {
-      const tickets: Record<string, SteadyResult | { error: string }> = {};
+      const tickets: Record<string, SteadyResult | { error: string; sink: TicketsSink }> = {};
       result.tickets = tickets;
       const windowMs = o.quick ? 3000 : 10_000;
       for (const n of [...o.tickets].sort((x, y) => x - y)) {
@@ -299,12 +307,12 @@ async function main(): Promise<number> {
         // Small tables place in seconds; a large one gets what is left of the budget, at most 3 minutes.
         const placementDeadlineMs = Math.max(60_000, Math.min(180_000, left - windowMs - 45_000));
         const preset = o.steadyPreset === 'auto' ? (n >= 5_000 ? 'lan' : 'loopback') : o.steadyPreset;
-        b.say(`steady state with ${n} automatic ticket${n === 1 ? '' : 's'}, ${preset} preset (placement deadline ${(placementDeadlineMs / 1000).toFixed(0)} s)`);
+        b.say(`steady state with ${n} automatic ticket${n === 1 ? '' : 's'}, ${preset} preset, ${o.ticketsSink} sink (placement deadline ${(placementDeadlineMs / 1000).toFixed(0)} s)`);
         try {
-          tickets[String(n)] = await measureSteady(b, n, windowMs, placementDeadlineMs, preset, o.nodeFlags);
+          tickets[String(n)] = await measureSteady(b, n, windowMs, placementDeadlineMs, preset, o.nodeFlags, o.ticketsSink);
         } catch (err) {
           if (err instanceof BenchAborted || b.signal.aborted) throw err;
-          tickets[String(n)] = { error: brief(err) };
+          tickets[String(n)] = { error: brief(err), sink: o.ticketsSink };
           errors[`tickets.${n}`] = brief(err);
           b.say(`  ${n} tickets FAILED: ${brief(err)}`);
         }

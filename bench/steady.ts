@@ -19,16 +19,28 @@
 //     the time a scrape takes, from request to last byte (issue 13).
 // The window is only valid if nothing moved in it: same leader and term
 // before and after, every ticket still granted with the same generations.
+//
+// The sites write the file stand-in (default) or, with sink 'crm_ticket',
+// a copy of a CIB fixture each through the real crm_ticket sink
+// (bench/tickets-sink.ts). Either way a site logs 'ticket granted locally'
+// once the sink reported the write done (for crm_ticket: its cibadmin
+// --modify returned), so "placed" means the same for both; with crm_ticket
+// the bench also counts, after the window, the ticket states each site's
+// CIB file shows, and reads the sites' CIB write times from /metrics.
 
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { LoopbackFormation, LoopbackMember } from '../src/cli/loopback-formation.js';
 import { timingPresets } from '../src/config/presets.js';
+import { boothSiteId } from '../src/config/site-id.js';
 import { nowMs, windowElapsed } from './clock.js';
-import { replicatedLeader, peersOf, pidOf, statusOf, type Bench, type MemberStatusData } from './harness.js';
+import { replicatedLeader, peersOf, pidOf, repoRoot, statusOf, type Bench, type MemberStatusData } from './harness.js';
 import { cpuSeconds, rssMiB } from './proc-stats.js';
 import { LogFollower, totalTrouble, type LogTrouble } from './log-follower.js';
 import { round, summarize, type Summary } from './stats.js';
 import { bytesBetween, sampleTcp, type TcpSample } from './tcp-bytes.js';
 import { expectedSteadyFrames, type ExpectedFrames } from './steady-expected.js';
+import { cibFileTicketCounts, cibWriteMeans, type CibTicketCounts, type TicketsSink } from './tickets-sink.js';
 
 export interface SteadyMember {
   readonly address: string;
@@ -51,6 +63,20 @@ const scrapeDeadlineMs = 60_000;
  * site sends the leader's rumors to one peer only: 2 048 messages at 5/s on lan, about 410 s.
  */
 const gossipDrainDeadlineMs = 600_000;
+/** The CIB each crm_ticket site starts from (no ticket_state yet), as bench/starvation.ts. */
+const cibFixture = join(repoRoot, 'test', 'adapters', 'fixtures', 'cib-tickets.xml');
+const cibOf = (m: LoopbackMember): string => join(m.dir, '..', `${m.address}.cib.xml`);
+
+/** With the crm_ticket sink: what each site's CIB file shows after the window, and its CIB write times. */
+export interface SteadyCib {
+  readonly site: string;
+  /** Tickets the site's own status shows granted there. */
+  readonly holds: number;
+  /** Revoked ticket states here with `owner` = the booth site id of the site holding the most tickets. */
+  readonly counts: CibTicketCounts;
+  /** tollbooth_cib_write_duration_seconds of this site since it started, by kind (grant, revoke, guard). */
+  readonly writeMeans: Record<string, { count: number; meanMs: number }> | null;
+}
 
 export interface ScrapeFigures {
   readonly member: string;
@@ -61,18 +87,18 @@ export interface ScrapeFigures {
   readonly scrapeMs: Summary;
 }
 
-async function scrape(address: string): Promise<{ bytes: number; series: number; ms: number }> {
+async function scrape(address: string): Promise<{ bytes: number; series: number; ms: number; text: string }> {
   const started = nowMs();
   const res = await fetch(`http://${address}:${metricsPort}/metrics`, { signal: AbortSignal.timeout(scrapeDeadlineMs) });
   const text = await res.text();
   const ms = nowMs() - started;
   if (!res.ok) throw new Error(`GET /metrics at ${address}: HTTP ${res.status}`);
   const series = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
-  return { bytes: Buffer.byteLength(text), series, ms };
+  return { bytes: Buffer.byteLength(text), series, ms, text };
 }
 
 async function scrapeFigures(m: LoopbackMember, role: string): Promise<ScrapeFigures> {
-  const runs: Array<{ bytes: number; series: number; ms: number }> = [];
+  const runs: Array<{ bytes: number; series: number; ms: number; text: string }> = [];
   for (let i = 0; i < scrapesPerMember; i++) runs.push(await scrape(m.address));
   const last = runs[runs.length - 1]!;
   return { member: m.address, role, bytes: last.bytes, series: last.series, scrapeMs: summarize(runs.map((r) => r.ms)) };
@@ -82,6 +108,8 @@ export interface SteadyResult {
   readonly tickets: number;
   /** The formation's timing preset. */
   readonly preset: 'loopback' | 'lan' | 'wan';
+  /** What the sites write: the file stand-in, or a CIB file through crm_ticket. */
+  readonly sink: TicketsSink;
   readonly messagesPerSec: number;
   readonly bytesPerSec: number | null;
   readonly cpuPct: number;
@@ -98,7 +126,8 @@ export interface SteadyResult {
   readonly gossipDrainMs: number | null;
   /**
    * Ticket sink writes (CIB writes) per second at the sites in the window: 0 when nothing changes, at
-   * any ticket count — lease deadlines move through the guard record instead.
+   * any ticket count — lease deadlines move through the guard record instead. Counted from the sites'
+   * logs ('ticket granted/revoked locally', one per effect written), whichever the sink.
    */
   readonly sinkWritesPerSec: number;
   /**
@@ -118,6 +147,8 @@ export interface SteadyResult {
   readonly members: SteadyMember[];
   /** `/metrics` of the leader and of the site holding the most tickets, scraped after the window. */
   readonly metrics: ScrapeFigures[];
+  /** crm_ticket only (null with the file sink): each site's CIB file and CIB write times after the window. */
+  readonly cib: SteadyCib[] | null;
   readonly notes: string[];
 }
 
@@ -201,13 +232,28 @@ function diagnose(n: number, granted: number, elapsedMs: number, t: LogTrouble):
   return parts.join('; ');
 }
 
-export async function measureSteady(b: Bench, n: number, windowMs: number, placementDeadlineMs: number, presetName: 'loopback' | 'lan' | 'wan' = 'loopback', nodeFlags: readonly string[] = []): Promise<SteadyResult> {
+/** Each site's CIB file and CIB write times (crm_ticket sink), with `holder` the site holding the most tickets. */
+async function cibPicture(f: LoopbackFormation, bySite: ReadonlyMap<string, number>, holder: string): Promise<SteadyCib[]> {
+  const ownerId = boothSiteId(holder);
+  return Promise.all(
+    f.sites.map(async (m) => {
+      const text = await scrape(m.address).then((r) => r.text, () => null);
+      return { site: m.address, holds: bySite.get(m.address) ?? 0, counts: await cibFileTicketCounts(cibOf(m), ownerId), writeMeans: text === null ? null : cibWriteMeans(text) };
+    }),
+  );
+}
+
+export async function measureSteady(b: Bench, n: number, windowMs: number, placementDeadlineMs: number, presetName: 'loopback' | 'lan' | 'wan' = 'loopback', nodeFlags: readonly string[] = [], sink: TicketsSink = 'file'): Promise<SteadyResult> {
   const names = Array.from({ length: n }, (_, i) => `t${String(i + 1).padStart(5, '0')}`);
   // The lan and wan presets need leases longer than twice their election timeout plus a renewal.
   const expireS = presetName === 'loopback' ? 10 : presetName === 'lan' ? 30 : 120;
-  const f = await b.formation({ sites: 2, arbitrators: 1, preset: presetName, tickets: names.map((name) => ({ name, expireS, acquireAfterS: 0 })) }, nodeFlags);
+  const tickets = names.map((name) => ({ name, expireS, acquireAfterS: 0 }));
+  // crm_ticket: each site's CIB file, without a Pacemaker cluster to check quorum or runnability against.
+  const cibSink = sink === 'crm_ticket' ? { ticketSink: sink, siteArgs: ['--no-quorum-check', '--no-runnability-check'], siteEnv: (m: LoopbackMember) => ({ CIB_file: cibOf(m) }) } : {};
+  const f = await b.formation({ sites: 2, arbitrators: 1, preset: presetName, tickets, ...cibSink }, nodeFlags);
   const notes: string[] = [];
   try {
+    if (sink === 'crm_ticket') for (const s of f.sites) await copyFile(cibFixture, cibOf(s));
     for (const m of f.members) f.start(m, ['--http', `${m.address}:${metricsPort}`]);
     await Promise.all(f.members.map((m) => f.waitReady(m)));
     const readyAt = nowMs();
@@ -247,7 +293,7 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
     const settleMs = nowMs() - grantedAt;
     const before = await grantedPicture(f, n);
     const leaderStatus = await statusOf(f, leader);
-    b.say(`  ${n} tickets placed in ${(placementMs / 1000).toFixed(1)} s (${[...before.bySite].map(([s, k]) => `${s}: ${k}`).join(', ')}); log settled after ${(settleMs / 1000).toFixed(1)} s; leader ${leader.address}; waiting for the gossip queues to empty`);
+    b.say(`  ${n} tickets placed (${sink} sink) in ${(placementMs / 1000).toFixed(1)} s (${[...before.bySite].map(([s, k]) => `${s}: ${k}`).join(', ')}); log settled after ${(settleMs / 1000).toFixed(1)} s; leader ${leader.address}; waiting for the gossip queues to empty`);
     const gossipDrainMs = await gossipDrained(b, f, notes);
     b.say(`  ${n} tickets: gossip queues ${gossipDrainMs === null ? 'NOT empty' : `empty after ${(gossipDrainMs / 1000).toFixed(1)} s`}; measuring ${windowMs / 1000} s`);
     await Promise.all(siteLogs.map((l) => l.poll()));
@@ -301,7 +347,12 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
         (stable ? '' : ' — NOT STABLE'),
     );
     b.say(`  ${n} tickets: /metrics ` + metrics.map((x) => `${x.member} (${x.role}) ${(x.bytes / 1024).toFixed(1)} KiB, ${x.series} series, scrape p50 ${x.scrapeMs.p50} ms max ${x.scrapeMs.max} ms`).join('; '));
-    return { tickets: n, preset: presetName, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, expected, gossipDrainMs, sinkWritesPerSec: round(writesInWindow / windowS, 1), guardWritesPerSec: round(guardInWindow / windowS, 2), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, metrics, notes };
+    let cib: SteadyCib[] | null = null;
+    if (sink === 'crm_ticket') {
+      cib = await cibPicture(f, after.bySite, holderSite.address);
+      b.say(`  ${n} tickets: CIB files ` + cib.map((c) => `${c.site} (holds ${c.holds}): ${c.counts.ticketStates} ticket states, ${c.counts.granted} granted, ${c.counts.revokedOwnedBy} revoked with owner ${holderSite.address}; mean CIB write ${Object.entries(c.writeMeans ?? {}).map(([k, v]) => `${k} ${v.meanMs} ms ×${v.count}`).join(', ')}`).join('; '));
+    }
+    return { tickets: n, preset: presetName, sink, messagesPerSec, bytesPerSec, cpuPct, holderSiteCpuPct: holderSite.cpuPct, expectedMessagesPerSec, expected, gossipDrainMs, sinkWritesPerSec: round(writesInWindow / windowS, 1), guardWritesPerSec: round(guardInWindow / windowS, 2), leader: leader.address, windowS: round(windowS, 2), placementMs: round(placementMs, 0), settleMs: round(settleMs, 0), stable, placementTrouble, members, metrics, cib, notes };
   } finally {
     await b.release(f);
   }
