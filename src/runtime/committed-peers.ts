@@ -23,7 +23,8 @@
 import { Buffer } from 'node:buffer';
 import type { KeyObject } from 'node:crypto';
 import type { Member, MemberId } from '../core/types.js';
-import { ed25519PublicKeyBytes, publicKeyFromRaw } from '../wire/signer.js';
+import { parsePublicKey } from '../config/values.js';
+import { publicKeyFromRaw } from '../wire/signer.js';
 
 /** A member as the transport dials and admits it. */
 export interface PeerAddress {
@@ -51,10 +52,10 @@ export interface CommittedPeersOptions {
   readonly log: CommittedPeersLogger;
 }
 
-/** The raw key of a committed member's `key` (base64 of 32 bytes), or null when it is not one. */
+/** The raw key of a committed member's `key` (the canonical base64 of 32 bytes, as the config file's), or null when it is not one. */
 function rawKey(base64: string): Uint8Array | null {
-  const raw = Buffer.from(base64, 'base64');
-  return raw.length === ed25519PublicKeyBytes && raw.toString('base64') === base64 ? new Uint8Array(raw) : null;
+  const r = parsePublicKey(base64);
+  return r.ok ? r.value : null;
 }
 
 /** The committed members as peers (see the file comment), and those that have no key to admit them with. */

@@ -71,6 +71,16 @@ describe('peersOfCommitted', () => {
     expect(peers[1]!.publicKey).toEqual(keyOf(9));
     expect(keyless).toEqual(['10.0.0.5']);
   });
+
+  it('leaves out a member whose entry\'s key is not the canonical base64 of 32 bytes', () => {
+    const short: Member = { id: memberId('10.0.0.6'), kind: 'site', key: b64(keyOf(6).subarray(0, 31)) };
+    // The last digit carries two unused bits: set, the text decodes to the same bytes but is not canonical.
+    const canonical = b64(keyOf(7));
+    const loose: Member = { id: memberId('10.0.0.7'), kind: 'site', key: `${canonical.slice(0, 42)}${canonical[42] === 'A' ? 'B' : String.fromCharCode(canonical.charCodeAt(42) ^ 1)}=` };
+    const { peers, keyless } = peersOfCommitted([bootstrap[0]!, short, loose], file, port);
+    expect(ids(peers)).toEqual(['10.0.0.1']);
+    expect(keyless).toEqual(['10.0.0.6', '10.0.0.7']);
+  });
 });
 
 describe('CommittedPeers', () => {
