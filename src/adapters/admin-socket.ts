@@ -5,8 +5,9 @@
 // clear error and changes nothing. Who connected is the kernel's word
 // (SO_PEERCRED, peer-credentials.ts), asked only when the handler needs it.
 
-import { chmod, chown, readFile, unlink } from 'node:fs/promises';
-import { createConnection, createServer, type Server } from 'node:net';
+import { statSync, unlinkSync } from 'node:fs';
+import { chmod, chown, readFile, rename, unlink } from 'node:fs/promises';
+import { createConnection, Server } from 'node:net';
 import { TollboothError } from '../errors.js';
 import type { AdminStream } from '../ports/admin-stream.js';
 import { peerCredentials, type PeerCredentials } from './peer-credentials.js';
@@ -26,7 +27,12 @@ export interface AdminSocketHandler {
   (body: unknown, peer: AdminPeer): Promise<unknown>;
 }
 
-export class AdminSocketError extends TollboothError<'ADMIN_SOCKET_UNREACHABLE' | 'ADMIN_SOCKET_TIMEOUT' | 'ADMIN_SOCKET_PROTOCOL' | 'ADMIN_SOCKET_GROUP'> {}
+export class AdminSocketError extends TollboothError<'ADMIN_SOCKET_UNREACHABLE' | 'ADMIN_SOCKET_TIMEOUT' | 'ADMIN_SOCKET_PROTOCOL' | 'ADMIN_SOCKET_GROUP' | 'ADMIN_SOCKET_PATH'> {}
+
+/** The longest path a UNIX socket can be bound at (sun_path less its NUL); Node cuts a longer one short without a word. */
+export const socketPathBytesMax = 107;
+/** The suffix of the name the admin socket is bound under before it is moved to its path. */
+const bindingSuffix = '.new';
 
 /** Looks a group name up in /etc/group (Node has no getgrnam). */
 export async function groupId(name: string): Promise<number> {
@@ -41,12 +47,52 @@ export async function groupId(name: string): Promise<number> {
 /** Takes the request over as a stream and returns true, or returns false to let `handler` answer it. */
 export type AdminStreamHandler = (body: unknown, stream: AdminStream) => boolean;
 
-export async function listenAdminSocket(path: string, group: string | null, handler: AdminSocketHandler, streamHandler?: AdminStreamHandler): Promise<Server> {
-  // A socket file left by a killed agent would make listen() fail; nothing else may sit at that path.
+/**
+ * The admin socket's server. The socket is bound and listening under a temporary name and moved to its
+ * path (rename(2)) only then, with its mode and group set: a client that finds the file can connect at
+ * once (bind and listen are two system calls; a client between them got ECONNREFUSED from an agent that
+ * was starting — CI, 2026-12-07) and never finds it with the default mode. close() removes the file as
+ * Node removes a socket it bound, unless another agent's socket has replaced it since.
+ */
+class AdminSocketServer extends Server {
+  /** The socket file at its path (device and inode), once moved there. */
+  #placed: { path: string; dev: number; ino: number } | null = null;
+
+  placed(path: string): void {
+    const st = statSync(path);
+    this.#placed = { path, dev: st.dev, ino: st.ino };
+  }
+
+  override close(callback?: (err?: Error) => void): this {
+    const placed = this.#placed;
+    this.#placed = null;
+    if (placed !== null) {
+      try {
+        const st = statSync(placed.path);
+        if (st.dev === placed.dev && st.ino === placed.ino) unlinkSync(placed.path);
+      } catch {
+        // gone already
+      }
+    }
+    return super.close(callback);
+  }
+}
+
+/** Removes `path` if it exists (a socket file left by a killed agent, or a half-made one). */
+async function removeStale(path: string): Promise<void> {
   await unlink(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
-  const server = createServer((sock) => {
+}
+
+export async function listenAdminSocket(path: string, group: string | null, handler: AdminSocketHandler, streamHandler?: AdminStreamHandler): Promise<Server> {
+  // Bound under this name, then moved to `path`; a file left here by a killed agent would make listen() fail.
+  const binding = `${path}${bindingSuffix}`;
+  if (Buffer.byteLength(binding) > socketPathBytesMax) {
+    throw new AdminSocketError('ADMIN_SOCKET_PATH', `admin socket path ${path} is ${Buffer.byteLength(path)} bytes: a UNIX socket path holds at most ${socketPathBytesMax - bindingSuffix.length} here (${socketPathBytesMax}, less the "${bindingSuffix}" it is bound under first)`, { details: { path } });
+  }
+  await removeStale(binding);
+  const server = new AdminSocketServer((sock) => {
     let buf = '';
     let done = false;
     sock.setEncoding('utf8');
@@ -95,12 +141,21 @@ export async function listenAdminSocket(path: string, group: string | null, hand
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => resolve());
+    server.listen(binding, () => resolve());
   });
-  if (group === null) await chmod(path, 0o600);
-  else {
-    await chown(path, 0, await groupId(group));
-    await chmod(path, 0o660);
+  try {
+    if (group === null) await chmod(binding, 0o600);
+    else {
+      await chown(binding, 0, await groupId(group));
+      await chmod(binding, 0o660);
+    }
+    // Replaces a socket file left by a killed agent at once: there is no moment without a file there.
+    await rename(binding, path);
+    server.placed(path);
+  } catch (err) {
+    server.close();
+    await removeStale(binding);
+    throw err;
   }
   return server;
 }

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LoopbackFormation, until, memberReadyMsMax, type LoopbackMember } from '../../src/cli/loopback-formation.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -45,6 +45,11 @@ describe.skipIf(!existsSync(join(repo, 'dist', 'bin', 'member.cjs')))('a member\
   beforeAll(async () => {
     f = await LoopbackFormation.create({ sites: 2, arbitrators: 1, preset: 'lan', command, tickets: [{ name: 't', expireS: 10, acquireAfterS: 0 }] });
     m = f.members[0]!;
+  });
+
+  // A test that failed half-way leaves its member running: the next start would meet its LevelDB lock.
+  afterEach(async () => {
+    await f.kill(m, 'SIGKILL');
   });
 
   afterAll(async () => {
