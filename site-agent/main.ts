@@ -40,6 +40,7 @@ import { errorFields } from '../src/errors.js';
 import { parseHttpListen } from '../src/adapters/http-listen-address.js';
 import { logDestination } from '../src/adapters/log-destination.js';
 import type { SiteCounters } from '../src/runtime/metrics.js';
+import type { SinkStartRead } from '../src/ports/ports.js';
 import { startObservation, type Observation } from './observe.js';
 import { isWatchRequest, serveWatch } from '../src/runtime/watch-stream.js';
 import { exitConfig, findSelf, StartupError } from './find-self.js';
@@ -235,11 +236,14 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     }, leaseGuardWatchIntervalMs);
     guardWatch.unref();
   }
-  let cib;
+  let atStart: SinkStartRead;
   try {
-    cib = sink === null ? [] : await sink.readAll();
+    atStart = sink === null ? { tickets: [], complete: false } : await sink.readAtStart();
   } catch (err) {
     throw new StartupError(1, `cannot read the ticket state at start-up: ${(err as Error).message}`);
+  }
+  if (sink !== null && !atStart.complete) {
+    log.warn({ reason: atStart.incomplete ?? null }, 'start-up read of the ticket sink not complete: every ticket not granted here is written as a revoke');
   }
   // The committed timings, when the store has them, not the file's: every member dates its leases with the same ones.
   const fileCoreConfig = toCoreConfig(config, id);
@@ -256,9 +260,9 @@ export async function startMember(kind: MemberKind, opts: MemberOptions): Promis
     random: new SeededRandom(Number(process.hrtime.bigint() % 4294967296n)),
     snapshotCodec,
     ...(persisted === null ? {} : { persisted }),
-    cib,
-    // The file sink's read names every ticket file and all of it; crm_ticket's leaves out states without our booth-cfg-name.
-    cibComplete: sinkKind === 'file',
+    cib: atStart.tickets,
+    // The sink's own word: its start-up read named every ticket state it holds (core/tickets/sink-at-start.ts).
+    cibComplete: atStart.complete,
     renewSeqStart: epoch * 2 ** 32,
     freshIncarnation,
     // Gossip (DESIGN.md §3): membership, relay and dissemination, claims signed with this member's key.

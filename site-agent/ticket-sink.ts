@@ -50,11 +50,20 @@ export async function crmSinkFor(config: FormationConfig, me: FormationMember, s
       // Another site's id only labels `owner` on our revokes; 0 ("lost") stands in.
     }
   }
+  // The member each site id stands for, where it stands for one alone (two sites may share a CRC-32).
+  const memberOfSiteId = new Map<number, MemberId>();
+  const shared = new Set<number>();
+  for (const [m, siteId] of ids) {
+    if (memberOfSiteId.has(siteId)) shared.add(siteId);
+    memberOfSiteId.set(siteId, m);
+  }
+  for (const siteId of shared) memberOfSiteId.delete(siteId);
   const guard = await LeaseGuardFile.open(guardRecordPath(stateDir), boot);
   const sink = new CrmTicketSink({
     siteId: ids.get(memberIdOf(me))!,
     boothCfgName: config.name,
     siteIdOf: (m) => ids.get(m) ?? null,
+    memberOfSiteId: (siteId) => memberOfSiteId.get(siteId) ?? null,
     clock,
     guard,
   });

@@ -105,8 +105,13 @@ export interface Transport {
 
 /** Where the site's ticket state lands: the CIB through crm_ticket (issue 4), or the file stand-in. */
 export interface TicketSink {
-  /** The ticket state found at start-up (granted tickets with their guard deadlines). */
+  /** The ticket state the medium holds now (granted tickets with their guard deadlines): the pump's read-back. */
   readAll(options?: AbortOptions): Promise<CibTicketState[]>;
+  /**
+   * The ticket state found at start-up, and whether the read names every ticket state the medium holds
+   * (MemberInit.cibComplete; core/tickets/sink-at-start.ts). Throws when nothing could be read.
+   */
+  readAtStart(options?: AbortOptions): Promise<SinkStartRead>;
   /** Makes one ticket match the effect's desired state. Resolves with the outcome; does not throw for CIB errors. */
   apply(effect: TicketEffect, options?: AbortOptions): Promise<{ ok: boolean; error?: string }>;
   /**
@@ -126,6 +131,19 @@ export interface TicketSink {
    * named in `skipped`, so that the core writes that grant again.
    */
   extendGuard(update: GuardUpdate, options?: AbortOptions): Promise<{ ok: boolean; error?: string; skipped?: readonly string[] }>;
+}
+
+/** What a sink's start-up read found (TicketSink.readAtStart). */
+export interface SinkStartRead {
+  readonly tickets: CibTicketState[];
+  /**
+   * The read named every ticket state the medium holds, and all of each that a revoke writes (`shown`)
+   * where it could: a ticket it does not name has no state. Only then may a start-up revoke be left
+   * unwritten (sink-at-start.ts); a read that failed in part or was not understood is not complete.
+   */
+  readonly complete: boolean;
+  /** Why the read is not complete, for the log (absent when complete, or when the medium cannot say more). */
+  readonly incomplete?: string;
 }
 
 /** The outcome of one effect of TicketSink.applyBatch. */

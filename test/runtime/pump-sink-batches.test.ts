@@ -68,6 +68,9 @@ class HeldSink implements TicketSink {
   readAll(): Promise<never[]> {
     return Promise.resolve([]);
   }
+  readAtStart(): Promise<{ tickets: never[]; complete: false }> {
+    return Promise.resolve({ tickets: [], complete: false });
+  }
   apply(): Promise<{ ok: boolean }> {
     throw new Error('the pump writes through applyBatch');
   }

@@ -178,6 +178,10 @@ class JournaledSink implements TicketSink {
     return this.inner.readAll(options);
   }
 
+  readAtStart(options?: AbortOptions): ReturnType<TicketSink['readAtStart']> {
+    return this.inner.readAtStart(options);
+  }
+
   async apply(effect: TicketEffect, options?: AbortOptions): Promise<{ ok: boolean; error?: string }> {
     this.journal?.push({ kind: 'apply', effect });
     // A held write does not count as in flight: the test advances time while it waits.

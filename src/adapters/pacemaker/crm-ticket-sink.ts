@@ -18,14 +18,18 @@
 // What it reads back is `crm_ticket -q`, parsed strictly: `-l`/`-L` render
 // `expires`/`last-granted` as dates and add tickets known only from a
 // constraint, which cannot carry our `booth-cfg-name` anyway; `-q` gives the
-// raw ticket_state attributes, as booth itself reads them.
+// raw ticket_state attributes, as booth itself reads them. At start-up it
+// reads every ticket_state of the CIB status section, ours or not, with one
+// `cibadmin -Q --scope status` (readAtStart), so that the core may leave
+// unwritten a start-up revoke the CIB already holds (core/tickets/sink-at-start.ts).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
+import type { CibTicketShown } from '../../core/tickets/holder-effects.js';
 import { assert, generation, ms, type MemberId } from '../../core/types.js';
-import type { AbortOptions, EffectOutcome, MonotonicClock, TicketSink } from '../../ports/ports.js';
+import type { AbortOptions, EffectOutcome, MonotonicClock, SinkStartRead, TicketSink } from '../../ports/ports.js';
 import type { LeaseGuardFile } from './lease-guard-file.js';
-import { parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
+import { childElements, parseXmlDocument, XmlSyntaxError, type XmlElement } from '../xml-cursor.js';
 import { readExit, type ExitMeaning } from '../exit-codes.js';
 import { commandLine, describeFailedRun, runFailureCode, systemProcessRunner, type ProcessRunner, type RunFailureCode, type RunResult } from '../process-runner.js';
 import { TollboothError } from '../../errors.js';
@@ -126,6 +130,12 @@ export const crmTicketAttemptsMaxDefault = 3;
 export const crmTicketRetryBackoffMsDefault = 100;
 /** Largest stdout or stderr accepted from one call, bytes. */
 export const crmTicketOutputBytesMaxDefault = 4 * 1024 * 1024;
+/**
+ * Largest output accepted from the start-up read of the CIB status section, bytes: besides the ticket
+ * states (~170 bytes each) it holds every node's resource history, which a live cluster keeps long.
+ * A larger one makes the read not complete (every start-up revoke is written), never a failed start.
+ */
+const statusOutputBytesMax = 64 * 1024 * 1024;
 
 /** A failed crm_ticket call (or an effect refused before any call), with flat log fields. */
 export class CrmTicketError extends TollboothError<CrmTicketErrorCode> {
@@ -172,6 +182,12 @@ export interface CrmTicketSinkOptions {
   readonly boothCfgName: string;
   /** Booth site id of another holder, written as `owner` on a revoke; null/absent: `0` (lost). */
   readonly siteIdOf?: (member: MemberId) => number | null;
+  /**
+   * The member a booth site id stands for, where it names one site alone (the inverse of siteIdOf): the
+   * owner the start-up read shows of a ticket not granted, so that a revoke writing the same is not
+   * written again (readAtStart). Absent: no owner is shown, and every start-up revoke is written.
+   */
+  readonly memberOfSiteId?: (siteId: number) => MemberId | null;
   /** The crm_ticket binary. Default `crm_ticket` (looked up on PATH). */
   readonly binary?: string;
   /** The cibadmin binary (refreshes `expires` of many tickets in one CIB update). Default `cibadmin`. */
@@ -266,33 +282,79 @@ export class CrmTicketSink implements TicketSink {
    * prints something we do not understand (nothing is changed either way).
    */
   async readAll(options?: AbortOptions): Promise<CibTicketState[]> {
-    const states = await this.queryAll(options);
-    const out: CibTicketState[] = [];
-    for (const s of states) {
-      if (s.attrs.get('booth-cfg-name') !== this.options.boothCfgName) continue;
-      const granted = parseBool(s, 'granted', false);
-      const termText = s.attrs.get('term');
-      if (termText === undefined && granted) {
-        throw new CrmTicketError('BAD_OUTPUT', `ticket ${s.id} is granted but has no term attribute`);
-      }
-      const gen = generation(termText === undefined ? 0 : parseTerm(s.id, termText));
-      const rec = this.options.guard.get(s.id);
-      const expiresText = s.attrs.get('expires');
-      const expiresSec = expiresText !== undefined && /^\d{1,12}$/.test(expiresText) ? Number(expiresText) : null;
-      out.push({
-        name: s.id,
-        granted,
-        generation: gen,
-        // The CIB stores only the wall-clock `expires`; the monotonic deadline
-        // of a grant lives in the lease guard's record (same generation only).
-        revokeBy: granted && rec !== undefined && rec.generation === gen ? ms(rec.revokeBy) : null,
-        // For a grant an agent of this site wrote on another node (no record here): how long it may stay.
-        expiresAt: granted && expiresSec !== null ? ms(this.options.clock.now() + expiresSec * 1000 - this.wallClockMs() - cibExpiresSlackMs) : null,
-        // What such a grant is written again with before the agent's table shows it (site-takeover.ts).
-        ...(granted ? { shown: { standby: parseBool(s, 'standby', false), attrs: Object.fromEntries([...s.attrs].filter(([k]) => !reservedAttrs.has(k))) } } : {}),
-      });
+    return (await this.queryAll(options)).filter((s) => this.ours(s)).map((s) => this.stateOf(s));
+  }
+
+  /**
+   * Every ticket_state of the CIB status section, read in one `cibadmin -Q
+   * --scope status` (crm_ticket -q exits 105 both when there are no tickets and
+   * when it cannot query them; the status section is always there): ours as
+   * readAll gives them, with all a revoke writes of those not granted (`shown`,
+   * the owner where memberOfSiteId names it), and the others as they are
+   * (`notOurs`: their start-up revoke is written, sink-at-start.ts). Complete
+   * only when that read succeeded and was understood in full; otherwise (the
+   * call failed, its output was too large or not what cibadmin prints) not
+   * complete, with the reason, from readAll — which throws when that fails too.
+   * Changes nothing in the CIB either way.
+   */
+  async readAtStart(options?: AbortOptions): Promise<SinkStartRead> {
+    const readStartSeq = this.writeSeq;
+    let tickets: CibTicketState[];
+    try {
+      const stdout = await this.callTool({ tool: 'cibadmin', args: ['-Q', '--scope', 'status'], outputBytesMax: statusOutputBytesMax }, options, false);
+      const states = parseStatusTickets(stdout ?? '');
+      tickets = states.map((s) => (this.ours(s) ? this.stateOf(s, true) : notOursState(s)));
+      this.remember(states, readStartSeq);
+    } catch (err) {
+      if (!(err instanceof CrmTicketError) || err.code === 'ABORTED') throw err;
+      return { tickets: await this.readAll(options), complete: false, incomplete: `cibadmin -Q --scope status: ${err.message}` };
     }
-    return out;
+    return { tickets, complete: true };
+  }
+
+  private ours(s: RawTicketState): boolean {
+    return s.attrs.get('booth-cfg-name') === this.options.boothCfgName;
+  }
+
+  /** One of our ticket states as the core takes it; with `withShown`, all a revoke writes of one not granted. Throws BAD_OUTPUT. */
+  private stateOf(s: RawTicketState, withShown = false): CibTicketState {
+    const granted = parseBool(s, 'granted', false);
+    const termText = s.attrs.get('term');
+    if (termText === undefined && granted) {
+      throw new CrmTicketError('BAD_OUTPUT', `ticket ${s.id} is granted but has no term attribute`);
+    }
+    const gen = generation(termText === undefined ? 0 : parseTerm(s.id, termText));
+    const rec = this.options.guard.get(s.id);
+    const expiresText = s.attrs.get('expires');
+    const expiresSec = expiresText !== undefined && /^\d{1,12}$/.test(expiresText) ? Number(expiresText) : null;
+    const attrs = (): Record<string, string> => Object.fromEntries([...s.attrs].filter(([k]) => !reservedAttrs.has(k)));
+    return {
+      name: s.id,
+      granted,
+      generation: gen,
+      // The CIB stores only the wall-clock `expires`; the monotonic deadline
+      // of a grant lives in the lease guard's record (same generation only).
+      revokeBy: granted && rec !== undefined && rec.generation === gen ? ms(rec.revokeBy) : null,
+      // For a grant an agent of this site wrote on another node (no record here): how long it may stay.
+      expiresAt: granted && expiresSec !== null ? ms(this.options.clock.now() + expiresSec * 1000 - this.wallClockMs() - cibExpiresSlackMs) : null,
+      // What such a grant is written again with before the agent's table shows it (site-takeover.ts).
+      ...(granted ? { shown: { standby: parseBool(s, 'standby', false), attrs: attrs() } } : {}),
+      // Of one not granted, what a start-up revoke would compare with (sink-at-start.ts).
+      ...(!granted && withShown ? { shown: this.shownRevoked(s, attrs()) } : {}),
+    };
+  }
+
+  /** CibTicketState.shown of our ticket not granted: its owner only where it is exactly what ownerFor writes for one. */
+  private shownRevoked(s: RawTicketState, attrs: Record<string, string>): CibTicketShown {
+    const text = s.attrs.get('owner');
+    let owner: MemberId | null | undefined;
+    if (text === String(boothOwnerNone)) owner = null;
+    else if (text !== undefined && /^[1-9][0-9]{0,9}$/.test(text) && Number(text) !== this.options.siteId) {
+      // `0` (lost) stands for this site or any site without an id: it names no one, and is left unshown.
+      const m = this.options.memberOfSiteId?.(Number(text)) ?? null;
+      if (m !== null && this.options.siteIdOf?.(m) === Number(text)) owner = m;
+    }
+    return { standby: parseBool(s, 'standby', false), ...(owner === undefined ? {} : { owner }), attrs };
   }
 
   /** Every ticket_state in the CIB, ours or not. */
@@ -300,13 +362,18 @@ export class CrmTicketSink implements TicketSink {
     const readStartSeq = this.writeSeq;
     const r = await this.call(['-q'], options, true);
     const states = r === null ? [] : parseQueryOutput(r, null);
+    this.remember(states, readStartSeq);
+    return states;
+  }
+
+  /** Refreshes `known` from a read of every ticket_state that started at readStartSeq (tickets written since are left). */
+  private remember(states: readonly RawTicketState[], readStartSeq: number): void {
     const seen = new Set<string>();
     for (const s of states) {
       seen.add(s.id);
       if ((this.writtenAt.get(s.id) ?? -1) < readStartSeq) this.known.set(s.id, s);
     }
     for (const id of [...this.known.keys()]) if (!seen.has(id) && (this.writtenAt.get(id) ?? -1) < readStartSeq) this.known.delete(id);
-    return states;
   }
 
   /** One ticket's state; null when it has no ticket_state yet. */
@@ -820,7 +887,7 @@ export class CrmTicketSink implements TicketSink {
       argv: what.args,
       env: this.env,
       timeoutMs: this.callTimeoutMs,
-      outputBytesMax: this.outputBytesMax,
+      outputBytesMax: what.outputBytesMax ?? this.outputBytesMax,
       ...(what.stdin === undefined ? {} : { stdin: what.stdin }),
       ...(signal === undefined ? {} : { signal }),
     });
@@ -842,6 +909,8 @@ interface ToolCall {
   readonly tool: 'crm_ticket' | 'cibadmin';
   readonly args: readonly string[];
   readonly stdin?: string;
+  /** Instead of the sink's outputBytesMax. */
+  readonly outputBytesMax?: number;
 }
 
 /** crm_ticket's exit meanings (exit-codes.ts) as error codes of this sink. */
@@ -939,32 +1008,71 @@ export function parseQueryOutput(stdout: string, ticket: string | null): RawTick
     if (err instanceof XmlSyntaxError) bad(err.message);
     throw err;
   }
-  const out: RawTicketState[] = [];
-  const ticketState = (el: XmlElement): RawTicketState => {
-    if (el.children.length > 0 || el.text.trim() !== '') bad(`<ticket_state> at offset ${el.offset} has content`);
-    const id = el.attrs.get('id');
-    if (id === undefined || id === '') bad(`<ticket_state> at offset ${el.offset} without an id`);
-    return { id: id!, attrs: el.attrs };
-  };
-  if (root.name === 'ticket_state') {
-    out.push(ticketState(root));
-  } else if (root.name === 'tickets') {
-    if (root.attrs.size !== 0) bad('<tickets> has attributes');
-    if (root.text.trim() !== '') bad('text inside <tickets>');
-    for (const c of root.children) {
-      if (c.name !== 'ticket_state') bad(`unexpected <${c.name}> inside <tickets>`);
-      out.push(ticketState(c));
-    }
-  } else {
-    bad(`unexpected root element <${root.name}>`);
-  }
-  const ids = new Set<string>();
-  for (const st of out) {
-    if (ids.has(st.id)) throw new CrmTicketError('BAD_OUTPUT', `ticket ${st.id} appears twice in crm_ticket -q output`);
-    ids.add(st.id);
-  }
+  const out = root.name === 'ticket_state' ? [ticketStateOf(root, bad)] : root.name === 'tickets' ? ticketStatesOf(root, bad) : bad(`unexpected root element <${root.name}>`);
   if (ticket !== null && (out.length !== 1 || out[0]?.id !== ticket)) {
     throw new CrmTicketError('BAD_OUTPUT', `crm_ticket -t ${ticket} -q returned ${out.map((st) => st.id).join(', ') || 'no ticket'}`);
   }
   return out;
+}
+
+/** One `<ticket_state …/>`: an id and attributes, no content. */
+function ticketStateOf(el: XmlElement, bad: (what: string) => never): RawTicketState {
+  if (el.children.length > 0 || el.text.trim() !== '') bad(`<ticket_state> at offset ${el.offset} has content`);
+  const id = el.attrs.get('id');
+  if (id === undefined || id === '') bad(`<ticket_state> at offset ${el.offset} without an id`);
+  return { id, attrs: el.attrs };
+}
+
+/** The `<ticket_state>` elements of a `<tickets>` element (nothing else in it), each id once. */
+function ticketStatesOf(tickets: XmlElement, bad: (what: string) => never): RawTicketState[] {
+  if (tickets.attrs.size !== 0) bad('<tickets> has attributes');
+  if (tickets.text.trim() !== '') bad('text inside <tickets>');
+  const out: RawTicketState[] = [];
+  const ids = new Set<string>();
+  for (const c of tickets.children) {
+    if (c.name !== 'ticket_state') bad(`unexpected <${c.name}> inside <tickets>`);
+    const st = ticketStateOf(c, bad);
+    if (ids.has(st.id)) bad(`ticket ${st.id} appears twice`);
+    ids.add(st.id);
+    out.push(st);
+  }
+  return out;
+}
+
+/**
+ * Parses `cibadmin -Q --scope status`: one `<status>` element, holding at most
+ * one `<tickets>` (none: no ticket has a state) of at most ticketsPerCibMax + 1
+ * states, read with the strict XML reader. Anything else throws BAD_OUTPUT
+ * naming what was wrong.
+ */
+export function parseStatusTickets(stdout: string): RawTicketState[] {
+  const bad = (what: string): never => {
+    throw new CrmTicketError('BAD_OUTPUT', `cibadmin -Q --scope status output: ${what}`);
+  };
+  let root: XmlElement;
+  try {
+    root = parseXmlDocument(stdout);
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) bad(err.message);
+    throw err;
+  }
+  if (root.name !== 'status') bad(`root element <${root.name}>, not <status>`);
+  const tickets = childElements(root, 'tickets');
+  if (tickets.length > 1) bad(`${tickets.length} <tickets> elements`);
+  if (tickets.length === 0) return [];
+  // The bound crm_ticket -q's element count sets (its <tickets> and one more), so that this read is not the stricter.
+  if (tickets[0]!.children.length > ticketsPerCibMax + 1) bad(`more than ${ticketsPerCibMax + 1} ticket states`);
+  return ticketStatesOf(tickets[0]!, bad);
+}
+
+/** A ticket state this formation did not write, as the start-up read gives it (CibTicketState.notOurs). */
+function notOursState(s: RawTicketState): CibTicketState {
+  let granted: boolean;
+  try {
+    granted = parseBool(s, 'granted', false);
+  } catch {
+    // Not a boolean: taken as granted, the reading that never leaves a revoke unwritten.
+    granted = true;
+  }
+  return { name: s.id, granted, generation: generation(0), revokeBy: null, expiresAt: null, notOurs: true };
 }

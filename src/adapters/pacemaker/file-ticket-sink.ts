@@ -18,7 +18,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CibTicketState, GuardUpdate, TicketEffect } from '../../core/tickets/site-holder.js';
 import { assert, generation, memberId, ms } from '../../core/types.js';
-import type { AbortOptions, EffectOutcome, MonotonicClock, TicketSink } from '../../ports/ports.js';
+import type { AbortOptions, EffectOutcome, MonotonicClock, SinkStartRead, TicketSink } from '../../ports/ports.js';
 import { DirectoryChanges } from './directory-changes.js';
 import { LeaseGuardFile, readGuardFile, syncDirectory, writeFileAtomic, writeFilesAtomic, type GuardRecord, type SyncDirectory } from './lease-guard-file.js';
 
@@ -127,6 +127,11 @@ export class FileTicketSink implements TicketSink {
       });
     }
     return out;
+  }
+
+  /** readAll's: it names every ticket file and all of each (a file without all a revoke writes, without `shown`). */
+  async readAtStart(options?: AbortOptions): Promise<SinkStartRead> {
+    return { tickets: await this.readAll(options), complete: true };
   }
 
   /**

@@ -85,6 +85,12 @@ export interface CibTicketState {
    *   it such a take-over writes nothing until the table does.
    */
   readonly shown?: CibTicketShown;
+  /**
+   * A ticket state this formation did not write (the crm_ticket sink: one without this formation's
+   * `booth-cfg-name`, such as a ticket granted by hand), named by a complete start-up read only so that
+   * the ticket's start-up revoke is written (sink-at-start.ts): never taken as this site's grant or held.
+   */
+  readonly notOurs?: true;
 }
 
 /** CibTicketState.shown: standby, geo attributes and (where the sink names members) the owner. */

@@ -85,6 +85,8 @@ export class SiteHolder {
     this.writes = new SinkWriteTimes(usableMinMs);
     this.takeovers = new Takeovers(effectRetryMs, self, usableMinMs);
     for (const c of cib) {
+      // Not written by this formation: only the start-up read's word that the ticket has a state (atStart).
+      if (c.notOurs === true) continue;
       const h = this.ticket(c.name);
       if (!c.granted) continue;
       // A deadline of this store's guard that has passed is no memory of a live lease: that guard

@@ -12,7 +12,7 @@
 // write. Time is a clock the suite sets by hand.
 //
 // It checks: readAll on an empty medium, and after grants and revokes, also
-// from a sink opened afresh; what a grant, a revoke and standby leave behind
+// from a sink opened afresh, and its start-up read (readAtStart) then; what a grant, a revoke and standby leave behind
 // as another reader sees it, attributes included; extendGuard moves a
 // deadline only later, and skips — naming them in `skipped` — a ticket with
 // no grant, a grant of another generation, and a grant whose deadline has
@@ -130,6 +130,10 @@ export function describeTicketSinkCompliance(name: string, makeMedium: () => Pro
       ];
       expect(await readAll(sink)).toEqual(want);
       expect(await readAll(await m.open())).toEqual(want);
+      // The start-up read of a sink opened afresh: the same tickets, and (nothing else on the medium) complete.
+      const atStart = await (await m.open()).readAtStart();
+      expect(atStart.complete).toBe(true);
+      expect(atStart.tickets.map(({ expiresAt: _cibOnly, shown: _sinkSpecific, ...c }) => c).sort(byName)).toEqual(want);
     });
 
     it('a grant, then a revoke of a later generation, as another reader sees them', async () => {

@@ -2,7 +2,9 @@
 // issue 15): nothing for a ticket its sink's complete start-up read shows exactly as the revoke would write it,
 // or does not name while the table has it at generation 0 with no holder (but the first, whose write times the
 // sink); a revoke for any difference (owner, generation, standby, attributes: booth's `-r` at every site) and
-// when the placement moves on; and still a revoke of a grant the sink shows (S1).
+// when the placement moves on; still a revoke of a grant the sink shows (S1), and of a ticket whose state this
+// formation did not write (notOurs: granted or revoked by hand), while such a state of a ticket outside the table
+// is left alone.
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../../src/core/config.js';
 import type { Cause, EntryData } from '../../../src/core/messages.js';
@@ -102,6 +104,19 @@ describe('a site writes at start-up only what changes its sink', () => {
     start();
     apply({ type: 'attr-set', ticket: 't1', key: 'k', value: 'v', cause }, 1);
     expect(at(100).map((e) => [e.ticket, e.granted, e.attrs])).toEqual([['t1', false, { k: 'v' }]]);
+  });
+
+  it('writes the start-up revoke of a ticket whose state this formation did not write (notOurs), and leaves such a state of a ticket outside the table alone', () => {
+    const notOurs = (name: string, granted: boolean): CibTicketState => ({ name, granted, generation: generation(0), revokeBy: null, notOurs: true });
+    const cib = [revoked('first', 0), notOurs('byHand', true), notOurs('offByHand', false), notOurs('outside', true), notOurs('outsideOff', false)];
+    const { at, holder } = setup(['first', 'byHand', 'offByHand', 'absent'], cib, true);
+    expect(at(0).map((e) => [e.ticket, e.granted, e.generation, e.owner, e.background ?? false]).sort()).toEqual([
+      ['byHand', false, 0, null, true],
+      ['first', false, 0, null, true],
+      ['offByHand', false, 0, null, true],
+    ]);
+    // Not taken as this site's grant: nothing to renew, no grant found.
+    expect(holder.renewItems()).toEqual([]);
   });
 
   it('revokes a grant the start-up read shows (S1), and writes start-up revokes when the read is not complete', () => {
