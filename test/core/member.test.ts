@@ -30,6 +30,7 @@ import { isSwimMessage, type Entry, type Envelope, type Snapshot } from '../../s
 import { SeededRandom, type RandomSource } from '../../src/core/random.js';
 import type { AdminCommand, CoreEvent, HardState, Ready, Report } from '../../src/core/ready.js';
 import type { TicketEffect } from '../../src/core/tickets/site-holder.js';
+import { writeSampleWindowMs } from '../../src/core/tickets/sink-write-times.js';
 import { AssertionError, generation, index, ms, term as term0Of, type MemberId, type TicketDef } from '../../src/core/types.js';
 import { snapshotCodec } from '../../src/wire/snapshot-codec.js';
 import { holderRevokeAt } from '../../src/core/lease.js';
@@ -551,12 +552,13 @@ describe('slow CIB writes raise the revoke lead (issue 12 item 6)', () => {
       .flatMap((r) => r.ready.guard.flatMap((u) => u.extend.map((x) => ({ at: r.at, revokeBy: x.revokeBy }))));
   }
 
-  it('keeps the guard deadline twice the slowest recent write before the lease end, says so, and comes back as writes speed up', () => {
+  it('keeps the guard deadline twice the slowest recent write before the lease end, says so, and comes back as writes speed up and the window passes', () => {
     expect(ceiling).toBeGreaterThan(3000); // the write times below fit under the ceiling
     const net = settled({ seed: 5, first: arb });
     const holder = net.node(arb).member.ticket(ticketName)!.holder!;
     // A write of 1.5 s (any effect id: the time is what counts): the lead becomes 3 s instead of 500 ms.
     net.report(holder, { type: 'effect-result', id: 999_999, ok: true, writeMs: 1500 });
+    const slowAt = net.now;
     expect(net.events(holder).filter((e) => e.type === 'sink-speed')).toEqual([{ type: 'sink-speed', speed: 'raised', slowestWriteMs: 1500 }]);
     const raised = guardUpdatesUntil(net, holder, net.now + 30_000);
     expect(raised.length).toBeGreaterThan(2);
@@ -565,8 +567,19 @@ describe('slow CIB writes raise the revoke lead (issue 12 item 6)', () => {
     // Nothing moved: the raised lead leaves the holder room to renew (L2).
     expect(net.node(arb).member.ticket(ticketName)).toMatchObject({ holder, generation: 1 });
     expect(net.node(holder).cib.get(ticketName)).toEqual({ granted: true, generation: 1 });
-    // Sixteen quick writes push the slow one out: back to the configured lead, and an event saying so.
+    // Sixteen quick writes do not push the slow one out while it is younger than writeSampleWindowMs (issue 15:
+    // a slow write that comes back, as a guard update of many tickets does, must not lower and raise the lead
+    // again and again): the lead stays raised until the slow write is 16 writes and the window old.
     for (let i = 0; i < 16; i++) net.report(holder, { type: 'effect-result', id: 999_999, ok: true, writeMs: 20 });
+    expect(net.events(holder).filter((e) => e.type === 'sink-speed').at(-1)).toMatchObject({ speed: 'raised' });
+    const held = guardUpdatesUntil(net, holder, slowAt + writeSampleWindowMs - 1);
+    expect(held.length).toBeGreaterThan(20);
+    for (const u of held) expect(u.revokeBy).toBeLessThanOrEqual(u.at + ticketDef.leaseDurationMs - 3000);
+    net.report(holder, { type: 'effect-result', id: 999_999, ok: true, writeMs: 20 });
+    expect(net.events(holder).filter((e) => e.type === 'sink-speed').at(-1)).toMatchObject({ speed: 'raised' });
+    // The window old: back to the configured lead, and an event saying so.
+    net.runUntil(slowAt + writeSampleWindowMs);
+    net.report(holder, { type: 'effect-result', id: 999_999, ok: true, writeMs: 20 });
     expect(net.events(holder).filter((e) => e.type === 'sink-speed').at(-1)).toEqual({ type: 'sink-speed', speed: 'normal', slowestWriteMs: 20 });
     const back = guardUpdatesUntil(net, holder, net.now + 30_000);
     expect(back.some((u) => u.revokeBy > u.at + ticketDef.leaseDurationMs - 3000)).toBe(true);

@@ -4,7 +4,11 @@
 // half the revoke lead; under CPU starvation CIB writes took seconds. The
 // holder keeps every lead at twice the slowest recent write, up to what the
 // lease leaves room for, and reports when the writes cross a lead or that
-// ceiling. Pure and synchronous, as the rest of the core.
+// ceiling. "Recent" is the last 16 writes and the last 10 minutes: a lead
+// falls only once its slow write is both (issue 15: a guard update of 10 000
+// tickets, several cibadmin calls timed as one write, aged out after 16
+// quicker writes, came back slow, and each rise rewrote every grant). Pure and
+// synchronous, as the rest of the core: the caller brings the time.
 
 import { revokeLeadCeilingMs } from '../lease.js';
 import type { TicketState } from './ticket-table.js';
@@ -15,6 +19,22 @@ import type { TicketState } from './ticket-table.js';
  * it can make a revoke late.
  */
 export const writeSamplesKept = 16;
+
+/**
+ * ... and a write is remembered this long too, ms, however many writes follow it. A site's slow writes come
+ * back with its guard updates (one per half of the time a deadline has left: seconds to a minute), so a lead
+ * raised by one stays up while they recur instead of falling and rising again, each rise moving every deadline
+ * earlier and writing every grant again (docs/operations.md §7, "thousands of tickets at one site"). A lead
+ * that only ever falls later than with the 16 writes alone is only more conservative (docs/protocol.md §3).
+ */
+export const writeSampleWindowMs = 600_000;
+
+/**
+ * Writes of the window kept apart at most (each slower than every later one). Beyond that, a write joins the
+ * last entry, which keeps its slower time and takes the later time stamp: that write is held longer — until
+ * the window's oldest entries have gone, at most twice the window — never shorter.
+ */
+export const writeWindowEntriesMax = 64;
 
 /**
  * How the sink's writes compare with the revoke leads of the tickets held here: within half of every configured
@@ -31,6 +51,11 @@ export interface SinkSpeedChange {
 export class SinkWriteTimes {
   /** Durations of the latest writes, oldest first. */
   private readonly samples: number[] = [];
+  /**
+   * The sliding maximum of the last writeSampleWindowMs: writes no later one has equalled or exceeded, slowest
+   * (and oldest) first; `at` is when the write was noted.
+   */
+  private readonly window: Array<{ ms: number; at: number }> = [];
   private speed: SinkSpeed = 'normal';
   private readonly changes: SinkSpeedChange[] = [];
 
@@ -39,22 +64,26 @@ export class SinkWriteTimes {
     private readonly usableMinMs: number,
   ) {}
 
-  /** The slowest of the latest writes (0 before the first). */
+  /**
+   * The slowest of the last writeSamplesKept writes and of the writes noted in the writeSampleWindowMs before
+   * the latest one (0 before the first). It changes only in note(): the holder looks at the leads again then.
+   */
   slowestMs(): number {
-    let max = 0;
+    let max = this.window[0]?.ms ?? 0;
     for (const x of this.samples) if (x > max) max = x;
     return max;
   }
 
   /**
-   * Records one write's duration; true when the slowest changed (the held tickets' leads must be looked
-   * at again). `tickets` — the tickets held here — is only iterated then, to classify the speed.
+   * Records one write's duration, finished at `now`; true when the slowest changed (the held tickets' leads
+   * must be looked at again). `tickets` — the tickets held here — is only iterated then, to classify the speed.
    */
-  note(writeMs: number | undefined, tickets: Iterable<TicketState>): boolean {
+  note(writeMs: number | undefined, tickets: Iterable<TicketState>, now: number): boolean {
     if (writeMs === undefined || !Number.isFinite(writeMs) || writeMs < 0) return false;
     const before = this.slowestMs();
     this.samples.push(writeMs);
     if (this.samples.length > writeSamplesKept) this.samples.shift();
+    this.noteInWindow(writeMs, now);
     const slowest = this.slowestMs();
     if (slowest === before) return false;
     const speed = this.classify(2 * slowest, tickets);
@@ -63,6 +92,16 @@ export class SinkWriteTimes {
       this.changes.push({ speed, slowestWriteMs: slowest });
     }
     return true;
+  }
+
+  /** Adds a write to the window's sliding maximum and lets go of what is older than the window. */
+  private noteInWindow(writeMs: number, now: number): void {
+    const w = this.window;
+    while (w.length > 0 && now - w[0]!.at >= writeSampleWindowMs) w.shift();
+    while (w.length > 0 && w[w.length - 1]!.ms <= writeMs) w.pop();
+    const last = w[w.length - 1];
+    if (last !== undefined && w.length >= writeWindowEntriesMax) last.at = Math.max(last.at, now);
+    else w.push({ ms: writeMs, at: now });
   }
 
   /** Speed changes since the last call. */

@@ -487,7 +487,7 @@ export class SiteHolder {
     if (ok || writeMs !== undefined) this.probe?.wrote(now); // a write, timed or not (the pump leaves out 0 ms)
     // A changed lead moves the deadlines of the tickets held here: only those are looked at again (the
     // whole table, on every change of the slowest write, made a 50 000-ticket start-up quadratic).
-    if (this.writes.note(writeMs, this.heldStates())) {
+    if (this.writes.note(writeMs, this.heldStates(), now)) {
       for (const h of this.held.values()) if (h.gen !== null) this.dirty.add(h.name);
     }
     const batch = this.guardBatches.get(id);

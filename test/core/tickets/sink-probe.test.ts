@@ -13,6 +13,7 @@ import type { EntryData } from '../../../src/core/messages.js';
 import { defaultRules } from '../../../src/core/rules.js';
 import { SiteHolder, type GuardUpdate, type TicketEffect } from '../../../src/core/tickets/site-holder.js';
 import { sinkProbeWriteMultiple, type SinkProbeTiming } from '../../../src/core/tickets/sink-probe.js';
+import { writeSamplesKept } from '../../../src/core/tickets/sink-write-times.js';
 import { TicketTable } from '../../../src/core/tickets/ticket-table.js';
 import { generation, index, memberId, ms, type TicketDef } from '../../../src/core/types.js';
 
@@ -31,6 +32,7 @@ function holding(): {
   holder: SiteHolder;
   at: (now: number) => { effects: TicketEffect[]; guard: GuardUpdate[] };
   confirm: (effects: readonly TicketEffect[], now: number, writeMs: number) => void;
+  renew: (now: number) => void;
 } {
   const table = TicketTable.fromDefs(names.map(def), { ticketCountMax: defaultLimits.ticketCountMax, attrsPerTicketMax: defaultLimits.attrsPerTicketMax });
   names.forEach((n, k) => {
@@ -50,10 +52,14 @@ function holding(): {
   const confirm = (effects: readonly TicketEffect[], now: number, writeMs: number): void => {
     for (const e of effects) holder.onEffectResult(e.id, true, ms(now), [], writeMs);
   };
+  const renew = (now: number): void => {
+    const seq = holder.recordRenewal(null, [], ms(now));
+    holder.onRenewed(seq, { granted: names.map((name) => ({ name, generation: generation(1), leaseDurationMs: leaseMs })), refused: [] }, (n) => table.get(n), ms(now));
+  };
   const first = at(0).effects;
   expect(first.map((e) => [e.ticket, e.granted, e.revokeBy])).toEqual(names.map((n) => [n, true, leaseMs - leadMs]));
   confirm(first, 10, 5);
-  return { holder, at, confirm };
+  return { holder, at, confirm, renew };
 }
 
 describe('the recorded guard deadline follows the revoke lead down', () => {
@@ -67,6 +73,32 @@ describe('the recorded guard deadline follows the revoke lead down', () => {
     // Faster writes later do not move it back: the slowest of the recent writes sets the lead.
     holder.onEffectResult(again[0]!.id, true, ms(100), [], 10);
     expect(at(100).effects).toEqual([]);
+  });
+});
+
+describe('a slow write that comes back (issue 15: a guard update of 10 000 tickets)', () => {
+  it('keeps the lead it raised through quicker writes, so the next guard update as slow writes no grant again', () => {
+    const { holder, at, confirm, renew } = holding();
+    const guardUpdate = (now: number, doneAt: number, writeMs: number): void => {
+      const { effects, guard } = at(now);
+      expect(effects).toEqual([]);
+      expect(guard).toHaveLength(1);
+      holder.onEffectResult(guard[0]!.id, true, ms(doneAt), [], writeMs);
+    };
+    // A renewal at 5 000 (lease end 15 000) moves the deadlines later in one guard update, which takes 600 ms:
+    // the lead is 1 200 ms, and the grants are written again with the earlier deadline.
+    renew(5_000);
+    guardUpdate(5_000, 5_600, 600);
+    const pulled = at(5_600).effects;
+    expect(pulled.map((e) => e.revokeBy)).toEqual(names.map(() => 15_000 - 2 * 600));
+    confirm(pulled, 5_700, 10);
+    // Sixteen quick writes within writeSampleWindowMs: the lead stays at 1 200 ms.
+    for (let i = 0; i < writeSamplesKept; i++) holder.onEffectResult(9_999, true, ms(6_000 + i), [], 10);
+    expect(holder.slowestWriteMs()).toBe(600);
+    // The next guard update, as slow, moves the deadlines with that lead: nothing to write again.
+    renew(10_000);
+    guardUpdate(10_000, 10_600, 600);
+    expect(at(10_600).effects).toEqual([]);
   });
 });
 
