@@ -23,6 +23,8 @@
 //   --idle-presets LIST presets of the idle-footprint formations (default lan,loopback; also wan, and booth:
 //                       a booth.conf's own timers, booth's default expire 600 s and timeout 5 s)
 //   --idle-window-s N   length of each idle window (default 30; 10 with --quick)
+//   --steady-window-s N length of each steady-state window after placement (default 10; 3 with --quick):
+//                       a longer one shows whether a site's sink writes at rest stop or go on
 //   --node-flags FLAGS  space-separated Node flags for every idle and steady-state member (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
 //   --tickets LIST      ticket counts for the steady-state runs (default 1,100,1000,10000)
 //   --steady-preset P   timing preset of the steady-state formations: auto (default: loopback below
@@ -84,6 +86,7 @@ interface Options {
   keep: boolean;
   idlePresets: IdlePreset[];
   idleWindowS: number | null;
+  steadyWindowS: number | null;
   nodeFlags: string[];
   wan: { rttMs: number; jitterMs: number; lossPct: number; presets: Array<'lan' | 'wan' | 'loopback'>; expireS: number[]; minutes: number; failovers: number };
   firstGrantRounds: number;
@@ -108,7 +111,7 @@ function count(flag: string, v: string, min: number, max: number): number {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { json: false, out: null, quick: false, only: new Set(defaultSections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto', ticketsSink: 'file', idlePresets: ['lan', 'loopback'], idleWindowS: null, nodeFlags: [], wan: { rttMs: 200, jitterMs: 20, lossPct: 5, presets: ['lan', 'wan'], expireS: [10, 20, 30], minutes: 60, failovers: 1 }, firstGrantRounds: 5, firstGrantPreset: 'lan', failoverKills: null, failoverLeaseS: 4, failoverPreset: 'loopback', failoverLeadEvery: 3 };
+  const o: Options = { json: false, out: null, quick: false, only: new Set(defaultSections), tickets: [1, 100, 1000, 10_000], keep: false, steadyPreset: 'auto', ticketsSink: 'file', idlePresets: ['lan', 'loopback'], idleWindowS: null, steadyWindowS: null, nodeFlags: [], wan: { rttMs: 200, jitterMs: 20, lossPct: 5, presets: ['lan', 'wan'], expireS: [10, 20, 30], minutes: 60, failovers: 1 }, firstGrantRounds: 5, firstGrantPreset: 'lan', failoverKills: null, failoverLeaseS: 4, failoverPreset: 'loopback', failoverLeadEvery: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -137,6 +140,10 @@ function parseArgs(argv: readonly string[]): Options {
       const n = Number(value());
       if (!Number.isSafeInteger(n) || n < 1 || n > 3600) throw new Error('--idle-window-s: an integer number of seconds in 1..3600');
       o.idleWindowS = n;
+    } else if (a === '--steady-window-s') {
+      const n = Number(value());
+      if (!Number.isSafeInteger(n) || n < 1 || n > 3600) throw new Error('--steady-window-s: an integer number of seconds in 1..3600');
+      o.steadyWindowS = n;
     } else if (a === '--first-grant-rounds') o.firstGrantRounds = count(a, value(), 1, 50);
     else if (a === '--first-grant-preset') o.firstGrantPreset = preset(a, value());
     else if (a === '--failover-kills') o.failoverKills = count(a, value(), 1, 100);
@@ -300,7 +307,7 @@ async function main(): Promise<number> {
     if (o.only.has('tickets')) {
       const tickets: Record<string, SteadyResult | { error: string; sink: TicketsSink }> = {};
       result.tickets = tickets;
-      const windowMs = o.quick ? 3000 : 10_000;
+      const windowMs = 1000 * (o.steadyWindowS ?? (o.quick ? 3 : 10));
       for (const n of [...o.tickets].sort((x, y) => x - y)) {
         b.checkAborted();
         const left = budgetMs - (nowMs() - started);
