@@ -40,7 +40,7 @@ import { LogFollower, totalTrouble, type LogTrouble } from './log-follower.js';
 import { round, summarize, type Summary } from './stats.js';
 import { bytesBetween, sampleTcp, type TcpSample } from './tcp-bytes.js';
 import { expectedSteadyFrames, type ExpectedFrames } from './steady-expected.js';
-import { cibFileTicketCounts, cibWriteMeans, type CibTicketCounts, type TicketsSink } from './tickets-sink.js';
+import { cibFileTicketCounts, cibWriteMeans, writeSerializedCibTools, type CibTicketCounts, type TicketsSink } from './tickets-sink.js';
 
 export interface SteadyMember {
   readonly address: string;
@@ -66,6 +66,8 @@ const gossipDrainDeadlineMs = 600_000;
 /** The CIB each crm_ticket site starts from (no ticket_state yet), as bench/starvation.ts. */
 const cibFixture = join(repoRoot, 'test', 'adapters', 'fixtures', 'cib-tickets.xml');
 const cibOf = (m: LoopbackMember): string => join(m.dir, '..', `${m.address}.cib.xml`);
+/** A crm_ticket site's wrappers of the Pacemaker tools, first on its PATH (writeSerializedCibTools). */
+const cibToolsOf = (m: LoopbackMember): string => join(m.dir, '..', `${m.address}.cib-tools`);
 
 /** With the crm_ticket sink: what each site's CIB file shows after the window, and its CIB write times. */
 export interface SteadyCib {
@@ -249,11 +251,16 @@ export async function measureSteady(b: Bench, n: number, windowMs: number, place
   const expireS = presetName === 'loopback' ? 10 : presetName === 'lan' ? 30 : 120;
   const tickets = names.map((name) => ({ name, expireS, acquireAfterS: 0 }));
   // crm_ticket: each site's CIB file, without a Pacemaker cluster to check quorum or runnability against.
-  const cibSink = sink === 'crm_ticket' ? { ticketSink: sink, siteArgs: ['--no-quorum-check', '--no-runnability-check'], siteEnv: (m: LoopbackMember) => ({ CIB_file: cibOf(m) }) } : {};
+  const cibSink = sink === 'crm_ticket' ? { ticketSink: sink, siteArgs: ['--no-quorum-check', '--no-runnability-check'], siteEnv: (m: LoopbackMember) => ({ CIB_file: cibOf(m), PATH: `${cibToolsOf(m)}:${process.env['PATH'] ?? ''}` }) } : {};
   const f = await b.formation({ sites: 2, arbitrators: 1, preset: presetName, tickets, ...cibSink }, nodeFlags);
   const notes: string[] = [];
   try {
-    if (sink === 'crm_ticket') for (const s of f.sites) await copyFile(cibFixture, cibOf(s));
+    if (sink === 'crm_ticket') {
+      for (const s of f.sites) {
+        await copyFile(cibFixture, cibOf(s));
+        await writeSerializedCibTools(cibToolsOf(s));
+      }
+    }
     for (const m of f.members) f.start(m, ['--http', `${m.address}:${metricsPort}`]);
     await Promise.all(f.members.map((m) => f.waitReady(m)));
     const readyAt = nowMs();

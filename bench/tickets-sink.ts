@@ -4,9 +4,15 @@
 // real crm_ticket sink (one `cibadmin --modify` per batch of effects) on a
 // copy of a CIB fixture per site (CIB_file), as bench/starvation.ts runs it.
 // There is no cib daemon behind CIB_file: crm_ticket and cibadmin read and
-// rewrite the file themselves, and nothing replicates it to other nodes.
+// rewrite the file themselves, and nothing replicates it to other nodes. Nor
+// does anything serialize their calls, as the daemon does a cluster's: two
+// calls at once on one file lose an update or read a half-written file
+// (CIB_INVALID). So each site runs them through wrappers that take a lock on
+// its file first (writeSerializedCibTools); its lease guard, started by the
+// agent, inherits them.
 
-import { readFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { descendants, parseXmlDocument } from '../src/adapters/xml-cursor.js';
 
 export const ticketsSinks = ['file', 'crm_ticket'] as const;
@@ -16,6 +22,31 @@ export type TicketsSink = (typeof ticketsSinks)[number];
 export function parseTicketsSink(value: string): TicketsSink {
   if (!(ticketsSinks as readonly string[]).includes(value)) throw new Error(`--tickets-sink: unknown sink ${JSON.stringify(value)} (${ticketsSinks.join(', ')})`);
   return value as TicketsSink;
+}
+
+/** The Pacemaker tools a crm_ticket site runs on its CIB file. */
+const cibTools = ['crm_ticket', 'cibadmin'] as const;
+
+/** Where `tool` is on PATH (and the sbin directories), or an error naming it. */
+async function locate(tool: string, skip: string): Promise<string> {
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin'].filter((d) => d !== '' && d !== skip);
+  for (const d of dirs) {
+    const path = join(d, tool);
+    if (await access(path, constants.X_OK).then(() => true, () => false)) return path;
+  }
+  throw new Error(`${tool} not found on PATH (install pacemaker-cli-utils)`);
+}
+
+/**
+ * Writes into `dir` a `crm_ticket` and a `cibadmin` that run the real ones under an exclusive lock on
+ * `$CIB_file.lock` (flock(1)): one call at a time on a site's CIB file. Put `dir` first on the site's PATH.
+ */
+export async function writeSerializedCibTools(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const tool of cibTools) {
+    const real = await locate(tool, dir);
+    await writeFile(join(dir, tool), `#!/bin/sh\n# One call at a time on a CIB file, as the cib daemon serializes a cluster's (bench/tickets-sink.ts).\nexec flock "\${CIB_file:?CIB_file not set}.lock" ${real} "$@"\n`, { mode: 0o755 });
+  }
 }
 
 /** What one site's CIB file shows of the tickets. */

@@ -1,5 +1,12 @@
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { cibTicketCounts, cibWriteMeans, parseTicketsSink } from '../../bench/tickets-sink.js';
+import { cibFileTicketCounts, cibTicketCounts, cibWriteMeans, parseTicketsSink, writeSerializedCibTools } from '../../bench/tickets-sink.js';
+
+const execFileP = promisify(execFile);
 
 describe('parseTicketsSink (--tickets-sink of bench/run.ts)', () => {
   it('takes file and crm_ticket', () => {
@@ -48,4 +55,23 @@ describe('cibWriteMeans', () => {
     ].join('\n');
     expect(cibWriteMeans(text)).toEqual({ grant: { count: 1000, meanMs: 251 }, revoke: { count: 2, meanMs: 30 } });
   });
+});
+
+describe('writeSerializedCibTools', () => {
+  it('runs crm_ticket calls on one CIB file one at a time: 20 grants at once all land', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tollbooth-cib-tools-'));
+    try {
+      const cib = join(dir, 'cib.xml');
+      await copyFile(join(import.meta.dirname, '..', 'adapters', 'fixtures', 'cib-tickets.xml'), cib);
+      await writeSerializedCibTools(join(dir, 'tools'));
+      const env = { ...process.env, CIB_file: cib, PATH: `${join(dir, 'tools')}:${process.env['PATH'] ?? ''}` };
+      const names = Array.from({ length: 20 }, (_, i) => `race${i}`);
+      // Unserialized, most of these are lost: each call reads the file, changes it and writes it back.
+      await Promise.all(names.map((t) => execFileP('crm_ticket', ['-t', t, '-g', '--force'], { env })));
+      const counts = await cibFileTicketCounts(cib, null);
+      expect(counts).toEqual({ ticketStates: 20, granted: 20, revokedOwnedBy: 0 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
