@@ -7,19 +7,19 @@
 // with `npx tsx test/sim/find-mutant-pins.ts` (it searches every mutant from
 // seed 1, which takes several minutes, and prints the table).
 
-/** The first seed that catches each mutant, searched from seed 1 (2026-12-07; the generic ones with the default draw, batch-grants-live with --batch-grants --many-tickets): at c67e439, then holder-lease-from-receipt and change-before-commit again at fc45726 (the holder's shared lease ends moved its wake-ups); batch-grants-live's 64 still catches. The simulator's CIB writer change (f2e6fa4) had moved most of them. */
+/** The first seed that catches each mutant, searched from seed 1 (2026-12-07; the generic ones with the default draw, batch-grants-live with --batch-grants --many-tickets): at a893a8b, after the revoke lead's 10-minute window (b166558) moved no-drift-margin, no-leader-lease, vouch-any-incarnation and change-before-commit. */
 export const mutantPins: Readonly<Record<string, number>> = {
-  'no-drift-margin': 90,
-  'holder-lease-from-receipt': 142,
+  'no-drift-margin': 92,
+  'holder-lease-from-receipt': 32,
   'new-leader-no-wait': 1,
-  'no-leader-lease': 99,
+  'no-leader-lease': 499,
   'grant-without-quorum': 1,
   'stale-term-vote': 3,
   'shorten-live-lease': 6,
   'wiped-member-votes': 20,
-  'change-before-commit': 48,
-  'batch-grants-live': 64,
-  'vouch-any-incarnation': 1067,
+  'change-before-commit': 131,
+  'batch-grants-live': 9,
+  'vouch-any-incarnation': 14,
 };
 
 /** A catch: the seed and what the checker said. */
