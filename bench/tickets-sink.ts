@@ -11,9 +11,13 @@
 // its file first (writeSerializedCibTools); its lease guard, started by the
 // agent, inherits them.
 
-import { access, constants, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
 import { descendants, parseXmlDocument } from '../src/adapters/xml-cursor.js';
+
+const execFileP = promisify(execFile);
 
 export const ticketsSinks = ['file', 'crm_ticket'] as const;
 export type TicketsSink = (typeof ticketsSinks)[number];
@@ -71,8 +75,10 @@ export function cibTicketCounts(xml: string, ownerId: number | null): CibTicketC
   return { ticketStates: states.length, granted, revokedOwnedBy };
 }
 
+/** Counts a CIB file's ticket states, read under the lock its sites' tools take (the tools rewrite it in place). */
 export async function cibFileTicketCounts(path: string, ownerId: number | null): Promise<CibTicketCounts> {
-  return cibTicketCounts(await readFile(path, 'utf8'), ownerId);
+  const { stdout } = await execFileP('flock', [`${path}.lock`, 'cat', path], { maxBuffer: 1 << 30 });
+  return cibTicketCounts(stdout, ownerId);
 }
 
 /**
