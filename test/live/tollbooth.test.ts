@@ -27,7 +27,9 @@
 //     holder's agent's socket): exit 0 and its four progress lines (step 2
 //     names svc as stopped, read from the holder's cluster); the holder's CIB
 //     shows the ticket in standby while still granted and svc stops there
-//     under it (a reading: granted, standby, svc nowhere), then revoked; svc
+//     under it (a reading: granted, standby, svc nowhere — or, when that
+//     window is shorter than the readings' period, the move's own steps 1 and
+//     2, which read it from the holder's CIB and crm_mon), then revoked; svc
 //     stopped at the holder before the other CIB shows the grant and before
 //     svc is active there; the other site ends granted, not in standby, svc
 //     Started; the old site ends revoked and out of standby; the term grew;
@@ -750,8 +752,11 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
 
       const t0 = performance.now();
       const move = formation.cli(from.member, ['move', ticketName, '--to', to.endpoint.address, '--stop-timeout', '60000', '--start-timeout', '60000'], 150_000);
-      const [standby, stoppedSeen, revoked, granted, active, started] = await Promise.all([
-        from.monitor.until((s) => s.granted && s.standby, t0, `${ticketName} in standby (still granted) in the CIB`),
+      const [, stoppedSeen, revoked, granted, active, started] = await Promise.all([
+        // Standby, or already revoked: the standby window (standby written → svc stopped → revoke) was ~1 s in
+        // CI beside stress-ng (2026-12-07), and no reading fell inside it; the move's own [1/4] and [2/4] lines
+        // (checked below) then say that it happened, from the holder's CIB and crm_mon.
+        from.monitor.until((s) => !s.granted || s.standby, t0, `${ticketName} in standby (still granted) or revoked in the CIB`),
         from.monitor.until((s) => s.svcActive.length === 0, t0, 'svc stopped'),
         from.monitor.until((s) => !s.granted, t0, `${ticketName} revoked in the CIB`),
         to.monitor.until((s) => s.granted, t0, `${ticketName} granted in the CIB`),
@@ -783,7 +788,10 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
       const svcWithoutTicket = from.monitor.samples.find((x) => x.t0 >= t0 && x.state !== null && !x.state.granted && x.state.svcActive.length > 0);
       expect(svcWithoutTicket, `svc active at site ${from.label} while ${ticketName} was not granted there (${transitions(from.monitor.samples, t0)})`).toBeUndefined();
       if (underStandby === undefined) console.log(`move: no reading caught ${ticketName} granted in standby with svc stopped at site ${from.label} (${transitions(from.monitor.samples, t0)}); the move's step 2 saw it`);
-      expect(standby.hi, `site ${from.label}: standby seen before the revoke`).toBeLessThanOrEqual(revoked.hi);
+      const standbyCaught = from.monitor.samples.some((x) => x.t0 >= t0 && x.state !== null && x.state.granted && x.state.standby);
+      const standby = standbyCaught ? await from.monitor.until((s) => s.granted && s.standby, t0, `${ticketName} in standby (still granted) in the CIB`) : null;
+      if (standby === null) console.log(`move: no reading caught ${ticketName} in standby at site ${from.label} (${transitions(from.monitor.samples, t0)}); the move's steps 1 and 2 saw it`);
+      else expect(standby.hi, `site ${from.label}: standby seen before the revoke`).toBeLessThanOrEqual(revoked.hi);
       expect(stoppedSeen.hi, `svc stopped at site ${from.label} no later than the revoke was seen`).toBeLessThanOrEqual(revoked.hi);
       // The order across the sites, on the bounds.
       expect(revoked.hi, `site ${from.label}'s CIB revoked before site ${to.label}'s CIB granted`).toBeLessThan(granted.lo);
@@ -809,12 +817,12 @@ describe('tollbooth feeds two live Pacemaker clusters', () => {
 
       const text = `scenario 1b, tollbooth move ${ticketName} --to ${to.label} (from site ${from.label}; t0 = the command; ms after t0, "hi (lo–hi)": the change happened inside the window)\n${Object.entries({
         'CLI exit 0 after': `${Math.round(cliMs)} (its steps: ${steps.join(' / ')})`,
-        [`site ${from.label} CIB standby (still granted)`]: at(standby, t0),
+        [`site ${from.label} CIB standby (still granted)`]: standby === null ? 'no reading caught it' : at(standby, t0),
         [`site ${from.label} svc stopped`]: at(stoppedSeen, t0),
         [`site ${from.label} CIB revoked`]: at(revoked, t0),
         [`site ${to.label} CIB granted`]: at(granted, t0),
         [`site ${to.label} svc Started`]: at(started, t0),
-        [`standby -> ${from.label} svc stopped (seen / at most)`]: `${Math.round(stoppedSeen.hi - standby.hi)} / ${Math.round(stoppedSeen.hi - standby.lo)}`,
+        [`standby -> ${from.label} svc stopped (seen / at most)`]: standby === null ? '–' : `${Math.round(stoppedSeen.hi - standby.hi)} / ${Math.round(stoppedSeen.hi - standby.lo)}`,
         [`gap: ${from.label} svc stopped -> ${to.label} granted (at least)`]: `${Math.round(granted.lo - stoppedSeen.hi)}`,
         [`gap: ${from.label} revoked -> ${to.label} granted (at least)`]: `${Math.round(granted.lo - revoked.hi)}`,
         [`${to.label} grant -> ${to.label} svc Started (seen / at most)`]: `${Math.round(started.hi - granted.hi)} / ${Math.round(started.hi - granted.lo)}`,
