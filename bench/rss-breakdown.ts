@@ -13,7 +13,7 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { windowElapsed } from './clock.js';
@@ -81,7 +81,18 @@ function groupAt(t: SymbolTable, addr: number): number {
 }
 
 /** The ELF address a file offset of `binary` is loaded at (program headers: the PT_LOAD segment holding it). */
+const elfAddresses = new Map<string, Promise<(offset: number) => number>>();
+
 async function elfAddressOf(binary: string): Promise<(offset: number) => number> {
+  let f = elfAddresses.get(binary);
+  if (f === undefined) {
+    f = readElfLoads(binary);
+    elfAddresses.set(binary, f);
+  }
+  return f;
+}
+
+async function readElfLoads(binary: string): Promise<(offset: number) => number> {
   const { stdout } = await execFileP('readelf', ['-lW', binary]);
   const loads: Array<{ off: number; va: number; size: number }> = [];
   for (const m of stdout.matchAll(/^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)/gim)) loads.push({ off: Number(m[1]), va: Number(m[2]), size: Number(m[3]) });
@@ -117,10 +128,10 @@ export async function residentBreakdown(pid: number): Promise<ResidentBreakdown>
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
     if (rss !== null && name !== '') files.set(name, (files.get(name) ?? 0) + Number(rss[1]) * 1024);
   }
-  const binary = `/proc/${pid}/exe`;
-  const table = await symbolTable(binary);
-  const elfAt = await elfAddressOf(binary);
-  const exe = (await execFileP('readlink', ['-f', binary])).stdout.trim();
+  // One binary's symbols and program headers serve every process that runs it.
+  const exe = await realpath(`/proc/${pid}/exe`);
+  const table = await symbolTable(exe);
+  const elfAt = await elfAddressOf(exe);
   const byGroup = new Map<string, number>();
   const pagemap = await open(`/proc/${pid}/pagemap`, 'r');
   try {
